@@ -1,0 +1,168 @@
+"""Accelerator description: a PE array under a memory hierarchy, plus a vector unit.
+
+Levels are listed innermost first, DRAM last. The PE array fans out directly below the level named
+``pe_array.below``: that level (and every level above it) is shared, every level below it is private
+to one PE. Capacities, bandwidths and energies of private levels are per PE.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cosamt.workload.einsum import Role
+
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DimClass(StrEnum):
+    """Which dimensions an array axis may unroll, independent of an operator's dimension names."""
+
+    REDUCTION = "reduction"  # dims that do not index the output (K of a GEMM)
+    OUTPUT = "output"  # dims that index the output (M, N of a GEMM)
+
+
+class ArrayAxis(Frozen):
+    size: PositiveInt
+    """Number of PEs along this axis."""
+    unrolls: tuple[DimClass, ...] = (DimClass.REDUCTION, DimClass.OUTPUT)
+    """Classes of dimensions this axis may unroll."""
+
+
+class PEArray(Frozen):
+    rows: ArrayAxis
+    """The row axis."""
+    cols: ArrayAxis
+    """The column axis."""
+    below: str
+    """Name of the memory level directly above the array; spatial loops belong to its mapping."""
+    multicast: bool = True
+    """One read of the level above feeds every PE whose unrolled dimension does not index the tensor."""
+    spatial_reduction: bool = True
+    """Partial sums of PEs that unroll a reduction dimension are added in the array (adder tree)."""
+
+    @property
+    def pes(self) -> int:
+        return self.rows.size * self.cols.size
+
+    def axis(self, name: str) -> ArrayAxis:
+        return {"rows": self.rows, "cols": self.cols}[name]
+
+
+AXES: tuple[str, ...] = ("rows", "cols")
+
+
+class Partition(Frozen):
+    roles: tuple[Role, ...] = Field(min_length=1)
+    """Roles whose tiles share this partition."""
+    capacity_bytes: PositiveInt
+    """Bytes of this partition (per PE for private levels)."""
+
+
+class MemoryLevel(Frozen):
+    name: str
+    """Unique level name; schedules refer to it."""
+    capacity_bytes: PositiveInt | None = None
+    """Capacity in bytes shared by all kept tensors (per PE for private levels); null = unbounded."""
+    partitions: tuple[Partition, ...] | None = None
+    """Separate buffers per group of roles instead of one shared capacity (Gemmini's
+    scratchpad for inputs and weights plus accumulator for outputs, for example)."""
+    holds: tuple[Role, ...] = (Role.INPUT, Role.WEIGHT, Role.OUTPUT)
+    """Roles of tensors this level may keep; others bypass it."""
+    read_bandwidth: PositiveFloat | None = None
+    """Bytes per cycle this level can read (per PE for private levels); null means unlimited."""
+    write_bandwidth: PositiveFloat | None = None
+    """Bytes per cycle this level can write (per PE for private levels); null means unlimited."""
+    read_energy_pj: NonNegFloat
+    """Energy of reading one word."""
+    write_energy_pj: NonNegFloat
+    """Energy of writing one word."""
+
+    @model_validator(mode="after")
+    def _partitions_cover_holds(self) -> MemoryLevel:
+        if self.partitions is not None:
+            if self.capacity_bytes is not None:
+                raise ValueError("give capacity_bytes or partitions, not both")
+            listed = [r for p in self.partitions for r in p.roles]
+            if len(set(listed)) != len(listed):
+                raise ValueError("a role appears in more than one partition")
+            missing = [r.value for r in self.holds if r not in listed]
+            if missing:
+                raise ValueError(f"partitions give no capacity to held roles {missing}")
+        return self
+
+    def capacity_groups(self, word_bytes: int) -> list[tuple[tuple[Role, ...], int]]:
+        """(roles, capacity in words) for every bounded buffer of this level."""
+        if self.partitions is not None:
+            return [(p.roles, p.capacity_bytes // word_bytes) for p in self.partitions]
+        if self.capacity_bytes is None:
+            return []
+        return [(tuple(self.holds), self.capacity_bytes // word_bytes)]
+
+
+class VectorUnit(Frozen):
+    lanes: PositiveInt
+    """Vector operations per cycle."""
+    energy_per_op_pj: NonNegFloat
+    """Energy of one vector operation."""
+
+
+class Architecture(Frozen):
+    name: str
+    """Preset or user name of this design."""
+    description: str = ""
+    """Where the numbers come from."""
+    clock_ghz: PositiveFloat
+    """Clock frequency in GHz (bandwidths are in bytes per cycle)."""
+    word_bytes: PositiveInt
+    """Bytes per data word (2 for 16-bit)."""
+    mac_energy_pj: NonNegFloat
+    """Energy of one multiply-accumulate."""
+    pe_array: PEArray
+    """The spatial array of MAC units."""
+    levels: tuple[MemoryLevel, ...] = Field(min_length=2)
+    """Memory levels, innermost first; the last is DRAM and holds everything."""
+    vector_unit: VectorUnit
+    """Unit for non-linear and element-wise operators."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Architecture:
+        names = [lv.name for lv in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"level names must be unique, got {names}")
+        if self.pe_array.below not in names:
+            raise ValueError(f"pe_array.below names unknown level {self.pe_array.below!r}; levels are {names}")
+        top = self.levels[-1]
+        if set(top.holds) != set(Role):
+            raise ValueError(f"the outermost level ({top.name}) must hold every role")
+        if top.capacity_bytes is not None or top.partitions is not None:
+            raise ValueError(f"the outermost level ({top.name}) is DRAM: leave its capacity null")
+        return self
+
+    # ---- derived views -------------------------------------------------------------------
+    @property
+    def level_names(self) -> tuple[str, ...]:
+        return tuple(lv.name for lv in self.levels)
+
+    def level_index(self, name: str) -> int:
+        return self.level_names.index(name)
+
+    @property
+    def spatial_level(self) -> int:
+        """Index of the level whose mapping carries the spatial loops."""
+        return self.level_index(self.pe_array.below)
+
+    def is_private(self, level: int) -> bool:
+        return level < self.spatial_level
+
+    @property
+    def dram(self) -> MemoryLevel:
+        return self.levels[-1]

@@ -1,0 +1,210 @@
+"""The independent analytical evaluator: ``evaluate(op, arch, mapping) -> Metrics``.
+
+Written from loop-nest semantics only (no Pyomo, nothing from the formulations). The rules, stated
+once in docs/semantics.md and checked element by element by the trace simulator in tests/:
+
+* Tile of tensor t at level l: product over the dims of t of every loop factor (temporal and spatial)
+  at levels <= l. At the MAC ("level -1") every tile is one word, held in the PE's operand latch.
+* Fills of t at l (per instance): take the temporal loops of all levels above l, outermost first,
+  drop factor-1 loops, drop the innermost run of loops whose dim does not index t; F is the product
+  of what remains. R is the product of the remaining loops that index t (distinct tiles visited).
+* Between t's child level c and the next level p above c that keeps t, every fill moves tile(c)
+  words per distinct destination: D = product of spatial loops in (c, p] that index t (all of them
+  without multicast) times the spatial loops above p (instances of p).
+* Inputs: p reads tile*F*D, c writes tile*F*instances(c).
+  Outputs: p is written tile*F*D updates and reads back tile*(F-R)*D partial sums; c reads
+  tile*F*instances(c) to send updates and is written tile*(F-R)*D read-backs. The latch (c = -1)
+  costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from cosamt.arch.spec import Architecture, DimClass
+from cosamt.evaluate.metrics import LevelStats, Metrics, Stationarity, TensorLevelStats
+from cosamt.schedule.mapping import Loop, Mapping
+from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
+
+MAC_LEVEL = -1
+
+
+def fills(loops: Iterable[Loop], dims: tuple[str, ...]) -> tuple[int, int]:
+    """(F, R) of the reuse rule for a tensor indexed by ``dims`` under ``loops`` (outermost first)."""
+    seq = [lp for lp in loops if lp.factor > 1]
+    while seq and seq[-1].dim not in dims:
+        seq.pop()
+    return math.prod(lp.factor for lp in seq), math.prod(lp.factor for lp in seq if lp.dim in dims)
+
+
+def stationarity(op: Einsum, loops: Iterable[Loop]) -> Stationarity:
+    """Which tensor stays put while the innermost (non-trivial) loop above a level iterates."""
+    seq = [lp for lp in loops if lp.factor > 1]
+    if not seq:
+        return Stationarity.NONE
+    still = {t.role for t in op.tensors if seq[-1].dim not in t.dims}
+    for role, st in ((Role.WEIGHT, Stationarity.WEIGHT), (Role.OUTPUT, Stationarity.OUTPUT),
+                     (Role.INPUT, Stationarity.INPUT)):
+        if role in still:
+            return st
+    return Stationarity.NONE
+
+
+def padded_dims(op: Einsum, mapping: Mapping) -> dict[str, int]:
+    return {d: mapping.padding.get(d, s) for d, s in op.dims.items()}
+
+
+def check(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str]:
+    """Every way the mapping is not a legal schedule of ``op`` on ``arch``."""
+    v: list[str] = []
+    names = arch.level_names
+    if len(mapping.levels) != len(names):
+        return [f"mapping has {len(mapping.levels)} levels, architecture {arch.name} has {len(names)}"]
+    dims = padded_dims(op, mapping)
+    for d, size in mapping.padding.items():
+        if d not in op.dims:
+            v.append(f"padding.{d}: unknown dimension")
+        elif size < op.dims[d]:
+            v.append(f"padding.{d}: padded size {size} is smaller than the dimension ({op.dims[d]})")
+    for d, size in dims.items():
+        got = mapping.factor_product(d)
+        if got != size:
+            v.append(f"dimension {d}: loop factors multiply to {got}, expected {size}")
+    roles = {t.name: t.role for t in op.tensors}
+    for i, lm in enumerate(mapping.levels):
+        lv = arch.levels[i]
+        for loop in list(lm.temporal) + list(lm.spatial):
+            if loop.dim not in op.dims:
+                v.append(f"{lv.name}: unknown dimension {loop.dim!r}")
+        for t in sorted(lm.keep):
+            if t not in roles:
+                v.append(f"{lv.name}.keep: unknown tensor {t!r}")
+            elif roles[t] not in lv.holds:
+                v.append(f"{lv.name}.keep: {t} is a {roles[t].value} tensor, which {lv.name} cannot hold")
+            elif op.kind is OpKind.VECTOR and arch.is_private(i):
+                v.append(f"{lv.name}.keep: {t}: vector operators run on the vector unit, not in PE-private levels")
+        if lm.spatial and i != arch.spatial_level:
+            v.append(f"{lv.name}: spatial loops are only allowed at {arch.pe_array.below}")
+    v += _check_spatial(op, arch, mapping)
+    return v
+
+
+def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str]:
+    v: list[str] = []
+    lm = mapping.levels[arch.spatial_level]
+    if op.kind is OpKind.VECTOR and lm.spatial:
+        return [f"{arch.pe_array.below}: vector operators cannot be unrolled on the PE array"]
+    for axis_name in ("rows", "cols"):
+        axis = arch.pe_array.axis(axis_name)
+        loops = [sp for sp in lm.spatial if sp.axis == axis_name]
+        used = math.prod(sp.factor for sp in loops)
+        if used > axis.size:
+            v.append(f"PE array {axis_name}: spatial factors multiply to {used}, the axis has {axis.size} PEs")
+        for sp in loops:
+            cls = DimClass.REDUCTION if sp.dim in op.reduction_dims else DimClass.OUTPUT
+            if cls not in axis.unrolls:
+                v.append(f"PE array {axis_name}: cannot unroll {cls.value} dimension {sp.dim}")
+            if cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction and sp.factor > 1:
+                v.append(f"PE array {axis_name}: unrolling reduction dimension {sp.dim} needs spatial reduction")
+    return v
+
+
+def evaluate(op: Einsum, arch: Architecture, mapping: Mapping, *, double_buffering: bool = False) -> Metrics:
+    """Cost of running ``op`` once under ``mapping``; violations are listed, numbers still computed."""
+    violations = check(op, arch, mapping)
+    if violations and any(v.startswith("mapping has") for v in violations):
+        raise ValueError(violations[0])
+    n = len(arch.levels)
+    dims = padded_dims(op, mapping)
+    spatial_all = math.prod(sp.factor for lm in mapping.levels for sp in lm.spatial)
+    p_level = arch.spatial_level
+
+    def instances(level: int) -> int:
+        return spatial_all if level < p_level else 1
+
+    def tile(t: Tensor, level: int) -> int:
+        if level == MAC_LEVEL:
+            return 1
+        return math.prod(mapping.tile_extent(d, level) for d in t.dims)
+
+    reads = [dict.fromkeys((t.name for t in op.tensors), 0) for _ in range(n)]
+    writes = [dict.fromkeys((t.name for t in op.tensors), 0) for _ in range(n)]
+    fill_counts: dict[tuple[str, int], int] = {}
+    for t in op.tensors:
+        chain = [MAC_LEVEL] + [i for i in range(n) if mapping.keeps(i, t.name)]
+        for child, parent in zip(chain, chain[1:], strict=False):
+            f, r = fills(mapping.temporal_above(child), t.dims)
+            fill_counts[(t.name, child)] = f
+            # Inputs are multicast along dims that do not index them (or copied without multicast);
+            # outputs are reduced in the array along the dims that do not index them.
+            shared = t.role is Role.OUTPUT or arch.pe_array.multicast
+            dest = math.prod(
+                sp.factor for sp in mapping.spatial_between(child, parent) if sp.dim in t.dims or not shared
+            ) * math.prod(sp.factor for sp in mapping.spatial_between(parent, n - 1))
+            words = tile(t, child)
+            if t.role is Role.OUTPUT:
+                writes[parent][t.name] += words * f * dest
+                reads[parent][t.name] += words * (f - r) * dest
+                if child != MAC_LEVEL:
+                    reads[child][t.name] += words * f * instances(child)
+                    writes[child][t.name] += words * (f - r) * dest
+            else:
+                reads[parent][t.name] += words * f * dest
+                if child != MAC_LEVEL:
+                    writes[child][t.name] += words * f * instances(child)
+
+    wb = arch.word_bytes
+    level_stats: list[LevelStats] = []
+    tensor_stats: list[TensorLevelStats] = []
+    for i, lv in enumerate(arch.levels):
+        kept = [t for t in op.tensors if mapping.keeps(i, t.name)]
+        mult = 2 if double_buffering and i < n - 1 else 1
+        occupancy = sum(tile(t, i) for t in kept) * mult
+        for roles, cap in lv.capacity_groups(wb):
+            used = sum(tile(t, i) for t in kept if t.role in roles) * mult
+            if used > cap:
+                what = "/".join(r.value for r in roles)
+                violations.append(
+                    f"{lv.name}: {what} tiles need {used} words{' (double-buffered)' if mult == 2 else ''}, "
+                    f"capacity is {cap} words"
+                )
+        r_total = sum(reads[i].values())
+        w_total = sum(writes[i].values())
+        inst = instances(i)
+        rc = r_total * wb / (lv.read_bandwidth * inst) if lv.read_bandwidth else 0.0
+        wc = w_total * wb / (lv.write_bandwidth * inst) if lv.write_bandwidth else 0.0
+        caps = lv.capacity_groups(wb)
+        level_stats.append(
+            LevelStats(
+                level=lv.name, instances=inst, occupancy_words=occupancy,
+                capacity_words=sum(c for _r, c in caps) if caps else None,
+                reads=r_total, writes=w_total, read_cycles=rc, write_cycles=wc,
+                energy_pj=r_total * lv.read_energy_pj + w_total * lv.write_energy_pj,
+                stationarity=stationarity(op, mapping.temporal_above(i)),
+            )
+        )
+        for t in kept:
+            tensor_stats.append(
+                TensorLevelStats(t.name, lv.name, tile(t, i), fill_counts.get((t.name, i), 1),
+                                 reads[i][t.name], writes[i][t.name])
+            )
+
+    points = math.prod(dims.values())
+    macs = points if op.kind is OpKind.MAC else 0
+    vops = points * op.ops_per_point if op.kind is OpKind.VECTOR else 0
+    compute = float(math.prod(lp.factor for lm in mapping.levels for lp in lm.temporal)) if macs else 0.0
+    vcycles = float(math.ceil(vops / arch.vector_unit.lanes)) if vops else 0.0
+    latency = max([compute, vcycles] + [ls.cycles for ls in level_stats])
+    mac_e = macs * arch.mac_energy_pj
+    vec_e = vops * arch.vector_unit.energy_per_op_pj
+    energy = mac_e + vec_e + sum(ls.energy_pj for ls in level_stats)
+    dram = level_stats[-1]
+    return Metrics(
+        operator=op.name, macs=macs, useful_macs=op.macs, vector_ops=vops,
+        compute_cycles=compute, vector_cycles=vcycles, latency_cycles=latency, energy_pj=energy,
+        mac_energy_pj=mac_e, vector_energy_pj=vec_e, dram_bytes=(dram.reads + dram.writes) * wb,
+        utilisation=op.macs / (latency * arch.pe_array.pes) if latency and op.macs else 0.0,
+        levels=tuple(level_stats), tensors=tuple(tensor_stats), violations=tuple(violations),
+        pe_stationarity=stationarity(op, mapping.temporal_above(MAC_LEVEL)),
+    )

@@ -1,0 +1,144 @@
+"""The schedule file: what ``cosamt solve --out`` writes and ``cosamt evaluate`` reads.
+
+```json
+{"format": "cosamt-schedule/1", "arch": "cloud",
+ "groups": [{"name": "ffn1", "operators": ["ffn1"], "padding": {},
+             "levels": [{"level": "DRAM", "temporal": [["m", 4], ["f", 3]]},
+                        {"level": "GlobalBuffer", "temporal": [["e", 3]],
+                         "spatial": [["e", 256, "rows"], ["f", 256, "cols"]], "keep": ["X", "W", "Y"]},
+                        {"level": "Registers", "temporal": [["m", 256]], "keep": ["W"]}]}]}
+```
+
+Levels are listed outermost first; a level left out has no loops and keeps nothing. DRAM keeps
+every tensor whatever ``keep`` says.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cosamt.arch.spec import AXES, Architecture
+from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
+from cosamt.workload.einsum import Einsum
+
+FORMAT = "cosamt-schedule/1"
+PosInt = Annotated[int, Field(gt=0, strict=True)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LevelEntry(Frozen):
+    level: str
+    """Memory level name, as in the architecture."""
+    temporal: tuple[tuple[str, PosInt], ...] = ()
+    """Temporal loops ``[dim, factor]``, outermost first."""
+    spatial: tuple[tuple[str, PosInt, Literal["rows", "cols"]], ...] = ()
+    """Spatial loops ``[dim, factor, axis]`` (only at the level directly above the PE array)."""
+    keep: tuple[str, ...] = ()
+    """Tensors this level keeps (the others bypass it)."""
+
+
+class GroupEntry(Frozen):
+    name: str
+    """Group name (the operator name for a single-operator group)."""
+    operators: tuple[str, ...] = Field(min_length=1)
+    """Operators of the group, in execution order."""
+    padding: dict[str, PosInt] = {}
+    """Padded sizes of dimensions that were padded to factor better."""
+    levels: tuple[LevelEntry, ...]
+    """Per memory level, outermost first."""
+
+
+class ScheduleFile(Frozen):
+    format: Literal["cosamt-schedule/1"] = FORMAT
+    """Format tag."""
+    arch: str | None = None
+    """Architecture name the schedule was made for (checked when given)."""
+    groups: tuple[GroupEntry, ...]
+    """One entry per operator group."""
+
+
+def read_schedule(path: Path) -> ScheduleFile:
+    from cosamt.io.instance import read_json
+
+    data = read_json(path)
+    try:
+        return ScheduleFile.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(str(path), problems_from_pydantic(exc)) from None
+
+
+def write_schedule(path: Path, schedule: ScheduleFile) -> None:
+    path.write_text(json.dumps(schedule_to_json(schedule), indent=1) + "\n")
+
+
+def schedule_to_json(schedule: ScheduleFile) -> dict[str, Any]:
+    return schedule.model_dump(mode="json")
+
+
+def group_from_mapping(name: str, op: Einsum, arch: Architecture, mapping: Mapping) -> GroupEntry:
+    levels = []
+    for idx in range(len(arch.levels) - 1, -1, -1):
+        lm = mapping.levels[idx]
+        keep = tuple(t.name for t in op.tensors if t.name in lm.keep)
+        levels.append(
+            LevelEntry(
+                level=arch.levels[idx].name,
+                temporal=tuple((lp.dim, lp.factor) for lp in lm.temporal),
+                spatial=tuple((sp.dim, sp.factor, sp.axis) for sp in lm.spatial),  # type: ignore[misc]
+                keep=keep,
+            )
+        )
+    return GroupEntry(name=name, operators=(op.name,), padding=dict(mapping.padding), levels=tuple(levels))
+
+
+def mapping_from_group(group: GroupEntry, op: Einsum, arch: Architecture, path: str) -> Mapping:
+    """Convert one group entry to a Mapping, naming every structural problem at once."""
+    problems: list[Problem] = []
+    names = arch.level_names
+    seen: list[int] = []
+    by_level: dict[int, LevelMapping] = {}
+    tensor_names = {t.name for t in op.tensors}
+    for i, entry in enumerate(group.levels):
+        lpath = f"{path}.levels[{i}]"
+        if entry.level not in names:
+            problems.append(Problem(f"{lpath}.level", f"unknown level {entry.level!r}; levels are {list(names)}"))
+            continue
+        idx = names.index(entry.level)
+        if idx in seen:
+            problems.append(Problem(f"{lpath}.level", f"level {entry.level!r} listed twice"))
+            continue
+        if seen and idx > seen[-1]:
+            problems.append(Problem(f"{lpath}.level", "levels must be listed outermost (DRAM) first"))
+        seen.append(idx)
+        for j, (dim, _f) in enumerate(entry.temporal):
+            if dim not in op.dims:
+                problems.append(Problem(f"{lpath}.temporal[{j}]", f"unknown dimension {dim!r} of {op.name}; dims are {list(op.dims)}"))
+        for j, (dim, _f, axis) in enumerate(entry.spatial):
+            if dim not in op.dims:
+                problems.append(Problem(f"{lpath}.spatial[{j}]", f"unknown dimension {dim!r} of {op.name}; dims are {list(op.dims)}"))
+            assert axis in AXES
+        for j, t in enumerate(entry.keep):
+            if t not in tensor_names:
+                problems.append(Problem(f"{lpath}.keep[{j}]", f"unknown tensor {t!r} of {op.name}; tensors are {sorted(tensor_names)}"))
+        keep = frozenset(tensor_names) if idx == len(names) - 1 else frozenset(entry.keep)
+        by_level[idx] = LevelMapping(
+            temporal=tuple(Loop(d, f) for d, f in entry.temporal),
+            spatial=tuple(SpatialLoop(d, f, a) for d, f, a in entry.spatial),
+            keep=keep,
+        )
+    for dim in group.padding:
+        if dim not in op.dims:
+            problems.append(Problem(f"{path}.padding.{dim}", f"unknown dimension {dim!r} of {op.name}"))
+    if problems:
+        raise InputError("", problems)
+    levels = tuple(by_level.get(i, LevelMapping(keep=frozenset(tensor_names) if i == len(names) - 1 else frozenset()))
+                   for i in range(len(names)))
+    return Mapping(levels=levels, padding=dict(group.padding))

@@ -1,0 +1,23 @@
+"""Small enums shared across layers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    PREFILL = "prefill"
+    DECODE = "decode"
+
+
+class Objective(StrEnum):
+    LATENCY = "latency"
+    ENERGY = "energy"
+    EDP = "edp"
+
+
+class FusionChoice(StrEnum):
+    NONE = "none"
+    FLAT = "flat"
+    ONLINE = "online"
+    ALL = "all"
