@@ -1,0 +1,228 @@
+"""Solve a formulation with any Pyomo MIP solver; nothing Pyomo leaves this module."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import pyomo.environ as pyo
+from pyomo.opt import TerminationCondition
+
+from cosamt.arch.spec import AXES, Architecture
+from cosamt.formulation.lattice import padding_candidates, prime_factors
+from cosamt.formulation.single_operator import Problem, build
+from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
+from cosamt.types import Objective
+from cosamt.workload.einsum import Einsum
+
+
+class SolveStatus(StrEnum):
+    OPTIMAL = "optimal"  # proven optimal within the requested gap
+    FEASIBLE = "feasible"  # stopped (time limit) with an incumbent
+    INFEASIBLE = "infeasible"  # no schedule fits the architecture
+    NO_SOLUTION = "no_solution"  # stopped with no incumbent
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    objective: Objective = Objective.LATENCY
+    time_limit_s: float = 60.0
+    threads: int = 2
+    mip_gap: float = 0.0
+    double_buffering: bool = False
+    padding: bool = True
+    solver: str = "highs"
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    status: SolveStatus
+    objective: float | None  # primary objective (latency cycles, energy pJ or EDP)
+    bound: float | None  # best proven bound on the primary objective
+    seconds: float
+    mapping: Mapping | None
+    latency: float | None = None  # the MIP's latency and energy at the returned schedule
+    energy: float | None = None
+    solves: int = 1
+    message: str = ""
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        if self.objective == 0:
+            return 0.0
+        return max(0.0, (self.objective - self.bound) / abs(self.objective))
+
+
+def _solver(settings: SolveSettings, time_left: float) -> object:
+    name = "appsi_highs" if settings.solver == "highs" else settings.solver
+    opt = pyo.SolverFactory(name)
+    if opt is None or not opt.available(exception_flag=False):
+        raise RuntimeError(f"solver {settings.solver!r} is not available")
+    if name == "appsi_highs":
+        opt.config.time_limit = max(time_left, 0.01)
+        opt.config.mip_gap = settings.mip_gap
+        opt.highs_options = {"threads": settings.threads, "mip_abs_gap": 1e-9, "random_seed": 0,
+                             "mip_rel_gap": settings.mip_gap, "output_flag": False}
+    else:
+        opt.options["timelimit"] = time_left
+        opt.options["threads"] = settings.threads
+    return opt
+
+
+def _run(model: pyo.ConcreteModel, settings: SolveSettings, time_left: float) -> tuple[SolveStatus, float | None]:
+    opt = _solver(settings, time_left)
+    res = opt.solve(model, load_solutions=False)  # type: ignore[attr-defined]
+    tc = res.solver.termination_condition
+    has = len(res.solution) > 0 if hasattr(res, "solution") else False
+    try:
+        model.solutions.load_from(res)
+        has = True
+    except Exception:  # noqa: BLE001 - no incumbent to load
+        has = False
+    bound = res.problem.lower_bound
+    bound = float(bound) if bound is not None and math.isfinite(float(bound)) else None
+    if tc == TerminationCondition.optimal and has:
+        return SolveStatus.OPTIMAL, bound
+    if tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
+        return SolveStatus.INFEASIBLE, None
+    return (SolveStatus.FEASIBLE if has else SolveStatus.NO_SOLUTION), bound
+
+
+def extract_mapping(model: pyo.ConcreteModel, pb: Problem) -> Mapping:
+    """Read factors, loop orders and keep decisions off a solved model."""
+    n = pb.n_levels
+    factor: dict[tuple[str, str], int] = {}
+    for d in pb.dims:
+        for p, _k in prime_factors(pb.sizes[d]):
+            for slot in pb.slots(d):
+                cnt = round(pyo.value(model.count[d, p, slot.key]))
+                factor[(d, slot.key)] = factor.get((d, slot.key), 1) * p**cnt
+    levels = []
+    for k in range(n):
+        loops = [d for d in pb.dims if factor.get((d, f"T{k}"), 1) > 1]
+        # number of loops each loop is outside of: sorts outermost first
+        rank = {a: sum(round(pyo.value(model.outer(k, a, b))) for b in loops if b != a) for a in loops}
+        ordered = sorted(loops, key=lambda a: (-rank[a], pb.dims.index(a)))
+        temporal = tuple(Loop(d, factor[(d, f"T{k}")]) for d in ordered)
+        spatial = tuple(
+            SpatialLoop(d, factor[(d, f"S{a}")], a) for a in AXES for d in pb.dims
+            if k == pb.spatial_level and factor.get((d, f"S{a}"), 1) > 1
+        )
+        keep = frozenset(t.name for t in pb.op.tensors if round(pyo.value(model.kept(t.name, k))) == 1)
+        levels.append(LevelMapping(temporal=temporal, spatial=spatial, keep=keep))
+    padding = {d: s for d, s in pb.sizes.items() if s != pb.op.dims[d]}
+    return Mapping(levels=tuple(levels), padding=padding)
+
+
+def _primary(model: pyo.ConcreteModel, objective: Objective) -> tuple[pyo.Var, pyo.Var]:
+    if objective is Objective.ENERGY:
+        return model.energy_scaled, model.latency_scaled
+    return model.latency_scaled, model.energy_scaled
+
+
+def _lexicographic(model: pyo.ConcreteModel, first: pyo.Var, second: pyo.Var, settings: SolveSettings,
+                   deadline: float) -> tuple[SolveStatus, float | None, float | None]:
+    """Minimise ``first``, then ``second`` with ``first`` held at its optimum.
+
+    Returns (status of stage 1, bound on ``first``, optimum of ``first``); the model holds the
+    stage-2 schedule, or stage 1's if stage 2 found nothing in time."""
+    for name in ("obj", "obj2", "lexicographic_bound"):
+        if hasattr(model, name):
+            model.del_component(name)
+    model.obj = pyo.Objective(expr=first)
+    status, bound = _run(model, settings, deadline - time.perf_counter())
+    if status in (SolveStatus.INFEASIBLE, SolveStatus.NO_SOLUTION):
+        return status, bound, None
+    best = float(pyo.value(first))
+    model.obj.deactivate()
+    model.lexicographic_bound = pyo.Constraint(expr=first <= best * (1 + 1e-9) + 1e-9)
+    model.obj2 = pyo.Objective(expr=second)
+    if deadline - time.perf_counter() > 0.05:
+        _run(model, settings, deadline - time.perf_counter())  # loads only if it found a schedule
+    return status, bound, best
+
+
+def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
+    """Lexicographic solve: the primary objective, then the other metric at the primary's optimum.
+
+    EDP is the product of two sums and is not linear in the epigraph variables; it is minimised
+    over the latency-energy Pareto front (``solve_edp``)."""
+    if settings.objective is Objective.EDP:
+        return solve_edp(pb, settings)
+    start = time.perf_counter()
+    model = build(pb)
+    first, second = _primary(model, settings.objective)
+    status, bound, best = _lexicographic(model, first, second, settings, start + settings.time_limit_s)
+    scale = model.energy_scale if settings.objective is Objective.ENERGY else model.latency_scale
+    if best is None:
+        return SolveResult(status, None, None if bound is None else bound * scale, time.perf_counter() - start, None)
+    return SolveResult(
+        status=status, objective=best * scale, bound=None if bound is None else bound * scale, seconds=time.perf_counter() - start,
+        mapping=extract_mapping(model, pb), latency=float(pyo.value(model.latency)),
+        energy=float(pyo.value(model.energy)), solves=2,
+    )
+
+
+def pareto_front(pb: Problem, settings: SolveSettings, max_points: int = 64) -> list[SolveResult]:
+    """The latency-energy Pareto front by the epsilon-constraint method, from the minimum-energy
+    schedule toward the fastest: minimise energy under a latency cap (then latency at that energy),
+    and lower the cap just below the latency found, until no schedule is fast enough."""
+    start = time.perf_counter()
+    deadline = start + settings.time_limit_s
+    model = build(pb)
+    model.cap = pyo.Param(mutable=True, initialize=0.0)
+    model.latency_cap = pyo.Constraint(expr=model.latency_scaled <= model.cap)
+    model.latency_cap.deactivate()
+    front: list[SolveResult] = []
+    while len(front) < max_points and deadline - time.perf_counter() > 0.05:
+        t0 = time.perf_counter()
+        status, bound, best = _lexicographic(model, model.energy_scaled, model.latency_scaled, settings, deadline)
+        if best is None:
+            break  # no schedule below the cap: the fastest point is already on the front
+        lat, en = float(pyo.value(model.latency)), float(pyo.value(model.energy))
+        front.append(SolveResult(status, en, None if bound is None else bound * model.energy_scale,
+                                 time.perf_counter() - t0, extract_mapping(model, pb),
+                                 latency=lat, energy=en, solves=2))
+        model.cap.set_value(float(pyo.value(model.latency_scaled)) * (1 - 1e-7))
+        model.latency_cap.activate()
+    return front
+
+
+def solve_edp(pb: Problem, settings: SolveSettings) -> SolveResult:
+    """Minimum energy-delay product over the Pareto front (every EDP optimum is Pareto-optimal).
+    Proven optimal only when the whole front was walked within the time limit."""
+    start = time.perf_counter()
+    front = pareto_front(pb, settings)
+    if not front:
+        return SolveResult(SolveStatus.INFEASIBLE, None, None, time.perf_counter() - start, None)
+    best = min(front, key=lambda r: (r.latency or 0.0) * (r.energy or 0.0))
+    walked = time.perf_counter() - start < settings.time_limit_s and all(
+        r.status is SolveStatus.OPTIMAL for r in front)
+    edp = (best.latency or 0.0) * (best.energy or 0.0)
+    return replace(best, objective=edp, bound=edp if walked else None,
+                   status=SolveStatus.OPTIMAL if walked else SolveStatus.FEASIBLE,
+                   seconds=time.perf_counter() - start, solves=sum(r.solves for r in front))
+
+
+def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> SolveResult:
+    """Solve one operator, trying padded sizes for dimensions that factor badly."""
+    options = [[s] for s in op.dims.values()]
+    if settings.padding:
+        options = [padding_candidates(s, count=1) for s in op.dims.values()]
+    best: SolveResult | None = None
+    total = 0.0
+    for combo in itertools.product(*options):
+        sizes = dict(zip(op.dims, combo, strict=True))
+        res = solve_problem(Problem(op, arch, sizes, settings.double_buffering), settings)
+        total += res.seconds
+        if res.objective is not None and (best is None or best.objective is None or res.objective < best.objective * (1 - 1e-9)):
+            best = res
+        elif best is None:
+            best = res
+    assert best is not None
+    return replace(best, seconds=total)
