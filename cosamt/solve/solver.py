@@ -66,8 +66,11 @@ def _solver(settings: SolveSettings, time_left: float) -> object:
     if name == "appsi_highs":
         opt.config.time_limit = max(time_left, 0.01)
         opt.config.mip_gap = settings.mip_gap
+        # Tight feasibility tolerances: the epigraph rows must hold to ~1e-9 relative for the MIP's
+        # figures to equal the evaluator's.
         opt.highs_options = {"threads": settings.threads, "mip_abs_gap": 1e-9, "random_seed": 0,
-                             "mip_rel_gap": settings.mip_gap, "output_flag": False}
+                             "mip_rel_gap": settings.mip_gap, "output_flag": False,
+                             "primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-9}
     else:
         opt.options["timelimit"] = time_left
         opt.options["threads"] = settings.threads
