@@ -83,6 +83,18 @@ class Problem:
 # Building blocks
 
 
+def family(index: object, rule: object, doc: str = "") -> pyo.Constraint:
+    """A constraint family whose rule may reduce to a constant (e.g. no spatial slots at all)."""
+
+    def checked(m: pyo.ConcreteModel, *idx: object) -> object:
+        expr = rule(m, *idx)  # type: ignore[operator]
+        if isinstance(expr, bool):
+            return pyo.Constraint.Feasible if expr else pyo.Constraint.Infeasible
+        return expr
+
+    return pyo.Constraint(index, rule=checked, doc=doc)
+
+
 def epigraph(m: pyo.ConcreteModel, name: str, y: pyo.Expression, values: list[int],
              gate: pyo.Var | float = 1.0) -> pyo.Expression:
     """An expression z with z >= exp(y) at every lattice point of y when ``gate`` = 1 (z >= 0 otherwise).
@@ -147,7 +159,7 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     mult = {(d, p): k for d in pb.dims for p, k in prime_factors(pb.sizes[d])}
     m.count = pyo.Var(index, domain=pyo.NonNegativeIntegers,
                       bounds=lambda _m, d, p, _s: (0, mult[(d, p)]))
-    m.factor_assignment = pyo.Constraint(
+    m.factor_assignment = family(
         list(mult), rule=lambda _m, d, p: sum(m.count[d, p, s.key] for s in pb.slots(d)) == mult[(d, p)],
         doc="every prime factor of every dimension is assigned to exactly one slot")
 
@@ -156,12 +168,12 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
                    if (d, p, slot) in m.count)
 
     m.logf = logf  # helper closure used by later families
-    m.array_fanout = pyo.Constraint(
+    m.array_fanout = family(
         list(AXES),
         rule=lambda _m, a: sum(logf(d, f"S{a}") for d in pb.dims) <= math.log(pb.arch.pe_array.axis(a).size),
         doc="product of spatial factors on an axis <= axis size")
     m.nontrivial = pyo.Var([(k, d) for k in range(pb.n_levels) for d in pb.dims], domain=pyo.Binary)
-    m.nontrivial_loop = pyo.Constraint(
+    m.nontrivial_loop = family(
         [(k, d, p) for k in range(pb.n_levels) for d in pb.dims for p, _ in prime_factors(pb.sizes[d])],
         rule=lambda _m, k, d, p: m.nontrivial[k, d] * mult[(d, p)] >= m.count[d, p, f"T{k}"],
         doc="a temporal loop with any prime factor is non-trivial")
@@ -179,11 +191,11 @@ def define_order_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.outer = outer
     # Trivial (factor-1) loops sit outermost, in name order: their position changes nothing.
     sym = [(k, a, b) for k, a, b in pairs]
-    m.trivial_outermost = pyo.Constraint(sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nontrivial[k, a])
-    m.trivial_outermost_b = pyo.Constraint(
+    m.trivial_outermost = family(sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nontrivial[k, a])
+    m.trivial_outermost_b = family(
         sym, rule=lambda _m, k, a, b: m.order[k, a, b] <= m.nontrivial[k, b] + 1 - m.nontrivial[k, a])
     triples = [(k, a, b, c) for k in range(pb.n_levels) for a, b, c in permutations(dims, 3)]
-    m.order_transitive = pyo.Constraint(
+    m.order_transitive = family(
         triples, rule=lambda _m, k, a, b, c: outer(k, a, b) + outer(k, b, c) - 1 <= outer(k, a, c),
         doc="loop order at a level is a total order")
 
@@ -224,11 +236,11 @@ def define_fill_expressions(m: pyo.ConcreteModel, pb: Problem) -> None:
         same += [(tn, c, k, d, r) for r in rel]
         lower += [(tn, c, k, d, j, r) for j in range(c + 1, k) for r in rel]
         prod.append((tn, c, k, d))
-    m.fill_counted_same_level = pyo.Constraint(
+    m.fill_counted_same_level = family(
         same, rule=lambda _m, tn, c, k, d, r: m.counted[tn, c, k, d] >= m.nontrivial[k, r] + m.outer(k, d, r) - 1)
-    m.fill_counted_lower_level = pyo.Constraint(
+    m.fill_counted_lower_level = family(
         lower, rule=lambda _m, tn, c, k, d, j, r: m.counted[tn, c, k, d] >= m.nontrivial[j, r])
-    m.fill_product = pyo.Constraint(
+    m.fill_product = family(
         prod, rule=lambda _m, tn, c, k, d: m.counted_log[tn, c, k, d]
         >= m.logf(d, f"T{k}") - math.log(pb.sizes[d]) * (1 - m.counted[tn, c, k, d]))
 
@@ -263,13 +275,13 @@ def _stationarity_choice(m: pyo.ConcreteModel, pb: Problem, idx: list[tuple[str,
     run_bound = {
         (tn, c): sum(math.log(pb.sizes[d]) for d in irrelevant[tn]) for tn, c in keys
     }
-    m.stationarity_run = pyo.Constraint(
+    m.stationarity_run = family(
         keys, rule=lambda _m, tn, c: sum(
             m.logf(d, f"T{k}") - m.counted_log[tn, c, k, d]
             for (t2, c2, k, d) in idx if t2 == tn and c2 == c) <= run_bound[(tn, c)] * m.stationary[tn, c])
     pairs = [(t1, t2, c) for (t1, c) in keys for (t2, c2) in keys
              if c2 == c and t1 < t2 and not (irrelevant[t1] & irrelevant[t2])]
-    m.stationarity_exclusive = pyo.Constraint(
+    m.stationarity_exclusive = family(
         pairs, rule=lambda _m, t1, t2, c: m.stationary[t1, c] + m.stationary[t2, c] <= 1)
 
 
@@ -290,17 +302,17 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
     for t in pb.op.tensors:
         for c, p in _pairs(pb, t):
             adj_rule.append((t.name, c, p))
-    m.chain_adjacent = pyo.Constraint(
+    m.chain_adjacent = family(
         adj_rule, rule=lambda _m, tn, c, p: m.adjacent[tn, c, p]
         >= m.kept(tn, c) + m.kept(tn, p) - 1 - sum(m.kept(tn, j) for j in range(c + 1, p)),
         doc="c and p are consecutive levels keeping t")
     # The chain is a path: every kept level has exactly one child and one parent. These equalities
     # are implied at integer points but make the relaxation see that one pair is active.
-    m.chain_one_child = pyo.Constraint(
+    m.chain_one_child = family(
         [(t.name, p) for t in pb.op.tensors for p in chain_levels(pb, t)[1:]],
         rule=lambda _m, tn, p: sum(m.adjacent[tn, c, q] for c, q in _pairs(pb, pb.op.tensor(tn)) if q == p)
         == m.kept(tn, p))
-    m.chain_one_parent = pyo.Constraint(
+    m.chain_one_parent = family(
         [(t.name, c) for t in pb.op.tensors for c in chain_levels(pb, t)[:-1]],
         rule=lambda _m, tn, c: sum(m.adjacent[tn, q, p] for q, p in _pairs(pb, pb.op.tensor(tn)) if q == c)
         == m.kept(tn, c))

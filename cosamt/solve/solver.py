@@ -70,7 +70,7 @@ def _solver(settings: SolveSettings, time_left: float) -> object:
         # figures to equal the evaluator's.
         opt.highs_options = {"threads": settings.threads, "mip_abs_gap": 1e-9, "random_seed": 0,
                              "mip_rel_gap": settings.mip_gap, "output_flag": False,
-                             "primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-9}
+                             "primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-8}
     else:
         opt.options["timelimit"] = time_left
         opt.options["threads"] = settings.threads

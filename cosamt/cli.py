@@ -1,0 +1,234 @@
+"""The command line: a thin layer over library functions. Bad input -> one line per problem, exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cosamt.errors import InputError, Problem
+from cosamt.types import Objective
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Exact MIP scheduling of Transformer inference on spatial accelerators.")
+err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 200)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Report InputError as one line per problem on stderr, exit code 2, no traceback."""
+    try:
+        yield
+    except InputError as exc:
+        for line in exc.lines():
+            err.print(f"error: {line}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _load(instance_path: Path, **overrides: Any) -> Any:
+    from cosamt.io.instance import load_instance, parse_instance
+
+    inst = load_instance(instance_path)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if changes:
+        inst = parse_instance({**inst.model_dump(mode="json", exclude_unset=True), **changes}, str(instance_path))
+    return inst
+
+
+def _progress(enabled: bool) -> tuple[Callable[[str, int, int], None] | None, Progress | None]:
+    if not enabled:
+        return None, None
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), console=err, transient=True)
+    task = bar.add_task("solving", total=None)
+
+    def update(name: str, done: int, total: int) -> None:
+        bar.update(task, description=f"solving {name}" if name else "done", completed=done, total=total)
+
+    return update, bar
+
+
+@app.command()
+def solve(
+    instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the schedule (for `cosamt evaluate`).")] = None,
+    objective: Annotated[Objective | None, typer.Option(help="Override the instance's objective.")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
+) -> None:
+    """Solve every operator of the model to proven optimality and report it."""
+    from cosamt.pipeline import resolve, settings_for, solve_instance
+    from cosamt.report.solve_report import print_table, report_json
+    from cosamt.schedule.file import write_schedule
+
+    with user_errors():
+        inst = _load(instance, seq_len=seq_len, batch=batch)
+        resolved = resolve(inst, instance.parent)
+        settings = settings_for(inst, objective=objective, time_limit_s=time_limit, threads=threads, solver=solver)
+        _check_solver(settings.solver)
+        update, bar = _progress(not json_out and sys.stderr.isatty())
+        if bar:
+            with bar:
+                report = solve_instance(resolved, settings, update)
+        else:
+            report = solve_instance(resolved, settings)
+    if json_out:
+        print(json.dumps(report_json(report), indent=1))
+    else:
+        print_table(report, out)
+    if out_file:
+        write_schedule(out_file, report.schedule())
+        if not json_out:
+            out.print(f"schedule written to {out_file}")
+
+
+def _check_solver(name: str) -> None:
+    import pyomo.environ as pyo
+
+    pyomo_name = "appsi_highs" if name == "highs" else name
+    try:
+        ok = pyo.SolverFactory(pyomo_name).available(exception_flag=False)
+    except Exception:  # noqa: BLE001 - Pyomo raises various errors for unknown names
+        ok = False
+    if not ok:
+        raise InputError("", [Problem("--solver", f"solver {name!r} is not installed or not known to Pyomo")])
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
+    schedule: Annotated[Path, typer.Argument(help="Schedule JSON file.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Evaluate a hand-written or exported schedule; violations are listed and exit with code 2."""
+    from cosamt.evaluate.evaluator import evaluate
+    from cosamt.pipeline import resolve
+    from cosamt.schedule.file import mapping_from_group, read_schedule
+
+    with user_errors():
+        inst = _load(instance)
+        resolved = resolve(inst, instance.parent)
+        sched = read_schedule(schedule)
+        ops = {op.name: op for op in resolved.operators}
+        problems: list[Problem] = []
+        if sched.arch is not None and sched.arch != resolved.arch.name:
+            problems.append(Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}"))
+        results = []
+        for i, group in enumerate(sched.groups):
+            path = f"groups[{i}]"
+            if len(group.operators) != 1:
+                problems.append(Problem(f"{path}.operators", "fused groups are not supported yet; give one operator"))
+                continue
+            name = group.operators[0]
+            if name not in ops:
+                problems.append(Problem(f"{path}.operators[0]", f"unknown operator {name!r}; operators are {list(ops)}"))
+                continue
+            try:
+                mapping = mapping_from_group(group, ops[name], resolved.arch, path)
+            except InputError as exc:
+                problems += list(exc.problems)
+                continue
+            metrics = evaluate(ops[name], resolved.arch, mapping, double_buffering=inst.options.double_buffering)
+            problems += [Problem(path, v) for v in metrics.violations]
+            results.append((ops[name], metrics))
+        if problems:
+            raise InputError(str(schedule), problems)
+    if json_out:
+        total_lat = sum(m.latency_cycles * op.count for op, m in results)
+        total_en = sum(m.energy_pj * op.count for op, m in results)
+        print(json.dumps({"groups": [m.to_json() | {"count": op.count} for op, m in results],
+                          "total": {"latency_cycles": total_lat, "energy_pj": total_en}}, indent=1))
+        return
+    for op, m in results:
+        out.print(f"[bold]{op.name}[/bold] (x{op.count}): latency {m.latency_cycles:.6g} cycles "
+                  f"(bound by {m.bound_by}), energy {m.energy_pj:.6g} pJ, DRAM {m.dram_bytes} B, "
+                  f"utilisation {m.utilisation:.3f}")
+        for lv in m.levels:
+            out.print(f"  {lv.level:>14}: reads {lv.reads:>12} writes {lv.writes:>12} "
+                      f"occupancy {lv.occupancy_words}/{lv.capacity_words if lv.capacity_words is not None else 'inf'} words, "
+                      f"{lv.cycles:.6g} cycles, {lv.energy_pj:.6g} pJ, stationarity {lv.stationarity.value}")
+
+
+@app.command()
+def schema(
+    kind: Annotated[str, typer.Argument(help="instance or schedule")] = "instance",
+) -> None:
+    """Print the JSON Schema of instance (or schedule) files."""
+    from cosamt.io.instance import Instance
+    from cosamt.schedule.file import ScheduleFile
+
+    with user_errors():
+        models = {"instance": Instance, "schedule": ScheduleFile}
+        if kind not in models:
+            raise InputError("", [Problem("kind", f"expected 'instance' or 'schedule', got {kind!r}")])
+        print(json.dumps(models[kind].model_json_schema(), indent=1))
+
+
+@app.command()
+def models() -> None:
+    """List the shipped model configurations."""
+    from cosamt.workload.models import get_model, list_models
+
+    for name in list_models():
+        m = get_model(name)
+        out.print(f"{name:14} layers={m.n_layers:3} d_model={m.d_model:5} heads={m.n_heads:3}/{m.kv_heads:<3} "
+                  f"d_ff={m.d_ff:6} {m.activation:7} {'decoder' if m.decoder else 'encoder'}", highlight=False)
+
+
+@app.command()
+def presets() -> None:
+    """List the shipped architecture presets."""
+    from cosamt.arch.presets import list_presets, load_preset
+
+    for name in list_presets():
+        a = load_preset(name)
+        levels = ", ".join(
+            f"{lv.name}" + (f" {sum(c for _r, c in lv.capacity_groups(a.word_bytes)) * a.word_bytes // 1024} KiB"
+                            if lv.capacity_groups(a.word_bytes) else "")
+            for lv in a.levels)
+        out.print(f"{name:8} {a.pe_array.rows.size}x{a.pe_array.cols.size} PEs @ {a.clock_ghz} GHz; {levels}",
+                  highlight=False)
+
+
+@app.command()
+def pareto(
+    instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
+    operator: Annotated[str, typer.Argument(help="Operator name (see `cosamt solve`).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The latency-energy Pareto front of one operator (epsilon-constraint walk)."""
+    from cosamt.formulation.single_operator import Problem as MipProblem
+    from cosamt.pipeline import resolve, settings_for
+    from cosamt.solve.solver import pareto_front
+
+    with user_errors():
+        inst = _load(instance)
+        resolved = resolve(inst, instance.parent)
+        ops = {op.name: op for op in resolved.operators}
+        if operator not in ops:
+            raise InputError("", [Problem("operator", f"unknown operator {operator!r}; operators are {list(ops)}")])
+        op = ops[operator]
+        settings = settings_for(inst)
+        front = pareto_front(MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering), settings)
+    rows = [{"latency_cycles": r.latency, "energy_pj": r.energy, "status": r.status.value} for r in front]
+    if json_out:
+        print(json.dumps({"operator": operator, "front": rows}, indent=1))
+        return
+    for r in rows:
+        out.print(f"latency {r['latency_cycles']:.6g} cycles  energy {r['energy_pj']:.6g} pJ  ({r['status']})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
