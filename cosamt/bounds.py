@@ -49,11 +49,17 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
         compute = math.ceil(op.vector_ops / arch.vector_unit.lanes)
         hong_kung = 0.0
     traffic = max(float(reads + writes), hong_kung)
-    cycles = [reads * wb / dram.read_bandwidth if dram.read_bandwidth else 0.0,
-              writes * wb / dram.write_bandwidth if dram.write_bandwidth else 0.0]
+    cycles = [
+        reads * wb / dram.read_bandwidth if dram.read_bandwidth else 0.0,
+        writes * wb / dram.write_bandwidth if dram.write_bandwidth else 0.0,
+    ]
     if dram.read_bandwidth and dram.write_bandwidth:
         cycles.append(traffic * wb / (dram.read_bandwidth + dram.write_bandwidth))
     traffic_cycles = max(cycles)
-    energy = (op.macs * arch.mac_energy_pj + op.vector_ops * arch.vector_unit.energy_per_op_pj
-              + reads * dram.read_energy_pj + writes * dram.write_energy_pj)
+    energy = (
+        op.macs * arch.mac_energy_pj
+        + op.vector_ops * arch.vector_unit.energy_per_op_pj
+        + reads * dram.read_energy_pj
+        + writes * dram.write_energy_pj
+    )
     return LowerBound(compute, traffic, traffic_cycles, max(compute, traffic_cycles), energy)

@@ -166,11 +166,13 @@ def schema(
     kind: Annotated[str, typer.Argument(help="instance or schedule")] = "instance",
 ) -> None:
     """Print the JSON Schema of instance (or schedule) files."""
+    from pydantic import BaseModel
+
     from cosamt.io.instance import Instance
     from cosamt.schedule.file import ScheduleFile
 
     with user_errors():
-        models = {"instance": Instance, "schedule": ScheduleFile}
+        models: dict[str, type[BaseModel]] = {"instance": Instance, "schedule": ScheduleFile}
         if kind not in models:
             raise InputError("", [Problem("kind", f"expected 'instance' or 'schedule', got {kind!r}")])
         print(json.dumps(models[kind].model_json_schema(), indent=1))

@@ -51,8 +51,14 @@ def resolve(instance: Instance, base_dir: Path | None = None) -> Resolved:
 
 def settings_for(instance: Instance, **overrides: Any) -> SolveSettings:
     o = instance.options
-    base = SolveSettings(objective=o.objective, time_limit_s=o.time_limit_s, threads=o.threads,
-                         mip_gap=o.mip_gap, double_buffering=o.double_buffering, padding=o.padding)
+    base = SolveSettings(
+        objective=o.objective,
+        time_limit_s=o.time_limit_s,
+        threads=o.threads,
+        mip_gap=o.mip_gap,
+        double_buffering=o.double_buffering,
+        padding=o.padding,
+    )
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -99,14 +105,18 @@ class SolveReport:
 
     def schedule(self) -> ScheduleFile:
         arch = self.resolved.arch
-        return ScheduleFile(arch=arch.name, groups=tuple(
-            group_from_mapping(g.name, g.op, arch, g.mapping) for g in self.groups))
+        return ScheduleFile(
+            arch=arch.name,
+            groups=tuple(group_from_mapping(g.name, g.op, arch, g.mapping) for g in self.groups),
+        )
 
 
 ProgressFn = Callable[[str, int, int], None]
 
 
-def solve_instance(resolved: Resolved, settings: SolveSettings, progress: ProgressFn | None = None) -> SolveReport:
+def solve_instance(
+    resolved: Resolved, settings: SolveSettings, progress: ProgressFn | None = None
+) -> SolveReport:
     """Solve every operator of the block; identical operators are solved once."""
     arch = resolved.arch
     done: dict[tuple[object, ...], GroupResult] = {}

@@ -139,12 +139,15 @@ class Architecture(Frozen):
         if len(set(names)) != len(names):
             raise ValueError(f"level names must be unique, got {names}")
         if self.pe_array.below not in names:
-            raise ValueError(f"pe_array.below names unknown level {self.pe_array.below!r}; levels are {names}")
+            raise ValueError(
+                f"pe_array.below names unknown level {self.pe_array.below!r}; levels are {names}"
+            )
         for lv in self.levels[: names.index(self.pe_array.below)]:
             if lv.read_bandwidth is not None or lv.write_bandwidth is not None:
                 raise ValueError(
                     f"level {lv.name} is private to a PE (below the array): its bandwidth must be null "
-                    "(a PE's own storage is assumed to keep up with its MAC)")
+                    "(a PE's own storage is assumed to keep up with its MAC)"
+                )
         top = self.levels[-1]
         if set(top.holds) != set(Role):
             raise ValueError(f"the outermost level ({top.name}) must hold every role")

@@ -19,6 +19,7 @@ once in docs/semantics.md and checked element by element by the trace simulator 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 
@@ -44,8 +45,11 @@ def stationarity(op: Einsum, loops: Iterable[Loop]) -> Stationarity:
     if not seq:
         return Stationarity.NONE
     still = {t.role for t in op.tensors if seq[-1].dim not in t.dims}
-    for role, st in ((Role.WEIGHT, Stationarity.WEIGHT), (Role.OUTPUT, Stationarity.OUTPUT),
-                     (Role.INPUT, Stationarity.INPUT)):
+    for role, st in (
+        (Role.WEIGHT, Stationarity.WEIGHT),
+        (Role.OUTPUT, Stationarity.OUTPUT),
+        (Role.INPUT, Stationarity.INPUT),
+    ):
         if role in still:
             return st
     return Stationarity.NONE
@@ -60,13 +64,17 @@ def check(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str]:
     v: list[str] = []
     names = arch.level_names
     if len(mapping.levels) != len(names):
-        return [f"mapping has {len(mapping.levels)} levels, architecture {arch.name} has {len(names)}"]
+        return [
+            f"mapping has {len(mapping.levels)} levels, architecture {arch.name} has {len(names)}"
+        ]
     dims = padded_dims(op, mapping)
     for d, size in mapping.padding.items():
         if d not in op.dims:
             v.append(f"padding.{d}: unknown dimension")
         elif size < op.dims[d]:
-            v.append(f"padding.{d}: padded size {size} is smaller than the dimension ({op.dims[d]})")
+            v.append(
+                f"padding.{d}: padded size {size} is smaller than the dimension ({op.dims[d]})"
+            )
     for d, size in dims.items():
         got = mapping.factor_product(d)
         if got != size:
@@ -81,9 +89,13 @@ def check(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str]:
             if t not in roles:
                 v.append(f"{lv.name}.keep: unknown tensor {t!r}")
             elif roles[t] not in lv.holds:
-                v.append(f"{lv.name}.keep: {t} is a {roles[t].value} tensor, which {lv.name} cannot hold")
+                v.append(
+                    f"{lv.name}.keep: {t} is a {roles[t].value} tensor, which {lv.name} cannot hold"
+                )
             elif op.kind is OpKind.VECTOR and arch.is_private(i):
-                v.append(f"{lv.name}.keep: {t}: vector operators run on the vector unit, not in PE-private levels")
+                v.append(
+                    f"{lv.name}.keep: {t}: vector operators run on the vector unit, not in PE-private levels"
+                )
         if lm.spatial and i != arch.spatial_level:
             v.append(f"{lv.name}: spatial loops are only allowed at {arch.pe_array.below}")
     v += _check_spatial(op, arch, mapping)
@@ -100,17 +112,23 @@ def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str
         loops = [sp for sp in lm.spatial if sp.axis == axis_name]
         used = math.prod(sp.factor for sp in loops)
         if used > axis.size:
-            v.append(f"PE array {axis_name}: spatial factors multiply to {used}, the axis has {axis.size} PEs")
+            v.append(
+                f"PE array {axis_name}: spatial factors multiply to {used}, the axis has {axis.size} PEs"
+            )
         for sp in loops:
             cls = DimClass.REDUCTION if sp.dim in op.reduction_dims else DimClass.OUTPUT
             if cls not in axis.unrolls:
                 v.append(f"PE array {axis_name}: cannot unroll {cls.value} dimension {sp.dim}")
             if cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction and sp.factor > 1:
-                v.append(f"PE array {axis_name}: unrolling reduction dimension {sp.dim} needs spatial reduction")
+                v.append(
+                    f"PE array {axis_name}: unrolling reduction dimension {sp.dim} needs spatial reduction"
+                )
     return v
 
 
-def evaluate(op: Einsum, arch: Architecture, mapping: Mapping, *, double_buffering: bool = False) -> Metrics:
+def evaluate(
+    op: Einsum, arch: Architecture, mapping: Mapping, *, double_buffering: bool = False
+) -> Metrics:
     """Cost of running ``op`` once under ``mapping``; violations are listed, numbers still computed."""
     violations = check(op, arch, mapping)
     if violations and any(v.startswith("mapping has") for v in violations):
@@ -133,14 +151,16 @@ def evaluate(op: Einsum, arch: Architecture, mapping: Mapping, *, double_bufferi
     fill_counts: dict[tuple[str, int], int] = {}
     for t in op.tensors:
         chain = [MAC_LEVEL] + [i for i in range(n) if mapping.keeps(i, t.name)]
-        for child, parent in zip(chain, chain[1:], strict=False):
+        for child, parent in itertools.pairwise(chain):
             f, r = fills(mapping.temporal_above(child), t.dims)
             fill_counts[(t.name, child)] = f
             # Inputs are multicast along dims that do not index them (or copied without multicast);
             # outputs are reduced in the array along the dims that do not index them.
             shared = t.role is Role.OUTPUT or arch.pe_array.multicast
             dest = math.prod(
-                sp.factor for sp in mapping.spatial_between(child, parent) if sp.dim in t.dims or not shared
+                sp.factor
+                for sp in mapping.spatial_between(child, parent)
+                if sp.dim in t.dims or not shared
             ) * math.prod(sp.factor for sp in mapping.spatial_between(parent, n - 1))
             words = tile(t, child)
             if t.role is Role.OUTPUT:
@@ -177,23 +197,36 @@ def evaluate(op: Einsum, arch: Architecture, mapping: Mapping, *, double_bufferi
         caps = lv.capacity_groups(wb)
         level_stats.append(
             LevelStats(
-                level=lv.name, instances=inst, occupancy_words=occupancy,
+                level=lv.name,
+                instances=inst,
+                occupancy_words=occupancy,
                 capacity_words=sum(c for _r, c in caps) if caps else None,
-                reads=r_total, writes=w_total, read_cycles=rc, write_cycles=wc,
+                reads=r_total,
+                writes=w_total,
+                read_cycles=rc,
+                write_cycles=wc,
                 energy_pj=r_total * lv.read_energy_pj + w_total * lv.write_energy_pj,
                 stationarity=stationarity(op, mapping.temporal_above(i)),
             )
         )
         for t in kept:
             tensor_stats.append(
-                TensorLevelStats(t.name, lv.name, tile(t, i), fill_counts.get((t.name, i), 1),
-                                 reads[i][t.name], writes[i][t.name])
+                TensorLevelStats(
+                    t.name,
+                    lv.name,
+                    tile(t, i),
+                    fill_counts.get((t.name, i), 1),
+                    reads[i][t.name],
+                    writes[i][t.name],
+                )
             )
 
     points = math.prod(dims.values())
     macs = points if op.kind is OpKind.MAC else 0
     vops = points * op.ops_per_point if op.kind is OpKind.VECTOR else 0
-    compute = float(math.prod(lp.factor for lm in mapping.levels for lp in lm.temporal)) if macs else 0.0
+    compute = (
+        float(math.prod(lp.factor for lm in mapping.levels for lp in lm.temporal)) if macs else 0.0
+    )
     vcycles = float(math.ceil(vops / arch.vector_unit.lanes)) if vops else 0.0
     latency = max([compute, vcycles] + [ls.cycles for ls in level_stats])
     mac_e = macs * arch.mac_energy_pj
@@ -201,10 +234,20 @@ def evaluate(op: Einsum, arch: Architecture, mapping: Mapping, *, double_bufferi
     energy = mac_e + vec_e + sum(ls.energy_pj for ls in level_stats)
     dram = level_stats[-1]
     return Metrics(
-        operator=op.name, macs=macs, useful_macs=op.macs, vector_ops=vops,
-        compute_cycles=compute, vector_cycles=vcycles, latency_cycles=latency, energy_pj=energy,
-        mac_energy_pj=mac_e, vector_energy_pj=vec_e, dram_bytes=(dram.reads + dram.writes) * wb,
+        operator=op.name,
+        macs=macs,
+        useful_macs=op.macs,
+        vector_ops=vops,
+        compute_cycles=compute,
+        vector_cycles=vcycles,
+        latency_cycles=latency,
+        energy_pj=energy,
+        mac_energy_pj=mac_e,
+        vector_energy_pj=vec_e,
+        dram_bytes=(dram.reads + dram.writes) * wb,
         utilisation=op.macs / (latency * arch.pe_array.pes) if latency and op.macs else 0.0,
-        levels=tuple(level_stats), tensors=tuple(tensor_stats), violations=tuple(violations),
+        levels=tuple(level_stats),
+        tensors=tuple(tensor_stats),
+        violations=tuple(violations),
         pe_stationarity=stationarity(op, mapping.temporal_above(MAC_LEVEL)),
     )

@@ -112,8 +112,14 @@ class Metrics:
                 for lv in self.levels
             ],
             "tensors": [
-                {"tensor": t.tensor, "level": t.level, "tile_words": t.tile_words, "fills": t.fills,
-                 "reads": t.reads, "writes": t.writes}
+                {
+                    "tensor": t.tensor,
+                    "level": t.level,
+                    "tile_words": t.tile_words,
+                    "fills": t.fills,
+                    "reads": t.reads,
+                    "writes": t.writes,
+                }
                 for t in self.tensors
             ],
             "violations": list(self.violations),

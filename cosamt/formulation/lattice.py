@@ -45,7 +45,9 @@ def smoothness(n: int) -> int:
     return max((p for p, _ in prime_factors(n)), default=1)
 
 
-def padding_candidates(size: int, max_overhead: float = 0.125, max_prime: int = 7, count: int = 2) -> list[int]:
+def padding_candidates(
+    size: int, max_overhead: float = 0.125, max_prime: int = 7, count: int = 2
+) -> list[int]:
     """``size`` itself plus up to ``count`` nearby sizes whose prime factors are all <= max_prime.
 
     Only offered when ``size`` has a prime factor above ``max_prime``: 197 -> [197, 200, 210]."""

@@ -70,7 +70,9 @@ class Problem:
         cls = DimClass.REDUCTION if dim in self.op.reduction_dims else DimClass.OUTPUT
         if cls is DimClass.REDUCTION and not self.arch.pe_array.spatial_reduction:
             return []
-        return [Slot(self.spatial_level, a) for a in AXES if cls in self.arch.pe_array.axis(a).unrolls]
+        return [
+            Slot(self.spatial_level, a) for a in AXES if cls in self.arch.pe_array.axis(a).unrolls
+        ]
 
     def slots(self, dim: str) -> list[Slot]:
         return [Slot(k) for k in range(self.n_levels)] + self.spatial_slots(dim)
@@ -95,8 +97,13 @@ def family(index: object, rule: object, doc: str = "") -> pyo.Constraint:
     return pyo.Constraint(index, rule=checked, doc=doc)
 
 
-def epigraph(m: pyo.ConcreteModel, name: str, y: pyo.Expression, values: list[int],
-             gate: pyo.Var | float = 1.0) -> pyo.Expression:
+def epigraph(
+    m: pyo.ConcreteModel,
+    name: str,
+    y: pyo.Expression,
+    values: list[int],
+    gate: pyo.Var | float = 1.0,
+) -> pyo.Expression:
     """An expression z with z >= exp(y) at every lattice point of y when ``gate`` = 1 (z >= 0 otherwise).
 
     The secants of exp through consecutive attainable values lie below exp outside their interval,
@@ -117,17 +124,23 @@ def epigraph(m: pyo.ConcreteModel, name: str, y: pyo.Expression, values: list[in
     if gated:
         slope0 = (values[1] - values[0]) / (logs[1] - logs[0])
         shift = (logs[-1] - logs[0] + values[0] / slope0) * (1 - gate)
-    for (v0, l0), (v1, l1) in zip(zip(values, logs, strict=True), zip(values[1:], logs[1:], strict=True), strict=False):
+    for (v0, l0), (v1, l1) in zip(
+        zip(values, logs, strict=True), zip(values[1:], logs[1:], strict=True), strict=False
+    ):
         slope = (v1 - v0) / (l1 - l0)
-        con.add(zhat >= (v0 + slope * (y - shift - l0)) / scale)  # type: ignore[operator]
+        con.add(zhat >= (v0 + slope * (y - shift - l0)) / scale)
     return scale * zhat
 
 
-def exact_value(m: pyo.ConcreteModel, name: str, y: pyo.Expression, values: list[int]) -> pyo.Expression:
+def exact_value(
+    m: pyo.ConcreteModel, name: str, y: pyo.Expression, values: list[int]
+) -> pyo.Expression:
     """exp(y) as an exact linear expression via a one-hot choice among the attainable values."""
     u = pyo.Var(range(len(values)), domain=pyo.Binary)
     m.add_component(f"{name}_onehot", u)
-    m.add_component(f"{name}_onehot_sum", pyo.Constraint(expr=sum(u[i] for i in range(len(values))) == 1))
+    m.add_component(
+        f"{name}_onehot_sum", pyo.Constraint(expr=sum(u[i] for i in range(len(values))) == 1)
+    )
     m.add_component(
         f"{name}_onehot_log",
         pyo.Constraint(expr=y == sum(math.log(v) * u[i] for i, v in enumerate(values))),
@@ -155,28 +168,45 @@ def build(problem: Problem) -> pyo.ConcreteModel:
 def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     """count[d,p,slot]: how many copies of prime p of dimension d go to the slot (factor_assignment);
     array-axis fan-out in the log domain (array_fanout); nontrivial[level,d] (nontrivial_loop)."""
-    index = [(d, p, s.key) for d in pb.dims for p, _k in prime_factors(pb.sizes[d]) for s in pb.slots(d)]
+    index = [
+        (d, p, s.key) for d in pb.dims for p, _k in prime_factors(pb.sizes[d]) for s in pb.slots(d)
+    ]
     mult = {(d, p): k for d in pb.dims for p, k in prime_factors(pb.sizes[d])}
-    m.count = pyo.Var(index, domain=pyo.NonNegativeIntegers,
-                      bounds=lambda _m, d, p, _s: (0, mult[(d, p)]))
+    m.count = pyo.Var(
+        index, domain=pyo.NonNegativeIntegers, bounds=lambda _m, d, p, _s: (0, mult[(d, p)])
+    )
     m.factor_assignment = family(
-        list(mult), rule=lambda _m, d, p: sum(m.count[d, p, s.key] for s in pb.slots(d)) == mult[(d, p)],
-        doc="every prime factor of every dimension is assigned to exactly one slot")
+        list(mult),
+        rule=lambda _m, d, p: sum(m.count[d, p, s.key] for s in pb.slots(d)) == mult[(d, p)],
+        doc="every prime factor of every dimension is assigned to exactly one slot",
+    )
 
     def logf(d: str, slot: str) -> pyo.Expression:
-        return sum(math.log(p) * m.count[d, p, slot] for p, _k in prime_factors(pb.sizes[d])
-                   if (d, p, slot) in m.count)
+        return sum(
+            math.log(p) * m.count[d, p, slot]
+            for p, _k in prime_factors(pb.sizes[d])
+            if (d, p, slot) in m.count
+        )
 
     m.logf = logf  # helper closure used by later families
     m.array_fanout = family(
         list(AXES),
-        rule=lambda _m, a: sum(logf(d, f"S{a}") for d in pb.dims) <= math.log(pb.arch.pe_array.axis(a).size),
-        doc="product of spatial factors on an axis <= axis size")
+        rule=lambda _m, a: (
+            sum(logf(d, f"S{a}") for d in pb.dims) <= math.log(pb.arch.pe_array.axis(a).size)
+        ),
+        doc="product of spatial factors on an axis <= axis size",
+    )
     m.nontrivial = pyo.Var([(k, d) for k in range(pb.n_levels) for d in pb.dims], domain=pyo.Binary)
     m.nontrivial_loop = family(
-        [(k, d, p) for k in range(pb.n_levels) for d in pb.dims for p, _ in prime_factors(pb.sizes[d])],
+        [
+            (k, d, p)
+            for k in range(pb.n_levels)
+            for d in pb.dims
+            for p, _ in prime_factors(pb.sizes[d])
+        ],
         rule=lambda _m, k, d, p: m.nontrivial[k, d] * mult[(d, p)] >= m.count[d, p, f"T{k}"],
-        doc="a temporal loop with any prime factor is non-trivial")
+        doc="a temporal loop with any prime factor is non-trivial",
+    )
 
 
 def define_order_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
@@ -191,13 +221,19 @@ def define_order_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.outer = outer
     # Trivial (factor-1) loops sit outermost, in name order: their position changes nothing.
     sym = [(k, a, b) for k, a, b in pairs]
-    m.trivial_outermost = family(sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nontrivial[k, a])
+    m.trivial_outermost = family(
+        sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nontrivial[k, a]
+    )
     m.trivial_outermost_b = family(
-        sym, rule=lambda _m, k, a, b: m.order[k, a, b] <= m.nontrivial[k, b] + 1 - m.nontrivial[k, a])
+        sym,
+        rule=lambda _m, k, a, b: m.order[k, a, b] <= m.nontrivial[k, b] + 1 - m.nontrivial[k, a],
+    )
     triples = [(k, a, b, c) for k in range(pb.n_levels) for a, b, c in permutations(dims, 3)]
     m.order_transitive = family(
-        triples, rule=lambda _m, k, a, b, c: outer(k, a, b) + outer(k, b, c) - 1 <= outer(k, a, c),
-        doc="loop order at a level is a total order")
+        triples,
+        rule=lambda _m, k, a, b, c: outer(k, a, b) + outer(k, b, c) - 1 <= outer(k, a, c),
+        doc="loop order at a level is a total order",
+    )
 
 
 def define_keep_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
@@ -208,7 +244,7 @@ def define_keep_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     def kept(t: str, i: int) -> pyo.Expression | float:
         if i == MAC or i == pb.n_levels - 1:
             return 1.0
-        return m.keep[t, i] if (t, i) in m.keep else 0.0
+        return m.keep[t, i] if (t, i) in m.keep else 0.0  # noqa: SIM401 - a Pyomo Var
 
     m.kept = kept
 
@@ -237,19 +273,29 @@ def define_fill_expressions(m: pyo.ConcreteModel, pb: Problem) -> None:
         lower += [(tn, c, k, d, j, r) for j in range(c + 1, k) for r in rel]
         prod.append((tn, c, k, d))
     m.fill_counted_same_level = family(
-        same, rule=lambda _m, tn, c, k, d, r: m.counted[tn, c, k, d] >= m.nontrivial[k, r] + m.outer(k, d, r) - 1)
+        same,
+        rule=lambda _m, tn, c, k, d, r: (
+            m.counted[tn, c, k, d] >= m.nontrivial[k, r] + m.outer(k, d, r) - 1
+        ),
+    )
     m.fill_counted_lower_level = family(
-        lower, rule=lambda _m, tn, c, k, d, j, r: m.counted[tn, c, k, d] >= m.nontrivial[j, r])
+        lower, rule=lambda _m, tn, c, k, d, j, r: m.counted[tn, c, k, d] >= m.nontrivial[j, r]
+    )
     m.fill_product = family(
-        prod, rule=lambda _m, tn, c, k, d: m.counted_log[tn, c, k, d]
-        >= m.logf(d, f"T{k}") - math.log(pb.sizes[d]) * (1 - m.counted[tn, c, k, d]))
+        prod,
+        rule=lambda _m, tn, c, k, d: (
+            m.counted_log[tn, c, k, d]
+            >= m.logf(d, f"T{k}") - math.log(pb.sizes[d]) * (1 - m.counted[tn, c, k, d])
+        ),
+    )
 
     _stationarity_choice(m, pb, idx)
 
     def log_fills(t: Tensor, c: int) -> pyo.Expression:
         return sum(
             m.logf(d, f"T{k}") if d in t.dims else m.counted_log[t.name, c, k, d]
-            for k in range(c + 1, pb.n_levels) for d in pb.dims
+            for k in range(c + 1, pb.n_levels)
+            for d in pb.dims
         )
 
     m.log_fills = log_fills
@@ -264,7 +310,9 @@ def define_fill_expressions(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.log_tile = log_tile
 
 
-def _stationarity_choice(m: pyo.ConcreteModel, pb: Problem, idx: list[tuple[str, int, int, str]]) -> None:
+def _stationarity_choice(
+    m: pyo.ConcreteModel, pb: Problem, idx: list[tuple[str, int, int, str]]
+) -> None:
     """Only a tensor not indexed by the innermost non-trivial loop above c has a non-empty run of
     reused loops. Two tensors with disjoint irrelevant dimensions can never both have one, so an
     explicit choice stationary[t,c] bounds the runs (stationarity_run, stationarity_exclusive).
@@ -272,17 +320,27 @@ def _stationarity_choice(m: pyo.ConcreteModel, pb: Problem, idx: list[tuple[str,
     irrelevant = {t.name: {d for d in pb.dims if d not in t.dims} for t in pb.op.tensors}
     keys = sorted({(tn, c) for tn, c, _k, _d in idx})
     m.stationary = pyo.Var(keys, domain=pyo.Binary)
-    run_bound = {
-        (tn, c): sum(math.log(pb.sizes[d]) for d in irrelevant[tn]) for tn, c in keys
-    }
+    run_bound = {(tn, c): sum(math.log(pb.sizes[d]) for d in irrelevant[tn]) for tn, c in keys}
     m.stationarity_run = family(
-        keys, rule=lambda _m, tn, c: sum(
-            m.logf(d, f"T{k}") - m.counted_log[tn, c, k, d]
-            for (t2, c2, k, d) in idx if t2 == tn and c2 == c) <= run_bound[(tn, c)] * m.stationary[tn, c])
-    pairs = [(t1, t2, c) for (t1, c) in keys for (t2, c2) in keys
-             if c2 == c and t1 < t2 and not (irrelevant[t1] & irrelevant[t2])]
+        keys,
+        rule=lambda _m, tn, c: (
+            sum(
+                m.logf(d, f"T{k}") - m.counted_log[tn, c, k, d]
+                for (t2, c2, k, d) in idx
+                if t2 == tn and c2 == c
+            )
+            <= run_bound[(tn, c)] * m.stationary[tn, c]
+        ),
+    )
+    pairs = [
+        (t1, t2, c)
+        for (t1, c) in keys
+        for (t2, c2) in keys
+        if c2 == c and t1 < t2 and not (irrelevant[t1] & irrelevant[t2])
+    ]
     m.stationarity_exclusive = family(
-        pairs, rule=lambda _m, t1, t2, c: m.stationary[t1, c] + m.stationary[t2, c] <= 1)
+        pairs, rule=lambda _m, t1, t2, c: m.stationary[t1, c] + m.stationary[t2, c] <= 1
+    )
 
 
 def _spatial_log(m: pyo.ConcreteModel, pb: Problem, pick: object) -> pyo.Expression:
@@ -297,25 +355,36 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.reads = {i: 0.0 for i in range(n)}
     m.writes = {i: 0.0 for i in range(n)}
     m.adjacent = pyo.Var(
-        [(t.name, c, p) for t in pb.op.tensors for c, p in _pairs(pb, t)], domain=pyo.Binary)
+        [(t.name, c, p) for t in pb.op.tensors for c, p in _pairs(pb, t)], domain=pyo.Binary
+    )
     adj_rule = []
     for t in pb.op.tensors:
         for c, p in _pairs(pb, t):
             adj_rule.append((t.name, c, p))
     m.chain_adjacent = family(
-        adj_rule, rule=lambda _m, tn, c, p: m.adjacent[tn, c, p]
-        >= m.kept(tn, c) + m.kept(tn, p) - 1 - sum(m.kept(tn, j) for j in range(c + 1, p)),
-        doc="c and p are consecutive levels keeping t")
+        adj_rule,
+        rule=lambda _m, tn, c, p: (
+            m.adjacent[tn, c, p]
+            >= m.kept(tn, c) + m.kept(tn, p) - 1 - sum(m.kept(tn, j) for j in range(c + 1, p))
+        ),
+        doc="c and p are consecutive levels keeping t",
+    )
     # The chain is a path: every kept level has exactly one child and one parent. These equalities
     # are implied at integer points but make the relaxation see that one pair is active.
     m.chain_one_child = family(
         [(t.name, p) for t in pb.op.tensors for p in chain_levels(pb, t)[1:]],
-        rule=lambda _m, tn, p: sum(m.adjacent[tn, c, q] for c, q in _pairs(pb, pb.op.tensor(tn)) if q == p)
-        == m.kept(tn, p))
+        rule=lambda _m, tn, p: (
+            sum(m.adjacent[tn, c, q] for c, q in _pairs(pb, pb.op.tensor(tn)) if q == p)
+            == m.kept(tn, p)
+        ),
+    )
     m.chain_one_parent = family(
         [(t.name, c) for t in pb.op.tensors for c in chain_levels(pb, t)[:-1]],
-        rule=lambda _m, tn, c: sum(m.adjacent[tn, q, p] for q, p in _pairs(pb, pb.op.tensor(tn)) if q == c)
-        == m.kept(tn, c))
+        rule=lambda _m, tn, c: (
+            sum(m.adjacent[tn, q, p] for q, p in _pairs(pb, pb.op.tensor(tn)) if q == c)
+            == m.kept(tn, c)
+        ),
+    )
     incoming: dict[tuple[str, int], list[pyo.Var]] = {}
     for t in pb.op.tensors:
         tdims = [d for d in pb.dims if d in t.dims]
@@ -330,12 +399,19 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
                 z = epigraph(m, f"child_{t.name}_{c}", base + inst, space, m.keep[t.name, c])
                 (m.reads if out else m.writes)[c] += z
             for p in [q for q in chain_levels(pb, t) if q > c]:
-                def keep_spatial(d: str, t: Tensor = t) -> bool:
+
+                def keep_spatial(d: str, t: Tensor = t, out: bool = out) -> bool:
                     return d in t.dims or (not out and not multicast)
+
                 between = _spatial_log(m, pb, keep_spatial) if c < P <= p else 0.0
                 above = log_s_all if p < P else 0.0
-                z = epigraph(m, f"pair_{t.name}_{c}_{p}", base + between + above, space,
-                             m.adjacent[t.name, c, p])
+                z = epigraph(
+                    m,
+                    f"pair_{t.name}_{c}_{p}",
+                    base + between + above,
+                    space,
+                    m.adjacent[t.name, c, p],
+                )
                 incoming.setdefault((t.name, p), []).append(z)
                 if not out:
                     m.reads[p] += z
@@ -350,16 +426,19 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
                 m.add_component(f"readback_{t.name}_{c}_{p}", rb_hat)
                 rb = space[-1] * rb_hat
                 # z = 0 when the pair is not adjacent, so no big-M is needed here.
-                m.add_component(f"readback_{t.name}_{c}_{p}_def",
-                                pyo.Constraint(expr=rb_hat >= (z - distinct) / space[-1]))
+                m.add_component(
+                    f"readback_{t.name}_{c}_{p}_def",
+                    pyo.Constraint(expr=rb_hat >= (z - distinct) / space[-1]),
+                )
                 m.reads[p] += rb
                 if c != MAC:
                     m.writes[c] += rb
     _compulsory_traffic_cuts(m, pb, incoming)
 
 
-def _compulsory_traffic_cuts(m: pyo.ConcreteModel, pb: Problem,
-                             incoming: dict[tuple[str, int], list[pyo.Var]]) -> None:
+def _compulsory_traffic_cuts(
+    m: pyo.ConcreteModel, pb: Problem, incoming: dict[tuple[str, int], list[pyo.Var]]
+) -> None:
     """Every level that keeps t receives (or, for outputs, is written) all of t at least once.
     Valid at every integer point; it lifts the relaxation's bound to compulsory traffic."""
     m.compulsory_traffic = pyo.ConstraintList()
@@ -387,7 +466,7 @@ def _reduction_fanout(m: pyo.ConcreteModel, pb: Problem, t: Tensor) -> pyo.Expre
 
 def _pairs(pb: Problem, t: Tensor) -> list[tuple[int, int]]:
     ch = chain_levels(pb, t)
-    return [(c, p) for i, c in enumerate(ch) for p in ch[i + 1:]]
+    return [(c, p) for i, c in enumerate(ch) for p in ch[i + 1 :]]
 
 
 def define_capacity(m: pyo.ConcreteModel, pb: Problem) -> None:
@@ -402,9 +481,13 @@ def define_capacity(m: pyo.ConcreteModel, pb: Problem) -> None:
                     continue
                 tdims = [d for d in pb.dims if d in t.dims]
                 values = lattice([pb.sizes[d] for d in tdims]) if tdims else [1]
-                terms.append(epigraph(m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, m.keep[t.name, i]))
+                terms.append(
+                    epigraph(m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, m.keep[t.name, i])
+                )
             if terms:
-                m.add_component(f"capacity_{lv.name}_{g}", pyo.Constraint(expr=mult * sum(terms) / cap <= 1))
+                m.add_component(
+                    f"capacity_{lv.name}_{g}", pyo.Constraint(expr=mult * sum(terms) / cap <= 1)
+                )
 
 
 def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
@@ -414,31 +497,52 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
     op, arch = pb.op, pb.arch
     points = math.prod(pb.sizes[d] for d in pb.dims)
     wb = arch.word_bytes
-    slowest = min([lv.read_bandwidth or math.inf for lv in arch.levels] + [lv.write_bandwidth or math.inf for lv in arch.levels])
+    slowest = min(
+        [lv.read_bandwidth or math.inf for lv in arch.levels]
+        + [lv.write_bandwidth or math.inf for lv in arch.levels]
+    )
     m.latency_scale = float(points) * (wb / slowest if math.isfinite(slowest) else 1.0)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.latency = m.latency_scale * m.latency_scaled
     m.latency_bounds = pyo.ConstraintList()
     if op.kind is OpKind.MAC:
         log_s_all = _spatial_log(m, pb, lambda d: True)
-        comp = epigraph(m, "compute_cycles", math.log(points) - log_s_all,
-                        lattice([pb.sizes[d] for d in pb.dims]) if pb.dims else [1])
+        comp = epigraph(
+            m,
+            "compute_cycles",
+            math.log(points) - log_s_all,
+            lattice([pb.sizes[d] for d in pb.dims]) if pb.dims else [1],
+        )
         m.latency_bounds.add(m.latency_scaled >= comp / m.latency_scale)
         macs, vops = points, 0
     else:
         macs, vops = 0, points * op.ops_per_point
-        m.latency_bounds.add(m.latency_scaled >= math.ceil(vops / arch.vector_unit.lanes) / m.latency_scale)
+        m.latency_bounds.add(
+            m.latency_scaled >= math.ceil(vops / arch.vector_unit.lanes) / m.latency_scale
+        )
     for i, lv in enumerate(arch.levels):
         if arch.is_private(i):
             continue  # private levels have no bandwidth limit (validated in the architecture)
         if lv.read_bandwidth:
-            m.latency_bounds.add(m.latency_scaled >= m.reads[i] * (wb / lv.read_bandwidth) / m.latency_scale)
+            m.latency_bounds.add(
+                m.latency_scaled >= m.reads[i] * (wb / lv.read_bandwidth) / m.latency_scale
+            )
         if lv.write_bandwidth:
-            m.latency_bounds.add(m.latency_scaled >= m.writes[i] * (wb / lv.write_bandwidth) / m.latency_scale)
+            m.latency_bounds.add(
+                m.latency_scaled >= m.writes[i] * (wb / lv.write_bandwidth) / m.latency_scale
+            )
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
     m.energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.energy = m.energy_scale * m.energy_scaled
     m.energy_definition = pyo.Constraint(
-        expr=m.energy_scaled >= (fixed + sum(lv.read_energy_pj * m.reads[i] + lv.write_energy_pj * m.writes[i]
-                                             for i, lv in enumerate(arch.levels))) / m.energy_scale)
+        expr=m.energy_scaled
+        >= (
+            fixed
+            + sum(
+                lv.read_energy_pj * m.reads[i] + lv.write_energy_pj * m.writes[i]
+                for i, lv in enumerate(arch.levels)
+            )
+        )
+        / m.energy_scale
+    )

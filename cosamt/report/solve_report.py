@@ -42,8 +42,12 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
             "seconds": s.seconds,
             "objective_kind": obj.value,
         },
-        "evaluator": {"latency_cycles": m.latency_cycles, "energy_pj": m.energy_pj,
-                      "agreement": g.agreement(obj), "violations": list(m.violations)},
+        "evaluator": {
+            "latency_cycles": m.latency_cycles,
+            "energy_pj": m.energy_pj,
+            "agreement": g.agreement(obj),
+            "violations": list(m.violations),
+        },
         "lower_bound": {"latency_cycles": g.bound.latency_cycles, "energy_pj": g.bound.energy_pj},
     }
 
@@ -64,8 +68,10 @@ def totals(report: SolveReport) -> dict[str, Any]:
             "dram_bytes": dram,
             "solve_seconds": sum(g.solve.seconds for g in report.groups),
             "all_optimal": all(g.solve.status.value == "optimal" for g in report.groups),
-            "all_agree": all((g.agreement(report.settings.objective) or 0.0) <= AGREEMENT_TOLERANCE
-                             for g in report.groups),
+            "all_agree": all(
+                (g.agreement(report.settings.objective) or 0.0) <= AGREEMENT_TOLERANCE
+                for g in report.groups
+            ),
         },
         "lower_bound": {
             "latency_cycles": lb_lat,
@@ -104,23 +110,49 @@ def _si(x: float) -> str:
 def print_table(report: SolveReport, console: Console) -> None:
     data = report_json(report)
     inst = data["instance"]
-    table = Table(title=f"{inst['model']} {inst['phase']} L={inst['seq_len']} batch={inst['batch']} "
-                        f"on {inst['arch']} (objective: {inst['objective']}, x{inst['layers']} layers)")
-    for col in ("operator", "stationarity (PE/levels)", "latency cyc", "energy pJ", "DRAM B",
-                "util", "bound by", "status", "gap", "solve s", "eval agrees"):
-        table.add_column(col, justify="right" if col not in ("operator", "stationarity (PE/levels)") else "left")
+    table = Table(
+        title=f"{inst['model']} {inst['phase']} L={inst['seq_len']} batch={inst['batch']} "
+        f"on {inst['arch']} (objective: {inst['objective']}, x{inst['layers']} layers)"
+    )
+    for col in (
+        "operator",
+        "stationarity (PE/levels)",
+        "latency cyc",
+        "energy pJ",
+        "DRAM B",
+        "util",
+        "bound by",
+        "status",
+        "gap",
+        "solve s",
+        "eval agrees",
+    ):
+        table.add_column(
+            col, justify="right" if col not in ("operator", "stationarity (PE/levels)") else "left"
+        )
     for g in data["groups"]:
         mip = g["mip"]
         agree = g["evaluator"]["agreement"]
-        agree_txt = "n/a" if agree is None else ("yes" if agree <= AGREEMENT_TOLERANCE else f"NO ({agree:.1e})")
+        agree_txt = (
+            "n/a"
+            if agree is None
+            else ("yes" if agree <= AGREEMENT_TOLERANCE else f"NO ({agree:.1e})")
+        )
         name = g["name"] + (f" (= {g['same_as']})" if g["same_as"] else "")
         if g["schedule_source"] != "mip":
             name += f" [{g['schedule_source']}]"
         table.add_row(
-            name, "/".join(v[0].upper() for v in g["stationarity"].values()),
-            _si(g["latency_cycles"]), _si(g["energy_pj"]), _si(g["dram_bytes"]),
-            f"{g['utilisation']:.2f}", g["bound_by"], mip["status"],
-            "-" if mip["gap"] is None else f"{mip['gap']:.1e}", f"{mip['seconds']:.2f}", agree_txt,
+            name,
+            "/".join(v[0].upper() for v in g["stationarity"].values()),
+            _si(g["latency_cycles"]),
+            _si(g["energy_pj"]),
+            _si(g["dram_bytes"]),
+            f"{g['utilisation']:.2f}",
+            g["bound_by"],
+            mip["status"],
+            "-" if mip["gap"] is None else f"{mip['gap']:.1e}",
+            f"{mip['seconds']:.2f}",
+            agree_txt,
         )
     console.print(table)
     t, lb = data["total"], data["lower_bound"]
@@ -132,4 +164,6 @@ def print_table(report: SolveReport, console: Console) -> None:
         f"lower bound: latency {_si(lb['latency_cycles'])} cycles (schedule is {lb['latency_ratio']:.3f}x), "
         f"energy {_si(lb['energy_pj'])} pJ (schedule is {lb['energy_ratio']:.3f}x)"
     )
-    console.print("stationarity letters: W weight, I input, O output, N none; PE first, then each on-chip level")
+    console.print(
+        "stationarity letters: W weight, I input, O output, N none; PE first, then each on-chip level"
+    )

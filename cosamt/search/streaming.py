@@ -21,7 +21,9 @@ def streaming_schedule(op: Einsum, arch: Architecture) -> Mapping:
             room = axis.size
             for d in sorted(left, key=lambda d: -left[d]):
                 cls = DimClass.REDUCTION if d in op.reduction_dims else DimClass.OUTPUT
-                if cls not in axis.unrolls or (cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction):
+                if cls not in axis.unrolls or (
+                    cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction
+                ):
                     continue
                 f = max(x for x in divisors(left[d]) if x <= room)
                 if f > 1:

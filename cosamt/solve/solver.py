@@ -68,16 +68,24 @@ def _solver(settings: SolveSettings, time_left: float) -> object:
         opt.config.mip_gap = settings.mip_gap
         # Tight feasibility tolerances: the epigraph rows must hold to ~1e-9 relative for the MIP's
         # figures to equal the evaluator's.
-        opt.highs_options = {"threads": settings.threads, "mip_abs_gap": 1e-9, "random_seed": 0,
-                             "mip_rel_gap": settings.mip_gap, "output_flag": False,
-                             "primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-8}
+        opt.highs_options = {
+            "threads": settings.threads,
+            "mip_abs_gap": 1e-9,
+            "random_seed": 0,
+            "mip_rel_gap": settings.mip_gap,
+            "output_flag": False,
+            "primal_feasibility_tolerance": 1e-9,
+            "mip_feasibility_tolerance": 1e-8,
+        }
     else:
         opt.options["timelimit"] = time_left
         opt.options["threads"] = settings.threads
     return opt
 
 
-def _run(model: pyo.ConcreteModel, settings: SolveSettings, time_left: float) -> tuple[SolveStatus, float | None]:
+def _run(
+    model: pyo.ConcreteModel, settings: SolveSettings, time_left: float
+) -> tuple[SolveStatus, float | None]:
     opt = _solver(settings, time_left)
     res = opt.solve(model, load_solutions=False)  # type: ignore[attr-defined]
     tc = res.solver.termination_condition
@@ -85,7 +93,7 @@ def _run(model: pyo.ConcreteModel, settings: SolveSettings, time_left: float) ->
     try:
         model.solutions.load_from(res)
         has = True
-    except Exception:  # noqa: BLE001 - no incumbent to load
+    except Exception:
         has = False
     bound = res.problem.lower_bound
     bound = float(bound) if bound is not None and math.isfinite(float(bound)) else None
@@ -109,14 +117,20 @@ def extract_mapping(model: pyo.ConcreteModel, pb: Problem) -> Mapping:
     for k in range(n):
         loops = [d for d in pb.dims if factor.get((d, f"T{k}"), 1) > 1]
         # number of loops each loop is outside of: sorts outermost first
-        rank = {a: sum(round(pyo.value(model.outer(k, a, b))) for b in loops if b != a) for a in loops}
+        rank = {
+            a: sum(round(pyo.value(model.outer(k, a, b))) for b in loops if b != a) for a in loops
+        }
         ordered = sorted(loops, key=lambda a: (-rank[a], pb.dims.index(a)))
         temporal = tuple(Loop(d, factor[(d, f"T{k}")]) for d in ordered)
         spatial = tuple(
-            SpatialLoop(d, factor[(d, f"S{a}")], a) for a in AXES for d in pb.dims
+            SpatialLoop(d, factor[(d, f"S{a}")], a)
+            for a in AXES
+            for d in pb.dims
             if k == pb.spatial_level and factor.get((d, f"S{a}"), 1) > 1
         )
-        keep = frozenset(t.name for t in pb.op.tensors if round(pyo.value(model.kept(t.name, k))) == 1)
+        keep = frozenset(
+            t.name for t in pb.op.tensors if round(pyo.value(model.kept(t.name, k))) == 1
+        )
         levels.append(LevelMapping(temporal=temporal, spatial=spatial, keep=keep))
     padding = {d: s for d, s in pb.sizes.items() if s != pb.op.dims[d]}
     return Mapping(levels=tuple(levels), padding=padding)
@@ -128,8 +142,13 @@ def _primary(model: pyo.ConcreteModel, objective: Objective) -> tuple[pyo.Var, p
     return model.latency_scaled, model.energy_scaled
 
 
-def _lexicographic(model: pyo.ConcreteModel, first: pyo.Var, second: pyo.Var, settings: SolveSettings,
-                   deadline: float) -> tuple[SolveStatus, float | None, float | None]:
+def _lexicographic(
+    model: pyo.ConcreteModel,
+    first: pyo.Var,
+    second: pyo.Var,
+    settings: SolveSettings,
+    deadline: float,
+) -> tuple[SolveStatus, float | None, float | None]:
     """Minimise ``first``, then ``second`` with ``first`` held at its optimum.
 
     Returns (status of stage 1, bound on ``first``, optimum of ``first``); the model holds the
@@ -160,14 +179,27 @@ def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
     start = time.perf_counter()
     model = build(pb)
     first, second = _primary(model, settings.objective)
-    status, bound, best = _lexicographic(model, first, second, settings, start + settings.time_limit_s)
+    status, bound, best = _lexicographic(
+        model, first, second, settings, start + settings.time_limit_s
+    )
     scale = model.energy_scale if settings.objective is Objective.ENERGY else model.latency_scale
     if best is None:
-        return SolveResult(status, None, None if bound is None else bound * scale, time.perf_counter() - start, None)
+        return SolveResult(
+            status,
+            None,
+            None if bound is None else bound * scale,
+            time.perf_counter() - start,
+            None,
+        )
     return SolveResult(
-        status=status, objective=best * scale, bound=None if bound is None else bound * scale, seconds=time.perf_counter() - start,
-        mapping=extract_mapping(model, pb), latency=float(pyo.value(model.latency)),
-        energy=float(pyo.value(model.energy)), solves=2,
+        status=status,
+        objective=best * scale,
+        bound=None if bound is None else bound * scale,
+        seconds=time.perf_counter() - start,
+        mapping=extract_mapping(model, pb),
+        latency=float(pyo.value(model.latency)),
+        energy=float(pyo.value(model.energy)),
+        solves=2,
     )
 
 
@@ -184,13 +216,24 @@ def pareto_front(pb: Problem, settings: SolveSettings, max_points: int = 64) -> 
     front: list[SolveResult] = []
     while len(front) < max_points and deadline - time.perf_counter() > 0.05:
         t0 = time.perf_counter()
-        status, bound, best = _lexicographic(model, model.energy_scaled, model.latency_scaled, settings, deadline)
+        status, bound, best = _lexicographic(
+            model, model.energy_scaled, model.latency_scaled, settings, deadline
+        )
         if best is None:
             break  # no schedule below the cap: the fastest point is already on the front
         lat, en = float(pyo.value(model.latency)), float(pyo.value(model.energy))
-        front.append(SolveResult(status, en, None if bound is None else bound * model.energy_scale,
-                                 time.perf_counter() - t0, extract_mapping(model, pb),
-                                 latency=lat, energy=en, solves=2))
+        front.append(
+            SolveResult(
+                status,
+                en,
+                None if bound is None else bound * model.energy_scale,
+                time.perf_counter() - t0,
+                extract_mapping(model, pb),
+                latency=lat,
+                energy=en,
+                solves=2,
+            )
+        )
         model.cap.set_value(float(pyo.value(model.latency_scaled)) * (1 - 1e-7))
         model.latency_cap.activate()
     return front
@@ -205,11 +248,17 @@ def solve_edp(pb: Problem, settings: SolveSettings) -> SolveResult:
         return SolveResult(SolveStatus.INFEASIBLE, None, None, time.perf_counter() - start, None)
     best = min(front, key=lambda r: (r.latency or 0.0) * (r.energy or 0.0))
     walked = time.perf_counter() - start < settings.time_limit_s and all(
-        r.status is SolveStatus.OPTIMAL for r in front)
+        r.status is SolveStatus.OPTIMAL for r in front
+    )
     edp = (best.latency or 0.0) * (best.energy or 0.0)
-    return replace(best, objective=edp, bound=edp if walked else None,
-                   status=SolveStatus.OPTIMAL if walked else SolveStatus.FEASIBLE,
-                   seconds=time.perf_counter() - start, solves=sum(r.solves for r in front))
+    return replace(
+        best,
+        objective=edp,
+        bound=edp if walked else None,
+        status=SolveStatus.OPTIMAL if walked else SolveStatus.FEASIBLE,
+        seconds=time.perf_counter() - start,
+        solves=sum(r.solves for r in front),
+    )
 
 
 def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> SolveResult:
@@ -223,9 +272,9 @@ def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> S
         sizes = dict(zip(op.dims, combo, strict=True))
         res = solve_problem(Problem(op, arch, sizes, settings.double_buffering), settings)
         total += res.seconds
-        if res.objective is not None and (best is None or best.objective is None or res.objective < best.objective * (1 - 1e-9)):
-            best = res
-        elif best is None:
+        if (res.objective is not None and (
+            best is None or best.objective is None or res.objective < best.objective * (1 - 1e-9)
+        )) or best is None:
             best = res
     assert best is not None
     return replace(best, seconds=total)

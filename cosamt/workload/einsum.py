@@ -52,14 +52,18 @@ class Einsum:
     def __post_init__(self) -> None:
         for d, size in self.dims.items():
             if not isinstance(size, int) or size < 1:
-                raise ValueError(f"operator {self.name}: dimension {d} must be a positive integer, got {size!r}")
+                raise ValueError(
+                    f"operator {self.name}: dimension {d} must be a positive integer, got {size!r}"
+                )
         names = [t.name for t in self.tensors]
         if len(set(names)) != len(names):
             raise ValueError(f"operator {self.name}: duplicate tensor names {names}")
         for t in self.tensors:
             unknown = [d for d in t.dims if d not in self.dims]
             if unknown:
-                raise ValueError(f"operator {self.name}: tensor {t.name} uses unknown dims {unknown}")
+                raise ValueError(
+                    f"operator {self.name}: tensor {t.name} uses unknown dims {unknown}"
+                )
         if len(self.outputs) != 1:
             raise ValueError(f"operator {self.name}: exactly one output tensor expected")
 

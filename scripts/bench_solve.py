@@ -1,0 +1,94 @@
+"""Solve every shipped instance and write per-group solve seconds, gaps and model totals as JSON.
+
+    python scripts/bench_solve.py [--out results/bench_solve.json] [--instances instances/*.json]
+
+Targets (DESIGN.md section 9, on 2 cores): every group at gap 0; median group < 2 s; worst group
+< 20 s; GPT-2-small whole model < 20 s. Each unique operator is one group (identical operators in a
+block are solved once and not counted again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+from cosamt.io.instance import load_instance
+from cosamt.pipeline import resolve, settings_for, solve_instance
+from cosamt.report.solve_report import report_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench(path: Path) -> dict[str, object]:
+    inst = load_instance(path)
+    resolved = resolve(inst, path.parent)
+    start = time.perf_counter()
+    report = solve_instance(resolved, settings_for(inst))
+    wall = time.perf_counter() - start
+    data = report_json(report)
+    groups = [
+        {
+            "name": g["name"],
+            "status": g["mip"]["status"],
+            "gap": g["mip"]["gap"],
+            "seconds": g["mip"]["seconds"],
+            "agreement": g["evaluator"]["agreement"],
+            "latency_cycles": g["latency_cycles"],
+            "energy_pj": g["energy_pj"],
+        }
+        for g in data["groups"]
+        if g["same_as"] is None
+    ]
+    return {
+        "instance": path.name,
+        "wall_seconds": wall,
+        "groups": groups,
+        "total": data["total"],
+        "lower_bound": data["lower_bound"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_solve.json")
+    ap.add_argument(
+        "--instances", type=Path, nargs="*", default=sorted((ROOT / "instances").glob("*.json"))
+    )
+    args = ap.parse_args()
+    runs = []
+    for path in args.instances:
+        run = bench(path)
+        runs.append(run)
+        print(
+            f"{path.name}: {run['wall_seconds']:.1f} s, "
+            f"{sum(g['status'] == 'optimal' for g in run['groups'])}/{len(run['groups'])} optimal",
+            flush=True,
+        )
+    seconds = [g["seconds"] for r in runs for g in r["groups"]]
+    gaps = [g["gap"] for r in runs for g in r["groups"]]
+    agreement = [g["agreement"] for r in runs for g in r["groups"] if g["agreement"] is not None]
+    gpt2 = [r["wall_seconds"] for r in runs if r["instance"] == "gpt2_cloud.json"]
+    summary = {
+        "groups": len(seconds),
+        "optimal": sum(g["status"] == "optimal" for r in runs for g in r["groups"]),
+        "max_gap": max((g for g in gaps if g is not None), default=None),
+        "median_group_seconds": statistics.median(seconds),
+        "worst_group_seconds": max(seconds),
+        "worst_group": max(
+            (g["seconds"], f"{r['instance']}:{g['name']}") for r in runs for g in r["groups"]
+        )[1],
+        "gpt2_cloud_whole_model_seconds": gpt2[0] if gpt2 else None,
+        "max_evaluator_disagreement": max(agreement, default=None),
+        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1) + "\n")
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
