@@ -41,6 +41,7 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
             "gap": s.gap,
             "seconds": s.seconds,
             "objective_kind": obj.value,
+            "tiebreak": None if s.tiebreak is None else s.tiebreak.value,
         },
         "evaluator": {
             "latency_cycles": m.latency_cycles,

@@ -47,7 +47,9 @@ class SolveResult:
     latency: float | None = None  # the MIP's latency and energy at the returned schedule
     energy: float | None = None
     solves: int = 1
-    message: str = ""
+    # Status of the tie-break stage (the other metric at the primary optimum); a time limit can cut
+    # it short, leaving the primary optimum proven but the tie-break unproven.
+    tiebreak: SolveStatus | None = None
 
     @property
     def gap(self) -> float | None:
@@ -148,25 +150,27 @@ def _lexicographic(
     second: pyo.Var,
     settings: SolveSettings,
     deadline: float,
-) -> tuple[SolveStatus, float | None, float | None]:
+) -> tuple[SolveStatus, float | None, float | None, SolveStatus | None]:
     """Minimise ``first``, then ``second`` with ``first`` held at its optimum.
 
-    Returns (status of stage 1, bound on ``first``, optimum of ``first``); the model holds the
-    stage-2 schedule, or stage 1's if stage 2 found nothing in time."""
+    Returns (status of stage 1, bound on ``first``, optimum of ``first``, status of stage 2); the
+    model holds the stage-2 schedule, or stage 1's if stage 2 found nothing in time."""
     for name in ("obj", "obj2", "lexicographic_bound"):
         if hasattr(model, name):
             model.del_component(name)
     model.obj = pyo.Objective(expr=first)
     status, bound = _run(model, settings, deadline - time.perf_counter())
     if status in (SolveStatus.INFEASIBLE, SolveStatus.NO_SOLUTION):
-        return status, bound, None
+        return status, bound, None, None
     best = float(pyo.value(first))
     model.obj.deactivate()
     model.lexicographic_bound = pyo.Constraint(expr=first <= best * (1 + 1e-9) + 1e-9)
     model.obj2 = pyo.Objective(expr=second)
+    tiebreak = SolveStatus.NO_SOLUTION
     if deadline - time.perf_counter() > 0.05:
-        _run(model, settings, deadline - time.perf_counter())  # loads only if it found a schedule
-    return status, bound, best
+        # loads the schedule only if it found one
+        tiebreak, _ = _run(model, settings, deadline - time.perf_counter())
+    return status, bound, best, tiebreak
 
 
 def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
@@ -179,7 +183,7 @@ def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
     start = time.perf_counter()
     model = build(pb)
     first, second = _primary(model, settings.objective)
-    status, bound, best = _lexicographic(
+    status, bound, best, tiebreak = _lexicographic(
         model, first, second, settings, start + settings.time_limit_s
     )
     scale = model.energy_scale if settings.objective is Objective.ENERGY else model.latency_scale
@@ -200,6 +204,7 @@ def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
         latency=float(pyo.value(model.latency)),
         energy=float(pyo.value(model.energy)),
         solves=2,
+        tiebreak=tiebreak,
     )
 
 
@@ -216,7 +221,7 @@ def pareto_front(pb: Problem, settings: SolveSettings, max_points: int = 64) -> 
     front: list[SolveResult] = []
     while len(front) < max_points and deadline - time.perf_counter() > 0.05:
         t0 = time.perf_counter()
-        status, bound, best = _lexicographic(
+        status, bound, best, tiebreak = _lexicographic(
             model, model.energy_scaled, model.latency_scaled, settings, deadline
         )
         if best is None:
@@ -232,6 +237,7 @@ def pareto_front(pb: Problem, settings: SolveSettings, max_points: int = 64) -> 
                 latency=lat,
                 energy=en,
                 solves=2,
+                tiebreak=tiebreak,
             )
         )
         model.cap.set_value(float(pyo.value(model.latency_scaled)) * (1 - 1e-7))
@@ -248,7 +254,7 @@ def solve_edp(pb: Problem, settings: SolveSettings) -> SolveResult:
         return SolveResult(SolveStatus.INFEASIBLE, None, None, time.perf_counter() - start, None)
     best = min(front, key=lambda r: (r.latency or 0.0) * (r.energy or 0.0))
     walked = time.perf_counter() - start < settings.time_limit_s and all(
-        r.status is SolveStatus.OPTIMAL for r in front
+        r.status is SolveStatus.OPTIMAL and r.tiebreak is SolveStatus.OPTIMAL for r in front
     )
     edp = (best.latency or 0.0) * (best.energy or 0.0)
     return replace(
