@@ -208,7 +208,12 @@ def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
     )
 
 
-def pareto_front(pb: Problem, settings: SolveSettings, max_points: int = 64) -> list[SolveResult]:
+MAX_PARETO_POINTS = 64
+
+
+def pareto_front(
+    pb: Problem, settings: SolveSettings, max_points: int = MAX_PARETO_POINTS
+) -> list[SolveResult]:
     """The latency-energy Pareto front by the epsilon-constraint method, from the minimum-energy
     schedule toward the fastest: minimise energy under a latency cap (then latency at that energy),
     and lower the cap just below the latency found, until no schedule is fast enough."""
@@ -253,7 +258,8 @@ def solve_edp(pb: Problem, settings: SolveSettings) -> SolveResult:
     if not front:
         return SolveResult(SolveStatus.INFEASIBLE, None, None, time.perf_counter() - start, None)
     best = min(front, key=lambda r: (r.latency or 0.0) * (r.energy or 0.0))
-    walked = time.perf_counter() - start < settings.time_limit_s and all(
+    capped = len(front) >= MAX_PARETO_POINTS
+    walked = not capped and time.perf_counter() - start < settings.time_limit_s and all(
         r.status is SolveStatus.OPTIMAL and r.tiebreak is SolveStatus.OPTIMAL for r in front
     )
     edp = (best.latency or 0.0) * (best.energy or 0.0)
@@ -268,19 +274,27 @@ def solve_edp(pb: Problem, settings: SolveSettings) -> SolveResult:
 
 
 def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> SolveResult:
-    """Solve one operator, trying padded sizes for dimensions that factor badly."""
+    """Solve one operator, trying padded sizes for dimensions that factor badly. The result is
+    proven optimal only if every size combination was solved to optimality."""
     options = [[s] for s in op.dims.values()]
     if settings.padding:
         options = [padding_candidates(s, count=1) for s in op.dims.values()]
-    best: SolveResult | None = None
-    total = 0.0
-    for combo in itertools.product(*options):
-        sizes = dict(zip(op.dims, combo, strict=True))
-        res = solve_problem(Problem(op, arch, sizes, settings.double_buffering), settings)
-        total += res.seconds
-        if (res.objective is not None and (
-            best is None or best.objective is None or res.objective < best.objective * (1 - 1e-9)
-        )) or best is None:
-            best = res
-    assert best is not None
-    return replace(best, seconds=total)
+    results = [
+        solve_problem(
+            Problem(op, arch, dict(zip(op.dims, combo, strict=True)), settings.double_buffering),
+            settings,
+        )
+        for combo in itertools.product(*options)
+    ]
+    found = [r for r in results if r.objective is not None]
+    if not found:
+        return replace(results[0], seconds=sum(r.seconds for r in results))
+    best = min(found, key=lambda r: r.objective or 0.0)
+    proven = all(r.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) for r in results)
+    bounds = [r.bound for r in results if r.status is not SolveStatus.INFEASIBLE]
+    return replace(
+        best,
+        status=best.status if proven else SolveStatus.FEASIBLE,
+        bound=min(bounds) if all(b is not None for b in bounds) else None,  # type: ignore[type-var]
+        seconds=sum(r.seconds for r in results),
+    )
