@@ -25,21 +25,54 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Report InputError as one line per problem on stderr, exit code 2, no traceback."""
+    from pydantic import ValidationError
+
+    from cosamt.errors import problems_from_pydantic
+
     try:
         yield
-    except InputError as exc:
-        for line in exc.lines():
-            err.print(f"error: {line}", markup=False, highlight=False)
+    except (InputError, ValidationError) as exc:
+        error = exc if isinstance(exc, InputError) else InputError("", problems_from_pydantic(exc))
+        # Plain writes: one problem per line whatever the terminal width (rich would wrap).
+        for line in error.lines():
+            print(f"error: {line}", file=sys.stderr)
+        sys.stderr.flush()
         raise typer.Exit(2) from None
 
 
 def _load(instance_path: Path, **overrides: Any) -> Any:
-    from cosamt.io.instance import load_instance, parse_instance
+    """Load and check an instance: its own fields, command-line overrides, then every name and file
+    it refers to (model, preset, hf_config) and the phase; problems name the file they are in."""
+    from cosamt.io.instance import (
+        hf_config_path,
+        load_instance,
+        parse_instance,
+        read_json,
+        reference_problems,
+    )
+    from cosamt.pipeline import resolve
 
+    source = str(instance_path)
     inst = load_instance(instance_path)
     changes = {k: v for k, v in overrides.items() if v is not None}
     if changes:
-        inst = parse_instance({**inst.model_dump(mode="json", exclude_unset=True), **changes}, str(instance_path))
+        try:
+            inst = parse_instance({**inst.model_dump(mode="json", exclude_unset=True), **changes}, source)
+        except InputError as exc:
+            # The file itself was valid, so what is wrong now came from the command line.
+            raise InputError("command line", [
+                Problem(f"--{p.path.replace('_', '-')} ({p.path})" if p.path in changes else p.path, p.message)
+                for p in exc.problems]) from None
+    problems = reference_problems(inst, instance_path.parent)
+    if problems:
+        raise InputError(source, problems)
+    hf = hf_config_path(inst, instance_path.parent)
+    if hf is not None:
+        read_json(hf)  # unreadable or malformed JSON: reported against the config file, with line/column
+    try:
+        resolve(inst, instance_path.parent)  # builds the operators: catches decode on an encoder, etc.
+    except InputError as exc:
+        raise exc.with_source(source) from None
     return inst
 
 
@@ -115,7 +148,7 @@ def evaluate_cmd(
     """Evaluate a hand-written or exported schedule; violations are listed and exit with code 2."""
     from cosamt.evaluate.evaluator import evaluate
     from cosamt.pipeline import resolve
-    from cosamt.schedule.file import mapping_from_group, read_schedule
+    from cosamt.schedule.file import mapping_from_group, read_schedule, violation_problems
 
     with user_errors():
         inst = _load(instance)
@@ -141,7 +174,7 @@ def evaluate_cmd(
                 problems += list(exc.problems)
                 continue
             metrics = evaluate(ops[name], resolved.arch, mapping, double_buffering=inst.options.double_buffering)
-            problems += [Problem(path, v) for v in metrics.violations]
+            problems += violation_problems(group, path, metrics.violations)
             results.append((ops[name], metrics))
         if problems:
             raise InputError(str(schedule), problems)
@@ -213,7 +246,7 @@ def pareto(
     """The latency-energy Pareto front of one operator (epsilon-constraint walk)."""
     from cosamt.formulation.single_operator import Problem as MipProblem
     from cosamt.pipeline import resolve, settings_for
-    from cosamt.solve.solver import pareto_front
+    from cosamt.solve.solver import pareto_front, single_formulation
 
     with user_errors():
         inst = _load(instance)
@@ -223,7 +256,8 @@ def pareto(
             raise InputError("", [Problem("operator", f"unknown operator {operator!r}; operators are {list(ops)}")])
         op = ops[operator]
         settings = settings_for(inst)
-        front = pareto_front(MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering), settings)
+        problem = MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering)
+        front = pareto_front(single_formulation(problem), settings)
     rows = [{"latency_cycles": r.latency, "energy_pj": r.energy, "status": r.status.value} for r in front]
     if json_out:
         print(json.dumps({"operator": operator, "front": rows}, indent=1))

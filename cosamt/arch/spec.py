@@ -58,6 +58,7 @@ class PEArray(Frozen):
 
 
 AXES: tuple[str, ...] = ("rows", "cols")
+SHARED = "Shared"  # the virtual level of a fused group's shared loops
 
 
 class Partition(Frozen):
@@ -172,5 +173,16 @@ class Architecture(Frozen):
         return level < self.spatial_level
 
     @property
+    def dram_index(self) -> int:
+        """The outermost level that stores data (a fused group's virtual ``Shared`` level is above it)."""
+        return max(i for i, lv in enumerate(self.levels) if lv.holds)
+
+    @property
     def dram(self) -> MemoryLevel:
-        return self.levels[-1]
+        return self.levels[self.dram_index]
+
+    def with_shared_level(self) -> Architecture:
+        """This architecture plus a virtual outermost level ``Shared`` that stores nothing: its loops are
+        the loops a fused group's operators share (outside each operator's own nest)."""
+        shared = MemoryLevel(name=SHARED, holds=(), read_energy_pj=0.0, write_energy_pj=0.0)
+        return Architecture.model_construct(**{**dict(self), "levels": (*self.levels, shared)})

@@ -59,8 +59,13 @@ def padded_dims(op: Einsum, mapping: Mapping) -> dict[str, int]:
     return {d: mapping.padding.get(d, s) for d, s in op.dims.items()}
 
 
-def check(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str]:
-    """Every way the mapping is not a legal schedule of ``op`` on ``arch``."""
+def check(
+    op: Einsum, arch: Architecture, mapping: Mapping, on_chip: frozenset[str] = frozenset()
+) -> list[str]:
+    """Every way the mapping is not a legal schedule of ``op`` on ``arch``.
+
+    ``on_chip`` names a fused group's intermediates: they never go to DRAM, live in the outermost
+    on-chip level, and that level holds the whole of them for one iteration of the shared loops."""
     v: list[str] = []
     names = arch.level_names
     if len(mapping.levels) != len(names):
@@ -98,7 +103,35 @@ def check(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str]:
                 )
         if lm.spatial and i != arch.spatial_level:
             v.append(f"{lv.name}: spatial loops are only allowed at {arch.pe_array.below}")
+    v += _check_chain_ends(op, arch, mapping, on_chip)
     v += _check_spatial(op, arch, mapping)
+    return v
+
+
+def _check_chain_ends(op: Einsum, arch: Architecture, mapping: Mapping, on_chip: frozenset[str]) -> list[str]:
+    v: list[str] = []
+    dram = arch.dram_index
+    top = dram - 1
+    for i in range(dram + 1, len(arch.levels)):
+        if mapping.levels[i].keep or mapping.levels[i].spatial:
+            v.append(f"{arch.levels[i].name}: the shared-loop level keeps nothing and has no spatial loops")
+    for t in op.tensors:
+        if t.name not in on_chip:
+            if not mapping.keeps(dram, t.name):
+                v.append(f"{arch.levels[dram].name}.keep: {t.name} must be kept in DRAM")
+            continue
+        if mapping.keeps(dram, t.name):
+            v.append(f"{arch.levels[dram].name}.keep: intermediate {t.name} must not go to DRAM")
+        if top < 0 or not mapping.keeps(top, t.name):
+            v.append(f"intermediate {t.name} must be kept in the outermost on-chip level")
+            continue
+        for k in range(top + 1, dram + 1):
+            loops = [lp for lp in mapping.levels[k].temporal if lp.dim in t.dims and lp.factor > 1]
+            if loops:
+                v.append(
+                    f"{arch.levels[k].name}: loop over {loops[0].dim} splits intermediate {t.name}, "
+                    f"which must be whole on chip for each iteration of the shared loops"
+                )
     return v
 
 
@@ -127,10 +160,19 @@ def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str
 
 
 def evaluate(
-    op: Einsum, arch: Architecture, mapping: Mapping, *, double_buffering: bool = False
+    op: Einsum,
+    arch: Architecture,
+    mapping: Mapping,
+    *,
+    double_buffering: bool = False,
+    on_chip: frozenset[str] = frozenset(),
+    capacity_exclude: frozenset[str] = frozenset(),
 ) -> Metrics:
-    """Cost of running ``op`` once under ``mapping``; violations are listed, numbers still computed."""
-    violations = check(op, arch, mapping)
+    """Cost of running ``op`` once under ``mapping``; violations are listed, numbers still computed.
+
+    ``on_chip`` names a fused group's intermediates (see ``check``); ``capacity_exclude`` names
+    tensors written in place over another (a fused softmax's output): they take no capacity."""
+    violations = check(op, arch, mapping, on_chip)
     if violations and any(v.startswith("mapping has") for v in violations):
         raise ValueError(violations[0])
     n = len(arch.levels)
@@ -179,10 +221,11 @@ def evaluate(
     tensor_stats: list[TensorLevelStats] = []
     for i, lv in enumerate(arch.levels):
         kept = [t for t in op.tensors if mapping.keeps(i, t.name)]
-        mult = 2 if double_buffering and i < n - 1 else 1
-        occupancy = sum(tile(t, i) for t in kept) * mult
+        mult = 2 if double_buffering and i < arch.dram_index else 1
+        held = [t for t in kept if t.name not in capacity_exclude]
+        occupancy = sum(tile(t, i) for t in held) * mult
         for roles, cap in lv.capacity_groups(wb):
-            used = sum(tile(t, i) for t in kept if t.role in roles) * mult
+            used = sum(tile(t, i) for t in held if t.role in roles) * mult
             if used > cap:
                 what = "/".join(r.value for r in roles)
                 violations.append(
@@ -232,7 +275,7 @@ def evaluate(
     mac_e = macs * arch.mac_energy_pj
     vec_e = vops * arch.vector_unit.energy_per_op_pj
     energy = mac_e + vec_e + sum(ls.energy_pj for ls in level_stats)
-    dram = level_stats[-1]
+    dram = level_stats[arch.dram_index]
     return Metrics(
         operator=op.name,
         macs=macs,

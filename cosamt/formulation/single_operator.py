@@ -37,9 +37,14 @@ class Problem:
     """Everything the model is built from (sizes may be padded)."""
 
     op: Einsum
-    arch: Architecture
+    arch: Architecture  # with a virtual ``Shared`` level on top when ``shared_dims`` is set
     sizes: dict[str, int]
     double_buffering: bool = False
+    # A fused group's member: dims the group's shared loops may iterate over (at the Shared level),
+    # tensors that never leave the chip, and tensors written in place (no capacity of their own).
+    shared_dims: frozenset[str] = frozenset()
+    on_chip: frozenset[str] = frozenset()
+    capacity_exclude: frozenset[str] = frozenset()
 
     @property
     def dims(self) -> list[str]:
@@ -53,10 +58,18 @@ class Problem:
     def spatial_level(self) -> int:
         return self.arch.spatial_level
 
+    @property
+    def dram(self) -> int:
+        return self.arch.dram_index
+
+    def top(self, t: Tensor) -> int:
+        """Where t's chain of buffers ends: DRAM, or the outermost on-chip level for intermediates."""
+        return self.dram - 1 if t.name in self.on_chip else self.dram
+
     def holdable(self, t: Tensor) -> list[int]:
-        """Levels below DRAM that may keep t."""
+        """Levels below t's top that may keep t."""
         out = []
-        for i, lv in enumerate(self.arch.levels[:-1]):
+        for i, lv in enumerate(self.arch.levels[: self.top(t)]):
             if t.role not in lv.holds:
                 continue
             if self.op.kind is OpKind.VECTOR and self.arch.is_private(i):
@@ -74,8 +87,17 @@ class Problem:
             Slot(self.spatial_level, a) for a in AXES if cls in self.arch.pe_array.axis(a).unrolls
         ]
 
+    def temporal_levels(self, dim: str) -> list[int]:
+        """Levels with a temporal loop slot for ``dim``: every storage level, plus the Shared level
+        for shared dims; an intermediate may not be split between its top and DRAM."""
+        split = {d for t in self.op.tensors if t.name in self.on_chip for d in t.dims}
+        out = [k for k in range(self.dram + 1) if not (dim in split and self.dram - 1 < k <= self.dram)]
+        if dim in self.shared_dims and self.n_levels > self.dram + 1:
+            out.append(self.dram + 1)
+        return out
+
     def slots(self, dim: str) -> list[Slot]:
-        return [Slot(k) for k in range(self.n_levels)] + self.spatial_slots(dim)
+        return [Slot(k) for k in self.temporal_levels(dim)] + self.spatial_slots(dim)
 
     def log(self, n: int) -> float:
         return math.log(n)
@@ -154,6 +176,12 @@ def exact_value(
 
 def build(problem: Problem) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name=f"single_operator[{problem.op.name}]")
+    populate(m, problem)
+    return m
+
+
+def populate(m: pyo.Block, problem: Problem) -> None:
+    """Add one operator's variables and constraints to ``m`` (a model, or a fused group's block)."""
     m.problem = problem  # for extraction; never passed to the evaluator
     define_factor_variables(m, problem)
     define_order_variables(m, problem)
@@ -162,7 +190,6 @@ def build(problem: Problem) -> pyo.ConcreteModel:
     define_traffic(m, problem)
     define_capacity(m, problem)
     define_latency_and_energy(m, problem)
-    return m
 
 
 def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
@@ -196,7 +223,12 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
         ),
         doc="product of spatial factors on an axis <= axis size",
     )
-    m.nontrivial = pyo.Var([(k, d) for k in range(pb.n_levels) for d in pb.dims], domain=pyo.Binary)
+    m.nontrivial = pyo.Var([(k, d) for d in pb.dims for k in pb.temporal_levels(d)], domain=pyo.Binary)
+
+    def nt(k: int, d: str) -> pyo.Var | float:
+        return m.nontrivial[k, d] if (k, d) in m.nontrivial else 0.0  # noqa: SIM401 - a Pyomo Var
+
+    m.nt = nt
     m.nontrivial_loop = family(
         [
             (k, d, p)
@@ -204,7 +236,9 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
             for d in pb.dims
             for p, _ in prime_factors(pb.sizes[d])
         ],
-        rule=lambda _m, k, d, p: m.nontrivial[k, d] * mult[(d, p)] >= m.count[d, p, f"T{k}"],
+        rule=lambda _m, k, d, p: m.nontrivial[k, d] * mult[(d, p)] >= m.count[d, p, f"T{k}"]
+        if (k, d) in m.nontrivial
+        else pyo.Constraint.Skip,
         doc="a temporal loop with any prime factor is non-trivial",
     )
 
@@ -222,11 +256,11 @@ def define_order_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     # Trivial (factor-1) loops sit outermost, in name order: their position changes nothing.
     sym = [(k, a, b) for k, a, b in pairs]
     m.trivial_outermost = family(
-        sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nontrivial[k, a]
+        sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nt(k, a)
     )
     m.trivial_outermost_b = family(
         sym,
-        rule=lambda _m, k, a, b: m.order[k, a, b] <= m.nontrivial[k, b] + 1 - m.nontrivial[k, a],
+        rule=lambda _m, k, a, b: m.order[k, a, b] <= m.nt(k, b) + 1 - m.nt(k, a),
     )
     triples = [(k, a, b, c) for k in range(pb.n_levels) for a, b, c in permutations(dims, 3)]
     m.order_transitive = family(
@@ -242,7 +276,7 @@ def define_keep_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.keep = pyo.Var(idx, domain=pyo.Binary)
 
     def kept(t: str, i: int) -> pyo.Expression | float:
-        if i == MAC or i == pb.n_levels - 1:
+        if i == MAC or i == pb.top(pb.op.tensor(t)):
             return 1.0
         return m.keep[t, i] if (t, i) in m.keep else 0.0  # noqa: SIM401 - a Pyomo Var
 
@@ -250,7 +284,7 @@ def define_keep_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
 
 
 def chain_levels(pb: Problem, t: Tensor) -> list[int]:
-    return [MAC, *pb.holdable(t), pb.n_levels - 1]
+    return [MAC, *pb.holdable(t), pb.top(t)]
 
 
 def define_fill_expressions(m: pyo.ConcreteModel, pb: Problem) -> None:
@@ -275,11 +309,11 @@ def define_fill_expressions(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.fill_counted_same_level = family(
         same,
         rule=lambda _m, tn, c, k, d, r: (
-            m.counted[tn, c, k, d] >= m.nontrivial[k, r] + m.outer(k, d, r) - 1
+            m.counted[tn, c, k, d] >= m.nt(k, r) + m.outer(k, d, r) - 1
         ),
     )
     m.fill_counted_lower_level = family(
-        lower, rule=lambda _m, tn, c, k, d, j, r: m.counted[tn, c, k, d] >= m.nontrivial[j, r]
+        lower, rule=lambda _m, tn, c, k, d, j, r: m.counted[tn, c, k, d] >= m.nt(j, r)
     )
     m.fill_product = family(
         prod,
@@ -470,20 +504,24 @@ def _pairs(pb: Problem, t: Tensor) -> list[tuple[int, int]]:
 
 
 def define_capacity(m: pyo.ConcreteModel, pb: Problem) -> None:
-    """Shared buffers hold the true sum of kept tiles (capacity_*), doubled with double buffering."""
+    """Shared buffers hold the true sum of kept tiles (capacity_*), doubled with double buffering.
+    A fused group's on-chip intermediates always occupy their top level; in-place outputs take no
+    capacity of their own. ``m.tiles[(t, level)]`` keeps the tile expressions for group rows."""
     mult = 2 if pb.double_buffering else 1
-    for i, lv in enumerate(pb.arch.levels[:-1]):
+    m.tiles = {}
+    for i, lv in enumerate(pb.arch.levels[: pb.dram]):
         groups = lv.capacity_groups(pb.arch.word_bytes)
         for g, (roles, cap) in enumerate(groups):
             terms = []
             for t in pb.op.tensors:
-                if t.role not in roles or i not in pb.holdable(t):
+                held = i in pb.holdable(t) or (i == pb.top(t) and t.name in pb.on_chip)
+                if t.role not in roles or not held or t.name in pb.capacity_exclude:
                     continue
                 tdims = [d for d in pb.dims if d in t.dims]
                 values = lattice([pb.sizes[d] for d in tdims]) if tdims else [1]
-                terms.append(
-                    epigraph(m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, m.keep[t.name, i])
-                )
+                gate = m.keep[t.name, i] if i in pb.holdable(t) else 1.0
+                m.tiles[(t.name, i)] = epigraph(m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, gate)
+                terms.append(m.tiles[(t.name, i)])
             if terms:
                 m.add_component(
                     f"capacity_{lv.name}_{g}", pyo.Constraint(expr=mult * sum(terms) / cap <= 1)
@@ -505,32 +543,30 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.latency = m.latency_scale * m.latency_scaled
     m.latency_bounds = pyo.ConstraintList()
+    # Cycles each resource needs (natural units); latency is their max. A fused group sums them per
+    # resource across its members instead (formulations/fused_group.md).
+    m.resource_cycles = {}
     if op.kind is OpKind.MAC:
         log_s_all = _spatial_log(m, pb, lambda d: True)
-        comp = epigraph(
+        m.resource_cycles["compute"] = epigraph(
             m,
             "compute_cycles",
             math.log(points) - log_s_all,
             lattice([pb.sizes[d] for d in pb.dims]) if pb.dims else [1],
         )
-        m.latency_bounds.add(m.latency_scaled >= comp / m.latency_scale)
         macs, vops = points, 0
     else:
         macs, vops = 0, points * op.ops_per_point
-        m.latency_bounds.add(
-            m.latency_scaled >= math.ceil(vops / arch.vector_unit.lanes) / m.latency_scale
-        )
+        m.resource_cycles["vector"] = float(math.ceil(vops / arch.vector_unit.lanes))
     for i, lv in enumerate(arch.levels):
         if arch.is_private(i):
             continue  # private levels have no bandwidth limit (validated in the architecture)
         if lv.read_bandwidth:
-            m.latency_bounds.add(
-                m.latency_scaled >= m.reads[i] * (wb / lv.read_bandwidth) / m.latency_scale
-            )
+            m.resource_cycles[f"{lv.name}.read"] = m.reads[i] * (wb / lv.read_bandwidth)
         if lv.write_bandwidth:
-            m.latency_bounds.add(
-                m.latency_scaled >= m.writes[i] * (wb / lv.write_bandwidth) / m.latency_scale
-            )
+            m.resource_cycles[f"{lv.name}.write"] = m.writes[i] * (wb / lv.write_bandwidth)
+    for cycles in m.resource_cycles.values():
+        m.latency_bounds.add(m.latency_scaled >= cycles / m.latency_scale)
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
     m.energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)

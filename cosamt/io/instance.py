@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from cosamt.arch.spec import Architecture
-from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.types import FusionChoice, Objective, Phase
 from cosamt.workload.models import ModelConfig
 
@@ -42,10 +42,49 @@ class Options(Frozen):
     """Allow padding awkward dimension sizes (197, 50257) to a nearby smoother size."""
 
 
+# ``model`` and ``arch`` are "a name or an object". The branch is chosen from the JSON type of the
+# value (a callable discriminator), so a bad value is reported once, against the branch the user
+# meant: a string only as a name, an object only field by field.
+_NAME, _INLINE, _HF = "name", "inline", "hf_config"
+_TAGS = {_NAME, _INLINE, _HF}
+Name = Annotated[str, Field(min_length=1)]
+
+
+def _model_branch(value: Any) -> str | None:
+    if isinstance(value, str):
+        return _NAME
+    if isinstance(value, HFConfigRef) or (isinstance(value, dict) and "hf_config" in value):
+        return _HF
+    if isinstance(value, (dict, ModelConfig)):
+        return _INLINE
+    return None
+
+
+def _arch_branch(value: Any) -> str | None:
+    if isinstance(value, str):
+        return _NAME
+    if isinstance(value, (dict, Architecture)):
+        return _INLINE
+    return None
+
+
+ModelField = Annotated[
+    Annotated[Name, Tag(_NAME)] | Annotated[ModelConfig, Tag(_INLINE)] | Annotated[HFConfigRef, Tag(_HF)],
+    Discriminator(_model_branch, custom_error_type="model_choice",
+                  custom_error_message='expected a model name (string), an inline model object '
+                                       'or {"hf_config": PATH}'),
+]
+ArchField = Annotated[
+    Annotated[Name, Tag(_NAME)] | Annotated[Architecture, Tag(_INLINE)],
+    Discriminator(_arch_branch, custom_error_type="arch_choice",
+                  custom_error_message="expected a preset name (string) or an inline architecture object"),
+]
+
+
 class Instance(Frozen):
     """One scheduling problem."""
 
-    model: Annotated[str, Field(min_length=1)] | ModelConfig | HFConfigRef
+    model: ModelField
     """A shipped model name (``cosamt models``), an inline model config, or ``{"hf_config": PATH}``."""
     phase: Phase = Phase.PREFILL
     """``prefill`` (seq_len tokens) or ``decode`` (one token against a KV cache of seq_len)."""
@@ -53,7 +92,7 @@ class Instance(Frozen):
     """Batch size."""
     seq_len: Annotated[int, Field(gt=0, strict=True)]
     """Sequence length (prefill) or KV-cache length (decode)."""
-    arch: Annotated[str, Field(min_length=1)] | Architecture
+    arch: ArchField
     """A preset name (``cosamt presets``) or an inline architecture."""
     options: Options = Options()
     """Solver and search options."""
@@ -64,42 +103,67 @@ def instance_json_schema() -> dict[str, Any]:
 
 
 def read_json(path: Path) -> Any:
-    """Read a JSON file, turning I/O and syntax errors into an InputError."""
+    """Read a JSON file, turning I/O, encoding and syntax errors into an InputError."""
     try:
-        text = path.read_text()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(str(path), [Problem("", f"cannot read file: {exc.strerror}")]) from None
+        raise InputError(str(path), [Problem("", f"cannot read file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), [Problem("", f"not a UTF-8 text file (byte {exc.start})")]) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             str(path), [Problem("", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
         ) from None
+    except RecursionError:
+        raise InputError(str(path), [Problem("", "malformed JSON: nested too deeply")]) from None
 
 
 def parse_instance(data: Any, source: str = "") -> Instance:
+    """Validate a decoded instance; every problem is reported at once as an :class:`InputError`."""
     if not isinstance(data, dict):
-        raise InputError(source, [Problem("", f"expected a JSON object, got {type(data).__name__}")])
+        raise InputError(source, [Problem("", f"expected a JSON object, got {json_type(data)}")])
     try:
         return Instance.model_validate(data)
     except ValidationError as exc:
-        raise InputError(source, _prune_union_noise(problems_from_pydantic(exc))) from None
+        raise InputError(source, problems_from_pydantic(exc, strip=_strip_branch_tags)) from None
 
 
 def load_instance(path: Path) -> Instance:
     return parse_instance(read_json(path), str(path))
 
 
-def _prune_union_noise(problems: list[Problem]) -> list[Problem]:
-    """Pydantic reports every branch of ``str | Model``; keep the branch the user evidently meant."""
-    out: list[Problem] = []
-    for p in problems:
-        parts = p.path.split(".")
-        # Drop the "it is not a string" complaint when the user gave an object, and vice versa.
-        if len(parts) >= 2 and parts[1] in ("str", "constrained-str"):
-            continue
-        out.append(Problem(".".join(x for x in parts if x not in _UNION_TAGS), p.message))
-    return out or problems
+def _strip_branch_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the union-branch tag pydantic puts after ``model`` / ``arch`` in error locations."""
+    if len(loc) >= 2 and loc[0] in ("model", "arch") and loc[1] in _TAGS:
+        return (loc[0], *loc[2:])
+    return loc
 
 
-_UNION_TAGS = {"ModelConfig", "HFConfigRef", "Architecture", "str", "constrained-str"}
+
+def hf_config_path(instance: Instance, base_dir: Path | None = None) -> Path | None:
+    """Where the instance's ``{"hf_config": PATH}`` points (relative paths from ``base_dir``)."""
+    if not isinstance(instance.model, HFConfigRef):
+        return None
+    path = Path(instance.model.hf_config)
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    return path
+
+
+def reference_problems(instance: Instance, base_dir: Path | None = None) -> list[Problem]:
+    """Every name or file the instance refers to that does not exist: model, preset, hf_config."""
+    from cosamt.arch.presets import list_presets
+    from cosamt.workload.models import list_models
+
+    problems: list[Problem] = []
+    if isinstance(instance.model, str) and instance.model not in (known := list_models()):
+        problems.append(Problem("model", f"unknown model {instance.model!r}; known: {', '.join(known)}"))
+    hf = hf_config_path(instance, base_dir)
+    if hf is not None and not hf.is_file():
+        why = "no such file" if not hf.exists() else "not a file"
+        problems.append(Problem("model.hf_config", f"cannot read Hugging Face config {str(hf)!r}: {why}"))
+    if isinstance(instance.arch, str) and instance.arch not in (presets := list_presets()):
+        problems.append(Problem("arch", f"unknown preset {instance.arch!r}; known: {', '.join(presets)}"))
+    return problems

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cosamt.arch.spec import AXES, Architecture
-from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum
 
-FORMAT = "cosamt-schedule/1"
+FORMAT: Final = "cosamt-schedule/1"
 PosInt = Annotated[int, Field(gt=0, strict=True)]
 
 
@@ -69,6 +69,8 @@ def read_schedule(path: Path) -> ScheduleFile:
     from cosamt.io.instance import read_json
 
     data = read_json(path)
+    if not isinstance(data, dict):
+        raise InputError(str(path), [Problem("", f"expected a JSON object, got {json_type(data)}")])
     try:
         return ScheduleFile.model_validate(data)
     except ValidationError as exc:
@@ -92,7 +94,7 @@ def group_from_mapping(name: str, op: Einsum, arch: Architecture, mapping: Mappi
             LevelEntry(
                 level=arch.levels[idx].name,
                 temporal=tuple((lp.dim, lp.factor) for lp in lm.temporal),
-                spatial=tuple((sp.dim, sp.factor, sp.axis) for sp in lm.spatial),  # type: ignore[misc]
+                spatial=tuple((sp.dim, sp.factor, sp.axis) for sp in lm.spatial),
                 keep=keep,
             )
         )
@@ -142,3 +144,18 @@ def mapping_from_group(group: GroupEntry, op: Einsum, arch: Architecture, path: 
     levels = tuple(by_level.get(i, LevelMapping(keep=frozenset(tensor_names) if i == len(names) - 1 else frozenset()))
                    for i in range(len(names)))
     return Mapping(levels=levels, padding=dict(group.padding))
+
+
+def violation_problems(group: GroupEntry, path: str, violations: tuple[str, ...] | list[str]) -> list[Problem]:
+    """The evaluator's violations of one group as problems; a violation about a memory level
+    (``"GlobalBuffer: ..."``, ``"GlobalBuffer.keep: ..."``) points at that level's entry in the file."""
+    where = {entry.level: f"{path}.levels[{i}]" for i, entry in enumerate(group.levels)}
+    out: list[Problem] = []
+    for v in violations:
+        head = v.split(":", 1)[0]
+        level, _, field = head.partition(".")
+        if level in where:
+            out.append(Problem(where[level] + (f".{field}" if field else ""), v))
+        else:
+            out.append(Problem(path, v))
+    return out

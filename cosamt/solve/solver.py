@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import pyomo.environ as pyo
@@ -13,7 +14,9 @@ from pyomo.opt import TerminationCondition
 
 from cosamt.arch.spec import AXES, Architecture
 from cosamt.formulation.lattice import padding_candidates, prime_factors
+from cosamt.formulation.fused_group import build_group
 from cosamt.formulation.single_operator import Problem, build
+from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum
@@ -43,13 +46,18 @@ class SolveResult:
     objective: float | None  # primary objective (latency cycles, energy pJ or EDP)
     bound: float | None  # best proven bound on the primary objective
     seconds: float
-    mapping: Mapping | None
+    mappings: dict[str, Mapping] = field(default_factory=dict)  # per operator; empty if none found
     latency: float | None = None  # the MIP's latency and energy at the returned schedule
     energy: float | None = None
     solves: int = 1
     # Status of the tie-break stage (the other metric at the primary optimum); a time limit can cut
     # it short, leaving the primary optimum proven but the tie-break unproven.
     tiebreak: SolveStatus | None = None
+
+    @property
+    def mapping(self) -> Mapping | None:
+        """The schedule of a single-operator solve."""
+        return next(iter(self.mappings.values())) if len(self.mappings) == 1 else None
 
     @property
     def gap(self) -> float | None:
@@ -173,34 +181,52 @@ def _lexicographic(
     return status, bound, best, tiebreak
 
 
+@dataclass(frozen=True)
+class Formulated:
+    """How to build a model and read its schedules back (single operator or fused group)."""
+
+    build: Callable[[], pyo.ConcreteModel]
+    extract: Callable[[pyo.ConcreteModel], dict[str, Mapping]]
+
+
+def single_formulation(pb: Problem) -> Formulated:
+    return Formulated(lambda: build(pb), lambda model: {pb.op.name: extract_mapping(model, pb)})
+
+
+def group_formulation(group: Group, arch: Architecture, double_buffering: bool) -> Formulated:
+    def extract(model: pyo.ConcreteModel) -> dict[str, Mapping]:
+        return {pb.op.name: extract_mapping(model.member[i], pb) for i, pb in enumerate(model.problems)}
+
+    return Formulated(lambda: build_group(group, arch, double_buffering), extract)
+
+
 def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
+    return solve_formulated(single_formulation(pb), settings)
+
+
+def solve_formulated(f: Formulated, settings: SolveSettings) -> SolveResult:
     """Lexicographic solve: the primary objective, then the other metric at the primary's optimum.
 
     EDP is the product of two sums and is not linear in the epigraph variables; it is minimised
     over the latency-energy Pareto front (``solve_edp``)."""
     if settings.objective is Objective.EDP:
-        return solve_edp(pb, settings)
+        return solve_edp(f, settings)
     start = time.perf_counter()
-    model = build(pb)
+    model = f.build()
     first, second = _primary(model, settings.objective)
     status, bound, best, tiebreak = _lexicographic(
         model, first, second, settings, start + settings.time_limit_s
     )
     scale = model.energy_scale if settings.objective is Objective.ENERGY else model.latency_scale
+    scaled_bound = None if bound is None else bound * scale
     if best is None:
-        return SolveResult(
-            status,
-            None,
-            None if bound is None else bound * scale,
-            time.perf_counter() - start,
-            None,
-        )
+        return SolveResult(status, None, scaled_bound, time.perf_counter() - start)
     return SolveResult(
         status=status,
         objective=best * scale,
-        bound=None if bound is None else bound * scale,
+        bound=scaled_bound,
         seconds=time.perf_counter() - start,
-        mapping=extract_mapping(model, pb),
+        mappings=f.extract(model),
         latency=float(pyo.value(model.latency)),
         energy=float(pyo.value(model.energy)),
         solves=2,
@@ -212,14 +238,14 @@ MAX_PARETO_POINTS = 64
 
 
 def pareto_front(
-    pb: Problem, settings: SolveSettings, max_points: int = MAX_PARETO_POINTS
+    f: Formulated, settings: SolveSettings, max_points: int = MAX_PARETO_POINTS
 ) -> list[SolveResult]:
     """The latency-energy Pareto front by the epsilon-constraint method, from the minimum-energy
     schedule toward the fastest: minimise energy under a latency cap (then latency at that energy),
     and lower the cap just below the latency found, until no schedule is fast enough."""
     start = time.perf_counter()
     deadline = start + settings.time_limit_s
-    model = build(pb)
+    model = f.build()
     model.cap = pyo.Param(mutable=True, initialize=0.0)
     model.latency_cap = pyo.Constraint(expr=model.latency_scaled <= model.cap)
     model.latency_cap.deactivate()
@@ -234,15 +260,9 @@ def pareto_front(
         lat, en = float(pyo.value(model.latency)), float(pyo.value(model.energy))
         front.append(
             SolveResult(
-                status,
-                en,
-                None if bound is None else bound * model.energy_scale,
-                time.perf_counter() - t0,
-                extract_mapping(model, pb),
-                latency=lat,
-                energy=en,
-                solves=2,
-                tiebreak=tiebreak,
+                status, en, None if bound is None else bound * model.energy_scale,
+                time.perf_counter() - t0, f.extract(model),
+                latency=lat, energy=en, solves=2, tiebreak=tiebreak,
             )
         )
         model.cap.set_value(float(pyo.value(model.latency_scaled)) * (1 - 1e-7))
@@ -250,13 +270,13 @@ def pareto_front(
     return front
 
 
-def solve_edp(pb: Problem, settings: SolveSettings) -> SolveResult:
+def solve_edp(f: Formulated, settings: SolveSettings) -> SolveResult:
     """Minimum energy-delay product over the Pareto front (every EDP optimum is Pareto-optimal).
     Proven optimal only when the whole front was walked within the time limit."""
     start = time.perf_counter()
-    front = pareto_front(pb, settings)
+    front = pareto_front(f, settings)
     if not front:
-        return SolveResult(SolveStatus.INFEASIBLE, None, None, time.perf_counter() - start, None)
+        return SolveResult(SolveStatus.INFEASIBLE, None, None, time.perf_counter() - start)
     best = min(front, key=lambda r: (r.latency or 0.0) * (r.energy or 0.0))
     capped = len(front) >= MAX_PARETO_POINTS
     walked = not capped and time.perf_counter() - start < settings.time_limit_s and all(
@@ -271,6 +291,13 @@ def solve_edp(pb: Problem, settings: SolveSettings) -> SolveResult:
         seconds=time.perf_counter() - start,
         solves=sum(r.solves for r in front),
     )
+
+
+def solve_group(group: Group, arch: Architecture, settings: SolveSettings) -> SolveResult:
+    """A single operator (with padding candidates) or a fused group as one MIP."""
+    if not group.fused:
+        return solve_operator(group.ops[0], arch, settings)
+    return solve_formulated(group_formulation(group, arch, settings.double_buffering), settings)
 
 
 def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> SolveResult:

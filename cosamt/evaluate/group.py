@@ -1,0 +1,141 @@
+"""Evaluate an operator group (fused or not): the evaluator per member plus the group's own rules."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from cosamt.arch.spec import Architecture
+from cosamt.evaluate.evaluator import evaluate
+from cosamt.evaluate.metrics import Metrics
+from cosamt.fusion.schemes import Group
+from cosamt.schedule.mapping import Mapping
+
+
+@dataclass(frozen=True)
+class GroupMetrics:
+    group: str
+    members: tuple[Metrics, ...]
+    extra_vector_ops: int  # online-softmax rescaling
+    latency_cycles: float
+    energy_pj: float
+    dram_bytes: int
+    useful_macs: int
+    utilisation: float
+    violations: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "latency_cycles": self.latency_cycles,
+            "energy_pj": self.energy_pj,
+            "dram_bytes": self.dram_bytes,
+            "utilisation": self.utilisation,
+            "extra_vector_ops": self.extra_vector_ops,
+            "members": [m.to_json() for m in self.members],
+            "violations": list(self.violations),
+        }
+
+
+def group_arch(group: Group, arch: Architecture) -> Architecture:
+    return arch.with_shared_level() if group.fused else arch
+
+
+def shared_loops(mapping: Mapping, arch: Architecture) -> tuple[tuple[str, int], ...]:
+    if len(mapping.levels) <= arch.dram_index + 1:
+        return ()
+    return tuple((lp.dim, lp.factor) for lp in mapping.levels[-1].temporal if lp.factor > 1)
+
+
+def evaluate_group(
+    group: Group, arch: Architecture, mappings: dict[str, Mapping], *, double_buffering: bool = False
+) -> GroupMetrics:
+    """Members run one after another inside every iteration of the shared loops; iterations are
+    pipelined across resources (``group_latency``). Energy is the members' sum plus the rescaling
+    work of online softmax on the vector unit."""
+    garch = group_arch(group, arch)
+    members: list[Metrics] = []
+    violations: list[str] = []
+    for op in group.ops:
+        m = evaluate(
+            op, garch, mappings[op.name], double_buffering=double_buffering,
+            on_chip=group.on_chip & {t.name for t in op.tensors},
+            capacity_exclude=group.in_place.get(op.name, frozenset()),
+        )
+        members.append(m)
+        violations += [f"{op.name}: {v}" for v in m.violations]
+    violations += _check_shared(group, garch, mappings)
+    violations += _check_residents(group, garch, mappings, members, double_buffering)
+    extra = 0
+    if group.rescale is not None:
+        r = group.rescale
+        tiles = math.prod(f for d, f in shared_loops(mappings[r.operator], garch) if d == r.dim)
+        extra = r.ops(tiles)
+    energy = sum(m.energy_pj for m in members) + extra * arch.vector_unit.energy_per_op_pj
+    latency = group_latency(members, extra / arch.vector_unit.lanes) if group.fused else members[0].latency_cycles
+    macs = sum(m.useful_macs for m in members)
+    return GroupMetrics(
+        group=group.name, members=tuple(members), extra_vector_ops=extra, latency_cycles=latency,
+        energy_pj=energy, dram_bytes=sum(m.dram_bytes for m in members), useful_macs=macs,
+        utilisation=macs / (latency * arch.pe_array.pes) if latency else 0.0,
+        violations=tuple(violations),
+    )
+
+
+def group_latency(members: list[Metrics], extra_vector_cycles: float) -> float:
+    """Shared iterations are pipelined across the PE array, the vector unit and every memory port
+    (FLAT's interleaved execution; fill and drain ignored): the max over resources of the summed
+    cycles."""
+    compute = sum(m.compute_cycles for m in members)
+    vector = sum(m.vector_cycles for m in members) + extra_vector_cycles
+    ports: dict[str, float] = {}
+    for m in members:
+        for lv in m.levels:
+            ports[f"{lv.level}.read"] = ports.get(f"{lv.level}.read", 0.0) + lv.read_cycles
+            ports[f"{lv.level}.write"] = ports.get(f"{lv.level}.write", 0.0) + lv.write_cycles
+    return max([compute, vector, *ports.values()])
+
+
+def _check_shared(group: Group, garch: Architecture, mappings: dict[str, Mapping]) -> list[str]:
+    if not group.fused:
+        return []
+    first = shared_loops(mappings[group.ops[0].name], garch)
+    out = []
+    for op in group.ops:
+        loops = shared_loops(mappings[op.name], garch)
+        if loops != first:
+            out.append(f"{op.name}: shared loops {list(loops)} differ from {group.ops[0].name}'s {list(first)}")
+        bad = [d for d, _f in loops if d not in group.shared_dims]
+        if bad:
+            out.append(f"{op.name}: dimension {bad[0]} is not shared by the group")
+    return out
+
+
+def _check_residents(
+    group: Group, garch: Architecture, mappings: dict[str, Mapping], members: list[Metrics], db: bool
+) -> list[str]:
+    """Capacity while a member runs: its own tiles plus tensors other members keep resident."""
+    out = []
+    top = garch.dram_index - 1
+    if top < 0:
+        return out
+    level = garch.levels[top]
+    for op, m in zip(group.ops, members, strict=True):
+        extra = 0
+        for owner, t in group.resident.get(op.name, ()):
+            own = group.op(owner)
+            mp = mappings[owner]
+            if mp.keeps(top, t):
+                extra += math.prod(mp.tile_extent(d, top) for d in own.tensor(t).dims)
+        if not extra:
+            continue
+        used = m.levels[top].occupancy_words + extra * (2 if db else 1)
+        cap = sum(c for _r, c in level.capacity_groups(garch.word_bytes))
+        if cap and used > cap:
+            out.append(f"{op.name}: {level.name} holds {used} words with resident tensors, capacity is {cap}")
+    return out

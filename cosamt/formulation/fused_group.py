@@ -1,0 +1,133 @@
+"""The fused-group MIP (formulations/fused_group.md): one single-operator block per member, linked.
+
+Every member is the single-operator formulation on the architecture plus a virtual ``Shared`` level
+above DRAM. The members' Shared-level loops are one set of loops (shared_factors, shared_order);
+intermediates end their buffer chain on chip; capacity while a member runs counts the tensors other
+members keep resident (group_capacity); online softmax pays rescaling work per key tile
+(rescale_work). Latency is the max over resources of the members' summed cycles; energy the sum.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyomo.environ as pyo
+
+from cosamt.arch.spec import Architecture
+from cosamt.formulation.lattice import divisors, prime_factors
+from cosamt.formulation.single_operator import Problem, epigraph, populate
+from cosamt.fusion.schemes import Group
+
+
+def member_problems(group: Group, arch: Architecture, double_buffering: bool) -> list[Problem]:
+    garch = arch.with_shared_level()
+    return [
+        Problem(
+            op, garch, dict(op.dims), double_buffering,
+            shared_dims=frozenset(d for d in group.shared_dims if d in op.dims),
+            on_chip=frozenset(t.name for t in op.tensors if t.name in group.on_chip),
+            capacity_exclude=group.in_place.get(op.name, frozenset()),
+        )
+        for op in group.ops
+    ]
+
+
+def build_group(group: Group, arch: Architecture, double_buffering: bool = False) -> pyo.ConcreteModel:
+    m = pyo.ConcreteModel(name=f"fused_group[{group.name}]")
+    problems = member_problems(group, arch, double_buffering)
+    m.member = pyo.Block(range(len(problems)))
+    for i, pb in enumerate(problems):
+        populate(m.member[i], pb)
+    m.problems = problems
+    shared_level = problems[0].dram + 1
+    link_shared_loops(m, group, problems, shared_level)
+    group_capacity(m, group, problems)
+    extra_vector = rescale_work(m, group, problems, shared_level, arch)
+    group_objective(m, problems, extra_vector, arch)
+    return m
+
+
+def link_shared_loops(m: pyo.ConcreteModel, group: Group, problems: list[Problem], k: int) -> None:
+    """shared_factors / shared_nontrivial / shared_order: every member iterates the same shared loops."""
+    ref = m.member[0]
+    m.shared_links = pyo.ConstraintList()
+    dims = sorted(d for d in group.shared_dims if d in problems[0].dims)
+    for i in range(1, len(problems)):
+        blk = m.member[i]
+        for d in dims:
+            if d not in problems[i].dims:
+                continue
+            for p, _mult in prime_factors(problems[0].sizes[d]):
+                m.shared_links.add(blk.count[d, p, f"T{k}"] == ref.count[d, p, f"T{k}"])
+            m.shared_links.add(blk.nontrivial[k, d] == ref.nontrivial[k, d])
+        for a in dims:
+            for b in dims:
+                if a < b and a in problems[i].dims and b in problems[i].dims:
+                    m.shared_links.add(blk.order[k, a, b] == ref.order[k, a, b])
+
+
+def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) -> None:
+    """While a member runs, the outermost on-chip level also holds what other members keep resident."""
+    m.group_capacity = pyo.ConstraintList()
+    names = [pb.op.name for pb in problems]
+    top = problems[0].dram - 1
+    if top < 0:
+        return
+    arch = problems[0].arch
+    mult = 2 if problems[0].double_buffering else 1
+    for i, pb in enumerate(problems):
+        residents = group.resident.get(pb.op.name, ())
+        if not residents:
+            continue
+        for roles, cap in arch.levels[top].capacity_groups(arch.word_bytes):
+            own = [z for (t, lvl), z in m.member[i].tiles.items() if lvl == top and pb.op.tensor(t).role in roles]
+            others = []
+            for owner, t in residents:
+                j = names.index(owner)
+                if problems[j].op.tensor(t).role in roles and (t, top) in m.member[j].tiles:
+                    others.append(m.member[j].tiles[(t, top)])
+            if others:
+                m.group_capacity.add(mult * (sum(own) + sum(others)) / cap <= 1)
+
+
+def rescale_work(
+    m: pyo.ConcreteModel, group: Group, problems: list[Problem], k: int, arch: Architecture
+) -> pyo.Expression | float:
+    """Online softmax: key_tiles x (|O| + 2 x rows) vector ops, key_tiles = the shared factor of the
+    key dimension (an exact epigraph over its divisors)."""
+    r = group.rescale
+    if r is None:
+        return 0.0
+    i = [pb.op.name for pb in problems].index(r.operator)
+    log_tiles = m.member[i].logf(r.dim, f"T{k}")
+    tiles = epigraph(m, "rescale_key_tiles", log_tiles, divisors(problems[i].sizes[r.dim]))
+    return tiles * (r.output_size + 2 * r.rows)
+
+
+def group_objective(
+    m: pyo.ConcreteModel, problems: list[Problem], extra_vector: pyo.Expression | float, arch: Architecture
+) -> None:
+    """group_latency: the shared iterations are pipelined across the PE array, the vector unit and
+    every memory port (FLAT's interleaved execution; fill and drain ignored), so latency is the max
+    over resources of the members' summed cycles. group_energy: the members' sum + rescaling work."""
+    blocks = [m.member[i] for i in range(len(problems))]
+    m.latency_scale = max(b.latency_scale for b in blocks)
+    m.energy_scale = max(b.energy_scale for b in blocks)
+    m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
+    m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
+    resources = sorted({r for b in blocks for r in b.resource_cycles} | {"vector"})
+    m.group_latency = pyo.ConstraintList()
+    for r in resources:
+        total = sum(b.resource_cycles.get(r, 0.0) for b in blocks)
+        if r == "vector":
+            total = total + extra_vector / arch.vector_unit.lanes
+        if isinstance(total, float) and total == 0.0:
+            continue
+        m.group_latency.add(m.latency_scaled >= total / m.latency_scale)
+    m.group_energy = pyo.Constraint(
+        expr=m.energy_scaled
+        >= (sum(b.energy_scale * b.energy_scaled for b in blocks) + extra_vector * arch.vector_unit.energy_per_op_pj)
+        / m.energy_scale
+    )
+    m.latency = m.latency_scale * m.latency_scaled
+    m.energy = m.energy_scale * m.energy_scaled

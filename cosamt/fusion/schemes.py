@@ -1,0 +1,225 @@
+"""Operator groups: which operators of a block run fused, and what that means for their loop nests.
+
+A group's operators share outer loops (over ``shared_dims``; a virtual ``Shared`` level above DRAM)
+and, inside each iteration of them, run one after another with their own nests. Intermediates
+(``on_chip``) never go to DRAM: they live whole in the outermost on-chip level for one iteration of
+the shared loops. Some tensors are written in place (``in_place``: no capacity of their own), some
+stay resident while other operators run (``resident``: an accumulator across the shared loops).
+
+Schemes (DESIGN.md section 4):
+* ``flat``: QKᵀ-softmax-·V with the whole row of scores on chip; shared loops over batch, heads and
+  query rows, so the solution's finest non-trivial shared dimension is FLAT's granularity (batch,
+  head or row).
+* ``online``: the same with the key dimension tiled too (FlashAttention-style online softmax): the
+  output accumulator stays on chip, and every key tile pays rescaling work on the vector unit.
+* ``ffn_chain``: FFN1-activation-FFN2 with the hidden dimension tiled; FFN2's output accumulates on chip.
+* ``epilogue``: a projection (or residual add) with the residual add and LayerNorm folded in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from cosamt.types import FusionChoice
+from cosamt.workload.einsum import Einsum, Tensor
+
+
+class Scheme(StrEnum):
+    NONE = "none"
+    FLAT = "flat"
+    ONLINE = "online"
+    FFN_CHAIN = "ffn_chain"
+    EPILOGUE = "epilogue"
+
+
+@dataclass(frozen=True)
+class Rescale:
+    """Online softmax: per key tile, rescale the output accumulator and update the row max and sum."""
+
+    dim: str  # the key dimension, tiled by the shared loops
+    operator: str  # the operator whose vector work it is (the softmax)
+    output: str  # the accumulator (O)
+    output_size: int  # |O|
+    rows: int  # query rows (|O| / head dim): running max and running sum each
+
+    def ops(self, key_tiles: int) -> int:
+        return key_tiles * (self.output_size + 2 * self.rows)
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    scheme: Scheme
+    ops: tuple[Einsum, ...]
+    shared_dims: frozenset[str] = frozenset()
+    on_chip: frozenset[str] = frozenset()
+    in_place: dict[str, frozenset[str]] = field(default_factory=dict)  # op -> tensors
+    resident: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # op -> (op', t)
+    rescale: Rescale | None = None
+    source_ops: tuple[str, ...] = ()  # the block operators this group covers, in order
+
+    @property
+    def fused(self) -> bool:
+        return len(self.ops) > 1
+
+    @property
+    def count(self) -> int:
+        return self.ops[0].count
+
+    def op(self, name: str) -> Einsum:
+        return next(o for o in self.ops if o.name == name)
+
+    def signature(self) -> tuple[object, ...]:
+        return (self.scheme.value, tuple(o.signature() for o in self.ops), tuple(sorted(self.shared_dims)))
+
+
+def single(op: Einsum) -> Group:
+    return Group(op.name, Scheme.NONE, (op,), source_ops=(op.name,))
+
+
+def rename(op: Einsum, tensors: dict[str, str], dims: dict[str, str] | None = None) -> Einsum:
+    """The same operator with tensors (and dimensions) renamed, so a group's names line up."""
+    dims = dims or {}
+    return Einsum(
+        name=op.name,
+        dims={dims.get(d, d): s for d, s in op.dims.items()},
+        tensors=tuple(
+            Tensor(tensors.get(t.name, t.name), tuple(dims.get(d, d) for d in t.dims), t.role)
+            for t in op.tensors
+        ),
+        kind=op.kind,
+        ops_per_point=op.ops_per_point,
+        count=op.count,
+        op=op.op,
+    )
+
+
+def attention(qk: Einsum, softmax: Einsum, av: Einsum, scheme: Scheme) -> Group:
+    shared = {"b", "h", "r", "m"} | ({"n"} if scheme is Scheme.ONLINE else set())
+    out = av.tensor("O")
+    rows = math.prod(av.dims[d] for d in out.dims if d != "d")
+    rescale = None
+    resident: dict[str, tuple[tuple[str, str], ...]] = {}
+    if scheme is Scheme.ONLINE:
+        rescale = Rescale("n", softmax.name, "O", av.size(out), rows)
+        resident = {qk.name: ((av.name, "O"),), softmax.name: ((av.name, "O"),)}
+    return Group(
+        name=f"attention[{scheme.value}]",
+        scheme=scheme,
+        ops=(qk, softmax, av),
+        shared_dims=frozenset(shared & set(qk.dims)),
+        on_chip=frozenset({"S", "P"}),
+        in_place={softmax.name: frozenset({"P"})},
+        resident=resident,
+        rescale=rescale,
+        source_ops=(qk.name, softmax.name, av.name),
+    )
+
+
+def ffn_chain(ops: Sequence[Einsum]) -> Group:
+    """FFN1 (or gate and up) - activation - FFN2, renamed: hidden dim ``f``, model dims ``e``/``g``."""
+    *firsts, act, ffn2 = ops
+    renamed: list[Einsum] = []
+    hidden = []
+    for op in firsts:
+        out = {"ffn_gate": "G", "ffn_up": "U"}.get(op.name, "H")
+        hidden.append(out)
+        renamed.append(rename(op, {"W": f"W_{op.name}", "Y": out}))
+    act_inputs = dict(zip([t.name for t in act.operands], hidden, strict=True))
+    renamed.append(rename(act, {**act_inputs, "Y": "A"}))
+    renamed.append(rename(ffn2, {"X": "A", "W": "W_ffn2"}, {"e": "f", "f": "g"}))
+    resident = {op.name: ((ffn2.name, "Y"),) for op in renamed[:-1]}
+    if len(firsts) == 2:  # the gate's output waits while the up projection runs
+        resident[firsts[1].name] = (*resident[firsts[1].name], (firsts[0].name, hidden[0]))
+    return Group(
+        name="ffn[ffn_chain]",
+        scheme=Scheme.FFN_CHAIN,
+        ops=tuple(renamed),
+        shared_dims=frozenset({"b", "m", "f"}),
+        on_chip=frozenset([*hidden, "A"]),
+        in_place={act.name: frozenset({"A"})},
+        resident=resident,
+        source_ops=tuple(o.name for o in ops),
+    )
+
+
+def epilogue(ops: Sequence[Einsum]) -> Group:
+    """[projection,] residual add, norm: the residual's first input is the previous result."""
+    renamed: list[Einsum] = []
+    prev: str | None = None
+    on_chip: list[str] = []
+    in_place: dict[str, frozenset[str]] = {}
+    for i, op in enumerate(ops):
+        last = i == len(ops) - 1
+        out = "OUT" if last else f"T{i}"
+        mapping = {op.output.name: out}
+        if prev is not None:
+            mapping[op.operands[0].name] = prev
+            if op.op == "add":
+                in_place[op.name] = frozenset({out}) if not last else frozenset()
+        for t in op.tensors:  # unique names for the other operands
+            if t.name not in mapping:
+                mapping[t.name] = f"{t.name}_{op.name}"
+        if mapping.get(op.output.name) != out:
+            mapping[op.output.name] = out
+        renamed.append(rename(op, mapping))
+        if not last:
+            on_chip.append(out)
+        prev = out
+    return Group(
+        name=f"{ops[0].name}[epilogue]",
+        scheme=Scheme.EPILOGUE,
+        ops=tuple(renamed),
+        shared_dims=frozenset({"b", "m"}),
+        on_chip=frozenset(on_chip),
+        in_place=in_place,
+        source_ops=tuple(o.name for o in ops),
+    )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive operators of a block and the ways to run them; the explorer picks one."""
+
+    name: str
+    candidates: tuple[tuple[Group, ...], ...]  # each candidate: groups covering the segment in order
+
+
+def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
+    """Split a block into segments with their candidate groupings under the allowed schemes."""
+    by = {o.name: o for o in ops}
+    order = [o.name for o in ops]
+    out: list[Segment] = []
+    used: set[str] = set()
+
+    def unfused(names: Sequence[str]) -> tuple[Group, ...]:
+        return tuple(single(by[n]) for n in names)
+
+    def add(name: str, names: list[str], fused: list[Group]) -> None:
+        out.append(Segment(name, (unfused(names), *((g,) for g in fused))))
+        used.update(names)
+
+    allow = {
+        Scheme.FLAT: choice in (FusionChoice.FLAT, FusionChoice.ALL),
+        Scheme.ONLINE: choice in (FusionChoice.ONLINE, FusionChoice.ALL),
+        Scheme.FFN_CHAIN: choice is FusionChoice.ALL,
+        Scheme.EPILOGUE: choice is FusionChoice.ALL,
+    }
+    for name in order:
+        if name in used:
+            continue
+        if name == "qk" and {"softmax", "av"} <= set(by):
+            fused = [attention(by["qk"], by["softmax"], by["av"], s) for s in (Scheme.FLAT, Scheme.ONLINE) if allow[s]]
+            add("attention", ["qk", "softmax", "av"], fused)
+        elif name in ("ffn1", "ffn_gate"):
+            names = [n for n in ("ffn1", "ffn_gate", "ffn_up", "act", "ffn2") if n in by]
+            add("ffn", names, [ffn_chain([by[n] for n in names])] if allow[Scheme.FFN_CHAIN] else [])
+        elif name in ("out_proj", "residual2"):
+            names = [n for n in (["out_proj", "residual1", "norm1"] if name == "out_proj" else ["residual2", "norm2"]) if n in by]
+            add(names[0], names, [epilogue([by[n] for n in names])] if allow[Scheme.EPILOGUE] and len(names) > 1 else [])
+        else:
+            add(name, [name], [])
+    return out

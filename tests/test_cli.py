@@ -1,0 +1,152 @@
+"""The command line on good input (kept fast: one small solve, shared by the tests that need it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cosamt.arch.presets import list_presets
+from cosamt.cli import app
+from cosamt.workload.models import list_models
+
+INSTANCE: dict[str, Any] = {"model": "gpt2", "seq_len": 64, "arch": "edge",
+                            "options": {"time_limit_s": 60, "threads": 2}}
+REL = 1e-6
+
+# ffn1 of GPT-2 at seq_len 64 (b=1, m=64, e=768, f=3072) on edge: 32x32 PEs, 256 Ki-word buffer.
+# m is split 2 (temporal) x 32 (rows), f 24 (DRAM) x 4 x 32 (cols), e runs whole in the buffer;
+# the buffer keeps X (64x768) + W (768x128) + Y (64x128) = 155648 words.
+FFN1_SCHEDULE: dict[str, Any] = {
+    "format": "cosamt-schedule/1",
+    "arch": "edge",
+    "groups": [{
+        "name": "ffn1",
+        "operators": ["ffn1"],
+        "levels": [
+            {"level": "DRAM", "temporal": [["f", 24]], "keep": ["X", "W", "Y"]},
+            {"level": "GlobalBuffer", "temporal": [["f", 4], ["m", 2], ["e", 768]],
+             "spatial": [["m", 32, "rows"], ["f", 32, "cols"]], "keep": ["X", "W", "Y"]},
+        ],
+    }],
+}
+
+
+def _invoke(*args: str) -> Any:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= REL * max(abs(a), abs(b), 1e-30)
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
+    """``cosamt solve inst.json --json --out sched.json`` on GPT-2, seq_len 64, edge."""
+    d = tmp_path_factory.mktemp("solve")
+    inst = d / "inst.json"
+    inst.write_text(json.dumps(INSTANCE))
+    sched = d / "sched.json"
+    result = _invoke("solve", str(inst), "--json", "--out", str(sched))
+    return inst, sched, json.loads(result.stdout)
+
+
+def test_models_lists_every_shipped_model() -> None:
+    out = _invoke("models").stdout
+    for name in list_models():
+        assert name in out
+    assert "d_model=  768" in out  # gpt2 / bert-base
+
+
+def test_presets_lists_every_shipped_preset() -> None:
+    out = _invoke("presets").stdout
+    for name in list_presets():
+        assert name in out
+    assert "32x32 PEs" in out  # edge
+
+
+def test_instance_schema() -> None:
+    schema = json.loads(_invoke("schema").stdout)
+    props = schema["properties"]
+    for key in ("model", "arch", "seq_len", "batch", "phase", "options"):
+        assert key in props
+    assert set(schema["required"]) == {"model", "seq_len", "arch"}
+    assert schema == json.loads(_invoke("schema", "instance").stdout)
+
+
+def test_schedule_schema() -> None:
+    schema = json.loads(_invoke("schema", "schedule").stdout)
+    assert {"format", "arch", "groups"} <= set(schema["properties"])
+
+
+def test_solve_json_structure(solved: tuple[Path, Path, dict[str, Any]]) -> None:
+    _inst, _sched, data = solved
+    assert data["instance"]["model"] == "gpt2" and data["instance"]["seq_len"] == 64
+    assert data["instance"]["arch"] == "edge"
+    names = [g["name"] for g in data["groups"]]
+    assert {"qkv_proj", "qk", "softmax", "av", "out_proj", "ffn1", "ffn2"} <= set(names)
+    for g in data["groups"]:
+        for key in ("name", "operators", "latency_cycles", "energy_pj", "dram_bytes", "mip", "evaluator"):
+            assert key in g, key
+        assert g["operators"] == [g["name"]]
+        mip = g["mip"]
+        assert {"status", "objective", "bound", "gap", "seconds"} <= set(mip)
+        assert {"latency_cycles", "energy_pj"} <= set(g["evaluator"])
+        assert mip["status"] == "optimal", g["name"]
+        assert _close(mip["objective"], g["evaluator"]["latency_cycles"]), (g["name"], mip, g["evaluator"])
+        assert g["latency_cycles"] == g["evaluator"]["latency_cycles"]
+        assert g["evaluator"]["violations"] == []
+        assert g["latency_cycles"] > 0 and g["energy_pj"] > 0 and g["dram_bytes"] > 0
+    total, lb = data["total"], data["lower_bound"]
+    assert total["all_optimal"] is True
+    n_layers = data["instance"]["layers"]
+    assert _close(total["latency_cycles"], n_layers * sum(g["latency_cycles"] for g in data["groups"]))
+    assert _close(total["energy_pj"], n_layers * sum(g["energy_pj"] for g in data["groups"]))
+    assert 0 < lb["latency_cycles"] <= total["latency_cycles"] * (1 + REL)
+    assert 0 < lb["energy_pj"] <= total["energy_pj"] * (1 + REL)
+
+
+def test_evaluate_reproduces_the_solve(solved: tuple[Path, Path, dict[str, Any]]) -> None:
+    inst, sched, data = solved
+    written = json.loads(sched.read_text())
+    assert written["arch"] == "edge"
+    assert [g["name"] for g in written["groups"]] == [g["name"] for g in data["groups"]]
+    result = _invoke("evaluate", str(inst), str(sched), "--json")
+    ev = json.loads(result.stdout)
+    assert len(ev["groups"]) == len(data["groups"])
+    for mine, theirs in zip(ev["groups"], data["groups"], strict=True):
+        assert mine["operator"] == theirs["name"]
+        assert _close(mine["latency_cycles"], theirs["latency_cycles"]), mine["operator"]
+        assert _close(mine["energy_pj"], theirs["energy_pj"]), mine["operator"]
+    assert _close(ev["total"]["latency_cycles"], data["total"]["latency_cycles"])
+    assert _close(ev["total"]["energy_pj"], data["total"]["energy_pj"])
+
+
+def test_evaluate_table_output(solved: tuple[Path, Path, dict[str, Any]]) -> None:
+    inst, sched, _data = solved
+    out = _invoke("evaluate", str(inst), str(sched)).stdout
+    assert "ffn1" in out and "GlobalBuffer" in out
+
+
+def test_hand_written_schedule_evaluates_cleanly(tmp_path: Path) -> None:
+    inst = tmp_path / "inst.json"
+    inst.write_text(json.dumps(INSTANCE))
+    sched = tmp_path / "ffn1.json"
+    sched.write_text(json.dumps(FFN1_SCHEDULE))
+    result = _invoke("evaluate", str(inst), str(sched), "--json")
+    assert result.stderr == ""
+    ev = json.loads(result.stdout)
+    (g,) = ev["groups"]
+    assert g["operator"] == "ffn1"
+    assert g["violations"] == []
+    assert g["macs"] == 64 * 768 * 3072
+    # Every MAC is on the full 32x32 array: compute takes macs / 1024 cycles.
+    assert g["compute_cycles"] == 64 * 768 * 3072 / 1024
+    assert g["latency_cycles"] >= g["compute_cycles"]
+    gb = next(lv for lv in g["levels"] if lv["level"] == "GlobalBuffer")
+    assert gb["occupancy_words"] == 64 * 768 + 768 * 128 + 64 * 128 <= gb["capacity_words"]

@@ -1,0 +1,218 @@
+"""A trace simulator: literally executes a tiny loop nest and counts every word that moves.
+
+Deliberately written without the evaluator's closed-form rules (no fill formulas, no tile-size
+products): it steps through every temporal iteration, for every PE instance works out the set of
+element coordinates each storage level must hold, and counts a transfer whenever a held tile has to
+change. Only meant for tiny problems (a few thousand MAC steps); clarity over speed.
+
+Semantics:
+
+* Levels are innermost first; level -1 is the MAC's operand latch (one element of every tensor per
+  PE). Levels below ``arch.spatial_level`` and the latch are private (one copy per PE instance);
+  the spatial level and above have one instance.
+* Execution order: temporal loops of level n-1 (outermost first), ..., down to level 0. Spatial
+  loops enumerate PE instances that execute every temporal step together.
+* Coordinates: per dim a mixed-radix number; higher level = more significant, and at the spatial
+  level its spatial loops sit inside its temporal loops.
+* The tile of t at level l = coordinates of t reached by varying every loop at levels <= l with the
+  loops above l fixed. Each instance of each keeping level (latch ... DRAM) holds one tile; when
+  the required tile differs it is replaced from the parent (next keeping level above).
+* Inputs/weights: parent reads, child writes (latch writes free); with multicast the same tile sent
+  from the same parent instance in one step is read once.
+* Outputs: an evicted tile is read by the child (free for the latch) and written once per distinct
+  (parent instance, tile) per step (reduction in the array). A loaded output tile is read back
+  (parent read + child write, once per distinct tile per step) iff the parent has ever received
+  partial sums for any of its coordinates. Everything still held is evicted at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
+
+from cosamt.arch.spec import Architecture
+from cosamt.schedule.mapping import Mapping
+from cosamt.workload.einsum import Einsum, Role, Tensor
+
+LATCH = -1
+
+Coord = tuple[int, ...]
+Tile = frozenset[Coord]
+
+
+@dataclass(frozen=True)
+class _Loop:
+    level: int
+    dim: str
+    factor: int
+    spatial: bool
+    rank: tuple[int, int, int]  # nesting rank for coordinates: larger = inner
+
+
+@dataclass
+class SimResult:
+    counts: dict[tuple[int, str], tuple[int, int]]  # (level index, tensor) -> (reads, writes)
+    steps: int  # temporal steps executed
+    macs: int  # (step, PE instance) pairs executed
+
+
+class _Nest:
+    """The loops of a mapping and the coordinate / tile functions they define."""
+
+    def __init__(self, op: Einsum, arch: Architecture, mapping: Mapping) -> None:
+        n = len(arch.levels)
+        assert len(mapping.levels) == n
+        self.p_level = arch.spatial_level
+        temporal: list[_Loop] = []
+        spatial: list[_Loop] = []
+        for lvl in range(n - 1, -1, -1):  # execution order: outermost level first
+            lm = mapping.levels[lvl]
+            for pos, lp in enumerate(lm.temporal):
+                temporal.append(_Loop(lvl, lp.dim, lp.factor, False, (-lvl, 0, pos)))
+            for pos, sp in enumerate(lm.spatial):
+                assert lvl == self.p_level, "spatial loops only at the spatial level"
+                spatial.append(_Loop(lvl, sp.dim, sp.factor, True, (-lvl, 1, pos)))
+        # an index vector is: temporal indices (execution order) followed by spatial indices
+        self.loops = temporal + spatial
+        self.n_temporal = len(temporal)
+        self.temporal_ranges = [range(lp.factor) for lp in temporal]
+        self.spatial_ranges = [range(lp.factor) for lp in spatial]
+        # stride of each loop in its dim's mixed-radix coordinate
+        self.stride: list[int] = []
+        for lp in self.loops:
+            s = 1
+            for other in self.loops:
+                if other.dim == lp.dim and other.rank > lp.rank:
+                    s *= other.factor
+            self.stride.append(s)
+        self._cache: dict[tuple[str, int, tuple[int, ...]], Tile] = {}
+
+    def coord(self, t: Tensor, vec: list[int] | tuple[int, ...]) -> Coord:
+        return tuple(
+            sum(vec[j] * self.stride[j] for j, lp in enumerate(self.loops) if lp.dim == d) for d in t.dims
+        )
+
+    def tile(self, t: Tensor, level: int, vec: tuple[int, ...]) -> Tile:
+        """Coordinates of t reached by all loops at levels <= level, loops above fixed by vec."""
+        outer = [j for j, lp in enumerate(self.loops) if lp.level > level and lp.dim in t.dims]
+        key = (t.name, level, tuple(vec[j] for j in outer))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        inner = [j for j, lp in enumerate(self.loops) if lp.level <= level and lp.dim in t.dims]
+        base = list(vec)
+        coords = set()
+        for combo in itertools.product(*(range(self.loops[j].factor) for j in inner)):
+            for j, i in zip(inner, combo, strict=True):
+                base[j] = i
+            coords.add(self.coord(t, base))
+        tile = frozenset(coords)
+        self._cache[key] = tile
+        return tile
+
+
+def simulate(op: Einsum, arch: Architecture, mapping: Mapping) -> SimResult:
+    nest = _Nest(op, arch, mapping)
+    n = len(arch.levels)
+    p_level = nest.p_level
+    multicast = arch.pe_array.multicast
+    pes = list(itertools.product(*nest.spatial_ranges))  # PE instances (spatial index tuples)
+
+    def inst(level: int, pe: tuple[int, ...]) -> tuple[int, ...]:
+        return pe if level < p_level else ()
+
+    def instances(level: int) -> list[tuple[int, ...]]:
+        return pes if level < p_level else [()]
+
+    reads: dict[tuple[int, str], int] = defaultdict(int)
+    writes: dict[tuple[int, str], int] = defaultdict(int)
+    held: dict[tuple[str, int, tuple[int, ...]], Tile] = {}
+    received: dict[tuple[str, int, tuple[int, ...]], set[Coord]] = defaultdict(set)
+
+    chains = {t.name: [LATCH] + [i for i in range(n) if t.name in mapping.levels[i].keep or i == n - 1]
+              for t in op.tensors}
+
+    def count_read(level: int, t: Tensor, words: int) -> None:
+        if level != LATCH:
+            reads[(level, t.name)] += words
+
+    def count_write(level: int, t: Tensor, words: int) -> None:
+        if level != LATCH:
+            writes[(level, t.name)] += words
+
+    def pe_of(level: int, i: tuple[int, ...]) -> tuple[int, ...]:
+        """A PE served by instance i of level (any PE for a shared level: all see the same)."""
+        return i if level < p_level else pes[0]
+
+    def evict_outputs(t: Tensor, want: dict[tuple[int, tuple[int, ...]], Tile] | None) -> None:
+        """Send every held output tile that is no longer wanted (all of them if want is None)
+        to its parent, innermost level first (the parent still holds its old tile)."""
+        for child, parent in itertools.pairwise(chains[t.name]):
+            groups: set[tuple[tuple[int, ...], Tile]] = set()
+            for ci in instances(child):
+                old = held.get((t.name, child, ci))
+                if old is None or (want is not None and want[(child, ci)] == old):
+                    continue
+                pi = inst(parent, pe_of(child, ci))
+                assert old <= held[(t.name, parent, pi)]
+                count_read(child, t, len(old))
+                groups.add((pi, old))  # same tile, same parent, same step: reduced in the array
+                del held[(t.name, child, ci)]
+            for pi, old in groups:
+                count_write(parent, t, len(old))
+                received[(t.name, parent, pi)].update(old)
+
+    # the outermost level holds everything from the start
+    for t in op.tensors:
+        full = nest.tile(t, n - 1, tuple([0] * len(nest.loops)))
+        held[(t.name, n - 1, ())] = full
+
+    steps = 0
+    macs = 0
+    for tidx in itertools.product(*nest.temporal_ranges):
+        steps += 1
+        macs += len(pes)
+        for t in op.tensors:
+            chain = chains[t.name]
+            want: dict[tuple[int, tuple[int, ...]], Tile] = {}
+            for pe in pes:
+                vec = tidx + pe
+                for lvl in chain:
+                    want[(lvl, inst(lvl, pe))] = nest.tile(t, lvl, vec)
+            if t.role is Role.OUTPUT:
+                evict_outputs(t, want)
+            # loads, outermost pair first, so each parent already holds what its child needs
+            for child, parent in reversed(list(itertools.pairwise(chain))):
+                sent: dict[tuple[tuple[int, ...], Tile], list[tuple[int, ...]]] = defaultdict(list)
+                for ci in instances(child):
+                    new = want[(child, ci)]
+                    if held.get((t.name, child, ci)) == new:
+                        continue
+                    pi = inst(parent, pe_of(child, ci))
+                    assert new <= held[(t.name, parent, pi)]
+                    held[(t.name, child, ci)] = new
+                    sent[(pi, new)].append(ci)
+                for (pi, tile), dests in sent.items():
+                    words = len(tile)
+                    if t.role is Role.OUTPUT:
+                        if received[(t.name, parent, pi)] & tile:  # partial sums exist: read back
+                            count_read(parent, t, words)
+                            count_write(child, t, words)
+                            for ci in dests:
+                                received[(t.name, child, ci)].update(tile)
+                        # otherwise the tile starts at zero: nothing moves
+                    else:
+                        count_read(parent, t, words if multicast else words * len(dests))
+                        for _ci in dests:
+                            count_write(child, t, words)
+    for t in op.outputs:
+        evict_outputs(t, None)
+
+    counts = {
+        (lvl, t.name): (reads.get((lvl, t.name), 0), writes.get((lvl, t.name), 0))
+        for t in op.tensors
+        for lvl in chains[t.name]
+        if lvl != LATCH
+    }
+    return SimResult(counts=counts, steps=steps, macs=macs)
