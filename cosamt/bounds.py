@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from cosamt.arch.spec import Architecture
+from cosamt.fusion.schemes import Group
 from cosamt.workload.einsum import Einsum, OpKind, Role
 
 
@@ -63,3 +64,46 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
         + writes * dram.write_energy_pj
     )
     return LowerBound(compute, traffic, traffic_cycles, max(compute, traffic_cycles), energy)
+
+
+def sum_bounds(bounds: list[LowerBound]) -> LowerBound:
+    """Bounds of operators that run one after another (not overlapped): they add up."""
+    return LowerBound(
+        compute_cycles=sum(b.compute_cycles for b in bounds),
+        traffic_words=sum(b.traffic_words for b in bounds),
+        traffic_cycles=sum(b.traffic_cycles for b in bounds),
+        latency_cycles=sum(b.latency_cycles for b in bounds),
+        energy_pj=sum(b.energy_pj for b in bounds),
+    )
+
+
+def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
+    """A single operator's bound, or a fused group's: its members may overlap (pipelined shared
+    iterations), so per resource the members' work adds up and latency is the max over resources;
+    only tensors entering or leaving the group count as compulsory DRAM traffic (each once)."""
+    if not group.fused:
+        return lower_bound(group.ops[0], arch)
+    dram = arch.dram
+    wb = arch.word_bytes
+    compute = sum(op.macs for op in group.ops) / arch.pe_array.pes
+    vector = sum(math.ceil(op.vector_ops / arch.vector_unit.lanes) for op in group.ops)
+    sizes: dict[tuple[str, Role], int] = {}
+    for op in group.ops:
+        for t in op.tensors:
+            if t.name not in group.on_chip:
+                sizes[(t.name, Role.OUTPUT if t.role is Role.OUTPUT else Role.INPUT)] = op.size(t)
+    reads = sum(v for (_n, r), v in sizes.items() if r is Role.INPUT)
+    writes = sum(v for (_n, r), v in sizes.items() if r is Role.OUTPUT)
+    cycles = max(
+        reads * wb / dram.read_bandwidth if dram.read_bandwidth else 0.0,
+        writes * wb / dram.write_bandwidth if dram.write_bandwidth else 0.0,
+    )
+    energy = (
+        sum(op.macs for op in group.ops) * arch.mac_energy_pj
+        + sum(op.vector_ops for op in group.ops) * arch.vector_unit.energy_per_op_pj
+        + reads * dram.read_energy_pj
+        + writes * dram.write_energy_pj
+    )
+    return LowerBound(
+        max(compute, vector), float(reads + writes), cycles, max(compute, vector, cycles), energy
+    )

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cosamt.errors import InputError, Problem
-from cosamt.types import Objective
+from cosamt.types import FusionChoice, Objective
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Exact MIP scheduling of Transformer inference on spatial accelerators.")
@@ -95,15 +95,17 @@ def solve(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the schedule (for `cosamt evaluate`).")] = None,
     objective: Annotated[Objective | None, typer.Option(help="Override the instance's objective.")] = None,
+    fusion: Annotated[FusionChoice | None, typer.Option(help="Fusion schemes the explorer may use.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the fusion alternatives the explorer rejected.")] = False,
     seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
     batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
 ) -> None:
-    """Solve every operator of the model to proven optimality and report it."""
+    """Solve every operator group of the model to proven optimality, exploring fusion, and report it."""
     from cosamt.pipeline import resolve, settings_for, solve_instance
-    from cosamt.report.solve_report import print_table, report_json
+    from cosamt.report.solve_report import print_explain, print_table, report_json
     from cosamt.schedule.file import write_schedule
 
     with user_errors():
@@ -111,19 +113,26 @@ def solve(
         resolved = resolve(inst, instance.parent)
         settings = settings_for(inst, objective=objective, time_limit_s=time_limit, threads=threads, solver=solver)
         _check_solver(settings.solver)
+        if out_file is not None and not out_file.parent.is_dir():
+            raise InputError("", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")])
         update, bar = _progress(not json_out and sys.stderr.isatty())
         if bar:
             with bar:
-                report = solve_instance(resolved, settings, update)
+                report = solve_instance(resolved, settings, update, fusion)
         else:
-            report = solve_instance(resolved, settings)
+            report = solve_instance(resolved, settings, None, fusion)
+        if out_file:
+            try:
+                write_schedule(out_file, report.schedule())
+            except OSError as exc:
+                raise InputError("", [Problem("--out", f"cannot write {out_file}: {exc.strerror}")]) from None
     if json_out:
         print(json.dumps(report_json(report), indent=1))
     else:
         print_table(report, out)
-    if out_file:
-        write_schedule(out_file, report.schedule())
-        if not json_out:
+        if explain:
+            print_explain(report, out)
+        if out_file:
             out.print(f"schedule written to {out_file}")
 
 
@@ -133,7 +142,7 @@ def _check_solver(name: str) -> None:
     pyomo_name = "appsi_highs" if name == "highs" else name
     try:
         ok = pyo.SolverFactory(pyomo_name).available(exception_flag=False)
-    except Exception:  # noqa: BLE001 - Pyomo raises various errors for unknown names
+    except Exception:
         ok = False
     if not ok:
         raise InputError("", [Problem("--solver", f"solver {name!r} is not installed or not known to Pyomo")])
@@ -144,14 +153,18 @@ def evaluate_cmd(
     instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
     schedule: Annotated[Path, typer.Argument(help="Schedule JSON file.")],
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
 ) -> None:
-    """Evaluate a hand-written or exported schedule; violations are listed and exit with code 2."""
-    from cosamt.evaluate.evaluator import evaluate
+    """Evaluate a hand-written or exported schedule (single operators or fused groups); violations
+    are listed and exit with code 2."""
+    from cosamt.evaluate.group import evaluate_group
+    from cosamt.fusion.schemes import find_group
     from cosamt.pipeline import resolve
-    from cosamt.schedule.file import mapping_from_group, read_schedule, violation_problems
+    from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
 
     with user_errors():
-        inst = _load(instance)
+        inst = _load(instance, seq_len=seq_len, batch=batch)
         resolved = resolve(inst, instance.parent)
         sched = read_schedule(schedule)
         ops = {op.name: op for op in resolved.operators}
@@ -159,39 +172,51 @@ def evaluate_cmd(
         if sched.arch is not None and sched.arch != resolved.arch.name:
             problems.append(Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}"))
         results = []
-        for i, group in enumerate(sched.groups):
+        for i, entry in enumerate(sched.groups):
             path = f"groups[{i}]"
-            if len(group.operators) != 1:
-                problems.append(Problem(f"{path}.operators", "fused groups are not supported yet; give one operator"))
+            unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
+            if unknown:
+                j, name = unknown[0]
+                problems.append(Problem(f"{path}.operators[{j}]", f"unknown operator {name!r}; operators are {list(ops)}"))
                 continue
-            name = group.operators[0]
-            if name not in ops:
-                problems.append(Problem(f"{path}.operators[0]", f"unknown operator {name!r}; operators are {list(ops)}"))
+            group = find_group(resolved.operators, entry.scheme, entry.operators)
+            if group is None:
+                problems.append(Problem(f"{path}.scheme", f"no {entry.scheme!r} group over operators {list(entry.operators)}"))
                 continue
             try:
-                mapping = mapping_from_group(group, ops[name], resolved.arch, path)
+                mappings = mappings_from_entry(entry, group, resolved.arch, path)
             except InputError as exc:
                 problems += list(exc.problems)
                 continue
-            metrics = evaluate(ops[name], resolved.arch, mapping, double_buffering=inst.options.double_buffering)
-            problems += violation_problems(group, path, metrics.violations)
-            results.append((ops[name], metrics))
+            metrics = evaluate_group(group, resolved.arch, mappings, double_buffering=inst.options.double_buffering)
+            problems += violation_problems(entry, path, metrics.violations)
+            results.append((group, metrics))
         if problems:
             raise InputError(str(schedule), problems)
     if json_out:
-        total_lat = sum(m.latency_cycles * op.count for op, m in results)
-        total_en = sum(m.energy_pj * op.count for op, m in results)
-        print(json.dumps({"groups": [m.to_json() | {"count": op.count} for op, m in results],
-                          "total": {"latency_cycles": total_lat, "energy_pj": total_en}}, indent=1))
+        groups = [
+            (m.members[0].to_json() if not g.fused else m.to_json())
+            | {"name": g.name, "operators": [o.name for o in g.ops], "count": g.count, "fusion": g.scheme.value}
+            for g, m in results
+        ]
+        print(json.dumps({"groups": groups, "total": {
+            "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
+            "energy_pj": sum(m.energy_pj * g.count for g, m in results)}}, indent=1))
         return
-    for op, m in results:
-        out.print(f"[bold]{op.name}[/bold] (x{op.count}): latency {m.latency_cycles:.6g} cycles "
-                  f"(bound by {m.bound_by}), energy {m.energy_pj:.6g} pJ, DRAM {m.dram_bytes} B, "
-                  f"utilisation {m.utilisation:.3f}")
-        for lv in m.levels:
-            out.print(f"  {lv.level:>14}: reads {lv.reads:>12} writes {lv.writes:>12} "
-                      f"occupancy {lv.occupancy_words}/{lv.capacity_words if lv.capacity_words is not None else 'inf'} words, "
-                      f"{lv.cycles:.6g} cycles, {lv.energy_pj:.6g} pJ, stationarity {lv.stationarity.value}")
+    for g, gm in results:
+        out.print(f"[bold]{g.name}[/bold] ({g.scheme.value}, x{g.count}): latency {gm.latency_cycles:.6g} cycles "
+                  f"(bound by {gm.bound_by}), energy {gm.energy_pj:.6g} pJ, DRAM {gm.dram_bytes} B, "
+                  f"utilisation {gm.utilisation:.3f}")
+        for op, m in zip(g.ops, gm.members, strict=True):
+            if g.fused:
+                out.print(f"  {op.name}: latency {m.latency_cycles:.6g} cycles, energy {m.energy_pj:.6g} pJ")
+            for lv in m.levels:
+                if not lv.reads and not lv.writes and not lv.occupancy_words:
+                    continue
+                cap = lv.capacity_words if lv.capacity_words is not None else "inf"
+                out.print(f"  {lv.level:>14}: reads {lv.reads:>12} writes {lv.writes:>12} "
+                          f"occupancy {lv.occupancy_words}/{cap} words, "
+                          f"{lv.cycles:.6g} cycles, {lv.energy_pj:.6g} pJ, stationarity {lv.stationarity.value}")
 
 
 @app.command()

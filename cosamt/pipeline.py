@@ -9,15 +9,15 @@ from typing import Any
 
 from cosamt.arch.presets import resolve_arch
 from cosamt.arch.spec import Architecture
-from cosamt.bounds import LowerBound, lower_bound
-from cosamt.evaluate.evaluator import evaluate
-from cosamt.evaluate.metrics import Metrics
+from cosamt.bounds import LowerBound, group_lower_bound, sum_bounds
+from cosamt.evaluate.group import GroupMetrics, evaluate_group
+from cosamt.fusion.schemes import Group, segments
 from cosamt.io.instance import HFConfigRef, Instance
-from cosamt.schedule.file import ScheduleFile, group_from_mapping
+from cosamt.schedule.file import ScheduleFile, group_entry
 from cosamt.schedule.mapping import Mapping
 from cosamt.search.streaming import streaming_schedule
-from cosamt.solve.solver import SolveResult, SolveSettings, SolveStatus, solve_operator
-from cosamt.types import Objective
+from cosamt.solve.solver import SolveResult, SolveSettings, SolveStatus, solve_group
+from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.models import ModelConfig, get_model, load_hf_config
 from cosamt.workload.transformer import build_block
@@ -64,21 +64,21 @@ def settings_for(instance: Instance, **overrides: Any) -> SolveSettings:
 
 @dataclass(frozen=True)
 class GroupResult:
-    name: str
-    op: Einsum
+    group: Group
     solve: SolveResult
-    mapping: Mapping
-    metrics: Metrics
+    mappings: dict[str, Mapping]
+    metrics: GroupMetrics
     bound: LowerBound
     source: str  # "mip", or "streaming fallback" when the solver returned no schedule
-    same_as: str | None = None  # an identical operator solved earlier in the block
+    same_as: str | None = None  # an identical group solved earlier in the block
+
+    @property
+    def name(self) -> str:
+        return self.group.name
 
     @property
     def count(self) -> int:
-        return self.op.count
-
-    def mip_value(self, objective: Objective) -> float | None:
-        return self.solve.objective
+        return self.group.count
 
     def evaluator_value(self, objective: Objective) -> float:
         m = self.metrics
@@ -98,50 +98,138 @@ class GroupResult:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    label: str  # e.g. "unfused", "flat", "online"
+    groups: tuple[GroupResult, ...]
+    chosen: bool
+
+    @property
+    def latency_cycles(self) -> float:
+        return sum(g.metrics.latency_cycles for g in self.groups)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(g.metrics.energy_pj for g in self.groups)
+
+    @property
+    def bound(self) -> LowerBound:
+        return sum_bounds([g.bound for g in self.groups])
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    name: str
+    alternatives: tuple[Alternative, ...]
+
+    @property
+    def chosen(self) -> Alternative:
+        return next(a for a in self.alternatives if a.chosen)
+
+    @property
+    def bound(self) -> LowerBound:
+        """A bound on every grouping considered: the smallest per component."""
+        bounds = [a.bound for a in self.alternatives]
+        return LowerBound(
+            compute_cycles=min(b.compute_cycles for b in bounds),
+            traffic_words=min(b.traffic_words for b in bounds),
+            traffic_cycles=min(b.traffic_cycles for b in bounds),
+            latency_cycles=min(b.latency_cycles for b in bounds),
+            energy_pj=min(b.energy_pj for b in bounds),
+        )
+
+
+@dataclass(frozen=True)
 class SolveReport:
     resolved: Resolved
     settings: SolveSettings
-    groups: tuple[GroupResult, ...]
+    fusion: FusionChoice
+    segments: tuple[SegmentResult, ...]
+
+    @property
+    def groups(self) -> tuple[GroupResult, ...]:
+        return tuple(g for seg in self.segments for g in seg.chosen.groups)
 
     def schedule(self) -> ScheduleFile:
         arch = self.resolved.arch
         return ScheduleFile(
             arch=arch.name,
-            groups=tuple(group_from_mapping(g.name, g.op, arch, g.mapping) for g in self.groups),
+            groups=tuple(group_entry(g.group, arch, g.mappings) for g in self.groups),
         )
 
 
 ProgressFn = Callable[[str, int, int], None]
 
 
+def _label(candidate: tuple[Group, ...]) -> str:
+    return "unfused" if all(not g.fused for g in candidate) else candidate[0].scheme.value
+
+
+def _choose(alts: list[Alternative], objective: Objective) -> int:
+    def key(a: Alternative) -> tuple[float, float]:
+        if objective is Objective.ENERGY:
+            return (a.energy_pj, a.latency_cycles)
+        if objective is Objective.EDP:
+            return (a.energy_pj * a.latency_cycles, a.latency_cycles)
+        return (a.latency_cycles, a.energy_pj)
+
+    return min(range(len(alts)), key=lambda i: key(alts[i]))
+
+
+def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings) -> GroupResult:
+    res = solve_group(group, arch, settings)
+    if res.mappings:
+        mappings, source = res.mappings, "mip"
+    else:
+        mappings = {op.name: streaming_schedule(op, arch) for op in group.ops}
+        source = "streaming fallback"
+    metrics = evaluate_group(group, arch, mappings, double_buffering=settings.double_buffering)
+    return GroupResult(group, res, mappings, metrics, group_lower_bound(group, arch), source)
+
+
 def solve_instance(
-    resolved: Resolved, settings: SolveSettings, progress: ProgressFn | None = None
+    resolved: Resolved,
+    settings: SolveSettings,
+    progress: ProgressFn | None = None,
+    fusion: FusionChoice | None = None,
 ) -> SolveReport:
-    """Solve every operator of the block; identical operators are solved once."""
-    arch = resolved.arch
+    """Explore the fusion candidates of every segment of the block; solve each group once (groups
+    with identical operators are solved once) and keep the cheapest candidate per segment, with the
+    rejected ones for ``--explain``. With objective EDP the choice is per segment (EDP of the parts)."""
+    choice = fusion or resolved.instance.options.fusion
+    segs = segments(resolved.operators, choice)
+    total = sum(len(g) for seg in segs for g in seg.candidates)
     done: dict[tuple[object, ...], GroupResult] = {}
-    groups: list[GroupResult] = []
-    for i, op in enumerate(resolved.operators):
-        if progress:
-            progress(op.name, i, len(resolved.operators))
-        key = op.signature()
-        if key in done:
-            prev = done[key]
-            cached = replace(prev.solve, seconds=0.0)
-            groups.append(replace(prev, name=op.name, op=op, solve=cached, same_as=prev.name))
-            continue
-        res = solve_operator(op, arch, settings)
-        if res.mapping is not None:
-            mapping, source = res.mapping, "mip"
-        else:
-            mapping, source = streaming_schedule(op, arch), "streaming fallback"
-        metrics = evaluate(op, arch, mapping, double_buffering=settings.double_buffering)
-        group = GroupResult(op.name, op, res, mapping, metrics, lower_bound(op, arch), source)
-        done[key] = group
-        groups.append(group)
+    solved = 0
+    out: list[SegmentResult] = []
+    for seg in segs:
+        alts: list[Alternative] = []
+        for cand in seg.candidates:
+            results = []
+            for group in cand:
+                if progress:
+                    progress(group.name, solved, total)
+                solved += 1
+                key = group.signature()
+                if key in done:
+                    prev = done[key]
+                    results.append(
+                        replace(
+                            prev,
+                            group=group,
+                            solve=replace(prev.solve, seconds=0.0),
+                            same_as=prev.name,
+                        )
+                    )
+                    continue
+                done[key] = solve_group_result(group, resolved.arch, settings)
+                results.append(done[key])
+            alts.append(Alternative(_label(cand), tuple(results), chosen=False))
+        best = _choose(alts, settings.objective)
+        alts[best] = replace(alts[best], chosen=True)
+        out.append(SegmentResult(seg.name, tuple(alts)))
     if progress:
-        progress("", len(resolved.operators), len(resolved.operators))
-    return SolveReport(resolved, settings, tuple(groups))
+        progress("", total, total)
+    return SolveReport(resolved, settings, choice, tuple(out))
 
 
 def status_ok(report: SolveReport) -> bool:

@@ -24,6 +24,7 @@ class GroupMetrics:
     useful_macs: int
     utilisation: float
     violations: tuple[str, ...]
+    bound_by: str = "compute"  # the resource that sets the latency
 
     @property
     def valid(self) -> bool:
@@ -53,7 +54,11 @@ def shared_loops(mapping: Mapping, arch: Architecture) -> tuple[tuple[str, int],
 
 
 def evaluate_group(
-    group: Group, arch: Architecture, mappings: dict[str, Mapping], *, double_buffering: bool = False
+    group: Group,
+    arch: Architecture,
+    mappings: dict[str, Mapping],
+    *,
+    double_buffering: bool = False,
 ) -> GroupMetrics:
     """Members run one after another inside every iteration of the shared loops; iterations are
     pipelined across resources (``group_latency``). Energy is the members' sum plus the rescaling
@@ -63,12 +68,15 @@ def evaluate_group(
     violations: list[str] = []
     for op in group.ops:
         m = evaluate(
-            op, garch, mappings[op.name], double_buffering=double_buffering,
+            op,
+            garch,
+            mappings[op.name],
+            double_buffering=double_buffering,
             on_chip=group.on_chip & {t.name for t in op.tensors},
             capacity_exclude=group.in_place.get(op.name, frozenset()),
         )
         members.append(m)
-        violations += [f"{op.name}: {v}" for v in m.violations]
+        violations += [f"{op.name}: {v}" if group.fused else v for v in m.violations]
     violations += _check_shared(group, garch, mappings)
     violations += _check_residents(group, garch, mappings, members, double_buffering)
     extra = 0
@@ -77,17 +85,26 @@ def evaluate_group(
         tiles = math.prod(f for d, f in shared_loops(mappings[r.operator], garch) if d == r.dim)
         extra = r.ops(tiles)
     energy = sum(m.energy_pj for m in members) + extra * arch.vector_unit.energy_per_op_pj
-    latency = group_latency(members, extra / arch.vector_unit.lanes) if group.fused else members[0].latency_cycles
+    if group.fused:
+        latency, bound_by = group_latency(members, extra / arch.vector_unit.lanes)
+    else:
+        latency, bound_by = members[0].latency_cycles, members[0].bound_by
     macs = sum(m.useful_macs for m in members)
     return GroupMetrics(
-        group=group.name, members=tuple(members), extra_vector_ops=extra, latency_cycles=latency,
-        energy_pj=energy, dram_bytes=sum(m.dram_bytes for m in members), useful_macs=macs,
+        group=group.name,
+        members=tuple(members),
+        extra_vector_ops=extra,
+        latency_cycles=latency,
+        energy_pj=energy,
+        dram_bytes=sum(m.dram_bytes for m in members),
+        useful_macs=macs,
         utilisation=macs / (latency * arch.pe_array.pes) if latency else 0.0,
         violations=tuple(violations),
+        bound_by=bound_by,
     )
 
 
-def group_latency(members: list[Metrics], extra_vector_cycles: float) -> float:
+def group_latency(members: list[Metrics], extra_vector_cycles: float) -> tuple[float, str]:
     """Shared iterations are pipelined across the PE array, the vector unit and every memory port
     (FLAT's interleaved execution; fill and drain ignored): the max over resources of the summed
     cycles."""
@@ -98,7 +115,9 @@ def group_latency(members: list[Metrics], extra_vector_cycles: float) -> float:
         for lv in m.levels:
             ports[f"{lv.level}.read"] = ports.get(f"{lv.level}.read", 0.0) + lv.read_cycles
             ports[f"{lv.level}.write"] = ports.get(f"{lv.level}.write", 0.0) + lv.write_cycles
-    return max([compute, vector, *ports.values()])
+    resources = {"compute": compute, "vector": vector, **ports}
+    name = max(resources, key=lambda r: resources[r])
+    return resources[name], name
 
 
 def _check_shared(group: Group, garch: Architecture, mappings: dict[str, Mapping]) -> list[str]:
@@ -109,7 +128,9 @@ def _check_shared(group: Group, garch: Architecture, mappings: dict[str, Mapping
     for op in group.ops:
         loops = shared_loops(mappings[op.name], garch)
         if loops != first:
-            out.append(f"{op.name}: shared loops {list(loops)} differ from {group.ops[0].name}'s {list(first)}")
+            out.append(
+                f"{op.name}: shared loops {list(loops)} differ from {group.ops[0].name}'s {list(first)}"
+            )
         bad = [d for d, _f in loops if d not in group.shared_dims]
         if bad:
             out.append(f"{op.name}: dimension {bad[0]} is not shared by the group")
@@ -117,10 +138,14 @@ def _check_shared(group: Group, garch: Architecture, mappings: dict[str, Mapping
 
 
 def _check_residents(
-    group: Group, garch: Architecture, mappings: dict[str, Mapping], members: list[Metrics], db: bool
+    group: Group,
+    garch: Architecture,
+    mappings: dict[str, Mapping],
+    members: list[Metrics],
+    db: bool,
 ) -> list[str]:
     """Capacity while a member runs: its own tiles plus tensors other members keep resident."""
-    out = []
+    out: list[str] = []
     top = garch.dram_index - 1
     if top < 0:
         return out
@@ -137,5 +162,7 @@ def _check_residents(
         used = m.levels[top].occupancy_words + extra * (2 if db else 1)
         cap = sum(c for _r, c in level.capacity_groups(garch.word_bytes))
         if cap and used > cap:
-            out.append(f"{op.name}: {level.name} holds {used} words with resident tensors, capacity is {cap}")
+            out.append(
+                f"{op.name}: {level.name} holds {used} words with resident tensors, capacity is {cap}"
+            )
     return out

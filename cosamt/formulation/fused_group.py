@@ -9,8 +9,6 @@ members keep resident (group_capacity); online softmax pays rescaling work per k
 
 from __future__ import annotations
 
-import math
-
 import pyomo.environ as pyo
 
 from cosamt.arch.spec import Architecture
@@ -23,7 +21,10 @@ def member_problems(group: Group, arch: Architecture, double_buffering: bool) ->
     garch = arch.with_shared_level()
     return [
         Problem(
-            op, garch, dict(op.dims), double_buffering,
+            op,
+            garch,
+            dict(op.dims),
+            double_buffering,
             shared_dims=frozenset(d for d in group.shared_dims if d in op.dims),
             on_chip=frozenset(t.name for t in op.tensors if t.name in group.on_chip),
             capacity_exclude=group.in_place.get(op.name, frozenset()),
@@ -32,7 +33,9 @@ def member_problems(group: Group, arch: Architecture, double_buffering: bool) ->
     ]
 
 
-def build_group(group: Group, arch: Architecture, double_buffering: bool = False) -> pyo.ConcreteModel:
+def build_group(
+    group: Group, arch: Architecture, double_buffering: bool = False
+) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name=f"fused_group[{group.name}]")
     problems = member_problems(group, arch, double_buffering)
     m.member = pyo.Block(range(len(problems)))
@@ -80,7 +83,11 @@ def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) 
         if not residents:
             continue
         for roles, cap in arch.levels[top].capacity_groups(arch.word_bytes):
-            own = [z for (t, lvl), z in m.member[i].tiles.items() if lvl == top and pb.op.tensor(t).role in roles]
+            own = [
+                z
+                for (t, lvl), z in m.member[i].tiles.items()
+                if lvl == top and pb.op.tensor(t).role in roles
+            ]
             others = []
             for owner, t in residents:
                 j = names.index(owner)
@@ -105,7 +112,10 @@ def rescale_work(
 
 
 def group_objective(
-    m: pyo.ConcreteModel, problems: list[Problem], extra_vector: pyo.Expression | float, arch: Architecture
+    m: pyo.ConcreteModel,
+    problems: list[Problem],
+    extra_vector: pyo.Expression | float,
+    arch: Architecture,
 ) -> None:
     """group_latency: the shared iterations are pipelined across the PE array, the vector unit and
     every memory port (FLAT's interleaved execution; fill and drain ignored), so latency is the max
@@ -126,7 +136,10 @@ def group_objective(
         m.group_latency.add(m.latency_scaled >= total / m.latency_scale)
     m.group_energy = pyo.Constraint(
         expr=m.energy_scaled
-        >= (sum(b.energy_scale * b.energy_scaled for b in blocks) + extra_vector * arch.vector_unit.energy_per_op_pj)
+        >= (
+            sum(b.energy_scale * b.energy_scaled for b in blocks)
+            + extra_vector * arch.vector_unit.energy_per_op_pj
+        )
         / m.energy_scale
     )
     m.latency = m.latency_scale * m.latency_scaled

@@ -91,7 +91,9 @@ class Problem:
         """Levels with a temporal loop slot for ``dim``: every storage level, plus the Shared level
         for shared dims; an intermediate may not be split between its top and DRAM."""
         split = {d for t in self.op.tensors if t.name in self.on_chip for d in t.dims}
-        out = [k for k in range(self.dram + 1) if not (dim in split and self.dram - 1 < k <= self.dram)]
+        out = [
+            k for k in range(self.dram + 1) if not (dim in split and self.dram - 1 < k <= self.dram)
+        ]
         if dim in self.shared_dims and self.n_levels > self.dram + 1:
             out.append(self.dram + 1)
         return out
@@ -223,7 +225,9 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
         ),
         doc="product of spatial factors on an axis <= axis size",
     )
-    m.nontrivial = pyo.Var([(k, d) for d in pb.dims for k in pb.temporal_levels(d)], domain=pyo.Binary)
+    m.nontrivial = pyo.Var(
+        [(k, d) for d in pb.dims for k in pb.temporal_levels(d)], domain=pyo.Binary
+    )
 
     def nt(k: int, d: str) -> pyo.Var | float:
         return m.nontrivial[k, d] if (k, d) in m.nontrivial else 0.0  # noqa: SIM401 - a Pyomo Var
@@ -236,9 +240,11 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
             for d in pb.dims
             for p, _ in prime_factors(pb.sizes[d])
         ],
-        rule=lambda _m, k, d, p: m.nontrivial[k, d] * mult[(d, p)] >= m.count[d, p, f"T{k}"]
-        if (k, d) in m.nontrivial
-        else pyo.Constraint.Skip,
+        rule=lambda _m, k, d, p: (
+            m.nontrivial[k, d] * mult[(d, p)] >= m.count[d, p, f"T{k}"]
+            if (k, d) in m.nontrivial
+            else pyo.Constraint.Skip
+        ),
         doc="a temporal loop with any prime factor is non-trivial",
     )
 
@@ -255,9 +261,7 @@ def define_order_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.outer = outer
     # Trivial (factor-1) loops sit outermost, in name order: their position changes nothing.
     sym = [(k, a, b) for k, a, b in pairs]
-    m.trivial_outermost = family(
-        sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nt(k, a)
-    )
+    m.trivial_outermost = family(sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nt(k, a))
     m.trivial_outermost_b = family(
         sym,
         rule=lambda _m, k, a, b: m.order[k, a, b] <= m.nt(k, b) + 1 - m.nt(k, a),
@@ -308,9 +312,7 @@ def define_fill_expressions(m: pyo.ConcreteModel, pb: Problem) -> None:
         prod.append((tn, c, k, d))
     m.fill_counted_same_level = family(
         same,
-        rule=lambda _m, tn, c, k, d, r: (
-            m.counted[tn, c, k, d] >= m.nt(k, r) + m.outer(k, d, r) - 1
-        ),
+        rule=lambda _m, tn, c, k, d, r: m.counted[tn, c, k, d] >= m.nt(k, r) + m.outer(k, d, r) - 1,
     )
     m.fill_counted_lower_level = family(
         lower, rule=lambda _m, tn, c, k, d, j, r: m.counted[tn, c, k, d] >= m.nt(j, r)
@@ -520,7 +522,9 @@ def define_capacity(m: pyo.ConcreteModel, pb: Problem) -> None:
                 tdims = [d for d in pb.dims if d in t.dims]
                 values = lattice([pb.sizes[d] for d in tdims]) if tdims else [1]
                 gate = m.keep[t.name, i] if i in pb.holdable(t) else 1.0
-                m.tiles[(t.name, i)] = epigraph(m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, gate)
+                m.tiles[(t.name, i)] = epigraph(
+                    m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, gate
+                )
                 terms.append(m.tiles[(t.name, i)])
             if terms:
                 m.add_component(

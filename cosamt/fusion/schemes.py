@@ -73,7 +73,11 @@ class Group:
         return next(o for o in self.ops if o.name == name)
 
     def signature(self) -> tuple[object, ...]:
-        return (self.scheme.value, tuple(o.signature() for o in self.ops), tuple(sorted(self.shared_dims)))
+        return (
+            self.scheme.value,
+            tuple(o.signature() for o in self.ops),
+            tuple(sorted(self.shared_dims)),
+        )
 
 
 def single(op: Einsum) -> Group:
@@ -107,7 +111,7 @@ def attention(qk: Einsum, softmax: Einsum, av: Einsum, scheme: Scheme) -> Group:
         rescale = Rescale("n", softmax.name, "O", av.size(out), rows)
         resident = {qk.name: ((av.name, "O"),), softmax.name: ((av.name, "O"),)}
     return Group(
-        name=f"attention[{scheme.value}]",
+        name="+".join(o.name for o in (qk, softmax, av)),
         scheme=scheme,
         ops=(qk, softmax, av),
         shared_dims=frozenset(shared & set(qk.dims)),
@@ -131,11 +135,13 @@ def ffn_chain(ops: Sequence[Einsum]) -> Group:
     act_inputs = dict(zip([t.name for t in act.operands], hidden, strict=True))
     renamed.append(rename(act, {**act_inputs, "Y": "A"}))
     renamed.append(rename(ffn2, {"X": "A", "W": "W_ffn2"}, {"e": "f", "f": "g"}))
-    resident = {op.name: ((ffn2.name, "Y"),) for op in renamed[:-1]}
+    resident: dict[str, tuple[tuple[str, str], ...]] = {
+        op.name: ((ffn2.name, "Y"),) for op in renamed[:-1]
+    }
     if len(firsts) == 2:  # the gate's output waits while the up projection runs
         resident[firsts[1].name] = (*resident[firsts[1].name], (firsts[0].name, hidden[0]))
     return Group(
-        name="ffn[ffn_chain]",
+        name="+".join(o.name for o in ops),
         scheme=Scheme.FFN_CHAIN,
         ops=tuple(renamed),
         shared_dims=frozenset({"b", "m", "f"}),
@@ -170,7 +176,7 @@ def epilogue(ops: Sequence[Einsum]) -> Group:
             on_chip.append(out)
         prev = out
     return Group(
-        name=f"{ops[0].name}[epilogue]",
+        name="+".join(o.name for o in ops),
         scheme=Scheme.EPILOGUE,
         ops=tuple(renamed),
         shared_dims=frozenset({"b", "m"}),
@@ -185,7 +191,9 @@ class Segment:
     """Consecutive operators of a block and the ways to run them; the explorer picks one."""
 
     name: str
-    candidates: tuple[tuple[Group, ...], ...]  # each candidate: groups covering the segment in order
+    candidates: tuple[
+        tuple[Group, ...], ...
+    ]  # each candidate: groups covering the segment in order
 
 
 def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
@@ -198,7 +206,7 @@ def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
     def unfused(names: Sequence[str]) -> tuple[Group, ...]:
         return tuple(single(by[n]) for n in names)
 
-    def add(name: str, names: list[str], fused: list[Group]) -> None:
+    def add(name: str, names: Sequence[str], fused: list[Group]) -> None:
         out.append(Segment(name, (unfused(names), *((g,) for g in fused))))
         used.update(names)
 
@@ -212,14 +220,41 @@ def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
         if name in used:
             continue
         if name == "qk" and {"softmax", "av"} <= set(by):
-            fused = [attention(by["qk"], by["softmax"], by["av"], s) for s in (Scheme.FLAT, Scheme.ONLINE) if allow[s]]
+            fused = [
+                attention(by["qk"], by["softmax"], by["av"], s)
+                for s in (Scheme.FLAT, Scheme.ONLINE)
+                if allow[s]
+            ]
             add("attention", ["qk", "softmax", "av"], fused)
         elif name in ("ffn1", "ffn_gate"):
-            names = [n for n in ("ffn1", "ffn_gate", "ffn_up", "act", "ffn2") if n in by]
-            add("ffn", names, [ffn_chain([by[n] for n in names])] if allow[Scheme.FFN_CHAIN] else [])
+            names: list[str] = [n for n in ("ffn1", "ffn_gate", "ffn_up", "act", "ffn2") if n in by]
+            add(
+                "ffn", names, [ffn_chain([by[n] for n in names])] if allow[Scheme.FFN_CHAIN] else []
+            )
         elif name in ("out_proj", "residual2"):
-            names = [n for n in (["out_proj", "residual1", "norm1"] if name == "out_proj" else ["residual2", "norm2"]) if n in by]
-            add(names[0], names, [epilogue([by[n] for n in names])] if allow[Scheme.EPILOGUE] and len(names) > 1 else [])
+            chain = (
+                ["out_proj", "residual1", "norm1"] if name == "out_proj" else ["residual2", "norm2"]
+            )
+            names = [n for n in chain if n in by]
+            add(
+                names[0],
+                names,
+                [epilogue([by[n] for n in names])]
+                if allow[Scheme.EPILOGUE] and len(names) > 1
+                else [],
+            )
         else:
             add(name, [name], [])
     return out
+
+
+def find_group(ops: Sequence[Einsum], scheme: str, operators: Sequence[str]) -> Group | None:
+    """The group of a block with this scheme over these operators (to read a schedule back)."""
+    for seg in segments(ops, FusionChoice.ALL):
+        for cand in seg.candidates:
+            for g in cand:
+                if g.scheme.value == scheme and (
+                    tuple(operators) in (g.source_ops, tuple(o.name for o in g.ops))
+                ):
+                    return g
+    return None

@@ -9,12 +9,33 @@ from rich.table import Table
 
 from cosamt.pipeline import AGREEMENT_TOLERANCE, GroupResult, SolveReport
 
+GRANULARITY = {"b": "batch", "h": "head", "r": "head", "m": "row", "n": "key tile"}
+
+
+def granularity(g: GroupResult) -> str | None:
+    """FLAT's granularity: the finest shared dimension the schedule actually tiles."""
+    if not g.group.fused:
+        return None
+    first = g.mappings[g.group.ops[0].name]
+    tiled = {lp.dim for lp in first.levels[-1].temporal if lp.factor > 1}
+    for dim in ("n", "m", "r", "h", "b"):
+        if dim in tiled:
+            return GRANULARITY[dim]
+    return "whole"
+
 
 def _stationarity(g: GroupResult) -> dict[str, str]:
-    out = {"PE": g.metrics.pe_stationarity.value}
-    for lv in g.metrics.levels[:-1]:
-        out[lv.level] = lv.stationarity.value
+    out = {}
+    for op, m in zip(g.group.ops, g.metrics.members, strict=True):
+        prefix = f"{op.name}." if g.group.fused else ""
+        out[f"{prefix}PE"] = m.pe_stationarity.value
+        for lv in m.levels[: len(m.levels) - (2 if g.group.fused else 1)]:
+            out[f"{prefix}{lv.level}"] = lv.stationarity.value
     return out
+
+
+def _bound_by(g: GroupResult) -> str:
+    return g.metrics.members[0].bound_by if not g.group.fused else g.metrics.bound_by
 
 
 def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
@@ -22,9 +43,10 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
     m, s = g.metrics, g.solve
     return {
         "name": g.name,
-        "operators": [g.op.name],
+        "operators": [op.name for op in g.group.ops],
         "count": g.count,
-        "fusion": "none",
+        "fusion": g.group.scheme.value,
+        "granularity": granularity(g),
         "schedule_source": g.source,
         "same_as": g.same_as,
         "stationarity": _stationarity(g),
@@ -32,8 +54,8 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
         "energy_pj": m.energy_pj,
         "dram_bytes": m.dram_bytes,
         "utilisation": m.utilisation,
-        "bound_by": m.bound_by,
-        "padding": dict(g.mapping.padding),
+        "bound_by": _bound_by(g),
+        "padding": {op: dict(mp.padding) for op, mp in g.mappings.items() if mp.padding},
         "mip": {
             "status": s.status.value,
             "objective": s.objective,
@@ -53,13 +75,34 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
     }
 
 
+def explain_json(report: SolveReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "segment": seg.name,
+            "alternatives": [
+                {
+                    "fusion": a.label,
+                    "chosen": a.chosen,
+                    "latency_cycles": a.latency_cycles,
+                    "energy_pj": a.energy_pj,
+                    "groups": [g.name for g in a.groups],
+                    "all_optimal": all(g.solve.status.value == "optimal" for g in a.groups),
+                }
+                for a in seg.alternatives
+            ],
+        }
+        for seg in report.segments
+    ]
+
+
 def totals(report: SolveReport) -> dict[str, Any]:
     arch = report.resolved.arch
+    count = report.resolved.model.n_layers
     lat = sum(g.metrics.latency_cycles * g.count for g in report.groups)
     en = sum(g.metrics.energy_pj * g.count for g in report.groups)
     dram = sum(g.metrics.dram_bytes * g.count for g in report.groups)
-    lb_lat = sum(g.bound.latency_cycles * g.count for g in report.groups)
-    lb_en = sum(g.bound.energy_pj * g.count for g in report.groups)
+    lb_lat = sum(seg.bound.latency_cycles for seg in report.segments) * count
+    lb_en = sum(seg.bound.energy_pj for seg in report.segments) * count
     return {
         "total": {
             "latency_cycles": lat,
@@ -67,7 +110,12 @@ def totals(report: SolveReport) -> dict[str, Any]:
             "energy_pj": en,
             "energy_mj": en * 1e-9,
             "dram_bytes": dram,
-            "solve_seconds": sum(g.solve.seconds for g in report.groups),
+            "solve_seconds": sum(
+                g.solve.seconds
+                for seg in report.segments
+                for a in seg.alternatives
+                for g in a.groups
+            ),
             "all_optimal": all(g.solve.status.value == "optimal" for g in report.groups),
             "all_agree": all(
                 (g.agreement(report.settings.objective) or 0.0) <= AGREEMENT_TOLERANCE
@@ -79,6 +127,7 @@ def totals(report: SolveReport) -> dict[str, Any]:
             "energy_pj": lb_en,
             "latency_ratio": lat / lb_lat if lb_lat else None,
             "energy_ratio": en / lb_en if lb_en else None,
+            "note": "per segment, the smallest bound over the groupings considered (fused or not)",
         },
     }
 
@@ -96,7 +145,9 @@ def report_json(report: SolveReport) -> dict[str, Any]:
             "objective": report.settings.objective.value,
             "layers": r.model.n_layers,
         },
+        "fusion": report.fusion.value,
         "groups": [group_json(g, report) for g in report.groups],
+        "explain": explain_json(report),
         **totals(report),
     }
 
@@ -108,6 +159,29 @@ def _si(x: float) -> str:
     return f"{x:.3g}"
 
 
+def print_explain(report: SolveReport, console: Console) -> None:
+    """The fusion explorer's choice per segment and the alternatives it rejected."""
+    table = Table(
+        title=f"fusion explorer (allowed: {report.fusion.value}; objective: {report.settings.objective.value})"
+    )
+    for col in ("segment", "fusion", "latency cyc", "energy pJ", "vs chosen", "chosen"):
+        table.add_column(col, justify="left" if col in ("segment", "fusion") else "right")
+    for seg in explain_json(report):
+        chosen = next(a for a in seg["alternatives"] if a["chosen"])
+        for a in seg["alternatives"]:
+            key = "energy_pj" if report.settings.objective.value == "energy" else "latency_cycles"
+            ratio = a[key] / chosen[key] if chosen[key] else float("nan")
+            table.add_row(
+                seg["segment"],
+                a["fusion"],
+                _si(a["latency_cycles"]),
+                _si(a["energy_pj"]),
+                f"{ratio:.3f}x",
+                "*" if a["chosen"] else "",
+            )
+    console.print(table)
+
+
 def print_table(report: SolveReport, console: Console) -> None:
     data = report_json(report)
     inst = data["instance"]
@@ -116,7 +190,8 @@ def print_table(report: SolveReport, console: Console) -> None:
         f"on {inst['arch']} (objective: {inst['objective']}, x{inst['layers']} layers)"
     )
     for col in (
-        "operator",
+        "group",
+        "fusion",
         "stationarity (PE/levels)",
         "latency cyc",
         "energy pJ",
@@ -129,7 +204,10 @@ def print_table(report: SolveReport, console: Console) -> None:
         "eval agrees",
     ):
         table.add_column(
-            col, justify="right" if col not in ("operator", "stationarity (PE/levels)") else "left"
+            col,
+            justify="right"
+            if col not in ("group", "fusion", "stationarity (PE/levels)")
+            else "left",
         )
     for g in data["groups"]:
         mip = g["mip"]
@@ -142,8 +220,10 @@ def print_table(report: SolveReport, console: Console) -> None:
         name = g["name"] + (f" (= {g['same_as']})" if g["same_as"] else "")
         if g["schedule_source"] != "mip":
             name += f" [{g['schedule_source']}]"
+        fusion = g["fusion"] + (f" ({g['granularity']})" if g["granularity"] else "")
         table.add_row(
             name,
+            fusion,
             "/".join(v[0].upper() for v in g["stationarity"].values()),
             _si(g["latency_cycles"]),
             _si(g["energy_pj"]),
@@ -166,5 +246,5 @@ def print_table(report: SolveReport, console: Console) -> None:
         f"energy {_si(lb['energy_pj'])} pJ (schedule is {lb['energy_ratio']:.3f}x)"
     )
     console.print(
-        "stationarity letters: W weight, I input, O output, N none; PE first, then each on-chip level"
+        "stationarity letters: W weight, I input, O output, N none; per operator: PE, then each on-chip level"
     )

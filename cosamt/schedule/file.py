@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cosamt.arch.spec import AXES, Architecture
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
+from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum
 
@@ -45,15 +46,28 @@ class LevelEntry(Frozen):
     """Tensors this level keeps (the others bypass it)."""
 
 
+class NestEntry(Frozen):
+    levels: tuple[LevelEntry, ...]
+    """One fused operator's own loops per memory level, outermost first (inside the shared loops)."""
+    padding: dict[str, PosInt] = {}
+    """Padded dimension sizes (unused for fused groups so far)."""
+
+
 class GroupEntry(Frozen):
     name: str
     """Group name (the operator name for a single-operator group)."""
     operators: tuple[str, ...] = Field(min_length=1)
     """Operators of the group, in execution order."""
+    scheme: str = "none"
+    """Fusion scheme: none, flat, online, ffn_chain or epilogue."""
     padding: dict[str, PosInt] = {}
     """Padded sizes of dimensions that were padded to factor better."""
-    levels: tuple[LevelEntry, ...]
-    """Per memory level, outermost first."""
+    levels: tuple[LevelEntry, ...] = ()
+    """Per memory level, outermost first (single-operator groups)."""
+    shared: tuple[tuple[str, PosInt], ...] = ()
+    """Fused groups: the loops all operators share, ``[dim, factor]``, outermost first."""
+    nests: dict[str, NestEntry] = {}
+    """Fused groups: each operator's own nest inside the shared loops."""
 
 
 class ScheduleFile(Frozen):
@@ -102,13 +116,25 @@ def group_from_mapping(name: str, op: Einsum, arch: Architecture, mapping: Mappi
 
 
 def mapping_from_group(group: GroupEntry, op: Einsum, arch: Architecture, path: str) -> Mapping:
-    """Convert one group entry to a Mapping, naming every structural problem at once."""
+    """Convert a single-operator group entry to a Mapping, naming every structural problem at once."""
+    return mapping_from_levels(group.levels, group.padding, op, arch, path)
+
+
+def mapping_from_levels(
+    entries: tuple[LevelEntry, ...],
+    padding: dict[str, int],
+    op: Einsum,
+    arch: Architecture,
+    path: str,
+    on_chip: frozenset[str] = frozenset(),
+) -> Mapping:
+    """Per-level entries to a Mapping (DRAM keeps every tensor but a fused group's intermediates)."""
     problems: list[Problem] = []
     names = arch.level_names
     seen: list[int] = []
     by_level: dict[int, LevelMapping] = {}
     tensor_names = {t.name for t in op.tensors}
-    for i, entry in enumerate(group.levels):
+    for i, entry in enumerate(entries):
         lpath = f"{path}.levels[{i}]"
         if entry.level not in names:
             problems.append(Problem(f"{lpath}.level", f"unknown level {entry.level!r}; levels are {list(names)}"))
@@ -130,20 +156,74 @@ def mapping_from_group(group: GroupEntry, op: Einsum, arch: Architecture, path: 
         for j, t in enumerate(entry.keep):
             if t not in tensor_names:
                 problems.append(Problem(f"{lpath}.keep[{j}]", f"unknown tensor {t!r} of {op.name}; tensors are {sorted(tensor_names)}"))
-        keep = frozenset(tensor_names) if idx == len(names) - 1 else frozenset(entry.keep)
+        keep = frozenset(tensor_names - on_chip) if idx == len(names) - 1 else frozenset(entry.keep)
         by_level[idx] = LevelMapping(
             temporal=tuple(Loop(d, f) for d, f in entry.temporal),
             spatial=tuple(SpatialLoop(d, f, a) for d, f, a in entry.spatial),
             keep=keep,
         )
-    for dim in group.padding:
+    for dim in padding:
         if dim not in op.dims:
             problems.append(Problem(f"{path}.padding.{dim}", f"unknown dimension {dim!r} of {op.name}"))
     if problems:
         raise InputError("", problems)
-    levels = tuple(by_level.get(i, LevelMapping(keep=frozenset(tensor_names) if i == len(names) - 1 else frozenset()))
-                   for i in range(len(names)))
-    return Mapping(levels=levels, padding=dict(group.padding))
+    dram_keep = frozenset(tensor_names - on_chip)
+    levels = tuple(
+        by_level.get(i, LevelMapping(keep=dram_keep if i == len(names) - 1 else frozenset()))
+        for i in range(len(names))
+    )
+    return Mapping(levels=levels, padding=dict(padding))
+
+
+def group_entry(group: Group, arch: Architecture, mappings: dict[str, Mapping]) -> GroupEntry:
+    """A solved group (single operator or fused) as a schedule-file entry."""
+    if not group.fused:
+        op = group.ops[0]
+        return group_from_mapping(op.name, op, arch, mappings[op.name])
+    first = mappings[group.ops[0].name]
+    shared = tuple((lp.dim, lp.factor) for lp in first.levels[-1].temporal)
+    nests = {}
+    for op in group.ops:
+        mp = mappings[op.name]
+        base = Mapping(levels=mp.levels[:-1], padding=mp.padding)
+        entry = group_from_mapping(op.name, op, arch, base)
+        nests[op.name] = NestEntry(levels=entry.levels, padding=entry.padding)
+    return GroupEntry(
+        name=group.name, operators=tuple(o.name for o in group.ops), scheme=group.scheme.value,
+        shared=shared, nests=nests,
+    )
+
+
+def mappings_from_entry(
+    entry: GroupEntry, group: Group, arch: Architecture, path: str
+) -> dict[str, Mapping]:
+    """A fused (or single) group entry back to per-operator mappings; ``arch`` is the accelerator
+    (fused mappings get the virtual Shared level on top)."""
+    if not group.fused:
+        op = group.ops[0]
+        return {op.name: mapping_from_group(entry, op, arch, path)}
+    problems: list[Problem] = []
+    out: dict[str, Mapping] = {}
+    shared = LevelMapping(temporal=tuple(Loop(d, f) for d, f in entry.shared))
+    for j, (d, _f) in enumerate(entry.shared):
+        if d not in group.shared_dims:
+            problems.append(Problem(f"{path}.shared[{j}]", f"{d!r} is not a shared dimension of {group.name}; "
+                                    f"shared dimensions are {sorted(group.shared_dims)}"))
+    for op in group.ops:
+        nest = entry.nests.get(op.name)
+        if nest is None:
+            problems.append(Problem(f"{path}.nests", f"no nest for operator {op.name!r}"))
+            continue
+        on_chip = frozenset(t.name for t in op.tensors if t.name in group.on_chip)
+        try:
+            base = mapping_from_levels(nest.levels, nest.padding, op, arch, f"{path}.nests.{op.name}", on_chip)
+        except InputError as exc:
+            problems += list(exc.problems)
+            continue
+        out[op.name] = Mapping(levels=(*base.levels, shared), padding=base.padding)
+    if problems:
+        raise InputError("", problems)
+    return out
 
 
 def violation_problems(group: GroupEntry, path: str, violations: tuple[str, ...] | list[str]) -> list[Problem]:

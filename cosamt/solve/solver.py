@@ -13,8 +13,8 @@ import pyomo.environ as pyo
 from pyomo.opt import TerminationCondition
 
 from cosamt.arch.spec import AXES, Architecture
-from cosamt.formulation.lattice import padding_candidates, prime_factors
 from cosamt.formulation.fused_group import build_group
+from cosamt.formulation.lattice import padding_candidates, prime_factors
 from cosamt.formulation.single_operator import Problem, build
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
@@ -195,7 +195,9 @@ def single_formulation(pb: Problem) -> Formulated:
 
 def group_formulation(group: Group, arch: Architecture, double_buffering: bool) -> Formulated:
     def extract(model: pyo.ConcreteModel) -> dict[str, Mapping]:
-        return {pb.op.name: extract_mapping(model.member[i], pb) for i, pb in enumerate(model.problems)}
+        return {
+            pb.op.name: extract_mapping(model.member[i], pb) for i, pb in enumerate(model.problems)
+        }
 
     return Formulated(lambda: build_group(group, arch, double_buffering), extract)
 
@@ -260,9 +262,15 @@ def pareto_front(
         lat, en = float(pyo.value(model.latency)), float(pyo.value(model.energy))
         front.append(
             SolveResult(
-                status, en, None if bound is None else bound * model.energy_scale,
-                time.perf_counter() - t0, f.extract(model),
-                latency=lat, energy=en, solves=2, tiebreak=tiebreak,
+                status,
+                en,
+                None if bound is None else bound * model.energy_scale,
+                time.perf_counter() - t0,
+                f.extract(model),
+                latency=lat,
+                energy=en,
+                solves=2,
+                tiebreak=tiebreak,
             )
         )
         model.cap.set_value(float(pyo.value(model.latency_scaled)) * (1 - 1e-7))
@@ -279,8 +287,12 @@ def solve_edp(f: Formulated, settings: SolveSettings) -> SolveResult:
         return SolveResult(SolveStatus.INFEASIBLE, None, None, time.perf_counter() - start)
     best = min(front, key=lambda r: (r.latency or 0.0) * (r.energy or 0.0))
     capped = len(front) >= MAX_PARETO_POINTS
-    walked = not capped and time.perf_counter() - start < settings.time_limit_s and all(
-        r.status is SolveStatus.OPTIMAL and r.tiebreak is SolveStatus.OPTIMAL for r in front
+    walked = (
+        not capped
+        and time.perf_counter() - start < settings.time_limit_s
+        and all(
+            r.status is SolveStatus.OPTIMAL and r.tiebreak is SolveStatus.OPTIMAL for r in front
+        )
     )
     edp = (best.latency or 0.0) * (best.energy or 0.0)
     return replace(
