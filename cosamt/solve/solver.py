@@ -88,9 +88,32 @@ def _solver(settings: SolveSettings, time_left: float) -> object:
             "mip_feasibility_tolerance": 1e-8,
         }
     else:
-        opt.options["timelimit"] = time_left
-        opt.options["threads"] = settings.threads
+        for key, value in _generic_options(settings.solver, time_left, settings).items():
+            opt.options[key] = value
     return opt
+
+
+# Option names of common Pyomo MIP solvers: time limit, relative gap, threads.
+_OPTION_NAMES: dict[str, tuple[str | None, str | None, str | None]] = {
+    "cbc": ("sec", "ratioGap", "threads"),
+    "glpk": ("tmlim", "mipgap", None),
+    "gurobi": ("TimeLimit", "MIPGap", "Threads"),
+    "gurobi_direct": ("TimeLimit", "MIPGap", "Threads"),
+    "cplex": ("timelimit", "mipgap", "threads"),
+    "scip": ("limits/time", "limits/gap", None),
+}
+
+
+def _generic_options(name: str, time_left: float, settings: SolveSettings) -> dict[str, float | int]:
+    limit, gap, threads = _OPTION_NAMES.get(name, (None, None, None))
+    out: dict[str, float | int] = {}
+    if limit:
+        out[limit] = max(1, math.ceil(time_left)) if name == "glpk" else max(time_left, 0.01)
+    if gap:
+        out[gap] = settings.mip_gap
+    if threads:
+        out[threads] = settings.threads
+    return out
 
 
 def _run(
