@@ -21,24 +21,63 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cosamt.arch.presets import load_preset
+from cosamt.fusion.schemes import segments
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import GroupResult, resolve, settings_for, solve_group_result
 from cosamt.report.solve_report import granularity
 from cosamt.types import FusionChoice
-from cosamt.fusion.schemes import segments
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = [
-    "model", "arch", "batch", "seq_len",
-    "unfused_latency", "unfused_energy", "flat_latency", "flat_energy", "flat_granularity",
-    "online_latency", "online_energy", "best_fused", "speedup", "energy_reduction",
-    "all_optimal", "solve_seconds",
+    "model",
+    "arch",
+    "batch",
+    "seq_len",
+    "unfused_latency",
+    "unfused_energy",
+    "flat_latency",
+    "flat_energy",
+    "flat_granularity",
+    "online_latency",
+    "online_energy",
+    "best_fused",
+    "speedup",
+    "energy_reduction",
+    "unfused_bound_by",
+    "fused_bound_by",
+    "all_optimal",
+    "solve_seconds",
 ]
 
 
-def solve_point(model: str, arch: str, batch: int, seq_len: int, time_limit: float) -> dict[str, Any]:
-    inst = parse_instance({"model": model, "arch": arch, "batch": batch, "seq_len": seq_len,
-                           "options": {"time_limit_s": time_limit, "threads": 2}})
+def arch_spec(arch: str, vector_lanes: int | None) -> Any:
+    """The preset, or (sensitivity study) the preset with a wider vector unit."""
+    if vector_lanes is None:
+        return arch
+    data = load_preset(arch).model_dump(mode="json")
+    data["vector_unit"]["lanes"] = vector_lanes
+    data["name"] = f"{arch}-vec{vector_lanes}"
+    return data
+
+
+def solve_point(
+    model: str,
+    arch: str,
+    batch: int,
+    seq_len: int,
+    time_limit: float,
+    vector_lanes: int | None = None,
+) -> dict[str, Any]:
+    inst = parse_instance(
+        {
+            "model": model,
+            "arch": arch_spec(arch, vector_lanes),
+            "batch": batch,
+            "seq_len": seq_len,
+            "options": {"time_limit_s": time_limit, "threads": 2},
+        }
+    )
     resolved = resolve(inst)
     settings = settings_for(inst)
     seg = next(s for s in segments(resolved.operators, FusionChoice.ALL) if s.name == "attention")
@@ -56,15 +95,27 @@ def solve_point(model: str, arch: str, batch: int, seq_len: int, time_limit: flo
 
     best = min(("flat", "online"), key=lambda k: (lat(k), energy(k)))
     return {
-        "model": model, "arch": arch, "batch": batch, "seq_len": seq_len,
-        "unfused_latency": lat("unfused"), "unfused_energy": energy("unfused"),
-        "flat_latency": lat("flat"), "flat_energy": energy("flat"),
+        "model": model,
+        "arch": arch,
+        "batch": batch,
+        "seq_len": seq_len,
+        "unfused_latency": lat("unfused"),
+        "unfused_energy": energy("unfused"),
+        "flat_latency": lat("flat"),
+        "flat_energy": energy("flat"),
         "flat_granularity": granularity(results["flat"][0]),
-        "online_latency": lat("online"), "online_energy": energy("online"),
-        "best_fused": best, "speedup": lat("unfused") / lat(best),
+        "online_latency": lat("online"),
+        "online_energy": energy("online"),
+        "best_fused": best,
+        "speedup": lat("unfused") / lat(best),
+        "unfused_bound_by": "/".join(g.metrics.bound_by for g in results["unfused"]),
+        "fused_bound_by": results[best][0].metrics.bound_by,
         "energy_reduction": 1 - energy(best) / energy("unfused"),
-        "all_optimal": all(g.solve.status.value == "optimal" and not g.metrics.violations
-                           for gs in results.values() for g in gs),
+        "all_optimal": all(
+            g.solve.status.value == "optimal" and not g.metrics.violations
+            for gs in results.values()
+            for g in gs
+        ),
         "solve_seconds": time.perf_counter() - start,
     }
 
@@ -86,8 +137,11 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig, axes = plt.subplots(2, len(archs), figsize=(5 * len(archs), 7), squeeze=False)
     for col, arch in enumerate(archs):
         for model in sorted({r["model"] for r in rows}):
-            pts = sorted((int(r["seq_len"]), float(r["speedup"]), float(r["energy_reduction"]))
-                         for r in rows if r["arch"] == arch and r["model"] == model)
+            pts = sorted(
+                (int(r["seq_len"]), float(r["speedup"]), float(r["energy_reduction"]))
+                for r in rows
+                if r["arch"] == arch and r["model"] == model
+            )
             if not pts:
                 continue
             xs = [p[0] for p in pts]
@@ -133,6 +187,12 @@ def main() -> None:
     ap.add_argument("--seq-lens", default="512,1024,2048,4096,8192,16384,32768,65536")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument(
+        "--vector-lanes",
+        type=int,
+        default=None,
+        help="sensitivity study: override the presets' vector-unit lanes",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "flat")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -149,13 +209,18 @@ def main() -> None:
                 for model in args.models.split(","):
                     if (model, arch, seq) in done:
                         continue
-                    row = solve_point(model, arch, args.batch, seq, args.time_limit)
+                    row = solve_point(
+                        model, arch, args.batch, seq, args.time_limit, args.vector_lanes
+                    )
                     writer.writerow(row)
                     f.flush()
                     rows.append({k: str(v) for k, v in row.items()})
-                    print(f"{arch} {model} L={seq}: speedup {row['speedup']:.2f}x, energy "
-                          f"{100 * row['energy_reduction']:.0f}% lower, FLAT granularity "
-                          f"{row['flat_granularity']} ({row['solve_seconds']:.0f} s)", flush=True)
+                    print(
+                        f"{arch} {model} L={seq}: speedup {row['speedup']:.2f}x, energy "
+                        f"{100 * row['energy_reduction']:.0f}% lower, FLAT granularity "
+                        f"{row['flat_granularity']} ({row['solve_seconds']:.0f} s)",
+                        flush=True,
+                    )
     plot(rows, args.out / "flat.png")
     summary = summarise(rows)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
