@@ -100,8 +100,13 @@ class GroupResult:
 @dataclass(frozen=True)
 class Alternative:
     label: str  # e.g. "unfused", "flat", "online"
-    groups: tuple[GroupResult, ...]
+    groups: tuple[GroupResult, ...]  # empty when no schedule exists
     chosen: bool
+    note: str = ""  # why an alternative has no schedule
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.groups)
 
     @property
     def latency_cycles(self) -> float:
@@ -128,7 +133,7 @@ class SegmentResult:
     @property
     def bound(self) -> LowerBound:
         """A bound on every grouping considered: the smallest per component."""
-        bounds = [a.bound for a in self.alternatives]
+        bounds = [a.bound for a in self.alternatives if a.feasible]
         return LowerBound(
             compute_cycles=min(b.compute_cycles for b in bounds),
             traffic_words=min(b.traffic_words for b in bounds),
@@ -172,13 +177,22 @@ def _choose(alts: list[Alternative], objective: Objective) -> int:
             return (a.energy_pj * a.latency_cycles, a.latency_cycles)
         return (a.latency_cycles, a.energy_pj)
 
-    return min(range(len(alts)), key=lambda i: key(alts[i]))
+    feasible = [i for i, a in enumerate(alts) if a.feasible]
+    return min(feasible, key=lambda i: key(alts[i]))
+
+
+class NoSchedule(Exception):
+    """A fused group for which the solver found no schedule (the message says why)."""
 
 
 def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings) -> GroupResult:
+    """Solve and evaluate a group. An unfused operator always has a schedule (the streaming
+    fallback if the solver found none); a fused group may not: NoSchedule."""
     res = solve_group(group, arch, settings)
     if res.mappings:
         mappings, source = res.mappings, "mip"
+    elif group.fused:
+        raise NoSchedule(infeasible_note(group, arch, res))
     else:
         mappings = {op.name: streaming_schedule(op, arch) for op in group.ops}
         source = "streaming fallback"
@@ -204,7 +218,8 @@ def solve_instance(
     for seg in segs:
         alts: list[Alternative] = []
         for cand in seg.candidates:
-            results = []
+            results: list[GroupResult] = []
+            note = ""
             for group in cand:
                 if progress:
                     progress(group.name, solved, total)
@@ -221,15 +236,30 @@ def solve_instance(
                         )
                     )
                     continue
-                done[key] = solve_group_result(group, resolved.arch, settings)
-                results.append(done[key])
-            alts.append(Alternative(_label(cand), tuple(results), chosen=False))
+                try:
+                    result = solve_group_result(group, resolved.arch, settings)
+                except NoSchedule as exc:
+                    note = str(exc)
+                    break
+                done[key] = result
+                results.append(result)
+            alts.append(Alternative(_label(cand), tuple(results) if not note else (), False, note))
         best = _choose(alts, settings.objective)
         alts[best] = replace(alts[best], chosen=True)
         out.append(SegmentResult(seg.name, tuple(alts)))
     if progress:
         progress("", total, total)
     return SolveReport(resolved, settings, choice, tuple(out))
+
+
+def infeasible_note(group: Group, arch: Architecture, res: SolveResult) -> str:
+    top = arch.levels[arch.dram_index - 1].name if arch.dram_index else "chip"
+    why = "infeasible" if res.status is SolveStatus.INFEASIBLE else "no schedule found in the time limit"
+    return (
+        f"{why}: the intermediates "
+        f"{', '.join(sorted(group.on_chip))} must fit in {top} for one iteration of the shared loops "
+        f"over {', '.join(sorted(group.shared_dims))}"
+    )
 
 
 def status_ok(report: SolveReport) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 from cosamt.arch.presets import load_preset
 from cosamt.fusion.schemes import segments
 from cosamt.io.instance import parse_instance
-from cosamt.pipeline import GroupResult, resolve, settings_for, solve_group_result
+from cosamt.pipeline import GroupResult, NoSchedule, resolve, settings_for, solve_group_result
 from cosamt.report.solve_report import granularity
 from cosamt.types import FusionChoice
 
@@ -85,13 +85,16 @@ def solve_point(
     results: dict[str, list[GroupResult]] = {}
     for cand in seg.candidates:
         label = "unfused" if len(cand) > 1 else cand[0].scheme.value
-        results[label] = [solve_group_result(g, resolved.arch, settings) for g in cand]
+        try:
+            results[label] = [solve_group_result(g, resolved.arch, settings) for g in cand]
+        except NoSchedule:
+            results[label] = []  # this fused scheme has no schedule at this size
 
     def lat(label: str) -> float:
-        return sum(g.metrics.latency_cycles for g in results[label])
+        return sum(g.metrics.latency_cycles for g in results[label]) if results[label] else math.inf
 
     def energy(label: str) -> float:
-        return sum(g.metrics.energy_pj for g in results[label])
+        return sum(g.metrics.energy_pj for g in results[label]) if results[label] else math.inf
 
     best = min(("flat", "online"), key=lambda k: (lat(k), energy(k)))
     return {
@@ -103,7 +106,7 @@ def solve_point(
         "unfused_energy": energy("unfused"),
         "flat_latency": lat("flat"),
         "flat_energy": energy("flat"),
-        "flat_granularity": granularity(results["flat"][0]),
+        "flat_granularity": granularity(results["flat"][0]) if results["flat"] else "infeasible",
         "online_latency": lat("online"),
         "online_energy": energy("online"),
         "best_fused": best,

@@ -83,8 +83,10 @@ def explain_json(report: SolveReport) -> list[dict[str, Any]]:
                 {
                     "fusion": a.label,
                     "chosen": a.chosen,
-                    "latency_cycles": a.latency_cycles,
-                    "energy_pj": a.energy_pj,
+                    "feasible": a.feasible,
+                    "note": a.note,
+                    "latency_cycles": a.latency_cycles if a.feasible else None,
+                    "energy_pj": a.energy_pj if a.feasible else None,
                     "groups": [g.name for g in a.groups],
                     "all_optimal": all(g.solve.status.value == "optimal" for g in a.groups),
                 }
@@ -169,6 +171,9 @@ def print_explain(report: SolveReport, console: Console) -> None:
     for seg in explain_json(report):
         chosen = next(a for a in seg["alternatives"] if a["chosen"])
         for a in seg["alternatives"]:
+            if not a["feasible"]:
+                table.add_row(seg["segment"], a["fusion"], "-", "-", a["note"], "")
+                continue
             key = "energy_pj" if report.settings.objective.value == "energy" else "latency_cycles"
             ratio = a[key] / chosen[key] if chosen[key] else float("nan")
             table.add_row(
