@@ -1,0 +1,69 @@
+"""The solve pipeline: fusion exploration, infeasible fused candidates, bounds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cosamt.io.instance import parse_instance
+from cosamt.pipeline import SolveReport, resolve, settings_for, solve_instance
+
+TINY_ARCH: dict[str, Any] = {
+    "name": "tiny",
+    "clock_ghz": 1,
+    "word_bytes": 2,
+    "mac_energy_pj": 1,
+    "pe_array": {"rows": {"size": 4}, "cols": {"size": 4}, "below": "GlobalBuffer"},
+    "levels": [
+        # 96 words: a whole 128-key score row (FLAT) cannot fit, a tile of keys (online) can
+        {"name": "GlobalBuffer", "capacity_bytes": 192, "read_energy_pj": 6, "write_energy_pj": 6,
+         "read_bandwidth": 16, "write_bandwidth": 16},
+        {"name": "DRAM", "read_energy_pj": 200, "write_energy_pj": 200, "read_bandwidth": 8,
+         "write_bandwidth": 8},
+    ],
+    "vector_unit": {"lanes": 4, "energy_per_op_pj": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_report() -> SolveReport:
+    model = {"name": "toy", "n_layers": 2, "d_model": 16, "n_heads": 2, "d_ff": 32}
+    inst = parse_instance({"model": model, "seq_len": 128, "arch": TINY_ARCH,
+                           "options": {"fusion": "all", "time_limit_s": 60}})
+    resolved = resolve(inst)
+    return solve_instance(resolved, settings_for(inst))
+
+
+def test_flat_that_cannot_fit_is_rejected_with_a_reason(tiny_report: SolveReport) -> None:
+    attention = next(s for s in tiny_report.segments if s.name == "attention")
+    by_label = {a.label: a for a in attention.alternatives}
+    assert not by_label["flat"].feasible
+    assert "infeasible" in by_label["flat"].note and "GlobalBuffer" in by_label["flat"].note
+    assert by_label["online"].feasible  # tiling the keys makes the intermediates fit
+    assert attention.chosen.feasible
+
+
+def test_explorer_keeps_the_cheapest_feasible_alternative(tiny_report: SolveReport) -> None:
+    for seg in tiny_report.segments:
+        feasible = [a for a in seg.alternatives if a.feasible]
+        best = min(a.latency_cycles for a in feasible)
+        assert seg.chosen.latency_cycles == best
+
+
+def test_every_solved_group_is_optimal_and_agrees(tiny_report: SolveReport) -> None:
+    objective = tiny_report.settings.objective
+    for seg in tiny_report.segments:
+        for alt in seg.alternatives:
+            for g in alt.groups:
+                assert g.solve.status.value == "optimal", g.name
+                assert not g.metrics.violations, g.name
+                assert (g.agreement(objective) or 0.0) <= 1e-6, g.name
+
+
+def test_schedules_respect_their_segment_bounds(tiny_report: SolveReport) -> None:
+    for seg in tiny_report.segments:
+        bound = seg.bound
+        chosen = seg.chosen
+        assert chosen.latency_cycles >= bound.latency_cycles * (1 - 1e-9)
+        assert chosen.energy_pj >= bound.energy_pj * (1 - 1e-9)
