@@ -4,99 +4,40 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cosamt.cli_common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
 from cosamt.errors import InputError, Problem
 from cosamt.types import FusionChoice, Objective
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Exact MIP scheduling of Transformer inference on spatial accelerators.")
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 200)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Report InputError as one line per problem on stderr, exit code 2, no traceback."""
-    from pydantic import ValidationError
-
-    from cosamt.errors import problems_from_pydantic
-
-    try:
-        yield
-    except (InputError, ValidationError) as exc:
-        error = exc if isinstance(exc, InputError) else InputError("", problems_from_pydantic(exc))
-        # Plain writes: one problem per line whatever the terminal width (rich would wrap).
-        for line in error.lines():
-            print(f"error: {line}", file=sys.stderr)
-        sys.stderr.flush()
-        raise typer.Exit(2) from None
-
-
-def _load(instance_path: Path, **overrides: Any) -> Any:
-    """Load and check an instance: its own fields, command-line overrides, then every name and file
-    it refers to (model, preset, hf_config) and the phase; problems name the file they are in."""
-    from cosamt.io.instance import (
-        hf_config_path,
-        load_instance,
-        parse_instance,
-        read_json,
-        reference_problems,
-    )
-    from cosamt.pipeline import resolve
-
-    source = str(instance_path)
-    inst = load_instance(instance_path)
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if changes:
-        try:
-            inst = parse_instance({**inst.model_dump(mode="json", exclude_unset=True), **changes}, source)
-        except InputError as exc:
-            # The file itself was valid, so what is wrong now came from the command line.
-            raise InputError("command line", [
-                Problem(f"--{p.path.replace('_', '-')} ({p.path})" if p.path in changes else p.path, p.message)
-                for p in exc.problems]) from None
-    problems = reference_problems(inst, instance_path.parent)
-    if problems:
-        raise InputError(source, problems)
-    hf = hf_config_path(inst, instance_path.parent)
-    if hf is not None:
-        read_json(hf)  # unreadable or malformed JSON: reported against the config file, with line/column
-    try:
-        resolve(inst, instance_path.parent)  # builds the operators: catches decode on an encoder, etc.
-    except InputError as exc:
-        raise exc.with_source(source) from None
-    return inst
-
-
-def _progress(enabled: bool) -> tuple[Callable[[str, int, int], None] | None, Progress | None]:
-    if not enabled:
-        return None, None
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeElapsedColumn(), console=err, transient=True)
-    task = bar.add_task("solving", total=None)
-
-    def update(name: str, done: int, total: int) -> None:
-        bar.update(task, description=f"solving {name}" if name else "done", completed=done, total=total)
-
-    return update, bar
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Exact MIP scheduling of Transformer inference on spatial accelerators.",
+)
 
 
 @app.command()
 def solve(
     instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write the schedule (for `cosamt evaluate`).")] = None,
-    objective: Annotated[Objective | None, typer.Option(help="Override the instance's objective.")] = None,
-    fusion: Annotated[FusionChoice | None, typer.Option(help="Fusion schemes the explorer may use.")] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Show the fusion alternatives the explorer rejected.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+    ] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the schedule (for `cosamt evaluate`).")
+    ] = None,
+    objective: Annotated[
+        Objective | None, typer.Option(help="Override the instance's objective.")
+    ] = None,
+    fusion: Annotated[
+        FusionChoice | None, typer.Option(help="Fusion schemes the explorer may use.")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the fusion alternatives the explorer rejected.")
+    ] = False,
     seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
     batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
@@ -111,10 +52,14 @@ def solve(
     with user_errors():
         inst = _load(instance, seq_len=seq_len, batch=batch)
         resolved = resolve(inst, instance.parent)
-        settings = settings_for(inst, objective=objective, time_limit_s=time_limit, threads=threads, solver=solver)
+        settings = settings_for(
+            inst, objective=objective, time_limit_s=time_limit, threads=threads, solver=solver
+        )
         _check_solver(settings.solver)
         if out_file is not None and not out_file.parent.is_dir():
-            raise InputError("", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")])
+            raise InputError(
+                "", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")]
+            )
         update, bar = _progress(not json_out and sys.stderr.isatty())
         if bar:
             with bar:
@@ -125,7 +70,9 @@ def solve(
             try:
                 write_schedule(out_file, report.schedule())
             except OSError as exc:
-                raise InputError("", [Problem("--out", f"cannot write {out_file}: {exc.strerror}")]) from None
+                raise InputError(
+                    "", [Problem("--out", f"cannot write {out_file}: {exc.strerror}")]
+                ) from None
     if json_out:
         print(json.dumps(report_json(report), indent=1))
     else:
@@ -134,18 +81,6 @@ def solve(
             print_explain(report, out)
         if out_file:
             out.print(f"schedule written to {out_file}")
-
-
-def _check_solver(name: str) -> None:
-    import pyomo.environ as pyo
-
-    pyomo_name = "appsi_highs" if name == "highs" else name
-    try:
-        ok = pyo.SolverFactory(pyomo_name).available(exception_flag=False)
-    except Exception:
-        ok = False
-    if not ok:
-        raise InputError("", [Problem("--solver", f"solver {name!r} is not installed or not known to Pyomo")])
 
 
 @app.command("evaluate")
@@ -170,25 +105,41 @@ def evaluate_cmd(
         ops = {op.name: op for op in resolved.operators}
         problems: list[Problem] = []
         if sched.arch is not None and sched.arch != resolved.arch.name:
-            problems.append(Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}"))
+            problems.append(
+                Problem(
+                    "arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}"
+                )
+            )
         results = []
         for i, entry in enumerate(sched.groups):
             path = f"groups[{i}]"
             unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
             if unknown:
                 j, name = unknown[0]
-                problems.append(Problem(f"{path}.operators[{j}]", f"unknown operator {name!r}; operators are {list(ops)}"))
+                problems.append(
+                    Problem(
+                        f"{path}.operators[{j}]",
+                        f"unknown operator {name!r}; operators are {list(ops)}",
+                    )
+                )
                 continue
             group = find_group(resolved.operators, entry.scheme, entry.operators)
             if group is None:
-                problems.append(Problem(f"{path}.scheme", f"no {entry.scheme!r} group over operators {list(entry.operators)}"))
+                problems.append(
+                    Problem(
+                        f"{path}.scheme",
+                        f"no {entry.scheme!r} group over operators {list(entry.operators)}",
+                    )
+                )
                 continue
             try:
                 mappings = mappings_from_entry(entry, group, resolved.arch, path)
             except InputError as exc:
                 problems += list(exc.problems)
                 continue
-            metrics = evaluate_group(group, resolved.arch, mappings, double_buffering=inst.options.double_buffering)
+            metrics = evaluate_group(
+                group, resolved.arch, mappings, double_buffering=inst.options.double_buffering
+            )
             problems += violation_problems(entry, path, metrics.violations)
             results.append((group, metrics))
         if problems:
@@ -196,27 +147,47 @@ def evaluate_cmd(
     if json_out:
         groups = [
             (m.members[0].to_json() if not g.fused else m.to_json())
-            | {"name": g.name, "operators": [o.name for o in g.ops], "count": g.count, "fusion": g.scheme.value}
+            | {
+                "name": g.name,
+                "operators": [o.name for o in g.ops],
+                "count": g.count,
+                "fusion": g.scheme.value,
+            }
             for g, m in results
         ]
-        print(json.dumps({"groups": groups, "total": {
-            "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
-            "energy_pj": sum(m.energy_pj * g.count for g, m in results)}}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "groups": groups,
+                    "total": {
+                        "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
+                        "energy_pj": sum(m.energy_pj * g.count for g, m in results),
+                    },
+                },
+                indent=1,
+            )
+        )
         return
     for g, gm in results:
-        out.print(f"[bold]{g.name}[/bold] ({g.scheme.value}, x{g.count}): latency {gm.latency_cycles:.6g} cycles "
-                  f"(bound by {gm.bound_by}), energy {gm.energy_pj:.6g} pJ, DRAM {gm.dram_bytes} B, "
-                  f"utilisation {gm.utilisation:.3f}")
+        out.print(
+            f"[bold]{g.name}[/bold] ({g.scheme.value}, x{g.count}): latency {gm.latency_cycles:.6g} cycles "
+            f"(bound by {gm.bound_by}), energy {gm.energy_pj:.6g} pJ, DRAM {gm.dram_bytes} B, "
+            f"utilisation {gm.utilisation:.3f}"
+        )
         for op, m in zip(g.ops, gm.members, strict=True):
             if g.fused:
-                out.print(f"  {op.name}: latency {m.latency_cycles:.6g} cycles, energy {m.energy_pj:.6g} pJ")
+                out.print(
+                    f"  {op.name}: latency {m.latency_cycles:.6g} cycles, energy {m.energy_pj:.6g} pJ"
+                )
             for lv in m.levels:
                 if not lv.reads and not lv.writes and not lv.occupancy_words:
                     continue
                 cap = lv.capacity_words if lv.capacity_words is not None else "inf"
-                out.print(f"  {lv.level:>14}: reads {lv.reads:>12} writes {lv.writes:>12} "
-                          f"occupancy {lv.occupancy_words}/{cap} words, "
-                          f"{lv.cycles:.6g} cycles, {lv.energy_pj:.6g} pJ, stationarity {lv.stationarity.value}")
+                out.print(
+                    f"  {lv.level:>14}: reads {lv.reads:>12} writes {lv.writes:>12} "
+                    f"occupancy {lv.occupancy_words}/{cap} words, "
+                    f"{lv.cycles:.6g} cycles, {lv.energy_pj:.6g} pJ, stationarity {lv.stationarity.value}"
+                )
 
 
 @app.command()
@@ -232,7 +203,9 @@ def schema(
     with user_errors():
         models: dict[str, type[BaseModel]] = {"instance": Instance, "schedule": ScheduleFile}
         if kind not in models:
-            raise InputError("", [Problem("kind", f"expected 'instance' or 'schedule', got {kind!r}")])
+            raise InputError(
+                "", [Problem("kind", f"expected 'instance' or 'schedule', got {kind!r}")]
+            )
         print(json.dumps(models[kind].model_json_schema(), indent=1))
 
 
@@ -243,8 +216,11 @@ def models() -> None:
 
     for name in list_models():
         m = get_model(name)
-        out.print(f"{name:14} layers={m.n_layers:3} d_model={m.d_model:5} heads={m.n_heads:3}/{m.kv_heads:<3} "
-                  f"d_ff={m.d_ff:6} {m.activation:7} {'decoder' if m.decoder else 'encoder'}", highlight=False)
+        out.print(
+            f"{name:14} layers={m.n_layers:3} d_model={m.d_model:5} heads={m.n_heads:3}/{m.kv_heads:<3} "
+            f"d_ff={m.d_ff:6} {m.activation:7} {'decoder' if m.decoder else 'encoder'}",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -255,11 +231,18 @@ def presets() -> None:
     for name in list_presets():
         a = load_preset(name)
         levels = ", ".join(
-            f"{lv.name}" + (f" {sum(c for _r, c in lv.capacity_groups(a.word_bytes)) * a.word_bytes // 1024} KiB"
-                            if lv.capacity_groups(a.word_bytes) else "")
-            for lv in a.levels)
-        out.print(f"{name:8} {a.pe_array.rows.size}x{a.pe_array.cols.size} PEs @ {a.clock_ghz} GHz; {levels}",
-                  highlight=False)
+            f"{lv.name}"
+            + (
+                f" {sum(c for _r, c in lv.capacity_groups(a.word_bytes)) * a.word_bytes // 1024} KiB"
+                if lv.capacity_groups(a.word_bytes)
+                else ""
+            )
+            for lv in a.levels
+        )
+        out.print(
+            f"{name:8} {a.pe_array.rows.size}x{a.pe_array.cols.size} PEs @ {a.clock_ghz} GHz; {levels}",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -278,18 +261,34 @@ def pareto(
         resolved = resolve(inst, instance.parent)
         ops = {op.name: op for op in resolved.operators}
         if operator not in ops:
-            raise InputError("", [Problem("operator", f"unknown operator {operator!r}; operators are {list(ops)}")])
+            raise InputError(
+                "",
+                [Problem("operator", f"unknown operator {operator!r}; operators are {list(ops)}")],
+            )
         op = ops[operator]
         settings = settings_for(inst)
         problem = MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering)
         front = pareto_front(single_formulation(problem), settings)
-    rows = [{"latency_cycles": r.latency, "energy_pj": r.energy, "status": r.status.value} for r in front]
+    rows = [
+        {"latency_cycles": r.latency, "energy_pj": r.energy, "status": r.status.value}
+        for r in front
+    ]
     if json_out:
         print(json.dumps({"operator": operator, "front": rows}, indent=1))
         return
     for r in rows:
-        out.print(f"latency {r['latency_cycles']:.6g} cycles  energy {r['energy_pj']:.6g} pJ  ({r['status']})")
+        out.print(
+            f"latency {r['latency_cycles']:.6g} cycles  energy {r['energy_pj']:.6g} pJ  ({r['status']})"
+        )
 
+
+# Commands defined in their own modules (they import helpers from this one).
+from cosamt.cli_compare import compare  # noqa: E402
+from cosamt.cli_sweep import plot, sweep  # noqa: E402
+
+app.command("compare")(compare)
+app.command()(sweep)
+app.command()(plot)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -205,6 +205,7 @@ def solve_instance(
     settings: SolveSettings,
     progress: ProgressFn | None = None,
     fusion: FusionChoice | None = None,
+    group_solver: Callable[[Group, Architecture, SolveSettings], GroupResult] | None = None,
 ) -> SolveReport:
     """Explore the fusion candidates of every segment of the block; solve each group once (groups
     with identical operators are solved once) and keep the cheapest candidate per segment, with the
@@ -226,18 +227,10 @@ def solve_instance(
                 solved += 1
                 key = group.signature()
                 if key in done:
-                    prev = done[key]
-                    results.append(
-                        replace(
-                            prev,
-                            group=group,
-                            solve=replace(prev.solve, seconds=0.0),
-                            same_as=prev.name,
-                        )
-                    )
+                    results.append(reuse(done[key], group))
                     continue
                 try:
-                    result = solve_group_result(group, resolved.arch, settings)
+                    result = (group_solver or solve_group_result)(group, resolved.arch, settings)
                 except NoSchedule as exc:
                     note = str(exc)
                     break
@@ -252,9 +245,29 @@ def solve_instance(
     return SolveReport(resolved, settings, choice, tuple(out))
 
 
+def reuse(prev: GroupResult, group: Group) -> GroupResult:
+    """An identical group's result, relabelled with this group's operator names."""
+    names = dict(zip((o.name for o in prev.group.ops), (o.name for o in group.ops), strict=True))
+    members = tuple(replace(m, operator=names[m.operator]) for m in prev.metrics.members)
+    return replace(
+        prev,
+        group=group,
+        mappings={names[op]: mp for op, mp in prev.mappings.items()},
+        solve=replace(
+            prev.solve, seconds=0.0, mappings={names[op]: mp for op, mp in prev.solve.mappings.items()}
+        ),
+        metrics=replace(prev.metrics, group=group.name, members=members),
+        same_as=prev.name,
+    )
+
+
 def infeasible_note(group: Group, arch: Architecture, res: SolveResult) -> str:
     top = arch.levels[arch.dram_index - 1].name if arch.dram_index else "chip"
-    why = "infeasible" if res.status is SolveStatus.INFEASIBLE else "no schedule found in the time limit"
+    why = (
+        "infeasible"
+        if res.status is SolveStatus.INFEASIBLE
+        else "no schedule found in the time limit"
+    )
     return (
         f"{why}: the intermediates "
         f"{', '.join(sorted(group.on_chip))} must fit in {top} for one iteration of the shared loops "

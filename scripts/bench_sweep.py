@@ -37,6 +37,7 @@ def point_json(row: Row) -> dict[str, Any]:
         "arch": row["arch"],
         "seq_len": int(row["seq_len"]),
         "wall_seconds": float(row["wall_seconds"]),
+        "cpu_seconds": float(row["cpu_seconds"]),
         "solve_seconds": float(row["total.solve_seconds"]),
         "all_optimal": row["total.all_optimal"] == "True",
         "latency_ratio_to_bound": float(row["lower_bound.latency_ratio"]),
@@ -72,6 +73,10 @@ def main() -> None:
             "target_seconds": TARGET_SECONDS,
             "met": wall < TARGET_SECONDS,
             "sum_point_seconds": sum(seconds),
+            # what the sweep costs on an idle machine: CPU time spread over the workers
+            "sum_point_cpu_seconds": sum(r["cpu_seconds"] for r in rows),
+            "idle_machine_estimate_seconds": sum(r["cpu_seconds"] for r in rows) / args.jobs,
+            "load_average_1min_at_end": os.getloadavg()[0],
             "median_point_seconds": statistics.median(seconds),
             "max_point_seconds": max(seconds),
             "slowest_point": f"{slowest['arch']} L={slowest['seq_len']}",

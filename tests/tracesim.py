@@ -23,6 +23,17 @@ Semantics:
   (parent instance, tile) per step (reduction in the array). A loaded output tile is read back
   (parent read + child write, once per distinct tile per step) iff the parent has ever received
   partial sums for any of its coordinates. Everything still held is evicted at the end.
+
+Fused-group members (``arch.with_shared_level()``, ``on_chip`` as given to the evaluator):
+
+* The virtual ``Shared`` level above DRAM stores nothing; its temporal loops are simply the
+  outermost temporal loops of the nest (the group's shared loops).
+* A tensor's chain ends at its top: DRAM for ordinary tensors (which holds the whole tensor from
+  start to end, whatever loops sit above it), or, for an on-chip intermediate (``on_chip``: DRAM does
+  not keep it), the outermost level that keeps it. That top tile is produced or consumed in place by
+  the neighbouring members of the group: loading a new top tile brings it from nowhere (nothing
+  moves, an output tile starts at zero), and evicting an output tile from the top discards it
+  (nothing moves, its partial sums are gone).
 """
 
 from __future__ import annotations
@@ -112,9 +123,12 @@ class _Nest:
         return tile
 
 
-def simulate(op: Einsum, arch: Architecture, mapping: Mapping) -> SimResult:
+def simulate(
+    op: Einsum, arch: Architecture, mapping: Mapping, on_chip: frozenset[str] = frozenset()
+) -> SimResult:
     nest = _Nest(op, arch, mapping)
     n = len(arch.levels)
+    dram = arch.dram_index
     p_level = nest.p_level
     multicast = arch.pe_array.multicast
     pes = list(itertools.product(*nest.spatial_ranges))  # PE instances (spatial index tuples)
@@ -130,8 +144,15 @@ def simulate(op: Einsum, arch: Architecture, mapping: Mapping) -> SimResult:
     held: dict[tuple[str, int, tuple[int, ...]], Tile] = {}
     received: dict[tuple[str, int, tuple[int, ...]], set[Coord]] = defaultdict(set)
 
-    chains = {t.name: [LATCH] + [i for i in range(n) if t.name in mapping.levels[i].keep or i == n - 1]
-              for t in op.tensors}
+    chains: dict[str, list[int]] = {}
+    for t in op.tensors:
+        if t.name in on_chip:  # ends at its outermost keeping level below DRAM
+            kept = [i for i in range(dram) if t.name in mapping.levels[i].keep]
+            assert kept, f"on-chip tensor {t.name} is kept nowhere"
+        else:  # ends at DRAM
+            kept = [i for i in range(dram) if t.name in mapping.levels[i].keep] + [dram]
+        chains[t.name] = [LATCH, *kept]
+    full = {t.name: nest.tile(t, n - 1, tuple([0] * len(nest.loops))) for t in op.tensors}
 
     def count_read(level: int, t: Tensor, words: int) -> None:
         if level != LATCH:
@@ -162,11 +183,19 @@ def simulate(op: Einsum, arch: Architecture, mapping: Mapping) -> SimResult:
             for pi, old in groups:
                 count_write(parent, t, len(old))
                 received[(t.name, parent, pi)].update(old)
+        top = chains[t.name][-1]
+        if t.name in on_chip:  # the top tile is consumed in place: discard it, nothing moves
+            for ti in instances(top):
+                old = held.get((t.name, top, ti))
+                if old is None or (want is not None and want[(top, ti)] == old):
+                    continue
+                del held[(t.name, top, ti)]
+                received[(t.name, top, ti)] -= old
 
-    # the outermost level holds everything from the start
+    # DRAM holds every ordinary tensor whole from the start (loops above it change nothing)
     for t in op.tensors:
-        full = nest.tile(t, n - 1, tuple([0] * len(nest.loops)))
-        held[(t.name, n - 1, ())] = full
+        if t.name not in on_chip:
+            held[(t.name, dram, ())] = full[t.name]
 
     steps = 0
     macs = 0
@@ -179,9 +208,15 @@ def simulate(op: Einsum, arch: Architecture, mapping: Mapping) -> SimResult:
             for pe in pes:
                 vec = tidx + pe
                 for lvl in chain:
-                    want[(lvl, inst(lvl, pe))] = nest.tile(t, lvl, vec)
+                    want[(lvl, inst(lvl, pe))] = (
+                        full[t.name] if lvl == dram else nest.tile(t, lvl, vec)
+                    )
             if t.role is Role.OUTPUT:
                 evict_outputs(t, want)
+            if t.name in on_chip:  # a new top tile comes from nowhere (an output's starts at zero)
+                top = chain[-1]
+                for ti in instances(top):
+                    held[(t.name, top, ti)] = want[(top, ti)]
             # loads, outermost pair first, so each parent already holds what its child needs
             for child, parent in reversed(list(itertools.pairwise(chain))):
                 sent: dict[tuple[tuple[int, ...], Tile], list[tuple[int, ...]]] = defaultdict(list)

@@ -108,13 +108,17 @@ def check(
     return v
 
 
-def _check_chain_ends(op: Einsum, arch: Architecture, mapping: Mapping, on_chip: frozenset[str]) -> list[str]:
+def _check_chain_ends(
+    op: Einsum, arch: Architecture, mapping: Mapping, on_chip: frozenset[str]
+) -> list[str]:
     v: list[str] = []
     dram = arch.dram_index
     top = dram - 1
     for i in range(dram + 1, len(arch.levels)):
         if mapping.levels[i].keep or mapping.levels[i].spatial:
-            v.append(f"{arch.levels[i].name}: the shared-loop level keeps nothing and has no spatial loops")
+            v.append(
+                f"{arch.levels[i].name}: the shared-loop level keeps nothing and has no spatial loops"
+            )
     for t in op.tensors:
         if t.name not in on_chip:
             if not mapping.keeps(dram, t.name):
@@ -125,6 +129,18 @@ def _check_chain_ends(op: Einsum, arch: Architecture, mapping: Mapping, on_chip:
         if top < 0 or not mapping.keeps(top, t.name):
             v.append(f"intermediate {t.name} must be kept in the outermost on-chip level")
             continue
+        if t.role is Role.OUTPUT:
+            partial = [
+                lp.dim
+                for k in range(dram + 1, len(arch.levels))
+                for lp in mapping.levels[k].temporal
+                if lp.dim not in t.dims and lp.factor > 1
+            ]
+            if partial:
+                v.append(
+                    f"shared loop over {partial[0]} would hand on a partial sum of intermediate {t.name} "
+                    "(it must be complete within one shared iteration)"
+                )
         for k in range(top + 1, dram + 1):
             loops = [lp for lp in mapping.levels[k].temporal if lp.dim in t.dims and lp.factor > 1]
             if loops:

@@ -11,6 +11,7 @@ from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.metrics import Metrics
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import Mapping
+from cosamt.workload.einsum import Role
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def evaluate_group(
         members.append(m)
         violations += [f"{op.name}: {v}" if group.fused else v for v in m.violations]
     violations += _check_shared(group, garch, mappings)
-    violations += _check_residents(group, garch, mappings, members, double_buffering)
+    violations += _check_group_capacity(group, garch, mappings, double_buffering)
     extra = 0
     if group.rescale is not None:
         r = group.rescale
@@ -137,32 +138,31 @@ def _check_shared(group: Group, garch: Architecture, mappings: dict[str, Mapping
     return out
 
 
-def _check_residents(
-    group: Group,
-    garch: Architecture,
-    mappings: dict[str, Mapping],
-    members: list[Metrics],
-    db: bool,
+def _check_group_capacity(
+    group: Group, garch: Architecture, mappings: dict[str, Mapping], db: bool
 ) -> list[str]:
-    """Capacity while a member runs: its own tiles plus tensors other members keep resident."""
+    """While the group runs, every on-chip level holds the largest tile of every tensor any member
+    keeps there, all at once (a tile reused across shared iterations must survive the other members'
+    turns); in-place outputs share their input's space."""
+    if not group.fused:
+        return []
+    in_place = {t for ts in group.in_place.values() for t in ts}
     out: list[str] = []
-    top = garch.dram_index - 1
-    if top < 0:
-        return out
-    level = garch.levels[top]
-    for op, m in zip(group.ops, members, strict=True):
-        extra = 0
-        for owner, t in group.resident.get(op.name, ()):
-            own = group.op(owner)
-            mp = mappings[owner]
-            if mp.keeps(top, t):
-                extra += math.prod(mp.tile_extent(d, top) for d in own.tensor(t).dims)
-        if not extra:
-            continue
-        used = m.levels[top].occupancy_words + extra * (2 if db else 1)
-        cap = sum(c for _r, c in level.capacity_groups(garch.word_bytes))
-        if cap and used > cap:
-            out.append(
-                f"{op.name}: {level.name} holds {used} words with resident tensors, capacity is {cap}"
-            )
+    for lvl in range(garch.dram_index):
+        sizes: dict[str, tuple[int, Role]] = {}
+        for op in group.ops:
+            mp = mappings[op.name]
+            for t in op.tensors:
+                if t.name in in_place or not mp.keeps(lvl, t.name):
+                    continue
+                tile = math.prod(mp.tile_extent(d, lvl) for d in t.dims)
+                sizes[t.name] = (max(tile, sizes.get(t.name, (0, t.role))[0]), t.role)
+        level = garch.levels[lvl]
+        for roles, cap in level.capacity_groups(garch.word_bytes):
+            used = sum(size for size, role in sizes.values() if role in roles) * (2 if db else 1)
+            if used > cap:
+                names = ", ".join(sorted(n for n, (_s, r) in sizes.items() if r in roles))
+                out.append(
+                    f"{level.name}: the group keeps {names} at once: {used} words, capacity is {cap}"
+                )
     return out

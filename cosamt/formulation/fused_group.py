@@ -2,8 +2,8 @@
 
 Every member is the single-operator formulation on the architecture plus a virtual ``Shared`` level
 above DRAM. The members' Shared-level loops are one set of loops (shared_factors, shared_order);
-intermediates end their buffer chain on chip; capacity while a member runs counts the tensors other
-members keep resident (group_capacity); online softmax pays rescaling work per key tile
+intermediates end their buffer chain on chip; every on-chip level holds the largest tile of every
+tensor any member keeps there (group_capacity); online softmax pays rescaling work per key tile
 (rescale_work). Latency is the max over resources of the members' summed cycles; energy the sum.
 """
 
@@ -70,31 +70,32 @@ def link_shared_loops(m: pyo.ConcreteModel, group: Group, problems: list[Problem
 
 
 def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) -> None:
-    """While a member runs, the outermost on-chip level also holds what other members keep resident."""
+    """group_capacity: every on-chip level holds, for every tensor any member keeps there, its
+    largest tile (group_tile >= each member's tile), all at once: a tile reused across shared
+    iterations must survive the other members' turns. In-place outputs share their input's space."""
     m.group_capacity = pyo.ConstraintList()
-    names = [pb.op.name for pb in problems]
-    top = problems[0].dram - 1
-    if top < 0:
-        return
+    m.group_tile_bound = pyo.ConstraintList()
     arch = problems[0].arch
+    in_place = {t for ts in group.in_place.values() for t in ts}
     mult = 2 if problems[0].double_buffering else 1
-    for i, pb in enumerate(problems):
-        residents = group.resident.get(pb.op.name, ())
-        if not residents:
-            continue
-        for roles, cap in arch.levels[top].capacity_groups(arch.word_bytes):
-            own = [
-                z
-                for (t, lvl), z in m.member[i].tiles.items()
-                if lvl == top and pb.op.tensor(t).role in roles
-            ]
-            others = []
-            for owner, t in residents:
-                j = names.index(owner)
-                if problems[j].op.tensor(t).role in roles and (t, top) in m.member[j].tiles:
-                    others.append(m.member[j].tiles[(t, top)])
-            if others:
-                m.group_capacity.add(mult * (sum(own) + sum(others)) / cap <= 1)
+    tiles: dict[tuple[str, int], list[pyo.Expression]] = {}
+    for i in range(len(problems)):
+        for (t, lvl), z in m.member[i].tiles.items():
+            if t not in in_place:
+                tiles.setdefault((t, lvl), []).append(z)
+    m.group_tile = pyo.Var(sorted(tiles), domain=pyo.NonNegativeReals)
+    for key, zs in tiles.items():
+        for z in zs:
+            m.group_tile_bound.add(m.group_tile[key] >= z)
+    for lvl in range(problems[0].dram):
+        for roles, cap in arch.levels[lvl].capacity_groups(arch.word_bytes):
+            held = [key for key in tiles if key[1] == lvl and _role(problems, key[0]) in roles]
+            if held:
+                m.group_capacity.add(mult * sum(m.group_tile[key] for key in held) / cap <= 1)
+
+
+def _role(problems: list[Problem], tensor: str) -> object:
+    return next(t.role for pb in problems for t in pb.op.tensors if t.name == tensor)
 
 
 def rescale_work(

@@ -3,8 +3,9 @@
 A group's operators share outer loops (over ``shared_dims``; a virtual ``Shared`` level above DRAM)
 and, inside each iteration of them, run one after another with their own nests. Intermediates
 (``on_chip``) never go to DRAM: they live whole in the outermost on-chip level for one iteration of
-the shared loops. Some tensors are written in place (``in_place``: no capacity of their own), some
-stay resident while other operators run (``resident``: an accumulator across the shared loops).
+the shared loops. Some tensors are written in place (``in_place``: no capacity of their own). While
+the group runs, every on-chip level holds the largest tile of every tensor any member keeps there
+(a tile reused across shared iterations must survive the other members' turns).
 
 Schemes (DESIGN.md section 4):
 * ``flat``: QKᵀ-softmax-·V with the whole row of scores on chip; shared loops over batch, heads and
@@ -57,7 +58,6 @@ class Group:
     shared_dims: frozenset[str] = frozenset()
     on_chip: frozenset[str] = frozenset()
     in_place: dict[str, frozenset[str]] = field(default_factory=dict)  # op -> tensors
-    resident: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # op -> (op', t)
     rescale: Rescale | None = None
     source_ops: tuple[str, ...] = ()  # the block operators this group covers, in order
 
@@ -106,10 +106,8 @@ def attention(qk: Einsum, softmax: Einsum, av: Einsum, scheme: Scheme) -> Group:
     out = av.tensor("O")
     rows = math.prod(av.dims[d] for d in out.dims if d != "d")
     rescale = None
-    resident: dict[str, tuple[tuple[str, str], ...]] = {}
     if scheme is Scheme.ONLINE:
         rescale = Rescale("n", softmax.name, "O", av.size(out), rows)
-        resident = {qk.name: ((av.name, "O"),), softmax.name: ((av.name, "O"),)}
     return Group(
         name="+".join(o.name for o in (qk, softmax, av)),
         scheme=scheme,
@@ -117,7 +115,6 @@ def attention(qk: Einsum, softmax: Einsum, av: Einsum, scheme: Scheme) -> Group:
         shared_dims=frozenset(shared & set(qk.dims)),
         on_chip=frozenset({"S", "P"}),
         in_place={softmax.name: frozenset({"P"})},
-        resident=resident,
         rescale=rescale,
         source_ops=(qk.name, softmax.name, av.name),
     )
@@ -135,11 +132,6 @@ def ffn_chain(ops: Sequence[Einsum]) -> Group:
     act_inputs = dict(zip([t.name for t in act.operands], hidden, strict=True))
     renamed.append(rename(act, {**act_inputs, "Y": "A"}))
     renamed.append(rename(ffn2, {"X": "A", "W": "W_ffn2"}, {"e": "f", "f": "g"}))
-    resident: dict[str, tuple[tuple[str, str], ...]] = {
-        op.name: ((ffn2.name, "Y"),) for op in renamed[:-1]
-    }
-    if len(firsts) == 2:  # the gate's output waits while the up projection runs
-        resident[firsts[1].name] = (*resident[firsts[1].name], (firsts[0].name, hidden[0]))
     return Group(
         name="+".join(o.name for o in ops),
         scheme=Scheme.FFN_CHAIN,
@@ -147,7 +139,6 @@ def ffn_chain(ops: Sequence[Einsum]) -> Group:
         shared_dims=frozenset({"b", "m", "f"}),
         on_chip=frozenset([*hidden, "A"]),
         in_place={act.name: frozenset({"A"})},
-        resident=resident,
         source_ops=tuple(o.name for o in ops),
     )
 

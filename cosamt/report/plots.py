@@ -59,8 +59,8 @@ def _require(df: pd.DataFrame, columns: tuple[str, ...], source: str) -> None:
                                               "`cosamt sweep` output or a `cosamt compare --csv` table")])
 
 
-def _figure(panels: int, width: float = 5.5, height: float = 4.2) -> tuple[Figure, list[Axes]]:
-    cols = min(panels, 3)
+def _figure(panels: int, width: float = 5.5, height: float = 4.2, max_cols: int = 3) -> tuple[Figure, list[Axes]]:
+    cols = min(panels, max_cols)
     rows = math.ceil(panels / cols)
     fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
     FigureCanvasAgg(fig)
@@ -80,24 +80,32 @@ def _configs(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
-def _group_label(sub: pd.DataFrame, group: str) -> str:
+def _scheme_series(sub: pd.DataFrame, group: str, metric: str) -> list[tuple[str, pd.Series]]:
+    """(label, values) per fusion scheme the group used; values where another scheme ran are NaN."""
+    values = pd.to_numeric(sub[f"{group}.{metric}"], errors="coerce")
     fusion_col = f"{group}.fusion"
-    schemes = sorted({str(v) for v in sub.get(fusion_col, pd.Series(dtype=object)).dropna()} - {"none"})
-    return f"{group} ({'/'.join(schemes)})" if schemes else group
+    if fusion_col not in sub.columns:
+        return [(group, values)]
+    out = []
+    for scheme in dict.fromkeys(sub[fusion_col].dropna().astype(str)):
+        label = group if scheme == "none" else f"{group} ({scheme})"
+        out.append((label, values.where(sub[fusion_col].astype(str) == scheme)))
+    return out
 
 
 def metric_vs_seq_len(df: pd.DataFrame, metric: str, label: str) -> Figure:
     """``metric`` (a per-group field such as ``latency_cycles``) against sequence length, log-log:
-    one line per group (labelled with its fusion scheme when fused) and the model total."""
+    one line per group and fusion scheme (a group that changes scheme with the length gets one
+    line per scheme) and the model total."""
     configs = _configs(df)
     fig, axes = _figure(len(configs), width=7.0)
     for ax, (title, sub) in zip(axes, configs, strict=True):
         x = sub["seq_len"].to_numpy(dtype=float)
-        for i, group in enumerate(group_names(sub.columns)):
-            y = pd.to_numeric(sub[f"{group}.{metric}"], errors="coerce")
+        series = [s for group in group_names(sub.columns) for s in _scheme_series(sub, group, metric)]
+        for i, (name, y) in enumerate(series):
             if y.notna().any():
                 ax.plot(x, y.to_numpy(dtype=float), marker="o", ms=3, lw=1, ls=LINE_STYLES[i // 10 % 3],
-                        label=_group_label(sub, group))
+                        label=name)
         total = pd.to_numeric(sub[f"total.{metric}"]).to_numpy(dtype=float)
         ax.plot(x, total, color="black", marker="s", lw=2, label="total")
         _log_log(ax, title, "sequence length", label)
@@ -132,7 +140,8 @@ def compare_bars(df: pd.DataFrame) -> Figure:
     """MIP against baselines: per metric, grouped bars (one bar per method) per operator group."""
     groups = list(dict.fromkeys(df["group"].astype(str)))
     methods = list(dict.fromkeys(df["method"].astype(str)))
-    fig, axes = _figure(len(COMPARE_METRICS), width=max(5.5, 0.6 * len(groups) * len(methods) ** 0.5))
+    fig_width = min(18.0, max(6.0, 0.12 * len(groups) * len(methods)))
+    fig, axes = _figure(len(COMPARE_METRICS), width=fig_width, height=3.4, max_cols=1)
     width = 0.8 / len(methods)
     for ax, (metric, label) in zip(axes, COMPARE_METRICS, strict=True):
         table = df.pivot_table(index="group", columns="method", values=metric, aggfunc="first")
@@ -144,7 +153,7 @@ def compare_bars(df: pd.DataFrame) -> Figure:
         ax.set_xticks(range(len(groups)), groups, rotation=45, ha="right")
         ax.set_yscale("log")
         ax.set(title=label, ylabel=label)
-        ax.legend(fontsize="x-small")
+        ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
 
 

@@ -68,9 +68,9 @@ def _plan(rl: Roles, flow: Dataflow) -> tuple[Tensor, dict[str, tuple[str, ...]]
 
 def stationary_mapping(op: Einsum, arch: Architecture, stationary: Tensor,
                        prefs: dict[str, tuple[str, ...]], growth: Sequence[str],
-                       inner_first: Sequence[str] = ()) -> Mapping:
+                       dram_inner: Sequence[str] = ()) -> Mapping:
     """Array filled by ``prefs``, buffer tiles grown in ``growth`` order, loop orders keeping
-    ``stationary`` put at every level (``inner_first`` dims innermost of all)."""
+    ``stationary`` put at every level (at the DRAM level, ``dram_inner`` dims innermost of all)."""
     left = dict(op.dims)
     spatial = fill_array(op, arch, prefs, left)
     n = len(arch.levels)
@@ -81,8 +81,9 @@ def stationary_mapping(op: Einsum, arch: Architecture, stationary: Tensor,
         keeps[buf] = holdable(op, arch, buf)
         temporal[buf] = grow_tiles(op, arch, buf, spatial, left, growth, keeps[buf])
     temporal[arch.dram_index] = dict(left)
-    order = stationary_order(list(op.dims), stationary, inner_first)
-    return make_mapping(op, arch, temporal, [order] * n, spatial, keeps)
+    orders = [stationary_order(list(op.dims), stationary) for _ in range(n)]
+    orders[arch.dram_index] = stationary_order(list(op.dims), stationary, dram_inner)
+    return make_mapping(op, arch, temporal, orders, spatial, keeps)
 
 
 def fixed_mapping(op: Einsum, arch: Architecture, flow: Dataflow) -> Mapping:
@@ -90,8 +91,7 @@ def fixed_mapping(op: Einsum, arch: Architecture, flow: Dataflow) -> Mapping:
         return streaming_schedule(op, arch)
     rl = roles(op)
     stationary, prefs, growth = _plan(rl, flow)
-    inner = rl.r if flow is Dataflow.OUTPUT else ()
-    return stationary_mapping(op, arch, stationary, prefs, growth, inner)
+    return stationary_mapping(op, arch, stationary, prefs, growth)
 
 
 def fixed(flow: Dataflow) -> Baseline:

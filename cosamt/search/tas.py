@@ -4,10 +4,10 @@ The abstract states that TAS "selects the input or weight stationary in a tile g
 on the input sequence length", with partial sums kept output-stationary. What is implemented here,
 for a MAC operator seen as ``out[M, F] += x[M, R] * w[R, F]`` (``cosamt.search.common.roles``):
 
-* Output-stationary partial sums. The reduction dims are the innermost loops at the buffer level
-  (partial sums accumulate in the PE latch) and at the DRAM level (a partial-sum tile stays in the
-  buffer until complete), and the buffer tile takes the whole reduction first when it fits, so no
-  partial sum ever goes back to DRAM.
+* Output-stationary partial sums. The reduction dims are the innermost DRAM-level loops (a
+  partial-sum tile stays in the buffer until it is complete) and the buffer tile takes the whole
+  reduction first when it fits, so no partial sum ever goes back to DRAM. Inside the buffer the
+  chosen operand is also what the PE latch keeps.
 * The rule. With the whole reduction on chip and a buffer of B words, input-stationary reads ``x``
   once and ``w`` once per token tile (about ``M·R/B`` times); weight-stationary reads ``w`` once
   and ``x`` once per output-column tile (about ``F·R/B`` times). Both re-stream the same ``M·R·F·R/B``
@@ -16,11 +16,15 @@ for a MAC operator seen as ``out[M, F] += x[M, R] * w[R, F]`` (``cosamt.search.c
   output width ``F``. Short sequences therefore run input-stationary, long ones weight-stationary.
 * Tile granularity. The stationary operand's tile is grown right after the reduction (largest
   divisors that fit, ``common.grow_tiles``), and the DRAM loops run the other operand's tiles
-  innermost. A cosamt mapping is one uniform loop nest, so the choice is made once per operator
-  (every tile of an operator has the same shape and the same choice).
-* The PE array is output-stationary too: tokens on its rows, output columns on its columns (each
-  PE accumulates its own output while the reduction runs; one operand word per row and per column
-  feeds the array every cycle).
+  innermost. The closed-form rule assumes the reduction and a large stationary tile fit on chip;
+  when they do not (FFN2's 3072-wide reduction, ViT's prime 197 tokens), TAS's choice follows the
+  external memory access of the actual tiles: both tilings are built and the one with fewer DRAM
+  words (by the evaluator) is kept, the rule's choice winning ties. A cosamt mapping is one uniform
+  loop nest, so the choice is made once per operator (all its tiles have the same shape).
+* The PE array unrolls the reduction on its rows and the stationary operand's other dims (tokens
+  for input-stationary, output columns for weight-stationary) on its columns, as the fixed
+  dataflows do (``cosamt.search.fixed``); TAS differs from them in the per-operator choice and in
+  keeping partial sums on chip.
 * Non-projection MAC operators (QKᵀ, A·V) use the same rule with the second operand in the
   weight's place; vector operators run the streaming mapping.
 """
@@ -31,6 +35,7 @@ import math
 import time
 
 from cosamt.arch.spec import Architecture
+from cosamt.evaluate.evaluator import evaluate
 from cosamt.schedule.mapping import Mapping
 from cosamt.search.common import BaselineResult, Roles, roles, single
 from cosamt.search.fixed import Dataflow, stationary_mapping
@@ -48,23 +53,38 @@ def tas_choice(op: Einsum) -> Dataflow:
 
 
 def _tas_plan(rl: Roles, flow: Dataflow) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
-    """(array preferences, buffer-tile growth order): an output-stationary array (tokens on the
-    rows, output columns on the cols), the reduction first, then the stationary operand's dims."""
-    prefs = {"rows": rl.m, "cols": rl.f}
+    """(array preferences, buffer-tile growth order): the reduction on the rows and the stationary
+    operand's other dims on the columns; tiles grow the reduction first, then the stationary
+    operand's dims."""
     if flow is Dataflow.INPUT:
-        return prefs, rl.r + rl.m + rl.shared + rl.f
-    return prefs, rl.r + rl.f + rl.shared + rl.m
+        return {"rows": rl.r, "cols": rl.m}, rl.r + rl.m + rl.shared + rl.f
+    return {"rows": rl.r, "cols": rl.f}, rl.r + rl.f + rl.shared + rl.m
+
+
+def _tiling(op: Einsum, arch: Architecture, flow: Dataflow) -> Mapping:
+    rl = roles(op)
+    prefs, growth = _tas_plan(rl, flow)
+    stationary = rl.x if flow is Dataflow.INPUT else rl.w
+    return stationary_mapping(op, arch, stationary, prefs, growth, dram_inner=rl.r)
 
 
 def tas_mapping(op: Einsum, arch: Architecture) -> tuple[Mapping, str]:
+    """TAS's schedule and a note naming the stationarity it chose."""
     if op.kind is OpKind.VECTOR:
         return streaming_schedule(op, arch), "streaming (vector operator)"
-    rl = roles(op)
-    flow = tas_choice(op)
-    prefs, growth = _tas_plan(rl, flow)
-    stationary = rl.x if flow is Dataflow.INPUT else rl.w
-    mapping = stationary_mapping(op, arch, stationary, prefs, growth, inner_first=rl.r)
-    return mapping, f"{flow.value}-stationary tiles, output-stationary partial sums"
+    rule = tas_choice(op)
+    order = [rule, Dataflow.WEIGHT if rule is Dataflow.INPUT else Dataflow.INPUT]
+    scored = []
+    for flow in order:
+        mapping = _tiling(op, arch, flow)
+        metrics = evaluate(op, arch, mapping)
+        if not metrics.violations:
+            scored.append((metrics.dram_bytes, order.index(flow), flow, mapping))
+    if not scored:
+        return _tiling(op, arch, rule), f"{rule.value}-stationary tiles (illegal)"
+    _words, _i, flow, mapping = min(scored, key=lambda s: (s[0], s[1]))
+    how = "sequence-length rule" if flow is rule else "EMA of the tiles overrides the closed-form rule"
+    return mapping, f"{flow.value}-stationary tiles, output-stationary partial sums ({how})"
 
 
 def tas(op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int) -> BaselineResult:

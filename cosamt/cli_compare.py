@@ -1,0 +1,106 @@
+"""``cosamt compare``: the MIP beside every baseline, per unique operator group and in total.
+
+Registered in ``cosamt/cli.py`` with ``app.command("compare")(compare)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from cosamt.cli_common import _check_solver, _load, _progress, err, out, user_errors
+from cosamt.errors import InputError, Problem
+from cosamt.types import Objective
+
+if TYPE_CHECKING:  # the solver stack is imported only when the command runs
+    from cosamt.compare import Comparison, MethodResult
+
+
+def _baseline_names(spec: str | None) -> list[str]:
+    from cosamt.search.baselines import BASELINES
+
+    if spec is None:
+        return list(BASELINES)
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown or not names:
+        raise InputError("command line", [Problem(
+            "--baselines", f"unknown baseline(s) {', '.join(unknown) or '(none given)'}; "
+                           f"known: {', '.join(BASELINES)}")])
+    return list(dict.fromkeys(names))
+
+
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "" if x is None else format(x, spec)
+
+
+def _table_row(table: Table, group: str, m: MethodResult) -> None:
+    if m.skipped is not None:
+        table.add_row(group, m.method, "", "", "", "", "", f"skipped: {m.skipped}")
+        return
+    table.add_row(group, m.method, _fmt(m.latency_cycles), _fmt(m.energy_pj), _fmt(m.dram_bytes, ","),
+                  _fmt(m.seconds, ".3f"), _fmt(m.ratio, ".3f"), m.note)
+
+
+def print_comparison(c: Comparison) -> None:
+    from cosamt.compare import TOTAL
+
+    table = Table(title=f"MIP vs baselines (objective {c.objective.value}, effort {c.effort}, "
+                        f"seed {c.seed}; ratio = method / MIP)")
+    for col in ("group", "method", "latency (cycles)", "energy (pJ)", "DRAM (B)", "search (s)",
+                "ratio", "note"):
+        table.add_column(col, justify="left" if col in ("group", "method", "note") else "right")
+    for g in c.groups:
+        label = g.group.name if len(g.group.members) == 1 else \
+            f"{g.group.name} (={', '.join(g.group.members[1:])})"
+        for i, m in enumerate(g.methods):
+            _table_row(table, f"{label} x{g.group.count}" if i == 0 else "", m)
+        table.add_section()
+    for i, m in enumerate(c.totals):
+        _table_row(table, TOTAL if i == 0 else "", m)
+    out.print(table)
+
+
+def compare(
+    instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the rows as CSV to this file.")] = None,
+    baselines: Annotated[str | None, typer.Option(
+        help="Comma-separated baselines (default: all): random, genetic, fixed-ws, fixed-is, fixed-os, "
+             "tas, greedy, exhaustive.")] = None,
+    effort: Annotated[int, typer.Option(min=1, help="Evaluator calls per search baseline.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the randomised baselines.")] = 0,
+    objective: Annotated[Objective | None, typer.Option(help="Override the instance's objective.")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
+) -> None:
+    """The MIP beside every baseline on each unique operator: latency, energy, DRAM, time, ratio."""
+    from cosamt.compare import compare_instance, to_csv, to_json
+    from cosamt.pipeline import resolve, settings_for
+
+    with user_errors():
+        names = _baseline_names(baselines)
+        inst = _load(instance, seq_len=seq_len, batch=batch)
+        resolved = resolve(inst, instance.parent)
+        settings = settings_for(inst, objective=objective, time_limit_s=time_limit)
+        _check_solver(settings.solver)
+        update, bar = _progress(not json_out and sys.stderr.isatty())
+        if bar:
+            with bar:
+                result = compare_instance(resolved, settings, names, effort, seed, update)
+        else:
+            result = compare_instance(resolved, settings, names, effort, seed)
+    if csv_file is not None:
+        csv_file.write_text(to_csv(result), encoding="utf-8")
+        if not json_out:
+            err.print(f"CSV written to {csv_file}")
+    if json_out:
+        print(json.dumps(to_json(result), indent=1))
+    elif csv_file is None:
+        print_comparison(result)

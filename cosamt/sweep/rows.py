@@ -1,0 +1,72 @@
+"""One sweep row from one solve report (the content of :func:`cosamt.report.solve_report.report_json`).
+
+Columns: the point's parameters (:data:`~cosamt.sweep.spec.KEY_COLUMNS`); ``wall_seconds``,
+``cpu_seconds`` (of the process that solved it) and ``cache_hits`` of the point; per group ``NAME.FIELD`` for :data:`GROUP_FIELDS`; and every total and
+lower-bound figure as ``total.FIELD`` / ``lower_bound.FIELD``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cosamt.sweep.spec import KEY_COLUMNS, Key
+
+GROUP_FIELDS = ("latency_cycles", "energy_pj", "dram_bytes", "utilisation", "bound_by", "fusion",
+                "stationarity", "source", "status", "gap", "seconds")
+"""Per-group columns, in order."""
+
+TIMING_COLUMNS = frozenset({"wall_seconds", "cpu_seconds", "cache_hits", "total.solve_seconds"})
+"""Columns that vary from run to run (besides every ``*.seconds``)."""
+
+Row = dict[str, Any]
+
+
+def flatten(report: dict[str, Any]) -> Row:
+    """The row of one ``report_json`` object."""
+    inst = report["instance"]
+    row: Row = {c: inst[c] for c in KEY_COLUMNS}
+    for g in report["groups"]:
+        row.update({f"{g['name']}.{k}": v for k, v in _group_fields(g).items()})
+    for section in ("total", "lower_bound"):
+        row.update({f"{section}.{k}": v for k, v in report[section].items()})
+    return row
+
+
+def _group_fields(g: dict[str, Any]) -> dict[str, Any]:
+    mip = g["mip"]
+    fields = {
+        "latency_cycles": g["latency_cycles"],
+        "energy_pj": g["energy_pj"],
+        "dram_bytes": g["dram_bytes"],
+        "utilisation": g["utilisation"],
+        "bound_by": g["bound_by"],
+        "fusion": g["fusion"],
+        "stationarity": ";".join(f"{lv}={s}" for lv, s in g["stationarity"].items()),
+        "source": g["schedule_source"],
+        "status": mip["status"],
+        "gap": mip["gap"],
+        "seconds": mip["seconds"],
+    }
+    assert tuple(fields) == GROUP_FIELDS
+    return fields
+
+
+def row_key(row: Row) -> Key:
+    """The point parameters of a row, as strings (CSV and JSON rows give the same key)."""
+    return tuple(str(row[c]) for c in KEY_COLUMNS)
+
+
+def is_timing(column: str) -> bool:
+    return column in TIMING_COLUMNS or column.endswith(".seconds")
+
+
+def without_timing(row: Row) -> Row:
+    """The row minus the columns that vary from run to run: what two runs must agree on."""
+    return {k: v for k, v in row.items() if not is_timing(k)}
+
+
+def group_names(columns: Iterable[str]) -> list[str]:
+    """Group names present in a set of columns, in column order."""
+    names = [c.rsplit(".", 1)[0] for c in columns if c.endswith(".latency_cycles")]
+    return [n for n in dict.fromkeys(names) if n not in ("total", "lower_bound")]
