@@ -68,7 +68,7 @@ class SolveResult:
         return max(0.0, (self.objective - self.bound) / abs(self.objective))
 
 
-def _solver(settings: SolveSettings, time_left: float) -> object:
+def _solver(settings: SolveSettings, time_left: float, loose: bool = False) -> object:
     name = "appsi_highs" if settings.solver == "highs" else settings.solver
     opt = pyo.SolverFactory(name)
     if opt is None or not opt.available(exception_flag=False):
@@ -76,16 +76,16 @@ def _solver(settings: SolveSettings, time_left: float) -> object:
     if name == "appsi_highs":
         opt.config.time_limit = max(time_left, 0.01)
         opt.config.mip_gap = settings.mip_gap
-        # Tight feasibility tolerances: the epigraph rows must hold to ~1e-9 relative for the MIP's
-        # figures to equal the evaluator's.
+        # A tight primal tolerance keeps the epigraph rows exact to ~1e-9 relative (so the MIP's
+        # figures equal the evaluator's); a tighter MIP feasibility tolerance than HiGHS's default
+        # made it declare feasible models infeasible, so that one stays at its default.
         opt.highs_options = {
             "threads": settings.threads,
             "mip_abs_gap": 1e-9,
             "random_seed": 0,
             "mip_rel_gap": settings.mip_gap,
             "output_flag": False,
-            "primal_feasibility_tolerance": 1e-9,
-            "mip_feasibility_tolerance": 1e-8,
+            "primal_feasibility_tolerance": 1e-7 if loose else 1e-9,
         }
     else:
         for key, value in _generic_options(settings.solver, time_left, settings).items():
@@ -117,22 +117,26 @@ def _generic_options(name: str, time_left: float, settings: SolveSettings) -> di
 
 
 def _run(
-    model: pyo.ConcreteModel, settings: SolveSettings, time_left: float
+    model: pyo.ConcreteModel, settings: SolveSettings, time_left: float, loose: bool = False
 ) -> tuple[SolveStatus, float | None]:
-    opt = _solver(settings, time_left)
+    start = time.perf_counter()
+    opt = _solver(settings, time_left, loose)
     res = opt.solve(model, load_solutions=False)  # type: ignore[attr-defined]
     tc = res.solver.termination_condition
-    has = len(res.solution) > 0 if hasattr(res, "solution") else False
     try:
         model.solutions.load_from(res)
         has = True
-    except Exception:
+    except Exception:  # no incumbent to load
         has = False
     bound = res.problem.lower_bound
     bound = float(bound) if bound is not None and math.isfinite(float(bound)) else None
     if tc == TerminationCondition.optimal and has:
         return SolveStatus.OPTIMAL, bound
     if tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
+        left = time_left - (time.perf_counter() - start)
+        if not loose and left > 0.05:
+            # Infeasibility is a claim users act on: confirm it at the solver's looser tolerance.
+            return _run(model, settings, left, loose=True)
         return SolveStatus.INFEASIBLE, None
     return (SolveStatus.FEASIBLE if has else SolveStatus.NO_SOLUTION), bound
 
