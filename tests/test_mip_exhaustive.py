@@ -193,3 +193,26 @@ def test_exhaustive_is_deterministic_and_legal() -> None:
     assert first.mapping == second.mapping and first.evaluated == second.evaluated
     assert evaluate(op, ARCH_C, first.mapping) == first.metrics
     assert not first.metrics.violations
+
+
+# ---- the shipped presets ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "preset",
+    ["edge", "gemmini", pytest.param("simba", marks=pytest.mark.slow)],
+)
+def test_mip_matches_exhaustive_on_shipped_presets(preset: str) -> None:
+    """On the real presets (a small GEMM so the mapspace can be enumerated), the MIP's optimum
+    equals the exhaustive optimum for both objectives."""
+    from cosamt.arch.presets import load_preset
+    from cosamt.search.exhaustive import exhaustive_search_many
+
+    arch = load_preset(preset)
+    op = gemm("g", 6, 4, 4)
+    best = exhaustive_search_many(op, arch, [Objective.LATENCY, Objective.ENERGY])
+    for objective, ex in best.items():
+        res = solve_operator(op, arch, SolveSettings(objective=objective, time_limit_s=120, padding=False))
+        assert res.status is SolveStatus.OPTIMAL
+        exact = ex.metrics.latency_cycles if objective is Objective.LATENCY else ex.metrics.energy_pj
+        assert res.objective == pytest.approx(exact, rel=1e-6)
