@@ -86,6 +86,11 @@ def _solver(settings: SolveSettings, time_left: float, loose: bool = False) -> o
             "mip_rel_gap": settings.mip_gap,
             "output_flag": False,
             "primal_feasibility_tolerance": 1e-7 if loose else 1e-9,
+            # Epigraph rows are scaled by the largest attainable value; on big operators (2^40
+            # iteration points) the secants of small values have coefficients below HiGHS's default
+            # 1e-9 cut-off, which it silently drops, and then its "optimal" is not (found on FLAT's
+            # batch-64, 16K-token attention). 1e-12 is the smallest it accepts.
+            "small_matrix_value": 1e-12,
         }
     else:
         for key, value in _generic_options(settings.solver, time_left, settings).items():
