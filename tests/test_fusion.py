@@ -30,7 +30,7 @@ from cosamt.workload.models import ModelConfig, get_model
 from cosamt.workload.transformer import build_block
 
 REL = 1e-6
-SETTINGS = SolveSettings(time_limit_s=60, threads=2)
+SETTINGS = SolveSettings(time_limit_s=300, threads=2)
 
 
 def _rel(a: float, b: float) -> float:
@@ -50,7 +50,7 @@ def _fused_groups(ops: list[Einsum]) -> list[Group]:
 def _assert_mip_equals_evaluator(
     group: Group, arch: Architecture, objective: Objective = Objective.LATENCY
 ) -> GroupMetrics:
-    res = solve_group(group, arch, SolveSettings(objective=objective, time_limit_s=60, threads=2))
+    res = solve_group(group, arch, SolveSettings(objective=objective, time_limit_s=300, threads=2))
     assert res.status is SolveStatus.OPTIMAL, (group.name, res.status)
     ev = evaluate_group(group, arch, res.mappings)
     assert ev.valid, ev.violations
@@ -72,7 +72,7 @@ def _assert_mip_equals_evaluator(
 def gpt2() -> SolveReport:
     inst = Instance(
         model="gpt2", phase="prefill", seq_len=64, arch="edge",
-        options={"time_limit_s": 60, "threads": 2, "fusion": "all"},
+        options={"time_limit_s": 300, "threads": 2, "fusion": "all"},
     )
     return solve_instance(resolve(inst), settings_for(inst))
 
@@ -169,7 +169,7 @@ def test_explorer_energy_objective_on_a_tiny_model() -> None:
     """(c) With objective energy the explorer ranks alternatives by energy first."""
     model = ModelConfig(name="tiny", n_layers=1, d_model=16, n_heads=2, d_ff=32)
     inst = Instance(model=model, phase="prefill", seq_len=8, arch="edge",
-                    options={"objective": "energy", "time_limit_s": 60, "threads": 2})
+                    options={"objective": "energy", "time_limit_s": 300, "threads": 2})
     rep = solve_instance(resolve(inst), settings_for(inst))
     for seg in rep.segments:
         best = min((a.energy_pj, a.latency_cycles) for a in seg.alternatives)

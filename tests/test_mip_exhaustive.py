@@ -146,7 +146,7 @@ def test_mip_matches_exhaustive(case: tuple, objective: Objective) -> None:
     ex = _exhaustive(arch_name, spec)[objective]
     assert not ex.metrics.violations
 
-    res = solve_operator(op, arch, SolveSettings(objective=objective, time_limit_s=60.0, threads=2,
+    res = solve_operator(op, arch, SolveSettings(objective=objective, time_limit_s=300.0, threads=2,
                                                  padding=False))
     assert res.status is SolveStatus.OPTIMAL, res
     assert res.mapping is not None and res.objective is not None

@@ -30,7 +30,7 @@ TINY_ARCH: dict[str, Any] = {
 def tiny_report() -> SolveReport:
     model = {"name": "toy", "n_layers": 2, "d_model": 16, "n_heads": 2, "d_ff": 32}
     inst = parse_instance({"model": model, "seq_len": 128, "arch": TINY_ARCH,
-                           "options": {"fusion": "all", "time_limit_s": 60}})
+                           "options": {"fusion": "all", "time_limit_s": 300}})
     resolved = resolve(inst)
     return solve_instance(resolved, settings_for(inst))
 

@@ -35,7 +35,7 @@ from cosamt.types import Objective, Phase
 
 TINY = {"model": {"name": "tiny", "n_layers": 2, "d_model": 64, "n_heads": 2, "d_ff": 128},
         "phase": "prefill", "batch": 1, "seq_len": 16, "arch": "edge",
-        "options": {"objective": "latency", "time_limit_s": 60, "threads": 1}}
+        "options": {"objective": "latency", "time_limit_s": 300, "threads": 1}}
 SEQ_LENS = (16, 32)
 Rows = dict[tuple[str, ...], dict[str, Any]]
 
