@@ -7,6 +7,7 @@ follow the formulation document. This module never imports the evaluator.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from itertools import permutations
@@ -134,6 +135,7 @@ def epigraph(
     so max over secants equals exp exactly on the lattice. The gate shifts y left in the log domain,
     by just enough that every secant is <= 0 there (a small, well-scaled big-M). The variable is
     stored scaled by the largest attainable value, so every coefficient stays moderate."""
+    values = significant(values)
     logs = [math.log(v) for v in values]
     scale = float(values[-1])
     zhat = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, None))
@@ -154,6 +156,19 @@ def epigraph(
         slope = (v1 - v0) / (l1 - l0)
         con.add(zhat >= (v0 + slope * (y - shift - l0)) / scale)
     return scale * zhat
+
+
+SIGNIFICANT = 1e-10
+
+
+def significant(values: list[int]) -> list[int]:
+    """The lattice from just below ``SIGNIFICANT`` x its largest value up. Secants of smaller values
+    would get coefficients (relative to the row's scale) that solvers drop as numerical noise, and
+    HiGHS then returned wrong "optimal" schedules on operators of 2^40+ points; values that small
+    change the figure by at most 1e-10 relative, so the lowest kept secant, extended left, is used."""
+    floor = values[-1] * SIGNIFICANT
+    first = max(0, bisect.bisect_left(values, floor) - 1)
+    return values[first:]
 
 
 def exact_value(
