@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 
 from cosamt.arch.spec import Architecture
 from cosamt.fusion.schemes import Group
@@ -66,15 +67,15 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     return LowerBound(compute, traffic, traffic_cycles, max(compute, traffic_cycles), energy)
 
 
+def combine_bounds(bounds: list[LowerBound], how: Callable[[Iterable[float]], float]) -> LowerBound:
+    """Component-wise combination: ``sum`` for operators that run one after another, ``min`` for a
+    bound valid whichever alternative runs."""
+    return LowerBound(*(how(getattr(b, f.name) for b in bounds) for f in fields(LowerBound)))
+
+
 def sum_bounds(bounds: list[LowerBound]) -> LowerBound:
     """Bounds of operators that run one after another (not overlapped): they add up."""
-    return LowerBound(
-        compute_cycles=sum(b.compute_cycles for b in bounds),
-        traffic_words=sum(b.traffic_words for b in bounds),
-        traffic_cycles=sum(b.traffic_cycles for b in bounds),
-        latency_cycles=sum(b.latency_cycles for b in bounds),
-        energy_pj=sum(b.energy_pj for b in bounds),
-    )
+    return combine_bounds(bounds, sum)
 
 
 def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:

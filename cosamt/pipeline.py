@@ -9,7 +9,7 @@ from typing import Any
 
 from cosamt.arch.presets import resolve_arch
 from cosamt.arch.spec import Architecture
-from cosamt.bounds import LowerBound, group_lower_bound, sum_bounds
+from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bounds
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.fusion.schemes import Group, segments
 from cosamt.io.instance import HFConfigRef, Instance
@@ -133,14 +133,7 @@ class SegmentResult:
     @property
     def bound(self) -> LowerBound:
         """A bound on every grouping considered: the smallest per component."""
-        bounds = [a.bound for a in self.alternatives if a.feasible]
-        return LowerBound(
-            compute_cycles=min(b.compute_cycles for b in bounds),
-            traffic_words=min(b.traffic_words for b in bounds),
-            traffic_cycles=min(b.traffic_cycles for b in bounds),
-            latency_cycles=min(b.latency_cycles for b in bounds),
-            energy_pj=min(b.energy_pj for b in bounds),
-        )
+        return combine_bounds([a.bound for a in self.alternatives if a.feasible], min)
 
 
 @dataclass(frozen=True)
