@@ -152,7 +152,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
             pts = sorted(
                 (int(r["seq_len"]), float(r["speedup"]), float(r["energy_reduction"]))
                 for r in rows
-                if r["arch"] == arch and r["model"] == model
+                if r["arch"] == arch and r["model"] == model and str(r["exact"]) == "True"
             )
             if not pts:
                 continue
