@@ -87,3 +87,18 @@ def test_huge_groups_stay_exact(scheme: str) -> None:
     assert result.solve.status.value == "optimal"
     assert (result.agreement(Objective.LATENCY) or 0.0) <= 1e-6
     assert result.metrics.bound_by == "vector"
+
+
+def test_changing_the_thread_count_between_solves() -> None:
+    """HiGHS sizes one process-wide scheduler on its first solve; a later solve with another thread
+    count used to fail with an error status (reported as no solution). Found when the sweep tests
+    (threads=1) ran after others (threads=2) in one pytest process."""
+    from cosamt.arch.presets import load_preset
+    from cosamt.solve.solver import SolveSettings, solve_operator
+    from cosamt.workload.einsum import gemm
+
+    arch = load_preset("edge")
+    op = gemm("g", 32, 32, 32)
+    for threads in (2, 1, 2):
+        result = solve_operator(op, arch, SolveSettings(threads=threads, time_limit_s=300))
+        assert result.status.value == "optimal", threads

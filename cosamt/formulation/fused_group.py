@@ -12,8 +12,9 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from cosamt.arch.spec import Architecture
+from cosamt.formulation.blocks import epigraph
 from cosamt.formulation.lattice import divisors, prime_factors
-from cosamt.formulation.single_operator import Problem, epigraph, populate
+from cosamt.formulation.single_operator import Problem, populate
 from cosamt.fusion.schemes import Group
 
 

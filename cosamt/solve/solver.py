@@ -68,12 +68,26 @@ class SolveResult:
         return max(0.0, (self.objective - self.bound) / abs(self.objective))
 
 
+_highs_threads: list[int] = []  # the thread count HiGHS's process-wide scheduler was started with
+
+
+def _highs_scheduler(threads: int) -> None:
+    """HiGHS runs one scheduler per process, sized by the first solve; a later solve asking for a
+    different thread count fails with an error status (seen as "no solution"). Restart it then."""
+    if _highs_threads and _highs_threads[0] != threads:
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
+    _highs_threads[:] = [threads]
+
+
 def _solver(settings: SolveSettings, time_left: float, loose: bool = False) -> object:
     name = "appsi_highs" if settings.solver == "highs" else settings.solver
     opt = pyo.SolverFactory(name)
     if opt is None or not opt.available(exception_flag=False):
         raise RuntimeError(f"solver {settings.solver!r} is not available")
     if name == "appsi_highs":
+        _highs_scheduler(settings.threads)
         opt.config.time_limit = max(time_left, 0.01)
         opt.config.mip_gap = settings.mip_gap
         # A tight primal tolerance keeps the epigraph rows exact to ~1e-9 relative (so the MIP's
