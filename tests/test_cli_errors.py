@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_cli import FFN1_SCHEDULE
 from typer.testing import CliRunner
 
 from cosamt.arch.presets import load_preset
@@ -23,19 +24,7 @@ from cosamt.cli import app
 GOOD_INSTANCE: dict[str, Any] = {"model": "gpt2", "seq_len": 64, "arch": "edge"}
 
 # ffn1 of GPT-2 at seq_len 64 (b=1, m=64, e=768, f=3072) on the edge preset (32x32 PEs, 256 Ki words).
-GOOD_SCHEDULE: dict[str, Any] = {
-    "format": "cosamt-schedule/1",
-    "arch": "edge",
-    "groups": [{
-        "name": "ffn1",
-        "operators": ["ffn1"],
-        "levels": [
-            {"level": "DRAM", "temporal": [["f", 24]], "keep": ["X", "W", "Y"]},
-            {"level": "GlobalBuffer", "temporal": [["f", 4], ["m", 2], ["e", 768]],
-             "spatial": [["m", 32, "rows"], ["f", 32, "cols"]], "keep": ["X", "W", "Y"]},
-        ],
-    }],
-}
+GOOD_SCHEDULE: dict[str, Any] = FFN1_SCHEDULE
 
 TINY_MODEL: dict[str, Any] = {"name": "tiny", "n_layers": 2, "d_model": 64, "n_heads": 4, "d_ff": 256}
 

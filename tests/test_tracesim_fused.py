@@ -18,24 +18,12 @@ from tracesim import simulate
 from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, VectorUnit
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
-from cosamt.workload.einsum import Einsum, Role, Tensor, gemm
+from cosamt.workload.einsum import Einsum, Role, batched, gemm
 
 SIZES = (1, 2, 3, 4, 6)
 PRIMES = {1: [], 2: [2], 3: [3], 4: [2, 2], 6: [2, 3]}
 GB, DRAM, SHARED = 0, 1, 2
 
-
-def batched(b: int, m: int, n: int, k: int) -> Einsum:
-    """``Y[b,m,n] += X[b,m,k] * W[k,n]``."""
-    return Einsum(
-        name="bmm",
-        dims={"b": b, "m": m, "n": n, "k": k},
-        tensors=(
-            Tensor("X", ("b", "m", "k"), Role.INPUT),
-            Tensor("W", ("k", "n"), Role.WEIGHT),
-            Tensor("Y", ("b", "m", "n"), Role.OUTPUT),
-        ),
-    )
 
 
 def make_arch(rows: int, cols: int, multicast: bool) -> Architecture:

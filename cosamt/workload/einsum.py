@@ -132,3 +132,16 @@ def gemm(name: str, m: int, n: int, k: int, *, weight: bool = True, count: int =
         ),
         count=count,
     )
+
+
+def batched(b: int, m: int, n: int, k: int) -> Einsum:
+    """``Y[b,m,n] += X[b,m,k] * W[k,n]``: a GEMM with a batch dimension the weight does not have."""
+    return Einsum(
+        name="bmm",
+        dims={"b": b, "m": m, "n": n, "k": k},
+        tensors=(
+            Tensor("X", ("b", "m", "k"), Role.INPUT),
+            Tensor("W", ("k", "n"), Role.WEIGHT),
+            Tensor("Y", ("b", "m", "n"), Role.OUTPUT),
+        ),
+    )
