@@ -247,7 +247,9 @@ def reuse(prev: GroupResult, group: Group) -> GroupResult:
         group=group,
         mappings={names[op]: mp for op, mp in prev.mappings.items()},
         solve=replace(
-            prev.solve, seconds=0.0, mappings={names[op]: mp for op, mp in prev.solve.mappings.items()}
+            prev.solve,
+            seconds=0.0,
+            mappings={names[op]: mp for op, mp in prev.solve.mappings.items()},
         ),
         metrics=replace(prev.metrics, group=group.name, members=members),
         same_as=prev.name,
@@ -266,7 +268,3 @@ def infeasible_note(group: Group, arch: Architecture, res: SolveResult) -> str:
         f"{', '.join(sorted(group.on_chip))} must fit in {top} for one iteration of the shared loops "
         f"over {', '.join(sorted(group.shared_dims))}"
     )
-
-
-def status_ok(report: SolveReport) -> bool:
-    return all(g.solve.status is SolveStatus.OPTIMAL for g in report.groups)

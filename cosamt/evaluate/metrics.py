@@ -72,14 +72,6 @@ class Metrics:
         cands += [(lv.level, lv.cycles) for lv in self.levels]
         return max(cands, key=lambda c: c[1])[0]
 
-    def tensor_energy_pj(self, energies: dict[str, tuple[float, float]]) -> dict[str, float]:
-        """Energy per tensor, given per-level (read, write) energy per word."""
-        out: dict[str, float] = {}
-        for ts in self.tensors:
-            er, ew = energies[ts.level]
-            out[ts.tensor] = out.get(ts.tensor, 0.0) + ts.reads * er + ts.writes * ew
-        return out
-
     def to_json(self) -> dict[str, Any]:
         return {
             "operator": self.operator,

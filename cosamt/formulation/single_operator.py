@@ -102,9 +102,6 @@ class Problem:
     def slots(self, dim: str) -> list[Slot]:
         return [Slot(k) for k in self.temporal_levels(dim)] + self.spatial_slots(dim)
 
-    def log(self, n: int) -> float:
-        return math.log(n)
-
 
 # ---------------------------------------------------------------------------------------------
 # The model

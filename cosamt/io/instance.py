@@ -69,15 +69,23 @@ def _arch_branch(value: Any) -> str | None:
 
 
 ModelField = Annotated[
-    Annotated[Name, Tag(_NAME)] | Annotated[ModelConfig, Tag(_INLINE)] | Annotated[HFConfigRef, Tag(_HF)],
-    Discriminator(_model_branch, custom_error_type="model_choice",
-                  custom_error_message='expected a model name (string), an inline model object '
-                                       'or {"hf_config": PATH}'),
+    Annotated[Name, Tag(_NAME)]
+    | Annotated[ModelConfig, Tag(_INLINE)]
+    | Annotated[HFConfigRef, Tag(_HF)],
+    Discriminator(
+        _model_branch,
+        custom_error_type="model_choice",
+        custom_error_message="expected a model name (string), an inline model object "
+        'or {"hf_config": PATH}',
+    ),
 ]
 ArchField = Annotated[
     Annotated[Name, Tag(_NAME)] | Annotated[Architecture, Tag(_INLINE)],
-    Discriminator(_arch_branch, custom_error_type="arch_choice",
-                  custom_error_message="expected a preset name (string) or an inline architecture object"),
+    Discriminator(
+        _arch_branch,
+        custom_error_type="arch_choice",
+        custom_error_message="expected a preset name (string) or an inline architecture object",
+    ),
 ]
 
 
@@ -98,23 +106,24 @@ class Instance(Frozen):
     """Solver and search options."""
 
 
-def instance_json_schema() -> dict[str, Any]:
-    return Instance.model_json_schema()
-
-
 def read_json(path: Path) -> Any:
     """Read a JSON file, turning I/O, encoding and syntax errors into an InputError."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(str(path), [Problem("", f"cannot read file: {exc.strerror or exc}")]) from None
+        raise InputError(
+            str(path), [Problem("", f"cannot read file: {exc.strerror or exc}")]
+        ) from None
     except UnicodeDecodeError as exc:
-        raise InputError(str(path), [Problem("", f"not a UTF-8 text file (byte {exc.start})")]) from None
+        raise InputError(
+            str(path), [Problem("", f"not a UTF-8 text file (byte {exc.start})")]
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
-            str(path), [Problem("", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
+            str(path),
+            [Problem("", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")],
         ) from None
     except RecursionError:
         raise InputError(str(path), [Problem("", "malformed JSON: nested too deeply")]) from None
@@ -141,7 +150,6 @@ def _strip_branch_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return loc
 
 
-
 def hf_config_path(instance: Instance, base_dir: Path | None = None) -> Path | None:
     """Where the instance's ``{"hf_config": PATH}`` points (relative paths from ``base_dir``)."""
     if not isinstance(instance.model, HFConfigRef):
@@ -159,11 +167,17 @@ def reference_problems(instance: Instance, base_dir: Path | None = None) -> list
 
     problems: list[Problem] = []
     if isinstance(instance.model, str) and instance.model not in (known := list_models()):
-        problems.append(Problem("model", f"unknown model {instance.model!r}; known: {', '.join(known)}"))
+        problems.append(
+            Problem("model", f"unknown model {instance.model!r}; known: {', '.join(known)}")
+        )
     hf = hf_config_path(instance, base_dir)
     if hf is not None and not hf.is_file():
         why = "no such file" if not hf.exists() else "not a file"
-        problems.append(Problem("model.hf_config", f"cannot read Hugging Face config {str(hf)!r}: {why}"))
+        problems.append(
+            Problem("model.hf_config", f"cannot read Hugging Face config {str(hf)!r}: {why}")
+        )
     if isinstance(instance.arch, str) and instance.arch not in (presets := list_presets()):
-        problems.append(Problem("arch", f"unknown preset {instance.arch!r}; known: {', '.join(presets)}"))
+        problems.append(
+            Problem("arch", f"unknown preset {instance.arch!r}; known: {', '.join(presets)}")
+        )
     return problems
