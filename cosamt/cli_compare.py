@@ -1,4 +1,4 @@
-"""``cosamt compare``: the MIP beside every baseline, per unique operator group and in total.
+"""``cosamt compare``: the MIP beside every baseline, per unique segment of the block and in total.
 
 Registered in ``cosamt/cli.py`` with ``app.command("compare")(compare)``.
 """
@@ -15,23 +15,23 @@ from rich.table import Table
 
 from cosamt.cli_common import _check_solver, _load, _progress, err, out, user_errors
 from cosamt.errors import InputError, Problem
-from cosamt.types import Objective
+from cosamt.types import FusionChoice, Objective
 
 if TYPE_CHECKING:  # the solver stack is imported only when the command runs
     from cosamt.compare import Comparison, MethodResult
 
 
 def _baseline_names(spec: str | None) -> list[str]:
-    from cosamt.search.baselines import BASELINES
+    from cosamt.compare import METHODS
 
     if spec is None:
-        return list(BASELINES)
+        return list(METHODS)
     names = [s.strip() for s in spec.split(",") if s.strip()]
-    unknown = [n for n in names if n not in BASELINES]
+    unknown = [n for n in names if n not in METHODS]
     if unknown or not names:
         raise InputError("command line", [Problem(
             "--baselines", f"unknown baseline(s) {', '.join(unknown) or '(none given)'}; "
-                           f"known: {', '.join(BASELINES)}")])
+                           f"known: {', '.join(METHODS)}")])
     return list(dict.fromkeys(names))
 
 
@@ -50,8 +50,8 @@ def _table_row(table: Table, group: str, m: MethodResult) -> None:
 def print_comparison(c: Comparison) -> None:
     from cosamt.compare import TOTAL
 
-    table = Table(title=f"MIP vs baselines (objective {c.objective.value}, effort {c.effort}, "
-                        f"seed {c.seed}; ratio = method / MIP)")
+    table = Table(title=f"MIP (fusion {c.fusion.value}) vs baselines (objective {c.objective.value}, "
+                        f"effort {c.effort}, seed {c.seed}; ratio = method / MIP)")
     for col in ("group", "method", "latency (cycles)", "energy (pJ)", "DRAM (B)", "search (s)",
                 "ratio", "note"):
         table.add_column(col, justify="left" if col in ("group", "method", "note") else "right")
@@ -72,15 +72,18 @@ def compare(
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the rows as CSV to this file.")] = None,
     baselines: Annotated[str | None, typer.Option(
         help="Comma-separated baselines (default: all): random, genetic, fixed-ws, fixed-is, fixed-os, "
-             "tas, greedy, exhaustive.")] = None,
+             "tas, greedy, exhaustive, flat (FLAT's granularity rule on fused attention).")] = None,
     effort: Annotated[int, typer.Option(min=1, help="Evaluator calls per search baseline.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the randomised baselines.")] = 0,
     objective: Annotated[Objective | None, typer.Option(help="Override the instance's objective.")] = None,
+    fusion: Annotated[FusionChoice | None, typer.Option(
+        help="Fusion schemes the MIP explores (default: the instance's).")] = None,
     seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
     batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
 ) -> None:
-    """The MIP beside every baseline on each unique operator: latency, energy, DRAM, time, ratio."""
+    """The MIP (fusion explorer) beside every baseline on each unique segment: latency, energy,
+    DRAM, search time, ratio."""
     from cosamt.compare import compare_instance, to_csv, to_json
     from cosamt.pipeline import resolve, settings_for
 
@@ -93,9 +96,9 @@ def compare(
         update, bar = _progress(not json_out and sys.stderr.isatty())
         if bar:
             with bar:
-                result = compare_instance(resolved, settings, names, effort, seed, update)
+                result = compare_instance(resolved, settings, names, effort, seed, update, fusion)
         else:
-            result = compare_instance(resolved, settings, names, effort, seed)
+            result = compare_instance(resolved, settings, names, effort, seed, fusion=fusion)
     if csv_file is not None:
         csv_file.write_text(to_csv(result), encoding="utf-8")
         if not json_out:

@@ -1,10 +1,14 @@
-"""MIP vs baselines on every unique operator group of a block (the ``cosamt compare`` job).
+"""MIP vs baselines on every unique segment of a block (the ``cosamt compare`` job).
 
-A *group* is what one schedule covers: today one operator (identical operators of the block are
-merged into one group and solved once), later a fused group of several operators. Each method
-schedules every operator of a group; the group's latency, energy and DRAM bytes are sums over its
-operators, all figures come from the independent evaluator, and the ratio is the method's
-objective over the MIP's. ``total`` rows weight every group by how often it runs in the model.
+A *segment* is a run of block operators the fusion explorer schedules as a unit: attention
+(QKᵀ-softmax-·V), the FFN chain, a projection with its epilogue, or a lone operator. The MIP row is
+the explorer's choice for the segment (fused or not, every candidate solved by the MIP); its search
+seconds cover every candidate. The per-operator baselines schedule each operator of the segment
+alone (unfused, as a traditional accelerator runs them) and are summed; ``flat`` is FLAT's
+granularity rule on the fused attention segment (``cosamt.solve.flat_granularity``) and does not
+apply elsewhere. Identical segments are merged and counted. All figures come from the independent
+evaluator; the ratio is the method's objective over the MIP's. ``total`` rows weight every segment
+by how often it runs in the model.
 
 Every method is evaluated with single buffering (the baselines' mapspace); the instance's
 ``double_buffering`` option is not used here.
@@ -20,30 +24,31 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cosamt.arch.spec import Architecture
-from cosamt.evaluate.evaluator import evaluate
-from cosamt.evaluate.metrics import Metrics
-from cosamt.pipeline import Resolved
+from cosamt.fusion.schemes import Scheme, segments
+from cosamt.pipeline import Resolved, SegmentResult, solve_instance
+from cosamt.report.solve_report import granularity
 from cosamt.search.baselines import BASELINES, DEFAULT_EFFORT, BaselineUnavailable
-from cosamt.search.streaming import streaming_schedule
-from cosamt.solve.solver import SolveResult, SolveSettings, solve_operator
-from cosamt.types import Objective
+from cosamt.solve.flat_granularity import FlatHeuristicUnavailable, flat_heuristic
+from cosamt.solve.solver import SolveSettings
+from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum
 
 MIP = "mip"
+FLAT = "flat"
 TOTAL = "total"
+METHODS = (*BASELINES, FLAT)  # every baseline name ``--baselines`` accepts
 CSV_COLUMNS = ("group", "method", "latency_cycles", "energy_pj", "dram_bytes", "seconds", "ratio")
 
-OperatorSolver = Callable[[Einsum, Architecture, SolveSettings], SolveResult]
 ProgressFn = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
 class CompareGroup:
-    """Operators scheduled together (one today), and the block operators it stands for."""
+    """One segment of the block (its operators), and the identical segments it stands for."""
 
     name: str
     ops: tuple[Einsum, ...]
-    members: tuple[str, ...]  # block operators with this schedule (identical ones merged)
+    members: tuple[str, ...]  # segments with this schedule (identical ones merged)
     count: int  # runs in the whole model
 
 
@@ -80,73 +85,80 @@ class Comparison:
     objective: Objective
     effort: int
     seed: int
+    fusion: FusionChoice
     groups: tuple[GroupComparison, ...]
     totals: tuple[MethodResult, ...] = field(default=())
 
 
 # ---------------------------------------------------------------------------------------------
-# Groups
+# The MIP: the fusion explorer's choice per segment
 
 
-def unique_groups(operators: Sequence[Einsum]) -> list[CompareGroup]:
-    """One group per distinct operator signature, in block order, counting every identical one."""
-    seen: dict[tuple[object, ...], CompareGroup] = {}
-    for op in operators:
-        key = op.signature()
-        prev = seen.get(key)
-        if prev is None:
-            seen[key] = CompareGroup(op.name, (op,), (op.name,), op.count)
-        else:
-            seen[key] = replace(prev, members=(*prev.members, op.name), count=prev.count + op.count)
-    return list(seen.values())
-
-
-# ---------------------------------------------------------------------------------------------
-# Running the methods on a group
-
-
-def _summed(method: str, metrics: Sequence[Metrics], seconds: float, evaluated: int | None,
-            note: str) -> MethodResult:
+def mip_result(seg: SegmentResult) -> MethodResult:
+    chosen = seg.chosen
+    grans = []
+    for g in chosen.groups:
+        if g.group.fused:
+            grans.append(f"{g.group.scheme.value} ({granularity(g)})"
+                         if g.group.scheme in (Scheme.FLAT, Scheme.ONLINE) else g.group.scheme.value)
+    statuses = dict.fromkeys(g.solve.status.value if g.source == "mip" else g.source
+                             for g in chosen.groups)
     return MethodResult(
-        method=method,
-        latency_cycles=sum(m.latency_cycles for m in metrics),
-        energy_pj=sum(m.energy_pj for m in metrics),
-        dram_bytes=sum(m.dram_bytes for m in metrics),
-        seconds=seconds,
-        evaluated=evaluated,
-        note=note,
+        method=MIP,
+        latency_cycles=chosen.latency_cycles,
+        energy_pj=chosen.energy_pj,
+        dram_bytes=sum(g.metrics.dram_bytes for g in chosen.groups),
+        seconds=sum(g.solve.seconds for a in seg.alternatives for g in a.groups),
+        note="; ".join([", ".join(grans) or "unfused", *statuses]),
     )
 
 
-def run_mip(group: CompareGroup, arch: Architecture, settings: SolveSettings,
-            solver: OperatorSolver = solve_operator) -> MethodResult:
-    metrics, seconds, notes = [], 0.0, []
-    for op in group.ops:
-        res = solver(op, arch, settings)
-        seconds += res.seconds
-        mapping = res.mapping
-        if mapping is None:
-            mapping = streaming_schedule(op, arch)
-            notes.append(f"{op.name}: {res.status.value}, streaming fallback")
-        else:
-            notes.append(res.status.value)
-        metrics.append(evaluate(op, arch, mapping))
-    return _summed(MIP, metrics, seconds, None, "; ".join(dict.fromkeys(notes)))
+# ---------------------------------------------------------------------------------------------
+# Baselines: per operator (summed over the segment), or FLAT's rule on fused attention
 
 
-def run_named_baseline(name: str, group: CompareGroup, arch: Architecture, objective: Objective,
-                       seed: int, effort: int) -> MethodResult:
-    metrics, seconds, evaluated, notes = [], 0.0, 0, []
-    for op in group.ops:
-        try:
-            res = BASELINES[name](op, arch, objective, seed, effort)
-        except BaselineUnavailable as exc:
-            return MethodResult(name, skipped=str(exc))
-        metrics.append(res.metrics)
-        seconds += res.seconds
-        evaluated += res.evaluated
-        notes.append(res.note)
-    return _summed(name, metrics, seconds, evaluated, "; ".join(dict.fromkeys(notes)))
+def operator_baseline(name: str, op: Einsum, arch: Architecture, objective: Objective, seed: int,
+                      effort: int) -> MethodResult:
+    try:
+        res = BASELINES[name](op, arch, objective, seed, effort)
+    except BaselineUnavailable as exc:
+        return MethodResult(name, skipped=f"{op.name}: {exc}")
+    m = res.metrics
+    return MethodResult(name, m.latency_cycles, m.energy_pj, m.dram_bytes, res.seconds,
+                        res.evaluated, res.note)
+
+
+def summed(name: str, parts: Sequence[MethodResult]) -> MethodResult:
+    skipped = [p.skipped for p in parts if p.skipped is not None]
+    if skipped:
+        return MethodResult(name, skipped="; ".join(skipped))
+    return MethodResult(
+        method=name,
+        latency_cycles=sum(p.latency_cycles or 0.0 for p in parts),
+        energy_pj=sum(p.energy_pj or 0.0 for p in parts),
+        dram_bytes=sum(p.dram_bytes or 0 for p in parts),
+        seconds=sum(p.seconds for p in parts),
+        evaluated=sum(p.evaluated or 0 for p in parts),
+        note="; ".join(dict.fromkeys(p.note for p in parts if p.note)),
+    )
+
+
+def flat_result(ops: Sequence[Einsum], arch: Architecture, settings: SolveSettings,
+                fusion: FusionChoice) -> MethodResult:
+    """FLAT's granularity rule on the segment's FLAT-fused attention group."""
+    if fusion not in (FusionChoice.FLAT, FusionChoice.ALL):
+        return MethodResult(FLAT, skipped=f"fusion restricted to {fusion.value}")
+    group = next((g for seg in segments(ops, FusionChoice.FLAT) for cand in seg.candidates
+                  for g in cand if g.scheme is Scheme.FLAT), None)
+    if group is None:
+        return MethodResult(FLAT, skipped="applies to attention only")
+    try:
+        res = flat_heuristic(group, arch, settings)
+    except FlatHeuristicUnavailable as exc:
+        return MethodResult(FLAT, skipped=str(exc))
+    m = res.metrics
+    return MethodResult(FLAT, m.latency_cycles, m.energy_pj, m.dram_bytes, res.seconds, None,
+                        f"granularity {res.granularity.label}")
 
 
 def _with_ratios(methods: list[MethodResult], objective: Objective) -> tuple[MethodResult, ...]:
@@ -157,15 +169,6 @@ def _with_ratios(methods: list[MethodResult], objective: Objective) -> tuple[Met
         ratio = v / ref if v is not None and ref else None
         out.append(replace(m, ratio=ratio))
     return tuple(out)
-
-
-def compare_group(group: CompareGroup, arch: Architecture, settings: SolveSettings,
-                  baselines: Sequence[str], effort: int, seed: int,
-                  solver: OperatorSolver = solve_operator) -> GroupComparison:
-    """The MIP (first) and every named baseline on one group, with ratios to the MIP."""
-    methods = [run_mip(group, arch, settings, solver)]
-    methods += [run_named_baseline(b, group, arch, settings.objective, seed, effort) for b in baselines]
-    return GroupComparison(group, _with_ratios(methods, settings.objective))
 
 
 def _total(method: str, groups: Sequence[GroupComparison], index: int) -> MethodResult:
@@ -185,31 +188,65 @@ def _total(method: str, groups: Sequence[GroupComparison], index: int) -> Method
 
 
 def totals(groups: Sequence[GroupComparison], objective: Objective) -> tuple[MethodResult, ...]:
-    """Per method: every group weighted by its run count (seconds are search time, unweighted)."""
+    """Per method: every segment weighted by its run count (seconds are search time, unweighted)."""
     if not groups:
         return ()
     names = [m.method for m in groups[0].methods]
     return _with_ratios([_total(name, groups, i) for i, name in enumerate(names)], objective)
 
 
+def unique_segments(report_segments: Sequence[SegmentResult], ops: Sequence[Einsum],
+                    fusion: FusionChoice) -> list[tuple[CompareGroup, SegmentResult]]:
+    """The explorer's segments with their operators; identical segments merged and counted."""
+    by_name = {op.name: op for op in ops}
+    seen: dict[tuple[object, ...], tuple[CompareGroup, SegmentResult]] = {}
+    for seg, res in zip(segments(ops, fusion), report_segments, strict=True):
+        seg_ops = tuple(by_name[g.name] for g in seg.candidates[0])
+        key = tuple(op.signature() for op in seg_ops)
+        if key in seen:
+            prev, first = seen[key]
+            seen[key] = (replace(prev, members=(*prev.members, seg.name),
+                                 count=prev.count + seg_ops[0].count), first)
+        else:
+            seen[key] = (CompareGroup(seg.name, seg_ops, (seg.name,), seg_ops[0].count), res)
+    return list(seen.values())
+
+
 def compare_instance(resolved: Resolved, settings: SolveSettings,
-                     baselines: Sequence[str] = tuple(BASELINES), effort: int = DEFAULT_EFFORT,
+                     baselines: Sequence[str] = METHODS, effort: int = DEFAULT_EFFORT,
                      seed: int = 0, progress: ProgressFn | None = None,
-                     solver: OperatorSolver = solve_operator) -> Comparison:
-    """The MIP and ``baselines`` on every unique operator of the block."""
-    unknown = [b for b in baselines if b not in BASELINES]
+                     fusion: FusionChoice | None = None) -> Comparison:
+    """The fusion explorer's MIP schedules and ``baselines`` on every unique segment of the block."""
+    unknown = [b for b in baselines if b not in METHODS]
     if unknown:
-        raise KeyError(f"unknown baselines {unknown}; known: {', '.join(BASELINES)}")
+        raise KeyError(f"unknown baselines {unknown}; known: {', '.join(METHODS)}")
+    choice = fusion or resolved.instance.options.fusion
     settings = replace(settings, double_buffering=False)
-    groups = unique_groups(resolved.operators)
+    report = solve_instance(resolved, settings, progress, choice)
+    arch, objective = resolved.arch, settings.objective
+    per_op: dict[tuple[object, ...], MethodResult] = {}
+
+    def on_op(name: str, op: Einsum) -> MethodResult:
+        key = (name, op.signature())
+        if key not in per_op:
+            per_op[key] = operator_baseline(name, op, arch, objective, seed, effort)
+        return per_op[key]
+
+    pairs = unique_segments(report.segments, resolved.operators, choice)
     done = []
-    for i, group in enumerate(groups):
+    for i, (group, seg) in enumerate(pairs):
         if progress:
-            progress(group.name, i, len(groups))
-        done.append(compare_group(group, resolved.arch, settings, baselines, effort, seed, solver))
+            progress(f"baselines: {group.name}", i, len(pairs))
+        methods = [mip_result(seg)]
+        for name in baselines:
+            if name == FLAT:
+                methods.append(flat_result(group.ops, arch, settings, choice))
+            else:
+                methods.append(summed(name, [on_op(name, op) for op in group.ops]))
+        done.append(GroupComparison(group, _with_ratios(methods, objective)))
     if progress:
-        progress("", len(groups), len(groups))
-    return Comparison(settings.objective, effort, seed, tuple(done), totals(done, settings.objective))
+        progress("", len(pairs), len(pairs))
+    return Comparison(objective, effort, seed, choice, tuple(done), totals(done, objective))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,6 +299,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
         "objective": c.objective.value,
         "effort": c.effort,
         "seed": c.seed,
+        "fusion": c.fusion.value,
         "columns": list(CSV_COLUMNS),
         "groups": [
             {"group": g.group.name, "operators": [op.name for op in g.group.ops],

@@ -1,11 +1,11 @@
 """The MIP against every baseline, and ``cosamt compare``'s outputs.
 
-The MIP searches a superset of every baseline's mapspace (it may also pad) and is solved to proven
-optimality, and every method is scored by the same evaluator: on every shipped instance, for every
-unique operator and every baseline, the MIP's objective must be no worse (relative 1e-6). The
-default run shrinks the instances (sequence length 64, batch 1) and the search effort; the
-full-size version is marked slow. Identical (architecture, operator) pairs across instances are
-solved once.
+The fusion explorer's MIP searches a superset of every baseline's mapspace (per operator, it may
+also pad; per segment, it may fuse, with the granularity free where FLAT's rule fixes it) and is
+solved to proven optimality, and every method is scored by the same evaluator: on every shipped
+instance, for every unique segment and every baseline, the MIP's objective must be no worse
+(relative 1e-6). The default run shrinks the instances (sequence length 64, batch 1) and the search
+effort; the full-size version is marked slow.
 """
 
 from __future__ import annotations
@@ -21,19 +21,30 @@ from typer.testing import CliRunner
 
 from cosamt.arch.presets import load_preset
 from cosamt.cli_compare import compare
-from cosamt.compare import CSV_COLUMNS, MIP, TOTAL, GroupComparison, compare_group, unique_groups
+from cosamt.compare import (
+    CSV_COLUMNS,
+    FLAT,
+    METHODS,
+    MIP,
+    TOTAL,
+    Comparison,
+    compare_instance,
+    operator_baseline,
+)
 from cosamt.evaluate.evaluator import evaluate
+from cosamt.fusion.schemes import Scheme, segments
 from cosamt.io.instance import parse_instance, read_json
 from cosamt.pipeline import Resolved, resolve, settings_for
 from cosamt.search.baselines import BASELINES, run_baseline
-from cosamt.types import Objective
+from cosamt.solve.flat_granularity import budget_words, flat_heuristic, footprint_words
+from cosamt.solve.solver import solve_operator
+from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor, gemm
 
 REL = 1e-6
 INSTANCES = sorted((Path(__file__).parent.parent / "instances").glob("*.json"))
 SMALL_EFFORT = 60
 FULL_EFFORT = 1000
-_CACHE: dict[tuple[object, ...], GroupComparison] = {}
 
 
 def _resolved(path: Path, small: bool) -> Resolved:
@@ -43,35 +54,27 @@ def _resolved(path: Path, small: bool) -> Resolved:
     return resolve(parse_instance(data, str(path)), path.parent)
 
 
-def _comparisons(resolved: Resolved, effort: int) -> list[GroupComparison]:
-    settings = settings_for(resolved.instance)
-    out = []
-    for group in unique_groups(resolved.operators):
-        key = (resolved.arch.model_dump_json(), group.ops[0].signature(), settings, effort)
-        if key not in _CACHE:
-            _CACHE[key] = compare_group(group, resolved.arch, settings, list(BASELINES), effort, 0)
-        out.append(_CACHE[key])
-    return out
-
-
-def _check_never_worse(resolved: Resolved, effort: int) -> None:
+def _check_never_worse(resolved: Resolved, effort: int) -> Comparison:
     objective = resolved.instance.options.objective
-    ran = 0
-    for gc in _comparisons(resolved, effort):
+    c = compare_instance(resolved, settings_for(resolved.instance), METHODS, effort, 0)
+    ran = set()
+    for gc in c.groups:
         mip = gc.methods[0]
         assert mip.method == MIP
         best = mip.value(objective)
         assert best is not None
         for m in gc.methods[1:]:
             if m.skipped is not None:
-                assert m.method == "exhaustive", f"{gc.group.name}: {m.method} skipped: {m.skipped}"
+                allowed = m.method == "exhaustive" or (m.method == FLAT and gc.group.name != "attention")
+                assert allowed, f"{gc.group.name}: {m.method} skipped: {m.skipped}"
                 continue
             value = m.value(objective)
             assert value is not None
             assert best <= value * (1 + REL), (
                 f"{resolved.instance.model} {gc.group.name}: {m.method} {value} beats the MIP {best}")
-            ran += 1
-    assert ran > 0
+            ran.add(m.method)
+    assert ran >= set(METHODS) - {"exhaustive"}  # FLAT's rule ran on attention
+    return c
 
 
 @pytest.mark.parametrize("path", INSTANCES, ids=lambda p: p.stem)
@@ -89,6 +92,40 @@ def test_all_seven_instances_are_checked() -> None:
     assert len(INSTANCES) == 7
 
 
+# ---------------------------------------------------------------------------------------------
+# FLAT's granularity rule
+
+
+def _attention(path: Path, seq_len: int) -> tuple[Resolved, object]:
+    data = {**read_json(path), "seq_len": seq_len}
+    resolved = resolve(parse_instance(data, str(path)), path.parent)
+    group = next(g for seg in segments(resolved.operators, FusionChoice.FLAT)
+                 for cand in seg.candidates for g in cand if g.scheme is Scheme.FLAT)
+    return resolved, group
+
+
+@pytest.mark.parametrize(("seq_len", "label", "m_factor"), [
+    # edge: 512 KiB = 262,144 words, half for the scores: 131,072. A head's scores at 512 tokens
+    # are 262,144 words (too many); 256 rows x 512 keys = 131,072 fit: two row blocks per head.
+    (512, "row x256", 2),
+    # 64 tokens: a batch element's scores are 12 heads x 64 x 64 = 49,152 words: batch fits.
+    (64, "batch", 1),
+])
+def test_flat_rule_picks_the_coarsest_granularity_that_fits(seq_len: int, label: str,
+                                                             m_factor: int) -> None:
+    resolved, group = _attention(INSTANCES[0].parent / "gpt2_edge.json", seq_len)
+    settings = settings_for(resolved.instance)
+    res = flat_heuristic(group, resolved.arch, settings)  # type: ignore[arg-type]
+    assert res.granularity.label == label
+    assert res.budget_words == budget_words(resolved.arch, False) == 131_072
+    assert res.footprint_words == footprint_words(group, res.granularity.shared_factors) <= 131_072  # type: ignore[arg-type]
+    assert not res.metrics.violations
+    shared = {lp.dim: lp.factor for lp in res.mappings["qk"].levels[-1].temporal}
+    assert shared.get("m", 1) == m_factor
+    assert shared.get("b", 1) == 1 and shared.get("h", 1) == (1 if label == "batch" else 12)
+
+
+# ---------------------------------------------------------------------------------------------
 # ---------------------------------------------------------------------------------------------
 # Each baseline: deterministic for a fixed seed, legal, and the exhaustive one is the MIP's optimum
 
@@ -122,12 +159,14 @@ def test_baseline_deterministic_and_legal(name: str, op_name: str) -> None:
 def test_exhaustive_equals_mip_on_a_tiny_operator() -> None:
     op = gemm("tiny", 2, 4, 6)
     inst = parse_instance({"model": "gpt2", "seq_len": 8, "arch": "edge"})
-    settings = settings_for(inst)
-    gc = compare_group(unique_groups([op])[0], EDGE, settings, list(BASELINES), 100, 0)
-    by = {m.method: m for m in gc.methods}
+    settings = settings_for(inst, padding=False)
+    mip = solve_operator(op, EDGE, settings).objective
+    assert mip is not None
+    results = [operator_baseline(name, op, EDGE, Objective.LATENCY, 0, 100) for name in BASELINES]
+    by = {m.method: m for m in results}
     assert by["exhaustive"].skipped is None
-    assert by["exhaustive"].ratio == pytest.approx(1.0, rel=REL)
-    assert all(m.ratio is not None and m.ratio >= 1 - REL for m in gc.methods)
+    assert by["exhaustive"].latency_cycles == pytest.approx(mip, rel=REL)
+    assert all(m.latency_cycles is not None and m.latency_cycles >= mip * (1 - REL) for m in results)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +174,7 @@ def test_exhaustive_equals_mip_on_a_tiny_operator() -> None:
 
 TINY = {"model": {"name": "tiny", "n_layers": 2, "d_model": 32, "n_heads": 2, "d_ff": 64},
         "seq_len": 16, "arch": "edge"}
-CHOSEN = ["fixed-ws", "tas", "random", "exhaustive"]
+CHOSEN = ["fixed-ws", "tas", "random", "exhaustive", "flat"]
 
 
 def _app() -> typer.Typer:

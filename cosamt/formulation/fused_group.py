@@ -9,6 +9,8 @@ tensor any member keeps there (group_capacity); online softmax pays rescaling wo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pyomo.environ as pyo
 
 from cosamt.arch.spec import Architecture
@@ -35,7 +37,10 @@ def member_problems(group: Group, arch: Architecture, double_buffering: bool) ->
 
 
 def build_group(
-    group: Group, arch: Architecture, double_buffering: bool = False
+    group: Group,
+    arch: Architecture,
+    double_buffering: bool = False,
+    shared_factors: Mapping[str, int] | None = None,
 ) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name=f"fused_group[{group.name}]")
     problems = member_problems(group, arch, double_buffering)
@@ -45,6 +50,8 @@ def build_group(
     m.problems = problems
     shared_level = problems[0].dram + 1
     link_shared_loops(m, group, problems, shared_level)
+    if shared_factors is not None:
+        fix_shared_factors(m, group, problems, shared_level, shared_factors)
     group_capacity(m, group, problems)
     extra_vector = rescale_work(m, group, problems, shared_level, arch)
     group_objective(m, problems, extra_vector, arch)
@@ -68,6 +75,28 @@ def link_shared_loops(m: pyo.ConcreteModel, group: Group, problems: list[Problem
             for b in dims:
                 if a < b and a in problems[i].dims and b in problems[i].dims:
                     m.shared_links.add(blk.order[k, a, b] == ref.order[k, a, b])
+
+
+def fix_shared_factors(
+    m: pyo.ConcreteModel,
+    group: Group,
+    problems: list[Problem],
+    k: int,
+    factors: Mapping[str, int],
+) -> None:
+    """fixed_shared: the shared loop factors are given (FLAT's granularity rule picks them); shared
+    dims not named get factor 1. The members follow through shared_links."""
+    pb = problems[0]
+    for d in sorted(group.shared_dims & set(pb.dims)):
+        f = factors.get(d, 1)
+        if pb.sizes[d] % f:
+            raise ValueError(f"shared factor {f} of {d} does not divide its size {pb.sizes[d]}")
+        for p, _mult in prime_factors(pb.sizes[d]):
+            power = 0
+            while f % p == 0:
+                f //= p
+                power += 1
+            m.member[0].count[d, p, f"T{k}"].fix(power)
 
 
 def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) -> None:

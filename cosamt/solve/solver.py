@@ -239,13 +239,18 @@ def single_formulation(pb: Problem) -> Formulated:
     return Formulated(lambda: build(pb), lambda model: {pb.op.name: extract_mapping(model, pb)})
 
 
-def group_formulation(group: Group, arch: Architecture, double_buffering: bool) -> Formulated:
+def group_formulation(
+    group: Group,
+    arch: Architecture,
+    double_buffering: bool,
+    shared_factors: dict[str, int] | None = None,
+) -> Formulated:
     def extract(model: pyo.ConcreteModel) -> dict[str, Mapping]:
         return {
             pb.op.name: extract_mapping(model.member[i], pb) for i, pb in enumerate(model.problems)
         }
 
-    return Formulated(lambda: build_group(group, arch, double_buffering), extract)
+    return Formulated(lambda: build_group(group, arch, double_buffering, shared_factors), extract)
 
 
 def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
@@ -351,11 +356,19 @@ def solve_edp(f: Formulated, settings: SolveSettings) -> SolveResult:
     )
 
 
-def solve_group(group: Group, arch: Architecture, settings: SolveSettings) -> SolveResult:
-    """A single operator (with padding candidates) or a fused group as one MIP."""
+def solve_group(
+    group: Group,
+    arch: Architecture,
+    settings: SolveSettings,
+    shared_factors: dict[str, int] | None = None,
+) -> SolveResult:
+    """A single operator (with padding candidates) or a fused group as one MIP; ``shared_factors``
+    fixes a fused group's shared loops (the other shared dims get factor 1)."""
     if not group.fused:
         return solve_operator(group.ops[0], arch, settings)
-    return solve_formulated(group_formulation(group, arch, settings.double_buffering), settings)
+    return solve_formulated(
+        group_formulation(group, arch, settings.double_buffering, shared_factors), settings
+    )
 
 
 def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> SolveResult:
