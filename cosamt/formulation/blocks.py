@@ -27,13 +27,25 @@ def epigraph(
     y: pyo.Expression,
     values: list[int],
     gate: pyo.Var | float = 1.0,
+    lower: float | None = None,
+    upper: float | None = None,
 ) -> pyo.Expression:
     """An expression z with z >= exp(y) at every lattice point of y when ``gate`` = 1 (z >= 0 otherwise).
 
     The secants of exp through consecutive attainable values lie below exp outside their interval,
     so max over secants equals exp exactly on the lattice. The gate shifts y left in the log domain,
     by just enough that every secant is <= 0 there (a small, well-scaled big-M). The variable is
-    stored scaled by the largest attainable value, so every coefficient stays moderate."""
+    stored scaled by the largest kept value, so every coefficient stays moderate.
+
+    The lattice is narrowed to the monomial's own range, which keeps the rows well conditioned on
+    big operators: ``lower`` is a value exp(y) never goes below when the gate is open (compulsory
+    traffic, say); ``upper`` one it must not exceed when the gate is open (a capacity), and y is
+    bounded accordingly (``{name}_upper``)."""
+    full_top = math.log(values[-1])
+    if lower is not None:
+        values = values[max(0, bisect.bisect_right(values, lower) - 1) :]
+    if upper is not None:
+        values = values[: max(1, bisect.bisect_right(values, upper))]
     values = significant(values)
     logs = [math.log(v) for v in values]
     scale = float(values[-1])
@@ -42,13 +54,18 @@ def epigraph(
     con = pyo.ConstraintList()
     m.add_component(f"{name}_epigraph", con)
     gated = not (isinstance(gate, float) and gate == 1.0)
+    if logs[-1] < full_top:
+        m.add_component(
+            f"{name}_upper",
+            pyo.Constraint(expr=y <= logs[-1] + (full_top - logs[-1]) * (1 - gate)),
+        )
     if len(values) == 1:
         con.add(zhat >= (gate if gated else 1.0))
         return scale * zhat
     shift: object = 0.0
     if gated:
         slope0 = (values[1] - values[0]) / (logs[1] - logs[0])
-        shift = (logs[-1] - logs[0] + values[0] / slope0) * (1 - gate)
+        shift = (full_top - logs[0] + values[0] / slope0) * (1 - gate)
     for (v0, l0), (v1, l1) in zip(
         zip(values, logs, strict=True), zip(values[1:], logs[1:], strict=True), strict=False
     ):

@@ -363,7 +363,9 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
             # child side: fills written into c (inputs) or updates read out of c (outputs)
             if c != MAC:
                 inst = log_s_all if c < P else 0.0
-                z = epigraph(m, f"child_{t.name}_{c}", base + inst, space, m.keep[t.name, c])
+                z = epigraph(
+                    m, f"child_{t.name}_{c}", base + inst, space, m.keep[t.name, c], lower=size_t
+                )
                 (m.reads if out else m.writes)[c] += z
             for p in [q for q in chain_levels(pb, t) if q > c]:
 
@@ -378,6 +380,7 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
                     base + between + above,
                     space,
                     m.adjacent[t.name, c, p],
+                    lower=size_t,  # every word of t passes every pair of its chain at least once
                 )
                 incoming.setdefault((t.name, p), []).append(z)
                 if not out:
@@ -454,7 +457,7 @@ def define_capacity(m: pyo.ConcreteModel, pb: Problem) -> None:
                 values = lattice([pb.sizes[d] for d in tdims]) if tdims else [1]
                 gate = m.keep[t.name, i] if i in pb.holdable(t) else 1.0
                 m.tiles[(t.name, i)] = epigraph(
-                    m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, gate
+                    m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, gate, upper=cap / mult
                 )
                 terms.append(m.tiles[(t.name, i)])
             if terms:
@@ -488,6 +491,7 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
             "compute_cycles",
             math.log(points) - log_s_all,
             lattice([pb.sizes[d] for d in pb.dims]) if pb.dims else [1],
+            lower=points / pb.arch.pe_array.pes,
         )
         macs, vops = points, 0
     else:
