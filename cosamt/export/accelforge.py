@@ -79,7 +79,7 @@ def _memory(arch: Architecture, level: int) -> dict[str, Any]:
     read = "inf" if lv.read_bandwidth is None else lv.read_bandwidth * 8
     write = "inf" if lv.write_bandwidth is None else lv.write_bandwidth * 8
     top = level == arch.dram_index
-    roles = " | ".join(r.value for r in lv.holds)
+    roles = "All" if set(lv.holds) == set(Role) else " | ".join(r.value for r in lv.holds)
     return {
         "!Memory": True,
         "name": component(arch, level),
@@ -126,7 +126,10 @@ def workload_spec(op: Einsum, word_bits: int) -> dict[str, Any]:
     if op.kind is not OpKind.MAC:
         raise ExportError(f"{op.name}: only MAC operators are exported (vector operators have no "
                           "AccelForge compute unit in this export)")
-    renames = {r.value: t.name for r in Role for t in op.tensors if t.role is r}
+    # AccelForge's role names: the first operand is the input, the second the weight (K in QKᵀ, V
+    # in A·V), as cosamt's holds roles read them
+    first, second = op.operands[0], op.operands[-1]
+    renames = {"input": first.name, "weight": second.name, "output": op.output.name}
     return {
         "workload": {
             "iteration_space_shape": {d: f"0 <= {d} < {n}" for d, n in op.dims.items()},

@@ -1,0 +1,251 @@
+"""cosamt beside AccelForge (Timeloop's successor, Fast & Fusiest Mapper) on the same operators.
+
+    python scripts/compare_peers.py [--accelforge-python PATH] [--archs edge,cloud] [--out results/peers]
+
+AccelForge needs Python >= 3.12, so it runs in its own environment (see docs/peers.md for the two
+commands that make it) through ``scripts/peers/accelforge_runner.py``; its interpreter comes from
+``--accelforge-python`` or ``$COSAMT_ACCELFORGE_PYTHON`` (default ``/tmp/peers/af/bin/python``).
+
+Per case (GPT-2's FFN1 at 1024 tokens; one head of QKᵀ and of A·V at 1024 tokens) and preset:
+1. *same mapping*: cosamt's MIP schedule, exported as an AccelForge loop tree, evaluated by both
+   models; and FFM's best mapping, imported into cosamt, evaluated by both;
+2. *best against best*: a 2x2 table (schedule x model) of latency, energy, DRAM words per tensor and
+   search seconds;
+3. the least DRAM traffic in FFM's mapspace at the buffer size (Orojenesis' bound: FFM minimising
+   DRAM accesses alone) beside compulsory traffic.
+Writes peers.csv, peers.md and peers.json to the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from cosamt.arch.presets import load_preset
+from cosamt.arch.spec import Architecture
+from cosamt.evaluate.evaluator import evaluate
+from cosamt.evaluate.metrics import Metrics
+from cosamt.export.accelforge import (
+    MAIN_MEMORY,
+    arch_spec,
+    mapping_from_nodes,
+    mapping_spec,
+    to_yaml_text,
+    workload_spec,
+)
+from cosamt.schedule.mapping import Mapping
+from cosamt.solve.solver import SolveSettings, solve_operator
+from cosamt.types import Objective
+from cosamt.workload.einsum import Einsum, Role, Tensor, gemm
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = ROOT / "scripts" / "peers" / "accelforge_runner.py"
+DEFAULT_PYTHON = "/tmp/peers/af/bin/python"
+
+
+def cases() -> dict[str, Einsum]:
+    """GPT-2-small at 1024 tokens: FFN1, and one attention head's QKᵀ and A·V."""
+    ffn1 = gemm("ffn1", 1024, 3072, 768)  # Y[m,n] = X[m,k] W[k,n]
+    qk = Einsum("qk", {"m": 1024, "n": 1024, "d": 64}, (
+        Tensor("Q", ("m", "d"), Role.INPUT), Tensor("K", ("n", "d"), Role.INPUT),
+        Tensor("S", ("m", "n"), Role.OUTPUT)))
+    av = Einsum("av", {"m": 1024, "n": 1024, "d": 64}, (
+        Tensor("P", ("m", "n"), Role.INPUT), Tensor("V", ("n", "d"), Role.INPUT),
+        Tensor("O", ("m", "d"), Role.OUTPUT)))
+    return {"gpt2-ffn1": ffn1, "gpt2-qk-head": qk, "gpt2-av-head": av}
+
+
+# ---------------------------------------------------------------------------------------------
+# The two models' figures in one shape
+
+
+def cosamt_figures(op: Einsum, arch: Architecture, mapping: Mapping) -> dict[str, Any]:
+    m: Metrics = evaluate(op, arch, mapping)
+    dram = arch.levels[arch.dram_index].name
+    words = {t.tensor: t.reads + t.writes for t in m.tensors if t.level == dram}
+    return {"latency_cycles": m.latency_cycles, "energy_pj": m.energy_pj,
+            "dram_words": words, "violations": list(m.violations)}
+
+
+def accelforge_figures(op: Einsum, arch: Architecture, run: dict[str, Any]) -> dict[str, Any]:
+    bits = 8 * arch.word_bytes
+    words = {t.name: 0.0 for t in op.tensors}
+    for key, value in run["actions_bits"].items():
+        comp, tensor, _action = key.split("|")
+        if comp == MAIN_MEMORY and tensor in words:
+            words[tensor] += value / bits
+    return {"latency_cycles": run["latency_cycles"], "energy_pj": run["energy_pj"],
+            "dram_words": {k: round(v) for k, v in words.items()}, "violations": []}
+
+
+def run_accelforge(python: str, spec_dir: Path, mode: str, threads: int) -> dict[str, Any]:
+    proc = subprocess.run([python, str(RUNNER), str(spec_dir), mode, str(threads)],
+                          capture_output=True, text=True, timeout=1800, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"AccelForge {mode} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_spec(folder: Path, op: Einsum, arch: Architecture, mapping: Mapping | None) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "arch.yaml").write_text(to_yaml_text(arch_spec(arch, len(op.tensors))))
+    (folder / "workload.yaml").write_text(to_yaml_text(workload_spec(op, 8 * arch.word_bytes)))
+    if mapping is None:
+        return []
+    exported = mapping_spec(op, arch, mapping)
+    (folder / "mapping.yaml").write_text(to_yaml_text(exported.spec))
+    return list(exported.approximations)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-30)
+
+
+def one_case(name: str, op: Einsum, preset: str, python: str, threads: int, work: Path,
+             time_limit: float) -> dict[str, Any]:
+    arch = load_preset(preset)
+    settings = replace(SolveSettings(), objective=Objective.LATENCY, threads=threads,
+                       time_limit_s=time_limit, padding=False)
+    start = time.perf_counter()
+    mip = solve_operator(op, arch, settings)
+    mip_seconds = time.perf_counter() - start
+    if mip.mapping is None:
+        raise RuntimeError(f"{name} on {preset}: the MIP found no schedule ({mip.status.value})")
+    folder = work / f"{name}_{preset}"
+    approx = write_spec(folder / "mip", op, arch, mip.mapping)
+    af_of_mip = run_accelforge(python, folder / "mip", "evaluate", threads)
+    write_spec(folder / "ffm", op, arch, None)
+    ffm = run_accelforge(python, folder / "ffm", "map", threads)
+    ffm_mapping = mapping_from_nodes(op, arch, ffm["mapping_nodes"])
+    approx_ffm = write_spec(folder / "ffm_again", op, arch, ffm_mapping)
+    af_of_ffm_again = run_accelforge(python, folder / "ffm_again", "evaluate", threads)
+    bound = run_accelforge(python, folder / "ffm", "dram-bound", threads)
+    compulsory = sum(op.size(t) for t in op.tensors)
+    table = {
+        ("mip", "cosamt"): cosamt_figures(op, arch, mip.mapping),
+        ("mip", "accelforge"): accelforge_figures(op, arch, af_of_mip),
+        ("ffm", "cosamt"): cosamt_figures(op, arch, ffm_mapping),
+        ("ffm", "accelforge"): accelforge_figures(op, arch, ffm),
+    }
+    seconds = {"mip": mip_seconds, "ffm": ffm["seconds"]}
+    return {
+        "case": name,
+        "arch": preset,
+        "mip_status": mip.status.value,
+        "table": {f"{s}|{m}": {**v, "search_seconds": seconds[s]} for (s, m), v in table.items()},
+        "ffm_mappings_covered": ffm.get("mappings_covered"),
+        "ffm_reimport_roundtrip_energy_rel": rel(af_of_ffm_again["energy_pj"], ffm["energy_pj"]),
+        "export_approximations": approx + approx_ffm,
+        "dram_bound_words": bound["energy_pj"] / (8 * arch.word_bytes),
+        "compulsory_words": compulsory,
+        "ffm_mapping": ffm["mapping_nodes"],
+        "mip_mapping": str(mip.mapping),
+    }
+
+
+def agreement(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Same mapping, both models: per schedule, do DRAM words agree exactly, energy and latency?"""
+    out = []
+    for sched in ("mip", "ffm"):
+        c, a = r["table"][f"{sched}|cosamt"], r["table"][f"{sched}|accelforge"]
+        out.append({
+            "case": r["case"], "arch": r["arch"], "schedule": sched,
+            "dram_words_equal": c["dram_words"] == a["dram_words"],
+            "energy_rel_diff": rel(a["energy_pj"], c["energy_pj"]),
+            "latency_rel_diff": rel(a["latency_cycles"], c["latency_cycles"]),
+            "cosamt_violations": ";".join(c["violations"]),
+        })
+    return out
+
+
+def csv_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for r in results:
+        for key, v in r["table"].items():
+            sched, model = key.split("|")
+            rows.append({
+                "case": r["case"], "arch": r["arch"], "schedule": sched, "model": model,
+                "latency_cycles": v["latency_cycles"], "energy_pj": v["energy_pj"],
+                "dram_words": sum(v["dram_words"].values()),
+                **{f"dram_{t}": w for t, w in sorted(v["dram_words"].items())},
+                "search_seconds": v["search_seconds"],
+                "dram_bound_words": r["dram_bound_words"], "compulsory_words": r["compulsory_words"],
+            })
+    return rows
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    lines = ["# cosamt vs AccelForge (FFM)", ""]
+    for r in results:
+        lines += [f"## {r['case']} on {r['arch']}", "",
+                  "| schedule | model | latency (cycles) | energy (pJ) | DRAM words per tensor | search (s) |",
+                  "|---|---|---:|---:|---|---:|"]
+        for key, v in r["table"].items():
+            sched, model = key.split("|")
+            words = ", ".join(f"{t} {w:,}" for t, w in sorted(v["dram_words"].items()))
+            lines.append(f"| {sched} | {model} | {v['latency_cycles']:,.0f} | {v['energy_pj']:.6e} | "
+                         f"{words} | {v['search_seconds']:.1f} |")
+        lines += ["", f"FFM covered {r['ffm_mappings_covered']:.3g} mappings. Least DRAM traffic in "
+                      f"FFM's mapspace at this buffer size (Orojenesis bound): {r['dram_bound_words']:,.0f} "
+                      f"words; compulsory {r['compulsory_words']:,}.", ""]
+        for a in agreement(r):
+            lines.append(f"* same mapping ({a['schedule']}): DRAM words equal: {a['dram_words_equal']}, "
+                         f"energy differs by {a['energy_rel_diff']:.2e}, latency by "
+                         f"{a['latency_rel_diff']:.2e}"
+                         + (f"; cosamt flags: {a['cosamt_violations']}" if a["cosamt_violations"] else ""))
+        if r["export_approximations"]:
+            lines.append(f"* export approximations: {', '.join(r['export_approximations'])}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accelforge-python",
+                    default=os.environ.get("COSAMT_ACCELFORGE_PYTHON", DEFAULT_PYTHON))
+    ap.add_argument("--archs", default="edge,cloud")
+    ap.add_argument("--cases", default=",".join(cases()))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--time-limit", type=float, default=300.0)
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "peers")
+    args = ap.parse_args()
+    if not Path(args.accelforge_python).exists():
+        raise SystemExit(f"AccelForge's Python not found at {args.accelforge_python}: see docs/peers.md")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in args.archs.split(","):
+            for name in args.cases.split(","):
+                r = one_case(name, cases()[name], preset, args.accelforge_python, args.threads,
+                             Path(tmp), args.time_limit)
+                results.append(r)
+                print(f"{name} {preset}: " + "; ".join(
+                    f"{a['schedule']}: words equal {a['dram_words_equal']}, energy "
+                    f"{a['energy_rel_diff']:.1e}, latency {a['latency_rel_diff']:.1e}"
+                    for a in agreement(r)), flush=True)
+    rows = csv_rows(results)
+    fields = sorted({k for row in rows for k in row}, key=lambda k: list(rows[0]).index(k)
+                    if k in rows[0] else len(rows[0]))
+    with (args.out / "peers.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    (args.out / "peers.md").write_text(markdown(results))
+    summary = {"results": results, "agreement": [a for r in results for a in agreement(r)]}
+    (args.out / "peers.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
