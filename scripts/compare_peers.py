@@ -48,7 +48,10 @@ from cosamt.workload.einsum import Einsum, Role, Tensor, gemm
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "scripts" / "peers" / "accelforge_runner.py"
+ZZ_RUNNER = ROOT / "scripts" / "peers" / "zigzag_runner.py"
 DEFAULT_PYTHON = "/tmp/peers/af/bin/python"
+DEFAULT_ZZ_PYTHON = "/tmp/peers/zz/bin/python"
+ZZ_OPERANDS = ("O", "I", "W")  # ZigZag's names for the output, the first and the second operand
 
 
 def cases() -> dict[str, Einsum]:
@@ -96,7 +99,7 @@ def run_accelforge(python: str, spec_dir: Path, mode: str, threads: int) -> dict
 
 def write_spec(folder: Path, op: Einsum, arch: Architecture, mapping: Mapping | None) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "arch.yaml").write_text(to_yaml_text(arch_spec(arch, len(op.tensors))))
+    (folder / "arch.yaml").write_text(to_yaml_text(arch_spec(arch, len(op.tensors), op)))
     (folder / "workload.yaml").write_text(to_yaml_text(workload_spec(op, 8 * arch.word_bytes)))
     if mapping is None:
         return []
@@ -106,14 +109,76 @@ def write_spec(folder: Path, op: Einsum, arch: Architecture, mapping: Mapping | 
 
 
 # ---------------------------------------------------------------------------------------------
+# ZigZag (LOMA): the operator as ZigZag's GEMM, its best mapping back as a cosamt mapping
+
+
+def zz_tensors(op: Einsum) -> dict[str, Tensor]:
+    return dict(zip(ZZ_OPERANDS, (op.output, op.operands[0], op.operands[-1]), strict=True))
+
+
+def zigzag_request(op: Einsum, arch: Architecture) -> dict[str, Any]:
+    if arch.dram_index != 1:
+        raise ValueError("the ZigZag comparison covers a global buffer and DRAM only")
+    bits = 8 * arch.word_bytes
+
+    def mem(i: int) -> dict[str, Any]:
+        lv = arch.levels[i]
+        return {"capacity_bits": (lv.capacity_bytes or 10**13) * 8,
+                "read_bits_per_cycle": int(8 * (lv.read_bandwidth or 1e6)),
+                "write_bits_per_cycle": int(8 * (lv.write_bandwidth or 1e6)),
+                "read_pj_per_word": lv.read_energy_pj, "write_pj_per_word": lv.write_energy_pj}
+
+    return {
+        "name": op.name, "word_bits": bits, "mac_pj": arch.mac_energy_pj,
+        "rows": arch.pe_array.rows.size, "cols": arch.pe_array.cols.size,
+        "operator": {"dims": {d.upper(): n for d, n in op.dims.items()},
+                     **{k: [d.upper() for d in t.dims] for k, t in zz_tensors(op).items()}},
+        "buffer": mem(0), "dram": mem(1),
+    }
+
+
+def mapping_from_zigzag(op: Einsum, arch: Architecture, zz: dict[str, Any]) -> Mapping:
+    """An even ZigZag mapping: one loop order (innermost first) cut at one DRAM boundary."""
+    from cosamt.schedule.mapping import LevelMapping, Loop, SpatialLoop
+
+    levels = zz["temporal"]["O"]
+    below = [Loop(d.lower(), f) for lvl in levels[:-1] for d, f in lvl if f > 1]
+    dram = [Loop(d.lower(), f) for d, f in levels[-1] if f > 1]
+    spatial = tuple(SpatialLoop(d.lower(), f, axis) for d, f, axis in zz["spatial"])
+    everything = frozenset(t.name for t in op.tensors)
+    return Mapping(levels=(
+        LevelMapping(temporal=tuple(reversed(below)), spatial=spatial, keep=everything),
+        LevelMapping(temporal=tuple(reversed(dram)), keep=everything),
+    ))
+
+
+def run_zigzag(python: str, request: dict[str, Any], folder: Path) -> dict[str, Any]:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "zigzag_request.json"
+    path.write_text(json.dumps(request))
+    proc = subprocess.run([python, str(ZZ_RUNNER), str(path)], capture_output=True, text=True,
+                          timeout=1800, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ZigZag failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def zigzag_figures(op: Einsum, zz: dict[str, Any]) -> dict[str, Any]:
+    names = {k: t.name for k, t in zz_tensors(op).items()}
+    return {"latency_cycles": zz["latency_cycles"], "energy_pj": zz["energy_pj"],
+            "dram_words": {names[k]: round(v) for k, v in zz["dram_words_by_operand"].items()},
+            "violations": []}
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(b), 1e-30)
 
 
-def one_case(name: str, op: Einsum, preset: str, python: str, threads: int, work: Path,
-             time_limit: float) -> dict[str, Any]:
+def one_case(name: str, op: Einsum, preset: str, python: str, zz_python: str | None, threads: int,
+             work: Path, time_limit: float) -> dict[str, Any]:
     arch = load_preset(preset)
     settings = replace(SolveSettings(), objective=Objective.LATENCY, threads=threads,
                        time_limit_s=time_limit, padding=False)
@@ -139,6 +204,11 @@ def one_case(name: str, op: Einsum, preset: str, python: str, threads: int, work
         ("ffm", "accelforge"): accelforge_figures(op, arch, ffm),
     }
     seconds = {"mip": mip_seconds, "ffm": ffm["seconds"]}
+    if zz_python is not None:
+        zz = run_zigzag(zz_python, zigzag_request(op, arch), folder / "zigzag")
+        table[("loma", "cosamt")] = cosamt_figures(op, arch, mapping_from_zigzag(op, arch, zz))
+        table[("loma", "zigzag")] = zigzag_figures(op, zz)
+        seconds["loma"] = zz["seconds"]
     return {
         "case": name,
         "arch": preset,
@@ -157,10 +227,12 @@ def one_case(name: str, op: Einsum, preset: str, python: str, threads: int, work
 def agreement(r: dict[str, Any]) -> list[dict[str, Any]]:
     """Same mapping, both models: per schedule, do DRAM words agree exactly, energy and latency?"""
     out = []
-    for sched in ("mip", "ffm"):
-        c, a = r["table"][f"{sched}|cosamt"], r["table"][f"{sched}|accelforge"]
+    for sched, peer in (("mip", "accelforge"), ("ffm", "accelforge"), ("loma", "zigzag")):
+        if f"{sched}|{peer}" not in r["table"]:
+            continue
+        c, a = r["table"][f"{sched}|cosamt"], r["table"][f"{sched}|{peer}"]
         out.append({
-            "case": r["case"], "arch": r["arch"], "schedule": sched,
+            "case": r["case"], "arch": r["arch"], "schedule": sched, "peer": peer,
             "dram_words_equal": c["dram_words"] == a["dram_words"],
             "energy_rel_diff": rel(a["energy_pj"], c["energy_pj"]),
             "latency_rel_diff": rel(a["latency_cycles"], c["latency_cycles"]),
@@ -200,7 +272,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
                       f"FFM's mapspace at this buffer size (Orojenesis bound): {r['dram_bound_words']:,.0f} "
                       f"words; compulsory {r['compulsory_words']:,}.", ""]
         for a in agreement(r):
-            lines.append(f"* same mapping ({a['schedule']}): DRAM words equal: {a['dram_words_equal']}, "
+            lines.append(f"* same mapping ({a['schedule']}, cosamt vs {a['peer']}): DRAM words equal: {a['dram_words_equal']}, "
                          f"energy differs by {a['energy_rel_diff']:.2e}, latency by "
                          f"{a['latency_rel_diff']:.2e}"
                          + (f"; cosamt flags: {a['cosamt_violations']}" if a["cosamt_violations"] else ""))
@@ -214,6 +286,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--accelforge-python",
                     default=os.environ.get("COSAMT_ACCELFORGE_PYTHON", DEFAULT_PYTHON))
+    ap.add_argument("--zigzag-python",
+                    default=os.environ.get("COSAMT_ZIGZAG_PYTHON", DEFAULT_ZZ_PYTHON))
     ap.add_argument("--archs", default="edge,cloud")
     ap.add_argument("--cases", default=",".join(cases()))
     ap.add_argument("--threads", type=int, default=2)
@@ -227,11 +301,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.archs.split(","):
             for name in args.cases.split(","):
-                r = one_case(name, cases()[name], preset, args.accelforge_python, args.threads,
+                zz = args.zigzag_python if Path(args.zigzag_python).exists() else None
+                r = one_case(name, cases()[name], preset, args.accelforge_python, zz, args.threads,
                              Path(tmp), args.time_limit)
                 results.append(r)
                 print(f"{name} {preset}: " + "; ".join(
-                    f"{a['schedule']}: words equal {a['dram_words_equal']}, energy "
+                    f"{a['schedule']}/{a['peer']}: words equal {a['dram_words_equal']}, energy "
                     f"{a['energy_rel_diff']:.1e}, latency {a['latency_rel_diff']:.1e}"
                     for a in agreement(r)), flush=True)
     rows = csv_rows(results)

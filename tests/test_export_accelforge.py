@@ -63,9 +63,9 @@ def test_ffn1_schedule_becomes_the_loop_tree_accelforge_agrees_with() -> None:
         ("!Storage", "GlobalBuffer", None, None, ("X",)),
         ("!Temporal", None, "f", 32, ()),
         ("!Storage", "GlobalBuffer", None, None, ("W", "Y")),
-        ("!Temporal", None, "e", 32, ()),
-        ("!Spatial", "PEArray", "e", 1, ()),
+        ("!Spatial", "PEArray", "e", 24, ()),  # the array takes 32 blocks of 24 rows of e
         ("!Spatial", "PEArray", "f", 1, ()),
+        ("!Temporal", None, "e", 1, ()),
         ("!Storage", "Register", None, None, ("W",)),
         ("!Temporal", None, "m", 1, ()),
         ("!Storage", "Register", None, None, ("X", "Y")),

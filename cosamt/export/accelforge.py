@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from cosamt.arch.spec import Architecture
+from cosamt.arch.spec import Architecture, DimClass
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum, OpKind, Role
 
@@ -95,8 +95,28 @@ def _memory(arch: Architecture, level: int) -> dict[str, Any]:
     }
 
 
-def arch_spec(arch: Architecture, n_tensors: int = 3) -> dict[str, Any]:
-    """The ``arch`` section: memories outermost first, the PE array, the latch and the MAC."""
+def axis_spec(arch: Architecture, axis: str, op: Einsum | None) -> dict[str, Any]:
+    """One array axis; with an operator, the dims cosamt forbids on it are bound to one iteration
+    (``unrolls`` of the axis, and reduction dims everywhere without spatial reduction)."""
+    spec: dict[str, Any] = {"name": axis, "fanout": arch.pe_array.axis(axis).size}
+    if op is None:
+        return spec
+    allowed = arch.pe_array.axis(axis).unrolls
+    forbidden = [
+        d for d in op.dims
+        if (d in op.reduction_dims and (DimClass.REDUCTION not in allowed
+                                       or not arch.pe_array.spatial_reduction))
+        or (d not in op.reduction_dims and DimClass.OUTPUT not in allowed)
+    ]
+    if forbidden:
+        spec["loop_bounds"] = [{"expression": " | ".join(forbidden), "operator": "==", "value": 1}]
+    return spec
+
+
+def arch_spec(arch: Architecture, n_tensors: int = 3, op: Einsum | None = None) -> dict[str, Any]:
+    """The ``arch`` section: memories outermost first, the PE array, the latch and the MAC. Given
+    the operator, the array axes carry cosamt's unrolling rules, so a mapper searches the same
+    spatial choices."""
     nodes: list[dict[str, Any]] = []
     for level in range(arch.dram_index, -1, -1):
         nodes.append(_memory(arch, level))
@@ -104,9 +124,7 @@ def arch_spec(arch: Architecture, n_tensors: int = 3) -> dict[str, Any]:
             nodes.append({
                 "!Container": True,
                 "name": PE_ARRAY,
-                "spatial": [
-                    {"name": axis, "fanout": arch.pe_array.axis(axis).size} for axis in ("rows", "cols")
-                ],
+                "spatial": [axis_spec(arch, axis, op) for axis in ("rows", "cols")],
             })
     nodes.append({
         "!Memory": True, "name": REGISTER, "size": n_tensors * _bits(arch), "leak_power": 0, "area": 0,
@@ -157,76 +175,53 @@ class ExportedMapping:
     approximations: tuple[str, ...]  # tensors whose refills AccelForge will count differently
 
 
-def _kept_levels(arch: Architecture, mapping: Mapping, tensor: str) -> list[int]:
-    return [i for i in range(arch.dram_index) if tensor in mapping.levels[i].keep]
-
-
-def _level_loops(arch: Architecture, mapping: Mapping, k: int) -> list[dict[str, Any]]:
-    """Level k's loops, outermost first, as tree nodes with tile shapes filled in later: temporal
-    loops of dims with a spatial factor first, then the spatial loops, then the other temporal loops
-    (spatial loops run in parallel, so their place among a level's loops changes no count, but a
-    dim's tile shape must shrink going down the tree)."""
-    lv = mapping.levels[k]
-    temporal = [lp for lp in lv.temporal if lp.factor > 1]
-    spatial = [sp for sp in lv.spatial if sp.factor > 1]
-    unrolled = {sp.dim for sp in spatial}
-    last_unrolled = max((i for i, lp in enumerate(temporal) if lp.dim in unrolled), default=-1)
-    nodes: list[dict[str, Any]] = []
-    for i, lp in enumerate(temporal):
-        nodes.append({"kind": "Temporal", "dim": lp.dim, "factor": lp.factor})
-        if i == last_unrolled:
-            nodes += [{"kind": "Spatial", "dim": sp.dim, "factor": sp.factor, "axis": sp.axis}
-                      for sp in spatial]
-    if last_unrolled == -1:
-        nodes = [{"kind": "Spatial", "dim": sp.dim, "factor": sp.factor, "axis": sp.axis}
-                 for sp in spatial] + nodes
-    return nodes
-
-
 def mapping_spec(op: Einsum, arch: Architecture, mapping: Mapping) -> ExportedMapping:
     """The ``mapping`` section for one operator: a loop tree whose storage nodes sit where the reuse
-    rule says each tensor is refilled."""
+    rule says each tensor is refilled.
+
+    All temporal loops, outermost first (DRAM's, then each level's below it), form one list; the
+    storage node of a tensor kept at level l goes after the last of the loops above l that the reuse
+    rule counts (the trailing run of loops not indexing the tensor is skipped). The spatial loops go
+    right after the last storage node of a level the array hangs below or above (they run in
+    parallel, so their place among the loops changes no count); storage of levels inside the array
+    (private levels and the latch) must come after them, and is clamped there if the rule would lift
+    it higher (reported in ``approximations``)."""
     if op.kind is not OpKind.MAC:
         raise ExportError(f"{op.name}: only MAC operators are exported")
     if mapping.padding:
         raise ExportError(f"{op.name}: padded mappings are not exported")
-    tensors = [t for t in op.tensors]
-    approx: list[str] = []
-    # tree entries: ("loop", node) or ("store", level, tensor)
-    tree: list[tuple[Any, ...]] = [("store", arch.dram_index, t.name) for t in tensors]
-    for k in range(arch.dram_index, -1, -1):
-        loops = _level_loops(arch, mapping, k)
-        below = k - 1  # the level whose tiles level k's loops iterate over
-        entries: list[tuple[Any, ...]] = [("loop", n) for n in loops]
-        first_free = 0
-        if below == LATCH or arch.is_private(below):
-            # storage inside the PE array must stay below the spatial loops
-            first_free = max((i + 1 for i, n in enumerate(loops) if n["kind"] == "Spatial"), default=0)
-        placed: list[tuple[int, str]] = []
-        for t in tensors:
-            keeps = below == LATCH or t.name in mapping.levels[below].keep
-            if not keeps:
+    loops = [(k, lp) for k in range(arch.dram_index, -1, -1)
+             for lp in mapping.levels[k].temporal if lp.factor > 1]
+    stores: list[tuple[int, int, str]] = []  # (position in loops, level, tensor)
+    for t in op.tensors:
+        for level in [LATCH, *range(arch.dram_index)]:
+            if level != LATCH and t.name not in mapping.levels[level].keep:
                 continue
-            pos = len(loops)
-            while pos > first_free and loops[pos - 1]["kind"] == "Temporal" \
-                    and loops[pos - 1]["dim"] not in t.dims:
-                pos -= 1
-            if pos == first_free and pos < len(loops) and _run_continues(arch, mapping, k, t.dims):
-                approx.append(f"{t.name}@{component(arch, below)}")
-            placed.append((pos, t.name))
-        for pos, name in sorted(placed, key=lambda p: -p[0]):
-            entries.insert(pos, ("store", below, name))
-        tree += entries
+            above = [i for i, (k, _) in enumerate(loops) if k > level]
+            counted = list(above)
+            while counted and loops[counted[-1]][1].dim not in t.dims:
+                counted.pop()
+            stores.append((counted[-1] + 1 if counted else 0, level, t.name))
+    inside = [st for st in stores if st[1] == LATCH or arch.is_private(st[1])]
+    outside = [st for st in stores if st not in inside]
+    spatial_at = max((pos for pos, _, _ in outside), default=0)
+    approx = sorted({f"{name}@{component(arch, lvl)}" for pos, lvl, name in inside if pos < spatial_at})
+    inside = [(max(pos, spatial_at), lvl, name) for pos, lvl, name in inside]
+    spatial = [sp for sp in mapping.levels[arch.spatial_level].spatial if sp.factor > 1]
+    tree: list[tuple[Any, ...]] = [("store", arch.dram_index, t.name) for t in op.tensors]
+    for i in range(len(loops) + 1):
+        # at each position: outer levels' storage first, then (once) the spatial loops, then inner
+        here_out = sorted((st for st in outside if st[0] == i), key=lambda st: -st[1])
+        here_in = sorted((st for st in inside if st[0] == i), key=lambda st: -st[1])
+        tree += [("store", lvl, name) for _, lvl, name in here_out]
+        if i == spatial_at:
+            tree += [("loop", {"kind": "Spatial", "dim": sp.dim, "factor": sp.factor, "axis": sp.axis})
+                     for sp in spatial]
+        tree += [("store", lvl, name) for _, lvl, name in here_in]
+        if i < len(loops):
+            tree.append(("loop", {"kind": "Temporal", "dim": loops[i][1].dim, "factor": loops[i][1].factor}))
     tree.append(("compute",))
     return ExportedMapping({"mapping": {"nodes": _render(op, arch, tree)}}, tuple(approx))
-
-
-def _run_continues(arch: Architecture, mapping: Mapping, k: int, dims: tuple[str, ...]) -> bool:
-    """Would the reuse rule's dropped run reach the loops of levels above k?"""
-    own = [lp for lp in mapping.levels[k].temporal if lp.factor > 1]
-    if any(lp.dim in dims for lp in own):
-        return False
-    return any(lp.factor > 1 for j in range(k + 1, len(mapping.levels)) for lp in mapping.levels[j].temporal)
 
 
 def _render(op: Einsum, arch: Architecture, tree: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
