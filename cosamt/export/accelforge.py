@@ -165,6 +165,39 @@ def workload_spec(op: Einsum, word_bits: int) -> dict[str, Any]:
     }
 
 
+def fused_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Arch and workload for a chain of operators that may fuse (e.g. QKᵀ, softmax, A·V): DRAM need
+    not keep intermediates, vector operators are copy Einsums on a ``VectorUnit`` beside the MAC
+    (one per PE, together ``lanes`` operations per cycle, ``ops_per_point`` operations per point)."""
+    vector = [op for op in ops if op.kind is not OpKind.MAC]
+    if any(len(op.operands) != 1 or op.ops_per_point != vector[0].ops_per_point for op in vector):
+        raise ExportError("vector operators must be unary with one ops_per_point")
+    spec = arch_spec(arch, 3)
+    nodes = spec["arch"]["nodes"]
+    nodes[0]["tensors"] = {"keep": "~Intermediates", "may_keep": "All"}
+    nodes[-1]["enabled"] = "len(All) == 3"
+    if vector:
+        per_point = vector[0].ops_per_point
+        nodes.append({
+            "!Compute": True, "name": "VectorUnit", "leak_power": 0, "area": 0, "enabled": "len(All) == 2",
+            "actions": [{"name": "compute", "energy": per_point * arch.vector_unit.energy_per_op_pj,
+                         "throughput": arch.vector_unit.lanes / per_point / arch.pe_array.pes}],
+        })
+    ranks: dict[str, int] = {}
+    einsums = []
+    for op in ops:
+        ranks.update({d.upper(): n for d, n in op.dims.items()})
+        out = op.output
+        operands = " * ".join(f"{t.name}[{', '.join(t.dims)}]" for t in op.operands)
+        names = {"input": op.operands[0].name, "output": out.name}
+        if op.kind is OpKind.MAC:
+            names["weight"] = op.operands[-1].name
+        einsums.append({"einsum": f"{out.name}[{', '.join(out.dims)}] = {operands}", "renames": names})
+    workload = {"workload": {"rank_sizes": ranks, "bits_per_value": {"All": 8 * arch.word_bytes},
+                             "einsums": einsums}}
+    return spec, workload
+
+
 # ---------------------------------------------------------------------------------------------
 # Mapping export
 
