@@ -9,7 +9,8 @@ The request (written by ``scripts/compare_peers.py``) gives the operator (output
 dims and sizes), the word width, the PE array (rows x cols), the MAC energy, and the global buffer
 and DRAM (capacity bits, read/write bandwidth bits per cycle, energy pJ per word). ZigZag charges
 its ``r_cost``/``w_cost`` per access of a port's ``bandwidth_max`` bits, so they are set to the
-energy per word times the words per access. Registers of one word per operand and PE stand for
+energy per word times the words per access, and ``bandwidth_min`` is one word so that accesses are
+counted at the width the array actually uses. Registers of one word per operand and PE stand for
 cosamt's operand latch (free). ``even`` temporal mappings (one set of memory boundaries for every
 operand) keep the result expressible as a cosamt mapping.
 """
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 
-def _port(name: str, kind: str, bw: int, alloc: list[str]) -> dict[str, Any]:
-    return {"name": name, "type": kind, "bandwidth_min": bw, "bandwidth_max": bw, "allocation": alloc}
+def _port(name: str, kind: str, bw: int, alloc: list[str], bw_min: int | None = None) -> dict[str, Any]:
+    return {"name": name, "type": kind, "bandwidth_min": bw_min or bw, "bandwidth_max": bw,
+            "allocation": alloc}
 
 
 def _register(operand: str, bits: int) -> dict[str, Any]:
@@ -49,7 +51,10 @@ def _shared(mem: dict[str, Any], bits: int) -> dict[str, Any]:
         "r_cost": mem["read_pj_per_word"] * read_bw / bits,
         "w_cost": mem["write_pj_per_word"] * write_bw / bits,
         "area": 0, "latency": 1, "auto_cost_extraction": False, "operands": ["I1", "I2", "O"],
-        "ports": [_port("r_port_1", "read", read_bw, reads), _port("w_port_1", "write", write_bw, writes)],
+        # bandwidth_min of one word: with the full width, ZigZag counts a half-used access as a
+        # whole one (twice cosamt's buffer reads of X and W on FFN1)
+        "ports": [_port("r_port_1", "read", read_bw, reads, bits),
+                  _port("w_port_1", "write", write_bw, writes, bits)],
         "served_dimensions": ["D1", "D2"],
     }
 
