@@ -319,7 +319,7 @@ def csv_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
-    lines = ["# cosamt vs AccelForge (FFM)", ""]
+    lines = ["# cosamt vs AccelForge (FFM) and ZigZag (LOMA)", ""]
     for r in results:
         lines += [f"## {r['case']} on {r['arch']}", "",
                   "| schedule | model | latency (cycles) | energy (pJ) | DRAM words per tensor | search (s) |",
