@@ -264,23 +264,29 @@ def fused_case(preset: str, python: str, threads: int, work: Path, time_limit: f
             "latency_cycles": sum(g.metrics.latency_cycles for g in res),
             "energy_pj": sum(g.metrics.energy_pj for g in res), "dram_words": words,
             "violations": [], "search_seconds": time.perf_counter() - start}
-    folder = work / f"attention_{preset}"
-    folder.mkdir(parents=True, exist_ok=True)
-    arch_doc, workload_doc = fused_specs(ops, arch)
-    (folder / "arch.yaml").write_text(to_yaml_text(arch_doc))
-    (folder / "workload.yaml").write_text(to_yaml_text(workload_doc))
-    ffm = run_accelforge(python, folder, "map", threads)
     bits = 8 * arch.word_bytes
-    words_af: dict[str, int] = {}
-    for key, value in ffm["actions_bits"].items():
-        comp, tensor, _ = key.split("|")
-        if comp == MAIN_MEMORY and value:
-            words_af[tensor] = words_af.get(tensor, 0) + round(value / bits)
-    table["ffm-fused|accelforge"] = {"latency_cycles": ffm["latency_cycles"], "energy_pj": ffm["energy_pj"],
-                                     "dram_words": words_af, "violations": [],
-                                     "search_seconds": ffm["seconds"]}
-    return {"case": "gpt2-attention-head-fused", "arch": preset, "table": table,
-            "ffm_mappings_covered": ffm.get("mappings_covered"), "ffm_mapping": ffm["mapping_nodes"]}
+    covered = {}
+    for label, dram_keeps in (("unfused", "All"), ("fused", None)):
+        # unfused: DRAM keeps every tensor, so S and P make the round trip as in cosamt's unfused
+        folder = work / f"attention_{preset}_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        arch_doc, workload_doc = fused_specs(ops, arch)
+        if dram_keeps:
+            arch_doc["arch"]["nodes"][0]["tensors"] = {"keep": dram_keeps}
+        (folder / "arch.yaml").write_text(to_yaml_text(arch_doc))
+        (folder / "workload.yaml").write_text(to_yaml_text(workload_doc))
+        ffm = run_accelforge(python, folder, "map", threads)
+        words_af: dict[str, int] = {}
+        for key, value in ffm["actions_bits"].items():
+            comp, tensor, _ = key.split("|")
+            if comp == MAIN_MEMORY and value:
+                words_af[tensor] = words_af.get(tensor, 0) + round(value / bits)
+        table[f"ffm-{label}|accelforge"] = {
+            "latency_cycles": ffm["latency_cycles"], "energy_pj": ffm["energy_pj"],
+            "dram_words": words_af, "violations": [], "search_seconds": ffm["seconds"]}
+        covered[label] = ffm.get("mappings_covered")
+    return {"case": "gpt2-attention-head", "arch": preset, "table": table,
+            "ffm_mappings_covered": covered["fused"], "ffm_mapping": ffm["mapping_nodes"]}
 
 
 def agreement(r: dict[str, Any]) -> list[dict[str, Any]]:
