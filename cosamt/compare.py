@@ -254,15 +254,7 @@ def compare_instance(resolved: Resolved, settings: SolveSettings,
 
 
 def _row(group: str, m: MethodResult) -> dict[str, Any]:
-    return {
-        "group": group,
-        "method": m.method,
-        "latency_cycles": m.latency_cycles,
-        "energy_pj": m.energy_pj,
-        "dram_bytes": m.dram_bytes,
-        "seconds": m.seconds,
-        "ratio": m.ratio,
-    }
+    return {"group": group, **{k: getattr(m, k) for k in CSV_COLUMNS[1:]}}
 
 
 def rows(c: Comparison) -> list[dict[str, Any]]:
@@ -281,17 +273,8 @@ def to_csv(c: Comparison) -> str:
 
 
 def _method_json(m: MethodResult) -> dict[str, Any]:
-    return {
-        "method": m.method,
-        "latency_cycles": m.latency_cycles,
-        "energy_pj": m.energy_pj,
-        "dram_bytes": m.dram_bytes,
-        "seconds": m.seconds,
-        "ratio": m.ratio,
-        "evaluated": m.evaluated,
-        "note": m.note,
-        "skipped": m.skipped,
-    }
+    return {**{k: getattr(m, k) for k in CSV_COLUMNS[1:]},
+            "evaluated": m.evaluated, "note": m.note, "skipped": m.skipped}
 
 
 def to_json(c: Comparison) -> dict[str, Any]:
