@@ -343,21 +343,6 @@ def _kind(node: dict[str, Any]) -> str:
     return str(node.get("type", "other"))
 
 
-def canonical(mapping: Mapping) -> Mapping:
-    """Factor-1 loops dropped (they change nothing), so mappings compare by what they do."""
-    return Mapping(
-        levels=tuple(
-            LevelMapping(
-                temporal=tuple(lp for lp in lv.temporal if lp.factor > 1),
-                spatial=tuple(sp for sp in lv.spatial if sp.factor > 1),
-                keep=lv.keep,
-            )
-            for lv in mapping.levels
-        ),
-        padding=mapping.padding,
-    )
-
-
 def to_yaml_text(doc: dict[str, Any]) -> str:
     """YAML with AccelForge's tags (``!Memory``, ``!Storage`` ...) from the ``"!Tag": True`` keys."""
     lines: list[str] = []
