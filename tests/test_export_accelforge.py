@@ -17,15 +17,26 @@ from test_tracesim import problems
 from cosamt.arch.presets import load_preset
 from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
+from cosamt.evaluate.group import evaluate_group
 from cosamt.export.accelforge import (
     arch_spec,
+    fused_specs,
+    group_mapping_spec,
+    group_mappings_from_nodes,
     mapping_from_nodes,
     mapping_spec,
+    sequence_mapping_spec,
+    sequence_mappings_from_nodes,
     to_yaml_text,
     workload_spec,
 )
+from cosamt.fusion.schemes import Group, segments
+from cosamt.io.instance import parse_instance
+from cosamt.pipeline import resolve, solve_group_result
 from cosamt.schedule.file import mapping_from_group, read_schedule
 from cosamt.schedule.mapping import Mapping
+from cosamt.solve.solver import SolveSettings
+from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum, Role, Tensor, gemm
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +99,10 @@ def test_arch_and_workload_carry_the_presets_numbers() -> None:
     assert work["iteration_space_shape"] == {"m": "0 <= m < 1024", "n": "0 <= n < 3072",
                                              "k": "0 <= k < 768"}
     text = to_yaml_text(arch_spec(EDGE))
-    assert "- !Container {name: PEArray, spatial: [{name: rows, fanout: 32}, {name: cols, fanout: 32}]}" in text
+    # edge's cols unroll output dimensions only: reduction dimensions are bound to 1 there, per Einsum
+    assert ("- !Container {name: PEArray, spatial: [{name: rows, fanout: 32}, {name: cols, fanout: 32, "
+            'loop_bounds: [{expression: "(All.rank_variables - Outputs.rank_variables)", '
+            'operator: "==", value: 1}]}]}') in text
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -101,6 +115,72 @@ def test_round_trip_keeps_every_count(case: tuple[Einsum, Architecture, Mapping]
     exported = mapping_spec(op, arch, mapping)
     back = mapping_from_nodes(op, arch, exported.spec["mapping"]["nodes"])
     assert _counts(op, arch, back) == _counts(op, arch, mapping)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fused groups: one branch per member under a Sequential, below the shared loops
+
+
+def _attention_candidates() -> dict[str, list[Group]]:
+    """One GPT-2 head at 1024 tokens: the unfused, FLAT and online candidates of its attention."""
+    inst = parse_instance({"model": {"name": "one-head", "n_layers": 1, "d_model": 64, "n_heads": 1,
+                                     "d_ff": 256}, "seq_len": 1024, "arch": "edge"})
+    seg = next(sg for sg in segments(resolve(inst).operators, FusionChoice.ALL) if sg.name == "attention")
+    return {("unfused" if len(c) > 1 else c[0].scheme.value): list(c) for c in seg.candidates}
+
+
+@pytest.fixture(scope="module")
+def flat_edge() -> tuple[Group, dict[str, Mapping]]:
+    group = _attention_candidates()["flat"][0]
+    settings = SolveSettings(objective=Objective.LATENCY, threads=1, time_limit_s=300)
+    return group, solve_group_result(group, EDGE, settings).mappings
+
+
+def _tree(nodes: list[dict[str, Any]]) -> list[Any]:
+    out: list[Any] = []
+    for n in nodes:
+        tag = next(k for k in n if k.startswith("!"))
+        out.append((tag, _tree(n["nodes"])) if "nodes" in n else
+                   (tag, n.get("component"), n.get("rank_variable"), tuple(n.get("tensors", ()))))
+    return out
+
+
+def test_fused_flat_group_becomes_a_sequential_below_the_shared_loop(
+        flat_edge: tuple[Group, dict[str, Mapping]]) -> None:
+    """FLAT on edge shares 32-row blocks (m): K and V stay in the buffer across blocks (above the
+    shared loop), the score blocks S and P live between the members (above the branches), and each
+    member is a branch computing its own output."""
+    group, mappings = flat_edge
+    assert [lp.factor for lp in mappings["qk"].levels[-1].temporal] == [32]
+    nodes = group_mapping_spec(group, EDGE, mappings).spec["mapping"]["nodes"]
+    tree = _tree(nodes)
+    assert tree[:4] == [("!Storage", "MainMemory", None, ("Q", "K", "V", "O")),
+                        ("!Storage", "GlobalBuffer", None, ("K", "V")),
+                        ("!Temporal", None, "m", ()),
+                        ("!Storage", "GlobalBuffer", None, ("S", "P"))]
+    assert nodes[2]["tile_shape"] == 32
+    assert tree[4][0] == "!Sequential" and len(tree[4][1]) == 3
+    computes = [branch[1][-1] for branch in tree[4][1]]
+    assert computes == [("!Compute", "MAC", None, ()), ("!Compute", "VectorUnit", None, ()),
+                        ("!Compute", "MAC", None, ())]
+    assert [n["nodes"][-1]["einsum"] for n in nodes[4]["nodes"]] == ["S", "P", "O"]
+
+
+def test_fused_and_unfused_trees_come_back_as_the_same_mappings(
+        flat_edge: tuple[Group, dict[str, Mapping]]) -> None:
+    group, mappings = flat_edge
+    nodes = group_mapping_spec(group, EDGE, mappings).spec["mapping"]["nodes"]
+    assert group_mappings_from_nodes(group, EDGE, nodes) == mappings
+    unfused = _attention_candidates()["unfused"]
+    settings = SolveSettings(objective=Objective.LATENCY, threads=1, time_limit_s=300)
+    singles = {k: v for g in unfused for k, v in solve_group_result(g, EDGE, settings).mappings.items()}
+    tree = sequence_mapping_spec(tuple(g.ops[0] for g in unfused), EDGE, singles).spec["mapping"]["nodes"]
+    assert _tree(tree)[0] == ("!Storage", "MainMemory", None, ("Q", "K", "S", "P", "V", "O"))
+    back = sequence_mappings_from_nodes(tuple(g.ops[0] for g in unfused), EDGE, tree)
+    # softmax keeps nothing in the buffer, so its loops may come back one level up: same counts
+    for g in unfused:
+        op = g.ops[0]
+        assert _counts(op, EDGE, back[op.name]) == _counts(op, EDGE, singles[op.name])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,3 +211,30 @@ def test_accelforge_evaluates_the_exported_schedule_like_cosamt(tmp_path: Path) 
         if comp == "MainMemory":
             theirs[tensor] += bits / 16
     assert theirs == dram
+
+
+@pytest.mark.skipif(not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)")
+def test_accelforge_evaluates_the_fused_group_like_cosamt_members_in_sequence(
+        tmp_path: Path, flat_edge: tuple[Group, dict[str, Mapping]]) -> None:
+    """Same fused FLAT schedule, both models: equal DRAM words and energy; AccelForge's latency is
+    the sum of cosamt's per-member latencies (it runs fused Einsums one after another, cosamt
+    pipelines them: docs/peers.md)."""
+    group, mappings = flat_edge
+    arch_doc, workload_doc = fused_specs(list(group.ops), EDGE)
+    (tmp_path / "arch.yaml").write_text(to_yaml_text(arch_doc))
+    (tmp_path / "workload.yaml").write_text(to_yaml_text(workload_doc))
+    (tmp_path / "mapping.yaml").write_text(to_yaml_text(group_mapping_spec(group, EDGE, mappings).spec))
+    proc = subprocess.run([AF_PYTHON, str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
+                           str(tmp_path), "evaluate", "1"], capture_output=True, text=True, check=True,
+                          timeout=600)
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    ours = evaluate_group(group, EDGE, mappings)
+    assert ours.valid
+    assert got["latency_cycles"] == sum(m.latency_cycles for m in ours.members) > ours.latency_cycles
+    assert got["energy_pj"] == pytest.approx(ours.energy_pj, rel=1e-7)
+    theirs: dict[str, float] = {}
+    for key, bits in got["actions_bits"].items():
+        comp, tensor, _ = key.split("|")
+        if comp == "MainMemory" and bits:
+            theirs[tensor] = theirs.get(tensor, 0.0) + bits / 16
+    assert theirs == {t: 65536 for t in ("Q", "K", "V", "O")}  # S and P never leave the chip

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cosamt.arch.spec import Architecture, DimClass
+from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum, OpKind, Role
 
@@ -36,6 +37,8 @@ MAIN_MEMORY = "MainMemory"
 REGISTER = "Register"
 PE_ARRAY = "PEArray"
 MAC = "MAC"
+VECTOR_UNIT = "VectorUnit"
+VECTOR_REGISTER = "VectorRegister"
 LATCH = -1
 
 
@@ -53,7 +56,7 @@ def component(arch: Architecture, level: int) -> str:
 
 
 def level_of(arch: Architecture, name: str) -> int:
-    if name == REGISTER:
+    if name in (REGISTER, VECTOR_REGISTER):
         return LATCH
     if name == MAIN_MEMORY:
         return arch.dram_index
@@ -95,28 +98,30 @@ def _memory(arch: Architecture, level: int) -> dict[str, Any]:
     }
 
 
-def axis_spec(arch: Architecture, axis: str, op: Einsum | None) -> dict[str, Any]:
-    """One array axis; with an operator, the dims cosamt forbids on it are bound to one iteration
-    (``unrolls`` of the axis, and reduction dims everywhere without spatial reduction)."""
+# AccelForge set expressions, evaluated per Einsum: the rank variables that index its output, and
+# the rest (reduction dimensions)
+OUTPUT_DIMS = "Outputs.rank_variables"
+REDUCTION_DIMS = "(All.rank_variables - Outputs.rank_variables)"
+
+
+def axis_spec(arch: Architecture, axis: str) -> dict[str, Any]:
+    """One array axis; the dimension classes cosamt forbids on it (``unrolls`` of the axis, and
+    reduction everywhere without spatial reduction) are bound to one iteration, per Einsum."""
     spec: dict[str, Any] = {"name": axis, "fanout": arch.pe_array.axis(axis).size}
-    if op is None:
-        return spec
     allowed = arch.pe_array.axis(axis).unrolls
-    forbidden = [
-        d for d in op.dims
-        if (d in op.reduction_dims and (DimClass.REDUCTION not in allowed
-                                       or not arch.pe_array.spatial_reduction))
-        or (d not in op.reduction_dims and DimClass.OUTPUT not in allowed)
-    ]
+    forbidden = []
+    if DimClass.REDUCTION not in allowed or not arch.pe_array.spatial_reduction:
+        forbidden.append(REDUCTION_DIMS)
+    if DimClass.OUTPUT not in allowed:
+        forbidden.append(OUTPUT_DIMS)
     if forbidden:
         spec["loop_bounds"] = [{"expression": " | ".join(forbidden), "operator": "==", "value": 1}]
     return spec
 
 
-def arch_spec(arch: Architecture, n_tensors: int = 3, op: Einsum | None = None) -> dict[str, Any]:
-    """The ``arch`` section: memories outermost first, the PE array, the latch and the MAC. Given
-    the operator, the array axes carry cosamt's unrolling rules, so a mapper searches the same
-    spatial choices."""
+def arch_spec(arch: Architecture, n_tensors: int = 3) -> dict[str, Any]:
+    """The ``arch`` section: memories outermost first, the PE array (its axes carrying cosamt's
+    unrolling rules, so a mapper searches the same spatial choices), the latch and the MAC."""
     nodes: list[dict[str, Any]] = []
     for level in range(arch.dram_index, -1, -1):
         nodes.append(_memory(arch, level))
@@ -124,7 +129,7 @@ def arch_spec(arch: Architecture, n_tensors: int = 3, op: Einsum | None = None) 
             nodes.append({
                 "!Container": True,
                 "name": PE_ARRAY,
-                "spatial": [axis_spec(arch, axis, op) for axis in ("rows", "cols")],
+                "spatial": [axis_spec(arch, axis) for axis in ("rows", "cols")],
             })
     nodes.append({
         "!Memory": True, "name": REGISTER, "size": n_tensors * _bits(arch), "leak_power": 0, "area": 0,
@@ -167,22 +172,28 @@ def workload_spec(op: Einsum, word_bits: int) -> dict[str, Any]:
 
 def fused_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any], dict[str, Any]]:
     """Arch and workload for a chain of operators that may fuse (e.g. QKᵀ, softmax, A·V): DRAM need
-    not keep intermediates, vector operators are copy Einsums on a ``VectorUnit`` beside the MAC
-    (one per PE, together ``lanes`` operations per cycle, ``ops_per_point`` operations per point)."""
+    not keep intermediates; vector operators are copy Einsums on one ``VectorUnit`` that branches
+    off above the PE array, as in cosamt (``lanes`` operations per cycle, ``ops_per_point`` per
+    point, no spatial loops), so the same mapping costs the same time in both models."""
     vector = [op for op in ops if op.kind is not OpKind.MAC]
     if any(len(op.operands) != 1 or op.ops_per_point != vector[0].ops_per_point for op in vector):
         raise ExportError("vector operators must be unary with one ops_per_point")
     spec = arch_spec(arch, 3)
     nodes = spec["arch"]["nodes"]
     nodes[0]["tensors"] = {"keep": "~Intermediates", "may_keep": "All"}
-    nodes[-1]["enabled"] = "len(All) == 3"
+    nodes[-1]["enabled"] = "len(All) == 3"  # MAC einsums have three tensors, copy einsums two
     if vector:
         per_point = vector[0].ops_per_point
-        nodes.append({
-            "!Compute": True, "name": "VectorUnit", "leak_power": 0, "area": 0, "enabled": "len(All) == 2",
-            "actions": [{"name": "compute", "energy": per_point * arch.vector_unit.energy_per_op_pj,
-                         "throughput": arch.vector_unit.lanes / per_point / arch.pe_array.pes}],
-        })
+        array_at = next(i for i, n in enumerate(nodes) if n.get("name") == PE_ARRAY)
+        # a Fork: the main path (PE array, latch, MAC) continues after it; the unit's operands
+        # pass a free one-word register, like the MAC's latch (the mapper wants a keeper per tensor)
+        nodes.insert(array_at, {"!Fork": True, "nodes": [
+            {**nodes[-2], "name": VECTOR_REGISTER, "size": 2 * _bits(arch)},
+            {"!Compute": True, "name": VECTOR_UNIT, "leak_power": 0, "area": 0,
+             "enabled": "len(All) == 2",
+             "actions": [{"name": "compute", "energy": per_point * arch.vector_unit.energy_per_op_pj,
+                          "throughput": arch.vector_unit.lanes / per_point}]},
+        ]})
     ranks: dict[str, int] = {}
     einsums = []
     for op in ops:
@@ -210,75 +221,165 @@ class ExportedMapping:
 
 def mapping_spec(op: Einsum, arch: Architecture, mapping: Mapping) -> ExportedMapping:
     """The ``mapping`` section for one operator: a loop tree whose storage nodes sit where the reuse
-    rule says each tensor is refilled.
-
-    All temporal loops, outermost first (DRAM's, then each level's below it), form one list; the
-    storage node of a tensor kept at level l goes after the last of the loops above l that the reuse
-    rule counts (the trailing run of loops not indexing the tensor is skipped). The spatial loops go
-    right after the last storage node of a level the array hangs below or above (they run in
-    parallel, so their place among the loops changes no count); storage of levels inside the array
-    (private levels and the latch) must come after them, and is clamped there if the rule would lift
-    it higher (reported in ``approximations``)."""
-    if op.kind is not OpKind.MAC:
-        raise ExportError(f"{op.name}: only MAC operators are exported")
-    if mapping.padding:
-        raise ExportError(f"{op.name}: padded mappings are not exported")
-    loops = [(k, lp) for k in range(arch.dram_index, -1, -1)
-             for lp in mapping.levels[k].temporal if lp.factor > 1]
-    stores: list[tuple[int, int, str]] = []  # (position in loops, level, tensor)
-    for t in op.tensors:
-        for level in [LATCH, *range(arch.dram_index)]:
-            if level != LATCH and t.name not in mapping.levels[level].keep:
-                continue
-            above = [i for i, (k, _) in enumerate(loops) if k > level]
-            counted = list(above)
-            while counted and loops[counted[-1]][1].dim not in t.dims:
-                counted.pop()
-            stores.append((counted[-1] + 1 if counted else 0, level, t.name))
-    inside = [st for st in stores if st[1] == LATCH or arch.is_private(st[1])]
-    outside = [st for st in stores if st not in inside]
-    spatial_at = max((pos for pos, _, _ in outside), default=0)
-    approx = sorted({f"{name}@{component(arch, lvl)}" for pos, lvl, name in inside if pos < spatial_at})
-    inside = [(max(pos, spatial_at), lvl, name) for pos, lvl, name in inside]
-    spatial = [sp for sp in mapping.levels[arch.spatial_level].spatial if sp.factor > 1]
-    tree: list[tuple[Any, ...]] = [("store", arch.dram_index, t.name) for t in op.tensors]
-    for i in range(len(loops) + 1):
-        # at each position: outer levels' storage first, then (once) the spatial loops, then inner
-        here_out = sorted((st for st in outside if st[0] == i), key=lambda st: -st[1])
-        here_in = sorted((st for st in inside if st[0] == i), key=lambda st: -st[1])
-        tree += [("store", lvl, name) for _, lvl, name in here_out]
-        if i == spatial_at:
-            tree += [("loop", {"kind": "Spatial", "dim": sp.dim, "factor": sp.factor, "axis": sp.axis})
-                     for sp in spatial]
-        tree += [("store", lvl, name) for _, lvl, name in here_in]
-        if i < len(loops):
-            tree.append(("loop", {"kind": "Temporal", "dim": loops[i][1].dim, "factor": loops[i][1].factor}))
-    tree.append(("compute",))
-    return ExportedMapping({"mapping": {"nodes": _render(op, arch, tree)}}, tuple(approx))
+    rule says each tensor is refilled (``_Placement``)."""
+    p = _Placement.of(op, arch, mapping)
+    tree = [("store", MAIN_MEMORY, t) for t in p.dram_tensors]
+    tree += [*p.entries(range(len(p.loops) + 1)), ("compute", op.name, p.compute)]
+    return ExportedMapping({"mapping": {"nodes": _render(tree, dict(op.dims))}}, p.approximations)
 
 
-def _render(op: Einsum, arch: Architecture, tree: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+def group_mapping_spec(group: Group, arch: Architecture, mappings: dict[str, Mapping]) -> ExportedMapping:
+    """The ``mapping`` section for a group: one operator's tree, or a fused group's
+    (``sequence_mapping_spec`` with the shared loops)."""
+    if not group.fused:
+        op = group.ops[0]
+        return mapping_spec(op, arch, mappings[op.name])
+    return sequence_mapping_spec(group.ops, arch.with_shared_level(), mappings, group.on_chip)
+
+
+def sequence_mapping_spec(ops: tuple[Einsum, ...], arch: Architecture, mappings: dict[str, Mapping],
+                          on_chip: frozenset[str] = frozenset()) -> ExportedMapping:
+    """The ``mapping`` section for operators run one after another: DRAM storage, the loops they
+    share (a fused group's ``Shared`` level; ``arch`` then has it) with the storage nodes placed
+    among them, then a ``Sequential`` with one ``Nested`` branch per operator, each its own loop
+    tree. Intermediates (``on_chip``) and tiles that live across shared iterations sit above the
+    branches; their placement must agree among operators. Without shared loops or intermediates
+    this is the unfused sequence."""
+    places = {op.name: _Placement.of(op, arch, mappings[op.name]) for op in ops}
+    first = places[ops[0].name]
+    shared = first.loops[: first.shared]
+    for op in ops:
+        if places[op.name].loops[: places[op.name].shared] != shared:
+            raise ExportError(f"{op.name}: its shared loops differ from {ops[0].name}'s")
+    n = len(shared)
+    top: dict[tuple[int, str, str], None] = {}  # ordered set of (position, component, tensor)
+    for op in ops:
+        for pos, comp, tensor in places[op.name].outside:
+            if tensor in on_chip and pos > n:
+                raise ExportError(f"{op.name}: intermediate {tensor} is refilled inside the member's "
+                                  "own loops; AccelForge keeps intermediates above the branches")
+            if pos < n or tensor in on_chip:
+                top[(pos, comp, tensor)] = None
+    for tensor in on_chip:
+        if len({pos for pos, _c, t in top if t == tensor}) > 1:
+            raise ExportError(f"members place intermediate {tensor} differently")
+    dram = dict.fromkeys(t for op in ops for t in places[op.name].dram_tensors)
+    prefix: list[tuple[Any, ...]] = [("store", MAIN_MEMORY, t) for t in dram]
+    for i in range(n + 1):
+        prefix += [("store", c, t) for pos, c, t in top if pos == i]
+        if i < n:
+            prefix.append(("loop", "Temporal", shared[i].dim, shared[i].factor, ""))
+    extent = dict(ops[0].dims)
+    nodes = _render(prefix, extent)
+    branches = []
+    for op in ops:
+        p = places[op.name]
+        entries = [e for e in p.entries(range(n, len(p.loops) + 1)) if (n, e[1], e[2]) not in top]
+        own = {d: extent.get(d, size) for d, size in op.dims.items()}
+        branches.append({"!Nested": True,
+                         "nodes": _render([*entries, ("compute", op.output.name, p.compute)], own)})
+    nodes.append({"!Sequential": True, "nodes": branches})
+    approx = tuple(a for op in ops for a in places[op.name].approximations)
+    return ExportedMapping({"mapping": {"nodes": nodes}}, approx)
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """Where one operator's loops and storage nodes go in a loop tree.
+
+    All temporal loops, outermost first (a fused group's shared loops, DRAM's, then each level's
+    below), form one list; the storage node of a tensor kept at level l goes after the last of the
+    loops above l that the reuse rule counts (the trailing run of loops not indexing the tensor is
+    skipped). The spatial loops go right after the last storage node of a level the array hangs
+    below or above (they run in parallel, so their place among the loops changes no count) and
+    below the shared loops; storage of levels inside the array (private levels and the latch) must
+    come after them, and is clamped there if the rule would lift it higher (``approximations``)."""
+
+    loops: tuple[Loop, ...]
+    shared: int  # how many of the loops belong to the Shared level
+    outside: tuple[tuple[int, str, str], ...]  # (position in loops, component, tensor)
+    inside: tuple[tuple[int, str, str], ...]
+    spatial: tuple[SpatialLoop, ...]
+    spatial_at: int
+    dram_tensors: tuple[str, ...]
+    compute: str
+    approximations: tuple[str, ...]
+
+    @classmethod
+    def of(cls, op: Einsum, arch: Architecture, mapping: Mapping) -> _Placement:
+        if mapping.padding:
+            raise ExportError(f"{op.name}: padded mappings are not exported")
+        dram = arch.dram_index
+        leveled = [(k, lp) for k in range(len(mapping.levels) - 1, -1, -1)
+                   for lp in mapping.levels[k].temporal if lp.factor > 1]
+        mac = op.kind is OpKind.MAC
+        latch = REGISTER if mac else VECTOR_REGISTER
+        stores: list[tuple[int, int, str]] = []  # (position, level, tensor)
+        for t in op.tensors:
+            for level in [LATCH, *range(dram)]:
+                if level != LATCH and t.name not in mapping.levels[level].keep:
+                    continue
+                counted = [i for i, (k, _) in enumerate(leveled) if k > level]
+                while counted and leveled[counted[-1]][1].dim not in t.dims:
+                    counted.pop()
+                stores.append((counted[-1] + 1 if counted else 0, level, t.name))
+        shared = sum(1 for k, _ in leveled if k > dram)
+        inside = [st for st in stores if st[1] == LATCH or arch.is_private(st[1])]
+        outside = [st for st in stores if st not in inside]
+        spatial_at = max([shared, *(pos for pos, _, _ in outside)])
+        spatial = tuple(sp for sp in mapping.levels[arch.spatial_level].spatial if sp.factor > 1)
+        if spatial and not mac:
+            raise ExportError(f"{op.name}: the vector unit has no spatial loops")
+
+        def name(level: int) -> str:
+            return latch if level == LATCH else component(arch, level)
+
+        return cls(
+            loops=tuple(lp for _, lp in leveled),
+            shared=shared,
+            outside=tuple((pos, name(lvl), t) for pos, lvl, t in sorted(outside, key=lambda s: -s[1])),
+            inside=tuple((max(pos, spatial_at), name(lvl), t)
+                         for pos, lvl, t in sorted(inside, key=lambda s: -s[1])),
+            spatial=spatial,
+            spatial_at=spatial_at,
+            dram_tensors=tuple(t.name for t in op.tensors if t.name in mapping.levels[dram].keep),
+            compute=MAC if mac else VECTOR_UNIT,
+            approximations=tuple(sorted({f"{t}@{name(lvl)}" for pos, lvl, t in inside
+                                         if pos < spatial_at})),
+        )
+
+    def entries(self, positions: range) -> list[tuple[Any, ...]]:
+        """Tree entries at these positions: outer levels' storage first, then (once) the spatial
+        loops, then inner levels' storage, then the loop at the position."""
+        tree: list[tuple[Any, ...]] = []
+        for i in positions:
+            tree += [("store", c, t) for pos, c, t in self.outside if pos == i]
+            if i == self.spatial_at:
+                tree += [("loop", "Spatial", sp.dim, sp.factor, sp.axis) for sp in self.spatial]
+            tree += [("store", c, t) for pos, c, t in self.inside if pos == i]
+            if i < len(self.loops):
+                tree.append(("loop", "Temporal", self.loops[i].dim, self.loops[i].factor, ""))
+        return tree
+
+
+def _render(tree: list[tuple[Any, ...]], extent: dict[str, int]) -> list[dict[str, Any]]:
     """Tree entries as AccelForge nodes: consecutive storage nodes of one component merge; loop
-    factors become tile shapes (the extent of the dimension below the loop)."""
-    extent = dict(op.dims)
+    factors become tile shapes (the extent of the dimension below the loop; ``extent`` is updated)."""
     nodes: list[dict[str, Any]] = []
     for entry in tree:
         if entry[0] == "store":
-            comp = component(arch, entry[1])
+            _, comp, tensor = entry
             if nodes and "!Storage" in nodes[-1] and nodes[-1]["component"] == comp:
-                nodes[-1]["tensors"].append(entry[2])
+                nodes[-1]["tensors"].append(tensor)
             else:
-                nodes.append({"!Storage": True, "tensors": [entry[2]], "component": comp})
+                nodes.append({"!Storage": True, "tensors": [tensor], "component": comp})
         elif entry[0] == "loop":
-            n = entry[1]
-            extent[n["dim"]] //= n["factor"]
-            if n["kind"] == "Temporal":
-                nodes.append({"!Temporal": True, "rank_variable": n["dim"], "tile_shape": extent[n["dim"]]})
-            else:
-                nodes.append({"!Spatial": True, "rank_variable": n["dim"], "tile_shape": extent[n["dim"]],
-                              "name": n["axis"], "component": PE_ARRAY})
+            _, kind, dim, factor, axis = entry
+            extent[dim] //= factor
+            node = {f"!{kind}": True, "rank_variable": dim, "tile_shape": extent[dim]}
+            nodes.append(node if kind == "Temporal" else {**node, "name": axis, "component": PE_ARRAY})
         else:
-            nodes.append({"!Compute": True, "einsum": op.name, "component": MAC})
+            nodes.append({"!Compute": True, "einsum": entry[1], "component": entry[2]})
     return nodes
 
 
@@ -286,10 +387,13 @@ def _render(op: Einsum, arch: Architecture, tree: list[tuple[Any, ...]]) -> list
 # Mapping import
 
 
-def mapping_from_nodes(op: Einsum, arch: Architecture, nodes: list[dict[str, Any]]) -> Mapping:
+def mapping_from_nodes(op: Einsum, arch: Architecture, nodes: list[dict[str, Any]],
+                       shared: int = 0) -> Mapping:
     """A cosamt mapping from an AccelForge loop tree (nodes outermost first, as ``_render`` writes
     them or as the runner reports a mapper's result). A loop belongs to the level just above the
-    outermost component that still has a storage node below it; keeps come from storage nodes."""
+    outermost component that still has a storage node below it, except that the loops among the
+    first ``shared`` nodes belong to a fused group's ``Shared`` level (``arch`` then has it); keeps
+    come from storage nodes."""
     extent = dict(op.dims)
     storage_after: list[int] = []  # per node: outermost level with a storage node strictly below
     levels_below = LATCH - 1
@@ -301,7 +405,7 @@ def mapping_from_nodes(op: Einsum, arch: Architecture, nodes: list[dict[str, Any
     temporal: dict[int, list[Loop]] = {k: [] for k in range(len(arch.levels))}
     spatial: list[SpatialLoop] = []
     keep: dict[int, set[str]] = {k: set() for k in range(len(arch.levels))}
-    for node, below in zip(nodes, storage_after, strict=True):
+    for i, (node, below) in enumerate(zip(nodes, storage_after, strict=True)):
         kind = _kind(node)
         if kind == "Storage":
             lvl = level_of(arch, node["component"])
@@ -315,18 +419,19 @@ def mapping_from_nodes(op: Einsum, arch: Architecture, nodes: list[dict[str, Any
             factor, extent[d] = extent[d] // tile, tile
             if factor == 1:
                 continue
-            if kind == "Temporal":
-                if below < LATCH:
-                    raise ExportError(f"temporal loop over {d!r} below every storage node")
-                temporal[below + 1].append(Loop(d, factor))
-            else:
+            if kind == "Spatial":
                 spatial.append(SpatialLoop(d, factor, node["name"]))
-    everything = frozenset(t.name for t in op.tensors)
+            elif i < shared:
+                temporal[arch.dram_index + 1].append(Loop(d, factor))
+            elif below < LATCH:
+                raise ExportError(f"temporal loop over {d!r} below every storage node")
+            else:
+                temporal[below + 1].append(Loop(d, factor))
     levels = tuple(
         LevelMapping(
             temporal=tuple(temporal[k]),
             spatial=tuple(spatial) if k == arch.spatial_level else (),
-            keep=everything if k == arch.dram_index else frozenset(keep[k]),
+            keep=frozenset(keep[k]),
         )
         for k in range(len(arch.levels))
     )
@@ -336,8 +441,48 @@ def mapping_from_nodes(op: Einsum, arch: Architecture, nodes: list[dict[str, Any
     return Mapping(levels=levels)
 
 
+def group_mappings_from_nodes(group: Group, arch: Architecture,
+                              nodes: list[dict[str, Any]]) -> dict[str, Mapping]:
+    """cosamt mappings of a group's members from an AccelForge loop tree (one operator's tree, or
+    a fused group's: ``sequence_mappings_from_nodes`` with the shared loops)."""
+    if not group.fused:
+        op = group.ops[0]
+        return {op.name: mapping_from_nodes(op, arch, nodes)}
+    return sequence_mappings_from_nodes(group.ops, arch.with_shared_level(), nodes)
+
+
+def sequence_mappings_from_nodes(ops: tuple[Einsum, ...], arch: Architecture,
+                                 nodes: list[dict[str, Any]]) -> dict[str, Mapping]:
+    """cosamt mappings from a tree of a prefix (storage and shared loops, which go to the
+    ``Shared`` level ``arch`` then has) then a ``Sequential`` of one branch per operator (found by
+    the Einsum its compute node names: the operator's output). Each operator's nest is the prefix,
+    with the storage of its own tensors, followed by its branch."""
+    split = next((i for i, n in enumerate(nodes) if _kind(n) == "Sequential"), None)
+    if split is None:
+        raise ExportError("the loop tree has no Sequential node: it maps one Einsum")
+    branches: dict[str, list[dict[str, Any]]] = {}
+    for branch in nodes[split]["nodes"]:
+        computes = [n for n in branch["nodes"] if _kind(n) == "Compute"]
+        if len(computes) != 1:
+            raise ExportError("every branch of the Sequential must end in one compute node")
+        branches[computes[0]["einsum"]] = branch["nodes"]
+    out = {}
+    for op in ops:
+        if op.output.name not in branches:
+            raise ExportError(f"no branch computes {op.output.name} ({op.name})")
+        names = {t.name for t in op.tensors}
+        prefix: list[dict[str, Any]] = []
+        for n in nodes[:split]:
+            if _kind(n) != "Storage":
+                prefix.append(n)
+            elif names & set(n["tensors"]):
+                prefix.append({**n, "tensors": [t for t in n["tensors"] if t in names]})
+        out[op.name] = mapping_from_nodes(op, arch, prefix + branches[op.output.name], len(prefix))
+    return out
+
+
 def _kind(node: dict[str, Any]) -> str:
-    for k in ("Storage", "Temporal", "Spatial", "Compute"):
+    for k in ("Storage", "Temporal", "Spatial", "Compute", "Sequential", "Nested"):
         if f"!{k}" in node or node.get("type") == k:
             return k
     return str(node.get("type", "other"))
@@ -383,7 +528,12 @@ def _emit(v: Any, indent: int, lines: list[str]) -> None:
             if isinstance(x, dict):
                 tag = next((k for k in x if k.startswith("!")), None)
                 body = {k: y for k, y in x.items() if not k.startswith("!")}
-                lines.append(f"{pad}- {tag + ' ' if tag else ''}{_flow(body)}")
+                if "nodes" in body:
+                    # a node with child nodes (Fork, Sequential, Nested): block style, tag on its own
+                    lines.append(f"{pad}- {tag or ''}")
+                    _emit(body, indent + 2, lines)
+                else:
+                    lines.append(f"{pad}- {tag + ' ' if tag else ''}{_flow(body)}")
             else:
                 lines.append(f"{pad}- {_flow(x)}")
 

@@ -22,9 +22,14 @@ from typing import Any
 
 
 def _nodes(mapping: Any) -> list[dict[str, Any]]:
+    """The loop tree as plain dicts, outermost first; a fused mapping's ``Sequential`` and
+    ``Nested`` nodes keep their children under ``nodes``."""
     out = []
     for n in mapping.nodes:
         kind = type(n).__name__
+        if kind in ("Sequential", "Nested"):
+            out.append({"type": kind, "nodes": _nodes(n)})
+            continue
         if kind not in ("Storage", "Temporal", "Spatial", "Compute"):
             continue  # Reservation and friends carry no loop or placement
         node: dict[str, Any] = {"type": kind}
