@@ -53,8 +53,9 @@ def _actions(result: Any) -> dict[str, float]:
     return {"|".join(str(k) for k in key): float(v) for key, v in acts.items()}
 
 
-def _only_dram_energy(spec: Any) -> None:
-    for node in spec.arch.nodes:
+def _only_dram_energy(nodes: Any) -> None:
+    for node in nodes:
+        _only_dram_energy(getattr(node, "nodes", None) or [])  # a Fork's branch too
         for action in getattr(node, "actions", []) or []:
             action.energy = 1 if node.name == "MainMemory" else 0
 
@@ -76,7 +77,7 @@ def main() -> None:
     else:
         spec = Spec.from_yaml(*files)
         if mode == "dram-bound":
-            _only_dram_energy(spec)
+            _only_dram_energy(spec.arch.nodes)
             spec.mapper.metrics = Metrics.ENERGY
         else:
             # one objective returns arbitrary ties: latency and energy as a Pareto pair
