@@ -6,9 +6,11 @@ AccelForge needs Python >= 3.12, so it runs in its own environment (see docs/pee
 commands that make it) through ``scripts/peers/accelforge_runner.py``; its interpreter comes from
 ``--accelforge-python`` or ``$COSAMT_ACCELFORGE_PYTHON`` (default ``/tmp/peers/af/bin/python``).
 
-Per case (GPT-2's FFN1 at 1024 tokens; one head of QKᵀ and of A·V at 1024 tokens) and preset:
+Per case (GPT-2's FFN1 at 1024 tokens; one head of QKᵀ, of A·V, and of QKᵀ-softmax-A·V unfused and
+fused, at 1024 tokens) and preset:
 1. *same mapping*: cosamt's MIP schedule, exported as an AccelForge loop tree, evaluated by both
-   models; and FFM's best mapping, imported into cosamt, evaluated by both;
+   models; and FFM's best mapping, imported into cosamt, evaluated by both (a fused group's latency
+   is also compared with the sum of its members', AccelForge's rule);
 2. *best against best*: a 2x2 table (schedule x model) of latency, energy, DRAM words per tensor and
    search seconds;
 3. the least DRAM traffic in FFM's mapspace at the buffer size (Orojenesis' bound: FFM minimising
