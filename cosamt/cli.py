@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -93,57 +93,10 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a hand-written or exported schedule (single operators or fused groups); violations
     are listed and exit with code 2."""
-    from cosamt.evaluate.group import evaluate_group
-    from cosamt.fusion.schemes import find_group
-    from cosamt.pipeline import resolve
-    from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
-
     with user_errors():
         inst = _load(instance, seq_len=seq_len, batch=batch)
-        resolved = resolve(inst, instance.parent)
-        sched = read_schedule(schedule)
-        ops = {op.name: op for op in resolved.operators}
-        problems: list[Problem] = []
-        if sched.arch is not None and sched.arch != resolved.arch.name:
-            problems.append(
-                Problem(
-                    "arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}"
-                )
-            )
-        results = []
-        for i, entry in enumerate(sched.groups):
-            path = f"groups[{i}]"
-            unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
-            if unknown:
-                j, name = unknown[0]
-                problems.append(
-                    Problem(
-                        f"{path}.operators[{j}]",
-                        f"unknown operator {name!r}; operators are {list(ops)}",
-                    )
-                )
-                continue
-            group = find_group(resolved.operators, entry.scheme, entry.operators)
-            if group is None:
-                problems.append(
-                    Problem(
-                        f"{path}.scheme",
-                        f"no {entry.scheme!r} group over operators {list(entry.operators)}",
-                    )
-                )
-                continue
-            try:
-                mappings = mappings_from_entry(entry, group, resolved.arch, path)
-            except InputError as exc:
-                problems += list(exc.problems)
-                continue
-            metrics = evaluate_group(
-                group, resolved.arch, mappings, double_buffering=inst.options.double_buffering
-            )
-            problems += violation_problems(entry, path, metrics.violations)
-            results.append((group, metrics))
-        if problems:
-            raise InputError(str(schedule), problems)
+        _arch, entries = _schedule_groups(instance, schedule, inst)
+        results = [(group, metrics) for _path, group, _mappings, metrics in entries]
     if json_out:
         groups = [
             (m.members[0].to_json() if not g.fused else m.to_json())
@@ -188,6 +141,98 @@ def evaluate_cmd(
                     f"occupancy {lv.occupancy_words}/{cap} words, "
                     f"{lv.cycles:.6g} cycles, {lv.energy_pj:.6g} pJ, stationarity {lv.stationarity.value}"
                 )
+
+
+def _schedule_groups(instance: Path, schedule: Path, inst: Any) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
+    """The instance's architecture and, per group of the schedule file, (JSON path, group, mappings,
+    metrics); every unknown operator or scheme, malformed nest and violation the evaluator finds
+    is reported at once (InputError)."""
+    from cosamt.evaluate.group import evaluate_group
+    from cosamt.fusion.schemes import find_group
+    from cosamt.pipeline import resolve
+    from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
+
+    resolved = resolve(inst, instance.parent)
+    sched = read_schedule(schedule)
+    ops = {op.name: op for op in resolved.operators}
+    problems: list[Problem] = []
+    if sched.arch is not None and sched.arch != resolved.arch.name:
+        problems.append(
+            Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}")
+        )
+    entries = []
+    for i, entry in enumerate(sched.groups):
+        path = f"groups[{i}]"
+        unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
+        if unknown:
+            j, name = unknown[0]
+            problems.append(
+                Problem(
+                    f"{path}.operators[{j}]",
+                    f"unknown operator {name!r}; operators are {list(ops)}",
+                )
+            )
+            continue
+        group = find_group(resolved.operators, entry.scheme, entry.operators)
+        if group is None:
+            problems.append(
+                Problem(
+                    f"{path}.scheme",
+                    f"no {entry.scheme!r} group over operators {list(entry.operators)}",
+                )
+            )
+            continue
+        try:
+            mappings = mappings_from_entry(entry, group, resolved.arch, path)
+        except InputError as exc:
+            problems += list(exc.problems)
+            continue
+        metrics = evaluate_group(
+            group, resolved.arch, mappings, double_buffering=inst.options.double_buffering
+        )
+        problems += violation_problems(entry, path, metrics.violations)
+        entries.append((path, group, mappings, metrics))
+    if problems:
+        raise InputError(str(schedule), problems)
+    return resolved.arch, entries
+
+
+@app.command("export")
+def export_cmd(
+    instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
+    schedule: Annotated[Path, typer.Argument(help="Schedule JSON file (e.g. from `cosamt solve --out`).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for one AccelForge spec per group.")],
+    seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
+) -> None:
+    """Write each group of a valid schedule as AccelForge specs (arch.yaml, workload.yaml,
+    mapping.yaml in OUT/<group>/), fused groups as one tree; AccelForge's `Spec.from_yaml` on the
+    three files evaluates it (docs/peers.md)."""
+    from cosamt.export.accelforge import ExportError, fused_specs, group_mapping_spec, to_yaml_text
+
+    with user_errors():
+        inst = _load(instance, seq_len=seq_len, batch=batch)
+        arch, entries = _schedule_groups(instance, schedule, inst)
+        docs = []
+        problems: list[Problem] = []
+        for path, group, mappings, _metrics in entries:
+            try:
+                arch_doc, workload_doc = fused_specs(list(group.ops), arch)
+                docs.append((group.name, arch_doc, workload_doc,
+                             group_mapping_spec(group, arch, mappings)))
+            except ExportError as exc:
+                problems.append(Problem(path, f"cannot be exported to AccelForge: {exc}"))
+        if problems:
+            raise InputError(str(schedule), problems)
+    for name, arch_doc, workload_doc, exported in docs:
+        folder = out_dir / name.replace("+", "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "arch.yaml").write_text(to_yaml_text(arch_doc))
+        (folder / "workload.yaml").write_text(to_yaml_text(workload_doc))
+        (folder / "mapping.yaml").write_text(to_yaml_text(exported.spec))
+        out.print(f"{name}: {folder}")
+        for note in exported.approximations:
+            out.print(f"  note: {note}")
 
 
 @app.command()

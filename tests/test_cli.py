@@ -154,3 +154,23 @@ def test_hand_written_schedule_evaluates_cleanly(tmp_path: Path) -> None:
     assert g["latency_cycles"] >= g["compute_cycles"]
     gb = next(lv for lv in g["levels"] if lv["level"] == "GlobalBuffer")
     assert gb["occupancy_words"] == 64 * 768 + 768 * 128 + 64 * 128 <= gb["capacity_words"]
+
+
+def test_export_writes_one_accelforge_spec_per_group(
+    solved: tuple[Path, Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """``cosamt export``: arch, workload and mapping YAML per group; a fused group is one tree with
+    a Sequential of one branch per member; cosamt's in-place outputs are named in a note."""
+    inst, sched, _report = solved
+    printed = _invoke("export", str(inst), str(sched), "--out", str(tmp_path)).stdout
+    groups = json.loads(sched.read_text())["groups"]
+    for g in groups:
+        folder = tmp_path / g["name"].replace("+", "_")
+        assert sorted(p.name for p in folder.iterdir()) == ["arch.yaml", "mapping.yaml", "workload.yaml"]
+        mapping = (folder / "mapping.yaml").read_text()
+        n = len(g["operators"])
+        assert mapping.count("!Sequential") == (n > 1) and mapping.count("!Nested") == (n if n > 1 else 0)
+        assert mapping.count("!Compute") == n
+    attention = next(g for g in groups if "softmax" in g["operators"])
+    assert len(attention["operators"]) == 3  # the explorer fuses attention here
+    assert "P overwrites its input in place (softmax)" in printed

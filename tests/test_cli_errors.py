@@ -257,6 +257,16 @@ def test_bad_schedule(tmp_path: Path, content: Any, needles: tuple[str, ...]) ->
     assert all(line.startswith(f"error: {sched}: ") for line in stderr.strip().splitlines()), stderr
 
 
+@pytest.mark.parametrize(("content", "needles"), [pytest.param(c, n, id=i) for i, c, n in SCHEDULE_CASES])
+def test_export_reports_a_bad_schedule_like_evaluate(tmp_path: Path, content: Any,
+                                                     needles: tuple[str, ...]) -> None:
+    inst = _write(tmp_path / "inst.json", GOOD_INSTANCE)
+    sched = _write(tmp_path / "sched.json", content)
+    code, stderr, exc = _run(["export", str(inst), str(sched), "--out", str(tmp_path / "af")])
+    _assert_clean(code, stderr, exc, *needles)
+    assert not (tmp_path / "af").exists()  # nothing half-written
+
+
 def test_schedule_file_not_found(tmp_path: Path) -> None:
     inst = _write(tmp_path / "inst.json", GOOD_INSTANCE)
     code, stderr, exc = _run(["evaluate", str(inst), str(tmp_path / "nope.json")])

@@ -161,7 +161,7 @@ def test_fused_flat_group_becomes_a_sequential_below_the_shared_loop(
     assert nodes[2]["tile_shape"] == 32
     assert tree[4][0] == "!Sequential" and len(tree[4][1]) == 3
     computes = [branch[1][-1] for branch in tree[4][1]]
-    assert computes == [("!Compute", "MAC", None, ()), ("!Compute", "VectorUnit", None, ()),
+    assert computes == [("!Compute", "MAC", None, ()), ("!Compute", "VectorUnit5", None, ()),
                         ("!Compute", "MAC", None, ())]
     assert [n["nodes"][-1]["einsum"] for n in nodes[4]["nodes"]] == ["S", "P", "O"]
 
@@ -238,3 +238,37 @@ def test_accelforge_evaluates_the_fused_group_like_cosamt_members_in_sequence(
         if comp == "MainMemory" and bits:
             theirs[tensor] = theirs.get(tensor, 0.0) + bits / 16
     assert theirs == {t: 65536 for t in ("Q", "K", "V", "O")}  # S and P never leave the chip
+
+
+@pytest.mark.skipif(not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)")
+def test_accelforge_agrees_on_every_exported_group_of_a_gpt2_block(tmp_path: Path) -> None:
+    """``cosamt solve`` then ``cosamt export`` on GPT-2 (64 tokens, edge): AccelForge evaluates
+    every group's tree with cosamt's energy and the sum of its members' latencies, or (only where
+    cosamt writes an output in place of its input) rejects it for the buffer space of both."""
+    from typer.testing import CliRunner
+
+    from cosamt.cli import app
+
+    inst, sched, out = tmp_path / "inst.json", tmp_path / "sched.json", tmp_path / "af"
+    inst.write_text(json.dumps({"model": "gpt2", "seq_len": 64, "arch": "edge",
+                                "options": {"time_limit_s": 300, "threads": 2}}))
+    runner = CliRunner()
+    assert runner.invoke(app, ["solve", str(inst), "--out", str(sched)]).exit_code == 0
+    printed = runner.invoke(app, ["export", str(inst), str(sched), "--out", str(out)]).stdout
+    report = json.loads(runner.invoke(app, ["evaluate", str(inst), str(sched), "--json"]).stdout)
+    rejected = []
+    for g in report["groups"]:
+        proc = subprocess.run([AF_PYTHON, str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
+                               str(out / g["name"].replace("+", "_")), "evaluate", "1"],
+                              capture_output=True, text=True, timeout=600, check=False)
+        if proc.returncode:
+            assert "InvalidMappingError" in proc.stderr and "GlobalBuffer" in proc.stderr
+            rejected.append(g["operators"])
+            continue
+        got = json.loads(proc.stdout.strip().splitlines()[-1])
+        members = g.get("members", [g])
+        assert got["latency_cycles"] == pytest.approx(sum(m["latency_cycles"] for m in members), rel=1e-7)
+        assert got["energy_pj"] == pytest.approx(g["energy_pj"], rel=1e-7)
+    for ops in rejected:
+        assert any(f"in place ({op})" in printed for op in ops)
+    assert len(rejected) < len(report["groups"])

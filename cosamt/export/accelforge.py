@@ -46,6 +46,18 @@ class ExportError(ValueError):
     """The operator, architecture or mapping has no AccelForge counterpart here (message says why)."""
 
 
+def vector_unit(ops_per_point: int) -> str:
+    """The AccelForge compute unit of vector operators doing this many operations per point."""
+    return f"{VECTOR_UNIT}{ops_per_point}"
+
+
+def _computes(ops: list[Einsum]) -> str:
+    """An ``enabled`` expression true exactly for these operators' Einsums (by output tensor)."""
+    if not ops:
+        return "False"
+    return f"len(Outputs & ({' | '.join(op.output.name for op in ops)})) > 0"
+
+
 def component(arch: Architecture, level: int) -> str:
     """AccelForge component of a cosamt level (``LATCH`` is the MAC's operand latch)."""
     if level == LATCH:
@@ -158,7 +170,7 @@ def workload_spec(op: Einsum, word_bits: int) -> dict[str, Any]:
             "iteration_space_shape": {d: f"0 <= {d} < {n}" for d, n in op.dims.items()},
             "bits_per_value": {"All": word_bits},
             "einsums": [{
-                "name": op.name,
+                "name": op.output.name,  # as AccelForge names an Einsum written as an equation
                 "tensor_accesses": [
                     {"name": t.name, "projection": list(t.dims),
                      **({"output": True} if t.role is Role.OUTPUT else {})}
@@ -171,29 +183,32 @@ def workload_spec(op: Einsum, word_bits: int) -> dict[str, Any]:
 
 
 def fused_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Arch and workload for a chain of operators that may fuse (e.g. QKᵀ, softmax, A·V): DRAM need
-    not keep intermediates; vector operators are copy Einsums on one ``VectorUnit`` that branches
-    off above the PE array, as in cosamt (``lanes`` operations per cycle, ``ops_per_point`` per
-    point, no spatial loops), so the same mapping costs the same time in both models."""
-    vector = [op for op in ops if op.kind is not OpKind.MAC]
-    if any(len(op.operands) != 1 or op.ops_per_point != vector[0].ops_per_point for op in vector):
-        raise ExportError("vector operators must be unary with one ops_per_point")
+    """Arch and workload for operators that run in sequence or fused (e.g. QKᵀ, softmax, A·V): DRAM
+    need not keep intermediates. Vector operators (softmax, norms, residual adds) are Einsums on a
+    vector unit that forks off above the PE array, as in cosamt: ``lanes`` operations per cycle,
+    ``ops_per_point`` per point, no spatial loops, so the same mapping costs the same time in both
+    models. One compute unit per distinct ``ops_per_point`` (``vector_unit``), each enabled for the
+    Einsums it computes, named by their outputs."""
     spec = arch_spec(arch, 3)
     nodes = spec["arch"]["nodes"]
     nodes[0]["tensors"] = {"keep": "~Intermediates", "may_keep": "All"}
-    nodes[-1]["enabled"] = "len(All) == 3"  # MAC einsums have three tensors, copy einsums two
+    nodes[-1]["enabled"] = _computes([op for op in ops if op.kind is OpKind.MAC])
+    vector = [op for op in ops if op.kind is not OpKind.MAC]
     if vector:
-        per_point = vector[0].ops_per_point
+        units = []
+        for per_point in sorted({op.ops_per_point for op in vector}):
+            units.append({
+                "!Compute": True, "name": vector_unit(per_point), "leak_power": 0, "area": 0,
+                "enabled": _computes([op for op in vector if op.ops_per_point == per_point]),
+                "actions": [{"name": "compute", "energy": per_point * arch.vector_unit.energy_per_op_pj,
+                             "throughput": arch.vector_unit.lanes / per_point}]})
+        width = max(len(op.tensors) for op in vector)
         array_at = next(i for i, n in enumerate(nodes) if n.get("name") == PE_ARRAY)
-        # a Fork: the main path (PE array, latch, MAC) continues after it; the unit's operands
-        # pass a free one-word register, like the MAC's latch (the mapper wants a keeper per tensor)
+        # a Fork: the main path (PE array, latch, MAC) continues after it; the units' operands pass
+        # a free one-word-per-tensor register, like the MAC's latch (the mapper wants a keeper per
+        # tensor next to each compute)
         nodes.insert(array_at, {"!Fork": True, "nodes": [
-            {**nodes[-2], "name": VECTOR_REGISTER, "size": 2 * _bits(arch)},
-            {"!Compute": True, "name": VECTOR_UNIT, "leak_power": 0, "area": 0,
-             "enabled": "len(All) == 2",
-             "actions": [{"name": "compute", "energy": per_point * arch.vector_unit.energy_per_op_pj,
-                          "throughput": arch.vector_unit.lanes / per_point}]},
-        ]})
+            {**nodes[-2], "name": VECTOR_REGISTER, "size": width * _bits(arch)}, *units]})
     ranks: dict[str, int] = {}
     einsums = []
     for op in ops:
@@ -216,7 +231,7 @@ def fused_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any], 
 @dataclass(frozen=True)
 class ExportedMapping:
     spec: dict[str, Any]  # {"mapping": {"nodes": [...]}}
-    approximations: tuple[str, ...]  # tensors whose refills AccelForge will count differently
+    approximations: tuple[str, ...]  # where AccelForge will count differently, as sentences
 
 
 def mapping_spec(op: Einsum, arch: Architecture, mapping: Mapping) -> ExportedMapping:
@@ -224,7 +239,7 @@ def mapping_spec(op: Einsum, arch: Architecture, mapping: Mapping) -> ExportedMa
     rule says each tensor is refilled (``_Placement``)."""
     p = _Placement.of(op, arch, mapping)
     tree = [("store", MAIN_MEMORY, t) for t in p.dram_tensors]
-    tree += [*p.entries(range(len(p.loops) + 1)), ("compute", op.name, p.compute)]
+    tree += [*p.entries(range(len(p.loops) + 1)), ("compute", op.output.name, p.compute)]
     return ExportedMapping({"mapping": {"nodes": _render(tree, dict(op.dims))}}, p.approximations)
 
 
@@ -234,7 +249,12 @@ def group_mapping_spec(group: Group, arch: Architecture, mappings: dict[str, Map
     if not group.fused:
         op = group.ops[0]
         return mapping_spec(op, arch, mappings[op.name])
-    return sequence_mapping_spec(group.ops, arch.with_shared_level(), mappings, group.on_chip)
+    exported = sequence_mapping_spec(group.ops, arch.with_shared_level(), mappings, group.on_chip)
+    # cosamt lets an elementwise output overwrite its input in the buffer; AccelForge reserves
+    # space for both, so it may find the buffer too small for a schedule that fits in cosamt
+    in_place = tuple(f"{t} overwrites its input in place ({op}); AccelForge reserves space for both"
+                     for op, ts in group.in_place.items() for t in sorted(ts))
+    return ExportedMapping(exported.spec, exported.approximations + in_place)
 
 
 def sequence_mapping_spec(ops: tuple[Einsum, ...], arch: Architecture, mappings: dict[str, Mapping],
@@ -343,9 +363,10 @@ class _Placement:
             spatial=spatial,
             spatial_at=spatial_at,
             dram_tensors=tuple(t.name for t in op.tensors if t.name in mapping.levels[dram].keep),
-            compute=MAC if mac else VECTOR_UNIT,
-            approximations=tuple(sorted({f"{t}@{name(lvl)}" for pos, lvl, t in inside
-                                         if pos < spatial_at})),
+            compute=MAC if mac else vector_unit(op.ops_per_point),
+            approximations=tuple(sorted({f"{t} in {name(lvl)} ({op.name}): its storage node cannot "
+                                         "sit above the array's loops, so AccelForge counts more refills"
+                                         for pos, lvl, t in inside if pos < spatial_at})),
         )
 
     def entries(self, positions: range) -> list[tuple[Any, ...]]:
