@@ -208,7 +208,12 @@ def export_cmd(
     """Write each group of a valid schedule as AccelForge specs (arch.yaml, workload.yaml,
     mapping.yaml in OUT/<group>/), fused groups as one tree; AccelForge's `Spec.from_yaml` on the
     three files evaluates it (docs/peers.md)."""
-    from cosamt.export.accelforge import ExportError, fused_specs, group_mapping_spec, to_yaml_text
+    from cosamt.export.accelforge import (
+        ExportError,
+        group_mapping_spec,
+        sequence_specs,
+        to_yaml_text,
+    )
 
     with user_errors():
         inst = _load(instance, seq_len=seq_len, batch=batch)
@@ -217,7 +222,7 @@ def export_cmd(
         problems: list[Problem] = []
         for path, group, mappings, _metrics in entries:
             try:
-                arch_doc, workload_doc = fused_specs(list(group.ops), arch)
+                arch_doc, workload_doc = sequence_specs(list(group.ops), arch)
                 docs.append((group.name, arch_doc, workload_doc,
                              group_mapping_spec(group, arch, mappings)))
             except ExportError as exc:

@@ -38,9 +38,9 @@ from cosamt.evaluate.metrics import Metrics
 from cosamt.export.accelforge import (
     MAIN_MEMORY,
     arch_spec,
-    fused_specs,
     mapping_from_nodes,
     mapping_spec,
+    sequence_specs,
     to_yaml_text,
     workload_spec,
 )
@@ -318,7 +318,7 @@ def write_fused_spec(folder: Path, ops: list[Einsum], arch: Architecture, fused:
     """Arch, workload (and mapping) of the attention chain; unfused, DRAM keeps every tensor, so S
     and P make the round trip as in cosamt's unfused candidate."""
     folder.mkdir(parents=True, exist_ok=True)
-    arch_doc, workload_doc = fused_specs(ops, arch)
+    arch_doc, workload_doc = sequence_specs(ops, arch)
     if not fused:
         arch_doc["arch"]["nodes"][0]["tensors"] = {"keep": "All"}
     (folder / "arch.yaml").write_text(to_yaml_text(arch_doc))

@@ -20,13 +20,13 @@ from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
 from cosamt.export.accelforge import (
     arch_spec,
-    fused_specs,
     group_mapping_spec,
     group_mappings_from_nodes,
     mapping_from_nodes,
     mapping_spec,
     sequence_mapping_spec,
     sequence_mappings_from_nodes,
+    sequence_specs,
     to_yaml_text,
     workload_spec,
 )
@@ -220,7 +220,7 @@ def test_accelforge_evaluates_the_fused_group_like_cosamt_members_in_sequence(
     the sum of cosamt's per-member latencies (it runs fused Einsums one after another, cosamt
     pipelines them: docs/peers.md)."""
     group, mappings = flat_edge
-    arch_doc, workload_doc = fused_specs(list(group.ops), EDGE)
+    arch_doc, workload_doc = sequence_specs(list(group.ops), EDGE)
     (tmp_path / "arch.yaml").write_text(to_yaml_text(arch_doc))
     (tmp_path / "workload.yaml").write_text(to_yaml_text(workload_doc))
     (tmp_path / "mapping.yaml").write_text(to_yaml_text(group_mapping_spec(group, EDGE, mappings).spec))

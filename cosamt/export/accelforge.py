@@ -5,13 +5,16 @@ where a tensor lives, and a tensor's storage node sits below exactly the loops t
 lists loops per level and derives refills by the reuse rule (docs/semantics.md): the innermost run
 of loops that do not index a tensor is dropped. The export therefore lifts each tensor's storage node
 above that run, within its level's loops; both tools then count the same refills (checked word for
-word on GPT-2's FFN1 by ``scripts/compare_peers.py``).
+word on GPT-2's operators and groups by ``scripts/compare_peers.py`` and the tests).
 
-Correspondence (MAC operators; no peer package is imported here):
+Correspondence (no peer package is imported here):
 
 * levels: DRAM -> ``MainMemory``; every other level -> a ``Memory`` of the same name (private levels
   below the PE array); the MAC's operand latch -> ``Register`` (one word of every tensor, free);
-  the array -> a ``PEArray`` container with spatial dimensions ``rows`` and ``cols``.
+  the array -> a ``PEArray`` container with spatial dimensions ``rows`` and ``cols``; the vector
+  unit -> compute units in a ``Fork`` above the array (``sequence_specs``).
+* groups: operators run one after another, or fused below shared loops, -> a ``Sequential`` with
+  one ``Nested`` branch per operator (``sequence_mapping_spec``); Einsums are named by their output.
 * units: AccelForge counts bits, so energies are pJ per bit (pJ per word / bits per word) and
   throughputs bits per cycle (bytes per cycle x 8); capacities are bits; the MAC does one compute per
   cycle, so latency is in cycles. Read and write ports are separate (``total_latency`` is the max over
@@ -182,7 +185,7 @@ def workload_spec(op: Einsum, word_bits: int) -> dict[str, Any]:
     }
 
 
-def fused_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any], dict[str, Any]]:
+def sequence_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any], dict[str, Any]]:
     """Arch and workload for operators that run in sequence or fused (e.g. QKᵀ, softmax, A·V): DRAM
     need not keep intermediates. Vector operators (softmax, norms, residual adds) are Einsums on a
     vector unit that forks off above the PE array, as in cosamt: ``lanes`` operations per cycle,
