@@ -81,17 +81,6 @@ def cosamt_figures(op: Einsum, arch: Architecture, mapping: Mapping) -> dict[str
             "dram_words": words, "violations": list(m.violations)}
 
 
-def accelforge_figures(op: Einsum, arch: Architecture, run: dict[str, Any]) -> dict[str, Any]:
-    bits = 8 * arch.word_bytes
-    words = {t.name: 0.0 for t in op.tensors}
-    for key, value in run["actions_bits"].items():
-        comp, tensor, _action = key.split("|")
-        if comp == MAIN_MEMORY and tensor in words:
-            words[tensor] += value / bits
-    return {"latency_cycles": run["latency_cycles"], "energy_pj": run["energy_pj"],
-            "dram_words": {k: round(v) for k, v in words.items()}, "violations": []}
-
-
 def run_accelforge(python: str, spec_dir: Path, mode: str, threads: int) -> dict[str, Any]:
     proc = subprocess.run([python, str(RUNNER), str(spec_dir), mode, str(threads)],
                           capture_output=True, text=True, timeout=1800, check=False)
@@ -202,9 +191,9 @@ def one_case(name: str, op: Einsum, preset: str, python: str, zz_python: str | N
     compulsory = sum(op.size(t) for t in op.tensors)
     table = {
         ("mip", "cosamt"): cosamt_figures(op, arch, mip.mapping),
-        ("mip", "accelforge"): accelforge_figures(op, arch, af_of_mip),
+        ("mip", "accelforge"): accelforge_figures(arch, af_of_mip),
         ("ffm", "cosamt"): cosamt_figures(op, arch, ffm_mapping),
-        ("ffm", "accelforge"): accelforge_figures(op, arch, ffm),
+        ("ffm", "accelforge"): accelforge_figures(arch, ffm),
     }
     seconds = {"mip": mip_seconds, "ffm": ffm["seconds"]}
     if zz_python is not None:
@@ -288,14 +277,14 @@ def fused_case(preset: str, python: str, threads: int, work: Path, time_limit: f
         sub = folder / f"mip-{label}"
         write_fused_spec(sub, ops, arch, fused=len(cand) == 1, mapping=exported.spec)
         run = run_accelforge(python, sub, "evaluate", threads)
-        table[f"mip-{label}|accelforge"] = {**accelforge_group_figures(arch, run), "search_seconds": seconds}
+        table[f"mip-{label}|accelforge"] = {**accelforge_figures(arch, run), "search_seconds": seconds}
     covered = {}
     mapping_nodes = {}
     for label in ("unfused", "fused"):
         sub = folder / f"ffm-{label}"
         write_fused_spec(sub, ops, arch, fused=label == "fused", mapping=None)
         ffm = run_accelforge(python, sub, "map", threads)
-        table[f"ffm-{label}|accelforge"] = {**accelforge_group_figures(arch, ffm),
+        table[f"ffm-{label}|accelforge"] = {**accelforge_figures(arch, ffm),
                                            "search_seconds": ffm["seconds"]}
         # FFM's fused tree is a FLAT group in cosamt's terms (AccelForge has no online rescaling)
         groups = candidates["flat" if label == "fused" else "unfused"]
@@ -327,7 +316,8 @@ def write_fused_spec(folder: Path, ops: list[Einsum], arch: Architecture, fused:
         (folder / "mapping.yaml").write_text(to_yaml_text(mapping))
 
 
-def accelforge_group_figures(arch: Architecture, run: dict[str, Any]) -> dict[str, Any]:
+def accelforge_figures(arch: Architecture, run: dict[str, Any]) -> dict[str, Any]:
+    """AccelForge's figures in cosamt's shape: DRAM words per tensor from its bit counts."""
     bits = 8 * arch.word_bytes
     words: dict[str, int] = {}
     for key, value in run["actions_bits"].items():

@@ -189,28 +189,34 @@ def test_fused_and_unfused_trees_come_back_as_the_same_mappings(
 AF_PYTHON = os.environ.get("COSAMT_ACCELFORGE_PYTHON", "/tmp/peers/af/bin/python")
 
 
+def _accelforge(folder: Path, arch: dict[str, Any], workload: dict[str, Any],
+                mapping: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
+    """AccelForge's evaluation of these specs (through the runner) and its DRAM words per tensor."""
+    for name, doc in (("arch", arch), ("workload", workload), ("mapping", mapping)):
+        (folder / f"{name}.yaml").write_text(to_yaml_text(doc))
+    proc = subprocess.run([AF_PYTHON, str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
+                           str(folder), "evaluate", "1"], capture_output=True, text=True, check=True,
+                          timeout=600)
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    words: dict[str, float] = {}
+    for key, bits in got["actions_bits"].items():
+        comp, tensor, _ = key.split("|")
+        if comp == "MainMemory" and bits:
+            words[tensor] = words.get(tensor, 0.0) + bits / 16
+    return got, words
+
+
 @pytest.mark.skipif(not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)")
 def test_accelforge_evaluates_the_exported_schedule_like_cosamt(tmp_path: Path) -> None:
     op, mapping = _ffn1_schedule()
-    (tmp_path / "arch.yaml").write_text(to_yaml_text(arch_spec(EDGE)))
-    (tmp_path / "workload.yaml").write_text(to_yaml_text(workload_spec(op, 16)))
-    (tmp_path / "mapping.yaml").write_text(to_yaml_text(mapping_spec(op, EDGE, mapping).spec))
-    proc = subprocess.run([AF_PYTHON, str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
-                           str(tmp_path), "evaluate", "1"], capture_output=True, text=True, check=True,
-                          timeout=600)
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got, words = _accelforge(tmp_path, arch_spec(EDGE), workload_spec(op, 16),
+                             mapping_spec(op, EDGE, mapping).spec)
     ours = evaluate(op, EDGE, mapping)
     assert got["latency_cycles"] == ours.latency_cycles
     # every access count is equal (below); the energies differ by 8.5e-9 relative, rounding in
     # AccelForge's sums (94 pJ of 1.1e10)
     assert got["energy_pj"] == pytest.approx(ours.energy_pj, rel=1e-7)
-    dram = {t.tensor: t.reads + t.writes for t in ours.tensors if t.level == "DRAM"}
-    theirs = {t: 0.0 for t in dram}
-    for key, bits in got["actions_bits"].items():
-        comp, tensor, _ = key.split("|")
-        if comp == "MainMemory":
-            theirs[tensor] += bits / 16
-    assert theirs == dram
+    assert words == {t.tensor: t.reads + t.writes for t in ours.tensors if t.level == "DRAM"}
 
 
 @pytest.mark.skipif(not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)")
@@ -220,24 +226,13 @@ def test_accelforge_evaluates_the_fused_group_like_cosamt_members_in_sequence(
     the sum of cosamt's per-member latencies (it runs fused Einsums one after another, cosamt
     pipelines them: docs/peers.md)."""
     group, mappings = flat_edge
-    arch_doc, workload_doc = sequence_specs(list(group.ops), EDGE)
-    (tmp_path / "arch.yaml").write_text(to_yaml_text(arch_doc))
-    (tmp_path / "workload.yaml").write_text(to_yaml_text(workload_doc))
-    (tmp_path / "mapping.yaml").write_text(to_yaml_text(group_mapping_spec(group, EDGE, mappings).spec))
-    proc = subprocess.run([AF_PYTHON, str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
-                           str(tmp_path), "evaluate", "1"], capture_output=True, text=True, check=True,
-                          timeout=600)
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got, words = _accelforge(tmp_path, *sequence_specs(list(group.ops), EDGE),
+                             group_mapping_spec(group, EDGE, mappings).spec)
     ours = evaluate_group(group, EDGE, mappings)
     assert ours.valid
     assert got["latency_cycles"] == sum(m.latency_cycles for m in ours.members) > ours.latency_cycles
     assert got["energy_pj"] == pytest.approx(ours.energy_pj, rel=1e-7)
-    theirs: dict[str, float] = {}
-    for key, bits in got["actions_bits"].items():
-        comp, tensor, _ = key.split("|")
-        if comp == "MainMemory" and bits:
-            theirs[tensor] = theirs.get(tensor, 0.0) + bits / 16
-    assert theirs == {t: 65536 for t in ("Q", "K", "V", "O")}  # S and P never leave the chip
+    assert words == {t: 65536 for t in ("Q", "K", "V", "O")}  # S and P never leave the chip
 
 
 @pytest.mark.skipif(not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)")
