@@ -212,6 +212,7 @@ def export_cmd(
         ExportError,
         group_mapping_spec,
         sequence_specs,
+        spec_folder,
         to_yaml_text,
     )
 
@@ -230,7 +231,7 @@ def export_cmd(
         if problems:
             raise InputError(str(schedule), problems)
     for name, arch_doc, workload_doc, exported in docs:
-        folder = out_dir / name.replace("+", "_")
+        folder = out_dir / spec_folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "arch.yaml").write_text(to_yaml_text(arch_doc))
         (folder / "workload.yaml").write_text(to_yaml_text(workload_doc))

@@ -254,7 +254,12 @@ def fused_case(preset: str, python: str, threads: int, work: Path, time_limit: f
     (unfused, FLAT, online) exported as AccelForge loop trees (a Sequential of one branch per
     Einsum below the shared loops) and evaluated there; FFM's best trees (DRAM keeping every
     tensor, or not the intermediates) imported as cosamt group mappings and evaluated here."""
-    from cosamt.export.accelforge import sequence_mapping_spec, sequence_mappings_from_nodes
+    from cosamt.export.accelforge import (
+        group_mapping_spec,
+        group_mappings_from_nodes,
+        sequence_mapping_spec,
+        sequence_mappings_from_nodes,
+    )
     from cosamt.pipeline import solve_group_result
 
     arch = load_preset(preset)
@@ -271,9 +276,8 @@ def fused_case(preset: str, python: str, threads: int, work: Path, time_limit: f
         mappings = {k: v for g in res for k, v in g.mappings.items()}
         table[f"mip-{label}|cosamt"] = {**group_figures(cand, arch, mappings),
                                         "search_seconds": seconds}
-        spec_arch = arch.with_shared_level() if len(cand) == 1 else arch
-        exported = sequence_mapping_spec(tuple(ops), spec_arch, mappings,
-                                         cand[0].on_chip if len(cand) == 1 else frozenset())
+        exported = (group_mapping_spec(cand[0], arch, mappings) if len(cand) == 1
+                    else sequence_mapping_spec(tuple(ops), arch, mappings))
         sub = folder / f"mip-{label}"
         write_fused_spec(sub, ops, arch, fused=len(cand) == 1, mapping=exported.spec)
         run = run_accelforge(python, sub, "evaluate", threads)
@@ -288,18 +292,19 @@ def fused_case(preset: str, python: str, threads: int, work: Path, time_limit: f
                                            "search_seconds": ffm["seconds"]}
         # FFM's fused tree is a FLAT group in cosamt's terms (AccelForge has no online rescaling)
         groups = candidates["flat" if label == "fused" else "unfused"]
-        garch = arch.with_shared_level() if label == "fused" else arch
-        mappings = sequence_mappings_from_nodes(tuple(ops), garch, ffm["mapping_nodes"])
+        mappings = (group_mappings_from_nodes(groups[0], arch, ffm["mapping_nodes"]) if label == "fused"
+                    else sequence_mappings_from_nodes(tuple(ops), arch, ffm["mapping_nodes"]))
         table[f"ffm-{label}|cosamt"] = {**group_figures(groups, arch, mappings),
                                        "search_seconds": ffm["seconds"]}
         covered[label] = ffm.get("mappings_covered")
         mapping_nodes[label] = ffm["mapping_nodes"]
     bound = run_accelforge(python, folder / "ffm-fused", "dram-bound", threads)
+    on_chip = candidates["flat"][0].on_chip
+    compulsory = {t.name: op.size(t) for op in ops for t in op.tensors if t.name not in on_chip}
     return {"case": "gpt2-attention-head", "arch": preset, "table": table,
             "ffm_mappings_covered": covered, "ffm_mapping": mapping_nodes,
             "fused_dram_bound_words": bound["energy_pj"] / (8 * arch.word_bytes),
-            "compulsory_words": sum(ops[0].size(t) for t in ops[0].operands)
-            + sum(ops[-1].size(t) for t in ops[-1].tensors if t.name != "P")}
+            "compulsory_words": sum(compulsory.values())}
 
 
 def write_fused_spec(folder: Path, ops: list[Einsum], arch: Architecture, fused: bool,

@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from cosamt.export.accelforge import spec_folder
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "scripts" / "peers" / "accelforge_runner.py"
 
@@ -37,8 +39,7 @@ def cosamt(*args: str) -> str:
 
 def check_instance(instance: Path, seq_len: int, python: str, work: Path) -> list[dict[str, Any]]:
     sched, folder = work / f"{instance.stem}.schedule.json", work / instance.stem
-    common = [str(instance), "--seq-len", str(seq_len)]
-    cosamt("solve", *common, "--out", str(sched))
+    cosamt("solve", str(instance), "--seq-len", str(seq_len), "--out", str(sched))
     report = json.loads(cosamt("evaluate", str(instance), str(sched), "--seq-len", str(seq_len),
                                "--json"))
     notes = cosamt("export", str(instance), str(sched), "--seq-len", str(seq_len), "--out", str(folder))
@@ -51,7 +52,7 @@ def check_instance(instance: Path, seq_len: int, python: str, work: Path) -> lis
                                "cosamt_sequential_latency_cycles": sequential,
                                "cosamt_energy_pj": g["energy_pj"],
                                "in_place_note": any(f"in place ({op})" in notes for op in g["operators"])}
-        proc = subprocess.run([python, str(RUNNER), str(folder / g["name"].replace("+", "_")),
+        proc = subprocess.run([python, str(RUNNER), str(folder / spec_folder(g["name"])),
                                "evaluate", "2"], capture_output=True, text=True, check=False)
         if proc.returncode:
             row["accelforge_error"] = proc.stderr.strip().splitlines()[-1]

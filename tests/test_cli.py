@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from cosamt.arch.presets import list_presets
 from cosamt.cli import app
+from cosamt.export.accelforge import spec_folder
 from cosamt.workload.models import list_models
 
 INSTANCE: dict[str, Any] = {"model": "gpt2", "seq_len": 64, "arch": "edge",
@@ -165,7 +166,7 @@ def test_export_writes_one_accelforge_spec_per_group(
     printed = _invoke("export", str(inst), str(sched), "--out", str(tmp_path)).stdout
     groups = json.loads(sched.read_text())["groups"]
     for g in groups:
-        folder = tmp_path / g["name"].replace("+", "_")
+        folder = tmp_path / spec_folder(g["name"])
         assert sorted(p.name for p in folder.iterdir()) == ["arch.yaml", "mapping.yaml", "workload.yaml"]
         mapping = (folder / "mapping.yaml").read_text()
         n = len(g["operators"])

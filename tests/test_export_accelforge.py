@@ -27,6 +27,7 @@ from cosamt.export.accelforge import (
     sequence_mapping_spec,
     sequence_mappings_from_nodes,
     sequence_specs,
+    spec_folder,
     to_yaml_text,
     workload_spec,
 )
@@ -254,7 +255,7 @@ def test_accelforge_agrees_on_every_exported_group_of_a_gpt2_block(tmp_path: Pat
     rejected = []
     for g in report["groups"]:
         proc = subprocess.run([AF_PYTHON, str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
-                               str(out / g["name"].replace("+", "_")), "evaluate", "1"],
+                               str(out / spec_folder(g["name"])), "evaluate", "1"],
                               capture_output=True, text=True, timeout=600, check=False)
         if proc.returncode:
             assert "InvalidMappingError" in proc.stderr and "GlobalBuffer" in proc.stderr
