@@ -143,7 +143,9 @@ def evaluate_cmd(
                 )
 
 
-def _schedule_groups(instance: Path, schedule: Path, inst: Any) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
+def _schedule_groups(
+    instance: Path, schedule: Path, inst: Any
+) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
     """The instance's architecture and, per group of the schedule file, (JSON path, group, mappings,
     metrics); every unknown operator or scheme, malformed nest and violation the evaluator finds
     is reported at once (InputError)."""
@@ -200,8 +202,12 @@ def _schedule_groups(instance: Path, schedule: Path, inst: Any) -> tuple[Any, li
 @app.command("export")
 def export_cmd(
     instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
-    schedule: Annotated[Path, typer.Argument(help="Schedule JSON file (e.g. from `cosamt solve --out`).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for one AccelForge spec per group.")],
+    schedule: Annotated[
+        Path, typer.Argument(help="Schedule JSON file (e.g. from `cosamt solve --out`).")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for one AccelForge spec per group.")
+    ],
     seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
     batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
 ) -> None:
@@ -224,8 +230,9 @@ def export_cmd(
         for path, group, mappings, _metrics in entries:
             try:
                 arch_doc, workload_doc = sequence_specs(list(group.ops), arch)
-                docs.append((group.name, arch_doc, workload_doc,
-                             group_mapping_spec(group, arch, mappings)))
+                docs.append(
+                    (group.name, arch_doc, workload_doc, group_mapping_spec(group, arch, mappings))
+                )
             except ExportError as exc:
                 problems.append(Problem(path, f"cannot be exported to AccelForge: {exc}"))
         if problems:

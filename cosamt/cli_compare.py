@@ -29,9 +29,16 @@ def _baseline_names(spec: str | None) -> list[str]:
     names = [s.strip() for s in spec.split(",") if s.strip()]
     unknown = [n for n in names if n not in METHODS]
     if unknown or not names:
-        raise InputError("command line", [Problem(
-            "--baselines", f"unknown baseline(s) {', '.join(unknown) or '(none given)'}; "
-                           f"known: {', '.join(METHODS)}")])
+        raise InputError(
+            "command line",
+            [
+                Problem(
+                    "--baselines",
+                    f"unknown baseline(s) {', '.join(unknown) or '(none given)'}; "
+                    f"known: {', '.join(METHODS)}",
+                )
+            ],
+        )
     return list(dict.fromkeys(names))
 
 
@@ -43,21 +50,42 @@ def _table_row(table: Table, group: str, m: MethodResult) -> None:
     if m.skipped is not None:
         table.add_row(group, m.method, "", "", "", "", "", f"skipped: {m.skipped}")
         return
-    table.add_row(group, m.method, _fmt(m.latency_cycles), _fmt(m.energy_pj), _fmt(m.dram_bytes, ","),
-                  _fmt(m.seconds, ".3f"), _fmt(m.ratio, ".3f"), m.note)
+    table.add_row(
+        group,
+        m.method,
+        _fmt(m.latency_cycles),
+        _fmt(m.energy_pj),
+        _fmt(m.dram_bytes, ","),
+        _fmt(m.seconds, ".3f"),
+        _fmt(m.ratio, ".3f"),
+        m.note,
+    )
 
 
 def print_comparison(c: Comparison) -> None:
     from cosamt.compare import TOTAL
 
-    table = Table(title=f"MIP (fusion {c.fusion.value}) vs baselines (objective {c.objective.value}, "
-                        f"effort {c.effort}, seed {c.seed}; ratio = method / MIP)")
-    for col in ("group", "method", "latency (cycles)", "energy (pJ)", "DRAM (B)", "search (s)",
-                "ratio", "note"):
+    table = Table(
+        title=f"MIP (fusion {c.fusion.value}) vs baselines (objective {c.objective.value}, "
+        f"effort {c.effort}, seed {c.seed}; ratio = method / MIP)"
+    )
+    for col in (
+        "group",
+        "method",
+        "latency (cycles)",
+        "energy (pJ)",
+        "DRAM (B)",
+        "search (s)",
+        "ratio",
+        "note",
+    ):
         table.add_column(col, justify="left" if col in ("group", "method", "note") else "right")
     for g in c.groups:
-        label = g.group.name if len(g.group.members) == 1 else \
-            f"{g.group.name} (={', '.join(g.group.members[1:])})"
+        label = (
+            g.group.name
+            if len(g.group.members) == 1
+            else f"{g.group.name} (={', '.join(g.group.members[1:])})"
+        )
         for i, m in enumerate(g.methods):
             _table_row(table, f"{label} x{g.group.count}" if i == 0 else "", m)
         table.add_section()
@@ -68,16 +96,28 @@ def print_comparison(c: Comparison) -> None:
 
 def compare(
     instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
-    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the rows as CSV to this file.")] = None,
-    baselines: Annotated[str | None, typer.Option(
-        help="Comma-separated baselines (default: all): random, genetic, fixed-ws, fixed-is, fixed-os, "
-             "tas, greedy, exhaustive, flat (FLAT's granularity rule on fused attention).")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+    ] = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Write the rows as CSV to this file.")
+    ] = None,
+    baselines: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated baselines (default: all): random, genetic, fixed-ws, fixed-is, fixed-os, "
+            "tas, greedy, exhaustive, flat (FLAT's granularity rule on fused attention)."
+        ),
+    ] = None,
     effort: Annotated[int, typer.Option(min=1, help="Evaluator calls per search baseline.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the randomised baselines.")] = 0,
-    objective: Annotated[Objective | None, typer.Option(help="Override the instance's objective.")] = None,
-    fusion: Annotated[FusionChoice | None, typer.Option(
-        help="Fusion schemes the MIP explores (default: the instance's).")] = None,
+    objective: Annotated[
+        Objective | None, typer.Option(help="Override the instance's objective.")
+    ] = None,
+    fusion: Annotated[
+        FusionChoice | None,
+        typer.Option(help="Fusion schemes the MIP explores (default: the instance's)."),
+    ] = None,
     seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
     batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,

@@ -28,18 +28,45 @@ class PlotFormat(StrEnum):
 
 def sweep(
     instance: Annotated[Path, typer.Argument(help="Base instance JSON file.")],
-    seq_lens: Annotated[str, typer.Option("--seq-lens", help="Comma-separated sequence lengths, e.g. 128,256,512.")],
-    models: Annotated[str | None, typer.Option(help="Comma-separated shipped models (default: the instance's).")] = None,
-    presets: Annotated[str | None, typer.Option(help="Comma-separated architecture presets (default: the instance's).")] = None,
-    phases: Annotated[str | None, typer.Option(help="Comma-separated phases: prefill, decode.")] = None,
-    objective: Annotated[str | None, typer.Option(help="Objective(s), comma-separated: latency, energy, edp.")] = None,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Output .csv or .parquet (default: INSTANCE_sweep.csv).")] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Local worker processes (--executor local).")] = 1,
-    executor: Annotated[ExecutorKind, typer.Option(help="Where points run: local processes or a Dask cluster.")] = ExecutorKind.LOCAL,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (with --executor dask).")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue an existing output, skipping its points.")] = False,
-    cache: Annotated[Path | None, typer.Option(help="Solved-group cache folder (default: OUT.cache next to the output).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Solve every group, without the cache.")] = False,
+    seq_lens: Annotated[
+        str, typer.Option("--seq-lens", help="Comma-separated sequence lengths, e.g. 128,256,512.")
+    ],
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated shipped models (default: the instance's).")
+    ] = None,
+    presets: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated architecture presets (default: the instance's)."),
+    ] = None,
+    phases: Annotated[
+        str | None, typer.Option(help="Comma-separated phases: prefill, decode.")
+    ] = None,
+    objective: Annotated[
+        str | None, typer.Option(help="Objective(s), comma-separated: latency, energy, edp.")
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output .csv or .parquet (default: INSTANCE_sweep.csv)."),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="Local worker processes (--executor local).")
+    ] = 1,
+    executor: Annotated[
+        ExecutorKind, typer.Option(help="Where points run: local processes or a Dask cluster.")
+    ] = ExecutorKind.LOCAL,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (with --executor dask).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue an existing output, skipping its points.")
+    ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Solved-group cache folder (default: OUT.cache next to the output)."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Solve every group, without the cache.")
+    ] = False,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="Solver threads per point.")] = None,
 ) -> None:
@@ -56,18 +83,29 @@ def sweep(
         if executor is ExecutorKind.DASK and not scheduler:
             _fail("--scheduler", "--executor dask needs a scheduler address (e.g. tcp://host:8786)")
         store = open_store(out_path, resume)
-        settings = tuple((k, v) for k, v in (("time_limit_s", time_limit), ("threads", threads)) if v is not None)
+        settings = tuple(
+            (k, v) for k, v in (("time_limit_s", time_limit), ("threads", threads)) if v is not None
+        )
         cache_dir = None if no_cache else (cache or out_path.with_name(out_path.name + ".cache"))
         options = RunOptions(jobs, executor, scheduler, cache_dir, settings)
         with _progress(err if sys.stderr.isatty() else None, len(points)) as update:
             summary = run_sweep(points, store, options, spec.base_dir, update)
-    out.print(f"{summary.points} points: {summary.solved} new rows, {summary.skipped} already there; "
-              f"{out_path} ({summary.seconds:.1f} s)", highlight=False)
+    out.print(
+        f"{summary.points} points: {summary.solved} new rows, {summary.skipped} already there; "
+        f"{out_path} ({summary.seconds:.1f} s)",
+        highlight=False,
+    )
 
 
 def plot(
-    results: Annotated[Path, typer.Argument(help="A `cosamt sweep` output (.csv/.parquet) or a `compare --csv` file.")],
-    out_dir: Annotated[Path | None, typer.Option(help="Folder for the figures (default: RESULTS_plots next to it).")] = None,
+    results: Annotated[
+        Path,
+        typer.Argument(help="A `cosamt sweep` output (.csv/.parquet) or a `compare --csv` file."),
+    ],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the figures (default: RESULTS_plots next to it)."),
+    ] = None,
     fmt: Annotated[PlotFormat, typer.Option("--format", help="Image format.")] = PlotFormat.PNG,
 ) -> None:
     """Figures: latency/energy vs sequence length, roofline, or MIP vs baselines."""
@@ -81,8 +119,14 @@ def plot(
         out.print(f"wrote {path}", highlight=False)
 
 
-def _spec(instance: Path, seq_lens: str, models: str | None, presets: str | None,
-          phases: str | None, objective: str | None) -> SweepSpec:
+def _spec(
+    instance: Path,
+    seq_lens: str,
+    models: str | None,
+    presets: str | None,
+    phases: str | None,
+    objective: str | None,
+) -> SweepSpec:
     from cosamt.arch.presets import list_presets
     from cosamt.io.instance import load_instance
     from cosamt.sweep.spec import SweepSpec, parse_names, parse_seq_lens
@@ -94,9 +138,15 @@ def _spec(instance: Path, seq_lens: str, models: str | None, presets: str | None
     preset_names = parse_names(presets, "--presets", list_presets())
     phase_values = parse_names(phases, "--phases", [p.value for p in Phase])
     objectives = parse_names(objective, "--objective", [o.value for o in Objective])
-    return SweepSpec(load_instance(instance), lens, model_names, preset_names,
-                     tuple(Phase(p) for p in phase_values), tuple(Objective(o) for o in objectives),
-                     instance.parent)
+    return SweepSpec(
+        load_instance(instance),
+        lens,
+        model_names,
+        preset_names,
+        tuple(Phase(p) for p in phase_values),
+        tuple(Objective(o) for o in objectives),
+        instance.parent,
+    )
 
 
 def _fail(option: str, message: str) -> None:
@@ -119,8 +169,16 @@ def _progress(console: Console | None, total: int) -> Iterator[ProgressFn | None
         TimeRemainingColumn,
     )
 
-    bar = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} points"),
-                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True)
+    bar = Progress(
+        TextColumn("[bold]sweep"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} points"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
     task = bar.add_task("sweep", total=total)
     with bar:
         yield lambda done, all_: bar.update(task, completed=done, total=all_)

@@ -99,10 +99,14 @@ def mip_result(seg: SegmentResult) -> MethodResult:
     grans = []
     for g in chosen.groups:
         if g.group.fused:
-            grans.append(f"{g.group.scheme.value} ({granularity(g)})"
-                         if g.group.scheme in (Scheme.FLAT, Scheme.ONLINE) else g.group.scheme.value)
-    statuses = dict.fromkeys(g.solve.status.value if g.source == "mip" else g.source
-                             for g in chosen.groups)
+            grans.append(
+                f"{g.group.scheme.value} ({granularity(g)})"
+                if g.group.scheme in (Scheme.FLAT, Scheme.ONLINE)
+                else g.group.scheme.value
+            )
+    statuses = dict.fromkeys(
+        g.solve.status.value if g.source == "mip" else g.source for g in chosen.groups
+    )
     return MethodResult(
         method=MIP,
         latency_cycles=chosen.latency_cycles,
@@ -117,15 +121,17 @@ def mip_result(seg: SegmentResult) -> MethodResult:
 # Baselines: per operator (summed over the segment), or FLAT's rule on fused attention
 
 
-def operator_baseline(name: str, op: Einsum, arch: Architecture, objective: Objective, seed: int,
-                      effort: int) -> MethodResult:
+def operator_baseline(
+    name: str, op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int
+) -> MethodResult:
     try:
         res = BASELINES[name](op, arch, objective, seed, effort)
     except BaselineUnavailable as exc:
         return MethodResult(name, skipped=f"{op.name}: {exc}")
     m = res.metrics
-    return MethodResult(name, m.latency_cycles, m.energy_pj, m.dram_bytes, res.seconds,
-                        res.evaluated, res.note)
+    return MethodResult(
+        name, m.latency_cycles, m.energy_pj, m.dram_bytes, res.seconds, res.evaluated, res.note
+    )
 
 
 def summed(name: str, parts: Sequence[MethodResult]) -> MethodResult:
@@ -143,13 +149,22 @@ def summed(name: str, parts: Sequence[MethodResult]) -> MethodResult:
     )
 
 
-def flat_result(ops: Sequence[Einsum], arch: Architecture, settings: SolveSettings,
-                fusion: FusionChoice) -> MethodResult:
+def flat_result(
+    ops: Sequence[Einsum], arch: Architecture, settings: SolveSettings, fusion: FusionChoice
+) -> MethodResult:
     """FLAT's granularity rule on the segment's FLAT-fused attention group."""
     if fusion not in (FusionChoice.FLAT, FusionChoice.ALL):
         return MethodResult(FLAT, skipped=f"fusion restricted to {fusion.value}")
-    group = next((g for seg in segments(ops, FusionChoice.FLAT) for cand in seg.candidates
-                  for g in cand if g.scheme is Scheme.FLAT), None)
+    group = next(
+        (
+            g
+            for seg in segments(ops, FusionChoice.FLAT)
+            for cand in seg.candidates
+            for g in cand
+            if g.scheme is Scheme.FLAT
+        ),
+        None,
+    )
     if group is None:
         return MethodResult(FLAT, skipped="applies to attention only")
     try:
@@ -157,8 +172,15 @@ def flat_result(ops: Sequence[Einsum], arch: Architecture, settings: SolveSettin
     except FlatHeuristicUnavailable as exc:
         return MethodResult(FLAT, skipped=str(exc))
     m = res.metrics
-    return MethodResult(FLAT, m.latency_cycles, m.energy_pj, m.dram_bytes, res.seconds, None,
-                        f"granularity {res.granularity.label}")
+    return MethodResult(
+        FLAT,
+        m.latency_cycles,
+        m.energy_pj,
+        m.dram_bytes,
+        res.seconds,
+        None,
+        f"granularity {res.granularity.label}",
+    )
 
 
 def _with_ratios(methods: list[MethodResult], objective: Objective) -> tuple[MethodResult, ...]:
@@ -182,7 +204,8 @@ def _total(method: str, groups: Sequence[GroupComparison], index: int) -> Method
         energy_pj=sum(n * (m.energy_pj or 0.0) for n, m in rows),
         dram_bytes=sum(n * (m.dram_bytes or 0) for n, m in rows),
         seconds=sum(m.seconds for _n, m in rows),
-        evaluated=None if any(m.evaluated is None for _n, m in rows)
+        evaluated=None
+        if any(m.evaluated is None for _n, m in rows)
         else sum(m.evaluated or 0 for _n, m in rows),
     )
 
@@ -195,8 +218,9 @@ def totals(groups: Sequence[GroupComparison], objective: Objective) -> tuple[Met
     return _with_ratios([_total(name, groups, i) for i, name in enumerate(names)], objective)
 
 
-def unique_segments(report_segments: Sequence[SegmentResult], ops: Sequence[Einsum],
-                    fusion: FusionChoice) -> list[tuple[CompareGroup, SegmentResult]]:
+def unique_segments(
+    report_segments: Sequence[SegmentResult], ops: Sequence[Einsum], fusion: FusionChoice
+) -> list[tuple[CompareGroup, SegmentResult]]:
     """The explorer's segments with their operators; identical segments merged and counted."""
     by_name = {op.name: op for op in ops}
     seen: dict[tuple[object, ...], tuple[CompareGroup, SegmentResult]] = {}
@@ -205,17 +229,26 @@ def unique_segments(report_segments: Sequence[SegmentResult], ops: Sequence[Eins
         key = tuple(op.signature() for op in seg_ops)
         if key in seen:
             prev, first = seen[key]
-            seen[key] = (replace(prev, members=(*prev.members, seg.name),
-                                 count=prev.count + seg_ops[0].count), first)
+            seen[key] = (
+                replace(
+                    prev, members=(*prev.members, seg.name), count=prev.count + seg_ops[0].count
+                ),
+                first,
+            )
         else:
             seen[key] = (CompareGroup(seg.name, seg_ops, (seg.name,), seg_ops[0].count), res)
     return list(seen.values())
 
 
-def compare_instance(resolved: Resolved, settings: SolveSettings,
-                     baselines: Sequence[str] = METHODS, effort: int = DEFAULT_EFFORT,
-                     seed: int = 0, progress: ProgressFn | None = None,
-                     fusion: FusionChoice | None = None) -> Comparison:
+def compare_instance(
+    resolved: Resolved,
+    settings: SolveSettings,
+    baselines: Sequence[str] = METHODS,
+    effort: int = DEFAULT_EFFORT,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+    fusion: FusionChoice | None = None,
+) -> Comparison:
     """The fusion explorer's MIP schedules and ``baselines`` on every unique segment of the block."""
     unknown = [b for b in baselines if b not in METHODS]
     if unknown:
@@ -273,8 +306,12 @@ def to_csv(c: Comparison) -> str:
 
 
 def _method_json(m: MethodResult) -> dict[str, Any]:
-    return {**{k: getattr(m, k) for k in CSV_COLUMNS[1:]},
-            "evaluated": m.evaluated, "note": m.note, "skipped": m.skipped}
+    return {
+        **{k: getattr(m, k) for k in CSV_COLUMNS[1:]},
+        "evaluated": m.evaluated,
+        "note": m.note,
+        "skipped": m.skipped,
+    }
 
 
 def to_json(c: Comparison) -> dict[str, Any]:
@@ -285,9 +322,13 @@ def to_json(c: Comparison) -> dict[str, Any]:
         "fusion": c.fusion.value,
         "columns": list(CSV_COLUMNS),
         "groups": [
-            {"group": g.group.name, "operators": [op.name for op in g.group.ops],
-             "members": list(g.group.members), "count": g.group.count,
-             "methods": [_method_json(m) for m in g.methods]}
+            {
+                "group": g.group.name,
+                "operators": [op.name for op in g.group.ops],
+                "members": list(g.group.members),
+                "count": g.group.count,
+                "methods": [_method_json(m) for m in g.methods],
+            }
             for g in c.groups
         ],
         "total": [_method_json(m) for m in c.totals],

@@ -36,8 +36,15 @@ class InputError(Exception):
 
 _MAX_INPUT_REPR = 60
 # Error types whose "input" is a whole object (repeating it only adds noise).
-_NO_INPUT_TYPES = {"model_type", "missing", "extra_forbidden", "value_error", "assertion_error",
-                   "dict_type", "model_attributes_type"}
+_NO_INPUT_TYPES = {
+    "model_type",
+    "missing",
+    "extra_forbidden",
+    "value_error",
+    "assertion_error",
+    "dict_type",
+    "model_attributes_type",
+}
 
 
 def _short_repr(value: Any) -> str:
@@ -74,8 +81,10 @@ def problems_from_pydantic(
     for err, loc in zip(errors, locs, strict=True):
         kind = err["type"]
         # "Tuple should have at least 2 items after validation" only echoes errors of its items.
-        if kind == "too_short" and "after validation" in err["msg"] and any(
-            len(other) > len(loc) and other[: len(loc)] == loc for other in locs
+        if (
+            kind == "too_short"
+            and "after validation" in err["msg"]
+            and any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs)
         ):
             continue
         msg = err["msg"]

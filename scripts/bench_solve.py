@@ -32,15 +32,30 @@ def bench(path: Path) -> dict[str, object]:
     data = report_json(report)
     objective = report.settings.objective
     groups = [
-        {"segment": seg.name, "fusion": alt.label, "name": g.name, "chosen": alt.chosen,
-         "status": g.solve.status.value, "gap": g.solve.gap, "seconds": g.solve.seconds,
-         "agreement": g.agreement(objective), "latency_cycles": g.metrics.latency_cycles,
-         "energy_pj": g.metrics.energy_pj}
-        for seg in report.segments for alt in seg.alternatives for g in alt.groups
+        {
+            "segment": seg.name,
+            "fusion": alt.label,
+            "name": g.name,
+            "chosen": alt.chosen,
+            "status": g.solve.status.value,
+            "gap": g.solve.gap,
+            "seconds": g.solve.seconds,
+            "agreement": g.agreement(objective),
+            "latency_cycles": g.metrics.latency_cycles,
+            "energy_pj": g.metrics.energy_pj,
+        }
+        for seg in report.segments
+        for alt in seg.alternatives
+        for g in alt.groups
         if g.same_as is None  # identical groups are solved once
     ]
-    return {"instance": path.name, "wall_seconds": wall, "groups": groups,
-            "total": data["total"], "lower_bound": data["lower_bound"]}
+    return {
+        "instance": path.name,
+        "wall_seconds": wall,
+        "groups": groups,
+        "total": data["total"],
+        "lower_bound": data["lower_bound"],
+    }
 
 
 def main() -> None:

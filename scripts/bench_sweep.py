@@ -56,11 +56,18 @@ def main() -> None:
     args.rows.parent.mkdir(parents=True, exist_ok=True)
     args.rows.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as cache:
-        options = RunOptions(jobs=args.jobs, cache_dir=Path(cache),
-                             settings=(("threads", 1), ("time_limit_s", args.time_limit)))
+        options = RunOptions(
+            jobs=args.jobs,
+            cache_dir=Path(cache),
+            settings=(("threads", 1), ("time_limit_s", args.time_limit)),
+        )
         start = time.perf_counter()
-        summary = run_sweep(points, open_store(args.rows, resume=False), options,
-                            progress=lambda done, total: print(f"{done}/{total} points", flush=True))
+        summary = run_sweep(
+            points,
+            open_store(args.rows, resume=False),
+            options,
+            progress=lambda done, total: print(f"{done}/{total} points", flush=True),
+        )
         wall = time.perf_counter() - start
     rows = [point_json(r) for r in open_store(args.rows, resume=True).rows()]
     seconds = [r["wall_seconds"] for r in rows]

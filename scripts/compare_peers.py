@@ -60,12 +60,24 @@ ZZ_OPERANDS = ("O", "I", "W")  # ZigZag's names for the output, the first and th
 def cases() -> dict[str, Einsum]:
     """GPT-2-small at 1024 tokens: FFN1, and one attention head's QKᵀ and A·V."""
     ffn1 = gemm("ffn1", 1024, 3072, 768)  # Y[m,n] = X[m,k] W[k,n]
-    qk = Einsum("qk", {"m": 1024, "n": 1024, "d": 64}, (
-        Tensor("Q", ("m", "d"), Role.INPUT), Tensor("K", ("n", "d"), Role.INPUT),
-        Tensor("S", ("m", "n"), Role.OUTPUT)))
-    av = Einsum("av", {"m": 1024, "n": 1024, "d": 64}, (
-        Tensor("P", ("m", "n"), Role.INPUT), Tensor("V", ("n", "d"), Role.INPUT),
-        Tensor("O", ("m", "d"), Role.OUTPUT)))
+    qk = Einsum(
+        "qk",
+        {"m": 1024, "n": 1024, "d": 64},
+        (
+            Tensor("Q", ("m", "d"), Role.INPUT),
+            Tensor("K", ("n", "d"), Role.INPUT),
+            Tensor("S", ("m", "n"), Role.OUTPUT),
+        ),
+    )
+    av = Einsum(
+        "av",
+        {"m": 1024, "n": 1024, "d": 64},
+        (
+            Tensor("P", ("m", "n"), Role.INPUT),
+            Tensor("V", ("n", "d"), Role.INPUT),
+            Tensor("O", ("m", "d"), Role.OUTPUT),
+        ),
+    )
     return {"gpt2-ffn1": ffn1, "gpt2-qk-head": qk, "gpt2-av-head": av}
 
 
@@ -77,13 +89,22 @@ def cosamt_figures(op: Einsum, arch: Architecture, mapping: Mapping) -> dict[str
     m: Metrics = evaluate(op, arch, mapping)
     dram = arch.levels[arch.dram_index].name
     words = {t.tensor: t.reads + t.writes for t in m.tensors if t.level == dram}
-    return {"latency_cycles": m.latency_cycles, "energy_pj": m.energy_pj,
-            "dram_words": words, "violations": list(m.violations)}
+    return {
+        "latency_cycles": m.latency_cycles,
+        "energy_pj": m.energy_pj,
+        "dram_words": words,
+        "violations": list(m.violations),
+    }
 
 
 def run_accelforge(python: str, spec_dir: Path, mode: str, threads: int) -> dict[str, Any]:
-    proc = subprocess.run([python, str(RUNNER), str(spec_dir), mode, str(threads)],
-                          capture_output=True, text=True, timeout=1800, check=False)
+    proc = subprocess.run(
+        [python, str(RUNNER), str(spec_dir), mode, str(threads)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"AccelForge {mode} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -115,17 +136,26 @@ def zigzag_request(op: Einsum, arch: Architecture) -> dict[str, Any]:
 
     def mem(i: int) -> dict[str, Any]:
         lv = arch.levels[i]
-        return {"capacity_bits": (lv.capacity_bytes or 10**13) * 8,
-                "read_bits_per_cycle": int(8 * (lv.read_bandwidth or 1e6)),
-                "write_bits_per_cycle": int(8 * (lv.write_bandwidth or 1e6)),
-                "read_pj_per_word": lv.read_energy_pj, "write_pj_per_word": lv.write_energy_pj}
+        return {
+            "capacity_bits": (lv.capacity_bytes or 10**13) * 8,
+            "read_bits_per_cycle": int(8 * (lv.read_bandwidth or 1e6)),
+            "write_bits_per_cycle": int(8 * (lv.write_bandwidth or 1e6)),
+            "read_pj_per_word": lv.read_energy_pj,
+            "write_pj_per_word": lv.write_energy_pj,
+        }
 
     return {
-        "name": op.name, "word_bits": bits, "mac_pj": arch.mac_energy_pj,
-        "rows": arch.pe_array.rows.size, "cols": arch.pe_array.cols.size,
-        "operator": {"dims": {d.upper(): n for d, n in op.dims.items()},
-                     **{k: [d.upper() for d in t.dims] for k, t in zz_tensors(op).items()}},
-        "buffer": mem(0), "dram": mem(1),
+        "name": op.name,
+        "word_bits": bits,
+        "mac_pj": arch.mac_energy_pj,
+        "rows": arch.pe_array.rows.size,
+        "cols": arch.pe_array.cols.size,
+        "operator": {
+            "dims": {d.upper(): n for d, n in op.dims.items()},
+            **{k: [d.upper() for d in t.dims] for k, t in zz_tensors(op).items()},
+        },
+        "buffer": mem(0),
+        "dram": mem(1),
     }
 
 
@@ -138,18 +168,25 @@ def mapping_from_zigzag(op: Einsum, arch: Architecture, zz: dict[str, Any]) -> M
     dram = [Loop(d.lower(), f) for d, f in levels[-1] if f > 1]
     spatial = tuple(SpatialLoop(d.lower(), f, axis) for d, f, axis in zz["spatial"])
     everything = frozenset(t.name for t in op.tensors)
-    return Mapping(levels=(
-        LevelMapping(temporal=tuple(reversed(below)), spatial=spatial, keep=everything),
-        LevelMapping(temporal=tuple(reversed(dram)), keep=everything),
-    ))
+    return Mapping(
+        levels=(
+            LevelMapping(temporal=tuple(reversed(below)), spatial=spatial, keep=everything),
+            LevelMapping(temporal=tuple(reversed(dram)), keep=everything),
+        )
+    )
 
 
 def run_zigzag(python: str, request: dict[str, Any], folder: Path) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "zigzag_request.json"
     path.write_text(json.dumps(request))
-    proc = subprocess.run([python, str(ZZ_RUNNER), str(path)], capture_output=True, text=True,
-                          timeout=1800, check=False)
+    proc = subprocess.run(
+        [python, str(ZZ_RUNNER), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"ZigZag failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -157,9 +194,12 @@ def run_zigzag(python: str, request: dict[str, Any], folder: Path) -> dict[str, 
 
 def zigzag_figures(op: Einsum, zz: dict[str, Any]) -> dict[str, Any]:
     names = {k: t.name for k, t in zz_tensors(op).items()}
-    return {"latency_cycles": zz["latency_cycles"], "energy_pj": zz["energy_pj"],
-            "dram_words": {names[k]: round(v) for k, v in zz["dram_words_by_operand"].items()},
-            "violations": []}
+    return {
+        "latency_cycles": zz["latency_cycles"],
+        "energy_pj": zz["energy_pj"],
+        "dram_words": {names[k]: round(v) for k, v in zz["dram_words_by_operand"].items()},
+        "violations": [],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,11 +209,24 @@ def rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(b), 1e-30)
 
 
-def one_case(name: str, op: Einsum, preset: str, python: str, zz_python: str | None, threads: int,
-             work: Path, time_limit: float) -> dict[str, Any]:
+def one_case(
+    name: str,
+    op: Einsum,
+    preset: str,
+    python: str,
+    zz_python: str | None,
+    threads: int,
+    work: Path,
+    time_limit: float,
+) -> dict[str, Any]:
     arch = load_preset(preset)
-    settings = replace(SolveSettings(), objective=Objective.LATENCY, threads=threads,
-                       time_limit_s=time_limit, padding=False)
+    settings = replace(
+        SolveSettings(),
+        objective=Objective.LATENCY,
+        threads=threads,
+        time_limit_s=time_limit,
+        padding=False,
+    )
     start = time.perf_counter()
     mip = solve_operator(op, arch, settings)
     mip_seconds = time.perf_counter() - start
@@ -223,14 +276,27 @@ def one_head_attention() -> tuple[list[Einsum], Any]:
     from cosamt.pipeline import resolve
     from cosamt.types import FusionChoice
 
-    inst = parse_instance({"model": {"name": "gpt2-one-head", "n_layers": 1, "d_model": 64,
-                                     "n_heads": 1, "d_ff": 256}, "seq_len": 1024, "arch": "edge"})
+    inst = parse_instance(
+        {
+            "model": {
+                "name": "gpt2-one-head",
+                "n_layers": 1,
+                "d_model": 64,
+                "n_heads": 1,
+                "d_ff": 256,
+            },
+            "seq_len": 1024,
+            "arch": "edge",
+        }
+    )
     ops = resolve(inst).operators
     seg = next(sg for sg in segments(ops, FusionChoice.ALL) if sg.name == "attention")
     return [op for op in ops if op.name in ("qk", "softmax", "av")], seg
 
 
-def group_figures(groups: list[Any], arch: Architecture, mappings: dict[str, Mapping]) -> dict[str, Any]:
+def group_figures(
+    groups: list[Any], arch: Architecture, mappings: dict[str, Mapping]
+) -> dict[str, Any]:
     """cosamt's figures for groups run one after another; ``sequential_latency_cycles`` sums the
     members' own latencies (no pipelining across a fused group's members, AccelForge's rule)."""
     from cosamt.evaluate.group import evaluate_group
@@ -243,13 +309,19 @@ def group_figures(groups: list[Any], arch: Architecture, mappings: dict[str, Map
             if ts.level == dram:
                 words[ts.tensor] = words.get(ts.tensor, 0) + ts.reads + ts.writes
     rescale = sum(g.extra_vector_ops for g in ms) * arch.vector_unit.energy_per_op_pj
-    return {"latency_cycles": sum(g.latency_cycles for g in ms),
-            "sequential_latency_cycles": sum(m.latency_cycles for g in ms for m in g.members),
-            "energy_pj": sum(g.energy_pj for g in ms), "rescale_energy_pj": rescale,
-            "dram_words": words, "violations": [v for g in ms for v in g.violations]}
+    return {
+        "latency_cycles": sum(g.latency_cycles for g in ms),
+        "sequential_latency_cycles": sum(m.latency_cycles for g in ms for m in g.members),
+        "energy_pj": sum(g.energy_pj for g in ms),
+        "rescale_energy_pj": rescale,
+        "dram_words": words,
+        "violations": [v for g in ms for v in g.violations],
+    }
 
 
-def fused_case(preset: str, python: str, threads: int, work: Path, time_limit: float) -> dict[str, Any]:
+def fused_case(
+    preset: str, python: str, threads: int, work: Path, time_limit: float
+) -> dict[str, Any]:
     """QKᵀ-softmax-A·V of one head, unfused and fused, both ways: cosamt's explorer candidates
     (unfused, FLAT, online) exported as AccelForge loop trees (a Sequential of one branch per
     Einsum below the shared loops) and evaluated there; FFM's best trees (DRAM keeping every
@@ -264,8 +336,9 @@ def fused_case(preset: str, python: str, threads: int, work: Path, time_limit: f
 
     arch = load_preset(preset)
     ops, seg = one_head_attention()
-    settings = replace(SolveSettings(), objective=Objective.LATENCY, threads=threads,
-                       time_limit_s=time_limit)
+    settings = replace(
+        SolveSettings(), objective=Objective.LATENCY, threads=threads, time_limit_s=time_limit
+    )
     table: dict[str, dict[str, Any]] = {}
     folder = work / f"attention_{preset}"
     candidates = {("unfused" if len(c) > 1 else c[0].scheme.value): list(c) for c in seg.candidates}
@@ -274,41 +347,62 @@ def fused_case(preset: str, python: str, threads: int, work: Path, time_limit: f
         res = [solve_group_result(g, arch, settings) for g in cand]
         seconds = time.perf_counter() - start
         mappings = {k: v for g in res for k, v in g.mappings.items()}
-        table[f"mip-{label}|cosamt"] = {**group_figures(cand, arch, mappings),
-                                        "search_seconds": seconds}
-        exported = (group_mapping_spec(cand[0], arch, mappings) if len(cand) == 1
-                    else sequence_mapping_spec(tuple(ops), arch, mappings))
+        table[f"mip-{label}|cosamt"] = {
+            **group_figures(cand, arch, mappings),
+            "search_seconds": seconds,
+        }
+        exported = (
+            group_mapping_spec(cand[0], arch, mappings)
+            if len(cand) == 1
+            else sequence_mapping_spec(tuple(ops), arch, mappings)
+        )
         sub = folder / f"mip-{label}"
         write_fused_spec(sub, ops, arch, fused=len(cand) == 1, mapping=exported.spec)
         run = run_accelforge(python, sub, "evaluate", threads)
-        table[f"mip-{label}|accelforge"] = {**accelforge_figures(arch, run), "search_seconds": seconds}
+        table[f"mip-{label}|accelforge"] = {
+            **accelforge_figures(arch, run),
+            "search_seconds": seconds,
+        }
     covered = {}
     mapping_nodes = {}
     for label in ("unfused", "fused"):
         sub = folder / f"ffm-{label}"
         write_fused_spec(sub, ops, arch, fused=label == "fused", mapping=None)
         ffm = run_accelforge(python, sub, "map", threads)
-        table[f"ffm-{label}|accelforge"] = {**accelforge_figures(arch, ffm),
-                                           "search_seconds": ffm["seconds"]}
+        table[f"ffm-{label}|accelforge"] = {
+            **accelforge_figures(arch, ffm),
+            "search_seconds": ffm["seconds"],
+        }
         # FFM's fused tree is a FLAT group in cosamt's terms (AccelForge has no online rescaling)
         groups = candidates["flat" if label == "fused" else "unfused"]
-        mappings = (group_mappings_from_nodes(groups[0], arch, ffm["mapping_nodes"]) if label == "fused"
-                    else sequence_mappings_from_nodes(tuple(ops), arch, ffm["mapping_nodes"]))
-        table[f"ffm-{label}|cosamt"] = {**group_figures(groups, arch, mappings),
-                                       "search_seconds": ffm["seconds"]}
+        mappings = (
+            group_mappings_from_nodes(groups[0], arch, ffm["mapping_nodes"])
+            if label == "fused"
+            else sequence_mappings_from_nodes(tuple(ops), arch, ffm["mapping_nodes"])
+        )
+        table[f"ffm-{label}|cosamt"] = {
+            **group_figures(groups, arch, mappings),
+            "search_seconds": ffm["seconds"],
+        }
         covered[label] = ffm.get("mappings_covered")
         mapping_nodes[label] = ffm["mapping_nodes"]
     bound = run_accelforge(python, folder / "ffm-fused", "dram-bound", threads)
     on_chip = candidates["flat"][0].on_chip
     compulsory = {t.name: op.size(t) for op in ops for t in op.tensors if t.name not in on_chip}
-    return {"case": "gpt2-attention-head", "arch": preset, "table": table,
-            "ffm_mappings_covered": covered, "ffm_mapping": mapping_nodes,
-            "fused_dram_bound_words": bound["energy_pj"] / (8 * arch.word_bytes),
-            "compulsory_words": sum(compulsory.values())}
+    return {
+        "case": "gpt2-attention-head",
+        "arch": preset,
+        "table": table,
+        "ffm_mappings_covered": covered,
+        "ffm_mapping": mapping_nodes,
+        "fused_dram_bound_words": bound["energy_pj"] / (8 * arch.word_bytes),
+        "compulsory_words": sum(compulsory.values()),
+    }
 
 
-def write_fused_spec(folder: Path, ops: list[Einsum], arch: Architecture, fused: bool,
-                     mapping: dict[str, Any] | None) -> None:
+def write_fused_spec(
+    folder: Path, ops: list[Einsum], arch: Architecture, fused: bool, mapping: dict[str, Any] | None
+) -> None:
     """Arch, workload (and mapping) of the attention chain; unfused, DRAM keeps every tensor, so S
     and P make the round trip as in cosamt's unfused candidate."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -329,8 +423,12 @@ def accelforge_figures(arch: Architecture, run: dict[str, Any]) -> dict[str, Any
         comp, tensor, _ = key.split("|")
         if comp == MAIN_MEMORY and value:
             words[tensor] = words.get(tensor, 0) + round(value / bits)
-    return {"latency_cycles": run["latency_cycles"], "energy_pj": run["energy_pj"],
-            "dram_words": words, "violations": []}
+    return {
+        "latency_cycles": run["latency_cycles"],
+        "energy_pj": run["energy_pj"],
+        "dram_words": words,
+        "violations": [],
+    }
 
 
 def agreement(r: dict[str, Any]) -> list[dict[str, Any]]:
@@ -344,16 +442,22 @@ def agreement(r: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         c = r["table"][f"{sched}|cosamt"]
         rescale = c.get("rescale_energy_pj", 0.0)
-        out.append({
-            "case": r["case"], "arch": r["arch"], "schedule": sched, "peer": model,
-            "dram_words_equal": c["dram_words"] == a["dram_words"],
-            "energy_rel_diff": rel(a["energy_pj"], c["energy_pj"] - rescale),
-            "cosamt_rescale_pj": rescale,
-            "latency_rel_diff": rel(a["latency_cycles"], c["latency_cycles"]),
-            "sequential_latency_rel_diff": rel(a["latency_cycles"],
-                                               c.get("sequential_latency_cycles", c["latency_cycles"])),
-            "cosamt_violations": ";".join(c["violations"]),
-        })
+        out.append(
+            {
+                "case": r["case"],
+                "arch": r["arch"],
+                "schedule": sched,
+                "peer": model,
+                "dram_words_equal": c["dram_words"] == a["dram_words"],
+                "energy_rel_diff": rel(a["energy_pj"], c["energy_pj"] - rescale),
+                "cosamt_rescale_pj": rescale,
+                "latency_rel_diff": rel(a["latency_cycles"], c["latency_cycles"]),
+                "sequential_latency_rel_diff": rel(
+                    a["latency_cycles"], c.get("sequential_latency_cycles", c["latency_cycles"])
+                ),
+                "cosamt_violations": ";".join(c["violations"]),
+            }
+        )
     return out
 
 
@@ -362,49 +466,78 @@ def csv_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in results:
         for key, v in r["table"].items():
             sched, model = key.split("|")
-            rows.append({
-                "case": r["case"], "arch": r["arch"], "schedule": sched, "model": model,
-                "latency_cycles": v["latency_cycles"], "energy_pj": v["energy_pj"],
-                "dram_words": sum(v["dram_words"].values()),
-                **{f"dram_{t}": w for t, w in sorted(v["dram_words"].items())},
-                "search_seconds": v["search_seconds"],
-                "dram_bound_words": r.get("dram_bound_words", r.get("fused_dram_bound_words")),
-                "compulsory_words": r.get("compulsory_words"),
-            })
+            rows.append(
+                {
+                    "case": r["case"],
+                    "arch": r["arch"],
+                    "schedule": sched,
+                    "model": model,
+                    "latency_cycles": v["latency_cycles"],
+                    "energy_pj": v["energy_pj"],
+                    "dram_words": sum(v["dram_words"].values()),
+                    **{f"dram_{t}": w for t, w in sorted(v["dram_words"].items())},
+                    "search_seconds": v["search_seconds"],
+                    "dram_bound_words": r.get("dram_bound_words", r.get("fused_dram_bound_words")),
+                    "compulsory_words": r.get("compulsory_words"),
+                }
+            )
     return rows
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
     lines = ["# cosamt vs AccelForge (FFM) and ZigZag (LOMA)", ""]
     for r in results:
-        lines += [f"## {r['case']} on {r['arch']}", "",
-                  "| schedule | model | latency (cycles) | energy (pJ) | DRAM words per tensor | search (s) |",
-                  "|---|---|---:|---:|---|---:|"]
+        lines += [
+            f"## {r['case']} on {r['arch']}",
+            "",
+            "| schedule | model | latency (cycles) | energy (pJ) | DRAM words per tensor | search (s) |",
+            "|---|---|---:|---:|---|---:|",
+        ]
         for key, v in r["table"].items():
             sched, model = key.split("|")
             words = ", ".join(f"{t} {w:,}" for t, w in sorted(v["dram_words"].items()))
-            lines.append(f"| {sched} | {model} | {v['latency_cycles']:,.0f} | {v['energy_pj']:.6e} | "
-                         f"{words} | {v['search_seconds']:.1f} |")
+            lines.append(
+                f"| {sched} | {model} | {v['latency_cycles']:,.0f} | {v['energy_pj']:.6e} | "
+                f"{words} | {v['search_seconds']:.1f} |"
+            )
         if "dram_bound_words" in r:
-            lines += ["", f"FFM covered {r['ffm_mappings_covered']:.3g} mappings. Least DRAM traffic in "
-                          f"FFM's mapspace at this buffer size (Orojenesis bound): "
-                          f"{r['dram_bound_words']:,.0f} words; compulsory {r['compulsory_words']:,}.", ""]
+            lines += [
+                "",
+                f"FFM covered {r['ffm_mappings_covered']:.3g} mappings. Least DRAM traffic in "
+                f"FFM's mapspace at this buffer size (Orojenesis bound): "
+                f"{r['dram_bound_words']:,.0f} words; compulsory {r['compulsory_words']:,}.",
+                "",
+            ]
         else:
             covered = ", ".join(f"{k} {v:.3g}" for k, v in r["ffm_mappings_covered"].items())
-            lines += ["", f"FFM covered {covered} mappings. Least DRAM traffic in FFM's fused mapspace "
-                          f"(Orojenesis bound): {r['fused_dram_bound_words']:,.0f} words; compulsory "
-                          f"(Q, K, V, O once) {r['compulsory_words']:,}. AccelForge runs a fused group's "
-                          "Einsums one after another, cosamt pipelines them: latencies are also compared "
-                          "with the sum of cosamt's per-member latencies.", ""]
+            lines += [
+                "",
+                f"FFM covered {covered} mappings. Least DRAM traffic in FFM's fused mapspace "
+                f"(Orojenesis bound): {r['fused_dram_bound_words']:,.0f} words; compulsory "
+                f"(Q, K, V, O once) {r['compulsory_words']:,}. AccelForge runs a fused group's "
+                "Einsums one after another, cosamt pipelines them: latencies are also compared "
+                "with the sum of cosamt's per-member latencies.",
+                "",
+            ]
         for a in agreement(r):
-            lines.append(f"* same mapping ({a['schedule']}, cosamt vs {a['peer']}): DRAM words equal: "
-                         f"{a['dram_words_equal']}, energy differs by {a['energy_rel_diff']:.2e}"
-                         + (f" (after cosamt's {a['cosamt_rescale_pj']:,.0f} pJ of online-softmax "
-                            "rescaling)" if a["cosamt_rescale_pj"] else "")
-                         + f", latency by {a['latency_rel_diff']:.2e}"
-                         + (f" (by {a['sequential_latency_rel_diff']:.2e} from cosamt's members in "
-                            "sequence)" if "dram_bound_words" not in r else "")
-                         + (f"; cosamt flags: {a['cosamt_violations']}" if a["cosamt_violations"] else ""))
+            lines.append(
+                f"* same mapping ({a['schedule']}, cosamt vs {a['peer']}): DRAM words equal: "
+                f"{a['dram_words_equal']}, energy differs by {a['energy_rel_diff']:.2e}"
+                + (
+                    f" (after cosamt's {a['cosamt_rescale_pj']:,.0f} pJ of online-softmax "
+                    "rescaling)"
+                    if a["cosamt_rescale_pj"]
+                    else ""
+                )
+                + f", latency by {a['latency_rel_diff']:.2e}"
+                + (
+                    f" (by {a['sequential_latency_rel_diff']:.2e} from cosamt's members in "
+                    "sequence)"
+                    if "dram_bound_words" not in r
+                    else ""
+                )
+                + (f"; cosamt flags: {a['cosamt_violations']}" if a["cosamt_violations"] else "")
+            )
         if r.get("export_approximations"):
             lines.append(f"* export approximations: {', '.join(r['export_approximations'])}")
         lines.append("")
@@ -413,10 +546,12 @@ def markdown(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--accelforge-python",
-                    default=os.environ.get("COSAMT_ACCELFORGE_PYTHON", DEFAULT_PYTHON))
-    ap.add_argument("--zigzag-python",
-                    default=os.environ.get("COSAMT_ZIGZAG_PYTHON", DEFAULT_ZZ_PYTHON))
+    ap.add_argument(
+        "--accelforge-python", default=os.environ.get("COSAMT_ACCELFORGE_PYTHON", DEFAULT_PYTHON)
+    )
+    ap.add_argument(
+        "--zigzag-python", default=os.environ.get("COSAMT_ZIGZAG_PYTHON", DEFAULT_ZZ_PYTHON)
+    )
     ap.add_argument("--archs", default="edge,cloud")
     ap.add_argument("--cases", default=",".join([*cases(), "attention-fused"]))
     ap.add_argument("--threads", type=int, default=2)
@@ -424,28 +559,48 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "peers")
     args = ap.parse_args()
     if not Path(args.accelforge_python).exists():
-        raise SystemExit(f"AccelForge's Python not found at {args.accelforge_python}: see docs/peers.md")
+        raise SystemExit(
+            f"AccelForge's Python not found at {args.accelforge_python}: see docs/peers.md"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.archs.split(","):
             for name in args.cases.split(","):
                 if name == "attention-fused":
-                    results.append(fused_case(preset, args.accelforge_python, args.threads, Path(tmp),
-                                              args.time_limit))
+                    results.append(
+                        fused_case(
+                            preset, args.accelforge_python, args.threads, Path(tmp), args.time_limit
+                        )
+                    )
                     print(f"attention-fused {preset}: done", flush=True)
                     continue
                 zz = args.zigzag_python if Path(args.zigzag_python).exists() else None
-                r = one_case(name, cases()[name], preset, args.accelforge_python, zz, args.threads,
-                             Path(tmp), args.time_limit)
+                r = one_case(
+                    name,
+                    cases()[name],
+                    preset,
+                    args.accelforge_python,
+                    zz,
+                    args.threads,
+                    Path(tmp),
+                    args.time_limit,
+                )
                 results.append(r)
-                print(f"{name} {preset}: " + "; ".join(
-                    f"{a['schedule']}/{a['peer']}: words equal {a['dram_words_equal']}, energy "
-                    f"{a['energy_rel_diff']:.1e}, latency {a['latency_rel_diff']:.1e}"
-                    for a in agreement(r)), flush=True)
+                print(
+                    f"{name} {preset}: "
+                    + "; ".join(
+                        f"{a['schedule']}/{a['peer']}: words equal {a['dram_words_equal']}, energy "
+                        f"{a['energy_rel_diff']:.1e}, latency {a['latency_rel_diff']:.1e}"
+                        for a in agreement(r)
+                    ),
+                    flush=True,
+                )
     rows = csv_rows(results)
-    fields = sorted({k for row in rows for k in row}, key=lambda k: list(rows[0]).index(k)
-                    if k in rows[0] else len(rows[0]))
+    fields = sorted(
+        {k for row in rows for k in row},
+        key=lambda k: list(rows[0]).index(k) if k in rows[0] else len(rows[0]),
+    )
     with (args.out / "peers.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()

@@ -30,8 +30,12 @@ RUNNER = ROOT / "scripts" / "peers" / "accelforge_runner.py"
 
 def cosamt(*args: str) -> str:
     # the console script installed beside this interpreter, as a user runs it
-    proc = subprocess.run([str(Path(sys.executable).parent / "cosamt"), *args], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "cosamt"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode:
         raise RuntimeError(f"cosamt {' '.join(args)} failed:\n{proc.stderr}")
     return proc.stdout
@@ -40,63 +44,90 @@ def cosamt(*args: str) -> str:
 def check_instance(instance: Path, seq_len: int, python: str, work: Path) -> list[dict[str, Any]]:
     sched, folder = work / f"{instance.stem}.schedule.json", work / instance.stem
     cosamt("solve", str(instance), "--seq-len", str(seq_len), "--out", str(sched))
-    report = json.loads(cosamt("evaluate", str(instance), str(sched), "--seq-len", str(seq_len),
-                               "--json"))
-    notes = cosamt("export", str(instance), str(sched), "--seq-len", str(seq_len), "--out", str(folder))
+    report = json.loads(
+        cosamt("evaluate", str(instance), str(sched), "--seq-len", str(seq_len), "--json")
+    )
+    notes = cosamt(
+        "export", str(instance), str(sched), "--seq-len", str(seq_len), "--out", str(folder)
+    )
     rows = []
     for g in report["groups"]:
         members = g.get("members", [g])
         sequential = sum(m["latency_cycles"] for m in members)
-        row: dict[str, Any] = {"instance": instance.stem, "group": g["name"], "fusion": g["fusion"],
-                               "cosamt_latency_cycles": g["latency_cycles"],
-                               "cosamt_sequential_latency_cycles": sequential,
-                               "cosamt_energy_pj": g["energy_pj"],
-                               "in_place_note": any(f"in place ({op})" in notes for op in g["operators"])}
-        proc = subprocess.run([python, str(RUNNER), str(folder / spec_folder(g["name"])),
-                               "evaluate", "2"], capture_output=True, text=True, check=False)
+        row: dict[str, Any] = {
+            "instance": instance.stem,
+            "group": g["name"],
+            "fusion": g["fusion"],
+            "cosamt_latency_cycles": g["latency_cycles"],
+            "cosamt_sequential_latency_cycles": sequential,
+            "cosamt_energy_pj": g["energy_pj"],
+            "in_place_note": any(f"in place ({op})" in notes for op in g["operators"]),
+        }
+        proc = subprocess.run(
+            [python, str(RUNNER), str(folder / spec_folder(g["name"])), "evaluate", "2"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode:
             row["accelforge_error"] = proc.stderr.strip().splitlines()[-1]
         else:
             af = json.loads(proc.stdout.strip().splitlines()[-1])
-            row |= {"accelforge_latency_cycles": af["latency_cycles"],
-                    "accelforge_energy_pj": af["energy_pj"],
-                    "energy_rel_diff": abs(af["energy_pj"] - g["energy_pj"]) / g["energy_pj"],
-                    "sequential_latency_rel_diff": abs(af["latency_cycles"] - sequential) / sequential}
+            row |= {
+                "accelforge_latency_cycles": af["latency_cycles"],
+                "accelforge_energy_pj": af["energy_pj"],
+                "energy_rel_diff": abs(af["energy_pj"] - g["energy_pj"]) / g["energy_pj"],
+                "sequential_latency_rel_diff": abs(af["latency_cycles"] - sequential) / sequential,
+            }
         rows.append(row)
     return rows
 
 
 def markdown(rows: list[dict[str, Any]], seq_len: int) -> str:
-    lines = [f"# cosamt export → AccelForge, every shipped instance at {seq_len} tokens", "",
-             "| instance | group | fusion | energy rel. diff | latency vs members in sequence | "
-             "cosamt latency (pipelined) / AccelForge | AccelForge |",
-             "|---|---|---|---:|---:|---:|---|"]
+    lines = [
+        f"# cosamt export → AccelForge, every shipped instance at {seq_len} tokens",
+        "",
+        "| instance | group | fusion | energy rel. diff | latency vs members in sequence | "
+        "cosamt latency (pipelined) / AccelForge | AccelForge |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
     for r in rows:
         if "accelforge_error" in r:
-            lines.append(f"| {r['instance']} | {r['group']} | {r['fusion']} | | | | rejects: "
-                         f"{r['accelforge_error'][:120]}"
-                         f"{' (cosamt writes an output in place of its input)' if r['in_place_note'] else ''} |")
+            lines.append(
+                f"| {r['instance']} | {r['group']} | {r['fusion']} | | | | rejects: "
+                f"{r['accelforge_error'][:120]}"
+                f"{' (cosamt writes an output in place of its input)' if r['in_place_note'] else ''} |"
+            )
             continue
-        lines.append(f"| {r['instance']} | {r['group']} | {r['fusion']} | {r['energy_rel_diff']:.1e} | "
-                     f"{r['sequential_latency_rel_diff']:.1e} | "
-                     f"{r['cosamt_latency_cycles'] / r['accelforge_latency_cycles']:.3f} | evaluates |")
+        lines.append(
+            f"| {r['instance']} | {r['group']} | {r['fusion']} | {r['energy_rel_diff']:.1e} | "
+            f"{r['sequential_latency_rel_diff']:.1e} | "
+            f"{r['cosamt_latency_cycles'] / r['accelforge_latency_cycles']:.3f} | evaluates |"
+        )
     ok = [r for r in rows if "accelforge_error" not in r]
-    lines += ["", f"{len(ok)} of {len(rows)} groups evaluated; largest energy difference "
-                  f"{max(r['energy_rel_diff'] for r in ok):.1e}, largest latency difference from "
-                  f"cosamt's members in sequence {max(r['sequential_latency_rel_diff'] for r in ok):.1e}.",
-              ""]
+    lines += [
+        "",
+        f"{len(ok)} of {len(rows)} groups evaluated; largest energy difference "
+        f"{max(r['energy_rel_diff'] for r in ok):.1e}, largest latency difference from "
+        f"cosamt's members in sequence {max(r['sequential_latency_rel_diff'] for r in ok):.1e}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seq-len", type=int, default=64)
-    ap.add_argument("--accelforge-python",
-                    default=os.environ.get("COSAMT_ACCELFORGE_PYTHON", "/tmp/peers/af/bin/python"))
+    ap.add_argument(
+        "--accelforge-python",
+        default=os.environ.get("COSAMT_ACCELFORGE_PYTHON", "/tmp/peers/af/bin/python"),
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "peers")
     args = ap.parse_args()
     if not Path(args.accelforge_python).exists():
-        raise SystemExit(f"AccelForge's Python not found at {args.accelforge_python}: see docs/peers.md")
+        raise SystemExit(
+            f"AccelForge's Python not found at {args.accelforge_python}: see docs/peers.md"
+        )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for instance in sorted((ROOT / "instances").glob("*.json")):

@@ -39,8 +39,17 @@ MODELS = ("gpt2", "bert-base")
 ARCHS = ("edge", "cloud")
 SEARCHES = ("random", "genetic")
 PROBE_EFFORT = 200
-COLUMNS = ("arch", "operator", "method", "budget_x", "effort", "latency_cycles", "energy_pj",
-           "seconds", "ratio")
+COLUMNS = (
+    "arch",
+    "operator",
+    "method",
+    "budget_x",
+    "effort",
+    "latency_cycles",
+    "energy_pj",
+    "seconds",
+    "ratio",
+)
 
 
 def unique_mac_ops(seq: int) -> list[Einsum]:
@@ -52,13 +61,33 @@ def unique_mac_ops(seq: int) -> list[Einsum]:
     return list(seen.values())
 
 
-def _row(arch: str, op: str, method: str, budget: float, effort: int, lat: float, en: float,
-         seconds: float, ref: float) -> dict[str, object]:
-    return {"arch": arch, "operator": op, "method": method, "budget_x": budget, "effort": effort,
-            "latency_cycles": lat, "energy_pj": en, "seconds": round(seconds, 3), "ratio": lat / ref}
+def _row(
+    arch: str,
+    op: str,
+    method: str,
+    budget: float,
+    effort: int,
+    lat: float,
+    en: float,
+    seconds: float,
+    ref: float,
+) -> dict[str, object]:
+    return {
+        "arch": arch,
+        "operator": op,
+        "method": method,
+        "budget_x": budget,
+        "effort": effort,
+        "latency_cycles": lat,
+        "energy_pj": en,
+        "seconds": round(seconds, 3),
+        "ratio": lat / ref,
+    }
 
 
-def run_op(op: Einsum, arch: Architecture, budgets: list[float], seed: int) -> list[dict[str, object]]:
+def run_op(
+    op: Einsum, arch: Architecture, budgets: list[float], seed: int
+) -> list[dict[str, object]]:
     res = solve_operator(op, arch, SolveSettings(objective=Objective.LATENCY, time_limit_s=120.0))
     assert res.mapping is not None, (op.name, arch.name, res.status)
     m = evaluate(op, arch, res.mapping)
@@ -70,8 +99,19 @@ def run_op(op: Einsum, arch: Architecture, budgets: list[float], seed: int) -> l
         for b in budgets:
             effort = max(PROBE_EFFORT, math.ceil(b * res.seconds / per_eval))
             r = run_baseline(method, op, arch, Objective.LATENCY, seed, effort)
-            rows.append(_row(arch.name, op.name, method, b, effort, r.metrics.latency_cycles,
-                             r.metrics.energy_pj, r.seconds, ref))
+            rows.append(
+                _row(
+                    arch.name,
+                    op.name,
+                    method,
+                    b,
+                    effort,
+                    r.metrics.latency_cycles,
+                    r.metrics.energy_pj,
+                    r.seconds,
+                    ref,
+                )
+            )
     return rows
 
 
@@ -79,20 +119,31 @@ def geomean(xs: list[float]) -> float:
     return math.exp(sum(math.log(x) for x in xs) / len(xs))
 
 
-def summarise(rows: list[dict[str, object]], budgets: list[float]) -> dict[tuple[str, str, float], float]:
+def summarise(
+    rows: list[dict[str, object]], budgets: list[float]
+) -> dict[tuple[str, str, float], float]:
     """Geometric-mean ratio (baseline latency / MIP latency) per (arch or 'all', method, budget)."""
     out: dict[tuple[str, str, float], float] = {}
     for arch in [*ARCHS, "all"]:
         for method in SEARCHES:
             for b in budgets:
-                xs = [float(str(r["ratio"])) for r in rows if r["method"] == method and r["budget_x"] == b
-                      and (arch == "all" or r["arch"] == arch)]
+                xs = [
+                    float(str(r["ratio"]))
+                    for r in rows
+                    if r["method"] == method
+                    and r["budget_x"] == b
+                    and (arch == "all" or r["arch"] == arch)
+                ]
                 out[(arch, method, b)] = geomean(xs)
     return out
 
 
-def plot(rows: list[dict[str, object]], gm: dict[tuple[str, str, float], float],
-         budgets: list[float], path: Path) -> None:
+def plot(
+    rows: list[dict[str, object]],
+    gm: dict[tuple[str, str, float], float],
+    budgets: list[float],
+    path: Path,
+) -> None:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     labels = [f"{a}\n{m} {b:g}x" for a in ARCHS for m in SEARCHES for b in budgets]
     ax1.bar(range(len(labels)), [gm[(a, m, b)] for a in ARCHS for m in SEARCHES for b in budgets])
@@ -113,8 +164,10 @@ def report(rows: list[dict[str, object]], gm: dict[tuple[str, str, float], float
     for (arch, method, b), g in sorted(gm.items()):
         print(f"{arch:6} {method:8} budget {b:g}x MIP time: geomean ratio {g:.3f}")
     secs = [float(str(r["seconds"])) for r in rows if r["method"] == "mip"]
-    print(f"MIP solve seconds: median {statistics.median(secs):.2f}, max {max(secs):.2f}, "
-          f"total {sum(secs):.1f} over {len(secs)} operators")
+    print(
+        f"MIP solve seconds: median {statistics.median(secs):.2f}, max {max(secs):.2f}, "
+        f"total {sum(secs):.1f} over {len(secs)} operators"
+    )
     for method in SEARCHES:
         hit = [r for r in rows if r["method"] == method and float(str(r["ratio"])) <= 1.01]
         n = sum(1 for r in rows if r["method"] == method)

@@ -115,8 +115,11 @@ def solve_point(
             "flat_rule_energy": rule.metrics.energy_pj,
         }
     except FlatHeuristicUnavailable:
-        rule_row = {"flat_rule_granularity": "none fits", "flat_rule_latency": math.inf,
-                    "flat_rule_energy": math.inf}
+        rule_row = {
+            "flat_rule_granularity": "none fits",
+            "flat_rule_latency": math.inf,
+            "flat_rule_energy": math.inf,
+        }
     return {
         "model": model,
         "arch": arch,
@@ -221,13 +224,22 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "all_optimal": all(str(r["all_optimal"]) == "True" for r in mine),
             # FLAT's own granularity rule vs the MIP's free choice of FLAT schedule (latency ratio)
             "flat_rule_over_mip_geomean": geomean(
-                [float(r["flat_rule_latency"]) / float(r["flat_latency"]) for r in mine
-                 if math.isfinite(float(r["flat_rule_latency"]))
-                 and math.isfinite(float(r["flat_latency"]))]),
+                [
+                    float(r["flat_rule_latency"]) / float(r["flat_latency"])
+                    for r in mine
+                    if math.isfinite(float(r["flat_rule_latency"]))
+                    and math.isfinite(float(r["flat_latency"]))
+                ]
+            ),
             "flat_rule_over_mip_max": max(
-                (float(r["flat_rule_latency"]) / float(r["flat_latency"]) for r in mine
-                 if math.isfinite(float(r["flat_rule_latency"]))
-                 and math.isfinite(float(r["flat_latency"]))), default=math.nan),
+                (
+                    float(r["flat_rule_latency"]) / float(r["flat_latency"])
+                    for r in mine
+                    if math.isfinite(float(r["flat_rule_latency"]))
+                    and math.isfinite(float(r["flat_latency"]))
+                ),
+                default=math.nan,
+            ),
         }
     return out
 

@@ -30,9 +30,22 @@ from cosamt.types import Objective
 ROOT = Path(__file__).resolve().parent.parent
 FIXED = ("fixed-ws", "fixed-is", "fixed-os")
 FIELDS = [
-    "model", "arch", "seq_len", "cosamt_latency", "cosamt_energy", "ws_latency", "ws_energy",
-    "best_fixed_latency", "best_fixed_energy", "latency_vs_ws", "energy_vs_ws",
-    "latency_vs_best_fixed", "energy_vs_best_fixed", "fusion", "all_optimal", "seconds",
+    "model",
+    "arch",
+    "seq_len",
+    "cosamt_latency",
+    "cosamt_energy",
+    "ws_latency",
+    "ws_energy",
+    "best_fixed_latency",
+    "best_fixed_energy",
+    "latency_vs_ws",
+    "energy_vs_ws",
+    "latency_vs_best_fixed",
+    "energy_vs_best_fixed",
+    "fusion",
+    "all_optimal",
+    "seconds",
 ]
 
 
@@ -53,22 +66,36 @@ def traditional(resolved: Any) -> dict[str, tuple[float, float]]:
 
 def solve_point(model: str, arch: str, seq_len: int) -> dict[str, Any]:
     start = time.perf_counter()
-    inst = parse_instance({"model": model, "arch": arch, "seq_len": seq_len,
-                           "options": {"time_limit_s": 120, "threads": 2}})
+    inst = parse_instance(
+        {
+            "model": model,
+            "arch": arch,
+            "seq_len": seq_len,
+            "options": {"time_limit_s": 120, "threads": 2},
+        }
+    )
     resolved = resolve(inst)
     report = solve_instance(resolved, settings_for(inst))
     lat = sum(g.metrics.latency_cycles * g.count for g in report.groups)
     en = sum(g.metrics.energy_pj * g.count for g in report.groups)
     trad = traditional(resolved)
     return {
-        "model": model, "arch": arch, "seq_len": seq_len,
-        "cosamt_latency": lat, "cosamt_energy": en,
-        "ws_latency": trad["ws"][0], "ws_energy": trad["ws"][1],
-        "best_fixed_latency": trad["best"][0], "best_fixed_energy": trad["best"][1],
-        "latency_vs_ws": lat / trad["ws"][0] - 1, "energy_vs_ws": en / trad["ws"][1] - 1,
+        "model": model,
+        "arch": arch,
+        "seq_len": seq_len,
+        "cosamt_latency": lat,
+        "cosamt_energy": en,
+        "ws_latency": trad["ws"][0],
+        "ws_energy": trad["ws"][1],
+        "best_fixed_latency": trad["best"][0],
+        "best_fixed_energy": trad["best"][1],
+        "latency_vs_ws": lat / trad["ws"][0] - 1,
+        "energy_vs_ws": en / trad["ws"][1] - 1,
         "latency_vs_best_fixed": lat / trad["best"][0] - 1,
         "energy_vs_best_fixed": en / trad["best"][1] - 1,
-        "fusion": ";".join(f"{g.name}={g.group.scheme.value}" for g in report.groups if g.group.fused),
+        "fusion": ";".join(
+            f"{g.name}={g.group.scheme.value}" for g in report.groups if g.group.fused
+        ),
         "all_optimal": all(g.solve.status.value == "optimal" for g in report.groups),
         "seconds": time.perf_counter() - start,
     }
@@ -83,8 +110,12 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     labels = [f"{r['model']}\n{r['arch']} L={r['seq_len']}" for r in rows]
     xs = range(len(rows))
     fig, ax = plt.subplots(figsize=(max(8, 0.6 * len(rows)), 4.5))
-    ax.bar([x - 0.2 for x in xs], [100 * float(r["latency_vs_ws"]) for r in rows], 0.4, label="latency")
-    ax.bar([x + 0.2 for x in xs], [100 * float(r["energy_vs_ws"]) for r in rows], 0.4, label="energy")
+    ax.bar(
+        [x - 0.2 for x in xs], [100 * float(r["latency_vs_ws"]) for r in rows], 0.4, label="latency"
+    )
+    ax.bar(
+        [x + 0.2 for x in xs], [100 * float(r["energy_vs_ws"]) for r in rows], 0.4, label="energy"
+    )
     ax.set_xticks(list(xs), labels, rotation=90, fontsize=7)
     ax.set_ylabel("change vs traditional fixed-WS unfused (%)")
     ax.axhline(0, color="black", linewidth=0.5)
@@ -119,9 +150,12 @@ def main() -> None:
                     writer.writerow(row)
                     f.flush()
                     rows.append(row)
-                    print(f"{model} {arch} L={seq}: latency {100 * row['latency_vs_ws']:+.0f}% "
-                          f"energy {100 * row['energy_vs_ws']:+.0f}% vs fixed-WS "
-                          f"({row['seconds']:.0f} s)", flush=True)
+                    print(
+                        f"{model} {arch} L={seq}: latency {100 * row['latency_vs_ws']:+.0f}% "
+                        f"energy {100 * row['energy_vs_ws']:+.0f}% vs fixed-WS "
+                        f"({row['seconds']:.0f} s)",
+                        flush=True,
+                    )
     plot(rows, args.out / "samt.png")
     lat = [float(r["latency_vs_ws"]) for r in rows]
     en = [float(r["energy_vs_ws"]) for r in rows]

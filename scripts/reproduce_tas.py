@@ -41,17 +41,34 @@ from cosamt.workload.transformer import build_block
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTIONS = ("qkv_proj", "out_proj", "ffn1", "ffn2")
 METHODS = ("fixed-is", "fixed-ws", "tas", "mip")
-COLUMNS = ("model", "seq_len", "operator", "method", "dram_words", "latency_cycles", "seconds", "note")
+COLUMNS = (
+    "model",
+    "seq_len",
+    "operator",
+    "method",
+    "dram_words",
+    "latency_cycles",
+    "seconds",
+    "note",
+)
 
 
 def dram_words_arch(arch: Architecture) -> Architecture:
     """``arch`` with DRAM energy 1 pJ per word and every other energy 0: energy = DRAM words."""
-    levels = tuple(lv.model_copy(update={"read_energy_pj": 0.0, "write_energy_pj": 0.0})
-                   for lv in arch.levels[:-1])
+    levels = tuple(
+        lv.model_copy(update={"read_energy_pj": 0.0, "write_energy_pj": 0.0})
+        for lv in arch.levels[:-1]
+    )
     dram = arch.levels[-1].model_copy(update={"read_energy_pj": 1.0, "write_energy_pj": 1.0})
     unit = arch.vector_unit.model_copy(update={"energy_per_op_pj": 0.0})
-    return arch.model_copy(update={"name": f"{arch.name}-dram-words", "levels": (*levels, dram),
-                                   "mac_energy_pj": 0.0, "vector_unit": unit})
+    return arch.model_copy(
+        update={
+            "name": f"{arch.name}-dram-words",
+            "levels": (*levels, dram),
+            "mac_energy_pj": 0.0,
+            "vector_unit": unit,
+        }
+    )
 
 
 def _mip(op: Einsum, arch: Architecture) -> tuple[Mapping, str]:
@@ -70,7 +87,9 @@ SCHEDULERS: dict[str, Callable[[Einsum, Architecture], tuple[Mapping, str]]] = {
 
 
 def run_point(model: str, seq: int, arch: Architecture) -> Iterator[dict[str, object]]:
-    ops = [op for op in build_block(get_model(model), Phase.PREFILL, 1, seq) if op.name in PROJECTIONS]
+    ops = [
+        op for op in build_block(get_model(model), Phase.PREFILL, 1, seq) if op.name in PROJECTIONS
+    ]
     for op in ops:
         for method in METHODS:
             start = time.perf_counter()
@@ -78,9 +97,16 @@ def run_point(model: str, seq: int, arch: Architecture) -> Iterator[dict[str, ob
             seconds = time.perf_counter() - start
             m = evaluate(op, arch, mapping)
             assert not m.violations, (model, seq, op.name, method, m.violations)
-            yield {"model": model, "seq_len": seq, "operator": op.name, "method": method,
-                   "dram_words": round(m.energy_pj), "latency_cycles": m.latency_cycles,
-                   "seconds": round(seconds, 3), "note": note}
+            yield {
+                "model": model,
+                "seq_len": seq,
+                "operator": op.name,
+                "method": method,
+                "dram_words": round(m.energy_pj),
+                "latency_cycles": m.latency_cycles,
+                "seconds": round(seconds, 3),
+                "note": note,
+            }
 
 
 def totals(rows: list[dict[str, object]]) -> dict[tuple[str, int, str], int]:
@@ -97,9 +123,16 @@ def plot(tot: dict[tuple[str, int, str], int], path: Path) -> None:
     markers = {"fixed-is": "s", "fixed-ws": "^", "tas": "o", "mip": "*"}
     for method in METHODS:
         pts = sorted((s, w) for (mo, s, me), w in tot.items() if mo == "bert-base" and me == method)
-        ax.plot([s for s, _ in pts], [w for _, w in pts], marker=markers[method], label=f"BERT-base {method}")
+        ax.plot(
+            [s for s, _ in pts],
+            [w for _, w in pts],
+            marker=markers[method],
+            label=f"BERT-base {method}",
+        )
         vit = [(s, w) for (mo, s, me), w in tot.items() if mo == "vit-b16" and me == method]
-        ax.scatter([s for s, _ in vit], [w for _, w in vit], marker=markers[method], color="k", zorder=3)
+        ax.scatter(
+            [s for s, _ in vit], [w for _, w in vit], marker=markers[method], color="k", zorder=3
+        )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("sequence length (tokens); black: ViT-B/16 (197)")
@@ -116,8 +149,10 @@ def summary(tot: dict[tuple[str, int, str], int]) -> None:
             continue
         t = tot[(model, seq, "tas")]
         fis, fws = tot[(model, seq, "fixed-is")], tot[(model, seq, "fixed-ws")]
-        print(f"{model:9} L={seq:5}: fixed-IS {fis:>12,} fixed-WS {fws:>12,} TAS {t:>12,} MIP {words:>12,} | "
-              f"TAS vs IS -{1 - t / fis:.1%} vs WS -{1 - t / fws:.1%}; MIP vs TAS -{1 - words / t:.1%}")
+        print(
+            f"{model:9} L={seq:5}: fixed-IS {fis:>12,} fixed-WS {fws:>12,} TAS {t:>12,} MIP {words:>12,} | "
+            f"TAS vs IS -{1 - t / fis:.1%} vs WS -{1 - t / fws:.1%}; MIP vs TAS -{1 - words / t:.1%}"
+        )
 
 
 def main() -> None:

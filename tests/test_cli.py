@@ -14,8 +14,12 @@ from cosamt.cli import app
 from cosamt.export.accelforge import spec_folder
 from cosamt.workload.models import list_models
 
-INSTANCE: dict[str, Any] = {"model": "gpt2", "seq_len": 64, "arch": "edge",
-                            "options": {"time_limit_s": 300, "threads": 2}}
+INSTANCE: dict[str, Any] = {
+    "model": "gpt2",
+    "seq_len": 64,
+    "arch": "edge",
+    "options": {"time_limit_s": 300, "threads": 2},
+}
 REL = 1e-6
 
 # ffn1 of GPT-2 at seq_len 64 (b=1, m=64, e=768, f=3072) on edge: 32x32 PEs, 256 Ki-word buffer.
@@ -24,21 +28,29 @@ REL = 1e-6
 FFN1_SCHEDULE: dict[str, Any] = {
     "format": "cosamt-schedule/1",
     "arch": "edge",
-    "groups": [{
-        "name": "ffn1",
-        "operators": ["ffn1"],
-        "levels": [
-            {"level": "DRAM", "temporal": [["f", 24]], "keep": ["X", "W", "Y"]},
-            {"level": "GlobalBuffer", "temporal": [["f", 4], ["m", 2], ["e", 768]],
-             "spatial": [["m", 32, "rows"], ["f", 32, "cols"]], "keep": ["X", "W", "Y"]},
-        ],
-    }],
+    "groups": [
+        {
+            "name": "ffn1",
+            "operators": ["ffn1"],
+            "levels": [
+                {"level": "DRAM", "temporal": [["f", 24]], "keep": ["X", "W", "Y"]},
+                {
+                    "level": "GlobalBuffer",
+                    "temporal": [["f", 4], ["m", 2], ["e", 768]],
+                    "spatial": [["m", 32, "rows"], ["f", 32, "cols"]],
+                    "keep": ["X", "W", "Y"],
+                },
+            ],
+        }
+    ],
 }
 
 
 def _invoke(*args: str) -> Any:
     result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert result.exit_code == 0, (
+        f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    )
     return result
 
 
@@ -92,25 +104,51 @@ def test_solve_json_structure(solved: tuple[Path, Path, dict[str, Any]]) -> None
     covered = [op for g in data["groups"] for op in g["operators"]]
     # every operator of the block is in exactly one group (fused or not)
     assert sorted(covered) == sorted(
-        ["qkv_proj", "qk", "softmax", "av", "out_proj", "residual1", "norm1", "ffn1", "act", "ffn2",
-         "residual2", "norm2"]
+        [
+            "qkv_proj",
+            "qk",
+            "softmax",
+            "av",
+            "out_proj",
+            "residual1",
+            "norm1",
+            "ffn1",
+            "act",
+            "ffn2",
+            "residual2",
+            "norm2",
+        ]
     )
     for g in data["groups"]:
-        for key in ("name", "operators", "latency_cycles", "energy_pj", "dram_bytes", "mip", "evaluator"):
+        for key in (
+            "name",
+            "operators",
+            "latency_cycles",
+            "energy_pj",
+            "dram_bytes",
+            "mip",
+            "evaluator",
+        ):
             assert key in g, key
         assert g["name"] == "+".join(g["operators"])
         mip = g["mip"]
         assert {"status", "objective", "bound", "gap", "seconds"} <= set(mip)
         assert {"latency_cycles", "energy_pj"} <= set(g["evaluator"])
         assert mip["status"] == "optimal", g["name"]
-        assert _close(mip["objective"], g["evaluator"]["latency_cycles"]), (g["name"], mip, g["evaluator"])
+        assert _close(mip["objective"], g["evaluator"]["latency_cycles"]), (
+            g["name"],
+            mip,
+            g["evaluator"],
+        )
         assert g["latency_cycles"] == g["evaluator"]["latency_cycles"]
         assert g["evaluator"]["violations"] == []
         assert g["latency_cycles"] > 0 and g["energy_pj"] > 0 and g["dram_bytes"] > 0
     total, lb = data["total"], data["lower_bound"]
     assert total["all_optimal"] is True
     n_layers = data["instance"]["layers"]
-    assert _close(total["latency_cycles"], n_layers * sum(g["latency_cycles"] for g in data["groups"]))
+    assert _close(
+        total["latency_cycles"], n_layers * sum(g["latency_cycles"] for g in data["groups"])
+    )
     assert _close(total["energy_pj"], n_layers * sum(g["energy_pj"] for g in data["groups"]))
     assert 0 < lb["latency_cycles"] <= total["latency_cycles"] * (1 + REL)
     assert 0 < lb["energy_pj"] <= total["energy_pj"] * (1 + REL)
@@ -167,10 +205,16 @@ def test_export_writes_one_accelforge_spec_per_group(
     groups = json.loads(sched.read_text())["groups"]
     for g in groups:
         folder = tmp_path / spec_folder(g["name"])
-        assert sorted(p.name for p in folder.iterdir()) == ["arch.yaml", "mapping.yaml", "workload.yaml"]
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "arch.yaml",
+            "mapping.yaml",
+            "workload.yaml",
+        ]
         mapping = (folder / "mapping.yaml").read_text()
         n = len(g["operators"])
-        assert mapping.count("!Sequential") == (n > 1) and mapping.count("!Nested") == (n if n > 1 else 0)
+        assert mapping.count("!Sequential") == (n > 1) and mapping.count("!Nested") == (
+            n if n > 1 else 0
+        )
         assert mapping.count("!Compute") == n
     attention = next(g for g in groups if "softmax" in g["operators"])
     assert len(attention["operators"]) == 3  # the explorer fuses attention here

@@ -65,13 +65,16 @@ def _check_never_worse(resolved: Resolved, effort: int) -> Comparison:
         assert best is not None
         for m in gc.methods[1:]:
             if m.skipped is not None:
-                allowed = m.method == "exhaustive" or (m.method == FLAT and gc.group.name != "attention")
+                allowed = m.method == "exhaustive" or (
+                    m.method == FLAT and gc.group.name != "attention"
+                )
                 assert allowed, f"{gc.group.name}: {m.method} skipped: {m.skipped}"
                 continue
             value = m.value(objective)
             assert value is not None
             assert best <= value * (1 + REL), (
-                f"{resolved.instance.model} {gc.group.name}: {m.method} {value} beats the MIP {best}")
+                f"{resolved.instance.model} {gc.group.name}: {m.method} {value} beats the MIP {best}"
+            )
             ran.add(m.method)
     assert ran >= set(METHODS) - {"exhaustive"}  # FLAT's rule ran on attention
     return c
@@ -99,20 +102,29 @@ def test_all_seven_instances_are_checked() -> None:
 def _attention(path: Path, seq_len: int) -> tuple[Resolved, object]:
     data = {**read_json(path), "seq_len": seq_len}
     resolved = resolve(parse_instance(data, str(path)), path.parent)
-    group = next(g for seg in segments(resolved.operators, FusionChoice.FLAT)
-                 for cand in seg.candidates for g in cand if g.scheme is Scheme.FLAT)
+    group = next(
+        g
+        for seg in segments(resolved.operators, FusionChoice.FLAT)
+        for cand in seg.candidates
+        for g in cand
+        if g.scheme is Scheme.FLAT
+    )
     return resolved, group
 
 
-@pytest.mark.parametrize(("seq_len", "label", "m_factor"), [
-    # edge: 512 KiB = 262,144 words, half for the scores: 131,072. A head's scores at 512 tokens
-    # are 262,144 words (too many); 256 rows x 512 keys = 131,072 fit: two row blocks per head.
-    (512, "row x256", 2),
-    # 64 tokens: a batch element's scores are 12 heads x 64 x 64 = 49,152 words: batch fits.
-    (64, "batch", 1),
-])
-def test_flat_rule_picks_the_coarsest_granularity_that_fits(seq_len: int, label: str,
-                                                             m_factor: int) -> None:
+@pytest.mark.parametrize(
+    ("seq_len", "label", "m_factor"),
+    [
+        # edge: 512 KiB = 262,144 words, half for the scores: 131,072. A head's scores at 512 tokens
+        # are 262,144 words (too many); 256 rows x 512 keys = 131,072 fit: two row blocks per head.
+        (512, "row x256", 2),
+        # 64 tokens: a batch element's scores are 12 heads x 64 x 64 = 49,152 words: batch fits.
+        (64, "batch", 1),
+    ],
+)
+def test_flat_rule_picks_the_coarsest_granularity_that_fits(
+    seq_len: int, label: str, m_factor: int
+) -> None:
     resolved, group = _attention(INSTANCES[0].parent / "gpt2_edge.json", seq_len)
     settings = settings_for(resolved.instance)
     res = flat_heuristic(group, resolved.arch, settings)  # type: ignore[arg-type]
@@ -131,14 +143,30 @@ def test_flat_rule_picks_the_coarsest_granularity_that_fits(seq_len: int, label:
 
 EDGE = load_preset("edge")
 NORM = Einsum(
-    name="norm", dims={"m": 16, "f": 24},
-    tensors=(Tensor("X", ("m", "f"), Role.INPUT), Tensor("G", ("f",), Role.WEIGHT),
-             Tensor("Y", ("m", "f"), Role.OUTPUT)),
-    kind=OpKind.VECTOR, ops_per_point=8, op="layernorm")
-OPS = {"gemm": gemm("g", 48, 96, 64), "qk": Einsum(
-    name="qk", dims={"h": 2, "m": 16, "n": 16, "d": 8},
-    tensors=(Tensor("Q", ("h", "m", "d"), Role.INPUT), Tensor("K", ("h", "n", "d"), Role.INPUT),
-             Tensor("S", ("h", "m", "n"), Role.OUTPUT))), "norm": NORM}
+    name="norm",
+    dims={"m": 16, "f": 24},
+    tensors=(
+        Tensor("X", ("m", "f"), Role.INPUT),
+        Tensor("G", ("f",), Role.WEIGHT),
+        Tensor("Y", ("m", "f"), Role.OUTPUT),
+    ),
+    kind=OpKind.VECTOR,
+    ops_per_point=8,
+    op="layernorm",
+)
+OPS = {
+    "gemm": gemm("g", 48, 96, 64),
+    "qk": Einsum(
+        name="qk",
+        dims={"h": 2, "m": 16, "n": 16, "d": 8},
+        tensors=(
+            Tensor("Q", ("h", "m", "d"), Role.INPUT),
+            Tensor("K", ("h", "n", "d"), Role.INPUT),
+            Tensor("S", ("h", "m", "n"), Role.OUTPUT),
+        ),
+    ),
+    "norm": NORM,
+}
 
 
 @pytest.mark.parametrize("name", list(BASELINES))
@@ -166,14 +194,19 @@ def test_exhaustive_equals_mip_on_a_tiny_operator() -> None:
     by = {m.method: m for m in results}
     assert by["exhaustive"].skipped is None
     assert by["exhaustive"].latency_cycles == pytest.approx(mip, rel=REL)
-    assert all(m.latency_cycles is not None and m.latency_cycles >= mip * (1 - REL) for m in results)
+    assert all(
+        m.latency_cycles is not None and m.latency_cycles >= mip * (1 - REL) for m in results
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # The command: CSV and JSON columns
 
-TINY = {"model": {"name": "tiny", "n_layers": 2, "d_model": 32, "n_heads": 2, "d_ff": 64},
-        "seq_len": 16, "arch": "edge"}
+TINY = {
+    "model": {"name": "tiny", "n_layers": 2, "d_model": 32, "n_heads": 2, "d_ff": 64},
+    "seq_len": 16,
+    "arch": "edge",
+}
 CHOSEN = ["fixed-ws", "tas", "random", "exhaustive", "flat"]
 
 
@@ -191,8 +224,9 @@ def _app() -> typer.Typer:
 def _invoke(tmp_path: Path, *args: str) -> tuple[int, str, str]:
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(TINY), encoding="utf-8")
-    res = CliRunner().invoke(_app(), ["compare", str(path), "--baselines", ",".join(CHOSEN),
-                                      "--effort", "40", *args])
+    res = CliRunner().invoke(
+        _app(), ["compare", str(path), "--baselines", ",".join(CHOSEN), "--effort", "40", *args]
+    )
     return res.exit_code, res.stdout, res.stderr
 
 
@@ -223,7 +257,11 @@ def test_json_matches_csv(compare_outputs: dict[str, str]) -> None:
     assert [m["method"] for m in doc["total"]] == [MIP, *CHOSEN]
     for g in doc["groups"]:
         assert g["count"] >= 2 and g["members"][0] == g["group"]
-        assert {m["method"] for m in g["methods"] if m["skipped"] is None} >= {MIP, "fixed-ws", "tas"}
+        assert {m["method"] for m in g["methods"] if m["skipped"] is None} >= {
+            MIP,
+            "fixed-ws",
+            "tas",
+        }
 
 
 def test_table_and_unknown_baseline(tmp_path: Path) -> None:

@@ -22,12 +22,22 @@ NONE: frozenset[str] = frozenset()
 
 def arch2(*, multicast: bool = True, gb_bytes: int = 1024) -> Architecture:
     return Architecture(
-        name="t", clock_ghz=1, word_bytes=2, mac_energy_pj=1,
-        pe_array=PEArray(rows=ArrayAxis(size=4), cols=ArrayAxis(size=4), below="GB", multicast=multicast),
+        name="t",
+        clock_ghz=1,
+        word_bytes=2,
+        mac_energy_pj=1,
+        pe_array=PEArray(
+            rows=ArrayAxis(size=4), cols=ArrayAxis(size=4), below="GB", multicast=multicast
+        ),
         levels=(
             MemoryLevel(name="GB", capacity_bytes=gb_bytes, read_energy_pj=6, write_energy_pj=6),
-            MemoryLevel(name="DRAM", read_energy_pj=200, write_energy_pj=200, read_bandwidth=8,
-                        write_bandwidth=8),
+            MemoryLevel(
+                name="DRAM",
+                read_energy_pj=200,
+                write_energy_pj=200,
+                read_bandwidth=8,
+                write_bandwidth=8,
+            ),
         ),
         vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
     )
@@ -35,13 +45,21 @@ def arch2(*, multicast: bool = True, gb_bytes: int = 1024) -> Architecture:
 
 def arch3() -> Architecture:
     return Architecture(
-        name="t3", clock_ghz=1, word_bytes=2, mac_energy_pj=1,
+        name="t3",
+        clock_ghz=1,
+        word_bytes=2,
+        mac_energy_pj=1,
         pe_array=PEArray(rows=ArrayAxis(size=1), cols=ArrayAxis(size=1), below="GB"),
         levels=(
             MemoryLevel(name="Reg", read_energy_pj=1, write_energy_pj=1),
             MemoryLevel(name="GB", read_energy_pj=6, write_energy_pj=6),
-            MemoryLevel(name="DRAM", read_energy_pj=200, write_energy_pj=200, read_bandwidth=8,
-                        write_bandwidth=8),
+            MemoryLevel(
+                name="DRAM",
+                read_energy_pj=200,
+                write_energy_pj=200,
+                read_bandwidth=8,
+                write_bandwidth=8,
+            ),
         ),
         vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
     )
@@ -52,8 +70,11 @@ def rw(met: Metrics) -> dict[tuple[str, str], tuple[int, int]]:
     return {(ts.level, ts.tensor): (ts.reads, ts.writes) for ts in met.tensors}
 
 
-def lm(temporal: tuple[Loop, ...] = (), keep: frozenset[str] = ALL,
-       spatial: tuple[SpatialLoop, ...] = ()) -> LevelMapping:
+def lm(
+    temporal: tuple[Loop, ...] = (),
+    keep: frozenset[str] = ALL,
+    spatial: tuple[SpatialLoop, ...] = (),
+) -> LevelMapping:
     return LevelMapping(temporal=temporal, spatial=spatial, keep=keep)
 
 
@@ -81,8 +102,12 @@ def test_a_two_level_gemm() -> None:
     #   X, W: k innermost relevant -> F = 512 -> GB reads 512 each
     #   Y: trailing k dropped -> F = 64 = R -> GB written 64 updates, read back 64 - 64 = 0
     assert rw(met) == {
-        ("DRAM", "X"): (64, 0), ("DRAM", "W"): (512, 0), ("DRAM", "Y"): (0, 64),
-        ("GB", "X"): (512, 64), ("GB", "W"): (512, 512), ("GB", "Y"): (64, 64),
+        ("DRAM", "X"): (64, 0),
+        ("DRAM", "W"): (512, 0),
+        ("DRAM", "Y"): (0, 64),
+        ("GB", "X"): (512, 64),
+        ("GB", "W"): (512, 512),
+        ("GB", "Y"): (64, 64),
     }
     assert met.compute_cycles == 8 * 8 * 8
     # DRAM traffic: (576 reads + 64 writes) * 2 bytes = 1280 bytes; read cycles 576*2/8 = 144 < 512.
@@ -96,14 +121,18 @@ def test_a_two_level_gemm() -> None:
 
 
 # ---- (b) spatial unrolling with and without multicast ---------------------------------------------
-B_OUTPUT_STATIONARY = Mapping(levels=(
-    lm((Loop("k", 4),), spatial=(SpatialLoop("m", 4, "rows"), SpatialLoop("n", 4, "cols"))),
-    lm(),
-))
-B_REDUCTION_SPATIAL = Mapping(levels=(
-    lm((Loop("m", 4),), spatial=(SpatialLoop("k", 4, "rows"), SpatialLoop("n", 4, "cols"))),
-    lm(),
-))
+B_OUTPUT_STATIONARY = Mapping(
+    levels=(
+        lm((Loop("k", 4),), spatial=(SpatialLoop("m", 4, "rows"), SpatialLoop("n", 4, "cols"))),
+        lm(),
+    )
+)
+B_REDUCTION_SPATIAL = Mapping(
+    levels=(
+        lm((Loop("m", 4),), spatial=(SpatialLoop("k", 4, "rows"), SpatialLoop("n", 4, "cols"))),
+        lm(),
+    )
+)
 
 
 def test_b_spatial_multicast() -> None:
@@ -118,8 +147,12 @@ def test_b_spatial_multicast() -> None:
     met = evaluate(op, arch2(), B_OUTPUT_STATIONARY)
     assert met.valid, met.violations
     assert rw(met) == {
-        ("GB", "X"): (16, 16), ("GB", "W"): (16, 16), ("GB", "Y"): (16, 16),
-        ("DRAM", "X"): (16, 0), ("DRAM", "W"): (16, 0), ("DRAM", "Y"): (0, 16),
+        ("GB", "X"): (16, 16),
+        ("GB", "W"): (16, 16),
+        ("GB", "Y"): (16, 16),
+        ("DRAM", "X"): (16, 0),
+        ("DRAM", "W"): (16, 0),
+        ("DRAM", "Y"): (0, 16),
     }
     assert met.compute_cycles == 4
     check_against_trace(op, arch2(), B_OUTPUT_STATIONARY, met)
@@ -160,11 +193,13 @@ def test_c_reuse_skips_irrelevant_loops_across_two_levels() -> None:
     # F = n2 * k2 = 4 = R: each of W's 4 Reg tiles is loaded exactly once.
     # -> DRAM reads W 2 * 4 = 8 (= |W|), Reg writes 8.
     # latch <- Reg: loops above the latch end with k 2 (relevant) -> F = 2*2*3*2*2 = 48 -> Reg reads 48.
-    m = Mapping(levels=(
-        lm((Loop("k", 2),), keep=frozenset("W")),
-        lm((Loop("m", 2),), keep=NONE),
-        lm((Loop("n", 2), Loop("k", 2), Loop("m", 3))),
-    ))
+    m = Mapping(
+        levels=(
+            lm((Loop("k", 2),), keep=frozenset("W")),
+            lm((Loop("m", 2),), keep=NONE),
+            lm((Loop("n", 2), Loop("k", 2), Loop("m", 3))),
+        )
+    )
     met = evaluate(op, arch, m)
     assert met.valid, met.violations
     got = rw(met)
@@ -210,10 +245,12 @@ def test_e_factor_one_loops_are_ignored() -> None:
     # Adding k 1 innermost at DRAM would, if counted, make X's last loop "relevant" and give
     # F = 8*8*1 = 64 fills (DRAM X reads 512 instead of 64); m 1 innermost at GB would make the
     # latch's last loop irrelevant for X/W. Neither changes anything.
-    padded = Mapping(levels=(
-        lm((Loop("n", 1), Loop("k", 8), Loop("m", 1))),
-        lm((Loop("m", 8), Loop("k", 1), Loop("n", 8), Loop("k", 1))),
-    ))
+    padded = Mapping(
+        levels=(
+            lm((Loop("n", 1), Loop("k", 8), Loop("m", 1))),
+            lm((Loop("m", 8), Loop("k", 1), Loop("n", 8), Loop("k", 1))),
+        )
+    )
     base, met = evaluate(op, arch, A_MAPPING), evaluate(op, arch, padded)
     assert met.valid, met.violations
     assert rw(met) == rw(base)
@@ -227,8 +264,10 @@ def test_f_capacity_overflow_is_named() -> None:
     # GB of 32 bytes = 16 words; the (a) tiles need 8 + 8 + 1 = 17 words.
     met = evaluate(gemm("g", 8, 8, 8), arch2(gb_bytes=32), A_MAPPING)
     assert not met.valid
-    assert any(v.startswith("GB:") and "17 words" in v and "capacity is 16 words" in v
-               for v in met.violations), met.violations
+    assert any(
+        v.startswith("GB:") and "17 words" in v and "capacity is 16 words" in v
+        for v in met.violations
+    ), met.violations
     # 34 bytes = 17 words is exactly enough
     assert evaluate(gemm("g", 8, 8, 8), arch2(gb_bytes=34), A_MAPPING).valid
 

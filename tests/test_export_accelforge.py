@@ -48,16 +48,26 @@ FFN1 = gemm("ffn1", 1024, 3072, 768)  # X[m,k] W[k,n] -> Y[m,n]; the example nam
 def _ffn1_schedule() -> tuple[Einsum, Mapping]:
     """GPT-2's FFN1 and the README's hand-checked schedule for it."""
     sf = read_schedule(ROOT / "examples" / "gpt2_ffn1_edge.schedule.json")
-    op = Einsum("ffn1", {"m": 1024, "e": 768, "f": 3072}, (
-        Tensor("X", ("m", "e"), Role.INPUT), Tensor("W", ("e", "f"), Role.WEIGHT),
-        Tensor("Y", ("m", "f"), Role.OUTPUT)))
+    op = Einsum(
+        "ffn1",
+        {"m": 1024, "e": 768, "f": 3072},
+        (
+            Tensor("X", ("m", "e"), Role.INPUT),
+            Tensor("W", ("e", "f"), Role.WEIGHT),
+            Tensor("Y", ("m", "f"), Role.OUTPUT),
+        ),
+    )
     return op, mapping_from_group(sf.groups[0], op, EDGE, "example")
 
 
 def _counts(op: Einsum, arch: Architecture, m: Mapping) -> dict[str, Any]:
     met = evaluate(op, arch, m)
-    return {"tensors": {(t.level, t.tensor): (t.reads, t.writes) for t in met.tensors},
-            "latency": met.latency_cycles, "energy": met.energy_pj, "valid": met.valid}
+    return {
+        "tensors": {(t.level, t.tensor): (t.reads, t.writes) for t in met.tensors},
+        "latency": met.latency_cycles,
+        "energy": met.energy_pj,
+        "valid": met.valid,
+    }
 
 
 def test_ffn1_schedule_becomes_the_loop_tree_accelforge_agrees_with() -> None:
@@ -68,8 +78,16 @@ def test_ffn1_schedule_becomes_the_loop_tree_accelforge_agrees_with() -> None:
     op, mapping = _ffn1_schedule()
     exported = mapping_spec(op, EDGE, mapping)
     assert exported.approximations == ()
-    nodes = [(next(k for k in n if k.startswith("!")), n.get("component"), n.get("rank_variable"),
-              n.get("tile_shape"), tuple(sorted(n.get("tensors", ())))) for n in exported.spec["mapping"]["nodes"]]
+    nodes = [
+        (
+            next(k for k in n if k.startswith("!")),
+            n.get("component"),
+            n.get("rank_variable"),
+            n.get("tile_shape"),
+            tuple(sorted(n.get("tensors", ()))),
+        )
+        for n in exported.spec["mapping"]["nodes"]
+    ]
     assert nodes == [
         ("!Storage", "MainMemory", None, None, ("W", "X", "Y")),
         ("!Temporal", None, "m", 256, ()),
@@ -97,13 +115,18 @@ def test_arch_and_workload_carry_the_presets_numbers() -> None:
     assert dram["actions"][1]["energy"] == pytest.approx(300 / 16)
     assert [n["name"] for n in arch] == ["MainMemory", "GlobalBuffer", "PEArray", "Register", "MAC"]
     work = workload_spec(FFN1, 16)["workload"]
-    assert work["iteration_space_shape"] == {"m": "0 <= m < 1024", "n": "0 <= n < 3072",
-                                             "k": "0 <= k < 768"}
+    assert work["iteration_space_shape"] == {
+        "m": "0 <= m < 1024",
+        "n": "0 <= n < 3072",
+        "k": "0 <= k < 768",
+    }
     text = to_yaml_text(arch_spec(EDGE))
     # edge's cols unroll output dimensions only: reduction dimensions are bound to 1 there, per Einsum
-    assert ("- !Container {name: PEArray, spatial: [{name: rows, fanout: 32}, {name: cols, fanout: 32, "
-            'loop_bounds: [{expression: "(All.rank_variables - Outputs.rank_variables)", '
-            'operator: "==", value: 1}]}]}') in text
+    assert (
+        "- !Container {name: PEArray, spatial: [{name: rows, fanout: 32}, {name: cols, fanout: 32, "
+        'loop_bounds: [{expression: "(All.rank_variables - Outputs.rank_variables)", '
+        'operator: "==", value: 1}]}]}'
+    ) in text
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -124,9 +147,16 @@ def test_round_trip_keeps_every_count(case: tuple[Einsum, Architecture, Mapping]
 
 def _attention_candidates() -> dict[str, list[Group]]:
     """One GPT-2 head at 1024 tokens: the unfused, FLAT and online candidates of its attention."""
-    inst = parse_instance({"model": {"name": "one-head", "n_layers": 1, "d_model": 64, "n_heads": 1,
-                                     "d_ff": 256}, "seq_len": 1024, "arch": "edge"})
-    seg = next(sg for sg in segments(resolve(inst).operators, FusionChoice.ALL) if sg.name == "attention")
+    inst = parse_instance(
+        {
+            "model": {"name": "one-head", "n_layers": 1, "d_model": 64, "n_heads": 1, "d_ff": 256},
+            "seq_len": 1024,
+            "arch": "edge",
+        }
+    )
+    seg = next(
+        sg for sg in segments(resolve(inst).operators, FusionChoice.ALL) if sg.name == "attention"
+    )
     return {("unfused" if len(c) > 1 else c[0].scheme.value): list(c) for c in seg.candidates}
 
 
@@ -141,13 +171,17 @@ def _tree(nodes: list[dict[str, Any]]) -> list[Any]:
     out: list[Any] = []
     for n in nodes:
         tag = next(k for k in n if k.startswith("!"))
-        out.append((tag, _tree(n["nodes"])) if "nodes" in n else
-                   (tag, n.get("component"), n.get("rank_variable"), tuple(n.get("tensors", ()))))
+        out.append(
+            (tag, _tree(n["nodes"]))
+            if "nodes" in n
+            else (tag, n.get("component"), n.get("rank_variable"), tuple(n.get("tensors", ())))
+        )
     return out
 
 
 def test_fused_flat_group_becomes_a_sequential_below_the_shared_loop(
-        flat_edge: tuple[Group, dict[str, Mapping]]) -> None:
+    flat_edge: tuple[Group, dict[str, Mapping]],
+) -> None:
     """FLAT on edge shares 32-row blocks (m): K and V stay in the buffer across blocks (above the
     shared loop), the score blocks S and P live between the members (above the branches), and each
     member is a branch computing its own output."""
@@ -155,27 +189,37 @@ def test_fused_flat_group_becomes_a_sequential_below_the_shared_loop(
     assert [lp.factor for lp in mappings["qk"].levels[-1].temporal] == [32]
     nodes = group_mapping_spec(group, EDGE, mappings).spec["mapping"]["nodes"]
     tree = _tree(nodes)
-    assert tree[:4] == [("!Storage", "MainMemory", None, ("Q", "K", "V", "O")),
-                        ("!Storage", "GlobalBuffer", None, ("K", "V")),
-                        ("!Temporal", None, "m", ()),
-                        ("!Storage", "GlobalBuffer", None, ("S", "P"))]
+    assert tree[:4] == [
+        ("!Storage", "MainMemory", None, ("Q", "K", "V", "O")),
+        ("!Storage", "GlobalBuffer", None, ("K", "V")),
+        ("!Temporal", None, "m", ()),
+        ("!Storage", "GlobalBuffer", None, ("S", "P")),
+    ]
     assert nodes[2]["tile_shape"] == 32
     assert tree[4][0] == "!Sequential" and len(tree[4][1]) == 3
     computes = [branch[1][-1] for branch in tree[4][1]]
-    assert computes == [("!Compute", "MAC", None, ()), ("!Compute", "VectorUnit5", None, ()),
-                        ("!Compute", "MAC", None, ())]
+    assert computes == [
+        ("!Compute", "MAC", None, ()),
+        ("!Compute", "VectorUnit5", None, ()),
+        ("!Compute", "MAC", None, ()),
+    ]
     assert [n["nodes"][-1]["einsum"] for n in nodes[4]["nodes"]] == ["S", "P", "O"]
 
 
 def test_fused_and_unfused_trees_come_back_as_the_same_mappings(
-        flat_edge: tuple[Group, dict[str, Mapping]]) -> None:
+    flat_edge: tuple[Group, dict[str, Mapping]],
+) -> None:
     group, mappings = flat_edge
     nodes = group_mapping_spec(group, EDGE, mappings).spec["mapping"]["nodes"]
     assert group_mappings_from_nodes(group, EDGE, nodes) == mappings
     unfused = _attention_candidates()["unfused"]
     settings = SolveSettings(objective=Objective.LATENCY, threads=1, time_limit_s=300)
-    singles = {k: v for g in unfused for k, v in solve_group_result(g, EDGE, settings).mappings.items()}
-    tree = sequence_mapping_spec(tuple(g.ops[0] for g in unfused), EDGE, singles).spec["mapping"]["nodes"]
+    singles = {
+        k: v for g in unfused for k, v in solve_group_result(g, EDGE, settings).mappings.items()
+    }
+    tree = sequence_mapping_spec(tuple(g.ops[0] for g in unfused), EDGE, singles).spec["mapping"][
+        "nodes"
+    ]
     assert _tree(tree)[0] == ("!Storage", "MainMemory", None, ("Q", "K", "S", "P", "V", "O"))
     back = sequence_mappings_from_nodes(tuple(g.ops[0] for g in unfused), EDGE, tree)
     # softmax keeps nothing in the buffer, so its loops may come back one level up: same counts
@@ -190,14 +234,25 @@ def test_fused_and_unfused_trees_come_back_as_the_same_mappings(
 AF_PYTHON = os.environ.get("COSAMT_ACCELFORGE_PYTHON", "/tmp/peers/af/bin/python")
 
 
-def _accelforge(folder: Path, arch: dict[str, Any], workload: dict[str, Any],
-                mapping: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
+def _accelforge(
+    folder: Path, arch: dict[str, Any], workload: dict[str, Any], mapping: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, float]]:
     """AccelForge's evaluation of these specs (through the runner) and its DRAM words per tensor."""
     for name, doc in (("arch", arch), ("workload", workload), ("mapping", mapping)):
         (folder / f"{name}.yaml").write_text(to_yaml_text(doc))
-    proc = subprocess.run([AF_PYTHON, str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
-                           str(folder), "evaluate", "1"], capture_output=True, text=True, check=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            AF_PYTHON,
+            str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
+            str(folder),
+            "evaluate",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     words: dict[str, float] = {}
     for key, bits in got["actions_bits"].items():
@@ -207,11 +262,14 @@ def _accelforge(folder: Path, arch: dict[str, Any], workload: dict[str, Any],
     return got, words
 
 
-@pytest.mark.skipif(not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)")
+@pytest.mark.skipif(
+    not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)"
+)
 def test_accelforge_evaluates_the_exported_schedule_like_cosamt(tmp_path: Path) -> None:
     op, mapping = _ffn1_schedule()
-    got, words = _accelforge(tmp_path, arch_spec(EDGE), workload_spec(op, 16),
-                             mapping_spec(op, EDGE, mapping).spec)
+    got, words = _accelforge(
+        tmp_path, arch_spec(EDGE), workload_spec(op, 16), mapping_spec(op, EDGE, mapping).spec
+    )
     ours = evaluate(op, EDGE, mapping)
     assert got["latency_cycles"] == ours.latency_cycles
     # every access count is equal (below); the energies differ by 8.5e-9 relative, rounding in
@@ -220,23 +278,33 @@ def test_accelforge_evaluates_the_exported_schedule_like_cosamt(tmp_path: Path) 
     assert words == {t.tensor: t.reads + t.writes for t in ours.tensors if t.level == "DRAM"}
 
 
-@pytest.mark.skipif(not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)")
+@pytest.mark.skipif(
+    not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)"
+)
 def test_accelforge_evaluates_the_fused_group_like_cosamt_members_in_sequence(
-        tmp_path: Path, flat_edge: tuple[Group, dict[str, Mapping]]) -> None:
+    tmp_path: Path, flat_edge: tuple[Group, dict[str, Mapping]]
+) -> None:
     """Same fused FLAT schedule, both models: equal DRAM words and energy; AccelForge's latency is
     the sum of cosamt's per-member latencies (it runs fused Einsums one after another, cosamt
     pipelines them: docs/peers.md)."""
     group, mappings = flat_edge
-    got, words = _accelforge(tmp_path, *sequence_specs(list(group.ops), EDGE),
-                             group_mapping_spec(group, EDGE, mappings).spec)
+    got, words = _accelforge(
+        tmp_path,
+        *sequence_specs(list(group.ops), EDGE),
+        group_mapping_spec(group, EDGE, mappings).spec,
+    )
     ours = evaluate_group(group, EDGE, mappings)
     assert ours.valid
-    assert got["latency_cycles"] == sum(m.latency_cycles for m in ours.members) > ours.latency_cycles
+    assert (
+        got["latency_cycles"] == sum(m.latency_cycles for m in ours.members) > ours.latency_cycles
+    )
     assert got["energy_pj"] == pytest.approx(ours.energy_pj, rel=1e-7)
     assert words == {t: 65536 for t in ("Q", "K", "V", "O")}  # S and P never leave the chip
 
 
-@pytest.mark.skipif(not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)")
+@pytest.mark.skipif(
+    not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)"
+)
 def test_accelforge_agrees_on_every_exported_group_of_a_gpt2_block(tmp_path: Path) -> None:
     """``cosamt solve`` then ``cosamt export`` on GPT-2 (64 tokens, edge): AccelForge evaluates
     every group's tree with cosamt's energy and the sum of its members' latencies, or (only where
@@ -246,24 +314,44 @@ def test_accelforge_agrees_on_every_exported_group_of_a_gpt2_block(tmp_path: Pat
     from cosamt.cli import app
 
     inst, sched, out = tmp_path / "inst.json", tmp_path / "sched.json", tmp_path / "af"
-    inst.write_text(json.dumps({"model": "gpt2", "seq_len": 64, "arch": "edge",
-                                "options": {"time_limit_s": 300, "threads": 2}}))
+    inst.write_text(
+        json.dumps(
+            {
+                "model": "gpt2",
+                "seq_len": 64,
+                "arch": "edge",
+                "options": {"time_limit_s": 300, "threads": 2},
+            }
+        )
+    )
     runner = CliRunner()
     assert runner.invoke(app, ["solve", str(inst), "--out", str(sched)]).exit_code == 0
     printed = runner.invoke(app, ["export", str(inst), str(sched), "--out", str(out)]).stdout
     report = json.loads(runner.invoke(app, ["evaluate", str(inst), str(sched), "--json"]).stdout)
     rejected = []
     for g in report["groups"]:
-        proc = subprocess.run([AF_PYTHON, str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
-                               str(out / spec_folder(g["name"])), "evaluate", "1"],
-                              capture_output=True, text=True, timeout=600, check=False)
+        proc = subprocess.run(
+            [
+                AF_PYTHON,
+                str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
+                str(out / spec_folder(g["name"])),
+                "evaluate",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         if proc.returncode:
             assert "InvalidMappingError" in proc.stderr and "GlobalBuffer" in proc.stderr
             rejected.append(g["operators"])
             continue
         got = json.loads(proc.stdout.strip().splitlines()[-1])
         members = g.get("members", [g])
-        assert got["latency_cycles"] == pytest.approx(sum(m["latency_cycles"] for m in members), rel=1e-7)
+        assert got["latency_cycles"] == pytest.approx(
+            sum(m["latency_cycles"] for m in members), rel=1e-7
+        )
         assert got["energy_pj"] == pytest.approx(g["energy_pj"], rel=1e-7)
     for ops in rejected:
         assert any(f"in place ({op})" in printed for op in ops)

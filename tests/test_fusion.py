@@ -71,7 +71,10 @@ def _assert_mip_equals_evaluator(
 @pytest.fixture(scope="module")
 def gpt2() -> SolveReport:
     inst = Instance(
-        model="gpt2", phase="prefill", seq_len=64, arch="edge",
+        model="gpt2",
+        phase="prefill",
+        seq_len=64,
+        arch="edge",
         options={"time_limit_s": 300, "threads": 2, "fusion": "all"},
     )
     return solve_instance(resolve(inst), settings_for(inst))
@@ -113,8 +116,9 @@ def test_llama_decode_gqa_groups_agree() -> None:
     assert any("r" in g.shared_dims for g in groups)
     for g in groups:
         _assert_mip_equals_evaluator(g, arch)
-    _assert_mip_equals_evaluator(next(g for g in groups if g.scheme is Scheme.ONLINE), arch,
-                                 Objective.ENERGY)
+    _assert_mip_equals_evaluator(
+        next(g for g in groups if g.scheme is Scheme.ONLINE), arch, Objective.ENERGY
+    )
 
 
 def test_schedule_file_round_trip(gpt2: SolveReport) -> None:
@@ -158,18 +162,24 @@ def test_explorer_picks_the_cheapest_alternative(gpt2: SolveReport) -> None:
         assert (chosen[0].latency_cycles, chosen[0].energy_pj) == best, seg.name
     # at this size fusion wins every multi-operator segment (the latencies are far apart)
     assert {s.name: s.chosen.label for s in gpt2.segments if len(s.alternatives) > 1} == {
-        "attention": "flat", "out_proj": "epilogue", "ffn": "ffn_chain", "residual2": "epilogue",
+        "attention": "flat",
+        "out_proj": "epilogue",
+        "ffn": "ffn_chain",
+        "residual2": "epilogue",
     }
-    assert [g.name for g in gpt2.groups] == [
-        g.name for s in gpt2.segments for g in s.chosen.groups
-    ]
+    assert [g.name for g in gpt2.groups] == [g.name for s in gpt2.segments for g in s.chosen.groups]
 
 
 def test_explorer_energy_objective_on_a_tiny_model() -> None:
     """(c) With objective energy the explorer ranks alternatives by energy first."""
     model = ModelConfig(name="tiny", n_layers=1, d_model=16, n_heads=2, d_ff=32)
-    inst = Instance(model=model, phase="prefill", seq_len=8, arch="edge",
-                    options={"objective": "energy", "time_limit_s": 300, "threads": 2})
+    inst = Instance(
+        model=model,
+        phase="prefill",
+        seq_len=8,
+        arch="edge",
+        options={"objective": "energy", "time_limit_s": 300, "threads": 2},
+    )
     rep = solve_instance(resolve(inst), settings_for(inst))
     for seg in rep.segments:
         best = min((a.energy_pj, a.latency_cycles) for a in seg.alternatives)
@@ -194,8 +204,13 @@ def test_fused_attention_keeps_scores_off_dram(gpt2: SolveReport) -> None:
     size_s = qk.size("S")
 
     def dram_words(metrics: list[GroupMetrics], names: set[str]) -> int:
-        return sum(ts.reads + ts.writes for gm in metrics for m in gm.members for ts in m.tensors
-                   if ts.level == "DRAM" and ts.tensor in names)
+        return sum(
+            ts.reads + ts.writes
+            for gm in metrics
+            for m in gm.members
+            for ts in m.tensors
+            if ts.level == "DRAM" and ts.tensor in names
+        )
 
     un = [g.metrics for g in unfused.groups]
     assert dram_words(un, {"S", "P"}) >= 4 * size_s
@@ -217,13 +232,27 @@ def test_fused_attention_keeps_scores_off_dram(gpt2: SolveReport) -> None:
 def tiny_arch(capacity_bytes: int = 1 << 16) -> Architecture:
     """GlobalBuffer + DRAM, a 1x1 array (no spatial loops), 2 vector lanes."""
     return Architecture(
-        name="tiny", clock_ghz=1, word_bytes=2, mac_energy_pj=1,
+        name="tiny",
+        clock_ghz=1,
+        word_bytes=2,
+        mac_energy_pj=1,
         pe_array=PEArray(rows=ArrayAxis(size=1), cols=ArrayAxis(size=1), below="GlobalBuffer"),
         levels=(
-            MemoryLevel(name="GlobalBuffer", capacity_bytes=capacity_bytes, read_bandwidth=8,
-                        write_bandwidth=8, read_energy_pj=6, write_energy_pj=6),
-            MemoryLevel(name="DRAM", read_bandwidth=2, write_bandwidth=2, read_energy_pj=200,
-                        write_energy_pj=200),
+            MemoryLevel(
+                name="GlobalBuffer",
+                capacity_bytes=capacity_bytes,
+                read_bandwidth=8,
+                write_bandwidth=8,
+                read_energy_pj=6,
+                write_energy_pj=6,
+            ),
+            MemoryLevel(
+                name="DRAM",
+                read_bandwidth=2,
+                write_bandwidth=2,
+                read_energy_pj=200,
+                write_energy_pj=200,
+            ),
         ),
         vector_unit=VectorUnit(lanes=2, energy_per_op_pj=1),
     )
@@ -233,27 +262,46 @@ def tiny_attention(scheme: Scheme, m: int = 4, n: int = 4, d: int = 2) -> Group:
     """The block's qk / softmax / av with b = h = 1 (same tensor and dim names)."""
     dims = {"b": 1, "h": 1, "m": m, "n": n, "d": d}
     q, kv, s = ("b", "h", "m", "d"), ("b", "h", "n", "d"), ("b", "h", "m", "n")
-    qk = Einsum("qk", dims, (Tensor("Q", q, Role.INPUT), Tensor("K", kv, Role.INPUT),
-                             Tensor("S", s, Role.OUTPUT)))
-    sm = Einsum("softmax", {k: v for k, v in dims.items() if k != "d"},
-                (Tensor("S", s, Role.INPUT), Tensor("P", s, Role.OUTPUT)),
-                kind=OpKind.VECTOR, ops_per_point=5, op="softmax")
-    av = Einsum("av", dims, (Tensor("P", s, Role.INPUT), Tensor("V", kv, Role.INPUT),
-                             Tensor("O", q, Role.OUTPUT)))
+    qk = Einsum(
+        "qk",
+        dims,
+        (Tensor("Q", q, Role.INPUT), Tensor("K", kv, Role.INPUT), Tensor("S", s, Role.OUTPUT)),
+    )
+    sm = Einsum(
+        "softmax",
+        {k: v for k, v in dims.items() if k != "d"},
+        (Tensor("S", s, Role.INPUT), Tensor("P", s, Role.OUTPUT)),
+        kind=OpKind.VECTOR,
+        ops_per_point=5,
+        op="softmax",
+    )
+    av = Einsum(
+        "av",
+        dims,
+        (Tensor("P", s, Role.INPUT), Tensor("V", kv, Role.INPUT), Tensor("O", q, Role.OUTPUT)),
+    )
     return attention(qk, sm, av, scheme)
 
 
-def nest(shared: tuple[Loop, ...], gb: tuple[Loop, ...], gb_keep: str, dram_keep: str,
-         dram: tuple[Loop, ...] = ()) -> Mapping:
-    return Mapping(levels=(
-        LevelMapping(temporal=gb, keep=frozenset(gb_keep)),
-        LevelMapping(temporal=dram, keep=frozenset(dram_keep)),
-        LevelMapping(temporal=shared),
-    ))
+def nest(
+    shared: tuple[Loop, ...],
+    gb: tuple[Loop, ...],
+    gb_keep: str,
+    dram_keep: str,
+    dram: tuple[Loop, ...] = (),
+) -> Mapping:
+    return Mapping(
+        levels=(
+            LevelMapping(temporal=gb, keep=frozenset(gb_keep)),
+            LevelMapping(temporal=dram, keep=frozenset(dram_keep)),
+            LevelMapping(temporal=shared),
+        )
+    )
 
 
-def flat_mappings(shared: tuple[Loop, ...] = (Loop("m", 2),),
-                  qk_dram: tuple[Loop, ...] = ()) -> dict[str, Mapping]:
+def flat_mappings(
+    shared: tuple[Loop, ...] = (Loop("m", 2),), qk_dram: tuple[Loop, ...] = ()
+) -> dict[str, Mapping]:
     """Shared [m 2]; per member the GlobalBuffer iterates its half of the rows."""
     return {
         "qk": nest(shared, (Loop("m", 2), Loop("n", 4), Loop("d", 2)), "QKS", "QK", qk_dram),
@@ -325,9 +373,12 @@ def test_flat_rejects_dram_loops_over_intermediates_and_unshared_dims() -> None:
     a shared dim; a member with different shared loops breaks the group."""
     group = tiny_attention(Scheme.FLAT)
     mp = flat_mappings()
-    mp["qk"] = nest((Loop("m", 2),), (Loop("m", 2), Loop("n", 2), Loop("d", 2)), "QKS", "QK",
-                    (Loop("n", 2),))
-    assert any("splits intermediate S" in v for v in evaluate_group(group, tiny_arch(), mp).violations)
+    mp["qk"] = nest(
+        (Loop("m", 2),), (Loop("m", 2), Loop("n", 2), Loop("d", 2)), "QKS", "QK", (Loop("n", 2),)
+    )
+    assert any(
+        "splits intermediate S" in v for v in evaluate_group(group, tiny_arch(), mp).violations
+    )
     mp = flat_mappings()
     mp["softmax"] = nest((Loop("m", 4),), (Loop("n", 4),), "SP", "")
     assert any("differ" in v for v in evaluate_group(group, tiny_arch(), mp).violations)

@@ -27,77 +27,175 @@ from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor, gemm
 REL = 1e-6
 OBJECTIVES = (Objective.LATENCY, Objective.ENERGY)
 VECTOR_UNIT = {"lanes": 4, "energy_per_op_pj": 1.0}
-DRAM = {"name": "DRAM", "read_bandwidth": 3.0, "write_bandwidth": 1.5,
-        "read_energy_pj": 100.0, "write_energy_pj": 120.0}
+DRAM = {
+    "name": "DRAM",
+    "read_bandwidth": 3.0,
+    "write_bandwidth": 1.5,
+    "read_energy_pj": 100.0,
+    "write_energy_pj": 120.0,
+}
 
 
 def _arch(name: str, pe_array: dict, levels: list[dict]) -> Architecture:
-    return Architecture.model_validate({
-        "name": name, "clock_ghz": 1.0, "word_bytes": 2, "mac_energy_pj": 1.0,
-        "pe_array": pe_array, "levels": levels, "vector_unit": VECTOR_UNIT})
+    return Architecture.model_validate(
+        {
+            "name": name,
+            "clock_ghz": 1.0,
+            "word_bytes": 2,
+            "mac_energy_pj": 1.0,
+            "pe_array": pe_array,
+            "levels": levels,
+            "vector_unit": VECTOR_UNIT,
+        }
+    )
 
 
 # (A) GlobalBuffer + DRAM, 2x2 array (rows: any dim, cols: output dims only).
 ARCH_A = _arch(
-    "A", {"rows": {"size": 2}, "cols": {"size": 2, "unrolls": ["output"]}, "below": "GlobalBuffer"},
-    [{"name": "GlobalBuffer", "capacity_bytes": 64, "read_bandwidth": 4.0, "write_bandwidth": 2.0,
-      "read_energy_pj": 2.0, "write_energy_pj": 2.5}, DRAM])
+    "A",
+    {"rows": {"size": 2}, "cols": {"size": 2, "unrolls": ["output"]}, "below": "GlobalBuffer"},
+    [
+        {
+            "name": "GlobalBuffer",
+            "capacity_bytes": 64,
+            "read_bandwidth": 4.0,
+            "write_bandwidth": 2.0,
+            "read_energy_pj": 2.0,
+            "write_energy_pj": 2.5,
+        },
+        DRAM,
+    ],
+)
 
 # (A42) 4x2 array without multicast, a larger buffer and different bandwidths.
 ARCH_A42 = _arch(
-    "A42", {"rows": {"size": 4, "unrolls": ["output"]}, "cols": {"size": 2}, "below": "GlobalBuffer",
-            "multicast": False},
-    [{"name": "GlobalBuffer", "capacity_bytes": 96, "read_bandwidth": 6.0, "write_bandwidth": 4.0,
-      "read_energy_pj": 3.0, "write_energy_pj": 3.0},
-     {"name": "DRAM", "read_bandwidth": 4.0, "write_bandwidth": 4.0, "read_energy_pj": 80.0,
-      "write_energy_pj": 80.0}])
+    "A42",
+    {
+        "rows": {"size": 4, "unrolls": ["output"]},
+        "cols": {"size": 2},
+        "below": "GlobalBuffer",
+        "multicast": False,
+    },
+    [
+        {
+            "name": "GlobalBuffer",
+            "capacity_bytes": 96,
+            "read_bandwidth": 6.0,
+            "write_bandwidth": 4.0,
+            "read_energy_pj": 3.0,
+            "write_energy_pj": 3.0,
+        },
+        {
+            "name": "DRAM",
+            "read_bandwidth": 4.0,
+            "write_bandwidth": 4.0,
+            "read_energy_pj": 80.0,
+            "write_energy_pj": 80.0,
+        },
+    ],
+)
 
 # (B) private Registers (no bandwidth) + GlobalBuffer + DRAM.
 ARCH_B = _arch(
-    "B", {"rows": {"size": 2}, "cols": {"size": 2, "unrolls": ["output"]}, "below": "GlobalBuffer"},
-    [{"name": "Registers", "capacity_bytes": 8, "read_energy_pj": 0.2, "write_energy_pj": 0.3},
-     {"name": "GlobalBuffer", "capacity_bytes": 64, "read_bandwidth": 4.0, "write_bandwidth": 2.0,
-      "read_energy_pj": 2.0, "write_energy_pj": 2.5}, DRAM])
+    "B",
+    {"rows": {"size": 2}, "cols": {"size": 2, "unrolls": ["output"]}, "below": "GlobalBuffer"},
+    [
+        {"name": "Registers", "capacity_bytes": 8, "read_energy_pj": 0.2, "write_energy_pj": 0.3},
+        {
+            "name": "GlobalBuffer",
+            "capacity_bytes": 64,
+            "read_bandwidth": 4.0,
+            "write_bandwidth": 2.0,
+            "read_energy_pj": 2.0,
+            "write_energy_pj": 2.5,
+        },
+        DRAM,
+    ],
+)
 
 # (C) a partitioned GlobalBuffer (operands | outputs); rows unroll reductions, cols outputs.
 ARCH_C = _arch(
-    "C", {"rows": {"size": 2, "unrolls": ["reduction"]}, "cols": {"size": 2, "unrolls": ["output"]},
-          "below": "GlobalBuffer"},
-    [{"name": "GlobalBuffer",
-      "partitions": [{"roles": ["input", "weight"], "capacity_bytes": 48},
-                     {"roles": ["output"], "capacity_bytes": 16}],
-      "read_bandwidth": 4.0, "write_bandwidth": 2.0, "read_energy_pj": 2.0, "write_energy_pj": 2.5},
-     DRAM])
+    "C",
+    {
+        "rows": {"size": 2, "unrolls": ["reduction"]},
+        "cols": {"size": 2, "unrolls": ["output"]},
+        "below": "GlobalBuffer",
+    },
+    [
+        {
+            "name": "GlobalBuffer",
+            "partitions": [
+                {"roles": ["input", "weight"], "capacity_bytes": 48},
+                {"roles": ["output"], "capacity_bytes": 16},
+            ],
+            "read_bandwidth": 4.0,
+            "write_bandwidth": 2.0,
+            "read_energy_pj": 2.0,
+            "write_energy_pj": 2.5,
+        },
+        DRAM,
+    ],
+)
 
 # (D) 3 levels with restricted holds, no spatial reduction.
 ARCH_D = _arch(
-    "D", {"rows": {"size": 2}, "cols": {"size": 2}, "below": "GlobalBuffer", "spatial_reduction": False},
-    [{"name": "Registers", "capacity_bytes": 6, "holds": ["weight", "output"],
-      "read_energy_pj": 0.2, "write_energy_pj": 0.3},
-     {"name": "GlobalBuffer", "capacity_bytes": 48, "holds": ["input", "weight"],
-      "read_bandwidth": 4.0, "write_bandwidth": 2.0, "read_energy_pj": 2.0, "write_energy_pj": 2.5},
-     DRAM])
+    "D",
+    {"rows": {"size": 2}, "cols": {"size": 2}, "below": "GlobalBuffer", "spatial_reduction": False},
+    [
+        {
+            "name": "Registers",
+            "capacity_bytes": 6,
+            "holds": ["weight", "output"],
+            "read_energy_pj": 0.2,
+            "write_energy_pj": 0.3,
+        },
+        {
+            "name": "GlobalBuffer",
+            "capacity_bytes": 48,
+            "holds": ["input", "weight"],
+            "read_bandwidth": 4.0,
+            "write_bandwidth": 2.0,
+            "read_energy_pj": 2.0,
+            "write_energy_pj": 2.5,
+        },
+        DRAM,
+    ],
+)
 
 ARCHS = {a.name: a for a in (ARCH_A, ARCH_A42, ARCH_B, ARCH_C, ARCH_D)}
 
 
 def bmm(b: int, m: int, n: int, k: int) -> Einsum:
     """``S[b,m,n] += Q[b,m,k] * K[b,k,n]``: attention scores, a 4-dim batched einsum."""
-    return Einsum("bmm", {"b": b, "m": m, "n": n, "k": k}, (
-        Tensor("Q", ("b", "m", "k"), Role.INPUT), Tensor("K", ("b", "k", "n"), Role.INPUT),
-        Tensor("S", ("b", "m", "n"), Role.OUTPUT)))
+    return Einsum(
+        "bmm",
+        {"b": b, "m": m, "n": n, "k": k},
+        (
+            Tensor("Q", ("b", "m", "k"), Role.INPUT),
+            Tensor("K", ("b", "k", "n"), Role.INPUT),
+            Tensor("S", ("b", "m", "n"), Role.OUTPUT),
+        ),
+    )
 
 
 def softmax(m: int, n: int) -> Einsum:
-    return Einsum("softmax", {"m": m, "n": n}, (
-        Tensor("X", ("m", "n"), Role.INPUT), Tensor("Y", ("m", "n"), Role.OUTPUT)),
-        kind=OpKind.VECTOR, ops_per_point=3, op="softmax")
+    return Einsum(
+        "softmax",
+        {"m": m, "n": n},
+        (Tensor("X", ("m", "n"), Role.INPUT), Tensor("Y", ("m", "n"), Role.OUTPUT)),
+        kind=OpKind.VECTOR,
+        ops_per_point=3,
+        op="softmax",
+    )
 
 
 def _op(spec: tuple) -> Einsum:
     kind, *dims = spec
-    return {"gemm": lambda: gemm("g", *dims), "bmm": lambda: bmm(*dims),
-            "softmax": lambda: softmax(*dims)}[kind]()
+    return {
+        "gemm": lambda: gemm("g", *dims),
+        "bmm": lambda: bmm(*dims),
+        "softmax": lambda: softmax(*dims),
+    }[kind]()
 
 
 # (arch, operator): each exhaustive enumeration takes 0.1-3 s at ~150 us per evaluated mapping.
@@ -146,8 +244,9 @@ def test_mip_matches_exhaustive(case: tuple, objective: Objective) -> None:
     ex = _exhaustive(arch_name, spec)[objective]
     assert not ex.metrics.violations
 
-    res = solve_operator(op, arch, SolveSettings(objective=objective, time_limit_s=300.0, threads=2,
-                                                 padding=False))
+    res = solve_operator(
+        op, arch, SolveSettings(objective=objective, time_limit_s=300.0, threads=2, padding=False)
+    )
     assert res.status is SolveStatus.OPTIMAL, res
     assert res.mapping is not None and res.objective is not None
     got = evaluate(op, arch, res.mapping)
@@ -160,11 +259,14 @@ def test_mip_matches_exhaustive(case: tuple, objective: Objective) -> None:
     # ... and the exhaustive optimum over the same mapspace.
     assert _close(mip_primary, ex_primary), (
         f"{objective.value}: MIP {mip_primary} on {res.mapping}\n"
-        f"exhaustive {ex_primary} on {ex.mapping}")
+        f"exhaustive {ex_primary} on {ex.mapping}"
+    )
     # Lexicographic second stage: the other metric at the primary optimum agrees too.
     other = Objective.ENERGY if objective is Objective.LATENCY else Objective.LATENCY
-    assert _close(_primary(other, got.latency_cycles, got.energy_pj),
-                  _primary(other, ex.metrics.latency_cycles, ex.metrics.energy_pj))
+    assert _close(
+        _primary(other, got.latency_cycles, got.energy_pj),
+        _primary(other, ex.metrics.latency_cycles, ex.metrics.energy_pj),
+    )
 
 
 # ---- the exhaustive search itself -----------------------------------------------------------
@@ -172,8 +274,11 @@ def test_mip_matches_exhaustive(case: tuple, objective: Objective) -> None:
 
 def test_space_size_counts_every_enumerated_mapping() -> None:
     """With unbounded buffers nothing is rejected early: every counted candidate is evaluated."""
-    unbounded = ARCH_B.model_copy(update={"levels": tuple(
-        lv.model_copy(update={"capacity_bytes": None}) for lv in ARCH_B.levels)})
+    unbounded = ARCH_B.model_copy(
+        update={
+            "levels": tuple(lv.model_copy(update={"capacity_bytes": None}) for lv in ARCH_B.levels)
+        }
+    )
     op = gemm("g", 2, 3, 2)
     res = exhaustive_search(op, unbounded, Objective.LATENCY)
     assert res.evaluated == res.space_size == space_size(op, unbounded)
@@ -212,7 +317,11 @@ def test_mip_matches_exhaustive_on_shipped_presets(preset: str) -> None:
     op = gemm("g", 6, 4, 4)
     best = exhaustive_search_many(op, arch, [Objective.LATENCY, Objective.ENERGY])
     for objective, ex in best.items():
-        res = solve_operator(op, arch, SolveSettings(objective=objective, time_limit_s=120, padding=False))
+        res = solve_operator(
+            op, arch, SolveSettings(objective=objective, time_limit_s=120, padding=False)
+        )
         assert res.status is SolveStatus.OPTIMAL
-        exact = ex.metrics.latency_cycles if objective is Objective.LATENCY else ex.metrics.energy_pj
+        exact = (
+            ex.metrics.latency_cycles if objective is Objective.LATENCY else ex.metrics.energy_pj
+        )
         assert res.objective == pytest.approx(exact, rel=1e-6)

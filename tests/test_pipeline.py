@@ -17,10 +17,21 @@ TINY_ARCH: dict[str, Any] = {
     "pe_array": {"rows": {"size": 4}, "cols": {"size": 4}, "below": "GlobalBuffer"},
     "levels": [
         # 96 words: a whole 128-key score row (FLAT) cannot fit, a tile of keys (online) can
-        {"name": "GlobalBuffer", "capacity_bytes": 192, "read_energy_pj": 6, "write_energy_pj": 6,
-         "read_bandwidth": 16, "write_bandwidth": 16},
-        {"name": "DRAM", "read_energy_pj": 200, "write_energy_pj": 200, "read_bandwidth": 8,
-         "write_bandwidth": 8},
+        {
+            "name": "GlobalBuffer",
+            "capacity_bytes": 192,
+            "read_energy_pj": 6,
+            "write_energy_pj": 6,
+            "read_bandwidth": 16,
+            "write_bandwidth": 16,
+        },
+        {
+            "name": "DRAM",
+            "read_energy_pj": 200,
+            "write_energy_pj": 200,
+            "read_bandwidth": 8,
+            "write_bandwidth": 8,
+        },
     ],
     "vector_unit": {"lanes": 4, "energy_per_op_pj": 1},
 }
@@ -29,8 +40,14 @@ TINY_ARCH: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def tiny_report() -> SolveReport:
     model = {"name": "toy", "n_layers": 2, "d_model": 16, "n_heads": 2, "d_ff": 32}
-    inst = parse_instance({"model": model, "seq_len": 128, "arch": TINY_ARCH,
-                           "options": {"fusion": "all", "time_limit_s": 300}})
+    inst = parse_instance(
+        {
+            "model": model,
+            "seq_len": 128,
+            "arch": TINY_ARCH,
+            "options": {"fusion": "all", "time_limit_s": 300},
+        }
+    )
     resolved = resolve(inst)
     return solve_instance(resolved, settings_for(inst))
 

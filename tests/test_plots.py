@@ -30,27 +30,58 @@ def sweep_rows() -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for a, arch in enumerate(("edge", "cloud")):
         for i, n in enumerate(SEQ):
-            row: dict[str, Any] = {"model": "gpt2", "phase": "prefill", "batch": 1, "seq_len": n, "arch": arch,
-                                   "objective": "latency", "qk.latency_cycles": 10.0 * n + a,
-                                   "qk.energy_pj": 3.0 * n, "qk.fusion": "none"}
+            row: dict[str, Any] = {
+                "model": "gpt2",
+                "phase": "prefill",
+                "batch": 1,
+                "seq_len": n,
+                "arch": arch,
+                "objective": "latency",
+                "qk.latency_cycles": 10.0 * n + a,
+                "qk.energy_pj": 3.0 * n,
+                "qk.fusion": "none",
+            }
             if i > 0:
-                row.update({"av[flat].latency_cycles": 5.0 * n, "av[flat].energy_pj": 2.0 * n + a,
-                            "av[flat].fusion": "flat"})
-            row.update({"ffn.latency_cycles": 4.0 * n, "ffn.energy_pj": 1.0 * n,
-                        "ffn.fusion": "ffn_chain" if i < 2 else "none"})
-            row.update({"total.latency_cycles": 20.0 * n + a, "total.energy_pj": 7.0 * n,
-                        "lower_bound.latency_cycles": 15.0 * n + a})
+                row.update(
+                    {
+                        "av[flat].latency_cycles": 5.0 * n,
+                        "av[flat].energy_pj": 2.0 * n + a,
+                        "av[flat].fusion": "flat",
+                    }
+                )
+            row.update(
+                {
+                    "ffn.latency_cycles": 4.0 * n,
+                    "ffn.energy_pj": 1.0 * n,
+                    "ffn.fusion": "ffn_chain" if i < 2 else "none",
+                }
+            )
+            row.update(
+                {
+                    "total.latency_cycles": 20.0 * n + a,
+                    "total.energy_pj": 7.0 * n,
+                    "lower_bound.latency_cycles": 15.0 * n + a,
+                }
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def compare_rows() -> pd.DataFrame:
-    return pd.DataFrame([
-        {"group": g, "method": m, "latency_cycles": 100.0 * (k + 1) * (j + 1), "energy_pj": 7.0 * (k + 1) + j,
-         "dram_bytes": 1000 * (k + 1) + j, "seconds": 0.1}
-        for k, g in enumerate(("qkv_proj", "attention", "ffn"))
-        for j, m in enumerate(("mip", "weight-stationary", "output-stationary"))
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "group": g,
+                "method": m,
+                "latency_cycles": 100.0 * (k + 1) * (j + 1),
+                "energy_pj": 7.0 * (k + 1) + j,
+                "dram_bytes": 1000 * (k + 1) + j,
+                "seconds": 0.1,
+            }
+            for k, g in enumerate(("qkv_proj", "attention", "ffn"))
+            for j, m in enumerate(("mip", "weight-stationary", "output-stationary"))
+        ]
+    )
 
 
 def test_latency_lines_are_the_data() -> None:
@@ -71,8 +102,12 @@ def test_latency_lines_are_the_data() -> None:
 def test_energy_lines_and_log_axes() -> None:
     fig = metric_vs_seq_len(sweep_rows(), "energy_pj", "energy")
     lines = line_data(fig)
-    assert lines[f"{TITLE.format(arch='cloud')}|av[flat] (flat)"][1][1:] == [2.0 * n + 1 for n in SEQ[1:]]
-    assert all(ax.get_xscale() == "log" and ax.get_yscale() == "log" for ax in fig.axes if ax.get_visible())
+    assert lines[f"{TITLE.format(arch='cloud')}|av[flat] (flat)"][1][1:] == [
+        2.0 * n + 1 for n in SEQ[1:]
+    ]
+    assert all(
+        ax.get_xscale() == "log" and ax.get_yscale() == "log" for ax in fig.axes if ax.get_visible()
+    )
 
 
 def test_roofline_is_latency_against_its_bound() -> None:
@@ -82,7 +117,10 @@ def test_roofline_is_latency_against_its_bound() -> None:
         lb = [15.0 * n + a for n in SEQ]
         lat = [20.0 * n + a for n in SEQ]
         assert lines[f"schedule vs lower bound|{title}"] == (lb, lat)
-        assert lines[f"distance to the bound|{title}"] == (SEQ, [x / y for x, y in zip(lat, lb, strict=True)])
+        assert lines[f"distance to the bound|{title}"] == (
+            SEQ,
+            [x / y for x, y in zip(lat, lb, strict=True)],
+        )
     x, y = lines["schedule vs lower bound|lower bound (y = x)"]
     assert x == y == [15.0 * 128, 15.0 * 512 + 1]
 
@@ -111,7 +149,9 @@ def test_save_figures_writes_files(tmp_path: Path, fmt: str) -> None:
     results = tmp_path / "sweep.csv"
     sweep_rows().to_csv(results, index=False)
     paths = save_figures(results, tmp_path / "figs", fmt)
-    assert sorted(p.name for p in paths) == sorted(f"{n}.{fmt}" for n in ("energy_vs_seq_len", "latency_vs_seq_len", "roofline"))
+    assert sorted(p.name for p in paths) == sorted(
+        f"{n}.{fmt}" for n in ("energy_vs_seq_len", "latency_vs_seq_len", "roofline")
+    )
     magic = b"\x89PNG" if fmt == "png" else b"<?xml"
     assert all(p.read_bytes().startswith(magic) for p in paths)
 

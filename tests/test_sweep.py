@@ -33,9 +33,14 @@ from cosamt.sweep.spec import KEY_COLUMNS, SweepSpec, expand, parse_names, parse
 from cosamt.sweep.store import CsvStore, open_store
 from cosamt.types import Objective, Phase
 
-TINY = {"model": {"name": "tiny", "n_layers": 2, "d_model": 64, "n_heads": 2, "d_ff": 128},
-        "phase": "prefill", "batch": 1, "seq_len": 16, "arch": "edge",
-        "options": {"objective": "latency", "time_limit_s": 300, "threads": 1}}
+TINY = {
+    "model": {"name": "tiny", "n_layers": 2, "d_model": 64, "n_heads": 2, "d_ff": 128},
+    "phase": "prefill",
+    "batch": 1,
+    "seq_len": 16,
+    "arch": "edge",
+    "options": {"objective": "latency", "time_limit_s": 300, "threads": 1},
+}
 SEQ_LENS = (16, 32)
 Rows = dict[tuple[str, ...], dict[str, Any]]
 
@@ -53,10 +58,16 @@ def comparable(rows: Rows) -> Rows:
     return {k: without_timing(r) for k, r in rows.items()}
 
 
-def sweep(inst: Path, out: Path, seq_lens: tuple[int, ...] = SEQ_LENS, **options: Any) -> SweepSummary:
+def sweep(
+    inst: Path, out: Path, seq_lens: tuple[int, ...] = SEQ_LENS, **options: Any
+) -> SweepSummary:
     spec = SweepSpec(load_instance(inst), seq_lens, base_dir=inst.parent)
-    return run_sweep(expand(spec), open_store(out, options.pop("resume", False)), RunOptions(**options),
-                     inst.parent)
+    return run_sweep(
+        expand(spec),
+        open_store(out, options.pop("resume", False)),
+        RunOptions(**options),
+        inst.parent,
+    )
 
 
 @dataclass(frozen=True)
@@ -88,17 +99,24 @@ def baseline(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Baseline:
 
 def test_expansion_is_the_cartesian_product() -> None:
     base = parse_instance({"model": "gpt2", "seq_len": 8, "arch": "edge"})
-    spec = SweepSpec(base, (32, 64), presets=("edge", "cloud"), objectives=(Objective.LATENCY, Objective.ENERGY))
+    spec = SweepSpec(
+        base, (32, 64), presets=("edge", "cloud"), objectives=(Objective.LATENCY, Objective.ENERGY)
+    )
     points = expand(spec)
     assert len(points) == 8
     assert len({p.key for p in points}) == 8
     assert {p.key for p in points} == {
         ("gpt2", "prefill", "1", str(n), arch, obj)
-        for n in (32, 64) for arch in ("edge", "cloud") for obj in ("latency", "energy")
+        for n in (32, 64)
+        for arch in ("edge", "cloud")
+        for obj in ("latency", "energy")
     }
     for p in points:  # the instance is the point: its values give its key
         assert (p.instance.seq_len, p.instance.arch, p.instance.options.objective.value) == (
-            int(p.key[3]), p.key[4], p.key[5])
+            int(p.key[3]),
+            p.key[4],
+            p.key[5],
+        )
 
 
 def test_expansion_defaults_and_overrides(tiny: Path) -> None:
@@ -146,7 +164,9 @@ def run_cli(*args: str) -> Any:
         (["--seq-lens", "16", "--executor", "dask"], "--scheduler"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(tiny: Path, tmp_path: Path, args: list[str], option: str) -> None:
+def test_bad_input_exits_2_with_one_line(
+    tiny: Path, tmp_path: Path, args: list[str], option: str
+) -> None:
     result = run_cli(str(tiny), "--out", str(tmp_path / "r.csv"), *args)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
@@ -174,10 +194,22 @@ def test_rows_are_complete_and_unique(baseline: Baseline) -> None:
     rows = baseline.rows
     assert set(rows) == {("tiny", "prefill", "1", str(n), "edge", "latency") for n in SEQ_LENS}
     for row in rows.values():
-        assert all(row[c] for c in (*KEY_COLUMNS, "total.latency_cycles", "lower_bound.latency_cycles"))
-        for field in ("latency_cycles", "energy_pj", "dram_bytes", "fusion", "stationarity", "gap", "seconds"):
+        assert all(
+            row[c] for c in (*KEY_COLUMNS, "total.latency_cycles", "lower_bound.latency_cycles")
+        )
+        for field in (
+            "latency_cycles",
+            "energy_pj",
+            "dram_bytes",
+            "fusion",
+            "stationarity",
+            "gap",
+            "seconds",
+        ):
             assert f"qkv_proj.{field}" in row
-        assert row["qkv_proj.status"] == "optimal" and row["qkv_proj.stationarity"].startswith("PE=")
+        assert row["qkv_proj.status"] == "optimal" and row["qkv_proj.stationarity"].startswith(
+            "PE="
+        )
         assert float(row["total.latency_cycles"]) >= float(row["lower_bound.latency_cycles"])
 
 
@@ -191,10 +223,13 @@ def test_a_row_is_the_solve_report(baseline: Baseline) -> None:
     cache = SolveCache(baseline.cache)
     cached = solve_instance_cached(resolve(inst), settings_for(inst), cache)
     assert cache.hits > 0 and cache.misses == 0
-    assert without_timing(flatten(report_json(cached))) == without_timing(flatten(report_json(report)))
+    assert without_timing(flatten(report_json(cached))) == without_timing(
+        flatten(report_json(report))
+    )
 
 
 # ---- cache ------------------------------------------------------------------------------------
+
 
 def test_cache_hit_avoids_solving(baseline: Baseline, tmp_path: Path) -> None:
     out = tmp_path / "again.csv"
@@ -215,7 +250,9 @@ def test_cache_key_depends_on_settings(tmp_path: Path) -> None:
     resolved = resolve(inst)
     group, cache = single(resolved.operators[0]), SolveCache(tmp_path)
     settings = settings_for(inst)
-    assert cache.key(group, resolved.arch, settings) == cache.key(group, resolved.arch, settings_for(inst))
+    assert cache.key(group, resolved.arch, settings) == cache.key(
+        group, resolved.arch, settings_for(inst)
+    )
     energy = settings_for(inst, objective=Objective.ENERGY)
     assert cache.key(group, resolved.arch, settings) != cache.key(group, resolved.arch, energy)
 
@@ -230,11 +267,20 @@ def test_two_jobs_give_the_same_rows(baseline: Baseline, tmp_path: Path) -> None
     assert comparable(read_rows(out)) == comparable(baseline.rows)
 
 
-def _dask_rows(baseline: Baseline, out: Path, seq_lens: tuple[int, ...], processes: bool, workers: int) -> Rows:
+def _dask_rows(
+    baseline: Baseline, out: Path, seq_lens: tuple[int, ...], processes: bool, workers: int
+) -> Rows:
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                                  dashboard_address=None) as cluster:
-        sweep(baseline.instance, out, seq_lens, executor=ExecutorKind.DASK, scheduler=cluster.scheduler_address)
+    with distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None
+    ) as cluster:
+        sweep(
+            baseline.instance,
+            out,
+            seq_lens,
+            executor=ExecutorKind.DASK,
+            scheduler=cluster.scheduler_address,
+        )
     return read_rows(out)
 
 
@@ -261,8 +307,19 @@ def test_resume_after_sigkill(baseline: Baseline, tmp_path: Path) -> None:
     exactly once, the rows written before the kill untouched."""
     out = tmp_path / "killed.csv"
     seq_lens = "16,24"  # 16 is in the baseline cache: its row comes at once, then 24 is solving
-    cmd = [sys.executable, "-m", "cosamt.cli_sweep", "sweep", str(baseline.instance),
-           "--seq-lens", seq_lens, "--out", str(out), "--cache", str(baseline.cache)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cosamt.cli_sweep",
+        "sweep",
+        str(baseline.instance),
+        "--seq-lens",
+        seq_lens,
+        "--out",
+        str(out),
+        "--cache",
+        str(baseline.cache),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while _data_lines(out) < 1 and proc.poll() is None and time.monotonic() < deadline:
@@ -274,8 +331,20 @@ def test_resume_after_sigkill(baseline: Baseline, tmp_path: Path) -> None:
     assert _data_lines(out) == 1
     with out.open("ab") as f:  # a kill in the middle of a write leaves a partial line
         f.write(kept.splitlines(keepends=True)[-1][:37])
-    result = CliRunner().invoke(app, ["sweep", str(baseline.instance), "--seq-lens", seq_lens,
-                                      "--out", str(out), "--resume", "--cache", str(baseline.cache)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "sweep",
+            str(baseline.instance),
+            "--seq-lens",
+            seq_lens,
+            "--out",
+            str(out),
+            "--resume",
+            "--cache",
+            str(baseline.cache),
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = out.read_bytes()
     assert text.endswith(b"\n") and text.count(b"\n") == 3
@@ -300,9 +369,14 @@ def test_parquet_output_and_journal(baseline: Baseline, tmp_path: Path) -> None:
     out = tmp_path / "rows.parquet"
     sweep(baseline.instance, out, cache_dir=baseline.cache)
     table = pq.read_table(out).to_pylist()
-    journal = [json.loads(line) for line in (tmp_path / "rows.parquet.jsonl").read_text().splitlines()]
+    journal = [
+        json.loads(line) for line in (tmp_path / "rows.parquet.jsonl").read_text().splitlines()
+    ]
     assert table == journal
-    as_text = {row_key(r): {k: "" if v is None else str(v) for k, v in without_timing(r).items()} for r in table}
+    as_text = {
+        row_key(r): {k: "" if v is None else str(v) for k, v in without_timing(r).items()}
+        for r in table
+    }
     assert as_text == comparable(baseline.rows)
     out.unlink()  # as if killed after the journal write, before the Parquet write
     again = sweep(baseline.instance, out, resume=True, cache_dir=baseline.cache)
@@ -319,8 +393,9 @@ def test_csv_header_widens_atomically(tmp_path: Path) -> None:
     reopened = CsvStore(out)
     reopened.load()
     assert reopened.header == [*KEY_COLUMNS, "a.latency_cycles", "b.latency_cycles"]
-    assert [(r["seq_len"], r["a.latency_cycles"], r["b.latency_cycles"]) for r in reopened.rows()] == [
-        ("8", "1.5", ""), ("16", "", "2.5")]
+    assert [
+        (r["seq_len"], r["a.latency_cycles"], r["b.latency_cycles"]) for r in reopened.rows()
+    ] == [("8", "1.5", ""), ("16", "", "2.5")]
 
 
 def test_a_foreign_csv_is_refused(tmp_path: Path) -> None:

@@ -18,19 +18,30 @@ SIZES = (1, 2, 3, 4, 6)
 PRIMES = {1: [], 2: [2], 3: [3], 4: [2, 2], 6: [2, 3]}
 
 
-
 def make_arch(levels: int, rows: int, cols: int, multicast: bool) -> Architecture:
     mems = [
         MemoryLevel(name="GlobalBuffer", read_energy_pj=6, write_energy_pj=6),
-        MemoryLevel(name="DRAM", read_energy_pj=200, write_energy_pj=200, read_bandwidth=8,
-                    write_bandwidth=8),
+        MemoryLevel(
+            name="DRAM",
+            read_energy_pj=200,
+            write_energy_pj=200,
+            read_bandwidth=8,
+            write_bandwidth=8,
+        ),
     ]
     if levels == 3:
         mems.insert(0, MemoryLevel(name="Registers", read_energy_pj=1, write_energy_pj=1))
     return Architecture(
-        name=f"sim{levels}", clock_ghz=1, word_bytes=2, mac_energy_pj=1,
-        pe_array=PEArray(rows=ArrayAxis(size=rows), cols=ArrayAxis(size=cols), below="GlobalBuffer",
-                         multicast=multicast),
+        name=f"sim{levels}",
+        clock_ghz=1,
+        word_bytes=2,
+        mac_energy_pj=1,
+        pe_array=PEArray(
+            rows=ArrayAxis(size=rows),
+            cols=ArrayAxis(size=cols),
+            below="GlobalBuffer",
+            multicast=multicast,
+        ),
         levels=tuple(mems),
         vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
     )
@@ -39,12 +50,20 @@ def make_arch(levels: int, rows: int, cols: int, multicast: bool) -> Architectur
 @st.composite
 def problems(draw: Any, levels: int) -> tuple[Einsum, Architecture, Mapping]:
     if draw(st.booleans()):
-        op = gemm("g", draw(st.sampled_from(SIZES)), draw(st.sampled_from(SIZES)),
-                  draw(st.sampled_from(SIZES)))
+        op = gemm(
+            "g",
+            draw(st.sampled_from(SIZES)),
+            draw(st.sampled_from(SIZES)),
+            draw(st.sampled_from(SIZES)),
+        )
     else:
         op = batched(*(draw(st.sampled_from(SIZES)) for _ in range(4)))
-    arch = make_arch(levels, draw(st.sampled_from((1, 2, 4))), draw(st.sampled_from((1, 2, 4))),
-                     draw(st.booleans()))
+    arch = make_arch(
+        levels,
+        draw(st.sampled_from((1, 2, 4))),
+        draw(st.sampled_from((1, 2, 4))),
+        draw(st.booleans()),
+    )
     n = len(arch.levels)
     p = arch.spatial_level
     temporal: list[list[Loop]] = [[] for _ in range(n)]
@@ -52,7 +71,9 @@ def problems(draw: Any, levels: int) -> tuple[Einsum, Architecture, Mapping]:
     room = {"rows": arch.pe_array.rows.size, "cols": arch.pe_array.cols.size}
     for d, size in op.dims.items():
         for prime in PRIMES[size]:
-            slot = draw(st.sampled_from([("t", i) for i in range(n)] + [("s", "rows"), ("s", "cols")]))
+            slot = draw(
+                st.sampled_from([("t", i) for i in range(n)] + [("s", "rows"), ("s", "cols")])
+            )
             if slot[0] == "s" and room[slot[1]] % prime == 0:
                 axis = str(slot[1])
                 room[axis] //= prime
@@ -73,8 +94,9 @@ def problems(draw: Any, levels: int) -> tuple[Einsum, Architecture, Mapping]:
     lms = []
     for i in range(n):
         order = draw(st.permutations(temporal[i]))
-        keep = frozenset(names) if i == n - 1 else frozenset(
-            t for t in names if draw(st.booleans()))
+        keep = (
+            frozenset(names) if i == n - 1 else frozenset(t for t in names if draw(st.booleans()))
+        )
         sp = tuple(draw(st.permutations(spatial))) if i == p else ()
         lms.append(LevelMapping(temporal=tuple(order), spatial=sp, keep=keep))
     return op, arch, Mapping(levels=tuple(lms))
@@ -84,15 +106,20 @@ def _evaluator_counts(op: Einsum, arch: Architecture, m: Mapping) -> tuple[dict[
     met = evaluate(op, arch, m)
     assert met.valid, met.violations
     idx = {name: i for i, name in enumerate(arch.level_names)}
-    return {(idx[ts.level], ts.tensor): (ts.reads, ts.writes) for ts in met.tensors}, met.compute_cycles
+    return {
+        (idx[ts.level], ts.tensor): (ts.reads, ts.writes) for ts in met.tensors
+    }, met.compute_cycles
 
 
 def _agree(op: Einsum, arch: Architecture, m: Mapping) -> None:
     got, cycles = _evaluator_counts(op, arch, m)
     sim = simulate(op, arch, m)
     keys = set(got) | set(sim.counts)
-    diff = {k: (sim.counts.get(k, (0, 0)), got.get(k, (0, 0))) for k in keys
-            if sim.counts.get(k, (0, 0)) != got.get(k, (0, 0))}
+    diff = {
+        k: (sim.counts.get(k, (0, 0)), got.get(k, (0, 0)))
+        for k in keys
+        if sim.counts.get(k, (0, 0)) != got.get(k, (0, 0))
+    }
     assert not diff, f"(level, tensor): (simulated, evaluated) {diff}\n{m}"
     assert sim.steps == cycles
     assert sim.macs == math.prod(op.dims.values())
@@ -117,10 +144,12 @@ def _arch2() -> Architecture:
 def test_trace_of_the_hand_example() -> None:
     """8x8x8 GEMM, GB [k 8], DRAM [m 8, n 8]: the simulator reproduces the hand count."""
     op = gemm("g", 8, 8, 8)
-    m = Mapping(levels=(
-        LevelMapping(temporal=(Loop("k", 8),), keep=frozenset("XWY")),
-        LevelMapping(temporal=(Loop("m", 8), Loop("n", 8)), keep=frozenset("XWY")),
-    ))
+    m = Mapping(
+        levels=(
+            LevelMapping(temporal=(Loop("k", 8),), keep=frozenset("XWY")),
+            LevelMapping(temporal=(Loop("m", 8), Loop("n", 8)), keep=frozenset("XWY")),
+        )
+    )
     sim = simulate(op, _arch2(), m)
     assert sim.counts[(1, "X")] == (64, 0)
     assert sim.counts[(1, "W")] == (512, 0)

@@ -25,7 +25,6 @@ PRIMES = {1: [], 2: [2], 3: [3], 4: [2, 2], 6: [2, 3]}
 GB, DRAM, SHARED = 0, 1, 2
 
 
-
 def make_arch(rows: int, cols: int, multicast: bool) -> Architecture:
     return Architecture(
         name="fused-sim",
@@ -33,14 +32,22 @@ def make_arch(rows: int, cols: int, multicast: bool) -> Architecture:
         word_bytes=2,
         mac_energy_pj=1,
         pe_array=PEArray(
-            rows=ArrayAxis(size=rows), cols=ArrayAxis(size=cols), below="GlobalBuffer",
+            rows=ArrayAxis(size=rows),
+            cols=ArrayAxis(size=cols),
+            below="GlobalBuffer",
             multicast=multicast,
         ),
         levels=(
-            MemoryLevel(name="GlobalBuffer", capacity_bytes=1 << 20, read_energy_pj=6,
-                        write_energy_pj=6),
-            MemoryLevel(name="DRAM", read_energy_pj=200, write_energy_pj=200, read_bandwidth=8,
-                        write_bandwidth=8),
+            MemoryLevel(
+                name="GlobalBuffer", capacity_bytes=1 << 20, read_energy_pj=6, write_energy_pj=6
+            ),
+            MemoryLevel(
+                name="DRAM",
+                read_energy_pj=200,
+                write_energy_pj=200,
+                read_bandwidth=8,
+                write_bandwidth=8,
+            ),
         ),
         vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
     ).with_shared_level()
@@ -52,8 +59,9 @@ def members(draw: Any) -> tuple[Einsum, Architecture, Mapping, frozenset[str]]:
         op = gemm("g", *(draw(st.sampled_from(SIZES)) for _ in range(3)))
     else:
         op = batched(*(draw(st.sampled_from(SIZES)) for _ in range(4)))
-    arch = make_arch(draw(st.sampled_from((1, 2, 4))), draw(st.sampled_from((1, 2, 4))),
-                     draw(st.booleans()))
+    arch = make_arch(
+        draw(st.sampled_from((1, 2, 4))), draw(st.sampled_from((1, 2, 4))), draw(st.booleans())
+    )
     inter = draw(st.sampled_from(op.tensors))
     # A group shares loops only over dims that index its on-chip output (a shared loop over the
     # producer's reduction dim would hand the consumer partial sums; see the xfail test below).
@@ -86,10 +94,15 @@ def members(draw: Any) -> tuple[Einsum, Architecture, Mapping, frozenset[str]]:
     names = [t.name for t in op.tensors]
     gb_keep = {t for t in names if draw(st.booleans())} | {inter.name}
     lms = (
-        LevelMapping(temporal=tuple(draw(st.permutations(temporal[GB]))),
-                     spatial=tuple(draw(st.permutations(spatial))), keep=frozenset(gb_keep)),
-        LevelMapping(temporal=tuple(draw(st.permutations(temporal[DRAM]))),
-                     keep=frozenset(names) - {inter.name}),
+        LevelMapping(
+            temporal=tuple(draw(st.permutations(temporal[GB]))),
+            spatial=tuple(draw(st.permutations(spatial))),
+            keep=frozenset(gb_keep),
+        ),
+        LevelMapping(
+            temporal=tuple(draw(st.permutations(temporal[DRAM]))),
+            keep=frozenset(names) - {inter.name},
+        ),
         LevelMapping(temporal=tuple(draw(st.permutations(temporal[SHARED])))),
     )
     return op, arch, Mapping(levels=lms), frozenset({inter.name})
@@ -102,8 +115,11 @@ def _agree(op: Einsum, arch: Architecture, m: Mapping, on_chip: frozenset[str]) 
     got = {(idx[ts.level], ts.tensor): (ts.reads, ts.writes) for ts in met.tensors}
     sim = simulate(op, arch, m, on_chip=on_chip)
     keys = set(got) | set(sim.counts)
-    diff = {k: (sim.counts.get(k, (0, 0)), got.get(k, (0, 0))) for k in keys
-            if sim.counts.get(k, (0, 0)) != got.get(k, (0, 0))}
+    diff = {
+        k: (sim.counts.get(k, (0, 0)), got.get(k, (0, 0)))
+        for k in keys
+        if sim.counts.get(k, (0, 0)) != got.get(k, (0, 0))
+    }
     assert not diff, f"(level, tensor): (simulated, evaluated) {diff}\n{m}\non chip: {on_chip}"
     assert sim.steps == met.compute_cycles
     assert sim.macs == math.prod(op.dims.values())
@@ -113,17 +129,21 @@ def _agree(op: Einsum, arch: Architecture, m: Mapping, on_chip: frozenset[str]) 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(members())
-def test_fused_member_matches_trace(case: tuple[Einsum, Architecture, Mapping, frozenset[str]]) -> None:
+def test_fused_member_matches_trace(
+    case: tuple[Einsum, Architecture, Mapping, frozenset[str]],
+) -> None:
     _agree(*case)
 
 
 def _gemm_member(shared: tuple[Loop, ...], gb: tuple[Loop, ...], on_chip: str = "Y") -> Mapping:
     """GlobalBuffer keeps X, W and Y; DRAM keeps all but the on-chip one and has no loops."""
-    return Mapping(levels=(
-        LevelMapping(temporal=gb, keep=frozenset("XWY")),
-        LevelMapping(keep=frozenset("XWY") - {on_chip}),
-        LevelMapping(temporal=shared),
-    ))
+    return Mapping(
+        levels=(
+            LevelMapping(temporal=gb, keep=frozenset("XWY")),
+            LevelMapping(keep=frozenset("XWY") - {on_chip}),
+            LevelMapping(temporal=shared),
+        )
+    )
 
 
 def test_on_chip_output_by_hand() -> None:

@@ -101,7 +101,8 @@ class _Nest:
 
     def coord(self, t: Tensor, vec: list[int] | tuple[int, ...]) -> Coord:
         return tuple(
-            sum(vec[j] * self.stride[j] for j, lp in enumerate(self.loops) if lp.dim == d) for d in t.dims
+            sum(vec[j] * self.stride[j] for j, lp in enumerate(self.loops) if lp.dim == d)
+            for d in t.dims
         )
 
     def tile(self, t: Tensor, level: int, vec: tuple[int, ...]) -> Tile:

@@ -146,29 +146,46 @@ def arch_spec(arch: Architecture, n_tensors: int = 3) -> dict[str, Any]:
     for level in range(arch.dram_index, -1, -1):
         nodes.append(_memory(arch, level))
         if level == arch.spatial_level:
-            nodes.append({
-                "!Container": True,
-                "name": PE_ARRAY,
-                "spatial": [axis_spec(arch, axis) for axis in ("rows", "cols")],
-            })
-    nodes.append({
-        "!Memory": True, "name": REGISTER, "size": n_tensors * _bits(arch), "leak_power": 0, "area": 0,
-        "actions": [{"name": "read", "energy": 0, "throughput": "inf"},
-                    {"name": "write", "energy": 0, "throughput": "inf"}],
-        "tensors": {"keep": "All"},
-    })
-    nodes.append({
-        "!Compute": True, "name": MAC, "leak_power": 0, "area": 0,
-        "actions": [{"name": "compute", "energy": arch.mac_energy_pj, "throughput": 1}],
-    })
+            nodes.append(
+                {
+                    "!Container": True,
+                    "name": PE_ARRAY,
+                    "spatial": [axis_spec(arch, axis) for axis in ("rows", "cols")],
+                }
+            )
+    nodes.append(
+        {
+            "!Memory": True,
+            "name": REGISTER,
+            "size": n_tensors * _bits(arch),
+            "leak_power": 0,
+            "area": 0,
+            "actions": [
+                {"name": "read", "energy": 0, "throughput": "inf"},
+                {"name": "write", "energy": 0, "throughput": "inf"},
+            ],
+            "tensors": {"keep": "All"},
+        }
+    )
+    nodes.append(
+        {
+            "!Compute": True,
+            "name": MAC,
+            "leak_power": 0,
+            "area": 0,
+            "actions": [{"name": "compute", "energy": arch.mac_energy_pj, "throughput": 1}],
+        }
+    )
     return {"arch": {"nodes": nodes}}
 
 
 def workload_spec(op: Einsum, word_bits: int) -> dict[str, Any]:
     """The ``workload`` section: one Einsum with its iteration space and tensor projections."""
     if op.kind is not OpKind.MAC:
-        raise ExportError(f"{op.name}: only MAC operators are exported (vector operators have no "
-                          "AccelForge compute unit in this export)")
+        raise ExportError(
+            f"{op.name}: only MAC operators are exported (vector operators have no "
+            "AccelForge compute unit in this export)"
+        )
     # AccelForge's role names: the first operand is the input, the second the weight (K in QKᵀ, V
     # in A·V), as cosamt's holds roles read them
     first, second = op.operands[0], op.operands[-1]
@@ -177,15 +194,20 @@ def workload_spec(op: Einsum, word_bits: int) -> dict[str, Any]:
         "workload": {
             "iteration_space_shape": {d: f"0 <= {d} < {n}" for d, n in op.dims.items()},
             "bits_per_value": {"All": word_bits},
-            "einsums": [{
-                "name": op.output.name,  # as AccelForge names an Einsum written as an equation
-                "tensor_accesses": [
-                    {"name": t.name, "projection": list(t.dims),
-                     **({"output": True} if t.role is Role.OUTPUT else {})}
-                    for t in op.tensors
-                ],
-                "renames": renames,
-            }],
+            "einsums": [
+                {
+                    "name": op.output.name,  # as AccelForge names an Einsum written as an equation
+                    "tensor_accesses": [
+                        {
+                            "name": t.name,
+                            "projection": list(t.dims),
+                            **({"output": True} if t.role is Role.OUTPUT else {}),
+                        }
+                        for t in op.tensors
+                    ],
+                    "renames": renames,
+                }
+            ],
         }
     }
 
@@ -205,18 +227,37 @@ def sequence_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any
     if vector:
         units = []
         for per_point in sorted({op.ops_per_point for op in vector}):
-            units.append({
-                "!Compute": True, "name": vector_unit(per_point), "leak_power": 0, "area": 0,
-                "enabled": _computes([op for op in vector if op.ops_per_point == per_point]),
-                "actions": [{"name": "compute", "energy": per_point * arch.vector_unit.energy_per_op_pj,
-                             "throughput": arch.vector_unit.lanes / per_point}]})
+            units.append(
+                {
+                    "!Compute": True,
+                    "name": vector_unit(per_point),
+                    "leak_power": 0,
+                    "area": 0,
+                    "enabled": _computes([op for op in vector if op.ops_per_point == per_point]),
+                    "actions": [
+                        {
+                            "name": "compute",
+                            "energy": per_point * arch.vector_unit.energy_per_op_pj,
+                            "throughput": arch.vector_unit.lanes / per_point,
+                        }
+                    ],
+                }
+            )
         width = max(len(op.tensors) for op in vector)
         array_at = next(i for i, n in enumerate(nodes) if n.get("name") == PE_ARRAY)
         # a Fork: the main path (PE array, latch, MAC) continues after it; the units' operands pass
         # a free one-word-per-tensor register, like the MAC's latch (the mapper wants a keeper per
         # tensor next to each compute)
-        nodes.insert(array_at, {"!Fork": True, "nodes": [
-            {**nodes[-2], "name": VECTOR_REGISTER, "size": width * _bits(arch)}, *units]})
+        nodes.insert(
+            array_at,
+            {
+                "!Fork": True,
+                "nodes": [
+                    {**nodes[-2], "name": VECTOR_REGISTER, "size": width * _bits(arch)},
+                    *units,
+                ],
+            },
+        )
     ranks: dict[str, int] = {}
     einsums = []
     for op in ops:
@@ -226,9 +267,16 @@ def sequence_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any
         names = {"input": op.operands[0].name, "output": out.name}
         if op.kind is OpKind.MAC:
             names["weight"] = op.operands[-1].name
-        einsums.append({"einsum": f"{out.name}[{', '.join(out.dims)}] = {operands}", "renames": names})
-    workload = {"workload": {"rank_sizes": ranks, "bits_per_value": {"All": 8 * arch.word_bytes},
-                             "einsums": einsums}}
+        einsums.append(
+            {"einsum": f"{out.name}[{', '.join(out.dims)}] = {operands}", "renames": names}
+        )
+    workload = {
+        "workload": {
+            "rank_sizes": ranks,
+            "bits_per_value": {"All": 8 * arch.word_bytes},
+            "einsums": einsums,
+        }
+    }
     return spec, workload
 
 
@@ -251,7 +299,9 @@ def mapping_spec(op: Einsum, arch: Architecture, mapping: Mapping) -> ExportedMa
     return ExportedMapping({"mapping": {"nodes": _render(tree, dict(op.dims))}}, p.approximations)
 
 
-def group_mapping_spec(group: Group, arch: Architecture, mappings: dict[str, Mapping]) -> ExportedMapping:
+def group_mapping_spec(
+    group: Group, arch: Architecture, mappings: dict[str, Mapping]
+) -> ExportedMapping:
     """The ``mapping`` section for a group: one operator's tree, or a fused group's
     (``sequence_mapping_spec`` with the shared loops)."""
     if not group.fused:
@@ -260,13 +310,20 @@ def group_mapping_spec(group: Group, arch: Architecture, mappings: dict[str, Map
     exported = sequence_mapping_spec(group.ops, arch.with_shared_level(), mappings, group.on_chip)
     # cosamt lets an elementwise output overwrite its input in the buffer; AccelForge reserves
     # space for both, so it may find the buffer too small for a schedule that fits in cosamt
-    in_place = tuple(f"{t} overwrites its input in place ({op}); AccelForge reserves space for both"
-                     for op, ts in group.in_place.items() for t in sorted(ts))
+    in_place = tuple(
+        f"{t} overwrites its input in place ({op}); AccelForge reserves space for both"
+        for op, ts in group.in_place.items()
+        for t in sorted(ts)
+    )
     return ExportedMapping(exported.spec, exported.approximations + in_place)
 
 
-def sequence_mapping_spec(ops: tuple[Einsum, ...], arch: Architecture, mappings: dict[str, Mapping],
-                          on_chip: frozenset[str] = frozenset()) -> ExportedMapping:
+def sequence_mapping_spec(
+    ops: tuple[Einsum, ...],
+    arch: Architecture,
+    mappings: dict[str, Mapping],
+    on_chip: frozenset[str] = frozenset(),
+) -> ExportedMapping:
     """The ``mapping`` section for operators run one after another: DRAM storage, the loops they
     share (a fused group's ``Shared`` level; ``arch`` then has it) with the storage nodes placed
     among them, then a ``Sequential`` with one ``Nested`` branch per operator, each its own loop
@@ -284,8 +341,10 @@ def sequence_mapping_spec(ops: tuple[Einsum, ...], arch: Architecture, mappings:
     for op in ops:
         for pos, comp, tensor in places[op.name].outside:
             if tensor in on_chip and pos > n:
-                raise ExportError(f"{op.name}: intermediate {tensor} is refilled inside the member's "
-                                  "own loops; AccelForge keeps intermediates above the branches")
+                raise ExportError(
+                    f"{op.name}: intermediate {tensor} is refilled inside the member's "
+                    "own loops; AccelForge keeps intermediates above the branches"
+                )
             if pos < n or tensor in on_chip:
                 top[(pos, comp, tensor)] = None
     for tensor in on_chip:
@@ -304,8 +363,12 @@ def sequence_mapping_spec(ops: tuple[Einsum, ...], arch: Architecture, mappings:
         p = places[op.name]
         entries = [e for e in p.entries(range(n, len(p.loops) + 1)) if (n, e[1], e[2]) not in top]
         own = {d: extent.get(d, size) for d, size in op.dims.items()}
-        branches.append({"!Nested": True,
-                         "nodes": _render([*entries, ("compute", op.output.name, p.compute)], own)})
+        branches.append(
+            {
+                "!Nested": True,
+                "nodes": _render([*entries, ("compute", op.output.name, p.compute)], own),
+            }
+        )
     nodes.append({"!Sequential": True, "nodes": branches})
     approx = tuple(a for op in ops for a in places[op.name].approximations)
     return ExportedMapping({"mapping": {"nodes": nodes}}, approx)
@@ -338,8 +401,12 @@ class _Placement:
         if mapping.padding:
             raise ExportError(f"{op.name}: padded mappings are not exported")
         dram = arch.dram_index
-        leveled = [(k, lp) for k in range(len(mapping.levels) - 1, -1, -1)
-                   for lp in mapping.levels[k].temporal if lp.factor > 1]
+        leveled = [
+            (k, lp)
+            for k in range(len(mapping.levels) - 1, -1, -1)
+            for lp in mapping.levels[k].temporal
+            if lp.factor > 1
+        ]
         mac = op.kind is OpKind.MAC
         latch = REGISTER if mac else VECTOR_REGISTER
         stores: list[tuple[int, int, str]] = []  # (position, level, tensor)
@@ -365,16 +432,27 @@ class _Placement:
         return cls(
             loops=tuple(lp for _, lp in leveled),
             shared=shared,
-            outside=tuple((pos, name(lvl), t) for pos, lvl, t in sorted(outside, key=lambda s: -s[1])),
-            inside=tuple((max(pos, spatial_at), name(lvl), t)
-                         for pos, lvl, t in sorted(inside, key=lambda s: -s[1])),
+            outside=tuple(
+                (pos, name(lvl), t) for pos, lvl, t in sorted(outside, key=lambda s: -s[1])
+            ),
+            inside=tuple(
+                (max(pos, spatial_at), name(lvl), t)
+                for pos, lvl, t in sorted(inside, key=lambda s: -s[1])
+            ),
             spatial=spatial,
             spatial_at=spatial_at,
             dram_tensors=tuple(t.name for t in op.tensors if t.name in mapping.levels[dram].keep),
             compute=MAC if mac else vector_unit(op.ops_per_point),
-            approximations=tuple(sorted({f"{t} in {name(lvl)} ({op.name}): its storage node cannot "
-                                         "sit above the array's loops, so AccelForge counts more refills"
-                                         for pos, lvl, t in inside if pos < spatial_at})),
+            approximations=tuple(
+                sorted(
+                    {
+                        f"{t} in {name(lvl)} ({op.name}): its storage node cannot "
+                        "sit above the array's loops, so AccelForge counts more refills"
+                        for pos, lvl, t in inside
+                        if pos < spatial_at
+                    }
+                )
+            ),
         )
 
     def entries(self, positions: range) -> list[tuple[Any, ...]]:
@@ -406,7 +484,9 @@ def _render(tree: list[tuple[Any, ...]], extent: dict[str, int]) -> list[dict[st
             _, kind, dim, factor, axis = entry
             extent[dim] //= factor
             node = {f"!{kind}": True, "rank_variable": dim, "tile_shape": extent[dim]}
-            nodes.append(node if kind == "Temporal" else {**node, "name": axis, "component": PE_ARRAY})
+            nodes.append(
+                node if kind == "Temporal" else {**node, "name": axis, "component": PE_ARRAY}
+            )
         else:
             nodes.append({"!Compute": True, "einsum": entry[1], "component": entry[2]})
     return nodes
@@ -416,8 +496,9 @@ def _render(tree: list[tuple[Any, ...]], extent: dict[str, int]) -> list[dict[st
 # Mapping import
 
 
-def mapping_from_nodes(op: Einsum, arch: Architecture, nodes: list[dict[str, Any]],
-                       shared: int = 0) -> Mapping:
+def mapping_from_nodes(
+    op: Einsum, arch: Architecture, nodes: list[dict[str, Any]], shared: int = 0
+) -> Mapping:
     """A cosamt mapping from an AccelForge loop tree (nodes outermost first, as ``_render`` writes
     them or as the runner reports a mapper's result). A loop belongs to the level just above the
     outermost component that still has a storage node below it, except that the loops among the
@@ -444,7 +525,9 @@ def mapping_from_nodes(op: Einsum, arch: Architecture, nodes: list[dict[str, Any
             d = node["rank_variable"]
             tile = int(node["tile_shape"])
             if d not in extent or extent[d] % tile:
-                raise ExportError(f"loop over {d!r} with tile shape {tile} does not divide {extent.get(d)}")
+                raise ExportError(
+                    f"loop over {d!r} with tile shape {tile} does not divide {extent.get(d)}"
+                )
             factor, extent[d] = extent[d] // tile, tile
             if factor == 1:
                 continue
@@ -470,8 +553,9 @@ def mapping_from_nodes(op: Einsum, arch: Architecture, nodes: list[dict[str, Any
     return Mapping(levels=levels)
 
 
-def group_mappings_from_nodes(group: Group, arch: Architecture,
-                              nodes: list[dict[str, Any]]) -> dict[str, Mapping]:
+def group_mappings_from_nodes(
+    group: Group, arch: Architecture, nodes: list[dict[str, Any]]
+) -> dict[str, Mapping]:
     """cosamt mappings of a group's members from an AccelForge loop tree (one operator's tree, or
     a fused group's: ``sequence_mappings_from_nodes`` with the shared loops)."""
     if not group.fused:
@@ -480,8 +564,9 @@ def group_mappings_from_nodes(group: Group, arch: Architecture,
     return sequence_mappings_from_nodes(group.ops, arch.with_shared_level(), nodes)
 
 
-def sequence_mappings_from_nodes(ops: tuple[Einsum, ...], arch: Architecture,
-                                 nodes: list[dict[str, Any]]) -> dict[str, Mapping]:
+def sequence_mappings_from_nodes(
+    ops: tuple[Einsum, ...], arch: Architecture, nodes: list[dict[str, Any]]
+) -> dict[str, Mapping]:
     """cosamt mappings from a tree of a prefix (storage and shared loops, which go to the
     ``Shared`` level ``arch`` then has) then a ``Sequential`` of one branch per operator (found by
     the Einsum its compute node names: the operator's output). Each operator's nest is the prefix,
@@ -565,4 +650,3 @@ def _emit(v: Any, indent: int, lines: list[str]) -> None:
                     lines.append(f"{pad}- {tag + ' ' if tag else ''}{_flow(body)}")
             else:
                 lines.append(f"{pad}- {_flow(x)}")
-

@@ -23,11 +23,19 @@ from cosamt.sweep.rows import group_names
 
 CONFIG_COLUMNS = ("model", "phase", "batch", "arch", "objective")
 """A sweep panel: the point parameters other than the sequence length."""
-SWEEP_COLUMNS = (*CONFIG_COLUMNS, "seq_len", "total.latency_cycles", "total.energy_pj",
-                 "lower_bound.latency_cycles")
+SWEEP_COLUMNS = (
+    *CONFIG_COLUMNS,
+    "seq_len",
+    "total.latency_cycles",
+    "total.energy_pj",
+    "lower_bound.latency_cycles",
+)
 COMPARE_COLUMNS = ("group", "method", "latency_cycles", "energy_pj", "dram_bytes", "seconds")
-COMPARE_METRICS = (("latency_cycles", "latency (cycles)"), ("energy_pj", "energy (pJ)"),
-                   ("dram_bytes", "DRAM traffic (B)"))
+COMPARE_METRICS = (
+    ("latency_cycles", "latency (cycles)"),
+    ("energy_pj", "energy (pJ)"),
+    ("dram_bytes", "DRAM traffic (B)"),
+)
 FORMATS = ("png", "svg")
 LINE_STYLES = ("-", "--", ":")  # after the 10 colours of the default cycle
 
@@ -55,11 +63,21 @@ def is_compare(df: pd.DataFrame) -> bool:
 def _require(df: pd.DataFrame, columns: tuple[str, ...], source: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise InputError(source, [Problem("", f"missing column(s) {', '.join(missing)}; expected a "
-                                              "`cosamt sweep` output or a `cosamt compare --csv` table")])
+        raise InputError(
+            source,
+            [
+                Problem(
+                    "",
+                    f"missing column(s) {', '.join(missing)}; expected a "
+                    "`cosamt sweep` output or a `cosamt compare --csv` table",
+                )
+            ],
+        )
 
 
-def _figure(panels: int, width: float = 5.5, height: float = 4.2, max_cols: int = 3) -> tuple[Figure, list[Axes]]:
+def _figure(
+    panels: int, width: float = 5.5, height: float = 4.2, max_cols: int = 3
+) -> tuple[Figure, list[Axes]]:
     cols = min(panels, max_cols)
     rows = math.ceil(panels / cols)
     fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
@@ -101,11 +119,20 @@ def metric_vs_seq_len(df: pd.DataFrame, metric: str, label: str) -> Figure:
     fig, axes = _figure(len(configs), width=7.0)
     for ax, (title, sub) in zip(axes, configs, strict=True):
         x = sub["seq_len"].to_numpy(dtype=float)
-        series = [s for group in group_names(sub.columns) for s in _scheme_series(sub, group, metric)]
+        series = [
+            s for group in group_names(sub.columns) for s in _scheme_series(sub, group, metric)
+        ]
         for i, (name, y) in enumerate(series):
             if y.notna().any():
-                ax.plot(x, y.to_numpy(dtype=float), marker="o", ms=3, lw=1, ls=LINE_STYLES[i // 10 % 3],
-                        label=name)
+                ax.plot(
+                    x,
+                    y.to_numpy(dtype=float),
+                    marker="o",
+                    ms=3,
+                    lw=1,
+                    ls=LINE_STYLES[i // 10 % 3],
+                    label=name,
+                )
         total = pd.to_numeric(sub[f"total.{metric}"]).to_numpy(dtype=float)
         ax.plot(x, total, color="black", marker="s", lw=2, label="total")
         _log_log(ax, title, "sequence length", label)
@@ -126,10 +153,17 @@ def roofline(df: pd.DataFrame) -> Figure:
         lows += [float(lb.min()), float(lb.max())]
     span = [min(lows), max(lows)]
     left.plot(span, span, color="grey", ls="--", lw=1, label="lower bound (y = x)")
-    _log_log(left, "schedule vs lower bound", "lower bound on latency (cycles)", "latency (cycles)",
-             xbase=10)
+    _log_log(
+        left,
+        "schedule vs lower bound",
+        "lower bound on latency (cycles)",
+        "latency (cycles)",
+        xbase=10,
+    )
     right.set_xscale("log", base=2)
-    right.set(title="distance to the bound", xlabel="sequence length", ylabel="latency / lower bound")
+    right.set(
+        title="distance to the bound", xlabel="sequence length", ylabel="latency / lower bound"
+    )
     right.axhline(1.0, color="grey", ls="--", lw=1)
     for ax in (left, right):
         ax.legend(fontsize="x-small")
@@ -146,10 +180,16 @@ def compare_bars(df: pd.DataFrame) -> Figure:
     for ax, (metric, label) in zip(axes, COMPARE_METRICS, strict=True):
         table = df.pivot_table(index="group", columns="method", values=metric, aggfunc="first")
         for i, method in enumerate(methods):
-            heights = [float(table.at[g, method]) if method in table and g in table.index else math.nan
-                       for g in groups]
-            ax.bar([k + (i - (len(methods) - 1) / 2) * width for k in range(len(groups))], heights,
-                   width, label=method)
+            heights = [
+                float(table.at[g, method]) if method in table and g in table.index else math.nan
+                for g in groups
+            ]
+            ax.bar(
+                [k + (i - (len(methods) - 1) / 2) * width for k in range(len(groups))],
+                heights,
+                width,
+                label=method,
+            )
         ax.set_xticks(range(len(groups)), groups, rotation=45, ha="right")
         ax.set_yscale("log")
         ax.set(title=label, ylabel=label)
@@ -180,7 +220,9 @@ def figures(df: pd.DataFrame, source: str = "") -> dict[str, Figure]:
 def save_figures(results: Path, out_dir: Path, fmt: str = "png") -> list[Path]:
     """Write every figure of ``results`` to ``out_dir/NAME.fmt``; the paths written."""
     if fmt not in FORMATS:
-        raise InputError("", [Problem("--format", f"expected one of {', '.join(FORMATS)}, got {fmt!r}")])
+        raise InputError(
+            "", [Problem("--format", f"expected one of {', '.join(FORMATS)}, got {fmt!r}")]
+        )
     figs = figures(read_results(results), str(results))
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -195,5 +237,7 @@ def line_data(fig: Figure) -> dict[str, tuple[list[Any], list[Any]]]:
     """``{label: (x, y)}`` of every labelled line of a figure (for checks and tests)."""
     return {
         f"{ax.get_title()}|{line.get_label()}": (list(line.get_xdata()), list(line.get_ydata()))  # type: ignore[arg-type]
-        for ax in fig.axes for line in ax.get_lines() if not str(line.get_label()).startswith("_")
+        for ax in fig.axes
+        for line in ax.get_lines()
+        if not str(line.get_label()).startswith("_")
     }

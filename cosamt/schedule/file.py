@@ -112,7 +112,9 @@ def group_from_mapping(name: str, op: Einsum, arch: Architecture, mapping: Mappi
                 keep=keep,
             )
         )
-    return GroupEntry(name=name, operators=(op.name,), padding=dict(mapping.padding), levels=tuple(levels))
+    return GroupEntry(
+        name=name, operators=(op.name,), padding=dict(mapping.padding), levels=tuple(levels)
+    )
 
 
 def mapping_from_group(group: GroupEntry, op: Einsum, arch: Architecture, path: str) -> Mapping:
@@ -137,25 +139,46 @@ def mapping_from_levels(
     for i, entry in enumerate(entries):
         lpath = f"{path}.levels[{i}]"
         if entry.level not in names:
-            problems.append(Problem(f"{lpath}.level", f"unknown level {entry.level!r}; levels are {list(names)}"))
+            problems.append(
+                Problem(
+                    f"{lpath}.level", f"unknown level {entry.level!r}; levels are {list(names)}"
+                )
+            )
             continue
         idx = names.index(entry.level)
         if idx in seen:
             problems.append(Problem(f"{lpath}.level", f"level {entry.level!r} listed twice"))
             continue
         if seen and idx > seen[-1]:
-            problems.append(Problem(f"{lpath}.level", "levels must be listed outermost (DRAM) first"))
+            problems.append(
+                Problem(f"{lpath}.level", "levels must be listed outermost (DRAM) first")
+            )
         seen.append(idx)
         for j, (dim, _f) in enumerate(entry.temporal):
             if dim not in op.dims:
-                problems.append(Problem(f"{lpath}.temporal[{j}]", f"unknown dimension {dim!r} of {op.name}; dims are {list(op.dims)}"))
+                problems.append(
+                    Problem(
+                        f"{lpath}.temporal[{j}]",
+                        f"unknown dimension {dim!r} of {op.name}; dims are {list(op.dims)}",
+                    )
+                )
         for j, (dim, _f, axis) in enumerate(entry.spatial):
             if dim not in op.dims:
-                problems.append(Problem(f"{lpath}.spatial[{j}]", f"unknown dimension {dim!r} of {op.name}; dims are {list(op.dims)}"))
+                problems.append(
+                    Problem(
+                        f"{lpath}.spatial[{j}]",
+                        f"unknown dimension {dim!r} of {op.name}; dims are {list(op.dims)}",
+                    )
+                )
             assert axis in AXES
         for j, t in enumerate(entry.keep):
             if t not in tensor_names:
-                problems.append(Problem(f"{lpath}.keep[{j}]", f"unknown tensor {t!r} of {op.name}; tensors are {sorted(tensor_names)}"))
+                problems.append(
+                    Problem(
+                        f"{lpath}.keep[{j}]",
+                        f"unknown tensor {t!r} of {op.name}; tensors are {sorted(tensor_names)}",
+                    )
+                )
         keep = frozenset(tensor_names - on_chip) if idx == len(names) - 1 else frozenset(entry.keep)
         by_level[idx] = LevelMapping(
             temporal=tuple(Loop(d, f) for d, f in entry.temporal),
@@ -164,7 +187,9 @@ def mapping_from_levels(
         )
     for dim in padding:
         if dim not in op.dims:
-            problems.append(Problem(f"{path}.padding.{dim}", f"unknown dimension {dim!r} of {op.name}"))
+            problems.append(
+                Problem(f"{path}.padding.{dim}", f"unknown dimension {dim!r} of {op.name}")
+            )
     if problems:
         raise InputError("", problems)
     dram_keep = frozenset(tensor_names - on_chip)
@@ -189,8 +214,11 @@ def group_entry(group: Group, arch: Architecture, mappings: dict[str, Mapping]) 
         entry = group_from_mapping(op.name, op, arch, base)
         nests[op.name] = NestEntry(levels=entry.levels, padding=entry.padding)
     return GroupEntry(
-        name=group.name, operators=tuple(o.name for o in group.ops), scheme=group.scheme.value,
-        shared=shared, nests=nests,
+        name=group.name,
+        operators=tuple(o.name for o in group.ops),
+        scheme=group.scheme.value,
+        shared=shared,
+        nests=nests,
     )
 
 
@@ -207,8 +235,13 @@ def mappings_from_entry(
     shared = LevelMapping(temporal=tuple(Loop(d, f) for d, f in entry.shared))
     for j, (d, _f) in enumerate(entry.shared):
         if d not in group.shared_dims:
-            problems.append(Problem(f"{path}.shared[{j}]", f"{d!r} is not a shared dimension of {group.name}; "
-                                    f"shared dimensions are {sorted(group.shared_dims)}"))
+            problems.append(
+                Problem(
+                    f"{path}.shared[{j}]",
+                    f"{d!r} is not a shared dimension of {group.name}; "
+                    f"shared dimensions are {sorted(group.shared_dims)}",
+                )
+            )
     for op in group.ops:
         nest = entry.nests.get(op.name)
         if nest is None:
@@ -216,7 +249,9 @@ def mappings_from_entry(
             continue
         on_chip = frozenset(t.name for t in op.tensors if t.name in group.on_chip)
         try:
-            base = mapping_from_levels(nest.levels, nest.padding, op, arch, f"{path}.nests.{op.name}", on_chip)
+            base = mapping_from_levels(
+                nest.levels, nest.padding, op, arch, f"{path}.nests.{op.name}", on_chip
+            )
         except InputError as exc:
             problems += list(exc.problems)
             continue
@@ -226,7 +261,9 @@ def mappings_from_entry(
     return out
 
 
-def violation_problems(group: GroupEntry, path: str, violations: tuple[str, ...] | list[str]) -> list[Problem]:
+def violation_problems(
+    group: GroupEntry, path: str, violations: tuple[str, ...] | list[str]
+) -> list[Problem]:
     """The evaluator's violations of one group as problems; a violation about a memory level
     (``"GlobalBuffer: ..."``, ``"GlobalBuffer.keep: ..."``) points at that level's entry in the file."""
     where = {entry.level: f"{path}.levels[{i}]" for i, entry in enumerate(group.levels)}

@@ -46,13 +46,15 @@ EXHAUSTIVE_MIN_LIMIT = 10_000
 def space_lower_bound(op: Einsum, arch: Architecture) -> int:
     """A cheap lower bound on the mapspace's size: keep patterns x the factorisations with no
     spatial factor (they always fit the array; each has at least one loop order)."""
-    temporal_only = [sum(1 for c in dim_choices(op, arch, d) if all(f == 1 for f in c.spatial))
-                     for d in op.dims]
+    temporal_only = [
+        sum(1 for c in dim_choices(op, arch, d) if all(f == 1 for f in c.spatial)) for d in op.dims
+    ]
     return math.prod(temporal_only) * math.prod(len(k) for k in keep_options(op, arch))
 
 
-def exhaustive(op: Einsum, arch: Architecture, objective: Objective, seed: int,
-               effort: int) -> BaselineResult:
+def exhaustive(
+    op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int
+) -> BaselineResult:
     """The exhaustive optimum, when the mapspace has at most ``max(effort, 10 000)`` candidates."""
     start = time.perf_counter()
     limit = max(effort, EXHAUSTIVE_MIN_LIMIT)
@@ -60,17 +62,24 @@ def exhaustive(op: Einsum, arch: Architecture, objective: Objective, seed: int,
     if at_least > limit:
         raise BaselineUnavailable(
             f"mapspace has at least {at_least:.3g} candidates, more than the limit of {limit:,} "
-            "(raise --effort)")
+            "(raise --effort)"
+        )
     try:
         res = exhaustive_search(op, arch, objective, limit=limit)
     except SearchSpaceTooLarge as exc:
         raise BaselineUnavailable(
             f"mapspace has {exc.size:.3g} candidates, more than the limit of {exc.limit:,} "
-            "(raise --effort)") from None
+            "(raise --effort)"
+        ) from None
     except NoLegalMapping as exc:
         raise BaselineUnavailable(str(exc)) from None
-    return BaselineResult(res.mapping, res.metrics, time.perf_counter() - start, res.evaluated,
-                          f"optimum of {res.space_size:,} candidates")
+    return BaselineResult(
+        res.mapping,
+        res.metrics,
+        time.perf_counter() - start,
+        res.evaluated,
+        f"optimum of {res.space_size:,} candidates",
+    )
 
 
 BASELINES: dict[str, Baseline] = {
@@ -85,8 +94,14 @@ BASELINES: dict[str, Baseline] = {
 }
 
 
-def run_baseline(name: str, op: Einsum, arch: Architecture, objective: Objective, seed: int = 0,
-                 effort: int = DEFAULT_EFFORT) -> BaselineResult:
+def run_baseline(
+    name: str,
+    op: Einsum,
+    arch: Architecture,
+    objective: Objective,
+    seed: int = 0,
+    effort: int = DEFAULT_EFFORT,
+) -> BaselineResult:
     """Run one registered baseline (``KeyError`` names the known ones)."""
     if name not in BASELINES:
         raise KeyError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")

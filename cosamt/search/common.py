@@ -45,9 +45,14 @@ Baseline = Callable[[Einsum, Architecture, Objective, int, int], BaselineResult]
 # Building loop nests
 
 
-def make_mapping(op: Einsum, arch: Architecture, temporal: Sequence[dict[str, int]],
-                 orders: Sequence[Sequence[str]], spatial: Sequence[SpatialLoop],
-                 keeps: Sequence[frozenset[str]]) -> Mapping:
+def make_mapping(
+    op: Einsum,
+    arch: Architecture,
+    temporal: Sequence[dict[str, int]],
+    orders: Sequence[Sequence[str]],
+    spatial: Sequence[SpatialLoop],
+    keeps: Sequence[frozenset[str]],
+) -> Mapping:
     """A mapping from per-level temporal factors, per-level dim orders (outermost first; factor-1
     loops are dropped), the spatial loops (placed at ``pe_array.below``) and per-level keeps for
     the non-DRAM levels (DRAM keeps every tensor)."""
@@ -56,9 +61,11 @@ def make_mapping(op: Einsum, arch: Architecture, temporal: Sequence[dict[str, in
     for k in range(len(arch.levels)):
         loops = tuple(Loop(d, temporal[k][d]) for d in orders[k] if temporal[k].get(d, 1) > 1)
         keep = everything if k == arch.dram_index else keeps[k]
-        levels.append(LevelMapping(temporal=loops,
-                                   spatial=tuple(spatial) if k == arch.spatial_level else (),
-                                   keep=keep))
+        levels.append(
+            LevelMapping(
+                temporal=loops, spatial=tuple(spatial) if k == arch.spatial_level else (), keep=keep
+            )
+        )
     return Mapping(levels=tuple(levels))
 
 
@@ -71,13 +78,16 @@ def holdable(op: Einsum, arch: Architecture, level: int) -> frozenset[str]:
     return frozenset(t.name for t in op.tensors if t.role in arch.levels[level].holds)
 
 
-def tiles_fit(op: Einsum, arch: Architecture, level: int, extent: dict[str, int],
-              kept: frozenset[str]) -> bool:
+def tiles_fit(
+    op: Einsum, arch: Architecture, level: int, extent: dict[str, int], kept: frozenset[str]
+) -> bool:
     """Do the kept tiles fit every capacity group of ``level``, given each dim's tile extent there?"""
     tiles = {t.name: math.prod(extent[d] for d in t.dims) for t in op.tensors}
     roles = {t.name: t.role for t in op.tensors}
-    return all(sum(tiles[t] for t in kept if roles[t] in group) <= cap
-               for group, cap in arch.levels[level].capacity_groups(arch.word_bytes))
+    return all(
+        sum(tiles[t] for t in kept if roles[t] in group) <= cap
+        for group, cap in arch.levels[level].capacity_groups(arch.word_bytes)
+    )
 
 
 def can_unroll(op: Einsum, arch: Architecture, axis: str, dim: str) -> bool:
@@ -93,8 +103,9 @@ def divisors_desc(n: int) -> list[int]:
     return [d for d in range(n, 0, -1) if n % d == 0]
 
 
-def fill_array(op: Einsum, arch: Architecture, prefs: dict[str, tuple[str, ...]],
-               left: dict[str, int]) -> list[SpatialLoop]:
+def fill_array(
+    op: Einsum, arch: Architecture, prefs: dict[str, tuple[str, ...]], left: dict[str, int]
+) -> list[SpatialLoop]:
     """Unroll dims on each array axis: first the axis's preferred dims in order, then any other
     admissible dim (largest remaining first), each with the largest divisor of what is left of it
     that fits the room left on the axis. ``left`` is reduced in place."""
@@ -114,8 +125,15 @@ def fill_array(op: Einsum, arch: Architecture, prefs: dict[str, tuple[str, ...]]
     return spatial
 
 
-def grow_tiles(op: Einsum, arch: Architecture, level: int, spatial: Sequence[SpatialLoop],
-               left: dict[str, int], priority: Sequence[str], kept: frozenset[str]) -> dict[str, int]:
+def grow_tiles(
+    op: Einsum,
+    arch: Architecture,
+    level: int,
+    spatial: Sequence[SpatialLoop],
+    left: dict[str, int],
+    priority: Sequence[str],
+    kept: frozenset[str],
+) -> dict[str, int]:
     """Temporal factors at ``level``: for each dim in ``priority``, the largest divisor of what is
     left of it such that every kept tile (including the spatial factors below) still fits.
     ``left`` is reduced in place."""
@@ -170,7 +188,9 @@ def roles(op: Einsum) -> Roles:
     return Roles(x, w, out, m, f, r, shared)
 
 
-def stationary_order(dims: Sequence[str], tensor: Tensor, inner_first: Sequence[str] = ()) -> list[str]:
+def stationary_order(
+    dims: Sequence[str], tensor: Tensor, inner_first: Sequence[str] = ()
+) -> list[str]:
     """Loop order (outermost first) that keeps ``tensor`` stationary: its dims outside, the dims
     that do not index it inside; ``inner_first`` dims go innermost of all."""
     outer = [d for d in dims if d in tensor.dims and d not in inner_first]
@@ -192,19 +212,34 @@ class MapSpace:
 
     @classmethod
     def of(cls, op: Einsum, arch: Architecture) -> MapSpace:
-        return cls(op, arch, tuple(op.dims), {d: dim_choices(op, arch, d) for d in op.dims},
-                   keep_options(op, arch))
+        return cls(
+            op,
+            arch,
+            tuple(op.dims),
+            {d: dim_choices(op, arch, d) for d in op.dims},
+            keep_options(op, arch),
+        )
 
     def fits_array(self, fac: dict[str, DimChoice]) -> bool:
         sizes = [self.arch.pe_array.axis(a).size for a in AXES]
-        return all(math.prod(fac[d].spatial[j] for d in self.dims) <= s for j, s in enumerate(sizes))
+        return all(
+            math.prod(fac[d].spatial[j] for d in self.dims) <= s for j, s in enumerate(sizes)
+        )
 
-    def mapping(self, fac: dict[str, DimChoice], orders: Sequence[Sequence[str]],
-                keeps: Sequence[frozenset[str]]) -> Mapping:
+    def mapping(
+        self,
+        fac: dict[str, DimChoice],
+        orders: Sequence[Sequence[str]],
+        keeps: Sequence[frozenset[str]],
+    ) -> Mapping:
         n = len(self.arch.levels)
         temporal = [{d: fac[d].temporal[k] for d in self.dims} for k in range(n)]
-        spatial = [SpatialLoop(d, fac[d].spatial[j], a) for j, a in enumerate(AXES)
-                   for d in self.dims if fac[d].spatial[j] > 1]
+        spatial = [
+            SpatialLoop(d, fac[d].spatial[j], a)
+            for j, a in enumerate(AXES)
+            for d in self.dims
+            if fac[d].spatial[j] > 1
+        ]
         return make_mapping(self.op, self.arch, temporal, orders, spatial, [*keeps, frozenset()])
 
 
@@ -235,14 +270,21 @@ class Best:
 
     def result(self, start: float, note: str) -> BaselineResult:
         if self.mapping is None or self.metrics is None:
-            raise BaselineUnavailable(f"no legal mapping among {self.evaluated} evaluated candidates")
-        return BaselineResult(self.mapping, self.metrics, time.perf_counter() - start,
-                              self.evaluated, note)
+            raise BaselineUnavailable(
+                f"no legal mapping among {self.evaluated} evaluated candidates"
+            )
+        return BaselineResult(
+            self.mapping, self.metrics, time.perf_counter() - start, self.evaluated, note
+        )
 
 
-def single(op: Einsum, arch: Architecture, mapping: Mapping, start: float, note: str) -> BaselineResult:
+def single(
+    op: Einsum, arch: Architecture, mapping: Mapping, start: float, note: str
+) -> BaselineResult:
     """The result of a rule-based baseline: its one mapping, which must be legal."""
     metrics = evaluate(op, arch, mapping)
     if metrics.violations:
-        raise BaselineUnavailable(f"{note}: the rule's mapping is illegal ({metrics.violations[0]})")
+        raise BaselineUnavailable(
+            f"{note}: the rule's mapping is illegal ({metrics.violations[0]})"
+        )
     return BaselineResult(mapping, metrics, time.perf_counter() - start, 1, note)

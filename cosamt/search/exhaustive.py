@@ -50,7 +50,8 @@ class SearchSpaceTooLarge(Exception):
         super().__init__(
             f"exhaustive search of {op} on {arch}: the mapspace has {size:,} candidate mappings "
             f"(factorisations x loop orders x keep patterns), more than the limit of {limit:,}; "
-            "raise `limit` or use a smaller problem")
+            "raise `limit` or use a smaller problem"
+        )
 
 
 class NoLegalMapping(Exception):
@@ -101,8 +102,11 @@ def ordered_factorisations(n: int, parts: int) -> list[tuple[int, ...]]:
 
 
 def _holdable(op: Einsum, arch: Architecture, t: Tensor) -> list[int]:
-    return [i for i, lv in enumerate(arch.levels[:-1])
-            if t.role in lv.holds and not (op.kind is OpKind.VECTOR and arch.is_private(i))]
+    return [
+        i
+        for i, lv in enumerate(arch.levels[:-1])
+        if t.role in lv.holds and not (op.kind is OpKind.VECTOR and arch.is_private(i))
+    ]
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,9 @@ def _keep_subsets(op: Einsum, arch: Architecture) -> list[list[frozenset[str]]]:
     out = []
     for i in range(len(arch.levels) - 1):
         names = [t.name for t in op.tensors if i in _holdable(op, arch, t)]
-        subsets = [frozenset(c) for r in range(len(names) + 1) for c in itertools.combinations(names, r)]
+        subsets = [
+            frozenset(c) for r in range(len(names) + 1) for c in itertools.combinations(names, r)
+        ]
         out.append(subsets)
     return out
 
@@ -158,7 +164,9 @@ def space_size(op: Einsum, arch: Architecture) -> int:
                 loops2 = tuple(c + (f > 1) for c, f in zip(loops, ch.temporal, strict=True))
                 nxt[(loops2, used2)] = nxt.get((loops2, used2), 0) + cnt
         states = nxt
-    orders = sum(cnt * math.prod(math.factorial(c) for c in loops) for (loops, _u), cnt in states.items())
+    orders = sum(
+        cnt * math.prod(math.factorial(c) for c in loops) for (loops, _u), cnt in states.items()
+    )
     keeps = math.prod(len(s) for s in _keep_subsets(op, arch))
     return orders * keeps
 
@@ -190,8 +198,9 @@ def _tile(t: Tensor, fac: dict[str, _DimChoice], level: int, spatial_level: int)
     return out
 
 
-def _feasible_keeps(op: Einsum, arch: Architecture, fac: dict[str, _DimChoice],
-                    subsets: list[list[frozenset[str]]]) -> list[list[frozenset[str]]]:
+def _feasible_keeps(
+    op: Einsum, arch: Architecture, fac: dict[str, _DimChoice], subsets: list[list[frozenset[str]]]
+) -> list[list[frozenset[str]]]:
     """Per non-DRAM level, the keep subsets whose tiles fit every capacity group of the level."""
     out = []
     wb = arch.word_bytes
@@ -199,20 +208,31 @@ def _feasible_keeps(op: Einsum, arch: Architecture, fac: dict[str, _DimChoice],
         groups = arch.levels[i].capacity_groups(wb)
         tiles = {t.name: _tile(t, fac, i, arch.spatial_level) for t in op.tensors}
         roles = {t.name: t.role for t in op.tensors}
-        ok = [s for s in options
-              if all(sum(tiles[t] for t in s if roles[t] in g_roles) <= cap for g_roles, cap in groups)]
+        ok = [
+            s
+            for s in options
+            if all(
+                sum(tiles[t] for t in s if roles[t] in g_roles) <= cap for g_roles, cap in groups
+            )
+        ]
         out.append(ok)
     return out
 
 
-def _level_orders(dims: list[str], fac: dict[str, _DimChoice], level: int) -> list[tuple[Loop, ...]]:
+def _level_orders(
+    dims: list[str], fac: dict[str, _DimChoice], level: int
+) -> list[tuple[Loop, ...]]:
     loops = [Loop(d, fac[d].temporal[level]) for d in dims if fac[d].temporal[level] > 1]
     return list(itertools.permutations(loops))
 
 
 def _spatial_loops(dims: list[str], fac: dict[str, _DimChoice]) -> tuple[SpatialLoop, ...]:
-    return tuple(SpatialLoop(d, fac[d].spatial[j], a) for j, a in enumerate(AXES) for d in dims
-                 if fac[d].spatial[j] > 1)
+    return tuple(
+        SpatialLoop(d, fac[d].spatial[j], a)
+        for j, a in enumerate(AXES)
+        for d in dims
+        if fac[d].spatial[j] > 1
+    )
 
 
 def _quantise(x: float) -> float:
@@ -227,13 +247,17 @@ def objective_key(objective: Objective) -> Callable[[Metrics], tuple[float, ...]
     if objective is Objective.ENERGY:
         return lambda m: (_quantise(m.energy_pj), _quantise(m.latency_cycles))
     if objective is Objective.EDP:
-        return lambda m: (_quantise(m.latency_cycles * m.energy_pj), _quantise(m.latency_cycles),
-                          _quantise(m.energy_pj))
+        return lambda m: (
+            _quantise(m.latency_cycles * m.energy_pj),
+            _quantise(m.latency_cycles),
+            _quantise(m.energy_pj),
+        )
     raise ValueError(f"unknown objective {objective!r}")
 
 
-def exhaustive_search(op: Einsum, arch: Architecture, objective: Objective, *,
-                      limit: int = DEFAULT_LIMIT) -> ExhaustiveResult:
+def exhaustive_search(
+    op: Einsum, arch: Architecture, objective: Objective, *, limit: int = DEFAULT_LIMIT
+) -> ExhaustiveResult:
     """The best legal mapping of ``op`` on ``arch`` for ``objective`` by exhaustive enumeration.
 
     Raises ``SearchSpaceTooLarge`` before enumerating if the mapspace exceeds ``limit`` candidates,
@@ -242,8 +266,9 @@ def exhaustive_search(op: Einsum, arch: Architecture, objective: Objective, *,
     return exhaustive_search_many(op, arch, (objective,), limit=limit)[Objective(objective)]
 
 
-def exhaustive_search_many(op: Einsum, arch: Architecture, objectives: Iterable[Objective], *,
-                           limit: int = DEFAULT_LIMIT) -> dict[Objective, ExhaustiveResult]:
+def exhaustive_search_many(
+    op: Einsum, arch: Architecture, objectives: Iterable[Objective], *, limit: int = DEFAULT_LIMIT
+) -> dict[Objective, ExhaustiveResult]:
     """``exhaustive_search`` for several objectives in one enumeration (each result reports the
     whole enumeration's ``evaluated`` and ``seconds``)."""
     start = time.perf_counter()
@@ -268,9 +293,16 @@ def exhaustive_search_many(op: Einsum, arch: Architecture, objectives: Iterable[
         spatial = _spatial_loops(dims, fac)
         for keep_combo in itertools.product(*keeps):
             for order_combo in itertools.product(*orders):
-                mapping = Mapping(levels=tuple(
-                    LevelMapping(temporal=order_combo[k], spatial=spatial if k == P else (), keep=keep_combo[k])
-                    for k in range(n)))
+                mapping = Mapping(
+                    levels=tuple(
+                        LevelMapping(
+                            temporal=order_combo[k],
+                            spatial=spatial if k == P else (),
+                            keep=keep_combo[k],
+                        )
+                        for k in range(n)
+                    )
+                )
                 metrics = evaluate(op, arch, mapping)
                 evaluated += 1
                 if metrics.violations:
@@ -284,9 +316,12 @@ def exhaustive_search_many(op: Einsum, arch: Architecture, objectives: Iterable[
     out: dict[Objective, ExhaustiveResult] = {}
     for o, b in zip(objs, best, strict=True):
         if b is None:
-            raise NoLegalMapping(f"no legal mapping of {op.name} on {arch.name} among {total:,} candidates")
-        out[o] = ExhaustiveResult(mapping=b[1], metrics=b[2], evaluated=evaluated, seconds=seconds,
-                                  space_size=total)
+            raise NoLegalMapping(
+                f"no legal mapping of {op.name} on {arch.name} among {total:,} candidates"
+            )
+        out[o] = ExhaustiveResult(
+            mapping=b[1], metrics=b[2], evaluated=evaluated, seconds=seconds, space_size=total
+        )
     return out
 
 

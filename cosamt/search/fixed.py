@@ -66,9 +66,14 @@ def _plan(rl: Roles, flow: Dataflow) -> tuple[Tensor, dict[str, tuple[str, ...]]
     return rl.out, {"rows": rl.m, "cols": rl.f}, rl.m + rl.f + rl.shared + rl.r
 
 
-def stationary_mapping(op: Einsum, arch: Architecture, stationary: Tensor,
-                       prefs: dict[str, tuple[str, ...]], growth: Sequence[str],
-                       dram_inner: Sequence[str] = ()) -> Mapping:
+def stationary_mapping(
+    op: Einsum,
+    arch: Architecture,
+    stationary: Tensor,
+    prefs: dict[str, tuple[str, ...]],
+    growth: Sequence[str],
+    dram_inner: Sequence[str] = (),
+) -> Mapping:
     """Array filled by ``prefs``, buffer tiles grown in ``growth`` order, loop orders keeping
     ``stationary`` put at every level (at the DRAM level, ``dram_inner`` dims innermost of all)."""
     left = dict(op.dims)
@@ -97,10 +102,15 @@ def fixed_mapping(op: Einsum, arch: Architecture, flow: Dataflow) -> Mapping:
 def fixed(flow: Dataflow) -> Baseline:
     """The baseline for one fixed dataflow (seed and effort are ignored: the rule is deterministic)."""
 
-    def run(op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int) -> BaselineResult:
+    def run(
+        op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int
+    ) -> BaselineResult:
         start = time.perf_counter()
-        note = "streaming (vector operator)" if op.kind is OpKind.VECTOR else f"{flow.value}-stationary"
+        note = (
+            "streaming (vector operator)"
+            if op.kind is OpKind.VECTOR
+            else f"{flow.value}-stationary"
+        )
         return single(op, arch, fixed_mapping(op, arch, flow), start, note)
 
     return run
-

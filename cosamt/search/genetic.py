@@ -46,15 +46,20 @@ class _Genetics:
     def __init__(self, space: MapSpace, rng: random.Random) -> None:
         self.space = space
         self.rng = rng
-        self.index = {d: {(c.temporal, c.spatial): i for i, c in enumerate(space.choices[d])}
-                      for d in space.dims}
+        self.index = {
+            d: {(c.temporal, c.spatial): i for i, c in enumerate(space.choices[d])}
+            for d in space.dims
+        }
         self.holdable = [opts[-1] for opts in space.keeps]  # the last subset is the full set
 
     def random(self) -> Genome:
         fac = sample_factors(self.space, self.rng)
         dims = self.space.dims
-        factors = tuple(self.rng.randrange(len(self.space.choices[d])) for d in dims) if fac is None \
+        factors = (
+            tuple(self.rng.randrange(len(self.space.choices[d])) for d in dims)
+            if fac is None
             else tuple(self.space.choices[d].index(fac[d]) for d in dims)
+        )
         keys = tuple(tuple(self.rng.random() for _ in dims) for _ in self.space.arch.levels)
         keeps = tuple(self.rng.choice(opts) for opts in self.space.keeps)
         return Genome(factors, keys, keeps)
@@ -88,11 +93,15 @@ class _Genetics:
 
     def mutate(self, g: Genome) -> Genome:
         rate = 1.0 / len(g.factors)
-        factors = tuple(self._move_prime(d, i) if self.rng.random() < rate else i
-                        for d, i in zip(self.space.dims, g.factors, strict=True))
+        factors = tuple(
+            self._move_prime(d, i) if self.rng.random() < rate else i
+            for d, i in zip(self.space.dims, g.factors, strict=True)
+        )
         keys = tuple(self._swap(k) if self.rng.random() < SWAP_RATE else k for k in g.keys)
-        keeps = tuple(self._flip(s, full) if self.rng.random() < KEEP_FLIP_RATE else s
-                      for s, full in zip(g.keeps, self.holdable, strict=True))
+        keeps = tuple(
+            self._flip(s, full) if self.rng.random() < KEEP_FLIP_RATE else s
+            for s, full in zip(g.keeps, self.holdable, strict=True)
+        )
         return Genome(factors, keys, keeps)
 
     def _swap(self, keys: tuple[float, ...]) -> tuple[float, ...]:
@@ -110,7 +119,9 @@ class _Genetics:
 class _Population:
     """Fitness bookkeeping: every distinct decoded genome is evaluated once."""
 
-    def __init__(self, op: Einsum, arch: Architecture, objective: Objective, gen: _Genetics) -> None:
+    def __init__(
+        self, op: Einsum, arch: Architecture, objective: Objective, gen: _Genetics
+    ) -> None:
         self.op, self.arch, self.gen = op, arch, gen
         self.best = Best(objective)
         self.cache: dict[object, ScoreKey] = {}
@@ -128,7 +139,9 @@ class _Population:
         return min(entrants, key=lambda e: e[0])[1]
 
 
-def _next_generation(pop: _Population, ranked: list[tuple[ScoreKey, Genome]], size: int) -> list[Genome]:
+def _next_generation(
+    pop: _Population, ranked: list[tuple[ScoreKey, Genome]], size: int
+) -> list[Genome]:
     gen = pop.gen
     children = [g for _s, g in ranked[:ELITE]]
     while len(children) < size:
@@ -138,7 +151,9 @@ def _next_generation(pop: _Population, ranked: list[tuple[ScoreKey, Genome]], si
     return children
 
 
-def genetic(op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int) -> BaselineResult:
+def genetic(
+    op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int
+) -> BaselineResult:
     """The best legal mapping the GA finds within ``effort`` evaluator calls."""
     start = time.perf_counter()
     gen = _Genetics(MapSpace.of(op, arch), random.Random(seed))

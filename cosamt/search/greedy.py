@@ -42,7 +42,11 @@ def greedy_mapping(op: Einsum, arch: Architecture) -> Mapping:
     return make_mapping(op, arch, temporal, [list(op.dims)] * n, spatial, keeps)
 
 
-def greedy(op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int) -> BaselineResult:
+def greedy(
+    op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int
+) -> BaselineResult:
     """The greedy largest-tile schedule (seed and effort are ignored)."""
     start = time.perf_counter()
-    return single(op, arch, greedy_mapping(op, arch), start, "largest array fill, then largest tiles")
+    return single(
+        op, arch, greedy_mapping(op, arch), start, "largest array fill, then largest tiles"
+    )

@@ -49,8 +49,9 @@ def sample_mapping(space: MapSpace, rng: random.Random) -> Mapping | None:
     return space.mapping(fac, sample_orders(space, rng), sample_keeps(space, rng))
 
 
-def random_search(op: Einsum, arch: Architecture, objective: Objective, seed: int,
-                  effort: int) -> BaselineResult:
+def random_search(
+    op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int
+) -> BaselineResult:
     """The best of ``effort`` legal random mappings (fewer if the attempt cap is reached)."""
     start = time.perf_counter()
     rng = random.Random(seed)

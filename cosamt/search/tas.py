@@ -83,11 +83,17 @@ def tas_mapping(op: Einsum, arch: Architecture) -> tuple[Mapping, str]:
     if not scored:
         return _tiling(op, arch, rule), f"{rule.value}-stationary tiles (illegal)"
     _words, _i, flow, mapping = min(scored, key=lambda s: (s[0], s[1]))
-    how = "sequence-length rule" if flow is rule else "EMA of the tiles overrides the closed-form rule"
+    how = (
+        "sequence-length rule"
+        if flow is rule
+        else "EMA of the tiles overrides the closed-form rule"
+    )
     return mapping, f"{flow.value}-stationary tiles, output-stationary partial sums ({how})"
 
 
-def tas(op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int) -> BaselineResult:
+def tas(
+    op: Einsum, arch: Architecture, objective: Objective, seed: int, effort: int
+) -> BaselineResult:
     """TAS's rule-based schedule (seed and effort are ignored)."""
     start = time.perf_counter()
     mapping, note = tas_mapping(op, arch)

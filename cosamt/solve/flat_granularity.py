@@ -78,7 +78,9 @@ def budget_words(arch: Architecture, double_buffering: bool) -> int:
     return top.capacity_bytes // arch.word_bytes // (4 if double_buffering else 2)
 
 
-def flat_heuristic(group: Group, arch: Architecture, settings: SolveSettings) -> FlatHeuristicResult:
+def flat_heuristic(
+    group: Group, arch: Architecture, settings: SolveSettings
+) -> FlatHeuristicResult:
     """Fix the shared loops to the coarsest granularity that fits, then solve the rest by the MIP.
     If the MIP finds no schedule at that granularity, the next finer one is tried."""
     if group.scheme is not Scheme.FLAT:
@@ -87,17 +89,25 @@ def flat_heuristic(group: Group, arch: Architecture, settings: SolveSettings) ->
         raise FlatHeuristicUnavailable("the architecture has no on-chip buffer")
     cap = budget_words(arch, settings.double_buffering)
     start = time.perf_counter()
-    fitting = [(g, w) for g in granularities(group) if (w := footprint_words(group, g.shared_factors)) <= cap]
+    fitting = [
+        (g, w)
+        for g in granularities(group)
+        if (w := footprint_words(group, g.shared_factors)) <= cap
+    ]
     if not fitting:
         one_row = footprint_words(group, granularities(group)[-1].shared_factors)
         raise FlatHeuristicUnavailable(
-            f"one row of scores needs {one_row:,} words, more than half the buffer ({cap:,})")
+            f"one row of scores needs {one_row:,} words, more than half the buffer ({cap:,})"
+        )
     for gran, words in fitting[:MAX_ATTEMPTS]:
         res = solve_group(group, arch, settings, shared_factors=gran.shared_factors)
         if res.mappings:
-            metrics = evaluate_group(group, arch, res.mappings,
-                                     double_buffering=settings.double_buffering)
-            return FlatHeuristicResult(gran, res.mappings, metrics, time.perf_counter() - start,
-                                       words, cap)
+            metrics = evaluate_group(
+                group, arch, res.mappings, double_buffering=settings.double_buffering
+            )
+            return FlatHeuristicResult(
+                gran, res.mappings, metrics, time.perf_counter() - start, words, cap
+            )
     raise FlatHeuristicUnavailable(
-        f"the MIP found no schedule at the {MAX_ATTEMPTS} coarsest granularities that fit")
+        f"the MIP found no schedule at the {MAX_ATTEMPTS} coarsest granularities that fit"
+    )

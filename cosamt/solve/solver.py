@@ -123,7 +123,9 @@ _OPTION_NAMES: dict[str, tuple[str | None, str | None, str | None]] = {
 }
 
 
-def _generic_options(name: str, time_left: float, settings: SolveSettings) -> dict[str, float | int]:
+def _generic_options(
+    name: str, time_left: float, settings: SolveSettings
+) -> dict[str, float | int]:
     limit, gap, threads = _OPTION_NAMES.get(name, (None, None, None))
     out: dict[str, float | int] = {}
     if limit:

@@ -41,8 +41,12 @@ class SolveCache:
     misses: int = 0
 
     def key(self, group: Group, arch: Architecture, settings: SolveSettings) -> str:
-        content = {"format": FORMAT, "group": group.signature(), "arch": arch.model_dump(mode="json"),
-                   "settings": asdict(settings)}
+        content = {
+            "format": FORMAT,
+            "group": group.signature(),
+            "arch": arch.model_dump(mode="json"),
+            "settings": asdict(settings),
+        }
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
     def solve_group(self, group: Group, arch: Architecture, settings: SolveSettings) -> GroupResult:
@@ -62,7 +66,9 @@ class SolveCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
-    def _load(self, key: str, group: Group, arch: Architecture) -> tuple[SolveResult, dict[str, Mapping], str] | None:
+    def _load(
+        self, key: str, group: Group, arch: Architecture
+    ) -> tuple[SolveResult, dict[str, Mapping], str] | None:
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
             entry = _renamed(GroupEntry.model_validate(data["group"]), group)
@@ -74,9 +80,12 @@ class SolveCache:
         return result, mappings, source
 
     def _store(self, key: str, result: GroupResult, arch: Architecture) -> None:
-        entry = {"format": FORMAT, "source": result.source,
-                 "group": group_entry(result.group, arch, result.mappings).model_dump(mode="json"),
-                 "result": _result_json(result.solve)}
+        entry = {
+            "format": FORMAT,
+            "source": result.source,
+            "group": group_entry(result.group, arch, result.mappings).model_dump(mode="json"),
+            "result": _result_json(result.solve),
+        }
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(entry), encoding="utf-8"))
@@ -85,25 +94,44 @@ class SolveCache:
 def _renamed(entry: GroupEntry, group: Group) -> GroupEntry:
     """The entry with the operator names of ``group`` (equal signatures, maybe other names)."""
     names = tuple(op.name for op in group.ops)
-    nests = {new: entry.nests[old] for old, new in zip(entry.operators, names, strict=True) if old in entry.nests}
+    nests = {
+        new: entry.nests[old]
+        for old, new in zip(entry.operators, names, strict=True)
+        if old in entry.nests
+    }
     return entry.model_copy(update={"name": group.name, "operators": names, "nests": nests})
 
 
 def _result_json(res: SolveResult) -> dict[str, Any]:
-    return {"status": res.status.value, "objective": res.objective, "bound": res.bound,
-            "seconds": res.seconds, "latency": res.latency, "energy": res.energy, "solves": res.solves,
-            "tiebreak": None if res.tiebreak is None else res.tiebreak.value}
+    return {
+        "status": res.status.value,
+        "objective": res.objective,
+        "bound": res.bound,
+        "seconds": res.seconds,
+        "latency": res.latency,
+        "energy": res.energy,
+        "solves": res.solves,
+        "tiebreak": None if res.tiebreak is None else res.tiebreak.value,
+    }
 
 
 def _result_from_json(data: dict[str, Any], mappings: dict[str, Mapping]) -> SolveResult:
     tiebreak = data["tiebreak"]
     return SolveResult(
-        status=SolveStatus(data["status"]), objective=data["objective"], bound=data["bound"],
-        seconds=0.0, mappings=mappings, latency=data["latency"], energy=data["energy"],
-        solves=data["solves"], tiebreak=None if tiebreak is None else SolveStatus(tiebreak),
+        status=SolveStatus(data["status"]),
+        objective=data["objective"],
+        bound=data["bound"],
+        seconds=0.0,
+        mappings=mappings,
+        latency=data["latency"],
+        energy=data["energy"],
+        solves=data["solves"],
+        tiebreak=None if tiebreak is None else SolveStatus(tiebreak),
     )
 
 
-def solve_instance_cached(resolved: Resolved, settings: SolveSettings, cache: SolveCache) -> SolveReport:
+def solve_instance_cached(
+    resolved: Resolved, settings: SolveSettings, cache: SolveCache
+) -> SolveReport:
     """:func:`cosamt.pipeline.solve_instance` with every group solved through ``cache``."""
     return solve_instance(resolved, settings, group_solver=cache.solve_group)

@@ -12,8 +12,19 @@ from typing import Any
 
 from cosamt.sweep.spec import KEY_COLUMNS, Key
 
-GROUP_FIELDS = ("latency_cycles", "energy_pj", "dram_bytes", "utilisation", "bound_by", "fusion",
-                "stationarity", "source", "status", "gap", "seconds")
+GROUP_FIELDS = (
+    "latency_cycles",
+    "energy_pj",
+    "dram_bytes",
+    "utilisation",
+    "bound_by",
+    "fusion",
+    "stationarity",
+    "source",
+    "status",
+    "gap",
+    "seconds",
+)
 """Per-group columns, in order."""
 
 TIMING_COLUMNS = frozenset({"wall_seconds", "cpu_seconds", "cache_hits", "total.solve_seconds"})

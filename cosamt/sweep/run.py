@@ -32,7 +32,9 @@ class RunOptions:
     executor: ExecutorKind = ExecutorKind.LOCAL
     scheduler: str | None = None  # Dask scheduler address, for ExecutorKind.DASK
     cache_dir: Path | None = None  # None: no cache
-    settings: tuple[tuple[str, Any], ...] = ()  # SolveSettings overrides (time_limit_s, threads, ...)
+    settings: tuple[
+        tuple[str, Any], ...
+    ] = ()  # SolveSettings overrides (time_limit_s, threads, ...)
 
 
 @dataclass(frozen=True)
@@ -75,18 +77,32 @@ def run_point(task: PointTask) -> Row:
         resolved = resolve(inst, task.base_dir)
         settings = settings_for(inst, **dict(task.settings))
         cache = None if task.cache_dir is None else SolveCache(task.cache_dir)
-        report = solve_instance(resolved, settings) if cache is None else solve_instance_cached(resolved, settings, cache)
+        report = (
+            solve_instance(resolved, settings)
+            if cache is None
+            else solve_instance_cached(resolved, settings, cache)
+        )
     except InputError as exc:
         raise PointError(exc.source or f"sweep point {task.point.label}", exc.problems) from None
     row = flatten(report_json(report))
     hits = 0 if cache is None else cache.hits
     key = {c: row.pop(c) for c in KEY_COLUMNS}
-    return {**key, "wall_seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
-            "cache_hits": hits, **row}
+    return {
+        **key,
+        "wall_seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
+        "cache_hits": hits,
+        **row,
+    }
 
 
-def run_sweep(points: Sequence[SweepPoint], store: RowStore, options: RunOptions,
-              base_dir: Path | None = None, progress: ProgressFn | None = None) -> SweepSummary:
+def run_sweep(
+    points: Sequence[SweepPoint],
+    store: RowStore,
+    options: RunOptions,
+    base_dir: Path | None = None,
+    progress: ProgressFn | None = None,
+) -> SweepSummary:
     """Solve every point not yet in ``store`` and append its row as soon as it finishes."""
     start = time.perf_counter()
     done = done_keys(store)
@@ -102,7 +118,9 @@ def run_sweep(points: Sequence[SweepPoint], store: RowStore, options: RunOptions
         finished += 1
         if progress:
             progress(finished, len(points))
-    return SweepSummary(len(points), len(points) - len(todo), len(todo), time.perf_counter() - start)
+    return SweepSummary(
+        len(points), len(points) - len(todo), len(todo), time.perf_counter() - start
+    )
 
 
 def _execute(tasks: list[PointTask], options: RunOptions) -> Iterator[Row]:
@@ -110,7 +128,9 @@ def _execute(tasks: list[PointTask], options: RunOptions) -> Iterator[Row]:
         return iter(())
     if options.executor is ExecutorKind.DASK:
         if not options.scheduler:
-            raise InputError("", [Problem("--scheduler", "--executor dask needs a scheduler address")])
+            raise InputError(
+                "", [Problem("--scheduler", "--executor dask needs a scheduler address")]
+            )
         return _on_dask(tasks, options.scheduler)
     if options.jobs == 1:
         return map(run_point, tasks)
@@ -133,11 +153,15 @@ def _on_dask(tasks: list[PointTask], address: str) -> Iterator[Row]:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
     except ImportError:
-        raise InputError("", [Problem("--executor", "dask is not installed: pip install 'cosamt[sweep]'")]) from None
+        raise InputError(
+            "", [Problem("--executor", "dask is not installed: pip install 'cosamt[sweep]'")]
+        ) from None
     try:
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError("", [Problem("--scheduler", f"cannot connect to {address!r}: {exc}")]) from None
+        raise InputError(
+            "", [Problem("--scheduler", f"cannot connect to {address!r}: {exc}")]
+        ) from None
     try:
         futures = client.map(run_point, tasks, pure=False)
         for future in dask_completed(futures):

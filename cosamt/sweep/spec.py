@@ -53,7 +53,13 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
     for model, arch, phase, objective, seq_len in itertools.product(
         models, presets, phases, objectives, spec.seq_lens
     ):
-        values = {"model": model, "arch": arch, "phase": phase, "seq_len": seq_len, "objective": objective}
+        values = {
+            "model": model,
+            "arch": arch,
+            "phase": phase,
+            "seq_len": seq_len,
+            "objective": objective,
+        }
         try:
             inst = _override(base, **values)
             points.append(SweepPoint(inst, point_key(inst, spec.base_dir)))
@@ -68,8 +74,14 @@ def point_key(inst: Instance, base_dir: Path | None) -> Key:
     from cosamt.pipeline import resolve
 
     resolved = resolve(inst, base_dir)
-    values = (resolved.model.name, inst.phase.value, inst.batch, inst.seq_len, resolved.arch.name,
-              inst.options.objective.value)
+    values = (
+        resolved.model.name,
+        inst.phase.value,
+        inst.batch,
+        inst.seq_len,
+        resolved.arch.name,
+        inst.options.objective.value,
+    )
     return tuple(str(v) for v in values)
 
 
@@ -88,7 +100,9 @@ def parse_seq_lens(text: str, option: str = "--seq-lens") -> tuple[int, ...]:
     values: list[int] = []
     for item in _items(text, option):
         if not (item.isascii() and item.isdigit()) or int(item) <= 0:
-            raise InputError("", [Problem(option, f"expected comma-separated positive integers, got {item!r}")])
+            raise InputError(
+                "", [Problem(option, f"expected comma-separated positive integers, got {item!r}")]
+            )
         values.append(int(item))
     return tuple(dict.fromkeys(values))
 
@@ -100,12 +114,22 @@ def parse_names(text: str | None, option: str, known: list[str]) -> tuple[str, .
     names = _items(text, option)
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise InputError("", [Problem(option, f"unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")])
+        raise InputError(
+            "",
+            [
+                Problem(
+                    option, f"unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+                )
+            ],
+        )
     return tuple(dict.fromkeys(names))
 
 
 def _items(text: str, option: str) -> list[str]:
     items = [s.strip() for s in text.split(",")]
     if not text.strip() or any(not s for s in items):
-        raise InputError("", [Problem(option, f"expected a comma-separated list without empty items, got {text!r}")])
+        raise InputError(
+            "",
+            [Problem(option, f"expected a comma-separated list without empty items, got {text!r}")],
+        )
     return items

@@ -37,11 +37,21 @@ def open_store(path: Path, resume: bool) -> RowStore:
     """The store for ``path`` (by suffix). Without ``resume`` an existing non-empty output is an
     error; with it, the finished rows are loaded (a partial last line is dropped)."""
     if path.suffix not in SUFFIXES:
-        raise InputError("", [Problem("--out", f"expected a .csv or .parquet file, got {path.name!r}")])
+        raise InputError(
+            "", [Problem("--out", f"expected a .csv or .parquet file, got {path.name!r}")]
+        )
     store: CsvStore | ParquetStore = CsvStore(path) if path.suffix == ".csv" else ParquetStore(path)
     if store.has_data() and not resume:
-        raise InputError("", [Problem("--out", f"{path} exists and is not empty; pass --resume to "
-                                               "continue it, or choose another file")])
+        raise InputError(
+            "",
+            [
+                Problem(
+                    "--out",
+                    f"{path} exists and is not empty; pass --resume to "
+                    "continue it, or choose another file",
+                )
+            ],
+        )
     store.load()
     return store
 
@@ -115,7 +125,9 @@ class CsvStore:
             raise _not_ours(self.path, f"no column {missing[0]!r}")
         for n, fields in enumerate(lines[1:], start=2):
             if len(fields) != len(self.header):
-                raise _not_ours(self.path, f"line {n} has {len(fields)} fields, the header {len(self.header)}")
+                raise _not_ours(
+                    self.path, f"line {n} has {len(fields)} fields, the header {len(self.header)}"
+                )
             self._rows.append(dict(zip(self.header, fields, strict=True)))
 
     def rows(self) -> list[Row]:
@@ -177,8 +189,12 @@ class ParquetStore:
         self._rows = pq.read_table(self.path).to_pylist()
         if self._rows and any(c not in self._rows[0] for c in KEY_COLUMNS):
             raise _not_ours(self.path, "no point parameters")
-        replace_atomically(self.journal, lambda tmp: tmp.write_text(
-            "".join(json.dumps(r) + "\n" for r in self._rows), encoding="utf-8"))
+        replace_atomically(
+            self.journal,
+            lambda tmp: tmp.write_text(
+                "".join(json.dumps(r) + "\n" for r in self._rows), encoding="utf-8"
+            ),
+        )
 
     def rows(self) -> list[Row]:
         return list(self._rows)
@@ -198,5 +214,13 @@ def _require_pyarrow() -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        raise InputError("", [Problem("--out", "writing Parquet needs pyarrow: "
-                                               "pip install 'cosamt[sweep]' (or use a .csv file)")]) from None
+        raise InputError(
+            "",
+            [
+                Problem(
+                    "--out",
+                    "writing Parquet needs pyarrow: "
+                    "pip install 'cosamt[sweep]' (or use a .csv file)",
+                )
+            ],
+        ) from None
