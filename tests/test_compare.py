@@ -20,7 +20,7 @@ import typer
 from typer.testing import CliRunner
 
 from cosamt.arch.presets import load_preset
-from cosamt.cli_compare import compare
+from cosamt.cli.compare import compare
 from cosamt.compare import (
     CSV_COLUMNS,
     FLAT,

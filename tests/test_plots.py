@@ -10,7 +10,7 @@ import pytest
 from matplotlib.container import BarContainer
 from typer.testing import CliRunner
 
-from cosamt.cli_sweep import app
+from cosamt.cli.sweep import app
 from cosamt.errors import InputError
 from cosamt.report.plots import (
     compare_bars,

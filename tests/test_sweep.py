@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cosamt.cli_sweep import app
+from cosamt.cli.sweep import app
 from cosamt.errors import InputError
 from cosamt.fusion.schemes import single
 from cosamt.io.instance import load_instance, parse_instance
@@ -310,7 +310,7 @@ def test_resume_after_sigkill(baseline: Baseline, tmp_path: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "cosamt.cli_sweep",
+        "cosamt.cli.sweep",
         "sweep",
         str(baseline.instance),
         "--seq-lens",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cosamt.cli_common import _check_solver, _load, _progress, err, out, user_errors
+from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors
 from cosamt.errors import InputError, Problem
 from cosamt.types import FusionChoice, Objective
 

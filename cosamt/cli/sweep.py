@@ -1,6 +1,6 @@
 """``cosamt sweep`` and ``cosamt plot``: typer commands registered by :mod:`cosamt.cli`.
 
-Also runnable on its own: ``python -m cosamt.cli_sweep sweep ...`` / ``... plot ...``.
+Also runnable on its own: ``python -m cosamt.cli.sweep sweep ...`` / ``... plot ...``.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def sweep(
     threads: Annotated[int | None, typer.Option(min=1, help="Solver threads per point.")] = None,
 ) -> None:
     """Solve a grid of instances; one row per point in CSV/Parquet, resumable, parallel."""
-    from cosamt.cli_common import err, out, user_errors
+    from cosamt.cli.common import err, out, user_errors
     from cosamt.sweep.run import RunOptions, run_sweep
     from cosamt.sweep.spec import expand
     from cosamt.sweep.store import open_store
@@ -109,7 +109,7 @@ def plot(
     fmt: Annotated[PlotFormat, typer.Option("--format", help="Image format.")] = PlotFormat.PNG,
 ) -> None:
     """Figures: latency/energy vs sequence length, roofline, or MIP vs baselines."""
-    from cosamt.cli_common import out, user_errors
+    from cosamt.cli.common import out, user_errors
     from cosamt.report.plots import save_figures
 
     with user_errors():

@@ -1,89 +1,18 @@
-"""The command line: a thin layer over library functions. Bad input -> one line per problem, exit 2."""
+"""`cosamt evaluate` and `cosamt export`: a schedule file checked against an instance."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cosamt.cli_common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
 from cosamt.errors import InputError, Problem
-from cosamt.types import FusionChoice, Objective
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Exact MIP scheduling of Transformer inference on spatial accelerators.",
-)
+from cosamt.types import FusionChoice, Objective  # noqa: F401
 
 
-@app.command()
-def solve(
-    instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
-    out_file: Annotated[
-        Path | None, typer.Option("--out", help="Write the schedule (for `cosamt evaluate`).")
-    ] = None,
-    objective: Annotated[
-        Objective | None, typer.Option(help="Override the instance's objective.")
-    ] = None,
-    fusion: Annotated[
-        FusionChoice | None, typer.Option(help="Fusion schemes the explorer may use.")
-    ] = None,
-    explain: Annotated[
-        bool, typer.Option("--explain", help="Show the fusion alternatives the explorer rejected.")
-    ] = False,
-    seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
-    batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
-    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
-    solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
-) -> None:
-    """Solve every operator group of the model to proven optimality, exploring fusion, and report it."""
-    from cosamt.pipeline import resolve, settings_for, solve_instance
-    from cosamt.report.solve_report import print_explain, print_table, report_json
-    from cosamt.schedule.file import write_schedule
-
-    with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        resolved = resolve(inst, instance.parent)
-        settings = settings_for(
-            inst, objective=objective, time_limit_s=time_limit, threads=threads, solver=solver
-        )
-        _check_solver(settings.solver)
-        if out_file is not None and not out_file.parent.is_dir():
-            raise InputError(
-                "", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")]
-            )
-        update, bar = _progress(not json_out and sys.stderr.isatty())
-        if bar:
-            with bar:
-                report = solve_instance(resolved, settings, update, fusion)
-        else:
-            report = solve_instance(resolved, settings, None, fusion)
-        if out_file:
-            try:
-                write_schedule(out_file, report.schedule())
-            except OSError as exc:
-                raise InputError(
-                    "", [Problem("--out", f"cannot write {out_file}: {exc.strerror}")]
-                ) from None
-    if json_out:
-        print(json.dumps(report_json(report), indent=1))
-    else:
-        print_table(report, out)
-        if explain:
-            print_explain(report, out)
-        if out_file:
-            out.print(f"schedule written to {out_file}")
-
-
-@app.command("evaluate")
 def evaluate_cmd(
     instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
     schedule: Annotated[Path, typer.Argument(help="Schedule JSON file.")],
@@ -199,7 +128,6 @@ def _schedule_groups(
     return resolved.arch, entries
 
 
-@app.command("export")
 def export_cmd(
     instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
     schedule: Annotated[
@@ -246,107 +174,3 @@ def export_cmd(
         out.print(f"{name}: {folder}")
         for note in exported.approximations:
             out.print(f"  note: {note}")
-
-
-@app.command()
-def schema(
-    kind: Annotated[str, typer.Argument(help="instance or schedule")] = "instance",
-) -> None:
-    """Print the JSON Schema of instance (or schedule) files."""
-    from pydantic import BaseModel
-
-    from cosamt.io.instance import Instance
-    from cosamt.schedule.file import ScheduleFile
-
-    with user_errors():
-        models: dict[str, type[BaseModel]] = {"instance": Instance, "schedule": ScheduleFile}
-        if kind not in models:
-            raise InputError(
-                "", [Problem("kind", f"expected 'instance' or 'schedule', got {kind!r}")]
-            )
-        print(json.dumps(models[kind].model_json_schema(), indent=1))
-
-
-@app.command()
-def models() -> None:
-    """List the shipped model configurations."""
-    from cosamt.workload.models import get_model, list_models
-
-    for name in list_models():
-        m = get_model(name)
-        out.print(
-            f"{name:14} layers={m.n_layers:3} d_model={m.d_model:5} heads={m.n_heads:3}/{m.kv_heads:<3} "
-            f"d_ff={m.d_ff:6} {m.activation:7} {'decoder' if m.decoder else 'encoder'}",
-            highlight=False,
-        )
-
-
-@app.command()
-def presets() -> None:
-    """List the shipped architecture presets."""
-    from cosamt.arch.presets import list_presets, load_preset
-
-    for name in list_presets():
-        a = load_preset(name)
-        levels = ", ".join(
-            f"{lv.name}"
-            + (
-                f" {sum(c for _r, c in lv.capacity_groups(a.word_bytes)) * a.word_bytes // 1024} KiB"
-                if lv.capacity_groups(a.word_bytes)
-                else ""
-            )
-            for lv in a.levels
-        )
-        out.print(
-            f"{name:8} {a.pe_array.rows.size}x{a.pe_array.cols.size} PEs @ {a.clock_ghz} GHz; {levels}",
-            highlight=False,
-        )
-
-
-@app.command()
-def pareto(
-    instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
-    operator: Annotated[str, typer.Argument(help="Operator name (see `cosamt solve`).")],
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """The latency-energy Pareto front of one operator (epsilon-constraint walk)."""
-    from cosamt.formulation.single_operator import Problem as MipProblem
-    from cosamt.pipeline import resolve, settings_for
-    from cosamt.solve.solver import pareto_front, single_formulation
-
-    with user_errors():
-        inst = _load(instance)
-        resolved = resolve(inst, instance.parent)
-        ops = {op.name: op for op in resolved.operators}
-        if operator not in ops:
-            raise InputError(
-                "",
-                [Problem("operator", f"unknown operator {operator!r}; operators are {list(ops)}")],
-            )
-        op = ops[operator]
-        settings = settings_for(inst)
-        problem = MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering)
-        front = pareto_front(single_formulation(problem), settings)
-    rows = [
-        {"latency_cycles": r.latency, "energy_pj": r.energy, "status": r.status.value}
-        for r in front
-    ]
-    if json_out:
-        print(json.dumps({"operator": operator, "front": rows}, indent=1))
-        return
-    for r in rows:
-        out.print(
-            f"latency {r['latency_cycles']:.6g} cycles  energy {r['energy_pj']:.6g} pJ  ({r['status']})"
-        )
-
-
-# Commands defined in their own modules (they import helpers from this one).
-from cosamt.cli_compare import compare  # noqa: E402
-from cosamt.cli_sweep import plot, sweep  # noqa: E402
-
-app.command("compare")(compare)
-app.command()(sweep)
-app.command()(plot)
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

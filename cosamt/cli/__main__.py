@@ -1,0 +1,3 @@
+from cosamt.cli import app
+
+app()
