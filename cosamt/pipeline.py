@@ -10,6 +10,7 @@ from typing import Any
 from cosamt.arch.presets import resolve_arch
 from cosamt.arch.spec import Architecture
 from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bounds
+from cosamt.errors import InputError, Problem
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.fusion.schemes import Group, segments
 from cosamt.io.instance import HFConfigRef, Instance
@@ -89,8 +90,10 @@ class GroupResult:
         return m.latency_cycles
 
     def agreement(self, objective: Objective) -> float | None:
-        """Relative difference between the MIP objective and the evaluator's figure."""
-        mip = self.solve.objective
+        """Relative difference between the solver's own figure for its schedule (before the exact
+        recomputation that the reported figures come from) and the evaluator's: how faithful the
+        MIP is, within the solver's tolerances. None for EDP (not a MIP row) and fallbacks."""
+        mip = self.solve.mip_objective
         if mip is None or self.source != "mip":
             return None
         ev = self.evaluator_value(objective)
@@ -175,12 +178,18 @@ def _choose(alts: list[Alternative], objective: Objective) -> int:
 
 
 class NoSchedule(Exception):
-    """A fused group for which the solver found no schedule (the message says why)."""
+    """A fused group for which the solver found no valid schedule (the message says why)."""
+
+
+class NoValidSchedule(InputError):
+    """An operator that no schedule can run on the architecture: even the streaming schedule,
+    which keeps nothing on chip, is rejected by the evaluator."""
 
 
 def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings) -> GroupResult:
-    """Solve and evaluate a group. An unfused operator always has a schedule (the streaming
-    fallback if the solver found none); a fused group may not: NoSchedule."""
+    """Solve and evaluate a group. An unfused operator falls back to the streaming schedule when
+    the solver returns no valid one (the source says why); a fused group may have none:
+    NoSchedule. A schedule the evaluator rejects is never returned."""
     res = solve_group(group, arch, settings)
     if res.mappings:
         mappings, source = res.mappings, "mip"
@@ -188,8 +197,21 @@ def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings
         raise NoSchedule(infeasible_note(group, arch, res))
     else:
         mappings = {op.name: streaming_schedule(op, arch) for op in group.ops}
-        source = "streaming fallback"
+        source = "streaming fallback" + (f" ({res.note})" if res.note else "")
     metrics = evaluate_group(group, arch, mappings, double_buffering=settings.double_buffering)
+    if not metrics.valid:
+        if group.fused:
+            raise NoSchedule(f"the solver's schedule is invalid: {metrics.violations[0]}")
+        raise NoValidSchedule(
+            "",
+            [
+                Problem(
+                    "arch",
+                    f"no schedule of {group.name} fits: even streaming every operand from DRAM "
+                    f"is rejected ({metrics.violations[0]})",
+                )
+            ],
+        )
     return GroupResult(group, res, mappings, metrics, group_lower_bound(group, arch), source)
 
 
@@ -258,6 +280,8 @@ def reuse(prev: GroupResult, group: Group) -> GroupResult:
 
 def infeasible_note(group: Group, arch: Architecture, res: SolveResult) -> str:
     top = arch.levels[arch.dram_index - 1].name if arch.dram_index else "chip"
+    if res.status is SolveStatus.INVALID or res.note:
+        return res.note
     why = (
         "infeasible"
         if res.status is SolveStatus.INFEASIBLE

@@ -100,13 +100,30 @@ def pareto(
         problem = MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering)
         front = pareto_front(single_formulation(problem), settings)
     rows = [
-        {"latency_cycles": r.latency, "energy_pj": r.energy, "status": r.status.value}
-        for r in front
+        {
+            "latency_cycles": r.latency,
+            "energy_pj": r.energy,
+            "status": r.status.value,
+            "tiebreak": None if r.tiebreak is None else r.tiebreak.value,
+        }
+        for r in front.points
     ]
     if json_out:
-        print(json.dumps({"operator": operator, "front": rows}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "operator": operator,
+                    "front": rows,
+                    "complete": front.complete,
+                    "end": front.note,
+                },
+                indent=1,
+            )
+        )
         return
     for r in rows:
         out.print(
             f"latency {r['latency_cycles']:.6g} cycles  energy {r['energy_pj']:.6g} pJ  ({r['status']})"
         )
+    proof = "complete and proven" if front.complete else "NOT proven complete"
+    out.print(f"{len(rows)} Pareto points, {proof} ({front.note})")

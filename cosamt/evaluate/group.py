@@ -11,7 +11,6 @@ from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.metrics import Metrics
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import Mapping
-from cosamt.workload.einsum import Role
 
 
 @dataclass(frozen=True)
@@ -149,19 +148,21 @@ def _check_group_capacity(
     in_place = {t for ts in group.in_place.values() for t in ts}
     out: list[str] = []
     for lvl in range(garch.dram_index):
-        sizes: dict[str, tuple[int, Role]] = {}
+        sizes: dict[str, int] = {}
         for op in group.ops:
             mp = mappings[op.name]
             for t in op.tensors:
                 if t.name in in_place or not mp.keeps(lvl, t.name):
                     continue
                 tile = math.prod(mp.tile_extent(d, lvl) for d in t.dims)
-                sizes[t.name] = (max(tile, sizes.get(t.name, (0, t.role))[0]), t.role)
+                sizes[t.name] = max(tile, sizes.get(t.name, 0))
         level = garch.levels[lvl]
         for roles, cap in level.capacity_groups(garch.word_bytes):
-            used = sum(size for size, role in sizes.values() if role in roles) * (2 if db else 1)
+            # a tensor counts in every partition holding a role it plays (Group.roles)
+            inside = sorted(n for n in sizes if group.roles(n) & set(roles))
+            used = sum(sizes[n] for n in inside) * (2 if db else 1)
             if used > cap:
-                names = ", ".join(sorted(n for n, (_s, r) in sizes.items() if r in roles))
+                names = ", ".join(inside)
                 out.append(
                     f"{level.name}: the group keeps {names} at once: {used} words, capacity is {cap}"
                 )

@@ -119,13 +119,9 @@ def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) 
             m.group_tile_bound.add(m.group_tile[key] >= z)
     for lvl in range(problems[0].dram):
         for roles, cap in arch.levels[lvl].capacity_groups(arch.word_bytes):
-            held = [key for key in tiles if key[1] == lvl and _role(problems, key[0]) in roles]
+            held = [key for key in tiles if key[1] == lvl and group.roles(key[0]) & set(roles)]
             if held:
                 m.group_capacity.add(mult * sum(m.group_tile[key] for key in held) / cap <= 1)
-
-
-def _role(problems: list[Problem], tensor: str) -> object:
-    return next(t.role for pb in problems for t in pb.op.tensors if t.name == tensor)
 
 
 def rescale_work(

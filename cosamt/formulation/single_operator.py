@@ -412,11 +412,14 @@ def _compulsory_traffic_cuts(
     """Every level that keeps t receives (or, for outputs, is written) all of t at least once.
     Valid at every integer point; it lifts the relaxation's bound to compulsory traffic."""
     m.compulsory_traffic = pyo.ConstraintList()
+    # Divided by the iteration count, the traffic terms' scale: unscaled, their coefficients reach
+    # 1e15 at 2^50 points, where HiGHS treats them as infinite and drops the rows.
+    points = math.prod(pb.sizes[d] for d in pb.dims)
     for (tn, p), zs in incoming.items():
         if p >= pb.spatial_level:
             t = pb.op.tensor(tn)
             size = math.prod(pb.sizes[d] for d in pb.dims if d in t.dims)
-            m.compulsory_traffic.add(sum(zs) >= size * m.kept(tn, p))
+            m.compulsory_traffic.add(sum(zs) / points >= (size / points) * m.kept(tn, p))
 
 
 def _reduction_fanout(m: pyo.ConcreteModel, pb: Problem, t: Tensor) -> pyo.Expression:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cosamt.types import FusionChoice
-from cosamt.workload.einsum import Einsum, Tensor
+from cosamt.workload.einsum import Einsum, Role, Tensor
 
 
 class Scheme(StrEnum):
@@ -71,6 +71,13 @@ class Group:
 
     def op(self, name: str) -> Einsum:
         return next(o for o in self.ops if o.name == name)
+
+    def roles(self, tensor: str) -> frozenset[Role]:
+        """Every role ``tensor`` plays in the group. On a buffer partitioned by role, a group's
+        tensor counts in every partition holding one of them: an intermediate is produced into
+        the output partition and read by its consumer from the input one. The MIP
+        (group_capacity) and the evaluator both apply this rule."""
+        return frozenset(t.role for o in self.ops for t in o.tensors if t.name == tensor)
 
     def signature(self) -> tuple[object, ...]:
         return (

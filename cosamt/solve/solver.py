@@ -13,6 +13,8 @@ import pyomo.environ as pyo
 from pyomo.opt import TerminationCondition
 
 from cosamt.arch.spec import AXES, Architecture
+from cosamt.evaluate.evaluator import evaluate
+from cosamt.evaluate.group import evaluate_group
 from cosamt.formulation.fused_group import build_group
 from cosamt.formulation.lattice import padding_candidates, prime_factors
 from cosamt.formulation.single_operator import Problem, build
@@ -23,16 +25,28 @@ from cosamt.workload.einsum import Einsum
 
 
 class SolveStatus(StrEnum):
-    OPTIMAL = "optimal"  # proven optimal within the requested gap
-    FEASIBLE = "feasible"  # stopped (time limit) with an incumbent
+    OPTIMAL = "optimal"  # a valid schedule within the requested gap (plus NUMERIC_GAP) of a bound
+    FEASIBLE = "feasible"  # a valid schedule, not proven within the gap (time limit, numerics)
     INFEASIBLE = "infeasible"  # no schedule fits the architecture
-    NO_SOLUTION = "no_solution"  # stopped with no incumbent
+    NO_SOLUTION = "no_solution"  # stopped with no incumbent, or the tie-break stage never ran
+    INVALID = "invalid"  # the solver's schedule was rejected by the evaluator (never reported)
+
+
+# The certified figure of a schedule is the evaluator's; the solver's dual bound, a bound of the
+# model relaxed by its feasibility tolerance (1e-9 on scaled rows), may sit that much below the true
+# optimum. A schedule is called optimal when it is within the requested gap plus this of the bound.
+NUMERIC_GAP = 1e-7
+# Stage 2 of a lexicographic solve keeps the primary within this of stage 1's exact value.
+TIEBREAK_SLACK = 1e-9
+# Feasibility tolerances passed to HiGHS (the loose one only to confirm an infeasibility claim).
+TIGHT_TOLERANCE = 1e-9
+LOOSE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
 class SolveSettings:
     objective: Objective = Objective.LATENCY
-    time_limit_s: float = 60.0
+    time_limit_s: float = 60.0  # wall-time bound on one group: every MIP and stage it needs
     threads: int = 2
     mip_gap: float = 0.0
     double_buffering: bool = False
@@ -41,18 +55,37 @@ class SolveSettings:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """The evaluator's verdict on the schedule read off a solved model."""
+
+    latency: float
+    energy: float
+    violations: tuple[str, ...] = ()
+
+    def value(self, objective: Objective) -> float:
+        if objective is Objective.ENERGY:
+            return self.energy
+        if objective is Objective.EDP:
+            return self.latency * self.energy
+        return self.latency
+
+
+@dataclass(frozen=True)
 class SolveResult:
     status: SolveStatus
-    objective: float | None  # primary objective (latency cycles, energy pJ or EDP)
+    objective: float | None  # primary objective (latency cycles, energy pJ or EDP), certified
     bound: float | None  # best proven bound on the primary objective
     seconds: float
     mappings: dict[str, Mapping] = field(default_factory=dict)  # per operator; empty if none found
-    latency: float | None = None  # the MIP's latency and energy at the returned schedule
+    latency: float | None = None  # the evaluator's latency and energy at the returned schedule
     energy: float | None = None
     solves: int = 1
     # Status of the tie-break stage (the other metric at the primary optimum); a time limit can cut
     # it short, leaving the primary optimum proven but the tie-break unproven.
     tiebreak: SolveStatus | None = None
+    tiebreak_gap: float | None = None  # how much the other metric might still improve (relative)
+    mip_objective: float | None = None  # the solver's own figure for the primary (tolerance-bound)
+    note: str = ""  # what went wrong, when something did (a rejected schedule, dropped rows, ...)
 
     @property
     def mapping(self) -> Mapping | None:
@@ -61,11 +94,27 @@ class SolveResult:
 
     @property
     def gap(self) -> float | None:
-        if self.objective is None or self.bound is None:
+        return relative_gap(self.objective, self.bound)
+
+    @property
+    def proven(self) -> bool:
+        """Optimal in the primary objective and, where one ran, in the tie-break too."""
+        return self.status is SolveStatus.OPTIMAL and self.tiebreak in (None, SolveStatus.OPTIMAL)
+
+    @property
+    def numerical_error(self) -> float | None:
+        """Relative difference between the solver's figure and the certified one."""
+        if self.mip_objective is None or not self.objective:
             return None
-        if self.objective == 0:
-            return 0.0
-        return max(0.0, (self.objective - self.bound) / abs(self.objective))
+        return abs(self.mip_objective - self.objective) / abs(self.objective)
+
+
+def relative_gap(value: float | None, bound: float | None) -> float | None:
+    if value is None or bound is None:
+        return None
+    if value == 0:
+        return 0.0
+    return max(0.0, (value - bound) / abs(value))
 
 
 _highs_threads: list[int] = []  # the thread count HiGHS's process-wide scheduler was started with
@@ -81,8 +130,27 @@ def _highs_scheduler(threads: int) -> None:
     _highs_threads[:] = [threads]
 
 
+def pyomo_solver_name(name: str) -> str:
+    """The Pyomo plugin behind a user-facing solver name ("highs" is Pyomo's appsi_highs)."""
+    return "appsi_highs" if name == "highs" else name
+
+
+def solver_version(name: str) -> str:
+    """ "highs 1.16.0": the solver and version that produced a result (for reports and caches)."""
+    if name == "highs":
+        from importlib.metadata import version
+
+        return f"highs {version('highspy')}"
+    try:
+        opt = pyo.SolverFactory(pyomo_solver_name(name))
+        ver = opt.version() if opt is not None else None
+    except Exception:
+        ver = None
+    return f"{name} {'.'.join(map(str, ver)) if isinstance(ver, tuple) else ver or 'unknown'}"
+
+
 def _solver(settings: SolveSettings, time_left: float, loose: bool = False) -> object:
-    name = "appsi_highs" if settings.solver == "highs" else settings.solver
+    name = pyomo_solver_name(settings.solver)
     opt = pyo.SolverFactory(name)
     if opt is None or not opt.available(exception_flag=False):
         raise RuntimeError(f"solver {settings.solver!r} is not available")
@@ -90,16 +158,18 @@ def _solver(settings: SolveSettings, time_left: float, loose: bool = False) -> o
         _highs_scheduler(settings.threads)
         opt.config.time_limit = max(time_left, 0.01)
         opt.config.mip_gap = settings.mip_gap
-        # A tight primal tolerance keeps the epigraph rows exact to ~1e-9 relative (so the MIP's
-        # figures equal the evaluator's); a tighter MIP feasibility tolerance than HiGHS's default
-        # made it declare feasible models infeasible, so that one stays at its default.
+        tolerance = LOOSE_TOLERANCE if loose else TIGHT_TOLERANCE
         opt.highs_options = {
             "threads": settings.threads,
             "mip_abs_gap": 1e-9,
             "random_seed": 0,
             "mip_rel_gap": settings.mip_gap,
             "output_flag": False,
-            "primal_feasibility_tolerance": 1e-7 if loose else 1e-9,
+            # Rows hold to 1e-9 on scaled variables and integrality to 1e-9, so the solver's own
+            # figures stay within ~1e-8 of the exact ones; the reported figures are recomputed
+            # exactly anyway (certify), and this keeps the dual bound tight enough to prove them.
+            "primal_feasibility_tolerance": tolerance,
+            "mip_feasibility_tolerance": tolerance,
             # Epigraph rows are scaled by the largest attainable value; on big operators (2^40
             # iteration points) the secants of small values have coefficients below HiGHS's default
             # 1e-9 cut-off, which it silently drops, and then its "optimal" is not (found on FLAT's
@@ -137,12 +207,30 @@ def _generic_options(
     return out
 
 
+class DroppedRows(Exception):
+    """The solver loaded fewer rows than the model has (HiGHS treats |coefficient| >= 1e15 as
+    infinite and drops the row, then solves what is left): its answer is about another model."""
+
+
+def _check_rows_loaded(opt: object, model: pyo.ConcreteModel) -> None:
+    highs = getattr(opt, "_solver_model", None)
+    if highs is None:
+        return
+    expected = sum(
+        1 for _c in model.component_data_objects(pyo.Constraint, active=True, descend_into=True)
+    )
+    loaded = highs.getNumRow()
+    if loaded != expected:
+        raise DroppedRows(f"the solver loaded {loaded} of the model's {expected} rows")
+
+
 def _run(
     model: pyo.ConcreteModel, settings: SolveSettings, time_left: float, loose: bool = False
 ) -> tuple[SolveStatus, float | None]:
     start = time.perf_counter()
     opt = _solver(settings, time_left, loose)
     res = opt.solve(model, load_solutions=False)  # type: ignore[attr-defined]
+    _check_rows_loaded(opt, model)
     tc = res.solver.termination_condition
     try:
         model.solutions.load_from(res)
@@ -194,51 +282,190 @@ def extract_mapping(model: pyo.ConcreteModel, pb: Problem) -> Mapping:
     return Mapping(levels=tuple(levels), padding=padding)
 
 
-def _primary(model: pyo.ConcreteModel, objective: Objective) -> tuple[pyo.Var, pyo.Var]:
-    if objective is Objective.ENERGY:
-        return model.energy_scaled, model.latency_scaled
-    return model.latency_scaled, model.energy_scaled
+def _objective_vars(
+    model: pyo.ConcreteModel, objective: Objective
+) -> tuple[tuple[pyo.Var, float], tuple[pyo.Var, float]]:
+    """(variable, scale) of the primary metric and of the tie-break metric."""
+    latency = (model.latency_scaled, float(model.latency_scale))
+    energy = (model.energy_scaled, float(model.energy_scale))
+    return (energy, latency) if objective is Objective.ENERGY else (latency, energy)
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One solved MIP: the solver's status and bound (natural units), the schedule read off it and
+    the evaluator's certificate of that schedule."""
+
+    status: SolveStatus
+    bound: float | None
+    mappings: dict[str, Mapping] = field(default_factory=dict)
+    certificate: Certificate | None = None
+    mip_value: float | None = None
+    note: str = ""  # why there is no schedule, when the solver's answer cannot be used
+
+
+def _set_objective(model: pyo.ConcreteModel, var: pyo.Var) -> None:
+    if hasattr(model, "obj"):
+        model.del_component("obj")
+    model.obj = pyo.Objective(expr=var)
+
+
+def _solve_stage(
+    model: pyo.ConcreteModel,
+    f: Formulated,
+    var: pyo.Var,
+    scale: float,
+    settings: SolveSettings,
+    deadline: float,
+) -> _Stage:
+    _set_objective(model, var)
+    try:
+        status, bound = _run(model, settings, deadline - time.perf_counter())
+    except DroppedRows as exc:
+        return _Stage(SolveStatus.NO_SOLUTION, None, note=str(exc))
+    if status in (SolveStatus.INFEASIBLE, SolveStatus.NO_SOLUTION):
+        return _Stage(status, None)
+    mappings = f.extract(model)
+    return _Stage(
+        status,
+        None if bound is None else bound * scale,
+        mappings,
+        f.certify(mappings),
+        float(pyo.value(var)) * scale,
+    )
+
+
+def _proven(solver_status: SolveStatus, value: float, bound: float | None, gap: float) -> bool:
+    """Optimal means: the solver says so and the certified value is within the requested gap
+    (plus the solver's numerical slack) of its bound."""
+    if solver_status is not SolveStatus.OPTIMAL:
+        return False
+    measured = relative_gap(value, bound)
+    return measured is not None and measured <= gap + NUMERIC_GAP
 
 
 def _lexicographic(
     model: pyo.ConcreteModel,
-    first: pyo.Var,
-    second: pyo.Var,
+    f: Formulated,
+    objective: Objective,
     settings: SolveSettings,
     deadline: float,
-) -> tuple[SolveStatus, float | None, float | None, SolveStatus | None]:
-    """Minimise ``first``, then ``second`` with ``first`` held at its optimum.
-
-    Returns (status of stage 1, bound on ``first``, optimum of ``first``, status of stage 2); the
-    model holds the stage-2 schedule, or stage 1's if stage 2 found nothing in time."""
-    for name in ("obj", "obj2", "lexicographic_bound"):
-        if hasattr(model, name):
-            model.del_component(name)
-    model.obj = pyo.Objective(expr=first)
-    status, bound = _run(model, settings, deadline - time.perf_counter())
-    if status in (SolveStatus.INFEASIBLE, SolveStatus.NO_SOLUTION):
-        return status, bound, None, None
-    best = float(pyo.value(first))
-    model.obj.deactivate()
-    model.lexicographic_bound = pyo.Constraint(expr=first <= best * (1 + 1e-9) + 1e-9)
-    model.obj2 = pyo.Objective(expr=second)
-    tiebreak = SolveStatus.NO_SOLUTION
+) -> SolveResult:
+    """Minimise the primary metric, then the other one with the primary held at stage 1's exact
+    (certified) value. Every schedule is certified by the evaluator before it is used: an invalid
+    one is never returned (status INVALID, with the evaluator's reason), and stage 2's schedule is
+    kept only if it is valid, no worse in the primary and better in the other metric."""
+    start = time.perf_counter()
+    (first, first_scale), (second, second_scale) = _objective_vars(model, objective)
+    other = Objective.LATENCY if objective is Objective.ENERGY else Objective.ENERGY
+    s1 = _solve_stage(model, f, first, first_scale, settings, deadline)
+    cert1 = s1.certificate
+    if cert1 is None:
+        return SolveResult(s1.status, None, None, time.perf_counter() - start, note=s1.note)
+    if cert1.violations:
+        return SolveResult(
+            SolveStatus.INVALID,
+            None,
+            None,
+            time.perf_counter() - start,
+            note=f"the solver's schedule is invalid: {cert1.violations[0]}",
+        )
+    primary = cert1.value(objective)
+    bound = None if s1.bound is None else min(s1.bound, primary)
+    status = (
+        SolveStatus.OPTIMAL
+        if _proven(s1.status, primary, bound, settings.mip_gap)
+        else SolveStatus.FEASIBLE
+    )
+    chosen, tiebreak, tiebreak_gap, note = s1, SolveStatus.NO_SOLUTION, None, ""
+    # Stage 1's schedule satisfies the pin exactly (every row is exact at integer points), so stage
+    # 2 is feasible whatever the solver's tolerances did in stage 1.
+    model.lexicographic_bound = pyo.Constraint(
+        expr=first <= primary / first_scale * (1 + TIEBREAK_SLACK)
+    )
     if deadline - time.perf_counter() > 0.05:
-        # loads the schedule only if it found one
-        tiebreak, _ = _run(model, settings, deadline - time.perf_counter())
-    return status, bound, best, tiebreak
+        s2 = _solve_stage(model, f, second, second_scale, settings, deadline)
+        tiebreak, tiebreak_gap, note, better = _judge_tiebreak(s1, s2, objective, other)
+        if better:
+            chosen = s2
+    else:
+        note = "tie-break not run: no time left after stage 1"
+    model.del_component("lexicographic_bound")
+    cert = chosen.certificate
+    assert cert is not None
+    return SolveResult(
+        status=status,
+        objective=primary,
+        bound=bound,
+        seconds=time.perf_counter() - start,
+        mappings=chosen.mappings,
+        latency=cert.latency,
+        energy=cert.energy,
+        solves=2,
+        tiebreak=tiebreak,
+        tiebreak_gap=tiebreak_gap,
+        mip_objective=s1.mip_value,
+        note=note,
+    )
+
+
+def _judge_tiebreak(
+    s1: _Stage, s2: _Stage, objective: Objective, other: Objective
+) -> tuple[SolveStatus, float | None, str, bool]:
+    """(tie-break status, how much the other metric may still improve, note, use stage 2)."""
+    assert s1.certificate is not None
+    kept = s1.certificate.value(other)
+    cert = s2.certificate
+    bound = s2.bound
+    if cert is None:
+        why = s2.note or (
+            "infeasible" if s2.status is SolveStatus.INFEASIBLE else "no schedule in the time left"
+        )
+        return s2.status, relative_gap(kept, bound), f"tie-break found nothing ({why})", False
+    if cert.violations:
+        return (
+            SolveStatus.INVALID,
+            relative_gap(kept, bound),
+            f"tie-break schedule rejected: {cert.violations[0]}",
+            False,
+        )
+    if cert.value(objective) > s1.certificate.value(objective) * (1 + TIEBREAK_SLACK):
+        return (
+            SolveStatus.FEASIBLE,
+            relative_gap(kept, bound),
+            "tie-break schedule rejected: its exact primary is worse than stage 1's",
+            False,
+        )
+    better = cert.value(other) < kept
+    value = cert.value(other) if better else kept
+    bound = None if bound is None else min(bound, value)
+    proven = _proven(s2.status, value, bound, 0.0)
+    return (
+        (SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE),
+        relative_gap(value, bound),
+        "",
+        better,
+    )
 
 
 @dataclass(frozen=True)
 class Formulated:
-    """How to build a model and read its schedules back (single operator or fused group)."""
+    """How to build a model, read its schedules back and certify them (single operator or fused
+    group). ``certify`` is the evaluator: the reported figures are its, never the solver's."""
 
     build: Callable[[], pyo.ConcreteModel]
     extract: Callable[[pyo.ConcreteModel], dict[str, Mapping]]
+    certify: Callable[[dict[str, Mapping]], Certificate]
 
 
 def single_formulation(pb: Problem) -> Formulated:
-    return Formulated(lambda: build(pb), lambda model: {pb.op.name: extract_mapping(model, pb)})
+    def certify(mappings: dict[str, Mapping]) -> Certificate:
+        m = evaluate(pb.op, pb.arch, mappings[pb.op.name], double_buffering=pb.double_buffering)
+        return Certificate(m.latency_cycles, m.energy_pj, m.violations)
+
+    return Formulated(
+        lambda: build(pb), lambda model: {pb.op.name: extract_mapping(model, pb)}, certify
+    )
 
 
 def group_formulation(
@@ -252,109 +479,131 @@ def group_formulation(
             pb.op.name: extract_mapping(model.member[i], pb) for i, pb in enumerate(model.problems)
         }
 
-    return Formulated(lambda: build_group(group, arch, double_buffering, shared_factors), extract)
+    def certify(mappings: dict[str, Mapping]) -> Certificate:
+        m = evaluate_group(group, arch, mappings, double_buffering=double_buffering)
+        return Certificate(m.latency_cycles, m.energy_pj, m.violations)
+
+    return Formulated(
+        lambda: build_group(group, arch, double_buffering, shared_factors), extract, certify
+    )
 
 
-def solve_problem(pb: Problem, settings: SolveSettings) -> SolveResult:
-    return solve_formulated(single_formulation(pb), settings)
+def solve_problem(
+    pb: Problem, settings: SolveSettings, deadline: float | None = None
+) -> SolveResult:
+    return solve_formulated(single_formulation(pb), settings, deadline)
 
 
-def solve_formulated(f: Formulated, settings: SolveSettings) -> SolveResult:
+def solve_formulated(
+    f: Formulated, settings: SolveSettings, deadline: float | None = None
+) -> SolveResult:
     """Lexicographic solve: the primary objective, then the other metric at the primary's optimum.
 
     EDP is the product of two sums and is not linear in the epigraph variables; it is minimised
     over the latency-energy Pareto front (``solve_edp``)."""
+    deadline = deadline if deadline is not None else time.perf_counter() + settings.time_limit_s
     if settings.objective is Objective.EDP:
-        return solve_edp(f, settings)
-    start = time.perf_counter()
-    model = f.build()
-    first, second = _primary(model, settings.objective)
-    status, bound, best, tiebreak = _lexicographic(
-        model, first, second, settings, start + settings.time_limit_s
-    )
-    scale = model.energy_scale if settings.objective is Objective.ENERGY else model.latency_scale
-    scaled_bound = None if bound is None else bound * scale
-    if best is None:
-        return SolveResult(status, None, scaled_bound, time.perf_counter() - start)
-    return SolveResult(
-        status=status,
-        objective=best * scale,
-        bound=scaled_bound,
-        seconds=time.perf_counter() - start,
-        mappings=f.extract(model),
-        latency=float(pyo.value(model.latency)),
-        energy=float(pyo.value(model.energy)),
-        solves=2,
-        tiebreak=tiebreak,
-    )
+        return solve_edp(f, settings, deadline)
+    return _lexicographic(f.build(), f, settings.objective, settings, deadline)
 
 
 MAX_PARETO_POINTS = 64
+# The latency cap of the next Pareto point is this far below the last point's exact latency; if the
+# solver (within its tolerance) returns the same latency again, the margin grows to the next value.
+PARETO_MARGINS = (1e-9, 1e-7, 1e-5)
+
+
+@dataclass(frozen=True)
+class ParetoFront:
+    points: tuple[SolveResult, ...]  # from the minimum-energy point toward the fastest
+    complete: bool  # every point proven and the walk ended by a proven stop
+    note: str  # how the walk ended
 
 
 def pareto_front(
-    f: Formulated, settings: SolveSettings, max_points: int = MAX_PARETO_POINTS
-) -> list[SolveResult]:
+    f: Formulated,
+    settings: SolveSettings,
+    max_points: int = MAX_PARETO_POINTS,
+    deadline: float | None = None,
+    stop: Callable[[SolveResult], bool] | None = None,
+) -> ParetoFront:
     """The latency-energy Pareto front by the epsilon-constraint method, from the minimum-energy
     schedule toward the fastest: minimise energy under a latency cap (then latency at that energy),
-    and lower the cap just below the latency found, until no schedule is fast enough."""
-    start = time.perf_counter()
-    deadline = start + settings.time_limit_s
+    and lower the cap just below the latency found, until no schedule is fast enough. ``stop``
+    ends the walk early once it returns True for the last point (the EDP pruning)."""
+    deadline = deadline if deadline is not None else time.perf_counter() + settings.time_limit_s
     model = f.build()
     model.cap = pyo.Param(mutable=True, initialize=0.0)
     model.latency_cap = pyo.Constraint(expr=model.latency_scaled <= model.cap)
     model.latency_cap.deactivate()
+    scale = float(model.latency_scale)
     front: list[SolveResult] = []
-    while len(front) < max_points and deadline - time.perf_counter() > 0.05:
-        t0 = time.perf_counter()
-        status, bound, best, tiebreak = _lexicographic(
-            model, model.energy_scaled, model.latency_scaled, settings, deadline
-        )
-        if best is None:
-            break  # no schedule below the cap: the fastest point is already on the front
-        lat, en = float(pyo.value(model.latency)), float(pyo.value(model.energy))
-        front.append(
-            SolveResult(
-                status,
-                en,
-                None if bound is None else bound * model.energy_scale,
-                time.perf_counter() - t0,
-                f.extract(model),
-                latency=lat,
-                energy=en,
-                solves=2,
-                tiebreak=tiebreak,
+    margin = 0
+    while True:
+        if len(front) >= max_points:
+            return ParetoFront(tuple(front), False, f"stopped at {max_points} points")
+        if deadline - time.perf_counter() <= 0.05:
+            return ParetoFront(tuple(front), False, "stopped by the time limit")
+        r = _lexicographic(model, f, Objective.ENERGY, settings, deadline)
+        if r.objective is None:
+            proven = r.status is SolveStatus.INFEASIBLE and all(p.proven for p in front)
+            why = (
+                "no faster schedule exists"
+                if r.status is SolveStatus.INFEASIBLE
+                else r.status.value
             )
-        )
-        model.cap.set_value(float(pyo.value(model.latency_scaled)) * (1 - 1e-7))
+            return ParetoFront(tuple(front), proven and bool(front), why)
+        assert r.latency is not None
+        if front and r.latency >= (front[-1].latency or 0.0):
+            # The solver met the cap only within its tolerance: the same point again.
+            margin += 1
+            if margin >= len(PARETO_MARGINS):
+                return ParetoFront(tuple(front), False, "the solver repeats the last point")
+        else:
+            front.append(r)
+            if stop is not None and stop(r):
+                return ParetoFront(tuple(front), all(p.proven for p in front), "pruned by a bound")
+        last = front[-1].latency or 0.0
+        model.cap.set_value(last / scale * (1 - PARETO_MARGINS[margin]))
         model.latency_cap.activate()
-    return front
 
 
-def solve_edp(f: Formulated, settings: SolveSettings) -> SolveResult:
-    """Minimum energy-delay product over the Pareto front (every EDP optimum is Pareto-optimal).
-    Proven optimal only when the whole front was walked within the time limit."""
+def solve_edp(f: Formulated, settings: SolveSettings, deadline: float | None = None) -> SolveResult:
+    """Minimum energy-delay product. Every EDP optimum is Pareto-optimal (a dominating point has a
+    strictly smaller product), so it is the best point of the front; the walk from the
+    minimum-energy end stops as soon as no later point can win: later points have energy >= the
+    last one's and latency >= the minimum latency L*, so once L* x energy >= the best EDP found,
+    the best is proven. Stage 0 finds L* (the fastest schedule, itself a front point)."""
     start = time.perf_counter()
-    front = pareto_front(f, settings)
-    if not front:
-        return SolveResult(SolveStatus.INFEASIBLE, None, None, time.perf_counter() - start)
-    best = min(front, key=lambda r: (r.latency or 0.0) * (r.energy or 0.0))
-    capped = len(front) >= MAX_PARETO_POINTS
-    walked = (
-        not capped
-        and time.perf_counter() - start < settings.time_limit_s
-        and all(
-            r.status is SolveStatus.OPTIMAL and r.tiebreak is SolveStatus.OPTIMAL for r in front
-        )
-    )
-    edp = (best.latency or 0.0) * (best.energy or 0.0)
+    deadline = deadline if deadline is not None else start + settings.time_limit_s
+    fastest = _lexicographic(f.build(), f, Objective.LATENCY, settings, deadline)
+    if fastest.objective is None:
+        return replace(fastest, seconds=time.perf_counter() - start)
+    lat_bound = fastest.bound if fastest.bound is not None else 0.0
+    best = [fastest]
+
+    def edp(r: SolveResult) -> float:
+        return (r.latency or 0.0) * (r.energy or 0.0)
+
+    def stop(r: SolveResult) -> bool:
+        if edp(r) < edp(best[0]):
+            best[0] = r
+        return lat_bound * (r.energy or 0.0) >= edp(best[0]) * (1 - NUMERIC_GAP)
+
+    front = pareto_front(f, settings, deadline=deadline, stop=stop)
+    winner = best[0]
+    value = edp(winner)
+    proven = front.complete and fastest.proven
+    energy_bound = front.points[0].bound if front.points and front.points[0].bound else 0.0
     return replace(
-        best,
-        objective=edp,
-        bound=edp if walked else None,
-        status=SolveStatus.OPTIMAL if walked else SolveStatus.FEASIBLE,
+        winner,
+        objective=value,
+        bound=value if proven else lat_bound * energy_bound,
+        status=SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
         seconds=time.perf_counter() - start,
-        solves=sum(r.solves for r in front),
+        solves=fastest.solves + sum(r.solves for r in front.points),
+        mip_objective=None,
+        note=f"EDP over {len(front.points) + 1} Pareto points; walk: {front.note}",
     )
 
 
@@ -365,7 +614,8 @@ def solve_group(
     shared_factors: dict[str, int] | None = None,
 ) -> SolveResult:
     """A single operator (with padding candidates) or a fused group as one MIP; ``shared_factors``
-    fixes a fused group's shared loops (the other shared dims get factor 1)."""
+    fixes a fused group's shared loops (the other shared dims get factor 1). ``time_limit_s``
+    bounds the whole group: every MIP and stage it needs."""
     if not group.fused:
         return solve_operator(group.ops[0], arch, settings)
     return solve_formulated(
@@ -374,27 +624,35 @@ def solve_group(
 
 
 def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> SolveResult:
-    """Solve one operator, trying padded sizes for dimensions that factor badly. The result is
-    proven optimal only if every size combination was solved to optimality."""
+    """Solve one operator, trying padded sizes for dimensions that factor badly (each combination
+    gets an equal share of the time left). The result is proven optimal only if every size
+    combination was solved to optimality; its bound is the smallest over the combinations."""
+    start = time.perf_counter()
+    deadline = start + settings.time_limit_s
     options = [[s] for s in op.dims.values()]
     if settings.padding:
         options = [padding_candidates(s, count=1) for s in op.dims.values()]
-    results = [
-        solve_problem(
-            Problem(op, arch, dict(zip(op.dims, combo, strict=True)), settings.double_buffering),
-            settings,
+    combos = list(itertools.product(*options))
+    results = []
+    for i, combo in enumerate(combos):
+        share = (deadline - time.perf_counter()) / (len(combos) - i)
+        problem = Problem(
+            op, arch, dict(zip(op.dims, combo, strict=True)), settings.double_buffering
         )
-        for combo in itertools.product(*options)
-    ]
+        results.append(solve_problem(problem, settings, time.perf_counter() + share))
     found = [r for r in results if r.objective is not None]
+    seconds = time.perf_counter() - start
     if not found:
-        return replace(results[0], seconds=sum(r.seconds for r in results))
+        invalid = [r for r in results if r.status is SolveStatus.INVALID]
+        return replace(invalid[0] if invalid else results[0], seconds=seconds)
     best = min(found, key=lambda r: r.objective or 0.0)
     proven = all(r.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) for r in results)
     bounds = [r.bound for r in results if r.status is not SolveStatus.INFEASIBLE]
+    bound = min(b for b in bounds if b is not None) if all(b is not None for b in bounds) else None
     return replace(
         best,
         status=best.status if proven else SolveStatus.FEASIBLE,
-        bound=min(bounds) if all(b is not None for b in bounds) else None,  # type: ignore[type-var]
-        seconds=sum(r.seconds for r in results),
+        bound=bound,
+        seconds=seconds,
+        solves=sum(r.solves for r in results),
     )

@@ -1,6 +1,6 @@
 """Solved groups cached by content, so a sweep never solves the same group twice.
 
-Key: sha256 of (group signature, architecture JSON, solve settings). Value: the schedule-file group
+Key: sha256 of (group signature, architecture JSON, solve settings, solver and version). Value: the schedule-file group
 entry (:func:`cosamt.schedule.file.group_entry`), the schedule source and the :class:`SolveResult`
 numbers. A hit rebuilds the mappings and re-evaluates them with the evaluator (cheap); its
 ``seconds`` is 0 (nothing solved). Entries are written atomically, so concurrent workers sharing the
@@ -26,10 +26,10 @@ from cosamt.fusion.schemes import Group
 from cosamt.pipeline import GroupResult, Resolved, SolveReport, solve_group_result, solve_instance
 from cosamt.schedule.file import GroupEntry, group_entry, mappings_from_entry
 from cosamt.schedule.mapping import Mapping
-from cosamt.solve.solver import SolveResult, SolveSettings, SolveStatus
+from cosamt.solve.solver import SolveResult, SolveSettings, SolveStatus, solver_version
 from cosamt.sweep.store import replace_atomically
 
-FORMAT = "cosamt-group-cache/1"
+FORMAT = "cosamt-group-cache/2"
 
 
 @dataclass
@@ -46,6 +46,7 @@ class SolveCache:
             "group": group.signature(),
             "arch": arch.model_dump(mode="json"),
             "settings": asdict(settings),
+            "solver": solver_version(settings.solver),  # another solver may find another optimum
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -112,6 +113,9 @@ def _result_json(res: SolveResult) -> dict[str, Any]:
         "energy": res.energy,
         "solves": res.solves,
         "tiebreak": None if res.tiebreak is None else res.tiebreak.value,
+        "tiebreak_gap": res.tiebreak_gap,
+        "mip_objective": res.mip_objective,
+        "note": res.note,
     }
 
 
@@ -127,6 +131,9 @@ def _result_from_json(data: dict[str, Any], mappings: dict[str, Mapping]) -> Sol
         energy=data["energy"],
         solves=data["solves"],
         tiebreak=None if tiebreak is None else SolveStatus(tiebreak),
+        tiebreak_gap=data["tiebreak_gap"],
+        mip_objective=data["mip_objective"],
+        note=data["note"],
     )
 
 
