@@ -8,6 +8,14 @@ from rich.console import Console
 from rich.table import Table
 
 from cosamt.pipeline import AGREEMENT_TOLERANCE, GroupResult, SolveReport
+from cosamt.solve.solver import solver_version
+
+# What "optimal" is over (formulations/single_operator.md, "What the MIP does not model").
+MAPSPACE = (
+    "optimal over the MIP's mapspace: one temporal loop per dimension and level, spatial loops at "
+    "the array's level, any bypass of the levels that may hold a tensor; sizes padded only where "
+    "they have a prime factor above 7, to the nearest 7-smooth size within +12.5 % (padding on)"
+)
 
 GRANULARITY = {"b": "batch", "h": "head", "r": "head", "m": "row", "n": "key tile"}
 
@@ -64,6 +72,10 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
             "seconds": s.seconds,
             "objective_kind": obj.value,
             "tiebreak": None if s.tiebreak is None else s.tiebreak.value,
+            "tiebreak_gap": s.tiebreak_gap,
+            "proven": s.proven,
+            "solver_objective": s.mip_objective,
+            "note": s.note,
         },
         "evaluator": {
             "latency_cycles": m.latency_cycles,
@@ -88,7 +100,7 @@ def explain_json(report: SolveReport) -> list[dict[str, Any]]:
                     "latency_cycles": a.latency_cycles if a.feasible else None,
                     "energy_pj": a.energy_pj if a.feasible else None,
                     "groups": [g.name for g in a.groups],
-                    "all_optimal": all(g.solve.status.value == "optimal" for g in a.groups),
+                    "all_optimal": all(g.solve.proven for g in a.groups),
                 }
                 for a in seg.alternatives
             ],
@@ -118,7 +130,7 @@ def totals(report: SolveReport) -> dict[str, Any]:
                 for a in seg.alternatives
                 for g in a.groups
             ),
-            "all_optimal": all(g.solve.status.value == "optimal" for g in report.groups),
+            "all_optimal": all(g.solve.proven for g in report.groups),
             "all_agree": all(
                 (g.agreement(report.settings.objective) or 0.0) <= AGREEMENT_TOLERANCE
                 for g in report.groups
@@ -148,10 +160,22 @@ def report_json(report: SolveReport) -> dict[str, Any]:
             "layers": r.model.n_layers,
         },
         "fusion": report.fusion.value,
+        "solver": solver_version(report.settings.solver),
+        "mapspace": MAPSPACE,
         "groups": [group_json(g, report) for g in report.groups],
         "explain": explain_json(report),
         **totals(report),
     }
+
+
+def status_text(mip: dict[str, Any]) -> str:
+    """The primary's status, and the tie-break's when it is not proven, with what it may cost."""
+    text = str(mip["status"])
+    tb = mip.get("tiebreak")
+    if tb is None or tb == "optimal" or mip["status"] not in ("optimal", "feasible"):
+        return text
+    cost = mip.get("tiebreak_gap")
+    return f"{text}, tie-break {tb}" + (f" (≤{cost:.0%} to gain)" if cost else " (gain unknown)")
 
 
 def _si(x: float) -> str:
@@ -235,7 +259,7 @@ def print_table(report: SolveReport, console: Console) -> None:
             _si(g["dram_bytes"]),
             f"{g['utilisation']:.2f}",
             g["bound_by"],
-            mip["status"],
+            status_text(mip),
             "-" if mip["gap"] is None else f"{mip['gap']:.1e}",
             f"{mip['seconds']:.2f}",
             agree_txt,
@@ -253,3 +277,6 @@ def print_table(report: SolveReport, console: Console) -> None:
     console.print(
         "stationarity letters: W weight, I input, O output, N none; per operator: PE, then each on-chip level"
     )
+    console.print(f"{MAPSPACE}; solver {data['solver']}")
+    if not t["all_optimal"]:
+        console.print("NOT all groups are proven optimal (see status)")
