@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 import pyomo.environ as pyo
 from pyomo.opt import TerminationCondition
@@ -224,21 +227,63 @@ def _check_rows_loaded(opt: object, model: pyo.ConcreteModel) -> None:
         raise DroppedRows(f"the solver loaded {loaded} of the model's {expected} rows")
 
 
+def _interrupt_at(highs: Any, deadline: float) -> None:
+    """Stop HiGHS at ``deadline`` (wall clock) from its own interrupt callbacks. Its
+    ``time_limit`` alone is not enough: a tie-break stage on a 4-level hierarchy given 30 s ran
+    for minutes without returning."""
+    import highspy
+
+    kinds = highspy._core.cb.HighsCallbackType
+
+    def callback(_kind: int, _message: str, _out: Any, data_in: Any, _user: Any) -> None:
+        if time.perf_counter() > deadline:
+            data_in.user_interrupt = True
+
+    highs.setCallback(callback, None)
+    for kind in (
+        kinds.kCallbackMipInterrupt,
+        kinds.kCallbackSimplexInterrupt,
+        kinds.kCallbackIpmInterrupt,
+    ):
+        highs.startCallback(kind)
+
+
+def _load_interrupted(opt: Any) -> tuple[bool, float | None]:
+    """After an interrupt Pyomo refuses to load the incumbent; read it from HiGHS directly."""
+    highs = opt._solver_model
+    info = highs.getInfo()
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return False, None
+    opt.load_vars()
+    bound = float(info.mip_dual_bound)
+    return True, bound if math.isfinite(bound) else None
+
+
 def _run(
     model: pyo.ConcreteModel, settings: SolveSettings, time_left: float, loose: bool = False
 ) -> tuple[SolveStatus, float | None]:
     start = time.perf_counter()
-    opt = _solver(settings, time_left, loose)
-    res = opt.solve(model, load_solutions=False)  # type: ignore[attr-defined]
+    opt: Any = _solver(settings, time_left, loose)
+    highs = pyomo_solver_name(settings.solver) == "appsi_highs"
+    if highs:
+        opt.set_instance(model)  # solve() then reuses this HiGHS object, callbacks included
+        _interrupt_at(opt._solver_model, start + max(time_left, 0.01))
+    with _quiet_pyomo():
+        res = opt.solve(model, load_solutions=False)
     _check_rows_loaded(opt, model)
     tc = res.solver.termination_condition
+    bound = res.problem.lower_bound
+    bound = float(bound) if bound is not None and math.isfinite(float(bound)) else None
     try:
         model.solutions.load_from(res)
         has = True
-    except Exception:  # no incumbent to load
+    except Exception:  # no incumbent to load, or Pyomo does not know the status
         has = False
-    bound = res.problem.lower_bound
-    bound = float(bound) if bound is not None and math.isfinite(float(bound)) else None
+        if highs and tc not in (
+            TerminationCondition.infeasible,
+            TerminationCondition.infeasibleOrUnbounded,
+        ):
+            has, bound = _load_interrupted(opt)
     if tc == TerminationCondition.optimal and has:
         return SolveStatus.OPTIMAL, bound
     if tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
@@ -248,6 +293,18 @@ def _run(
             return _run(model, settings, left, loose=True)
         return SolveStatus.INFEASIBLE, None
     return (SolveStatus.FEASIBLE if has else SolveStatus.NO_SOLUTION), bound
+
+
+@contextmanager
+def _quiet_pyomo() -> Iterator[None]:
+    """Pyomo logs a warning for HiGHS's interrupt status, which cosamt handles itself."""
+    log = logging.getLogger("pyomo.contrib.appsi.solvers.highs")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def extract_mapping(model: pyo.ConcreteModel, pb: Problem) -> Mapping:
