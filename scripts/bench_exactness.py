@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import resolve, settings_for, solve_instance
-from cosamt.solve.solver import solver_version
+from cosamt.solve.solver import environment
 
 OUT = Path("results/exactness/bench_exactness.json")
 
@@ -207,12 +205,7 @@ def main() -> None:
         ),
     }
     doc = {
-        "versions": {
-            "solver": solver_version("highs"),
-            "pyomo": version("pyomo"),
-            "cosamt": version("cosamt"),
-            "python": platform.python_version(),
-        },
+        "versions": environment(),
         "threads": args.threads,
         "summary": summary,
         "cases": results,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from cosamt.io.instance import load_instance
 from cosamt.pipeline import resolve, settings_for, solve_instance
 from cosamt.report.solve_report import report_json
+from cosamt.solve.solver import environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +89,7 @@ def main() -> None:
         )[1],
         "gpt2_cloud_whole_model_seconds": gpt2[0] if gpt2 else None,
         "max_evaluator_disagreement": max(agreement, default=None),
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "machine": environment(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1) + "\n")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cosamt.io.instance import parse_instance
+from cosamt.solve.solver import environment
 from cosamt.sweep.rows import Row
 from cosamt.sweep.run import RunOptions, run_sweep
 from cosamt.sweep.spec import SweepSpec, expand
@@ -88,7 +88,7 @@ def main() -> None:
             "max_point_seconds": max(seconds),
             "slowest_point": f"{slowest['arch']} L={slowest['seq_len']}",
             "all_optimal": all(r["all_optimal"] for r in rows),
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            "machine": environment(),
         },
         "points": sorted(rows, key=lambda r: (PRESETS.index(r["arch"]), r["seq_len"])),
     }

@@ -29,6 +29,7 @@ from cosamt.io.instance import parse_instance
 from cosamt.pipeline import GroupResult, NoSchedule, resolve, settings_for, solve_group_result
 from cosamt.report.solve_report import granularity
 from cosamt.solve.flat_granularity import FlatHeuristicUnavailable, flat_heuristic
+from cosamt.solve.solver import environment
 from cosamt.types import FusionChoice, Objective
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,7 +288,9 @@ def main() -> None:
                     )
     plot(rows, args.out / "flat.png")
     summary = summarise(rows)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (args.out / "summary.json").write_text(
+        json.dumps({**summary, "environment": environment()}, indent=1) + "\n"
+    )
     print(json.dumps(summary, indent=1))
 
 

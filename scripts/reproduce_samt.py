@@ -25,6 +25,7 @@ from typing import Any
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import resolve, settings_for, solve_instance
 from cosamt.search.baselines import run_baseline
+from cosamt.solve.solver import environment
 from cosamt.types import Objective
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,7 +170,9 @@ def main() -> None:
         "energy_vs_best_fixed_range": [min(en_b), max(en_b)],
         "all_optimal": all(str(r["all_optimal"]) == "True" for r in rows),
     }
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (args.out / "summary.json").write_text(
+        json.dumps({**summary, "environment": environment()}, indent=1) + "\n"
+    )
     print(json.dumps(summary, indent=1))
 
 

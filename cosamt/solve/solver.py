@@ -152,6 +152,21 @@ def solver_version(name: str) -> str:
     return f"{name} {'.'.join(map(str, ver)) if isinstance(ver, tuple) else ver or 'unknown'}"
 
 
+def environment(solver: str = "highs") -> dict[str, Any]:
+    """What produced a result, for benchmark and results JSON: solver, packages, machine."""
+    import os
+    import platform
+    from importlib.metadata import version
+
+    return {
+        "solver": solver_version(solver),
+        "pyomo": version("pyomo"),
+        "cosamt": version("cosamt"),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+    }
+
+
 def _solver(settings: SolveSettings, time_left: float, loose: bool = False) -> object:
     name = pyomo_solver_name(settings.solver)
     opt = pyo.SolverFactory(name)
