@@ -93,7 +93,7 @@ def cosamt_figures(op: Einsum, arch: Architecture, mapping: Mapping) -> dict[str
         "latency_cycles": m.latency_cycles,
         "energy_pj": m.energy_pj,
         "dram_words": words,
-        "violations": list(m.violations),
+        "violations": [str(v) for v in m.violations],
     }
 
 
@@ -315,7 +315,7 @@ def group_figures(
         "energy_pj": sum(g.energy_pj for g in ms),
         "rescale_energy_pj": rescale,
         "dram_words": words,
-        "violations": [v for g in ms for v in g.violations],
+        "violations": [str(v) for g in ms for v in g.violations],
     }
 
 

@@ -388,6 +388,19 @@ SCHEDULE_CASES: list[tuple[str, Any, tuple[str, ...]]] = [
         ("groups[0].levels[1]: GlobalBuffer: ", "need 2605056 words", "capacity is 262144 words"),
     ),
     (
+        "axis-overflow",
+        _bad_schedule(
+            lambda s: (
+                _level(s, 1)["spatial"].__setitem__(0, ["m", 64, "rows"]),
+                _level(s, 1)["temporal"].__setitem__(1, ["m", 1]),
+            )
+        ),
+        (
+            "groups[0].levels[1].spatial: PE array rows: spatial factors multiply to 64, "
+            "the axis has 32 PEs",
+        ),
+    ),
+    (
         "wrong-architecture",
         _bad_schedule(lambda s: s.update(arch="cloud")),
         ("arch: schedule is for 'cloud', instance uses 'edge'",),

@@ -14,6 +14,7 @@ from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, Vect
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.metrics import Metrics
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
+from cosamt.schedule.violations import Rule
 from cosamt.workload.einsum import gemm
 
 ALL = frozenset("XWY")
@@ -264,10 +265,14 @@ def test_f_capacity_overflow_is_named() -> None:
     # GB of 32 bytes = 16 words; the (a) tiles need 8 + 8 + 1 = 17 words.
     met = evaluate(gemm("g", 8, 8, 8), arch2(gb_bytes=32), A_MAPPING)
     assert not met.valid
-    assert any(
-        v.startswith("GB:") and "17 words" in v and "capacity is 16 words" in v
-        for v in met.violations
-    ), met.violations
+    (v,) = met.violations
+    assert (v.rule, v.level, v.found, v.expected) == (
+        Rule.CAPACITY,
+        "GB",
+        "17 words",
+        "at most 16 words",
+    )
+    assert str(v).startswith("GB: ") and "capacity is 16 words" in str(v)
     # 34 bytes = 17 words is exactly enough
     assert evaluate(gemm("g", 8, 8, 8), arch2(gb_bytes=34), A_MAPPING).valid
 
@@ -277,7 +282,9 @@ def test_f_factor_product_mismatch_is_named() -> None:
     m = Mapping(levels=(lm((Loop("k", 8),)), lm((Loop("m", 4), Loop("n", 8)))))
     met = evaluate(gemm("g", 8, 8, 8), arch2(), m)
     assert not met.valid
-    assert "dimension m: loop factors multiply to 4, expected 8" in met.violations
+    (v,) = met.violations
+    assert (v.rule, v.dimension, v.found, v.expected) == (Rule.FACTOR_PRODUCT, "m", "4", "8")
+    assert str(v) == "dimension m: loop factors multiply to 4, expected 8"
 
 
 # ---- (g) monotonicity properties ---------------------------------------------------------------

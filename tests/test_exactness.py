@@ -23,6 +23,7 @@ from cosamt.fusion.schemes import Group, Scheme
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import resolve, settings_for, solve_group_result, solve_instance
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
+from cosamt.schedule.violations import Rule, Violation
 from cosamt.search.exhaustive import exhaustive_search_many
 from cosamt.solve import solver as solver_module
 from cosamt.solve.solver import (
@@ -101,7 +102,11 @@ def test_invalid_schedule_is_never_returned() -> None:
     op = gemm("g", 4, 6, 8)
     arch = _two_level(64, 4.0)
     real = single_formulation(Problem(op, arch, dict(op.dims)))
-    liar = Formulated(real.build, real.extract, lambda _m: Certificate(1.0, 1.0, ("made up",)))
+    liar = Formulated(
+        real.build,
+        real.extract,
+        lambda _m: Certificate(1.0, 1.0, (Violation(Rule.CAPACITY, "made up"),)),
+    )
     res = solve_formulated(liar, FAST)
     assert res.status is SolveStatus.INVALID
     assert not res.mappings and res.objective is None
@@ -275,8 +280,8 @@ def test_group_counts_an_intermediate_in_every_partition_it_uses() -> None:
         for op in group.ops
     }
     v = evaluate_group(group, arch, whole).violations
-    assert any("64 words, capacity is 48" in x for x in v), v
-    assert any("32 words, capacity is 24" in x for x in v), v
+    assert any("64 words, capacity is 48" in str(x) for x in v), v
+    assert any("32 words, capacity is 24" in str(x) for x in v), v
 
 
 def test_fused_group_on_partitioned_buffer_is_valid_and_exact() -> None:

@@ -21,8 +21,10 @@ from cosamt.schedule.file import (
     group_entry,
     mappings_from_entry,
     schedule_to_json,
+    violation_path,
 )
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
+from cosamt.schedule.violations import Rule, Violation
 from cosamt.solve.solver import SolveSettings, SolveStatus, solve_group
 from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
@@ -350,7 +352,13 @@ def test_flat_by_hand() -> None:
     # words (P is written in place over S) fit in 64 bytes, not in 62
     assert evaluate_group(group, tiny_arch(64), flat_mappings()).valid
     tight = evaluate_group(group, tiny_arch(62), flat_mappings())
-    assert any("32 words" in v for v in tight.violations), tight.violations
+    (v,) = tight.violations
+    assert (v.rule, v.level, v.found, v.expected) == (
+        Rule.GROUP_CAPACITY,
+        "GlobalBuffer",
+        "32 words",
+        "at most 31 words",
+    )
 
 
 def test_flat_k_reread_with_a_dram_loop() -> None:
@@ -376,12 +384,23 @@ def test_flat_rejects_dram_loops_over_intermediates_and_unshared_dims() -> None:
     mp["qk"] = nest(
         (Loop("m", 2),), (Loop("m", 2), Loop("n", 2), Loop("d", 2)), "QKS", "QK", (Loop("n", 2),)
     )
-    assert any(
-        "splits intermediate S" in v for v in evaluate_group(group, tiny_arch(), mp).violations
-    )
+    split = [
+        v
+        for v in evaluate_group(group, tiny_arch(), mp).violations
+        if v.rule is Rule.SPLIT_INTERMEDIATE
+    ]
+    assert [(v.operator, v.level, v.dimension, v.tensor) for v in split] == [
+        ("qk", "DRAM", "n", "S")
+    ]
+    assert str(split[0]).startswith("qk: DRAM: loop over n splits intermediate S")
     mp = flat_mappings()
     mp["softmax"] = nest((Loop("m", 4),), (Loop("n", 4),), "SP", "")
-    assert any("differ" in v for v in evaluate_group(group, tiny_arch(), mp).violations)
+    differ = [
+        v
+        for v in evaluate_group(group, tiny_arch(), mp).violations
+        if v.rule is Rule.SHARED_LOOPS_DIFFER
+    ]
+    assert [(v.operator, v.group) for v in differ] == [("softmax", group.name)]
 
 
 def test_online_rescale_by_hand() -> None:
@@ -445,3 +464,22 @@ def test_tile_reused_across_shared_iterations_is_charged_while_others_run() -> N
     group = tiny_attention(Scheme.FLAT)
     gm = evaluate_group(group, tiny_arch(40), flat_mappings())
     assert _stat(gm, "qk", "DRAM", "K") == (16, 0) or not gm.valid
+
+
+def test_violation_paths_point_into_a_fused_entry() -> None:
+    """A member's violation lands on that member's nest entry (and the field), a shared-loop
+    violation on the group's ``shared`` list, a group-wide one on the group."""
+    group = tiny_attention(Scheme.FLAT)
+    entry = group_entry(group, tiny_arch(), flat_mappings())
+    split = Violation(
+        Rule.SPLIT_INTERMEDIATE, "x", level="DRAM", field="temporal", operator="qk", group="g"
+    )
+    differ = Violation(Rule.SHARED_LOOPS_DIFFER, "x", level="Shared", operator="av", group="g")
+    whole = Violation(Rule.GROUP_CAPACITY, "x", level="GlobalBuffer", group="g")
+    dram_index = [e.level for e in entry.nests["qk"].levels].index("DRAM")
+    assert violation_path(entry, "groups[3]", split) == (
+        f"groups[3].nests.qk.levels[{dram_index}].temporal"
+    )
+    assert violation_path(entry, "groups[3]", differ) == "groups[3].shared"
+    assert violation_path(entry, "groups[3]", whole) == "groups[3]"
+    assert str(split) == "qk: x"

@@ -22,10 +22,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 
 from cosamt.arch.spec import Architecture, DimClass
 from cosamt.evaluate.metrics import LevelStats, Metrics, Stationarity, TensorLevelStats
 from cosamt.schedule.mapping import Loop, Mapping
+from cosamt.schedule.violations import Rule, Violation
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 
 MAC_LEVEL = -1
@@ -61,73 +63,153 @@ def padded_dims(op: Einsum, mapping: Mapping) -> dict[str, int]:
 
 def check(
     op: Einsum, arch: Architecture, mapping: Mapping, on_chip: frozenset[str] = frozenset()
-) -> list[str]:
+) -> list[Violation]:
     """Every way the mapping is not a legal schedule of ``op`` on ``arch``.
 
     ``on_chip`` names a fused group's intermediates: they never go to DRAM, live in the outermost
     on-chip level, and that level holds the whole of them for one iteration of the shared loops."""
-    v: list[str] = []
     names = arch.level_names
     if len(mapping.levels) != len(names):
         return [
-            f"mapping has {len(mapping.levels)} levels, architecture {arch.name} has {len(names)}"
-        ]
-    dims = padded_dims(op, mapping)
-    for d, size in mapping.padding.items():
-        if d not in op.dims:
-            v.append(f"padding.{d}: unknown dimension")
-        elif size < op.dims[d]:
-            v.append(
-                f"padding.{d}: padded size {size} is smaller than the dimension ({op.dims[d]})"
+            Violation(
+                Rule.LEVEL_COUNT,
+                f"mapping has {len(mapping.levels)} levels, architecture {arch.name} has {len(names)}",
+                found=str(len(mapping.levels)),
+                expected=str(len(names)),
+                operator=op.name,
             )
-    for d, size in dims.items():
-        got = mapping.factor_product(d)
-        if got != size:
-            v.append(f"dimension {d}: loop factors multiply to {got}, expected {size}")
+        ]
+    v = _check_padding_and_factors(op, mapping)
     roles = {t.name: t.role for t in op.tensors}
     for i, lm in enumerate(mapping.levels):
         lv = arch.levels[i]
-        for loop in list(lm.temporal) + list(lm.spatial):
-            if loop.dim not in op.dims:
-                v.append(f"{lv.name}: unknown dimension {loop.dim!r}")
+        for field, loops in (("temporal", lm.temporal), ("spatial", lm.spatial)):
+            for loop in loops:
+                if loop.dim not in op.dims:
+                    v.append(
+                        Violation(
+                            Rule.UNKNOWN_DIMENSION,
+                            f"unknown dimension {loop.dim!r}",
+                            where=lv.name,
+                            expected=f"one of {list(op.dims)}",
+                            found=loop.dim,
+                            level=lv.name,
+                            field=field,
+                            dimension=loop.dim,
+                        )
+                    )
         for t in sorted(lm.keep):
+            keep = {"where": f"{lv.name}.keep", "level": lv.name, "field": "keep", "tensor": t}
             if t not in roles:
-                v.append(f"{lv.name}.keep: unknown tensor {t!r}")
+                v.append(Violation(Rule.UNKNOWN_TENSOR, f"unknown tensor {t!r}", **keep))
             elif roles[t] not in lv.holds:
                 v.append(
-                    f"{lv.name}.keep: {t} is a {roles[t].value} tensor, which {lv.name} cannot hold"
+                    Violation(
+                        Rule.LEVEL_CANNOT_HOLD,
+                        f"{t} is a {roles[t].value} tensor, which {lv.name} cannot hold",
+                        expected=f"a tensor of role {', '.join(r.value for r in lv.holds)}",
+                        found=roles[t].value,
+                        **keep,
+                    )
                 )
             elif op.kind is OpKind.VECTOR and arch.is_private(i):
                 v.append(
-                    f"{lv.name}.keep: {t}: vector operators run on the vector unit, not in PE-private levels"
+                    Violation(
+                        Rule.VECTOR_IN_PRIVATE_LEVEL,
+                        f"{t}: vector operators run on the vector unit, not in PE-private levels",
+                        **keep,
+                    )
                 )
         if lm.spatial and i != arch.spatial_level:
-            v.append(f"{lv.name}: spatial loops are only allowed at {arch.pe_array.below}")
+            v.append(
+                Violation(
+                    Rule.SPATIAL_LEVEL,
+                    f"spatial loops are only allowed at {arch.pe_array.below}",
+                    where=lv.name,
+                    expected=arch.pe_array.below,
+                    level=lv.name,
+                    field="spatial",
+                )
+            )
     v += _check_chain_ends(op, arch, mapping, on_chip)
     v += _check_spatial(op, arch, mapping)
+    return [replace(x, operator=op.name) for x in v]
+
+
+def _check_padding_and_factors(op: Einsum, mapping: Mapping) -> list[Violation]:
+    v: list[Violation] = []
+    for d, size in mapping.padding.items():
+        pad = {"where": f"padding.{d}", "field": "padding", "dimension": d}
+        if d not in op.dims:
+            v.append(Violation(Rule.UNKNOWN_DIMENSION, "unknown dimension", **pad))
+        elif size < op.dims[d]:
+            v.append(
+                Violation(
+                    Rule.PADDING_TOO_SMALL,
+                    f"padded size {size} is smaller than the dimension ({op.dims[d]})",
+                    found=str(size),
+                    expected=f"at least {op.dims[d]}",
+                    **pad,
+                )
+            )
+    for d, size in padded_dims(op, mapping).items():
+        got = mapping.factor_product(d)
+        if got != size:
+            v.append(
+                Violation(
+                    Rule.FACTOR_PRODUCT,
+                    f"loop factors multiply to {got}, expected {size}",
+                    where=f"dimension {d}",
+                    found=str(got),
+                    expected=str(size),
+                    dimension=d,
+                )
+            )
     return v
 
 
 def _check_chain_ends(
     op: Einsum, arch: Architecture, mapping: Mapping, on_chip: frozenset[str]
-) -> list[str]:
-    v: list[str] = []
+) -> list[Violation]:
+    v: list[Violation] = []
     dram = arch.dram_index
+    dram_name = arch.levels[dram].name
     top = dram - 1
     for i in range(dram + 1, len(arch.levels)):
         if mapping.levels[i].keep or mapping.levels[i].spatial:
+            name = arch.levels[i].name
             v.append(
-                f"{arch.levels[i].name}: the shared-loop level keeps nothing and has no spatial loops"
+                Violation(
+                    Rule.SHARED_LEVEL,
+                    "the shared-loop level keeps nothing and has no spatial loops",
+                    where=name,
+                    level=name,
+                )
             )
     for t in op.tensors:
+        keep = {"where": f"{dram_name}.keep", "level": dram_name, "field": "keep", "tensor": t.name}
         if t.name not in on_chip:
             if not mapping.keeps(dram, t.name):
-                v.append(f"{arch.levels[dram].name}.keep: {t.name} must be kept in DRAM")
+                v.append(Violation(Rule.DRAM_KEEP, f"{t.name} must be kept in {dram_name}", **keep))
             continue
         if mapping.keeps(dram, t.name):
-            v.append(f"{arch.levels[dram].name}.keep: intermediate {t.name} must not go to DRAM")
+            v.append(
+                Violation(
+                    Rule.INTERMEDIATE_IN_DRAM,
+                    f"intermediate {t.name} must not go to {dram_name}",
+                    **keep,
+                )
+            )
         if top < 0 or not mapping.keeps(top, t.name):
-            v.append(f"intermediate {t.name} must be kept in the outermost on-chip level")
+            v.append(
+                Violation(
+                    Rule.INTERMEDIATE_OFF_CHIP,
+                    f"intermediate {t.name} must be kept in the outermost on-chip level",
+                    level=arch.levels[top].name if top >= 0 else None,
+                    field="keep",
+                    tensor=t.name,
+                )
+            )
             continue
         if t.role is Role.OUTPUT:
             partial = [
@@ -138,39 +220,86 @@ def _check_chain_ends(
             ]
             if partial:
                 v.append(
-                    f"shared loop over {partial[0]} would hand on a partial sum of intermediate {t.name} "
-                    "(it must be complete within one shared iteration)"
+                    Violation(
+                        Rule.PARTIAL_INTERMEDIATE,
+                        f"shared loop over {partial[0]} would hand on a partial sum of intermediate "
+                        f"{t.name} (it must be complete within one shared iteration)",
+                        dimension=partial[0],
+                        tensor=t.name,
+                    )
                 )
         for k in range(top + 1, dram + 1):
             loops = [lp for lp in mapping.levels[k].temporal if lp.dim in t.dims and lp.factor > 1]
             if loops:
+                name = arch.levels[k].name
                 v.append(
-                    f"{arch.levels[k].name}: loop over {loops[0].dim} splits intermediate {t.name}, "
-                    f"which must be whole on chip for each iteration of the shared loops"
+                    Violation(
+                        Rule.SPLIT_INTERMEDIATE,
+                        f"loop over {loops[0].dim} splits intermediate {t.name}, "
+                        f"which must be whole on chip for each iteration of the shared loops",
+                        where=name,
+                        level=name,
+                        field="temporal",
+                        dimension=loops[0].dim,
+                        tensor=t.name,
+                    )
                 )
     return v
 
 
-def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[str]:
-    v: list[str] = []
+def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[Violation]:
+    v: list[Violation] = []
     lm = mapping.levels[arch.spatial_level]
+    below = arch.pe_array.below
     if op.kind is OpKind.VECTOR and lm.spatial:
-        return [f"{arch.pe_array.below}: vector operators cannot be unrolled on the PE array"]
+        return [
+            Violation(
+                Rule.VECTOR_UNROLLED,
+                "vector operators cannot be unrolled on the PE array",
+                where=below,
+                level=below,
+                field="spatial",
+            )
+        ]
     for axis_name in ("rows", "cols"):
         axis = arch.pe_array.axis(axis_name)
+        at = {"where": f"PE array {axis_name}", "level": below, "field": "spatial"}
         loops = [sp for sp in lm.spatial if sp.axis == axis_name]
         used = math.prod(sp.factor for sp in loops)
         if used > axis.size:
             v.append(
-                f"PE array {axis_name}: spatial factors multiply to {used}, the axis has {axis.size} PEs"
+                Violation(
+                    Rule.AXIS_SIZE,
+                    f"spatial factors multiply to {used}, the axis has {axis.size} PEs",
+                    found=str(used),
+                    expected=f"at most {axis.size}",
+                    axis=axis_name,
+                    **at,
+                )
             )
         for sp in loops:
             cls = DimClass.REDUCTION if sp.dim in op.reduction_dims else DimClass.OUTPUT
             if cls not in axis.unrolls:
-                v.append(f"PE array {axis_name}: cannot unroll {cls.value} dimension {sp.dim}")
+                v.append(
+                    Violation(
+                        Rule.AXIS_UNROLLS,
+                        f"cannot unroll {cls.value} dimension {sp.dim}",
+                        found=cls.value,
+                        expected=f"one of {[c.value for c in axis.unrolls]}",
+                        dimension=sp.dim,
+                        axis=axis_name,
+                        **at,
+                    )
+                )
             if cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction and sp.factor > 1:
                 v.append(
-                    f"PE array {axis_name}: unrolling reduction dimension {sp.dim} needs spatial reduction"
+                    Violation(
+                        Rule.SPATIAL_REDUCTION,
+                        f"unrolling reduction dimension {sp.dim} needs spatial reduction",
+                        dimension=sp.dim,
+                        axis=axis_name,
+                        **at,
+                    )
                 )
     return v
 
@@ -189,8 +318,8 @@ def evaluate(
     ``on_chip`` names a fused group's intermediates (see ``check``); ``capacity_exclude`` names
     tensors written in place over another (a fused softmax's output): they take no capacity."""
     violations = check(op, arch, mapping, on_chip)
-    if violations and any(v.startswith("mapping has") for v in violations):
-        raise ValueError(violations[0])
+    if any(v.rule is Rule.LEVEL_COUNT for v in violations):
+        raise ValueError(str(violations[0]))
     n = len(arch.levels)
     dims = padded_dims(op, mapping)
     spatial_all = math.prod(sp.factor for lm in mapping.levels for sp in lm.spatial)
@@ -244,9 +373,17 @@ def evaluate(
             used = sum(tile(t, i) for t in held if t.role in roles) * mult
             if used > cap:
                 what = "/".join(r.value for r in roles)
+                buffered = " (double-buffered)" if mult == 2 else ""
                 violations.append(
-                    f"{lv.name}: {what} tiles need {used} words{' (double-buffered)' if mult == 2 else ''}, "
-                    f"capacity is {cap} words"
+                    Violation(
+                        Rule.CAPACITY,
+                        f"{what} tiles need {used} words{buffered}, capacity is {cap} words",
+                        where=lv.name,
+                        found=f"{used} words",
+                        expected=f"at most {cap} words",
+                        level=lv.name,
+                        operator=op.name,
+                    )
                 )
         r_total = sum(reads[i].values())
         w_total = sum(writes[i].values())

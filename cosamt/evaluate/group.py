@@ -11,6 +11,7 @@ from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.metrics import Metrics
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import Mapping
+from cosamt.schedule.violations import Rule, Violation
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class GroupMetrics:
     dram_bytes: int
     useful_macs: int
     utilisation: float
-    violations: tuple[str, ...]
+    violations: tuple[Violation, ...]
     bound_by: str = "compute"  # the resource that sets the latency
 
     @property
@@ -39,7 +40,7 @@ class GroupMetrics:
             "utilisation": self.utilisation,
             "extra_vector_ops": self.extra_vector_ops,
             "members": [m.to_json() for m in self.members],
-            "violations": list(self.violations),
+            "violations": [v.to_json() for v in self.violations],
         }
 
 
@@ -65,7 +66,7 @@ def evaluate_group(
     work of online softmax on the vector unit."""
     garch = group_arch(group, arch)
     members: list[Metrics] = []
-    violations: list[str] = []
+    violations: list[Violation] = []
     for op in group.ops:
         m = evaluate(
             op,
@@ -76,9 +77,12 @@ def evaluate_group(
             capacity_exclude=group.in_place.get(op.name, frozenset()),
         )
         members.append(m)
-        violations += [f"{op.name}: {v}" if group.fused else v for v in m.violations]
-    violations += _check_shared(group, garch, mappings)
-    violations += _check_group_capacity(group, garch, mappings, double_buffering)
+        violations += [v.in_group(group.name, op.name) for v in m.violations]
+    violations += [v.in_group(group.name) for v in _check_shared(group, garch, mappings)]
+    violations += [
+        v.in_group(group.name)
+        for v in _check_group_capacity(group, garch, mappings, double_buffering)
+    ]
     extra = 0
     if group.rescale is not None:
         r = group.rescale
@@ -120,33 +124,55 @@ def group_latency(members: list[Metrics], extra_vector_cycles: float) -> tuple[f
     return resources[name], name
 
 
-def _check_shared(group: Group, garch: Architecture, mappings: dict[str, Mapping]) -> list[str]:
+def _check_shared(
+    group: Group, garch: Architecture, mappings: dict[str, Mapping]
+) -> list[Violation]:
     if not group.fused:
         return []
     first = shared_loops(mappings[group.ops[0].name], garch)
+    shared_level = garch.levels[-1].name
     out = []
     for op in group.ops:
         loops = shared_loops(mappings[op.name], garch)
         if loops != first:
             out.append(
-                f"{op.name}: shared loops {list(loops)} differ from {group.ops[0].name}'s {list(first)}"
+                Violation(
+                    Rule.SHARED_LOOPS_DIFFER,
+                    f"shared loops {list(loops)} differ from {group.ops[0].name}'s {list(first)}",
+                    found=str(list(loops)),
+                    expected=str(list(first)),
+                    level=shared_level,
+                    field="temporal",
+                    operator=op.name,
+                )
             )
         bad = [d for d, _f in loops if d not in group.shared_dims]
         if bad:
-            out.append(f"{op.name}: dimension {bad[0]} is not shared by the group")
+            out.append(
+                Violation(
+                    Rule.NOT_SHARED_DIMENSION,
+                    f"dimension {bad[0]} is not shared by the group",
+                    found=bad[0],
+                    expected=f"one of {sorted(group.shared_dims)}",
+                    level=shared_level,
+                    field="temporal",
+                    dimension=bad[0],
+                    operator=op.name,
+                )
+            )
     return out
 
 
 def _check_group_capacity(
     group: Group, garch: Architecture, mappings: dict[str, Mapping], db: bool
-) -> list[str]:
+) -> list[Violation]:
     """While the group runs, every on-chip level holds the largest tile of every tensor any member
     keeps there, all at once (a tile reused across shared iterations must survive the other members'
     turns); in-place outputs share their input's space."""
     if not group.fused:
         return []
     in_place = {t for ts in group.in_place.values() for t in ts}
-    out: list[str] = []
+    out: list[Violation] = []
     for lvl in range(garch.dram_index):
         sizes: dict[str, int] = {}
         for op in group.ops:
@@ -164,6 +190,13 @@ def _check_group_capacity(
             if used > cap:
                 names = ", ".join(inside)
                 out.append(
-                    f"{level.name}: the group keeps {names} at once: {used} words, capacity is {cap}"
+                    Violation(
+                        Rule.GROUP_CAPACITY,
+                        f"the group keeps {names} at once: {used} words, capacity is {cap}",
+                        where=level.name,
+                        found=f"{used} words",
+                        expected=f"at most {cap} words",
+                        level=level.name,
+                    )
                 )
     return out

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from cosamt.schedule.violations import Violation
+
 
 class Stationarity(StrEnum):
     WEIGHT = "weight"
@@ -59,7 +61,7 @@ class Metrics:
     levels: tuple[LevelStats, ...]
     tensors: tuple[TensorLevelStats, ...]
     pe_stationarity: Stationarity = Stationarity.NONE  # what stays in the PE's latch
-    violations: tuple[str, ...] = ()
+    violations: tuple[Violation, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -114,5 +116,5 @@ class Metrics:
                 }
                 for t in self.tensors
             ],
-            "violations": list(self.violations),
+            "violations": [v.to_json() for v in self.violations],
         }

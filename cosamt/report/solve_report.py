@@ -81,7 +81,7 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
             "latency_cycles": m.latency_cycles,
             "energy_pj": m.energy_pj,
             "agreement": g.agreement(obj),
-            "violations": list(m.violations),
+            "violations": [v.to_json() for v in m.violations],
         },
         "lower_bound": {"latency_cycles": g.bound.latency_cycles, "energy_pj": g.bound.energy_pj},
     }

@@ -16,15 +16,17 @@ every tensor whatever ``keep`` says.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cosamt.arch.spec import AXES, Architecture
+from cosamt.arch.spec import AXES, SHARED, Architecture
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
+from cosamt.schedule.violations import Violation
 from cosamt.workload.einsum import Einsum
 
 FORMAT: Final = "cosamt-schedule/1"
@@ -262,17 +264,27 @@ def mappings_from_entry(
 
 
 def violation_problems(
-    group: GroupEntry, path: str, violations: tuple[str, ...] | list[str]
+    group: GroupEntry, path: str, violations: Iterable[Violation]
 ) -> list[Problem]:
-    """The evaluator's violations of one group as problems; a violation about a memory level
-    (``"GlobalBuffer: ..."``, ``"GlobalBuffer.keep: ..."``) points at that level's entry in the file."""
-    where = {entry.level: f"{path}.levels[{i}]" for i, entry in enumerate(group.levels)}
-    out: list[Problem] = []
-    for v in violations:
-        head = v.split(":", 1)[0]
-        level, _, field = head.partition(".")
-        if level in where:
-            out.append(Problem(where[level] + (f".{field}" if field else ""), v))
-        else:
-            out.append(Problem(path, v))
-    return out
+    """The evaluator's violations of one group as problems, each at the most precise JSON path the
+    file has for it: the level entry (and its ``keep``/``temporal``/``spatial`` field) of the
+    operator's nest, the group's ``padding.<dim>`` or ``shared`` loops, else the group itself."""
+    return [Problem(violation_path(group, path, v), str(v)) for v in violations]
+
+
+def violation_path(group: GroupEntry, path: str, v: Violation) -> str:
+    if v.field == "padding" and v.dimension is not None and not group.nests:
+        return f"{path}.padding.{v.dimension}"
+    if v.level == SHARED and group.nests:
+        return f"{path}.shared"
+    if group.nests:
+        nest = group.nests.get(v.operator or "")
+        if nest is None:
+            return path
+        levels, base = nest.levels, f"{path}.nests.{v.operator}"
+    else:
+        levels, base = group.levels, path
+    where = {entry.level: f"{base}.levels[{i}]" for i, entry in enumerate(levels)}
+    if v.level not in where:
+        return base
+    return where[v.level] + (f".{v.field}" if v.field and v.field != "padding" else "")

@@ -23,6 +23,7 @@ from cosamt.formulation.lattice import padding_candidates, prime_factors
 from cosamt.formulation.single_operator import Problem, build
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
+from cosamt.schedule.violations import Violation
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum
 
@@ -63,7 +64,7 @@ class Certificate:
 
     latency: float
     energy: float
-    violations: tuple[str, ...] = ()
+    violations: tuple[Violation, ...] = ()
 
     def value(self, objective: Objective) -> float:
         if objective is Objective.ENERGY:
