@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cosamt.pipeline import AGREEMENT_TOLERANCE, GroupResult, SolveReport
@@ -248,7 +249,7 @@ def print_table(report: SolveReport, console: Console) -> None:
         )
         name = g["name"] + (f" (= {g['same_as']})" if g["same_as"] else "")
         if g["schedule_source"] != "mip":
-            name += f" [{g['schedule_source']}]"
+            name += escape(f" [{g['schedule_source']}]")  # brackets are rich markup
         fusion = g["fusion"] + (f" ({g['granularity']})" if g["granularity"] else "")
         table.add_row(
             name,
