@@ -23,90 +23,10 @@ from cosamt.solve.solver import environment
 
 OUT = Path("results/exactness/bench_exactness.json")
 
-GPT3 = {
-    "name": "gpt3-175b-like",
-    "n_layers": 96,
-    "d_model": 12288,
-    "n_heads": 96,
-    "d_ff": 49152,
-    "activation": "gelu",
-    "norm": "layernorm",
-    "decoder": True,
-}
-
-FOUR_LEVEL = {
-    "name": "four-level",
-    "clock_ghz": 1.0,
-    "word_bytes": 2,
-    "mac_energy_pj": 1.5,
-    "pe_array": {
-        "rows": {"size": 64, "unrolls": ["reduction", "output"]},
-        "cols": {"size": 64, "unrolls": ["output"]},
-        "below": "L1",
-    },
-    "levels": [
-        {"name": "RF", "capacity_bytes": 64, "read_energy_pj": 0.5, "write_energy_pj": 0.5},
-        {
-            "name": "L1",
-            "capacity_bytes": 262144,
-            "read_bandwidth": 256.0,
-            "write_bandwidth": 256.0,
-            "read_energy_pj": 6.0,
-            "write_energy_pj": 6.0,
-        },
-        {
-            "name": "L2",
-            "capacity_bytes": 8388608,
-            "read_bandwidth": 128.0,
-            "write_bandwidth": 128.0,
-            "read_energy_pj": 30.0,
-            "write_energy_pj": 30.0,
-        },
-        {
-            "name": "DRAM",
-            "read_bandwidth": 64.0,
-            "write_bandwidth": 64.0,
-            "read_energy_pj": 300.0,
-            "write_energy_pj": 300.0,
-        },
-    ],
-    "vector_unit": {"lanes": 64, "energy_per_op_pj": 1.5},
-}
-
-
-def _case(model: Any, phase: str, batch: int, seq_len: int, arch: Any, **options: Any) -> dict:
-    return {
-        "model": model,
-        "phase": phase,
-        "batch": batch,
-        "seq_len": seq_len,
-        "arch": arch,
-        "options": {"time_limit_s": 120, **options},
-    }
-
-
-CASES: dict[str, dict] = {
-    "llama2_7b_mobile_64x64k": _case("llama2-7b", "prefill", 64, 65536, "mobile"),
-    "gpt3_cloud_8k": _case(GPT3, "prefill", 1, 8192, "cloud"),
-    "gpt3_cloud_8x64k": _case(GPT3, "prefill", 8, 65536, "cloud"),
-    "gpt3_cloud_64x64k": _case(GPT3, "prefill", 64, 65536, "cloud"),
-    "gpt2_gemmini_1k": _case("gpt2", "prefill", 1, 1024, "gemmini"),
-    "llama3_8b_gemmini_64k": _case("llama3-8b", "prefill", 1, 65536, "gemmini"),
-    "bert_large_gemmini_64k": _case("bert-large", "prefill", 1, 65536, "gemmini"),
-    "gpt2_four_level_1k": _case("gpt2", "prefill", 1, 1024, FOUR_LEVEL),
-    "llama3_8b_simba_8x8k_energy": _case(
-        "llama3-8b", "prefill", 8, 8192, "simba", objective="energy"
-    ),
-    "gpt2_edge_256_edp": _case("gpt2", "prefill", 1, 256, "edge", objective="edp"),
-    **{
-        f"flat_bert_edge_64x{2**k}": _case("flat-bert", "prefill", 64, 2**k, "edge")
-        for k in range(16, 21)
-    },
-    **{
-        f"flat_bert_cloud_64x{2**k}": _case("flat-bert", "prefill", 64, 2**k, "cloud")
-        for k in range(16, 21)
-    },
-}
+# The cases (instance JSON by name) live with the tests, which run them under -m slow.
+CASES: dict[str, dict] = json.loads(
+    (Path(__file__).parent.parent / "tests" / "data" / "hard_cases.json").read_text()
+)
 
 
 def run_case(name: str, data: dict, threads: int) -> dict[str, Any]:
