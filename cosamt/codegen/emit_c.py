@@ -101,12 +101,16 @@ class _Emitter:
         elif level == self.dram:
             buf = Buffer(f"D_{t.name}", t, level, self.g.tensor_dims(t), 1, False, True)
         elif level == LATCH:
-            buf = Buffer(f"L{m.index}_{t.name}", t, LATCH, (1,) * len(t.dims), m.instances, True, False)
+            buf = Buffer(
+                f"L{m.index}_{t.name}", t, LATCH, (1,) * len(t.dims), m.instances, True, False
+            )
         else:
             ext = tuple(m.mapping.tile_extent(d, level) for d in t.dims)
             private = level < self.s
             inst = m.instances if private else 1
-            buf = Buffer(f"B{m.index}_{t.name}_{self.level_name(level)}", t, level, ext, inst, private, False)
+            buf = Buffer(
+                f"B{m.index}_{t.name}_{self.level_name(level)}", t, level, ext, inst, private, False
+            )
         self.declare(buf)
         return buf
 
@@ -156,7 +160,9 @@ class _Emitter:
         return " && ".join(conds) if conds else "1"
 
     # ---- transfers ---------------------------------------------------------------------------
-    def element_loops(self, t: Tensor, extents: tuple[int, ...]) -> tuple[list[str], list[str], str]:
+    def element_loops(
+        self, t: Tensor, extents: tuple[int, ...]
+    ) -> tuple[list[str], list[str], str]:
         opens = [
             f"for (int e_{d} = 0; e_{d} < {ext}; e_{d}++)"
             for d, ext in zip(t.dims, extents, strict=True)
@@ -172,7 +178,8 @@ class _Emitter:
         high = math.inf if parent.full else lk.parent
         opens, local, _ = self.element_loops(t, child.extents)
         pcoords = [
-            " + ".join([*self.coord(m.loops, d, lk.child, high), c]) for d, c in zip(t.dims, local, strict=True)
+            " + ".join([*self.coord(m.loops, d, lk.child, high), c])
+            for d, c in zip(t.dims, local, strict=True)
         ]
         ci = self.index(child, local, m)
         pi = self.index(parent, pcoords, m)
@@ -196,7 +203,9 @@ class _Emitter:
         revisit = " || ".join(f"{v} != 0" for v in lk.revisit) or "0"
         out.append(f"if ({revisit}) {{")
         out.append(f"  {loops} {child.name}[{ci}] = ({lead}) ? {parent.name}[{pi}] : 0.0;")
-        count = f"CNT[{cid}][0] += {child.tile};" + (f" CNT[{wid}][1] += {child.tile};" if wid is not None else "")
+        count = f"CNT[{cid}][0] += {child.tile};" + (
+            f" CNT[{wid}][1] += {child.tile};" if wid is not None else ""
+        )
         out.append(f"  if ({lead}) {{ {count} }}")
         out.append(f"}} else {{ {loops} {child.name}[{ci}] = 0.0; }}")
         return out
@@ -206,7 +215,9 @@ class _Emitter:
         child, parent, ci, pi, opens = self.link_parts(m, lk)
         lead = self.lead(m, t, lk.child, lk.parent)
         loops = " ".join(opens)
-        out = [f"/* write back {t.name}: {self._lname(lk.child)} -> {self.level_name(lk.parent)} */"]
+        out = [
+            f"/* write back {t.name}: {self._lname(lk.child)} -> {self.level_name(lk.parent)} */"
+        ]
         out.append(
             f"{loops} {{ if ({lead}) {parent.name}[{pi}] = {child.name}[{ci}]; "
             f"else {parent.name}[{pi}] += {child.name}[{ci}]; }}"
@@ -222,7 +233,9 @@ class _Emitter:
     def top_init(self, m: MemberNest, t: Tensor, revisit: tuple[str, ...]) -> list[str]:
         buf = self.buffer(m, t, m.chain(t)[-1])
         cond = " || ".join(f"{v} != 0" for v in revisit) or "0"
-        return [f"if (!({cond})) memset({buf.name}, 0, sizeof {buf.name}); /* {t.name} starts on chip */"]
+        return [
+            f"if (!({cond})) memset({buf.name}, 0, sizeof {buf.name}); /* {t.name} starts on chip */"
+        ]
 
     def per_pe(self, m: MemberNest, position: int, child: int, lines: list[str]) -> list[str]:
         """Transfers of a PE-private tile placed outside the spatial loops run for every PE."""
@@ -259,7 +272,11 @@ class _Emitter:
             inner = self.point(m)
         else:
             lp = m.loops[position]
-            inner = [self.loop_open(lp), *("  " + ln for ln in self.member_block(m, position + 1)), "}"]
+            inner = [
+                self.loop_open(lp),
+                *("  " + ln for ln in self.member_block(m, position + 1)),
+                "}",
+            ]
         return before + inner + after
 
     def shared_block(self, position: int) -> list[str]:
@@ -272,10 +289,18 @@ class _Emitter:
         if position == len(self.g.shared):
             inner: list[str] = []
             for m in self.g.members:
-                inner += [f"/* ---- {m.op.name} ---- */", *self.prologue(m), *self.member_block(m, position)]
+                inner += [
+                    f"/* ---- {m.op.name} ---- */",
+                    *self.prologue(m),
+                    *self.member_block(m, position),
+                ]
         else:
             lp = self.g.shared[position]
-            inner = [self.loop_open(lp), *("  " + ln for ln in self.shared_block(position + 1)), "}"]
+            inner = [
+                self.loop_open(lp),
+                *("  " + ln for ln in self.shared_block(position + 1)),
+                "}",
+            ]
         return before + inner + after
 
     # ---- the operators ----------------------------------------------------------------------
@@ -317,7 +342,9 @@ class _Emitter:
                 f"  {out} = p; RS[row] += p; }}",
             ]
         if kind == "softmax":
-            return [f"{{ int row = {row}; {out} = ({real}) ? exp({ins[0]} - MX[row]) / SM[row] : 0.0; }}"]
+            return [
+                f"{{ int row = {row}; {out} = ({real}) ? exp({ins[0]} - MX[row]) / SM[row] : 0.0; }}"
+            ]
         x = ins[0]
         gamma = self.latch(m, next(t for t in op.operands if t.role is Role.WEIGHT))
         centre = f"({x} - MEAN[row])" if kind == "layernorm" else x
@@ -327,7 +354,9 @@ class _Emitter:
         key = (m.op.name, self.level_name(level), t.name)
         return self.stats_ids.setdefault(key, len(self.stats_ids))
 
-    def source_loops(self, m: MemberNest, t: Tensor) -> tuple[Buffer, list[str], dict[str, str], str]:
+    def source_loops(
+        self, m: MemberNest, t: Tensor
+    ) -> tuple[Buffer, list[str], dict[str, str], str]:
         """Loops over the whole of t where the group holds it (top of its chain), global coordinates."""
         top = m.chain(t)[-1]
         buf = self.buffer(m, t, top)
@@ -394,7 +423,9 @@ class _Emitter:
         if resident:
             lk = min(resident, key=lambda k: k.child)
             if lk.child == LATCH:
-                raise CodegenError(f"{av.op.name}: output {o.name} stays in the PE latch across key tiles")
+                raise CodegenError(
+                    f"{av.op.name}: output {o.name} stays in the PE latch across key tiles"
+                )
             buf = self.buffer(av, o, lk.child)
             eopens, local, _ = self.element_loops(o, buf.extents)
             coords = {
@@ -406,9 +437,9 @@ class _Emitter:
                 f"{' '.join(eopens)} {{ int row = {self.row_index(self.row_dims(sm), coords)}; "
                 f"{buf.name}[{self.index(buf, local, av)}] *= AL[row]; if ({lead}) RESCALE_OPS += 1; }}"
             ]
-            return [f"/* rescale {o.name} where it is resident: {self.level_name(lk.child)} */"] + self.per_pe(
-                av, 0, lk.child, body
-            )
+            return [
+                f"/* rescale {o.name} where it is resident: {self.level_name(lk.child)} */"
+            ] + self.per_pe(av, 0, lk.child, body)
         # Not resident: the accumulator is in DRAM; the rows of this key tile, every head-dim entry.
         dd = next(d for d in o.dims if d not in s_coords)
         coords = {**s_coords, dd: f"e_{dd}x"}
@@ -490,17 +521,26 @@ def emit(nest: GroupNest) -> Program:
         f"static long long CNT[{n_cnt}][2]; /* reads, writes per (member, level, tensor) */",
         f"static long long STATS[{n_stats}];",
         "static long long RESCALE_OPS;",
-        *(f"static double {a}[{rows}];" for a in ("MX", "SM", "MEAN", "RSTD", "RM", "RS", "TM", "AL")),
+        *(
+            f"static double {a}[{rows}];"
+            for a in ("MX", "SM", "MEAN", "RSTD", "RM", "RS", "TM", "AL")
+        ),
         *em.decls,
         "",
         "int main(int argc, char **argv) {",
         '  const char *dir = argc > 1 ? argv[1] : ".";',
         f"  for (int i = 0; i < {rows}; i++) {{ RM[i] = -INFINITY; RS[i] = 0.0; }}",
-        *(f'  load(dir, "{t.name}", D_{t.name}, {math.prod(nest.tensor_dims(t))});' for t in inputs),
+        *(
+            f'  load(dir, "{t.name}", D_{t.name}, {math.prod(nest.tensor_dims(t))});'
+            for t in inputs
+        ),
         *("  " + ln for ln in body),
-        *(f'  save(dir, "{t.name}", D_{t.name}, {math.prod(nest.tensor_dims(t))});' for t in outputs),
-        f"  for (int i = 0; i < {len(em.counter_ids)}; i++) printf(\"count %d %lld %lld\\n\", i, CNT[i][0], CNT[i][1]);",
-        f"  for (int i = 0; i < {len(em.stats_ids)}; i++) printf(\"stats %d %lld\\n\", i, STATS[i]);",
+        *(
+            f'  save(dir, "{t.name}", D_{t.name}, {math.prod(nest.tensor_dims(t))});'
+            for t in outputs
+        ),
+        f'  for (int i = 0; i < {len(em.counter_ids)}; i++) printf("count %d %lld %lld\\n", i, CNT[i][0], CNT[i][1]);',
+        f'  for (int i = 0; i < {len(em.stats_ids)}; i++) printf("stats %d %lld\\n", i, STATS[i]);',
         '  printf("rescale_ops %lld\\n", RESCALE_OPS);',
         "  return 0;",
         "}",

@@ -155,7 +155,16 @@ def build_member(
     end = sp[-1] + 1 if sp else len(loops)
     padded = {d: mapping.padding.get(d, s) for d, s in op.dims.items()}
     return MemberNest(
-        index, op, mapping, tuple(loops), n_shared, tuple(links), tuple(top_init), start, end, padded
+        index,
+        op,
+        mapping,
+        tuple(loops),
+        n_shared,
+        tuple(links),
+        tuple(top_init),
+        start,
+        end,
+        padded,
     )
 
 

@@ -88,7 +88,15 @@ def _stretch(levels: list[LevelMapping], dim: str, target: int, own: int) -> Non
                 temporal[pos] = Loop(dim, lp.factor * extra)
                 levels[lvl] = dataclasses.replace(lm, temporal=tuple(temporal))
                 return
-    raise ValueError(f"cannot reduce dimension {dim}: no own temporal loop to absorb x{extra}")
+    for lvl in range(own - 1, -1, -1):  # no own temporal loop: a spatial one takes it
+        lm = levels[lvl]
+        for pos, sp in enumerate(lm.spatial):
+            if sp.dim == dim and sp.factor > 1:
+                spatial = list(lm.spatial)
+                spatial[pos] = SpatialLoop(dim, sp.factor * extra, sp.axis)
+                levels[lvl] = dataclasses.replace(lm, spatial=tuple(spatial))
+                return
+    raise ValueError(f"cannot reduce dimension {dim}: no own loop to absorb x{extra}")
 
 
 def _regroup(group: Group, ops: tuple[Einsum, ...]) -> Group:

@@ -70,14 +70,17 @@ class GroupCheck:
             "rescale_ops": self.rescale_ops,
             "expected_rescale_ops": self.expected_rescale_ops,
             "stats_reads": self.stats_reads,
-            "reasons": [{"name": r.name, "operator": r.operator, "message": r.message} for r in self.reasons],
+            "reasons": [
+                {"name": r.name, "operator": r.operator, "message": r.message} for r in self.reasons
+            ],
             "seconds": self.seconds,
         }
 
 
 def points(group: Group, mappings: dict[str, Mapping]) -> int:
     return sum(
-        math.prod(mappings[op.name].padding.get(d, s) for d, s in op.dims.items()) for op in group.ops
+        math.prod(mappings[op.name].padding.get(d, s) for d, s in op.dims.items())
+        for op in group.ops
     )
 
 
@@ -123,9 +126,7 @@ def build(program: Program, folder: Path) -> Path:
 def _inputs(group: Group, program: Program, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     sizes = {d: s for op in group.ops for d, s in op.dims.items()}
-    return {
-        t.name: rng.standard_normal(tuple(sizes[d] for d in t.dims)) for t in program.inputs
-    }
+    return {t.name: rng.standard_normal(tuple(sizes[d] for d in t.dims)) for t in program.inputs}
 
 
 def _padded(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -172,7 +173,9 @@ def check_group(
     return result
 
 
-def _compare_values(result: GroupCheck, program: Program, nest: Any, folder: Path, ref: dict[str, np.ndarray]) -> None:
+def _compare_values(
+    result: GroupCheck, program: Program, nest: Any, folder: Path, ref: dict[str, np.ndarray]
+) -> None:
     worst_abs, scale = 0.0, 0.0
     for t in program.outputs:
         got = np.fromfile(folder / f"{t.name}.bin").reshape(nest.tensor_dims(t))
