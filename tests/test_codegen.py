@@ -27,7 +27,7 @@ from cosamt.codegen.reduce import reduce_group
 from cosamt.codegen.run import check_group
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.fusion.schemes import Group, Scheme, rename, single
-from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
+from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.workload.einsum import Einsum
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,9 @@ DATA = Path(__file__).parent / "data" / "codegen"
 SCHEDULES = sorted(DATA.glob("*.json"))
 SEQ_LEN = 64
 
-pytestmark = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler")
+pytestmark = pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler"
+)
 
 
 def _entries(schedule: Path) -> tuple[object, list[tuple[str, Group, dict[str, Mapping], object]]]:
@@ -64,7 +66,11 @@ def test_every_fused_scheme_is_covered() -> None:
 
 
 @pytest.mark.parametrize("levels", [2, 3])
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(case=problems(3) | problems(2))
 def test_random_nests_compute_and_count_exactly(levels: int, case: tuple, tmp_path: Path) -> None:
     op, arch, mapping = case
@@ -135,7 +141,9 @@ def test_shared_loop_over_a_reduction_is_caught_by_name(tmp_path: Path) -> None:
     arch, flat, maps = _flat_group()
     qk, _softmax, av = flat.ops
     av_s: Einsum = rename(av, {"P": "S"})
-    group = Group("qk+av", Scheme.FLAT, (qk, av_s), frozenset({"b", "h", "m", "d"}), frozenset({"S"}))
+    group = Group(
+        "qk+av", Scheme.FLAT, (qk, av_s), frozenset({"b", "h", "m", "d"}), frozenset({"S"})
+    )
     bad = {"qk": _move_to_shared(maps["qk"], "d"), "av": _move_to_shared(_keep_s(maps["av"]), "d")}
     reasons = computation_problems(group, bad)
     assert [(r.name, r.operator) for r in reasons] == [("shared-reduction-partial", "qk")]
@@ -146,7 +154,9 @@ def test_shared_loop_over_a_reduction_is_caught_by_name(tmp_path: Path) -> None:
 def _keep_s(mapping: Mapping) -> Mapping:
     return Mapping(
         tuple(
-            LevelMapping(lm.temporal, lm.spatial, frozenset("S" if t == "P" else t for t in lm.keep))
+            LevelMapping(
+                lm.temporal, lm.spatial, frozenset("S" if t == "P" else t for t in lm.keep)
+            )
             for lm in mapping.levels
         ),
         mapping.padding,
@@ -157,8 +167,19 @@ def test_cli_check_json(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,
         [
-            "codegen", str(ROOT / "instances" / "gpt2_edge.json"), str(DATA / "gpt2_edge.online.json"),
-            "--out", str(tmp_path), "--check", "--json", "--reduce", "2", "--seq-len", "64", "--batch", "1",
+            "codegen",
+            str(ROOT / "instances" / "gpt2_edge.json"),
+            str(DATA / "gpt2_edge.online.json"),
+            "--out",
+            str(tmp_path),
+            "--check",
+            "--json",
+            "--reduce",
+            "2",
+            "--seq-len",
+            "64",
+            "--batch",
+            "1",
         ],
     )
     assert res.exit_code == 0, res.output
@@ -173,22 +194,47 @@ def test_cli_check_json(tmp_path: Path) -> None:
 def test_cli_refuses_unknown_language(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,
-        ["codegen", str(ROOT / "instances" / "gpt2_edge.json"), str(DATA / "gpt2_edge.flat.json"),
-         "--out", str(tmp_path), "--lang", "exo", "--seq-len", "64"],
+        [
+            "codegen",
+            str(ROOT / "instances" / "gpt2_edge.json"),
+            str(DATA / "gpt2_edge.flat.json"),
+            "--out",
+            str(tmp_path),
+            "--lang",
+            "exo",
+            "--seq-len",
+            "64",
+        ],
     )
     assert res.exit_code == 2
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("instance", sorted((ROOT / "instances").glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "instance", sorted((ROOT / "instances").glob("*.json")), ids=lambda p: p.stem
+)
 def test_solved_instances_at_larger_sizes(instance: Path, tmp_path: Path) -> None:
     from cosamt.pipeline import solve_instance  # noqa: F401  (solved through the CLI below)
 
     sched = tmp_path / "schedule.json"
     res = CliRunner().invoke(
         app,
-        ["solve", str(instance), "--seq-len", "64", "--batch", "1", "--threads", "1",
-         "--time-limit", "20", "--fusion", "all", "--out", str(sched)],
+        [
+            "solve",
+            str(instance),
+            "--seq-len",
+            "64",
+            "--batch",
+            "1",
+            "--threads",
+            "1",
+            "--time-limit",
+            "20",
+            "--fusion",
+            "all",
+            "--out",
+            str(sched),
+        ],
     )
     assert res.exit_code == 0, res.output
     inst = _load(instance, seq_len=SEQ_LEN, batch=1)

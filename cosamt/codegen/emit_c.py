@@ -383,7 +383,8 @@ class _Emitter:
         count = [f"STATS[{sid}] += {buf.tile};"]
         if kind in ("layernorm", "rmsnorm"):
             n = m.op.dims[rdim]
-            return head + [
+            return [
+                *head,
                 f"{loops} {{ int row = {row}; MEAN[row] = 0.0; RSTD[row] = 0.0; }}",
                 f"{loops} {{ int row = {row}; if ({real}) {{ double x = {buf.name}[{idx}]; "
                 f"MEAN[row] += x; RSTD[row] += x * x; }} }}",
@@ -393,7 +394,8 @@ class _Emitter:
                 *count,
             ]
         if not self.g.online:
-            return head + [
+            return [
+                *head,
                 f"{loops} {{ int row = {row}; MX[row] = -INFINITY; SM[row] = 0.0; }}",
                 f"{loops} {{ int row = {row}; if ({real}) {{ double s = {buf.name}[{idx}]; "
                 f"if (s > MX[row]) {{ SM[row] = SM[row] * exp(MX[row] - s) + 1.0; MX[row] = s; }} "
@@ -401,7 +403,8 @@ class _Emitter:
                 *count,
             ]
         first = f"e_{rdim} == 0" if f"e_{rdim}" in coords[rdim] else "1"
-        return head + [
+        return [
+            *head,
             f"{loops} {{ int row = {row}; TM[row] = -INFINITY; }}",
             f"{loops} {{ int row = {row}; if ({real} && {buf.name}[{idx}] > TM[row]) TM[row] = {buf.name}[{idx}]; }}",
             *count,
@@ -438,8 +441,9 @@ class _Emitter:
                 f"{buf.name}[{self.index(buf, local, av)}] *= AL[row]; if ({lead}) RESCALE_OPS += 1; }}"
             ]
             return [
-                f"/* rescale {o.name} where it is resident: {self.level_name(lk.child)} */"
-            ] + self.per_pe(av, 0, lk.child, body)
+                f"/* rescale {o.name} where it is resident: {self.level_name(lk.child)} */",
+                *self.per_pe(av, 0, lk.child, body),
+            ]
         # Not resident: the accumulator is in DRAM; the rows of this key tile, every head-dim entry.
         dd = next(d for d in o.dims if d not in s_coords)
         coords = {**s_coords, dd: f"e_{dd}x"}
@@ -521,6 +525,8 @@ def emit(nest: GroupNest) -> Program:
         f"static long long CNT[{n_cnt}][2]; /* reads, writes per (member, level, tensor) */",
         f"static long long STATS[{n_stats}];",
         "static long long RESCALE_OPS;",
+        *(f"/* CNT[{i}]: {op} {lvl} {t} */" for (op, lvl, t), i in em.counter_ids.items()),
+        *(f"/* STATS[{i}]: {op} {lvl} {t} */" for (op, lvl, t), i in em.stats_ids.items()),
         *(
             f"static double {a}[{rows}];"
             for a in ("MX", "SM", "MEAN", "RSTD", "RM", "RS", "TM", "AL")

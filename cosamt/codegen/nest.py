@@ -17,6 +17,7 @@ more significant).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -137,7 +138,7 @@ def build_member(
     for t in op.tensors:
         chain = [LATCH] + [i for i in range(n) if mapping.keeps(i, t.name)]
         on_chip = t.name in group.on_chip
-        for child, parent in zip(chain, chain[1:], strict=False):
+        for child, parent in itertools.pairwise(chain):
             pos, kept = _retained(loops, child, t.dims)
             if on_chip:
                 pos = max(pos, n_shared)  # produced by an earlier member in the same iteration
