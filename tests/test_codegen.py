@@ -26,6 +26,7 @@ from cosamt.codegen.legality import computation_problems
 from cosamt.codegen.reduce import reduce_group
 from cosamt.codegen.run import check_group
 from cosamt.evaluate.evaluator import evaluate
+from cosamt.evaluate.group import evaluate_group
 from cosamt.fusion.schemes import Group, Scheme, rename, single
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.workload.einsum import Einsum
@@ -241,3 +242,43 @@ def test_solved_instances_at_larger_sizes(instance: Path, tmp_path: Path) -> Non
         r = check_group(group, arch, mappings, tmp_path / group.name, max_points=400_000_000)
         assert r.reduced is None, group.name
         assert r.ok, (group.name, r.max_rel_error, r.mismatches)
+
+
+def _with_private_level(mapping: Mapping, op: Einsum, move: bool, keep_output: bool) -> Mapping:
+    """The same nest with a PE-private level below the GlobalBuffer: it takes the GlobalBuffer's
+    innermost temporal loop (if ``move``) and keeps the operands (and the output)."""
+    gb, *rest = mapping.levels
+    temporal = gb.temporal
+    low: tuple[Loop, ...] = ()
+    if move and temporal:
+        temporal, low = temporal[:-1], temporal[-1:]
+    keep = (
+        frozenset(t.name for t in op.tensors if t.name != op.output.name or keep_output)
+        if op.kind.value == "mac"
+        else frozenset()
+    )
+    return Mapping(
+        (LevelMapping(low, (), keep), LevelMapping(temporal, gb.spatial, gb.keep), *rest),
+        mapping.padding,
+    )
+
+
+@pytest.mark.parametrize("multicast", [True, False])
+@pytest.mark.parametrize("move", [True, False])
+@pytest.mark.parametrize("keep_output", [True, False])
+def test_fused_group_with_pe_private_level(
+    multicast: bool, move: bool, keep_output: bool, tmp_path: Path
+) -> None:
+    """FLAT attention on Registers / GlobalBuffer / DRAM: private tiles per PE, fills outside and
+    inside the spatial loops, read-backs to the first PE of a reduction group."""
+    from test_tracesim import make_arch
+
+    _arch, group, maps = _flat_group()
+    arch = make_arch(3, 8, 8, multicast)
+    private = {
+        op.name: _with_private_level(maps[op.name], op, move, keep_output) for op in group.ops
+    }
+    assert evaluate_group(group, arch, private).valid
+    r = check_group(group, arch, private, tmp_path / "g")
+    assert r.values_match, r.max_rel_error
+    assert r.counts_match, r.mismatches
