@@ -62,7 +62,10 @@ def codegen_cmd(
         reasons = computation_reasons(entries)
         if reasons:
             raise InputError(str(schedule), [Problem(path, str(r)) for path, r in reasons])
-    written = write_programs(arch, entries, out_dir)
+        try:
+            written = write_programs(arch, entries, out_dir)
+        except InputError as exc:
+            raise exc.with_source(str(schedule)) from None
     if not check:
         for path in written:
             out.print(str(path))

@@ -48,7 +48,7 @@ class CodegenError(Exception):
 class Buffer:
     name: str
     tensor: Tensor
-    level: int  # LATCH, a level index, or None-like top
+    level: int  # a level index, or LATCH
     extents: tuple[int, ...]  # per t.dims
     instances: int
     private: bool
@@ -160,23 +160,21 @@ class _Emitter:
         return " && ".join(conds) if conds else "1"
 
     # ---- transfers ---------------------------------------------------------------------------
-    def element_loops(
-        self, t: Tensor, extents: tuple[int, ...]
-    ) -> tuple[list[str], list[str], str]:
+    def element_loops(self, t: Tensor, extents: tuple[int, ...]) -> tuple[list[str], list[str]]:
         opens = [
             f"for (int e_{d} = 0; e_{d} < {ext}; e_{d}++)"
             for d, ext in zip(t.dims, extents, strict=True)
             if ext > 1
         ]
         coords = [f"e_{d}" if ext > 1 else "0" for d, ext in zip(t.dims, extents, strict=True)]
-        return opens, coords, ""
+        return opens, coords
 
     def link_parts(self, m: MemberNest, lk: Link) -> tuple[Buffer, Buffer, str, str, list[str]]:
         t = lk.tensor
         child = self.buffer(m, t, lk.child)
         parent = self.buffer(m, t, lk.parent)
         high = math.inf if parent.full else lk.parent
-        opens, local, _ = self.element_loops(t, child.extents)
+        opens, local = self.element_loops(t, child.extents)
         pcoords = [
             " + ".join([*self.coord(m.loops, d, lk.child, high), c])
             for d, c in zip(t.dims, local, strict=True)
@@ -360,7 +358,7 @@ class _Emitter:
         """Loops over the whole of t where the group holds it (top of its chain), global coordinates."""
         top = m.chain(t)[-1]
         buf = self.buffer(m, t, top)
-        opens, local, _ = self.element_loops(t, buf.extents)
+        opens, local = self.element_loops(t, buf.extents)
         coords = {}
         for d, c in zip(t.dims, local, strict=True):
             terms = [] if buf.full else self.coord(m.loops, d, top, math.inf)
@@ -430,7 +428,7 @@ class _Emitter:
                     f"{av.op.name}: output {o.name} stays in the PE latch across key tiles"
                 )
             buf = self.buffer(av, o, lk.child)
-            eopens, local, _ = self.element_loops(o, buf.extents)
+            eopens, local = self.element_loops(o, buf.extents)
             coords = {
                 d: " + ".join([*self.coord(av.loops, d, lk.child, math.inf), c])
                 for d, c in zip(o.dims, local, strict=True)
@@ -464,7 +462,7 @@ class _Emitter:
         sm = next(x for x in self.g.members if x.op.op == "softmax")
         o = av.op.output
         dram = self.buffer(av, o, self.dram)
-        opens, local, _ = self.element_loops(o, dram.extents)
+        opens, local = self.element_loops(o, dram.extents)
         coords = dict(zip(o.dims, local, strict=True))
         row = self.row_index(self.row_dims(sm), coords)
         return [

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cosamt.arch.spec import Architecture
+from cosamt.codegen.emit_c import CodegenError
 from cosamt.codegen.legality import Reason, computation_problems
 from cosamt.codegen.run import DEFAULT_MAX_POINTS, GroupCheck, check_group, generate
+from cosamt.errors import InputError, Problem
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import Mapping
 
@@ -33,8 +35,16 @@ def write_programs(arch: Architecture, entries: list[Entry], out_dir: Path) -> l
     """``OUT/<group>/main.c`` at the schedule's own sizes, and ``counters.json`` naming its
     counters."""
     written = []
+    problems: list[Problem] = []
+    programs = []
     for e in entries:
-        program = generate(e.group, arch, e.mappings)
+        try:
+            programs.append((e, generate(e.group, arch, e.mappings)))
+        except CodegenError as exc:
+            problems.append(Problem(e.path, f"cannot be generated: {exc}"))
+    if problems:
+        raise InputError("", problems)
+    for e, program in programs:
         folder = out_dir / folder_name(e.group)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "main.c").write_text(program.source)

@@ -16,7 +16,7 @@ import numpy as np
 from cosamt.arch.spec import Architecture
 from cosamt.codegen.emit_c import Program, emit
 from cosamt.codegen.legality import Reason, computation_problems
-from cosamt.codegen.nest import build_group
+from cosamt.codegen.nest import GroupNest, build_group
 from cosamt.codegen.reduce import reduce_group
 from cosamt.codegen.reference import run_group
 from cosamt.evaluate.group import evaluate_group
@@ -174,7 +174,7 @@ def check_group(
 
 
 def _compare_values(
-    result: GroupCheck, program: Program, nest: Any, folder: Path, ref: dict[str, np.ndarray]
+    result: GroupCheck, program: Program, nest: GroupNest, folder: Path, ref: dict[str, np.ndarray]
 ) -> None:
     worst_abs, scale = 0.0, 0.0
     for t in program.outputs:
