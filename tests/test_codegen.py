@@ -124,16 +124,32 @@ def test_split_softmax_row_is_caught_by_name(tmp_path: Path) -> None:
     assert not forced.values_match and forced.max_rel_error > 1e-3
 
 
-def test_online_split_of_the_same_row_is_fine(tmp_path: Path) -> None:
-    arch, group, maps = _flat_group()
-    online = {name: _move_to_shared(m, "n") for name, m in maps.items()}
-    og = dataclasses.replace(group, scheme=Scheme.ONLINE, shared_dims=group.shared_dims | {"n"})
+@pytest.mark.parametrize("o_on_chip", [False, True])
+@pytest.mark.parametrize("splits", [1, 2])
+def test_online_split_of_the_same_row_is_fine(o_on_chip: bool, splits: int, tmp_path: Path) -> None:
+    """The same split under the online scheme computes the right thing: running max and sum per row,
+    the accumulator rescaled per key tile in DRAM or, when the GlobalBuffer keeps O across key tiles,
+    there; rescaling work equals the evaluator's."""
     from cosamt.fusion.schemes import attention
 
-    og = attention(*og.ops, Scheme.ONLINE)
+    arch, group, maps = _flat_group()
+    online = dict(maps)
+    for _ in range(splits):
+        online = {name: _move_to_shared(m, "n") for name, m in online.items()}
+    if o_on_chip:
+        av = online["av"]
+        gb = av.levels[0]
+        online["av"] = Mapping(
+            (dataclasses.replace(gb, keep=gb.keep | {"O"}), *av.levels[1:]), av.padding
+        )
+    og = attention(*group.ops, Scheme.ONLINE)
+    assert evaluate_group(og, arch, online).valid
     assert not computation_problems(og, online)
     r = check_group(og, arch, online, tmp_path / "online")
+    if o_on_chip:
+        assert "where it is resident: GlobalBuffer" in (tmp_path / "online" / "main.c").read_text()
     assert r.ok, (r.max_rel_error, r.mismatches)
+    assert r.rescale_ops == r.expected_rescale_ops
 
 
 def test_shared_loop_over_a_reduction_is_caught_by_name(tmp_path: Path) -> None:
