@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from cosamt.codegen.legality import ROW_DIM
 from cosamt.codegen.nest import LATCH, GroupNest, Link, MemberNest, NestLoop
 from cosamt.workload.einsum import OpKind, Role, Tensor
 
-ROW_DIM = {"softmax": "n", "layernorm": "f", "rmsnorm": "f"}
 NORM_EPS = 1e-5
 ELEMENTWISE = {"add", "gelu", "relu", "swiglu"}
 

@@ -18,6 +18,7 @@ from cosamt.fusion.schemes import Group, Scheme
 from cosamt.schedule.mapping import Mapping
 from cosamt.workload.einsum import OpKind
 
+# The dimension each row-normalising vector operator reduces over.
 ROW_DIM = {"softmax": "n", "layernorm": "f", "rmsnorm": "f"}
 
 
