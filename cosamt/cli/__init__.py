@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typer
 
+from cosamt.cli.codegen import codegen_cmd
 from cosamt.cli.compare import compare
 from cosamt.cli.evaluate import evaluate_cmd, export_cmd
 from cosamt.cli.info import models, presets, schema
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.command()(solve)
 app.command("evaluate")(evaluate_cmd)
 app.command("export")(export_cmd)
+app.command("codegen")(codegen_cmd)
 app.command()(schema)
 app.command()(models)
 app.command()(presets)

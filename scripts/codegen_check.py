@@ -1,0 +1,72 @@
+"""Every group of the codegen test schedules (tests/data/codegen) built and run as large as
+``--max-points`` allows: per group its sizes, whether it ran at full size or reduced (factor cap),
+max_abs_error / max_rel_error against numpy, and its counted words against the evaluator.
+
+    python scripts/codegen_check.py [--max-points 400000000] [--out results/codegen_check.json]
+
+Writes JSON (with the compiler, numpy and cosamt versions) and prints one line per fused group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from cosamt.cli.common import _load
+from cosamt.cli.evaluate import _schedule_groups
+from cosamt.codegen.run import check_group, compiler
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "codegen"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--max-points", type=int, default=400_000_000)
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "codegen_check.json")
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for schedule in sorted(DATA.glob("*.json")):
+            instance = ROOT / "instances" / f"{schedule.name.split('.')[0]}.json"
+            inst = _load(instance, seq_len=64, batch=1)
+            arch, entries = _schedule_groups(instance, schedule, inst)
+            for _path, group, mappings, _m in entries:
+                r = check_group(
+                    group, arch, mappings, Path(tmp) / group.name, max_points=args.max_points
+                )
+                rows.append({"schedule": schedule.name, **r.to_json()})
+                if group.fused:
+                    size = "full" if r.reduced is None else f"cap {r.reduced}"
+                    print(
+                        f"{schedule.name:38} {group.name:28} {group.scheme.value:10} {size:7} "
+                        f"rel err {r.max_rel_error:.2e} counts_match {r.counts_match} "
+                        f"words {r.transfers}"
+                    )
+    cc = compiler()
+    cc_version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    doc = {
+        "max_points": args.max_points,
+        "seq_len": 64,
+        "batch": 1,
+        "versions": {
+            "cosamt": version("cosamt"),
+            "numpy": version("numpy"),
+            "python": platform.python_version(),
+            "cc": cc_version.splitlines()[0] if cc_version else cc,
+        },
+        "groups": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
