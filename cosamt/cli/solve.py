@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.cli.common import _check_solver, _load, group_progress, out, user_errors
 from cosamt.errors import InputError, Problem
 from cosamt.types import FusionChoice, Objective
 
@@ -39,7 +39,8 @@ def solve(
 ) -> None:
     """Solve every operator group of the model to proven optimality, exploring fusion, and report it."""
     from cosamt.pipeline import resolve, settings_for, solve_instance
-    from cosamt.report.solve_report import print_explain, print_table, report_json
+    from cosamt.report.solve_report import report_json
+    from cosamt.report.solve_table import print_explain, print_table
     from cosamt.schedule.file import write_schedule
 
     with user_errors():
@@ -53,12 +54,10 @@ def solve(
             raise InputError(
                 "", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")]
             )
-        update, bar = _progress(not json_out and sys.stderr.isatty())
-        if bar:
-            with bar:
-                report = solve_instance(resolved, settings, update, fusion)
-        else:
-            report = solve_instance(resolved, settings, None, fusion)
+        start = time.perf_counter()
+        with group_progress("solve") as update:
+            report = solve_instance(resolved, settings, update, fusion)
+        wall = time.perf_counter() - start
         if out_file:
             try:
                 write_schedule(out_file, report.schedule())
@@ -69,7 +68,7 @@ def solve(
     if json_out:
         print(json.dumps(report_json(report), indent=1))
     else:
-        print_table(report, out)
+        print_table(report, out, wall)
         if explain:
             print_explain(report, out)
         if out_file:
