@@ -348,7 +348,11 @@ def roofline(df: pd.DataFrame, seq_len: int | None = None) -> Figure:
     fig.legend(
         handles=handles, loc="outside lower center", ncols=3, fontsize=FONT_SIZE, frameon=False
     )
-    _suptitle(fig, df, "one point per operator group and memory level")
+    _suptitle(
+        fig,
+        df,
+        "one point per operator group and memory level (intensity: MACs per byte moved there)",
+    )
     _style(fig)
     return fig
 

@@ -177,7 +177,7 @@ def draw_roofline(ax: Axes, row: pd.Series, title: str, colours: dict[str, str])
     unit = "GMAC/s" if roofs.clock_ghz else "MAC/cycle"
     ax.set(
         title=title,
-        xlabel="arithmetic intensity (MAC/B at the level)",
+        xlabel="arithmetic intensity (MAC/B)",
         ylabel=f"attainable throughput ({unit})",
     )
     ax.set_ylim(top=roofs.peak_macs_per_cycle * roofs.scale * 2)
