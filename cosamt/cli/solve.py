@@ -105,7 +105,26 @@ def pareto(
     if json_out:
         print(json.dumps({"operator": operator, "front": rows}, indent=1))
         return
-    for r in rows:
-        out.print(
-            f"latency {r['latency_cycles']:.6g} cycles  energy {r['energy_pj']:.6g} pJ  ({r['status']})"
+    from cosamt.report import units
+    from cosamt.report.solve_table import table
+
+    clock = resolved.arch.clock_ghz
+    points = [
+        (r.status.value, r.latency, r.energy)
+        for r in front
+        if r.latency is not None and r.energy is not None
+    ]
+    energy = units.energy_unit(e for _s, _l, e in points)
+    time = units.time_unit(units.cycles_to_seconds(lat, clock) for _s, lat, _e in points)
+    t = table(
+        f"latency-energy Pareto front of {operator} on {resolved.arch.name} ({clock:g} GHz)",
+        ["status", "latency cycles", time.symbol, energy.symbol],
+    )
+    for status, latency, pj in points:
+        t.add_row(
+            status,
+            f"{latency:,.0f}",
+            time(units.cycles_to_seconds(latency, clock)),
+            energy(pj),
         )
+    out.print(t)
