@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.container import BarContainer
@@ -206,9 +207,10 @@ def test_roofline_points_roofs_and_bound_are_the_data() -> None:
     assert points[f"{title}|mm|lower bound"] == (4.0, 8.0)
     assert not any("|norm|" in k for k in points)  # no MACs, no intensity
     lines = {str(line.get_label()): line for line in ax.get_lines()}
-    assert list(lines["compute roof"].get_ydata()) == [8.0, 8.0]  # 16 MAC/cycle x 0.5 GHz
-    x = list(lines["DRAM roof"].get_xdata())
-    y = list(lines["DRAM roof"].get_ydata())
+    compute = np.asarray(lines["compute roof"].get_ydata(), dtype=float)
+    assert compute.tolist() == [8.0, 8.0]  # 16 MAC/cycle x 0.5 GHz
+    x = [float(v) for v in np.asarray(lines["DRAM roof"].get_xdata(), dtype=float)]
+    y = [float(v) for v in np.asarray(lines["DRAM roof"].get_ydata(), dtype=float)]
     assert y == pytest.approx([min(16, xi * 8.0) * 0.5 for xi in x])
     assert ax.get_xscale() == "log" and ax.get_ylabel() == "attainable throughput (GMAC/s)"
     assert "DRAM: 8 B/cycle" in ax.texts[0].get_text()
