@@ -36,7 +36,6 @@ SCHEDULES = sorted(DATA.glob("*.json"))
 SEQ_LEN = 64
 
 
-
 def _entries(schedule: Path) -> tuple[object, list[tuple[str, Group, dict[str, Mapping], object]]]:
     instance = ROOT / "instances" / f"{schedule.name.split('.')[0]}.json"
     inst = _load(instance, seq_len=SEQ_LEN, batch=1)

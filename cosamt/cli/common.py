@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import typer
 from rich.console import Console
@@ -14,8 +16,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cosamt.errors import InputError, Problem
 
+PROGRESS_INTERVAL_S = 10.0
+"""Seconds between two progress lines when stderr is not a terminal."""
+TABLE_WIDTH = 100
+"""Width of the tables when stdout is not a terminal (and COLUMNS is not set): they fit it."""
+
 err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 200)
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else TABLE_WIDTH)
 
 
 @contextmanager
@@ -85,9 +92,54 @@ def _load(instance_path: Path, **overrides: Any) -> Any:
     return inst
 
 
-def _progress(enabled: bool) -> tuple[Callable[[str, int, int], None] | None, Progress | None]:
-    if not enabled:
-        return None, None
+class LineProgress:
+    """Progress without a terminal (logs, ``nohup``, CI): one line on ``stream`` at most every
+    ``interval_s`` seconds, with items done, elapsed time and ETA, and a last line when done (if
+    anything was printed before)."""
+
+    def __init__(
+        self,
+        what: str,
+        unit: str,
+        stream: IO[str] | None = None,
+        interval_s: float = PROGRESS_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.what, self.unit, self.interval_s, self.clock = what, unit, interval_s, clock
+        self.stream = stream
+        self.start = clock()
+        self.last_line: float | None = None
+
+    def line(self, done: int, total: int, item: str = "") -> str:
+        elapsed = self.clock() - self.start
+        text = f"{self.what}: {done}/{total} {self.unit} done, {_clock(elapsed)} elapsed"
+        if 0 < done < total:
+            text += f", ETA {_clock(elapsed / done * (total - done))}"
+        return text + (f" ({item})" if item else "")
+
+    def __call__(self, done: int, total: int, item: str = "") -> None:
+        now = self.clock()
+        finished = total > 0 and done >= total
+        due = now - (self.start if self.last_line is None else self.last_line) >= self.interval_s
+        if due or (finished and self.last_line is not None):
+            print(self.line(done, total, item), file=self.stream or sys.stderr, flush=True)
+            self.last_line = now
+
+
+def _clock(s: float) -> str:
+    m, sec = divmod(round(s), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+@contextmanager
+def group_progress(what: str) -> Iterator[Callable[[str, int, int], None]]:
+    """Progress over operator groups, ``update(name, done, total)``: a bar on a terminal, periodic
+    lines otherwise (both on stderr, so ``--json`` output stays clean)."""
+    if not err.is_terminal:
+        lines = LineProgress(what, "groups")
+        yield lambda name, done, total: lines(done, total, name)
+        return
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -96,14 +148,15 @@ def _progress(enabled: bool) -> tuple[Callable[[str, int, int], None] | None, Pr
         console=err,
         transient=True,
     )
-    task = bar.add_task("solving", total=None)
+    task = bar.add_task(what, total=None)
 
     def update(name: str, done: int, total: int) -> None:
         bar.update(
-            task, description=f"solving {name}" if name else "done", completed=done, total=total
+            task, description=f"{what} {name}" if name else "done", completed=done, total=total
         )
 
-    return update, bar
+    with bar:
+        yield update
 
 
 def _check_solver(name: str) -> None:

@@ -6,14 +6,12 @@ Registered in ``cosamt/cli.py`` with ``app.command("compare")(compare)``.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors
+from cosamt.cli.common import _check_solver, _load, err, group_progress, out, user_errors
 from cosamt.errors import InputError, Problem
 from cosamt.types import FusionChoice, Objective
 
@@ -42,44 +40,55 @@ def _baseline_names(spec: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _fmt(x: float | None, spec: str = ".4g") -> str:
-    return "" if x is None else format(x, spec)
-
-
-def _table_row(table: Table, group: str, m: MethodResult) -> None:
-    if m.skipped is not None:
-        table.add_row(group, m.method, "", "", "", "", "", f"skipped: {m.skipped}")
-        return
-    table.add_row(
-        group,
-        m.method,
-        _fmt(m.latency_cycles),
-        _fmt(m.energy_pj),
-        _fmt(m.dram_bytes, ","),
-        _fmt(m.seconds, ".3f"),
-        _fmt(m.ratio, ".3f"),
-        m.note,
-    )
-
-
-def print_comparison(c: Comparison) -> None:
+def print_comparison(c: Comparison, clock_ghz: float) -> None:
+    """Per segment (one instance; ``xN``: instances per model) and in total; one energy unit and
+    one time unit for the table, bytes with binary prefixes, ratio = method / MIP (objective)."""
     from cosamt.compare import TOTAL
+    from cosamt.report import units
+    from cosamt.report.solve_table import table
 
-    table = Table(
-        title=f"MIP (fusion {c.fusion.value}) vs baselines (objective {c.objective.value}, "
-        f"effort {c.effort}, seed {c.seed}; ratio = method / MIP)"
+    every = [m for g in c.groups for m in g.methods] + list(c.totals)
+    ran = [m for m in every if m.latency_cycles is not None and m.energy_pj is not None]
+    energy = units.energy_unit(m.energy_pj or 0.0 for m in ran)
+    time = units.time_unit(units.cycles_to_seconds(m.latency_cycles or 0.0, clock_ghz) for m in ran)
+    t = table(
+        f"MIP (fusion {c.fusion.value}) vs baselines (objective {c.objective.value}, effort "
+        f"{c.effort}, seed {c.seed}); per segment instance (xN per model), then the model total",
+        [
+            "segment",
+            "method",
+            "cycles",
+            time.symbol,
+            energy.symbol,
+            "DRAM",
+            "search s",
+            "ratio",
+            "note",
+        ],
+        left=2,
     )
-    for col in (
-        "group",
-        "method",
-        "latency (cycles)",
-        "energy (pJ)",
-        "DRAM (B)",
-        "search (s)",
-        "ratio",
-        "note",
-    ):
-        table.add_column(col, justify="left" if col in ("group", "method", "note") else "right")
+    t.columns[-1].justify = "left"
+    notes: dict[str, int] = {}  # long notes become numbered footnotes, so the table fits
+
+    def note(text: str) -> str:
+        return f"[{notes.setdefault(text, len(notes) + 1)}]" if text else ""
+
+    def row(label: str, m: MethodResult) -> None:
+        if m.skipped is not None or m.latency_cycles is None or m.energy_pj is None:
+            t.add_row(label, m.method, "", "", "", "", "", "", note(f"skipped: {m.skipped}"))
+            return
+        t.add_row(
+            label,
+            m.method,
+            units.count(m.latency_cycles),
+            time(units.cycles_to_seconds(m.latency_cycles, clock_ghz)),
+            energy(m.energy_pj),
+            "" if m.dram_bytes is None else units.nbytes(m.dram_bytes),
+            f"{m.seconds:.3f}",
+            units.ratio(m.ratio),
+            note(m.note),
+        )
+
     for g in c.groups:
         label = (
             g.group.name
@@ -87,11 +96,13 @@ def print_comparison(c: Comparison) -> None:
             else f"{g.group.name} (={', '.join(g.group.members[1:])})"
         )
         for i, m in enumerate(g.methods):
-            _table_row(table, f"{label} x{g.group.count}" if i == 0 else "", m)
-        table.add_section()
+            row(f"{label} x{g.group.count}" if i == 0 else "", m)
+        t.add_section()
     for i, m in enumerate(c.totals):
-        _table_row(table, TOTAL if i == 0 else "", m)
-    out.print(table)
+        row(TOTAL if i == 0 else "", m)
+    out.print(t)
+    for text, number in notes.items():
+        out.print(f"[{number}] {text}", highlight=False, markup=False)
 
 
 def compare(
@@ -133,12 +144,8 @@ def compare(
         resolved = resolve(inst, instance.parent)
         settings = settings_for(inst, objective=objective, time_limit_s=time_limit)
         _check_solver(settings.solver)
-        update, bar = _progress(not json_out and sys.stderr.isatty())
-        if bar:
-            with bar:
-                result = compare_instance(resolved, settings, names, effort, seed, update, fusion)
-        else:
-            result = compare_instance(resolved, settings, names, effort, seed, fusion=fusion)
+        with group_progress("compare") as update:
+            result = compare_instance(resolved, settings, names, effort, seed, update, fusion)
     if csv_file is not None:
         csv_file.write_text(to_csv(result), encoding="utf-8")
         if not json_out:
@@ -146,4 +153,4 @@ def compare(
     if json_out:
         print(json.dumps(to_json(result), indent=1))
     elif csv_file is None:
-        print_comparison(result)
+        print_comparison(result, resolved.arch.clock_ghz)

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.cli.common import _load, out, user_errors
 from cosamt.errors import InputError, Problem
-from cosamt.types import FusionChoice, Objective  # noqa: F401
 
 
 def evaluate_cmd(
@@ -24,8 +23,13 @@ def evaluate_cmd(
     are listed and exit with code 2."""
     with user_errors():
         inst = _load(instance, seq_len=seq_len, batch=batch)
-        _arch, entries = _schedule_groups(instance, schedule, inst)
+        arch, entries = _schedule_groups(instance, schedule, inst)
         results = [(group, metrics) for _path, group, _mappings, metrics in entries]
+    total = {
+        "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
+        "energy_pj": sum(m.energy_pj * g.count for g, m in results),
+        "dram_bytes": sum(m.dram_bytes * g.count for g, m in results),
+    }
     if json_out:
         groups = [
             (m.members[0].to_json() if not g.fused else m.to_json())
@@ -37,39 +41,107 @@ def evaluate_cmd(
             }
             for g, m in results
         ]
-        print(
-            json.dumps(
-                {
-                    "groups": groups,
-                    "total": {
-                        "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
-                        "energy_pj": sum(m.energy_pj * g.count for g, m in results),
-                    },
-                },
-                indent=1,
-            )
-        )
+        print(json.dumps({"groups": groups, "total": total}, indent=1))
         return
+    print_evaluation(results, total, arch)
+
+
+def print_evaluation(results: list[tuple[Any, Any]], total: dict[str, float], arch: Any) -> None:
+    """Per group, a total row (each group x its count), then per operator and level; one energy
+    unit per table, time beside cycles, bytes with binary prefixes."""
+    from cosamt.report import units
+    from cosamt.report.solve_table import table
+
+    energy = units.energy_unit([total["energy_pj"]])
+    time = units.time_unit([units.cycles_to_seconds(total["latency_cycles"], arch.clock_ghz)])
+    groups = table(
+        f"evaluated schedule on {arch.name} ({arch.clock_ghz:g} GHz), per group instance; "
+        "total: each group x its count",
+        [
+            "group",
+            "fusion",
+            "count",
+            "cycles",
+            time.symbol,
+            energy.symbol,
+            "DRAM",
+            "util",
+            "bound by",
+        ],
+        left=2,
+    )
     for g, gm in results:
-        out.print(
-            f"[bold]{g.name}[/bold] ({g.scheme.value}, x{g.count}): latency {gm.latency_cycles:.6g} cycles "
-            f"(bound by {gm.bound_by}), energy {gm.energy_pj:.6g} pJ, DRAM {gm.dram_bytes} B, "
-            f"utilisation {gm.utilisation:.3f}"
+        groups.add_row(
+            g.name,
+            g.scheme.value,
+            str(g.count),
+            units.count(gm.latency_cycles),
+            time(units.cycles_to_seconds(gm.latency_cycles, arch.clock_ghz)),
+            energy(gm.energy_pj),
+            units.nbytes(gm.dram_bytes),
+            f"{gm.utilisation:.3f}",
+            gm.bound_by,
         )
-        for op, m in zip(g.ops, gm.members, strict=True):
-            if g.fused:
-                out.print(
-                    f"  {op.name}: latency {m.latency_cycles:.6g} cycles, energy {m.energy_pj:.6g} pJ"
-                )
-            for lv in m.levels:
-                if not lv.reads and not lv.writes and not lv.occupancy_words:
-                    continue
-                cap = lv.capacity_words if lv.capacity_words is not None else "inf"
-                out.print(
-                    f"  {lv.level:>14}: reads {lv.reads:>12} writes {lv.writes:>12} "
-                    f"occupancy {lv.occupancy_words}/{cap} words, "
-                    f"{lv.cycles:.6g} cycles, {lv.energy_pj:.6g} pJ, stationarity {lv.stationarity.value}"
-                )
+    groups.add_section()
+    groups.add_row(
+        "total",
+        "",
+        "",
+        units.count(total["latency_cycles"]),
+        time(units.cycles_to_seconds(total["latency_cycles"], arch.clock_ghz)),
+        energy(total["energy_pj"]),
+        units.nbytes(total["dram_bytes"]),
+        "",
+        "",
+    )
+    out.print(groups)
+    out.print(level_table(results))
+
+
+def level_table(results: list[tuple[Any, Any]]) -> Any:
+    """Per operator and memory level (one group instance): words moved, occupancy, cycles, energy."""
+    from cosamt.report import units
+    from cosamt.report.solve_table import table
+
+    levels = [
+        (op, lv)
+        for g, gm in results
+        for op, m in zip(g.ops, gm.members, strict=True)
+        for lv in m.levels
+        if lv.reads or lv.writes or lv.occupancy_words
+    ]
+    energy = units.energy_unit(lv.energy_pj for _op, lv in levels)
+    t = table(
+        "per operator and level, one group instance (words; occupancy of one instance of the level)",
+        [
+            "operator",
+            "level",
+            "reads",
+            "writes",
+            "occupancy",
+            "cycles",
+            energy.symbol,
+            "stationary",
+        ],
+        left=2,
+    )
+    previous = None
+    for op, lv in levels:
+        if previous is not None and previous != op.name:
+            t.add_section()
+        cap = "inf" if lv.capacity_words is None else units.count(lv.capacity_words)
+        t.add_row(
+            op.name if previous != op.name else "",
+            lv.level,
+            f"{lv.reads:,}",
+            f"{lv.writes:,}",
+            f"{units.count(lv.occupancy_words)}/{cap}",
+            units.count(lv.cycles),
+            energy(lv.energy_pj),
+            lv.stationarity.value,
+        )
+        previous = op.name
+    return t
 
 
 def _schedule_groups(

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.arch.spec import MemoryLevel
+from cosamt.cli.common import out, user_errors
 from cosamt.errors import InputError, Problem
-from cosamt.types import FusionChoice, Objective  # noqa: F401
 
 
 def schema(
@@ -46,19 +46,41 @@ def models() -> None:
 def presets() -> None:
     """List the shipped architecture presets."""
     from cosamt.arch.presets import list_presets, load_preset
+    from cosamt.report.solve_table import table
 
+    t = table(
+        "architecture presets (memory levels innermost first; capacities in bytes)",
+        ["preset", "PE array", "clock", "word", "memory levels"],
+    )
+    t.columns[-1].justify = "left"
     for name in list_presets():
         a = load_preset(name)
-        levels = ", ".join(
-            f"{lv.name}"
-            + (
-                f" {sum(c for _r, c in lv.capacity_groups(a.word_bytes)) * a.word_bytes // 1024} KiB"
-                if lv.capacity_groups(a.word_bytes)
-                else ""
-            )
-            for lv in a.levels
+        t.add_row(
+            name,
+            f"{a.pe_array.rows.size}x{a.pe_array.cols.size} PEs",
+            f"{a.clock_ghz:g} GHz",
+            f"{a.word_bytes} B",
+            ", ".join(
+                level_summary(lv, a.word_bytes, a.is_private(i)) for i, lv in enumerate(a.levels)
+            ),
         )
-        out.print(
-            f"{name:8} {a.pe_array.rows.size}x{a.pe_array.cols.size} PEs @ {a.clock_ghz} GHz; {levels}",
-            highlight=False,
-        )
+    out.print(t, highlight=False)
+
+
+def level_summary(level: MemoryLevel, word_bytes: int, private: bool) -> str:
+    """``GlobalBuffer 512 KiB``; a private level says per PE and lists its partitions; a level
+    without a capacity (DRAM) is named alone."""
+    from cosamt.report import units
+
+    groups = level.capacity_groups(word_bytes)
+    if not groups:
+        return level.name
+    total = units.nbytes(sum(words for _roles, words in groups) * word_bytes)
+    per_pe = " per PE" if private else ""
+    if len(groups) == 1:
+        return f"{level.name} {total}{per_pe}"
+    parts = " + ".join(
+        f"{'/'.join(r.value for r in roles)} {units.nbytes(words * word_bytes)}"
+        for roles, words in groups
+    )
+    return f"{level.name} {total} ({parts}){per_pe}"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.cli.common import _check_solver, _load, group_progress, out, user_errors
 from cosamt.errors import InputError, Problem
 from cosamt.types import FusionChoice, Objective
 
@@ -39,7 +39,8 @@ def solve(
 ) -> None:
     """Solve every operator group of the model to proven optimality, exploring fusion, and report it."""
     from cosamt.pipeline import resolve, settings_for, solve_instance
-    from cosamt.report.solve_report import print_explain, print_table, report_json
+    from cosamt.report.solve_report import report_json
+    from cosamt.report.solve_table import print_explain, print_table
     from cosamt.schedule.file import write_schedule
 
     with user_errors():
@@ -53,12 +54,10 @@ def solve(
             raise InputError(
                 "", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")]
             )
-        update, bar = _progress(not json_out and sys.stderr.isatty())
-        if bar:
-            with bar:
-                report = solve_instance(resolved, settings, update, fusion)
-        else:
-            report = solve_instance(resolved, settings, None, fusion)
+        start = time.perf_counter()
+        with group_progress("solve") as update:
+            report = solve_instance(resolved, settings, update, fusion)
+        wall = time.perf_counter() - start
         if out_file:
             try:
                 write_schedule(out_file, report.schedule())
@@ -69,7 +68,7 @@ def solve(
     if json_out:
         print(json.dumps(report_json(report), indent=1))
     else:
-        print_table(report, out)
+        print_table(report, out, wall)
         if explain:
             print_explain(report, out)
         if out_file:
@@ -121,9 +120,28 @@ def pareto(
             )
         )
         return
-    for r in rows:
-        out.print(
-            f"latency {r['latency_cycles']:.6g} cycles  energy {r['energy_pj']:.6g} pJ  ({r['status']})"
+    from cosamt.report import units
+    from cosamt.report.solve_table import table
+
+    clock = resolved.arch.clock_ghz
+    points = [
+        (r.status.value, r.latency, r.energy)
+        for r in front.points
+        if r.latency is not None and r.energy is not None
+    ]
+    energy = units.energy_unit(e for _s, _l, e in points)
+    time = units.time_unit(units.cycles_to_seconds(lat, clock) for _s, lat, _e in points)
+    t = table(
+        f"latency-energy Pareto front of {operator} on {resolved.arch.name} ({clock:g} GHz)",
+        ["status", "latency cycles", time.symbol, energy.symbol],
+    )
+    for status, latency, pj in points:
+        t.add_row(
+            status,
+            f"{latency:,.0f}",
+            time(units.cycles_to_seconds(latency, clock)),
+            energy(pj),
         )
+    out.print(t)
     proof = "complete and proven" if front.complete else "NOT proven complete"
     out.print(f"{len(rows)} Pareto points, {proof} ({front.note})")

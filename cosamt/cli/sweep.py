@@ -5,7 +5,6 @@ Also runnable on its own: ``python -m cosamt.cli.sweep sweep ...`` / ``... plot 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -88,7 +87,7 @@ def sweep(
         )
         cache_dir = None if no_cache else (cache or out_path.with_name(out_path.name + ".cache"))
         options = RunOptions(jobs, executor, scheduler, cache_dir, settings)
-        with _progress(err if sys.stderr.isatty() else None, len(points)) as update:
+        with _progress(err, len(points)) as update:
             summary = run_sweep(points, store, options, spec.base_dir, update)
     out.print(
         f"{summary.points} points: {summary.solved} new rows, {summary.skipped} already there; "
@@ -156,10 +155,14 @@ def _fail(option: str, message: str) -> None:
 
 
 @contextmanager
-def _progress(console: Console | None, total: int) -> Iterator[ProgressFn | None]:
-    """A progress bar with ETA on ``console`` (None: no bar)."""
-    if console is None:
-        yield None
+def _progress(console: Console, total: int) -> Iterator[ProgressFn]:
+    """A progress bar with ETA on ``console`` if it is a terminal, else periodic one-line progress
+    (points done, elapsed, ETA) on it."""
+    if not console.is_terminal:
+        from cosamt.cli.common import LineProgress
+
+        lines = LineProgress("sweep", "points", console.file)
+        yield lambda done, all_: lines(done, all_)
         return
     from rich.progress import (
         BarColumn,

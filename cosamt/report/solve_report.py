@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
+from cosamt.arch.spec import SHARED, Architecture
 from cosamt.pipeline import AGREEMENT_TOLERANCE, GroupResult, SolveReport
 from cosamt.solve.solver import solver_version
 
@@ -43,6 +40,32 @@ def _stationarity(g: GroupResult) -> dict[str, str]:
     return out
 
 
+def level_bytes(g: GroupResult, word_bytes: int) -> dict[str, int]:
+    """Bytes read from and written to each memory level by the whole group (all its members and
+    instances); the fused group's virtual ``Shared`` level moves nothing and is left out."""
+    out: dict[str, int] = {}
+    for m in g.metrics.members:
+        for lv in m.levels:
+            if lv.level != SHARED:
+                out[lv.level] = out.get(lv.level, 0) + (lv.reads + lv.writes) * word_bytes
+    return out
+
+
+def roof_json(arch: Architecture) -> dict[str, Any]:
+    """What a roofline needs of the architecture: the clock, the MAC roof and, per level with a
+    bandwidth, its read + write bytes per cycle (a level's ports run in parallel, so traffic T over
+    ports R and W takes at least T / (R + W) cycles)."""
+    return {
+        "clock_ghz": arch.clock_ghz,
+        "peak_macs_per_cycle": arch.pe_array.pes,
+        "bandwidth_bytes_per_cycle": {
+            lv.name: lv.read_bandwidth + lv.write_bandwidth
+            for lv in arch.levels
+            if lv.read_bandwidth is not None and lv.write_bandwidth is not None
+        },
+    }
+
+
 def _bound_by(g: GroupResult) -> str:
     return g.metrics.members[0].bound_by if not g.group.fused else g.metrics.bound_by
 
@@ -62,6 +85,8 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
         "latency_cycles": m.latency_cycles,
         "energy_pj": m.energy_pj,
         "dram_bytes": m.dram_bytes,
+        "useful_macs": m.useful_macs,
+        "level_bytes": level_bytes(g, report.resolved.arch.word_bytes),
         "utilisation": m.utilisation,
         "bound_by": _bound_by(g),
         "padding": {op: dict(mp.padding) for op, mp in g.mappings.items() if mp.padding},
@@ -125,6 +150,7 @@ def totals(report: SolveReport) -> dict[str, Any]:
             "energy_pj": en,
             "energy_mj": en * 1e-9,
             "dram_bytes": dram,
+            "chosen_solve_seconds": sum(g.solve.seconds for g in report.groups),
             "solve_seconds": sum(
                 g.solve.seconds
                 for seg in report.segments
@@ -163,6 +189,7 @@ def report_json(report: SolveReport) -> dict[str, Any]:
         "fusion": report.fusion.value,
         "solver": solver_version(report.settings.solver),
         "mapspace": MAPSPACE,
+        "roof": roof_json(r.arch),
         "groups": [group_json(g, report) for g in report.groups],
         "explain": explain_json(report),
         **totals(report),
@@ -177,107 +204,3 @@ def status_text(mip: dict[str, Any]) -> str:
         return text
     cost = mip.get("tiebreak_gap")
     return f"{text}, tie-break {tb}" + (f" (≤{cost:.0%} to gain)" if cost else " (gain unknown)")
-
-
-def _si(x: float) -> str:
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= scale:
-            return f"{x / scale:.3g}{unit}"
-    return f"{x:.3g}"
-
-
-def print_explain(report: SolveReport, console: Console) -> None:
-    """The fusion explorer's choice per segment and the alternatives it rejected."""
-    table = Table(
-        title=f"fusion explorer (allowed: {report.fusion.value}; objective: {report.settings.objective.value})"
-    )
-    for col in ("segment", "fusion", "latency cyc", "energy pJ", "vs chosen", "chosen"):
-        table.add_column(col, justify="left" if col in ("segment", "fusion") else "right")
-    for seg in explain_json(report):
-        chosen = next(a for a in seg["alternatives"] if a["chosen"])
-        for a in seg["alternatives"]:
-            if not a["feasible"]:
-                table.add_row(seg["segment"], a["fusion"], "-", "-", a["note"], "")
-                continue
-            key = "energy_pj" if report.settings.objective.value == "energy" else "latency_cycles"
-            ratio = a[key] / chosen[key] if chosen[key] else float("nan")
-            table.add_row(
-                seg["segment"],
-                a["fusion"],
-                _si(a["latency_cycles"]),
-                _si(a["energy_pj"]),
-                f"{ratio:.3f}x",
-                "*" if a["chosen"] else "",
-            )
-    console.print(table)
-
-
-def print_table(report: SolveReport, console: Console) -> None:
-    data = report_json(report)
-    inst = data["instance"]
-    table = Table(
-        title=f"{inst['model']} {inst['phase']} L={inst['seq_len']} batch={inst['batch']} "
-        f"on {inst['arch']} (objective: {inst['objective']}, x{inst['layers']} layers)"
-    )
-    for col in (
-        "group",
-        "fusion",
-        "stationarity (PE/levels)",
-        "latency cyc",
-        "energy pJ",
-        "DRAM B",
-        "util",
-        "bound by",
-        "status",
-        "gap",
-        "solve s",
-        "eval agrees",
-    ):
-        table.add_column(
-            col,
-            justify="right"
-            if col not in ("group", "fusion", "stationarity (PE/levels)")
-            else "left",
-        )
-    for g in data["groups"]:
-        mip = g["mip"]
-        agree = g["evaluator"]["agreement"]
-        agree_txt = (
-            "n/a"
-            if agree is None
-            else ("yes" if agree <= AGREEMENT_TOLERANCE else f"NO ({agree:.1e})")
-        )
-        name = g["name"] + (f" (= {g['same_as']})" if g["same_as"] else "")
-        if g["schedule_source"] != "mip":
-            name += escape(f" [{g['schedule_source']}]")  # brackets are rich markup
-        fusion = g["fusion"] + (f" ({g['granularity']})" if g["granularity"] else "")
-        table.add_row(
-            name,
-            fusion,
-            "/".join(v[0].upper() for v in g["stationarity"].values()),
-            _si(g["latency_cycles"]),
-            _si(g["energy_pj"]),
-            _si(g["dram_bytes"]),
-            f"{g['utilisation']:.2f}",
-            g["bound_by"],
-            status_text(mip),
-            "-" if mip["gap"] is None else f"{mip['gap']:.1e}",
-            f"{mip['seconds']:.2f}",
-            agree_txt,
-        )
-    console.print(table)
-    t, lb = data["total"], data["lower_bound"]
-    console.print(
-        f"model total: latency {_si(t['latency_cycles'])} cycles ({t['latency_ms']:.3f} ms), "
-        f"energy {t['energy_mj']:.4g} mJ, DRAM {_si(t['dram_bytes'])}B, solve {t['solve_seconds']:.1f} s"
-    )
-    console.print(
-        f"lower bound: latency {_si(lb['latency_cycles'])} cycles (schedule is {lb['latency_ratio']:.3f}x), "
-        f"energy {_si(lb['energy_pj'])} pJ (schedule is {lb['energy_ratio']:.3f}x)"
-    )
-    console.print(
-        "stationarity letters: W weight, I input, O output, N none; per operator: PE, then each on-chip level"
-    )
-    console.print(f"{MAPSPACE}; solver {data['solver']}")
-    if not t["all_optimal"]:
-        console.print("NOT all groups are proven optimal (see status)")
