@@ -217,9 +217,10 @@ def _draw_series(
             (y.to_numpy(dtype=float) / unit.scale).tolist(),
             color=COLOURS[k % len(COLOURS)],
             marker=MARKERS[k % len(MARKERS)],
-            ls=LINE_STYLES[k // len(COLOURS) % len(LINE_STYLES)],
-            ms=3.5,
-            lw=1.0,
+            ls=LINE_STYLES[k % len(LINE_STYLES)],
+            ms=4,
+            mfc="none",  # hollow: a marker under another stays visible
+            lw=1.1,
             label=name,
         )
 
