@@ -3,6 +3,8 @@
 max_abs_error / max_rel_error against numpy, and its counted words against the evaluator.
 
     python scripts/codegen_check.py [--max-points 400000000] [--out results/codegen_check.json]
+    python scripts/codegen_check.py --instance instances/gpt2_edge.json --schedule S.json \
+        --seq-len 1024 --max-points 2000000000 --out results/codegen_check_gpt2_1024.json
 
 Writes JSON (with the compiler, numpy and cosamt versions) and prints one line per fused group.
 """
@@ -30,12 +32,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--max-points", type=int, default=400_000_000)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "codegen_check.json")
+    ap.add_argument("--instance", type=Path, help="Check this instance and --schedule instead.")
+    ap.add_argument("--schedule", type=Path)
+    ap.add_argument("--seq-len", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=1)
     args = ap.parse_args()
+    if args.instance is not None:
+        pairs = [(args.instance, args.schedule)]
+    else:
+        pairs = [
+            (ROOT / "instances" / f"{s.name.split('.')[0]}.json", s)
+            for s in sorted(DATA.glob("*.json"))
+        ]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for schedule in sorted(DATA.glob("*.json")):
-            instance = ROOT / "instances" / f"{schedule.name.split('.')[0]}.json"
-            inst = _load(instance, seq_len=64, batch=1)
+        for instance, schedule in pairs:
+            inst = _load(instance, seq_len=args.seq_len, batch=args.batch)
             arch, entries = _schedule_groups(instance, schedule, inst)
             for _path, group, mappings, _m in entries:
                 r = check_group(
@@ -53,8 +65,8 @@ def main() -> None:
     cc_version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
     doc = {
         "max_points": args.max_points,
-        "seq_len": 64,
-        "batch": 1,
+        "seq_len": args.seq_len,
+        "batch": args.batch,
         "versions": {
             "cosamt": version("cosamt"),
             "numpy": version("numpy"),
