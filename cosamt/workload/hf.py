@@ -167,15 +167,21 @@ def _d_ff(r: _Reader, d_model: int | None, model_type: str) -> int | None:
 
 
 def _norm(r: _Reader, model_type: str) -> dict[str, Any]:
-    rms = any(k in r.data for k in ("rms_norm_eps", "rms_norm_epsilon")) or model_type in (
-        "t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano")
+    t5_like = model_type in ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano")
+    if any(k in r.data for k in ("rms_norm_eps", "rms_norm_epsilon")) or t5_like:
+        kind = "rmsnorm"
+    elif any(k in r.data for k in ("layer_norm_eps", "layer_norm_epsilon", "layernorm_epsilon")):
+        kind = "layernorm"
+    else:
+        kind = "rmsnorm" if model_type in GATED_TYPES else "layernorm"
+        r.assumed.append(f"norm type not stated (no rms_norm_eps / layer_norm_eps): {kind} assumed")
     if r.data.get("do_layer_norm_before") is False or r.data.get("normalize_before") is False:
         post = True
     elif r.data.get("do_layer_norm_before") is True or r.data.get("normalize_before") is True:
         post = False
     else:
         post = model_type in POST_NORM_TYPES
-    return {"norm": "rmsnorm" if rms else "layernorm", "norm_position": "post" if post else "pre"}
+    return {"norm": kind, "norm_position": "post" if post else "pre"}
 
 
 def _parallel(r: _Reader, model_type: str) -> dict[str, Any]:
@@ -263,7 +269,12 @@ def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
 def _vision(r: _Reader, model_type: str) -> int | None:
     """Tokens of a vision transformer: patches of the image plus class/distillation tokens."""
     image, patch = r.data.get("image_size"), r.data.get("patch_size")
-    if image is None or patch is None or "vocab_size" in r.data:
+    if "vocab_size" in r.data or (image is None and patch is None):
+        return None
+    if image is None or patch is None:
+        missing = "image_size" if image is None else "patch_size"
+        r.refuse(missing, "required key missing (a vision transformer's tokens come from "
+                 "image_size and patch_size)")
         return None
     size = image if isinstance(image, list) else [image, image]
     step = patch if isinstance(patch, list) else [patch, patch]

@@ -246,7 +246,7 @@ def _check(model: ModelConfig, phase: Phase, batch: int, seq_len: int) -> None:
     for path, value in (("batch", batch), ("seq_len", seq_len)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             problems.append(Problem(path, f"must be a positive integer (got {value!r})"))
-    if model.image_tokens is not None and seq_len != model.image_tokens:
+    if phase is Phase.PREFILL and model.image_tokens is not None and seq_len != model.image_tokens:
         problems.append(
             Problem(
                 "seq_len",
