@@ -36,9 +36,17 @@ LLAMA: dict[str, Any] = {
 
 
 def test_multi_query_has_one_kv_head() -> None:
-    cfg = {"model_type": "gpt_bigcode", "n_embd": 6144, "n_layer": 40, "n_head": 48,
-           "n_inner": 24576, "activation_function": "gelu_pytorch_tanh", "multi_query": True,
-           "layer_norm_epsilon": 1e-5, "vocab_size": 49152}
+    cfg = {
+        "model_type": "gpt_bigcode",
+        "n_embd": 6144,
+        "n_layer": 40,
+        "n_head": 48,
+        "n_inner": 24576,
+        "activation_function": "gelu_pytorch_tanh",
+        "multi_query": True,
+        "layer_norm_epsilon": 1e-5,
+        "vocab_size": 49152,
+    }
     ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 8))
     # Q: 48 heads of 128, K and V: one head each.
     assert ops["qkv_proj"].dims["f"] == (48 + 2) * 128
@@ -62,9 +70,15 @@ def test_mixtral_decode_reads_two_experts() -> None:
 
 
 def test_shared_experts_and_moe_layer_step() -> None:
-    cfg = {**LLAMA, "model_type": "qwen2_moe", "num_experts": 60, "num_experts_per_tok": 4,
-           "moe_intermediate_size": 1408, "shared_expert_intermediate_size": 5632,
-           "decoder_sparse_step": 2}
+    cfg = {
+        **LLAMA,
+        "model_type": "qwen2_moe",
+        "num_experts": 60,
+        "num_experts_per_tok": 4,
+        "moe_intermediate_size": 1408,
+        "shared_expert_intermediate_size": 5632,
+        "decoder_sparse_step": 2,
+    }
     work = build_workload(config_from_dict(cfg), Phase.PREFILL, 1, 30)
     plans = {p.prefix: p.count for p, _ in work.blocks}
     assert plans == {"moe.": 16, "dense.": 16}
@@ -80,10 +94,20 @@ def test_shared_experts_and_moe_layer_step() -> None:
     ("image", "patch", "model_type", "tokens"),
     [(224, 16, "vit", 197), (384, 16, "vit", 577), (224, 14, "vit", 257), (224, 16, "deit", 198)],
 )
-def test_vision_tokens_from_image_and_patch(image: int, patch: int, model_type: str, tokens: int) -> None:
-    cfg = {"model_type": model_type, "hidden_size": 768, "num_hidden_layers": 12,
-           "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu",
-           "layer_norm_eps": 1e-12, "image_size": image, "patch_size": patch}
+def test_vision_tokens_from_image_and_patch(
+    image: int, patch: int, model_type: str, tokens: int
+) -> None:
+    cfg = {
+        "model_type": model_type,
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+        "hidden_act": "gelu",
+        "layer_norm_eps": 1e-12,
+        "image_size": image,
+        "patch_size": patch,
+    }
     model = config_from_dict(cfg)
     assert model.image_tokens == tokens
     assert by_name(build_block(model, Phase.PREFILL, 1, tokens))["qk"].dims["m"] == tokens
@@ -102,7 +126,8 @@ def test_sliding_window_caps_keys(phase: Phase, seq: int) -> None:
 def test_gemma2_alternating_window_is_two_block_types() -> None:
     work = build_workload(get_model("gemma2-9b"), Phase.PREFILL, 1, 8192)
     assert [(p.prefix, p.count, p.n) for p, _ in work.blocks] == [
-        ("local.", 21, 4096), ("global.", 21, 8192)
+        ("local.", 21, 4096),
+        ("global.", 21, 8192),
     ]
     short = build_workload(get_model("gemma2-9b"), Phase.PREFILL, 1, 1024)
     assert [(p.prefix, p.count) for p, _ in short.blocks] == [("", 42)]
@@ -132,9 +157,17 @@ def test_pre_norm_writes_the_residual_stream() -> None:
 
 
 def test_cross_attention_flag_adds_a_block() -> None:
-    cfg = {"model_type": "gpt2", "n_embd": 768, "n_layer": 12, "n_head": 12, "n_inner": None,
-           "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "vocab_size": 50257,
-           "add_cross_attention": True}
+    cfg = {
+        "model_type": "gpt2",
+        "n_embd": 768,
+        "n_layer": 12,
+        "n_head": 12,
+        "n_inner": None,
+        "activation_function": "gelu_new",
+        "layer_norm_epsilon": 1e-5,
+        "vocab_size": 50257,
+        "add_cross_attention": True,
+    }
     ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 16))
     assert ops["xq_proj"].macs == 16 * 768 * 768
     assert ops["xkv_proj"].macs == 16 * 768 * 2 * 768
@@ -145,8 +178,14 @@ def test_rotary_is_a_vector_operator() -> None:
     ops = by_name(build_block(get_model("llama3-8b"), Phase.PREFILL, 1, 512))
     # 512 tokens x (32 query + 8 key heads) x 128 features x 3 ops = 7,864,320.
     assert ops["rope"].vector_ops == 512 * 40 * 128 * 3 == 7_864_320
-    partial = config_from_dict({**LLAMA, "model_type": "gpt_neox", "rope_parameters": {
-        "partial_rotary_factor": 0.25, "rope_theta": 1e4}, "rope_theta": None})
+    partial = config_from_dict(
+        {
+            **LLAMA,
+            "model_type": "gpt_neox",
+            "rope_parameters": {"partial_rotary_factor": 0.25, "rope_theta": 1e4},
+            "rope_theta": None,
+        }
+    )
     assert partial.rotary_dim == 32
 
 
@@ -169,7 +208,9 @@ def test_t5_encoder_decoder() -> None:
     names = {o.name for o in dec.operators}
     assert "dec.xkv_proj" not in names and "dec.xqk" in names
     segs = [s.name for s in segments(pre.operators, FusionChoice.ALL)]
-    assert {"enc.attention", "dec.attention", "dec.cross_attention", "enc.ffn", "dec.ffn"} <= set(segs)
+    assert {"enc.attention", "dec.attention", "dec.cross_attention", "enc.ffn", "dec.ffn"} <= set(
+        segs
+    )
 
 
 def test_whisper_encoder_is_1500_frames() -> None:

@@ -129,7 +129,13 @@ def ffn_chain(ops: Sequence[Einsum]) -> Group:
     hidden = []
     for op in firsts:
         base = op.name.rsplit(".", 1)[-1]
-        out = "G" if base.endswith("gate") else "U" if base.endswith("up") and len(firsts) > 1 else "H"
+        out = (
+            "G"
+            if base.endswith("gate")
+            else "U"
+            if base.endswith("up") and len(firsts) > 1
+            else "H"
+        )
         hidden.append(out)
         renamed.append(rename(op, {"W": f"W_{base}", "Y": out}))
     act_inputs = dict(zip([t.name for t in act.operands], hidden, strict=True))
@@ -263,7 +269,9 @@ def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
         prefix, _base = _split(name)
         if att := _chain_at(order, i, ATTENTION_CHAINS):
             qk, softmax, av = (by[n] for n in att)
-            fused = [attention(qk, softmax, av, s) for s in (Scheme.FLAT, Scheme.ONLINE) if allow[s]]
+            fused = [
+                attention(qk, softmax, av, s) for s in (Scheme.FLAT, Scheme.ONLINE) if allow[s]
+            ]
             add(f"{prefix}{'cross_' if _base == 'xqk' else ''}attention", att, fused)
         elif ffn := _chain_at(order, i, FFN_CHAINS):
             chain = [ffn_chain([by[n] for n in ffn])] if allow[Scheme.FFN_CHAIN] else []

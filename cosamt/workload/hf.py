@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 
@@ -40,23 +40,144 @@ _GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu"}
 
 # Structural variants the fields do not state (from the families' modelling code).
 GATED_TYPES = frozenset(
-    "llama mistral mixtral qwen2 qwen2_moe qwen3 qwen3_moe qwen3_next gemma gemma2 gemma3_text "
-    "phi3 phimoe olmo olmo2 olmo3 olmoe cohere cohere2 granite granitemoe granitemoeshared "
-    "deepseek_v2 deepseek_v3 dbrx jetmoe helium glm glm4 glm4_moe exaone4 smollm3 "
-    "minimax stablelm ministral dots1 hunyuan_v1_dense hunyuan_v1_moe ernie4_5 ernie4_5_moe "
-    "seed_oss apertus bitnet diffllama doge csm_depth_decoder emu3 chameleon aria_text "
-    "moonshine mllama_text_model open-llama llama4_text mimi".split()
+    [
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen2_moe",
+        "qwen3",
+        "qwen3_moe",
+        "qwen3_next",
+        "gemma",
+        "gemma2",
+        "gemma3_text",
+        "phi3",
+        "phimoe",
+        "olmo",
+        "olmo2",
+        "olmo3",
+        "olmoe",
+        "cohere",
+        "cohere2",
+        "granite",
+        "granitemoe",
+        "granitemoeshared",
+        "deepseek_v2",
+        "deepseek_v3",
+        "dbrx",
+        "jetmoe",
+        "helium",
+        "glm",
+        "glm4",
+        "glm4_moe",
+        "exaone4",
+        "smollm3",
+        "minimax",
+        "stablelm",
+        "ministral",
+        "dots1",
+        "hunyuan_v1_dense",
+        "hunyuan_v1_moe",
+        "ernie4_5",
+        "ernie4_5_moe",
+        "seed_oss",
+        "apertus",
+        "bitnet",
+        "diffllama",
+        "doge",
+        "csm_depth_decoder",
+        "emu3",
+        "chameleon",
+        "aria_text",
+        "moonshine",
+        "mllama_text_model",
+        "open-llama",
+        "llama4_text",
+        "mimi",
+        "gemma4",
+        "gemma4_text",
+        "gemma4_unified",
+        "gemma4_unified_text",
+        "vaultgemma",
+        "ministral3",
+        "qwen3_5",
+        "qwen3_5_text",
+        "cwm",
+        "emu3",
+        "hyperclovax",
+        "granite_swa",
+        "granitemoe_swa",
+        "cohere_compass_text",
+        "phi4_multimodal",
+        "eurobert",
+        "nomic_bert",
+        "gte",
+        "esmc",
+        "ultrabert",
+        "afmoe",
+        "beam",
+        "flex_olmo",
+        "gpt_oss",
+        "hy_v3",
+        "inkling_text",
+        "laguna",
+        "mellum",
+        "mimo_v2_flash",
+        "minimax_m2",
+        "minimax_m3_vl_text",
+        "muse_spark_text",
+        "qwen3_omni_moe_talker_text",
+        "qwen3_vl_moe_text",
+        "step3p5",
+        "hrm_text",
+        "emu3_text_model",
+        "pix2struct_text_model",
+    ]
 )
 POST_NORM_TYPES = frozenset(
-    "bert roberta xlm-roberta camembert electra distilbert albert "
-    "ernie nezha roformer mpnet layoutlm layoutlmv2 layoutlmv3 markuplm lilt xmod splinter "
-    "bart marian blenderbot-small data2vec-text mra nystromformer yoso ibert mobilebert "
-    "squeezebert canine tapas rembert funnel bros xlm flaubert "
-    "visual_bert".split()
+    [
+        "bert",
+        "roberta",
+        "xlm-roberta",
+        "camembert",
+        "electra",
+        "distilbert",
+        "albert",
+        "ernie",
+        "nezha",
+        "roformer",
+        "mpnet",
+        "layoutlm",
+        "layoutlmv2",
+        "layoutlmv3",
+        "markuplm",
+        "lilt",
+        "xmod",
+        "splinter",
+        "bart",
+        "marian",
+        "blenderbot-small",
+        "data2vec-text",
+        "mra",
+        "nystromformer",
+        "yoso",
+        "ibert",
+        "mobilebert",
+        "squeezebert",
+        "canine",
+        "tapas",
+        "rembert",
+        "funnel",
+        "bros",
+        "xlm",
+        "flaubert",
+        "visual_bert",
+    ]
 )
 # Bidirectional encoders (no causal mask, no decode phase).
 ENCODER_TYPES = (POST_NORM_TYPES - {"bart", "marian", "blenderbot-small"}) | frozenset(
-    "roberta-prelayernorm megatron-bert esm xlm-roberta-xl modernbert big_bird".split()
+    ["roberta-prelayernorm", "megatron-bert", "esm", "xlm-roberta-xl", "modernbert", "big_bird"]
 )
 # Parallel attention + MLP with one shared norm (flags: falcon ``parallel_attn``, NeoX-style
 # ``use_parallel_residual``).
@@ -79,12 +200,32 @@ _REFUSED_KEYS = (
     ("pos_att_type", "disentangled relative attention (pos_att_type) is not modelled"),
     ("mask_ratio", "masked-patch encoding (mask_ratio) is not modelled"),
     ("num_detection_tokens", "detection tokens (num_detection_tokens) are not modelled"),
-    ("first_k_dense_replace", "dense-then-MoE layer placement (first_k_dense_replace) is not modelled"),
+    (
+        "first_k_dense_replace",
+        "dense-then-MoE layer placement (first_k_dense_replace) is not modelled",
+    ),
     ("mlp_only_layers", "per-layer MoE placement (mlp_only_layers) is not modelled"),
+    ("mamba_d_state", "Mamba layers (mamba_d_state) are not modelled"),
+    ("mamba_expand", "Mamba layers (mamba_expand) are not modelled"),
+    ("layers_block_type", "hybrid layer stacks (layers_block_type) are not modelled"),
+    ("attn_layer_indices", "hybrid layer stacks (attn_layer_indices) are not modelled"),
+    ("block_types", "hybrid recurrent/attention blocks (block_types) are not modelled"),
+    ("hybrid_override_pattern", "hybrid layer stacks (hybrid_override_pattern) are not modelled"),
+    ("linear_conv_kernel_dim", "linear-attention layers (linear_conv_kernel_dim) are not modelled"),
+    (
+        "encoder_attention_type",
+        "local / transient-global attention (encoder_attention_type) is not modelled",
+    ),
+    ("num_queries", "object queries (num_queries): detection transformers are not modelled"),
 )
+# Families whose structure no field states and that are not modelled.
+REFUSED_TYPES = {
+    "jetmoe": "JetMoE's mixture of attention heads is not modelled",
+    "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
+}
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -120,11 +261,21 @@ class _Reader:
 
 
 def _activation(r: _Reader, model_type: str) -> str | None:
-    key, value = r.first("hidden_activation", "hidden_act", "activation_function", "activation",
-                         "dense_act_fn", "ffn_act", "feed_forward_proj")
+    key, value = r.first(
+        "hidden_activation",
+        "hidden_act",
+        "activation_function",
+        "activation",
+        "dense_act_fn",
+        "ffn_act",
+        "feed_forward_proj",
+    )
     if key is None:
-        r.refuse("hidden_act", "FFN activation missing (looked for hidden_act, "
-                 "hidden_activation, activation_function, activation, feed_forward_proj)")
+        r.refuse(
+            "hidden_act",
+            "FFN activation missing (looked for hidden_act, "
+            "hidden_activation, activation_function, activation, feed_forward_proj)",
+        )
         return None
     gated = model_type in GATED_TYPES or r.data.get("is_gated_act") is True
     if isinstance(value, str) and value.startswith("gated-"):
@@ -137,25 +288,52 @@ def _activation(r: _Reader, model_type: str) -> str | None:
 
 
 def _heads(r: _Reader, d_model: int | None) -> dict[str, Any]:
-    n_heads = r.int_("num_attention_heads", "n_head", "num_heads", "n_heads",
-                     "decoder_attention_heads", "encoder_attention_heads", what="attention heads")
+    n_heads = r.int_(
+        "num_attention_heads",
+        "n_head",
+        "num_heads",
+        "n_heads",
+        "decoder_attention_heads",
+        "encoder_attention_heads",
+        what="attention heads",
+    )
     kv: int | None
     if r.data.get("multi_query") is True and not r.data.get("new_decoder_architecture"):
         kv = 1
     else:
-        kv = r.int_("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num",
-                    "num_query_groups", required=False)
+        kv = r.int_(
+            "num_key_value_heads",
+            "num_kv_heads",
+            "n_head_kv",
+            "multi_query_group_num",
+            "num_query_groups",
+            required=False,
+        )
     head_dim = r.int_("head_dim", "d_kv", "kv_channels", "attention_head_size", required=False)
     if head_dim is None and d_model and n_heads and d_model % n_heads:
-        r.refuse("num_attention_heads", f"{n_heads} heads do not divide hidden size {d_model} "
-                 "and head_dim is not given")
+        r.refuse(
+            "num_attention_heads",
+            f"{n_heads} heads do not divide hidden size {d_model} and head_dim is not given",
+        )
     return {"n_heads": n_heads, "n_kv_heads": kv, "head_dim": head_dim}
 
 
 def _d_ff(r: _Reader, d_model: int | None, model_type: str) -> int | None:
-    keys = ("intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size", "decoder_ffn_dim",
-            "encoder_ffn_dim", "inner_hidden_size", "mlp_dim", "hidden_dim", "dim_ff", "dff",
-            "d_inner")
+    keys = (
+        "intermediate_size",
+        "n_inner",
+        "ffn_dim",
+        "d_ff",
+        "ffn_hidden_size",
+        "decoder_ffn_dim",
+        "encoder_ffn_dim",
+        "inner_hidden_size",
+        "mlp_dim",
+        "hidden_dim",
+        "dim_ff",
+        "dff",
+        "d_inner",
+    )
     key, _ = r.first(*keys)
     if key is not None:
         return r.int_(*keys)
@@ -186,7 +364,10 @@ def _norm(r: _Reader, model_type: str) -> dict[str, Any]:
 
 def _parallel(r: _Reader, model_type: str) -> dict[str, Any]:
     if r.data.get("parallel_attn") is True or model_type in PARALLEL_TYPES:
-        two = r.data.get("new_decoder_architecture") is True and r.data.get("num_ln_in_parallel_attn") != 1
+        two = (
+            r.data.get("new_decoder_architecture") is True
+            and r.data.get("num_ln_in_parallel_attn") != 1
+        )
         return {"parallel": True, "parallel_norms": 2 if two else 1}
     if r.data.get("use_parallel_residual") is True:
         return {"parallel": True, "parallel_norms": 2}
@@ -194,15 +375,22 @@ def _parallel(r: _Reader, model_type: str) -> dict[str, Any]:
 
 
 def _rotary(r: _Reader, dh: int | None, model_type: str) -> int | None:
-    rope = r.data.get("rope_parameters") if isinstance(r.data.get("rope_parameters"), dict) else {}
-    if r.data.get("alibi") is True or r.data.get("position_embedding_type") not in (None, "rotary", "absolute"):
+    raw = r.data.get("rope_parameters")
+    rope: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if r.data.get("alibi") is True or r.data.get("position_embedding_type") not in (
+        None,
+        "rotary",
+        "absolute",
+    ):
         return None
     _, rot = r.first("rotary_dim")
     if _is_int(rot):
         return int(rot)
     _, frac = r.first("partial_rotary_factor", "rotary_pct")
     frac = frac if frac is not None else rope.get("partial_rotary_factor")
-    has_rope = bool(rope) or any(k in r.data for k in ("rope_theta", "rope_scaling", "rotary_emb_base"))
+    has_rope = bool(rope) or any(
+        k in r.data for k in ("rope_theta", "rope_scaling", "rotary_emb_base")
+    )
     has_rope = has_rope or r.data.get("position_embedding_type") == "rotary"
     if not has_rope or dh is None:
         return None
@@ -223,17 +411,28 @@ def _window(r: _Reader, n_layers: int | None) -> dict[str, Any]:
             r.refuse("layer_types", f"layer types {unknown} are not modelled")
         return {"sliding_window": window, "sliding_layers": local} if local else {}
     if r.data.get("use_sliding_window") is True:
-        r.refuse("max_window_layers", "per-layer sliding-window placement (use_sliding_window "
-                 "with max_window_layers) is not modelled")
+        r.refuse(
+            "max_window_layers",
+            "per-layer sliding-window placement (use_sliding_window "
+            "with max_window_layers) is not modelled",
+        )
     return {"sliding_window": window}
 
 
 def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
-    key, experts = r.first("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
+    key, experts = r.first(
+        "num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"
+    )
     if key is None or not _is_int(experts) or experts <= 1:
         return {}
-    k = r.int_("num_experts_per_tok", "num_experts_per_token", "moe_top_k", "top_k",
-               "num_selected_experts", what="experts per token")
+    k = r.int_(
+        "num_experts_per_tok",
+        "num_experts_per_token",
+        "moe_top_k",
+        "top_k",
+        "num_selected_experts",
+        what="experts per token",
+    )
     expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
     shared = r.int_("shared_expert_intermediate_size", required=False) or 0
     n_shared = r.int_("n_shared_experts", "num_shared_experts", required=False)
@@ -245,8 +444,13 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
         moe_layers = n_layers // step
     if shared:
         r.assumed.append("shared-expert gate (a d_model x 1 projection) not counted")
-    return {"n_experts": experts, "experts_per_token": k, "expert_d_ff": expert_ff,
-            "shared_d_ff": shared, "moe_layers": moe_layers}
+    return {
+        "n_experts": experts,
+        "experts_per_token": k,
+        "expert_d_ff": expert_ff,
+        "shared_d_ff": shared,
+        "moe_layers": moe_layers,
+    }
 
 
 def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
@@ -255,11 +459,16 @@ def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
             return {"cross_attention": True}
         return {}
     enc = r.int_("encoder_layers", "num_layers", "num_encoder_layers", what="encoder layers")
-    for a, b in (("encoder_ffn_dim", "decoder_ffn_dim"),
-                 ("encoder_attention_heads", "decoder_attention_heads")):
+    for a, b in (
+        ("encoder_ffn_dim", "decoder_ffn_dim"),
+        ("encoder_attention_heads", "decoder_attention_heads"),
+    ):
         if a in r.data and b in r.data and r.data[a] != r.data[b]:
-            r.refuse(a, f"{a} ({r.data[a]}) differs from {b} ({r.data[b]}): encoder and decoder "
-                     "of different widths are not modelled")
+            r.refuse(
+                a,
+                f"{a} ({r.data[a]}) differs from {b} ({r.data[b]}): encoder and decoder "
+                "of different widths are not modelled",
+            )
     out: dict[str, Any] = {"encoder_layers": enc}
     if model_type == "whisper" or "num_mel_bins" in r.data:
         out["encoder_tokens"] = r.int_("max_source_positions", what="encoder frames")
@@ -273,8 +482,11 @@ def _vision(r: _Reader, model_type: str) -> int | None:
         return None
     if image is None or patch is None:
         missing = "image_size" if image is None else "patch_size"
-        r.refuse(missing, "required key missing (a vision transformer's tokens come from "
-                 "image_size and patch_size)")
+        r.refuse(
+            missing,
+            "required key missing (a vision transformer's tokens come from "
+            "image_size and patch_size)",
+        )
         return None
     size = image if isinstance(image, list) else [image, image]
     step = patch if isinstance(patch, list) else [patch, patch]
@@ -290,22 +502,31 @@ def _vision(r: _Reader, model_type: str) -> int | None:
 
 
 def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
+    if model_type in REFUSED_TYPES:
+        r.refuse("model_type", REFUSED_TYPES[model_type])
     for key, message in _REFUSED_KEYS:
         if r.data.get(key) not in (None, 0, False, []):
             r.refuse(key, message)
     if any(k in r.data for k in ("text_config", "vision_config", "audio_config")) and not any(
-        k in r.data for k in ("hidden_size", "d_model", "n_embd")):
-        r.refuse("text_config", "a composite (multimodal) config: point hf_config at one "
-                 "sub-model's config")
+        k in r.data for k in ("hidden_size", "d_model", "n_embd")
+    ):
+        r.refuse(
+            "text_config",
+            "a composite (multimodal) config: point hf_config at one sub-model's config",
+        )
         return {}
-    d_model = r.int_("hidden_size", "n_embd", "d_model", "dim", "embed_dim", "model_dim",
-                     what="hidden size")
+    d_model = r.int_(
+        "hidden_size", "n_embd", "d_model", "dim", "embed_dim", "model_dim", what="hidden size"
+    )
     enc_dec = _encoder_decoder(r, model_type)
     layer_keys = ("decoder_layers", "num_decoder_layers") if "encoder_layers" in enc_dec else ()
-    n_layers = r.int_(*layer_keys, "num_hidden_layers", "n_layer", "num_layers", "n_layers",
-                      what="layer count")
+    n_layers = r.int_(
+        *layer_keys, "num_hidden_layers", "n_layer", "num_layers", "n_layers", what="layer count"
+    )
     heads = _heads(r, d_model)
-    dh = heads["head_dim"] or (d_model // heads["n_heads"] if d_model and heads["n_heads"] else None)
+    dh = heads["head_dim"] or (
+        d_model // heads["n_heads"] if d_model and heads["n_heads"] else None
+    )
     tokens = _vision(r, model_type)
     decoder = model_type not in ENCODER_TYPES or r.data.get("is_decoder") is True
     return {
@@ -327,12 +548,16 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     }
 
 
-def config_from_dict(data: dict[str, Any], name: str | None = None, source: str = "") -> ModelConfig:
+def config_from_dict(
+    data: dict[str, Any], name: str | None = None, source: str = ""
+) -> ModelConfig:
     """A :class:`ModelConfig` from a decoded ``config.json``; :class:`InputError` naming fields."""
     text = data.get("text_config")
     if isinstance(text, dict) and not any(k in data for k in ("hidden_size", "d_model", "n_embd")):
         # A composite (vision- or audio-language) config: its language model, stated.
-        inner = config_from_dict({"model_type": "", **text}, name or str(data.get("model_type")), source)
+        inner = config_from_dict(
+            {"model_type": "", **text}, name or str(data.get("model_type")), source
+        )
         towers = sorted(k for k in data if k.endswith("_config") and k != "text_config")
         note = f"composite config: the language model (text_config) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})

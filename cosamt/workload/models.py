@@ -113,10 +113,12 @@ class ModelConfig(BaseModel):
             raise ValueError(f"rotary_dim ({self.rotary_dim}) exceeds the head dim ({self.dh})")
         if (self.n_experts is None) != (self.experts_per_token is None):
             raise ValueError("n_experts and experts_per_token go together")
-        if self.n_experts is not None and self.experts_per_token is not None:
-            if self.experts_per_token > self.n_experts:
-                raise ValueError("experts_per_token exceeds n_experts")
-        for field, value in (("sliding_layers", self.sliding_layers), ("moe_layers", self.moe_layers)):
+        if (self.n_experts or 0) < (self.experts_per_token or 0):
+            raise ValueError("experts_per_token exceeds n_experts")
+        for field, value in (
+            ("sliding_layers", self.sliding_layers),
+            ("moe_layers", self.moe_layers),
+        ):
             if value is not None and value > self.n_layers:
                 raise ValueError(f"{field} ({value}) exceeds n_layers ({self.n_layers})")
         if self.parallel and (self.cross_attention or self.encoder_layers):

@@ -12,7 +12,9 @@ from cosamt.workload.models import ModelConfig
 from cosamt.workload.transformer import Workload, build_workload
 
 
-def workload_for(model: ModelConfig, phase: str, batch: int, seq_len: int, lm_head: bool) -> Workload:
+def workload_for(
+    model: ModelConfig, phase: str, batch: int, seq_len: int, lm_head: bool
+) -> Workload:
     return build_workload(model, phase, batch, seq_len, lm_head)
 
 

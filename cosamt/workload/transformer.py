@@ -310,7 +310,9 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     if not model.encoder_decoder:
         return plans
     plans = [
-        BlockPlan(f"dec.{p.prefix}", p.label, p.count, p.m, p.n, p.causal, p.moe, p.cross_n, p.cross_kv)
+        BlockPlan(
+            f"dec.{p.prefix}", p.label, p.count, p.m, p.n, p.causal, p.moe, p.cross_n, p.cross_kv
+        )
         for p in plans
     ]
     if phase is Phase.DECODE:
@@ -326,7 +328,11 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
 
 def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c = plan.prefix, plan.m, plan.count
-    ops = [_projection(f"{p}qkv_proj", b, m, model.d_model, (model.n_heads + 2 * model.kv_heads) * model.dh, c)]
+    ops = [
+        _projection(
+            f"{p}qkv_proj", b, m, model.d_model, (model.n_heads + 2 * model.kv_heads) * model.dh, c
+        )
+    ]
     if model.rotary_dim is not None:
         rotated = (model.n_heads + model.kv_heads) * model.rotary_dim
         ops.append(
@@ -352,7 +358,9 @@ def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum
     ops = [_projection(f"{p}xq_proj", b, m, model.d_model, model.n_heads * model.dh, c)]
     if plan.cross_kv:  # in decode the cross K/V of the encoder's output are cached
         ops.append(
-            _projection(f"{p}xkv_proj", b, plan.cross_n, model.d_model, 2 * model.kv_heads * model.dh, c)
+            _projection(
+                f"{p}xkv_proj", b, plan.cross_n, model.d_model, 2 * model.kv_heads * model.dh, c
+            )
         )
     ops += _attention_core(model, f"{p}x", b, m, plan.cross_n, c)
     ops.append(_projection(f"{p}xout_proj", b, m, model.n_heads * model.dh, model.d_model, c))
@@ -409,8 +417,13 @@ def _moe_ffn(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]
     ops = [
         _projection(f"{p}router", b, m, d, model.n_experts, c),
         _elementwise(
-            f"{p}route", "softmax+topk", route_ops(k), {"b": b, "m": m, "f": model.n_experts},
-            [("X", _BMF, Role.INPUT)], ("Y", _BMF), c,
+            f"{p}route",
+            "softmax+topk",
+            route_ops(k),
+            {"b": b, "m": m, "f": model.n_experts},
+            [("X", _BMF, Role.INPUT)],
+            ("Y", _BMF),
+            c,
         ),
     ]
     act = model.activation
@@ -419,23 +432,38 @@ def _moe_ffn(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]
             _expert_projection(f"{p}expert_gate", x, t, d, d_ff, c),
             _expert_projection(f"{p}expert_up", x, t, d, d_ff, c),
             _elementwise(
-                f"{p}expert_act", act, activation_ops(act), {"x": x, "m": t, "f": d_ff},
-                [("G", xmf, Role.INPUT), ("U", xmf, Role.INPUT)], ("Y", xmf), c,
+                f"{p}expert_act",
+                act,
+                activation_ops(act),
+                {"x": x, "m": t, "f": d_ff},
+                [("G", xmf, Role.INPUT), ("U", xmf, Role.INPUT)],
+                ("Y", xmf),
+                c,
             ),
         ]
     else:
         ops += [
             _expert_projection(f"{p}expert_up", x, t, d, d_ff, c),
             _elementwise(
-                f"{p}expert_act", act, activation_ops(act), {"x": x, "m": t, "f": d_ff},
-                [("X", xmf, Role.INPUT)], ("Y", xmf), c,
+                f"{p}expert_act",
+                act,
+                activation_ops(act),
+                {"x": x, "m": t, "f": d_ff},
+                [("X", xmf, Role.INPUT)],
+                ("Y", xmf),
+                c,
             ),
         ]
     ops += [
         _expert_projection(f"{p}expert_down", x, t, d_ff, d, c),
         _elementwise(
-            f"{p}combine", "combine", COMBINE_OPS, {"b": b, "m": m, "k": k, "f": d},
-            [("E", ("b", "m", "k", "f"), Role.INPUT)], ("Y", _BMF), c,
+            f"{p}combine",
+            "combine",
+            COMBINE_OPS,
+            {"b": b, "m": m, "k": k, "f": d},
+            [("E", ("b", "m", "k", "f"), Role.INPUT)],
+            ("Y", _BMF),
+            c,
         ),
     ]
     if model.shared_d_ff:
@@ -477,17 +505,27 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Einsum]:
     if model.vocab_size is None or not model.decoder:
-        why = "an encoder-only model has no LM head" if not model.decoder else "vocab_size is not given"
+        why = (
+            "an encoder-only model has no LM head"
+            if not model.decoder
+            else "vocab_size is not given"
+        )
         raise InputError("", [Problem("options.lm_head", f"{model.name!r}: {why}")])
     m = seq_len if phase is Phase.PREFILL else 1
-    ops = [_norm("final_norm", model.norm, b, m, model.d_model, 1)] if model.norm_position == "pre" else []
+    ops = (
+        [_norm("final_norm", model.norm, b, m, model.d_model, 1)]
+        if model.norm_position == "pre"
+        else []
+    )
     return [*ops, _projection("lm_head", b, m, model.d_model, model.vocab_size, 1)]
 
 
 # ---- assumptions -------------------------------------------------------------------------------
 
 
-def assumptions(model: ModelConfig, phase: Phase, batch: int, seq_len: int, lm_head: bool) -> list[str]:
+def assumptions(
+    model: ModelConfig, phase: Phase, batch: int, seq_len: int, lm_head: bool
+) -> list[str]:
     """What the operators leave out or approximate, for every report."""
     out = list(model.assumptions)
     if model.decoder and phase is Phase.PREFILL:
@@ -504,13 +542,26 @@ def assumptions(model: ModelConfig, phase: Phase, batch: int, seq_len: int, lm_h
             "every touched expert's weights are read"
         )
     if model.sliding_window is not None:
-        out.append(f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)")
+        out.append(
+            f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
+        )
     if model.rotary_dim is not None:
-        out.append(f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic")
+        out.append(
+            f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
+        )
     if model.encoder_decoder or model.cross_attention:
         tokens = model.encoder_tokens or seq_len
-        out.append(f"cross-attention against {tokens} encoder tokens" + (" (their K/V cached: the encoder ran before decode)" if phase is Phase.DECODE else ""))
-    out.append("embeddings, positional encodings, biases and any input front-end (patch embedding, audio convolutions) are not modelled")
+        out.append(
+            f"cross-attention against {tokens} encoder tokens"
+            + (
+                " (their K/V cached: the encoder ran before decode)"
+                if phase is Phase.DECODE
+                else ""
+            )
+        )
+    out.append(
+        "embeddings, positional encodings, biases and any input front-end (patch embedding, audio convolutions) are not modelled"
+    )
     if not lm_head:
         out.append("the LM head (vocabulary projection) is not included (options.lm_head)")
     return out
@@ -528,7 +579,9 @@ def build_workload(
             "", [Problem("phase", f"unknown phase {phase!r}; known: {known}")]
         ) from None
     _check(model, phase, batch, seq_len)
-    blocks = tuple((plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len))
+    blocks = tuple(
+        (plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len)
+    )
     head = tuple(_lm_head(model, phase, batch, seq_len)) if lm_head else ()
     notes = tuple(assumptions(model, phase, batch, seq_len, lm_head))
     return Workload(model, phase, batch, seq_len, blocks, head, notes)
