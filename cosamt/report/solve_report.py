@@ -151,7 +151,18 @@ def report_json(report: SolveReport) -> dict[str, Any]:
         "groups": [group_json(g, report) for g in report.groups],
         "explain": explain_json(report),
         **totals(report),
+        "assumptions": workload_assumptions(report),
     }
+
+
+def workload_assumptions(report: SolveReport) -> list[str]:
+    """What the operators leave out or approximate (causal attention as the full matrix, ...)."""
+    from cosamt.workload.transformer import assumptions
+
+    inst = report.resolved.instance
+    return assumptions(
+        report.resolved.model, inst.phase, inst.batch, inst.seq_len, inst.options.lm_head
+    )
 
 
 def _si(x: float) -> str:
@@ -253,3 +264,4 @@ def print_table(report: SolveReport, console: Console) -> None:
     console.print(
         "stationarity letters: W weight, I input, O output, N none; per operator: PE, then each on-chip level"
     )
+    console.print("assumptions: " + "; ".join(data["assumptions"]), highlight=False, markup=False)
