@@ -39,54 +39,44 @@ def first(cfg: dict[str, Any], *keys: str) -> Any:
     return next((cfg[k] for k in keys if cfg.get(k) is not None), None)
 
 
+# Where families keep each quantity (the formula's own reading of the raw config).
+HIDDEN = ("hidden_size", "n_embd", "d_model", "dim", "embed_dim", "model_dim", "emb_dim")
+HEADS = (
+    "num_attention_heads", "n_head", "num_heads", "n_heads", "decoder_attention_heads",
+    "encoder_attention_heads", "attention_heads", "decoder_num_attention_heads",
+    "encoder_num_attention_heads",
+)  # fmt: skip
+KV_HEADS = (
+    "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num",
+    "num_query_groups", "kv_n_heads", "decoder_num_key_value_heads",
+)  # fmt: skip
+FFN = (
+    "intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size", "decoder_ffn_dim",
+    "encoder_ffn_dim", "inner_hidden_size", "mlp_dim", "hidden_dim", "dim_ff", "dff", "d_inner",
+)  # fmt: skip
+DEC_LAYERS = ("decoder_layers", "num_decoder_layers", "decoder_num_hidden_layers")
+LAYERS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+TOP_K = (
+    "num_experts_per_tok", "num_experts_per_token", "moe_top_k", "top_k",
+    "num_selected_experts", "moe_topk", "moe_k",
+)  # fmt: skip
+
+
 def expected_macs(cfg: dict[str, Any], gated: bool) -> int:
     """Prefill MACs of the whole model at SEQ tokens (batch 1), full-matrix attention."""
     if "text_config" in cfg and first(cfg, "hidden_size", "d_model", "n_embd") is None:
         cfg = cfg["text_config"]
-    d = first(cfg, "hidden_size", "n_embd", "d_model", "dim", "embed_dim", "model_dim")
-    heads = first(
-        cfg,
-        "num_attention_heads",
-        "n_head",
-        "num_heads",
-        "n_heads",
-        "decoder_attention_heads",
-        "encoder_attention_heads",
-    )
+    for nested in ("attn_config", "ffn_config"):
+        cfg = {**(cfg.get(nested) or {}), **cfg}
+    d = first(cfg, *HIDDEN)
+    heads = first(cfg, *HEADS)
     if cfg.get("multi_query") is True and not cfg.get("new_decoder_architecture"):
         kv = 1
     else:
-        kv = (
-            first(
-                cfg,
-                "num_key_value_heads",
-                "num_kv_heads",
-                "n_head_kv",
-                "multi_query_group_num",
-                "num_query_groups",
-            )
-            or heads
-        )
+        kv = first(cfg, *KV_HEADS) or heads
     dh = first(cfg, "head_dim", "d_kv", "kv_channels", "attention_head_size") or d // heads
-    ff = (
-        first(
-            cfg,
-            "intermediate_size",
-            "n_inner",
-            "ffn_dim",
-            "d_ff",
-            "ffn_hidden_size",
-            "decoder_ffn_dim",
-            "encoder_ffn_dim",
-            "inner_hidden_size",
-            "mlp_dim",
-            "hidden_dim",
-            "dim_ff",
-            "dff",
-            "d_inner",
-        )
-        or 4 * d
-    )
+    ratio = first(cfg, "mlp_ratio", "expansion_ratio", "intermediate_multiple_size")
+    ff = first(cfg, *FFN) or (int(ratio * d) if ratio else 4 * d)
     tokens = SEQ
     if cfg.get("image_size") is not None and "vocab_size" not in cfg:
         img, p = cfg["image_size"], cfg["patch_size"]
@@ -104,27 +94,17 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> int:
         return m * d * width * (3 if gated else 2)
 
     experts = first(cfg, "num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
-    layers = (
-        first(cfg, "decoder_layers", "num_decoder_layers")
-        if cfg.get("is_encoder_decoder")
-        else None
-    )
-    layers = layers or first(cfg, "num_hidden_layers", "n_layer", "num_layers", "n_layers")
+    layers = first(cfg, *DEC_LAYERS) if cfg.get("is_encoder_decoder") else None
+    layers = layers or first(cfg, *LAYERS, *DEC_LAYERS)
     if isinstance(experts, int) and experts > 1:
-        k = first(
-            cfg,
-            "num_experts_per_tok",
-            "num_experts_per_token",
-            "moe_top_k",
-            "top_k",
-            "num_selected_experts",
-        )
+        k = first(cfg, *TOP_K)
         width = first(cfg, "moe_intermediate_size", "expert_intermediate_size") or ff
         touched = min(experts, tokens * k)
         per = math.ceil(tokens * k / touched)
         shared = cfg.get("shared_expert_intermediate_size") or 0
-        if cfg.get("n_shared_experts") or cfg.get("num_shared_experts"):
-            shared = first(cfg, "n_shared_experts", "num_shared_experts") * width
+        n_shared = first(cfg, "n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
+        if n_shared:
+            shared = n_shared * width
         moe = (
             tokens * d * experts
             + touched * per * d * width * (3 if gated else 2)
@@ -132,11 +112,16 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> int:
         )
         step = cfg.get("decoder_sparse_step")
         n_moe = layers // step if isinstance(step, int) and step > 1 else layers
+        n_moe -= cfg.get("first_k_dense_replace") or 0
+        if isinstance(cfg.get("mlp_layer_types"), list):
+            n_moe = cfg["mlp_layer_types"].count("sparse")
         return (
             layers * attention(tokens, tokens) + n_moe * moe + (layers - n_moe) * dense(tokens, ff)
         )
     if cfg.get("is_encoder_decoder"):
-        enc_layers = first(cfg, "encoder_layers", "num_layers", "num_encoder_layers")
+        enc_layers = first(
+            cfg, "encoder_layers", "num_layers", "num_encoder_layers", "encoder_num_hidden_layers"
+        )
         src = cfg.get("max_source_positions") if "num_mel_bins" in cfg else tokens
         enc = attention(src, src) + dense(src, ff)
         cross = (
@@ -176,9 +161,13 @@ def check(model_type: str) -> str:
         .get(inner.get("model_type", model_type) if inner else model_type, {})
         .get("source_gate")
     )
-    explicit = (inner or cfg).get("is_gated_act")
-    gated = explicit if isinstance(explicit, bool) else gated
-    assert got == expected_macs(cfg, bool(gated)), (model_type, model.activation, gated)
+    for flag in ("is_gated_act", "use_swiglu_ffn"):  # a config's own word beats the source scan
+        explicit = (inner or cfg).get(flag)
+        gated = explicit if isinstance(explicit, bool) else gated
+    # Where the modelling source could not be scanned (source_gate null), either FFN form is
+    # allowed; the rest of the count still has to match exactly.
+    allowed = {expected_macs(cfg, g) for g in ((True, False) if gated is None else (gated,))}
+    assert got in allowed, (model_type, model.activation, gated)
     return "accepted"
 
 

@@ -33,10 +33,15 @@ _ACTS = {
     "gelu_10": "gelu",
     "quick_gelu": "gelu",
     "relu": "relu",
+    "relu2": "relu2",
     "silu": "silu",
     "swish": "silu",
 }
 _GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu"}
+
+# Families whose code fixes what their configs do not state.
+FAMILY_ACTIVATION = {"bloom": "gelu", "esm": "gelu", "mpt": "gelu", "ctrl": "relu"}
+FOUR_X_FFN = frozenset({"bloom", "falcon", "xlm", "flaubert", "openai-gpt"})
 
 # Structural variants the fields do not state (from the families' modelling code).
 GATED_TYPES = frozenset(
@@ -133,6 +138,7 @@ GATED_TYPES = frozenset(
         "hrm_text",
         "emu3_text_model",
         "pix2struct_text_model",
+        "cohere2_moe",
     ]
 )
 POST_NORM_TYPES = frozenset(
@@ -200,10 +206,6 @@ _REFUSED_KEYS = (
     ("pos_att_type", "disentangled relative attention (pos_att_type) is not modelled"),
     ("mask_ratio", "masked-patch encoding (mask_ratio) is not modelled"),
     ("num_detection_tokens", "detection tokens (num_detection_tokens) are not modelled"),
-    (
-        "first_k_dense_replace",
-        "dense-then-MoE layer placement (first_k_dense_replace) is not modelled",
-    ),
     ("mlp_only_layers", "per-layer MoE placement (mlp_only_layers) is not modelled"),
     ("mamba_d_state", "Mamba layers (mamba_d_state) are not modelled"),
     ("mamba_expand", "Mamba layers (mamba_expand) are not modelled"),
@@ -217,10 +219,21 @@ _REFUSED_KEYS = (
         "local / transient-global attention (encoder_attention_type) is not modelled",
     ),
     ("num_queries", "object queries (num_queries): detection transformers are not modelled"),
+    ("use_swiglu_ffn", "DINOv2's SwiGLU FFN (use_swiglu_ffn) is not modelled"),
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
     "jetmoe": "JetMoE's mixture of attention heads is not modelled",
+    "fnet": "FNet's Fourier token mixing (no attention) is not modelled",
+    "rwkv": "RWKV's recurrent time mixing is not modelled",
+    "xlstm": "xLSTM's recurrent blocks are not modelled",
+    "xlnet": "XLNet's two-stream relative attention is not modelled",
+    "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
+    "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
+    "lfm2": "LFM2's short-convolution layers are not modelled",
+    "lfm2_moe": "LFM2's short-convolution layers are not modelled",
+    "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
+    "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
 }
 
@@ -269,7 +282,16 @@ def _activation(r: _Reader, model_type: str) -> str | None:
         "dense_act_fn",
         "ffn_act",
         "feed_forward_proj",
+        "afn",
+        "ffn_act_fn",
     )
+    if isinstance(value, dict):  # DBRX: {"name": "silu"}
+        value = value.get("name")
+    if key is None and isinstance(r.data.get("gelu_activation"), bool):  # XLM, FlauBERT
+        key, value = "gelu_activation", "gelu" if r.data["gelu_activation"] else "relu"
+    if key is None and model_type in FAMILY_ACTIVATION:
+        key, value = "hidden_act", FAMILY_ACTIVATION[model_type]
+        r.assumed.append(f"activation not in the config: {model_type}'s {value}")
     if key is None:
         r.refuse(
             "hidden_act",
@@ -284,6 +306,9 @@ def _activation(r: _Reader, model_type: str) -> str | None:
         r.refuse(key, f"unsupported activation {value!r}; supported: {', '.join(sorted(_ACTS))}")
         return None
     plain = _ACTS[value]
+    if gated and plain not in _GATED_NAME:
+        r.refuse(key, f"a gated {value} FFN is not modelled")
+        return None
     return _GATED_NAME[plain] if gated else plain
 
 
@@ -295,6 +320,9 @@ def _heads(r: _Reader, d_model: int | None) -> dict[str, Any]:
         "n_heads",
         "decoder_attention_heads",
         "encoder_attention_heads",
+        "attention_heads",
+        "decoder_num_attention_heads",
+        "encoder_num_attention_heads",
         what="attention heads",
     )
     kv: int | None
@@ -307,6 +335,8 @@ def _heads(r: _Reader, d_model: int | None) -> dict[str, Any]:
             "n_head_kv",
             "multi_query_group_num",
             "num_query_groups",
+            "kv_n_heads",
+            "decoder_num_key_value_heads",
             required=False,
         )
     head_dim = r.int_("head_dim", "d_kv", "kv_channels", "attention_head_size", required=False)
@@ -337,7 +367,13 @@ def _d_ff(r: _Reader, d_model: int | None, model_type: str) -> int | None:
     key, _ = r.first(*keys)
     if key is not None:
         return r.int_(*keys)
-    if d_model and (any(k in r.data for k in keys) or model_type in ("bloom", "falcon")):
+    rkey, ratio = r.first("mlp_ratio", "expansion_ratio", "intermediate_multiple_size")
+    if rkey is not None and d_model:
+        if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or ratio <= 0:
+            r.refuse(rkey, f"must be a positive number (got {ratio!r})")
+            return None
+        return int(ratio * d_model)
+    if d_model and (any(k in r.data for k in keys) or model_type in FOUR_X_FFN):
         r.assumed.append("FFN width not given: 4 x hidden size (the family's convention)")
         return 4 * d_model
     r.refuse("intermediate_size", f"FFN width missing (looked for {', '.join(keys)})")
@@ -431,17 +467,39 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
         "moe_top_k",
         "top_k",
         "num_selected_experts",
+        "moe_topk",
+        "moe_k",
         what="experts per token",
     )
     expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
     shared = r.int_("shared_expert_intermediate_size", required=False) or 0
-    n_shared = r.int_("n_shared_experts", "num_shared_experts", required=False)
+    _, n_shared = r.first("n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
+    if n_shared is not None and (not _is_int(n_shared) or n_shared < 0):
+        r.refuse("n_shared_experts", f"must be a non-negative integer (got {n_shared!r})")
+        n_shared = None
     if n_shared:
         shared = n_shared * (expert_ff or r.int_("intermediate_size") or 0)
-    step = r.data.get("decoder_sparse_step")
+    step, dense_first = r.data.get("decoder_sparse_step"), r.data.get("first_k_dense_replace")
+    freq = r.data.get("moe_layer_freq")
     moe_layers = None
     if _is_int(step) and step > 1 and n_layers:
         moe_layers = n_layers // step
+    if _is_int(dense_first) and dense_first > 0 and n_layers:
+        if freq not in (None, 1) or moe_layers is not None:
+            r.refuse("moe_layer_freq", "MoE every few layers after dense ones is not modelled")
+        elif dense_first >= n_layers:
+            return {}
+        moe_layers = n_layers - dense_first
+    kinds = r.data.get("mlp_layer_types")
+    if isinstance(kinds, list):
+        unknown = sorted({str(t) for t in kinds if t not in ("sparse", "dense")})
+        if unknown:
+            r.refuse("mlp_layer_types", f"MLP layer types {unknown} are not modelled")
+        moe_layers = kinds.count("sparse")
+        if moe_layers == 0:
+            return {}
+    if r.data.get("is_encoder_decoder") is True:
+        r.refuse(key, "mixture of experts in an encoder-decoder model is not modelled")
     if shared:
         r.assumed.append("shared-expert gate (a d_model x 1 projection) not counted")
     return {
@@ -458,7 +516,13 @@ def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
         if r.data.get("add_cross_attention") is True:
             return {"cross_attention": True}
         return {}
-    enc = r.int_("encoder_layers", "num_layers", "num_encoder_layers", what="encoder layers")
+    enc = r.int_(
+        "encoder_layers",
+        "num_layers",
+        "num_encoder_layers",
+        "encoder_num_hidden_layers",
+        what="encoder layers",
+    )
     for a, b in (
         ("encoder_ffn_dim", "decoder_ffn_dim"),
         ("encoder_attention_heads", "decoder_attention_heads"),
@@ -516,18 +580,39 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         )
         return {}
     d_model = r.int_(
-        "hidden_size", "n_embd", "d_model", "dim", "embed_dim", "model_dim", what="hidden size"
+        "hidden_size",
+        "n_embd",
+        "d_model",
+        "dim",
+        "embed_dim",
+        "model_dim",
+        "emb_dim",
+        what="hidden size",
     )
     enc_dec = _encoder_decoder(r, model_type)
-    layer_keys = ("decoder_layers", "num_decoder_layers") if "encoder_layers" in enc_dec else ()
+    layer_keys = ("decoder_layers", "num_decoder_layers", "decoder_num_hidden_layers")
     n_layers = r.int_(
-        *layer_keys, "num_hidden_layers", "n_layer", "num_layers", "n_layers", what="layer count"
+        *(layer_keys if "encoder_layers" in enc_dec else ()),
+        "num_hidden_layers",
+        "n_layer",
+        "num_layers",
+        "n_layers",
+        *layer_keys,
+        what="layer count",
     )
     heads = _heads(r, d_model)
     dh = heads["head_dim"] or (
         d_model // heads["n_heads"] if d_model and heads["n_heads"] else None
     )
     tokens = _vision(r, model_type)
+    window, moe = _window(r, n_layers), _moe(r, n_layers)
+    if n_layers and (window.get("sliding_layers") or n_layers) < n_layers:
+        if (moe.get("moe_layers") or n_layers) < n_layers:
+            r.refuse(
+                "layer_types",
+                "layers split both by sliding window (layer_types) and by "
+                "MoE placement are not modelled",
+            )
     decoder = model_type not in ENCODER_TYPES or r.data.get("is_decoder") is True
     return {
         "n_layers": n_layers,
@@ -538,8 +623,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **_norm(r, model_type),
         **_parallel(r, model_type),
         "rotary_dim": _rotary(r, dh, model_type),
-        **_window(r, n_layers),
-        **_moe(r, n_layers),
+        **window,
+        **moe,
         **enc_dec,
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
@@ -561,7 +646,21 @@ def config_from_dict(
         towers = sorted(k for k in data if k.endswith("_config") and k != "text_config")
         note = f"composite config: the language model (text_config) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
+    if isinstance(data.get("encoder"), dict) and isinstance(data.get("decoder"), dict):
+        raise InputError(
+            source,
+            [
+                Problem(
+                    f"{_PREFIX}.encoder",
+                    "a composite encoder + decoder config (encoder, "
+                    "decoder sub-configs) is not read; point hf_config at one of them",
+                )
+            ],
+        )
     model_type = str(data.get("model_type") or "")
+    for nested in ("attn_config", "ffn_config"):  # MPT, DBRX keep fields one level down
+        if isinstance(data.get(nested), dict):
+            data = {**data[nested], **data}
     reader = _Reader(data)
     fields = _fields(reader, model_type)
     if reader.problems:

@@ -20,7 +20,7 @@ from cosamt.errors import InputError, Problem, problems_from_pydantic
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
 # Plain activations, and gated ones (``*glu``: gate and up projections, act(gate) * up).
-Activation = Literal["gelu", "relu", "silu", "swiglu", "geglu", "reglu"]
+Activation = Literal["gelu", "relu", "relu2", "silu", "swiglu", "geglu", "reglu"]
 GATED: dict[str, str] = {"swiglu": "silu", "geglu": "gelu", "reglu": "relu"}
 Norm = Literal["layernorm", "rmsnorm"]
 NormPosition = Literal["post", "pre"]
@@ -48,7 +48,8 @@ class ModelConfig(BaseModel):
     d_ff: PositiveInt
     """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
-    """FFN activation: ``gelu`` / ``relu`` / ``silu`` (one up-projection) or a gated one,
+    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` (one
+    up-projection) or a gated one,
     ``swiglu`` / ``geglu`` / ``reglu`` (gate and up projections, act(gate) * up)."""
     norm: Norm = "layernorm"
     """Normalisation: ``layernorm`` or ``rmsnorm``."""
@@ -121,6 +122,11 @@ class ModelConfig(BaseModel):
         ):
             if value is not None and value > self.n_layers:
                 raise ValueError(f"{field} ({value}) exceeds n_layers ({self.n_layers})")
+        if self.window_and_moe_split:
+            raise ValueError(
+                "layers split both by sliding window (sliding_layers) and by MoE placement "
+                "(moe_layers) are not modelled"
+            )
         if self.parallel and (self.cross_attention or self.encoder_layers):
             raise ValueError("parallel blocks with cross-attention are not modelled")
         return self

@@ -52,13 +52,14 @@ RMSNORM_OPS = 4
 # GELU, tanh approximation: x^3, multiply-add, scale, tanh, add 1, multiply, multiply by 0.5, ~8.
 GELU_OPS = 8
 RELU_OPS = 1  # max(0, x)
+RELU2_OPS = 2  # max(0, x), then square
 SILU_OPS = 4  # x * sigmoid(x): negate, exp, add 1, divide
 GATE_OPS = 1  # the gated product act(g) * u
 # Rotary embedding per rotated element: x * cos + rotate_half(x) * sin -> 2 multiplies, 1 add.
 ROPE_OPS = 3
 COMBINE_OPS = 2  # MoE combine, per expert output element: multiply by the routing weight, add
 
-_PLAIN_OPS = {"gelu": GELU_OPS, "relu": RELU_OPS, "silu": SILU_OPS}
+_PLAIN_OPS = {"gelu": GELU_OPS, "relu": RELU_OPS, "relu2": RELU2_OPS, "silu": SILU_OPS}
 _NORM_OPS = {"layernorm": LAYERNORM_OPS, "rmsnorm": RMSNORM_OPS}
 
 
@@ -296,16 +297,6 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
 
 def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
     """The block types of ``model`` in ``phase`` (an encoder-decoder's decode has no encoder)."""
-    if model.window_and_moe_split:
-        raise InputError(
-            "",
-            [
-                Problem(
-                    "model",
-                    "layers split both by sliding window and by MoE placement are not modelled",
-                )
-            ],
-        )
     plans = _decoder_plans(model, phase, seq_len)
     if not model.encoder_decoder:
         return plans
