@@ -606,13 +606,14 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     )
     tokens = _vision(r, model_type)
     window, moe = _window(r, n_layers), _moe(r, n_layers)
-    if n_layers and (window.get("sliding_layers") or n_layers) < n_layers:
-        if (moe.get("moe_layers") or n_layers) < n_layers:
-            r.refuse(
-                "layer_types",
-                "layers split both by sliding window (layer_types) and by "
-                "MoE placement are not modelled",
-            )
+    layers = n_layers or 0
+    split = [kind.get(k) or layers for kind, k in ((window, "sliding_layers"), (moe, "moe_layers"))]
+    if all(count < layers for count in split):
+        r.refuse(
+            "layer_types",
+            "layers split both by sliding window (layer_types) and by "
+            "MoE placement are not modelled",
+        )
     decoder = model_type not in ENCODER_TYPES or r.data.get("is_decoder") is True
     return {
         "n_layers": n_layers,
