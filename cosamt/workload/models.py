@@ -1,8 +1,8 @@
 """Transformer model configurations: shipped ones and Hugging Face ``config.json`` files on disk.
 
-A :class:`ModelConfig` holds only what shapes the operators of one Transformer block (see
-:mod:`cosamt.workload.transformer`); embeddings, the LM head and positional encodings are not
-modelled.
+A :class:`ModelConfig` holds only what shapes the operators of the model's blocks (see
+:mod:`cosamt.workload.transformer` and ``docs/workloads.md``); embeddings and positional encodings
+are not modelled, the LM head only on request.
 Shipped configs live in ``cosamt/workload/models/<name>.json``, each with a ``source`` citation.
 """
 
