@@ -82,7 +82,8 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> int:
         img, p = cfg["image_size"], cfg["patch_size"]
         img = img if isinstance(img, list) else [img, img]
         p = p if isinstance(p, list) else [p, p]
-        extra = (2 if cfg.get("model_type") == "deit" else 1) + (
+        # Class token; DeiT adds a distillation token, I-JEPA has no class token (Assran et al.).
+        extra = {"deit": 2, "ijepa": 0}.get(cfg.get("model_type", ""), 1) + (
             cfg.get("num_register_tokens") or 0
         )
         tokens = (img[0] // p[0]) * (img[1] // p[1]) + extra
@@ -161,6 +162,10 @@ def check(model_type: str) -> str:
         .get(inner.get("model_type", model_type) if inner else model_type, {})
         .get("source_gate")
     )
+    # ModernBERT's Wi projects to twice the width and chunks it into input and gate (a GLU the
+    # source scan cannot see: no gate_proj).
+    text_type = inner.get("model_type", model_type) if inner else model_type
+    gated = True if text_type.startswith("modernbert") else gated
     for flag in ("is_gated_act", "use_swiglu_ffn"):  # a config's own word beats the source scan
         explicit = (inner or cfg).get(flag)
         gated = explicit if isinstance(explicit, bool) else gated

@@ -139,6 +139,8 @@ GATED_TYPES = frozenset(
         "emu3_text_model",
         "pix2struct_text_model",
         "cohere2_moe",
+        "modernbert",
+        "modernbert-decoder",
     ]
 )
 POST_NORM_TYPES = frozenset(
@@ -189,7 +191,18 @@ ENCODER_TYPES = (POST_NORM_TYPES - {"bart", "marian", "blenderbot-small"}) | fro
 # ``use_parallel_residual``).
 PARALLEL_TYPES = frozenset({"gptj", "codegen", "phi", "cohere", "cohere2", "gpt_neox_japanese"})
 # Vision transformers: extra tokens besides the patches (class, distillation).
-EXTRA_TOKENS = {"deit": 2}
+# (SigLIP-style encoders pool without a class token; I-JEPA has none either.)
+EXTRA_TOKENS = {
+    "deit": 2,
+    "ijepa": 0,
+    "siglip_vision_model": 0,
+    "siglip2_vision_model": 0,
+    "aimv2_vision_model": 0,
+    "idefics2_vision": 0,
+    "idefics3_vision": 0,
+    "smolvlm_vision": 0,
+    "vitpose_backbone": 0,
+}
 
 # Features that change the operators in ways not modelled: refused by name.
 _REFUSED_KEYS = (
@@ -220,6 +233,16 @@ _REFUSED_KEYS = (
     ),
     ("num_queries", "object queries (num_queries): detection transformers are not modelled"),
     ("use_swiglu_ffn", "DINOv2's SwiGLU FFN (use_swiglu_ffn) is not modelled"),
+    ("num_frames", "video transformers (num_frames) are not modelled"),
+    ("keep_window_size", "dynamic mask attention (keep_window_size) is not modelled"),
+    ("num_global_tokens", "global tokens with local blocks (num_global_tokens) are not modelled"),
+    (
+        "adapter_reduction_factor",
+        "per-language adapters (adapter_reduction_factor) are not modelled",
+    ),
+    ("attention_chunk_size", "chunked attention (attention_chunk_size) is not modelled"),
+    ("global_attn_indexes", "windowed + global attention (global_attn_indexes) is not modelled"),
+    ("window_block_indices", "windowed attention blocks (window_block_indices) are not modelled"),
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
@@ -232,6 +255,15 @@ REFUSED_TYPES = {
     "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
     "lfm2": "LFM2's short-convolution layers are not modelled",
     "lfm2_moe": "LFM2's short-convolution layers are not modelled",
+    "llama4_text": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
+    "not modelled",
+    "llama4": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
+    "not modelled",
+    "seamless_m4t": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
+    "not modelled as one",
+    "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
+    "not modelled as one",
+    "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
@@ -435,17 +467,42 @@ def _rotary(r: _Reader, dh: int | None, model_type: str) -> int | None:
     return dh
 
 
+_LAYER_KINDS = {"sliding_attention": True, "full_attention": False, "local": True, "global": False}
+
+
+def _layer_kinds(r: _Reader) -> tuple[str, list[Any]] | None:
+    """Per-layer attention kinds: ``layer_types`` or GPT-Neo's ``attention_layers``."""
+    for key in ("layer_types", "attention_layers"):
+        kinds = r.data.get(key)
+        if isinstance(kinds, list) and kinds:
+            return key, kinds
+    return None
+
+
 def _window(r: _Reader, n_layers: int | None) -> dict[str, Any]:
-    window = r.data.get("sliding_window")
-    if not _is_int(window) or window < 1 or r.data.get("use_sliding_window") is False:
-        return {}
-    types = r.data.get("layer_types")
-    if isinstance(types, list) and types:
-        local = sum(1 for t in types if t == "sliding_attention")
-        unknown = sorted({t for t in types if t not in ("sliding_attention", "full_attention")})
+    """Sliding-window attention: the window and how many layers use it."""
+    kinds = _layer_kinds(r)
+    if kinds is not None:
+        key, values = kinds
+        unknown = sorted({str(t) for t in values if t not in _LAYER_KINDS})
         if unknown:
-            r.refuse("layer_types", f"layer types {unknown} are not modelled")
-        return {"sliding_window": window, "sliding_layers": local} if local else {}
+            r.refuse(key, f"layer types {unknown} are not modelled")
+            return {}
+    alias = (
+        "window_size" if kinds is not None and kinds[0] == "attention_layers" else "sliding_window"
+    )
+    _, window = r.first(alias, "sliding_window_size", "local_attention")
+    if r.data.get("use_sliding_window") is False:
+        window = None
+    local = sum(1 for t in kinds[1] if _LAYER_KINDS[t]) if kinds is not None else None
+    if local == 0:
+        return {}
+    if not _is_int(window) or window < 1:
+        if local:
+            r.refuse(key if kinds else "layer_types", "sliding-window layers without a window size")
+        return {}
+    if local is not None:
+        return {"sliding_window": window, "sliding_layers": local}
     if r.data.get("use_sliding_window") is True:
         r.refuse(
             "max_window_layers",
@@ -479,7 +536,8 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
         n_shared = None
     if n_shared:
         shared = n_shared * (expert_ff or r.int_("intermediate_size") or 0)
-    step, dense_first = r.data.get("decoder_sparse_step"), r.data.get("first_k_dense_replace")
+    step = r.data.get("decoder_sparse_step")
+    _, dense_first = r.first("first_k_dense_replace", "num_dense_layers")
     freq = r.data.get("moe_layer_freq")
     moe_layers = None
     if _is_int(step) and step > 1 and n_layers:
@@ -571,6 +629,13 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     for key, message in _REFUSED_KEYS:
         if r.data.get(key) not in (None, 0, False, []):
             r.refuse(key, message)
+    kind = r.data.get("attention_type")
+    if isinstance(kind, str) and kind not in ("original_full", "full", "default"):
+        r.refuse("attention_type", f"attention type {kind!r} is not modelled")
+    if r.data.get("no_rope_layers"):
+        r.assumed.append(
+            "rotary counted on every layer (no_rope_layers not modelled: vector ops only)"
+        )
     if any(k in r.data for k in ("text_config", "vision_config", "audio_config")) and not any(
         k in r.data for k in ("hidden_size", "d_model", "n_embd")
     ):
