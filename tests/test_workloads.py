@@ -91,6 +91,20 @@ def test_every_shipped_model_loads_and_builds(name: str, phase: Phase) -> None:
         ("llama2-7b", 32, 4096, 32, 32, 128, 11008),
         ("llama3-8b", 32, 4096, 32, 8, 128, 14336),
         ("vit-b16", 12, 768, 12, 12, 64, 3072),
+        # Published config.json numbers of the families users ask for first.
+        ("llama3.1-8b", 32, 4096, 32, 8, 128, 14336),
+        ("llama3.1-70b", 80, 8192, 64, 8, 128, 28672),
+        ("mistral-7b", 32, 4096, 32, 8, 128, 14336),
+        ("mixtral-8x7b", 32, 4096, 32, 8, 128, 14336),
+        ("qwen2.5-7b", 28, 3584, 28, 4, 128, 18944),
+        ("gemma2-9b", 42, 3584, 16, 8, 256, 14336),
+        ("phi3-mini", 32, 3072, 32, 32, 96, 8192),
+        ("falcon-7b", 32, 4544, 71, 1, 64, 18176),
+        ("gpt-j-6b", 28, 4096, 16, 16, 256, 16384),
+        ("opt-1.3b", 24, 2048, 32, 32, 64, 8192),
+        ("t5-base", 12, 768, 12, 12, 64, 3072),
+        ("whisper-small", 12, 768, 12, 12, 64, 3072),
+        ("deit-b", 12, 768, 12, 12, 64, 3072),
     ],
 )
 def test_shipped_numbers(
@@ -105,6 +119,29 @@ def test_shipped_numbers(
         dh,
         d_ff,
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("mixtral-8x7b", {"n_experts": 8, "experts_per_token": 2, "activation": "swiglu"}),
+        ("mistral-7b", {"sliding_window": 4096, "sliding_layers": None}),
+        ("gemma2-9b", {"sliding_window": 4096, "sliding_layers": 21, "activation": "geglu"}),
+        ("phi3-mini", {"sliding_window": 2047, "activation": "swiglu"}),
+        ("falcon-7b", {"parallel": True, "parallel_norms": 1, "rotary_dim": 64}),
+        ("gpt-j-6b", {"parallel": True, "rotary_dim": 64, "activation": "gelu"}),
+        ("opt-1.3b", {"norm_position": "pre", "activation": "relu", "rotary_dim": None}),
+        ("t5-base", {"encoder_layers": 12, "norm": "rmsnorm", "activation": "relu"}),
+        ("whisper-small", {"encoder_layers": 12, "encoder_tokens": 1500}),
+        ("deit-b", {"image_tokens": 14 * 14 + 2, "decoder": False}),
+        ("vit-b16", {"image_tokens": 14 * 14 + 1, "norm_position": "pre"}),
+        ("gpt2", {"norm_position": "pre", "vocab_size": 50257}),
+        ("bert-base", {"norm_position": "post"}),
+    ],
+)
+def test_shipped_structure(name: str, fields: dict[str, Any]) -> None:
+    m = get_model(name)
+    assert {k: getattr(m, k) for k in fields} == fields
 
 
 def test_unknown_model() -> None:
