@@ -24,6 +24,14 @@ from cosamt.workload.transformer import build_block, model_macs
 CORPUS = Path(__file__).parent / "data" / "hf_corpus"
 CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder")
 SEQ = 16
+# Accepted types per class with transformers 5.24.0 (docs/workloads.md).
+MIN_ACCEPTED = {
+    "decoder-only": 90,
+    "encoder-only": 26,
+    "vision": 14,
+    "moe": 23,
+    "encoder-decoder": 36,
+}
 
 
 @cache
@@ -181,7 +189,7 @@ def test_corpus_class(cls: str) -> None:
     outcomes = {t: check(t) for t in types_of(cls)}
     accepted = sum(o == "accepted" for o in outcomes.values())
     print(f"{cls}: {accepted}/{len(outcomes)} accepted")
-    assert outcomes
+    assert accepted >= MIN_ACCEPTED[cls]  # no regression below what docs/workloads.md reports
 
 
 def test_corpus_is_the_generated_one() -> None:

@@ -263,6 +263,7 @@ REFUSED_TYPES = {
     "not modelled as one",
     "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
     "not modelled as one",
+    "moonshine": "Moonshine's encoder and decoder FFNs differ (plain and gated)",
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
@@ -636,12 +637,17 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.assumed.append(
             "rotary counted on every layer (no_rope_layers not modelled: vector ops only)"
         )
-    if any(k in r.data for k in ("text_config", "vision_config", "audio_config")) and not any(
-        k in r.data for k in ("hidden_size", "d_model", "n_embd")
-    ):
+    parts = sorted(
+        k
+        for k, v in r.data.items()
+        if isinstance(v, dict)
+        and (k.endswith("_config") or k in ("encoder", "decoder", "generator", "question_encoder"))
+        and k not in ("attn_config", "ffn_config", "quantization_config")
+    )
+    if parts and not any(k in r.data for k in ("hidden_size", "d_model", "n_embd")):
         r.refuse(
-            "text_config",
-            "a composite (multimodal) config: point hf_config at one sub-model's config",
+            parts[0],
+            f"a composite config ({', '.join(parts)}): point hf_config at one sub-model's config",
         )
         return {}
     d_model = r.int_(
