@@ -24,6 +24,7 @@ from cosamt.workload.hf_families import (
     FAMILY_ACTIVATION,
     FOUR_X_FFN,
     GATED_TYPES,
+    LAYERNORM_GATED_TYPES,
     PARALLEL_TYPES,
     POST_NORM_TYPES,
     REFUSED_KEYS,
@@ -200,7 +201,7 @@ def _norm(r: _Reader, model_type: str) -> dict[str, Any]:
     elif any(k in r.data for k in ("layer_norm_eps", "layer_norm_epsilon", "layernorm_epsilon")):
         kind = "layernorm"
     else:
-        kind = "rmsnorm" if model_type in GATED_TYPES else "layernorm"
+        kind = "rmsnorm" if model_type in GATED_TYPES - LAYERNORM_GATED_TYPES else "layernorm"
         r.assumed.append(f"norm type not stated (no rms_norm_eps / layer_norm_eps): {kind} assumed")
     if r.data.get("do_layer_norm_before") is False or r.data.get("normalize_before") is False:
         post = True

@@ -112,6 +112,10 @@ GATED_TYPES = frozenset(
         "modernbert-decoder",
     ]
 )
+# Gated-FFN families that normalise with LayerNorm, not RMSNorm (for configs that state neither).
+LAYERNORM_GATED_TYPES = frozenset(
+    {"modernbert", "modernbert-decoder", "dbrx", "olmo", "nomic_bert", "gte", "stablelm", "cohere"}
+)
 POST_NORM_TYPES = frozenset(
     [
         "bert",
