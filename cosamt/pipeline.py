@@ -46,7 +46,9 @@ def resolve(instance: Instance, base_dir: Path | None = None) -> Resolved:
     else:
         model = instance.model
     arch = resolve_arch(instance.arch)
-    ops = build_block(model, instance.phase, instance.batch, instance.seq_len)
+    ops = build_block(
+        model, instance.phase, instance.batch, instance.seq_len, instance.options.lm_head
+    )
     return Resolved(instance, model, arch, tuple(ops))
 
 

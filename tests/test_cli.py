@@ -219,3 +219,37 @@ def test_export_writes_one_accelforge_spec_per_group(
     attention = next(g for g in groups if "softmax" in g["operators"])
     assert len(attention["operators"]) == 3  # the explorer fuses attention here
     assert "P overwrites its input in place (softmax)" in printed
+
+
+# ---- cosamt workload --------------------------------------------------------------------------
+
+
+def test_workload_json(tmp_path: Path) -> None:
+    inst = tmp_path / "mixtral.json"
+    inst.write_text(json.dumps({"model": "mixtral-8x7b", "phase": "decode", "seq_len": 256,
+                                "arch": "cloud", "options": {"lm_head": True}}))  # fmt: skip
+    data = json.loads(_invoke("workload", str(inst), "--json").stdout)
+    ops = {o["name"]: o for o in data["operators"]}
+    for o in data["operators"]:
+        assert set(o) >= {"name", "kind", "dims", "macs", "count"}
+        assert o["kind"] in ("mac", "vector")
+    # Decode: one token routed to 2 of 8 experts; each expert GEMM reads 2 experts' weights.
+    up = ops["expert_up"]
+    assert up["dims"] == {"x": 2, "m": 1, "e": 4096, "f": 14336}
+    assert up["macs"] == 2 * 4096 * 14336 and up["count"] == 32
+    weights = next(t for t in up["tensors"] if t["name"] == "W")
+    assert weights["words"] == 2 * 4096 * 14336
+    assert ops["softmax"]["kind"] == "vector" and ops["softmax"]["macs"] == 32 * 256 * 5
+    assert ops["lm_head"]["count"] == 1 and ops["lm_head"]["macs"] == 4096 * 32000
+    assert [b["layers"] for b in data["blocks"]] == [32, 1]
+    assert any("balanced routing" in a for a in data["assumptions"])
+    assert data["totals"]["macs"] == sum(o["macs"] * o["count"] for o in data["operators"]
+                                         if o["kind"] == "mac")  # fmt: skip
+
+
+def test_workload_text_names_blocks(tmp_path: Path) -> None:
+    inst = tmp_path / "t5.json"
+    inst.write_text(json.dumps({"model": "t5-base", "seq_len": 32, "arch": "edge"}))
+    text = _invoke("workload", str(inst)).stdout
+    assert "encoder: 12 layer(s)" in text and "decoder: 12 layer(s)" in text
+    assert "dec.xqk" in text and "causal self-attention counted as the full" in text

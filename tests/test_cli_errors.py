@@ -292,6 +292,20 @@ def test_unknown_model_and_preset_are_reported_together(tmp_path: Path) -> None:
     assert len(stderr.strip().splitlines()) == 2
 
 
+def test_workload_refuses_a_feature_by_name(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "config.json",
+        {"model_type": "deepseek_v3", "hidden_size": 64, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "intermediate_size": 128, "hidden_act": "silu",
+         "kv_lora_rank": 16},
+    )  # fmt: skip
+    inst = _write(tmp_path / "inst.json", _with(GOOD_INSTANCE, model={"hf_config": "config.json"}))
+    code, stderr, exc = _run(["workload", str(inst)])
+    _assert_clean(
+        code, stderr, exc, "hf_config.kv_lora_rank: MLA attention (kv_lora_rank) is not modelled"
+    )
+
+
 @pytest.mark.parametrize("command", ["solve", "evaluate"])
 def test_hf_config_malformed(tmp_path: Path, command: str) -> None:
     _write(tmp_path / "config.json", '{"model_type": "gpt2",\n "n_embd": 768,,}')
@@ -311,7 +325,7 @@ def test_hf_config_bad_keys(tmp_path: Path) -> None:
         stderr,
         exc,
         "hf_config.n_embd: must be a positive integer",
-        "hf_config.n_head: required key missing",
+        "hf_config.num_attention_heads: attention heads missing (looked for num_attention_heads, n_head",
     )
 
 

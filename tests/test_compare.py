@@ -40,6 +40,7 @@ from cosamt.solve.flat_granularity import budget_words, flat_heuristic, footprin
 from cosamt.solve.solver import solve_operator
 from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor, gemm
+from cosamt.workload.models import get_model
 
 REL = 1e-6
 INSTANCES = sorted((Path(__file__).parent.parent / "instances").glob("*.json"))
@@ -50,7 +51,9 @@ FULL_EFFORT = 1000
 def _resolved(path: Path, small: bool) -> Resolved:
     data = read_json(path)
     if small:
-        data = {**data, "seq_len": 64, "batch": 1}
+        # A vision model's tokens are fixed by its image and patch size: keep them.
+        fixed = isinstance(data["model"], str) and get_model(data["model"]).image_tokens
+        data = {**data, "seq_len": data["seq_len"] if fixed else 64, "batch": 1}
     return resolve(parse_instance(data, str(path)), path.parent)
 
 

@@ -12,7 +12,7 @@ from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum, OpKind, Role
 from cosamt.workload.models import ModelConfig, get_model, list_models, load_hf_config
-from cosamt.workload.transformer import build_block, model_macs
+from cosamt.workload.transformer import build_block, build_workload, model_macs
 
 SHIPPED = [
     "gpt2",
@@ -28,6 +28,19 @@ SHIPPED = [
     "flat-trxl",
     "flat-t5",
     "flat-xlm",
+    "llama3.1-8b",
+    "llama3.1-70b",
+    "mistral-7b",
+    "mixtral-8x7b",
+    "qwen2.5-7b",
+    "gemma2-9b",
+    "phi3-mini",
+    "falcon-7b",
+    "gpt-j-6b",
+    "opt-1.3b",
+    "t5-base",
+    "whisper-small",
+    "deit-b",
 ]
 
 
@@ -52,19 +65,18 @@ def test_every_shipped_model_loads_and_builds(name: str, phase: Phase) -> None:
         with pytest.raises(InputError):
             build_block(model, phase, 1, 128)
         return
-    ops = build_block(model, phase, 2, model.default_seq_len or 128)
-    assert all(op.count == model.n_layers for op in ops)
+    work = build_workload(model, phase, 2, model.default_seq_len or 128)
+    ops = work.operators
     assert model_macs(ops) > 0
-    assert [op.name for op in ops][:7] == [
-        "qkv_proj",
-        "qk",
-        "softmax",
-        "av",
-        "out_proj",
-        "residual1",
-        "norm1",
-    ]
-    assert [op.name for op in ops][-3:] == ["ffn2", "residual2", "norm2"]
+    for plan, block in work.blocks:
+        assert all(op.count == plan.count for op in block)
+        names = [op.name.removeprefix(plan.prefix) for op in block]
+        for required in ("qkv_proj", "qk", "softmax", "av", "out_proj"):
+            assert required in names
+        assert names.index("qkv_proj") < names.index("qk") < names.index("av")
+    assert sum(plan.count for plan, _ in work.blocks) == model.n_layers + (
+        model.encoder_layers or 0 if phase is Phase.PREFILL else 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,6 +91,20 @@ def test_every_shipped_model_loads_and_builds(name: str, phase: Phase) -> None:
         ("llama2-7b", 32, 4096, 32, 32, 128, 11008),
         ("llama3-8b", 32, 4096, 32, 8, 128, 14336),
         ("vit-b16", 12, 768, 12, 12, 64, 3072),
+        # Published config.json numbers of the families users ask for first.
+        ("llama3.1-8b", 32, 4096, 32, 8, 128, 14336),
+        ("llama3.1-70b", 80, 8192, 64, 8, 128, 28672),
+        ("mistral-7b", 32, 4096, 32, 8, 128, 14336),
+        ("mixtral-8x7b", 32, 4096, 32, 8, 128, 14336),
+        ("qwen2.5-7b", 28, 3584, 28, 4, 128, 18944),
+        ("gemma2-9b", 42, 3584, 16, 8, 256, 14336),
+        ("phi3-mini", 32, 3072, 32, 32, 96, 8192),
+        ("falcon-7b", 32, 4544, 71, 1, 64, 18176),
+        ("gpt-j-6b", 28, 4096, 16, 16, 256, 16384),
+        ("opt-1.3b", 24, 2048, 32, 32, 64, 8192),
+        ("t5-base", 12, 768, 12, 12, 64, 3072),
+        ("whisper-small", 12, 768, 12, 12, 64, 3072),
+        ("deit-b", 12, 768, 12, 12, 64, 3072),
     ],
 )
 def test_shipped_numbers(
@@ -93,6 +119,29 @@ def test_shipped_numbers(
         dh,
         d_ff,
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("mixtral-8x7b", {"n_experts": 8, "experts_per_token": 2, "activation": "swiglu"}),
+        ("mistral-7b", {"sliding_window": 4096, "sliding_layers": None}),
+        ("gemma2-9b", {"sliding_window": 4096, "sliding_layers": 21, "activation": "geglu"}),
+        ("phi3-mini", {"sliding_window": 2047, "activation": "swiglu"}),
+        ("falcon-7b", {"parallel": True, "parallel_norms": 1, "rotary_dim": 64}),
+        ("gpt-j-6b", {"parallel": True, "rotary_dim": 64, "activation": "gelu"}),
+        ("opt-1.3b", {"norm_position": "pre", "activation": "relu", "rotary_dim": None}),
+        ("t5-base", {"encoder_layers": 12, "norm": "rmsnorm", "activation": "relu"}),
+        ("whisper-small", {"encoder_layers": 12, "encoder_tokens": 1500}),
+        ("deit-b", {"image_tokens": 14 * 14 + 2, "decoder": False}),
+        ("vit-b16", {"image_tokens": 14 * 14 + 1, "norm_position": "pre"}),
+        ("gpt2", {"norm_position": "pre", "vocab_size": 50257}),
+        ("bert-base", {"norm_position": "post"}),
+    ],
+)
+def test_shipped_structure(name: str, fields: dict[str, Any]) -> None:
+    m = get_model(name)
+    assert {k: getattr(m, k) for k in fields} == fields
 
 
 def test_unknown_model() -> None:
@@ -281,6 +330,8 @@ HF_CONFIGS: dict[str, dict[str, Any]] = {
         "num_key_value_heads": 8,
         "intermediate_size": 14336,
         "hidden_act": "silu",
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 500000.0,
     },
     "vit": {
         "model_type": "vit",
@@ -367,7 +418,7 @@ def test_hf_loader(tmp_path: Path, kind: str, expected: dict[str, Any]) -> None:
     assert {k: getattr(model, k) for k in expected} == expected
     assert model.name == kind
     assert model.source
-    assert model_macs(build_block(model, Phase.PREFILL, 1, 64)) > 0
+    assert model_macs(build_block(model, Phase.PREFILL, 1, model.default_seq_len or 64)) > 0
 
 
 def test_hf_loader_matches_shipped(tmp_path: Path) -> None:
@@ -387,22 +438,22 @@ def test_hf_gpt2_n_inner(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "path"),
     [
-        ({**HF_CONFIGS["bert"], "model_type": "whisper"}, "hf_config.model_type"),
-        (
-            {k: v for k, v in HF_CONFIGS["bert"].items() if k != "model_type"},
-            "hf_config.model_type",
-        ),
+        ({**HF_CONFIGS["llama"], "kv_lora_rank": 512}, "hf_config.kv_lora_rank"),
+        ({**HF_CONFIGS["bert"], "attention_window": 512}, "hf_config.attention_window"),
         (
             {k: v for k, v in HF_CONFIGS["bert"].items() if k != "hidden_size"},
             "hf_config.hidden_size",
         ),
-        ({k: v for k, v in HF_CONFIGS["gpt2"].items() if k != "n_head"}, "hf_config.n_head"),
+        (
+            {k: v for k, v in HF_CONFIGS["gpt2"].items() if k != "n_head"},
+            "hf_config.num_attention_heads",  # the first of the aliases looked for
+        ),
         (
             {k: v for k, v in HF_CONFIGS["vit"].items() if k != "patch_size"},
             "hf_config.patch_size",
         ),
         ({**HF_CONFIGS["bert"], "hidden_size": "big"}, "hf_config.hidden_size"),
-        ({**HF_CONFIGS["llama"], "hidden_act": "gelu"}, "hf_config.hidden_act"),
+        ({**HF_CONFIGS["llama"], "hidden_act": "relu2"}, "hf_config.hidden_act"),
         ({**HF_CONFIGS["llama"], "num_key_value_heads": 5}, "hf_config"),
     ],
 )

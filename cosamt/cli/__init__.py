@@ -12,6 +12,7 @@ from cosamt.cli.evaluate import evaluate_cmd, export_cmd
 from cosamt.cli.info import models, presets, schema
 from cosamt.cli.solve import pareto, solve
 from cosamt.cli.sweep import plot, sweep
+from cosamt.cli.workload import workload
 
 app = typer.Typer(
     add_completion=False,
@@ -29,3 +30,4 @@ app.command()(pareto)
 app.command("compare")(compare)
 app.command()(sweep)
 app.command()(plot)
+app.command()(workload)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,9 +38,17 @@ def models() -> None:
         m = get_model(name)
         out.print(
             f"{name:14} layers={m.n_layers:3} d_model={m.d_model:5} heads={m.n_heads:3}/{m.kv_heads:<3} "
-            f"d_ff={m.d_ff:6} {m.activation:7} {'decoder' if m.decoder else 'encoder'}",
+            f"d_ff={m.d_ff:6} {m.activation:7} {_kind(m)}",
             highlight=False,
         )
+
+
+def _kind(m: Any) -> str:
+    kind = "encoder-decoder" if m.encoder_decoder else "decoder" if m.decoder else "encoder"
+    extras = [f"MoE {m.n_experts}x top-{m.experts_per_token}"] if m.moe else []
+    extras += ["parallel"] if m.parallel else []
+    extras += [f"window {m.sliding_window}"] if m.sliding_window else []
+    return " ".join([kind, *extras])
 
 
 def presets() -> None:

@@ -128,14 +128,23 @@ def attention(qk: Einsum, softmax: Einsum, av: Einsum, scheme: Scheme) -> Group:
 
 
 def ffn_chain(ops: Sequence[Einsum]) -> Group:
-    """FFN1 (or gate and up) - activation - FFN2, renamed: hidden dim ``f``, model dims ``e``/``g``."""
+    """FFN1 (or gate and up) - activation - FFN2, renamed: hidden dim ``f``, model dims ``e``/``g``.
+
+    MoE experts are the same chain with an expert dimension ``x`` shared too."""
     *firsts, act, ffn2 = ops
     renamed: list[Einsum] = []
     hidden = []
     for op in firsts:
-        out = {"ffn_gate": "G", "ffn_up": "U"}.get(op.name, "H")
+        base = op.name.rsplit(".", 1)[-1]
+        out = (
+            "G"
+            if base.endswith("gate")
+            else "U"
+            if base.endswith("up") and len(firsts) > 1
+            else "H"
+        )
         hidden.append(out)
-        renamed.append(rename(op, {"W": f"W_{op.name}", "Y": out}))
+        renamed.append(rename(op, {"W": f"W_{base}", "Y": out}))
     act_inputs = dict(zip([t.name for t in act.operands], hidden, strict=True))
     renamed.append(rename(act, {**act_inputs, "Y": "A"}))
     renamed.append(rename(ffn2, {"X": "A", "W": "W_ffn2"}, {"e": "f", "f": "g"}))
@@ -143,7 +152,7 @@ def ffn_chain(ops: Sequence[Einsum]) -> Group:
         name="+".join(o.name for o in ops),
         scheme=Scheme.FFN_CHAIN,
         ops=tuple(renamed),
-        shared_dims=frozenset({"b", "m", "f"}),
+        shared_dims=frozenset({"b", "x", "m", "f"} & set(firsts[0].dims)),
         on_chip=frozenset([*hidden, "A"]),
         in_place={act.name: frozenset({"A"})},
         source_ops=tuple(o.name for o in ops),
@@ -194,6 +203,53 @@ class Segment:
     ]  # each candidate: groups covering the segment in order
 
 
+# Operator chains the explorer fuses, by base name (without a block prefix such as ``dec.``).
+ATTENTION_CHAINS = (("qk", "softmax", "av"), ("xqk", "xsoftmax", "xav"))
+FFN_CHAINS = (
+    ("ffn1", "act", "ffn2"),
+    ("ffn_gate", "ffn_up", "act", "ffn2"),
+    ("expert_gate", "expert_up", "expert_act", "expert_down"),
+    ("expert_up", "expert_act", "expert_down"),
+)
+# Epilogues: the longest run of these that follows the first operator in the block.
+EPILOGUE_CHAINS = (
+    ("out_proj", "residual1", "norm1"),
+    ("xout_proj", "xresidual", "xnorm"),
+    ("residual2", "norm2"),
+)
+
+
+def _split(name: str) -> tuple[str, str]:
+    """``dec.xqk`` -> (``dec.``, ``xqk``): the block prefix and the base name."""
+    head, dot, base = name.rpartition(".")
+    return head + dot, base
+
+
+def _chain_at(order: Sequence[str], i: int, chains: Sequence[tuple[str, ...]]) -> list[str] | None:
+    """The whole chain starting at ``order[i]`` (within its block), if one is present."""
+    prefix, base = _split(order[i])
+    names = set(order)
+    for chain in chains:
+        if chain[0] == base and all(prefix + c in names for c in chain):
+            return [prefix + c for c in chain]
+    return None
+
+
+def _run_at(order: Sequence[str], i: int, chains: Sequence[tuple[str, ...]]) -> list[str] | None:
+    """The consecutive operators from ``order[i]`` that follow an epilogue chain."""
+    prefix, base = _split(order[i])
+    for chain in chains:
+        if chain[0] != base:
+            continue
+        run = [order[i]]
+        for nxt, c in zip(order[i + 1 :], chain[1:], strict=False):
+            if nxt != prefix + c:
+                break
+            run.append(nxt)
+        return run
+    return None
+
+
 def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
     """Split a block into segments with their candidate groupings under the allowed schemes."""
     by = {o.name: o for o in ops}
@@ -214,33 +270,22 @@ def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
         Scheme.FFN_CHAIN: choice is FusionChoice.ALL,
         Scheme.EPILOGUE: choice is FusionChoice.ALL,
     }
-    for name in order:
+    for i, name in enumerate(order):
         if name in used:
             continue
-        if name == "qk" and {"softmax", "av"} <= set(by):
+        prefix, _base = _split(name)
+        if att := _chain_at(order, i, ATTENTION_CHAINS):
+            qk, softmax, av = (by[n] for n in att)
             fused = [
-                attention(by["qk"], by["softmax"], by["av"], s)
-                for s in (Scheme.FLAT, Scheme.ONLINE)
-                if allow[s]
+                attention(qk, softmax, av, s) for s in (Scheme.FLAT, Scheme.ONLINE) if allow[s]
             ]
-            add("attention", ["qk", "softmax", "av"], fused)
-        elif name in ("ffn1", "ffn_gate"):
-            names: list[str] = [n for n in ("ffn1", "ffn_gate", "ffn_up", "act", "ffn2") if n in by]
-            add(
-                "ffn", names, [ffn_chain([by[n] for n in names])] if allow[Scheme.FFN_CHAIN] else []
-            )
-        elif name in ("out_proj", "residual2"):
-            chain = (
-                ["out_proj", "residual1", "norm1"] if name == "out_proj" else ["residual2", "norm2"]
-            )
-            names = [n for n in chain if n in by]
-            add(
-                names[0],
-                names,
-                [epilogue([by[n] for n in names])]
-                if allow[Scheme.EPILOGUE] and len(names) > 1
-                else [],
-            )
+            add(f"{prefix}{'cross_' if _base == 'xqk' else ''}attention", att, fused)
+        elif ffn := _chain_at(order, i, FFN_CHAINS):
+            chain = [ffn_chain([by[n] for n in ffn])] if allow[Scheme.FFN_CHAIN] else []
+            add(f"{prefix}{'experts' if 'expert' in _base else 'ffn'}", ffn, chain)
+        elif run := _run_at(order, i, EPILOGUE_CHAINS):
+            fused_epi = allow[Scheme.EPILOGUE] and len(run) > 1
+            add(run[0], run, [epilogue([by[n] for n in run])] if fused_epi else [])
         else:
             add(name, [name], [])
     return out

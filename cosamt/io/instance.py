@@ -40,6 +40,9 @@ class Options(Frozen):
     """Reserve twice the tile footprint at every on-chip level (needed for full overlap)."""
     padding: bool = True
     """Allow padding awkward dimension sizes (197, 50257) to a nearby smoother size."""
+    lm_head: bool = False
+    """Include the LM head (vocabulary projection: every token in prefill, one in decode) as its
+    own operator, counted once per model."""
 
 
 # ``model`` and ``arch`` are "a name or an object". The branch is chosen from the JSON type of the

@@ -193,6 +193,7 @@ def report_json(report: SolveReport) -> dict[str, Any]:
         "groups": [group_json(g, report) for g in report.groups],
         "explain": explain_json(report),
         **totals(report),
+        "assumptions": workload_assumptions(report),
     }
 
 
@@ -204,3 +205,13 @@ def status_text(mip: dict[str, Any]) -> str:
         return text
     cost = mip.get("tiebreak_gap")
     return f"{text}, tie-break {tb}" + (f" (≤{cost:.0%} to gain)" if cost else " (gain unknown)")
+
+
+def workload_assumptions(report: SolveReport) -> list[str]:
+    """What the operators leave out or approximate (causal attention as the full matrix, ...)."""
+    from cosamt.workload.transformer import assumptions
+
+    inst = report.resolved.instance
+    return assumptions(
+        report.resolved.model, inst.phase, inst.batch, inst.seq_len, inst.options.lm_head
+    )

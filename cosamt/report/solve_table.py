@@ -142,6 +142,7 @@ def summary_lines(
         f"{energy.symbol} (schedule {units.ratio(lb['energy_ratio'])})",
         seconds,
         f"{MAPSPACE}; solver {data['solver']}",
+        "assumptions: " + "; ".join(data["assumptions"]),
         *([] if t["all_optimal"] else ["NOT all groups are proven optimal (see status)"]),
     ]
 
@@ -153,7 +154,7 @@ def print_table(report: SolveReport, console: Console, wall_seconds: float | Non
     console.print(solver_table(data))
     console.print(stationarity_table(report))
     for line in summary_lines(data, arch, wall_seconds):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
 
 
 def print_explain(report: SolveReport, console: Console) -> None:

@@ -1,8 +1,8 @@
 """Transformer model configurations: shipped ones and Hugging Face ``config.json`` files on disk.
 
-A :class:`ModelConfig` holds only what shapes the operators of one Transformer block (see
-:mod:`cosamt.workload.transformer`); embeddings, the LM head and positional encodings are not
-modelled.
+A :class:`ModelConfig` holds only what shapes the operators of the model's blocks (see
+:mod:`cosamt.workload.transformer` and ``docs/workloads.md``); embeddings and positional encodings
+are not modelled, the LM head only on request.
 Shipped configs live in ``cosamt/workload/models/<name>.json``, each with a ``source`` citation.
 """
 
@@ -19,8 +19,11 @@ from cosamt.errors import InputError, Problem, problems_from_pydantic
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
-Activation = Literal["gelu", "relu", "swiglu"]
+# Plain activations, and gated ones (``*glu``: gate and up projections, act(gate) * up).
+Activation = Literal["gelu", "relu", "relu2", "silu", "swiglu", "geglu", "reglu"]
+GATED: dict[str, str] = {"swiglu": "silu", "geglu": "gelu", "reglu": "relu"}
 Norm = Literal["layernorm", "rmsnorm"]
+NormPosition = Literal["post", "pre"]
 
 
 class ModelConfig(BaseModel):
@@ -31,28 +34,70 @@ class ModelConfig(BaseModel):
     name: str
     """Model name, used in reports."""
     n_layers: PositiveInt
-    """Number of identical Transformer blocks."""
+    """Number of Transformer blocks (of the decoder, for an encoder-decoder model)."""
     d_model: PositiveInt
     """Hidden (residual stream) width."""
     n_heads: PositiveInt
     """Number of query (attention) heads."""
     n_kv_heads: PositiveInt | None = None
-    """Number of key/value heads (grouped-query attention); ``None`` means ``n_heads`` (MHA). Must
-    divide ``n_heads``."""
+    """Number of key/value heads (grouped-query attention; 1 is multi-query); ``None`` means
+    ``n_heads`` (MHA). Must divide ``n_heads``."""
     head_dim: PositiveInt | None = None
     """Per-head feature size; ``None`` means ``d_model // n_heads`` (then ``n_heads`` must divide
     ``d_model``)."""
     d_ff: PositiveInt
-    """Inner width of the feed-forward network (of each of the gate/up GEMMs for SwiGLU)."""
+    """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
-    """FFN activation: ``gelu`` / ``relu`` (one up-projection) or ``swiglu`` (gate and up
-    projections)."""
+    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` (one
+    up-projection) or a gated one,
+    ``swiglu`` / ``geglu`` / ``reglu`` (gate and up projections, act(gate) * up)."""
     norm: Norm = "layernorm"
-    """Normalisation after each residual add: ``layernorm`` or ``rmsnorm``."""
+    """Normalisation: ``layernorm`` or ``rmsnorm``."""
+    norm_position: NormPosition = "post"
+    """``post``: norm after each residual add (BERT, the original Transformer); the normalised
+    sum is the residual stream. ``pre``: norm before attention and FFN (GPT-2, Llama, ViT, T5);
+    the residual sum itself is the stream, its own tensor."""
+    parallel: bool = False
+    """Attention and MLP read the same normalised input and one add sums both into the stream
+    (GPT-J, Falcon, Phi-2, GPT-NeoX)."""
+    parallel_norms: Literal[1, 2] = 1
+    """With ``parallel``: one shared norm (GPT-J, Falcon-7B) or one per branch (GPT-NeoX)."""
+    rotary_dim: PositiveInt | None = None
+    """Rotated features per head of Q and K (rotary position embeddings); ``None``: no rotary."""
+    sliding_window: PositiveInt | None = None
+    """Keys per query are capped at this many (sliding-window attention)."""
+    sliding_layers: PositiveInt | None = None
+    """How many of the layers use the window (the others attend globally); ``None``: all."""
+    n_experts: PositiveInt | None = None
+    """Mixture of experts: routed experts per MoE layer; ``None``: a dense FFN."""
+    experts_per_token: PositiveInt | None = None
+    """Mixture of experts: experts each token is routed to (top-k)."""
+    expert_d_ff: PositiveInt | None = None
+    """Mixture of experts: inner width of one expert (``None``: ``d_ff``)."""
+    shared_d_ff: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Mixture of experts: total inner width of the shared experts every token goes through."""
+    moe_layers: PositiveInt | None = None
+    """Mixture of experts: how many layers are MoE (the others dense FFNs of ``d_ff``); ``None``:
+    all."""
+    cross_attention: bool = False
+    """Every decoder block has cross-attention against an encoder's output."""
+    encoder_layers: PositiveInt | None = None
+    """Encoder-decoder model: blocks of the encoder (same widths as the decoder); ``n_layers`` is
+    the decoder's."""
+    encoder_tokens: PositiveInt | None = None
+    """Encoder-decoder model with a fixed encoder length (Whisper: 1500 audio frames); ``None``: the
+    instance's ``seq_len``."""
+    image_tokens: PositiveInt | None = None
+    """Vision transformer: tokens per image (patches + class/distillation tokens), fixed by the
+    image and patch size; the instance's ``seq_len`` must equal it."""
+    vocab_size: PositiveInt | None = None
+    """Vocabulary size, for the optional LM head (vocabulary projection)."""
     decoder: bool = True
     """Causal decoder (GPT, Llama): the decode phase is allowed only if true."""
     default_seq_len: PositiveInt | None = None
     """Sequence length used when an instance gives none (e.g. ViT's fixed token count)."""
+    assumptions: tuple[str, ...] = ()
+    """What was assumed in reading the config (e.g. a family default), listed in reports."""
     source: str = ""
     """Where the numbers come from: paper, Hugging Face model card or config file."""
 
@@ -65,6 +110,25 @@ class ModelConfig(BaseModel):
                 f"n_heads ({self.n_heads}) must divide d_model ({self.d_model}) "
                 "unless head_dim is given"
             )
+        if self.rotary_dim is not None and self.rotary_dim > self.dh:
+            raise ValueError(f"rotary_dim ({self.rotary_dim}) exceeds the head dim ({self.dh})")
+        if (self.n_experts is None) != (self.experts_per_token is None):
+            raise ValueError("n_experts and experts_per_token go together")
+        if (self.n_experts or 0) < (self.experts_per_token or 0):
+            raise ValueError("experts_per_token exceeds n_experts")
+        for field, value in (
+            ("sliding_layers", self.sliding_layers),
+            ("moe_layers", self.moe_layers),
+        ):
+            if value is not None and value > self.n_layers:
+                raise ValueError(f"{field} ({value}) exceeds n_layers ({self.n_layers})")
+        if self.window_and_moe_split:
+            raise ValueError(
+                "layers split both by sliding window (sliding_layers) and by MoE placement "
+                "(moe_layers) are not modelled"
+            )
+        if self.parallel and (self.cross_attention or self.encoder_layers):
+            raise ValueError("parallel blocks with cross-attention are not modelled")
         return self
 
     @property
@@ -76,6 +140,26 @@ class ModelConfig(BaseModel):
     def dh(self) -> int:
         """Head dimension."""
         return self.head_dim if self.head_dim is not None else self.d_model // self.n_heads
+
+    @property
+    def gated(self) -> bool:
+        """Gated FFN: gate and up projections."""
+        return self.activation in GATED
+
+    @property
+    def moe(self) -> bool:
+        return self.n_experts is not None
+
+    @property
+    def encoder_decoder(self) -> bool:
+        return self.encoder_layers is not None
+
+    @property
+    def window_and_moe_split(self) -> bool:
+        """Some layers windowed and some layers dense: two independent splits (not modelled)."""
+        windowed = self.sliding_window is not None and (self.sliding_layers or 0) < self.n_layers
+        windowed = windowed and self.sliding_layers is not None
+        return windowed and self.moe and (self.moe_layers or self.n_layers) < self.n_layers
 
 
 # ---- shipped configs --------------------------------------------------------------------------
@@ -111,167 +195,12 @@ def get_model(name: str) -> ModelConfig:
 
 # ---- Hugging Face config.json -----------------------------------------------------------------
 
-_PREFIX = "hf_config"
-
-# Hugging Face ``hidden_act`` / ``activation_function`` values for non-gated FFNs.
-_PLAIN_ACTS: dict[str, Activation] = {
-    "gelu": "gelu",
-    "gelu_new": "gelu",
-    "gelu_fast": "gelu",
-    "gelu_pytorch_tanh": "gelu",
-    "gelu_python": "gelu",
-    "quick_gelu": "gelu",
-    "relu": "relu",
-}
-# Gated FFNs (Llama/Mistral): SiLU-gated is SwiGLU.
-_GATED_ACTS: dict[str, Activation] = {"silu": "swiglu", "swish": "swiglu"}
-
-
-class _Reader:
-    """Typed access to a config.json dict that records every problem with its JSON path."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.problems: list[Problem] = []
-
-    def int_(self, key: str, *, required: bool = True) -> int | None:
-        if key not in self.data or self.data[key] is None:
-            if required:
-                self.problems.append(Problem(f"{_PREFIX}.{key}", "required key missing"))
-            return None
-        value = self.data[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.problems.append(
-                Problem(f"{_PREFIX}.{key}", f"must be a positive integer (got {value!r})")
-            )
-            return None
-        return value
-
-    def act(self, key: str, table: dict[str, Activation], default: str | None = None) -> Activation:
-        value = self.data.get(key, default)
-        if value is None:
-            self.problems.append(Problem(f"{_PREFIX}.{key}", "required key missing"))
-            return "gelu"
-        if not isinstance(value, str) or value not in table:
-            self.problems.append(
-                Problem(
-                    f"{_PREFIX}.{key}",
-                    f"unsupported activation {value!r}; supported: {', '.join(sorted(table))}",
-                )
-            )
-            return "gelu"
-        return table[value]
-
-
-def _map_gpt2(r: _Reader) -> dict[str, Any]:
-    d_model = r.int_("n_embd")
-    n_inner = r.int_("n_inner", required=False)
-    return {
-        "n_layers": r.int_("n_layer"),
-        "d_model": d_model,
-        "n_heads": r.int_("n_head"),
-        "d_ff": n_inner if n_inner is not None else (4 * d_model if d_model else None),
-        "activation": r.act("activation_function", _PLAIN_ACTS, default="gelu_new"),
-        "norm": "layernorm",
-        "decoder": True,
-    }
-
-
-def _map_bert(r: _Reader) -> dict[str, Any]:
-    return {
-        "n_layers": r.int_("num_hidden_layers"),
-        "d_model": r.int_("hidden_size"),
-        "n_heads": r.int_("num_attention_heads"),
-        "d_ff": r.int_("intermediate_size"),
-        "activation": r.act("hidden_act", _PLAIN_ACTS),
-        "norm": "layernorm",
-        "decoder": False,
-    }
-
-
-def _map_llama(r: _Reader) -> dict[str, Any]:
-    return {
-        "n_layers": r.int_("num_hidden_layers"),
-        "d_model": r.int_("hidden_size"),
-        "n_heads": r.int_("num_attention_heads"),
-        "n_kv_heads": r.int_("num_key_value_heads", required=False),
-        "head_dim": r.int_("head_dim", required=False),
-        "d_ff": r.int_("intermediate_size"),
-        "activation": r.act("hidden_act", _GATED_ACTS, default="silu"),
-        "norm": "rmsnorm",
-        "decoder": True,
-    }
-
-
-def _map_vit(r: _Reader) -> dict[str, Any]:
-    image = r.int_("image_size")
-    patch = r.int_("patch_size")
-    seq = (image // patch) ** 2 + 1 if image and patch else None  # patches + the CLS token
-    if image and patch and image < patch:
-        r.problems.append(Problem(f"{_PREFIX}.patch_size", "larger than image_size"))
-    return {
-        "n_layers": r.int_("num_hidden_layers"),
-        "d_model": r.int_("hidden_size"),
-        "n_heads": r.int_("num_attention_heads"),
-        "d_ff": r.int_("intermediate_size"),
-        "activation": r.act("hidden_act", _PLAIN_ACTS),
-        "norm": "layernorm",
-        "decoder": False,
-        "default_seq_len": seq,
-    }
-
-
-_MAPPERS = {
-    "gpt2": _map_gpt2,
-    "bert": _map_bert,
-    "llama": _map_llama,
-    "mistral": _map_llama,
-    "vit": _map_vit,
-}
-
 
 def load_hf_config(path: Path, name: str | None = None) -> ModelConfig:
-    """Map a Hugging Face ``config.json`` on disk (no network) to a :class:`ModelConfig`.
+    """Map a Hugging Face ``config.json`` on disk (no network, no ``transformers``) to a config.
 
-    Supported ``model_type`` values: ``gpt2``, ``bert``, ``llama``, ``mistral``, ``vit``. Every
-    problem (unreadable file, malformed JSON, unknown model type, missing or bad keys) raises
-    :class:`InputError` with paths such as ``hf_config.hidden_size``.
+    See :mod:`cosamt.workload.hf` for the fields read and the features refused.
     """
-    path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(source, [Problem(_PREFIX, f"cannot read file: {exc.strerror}")]) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            source, [Problem(_PREFIX, f"malformed JSON: {exc.msg} (line {exc.lineno})")]
-        ) from exc
-    if not isinstance(data, dict):
-        raise InputError(source, [Problem(_PREFIX, "must be a JSON object")])
-    model_type = data.get("model_type")
-    if model_type is None:
-        raise InputError(source, [Problem(f"{_PREFIX}.model_type", "required key missing")])
-    if model_type not in _MAPPERS:
-        raise InputError(
-            source,
-            [
-                Problem(
-                    f"{_PREFIX}.model_type",
-                    f"unsupported model_type {model_type!r}; supported: {', '.join(_MAPPERS)}",
-                )
-            ],
-        )
-    reader = _Reader(data)
-    fields = _MAPPERS[model_type](reader)
-    if reader.problems:
-        raise InputError(source, reader.problems)
-    fields = {k: v for k, v in fields.items() if v is not None}
-    fields["name"] = name or str(model_type)
-    fields["source"] = f"Hugging Face config.json ({model_type}) at {path}"
-    try:
-        return ModelConfig.model_validate(fields)
-    except ValidationError as exc:
-        raise InputError(source, problems_from_pydantic(exc, _PREFIX)) from exc
+    from cosamt.workload.hf import load_hf_config as load
+
+    return load(path, name)

@@ -1,35 +1,48 @@
-"""One Transformer block as a list of Einsum operators, in execution order.
+"""A model as lists of Einsum operators, one list per block type, in execution order.
 
 Dimension names (sizes are plain ints):
 
 ====  ==================================================================================
 ``b``  batch
-``m``  query tokens: ``seq_len`` in prefill, 1 in decode
-``n``  key tokens: ``seq_len`` in prefill; in decode the KV-cache length ``seq_len``
+``m``  query tokens: ``seq_len`` in prefill, 1 in decode (tokens per expert for MoE experts)
+``n``  key tokens: ``seq_len`` in prefill; in decode the KV-cache length ``seq_len`` (capped at
+       the window for sliding-window attention; the encoder's tokens for cross-attention)
 ``e``  reduction features of a projection
 ``f``  output features (of a projection, and the feature dim of element-wise operators)
 ``h``  KV heads (= query heads for multi-head attention)
 ``r``  query heads per KV head; only present for grouped-query attention (``n_kv_heads < n_heads``)
 ``d``  head dimension
+``x``  experts a MoE layer's tokens touch
+``k``  experts per token (top-k), in the MoE combine
 ====  ==================================================================================
 
-Every operator has ``count = model.n_layers``: identical blocks are solved once and counted n times.
-Causal masking is not modelled: prefill attention covers the full ``m x n`` score matrix (as
-accelerator papers such as FLAT count it). Embeddings and the LM head are not part of a block.
+A model with one block type (decoder-only, encoder-only) has plain operator names (``qk``,
+``ffn2``, ...); with several (encoder-decoder, layers with and without a sliding window, dense and
+MoE layers) each name gets the block's prefix (``enc.qk``, ``dec.xqk``, ``moe.expert_up``). Every
+operator's ``count`` is its block type's layer count: identical blocks are solved once and counted
+n times.
+
+Causal masking is not modelled: prefill self-attention covers the full ``m x n`` score matrix (as
+accelerator papers such as FLAT count it). A causal kernel skips the masked score tiles, and which
+ones it skips depends on the tile shapes of ``m`` and ``n``, which is not a product of per-dimension
+tile sizes (the MIP's and evaluator's iteration spaces are rectangular). The full-matrix count is
+stated in every workload and solve report (:func:`assumptions`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from cosamt.errors import InputError, Problem
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
-from cosamt.workload.models import ModelConfig
+from cosamt.workload.models import GATED, ModelConfig
 
 # Vector-unit operations per point of each element-wise operator.
 SOFTMAX_OPS = 5  # max, subtract, exp, sum, divide
-ADD_OPS = 1  # residual add
+ADD_OPS = 1  # residual add (per extra summand)
 # LayerNorm per element: mean (add), subtract mean, square, variance sum, (rsqrt amortised, ~1),
 # multiply by rstd, multiply by gamma, add beta  -> 8.
 LAYERNORM_OPS = 8
@@ -39,11 +52,30 @@ RMSNORM_OPS = 4
 # GELU, tanh approximation: x^3, multiply-add, scale, tanh, add 1, multiply, multiply by 0.5, ~8.
 GELU_OPS = 8
 RELU_OPS = 1  # max(0, x)
-# SwiGLU: silu(g) = g * sigmoid(g) ~ 4 (negate, exp, add 1, divide), then multiply by u -> 5.
-SWIGLU_OPS = 5
+RELU2_OPS = 2  # max(0, x), then square
+SILU_OPS = 4  # x * sigmoid(x): negate, exp, add 1, divide
+GATE_OPS = 1  # the gated product act(g) * u
+# Rotary embedding per rotated element: x * cos + rotate_half(x) * sin -> 2 multiplies, 1 add.
+ROPE_OPS = 3
+COMBINE_OPS = 2  # MoE combine, per expert output element: multiply by the routing weight, add
 
-_ACT_OPS = {"gelu": GELU_OPS, "relu": RELU_OPS, "swiglu": SWIGLU_OPS}
+_PLAIN_OPS = {"gelu": GELU_OPS, "relu": RELU_OPS, "relu2": RELU2_OPS, "silu": SILU_OPS}
 _NORM_OPS = {"layernorm": LAYERNORM_OPS, "rmsnorm": RMSNORM_OPS}
+
+
+def activation_ops(activation: str) -> int:
+    """Vector ops per point of the FFN activation (gated: the activation, then the product)."""
+    if activation in GATED:
+        return _PLAIN_OPS[GATED[activation]] + GATE_OPS
+    return _PLAIN_OPS[activation]
+
+
+def route_ops(experts_per_token: int) -> int:
+    """Router per expert logit: softmax, then one compare per selected expert (top-k)."""
+    return SOFTMAX_OPS + experts_per_token
+
+
+# ---- operator builders -------------------------------------------------------------------------
 
 
 def _projection(name: str, b: int, m: int, e: int, f: int, count: int) -> Einsum:
@@ -55,6 +87,20 @@ def _projection(name: str, b: int, m: int, e: int, f: int, count: int) -> Einsum
             Tensor("X", ("b", "m", "e"), Role.INPUT),
             Tensor("W", ("e", "f"), Role.WEIGHT),
             Tensor("Y", ("b", "m", "f"), Role.OUTPUT),
+        ),
+        count=count,
+    )
+
+
+def _expert_projection(name: str, x: int, t: int, e: int, f: int, count: int) -> Einsum:
+    """``Y[x,m,f] += X[x,m,e] * W[x,e,f]``: each of ``x`` experts on its ``t`` tokens."""
+    return Einsum(
+        name=name,
+        dims={"x": x, "m": t, "e": e, "f": f},
+        tensors=(
+            Tensor("X", ("x", "m", "e"), Role.INPUT),
+            Tensor("W", ("x", "e", "f"), Role.WEIGHT),
+            Tensor("Y", ("x", "m", "f"), Role.OUTPUT),
         ),
         count=count,
     )
@@ -82,45 +128,114 @@ def _elementwise(
     )
 
 
-def _residual(name: str, b: int, m: int, f: int, count: int) -> Einsum:
-    bmf = ("b", "m", "f")
+_BMF = ("b", "m", "f")
+
+
+def _residual(name: str, b: int, m: int, f: int, count: int, summands: int = 2) -> Einsum:
+    names = ("A", "B", "C")[:summands]
     return _elementwise(
         name,
         "add",
-        ADD_OPS,
+        ADD_OPS * (summands - 1),
         {"b": b, "m": m, "f": f},
-        [("A", bmf, Role.INPUT), ("B", bmf, Role.INPUT)],
-        ("Y", bmf),
+        [(t, _BMF, Role.INPUT) for t in names],
+        ("Y", _BMF),
         count,
     )
 
 
 def _norm(name: str, kind: str, b: int, m: int, f: int, count: int) -> Einsum:
-    bmf = ("b", "m", "f")
     return _elementwise(
         name,
         kind,
         _NORM_OPS[kind],
         {"b": b, "m": m, "f": f},
-        [("X", bmf, Role.INPUT), ("G", ("f",), Role.WEIGHT)],
-        ("Y", bmf),
+        [("X", _BMF, Role.INPUT), ("G", ("f",), Role.WEIGHT)],
+        ("Y", _BMF),
         count,
     )
 
 
-def build_block(model: ModelConfig, phase: Phase, batch: int, seq_len: int) -> list[Einsum]:
-    """The operators of one Transformer block of ``model``, in execution order.
+def _attention_core(model: ModelConfig, p: str, b: int, m: int, n: int, c: int) -> list[Einsum]:
+    """QKᵀ, softmax, ·V with names ``{p}qk``, ``{p}softmax``, ``{p}av``."""
+    h = model.kv_heads
+    gqa = h < model.n_heads
+    # Grouped-query attention adds r (query heads per KV head); K and V are indexed by h only, so
+    # one KV head is shared by its r query heads.
+    head = ("b", "h", "r") if gqa else ("b", "h")
+    att_dims = {"b": b, "h": h, **({"r": model.n_heads // h} if gqa else {})}
+    q_dims = (*head, "m", "d")
+    s_dims = (*head, "m", "n")
+    kv_dims = ("b", "h", "n", "d")
+    return [
+        Einsum(
+            name=f"{p}qk",
+            dims={**att_dims, "m": m, "n": n, "d": model.dh},
+            tensors=(
+                Tensor("Q", q_dims, Role.INPUT),
+                Tensor("K", kv_dims, Role.INPUT),
+                Tensor("S", s_dims, Role.OUTPUT),
+            ),
+            count=c,
+        ),
+        _elementwise(
+            f"{p}softmax",
+            "softmax",
+            SOFTMAX_OPS,
+            {**att_dims, "m": m, "n": n},
+            [("S", s_dims, Role.INPUT)],
+            ("P", s_dims),
+            c,
+        ),
+        Einsum(
+            name=f"{p}av",
+            dims={**att_dims, "m": m, "n": n, "d": model.dh},
+            tensors=(
+                Tensor("P", s_dims, Role.INPUT),
+                Tensor("V", kv_dims, Role.INPUT),
+                Tensor("O", q_dims, Role.OUTPUT),
+            ),
+            count=c,
+        ),
+    ]
 
-    ``phase`` prefill processes ``seq_len`` tokens; decode processes one new token against a KV
-    cache of ``seq_len`` tokens (only for causal decoders).
-    """
-    try:
-        phase = Phase(phase)
-    except ValueError:
-        known = ", ".join(p.value for p in Phase)
-        raise InputError(
-            "", [Problem("phase", f"unknown phase {phase!r}; known: {known}")]
-        ) from None
+
+# ---- block plans -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """One block type of a model: its layers, token counts and variant."""
+
+    prefix: str  # operator-name prefix: "" for a model with one block type, else "enc.", ...
+    label: str  # "decoder", "encoder", "decoder (sliding window)", ...
+    count: int  # layers of this type
+    m: int  # query tokens
+    n: int  # keys per query of self-attention (capped at the window)
+    causal: bool
+    moe: bool
+    cross_n: int | None = None  # encoder tokens for cross-attention
+    cross_kv: bool = False  # the cross K/V projection runs (prefill; cached in decode)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A model's operators per block type, and what was assumed in building them."""
+
+    model: ModelConfig
+    phase: Phase
+    batch: int
+    seq_len: int
+    blocks: tuple[tuple[BlockPlan, tuple[Einsum, ...]], ...]
+    head: tuple[Einsum, ...]  # the LM head group (empty unless asked for)
+    assumptions: tuple[str, ...]
+
+    @property
+    def operators(self) -> list[Einsum]:
+        return [op for _plan, ops in self.blocks for op in ops] + list(self.head)
+
+
+def _check(model: ModelConfig, phase: Phase, batch: int, seq_len: int) -> None:
     problems: list[Problem] = []
     if phase is Phase.DECODE and not model.decoder:
         problems.append(
@@ -132,95 +247,346 @@ def build_block(model: ModelConfig, phase: Phase, batch: int, seq_len: int) -> l
     for path, value in (("batch", batch), ("seq_len", seq_len)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             problems.append(Problem(path, f"must be a positive integer (got {value!r})"))
+    if phase is Phase.PREFILL and model.image_tokens is not None and seq_len != model.image_tokens:
+        problems.append(
+            Problem(
+                "seq_len",
+                f"vision model {model.name!r} processes {model.image_tokens} tokens per image "
+                f"(patches and class tokens, fixed by its image and patch size); got {seq_len}",
+            )
+        )
     if problems:
         raise InputError("", problems)
 
-    c = model.n_layers
-    b, d_model, dh, d_ff = batch, model.d_model, model.dh, model.d_ff
-    m = seq_len if phase is Phase.PREFILL else 1
-    n = seq_len
-    h = model.kv_heads
-    gqa = h < model.n_heads
-    # Attention index sets: grouped-query attention adds r (query heads per KV head); K and V are
-    # indexed by h only, so one KV head is shared by its r query heads.
-    head = ("b", "h", "r") if gqa else ("b", "h")
-    att_dims = {"b": b, "h": h, **({"r": model.n_heads // h} if gqa else {})}
-    q_dims = (*head, "m", "d")
-    s_dims = (*head, "m", "n")
-    kv_dims = ("b", "h", "n", "d")
 
-    ops: list[Einsum] = [
-        # In decode (m = 1) only the new token's Q, K and V are computed; older K, V are cached.
-        _projection("qkv_proj", b, m, d_model, (model.n_heads + 2 * h) * dh, c),
-        Einsum(
-            name="qk",
-            dims={**att_dims, "m": m, "n": n, "d": dh},
-            tensors=(
-                Tensor("Q", q_dims, Role.INPUT),
-                Tensor("K", kv_dims, Role.INPUT),
-                Tensor("S", s_dims, Role.OUTPUT),
-            ),
-            count=c,
-        ),
-        _elementwise(
-            "softmax",
-            "softmax",
-            SOFTMAX_OPS,
-            {**att_dims, "m": m, "n": n},
-            [("S", s_dims, Role.INPUT)],
-            ("P", s_dims),
-            c,
-        ),
-        Einsum(
-            name="av",
-            dims={**att_dims, "m": m, "n": n, "d": dh},
-            tensors=(
-                Tensor("P", s_dims, Role.INPUT),
-                Tensor("V", kv_dims, Role.INPUT),
-                Tensor("O", q_dims, Role.OUTPUT),
-            ),
-            count=c,
-        ),
-        _projection("out_proj", b, m, model.n_heads * dh, d_model, c),
-        _residual("residual1", b, m, d_model, c),
-        _norm("norm1", model.norm, b, m, d_model, c),
+def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
+    """The decoder (or decoder-only / encoder-only) stack, split by window and MoE placement."""
+    m = seq_len if phase is Phase.PREFILL else 1
+    causal = model.decoder
+    cross_n = None
+    if model.encoder_decoder or model.cross_attention:
+        cross_n = model.encoder_tokens or seq_len
+    cross_kv = phase is Phase.PREFILL
+    base = "decoder" if model.decoder else "encoder"
+    if model.encoder_decoder:
+        base = "decoder"
+    window = model.sliding_window
+    n_local = model.sliding_layers if model.sliding_layers is not None else model.n_layers
+    n_moe = model.moe_layers if model.moe_layers is not None else model.n_layers
+    kinds: list[tuple[str, str, int, int, bool]] = []  # prefix, label, count, n, moe
+    if window is not None and window < seq_len and n_local < model.n_layers:
+        kinds += [
+            ("local.", f"{base} (sliding window {window})", n_local, window, model.moe),
+            ("global.", f"{base} (global attention)", model.n_layers - n_local, seq_len, model.moe),
+        ]
+    elif model.moe and n_moe < model.n_layers:
+        n = min(seq_len, window) if window is not None and n_local == model.n_layers else seq_len
+        kinds += [
+            ("moe.", f"{base} (MoE FFN)", n_moe, n, True),
+            ("dense.", f"{base} (dense FFN)", model.n_layers - n_moe, n, False),
+        ]
+    else:
+        n = min(seq_len, window) if window is not None else seq_len
+        label = f"{base} (sliding window {window})" if window is not None else base
+        kinds.append(("", label, model.n_layers, n, model.moe))
+    return [
+        BlockPlan(prefix, label, count, m, n, causal, moe, cross_n, cross_kv)
+        for prefix, label, count, n, moe in kinds
     ]
 
-    bmf = ("b", "m", "f")
-    ff_dims = {"b": b, "m": m, "f": d_ff}
-    if model.activation == "swiglu":
-        ops += [
-            _projection("ffn_gate", b, m, d_model, d_ff, c),
-            _projection("ffn_up", b, m, d_model, d_ff, c),
+
+def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
+    """The block types of ``model`` in ``phase`` (an encoder-decoder's decode has no encoder)."""
+    plans = _decoder_plans(model, phase, seq_len)
+    if not model.encoder_decoder:
+        return plans
+    plans = [
+        BlockPlan(
+            f"dec.{p.prefix}", p.label, p.count, p.m, p.n, p.causal, p.moe, p.cross_n, p.cross_kv
+        )
+        for p in plans
+    ]
+    if phase is Phase.DECODE:
+        return plans
+    tokens = model.encoder_tokens or seq_len
+    assert model.encoder_layers is not None
+    encoder = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
+    return [encoder, *plans]
+
+
+# ---- one block ---------------------------------------------------------------------------------
+
+
+def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    p, m, c = plan.prefix, plan.m, plan.count
+    ops = [
+        _projection(
+            f"{p}qkv_proj", b, m, model.d_model, (model.n_heads + 2 * model.kv_heads) * model.dh, c
+        )
+    ]
+    if model.rotary_dim is not None:
+        rotated = (model.n_heads + model.kv_heads) * model.rotary_dim
+        ops.append(
             _elementwise(
-                "act",
-                "swiglu",
-                SWIGLU_OPS,
-                ff_dims,
-                [("G", bmf, Role.INPUT), ("U", bmf, Role.INPUT)],
-                ("Y", bmf),
+                f"{p}rope",
+                "rope",
+                ROPE_OPS,
+                {"b": b, "m": m, "f": rotated},
+                [("X", _BMF, Role.INPUT)],
+                ("Y", _BMF),
+                c,
+            )
+        )
+    ops += _attention_core(model, p, b, m, plan.n, c)
+    ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.dh, model.d_model, c))
+    return ops
+
+
+def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """Queries from the decoder, keys and values projected from the encoder's output."""
+    p, m, c = plan.prefix, plan.m, plan.count
+    assert plan.cross_n is not None
+    ops = [_projection(f"{p}xq_proj", b, m, model.d_model, model.n_heads * model.dh, c)]
+    if plan.cross_kv:  # in decode the cross K/V of the encoder's output are cached
+        ops.append(
+            _projection(
+                f"{p}xkv_proj", b, plan.cross_n, model.d_model, 2 * model.kv_heads * model.dh, c
+            )
+        )
+    ops += _attention_core(model, f"{p}x", b, m, plan.cross_n, c)
+    ops.append(_projection(f"{p}xout_proj", b, m, model.n_heads * model.dh, model.d_model, c))
+    return ops
+
+
+def _dense_ffn(model: ModelConfig, p: str, b: int, m: int, d_ff: int, c: int) -> list[Einsum]:
+    dims = {"b": b, "m": m, "f": d_ff}
+    if model.gated:
+        return [
+            _projection(f"{p}ffn_gate", b, m, model.d_model, d_ff, c),
+            _projection(f"{p}ffn_up", b, m, model.d_model, d_ff, c),
+            _elementwise(
+                f"{p}act",
+                model.activation,
+                activation_ops(model.activation),
+                dims,
+                [("G", _BMF, Role.INPUT), ("U", _BMF, Role.INPUT)],
+                ("Y", _BMF),
+                c,
+            ),
+            _projection(f"{p}ffn2", b, m, d_ff, model.d_model, c),
+        ]
+    return [
+        _projection(f"{p}ffn1", b, m, model.d_model, d_ff, c),
+        _elementwise(
+            f"{p}act",
+            model.activation,
+            activation_ops(model.activation),
+            dims,
+            [("X", _BMF, Role.INPUT)],
+            ("Y", _BMF),
+            c,
+        ),
+        _projection(f"{p}ffn2", b, m, d_ff, model.d_model, c),
+    ]
+
+
+def expert_load(model: ModelConfig, tokens: int) -> tuple[int, int]:
+    """Balanced routing: (experts touched, tokens per touched expert) for ``tokens`` tokens."""
+    assert model.n_experts is not None and model.experts_per_token is not None
+    routed = tokens * model.experts_per_token
+    touched = min(model.n_experts, routed)
+    return touched, math.ceil(routed / touched)
+
+
+def _moe_ffn(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]:
+    """Router, the touched experts (each on its share of tokens), the combine, shared experts."""
+    assert model.n_experts is not None and model.experts_per_token is not None
+    k, d = model.experts_per_token, model.d_model
+    d_ff = model.expert_d_ff or model.d_ff
+    x, t = expert_load(model, b * m)
+    xmf = ("x", "m", "f")
+    ops = [
+        _projection(f"{p}router", b, m, d, model.n_experts, c),
+        _elementwise(
+            f"{p}route",
+            "softmax+topk",
+            route_ops(k),
+            {"b": b, "m": m, "f": model.n_experts},
+            [("X", _BMF, Role.INPUT)],
+            ("Y", _BMF),
+            c,
+        ),
+    ]
+    act = model.activation
+    if model.gated:
+        ops += [
+            _expert_projection(f"{p}expert_gate", x, t, d, d_ff, c),
+            _expert_projection(f"{p}expert_up", x, t, d, d_ff, c),
+            _elementwise(
+                f"{p}expert_act",
+                act,
+                activation_ops(act),
+                {"x": x, "m": t, "f": d_ff},
+                [("G", xmf, Role.INPUT), ("U", xmf, Role.INPUT)],
+                ("Y", xmf),
                 c,
             ),
         ]
     else:
         ops += [
-            _projection("ffn1", b, m, d_model, d_ff, c),
+            _expert_projection(f"{p}expert_up", x, t, d, d_ff, c),
             _elementwise(
-                "act",
-                model.activation,
-                _ACT_OPS[model.activation],
-                ff_dims,
-                [("X", bmf, Role.INPUT)],
-                ("Y", bmf),
+                f"{p}expert_act",
+                act,
+                activation_ops(act),
+                {"x": x, "m": t, "f": d_ff},
+                [("X", xmf, Role.INPUT)],
+                ("Y", xmf),
                 c,
             ),
         ]
     ops += [
-        _projection("ffn2", b, m, d_ff, d_model, c),
-        _residual("residual2", b, m, d_model, c),
-        _norm("norm2", model.norm, b, m, d_model, c),
+        _expert_projection(f"{p}expert_down", x, t, d_ff, d, c),
+        _elementwise(
+            f"{p}combine",
+            "combine",
+            COMBINE_OPS,
+            {"b": b, "m": m, "k": k, "f": d},
+            [("E", ("b", "m", "k", "f"), Role.INPUT)],
+            ("Y", _BMF),
+            c,
+        ),
     ]
+    if model.shared_d_ff:
+        ops += _dense_ffn(model, p, b, m, model.shared_d_ff, c)
     return ops
+
+
+def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    if plan.moe:
+        return _moe_ffn(model, plan.prefix, b, plan.m, plan.count)
+    return _dense_ffn(model, plan.prefix, b, plan.m, model.d_ff, plan.count)
+
+
+def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    norm = model.norm
+    ffn_sums = 3 if plan.moe and model.shared_d_ff else 2  # routed + shared experts + stream
+    if model.parallel:
+        ops = [_norm(f"{p}norm1", norm, b, m, d, c)]
+        if model.parallel_norms == 2:
+            ops.append(_norm(f"{p}norm2", norm, b, m, d, c))
+        ops += _self_attention(model, plan, b) + _ffn(model, plan, b)
+        return [*ops, _residual(f"{p}residual", b, m, d, c, ffn_sums + 1)]
+    pre = model.norm_position == "pre"
+    cross = _cross_attention(model, plan, b) if plan.cross_n is not None else []
+    ops = []
+    ops += [_norm(f"{p}norm1", norm, b, m, d, c)] if pre else []
+    ops += [*_self_attention(model, plan, b), _residual(f"{p}residual1", b, m, d, c)]
+    ops += [] if pre else [_norm(f"{p}norm1", norm, b, m, d, c)]
+    if cross:
+        ops += [_norm(f"{p}xnorm", norm, b, m, d, c)] if pre else []
+        ops += [*cross, _residual(f"{p}xresidual", b, m, d, c)]
+        ops += [] if pre else [_norm(f"{p}xnorm", norm, b, m, d, c)]
+    ops += [_norm(f"{p}norm2", norm, b, m, d, c)] if pre else []
+    ops += [*_ffn(model, plan, b), _residual(f"{p}residual2", b, m, d, c, ffn_sums)]
+    ops += [] if pre else [_norm(f"{p}norm2", norm, b, m, d, c)]
+    return ops
+
+
+def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Einsum]:
+    if model.vocab_size is None or not model.decoder:
+        why = (
+            "an encoder-only model has no LM head"
+            if not model.decoder
+            else "vocab_size is not given"
+        )
+        raise InputError("", [Problem("options.lm_head", f"{model.name!r}: {why}")])
+    m = seq_len if phase is Phase.PREFILL else 1
+    ops = (
+        [_norm("final_norm", model.norm, b, m, model.d_model, 1)]
+        if model.norm_position == "pre"
+        else []
+    )
+    return [*ops, _projection("lm_head", b, m, model.d_model, model.vocab_size, 1)]
+
+
+# ---- assumptions -------------------------------------------------------------------------------
+
+
+def assumptions(
+    model: ModelConfig, phase: Phase, batch: int, seq_len: int, lm_head: bool
+) -> list[str]:
+    """What the operators leave out or approximate, for every report."""
+    out = list(model.assumptions)
+    if model.decoder and phase is Phase.PREFILL:
+        out.append(
+            "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
+            "a causal kernel does about half the QK^T and P.V work of a long prefill)"
+        )
+    if model.moe:
+        m = seq_len if phase is Phase.PREFILL else 1
+        touched, per = expert_load(model, batch * m)
+        out.append(
+            f"balanced routing: {batch * m} tokens x top-{model.experts_per_token} spread evenly, "
+            f"{touched} of {model.n_experts} experts touched with {per} tokens each (rounded up); "
+            "every touched expert's weights are read"
+        )
+    if model.sliding_window is not None:
+        out.append(
+            f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
+        )
+    if model.rotary_dim is not None:
+        out.append(
+            f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
+        )
+    if model.encoder_decoder or model.cross_attention:
+        tokens = model.encoder_tokens or seq_len
+        out.append(
+            f"cross-attention against {tokens} encoder tokens"
+            + (
+                " (their K/V cached: the encoder ran before decode)"
+                if phase is Phase.DECODE
+                else ""
+            )
+        )
+    out.append(
+        "embeddings, positional encodings, biases and any input front-end (patch embedding, audio convolutions) are not modelled"
+    )
+    if not lm_head:
+        out.append("the LM head (vocabulary projection) is not included (options.lm_head)")
+    return out
+
+
+def build_workload(
+    model: ModelConfig, phase: Phase | str, batch: int, seq_len: int, lm_head: bool = False
+) -> Workload:
+    """The operators of every block type of ``model``, the optional LM head, and assumptions."""
+    try:
+        phase = Phase(phase)
+    except ValueError:
+        known = ", ".join(p.value for p in Phase)
+        raise InputError(
+            "", [Problem("phase", f"unknown phase {phase!r}; known: {known}")]
+        ) from None
+    _check(model, phase, batch, seq_len)
+    blocks = tuple(
+        (plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len)
+    )
+    head = tuple(_lm_head(model, phase, batch, seq_len)) if lm_head else ()
+    notes = tuple(assumptions(model, phase, batch, seq_len, lm_head))
+    return Workload(model, phase, batch, seq_len, blocks, head, notes)
+
+
+def build_block(
+    model: ModelConfig, phase: Phase | str, batch: int, seq_len: int, lm_head: bool = False
+) -> list[Einsum]:
+    """The operators of ``model`` (every block type, in execution order), as the pipeline uses.
+
+    ``phase`` prefill processes ``seq_len`` tokens; decode processes one new token against a KV
+    cache of ``seq_len`` tokens (only for causal decoders).
+    """
+    return build_workload(model, phase, batch, seq_len, lm_head).operators
 
 
 def model_macs(ops: Iterable[Einsum]) -> int:

@@ -1,0 +1,551 @@
+"""Hugging Face ``config.json`` -> :class:`ModelConfig`, by the generic fields, without transformers.
+
+The reader looks each quantity up under the aliases families use (``hidden_size`` / ``n_embd`` /
+``d_model``; ``num_key_value_heads`` / ``num_kv_heads`` / ``multi_query``; ...). ``model_type`` is
+consulted only for structural variants the fields do not state: whether the FFN is gated, whether
+the norm is placed after the residual add, parallel attention + MLP, the class and distillation
+tokens of a vision transformer. A config that cannot be understood is refused naming the field or
+the feature; nothing is approximated silently (what is assumed goes to ``ModelConfig.assumptions``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, TypeGuard
+
+from pydantic import ValidationError
+
+from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.workload.hf_families import (
+    ENCODER_TYPES,
+    EXTRA_TOKENS,
+    FAMILY_ACTIVATION,
+    FOUR_X_FFN,
+    GATED_TYPES,
+    LAYERNORM_GATED_TYPES,
+    PARALLEL_TYPES,
+    POST_NORM_TYPES,
+    REFUSED_KEYS,
+    REFUSED_TYPES,
+)
+from cosamt.workload.models import ModelConfig
+
+_PREFIX = "hf_config"
+
+# Activation names (``hidden_act`` and its aliases) -> the plain function.
+_ACTS = {
+    "gelu": "gelu",
+    "gelu_new": "gelu",
+    "gelu_fast": "gelu",
+    "gelu_pytorch_tanh": "gelu",
+    "gelu_python": "gelu",
+    "gelu_accurate": "gelu",
+    "gelu_10": "gelu",
+    "quick_gelu": "gelu",
+    "relu": "relu",
+    "relu2": "relu2",
+    "silu": "silu",
+    "swish": "silu",
+}
+_GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu"}
+
+
+def _is_int(v: Any) -> TypeGuard[int]:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+class _Reader:
+    """Typed access to a config.json dict that records every problem with its JSON path."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.problems: list[Problem] = []
+        self.assumed: list[str] = []
+
+    def refuse(self, key: str, message: str) -> None:
+        self.problems.append(Problem(f"{_PREFIX}.{key}", message))
+
+    def first(self, *keys: str) -> tuple[str | None, Any]:
+        """The first alias present with a non-null value."""
+        for key in keys:
+            if self.data.get(key) is not None:
+                return key, self.data[key]
+        return None, None
+
+    def int_(self, *keys: str, required: bool = True, what: str = "") -> int | None:
+        key, value = self.first(*keys)
+        if key is None:
+            if required:
+                names = ", ".join(keys)
+                self.refuse(keys[0], f"{what or 'required key'} missing (looked for {names})")
+            return None
+        if not _is_int(value) or value < 1:
+            self.refuse(key, f"must be a positive integer (got {value!r})")
+            return None
+        return int(value)
+
+
+def _activation(r: _Reader, model_type: str) -> str | None:
+    key, value = r.first(
+        "hidden_activation",
+        "hidden_act",
+        "activation_function",
+        "activation",
+        "dense_act_fn",
+        "ffn_act",
+        "feed_forward_proj",
+        "afn",
+        "ffn_act_fn",
+    )
+    if isinstance(value, dict):  # DBRX: {"name": "silu"}
+        value = value.get("name")
+    if key is None and isinstance(r.data.get("gelu_activation"), bool):  # XLM, FlauBERT
+        key, value = "gelu_activation", "gelu" if r.data["gelu_activation"] else "relu"
+    if key is None and model_type in FAMILY_ACTIVATION:
+        key, value = "hidden_act", FAMILY_ACTIVATION[model_type]
+        r.assumed.append(f"activation not in the config: {model_type}'s {value}")
+    if key is None:
+        r.refuse(
+            "hidden_act",
+            "FFN activation missing (looked for hidden_act, "
+            "hidden_activation, activation_function, activation, feed_forward_proj)",
+        )
+        return None
+    gated = model_type in GATED_TYPES or r.data.get("is_gated_act") is True
+    if isinstance(value, str) and value.startswith("gated-"):
+        value, gated = value.removeprefix("gated-"), True
+    if not isinstance(value, str) or value not in _ACTS:
+        r.refuse(key, f"unsupported activation {value!r}; supported: {', '.join(sorted(_ACTS))}")
+        return None
+    plain = _ACTS[value]
+    if gated and plain not in _GATED_NAME:
+        r.refuse(key, f"a gated {value} FFN is not modelled")
+        return None
+    return _GATED_NAME[plain] if gated else plain
+
+
+def _heads(r: _Reader, d_model: int | None) -> dict[str, Any]:
+    n_heads = r.int_(
+        "num_attention_heads",
+        "n_head",
+        "num_heads",
+        "n_heads",
+        "decoder_attention_heads",
+        "encoder_attention_heads",
+        "attention_heads",
+        "decoder_num_attention_heads",
+        "encoder_num_attention_heads",
+        what="attention heads",
+    )
+    kv: int | None
+    if r.data.get("multi_query") is True and not r.data.get("new_decoder_architecture"):
+        kv = 1
+    else:
+        kv = r.int_(
+            "num_key_value_heads",
+            "num_kv_heads",
+            "n_head_kv",
+            "multi_query_group_num",
+            "num_query_groups",
+            "kv_n_heads",
+            "decoder_num_key_value_heads",
+            required=False,
+        )
+    head_dim = r.int_("head_dim", "d_kv", "kv_channels", "attention_head_size", required=False)
+    if head_dim is None and d_model and n_heads and d_model % n_heads:
+        r.refuse(
+            "num_attention_heads",
+            f"{n_heads} heads do not divide hidden size {d_model} and head_dim is not given",
+        )
+    return {"n_heads": n_heads, "n_kv_heads": kv, "head_dim": head_dim}
+
+
+def _d_ff(r: _Reader, d_model: int | None, model_type: str) -> int | None:
+    keys = (
+        "intermediate_size",
+        "n_inner",
+        "ffn_dim",
+        "d_ff",
+        "ffn_hidden_size",
+        "decoder_ffn_dim",
+        "encoder_ffn_dim",
+        "inner_hidden_size",
+        "mlp_dim",
+        "hidden_dim",
+        "dim_ff",
+        "dff",
+        "d_inner",
+    )
+    key, _ = r.first(*keys)
+    if key is not None:
+        return r.int_(*keys)
+    rkey, ratio = r.first("mlp_ratio", "expansion_ratio", "intermediate_multiple_size")
+    if rkey is not None and d_model:
+        if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or ratio <= 0:
+            r.refuse(rkey, f"must be a positive number (got {ratio!r})")
+            return None
+        return int(ratio * d_model)
+    if d_model and (any(k in r.data for k in keys) or model_type in FOUR_X_FFN):
+        r.assumed.append("FFN width not given: 4 x hidden size (the family's convention)")
+        return 4 * d_model
+    r.refuse("intermediate_size", f"FFN width missing (looked for {', '.join(keys)})")
+    return None
+
+
+def _norm(r: _Reader, model_type: str) -> dict[str, Any]:
+    t5_like = model_type in ("t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano")
+    if any(k in r.data for k in ("rms_norm_eps", "rms_norm_epsilon")) or t5_like:
+        kind = "rmsnorm"
+    elif any(k in r.data for k in ("layer_norm_eps", "layer_norm_epsilon", "layernorm_epsilon")):
+        kind = "layernorm"
+    else:
+        kind = "rmsnorm" if model_type in GATED_TYPES - LAYERNORM_GATED_TYPES else "layernorm"
+        r.assumed.append(f"norm type not stated (no rms_norm_eps / layer_norm_eps): {kind} assumed")
+    if r.data.get("do_layer_norm_before") is False or r.data.get("normalize_before") is False:
+        post = True
+    elif r.data.get("do_layer_norm_before") is True or r.data.get("normalize_before") is True:
+        post = False
+    else:
+        post = model_type in POST_NORM_TYPES
+    return {"norm": kind, "norm_position": "post" if post else "pre"}
+
+
+def _parallel(r: _Reader, model_type: str) -> dict[str, Any]:
+    if r.data.get("parallel_attn") is True or model_type in PARALLEL_TYPES:
+        two = (
+            r.data.get("new_decoder_architecture") is True
+            and r.data.get("num_ln_in_parallel_attn") != 1
+        )
+        return {"parallel": True, "parallel_norms": 2 if two else 1}
+    if r.data.get("use_parallel_residual") is True:
+        return {"parallel": True, "parallel_norms": 2}
+    return {}
+
+
+def _rotary(r: _Reader, dh: int | None) -> int | None:
+    raw = r.data.get("rope_parameters")
+    rope: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if r.data.get("alibi") is True or r.data.get("position_embedding_type") not in (
+        None,
+        "rotary",
+        "absolute",
+    ):
+        return None
+    _, rot = r.first("rotary_dim")
+    if _is_int(rot):
+        return int(rot)
+    _, frac = r.first("partial_rotary_factor", "rotary_pct")
+    frac = frac if frac is not None else rope.get("partial_rotary_factor")
+    has_rope = bool(rope) or any(
+        k in r.data for k in ("rope_theta", "rope_scaling", "rotary_emb_base")
+    )
+    has_rope = has_rope or r.data.get("position_embedding_type") == "rotary"
+    if not has_rope or dh is None:
+        return None
+    if isinstance(frac, (int, float)) and 0 < frac <= 1:
+        return max(1, int(dh * frac))
+    return dh
+
+
+_LAYER_KINDS = {"sliding_attention": True, "full_attention": False, "local": True, "global": False}
+
+
+def _layer_kinds(r: _Reader) -> tuple[str, list[Any]] | None:
+    """Per-layer attention kinds: ``layer_types`` or GPT-Neo's ``attention_layers``."""
+    for key in ("layer_types", "attention_layers"):
+        kinds = r.data.get(key)
+        if isinstance(kinds, list) and kinds:
+            return key, kinds
+    return None
+
+
+def _window(r: _Reader) -> dict[str, Any]:
+    """Sliding-window attention: the window and how many layers use it."""
+    kinds = _layer_kinds(r)
+    if kinds is not None:
+        key, values = kinds
+        unknown = sorted({str(t) for t in values if t not in _LAYER_KINDS})
+        if unknown:
+            r.refuse(key, f"layer types {unknown} are not modelled")
+            return {}
+    alias = (
+        "window_size" if kinds is not None and kinds[0] == "attention_layers" else "sliding_window"
+    )
+    _, window = r.first(alias, "sliding_window_size", "local_attention")
+    if r.data.get("use_sliding_window") is False:
+        window = None
+    local = sum(1 for t in kinds[1] if _LAYER_KINDS[t]) if kinds is not None else None
+    if local == 0:
+        return {}
+    if not _is_int(window) or window < 1:
+        if local:
+            r.refuse(key if kinds else "layer_types", "sliding-window layers without a window size")
+        return {}
+    if local is not None:
+        return {"sliding_window": window, "sliding_layers": local}
+    if r.data.get("use_sliding_window") is True:
+        r.refuse(
+            "max_window_layers",
+            "per-layer sliding-window placement (use_sliding_window "
+            "with max_window_layers) is not modelled",
+        )
+    return {"sliding_window": window}
+
+
+def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
+    key, experts = r.first(
+        "num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"
+    )
+    if key is None or not _is_int(experts) or experts <= 1:
+        return {}
+    k = r.int_(
+        "num_experts_per_tok",
+        "num_experts_per_token",
+        "moe_top_k",
+        "top_k",
+        "num_selected_experts",
+        "moe_topk",
+        "moe_k",
+        what="experts per token",
+    )
+    expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
+    shared = r.int_("shared_expert_intermediate_size", required=False) or 0
+    _, n_shared = r.first("n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
+    if n_shared is not None and (not _is_int(n_shared) or n_shared < 0):
+        r.refuse("n_shared_experts", f"must be a non-negative integer (got {n_shared!r})")
+        n_shared = None
+    if n_shared:
+        shared = n_shared * (expert_ff or r.int_("intermediate_size") or 0)
+    step = r.data.get("decoder_sparse_step")
+    _, dense_first = r.first("first_k_dense_replace", "num_dense_layers")
+    freq = r.data.get("moe_layer_freq")
+    moe_layers = None
+    if _is_int(step) and step > 1 and n_layers:
+        moe_layers = n_layers // step
+    if _is_int(dense_first) and dense_first > 0 and n_layers:
+        if freq not in (None, 1) or moe_layers is not None:
+            r.refuse("moe_layer_freq", "MoE every few layers after dense ones is not modelled")
+        elif dense_first >= n_layers:
+            return {}
+        moe_layers = n_layers - dense_first
+    kinds = r.data.get("mlp_layer_types")
+    if isinstance(kinds, list):
+        unknown = sorted({str(t) for t in kinds if t not in ("sparse", "dense")})
+        if unknown:
+            r.refuse("mlp_layer_types", f"MLP layer types {unknown} are not modelled")
+        moe_layers = kinds.count("sparse")
+        if moe_layers == 0:
+            return {}
+    if r.data.get("is_encoder_decoder") is True:
+        r.refuse(key, "mixture of experts in an encoder-decoder model is not modelled")
+    if shared:
+        r.assumed.append("shared-expert gate (a d_model x 1 projection) not counted")
+    return {
+        "n_experts": experts,
+        "experts_per_token": k,
+        "expert_d_ff": expert_ff,
+        "shared_d_ff": shared,
+        "moe_layers": moe_layers,
+    }
+
+
+def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
+    if r.data.get("is_encoder_decoder") is not True:
+        if r.data.get("add_cross_attention") is True:
+            return {"cross_attention": True}
+        return {}
+    enc = r.int_(
+        "encoder_layers",
+        "num_layers",
+        "num_encoder_layers",
+        "encoder_num_hidden_layers",
+        what="encoder layers",
+    )
+    for a, b in (
+        ("encoder_ffn_dim", "decoder_ffn_dim"),
+        ("encoder_attention_heads", "decoder_attention_heads"),
+    ):
+        if a in r.data and b in r.data and r.data[a] != r.data[b]:
+            r.refuse(
+                a,
+                f"{a} ({r.data[a]}) differs from {b} ({r.data[b]}): encoder and decoder "
+                "of different widths are not modelled",
+            )
+    out: dict[str, Any] = {"encoder_layers": enc}
+    if model_type == "whisper" or "num_mel_bins" in r.data:
+        out["encoder_tokens"] = r.int_("max_source_positions", what="encoder frames")
+    return out
+
+
+def _vision(r: _Reader, model_type: str) -> int | None:
+    """Tokens of a vision transformer: patches of the image plus class/distillation tokens."""
+    image, patch = r.data.get("image_size"), r.data.get("patch_size")
+    if "vocab_size" in r.data or (image is None and patch is None):
+        return None
+    if image is None or patch is None:
+        missing = "image_size" if image is None else "patch_size"
+        r.refuse(
+            missing,
+            "required key missing (a vision transformer's tokens come from "
+            "image_size and patch_size)",
+        )
+        return None
+    size = image if isinstance(image, list) else [image, image]
+    step = patch if isinstance(patch, list) else [patch, patch]
+    if not all(_is_int(v) and v > 0 for v in (*size, *step)) or len(size) != 2 or len(step) != 2:
+        r.refuse("image_size", f"image_size {image!r} / patch_size {patch!r} not understood")
+        return None
+    patches = math.prod(s // p for s, p in zip(size, step, strict=True))
+    if patches < 1:
+        r.refuse("patch_size", "larger than image_size")
+        return None
+    extra = EXTRA_TOKENS.get(model_type, 1) + (r.data.get("num_register_tokens") or 0)
+    return patches + extra
+
+
+def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
+    if model_type in REFUSED_TYPES:
+        r.refuse("model_type", REFUSED_TYPES[model_type])
+    for key, message in REFUSED_KEYS:
+        if r.data.get(key) not in (None, 0, False, []):
+            r.refuse(key, message)
+    kind = r.data.get("attention_type")
+    if isinstance(kind, str) and kind not in ("original_full", "full", "default"):
+        r.refuse("attention_type", f"attention type {kind!r} is not modelled")
+    if r.data.get("no_rope_layers"):
+        r.assumed.append(
+            "rotary counted on every layer (no_rope_layers not modelled: vector ops only)"
+        )
+    parts = sorted(
+        k
+        for k, v in r.data.items()
+        if isinstance(v, dict)
+        and (k.endswith("_config") or k in ("encoder", "decoder", "generator", "question_encoder"))
+        and k not in ("attn_config", "ffn_config", "quantization_config")
+    )
+    if parts and not any(k in r.data for k in ("hidden_size", "d_model", "n_embd")):
+        r.refuse(
+            parts[0],
+            f"a composite config ({', '.join(parts)}): point hf_config at one sub-model's config",
+        )
+        return {}
+    d_model = r.int_(
+        "hidden_size",
+        "n_embd",
+        "d_model",
+        "dim",
+        "embed_dim",
+        "model_dim",
+        "emb_dim",
+        what="hidden size",
+    )
+    enc_dec = _encoder_decoder(r, model_type)
+    layer_keys = ("decoder_layers", "num_decoder_layers", "decoder_num_hidden_layers")
+    n_layers = r.int_(
+        *(layer_keys if "encoder_layers" in enc_dec else ()),
+        "num_hidden_layers",
+        "n_layer",
+        "num_layers",
+        "n_layers",
+        *layer_keys,
+        what="layer count",
+    )
+    heads = _heads(r, d_model)
+    dh = heads["head_dim"] or (
+        d_model // heads["n_heads"] if d_model and heads["n_heads"] else None
+    )
+    tokens = _vision(r, model_type)
+    window, moe = _window(r), _moe(r, n_layers)
+    layers = n_layers or 0
+    split = [kind.get(k) or layers for kind, k in ((window, "sliding_layers"), (moe, "moe_layers"))]
+    if all(count < layers for count in split):
+        r.refuse(
+            "layer_types",
+            "layers split both by sliding window (layer_types) and by "
+            "MoE placement are not modelled",
+        )
+    decoder = model_type not in ENCODER_TYPES or r.data.get("is_decoder") is True
+    return {
+        "n_layers": n_layers,
+        "d_model": d_model,
+        **heads,
+        "d_ff": _d_ff(r, d_model, model_type),
+        "activation": _activation(r, model_type),
+        **_norm(r, model_type),
+        **_parallel(r, model_type),
+        "rotary_dim": _rotary(r, dh),
+        **window,
+        **moe,
+        **enc_dec,
+        "image_tokens": tokens,
+        "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
+        "decoder": decoder and tokens is None,
+        "default_seq_len": tokens,
+    }
+
+
+def config_from_dict(
+    data: dict[str, Any], name: str | None = None, source: str = ""
+) -> ModelConfig:
+    """A :class:`ModelConfig` from a decoded ``config.json``; :class:`InputError` naming fields."""
+    text = data.get("text_config")
+    if isinstance(text, dict) and not any(k in data for k in ("hidden_size", "d_model", "n_embd")):
+        # A composite (vision- or audio-language) config: its language model, stated.
+        inner = config_from_dict(
+            {"model_type": "", **text}, name or str(data.get("model_type")), source
+        )
+        towers = sorted(k for k in data if k.endswith("_config") and k != "text_config")
+        note = f"composite config: the language model (text_config) only; {', '.join(towers) or 'other towers'} not modelled"
+        return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
+    if isinstance(data.get("encoder"), dict) and isinstance(data.get("decoder"), dict):
+        raise InputError(
+            source,
+            [
+                Problem(
+                    f"{_PREFIX}.encoder",
+                    "a composite encoder + decoder config (encoder, "
+                    "decoder sub-configs) is not read; point hf_config at one of them",
+                )
+            ],
+        )
+    model_type = str(data.get("model_type") or "")
+    for nested in ("attn_config", "ffn_config"):  # MPT, DBRX keep fields one level down
+        if isinstance(data.get(nested), dict):
+            data = {**data[nested], **data}
+    reader = _Reader(data)
+    fields = _fields(reader, model_type)
+    if reader.problems:
+        raise InputError(source, reader.problems)
+    fields = {k: v for k, v in fields.items() if v is not None}
+    fields["name"] = name or model_type or "hf-model"
+    fields["assumptions"] = tuple(reader.assumed)
+    fields["source"] = f"Hugging Face config.json ({model_type or 'no model_type'}) at {source}"
+    try:
+        return ModelConfig.model_validate(fields)
+    except ValidationError as exc:
+        raise InputError(source, problems_from_pydantic(exc, _PREFIX)) from exc
+
+
+def load_hf_config(path: Path, name: str | None = None) -> ModelConfig:
+    """Map a Hugging Face ``config.json`` on disk (no network) to a :class:`ModelConfig`.
+
+    Every problem (unreadable file, malformed JSON, a feature not modelled, missing or bad keys)
+    raises :class:`InputError` with paths such as ``hf_config.hidden_size``.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(source, [Problem(_PREFIX, f"cannot read file: {exc.strerror}")]) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            source, [Problem(_PREFIX, f"malformed JSON: {exc.msg} (line {exc.lineno})")]
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputError(source, [Problem(_PREFIX, "must be a JSON object")])
+    return config_from_dict(data, name, source)

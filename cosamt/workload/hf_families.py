@@ -1,0 +1,244 @@
+"""What Hugging Face model families fix in their code and their configs do not state.
+
+Used by :mod:`cosamt.workload.hf` only for structural variants (gated FFN, norm placement, parallel
+blocks, extra vision tokens) and for the features refused by name. Written from the families'
+modelling code in ``transformers``; ``tests/test_hf_corpus.py`` checks the gating against a scan of
+that code.
+"""
+
+from __future__ import annotations
+
+# Families whose code fixes what their configs do not state.
+FAMILY_ACTIVATION = {"bloom": "gelu", "esm": "gelu", "mpt": "gelu", "ctrl": "relu"}
+FOUR_X_FFN = frozenset({"bloom", "falcon", "xlm", "flaubert", "openai-gpt"})
+
+# Structural variants the fields do not state (from the families' modelling code).
+GATED_TYPES = frozenset(
+    [
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen2_moe",
+        "qwen3",
+        "qwen3_moe",
+        "qwen3_next",
+        "gemma",
+        "gemma2",
+        "gemma3_text",
+        "phi3",
+        "phimoe",
+        "olmo",
+        "olmo2",
+        "olmo3",
+        "olmoe",
+        "cohere",
+        "cohere2",
+        "granite",
+        "granitemoe",
+        "granitemoeshared",
+        "deepseek_v2",
+        "deepseek_v3",
+        "dbrx",
+        "jetmoe",
+        "helium",
+        "glm",
+        "glm4",
+        "glm4_moe",
+        "exaone4",
+        "smollm3",
+        "minimax",
+        "stablelm",
+        "ministral",
+        "dots1",
+        "hunyuan_v1_dense",
+        "hunyuan_v1_moe",
+        "ernie4_5",
+        "ernie4_5_moe",
+        "seed_oss",
+        "apertus",
+        "bitnet",
+        "diffllama",
+        "doge",
+        "csm_depth_decoder",
+        "emu3",
+        "chameleon",
+        "aria_text",
+        "moonshine",
+        "mllama_text_model",
+        "open-llama",
+        "llama4_text",
+        "mimi",
+        "gemma4",
+        "gemma4_text",
+        "gemma4_unified",
+        "gemma4_unified_text",
+        "vaultgemma",
+        "ministral3",
+        "qwen3_5",
+        "qwen3_5_text",
+        "cwm",
+        "emu3",
+        "hyperclovax",
+        "granite_swa",
+        "granitemoe_swa",
+        "cohere_compass_text",
+        "phi4_multimodal",
+        "eurobert",
+        "nomic_bert",
+        "gte",
+        "esmc",
+        "ultrabert",
+        "afmoe",
+        "beam",
+        "flex_olmo",
+        "gpt_oss",
+        "hy_v3",
+        "inkling_text",
+        "laguna",
+        "mellum",
+        "mimo_v2_flash",
+        "minimax_m2",
+        "minimax_m3_vl_text",
+        "muse_spark_text",
+        "qwen3_omni_moe_talker_text",
+        "qwen3_vl_moe_text",
+        "step3p5",
+        "hrm_text",
+        "emu3_text_model",
+        "pix2struct_text_model",
+        "cohere2_moe",
+        "modernbert",
+        "modernbert-decoder",
+    ]
+)
+# Gated-FFN families that normalise with LayerNorm, not RMSNorm (for configs that state neither).
+LAYERNORM_GATED_TYPES = frozenset(
+    {"modernbert", "modernbert-decoder", "dbrx", "olmo", "nomic_bert", "gte", "stablelm", "cohere"}
+)
+POST_NORM_TYPES = frozenset(
+    [
+        "bert",
+        "roberta",
+        "xlm-roberta",
+        "camembert",
+        "electra",
+        "distilbert",
+        "albert",
+        "ernie",
+        "nezha",
+        "roformer",
+        "mpnet",
+        "layoutlm",
+        "layoutlmv2",
+        "layoutlmv3",
+        "markuplm",
+        "lilt",
+        "xmod",
+        "splinter",
+        "bart",
+        "marian",
+        "blenderbot-small",
+        "data2vec-text",
+        "mra",
+        "nystromformer",
+        "yoso",
+        "ibert",
+        "mobilebert",
+        "squeezebert",
+        "canine",
+        "tapas",
+        "rembert",
+        "funnel",
+        "bros",
+        "xlm",
+        "flaubert",
+        "visual_bert",
+    ]
+)
+# Bidirectional encoders (no causal mask, no decode phase).
+ENCODER_TYPES = (POST_NORM_TYPES - {"bart", "marian", "blenderbot-small"}) | frozenset(
+    ["roberta-prelayernorm", "megatron-bert", "esm", "xlm-roberta-xl", "modernbert", "big_bird"]
+)
+# Parallel attention + MLP with one shared norm (flags: falcon ``parallel_attn``, NeoX-style
+# ``use_parallel_residual``).
+PARALLEL_TYPES = frozenset({"gptj", "codegen", "phi", "cohere", "cohere2", "gpt_neox_japanese"})
+# Vision transformers: extra tokens besides the patches (class, distillation).
+# (SigLIP-style encoders pool without a class token; I-JEPA has none either.)
+EXTRA_TOKENS = {
+    "deit": 2,
+    "ijepa": 0,
+    "siglip_vision_model": 0,
+    "siglip2_vision_model": 0,
+    "aimv2_vision_model": 0,
+    "idefics2_vision": 0,
+    "idefics3_vision": 0,
+    "smolvlm_vision": 0,
+    "vitpose_backbone": 0,
+}
+
+# Features that change the operators in ways not modelled: refused by name.
+REFUSED_KEYS = (
+    ("kv_lora_rank", "MLA attention (kv_lora_rank) is not modelled"),
+    ("q_lora_rank", "MLA attention (q_lora_rank) is not modelled"),
+    ("state_size", "state-space / recurrent layers (state_size) are not modelled"),
+    ("ssm_state_size", "state-space layers (ssm_state_size) are not modelled"),
+    ("attention_window", "local + global attention (attention_window) is not modelled"),
+    ("num_hashes", "LSH attention (num_hashes) is not modelled"),
+    ("conv_kernel", "convolution layers (conv_kernel) are not modelled"),
+    ("depths", "hierarchical stages (depths) are not modelled"),
+    ("hidden_sizes", "hierarchical stages (hidden_sizes) are not modelled"),
+    ("block_sizes", "funnel pooling (block_sizes) is not modelled"),
+    ("pos_att_type", "disentangled relative attention (pos_att_type) is not modelled"),
+    ("mask_ratio", "masked-patch encoding (mask_ratio) is not modelled"),
+    ("num_detection_tokens", "detection tokens (num_detection_tokens) are not modelled"),
+    ("mlp_only_layers", "per-layer MoE placement (mlp_only_layers) is not modelled"),
+    ("mamba_d_state", "Mamba layers (mamba_d_state) are not modelled"),
+    ("mamba_expand", "Mamba layers (mamba_expand) are not modelled"),
+    ("layers_block_type", "hybrid layer stacks (layers_block_type) are not modelled"),
+    ("attn_layer_indices", "hybrid layer stacks (attn_layer_indices) are not modelled"),
+    ("block_types", "hybrid recurrent/attention blocks (block_types) are not modelled"),
+    ("hybrid_override_pattern", "hybrid layer stacks (hybrid_override_pattern) are not modelled"),
+    ("linear_conv_kernel_dim", "linear-attention layers (linear_conv_kernel_dim) are not modelled"),
+    (
+        "encoder_attention_type",
+        "local / transient-global attention (encoder_attention_type) is not modelled",
+    ),
+    ("num_queries", "object queries (num_queries): detection transformers are not modelled"),
+    ("use_swiglu_ffn", "DINOv2's SwiGLU FFN (use_swiglu_ffn) is not modelled"),
+    ("num_frames", "video transformers (num_frames) are not modelled"),
+    ("keep_window_size", "dynamic mask attention (keep_window_size) is not modelled"),
+    ("num_global_tokens", "global tokens with local blocks (num_global_tokens) are not modelled"),
+    (
+        "adapter_reduction_factor",
+        "per-language adapters (adapter_reduction_factor) are not modelled",
+    ),
+    ("attention_chunk_size", "chunked attention (attention_chunk_size) is not modelled"),
+    ("global_attn_indexes", "windowed + global attention (global_attn_indexes) is not modelled"),
+    ("window_block_indices", "windowed attention blocks (window_block_indices) are not modelled"),
+)
+# Families whose structure no field states and that are not modelled.
+REFUSED_TYPES = {
+    "jetmoe": "JetMoE's mixture of attention heads is not modelled",
+    "fnet": "FNet's Fourier token mixing (no attention) is not modelled",
+    "rwkv": "RWKV's recurrent time mixing is not modelled",
+    "xlstm": "xLSTM's recurrent blocks are not modelled",
+    "xlnet": "XLNet's two-stream relative attention is not modelled",
+    "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
+    "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
+    "lfm2": "LFM2's short-convolution layers are not modelled",
+    "lfm2_moe": "LFM2's short-convolution layers are not modelled",
+    "llama4_text": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
+    "not modelled",
+    "llama4": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
+    "not modelled",
+    "seamless_m4t": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
+    "not modelled as one",
+    "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
+    "not modelled as one",
+    "moonshine": "Moonshine's encoder and decoder FFNs differ (plain and gated)",
+    "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
+    "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
+    "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
+    "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
+}

@@ -1,0 +1,255 @@
+"""The structures real models use, each checked against MACs / vector ops worked out by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cosamt.errors import InputError
+from cosamt.fusion.schemes import Scheme, segments
+from cosamt.types import FusionChoice, Phase
+from cosamt.workload.einsum import Einsum
+from cosamt.workload.hf import config_from_dict
+from cosamt.workload.models import get_model
+from cosamt.workload.transformer import build_block, build_workload
+
+
+def by_name(ops: list[Einsum]) -> dict[str, Einsum]:
+    return {op.name: op for op in ops}
+
+
+LLAMA: dict[str, Any] = {
+    "model_type": "llama",
+    "hidden_size": 4096,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "intermediate_size": 14336,
+    "hidden_act": "silu",
+    "rms_norm_eps": 1e-5,
+    "rope_theta": 500000.0,
+    "vocab_size": 128256,
+}
+
+
+def test_multi_query_has_one_kv_head() -> None:
+    cfg = {
+        "model_type": "gpt_bigcode",
+        "n_embd": 6144,
+        "n_layer": 40,
+        "n_head": 48,
+        "n_inner": 24576,
+        "activation_function": "gelu_pytorch_tanh",
+        "multi_query": True,
+        "layer_norm_epsilon": 1e-5,
+        "vocab_size": 49152,
+    }
+    ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 8))
+    # Q: 48 heads of 128, K and V: one head each.
+    assert ops["qkv_proj"].dims["f"] == (48 + 2) * 128
+    assert ops["qk"].dims == {"b": 1, "h": 1, "r": 48, "m": 8, "n": 8, "d": 128}
+
+
+def test_mixtral_prefill_routes_two_experts_per_token() -> None:
+    ops = by_name(build_block(get_model("mixtral-8x7b"), Phase.PREFILL, 1, 512))
+    assert ops["router"].macs == 512 * 4096 * 8
+    # 512 tokens x top-2 over 8 experts, balanced: 128 tokens per expert.
+    assert ops["expert_gate"].dims == {"x": 8, "m": 128, "e": 4096, "f": 14336}
+    experts = sum(ops[n].macs for n in ("expert_gate", "expert_up", "expert_down"))
+    assert experts == 2 * 512 * 3 * 4096 * 14336  # twice a dense FFN's MACs
+    assert "ffn1" not in ops and "ffn_gate" not in ops
+
+
+def test_mixtral_decode_reads_two_experts() -> None:
+    ops = by_name(build_block(get_model("mixtral-8x7b"), Phase.DECODE, 1, 1024))
+    assert ops["expert_up"].dims == {"x": 2, "m": 1, "e": 4096, "f": 14336}
+    assert ops["expert_up"].size("W") == 2 * 4096 * 14336  # both touched experts' weights
+
+
+def test_shared_experts_and_moe_layer_step() -> None:
+    cfg = {
+        **LLAMA,
+        "model_type": "qwen2_moe",
+        "num_experts": 60,
+        "num_experts_per_tok": 4,
+        "moe_intermediate_size": 1408,
+        "shared_expert_intermediate_size": 5632,
+        "decoder_sparse_step": 2,
+    }
+    work = build_workload(config_from_dict(cfg), Phase.PREFILL, 1, 30)
+    plans = {p.prefix: p.count for p, _ in work.blocks}
+    assert plans == {"moe.": 16, "dense.": 16}
+    ops = by_name(work.operators)
+    # 30 tokens x 4 = 120 assignments over 60 experts: 2 tokens each; the shared expert sees all.
+    assert ops["moe.expert_down"].dims == {"x": 60, "m": 2, "e": 1408, "f": 4096}
+    assert ops["moe.ffn_gate"].dims == {"b": 1, "m": 30, "e": 4096, "f": 5632}
+    assert ops["moe.residual2"].ops_per_point == 2  # routed + shared + stream
+    assert ops["dense.ffn_up"].dims["f"] == 14336
+
+
+@pytest.mark.parametrize(
+    ("image", "patch", "model_type", "tokens"),
+    [(224, 16, "vit", 197), (384, 16, "vit", 577), (224, 14, "vit", 257), (224, 16, "deit", 198)],
+)
+def test_vision_tokens_from_image_and_patch(
+    image: int, patch: int, model_type: str, tokens: int
+) -> None:
+    cfg = {
+        "model_type": model_type,
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+        "hidden_act": "gelu",
+        "layer_norm_eps": 1e-12,
+        "image_size": image,
+        "patch_size": patch,
+    }
+    model = config_from_dict(cfg)
+    assert model.image_tokens == tokens
+    assert by_name(build_block(model, Phase.PREFILL, 1, tokens))["qk"].dims["m"] == tokens
+    with pytest.raises(InputError) as info:
+        build_block(model, Phase.PREFILL, 1, 64)
+    assert [p.path for p in info.value.problems] == ["seq_len"]
+
+
+@pytest.mark.parametrize(("phase", "seq"), [(Phase.PREFILL, 8192), (Phase.DECODE, 8192)])
+def test_sliding_window_caps_keys(phase: Phase, seq: int) -> None:
+    ops = by_name(build_block(get_model("mistral-7b"), phase, 1, seq))
+    assert ops["qk"].dims["n"] == 4096
+    assert ops["qk"].dims["m"] == (seq if phase is Phase.PREFILL else 1)
+
+
+def test_gemma2_alternating_window_is_two_block_types() -> None:
+    work = build_workload(get_model("gemma2-9b"), Phase.PREFILL, 1, 8192)
+    assert [(p.prefix, p.count, p.n) for p, _ in work.blocks] == [
+        ("local.", 21, 4096),
+        ("global.", 21, 8192),
+    ]
+    short = build_workload(get_model("gemma2-9b"), Phase.PREFILL, 1, 1024)
+    assert [(p.prefix, p.count) for p, _ in short.blocks] == [("", 42)]
+
+
+def test_gelu_gated_ffn() -> None:
+    cfg = {**LLAMA, "model_type": "gemma", "hidden_act": "gelu_pytorch_tanh", "head_dim": 256}
+    model = config_from_dict(cfg)
+    assert model.activation == "geglu"
+    ops = by_name(build_block(model, Phase.PREFILL, 1, 4))
+    assert {"ffn_gate", "ffn_up", "ffn2"} <= set(ops)
+    assert ops["act"].ops_per_point == 8 + 1  # tanh GELU, then the product with up
+
+
+def test_pre_norm_writes_the_residual_stream() -> None:
+    ops = build_block(get_model("gpt2"), Phase.PREFILL, 1, 64)
+    names = [o.name for o in ops]
+    assert names[0] == "norm1" and names[-1] == "residual2"
+    assert names.index("residual1") < names.index("norm2") < names.index("ffn1")
+    segs = {s.name: s for s in segments(ops, FusionChoice.ALL)}
+    # The epilogue is the projection and the add: its output (the stream) goes to DRAM; the
+    # norm that follows reads it back.
+    (epi,) = segs["out_proj"].candidates[1]
+    assert epi.scheme is Scheme.EPILOGUE and epi.source_ops == ("out_proj", "residual1")
+    assert epi.on_chip == {"T0"}
+    assert "norm2" in segs and len(segs["norm2"].candidates) == 1
+
+
+def test_cross_attention_flag_adds_a_block() -> None:
+    cfg = {
+        "model_type": "gpt2",
+        "n_embd": 768,
+        "n_layer": 12,
+        "n_head": 12,
+        "n_inner": None,
+        "activation_function": "gelu_new",
+        "layer_norm_epsilon": 1e-5,
+        "vocab_size": 50257,
+        "add_cross_attention": True,
+    }
+    ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 16))
+    assert ops["xq_proj"].macs == 16 * 768 * 768
+    assert ops["xkv_proj"].macs == 16 * 768 * 2 * 768
+    assert ops["xqk"].macs == 12 * 16 * 16 * 64
+
+
+def test_rotary_is_a_vector_operator() -> None:
+    ops = by_name(build_block(get_model("llama3-8b"), Phase.PREFILL, 1, 512))
+    # 512 tokens x (32 query + 8 key heads) x 128 features x 3 ops = 7,864,320.
+    assert ops["rope"].vector_ops == 512 * 40 * 128 * 3 == 7_864_320
+    partial = config_from_dict(
+        {
+            **LLAMA,
+            "model_type": "gpt_neox",
+            "rope_parameters": {"partial_rotary_factor": 0.25, "rope_theta": 1e4},
+            "rope_theta": None,
+        }
+    )
+    assert partial.rotary_dim == 32
+
+
+def test_missing_hidden_act_is_refused() -> None:
+    cfg = {k: v for k, v in LLAMA.items() if k != "hidden_act"}
+    with pytest.raises(InputError) as info:
+        config_from_dict(cfg)
+    assert [p.path for p in info.value.problems] == ["hf_config.hidden_act"]
+
+
+def test_t5_encoder_decoder() -> None:
+    t5 = get_model("t5-base")
+    pre = build_workload(t5, Phase.PREFILL, 1, 128)
+    assert [(p.prefix, p.count) for p, _ in pre.blocks] == [("enc.", 12), ("dec.", 12)]
+    ops = by_name(pre.operators)
+    assert ops["dec.xkv_proj"].macs == 128 * 768 * 2 * 768
+    assert ops["dec.xqk"].dims == {"b": 1, "h": 12, "m": 128, "n": 128, "d": 64}
+    dec = build_workload(t5, Phase.DECODE, 1, 128)
+    assert [p.prefix for p, _ in dec.blocks] == ["dec."]
+    names = {o.name for o in dec.operators}
+    assert "dec.xkv_proj" not in names and "dec.xqk" in names
+    segs = [s.name for s in segments(pre.operators, FusionChoice.ALL)]
+    assert {"enc.attention", "dec.attention", "dec.cross_attention", "enc.ffn", "dec.ffn"} <= set(
+        segs
+    )
+
+
+def test_whisper_encoder_is_1500_frames() -> None:
+    ops = by_name(build_block(get_model("whisper-small"), Phase.PREFILL, 1, 64))
+    assert ops["enc.qk"].dims["m"] == ops["enc.qk"].dims["n"] == 1500
+    assert ops["dec.xqk"].dims["n"] == 1500 and ops["dec.qk"].dims["m"] == 64
+
+
+def test_parallel_block_one_add() -> None:
+    ops = build_block(get_model("falcon-7b"), Phase.PREFILL, 1, 16)
+    names = [o.name for o in ops]
+    assert names.count("norm1") == 1 and "norm2" not in names
+    res = by_name(ops)["residual"]
+    assert [t.name for t in res.operands] == ["A", "B", "C"] and res.ops_per_point == 2
+    assert by_name(ops)["qkv_proj"].dims["f"] == (71 + 2) * 64
+
+
+def test_lm_head_group() -> None:
+    model = get_model("llama3.1-8b")
+    ops = by_name(build_block(model, Phase.PREFILL, 1, 16, lm_head=True))
+    assert ops["lm_head"].macs == 16 * 4096 * 128256 and ops["lm_head"].count == 1
+    dec = by_name(build_block(model, Phase.DECODE, 1, 16, lm_head=True))
+    assert dec["lm_head"].dims["m"] == 1
+    with pytest.raises(InputError):
+        build_block(get_model("bert-base"), Phase.PREFILL, 1, 16, lm_head=True)
+
+
+def test_expert_chain_is_fused() -> None:
+    ops = build_block(get_model("mixtral-8x7b"), Phase.DECODE, 1, 64)
+    seg = next(s for s in segments(ops, FusionChoice.ALL) if s.name == "experts")
+    (chain,) = seg.candidates[1]
+    assert chain.scheme is Scheme.FFN_CHAIN and chain.shared_dims == {"x", "m", "f"}
+
+
+def test_hf_shipped_agree(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(LLAMA))
+    from cosamt.workload.models import load_hf_config
+
+    a = build_block(load_hf_config(path), Phase.PREFILL, 1, 64)
+    b = build_block(get_model("llama3.1-8b"), Phase.PREFILL, 1, 64)
+    assert [o.signature() for o in a] == [o.signature() for o in b]
