@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors
 from cosamt.errors import InputError, Problem
+from cosamt.io.outputs import check_output_file, output_lock, write_atomically
 from cosamt.types import FusionChoice, Objective
 
 if TYPE_CHECKING:  # the solver stack is imported only when the command runs
@@ -129,18 +131,25 @@ def compare(
 
     with user_errors():
         names = _baseline_names(baselines)
-        inst = _load(instance, seq_len=seq_len, batch=batch)
+        inst = _load(instance, seq_len=seq_len, batch=batch, time_limit_s=time_limit)
         resolved = resolve(inst, instance.parent)
-        settings = settings_for(inst, objective=objective, time_limit_s=time_limit)
+        settings = settings_for(inst, objective=objective)
         _check_solver(settings.solver)
-        update, bar = _progress(not json_out and sys.stderr.isatty())
-        if bar:
-            with bar:
-                result = compare_instance(resolved, settings, names, effort, seed, update, fusion)
-        else:
-            result = compare_instance(resolved, settings, names, effort, seed, fusion=fusion)
+        if csv_file is not None:
+            check_output_file(csv_file, "--csv")
+        with output_lock(csv_file, "--csv") if csv_file else nullcontext():
+            update, bar = _progress(not json_out and sys.stderr.isatty())
+            if bar:
+                with bar:
+                    result = compare_instance(
+                        resolved, settings, names, effort, seed, update, fusion
+                    )
+            else:
+                result = compare_instance(resolved, settings, names, effort, seed, fusion=fusion)
+            if csv_file is not None:
+                text = to_csv(result)
+                write_atomically(csv_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     if csv_file is not None:
-        csv_file.write_text(to_csv(result), encoding="utf-8")
         if not json_out:
             err.print(f"CSV written to {csv_file}")
     if json_out:

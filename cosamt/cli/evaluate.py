@@ -10,6 +10,7 @@ import typer
 
 from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
 from cosamt.errors import InputError, Problem
+from cosamt.io.outputs import check_output_dir
 from cosamt.types import FusionChoice, Objective  # noqa: F401
 
 
@@ -26,6 +27,12 @@ def evaluate_cmd(
         inst = _load(instance, seq_len=seq_len, batch=batch)
         _arch, entries = _schedule_groups(instance, schedule, inst)
         results = [(group, metrics) for _path, group, _mappings, metrics in entries]
+        _check_invariants(instance, inst, results)
+        missing = _missing_operators(instance, inst, results)
+    total = {
+        "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
+        "energy_pj": sum(m.energy_pj * g.count for g, m in results),
+    }
     if json_out:
         groups = [
             (m.members[0].to_json() if not g.fused else m.to_json())
@@ -41,10 +48,10 @@ def evaluate_cmd(
             json.dumps(
                 {
                     "groups": groups,
-                    "total": {
-                        "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
-                        "energy_pj": sum(m.energy_pj * g.count for g, m in results),
-                    },
+                    "total": total,
+                    # A schedule may cover part of the block; its total covers only that part.
+                    "complete": not missing,
+                    "missing_operators": missing,
                 },
                 indent=1,
             )
@@ -70,6 +77,44 @@ def evaluate_cmd(
                     f"occupancy {lv.occupancy_words}/{cap} words, "
                     f"{lv.cycles:.6g} cycles, {lv.energy_pj:.6g} pJ, stationarity {lv.stationarity.value}"
                 )
+    scope = "model" if not missing else "partial schedule"
+    out.print(
+        f"{scope} total: latency {total['latency_cycles']:.6g} cycles, "
+        f"energy {total['energy_pj']:.6g} pJ",
+        highlight=False,
+    )
+    if missing:
+        out.print(
+            f"partial schedule: {len(missing)} operator(s) not scheduled ({', '.join(missing)}); "
+            "the total covers only the groups listed, not the model",
+            highlight=False,
+        )
+
+
+def _check_invariants(instance: Path, inst: Any, results: list[tuple[Any, Any]]) -> None:
+    """Evaluated figures at or above their lower bounds and finite; a failure is a bug (exit 1)."""
+    from cosamt.bounds import group_lower_bound
+    from cosamt.invariants import check, group_violations, totals_violations
+    from cosamt.pipeline import resolve
+
+    resolved = resolve(inst, instance.parent)
+    problems: list[str] = []
+    for group, metrics in results:
+        problems += group_violations(group.name, metrics, group_lower_bound(group, resolved.arch))
+    problems += totals_violations(
+        [
+            ("latency", sum(m.latency_cycles * g.count for g, m in results)),
+            ("energy", sum(m.energy_pj * g.count for g, m in results)),
+        ]
+    )
+    check(resolved, problems)
+
+
+def _missing_operators(instance: Path, inst: Any, results: list[tuple[Any, Any]]) -> list[str]:
+    from cosamt.pipeline import resolve
+
+    covered = {op.name for group, _m in results for op in group.ops}
+    return [op.name for op in resolve(inst, instance.parent).operators if op.name not in covered]
 
 
 def _schedule_groups(
@@ -92,8 +137,21 @@ def _schedule_groups(
             Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}")
         )
     entries = []
+    scheduled: dict[str, str] = {}  # operator -> path of the group that schedules it
     for i, entry in enumerate(sched.groups):
         path = f"groups[{i}]"
+        twice = [(j, n) for j, n in enumerate(entry.operators) if n in scheduled]
+        for j, name in twice:
+            problems.append(
+                Problem(
+                    f"{path}.operators[{j}]",
+                    f"operator {name!r} is already scheduled by {scheduled[name]}; "
+                    "each operator belongs to one group",
+                )
+            )
+        scheduled.update((n, path) for n in entry.operators if n not in scheduled)
+        if twice:
+            continue
         unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
         if unknown:
             j, name = unknown[0]
@@ -151,6 +209,7 @@ def export_cmd(
     )
 
     with user_errors():
+        check_output_dir(out_dir, "--out")
         inst = _load(instance, seq_len=seq_len, batch=batch)
         arch, entries = _schedule_groups(instance, schedule, inst)
         docs = []

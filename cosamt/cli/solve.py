@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.cli.common import (  # noqa: F401
+    _check_solver,
+    _load,
+    _progress,
+    check_solve_invariants,
+    err,
+    out,
+    user_errors,
+)
 from cosamt.errors import InputError, Problem
+from cosamt.io.outputs import check_output_file, output_lock
 from cosamt.types import FusionChoice, Objective
 
 
@@ -43,29 +53,29 @@ def solve(
     from cosamt.schedule.file import write_schedule
 
     with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        resolved = resolve(inst, instance.parent)
-        settings = settings_for(
-            inst, objective=objective, time_limit_s=time_limit, threads=threads, solver=solver
+        inst = _load(
+            instance, seq_len=seq_len, batch=batch, time_limit_s=time_limit, threads=threads
         )
+        resolved = resolve(inst, instance.parent)
+        settings = settings_for(inst, objective=objective, solver=solver)
         _check_solver(settings.solver)
-        if out_file is not None and not out_file.parent.is_dir():
-            raise InputError(
-                "", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")]
-            )
-        update, bar = _progress(not json_out and sys.stderr.isatty())
-        if bar:
-            with bar:
-                report = solve_instance(resolved, settings, update, fusion)
-        else:
-            report = solve_instance(resolved, settings, None, fusion)
-        if out_file:
-            try:
-                write_schedule(out_file, report.schedule())
-            except OSError as exc:
-                raise InputError(
-                    "", [Problem("--out", f"cannot write {out_file}: {exc.strerror}")]
-                ) from None
+        if out_file is not None:
+            check_output_file(out_file, "--out")
+        with output_lock(out_file, "--out") if out_file else nullcontext():
+            update, bar = _progress(not json_out and sys.stderr.isatty())
+            if bar:
+                with bar:
+                    report = solve_instance(resolved, settings, update, fusion)
+            else:
+                report = solve_instance(resolved, settings, None, fusion)
+            check_solve_invariants(report)
+            if out_file:
+                try:
+                    write_schedule(out_file, report.schedule())
+                except OSError as exc:
+                    raise InputError(
+                        "", [Problem("--out", f"cannot write {out_file}: {exc.strerror}")]
+                    ) from None
     if json_out:
         print(json.dumps(report_json(report), indent=1))
     else:

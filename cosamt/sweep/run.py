@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cosamt.errors import InputError, Problem
+from cosamt.interrupts import on_stop, worker_init
 from cosamt.sweep.rows import Row, flatten, row_key
 from cosamt.sweep.spec import KEY_COLUMNS, SweepPoint
 from cosamt.sweep.store import RowStore, done_keys
@@ -138,12 +139,23 @@ def _execute(tasks: list[PointTask], options: RunOptions) -> Iterator[Row]:
 
 
 def _in_processes(tasks: list[PointTask], jobs: int) -> Iterator[Row]:
-    # spawn: no fork of a process that may run threads (progress bar, solver)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    # spawn: no fork of a process that may run threads (progress bar, solver). Workers leave
+    # Ctrl-C to this process, which kills them when stopped, and exit if it dies (interrupts.py).
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_init,
+    )
+
+    def kill_workers() -> None:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+
     try:
-        futures = [pool.submit(run_point, t) for t in tasks]
-        for future in as_completed(futures):
-            yield future.result()
+        with on_stop(kill_workers):
+            futures = [pool.submit(run_point, t) for t in tasks]
+            for future in as_completed(futures):
+                yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

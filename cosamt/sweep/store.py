@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cosamt.errors import InputError, Problem
+from cosamt.io.outputs import write_atomically
 from cosamt.sweep.rows import Row, row_key
 from cosamt.sweep.spec import KEY_COLUMNS, Key
 
@@ -86,17 +87,9 @@ def recover(path: Path) -> str:
 
 
 def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` through ``write(tmp_path)`` and rename it into place: old or new, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write ``path`` through ``write(tmp_path)`` and rename it into place: old or new, never half
+    (the temporary name is unique to the writer, so concurrent writers never collide)."""
+    write_atomically(path, write)
 
 
 def _not_ours(path: Path, what: str) -> InputError:

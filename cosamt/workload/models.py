@@ -15,9 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cosamt.errors import InputError, Problem, problems_from_pydantic
-
-PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
+from cosamt.limits import Heads, Layers, SeqLen, Width
 
 Activation = Literal["gelu", "relu", "swiglu"]
 Norm = Literal["layernorm", "rmsnorm"]
@@ -26,23 +25,23 @@ Norm = Literal["layernorm", "rmsnorm"]
 class ModelConfig(BaseModel):
     """The shape of a Transformer: everything the per-block operators depend on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     name: str
     """Model name, used in reports."""
-    n_layers: PositiveInt
+    n_layers: Layers
     """Number of identical Transformer blocks."""
-    d_model: PositiveInt
+    d_model: Width
     """Hidden (residual stream) width."""
-    n_heads: PositiveInt
+    n_heads: Heads
     """Number of query (attention) heads."""
-    n_kv_heads: PositiveInt | None = None
+    n_kv_heads: Heads | None = None
     """Number of key/value heads (grouped-query attention); ``None`` means ``n_heads`` (MHA). Must
     divide ``n_heads``."""
-    head_dim: PositiveInt | None = None
+    head_dim: Width | None = None
     """Per-head feature size; ``None`` means ``d_model // n_heads`` (then ``n_heads`` must divide
     ``d_model``)."""
-    d_ff: PositiveInt
+    d_ff: Width
     """Inner width of the feed-forward network (of each of the gate/up GEMMs for SwiGLU)."""
     activation: Activation = "gelu"
     """FFN activation: ``gelu`` / ``relu`` (one up-projection) or ``swiglu`` (gate and up
@@ -51,7 +50,7 @@ class ModelConfig(BaseModel):
     """Normalisation after each residual add: ``layernorm`` or ``rmsnorm``."""
     decoder: bool = True
     """Causal decoder (GPT, Llama): the decode phase is allowed only if true."""
-    default_seq_len: PositiveInt | None = None
+    default_seq_len: SeqLen | None = None
     """Sequence length used when an instance gives none (e.g. ViT's fixed token count)."""
     source: str = ""
     """Where the numbers come from: paper, Hugging Face model card or config file."""
@@ -254,6 +253,16 @@ def load_hf_config(path: Path, name: str | None = None) -> ModelConfig:
     model_type = data.get("model_type")
     if model_type is None:
         raise InputError(source, [Problem(f"{_PREFIX}.model_type", "required key missing")])
+    if not isinstance(model_type, str):
+        raise InputError(
+            source,
+            [
+                Problem(
+                    f"{_PREFIX}.model_type",
+                    f"expected a string, one of {', '.join(_MAPPERS)} (got {json_type(model_type)})",
+                )
+            ],
+        )
     if model_type not in _MAPPERS:
         raise InputError(
             source,

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cosamt.errors import InputError, Problem
+from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 from cosamt.workload.models import ModelConfig
@@ -220,7 +221,26 @@ def build_block(model: ModelConfig, phase: Phase, batch: int, seq_len: int) -> l
         _residual("residual2", b, m, d_model, c),
         _norm("norm2", model.norm, b, m, d_model, c),
     ]
+    _check_sizes(ops, model, batch, seq_len)
     return ops
+
+
+def _check_sizes(ops: list[Einsum], model: ModelConfig, batch: int, seq_len: int) -> None:
+    """Refuse a block whose largest operator iterates more than 2**53 times: its figures (float64)
+    would no longer be exact (:mod:`cosamt.limits`)."""
+    largest = max(ops, key=lambda op: op.points)
+    if largest.points > MAX_OPERATOR_POINTS:
+        raise InputError(
+            "",
+            [
+                Problem(
+                    "seq_len",
+                    f"with batch {batch}, seq_len {seq_len} and model {model.name!r}, operator "
+                    f"{largest.name} iterates {largest.points:.3e} times, more than 2**53 "
+                    "(float64's exact integers); use a smaller seq_len, batch or model",
+                )
+            ],
+        )
 
 
 def model_macs(ops: Iterable[Einsum]) -> int:
