@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
@@ -55,10 +55,8 @@ def on_stop(action: Callable[[], None]) -> Iterator[None]:
 def _stop(signum: int, _frame: FrameType | None) -> None:
     name = "interrupted" if signum == signal.SIGINT else "terminated"
     for action in list(_on_stop):
-        try:
+        with suppress(Exception):
             action()
-        except Exception:  # noqa: BLE001 - stopping must not fail on a cleanup step
-            pass
     with _lock:
         for path in _temporaries:
             path.unlink(missing_ok=True)

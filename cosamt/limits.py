@@ -46,7 +46,8 @@ LEVEL_NAME_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_]*$"
 
 
 def _int(low: int, high: int) -> object:
-    return Field(ge=low, le=high, strict=True)
+    # gt=low-1 rather than ge=low: "greater than 0" reads better than "greater than or equal to 1".
+    return Field(gt=low - 1, le=high, strict=True)
 
 
 def _float(low: float, high: float, *, exclusive_low: bool = False) -> object:

@@ -26,7 +26,6 @@ def user_errors() -> Iterator[None]:
     from pydantic import ValidationError
 
     from cosamt.errors import problems_from_pydantic
-
     from cosamt.interrupts import stop_on_signals
     from cosamt.invariants import InvariantError
 

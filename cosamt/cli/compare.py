@@ -149,9 +149,8 @@ def compare(
             if csv_file is not None:
                 text = to_csv(result)
                 write_atomically(csv_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    if csv_file is not None:
-        if not json_out:
-            err.print(f"CSV written to {csv_file}")
+    if csv_file is not None and not json_out:
+        err.print(f"CSV written to {csv_file}")
     if json_out:
         print(json.dumps(to_json(result), indent=1))
     elif csv_file is None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from cosamt.arch.spec import Architecture
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.limits import MAX_OPERATOR_POINTS, Batch, Gap, SeqLen, Threads, TimeLimit
+from cosamt.limits import Batch, Gap, SeqLen, Threads, TimeLimit
 from cosamt.types import FusionChoice, Objective, Phase
 from cosamt.workload.models import ModelConfig
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
