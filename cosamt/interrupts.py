@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ WATCH_SECONDS = 0.5
 _temporaries: set[Path] = set()
 _on_stop: list[Callable[[], None]] = []
 _lock = threading.Lock()
+_stderr_copy: list[int] = []
 
 
 def track_temporary(path: Path) -> None:
@@ -61,8 +61,11 @@ def _stop(signum: int, _frame: FrameType | None) -> None:
         for path in _temporaries:
             path.unlink(missing_ok=True)
     try:
-        sys.stderr.write(f"{name}: stopped, no partial output written\n")
-        sys.stderr.flush()
+        # To a copy of the original stderr: during a solve Pyomo points fd 2 at its capture pipe.
+        os.write(
+            _stderr_copy[0] if _stderr_copy else 2,
+            f"{name}: stopped; no partial output was written\n".encode(),
+        )
     finally:
         os._exit(EXIT_CODES.get(signal.Signals(signum), 130))
 
@@ -74,12 +77,14 @@ def stop_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _stderr_copy.append(os.dup(2))
     previous = {sig: signal.signal(sig, _stop) for sig in EXIT_CODES}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        os.close(_stderr_copy.pop())
 
 
 def worker_init() -> None:

@@ -7,6 +7,7 @@ finished row; points whose key is already in the store are skipped.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -141,6 +142,7 @@ def _execute(tasks: list[PointTask], options: RunOptions) -> Iterator[Row]:
 def _in_processes(tasks: list[PointTask], jobs: int) -> Iterator[Row]:
     # spawn: no fork of a process that may run threads (progress bar, solver). Workers leave
     # Ctrl-C to this process, which kills them when stopped, and exit if it dies (interrupts.py).
+    _quiet_resource_tracker()
     pool = ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
@@ -158,6 +160,22 @@ def _in_processes(tasks: list[PointTask], jobs: int) -> Iterator[Row]:
                 yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with its stderr on /dev/null: when a sweep is
+    stopped it still removes the pool's semaphores, but its "leaked semaphore" warning would
+    follow the one-line message."""
+    from multiprocessing import resource_tracker
+
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _on_dask(tasks: list[PointTask], address: str) -> Iterator[Row]:
