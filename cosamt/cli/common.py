@@ -93,12 +93,13 @@ def _load(instance_path: Path, **overrides: Any) -> Any:
 
 
 # Command-line options that override ``options.*`` of the instance.
-_OPTION_FLAGS = ("time_limit_s", "threads")
+_OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads")
 # Fields a command-line flag may set, and the flag.
 _FLAGS = {
     "seq_len": "--seq-len",
     "batch": "--batch",
     "options.time_limit_s": "--time-limit",
+    "options.solve_time_limit_s": "--solve-time-limit",
     "options.threads": "--threads",
 }
 

@@ -44,6 +44,10 @@ def solve(
     seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
     batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
+    solve_time_limit: Annotated[
+        float | None,
+        typer.Option(help="Seconds for the whole solve; groups not solved by then are labelled."),
+    ] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
 ) -> None:
@@ -54,7 +58,12 @@ def solve(
 
     with user_errors():
         inst = _load(
-            instance, seq_len=seq_len, batch=batch, time_limit_s=time_limit, threads=threads
+            instance,
+            seq_len=seq_len,
+            batch=batch,
+            time_limit_s=time_limit,
+            solve_time_limit_s=solve_time_limit,
+            threads=threads,
         )
         resolved = resolve(inst, instance.parent)
         settings = settings_for(inst, objective=objective, solver=solver)

@@ -32,7 +32,13 @@ class Options(Frozen):
     fusion: FusionChoice = FusionChoice.ALL
     """Fusion schemes the explorer may use."""
     time_limit_s: TimeLimit = 60.0
-    """Wall-clock limit per MIP solve (seconds, finite, > 0)."""
+    """Wall-clock limit per MIP solve (seconds, finite, > 0). A group may take several MIPs
+    (padding candidates, the tie-break stage), so a group can take a multiple of it."""
+    solve_time_limit_s: TimeLimit | None = None
+    """Wall-clock limit on the whole solve (every group of every fusion candidate); null = none.
+    Each MIP gets at most the time left; once it is spent, the operators not yet solved get the
+    labelled streaming schedule (status no_solution) and fused candidates not yet solved are
+    skipped. Checked between MIPs, so it is exceeded by at most one MIP's own time limit."""
     threads: Threads = 2
     """Solver threads."""
     mip_gap: Gap = 0.0
