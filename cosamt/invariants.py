@@ -33,6 +33,9 @@ class InvariantError(Exception):
         self.saved = saved
         super().__init__("; ".join(violations))
 
+    def __reduce__(self) -> tuple[type[InvariantError], tuple[list[str], Path | None]]:
+        return (type(self), (self.violations, self.saved))  # crosses sweep worker boundaries
+
 
 def group_violations(name: str, metrics: GroupMetrics, bound: LowerBound) -> list[str]:
     out = [f"{name}: reported schedule is invalid: {v}" for v in metrics.violations]

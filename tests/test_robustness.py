@@ -501,3 +501,32 @@ def test_two_sweeps_on_one_output(tmp_path: Path) -> None:
     first.communicate(timeout=30)
     assert second.returncode == 2
     assert len(err.strip().splitlines()) == 1 and "another cosamt run is writing" in err
+
+
+# ---- the whole-solve time limit -------------------------------------------------------------------
+
+
+def test_spent_solve_time_limit_labels_every_group_and_keeps_the_invariants() -> None:
+    from cosamt.invariants import report_violations
+    from cosamt.io.instance import parse_instance
+    from cosamt.pipeline import resolve, settings_for, solve_instance
+    from cosamt.solve.solver import SolveStatus
+
+    options = {**FAST_OPTIONS, "solve_time_limit_s": 1e-6}  # spent before the first MIP
+    inst = parse_instance(_instance(options=options))
+    report = solve_instance(resolve(inst), settings_for(inst))
+    assert report.groups
+    for g in report.groups:
+        assert not g.group.fused  # fused candidates were skipped, with a note
+        assert g.source == "streaming fallback (time limit)"
+        assert g.solve.status is SolveStatus.NO_SOLUTION
+    assert report_violations(report) == []
+
+
+@pytest.mark.slow
+def test_solve_time_limit_cuts_a_long_solve_short(tmp_path: Path) -> None:
+    result = _run(["solve", BIG, "--threads", "1", "--solve-time-limit", "2", "--json"])
+    assert result.exit_code == 0, result.stderr
+    sources = [g["schedule_source"] for g in json.loads(result.stdout)["groups"]]
+    assert "streaming fallback (time limit)" in sources  # the full solve takes about 20 s
+    assert sources[0] == "mip"
