@@ -530,3 +530,11 @@ def test_solve_time_limit_cuts_a_long_solve_short(tmp_path: Path) -> None:
     sources = [g["schedule_source"] for g in json.loads(result.stdout)["groups"]]
     assert "streaming fallback (time limit)" in sources  # the full solve takes about 20 s
     assert sources[0] == "mip"
+
+
+def test_fuzzer_find_scale_of_exactly_one_solves(tmp_path: Path) -> None:
+    """Found by tests/test_fuzz.py: on gemmini a one-token tiny model gave an operator whose latency
+    scale is exactly 1.0; Pyomo then refused the formulation (RuntimeError, exit 1)."""
+    options = {**FAST_OPTIONS, "fusion": "none"}
+    data = _solve_json(tmp_path, _instance(seq_len=1, arch="gemmini", options=options))
+    assert data["total"]["latency_cycles"] >= data["lower_bound"]["latency_cycles"] * (1 - 1e-9)
