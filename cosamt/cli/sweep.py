@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from cosamt.sweep.spec import SweepSpec
 
 
+MAX_JOBS = 256
+
+
 class PlotFormat(StrEnum):
     PNG = "png"
     SVG = "svg"
@@ -48,9 +51,7 @@ def sweep(
         Path | None,
         typer.Option("--out", help="Output .csv or .parquet (default: INSTANCE_sweep.csv)."),
     ] = None,
-    jobs: Annotated[
-        int, typer.Option(min=1, help="Local worker processes (--executor local).")
-    ] = 1,
+    jobs: Annotated[int, typer.Option(help="Local worker processes (--executor local).")] = 1,
     executor: Annotated[
         ExecutorKind, typer.Option(help="Where points run: local processes or a Dask cluster.")
     ] = ExecutorKind.LOCAL,
@@ -68,7 +69,7 @@ def sweep(
         bool, typer.Option("--no-cache", help="Solve every group, without the cache.")
     ] = False,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
-    threads: Annotated[int | None, typer.Option(min=1, help="Solver threads per point.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Solver threads per point.")] = None,
 ) -> None:
     """Solve a grid of instances; one row per point in CSV/Parquet, resumable, parallel."""
     from cosamt.cli.common import check_options, err, out, user_errors
@@ -79,6 +80,8 @@ def sweep(
 
     with user_errors():
         check_options(time_limit_s=time_limit, threads=threads)
+        if not 1 <= jobs <= MAX_JOBS:
+            _fail("--jobs", f"expected a number of processes from 1 to {MAX_JOBS}, got {jobs}")
         out_path = out_file or Path(f"{instance.stem}_sweep.csv")
         check_output_file(out_path, "--out")
         cache_dir = None if no_cache else (cache or out_path.with_name(out_path.name + ".cache"))
