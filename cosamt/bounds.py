@@ -4,7 +4,8 @@
 * Data movement: DRAM must deliver every input word once and take every output word once
   (compulsory traffic); and a 3-tensor contraction of W MACs with S words on chip moves at least
   2W/sqrt(S) - 2S words (Smith, Lowery, Langou, van de Geijn, "A tight I/O lower bound for matrix
-  multiplication", 2019; the -2S term covers what is on chip at the start and end).
+  multiplication", 2019; the -2S term covers what is on chip at the start and end; S counts the
+  buffers and every PE's operand latches).
 * Energy: MACs and vector ops, plus compulsory DRAM traffic at DRAM's energy per word.
 """
 
@@ -44,7 +45,9 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     writes = op.size(op.output)
     if op.kind is OpKind.MAC:
         compute = op.macs / arch.pe_array.pes
-        s = on_chip_words(arch)
+        # The PEs' operand latches (one word per tensor) are on-chip storage too: without them a
+        # one-word buffer gave a "bound" above a schedule that keeps its operands in the latches.
+        s = on_chip_words(arch) + arch.pe_array.pes * len(op.tensors)
         contraction = len(op.tensors) == 3 and bool(op.reduction_dims)
         hong_kung = 2 * op.macs / math.sqrt(s) - 2 * s if contraction and s else 0.0
     else:

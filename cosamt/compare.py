@@ -25,6 +25,7 @@ from typing import Any
 
 from cosamt.arch.spec import Architecture
 from cosamt.fusion.schemes import Scheme, segments
+from cosamt.invariants import check, report_violations
 from cosamt.pipeline import Resolved, SegmentResult, solve_instance
 from cosamt.report.solve_report import granularity
 from cosamt.search.baselines import BASELINES, DEFAULT_EFFORT, BaselineUnavailable
@@ -256,6 +257,7 @@ def compare_instance(
     choice = fusion or resolved.instance.options.fusion
     settings = replace(settings, double_buffering=False)
     report = solve_instance(resolved, settings, progress, choice)
+    check(resolved, report_violations(report))  # a bug, not bad input: exit 1
     arch, objective = resolved.arch, settings.objective
     per_op: dict[tuple[object, ...], MethodResult] = {}
 

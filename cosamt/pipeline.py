@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -228,6 +229,8 @@ def solve_instance(
     with identical operators are solved once) and keep the cheapest candidate per segment, with the
     rejected ones for ``--explain``. With objective EDP the choice is per segment (EDP of the parts)."""
     choice = fusion or resolved.instance.options.fusion
+    clock = Deadline.after(resolved.instance.options.solve_time_limit_s)
+    solver = group_solver or solve_group_result
     segs = segments(resolved.operators, choice)
     total = sum(len(g) for seg in segs for g in seg.candidates)
     done: dict[tuple[object, ...], GroupResult] = {}
@@ -247,7 +250,10 @@ def solve_instance(
                     results.append(reuse(done[key], group))
                     continue
                 try:
-                    result = (group_solver or solve_group_result)(group, resolved.arch, settings)
+                    if clock.expired():
+                        result = out_of_time(group, resolved.arch, settings)
+                    else:
+                        result = solver(group, resolved.arch, clock.limit(settings))
                 except NoSchedule as exc:
                     note = str(exc)
                     break
@@ -260,6 +266,39 @@ def solve_instance(
     if progress:
         progress("", total, total)
     return SolveReport(resolved, settings, choice, tuple(out))
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The end of a whole-solve time limit (``options.solve_time_limit_s``), or none."""
+
+    at: float | None
+
+    @classmethod
+    def after(cls, seconds: float | None) -> Deadline:
+        return cls(None if seconds is None else time.monotonic() + seconds)
+
+    def expired(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def limit(self, settings: SolveSettings) -> SolveSettings:
+        """``settings`` with each MIP's time limit cut to the time left."""
+        if self.at is None:
+            return settings
+        left = max(self.at - time.monotonic(), 0.01)
+        return settings if left >= settings.time_limit_s else replace(settings, time_limit_s=left)
+
+
+def out_of_time(group: Group, arch: Architecture, settings: SolveSettings) -> GroupResult:
+    """A group reached after the whole-solve time limit: the labelled streaming schedule for an
+    operator, no schedule for a fused group (NoSchedule)."""
+    if group.fused:
+        raise NoSchedule("not solved: the whole-solve time limit was reached before this group")
+    res = SolveResult(SolveStatus.NO_SOLUTION, None, None, 0.0)
+    mappings = {op.name: streaming_schedule(op, arch) for op in group.ops}
+    metrics = evaluate_group(group, arch, mappings, double_buffering=settings.double_buffering)
+    bound = group_lower_bound(group, arch)
+    return GroupResult(group, res, mappings, metrics, bound, "streaming fallback (time limit)")
 
 
 def reuse(prev: GroupResult, group: Group) -> GroupResult:

@@ -141,7 +141,9 @@ def test_evaluate_prints_a_total_row() -> None:
         env={"COLUMNS": str(WIDTH)},
     )
     assert result.exit_code == 0, result.output
-    total = next(line for line in result.stdout.splitlines() if line.startswith("│ total "))
+    # the example schedules one operator of the block: its total is labelled partial
+    total = next(line for line in result.stdout.splitlines() if line.startswith("│ partial total "))
+    assert "partial schedule:" in result.stdout
     # 12 x 2,506,752 = 30,081,024 cycles = 32.0 ms at 0.94 GHz; 12 x 1.10455e10 pJ = 132.5 mJ
     assert "30.1M" in total and "32" in total and "132.5" in total
     assert "160,432,128" in result.stdout  # exact word counts per level

@@ -10,17 +10,25 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cosamt.limits import (
+    LEVEL_NAME_PATTERN,
+    RESERVED_LEVEL_NAMES,
+    AxisSize,
+    CapacityBytes,
+    Energy,
+    Lanes,
+    Rate,
+    WordBytes,
+)
 from cosamt.workload.einsum import Role
 
-PositiveInt = Annotated[int, Field(gt=0, strict=True)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegFloat = Annotated[float, Field(ge=0)]
+LevelName = Annotated[str, Field(pattern=LEVEL_NAME_PATTERN)]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class DimClass(StrEnum):
@@ -31,7 +39,7 @@ class DimClass(StrEnum):
 
 
 class ArrayAxis(Frozen):
-    size: PositiveInt
+    size: AxisSize
     """Number of PEs along this axis."""
     unrolls: tuple[DimClass, ...] = (DimClass.REDUCTION, DimClass.OUTPUT)
     """Classes of dimensions this axis may unroll."""
@@ -42,7 +50,7 @@ class PEArray(Frozen):
     """The row axis."""
     cols: ArrayAxis
     """The column axis."""
-    below: str
+    below: LevelName
     """Name of the memory level directly above the array; spatial loops belong to its mapping."""
     multicast: bool = True
     """One read of the level above feeds every PE whose unrolled dimension does not index the tensor."""
@@ -64,28 +72,39 @@ SHARED = "Shared"  # the virtual level of a fused group's shared loops
 class Partition(Frozen):
     roles: tuple[Role, ...] = Field(min_length=1)
     """Roles whose tiles share this partition."""
-    capacity_bytes: PositiveInt
-    """Bytes of this partition (per PE for private levels)."""
+    capacity_bytes: CapacityBytes
+    """Bytes of this partition (per PE for private levels); at least one word."""
 
 
 class MemoryLevel(Frozen):
-    name: str
-    """Unique level name; schedules refer to it."""
-    capacity_bytes: PositiveInt | None = None
-    """Capacity in bytes shared by all kept tensors (per PE for private levels); null = unbounded."""
+    name: LevelName
+    """Unique level name (an identifier; not ``Shared``, the fused groups' virtual level);
+    schedules refer to it."""
+    capacity_bytes: CapacityBytes | None = None
+    """Capacity in bytes shared by all kept tensors (per PE for private levels), at least one word;
+    null = unbounded."""
     partitions: tuple[Partition, ...] | None = None
     """Separate buffers per group of roles instead of one shared capacity (Gemmini's
     scratchpad for inputs and weights plus accumulator for outputs, for example)."""
     holds: tuple[Role, ...] = (Role.INPUT, Role.WEIGHT, Role.OUTPUT)
     """Roles of tensors this level may keep; others bypass it."""
-    read_bandwidth: PositiveFloat | None = None
+    read_bandwidth: Rate | None = None
     """Bytes per cycle this level can read (per PE for private levels); null means unlimited."""
-    write_bandwidth: PositiveFloat | None = None
+    write_bandwidth: Rate | None = None
     """Bytes per cycle this level can write (per PE for private levels); null means unlimited."""
-    read_energy_pj: NonNegFloat
+    read_energy_pj: Energy
     """Energy of reading one word."""
-    write_energy_pj: NonNegFloat
+    write_energy_pj: Energy
     """Energy of writing one word."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in RESERVED_LEVEL_NAMES:
+            raise ValueError(
+                f"{name!r} is reserved (the virtual level of a fused group's shared loops)"
+            )
+        return name
 
     @model_validator(mode="after")
     def _partitions_cover_holds(self) -> MemoryLevel:
@@ -110,9 +129,9 @@ class MemoryLevel(Frozen):
 
 
 class VectorUnit(Frozen):
-    lanes: PositiveInt
+    lanes: Lanes
     """Vector operations per cycle."""
-    energy_per_op_pj: NonNegFloat
+    energy_per_op_pj: Energy
     """Energy of one vector operation."""
 
 
@@ -121,11 +140,11 @@ class Architecture(Frozen):
     """Preset or user name of this design."""
     description: str = ""
     """Where the numbers come from."""
-    clock_ghz: PositiveFloat
+    clock_ghz: Rate
     """Clock frequency in GHz (bandwidths are in bytes per cycle)."""
-    word_bytes: PositiveInt
+    word_bytes: WordBytes
     """Bytes per data word (2 for 16-bit)."""
-    mac_energy_pj: NonNegFloat
+    mac_energy_pj: Energy
     """Energy of one multiply-accumulate."""
     pe_array: PEArray
     """The spatial array of MAC units."""
@@ -149,12 +168,23 @@ class Architecture(Frozen):
                     f"level {lv.name} is private to a PE (below the array): its bandwidth must be null "
                     "(a PE's own storage is assumed to keep up with its MAC)"
                 )
+        self._every_buffer_holds_a_word()
         top = self.levels[-1]
         if set(top.holds) != set(Role):
             raise ValueError(f"the outermost level ({top.name}) must hold every role")
         if top.capacity_bytes is not None or top.partitions is not None:
             raise ValueError(f"the outermost level ({top.name}) is DRAM: leave its capacity null")
         return self
+
+    def _every_buffer_holds_a_word(self) -> None:
+        for lv in self.levels:
+            sizes = [lv.capacity_bytes] if lv.capacity_bytes is not None else []
+            sizes += [p.capacity_bytes for p in lv.partitions or ()]
+            if any(size < self.word_bytes for size in sizes):
+                raise ValueError(
+                    f"level {lv.name}: a capacity of {min(sizes)} bytes holds no word of "
+                    f"{self.word_bytes} bytes (word_bytes)"
+                )
 
     # ---- derived views -------------------------------------------------------------------
     @property
@@ -184,5 +214,8 @@ class Architecture(Frozen):
     def with_shared_level(self) -> Architecture:
         """This architecture plus a virtual outermost level ``Shared`` that stores nothing: its loops are
         the loops a fused group's operators share (outside each operator's own nest)."""
-        shared = MemoryLevel(name=SHARED, holds=(), read_energy_pj=0.0, write_energy_pj=0.0)
+        # model_construct: the name is reserved for exactly this level, so validation would refuse it.
+        shared = MemoryLevel.model_construct(
+            name=SHARED, holds=(), read_energy_pj=0.0, write_energy_pj=0.0
+        )
         return Architecture.model_construct(**{**dict(self), "levels": (*self.levels, shared)})

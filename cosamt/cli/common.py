@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -27,13 +28,24 @@ out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Report InputError as one line per problem on stderr, exit code 2, no traceback."""
+    """Report InputError as one line per problem on stderr, exit code 2, no traceback; Ctrl-C
+    stops at once with one line and exit code 130 (:mod:`cosamt.interrupts`)."""
     from pydantic import ValidationError
 
     from cosamt.errors import problems_from_pydantic
+    from cosamt.interrupts import stop_on_signals
+    from cosamt.invariants import InvariantError
 
     try:
-        yield
+        with stop_on_signals():
+            yield
+    except InvariantError as exc:
+        for line in exc.violations:
+            print(f"internal error (a bug in cosamt): {line}", file=sys.stderr)
+        where = f"saved to {exc.saved}" if exc.saved else "could not be saved"
+        print(f"internal error: the instance is {where}; please report it", file=sys.stderr)
+        sys.stderr.flush()
+        raise typer.Exit(1) from None
     except (InputError, ValidationError) as exc:
         error = exc if isinstance(exc, InputError) else InputError("", problems_from_pydantic(exc))
         # Plain writes: one problem per line whatever the terminal width (rich would wrap).
@@ -59,22 +71,17 @@ def _load(instance_path: Path, **overrides: Any) -> Any:
     inst = load_instance(instance_path)
     changes = {k: v for k, v in overrides.items() if v is not None}
     if changes:
+        data = inst.model_dump(mode="json", exclude_unset=True)
+        for key, value in changes.items():
+            if key in _OPTION_FLAGS:
+                data["options"] = {**data.get("options", {}), key: value}
+            else:
+                data[key] = value
         try:
-            inst = parse_instance(
-                {**inst.model_dump(mode="json", exclude_unset=True), **changes}, source
-            )
+            inst = parse_instance(data, source)
         except InputError as exc:
             # The file itself was valid, so what is wrong now came from the command line.
-            raise InputError(
-                "command line",
-                [
-                    Problem(
-                        f"--{p.path.replace('_', '-')} ({p.path})" if p.path in changes else p.path,
-                        p.message,
-                    )
-                    for p in exc.problems
-                ],
-            ) from None
+            raise InputError("command line", [_flag_problem(p) for p in exc.problems]) from None
     problems = reference_problems(inst, instance_path.parent)
     if problems:
         raise InputError(source, problems)
@@ -90,6 +97,40 @@ def _load(instance_path: Path, **overrides: Any) -> Any:
     except InputError as exc:
         raise exc.with_source(source) from None
     return inst
+
+
+# Command-line options that override ``options.*`` of the instance.
+_OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads")
+# Fields a command-line flag may set, and the flag.
+_FLAGS = {
+    "seq_len": "--seq-len",
+    "batch": "--batch",
+    "options.time_limit_s": "--time-limit",
+    "options.solve_time_limit_s": "--solve-time-limit",
+    "options.threads": "--threads",
+}
+
+
+def _flag_problem(problem: Problem) -> Problem:
+    """A problem in an overridden field, named by its flag: ``--time-limit (options.time_limit_s)``."""
+    flag = _FLAGS.get(problem.path)
+    return problem if flag is None else Problem(f"{flag} ({problem.path})", problem.message)
+
+
+def check_options(**values: Any) -> None:
+    """Command-line solver options (``time_limit_s``, ``threads``) checked against the schema of
+    ``options`` without an instance (``cosamt sweep``)."""
+    from pydantic import ValidationError
+
+    from cosamt.errors import problems_from_pydantic
+    from cosamt.io.instance import Options
+
+    given = {k: v for k, v in values.items() if v is not None}
+    try:
+        Options.model_validate(given)
+    except ValidationError as exc:
+        problems = problems_from_pydantic(exc, "options")
+        raise InputError("command line", [_flag_problem(p) for p in problems]) from None
 
 
 class LineProgress:
@@ -159,14 +200,27 @@ def group_progress(what: str) -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
+def check_solve_invariants(report: Any) -> None:
+    """Every schedule of a solve report valid, at or above its lower bound, finite (else exit 1)."""
+    from cosamt.invariants import check, report_violations
+
+    check(report.resolved, report_violations(report))
+
+
 def _check_solver(name: str) -> None:
     import pyomo.environ as pyo
 
     pyomo_name = "appsi_highs" if name == "highs" else name
+    # Pyomo logs a warning and a traceback for an unknown name before returning a dummy solver.
+    pyomo_log = logging.getLogger("pyomo")
+    level = pyomo_log.level
+    pyomo_log.setLevel(logging.CRITICAL + 1)
     try:
-        ok = pyo.SolverFactory(pyomo_name).available(exception_flag=False)
+        ok = bool(pyo.SolverFactory(pyomo_name).available(exception_flag=False))
     except Exception:
         ok = False
+    finally:
+        pyomo_log.setLevel(level)
     if not ok:
         raise InputError(
             "", [Problem("--solver", f"solver {name!r} is not installed or not known to Pyomo")]

@@ -6,6 +6,7 @@ Registered in ``cosamt/cli.py`` with ``app.command("compare")(compare)``.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +14,7 @@ import typer
 
 from cosamt.cli.common import _check_solver, _load, err, group_progress, out, user_errors
 from cosamt.errors import InputError, Problem
+from cosamt.io.outputs import check_output_file, output_lock, write_atomically
 from cosamt.types import FusionChoice, Objective
 
 if TYPE_CHECKING:  # the solver stack is imported only when the command runs
@@ -140,16 +142,20 @@ def compare(
 
     with user_errors():
         names = _baseline_names(baselines)
-        inst = _load(instance, seq_len=seq_len, batch=batch)
+        inst = _load(instance, seq_len=seq_len, batch=batch, time_limit_s=time_limit)
         resolved = resolve(inst, instance.parent)
-        settings = settings_for(inst, objective=objective, time_limit_s=time_limit)
+        settings = settings_for(inst, objective=objective)
         _check_solver(settings.solver)
-        with group_progress("compare") as update:
-            result = compare_instance(resolved, settings, names, effort, seed, update, fusion)
-    if csv_file is not None:
-        csv_file.write_text(to_csv(result), encoding="utf-8")
-        if not json_out:
-            err.print(f"CSV written to {csv_file}")
+        if csv_file is not None:
+            check_output_file(csv_file, "--csv")
+        with output_lock(csv_file, "--csv") if csv_file else nullcontext():
+            with group_progress("compare") as update:
+                result = compare_instance(resolved, settings, names, effort, seed, update, fusion)
+            if csv_file is not None:
+                text = to_csv(result)
+                write_atomically(csv_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    if csv_file is not None and not json_out:
+        err.print(f"CSV written to {csv_file}")
     if json_out:
         print(json.dumps(to_json(result), indent=1))
     elif csv_file is None:

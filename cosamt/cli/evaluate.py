@@ -10,6 +10,7 @@ import typer
 
 from cosamt.cli.common import _load, out, user_errors
 from cosamt.errors import InputError, Problem
+from cosamt.io.outputs import check_output_dir
 
 
 def evaluate_cmd(
@@ -25,6 +26,8 @@ def evaluate_cmd(
         inst = _load(instance, seq_len=seq_len, batch=batch)
         arch, entries = _schedule_groups(instance, schedule, inst)
         results = [(group, metrics) for _path, group, _mappings, metrics in entries]
+        _check_invariants(instance, inst, results)
+        missing = _missing_operators(instance, inst, results)
     total = {
         "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
         "energy_pj": sum(m.energy_pj * g.count for g, m in results),
@@ -41,12 +44,25 @@ def evaluate_cmd(
             }
             for g, m in results
         ]
-        print(json.dumps({"groups": groups, "total": total}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "groups": groups,
+                    "total": total,
+                    # A schedule may cover part of the block; its total covers only that part.
+                    "complete": not missing,
+                    "missing_operators": missing,
+                },
+                indent=1,
+            )
+        )
         return
-    print_evaluation(results, total, arch)
+    print_evaluation(results, total, arch, missing)
 
 
-def print_evaluation(results: list[tuple[Any, Any]], total: dict[str, float], arch: Any) -> None:
+def print_evaluation(
+    results: list[tuple[Any, Any]], total: dict[str, float], arch: Any, missing: list[str]
+) -> None:
     """Per group, a total row (each group x its count), then per operator and level; one energy
     unit per table, time beside cycles, bytes with binary prefixes."""
     from cosamt.report import units
@@ -84,7 +100,7 @@ def print_evaluation(results: list[tuple[Any, Any]], total: dict[str, float], ar
         )
     groups.add_section()
     groups.add_row(
-        "total",
+        "total" if not missing else "partial total",
         "",
         "",
         units.count(total["latency_cycles"]),
@@ -96,6 +112,12 @@ def print_evaluation(results: list[tuple[Any, Any]], total: dict[str, float], ar
     )
     out.print(groups)
     out.print(level_table(results))
+    if missing:
+        out.print(
+            f"partial schedule: {len(missing)} operator(s) not scheduled ({', '.join(missing)}); "
+            "the total covers only the groups listed, not the model",
+            highlight=False,
+        )
 
 
 def level_table(results: list[tuple[Any, Any]]) -> Any:
@@ -144,6 +166,32 @@ def level_table(results: list[tuple[Any, Any]]) -> Any:
     return t
 
 
+def _check_invariants(instance: Path, inst: Any, results: list[tuple[Any, Any]]) -> None:
+    """Evaluated figures at or above their lower bounds and finite; a failure is a bug (exit 1)."""
+    from cosamt.bounds import group_lower_bound
+    from cosamt.invariants import check, group_violations, totals_violations
+    from cosamt.pipeline import resolve
+
+    resolved = resolve(inst, instance.parent)
+    problems: list[str] = []
+    for group, metrics in results:
+        problems += group_violations(group.name, metrics, group_lower_bound(group, resolved.arch))
+    problems += totals_violations(
+        [
+            ("latency", sum(m.latency_cycles * g.count for g, m in results)),
+            ("energy", sum(m.energy_pj * g.count for g, m in results)),
+        ]
+    )
+    check(resolved, problems)
+
+
+def _missing_operators(instance: Path, inst: Any, results: list[tuple[Any, Any]]) -> list[str]:
+    from cosamt.pipeline import resolve
+
+    covered = {op.name for group, _m in results for op in group.ops}
+    return [op.name for op in resolve(inst, instance.parent).operators if op.name not in covered]
+
+
 def _schedule_groups(
     instance: Path, schedule: Path, inst: Any
 ) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
@@ -164,8 +212,21 @@ def _schedule_groups(
             Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}")
         )
     entries = []
+    scheduled: dict[str, str] = {}  # operator -> path of the group that schedules it
     for i, entry in enumerate(sched.groups):
         path = f"groups[{i}]"
+        twice = [(j, n) for j, n in enumerate(entry.operators) if n in scheduled]
+        for j, name in twice:
+            problems.append(
+                Problem(
+                    f"{path}.operators[{j}]",
+                    f"operator {name!r} is already scheduled by {scheduled[name]}; "
+                    "each operator belongs to one group",
+                )
+            )
+        scheduled.update((n, path) for n in entry.operators if n not in scheduled)
+        if twice:
+            continue
         unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
         if unknown:
             j, name = unknown[0]
@@ -223,6 +284,7 @@ def export_cmd(
     )
 
     with user_errors():
+        check_output_dir(out_dir, "--out")
         inst = _load(instance, seq_len=seq_len, batch=batch)
         arch, entries = _schedule_groups(instance, schedule, inst)
         docs = []

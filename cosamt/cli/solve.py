@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, group_progress, out, user_errors
+from cosamt.cli.common import (
+    _check_solver,
+    _load,
+    check_solve_invariants,
+    group_progress,
+    out,
+    user_errors,
+)
 from cosamt.errors import InputError, Problem
+from cosamt.io.outputs import check_output_file, output_lock
 from cosamt.types import FusionChoice, Objective
 
 
@@ -33,7 +42,14 @@ def solve(
     ] = False,
     seq_len: Annotated[int | None, typer.Option(help="Override the sequence length.")] = None,
     batch: Annotated[int | None, typer.Option(help="Override the batch size.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="Seconds per operator group (every MIP and stage it needs)."),
+    ] = None,
+    solve_time_limit: Annotated[
+        float | None,
+        typer.Option(help="Seconds for the whole solve; groups not solved by then are labelled."),
+    ] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
 ) -> None:
@@ -44,27 +60,32 @@ def solve(
     from cosamt.schedule.file import write_schedule
 
     with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        resolved = resolve(inst, instance.parent)
-        settings = settings_for(
-            inst, objective=objective, time_limit_s=time_limit, threads=threads, solver=solver
+        inst = _load(
+            instance,
+            seq_len=seq_len,
+            batch=batch,
+            time_limit_s=time_limit,
+            solve_time_limit_s=solve_time_limit,
+            threads=threads,
         )
+        resolved = resolve(inst, instance.parent)
+        settings = settings_for(inst, objective=objective, solver=solver)
         _check_solver(settings.solver)
-        if out_file is not None and not out_file.parent.is_dir():
-            raise InputError(
-                "", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")]
-            )
-        start = time.perf_counter()
-        with group_progress("solve") as update:
-            report = solve_instance(resolved, settings, update, fusion)
-        wall = time.perf_counter() - start
-        if out_file:
-            try:
-                write_schedule(out_file, report.schedule())
-            except OSError as exc:
-                raise InputError(
-                    "", [Problem("--out", f"cannot write {out_file}: {exc.strerror}")]
-                ) from None
+        if out_file is not None:
+            check_output_file(out_file, "--out")
+        with output_lock(out_file, "--out") if out_file else nullcontext():
+            start = time.perf_counter()
+            with group_progress("solve") as update:
+                report = solve_instance(resolved, settings, update, fusion)
+            wall = time.perf_counter() - start
+            check_solve_invariants(report)
+            if out_file:
+                try:
+                    write_schedule(out_file, report.schedule())
+                except OSError as exc:
+                    raise InputError(
+                        "", [Problem("--out", f"cannot write {out_file}: {exc.strerror}")]
+                    ) from None
     if json_out:
         print(json.dumps(report_json(report), indent=1))
     else:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from cosamt.sweep.spec import SweepSpec
 
 
+MAX_JOBS = 256
+
+
 class PlotFormat(StrEnum):
     PNG = "png"
     SVG = "svg"
@@ -47,9 +50,7 @@ def sweep(
         Path | None,
         typer.Option("--out", help="Output .csv or .parquet (default: INSTANCE_sweep.csv)."),
     ] = None,
-    jobs: Annotated[
-        int, typer.Option(min=1, help="Local worker processes (--executor local).")
-    ] = 1,
+    jobs: Annotated[int, typer.Option(help="Local worker processes (--executor local).")] = 1,
     executor: Annotated[
         ExecutorKind, typer.Option(help="Where points run: local processes or a Dask cluster.")
     ] = ExecutorKind.LOCAL,
@@ -67,28 +68,36 @@ def sweep(
         bool, typer.Option("--no-cache", help="Solve every group, without the cache.")
     ] = False,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per MIP solve.")] = None,
-    threads: Annotated[int | None, typer.Option(min=1, help="Solver threads per point.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Solver threads per point.")] = None,
 ) -> None:
     """Solve a grid of instances; one row per point in CSV/Parquet, resumable, parallel."""
-    from cosamt.cli.common import err, out, user_errors
+    from cosamt.cli.common import check_options, err, out, user_errors
+    from cosamt.io.outputs import check_output_dir, check_output_file, output_lock
     from cosamt.sweep.run import RunOptions, run_sweep
     from cosamt.sweep.spec import expand
     from cosamt.sweep.store import open_store
 
     with user_errors():
+        check_options(time_limit_s=time_limit, threads=threads)
+        if not 1 <= jobs <= MAX_JOBS:
+            _fail("--jobs", f"expected a number of processes from 1 to {MAX_JOBS}, got {jobs}")
+        out_path = out_file or Path(f"{instance.stem}_sweep.csv")
+        check_output_file(out_path, "--out")
+        cache_dir = None if no_cache else (cache or out_path.with_name(out_path.name + ".cache"))
+        if cache_dir is not None:
+            check_output_dir(cache_dir, "--cache")
         spec = _spec(instance, seq_lens, models, presets, phases, objective)
         points = expand(spec)
-        out_path = out_file or Path(f"{instance.stem}_sweep.csv")
         if executor is ExecutorKind.DASK and not scheduler:
             _fail("--scheduler", "--executor dask needs a scheduler address (e.g. tcp://host:8786)")
-        store = open_store(out_path, resume)
         settings = tuple(
             (k, v) for k, v in (("time_limit_s", time_limit), ("threads", threads)) if v is not None
         )
-        cache_dir = None if no_cache else (cache or out_path.with_name(out_path.name + ".cache"))
         options = RunOptions(jobs, executor, scheduler, cache_dir, settings)
-        with _progress(err, len(points)) as update:
-            summary = run_sweep(points, store, options, spec.base_dir, update)
+        with output_lock(out_path, "--out"):
+            store = open_store(out_path, resume)
+            with _progress(err, len(points)) as update:
+                summary = run_sweep(points, store, options, spec.base_dir, update)
     out.print(
         f"{summary.points} points: {summary.solved} new rows, {summary.skipped} already there; "
         f"{out_path} ({summary.seconds:.1f} s)",
@@ -109,10 +118,12 @@ def plot(
 ) -> None:
     """Figures: latency/energy vs sequence length, roofline, or MIP vs baselines."""
     from cosamt.cli.common import out, user_errors
+    from cosamt.io.outputs import check_output_dir
     from cosamt.report.plots import save_figures
 
     with user_errors():
         folder = out_dir or results.with_name(f"{results.stem}_plots")
+        check_output_dir(folder, "--out-dir")
         paths = save_figures(results, folder, fmt.value)
     for path in paths:
         out.print(f"wrote {path}", highlight=False)

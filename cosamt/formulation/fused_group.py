@@ -169,5 +169,7 @@ def group_objective(
         )
         / m.energy_scale
     )
-    m.latency = m.latency_scale * m.latency_scaled
-    m.energy = m.energy_scale * m.energy_scaled
+    # An Expression component: with a scale of exactly 1.0, Pyomo simplifies the product to the
+    # variable itself, which then cannot be attached under a second name (found by the fuzzer).
+    m.latency = pyo.Expression(expr=m.latency_scale * m.latency_scaled)
+    m.energy = pyo.Expression(expr=m.energy_scale * m.energy_scaled)

@@ -482,7 +482,9 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
     )
     m.latency_scale = float(points) * (wb / slowest if math.isfinite(slowest) else 1.0)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
-    m.latency = m.latency_scale * m.latency_scaled
+    # An Expression component: with a scale of exactly 1.0, Pyomo simplifies the product to the
+    # variable itself, which then cannot be attached under a second name (found by the fuzzer).
+    m.latency = pyo.Expression(expr=m.latency_scale * m.latency_scaled)
     m.latency_bounds = pyo.ConstraintList()
     # Cycles each resource needs (natural units); latency is their max. A fused group sums them per
     # resource across its members instead (formulations/fused_group.md).
@@ -512,7 +514,7 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
     m.energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
-    m.energy = m.energy_scale * m.energy_scaled
+    m.energy = pyo.Expression(expr=m.energy_scale * m.energy_scaled)
     m.energy_definition = pyo.Constraint(
         expr=m.energy_scaled
         >= (

@@ -10,12 +10,13 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from cosamt.arch.spec import Architecture
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
+from cosamt.limits import Batch, Gap, SeqLen, Threads, TimeLimit
 from cosamt.types import FusionChoice, Objective, Phase
 from cosamt.workload.models import ModelConfig
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class HFConfigRef(Frozen):
@@ -30,11 +31,17 @@ class Options(Frozen):
     """What the MIP minimises; ties are broken by the other metric (lexicographic)."""
     fusion: FusionChoice = FusionChoice.ALL
     """Fusion schemes the explorer may use."""
-    time_limit_s: Annotated[float, Field(gt=0)] = 60.0
-    """Wall-clock limit per MIP solve."""
-    threads: Annotated[int, Field(gt=0, strict=True)] = 2
+    time_limit_s: TimeLimit = 60.0
+    """Wall-clock limit per MIP solve (seconds, finite, > 0). A group may take several MIPs
+    (padding candidates, the tie-break stage), so a group can take a multiple of it."""
+    solve_time_limit_s: TimeLimit | None = None
+    """Wall-clock limit on the whole solve (every group of every fusion candidate); null = none.
+    Each MIP gets at most the time left; once it is spent, the operators not yet solved get the
+    labelled streaming schedule (status no_solution) and fused candidates not yet solved are
+    skipped. Checked between MIPs, so it is exceeded by at most one MIP's own time limit."""
+    threads: Threads = 2
     """Solver threads."""
-    mip_gap: Annotated[float, Field(ge=0)] = 0.0
+    mip_gap: Gap = 0.0
     """Relative optimality gap at which the solver may stop (0 = proven optimal)."""
     double_buffering: bool = False
     """Reserve twice the tile footprint at every on-chip level (needed for full overlap)."""
@@ -99,10 +106,11 @@ class Instance(Frozen):
     """A shipped model name (``cosamt models``), an inline model config, or ``{"hf_config": PATH}``."""
     phase: Phase = Phase.PREFILL
     """``prefill`` (seq_len tokens) or ``decode`` (one token against a KV cache of seq_len)."""
-    batch: Annotated[int, Field(gt=0, strict=True)] = 1
-    """Batch size."""
-    seq_len: Annotated[int, Field(gt=0, strict=True)]
-    """Sequence length (prefill) or KV-cache length (decode)."""
+    batch: Batch = 1
+    """Batch size. With seq_len and the model's widths it must keep every operator's iteration
+    space at most 2**64 (cosamt.limits)."""
+    seq_len: SeqLen
+    """Sequence length (prefill) or KV-cache length (decode); the same 2**64 limit applies."""
     arch: ArchField
     """A preset name (``cosamt presets``) or an inline architecture."""
     options: Options = Options()

@@ -18,23 +18,24 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cosamt.arch.spec import AXES, SHARED, Architecture
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.fusion.schemes import Group
+from cosamt.limits import Factor
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.schedule.violations import Violation
 from cosamt.workload.einsum import Einsum
 
 FORMAT: Final = "cosamt-schedule/1"
-PosInt = Annotated[int, Field(gt=0, strict=True)]
+PosInt = Factor
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class LevelEntry(Frozen):
@@ -77,8 +78,9 @@ class ScheduleFile(Frozen):
     """Format tag."""
     arch: str | None = None
     """Architecture name the schedule was made for (checked when given)."""
-    groups: tuple[GroupEntry, ...]
-    """One entry per operator group."""
+    groups: tuple[GroupEntry, ...] = Field(min_length=1)
+    """One entry per operator group (at least one; a schedule that leaves operators out is
+    evaluated as partial: its total covers only the groups listed)."""
 
 
 def read_schedule(path: Path) -> ScheduleFile:
@@ -94,7 +96,11 @@ def read_schedule(path: Path) -> ScheduleFile:
 
 
 def write_schedule(path: Path, schedule: ScheduleFile) -> None:
-    path.write_text(json.dumps(schedule_to_json(schedule), indent=1) + "\n")
+    """Write the schedule whole or not at all (temporary file + rename)."""
+    from cosamt.io.outputs import write_atomically
+
+    text = json.dumps(schedule_to_json(schedule), indent=1) + "\n"
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def schedule_to_json(schedule: ScheduleFile) -> dict[str, Any]:

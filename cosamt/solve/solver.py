@@ -37,13 +37,16 @@ class SolveStatus(StrEnum):
 
 
 # The certified figure of a schedule is the evaluator's; the solver's dual bound, a bound of the
-# model relaxed by its feasibility tolerance (1e-9 on scaled rows), may sit that much below the true
-# optimum. A schedule is called optimal when it is within the requested gap plus this of the bound.
-NUMERIC_GAP = 1e-7
+# model relaxed by its feasibility tolerance (TIGHT_TOLERANCE on scaled rows), may sit that much
+# below the true optimum. A schedule is called optimal when it is within the requested gap plus this
+# of the bound.
+NUMERIC_GAP = 1e-6
 # Stage 2 of a lexicographic solve keeps the primary within this of stage 1's exact value.
 TIEBREAK_SLACK = 1e-9
 # Feasibility tolerances passed to HiGHS (the loose one only to confirm an infeasibility claim).
-TIGHT_TOLERANCE = 1e-9
+# 1e-9 was tried: HiGHS then pruned the optimum of FLAT attention at 2^59 points and called a
+# schedule 1.9x slower optimal (the tie-break stage found the better one); 1e-7 finds it.
+TIGHT_TOLERANCE = 1e-7
 LOOSE_TOLERANCE = 1e-6
 
 
@@ -184,9 +187,9 @@ def _solver(settings: SolveSettings, time_left: float, loose: bool = False) -> o
             "random_seed": 0,
             "mip_rel_gap": settings.mip_gap,
             "output_flag": False,
-            # Rows hold to 1e-9 on scaled variables and integrality to 1e-9, so the solver's own
-            # figures stay within ~1e-8 of the exact ones; the reported figures are recomputed
-            # exactly anyway (certify), and this keeps the dual bound tight enough to prove them.
+            # Rows and integrality hold to 1e-7 on scaled variables: the dual bound is then tight
+            # enough to prove the certified figures within NUMERIC_GAP; the reported figures are
+            # the evaluator's anyway (certify).
             "primal_feasibility_tolerance": tolerance,
             "mip_feasibility_tolerance": tolerance,
             # Epigraph rows are scaled by the largest attainable value; on big operators (2^40
@@ -466,6 +469,15 @@ def _lexicographic(
     model.del_component("lexicographic_bound")
     cert = chosen.certificate
     assert cert is not None
+    if cert.value(objective) < primary * (1 - NUMERIC_GAP):
+        # Stage 2 found a schedule strictly better in the primary than stage 1's "optimum": the
+        # solver's bound was wrong (seen on FLAT attention at 2^59 points). Keep the better
+        # schedule, and claim nothing about optimality.
+        primary, bound, status = cert.value(objective), None, SolveStatus.FEASIBLE
+        note = (
+            "the solver's optimality claim was refuted: the tie-break stage found a better "
+            f"{objective.value}; no bound is claimed"
+        )
     return SolveResult(
         status=status,
         objective=primary,

@@ -7,6 +7,7 @@ finished row; points whose key is already in the store are skipped.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cosamt.errors import InputError, Problem
+from cosamt.interrupts import on_stop, worker_init
 from cosamt.sweep.rows import Row, flatten, row_key
 from cosamt.sweep.spec import KEY_COLUMNS, SweepPoint
 from cosamt.sweep.store import RowStore, done_keys
@@ -67,6 +69,7 @@ ProgressFn = Callable[[int, int], None]  # (finished, total)
 
 def run_point(task: PointTask) -> Row:
     """Solve one point and return its row (runs in a worker)."""
+    from cosamt.invariants import check, report_violations
     from cosamt.pipeline import resolve, settings_for, solve_instance
     from cosamt.report.solve_report import report_json
     from cosamt.sweep.cache import SolveCache, solve_instance_cached
@@ -84,6 +87,7 @@ def run_point(task: PointTask) -> Row:
         )
     except InputError as exc:
         raise PointError(exc.source or f"sweep point {task.point.label}", exc.problems) from None
+    check(resolved, report_violations(report))  # a bug, not bad input: the sweep exits 1
     row = flatten(report_json(report))
     hits = 0 if cache is None else cache.hits
     key = {c: row.pop(c) for c in KEY_COLUMNS}
@@ -138,14 +142,42 @@ def _execute(tasks: list[PointTask], options: RunOptions) -> Iterator[Row]:
 
 
 def _in_processes(tasks: list[PointTask], jobs: int) -> Iterator[Row]:
-    # spawn: no fork of a process that may run threads (progress bar, solver)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    # spawn: no fork of a process that may run threads (progress bar, solver). Workers leave
+    # Ctrl-C to this process, which kills them when stopped, and exit if it dies (interrupts.py).
+    _quiet_resource_tracker()
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_init,
+    )
+
+    def kill_workers() -> None:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+
     try:
-        futures = [pool.submit(run_point, t) for t in tasks]
-        for future in as_completed(futures):
-            yield future.result()
+        with on_stop(kill_workers):
+            futures = [pool.submit(run_point, t) for t in tasks]
+            for future in as_completed(futures):
+                yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with its stderr on /dev/null: when a sweep is
+    stopped it still removes the pool's semaphores, but its "leaked semaphore" warning would
+    follow the one-line message."""
+    from multiprocessing import resource_tracker
+
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _on_dask(tasks: list[PointTask], address: str) -> Iterator[Row]:

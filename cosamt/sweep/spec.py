@@ -9,6 +9,7 @@ from typing import Any
 
 from cosamt.errors import InputError, Problem
 from cosamt.io.instance import Instance, parse_instance
+from cosamt.limits import MAX_SEQ_LEN
 from cosamt.types import Objective, Phase
 
 KEY_COLUMNS = ("model", "phase", "batch", "seq_len", "arch", "objective")
@@ -99,9 +100,18 @@ def parse_seq_lens(text: str, option: str = "--seq-lens") -> tuple[int, ...]:
     """``"128,256"`` -> ``(128, 256)``; anything but positive integers is an error naming ``option``."""
     values: list[int] = []
     for item in _items(text, option):
-        if not (item.isascii() and item.isdigit()) or int(item) <= 0:
+        # Length first: int() of a long digit string is slow (and refused past 4300 digits).
+        digits = item.isascii() and item.isdigit() and len(item) <= len(str(MAX_SEQ_LEN))
+        if not digits or not 1 <= int(item) <= MAX_SEQ_LEN:
             raise InputError(
-                "", [Problem(option, f"expected comma-separated positive integers, got {item!r}")]
+                "",
+                [
+                    Problem(
+                        option,
+                        f"expected comma-separated integers from 1 to {MAX_SEQ_LEN} "
+                        f"(seq_len's limit), got {item[:40]!r}",
+                    )
+                ],
             )
         values.append(int(item))
     return tuple(dict.fromkeys(values))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cosamt.errors import InputError, Problem
+from cosamt.io.outputs import write_atomically
 from cosamt.sweep.rows import Row, row_key
 from cosamt.sweep.spec import KEY_COLUMNS, Key
 
@@ -86,17 +87,21 @@ def recover(path: Path) -> str:
 
 
 def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` through ``write(tmp_path)`` and rename it into place: old or new, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write ``path`` through ``write(tmp_path)`` and rename it into place: old or new, never half
+    (the temporary name is unique to the writer, so concurrent writers never collide)."""
+    write_atomically(path, write)
+
+
+def unique_rows(rows: list[Row]) -> tuple[list[Row], int]:
+    """The first row of every point, and how many repeats were dropped."""
+    seen: set[Key] = set()
+    kept = []
+    for row in rows:
+        key = row_key(row)
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept, len(rows) - len(kept)
 
 
 def _not_ours(path: Path, what: str) -> InputError:
@@ -129,6 +134,9 @@ class CsvStore:
                     self.path, f"line {n} has {len(fields)} fields, the header {len(self.header)}"
                 )
             self._rows.append(dict(zip(self.header, fields, strict=True)))
+        self._rows, dropped = unique_rows(self._rows)
+        if dropped:  # left by two runs on one output before outputs were locked
+            replace_atomically(self.path, self._write_all)
 
     def rows(self) -> list[Row]:
         return list(self._rows)
@@ -177,6 +185,9 @@ class ParquetStore:
                 self._rows.append(json.loads(line))
             except json.JSONDecodeError:
                 raise _not_ours(self.journal, f"line {n} is not JSON") from None
+        self._rows, dropped = unique_rows(self._rows)
+        if dropped:
+            replace_atomically(self.journal, self._write_journal)
         if not self._rows and self.path.exists():
             self._seed_journal()
         elif self._rows:  # a kill between journal and Parquet writes left the Parquet file behind
@@ -189,12 +200,10 @@ class ParquetStore:
         self._rows = pq.read_table(self.path).to_pylist()
         if self._rows and any(c not in self._rows[0] for c in KEY_COLUMNS):
             raise _not_ours(self.path, "no point parameters")
-        replace_atomically(
-            self.journal,
-            lambda tmp: tmp.write_text(
-                "".join(json.dumps(r) + "\n" for r in self._rows), encoding="utf-8"
-            ),
-        )
+        replace_atomically(self.journal, self._write_journal)
+
+    def _write_journal(self, tmp: Path) -> None:
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in self._rows), encoding="utf-8")
 
     def rows(self) -> list[Row]:
         return list(self._rows)

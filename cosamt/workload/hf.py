@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 
-from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -510,7 +510,13 @@ def config_from_dict(
                 )
             ],
         )
-    model_type = str(data.get("model_type") or "")
+    raw_type = data.get("model_type")
+    if raw_type is not None and not isinstance(raw_type, str):
+        raise InputError(
+            source,
+            [Problem(f"{_PREFIX}.model_type", f"expected a string, got {json_type(raw_type)}")],
+        )
+    model_type = raw_type or ""
     for nested in ("attn_config", "ffn_config"):  # MPT, DBRX keep fields one level down
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.limits import Heads, Layers, SeqLen, Width
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -29,23 +30,23 @@ NormPosition = Literal["post", "pre"]
 class ModelConfig(BaseModel):
     """The shape of a Transformer: everything the per-block operators depend on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     name: str
     """Model name, used in reports."""
-    n_layers: PositiveInt
+    n_layers: Layers
     """Number of Transformer blocks (of the decoder, for an encoder-decoder model)."""
-    d_model: PositiveInt
+    d_model: Width
     """Hidden (residual stream) width."""
-    n_heads: PositiveInt
+    n_heads: Heads
     """Number of query (attention) heads."""
-    n_kv_heads: PositiveInt | None = None
+    n_kv_heads: Heads | None = None
     """Number of key/value heads (grouped-query attention; 1 is multi-query); ``None`` means
     ``n_heads`` (MHA). Must divide ``n_heads``."""
-    head_dim: PositiveInt | None = None
+    head_dim: Width | None = None
     """Per-head feature size; ``None`` means ``d_model // n_heads`` (then ``n_heads`` must divide
     ``d_model``)."""
-    d_ff: PositiveInt
+    d_ff: Width
     """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
     """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` (one
@@ -94,7 +95,7 @@ class ModelConfig(BaseModel):
     """Vocabulary size, for the optional LM head (vocabulary projection)."""
     decoder: bool = True
     """Causal decoder (GPT, Llama): the decode phase is allowed only if true."""
-    default_seq_len: PositiveInt | None = None
+    default_seq_len: SeqLen | None = None
     """Sequence length used when an instance gives none (e.g. ViT's fixed token count)."""
     assumptions: tuple[str, ...] = ()
     """What was assumed in reading the config (e.g. a family default), listed in reports."""

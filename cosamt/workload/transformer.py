@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cosamt.errors import InputError, Problem
+from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 from cosamt.workload.models import GATED, ModelConfig
@@ -586,7 +587,26 @@ def build_block(
     ``phase`` prefill processes ``seq_len`` tokens; decode processes one new token against a KV
     cache of ``seq_len`` tokens (only for causal decoders).
     """
-    return build_workload(model, phase, batch, seq_len, lm_head).operators
+    ops = build_workload(model, phase, batch, seq_len, lm_head).operators
+    _check_sizes(ops, model, batch, seq_len)
+    return ops
+
+
+def _check_sizes(ops: list[Einsum], model: ModelConfig, batch: int, seq_len: int) -> None:
+    """Refuse a block whose largest operator iterates more than MAX_OPERATOR_POINTS times
+    (2**64: counts stay exact Python ints, figures float64 to 1e-16 relative) (:mod:`cosamt.limits`)."""
+    largest = max(ops, key=lambda op: op.points)
+    if largest.points > MAX_OPERATOR_POINTS:
+        raise InputError(
+            "",
+            [
+                Problem(
+                    "seq_len",
+                    f"with batch {batch}, seq_len {seq_len} and model {model.name!r}, operator "
+                    f"{largest.name} iterates {largest.points:.3e} times, more than 2**64; use a smaller seq_len, batch or model",
+                )
+            ],
+        )
 
 
 def model_macs(ops: Iterable[Einsum]) -> int:
