@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from test_tracesim import problems
+from test_tracesim import make_arch, problems
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -23,12 +25,12 @@ from cosamt.cli.common import _load
 from cosamt.cli.evaluate import _schedule_groups
 from cosamt.codegen.legality import computation_problems
 from cosamt.codegen.reduce import reduce_group
-from cosamt.codegen.run import check_group
+from cosamt.codegen.run import GroupCheck, _compare_counts, build, check_group, generate
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
-from cosamt.fusion.schemes import Group, Scheme, rename, single
-from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
-from cosamt.workload.einsum import Einsum
+from cosamt.fusion.schemes import Group, Scheme, attention, rename, single
+from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
+from cosamt.workload.einsum import Einsum, gemm
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "codegen"
@@ -125,8 +127,6 @@ def test_online_split_of_the_same_row_is_fine(o_on_chip: bool, splits: int, tmp_
     """The same split under the online scheme computes the right thing: running max and sum per row,
     the accumulator rescaled per key tile in DRAM or, when the GlobalBuffer keeps O across key tiles,
     there; rescaling work equals the evaluator's."""
-    from cosamt.fusion.schemes import attention
-
     arch, group, maps = _flat_group()
     online = dict(maps)
     for _ in range(splits):
@@ -282,8 +282,6 @@ def test_fused_group_with_pe_private_level(
 ) -> None:
     """FLAT attention on Registers / GlobalBuffer / DRAM: private tiles per PE, fills outside and
     inside the spatial loops, read-backs to the first PE of a reduction group."""
-    from test_tracesim import make_arch
-
     _arch, group, maps = _flat_group()
     arch = make_arch(3, 8, 8, multicast)
     private = {
@@ -293,3 +291,38 @@ def test_fused_group_with_pe_private_level(
     r = check_group(group, arch, private, tmp_path / "g")
     assert r.values_match, r.max_rel_error
     assert r.counts_match, r.mismatches
+
+
+def test_counts_comparison_sees_a_moved_loop(tmp_path: Path) -> None:
+    """The program of one loop order against the evaluator's counts for another: the comparison
+    names the tensors whose traffic moved (the check is not vacuous)."""
+    op = gemm("g", 4, 4, 4)
+    arch = make_arch(2, 2, 2, True)
+
+    def nest(order: tuple[str, ...]) -> Mapping:
+        gb = LevelMapping(
+            (Loop("k", 2),), (SpatialLoop("m", 2, "rows"),), frozenset({"X", "W", "Y"})
+        )
+        dram = LevelMapping(
+            tuple(Loop(d, {"m": 2, "n": 4, "k": 2}[d]) for d in order),
+            (),
+            frozenset({"X", "W", "Y"}),
+        )
+        return Mapping((gb, dram))
+
+    ran, other = nest(("m", "n", "k")), nest(("k", "m", "n"))
+    group = single(op)
+    program = generate(group, arch, {op.name: ran})
+    exe = build(program, tmp_path)
+    for t in program.inputs:
+        np.zeros(4 * 4).tofile(tmp_path / f"{t.name}.bin")
+    stdout = subprocess.run(
+        [str(exe), str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout
+    same = GroupCheck(op.name, "none", dict(op.dims), None)
+    _compare_counts(same, program, stdout, group, arch, {op.name: ran}, False)
+    assert same.counts_match
+    moved = GroupCheck(op.name, "none", dict(op.dims), None)
+    _compare_counts(moved, program, stdout, group, arch, {op.name: other}, False)
+    assert not moved.counts_match
+    assert any(" Y:" in m for m in moved.mismatches), moved.mismatches

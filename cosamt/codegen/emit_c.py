@@ -83,7 +83,7 @@ class _Emitter:
         self.counter_ids: dict[tuple[str, str, str], int] = {}
         self.stats_ids: dict[tuple[str, str, str], int] = {}
         self.decls: list[str] = []
-        self.declared: set[str] = set()
+        self.declared: dict[str, int] = {}
 
     # ---- names and buffers ---------------------------------------------------------------
     def level_name(self, level: int) -> str:
@@ -115,9 +115,13 @@ class _Emitter:
         return buf
 
     def declare(self, buf: Buffer) -> None:
-        if buf.name not in self.declared:
-            self.declared.add(buf.name)
-            self.decls.append(f"static double {buf.name}[{buf.tile * buf.instances}];")
+        size = buf.tile * buf.instances
+        known = self.declared.get(buf.name)
+        if known is None:
+            self.declared[buf.name] = size
+            self.decls.append(f"static double {buf.name}[{size}];")
+        elif known != size:  # members disagree on an intermediate's on-chip tile
+            raise CodegenError(f"{buf.tensor.name}: on-chip tiles of {size} and {known} words")
 
     # ---- coordinates -----------------------------------------------------------------------
     @staticmethod
