@@ -107,14 +107,9 @@ def _progress(enabled: bool) -> tuple[Callable[[str, int, int], None] | None, Pr
 
 
 def _check_solver(name: str) -> None:
-    import pyomo.environ as pyo
+    from cosamt.solve.names import solver_available
 
-    pyomo_name = "appsi_highs" if name == "highs" else name
-    try:
-        ok = pyo.SolverFactory(pyomo_name).available(exception_flag=False)
-    except Exception:
-        ok = False
-    if not ok:
+    if not solver_available(name):
         raise InputError(
             "", [Problem("--solver", f"solver {name!r} is not installed or not known to Pyomo")]
         )
