@@ -9,20 +9,19 @@ from typing import Any
 
 from cosamt.arch.presets import resolve_arch
 from cosamt.arch.spec import Architecture
+from cosamt.baselines.streaming import streaming_schedule
 from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bounds
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.fusion.schemes import Group, segments
 from cosamt.io.instance import HFConfigRef, Instance
 from cosamt.schedule.file import ScheduleFile, group_entry
 from cosamt.schedule.mapping import Mapping
-from cosamt.search.streaming import streaming_schedule
 from cosamt.solve.solver import SolveResult, SolveSettings, SolveStatus, solve_group
+from cosamt.types import AGREEMENT_TOLERANCE as AGREEMENT_TOLERANCE  # re-exported
 from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.models import ModelConfig, get_model, load_hf_config
 from cosamt.workload.transformer import build_block
-
-AGREEMENT_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)

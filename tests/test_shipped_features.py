@@ -13,16 +13,16 @@ from support import agrees
 
 import cosamt.pipeline
 from cosamt.arch.spec import Architecture
+from cosamt.baselines.exhaustive import exhaustive_search
+from cosamt.baselines.streaming import streaming_schedule
 from cosamt.evaluate.evaluator import evaluate
-from cosamt.formulation.lattice import padding_candidates
 from cosamt.fusion.schemes import single
 from cosamt.io.instance import load_instance
+from cosamt.lattice import padding_candidates
 from cosamt.pipeline import resolve, solve_group_result
 from cosamt.schedule.file import mapping_from_group, read_schedule
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.schedule.violations import Rule
-from cosamt.search.exhaustive import exhaustive_search
-from cosamt.search.streaming import streaming_schedule
 from cosamt.solve.names import KNOWN_MIP_SOLVERS, pyomo_solver_name, solver_available
 from cosamt.solve.solver import SolveResult, SolveSettings, SolveStatus
 from cosamt.types import Objective

@@ -15,9 +15,9 @@ import pyomo.environ as pyo
 
 from cosamt.arch.spec import Architecture
 from cosamt.formulation.blocks import epigraph
-from cosamt.formulation.lattice import divisors, prime_factors
 from cosamt.formulation.single_operator import Problem, populate
 from cosamt.fusion.schemes import Group
+from cosamt.lattice import divisors, prime_factors
 
 
 def member_problems(group: Group, arch: Architecture, double_buffering: bool) -> list[Problem]:

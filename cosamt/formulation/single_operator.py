@@ -13,9 +13,9 @@ from itertools import permutations
 
 import pyomo.environ as pyo
 
-from cosamt.arch.spec import AXES, Architecture, DimClass
+from cosamt.arch.spec import AXES, Architecture
 from cosamt.formulation.blocks import epigraph, exact_value, family
-from cosamt.formulation.lattice import lattice, prime_factors
+from cosamt.lattice import lattice, prime_factors
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 
 MAC = -1  # the PE's operand latch, below every memory level
@@ -69,24 +69,10 @@ class Problem:
 
     def holdable(self, t: Tensor) -> list[int]:
         """Levels below t's top that may keep t."""
-        out = []
-        for i, lv in enumerate(self.arch.levels[: self.top(t)]):
-            if t.role not in lv.holds:
-                continue
-            if self.op.kind is OpKind.VECTOR and self.arch.is_private(i):
-                continue
-            out.append(i)
-        return out
+        return [i for i in range(self.top(t)) if self.arch.may_keep(i, self.op, t)]
 
     def spatial_slots(self, dim: str) -> list[Slot]:
-        if self.op.kind is OpKind.VECTOR:
-            return []
-        cls = DimClass.REDUCTION if dim in self.op.reduction_dims else DimClass.OUTPUT
-        if cls is DimClass.REDUCTION and not self.arch.pe_array.spatial_reduction:
-            return []
-        return [
-            Slot(self.spatial_level, a) for a in AXES if cls in self.arch.pe_array.axis(a).unrolls
-        ]
+        return [Slot(self.spatial_level, a) for a in self.arch.unroll_axes(self.op, dim)]
 
     def temporal_levels(self, dim: str) -> list[int]:
         """Levels with a temporal loop slot for ``dim``: every storage level, plus the Shared level

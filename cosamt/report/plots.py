@@ -10,6 +10,7 @@ against baselines, grouped bars per operator group.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cosamt.errors import InputError, Problem
-from cosamt.sweep.rows import group_names
 
 CONFIG_COLUMNS = ("model", "phase", "batch", "arch", "objective")
 """A sweep panel: the point parameters other than the sequence length."""
@@ -241,3 +241,9 @@ def line_data(fig: Figure) -> dict[str, tuple[list[Any], list[Any]]]:
         for line in ax.get_lines()
         if not str(line.get_label()).startswith("_")
     }
+
+
+def group_names(columns: Iterable[str]) -> list[str]:
+    """Group names present in a set of sweep-row columns (``NAME.latency_cycles``), in order."""
+    names = [c.rsplit(".", 1)[0] for c in columns if c.endswith(".latency_cycles")]
+    return [n for n in dict.fromkeys(names) if n not in ("total", "lower_bound")]

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from cosamt.pipeline import AGREEMENT_TOLERANCE, GroupResult, SolveReport
+from cosamt.baselines.flat import shared_granularity
+from cosamt.types import AGREEMENT_TOLERANCE
 
-GRANULARITY = {"b": "batch", "h": "head", "r": "head", "m": "row", "n": "key tile"}
+if TYPE_CHECKING:  # report renders the pipeline's results; it needs no solver to do so
+    from cosamt.pipeline import GroupResult, SolveReport
 
 
 def granularity(g: GroupResult) -> str | None:
-    """FLAT's granularity: the finest shared dimension the schedule actually tiles."""
-    if not g.group.fused:
-        return None
-    first = g.mappings[g.group.ops[0].name]
-    tiled = {lp.dim for lp in first.levels[-1].temporal if lp.factor > 1}
-    for dim in ("n", "m", "r", "h", "b"):
-        if dim in tiled:
-            return GRANULARITY[dim]
-    return "whole"
+    return shared_granularity(g.group, g.mappings)
 
 
 def _stationarity(g: GroupResult) -> dict[str, str]:
