@@ -1,6 +1,6 @@
 """``cosamt compare``: the MIP beside every baseline, per unique segment of the block and in total.
 
-Registered in ``cosamt/cli.py`` with ``app.command("compare")(compare)``.
+Registered in ``cosamt/cli/__init__.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors
+from cosamt.cli.common import _progress, err, out, user_errors
 from cosamt.errors import InputError, Problem
 from cosamt.types import FusionChoice, Objective
 
@@ -124,15 +124,15 @@ def compare(
 ) -> None:
     """The MIP (fusion explorer) beside every baseline on each unique segment: latency, energy,
     DRAM, search time, ratio."""
+    from cosamt.api import check_solver, load_resolved
     from cosamt.compare import compare_instance, to_csv, to_json
-    from cosamt.pipeline import resolve, settings_for
+    from cosamt.pipeline import settings_for
 
     with user_errors():
         names = _baseline_names(baselines)
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        resolved = resolve(inst, instance.parent)
-        settings = settings_for(inst, objective=objective, time_limit_s=time_limit)
-        _check_solver(settings.solver)
+        resolved = load_resolved(instance, seq_len=seq_len, batch=batch)
+        settings = settings_for(resolved.instance, objective=objective, time_limit_s=time_limit)
+        check_solver(settings.solver)
         update, bar = _progress(not json_out and sys.stderr.isatty())
         if bar:
             with bar:

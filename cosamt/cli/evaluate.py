@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.cli.common import out, user_errors
 from cosamt.errors import InputError, Problem
-from cosamt.types import FusionChoice, Objective  # noqa: F401
 
 
 def evaluate_cmd(
@@ -22,10 +21,11 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a hand-written or exported schedule (single operators or fused groups); violations
     are listed and exit with code 2."""
+    from cosamt.api import evaluate_schedule, load_resolved
+
     with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        _arch, entries = _schedule_groups(instance, schedule, inst)
-        results = [(group, metrics) for _path, group, _mappings, metrics in entries]
+        resolved = load_resolved(instance, seq_len=seq_len, batch=batch)
+        results = [(s.group, s.metrics) for s in evaluate_schedule(resolved, schedule)]
     if json_out:
         groups = [
             (m.members[0].to_json() if not g.fused else m.to_json())
@@ -72,62 +72,6 @@ def evaluate_cmd(
                 )
 
 
-def _schedule_groups(
-    instance: Path, schedule: Path, inst: Any
-) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
-    """The instance's architecture and, per group of the schedule file, (JSON path, group, mappings,
-    metrics); every unknown operator or scheme, malformed nest and violation the evaluator finds
-    is reported at once (InputError)."""
-    from cosamt.evaluate.group import evaluate_group
-    from cosamt.fusion.schemes import find_group
-    from cosamt.pipeline import resolve
-    from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
-
-    resolved = resolve(inst, instance.parent)
-    sched = read_schedule(schedule)
-    ops = {op.name: op for op in resolved.operators}
-    problems: list[Problem] = []
-    if sched.arch is not None and sched.arch != resolved.arch.name:
-        problems.append(
-            Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}")
-        )
-    entries = []
-    for i, entry in enumerate(sched.groups):
-        path = f"groups[{i}]"
-        unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
-        if unknown:
-            j, name = unknown[0]
-            problems.append(
-                Problem(
-                    f"{path}.operators[{j}]",
-                    f"unknown operator {name!r}; operators are {list(ops)}",
-                )
-            )
-            continue
-        group = find_group(resolved.operators, entry.scheme, entry.operators)
-        if group is None:
-            problems.append(
-                Problem(
-                    f"{path}.scheme",
-                    f"no {entry.scheme!r} group over operators {list(entry.operators)}",
-                )
-            )
-            continue
-        try:
-            mappings = mappings_from_entry(entry, group, resolved.arch, path)
-        except InputError as exc:
-            problems += list(exc.problems)
-            continue
-        metrics = evaluate_group(
-            group, resolved.arch, mappings, double_buffering=inst.options.double_buffering
-        )
-        problems += violation_problems(entry, path, metrics.violations)
-        entries.append((path, group, mappings, metrics))
-    if problems:
-        raise InputError(str(schedule), problems)
-    return resolved.arch, entries
-
-
 def export_cmd(
     instance: Annotated[Path, typer.Argument(help="Instance JSON file.")],
     schedule: Annotated[
@@ -142,6 +86,7 @@ def export_cmd(
     """Write each group of a valid schedule as AccelForge specs (arch.yaml, workload.yaml,
     mapping.yaml in OUT/<group>/), fused groups as one tree; AccelForge's `Spec.from_yaml` on the
     three files evaluates it (docs/peers.md)."""
+    from cosamt.api import evaluate_schedule, load_resolved
     from cosamt.export.accelforge import (
         ExportError,
         group_mapping_spec,
@@ -151,11 +96,13 @@ def export_cmd(
     )
 
     with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        arch, entries = _schedule_groups(instance, schedule, inst)
+        resolved = load_resolved(instance, seq_len=seq_len, batch=batch)
+        arch = resolved.arch
         docs = []
         problems: list[Problem] = []
-        for path, group, mappings, _metrics in entries:
+        for path, group, mappings in (
+            (s.path, s.group, s.mappings) for s in evaluate_schedule(resolved, schedule)
+        ):
             try:
                 arch_doc, workload_doc = sequence_specs(list(group.ops), arch)
                 docs.append(

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.cli.common import out, user_errors
 from cosamt.errors import InputError, Problem
-from cosamt.types import FusionChoice, Objective  # noqa: F401
 
 
 def schema(

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, _progress, err, out, user_errors  # noqa: F401
+from cosamt.cli.common import _progress, out, user_errors
 from cosamt.errors import InputError, Problem
 from cosamt.types import FusionChoice, Objective
 
@@ -38,17 +38,21 @@ def solve(
     solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
 ) -> None:
     """Solve every operator group of the model to proven optimality, exploring fusion, and report it."""
-    from cosamt.pipeline import resolve, settings_for, solve_instance
+    from cosamt.api import check_solver, load_resolved
+    from cosamt.pipeline import settings_for, solve_instance
     from cosamt.report.solve_report import print_explain, print_table, report_json
     from cosamt.schedule.file import write_schedule
 
     with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        resolved = resolve(inst, instance.parent)
+        resolved = load_resolved(instance, seq_len=seq_len, batch=batch)
         settings = settings_for(
-            inst, objective=objective, time_limit_s=time_limit, threads=threads, solver=solver
+            resolved.instance,
+            objective=objective,
+            time_limit_s=time_limit,
+            threads=threads,
+            solver=solver,
         )
-        _check_solver(settings.solver)
+        check_solver(settings.solver)
         if out_file is not None and not out_file.parent.is_dir():
             raise InputError(
                 "", [Problem("--out", f"directory {str(out_file.parent)!r} does not exist")]
@@ -82,23 +86,10 @@ def pareto(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The latency-energy Pareto front of one operator (epsilon-constraint walk)."""
-    from cosamt.formulation.single_operator import Problem as MipProblem
-    from cosamt.pipeline import resolve, settings_for
-    from cosamt.solve.solver import pareto_front, single_formulation
+    from cosamt.api import load_resolved, operator_pareto_front
 
     with user_errors():
-        inst = _load(instance)
-        resolved = resolve(inst, instance.parent)
-        ops = {op.name: op for op in resolved.operators}
-        if operator not in ops:
-            raise InputError(
-                "",
-                [Problem("operator", f"unknown operator {operator!r}; operators are {list(ops)}")],
-            )
-        op = ops[operator]
-        settings = settings_for(inst)
-        problem = MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering)
-        front = pareto_front(single_formulation(problem), settings)
+        front = operator_pareto_front(load_resolved(instance), operator)
     rows = [
         {"latency_cycles": r.latency, "energy_pj": r.energy, "status": r.status.value}
         for r in front
