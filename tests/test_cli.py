@@ -201,3 +201,18 @@ def test_export_writes_one_accelforge_spec_per_group(
     attention = next(g for g in groups if "softmax" in g["operators"])
     assert len(attention["operators"]) == 3  # the explorer fuses attention here
     assert "P overwrites its input in place (softmax)" in printed
+
+
+@pytest.mark.parametrize("kind", ["instance", "schedule"])
+def test_schema_describes_every_field(kind: str) -> None:
+    """`cosamt schema` carries each field's docstring as its description."""
+    schema = json.loads(_invoke("schema", kind).stdout)
+    models = [schema, *schema.get("$defs", {}).values()]
+    missing = [
+        f"{m.get('title')}.{name}"
+        for m in models
+        for name, prop in m.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert not missing
+    assert schema.get("properties")

@@ -20,7 +20,7 @@ NonNegFloat = Annotated[float, Field(ge=0)]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class DimClass(StrEnum):

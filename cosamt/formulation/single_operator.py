@@ -301,7 +301,8 @@ def _spatial_log(m: pyo.ConcreteModel, pb: Problem, pick: object) -> pyo.Express
 
 
 def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
-    """Reads and writes per level as sums of epigraph variables (traffic_* constraints)."""
+    """Reads and writes per level as sums of epigraph variables (the ``child_*_epigraph``,
+    ``pair_*_epigraph`` and ``readback_*_def`` families)."""
     n, P = pb.n_levels, pb.spatial_level
     multicast = pb.arch.pe_array.multicast
     log_s_all = _spatial_log(m, pb, lambda d: True)

@@ -15,7 +15,7 @@ from cosamt.workload.models import ModelConfig
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class HFConfigRef(Frozen):

@@ -34,7 +34,7 @@ PosInt = Annotated[int, Field(gt=0, strict=True)]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class LevelEntry(Frozen):

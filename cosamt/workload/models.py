@@ -26,7 +26,7 @@ Norm = Literal["layernorm", "rmsnorm"]
 class ModelConfig(BaseModel):
     """The shape of a Transformer: everything the per-block operators depend on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     name: str
     """Model name, used in reports."""
