@@ -59,9 +59,12 @@ def build_group(
 
 
 def link_shared_loops(m: pyo.ConcreteModel, group: Group, problems: list[Problem], k: int) -> None:
-    """shared_factors / shared_nontrivial / shared_order: every member iterates the same shared loops."""
+    """shared_links[i, "count", d, p], [i, "nontrivial", d, ""], [i, "order", a, b]: member i's
+    count, nontrivial and order variables at the shared level k equal member 0's, so every member
+    iterates the same shared loops."""
     ref = m.member[0]
-    m.shared_links = pyo.ConstraintList()
+    m.shared_links = pyo.Constraint(pyo.Any)
+    links = m.shared_links
     dims = sorted(d for d in group.shared_dims if d in problems[0].dims)
     for i in range(1, len(problems)):
         blk = m.member[i]
@@ -69,12 +72,12 @@ def link_shared_loops(m: pyo.ConcreteModel, group: Group, problems: list[Problem
             if d not in problems[i].dims:
                 continue
             for p, _mult in prime_factors(problems[0].sizes[d]):
-                m.shared_links.add(blk.count[d, p, f"T{k}"] == ref.count[d, p, f"T{k}"])
-            m.shared_links.add(blk.nontrivial[k, d] == ref.nontrivial[k, d])
+                links[i, "count", d, p] = blk.count[d, p, f"T{k}"] == ref.count[d, p, f"T{k}"]
+            links[i, "nontrivial", d, ""] = blk.nontrivial[k, d] == ref.nontrivial[k, d]
         for a in dims:
             for b in dims:
                 if a < b and a in problems[i].dims and b in problems[i].dims:
-                    m.shared_links.add(blk.order[k, a, b] == ref.order[k, a, b])
+                    links[i, "order", a, b] = blk.order[k, a, b] == ref.order[k, a, b]
 
 
 def fix_shared_factors(
@@ -103,25 +106,30 @@ def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) 
     """group_capacity: every on-chip level holds, for every tensor any member keeps there, its
     largest tile (group_tile >= each member's tile), all at once: a tile reused across shared
     iterations must survive the other members' turns. In-place outputs share their input's space."""
-    m.group_capacity = pyo.ConstraintList()
-    m.group_tile_bound = pyo.ConstraintList()
+    # group_capacity[level, g]: mult · sum of group_tile over the tensors of capacity group g <= cap
+    # group_tile_bound[t, level, i]: group_tile[t, level] >= member i's tile of t at level
+    m.group_capacity = pyo.Constraint(pyo.Any)
+    m.group_tile_bound = pyo.Constraint(pyo.Any)
     arch = problems[0].arch
     in_place = {t for ts in group.in_place.values() for t in ts}
     mult = 2 if problems[0].double_buffering else 1
-    tiles: dict[tuple[str, int], list[pyo.Expression]] = {}
+    tiles: dict[tuple[str, int], list[tuple[int, pyo.Expression]]] = {}
     for i in range(len(problems)):
         for (t, lvl), z in m.member[i].tiles.items():
             if t not in in_place:
-                tiles.setdefault((t, lvl), []).append(z)
+                tiles.setdefault((t, lvl), []).append((i, z))
     m.group_tile = pyo.Var(sorted(tiles), domain=pyo.NonNegativeReals)
-    for key, zs in tiles.items():
-        for z in zs:
-            m.group_tile_bound.add(m.group_tile[key] >= z)
+    for (t, lvl), zs in tiles.items():
+        for i, z in zs:
+            m.group_tile_bound[t, lvl, i] = m.group_tile[t, lvl] >= z
     for lvl in range(problems[0].dram):
-        for roles, cap in arch.levels[lvl].capacity_groups(arch.word_bytes):
+        level = arch.levels[lvl]
+        for g, (roles, cap) in enumerate(level.capacity_groups(arch.word_bytes)):
             held = [key for key in tiles if key[1] == lvl and _role(problems, key[0]) in roles]
             if held:
-                m.group_capacity.add(mult * sum(m.group_tile[key] for key in held) / cap <= 1)
+                m.group_capacity[level.name, g] = (
+                    mult * sum(m.group_tile[key] for key in held) / cap <= 1
+                )
 
 
 def _role(problems: list[Problem], tensor: str) -> object:
@@ -157,14 +165,15 @@ def group_objective(
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     resources = sorted({r for b in blocks for r in b.resource_cycles} | {"vector"})
-    m.group_latency = pyo.ConstraintList()
+    # group_latency[resource]: latency >= the members' summed cycles of the resource
+    m.group_latency = pyo.Constraint(pyo.Any)
     for r in resources:
         total = sum(b.resource_cycles.get(r, 0.0) for b in blocks)
         if r == "vector":
             total = total + extra_vector / arch.vector_unit.lanes
         if isinstance(total, float) and total == 0.0:
             continue
-        m.group_latency.add(m.latency_scaled >= total / m.latency_scale)
+        m.group_latency[r] = m.latency_scaled >= total / m.latency_scale
     m.group_energy = pyo.Constraint(
         expr=m.energy_scaled
         >= (

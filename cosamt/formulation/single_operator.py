@@ -396,14 +396,17 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
 def _compulsory_traffic_cuts(
     m: pyo.ConcreteModel, pb: Problem, incoming: dict[tuple[str, int], list[pyo.Var]]
 ) -> None:
-    """Every level that keeps t receives (or, for outputs, is written) all of t at least once.
-    Valid at every integer point; it lifts the relaxation's bound to compulsory traffic."""
-    m.compulsory_traffic = pyo.ConstraintList()
-    for (tn, p), zs in incoming.items():
-        if p >= pb.spatial_level:
-            t = pb.op.tensor(tn)
-            size = math.prod(pb.sizes[d] for d in pb.dims if d in t.dims)
-            m.compulsory_traffic.add(sum(zs) >= size * m.kept(tn, p))
+    """compulsory_traffic[t, p]: every shared level p that keeps t receives (or, for outputs, is
+    written) all of t at least once, sum of the pairs into p >= |t| · kept[t, p]. Valid at every
+    integer point; it lifts the relaxation's bound to compulsory traffic."""
+    keys = [(tn, p) for tn, p in incoming if p >= pb.spatial_level]
+
+    def rule(_m: pyo.Block, tn: str, p: int) -> object:
+        t = pb.op.tensor(tn)
+        size = math.prod(pb.sizes[d] for d in pb.dims if d in t.dims)
+        return sum(incoming[tn, p]) >= size * m.kept(tn, p)
+
+    m.compulsory_traffic = pyo.Constraint(keys, rule=rule)
 
 
 def _reduction_fanout(m: pyo.ConcreteModel, pb: Problem, t: Tensor) -> pyo.Expression:
@@ -467,7 +470,9 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
     m.latency_scale = float(points) * (wb / slowest if math.isfinite(slowest) else 1.0)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.latency = m.latency_scale * m.latency_scaled
-    m.latency_bounds = pyo.ConstraintList()
+    # latency_bounds[resource]: latency >= the cycles of each resource ("compute", "vector",
+    # "<level>.read", "<level>.write"); declared here, filled below, so the rows keep their place.
+    m.latency_bounds = pyo.Constraint(pyo.Any)
     # Cycles each resource needs (natural units); latency is their max. A fused group sums them per
     # resource across its members instead (formulations/fused_group.md).
     m.resource_cycles = {}
@@ -491,8 +496,8 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
             m.resource_cycles[f"{lv.name}.read"] = m.reads[i] * (wb / lv.read_bandwidth)
         if lv.write_bandwidth:
             m.resource_cycles[f"{lv.name}.write"] = m.writes[i] * (wb / lv.write_bandwidth)
-    for cycles in m.resource_cycles.values():
-        m.latency_bounds.add(m.latency_scaled >= cycles / m.latency_scale)
+    for resource, cycles in m.resource_cycles.items():
+        m.latency_bounds[resource] = m.latency_scaled >= cycles / m.latency_scale
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
     m.energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
