@@ -15,7 +15,7 @@ import pyomo.environ as pyo
 
 from cosamt.arch.spec import Architecture
 from cosamt.formulation.blocks import epigraph
-from cosamt.formulation.single_operator import Problem, populate
+from cosamt.formulation.single_operator import OperatorModel, Problem, populate
 from cosamt.fusion.schemes import Group
 from cosamt.lattice import divisors, prime_factors
 
@@ -45,16 +45,15 @@ def build_group(
     m = pyo.ConcreteModel(name=f"fused_group[{group.name}]")
     problems = member_problems(group, arch, double_buffering)
     m.member = pyo.Block(range(len(problems)))
-    for i, pb in enumerate(problems):
-        populate(m.member[i], pb)
+    members = [populate(m.member[i], pb) for i, pb in enumerate(problems)]
     m.problems = problems
     shared_level = problems[0].dram + 1
     link_shared_loops(m, group, problems, shared_level)
     if shared_factors is not None:
         fix_shared_factors(m, group, problems, shared_level, shared_factors)
-    group_capacity(m, group, problems)
-    extra_vector = rescale_work(m, group, problems, shared_level, arch)
-    group_objective(m, problems, extra_vector, arch)
+    group_capacity(m, group, members)
+    extra_vector = rescale_work(m, group, members, shared_level)
+    group_objective(m, members, extra_vector, arch)
     return m
 
 
@@ -102,7 +101,7 @@ def fix_shared_factors(
             m.member[0].count[d, p, f"T{k}"].fix(power)
 
 
-def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) -> None:
+def group_capacity(m: pyo.ConcreteModel, group: Group, members: list[OperatorModel]) -> None:
     """group_capacity: every on-chip level holds, for every tensor any member keeps there, its
     largest tile (group_tile >= each member's tile), all at once: a tile reused across shared
     iterations must survive the other members' turns. In-place outputs share their input's space."""
@@ -110,12 +109,13 @@ def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) 
     # group_tile_bound[t, level, i]: group_tile[t, level] >= member i's tile of t at level
     m.group_capacity = pyo.Constraint(pyo.Any)
     m.group_tile_bound = pyo.Constraint(pyo.Any)
+    problems = [mm.problem for mm in members]
     arch = problems[0].arch
     in_place = {t for ts in group.in_place.values() for t in ts}
     mult = 2 if problems[0].double_buffering else 1
     tiles: dict[tuple[str, int], list[tuple[int, pyo.Expression]]] = {}
-    for i in range(len(problems)):
-        for (t, lvl), z in m.member[i].tiles.items():
+    for i, member in enumerate(members):
+        for (t, lvl), z in member.tiles.items():
             if t not in in_place:
                 tiles.setdefault((t, lvl), []).append((i, z))
     m.group_tile = pyo.Var(sorted(tiles), domain=pyo.NonNegativeReals)
@@ -137,29 +137,29 @@ def _role(problems: list[Problem], tensor: str) -> object:
 
 
 def rescale_work(
-    m: pyo.ConcreteModel, group: Group, problems: list[Problem], k: int, arch: Architecture
+    m: pyo.ConcreteModel, group: Group, members: list[OperatorModel], k: int
 ) -> pyo.Expression | float:
     """Online softmax: key_tiles x (|O| + 2 x rows) vector ops, key_tiles = the shared factor of the
     key dimension (an exact epigraph over its divisors)."""
     r = group.rescale
     if r is None:
         return 0.0
-    i = [pb.op.name for pb in problems].index(r.operator)
-    log_tiles = m.member[i].logf(r.dim, f"T{k}")
-    tiles = epigraph(m, "rescale_key_tiles", log_tiles, divisors(problems[i].sizes[r.dim]))
+    softmax = next(mm for mm in members if mm.problem.op.name == r.operator)
+    log_tiles = softmax.factors.logf(r.dim, f"T{k}")
+    tiles = epigraph(m, "rescale_key_tiles", log_tiles, divisors(softmax.problem.sizes[r.dim]))
     return tiles * (r.output_size + 2 * r.rows)
 
 
 def group_objective(
     m: pyo.ConcreteModel,
-    problems: list[Problem],
+    members: list[OperatorModel],
     extra_vector: pyo.Expression | float,
     arch: Architecture,
 ) -> None:
     """group_latency: the shared iterations are pipelined across the PE array, the vector unit and
     every memory port (FLAT's interleaved execution; fill and drain ignored), so latency is the max
     over resources of the members' summed cycles. group_energy: the members' sum + rescaling work."""
-    blocks = [m.member[i] for i in range(len(problems))]
+    blocks = [mm.costs for mm in members]
     m.latency_scale = max(b.latency_scale for b in blocks)
     m.energy_scale = max(b.energy_scale for b in blocks)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
