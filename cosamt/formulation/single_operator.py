@@ -125,18 +125,29 @@ class KeepTerms:
 @dataclass(frozen=True)
 class FillTerms:
     """From ``define_fill_expressions``: ``log_fills(t, c)`` = log F of the reuse rule for t's tile at
-    child level c; ``log_tile(t, c)`` = log of that tile's words per instance."""
+    child level c; ``log_tile(t, c)`` = log of that tile's words per instance; ``counted_index`` the
+    (t, c, level, irrelevant dim) keys of ``counted`` / ``counted_log``."""
 
     log_fills: Callable[[Tensor, int], Expr]
     log_tile: Callable[[Tensor, int], Expr]
+    counted_index: list[tuple[str, int, int, str]]
+
+
+@dataclass(frozen=True)
+class ChainTerms:
+    """From ``define_chains``: ``adjacent[t, c, p]`` = 1 if c and p are consecutive levels keeping t."""
+
+    adjacent: pyo.Var
 
 
 @dataclass(frozen=True)
 class TrafficTerms:
-    """From ``define_traffic``: words read from and written into every level (all instances)."""
+    """From ``define_traffic``: words read from and written into every level (all instances), and
+    per (tensor, level) the pair epigraphs of what arrives there (for compulsory_traffic)."""
 
     reads: dict[int, Expr]
     writes: dict[int, Expr]
+    incoming: dict[tuple[str, int], list[Expr]]
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,7 @@ class OperatorModel:
     order: OrderTerms
     keeps: KeepTerms
     fills: FillTerms
+    chains: ChainTerms
     traffic: TrafficTerms
     tiles: dict[tuple[str, int], Expr]  # (tensor, level) -> tile words, for group capacity rows
     costs: CostTerms
@@ -186,13 +198,16 @@ def populate(m: pyo.Block, problem: Problem) -> OperatorModel:
     order = define_order_variables(m, problem, factors)
     keeps = define_keep_variables(m, problem)
     fills = define_fill_expressions(m, problem, factors, order)
-    traffic = define_traffic(m, problem, factors, keeps, fills)
+    define_stationarity(m, problem, factors, fills)
+    chains = define_chains(m, problem, keeps)
+    traffic = define_traffic(m, problem, factors, fills, chains)
+    define_compulsory_traffic(m, problem, keeps, traffic)
     tiles = define_capacity(m, problem, fills)
     costs = define_latency_and_energy(m, problem, factors, traffic)
     # The solver's extraction reads these off the block (cosamt/solve/solver.py).
     m.outer = order.outer
     m.kept = keeps.kept
-    return OperatorModel(m, problem, factors, order, keeps, fills, traffic, tiles, costs)
+    return OperatorModel(m, problem, factors, order, keeps, fills, chains, traffic, tiles, costs)
 
 
 def define_factor_variables(m: pyo.Block, pb: Problem) -> FactorTerms:
@@ -298,7 +313,8 @@ def define_fill_expressions(
     """log F[t,c] of the reuse rule: loops above c count unless they are in the innermost run of
     loops irrelevant to t. counted[t,c,k,d] (d irrelevant) is forced to 1 by any non-trivial relevant
     loop inside it (fill_counted_same_level, fill_counted_lower_level); log f * counted is linearised
-    exactly from below (fill_product)."""
+    exactly from below (fill_product). The stationarity rows on ``counted_log`` are
+    ``define_stationarity``'s."""
     idx = []
     for t in pb.op.tensors:
         for c in chain_levels(pb, t)[:-1]:
@@ -329,8 +345,6 @@ def define_fill_expressions(
         ),
     )
 
-    _stationarity_choice(m, pb, factors, idx)
-
     def log_fills(t: Tensor, c: int) -> pyo.Expression:
         return sum(
             logf(d, f"T{k}") if d in t.dims else m.counted_log[t.name, c, k, d]
@@ -345,16 +359,15 @@ def define_fill_expressions(
         spatial = _spatial_log(factors, pb, lambda d: d in t.dims) if c >= pb.spatial_level else 0.0
         return temporal + spatial
 
-    return FillTerms(log_fills, log_tile)
+    return FillTerms(log_fills, log_tile, idx)
 
 
-def _stationarity_choice(
-    m: pyo.Block, pb: Problem, factors: FactorTerms, idx: list[tuple[str, int, int, str]]
-) -> None:
+def define_stationarity(m: pyo.Block, pb: Problem, factors: FactorTerms, fills: FillTerms) -> None:
     """Only a tensor not indexed by the innermost non-trivial loop above c has a non-empty run of
     reused loops. Two tensors with disjoint irrelevant dimensions can never both have one, so an
     explicit choice stationary[t,c] bounds the runs (stationarity_run, stationarity_exclusive).
     Implied at integer points; it gives the relaxation the on-chip traffic it otherwise ignores."""
+    idx = fills.counted_index
     irrelevant = {t.name: {d for d in pb.dims if d not in t.dims} for t in pb.op.tensors}
     keys = sorted({(tn, c) for tn, c, _k, _d in idx})
     m.stationary = pyo.Var(keys, domain=pyo.Binary)
@@ -385,17 +398,11 @@ def _spatial_log(factors: FactorTerms, pb: Problem, pick: Callable[[str], bool])
     return sum(factors.logf(d, f"S{a}") for d in pb.dims for a in AXES if pick(d))
 
 
-def define_traffic(
-    m: pyo.Block, pb: Problem, factors: FactorTerms, keeps: KeepTerms, fills: FillTerms
-) -> TrafficTerms:
-    """Reads and writes per level as sums of epigraph variables (the ``child_*_epigraph``,
-    ``pair_*_epigraph`` and ``readback_*_def`` families)."""
-    n, P = pb.n_levels, pb.spatial_level
-    multicast = pb.arch.pe_array.multicast
-    log_s_all = _spatial_log(factors, pb, lambda d: True)
+def define_chains(m: pyo.Block, pb: Problem, keeps: KeepTerms) -> ChainTerms:
+    """adjacent[t,c,p] >= kept[t,c] + kept[t,p] - 1 - sum of kept[t,j] for c<j<p (chain_adjacent);
+    every kept level has one child and one parent (chain_one_child, chain_one_parent), so the chain
+    of t is a path from the latch to t's top level and ``adjacent`` is exact."""
     kept = keeps.kept
-    reads: dict[int, Expr] = {i: 0.0 for i in range(n)}
-    writes: dict[int, Expr] = {i: 0.0 for i in range(n)}
     m.adjacent = pyo.Var(
         [(t.name, c, p) for t in pb.op.tensors for c, p in _pairs(pb, t)], domain=pyo.Binary
     )
@@ -427,7 +434,21 @@ def define_traffic(
             == kept(tn, c)
         ),
     )
-    incoming: dict[tuple[str, int], list[pyo.Var]] = {}
+    return ChainTerms(m.adjacent)
+
+
+def define_traffic(
+    m: pyo.Block, pb: Problem, factors: FactorTerms, fills: FillTerms, chains: ChainTerms
+) -> TrafficTerms:
+    """Reads and writes per level as sums of epigraph variables (the ``child_*_epigraph``,
+    ``pair_*_epigraph`` and ``readback_*_def`` families)."""
+    n, P = pb.n_levels, pb.spatial_level
+    multicast = pb.arch.pe_array.multicast
+    log_s_all = _spatial_log(factors, pb, lambda d: True)
+    reads: dict[int, Expr] = {i: 0.0 for i in range(n)}
+    writes: dict[int, Expr] = {i: 0.0 for i in range(n)}
+    adjacent = chains.adjacent
+    incoming: dict[tuple[str, int], list[Expr]] = {}
     for t in pb.op.tensors:
         tdims = [d for d in pb.dims if d in t.dims]
         out = t.role is Role.OUTPUT
@@ -454,7 +475,7 @@ def define_traffic(
                     f"pair_{t.name}_{c}_{p}",
                     base + between + above,
                     space,
-                    m.adjacent[t.name, c, p],
+                    adjacent[t.name, c, p],
                     lower=size_t,  # every word of t passes every pair of its chain at least once
                 )
                 incoming.setdefault((t.name, p), []).append(z)
@@ -478,16 +499,16 @@ def define_traffic(
                 reads[p] += rb
                 if c != MAC:
                     writes[c] += rb
-    _compulsory_traffic_cuts(m, pb, keeps, incoming)
-    return TrafficTerms(reads, writes)
+    return TrafficTerms(reads, writes, incoming)
 
 
-def _compulsory_traffic_cuts(
-    m: pyo.Block, pb: Problem, keeps: KeepTerms, incoming: dict[tuple[str, int], list[pyo.Var]]
+def define_compulsory_traffic(
+    m: pyo.Block, pb: Problem, keeps: KeepTerms, traffic: TrafficTerms
 ) -> None:
     """compulsory_traffic[t, p]: every shared level p that keeps t receives (or, for outputs, is
     written) all of t at least once, sum of the pairs into p >= |t| · kept[t, p]. Valid at every
     integer point; it lifts the relaxation's bound to compulsory traffic."""
+    incoming = traffic.incoming
     keys = [(tn, p) for tn, p in incoming if p >= pb.spatial_level]
 
     def rule(_m: pyo.Block, tn: str, p: int) -> object:
