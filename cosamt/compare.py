@@ -5,7 +5,7 @@ A *segment* is a run of block operators the fusion explorer schedules as a unit:
 the explorer's choice for the segment (fused or not, every candidate solved by the MIP); its search
 seconds cover every candidate. The per-operator baselines schedule each operator of the segment
 alone (unfused, as a traditional accelerator runs them) and are summed; ``flat`` is FLAT's
-granularity rule on the fused attention segment (``cosamt.solve.flat_granularity``) and does not
+granularity rule on the fused attention segment (``cosamt.baselines.flat``) and does not
 apply elsewhere. Identical segments are merged and counted. All figures come from the independent
 evaluator; the ratio is the method's objective over the MIP's. ``total`` rows weight every segment
 by how often it runs in the model.
@@ -24,13 +24,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cosamt.arch.spec import Architecture
-from cosamt.fusion.schemes import Scheme, segments
+from cosamt.baselines.flat import (
+    FixedSharedSolver,
+    FlatHeuristicUnavailable,
+    flat_heuristic,
+    shared_granularity,
+)
+from cosamt.baselines.registry import BASELINES, DEFAULT_EFFORT, BaselineUnavailable
+from cosamt.fusion.schemes import Group, Scheme, segments
 from cosamt.invariants import check, report_violations
 from cosamt.pipeline import Resolved, SegmentResult, solve_instance
-from cosamt.report.solve_report import granularity
-from cosamt.search.baselines import BASELINES, DEFAULT_EFFORT, BaselineUnavailable
-from cosamt.solve.flat_granularity import FlatHeuristicUnavailable, flat_heuristic
-from cosamt.solve.solver import SolveSettings
+from cosamt.schedule.mapping import Mapping
+from cosamt.solve.solver import SolveSettings, solve_group
 from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum
 
@@ -101,7 +106,7 @@ def mip_result(seg: SegmentResult) -> MethodResult:
     for g in chosen.groups:
         if g.group.fused:
             grans.append(
-                f"{g.group.scheme.value} ({granularity(g)})"
+                f"{g.group.scheme.value} ({shared_granularity(g.group, g.mappings)})"
                 if g.group.scheme in (Scheme.FLAT, Scheme.ONLINE)
                 else g.group.scheme.value
             )
@@ -150,6 +155,15 @@ def summed(name: str, parts: Sequence[MethodResult]) -> MethodResult:
     )
 
 
+def mip_with_shared(settings: SolveSettings) -> FixedSharedSolver:
+    """The MIP as FLAT's rule uses it: the shared loops fixed, everything else optimised."""
+
+    def solve(group: Group, arch: Architecture, shared: dict[str, int]) -> dict[str, Mapping]:
+        return solve_group(group, arch, settings, shared_factors=shared).mappings
+
+    return solve
+
+
 def flat_result(
     ops: Sequence[Einsum], arch: Architecture, settings: SolveSettings, fusion: FusionChoice
 ) -> MethodResult:
@@ -169,7 +183,9 @@ def flat_result(
     if group is None:
         return MethodResult(FLAT, skipped="applies to attention only")
     try:
-        res = flat_heuristic(group, arch, settings)
+        res = flat_heuristic(
+            group, arch, mip_with_shared(settings), double_buffering=settings.double_buffering
+        )
     except FlatHeuristicUnavailable as exc:
         return MethodResult(FLAT, skipped=str(exc))
     m = res.metrics

@@ -10,6 +10,7 @@ from typing import Any
 
 from cosamt.arch.presets import resolve_arch
 from cosamt.arch.spec import Architecture
+from cosamt.baselines.streaming import streaming_schedule
 from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bounds
 from cosamt.errors import InputError, Problem
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
@@ -17,14 +18,18 @@ from cosamt.fusion.schemes import Group, segments
 from cosamt.io.instance import HFConfigRef, Instance
 from cosamt.schedule.file import ScheduleFile, group_entry
 from cosamt.schedule.mapping import Mapping
-from cosamt.search.streaming import streaming_schedule
-from cosamt.solve.solver import SolveResult, SolveSettings, SolveStatus, solve_group
+from cosamt.solve.solver import (
+    SolveResult,
+    SolveSettings,
+    SolveStatus,
+    solve_group,
+    solver_version,
+)
+from cosamt.types import AGREEMENT_TOLERANCE as AGREEMENT_TOLERANCE  # re-exported
 from cosamt.types import FusionChoice, Objective
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.models import ModelConfig, get_model, load_hf_config
 from cosamt.workload.transformer import build_block
-
-AGREEMENT_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,7 @@ class SolveReport:
     settings: SolveSettings
     fusion: FusionChoice
     segments: tuple[SegmentResult, ...]
+    solver: str = ""  # the solver and its version ("highs 1.16.0")
 
     @property
     def groups(self) -> tuple[GroupResult, ...]:
@@ -265,7 +271,7 @@ def solve_instance(
         out.append(SegmentResult(seg.name, tuple(alts)))
     if progress:
         progress("", total, total)
-    return SolveReport(resolved, settings, choice, tuple(out))
+    return SolveReport(resolved, settings, choice, tuple(out), solver_version(settings.solver))
 
 
 @dataclass(frozen=True)

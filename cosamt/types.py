@@ -21,3 +21,7 @@ class FusionChoice(StrEnum):
     FLAT = "flat"
     ONLINE = "online"
     ALL = "all"
+
+
+AGREEMENT_TOLERANCE = 1e-6
+"""Largest relative difference between the MIP's figure and the evaluator's that counts as agreement."""

@@ -2,7 +2,7 @@
 
     python scripts/bench_solve.py [--out results/bench_solve.json] [--instances instances/*.json]
 
-Targets (DESIGN.md section 9, on 2 cores): every group at gap 0; median group < 2 s; worst group
+The project's targets (on 2 cores): every group at gap 0; median group < 2 s; worst group
 < 20 s; GPT-2-small whole model, fusion explored, < 20 s. Every group the fusion explorer solves is
 counted (chosen or not); identical groups in a block are solved once and counted once.
 """

@@ -26,8 +26,8 @@ import matplotlib.pyplot as plt
 
 from cosamt.arch.presets import load_preset
 from cosamt.arch.spec import Architecture
+from cosamt.baselines.registry import run_baseline
 from cosamt.evaluate.evaluator import evaluate
-from cosamt.search.baselines import run_baseline
 from cosamt.solve.solver import SolveSettings, solve_operator
 from cosamt.types import Objective, Phase
 from cosamt.workload.einsum import Einsum, OpKind

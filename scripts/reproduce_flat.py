@@ -8,7 +8,7 @@ optimality for latency (energy breaks ties): unfused (three operators through DR
 score rows on chip; shared loops over batch, heads and query rows) and online softmax (key dimension
 tiled too). Reported: speedup and energy of the best fused schedule over the best unfused one, and
 the granularity FLAT's schedule uses; beside it, FLAT's own granularity rule (the coarsest granularity
-whose scores fit half the buffer, the rest of the mapping by the MIP: cosamt.solve.flat_granularity)
+whose scores fit half the buffer, the rest of the mapping by the MIP: cosamt.baselines.flat)
 and its latency over the MIP's FLAT schedule. Rows are appended as they finish (a rerun skips done points).
 Writes flat.csv, flat.png and summary.json.
 """
@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from cosamt.arch.presets import load_preset
+from cosamt.baselines.flat import FlatHeuristicUnavailable, flat_heuristic, shared_granularity
+from cosamt.compare import mip_with_shared
 from cosamt.fusion.schemes import segments
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import GroupResult, NoSchedule, resolve, settings_for, solve_group_result
-from cosamt.report.solve_report import granularity
-from cosamt.solve.flat_granularity import FlatHeuristicUnavailable, flat_heuristic
 from cosamt.solve.solver import environment
 from cosamt.types import FusionChoice, Objective
 
@@ -109,7 +109,12 @@ def solve_point(
     best = min(("flat", "online"), key=lambda k: (lat(k), energy(k)))
     flat_group = next(c[0] for c in seg.candidates if len(c) == 1 and c[0].scheme.value == "flat")
     try:
-        rule = flat_heuristic(flat_group, resolved.arch, settings)
+        rule = flat_heuristic(
+            flat_group,
+            resolved.arch,
+            mip_with_shared(settings),
+            double_buffering=settings.double_buffering,
+        )
         rule_row = {
             "flat_rule_granularity": rule.granularity.label,
             "flat_rule_latency": rule.metrics.latency_cycles,
@@ -130,7 +135,11 @@ def solve_point(
         "unfused_energy": energy("unfused"),
         "flat_latency": lat("flat"),
         "flat_energy": energy("flat"),
-        "flat_granularity": granularity(results["flat"][0]) if results["flat"] else "infeasible",
+        "flat_granularity": shared_granularity(
+            results["flat"][0].group, results["flat"][0].mappings
+        )
+        if results["flat"]
+        else "infeasible",
         **rule_row,
         "online_latency": lat("online"),
         "online_energy": energy("online"),

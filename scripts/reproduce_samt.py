@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cosamt.baselines.registry import run_baseline
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import resolve, settings_for, solve_instance
-from cosamt.search.baselines import run_baseline
 from cosamt.solve.solver import environment
 from cosamt.types import Objective
 

@@ -28,10 +28,10 @@ import matplotlib.pyplot as plt
 
 from cosamt.arch.presets import load_preset
 from cosamt.arch.spec import Architecture
+from cosamt.baselines.fixed import Dataflow, fixed_mapping
+from cosamt.baselines.tas import tas_mapping
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.schedule.mapping import Mapping
-from cosamt.search.fixed import Dataflow, fixed_mapping
-from cosamt.search.tas import tas_mapping
 from cosamt.solve.solver import SolveSettings, solve_operator
 from cosamt.types import Objective, Phase
 from cosamt.workload.einsum import Einsum

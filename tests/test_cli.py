@@ -22,30 +22,10 @@ INSTANCE: dict[str, Any] = {
 }
 REL = 1e-6
 
+
 # ffn1 of GPT-2 at seq_len 64 (b=1, m=64, e=768, f=3072) on edge: 32x32 PEs, 256 Ki-word buffer.
 # m is split 2 (temporal) x 32 (rows), f 24 (DRAM) x 4 x 32 (cols), e runs whole in the buffer;
 # the buffer keeps X (64x768) + W (768x128) + Y (64x128) = 155648 words.
-FFN1_SCHEDULE: dict[str, Any] = {
-    "format": "cosamt-schedule/1",
-    "arch": "edge",
-    "groups": [
-        {
-            "name": "ffn1",
-            "operators": ["ffn1"],
-            "levels": [
-                {"level": "DRAM", "temporal": [["f", 24]], "keep": ["X", "W", "Y"]},
-                {
-                    "level": "GlobalBuffer",
-                    "temporal": [["f", 4], ["m", 2], ["e", 768]],
-                    "spatial": [["m", 32, "rows"], ["f", 32, "cols"]],
-                    "keep": ["X", "W", "Y"],
-                },
-            ],
-        }
-    ],
-}
-
-
 def _invoke(*args: str) -> Any:
     result = CliRunner().invoke(app, list(args))
     assert result.exit_code == 0, (
@@ -176,11 +156,13 @@ def test_evaluate_table_output(solved: tuple[Path, Path, dict[str, Any]]) -> Non
     assert "ffn1" in out and "GlobalBuffer" in out
 
 
-def test_hand_written_schedule_evaluates_cleanly(tmp_path: Path) -> None:
+def test_hand_written_schedule_evaluates_cleanly(
+    tmp_path: Path, ffn1_schedule: dict[str, Any]
+) -> None:
     inst = tmp_path / "inst.json"
     inst.write_text(json.dumps(INSTANCE))
     sched = tmp_path / "ffn1.json"
-    sched.write_text(json.dumps(FFN1_SCHEDULE))
+    sched.write_text(json.dumps(ffn1_schedule))
     result = _invoke("evaluate", str(inst), str(sched), "--json")
     assert result.stderr == ""
     ev = json.loads(result.stdout)
@@ -253,3 +235,18 @@ def test_workload_text_names_blocks(tmp_path: Path) -> None:
     text = _invoke("workload", str(inst)).stdout
     assert "encoder: 12 layer(s)" in text and "decoder: 12 layer(s)" in text
     assert "dec.xqk" in text and "causal self-attention counted as the full" in text
+
+
+@pytest.mark.parametrize("kind", ["instance", "schedule"])
+def test_schema_describes_every_field(kind: str) -> None:
+    """`cosamt schema` carries each field's docstring as its description."""
+    schema = json.loads(_invoke("schema", kind).stdout)
+    models = [schema, *schema.get("$defs", {}).values()]
+    missing = [
+        f"{m.get('title')}.{name}"
+        for m in models
+        for name, prop in m.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert not missing
+    assert schema.get("properties")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import FFN1_SCHEDULE
+from support import FFN1_SCHEDULE
 from typer.testing import CliRunner
 
 from cosamt.arch.presets import load_preset

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_tracesim import problems
+from support import problems
 from tracesim import simulate
 
 from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, VectorUnit

@@ -13,14 +13,14 @@ import functools
 import pytest
 
 from cosamt.arch.spec import Architecture
-from cosamt.evaluate.evaluator import evaluate
-from cosamt.search.exhaustive import (
+from cosamt.baselines.exhaustive import (
     ExhaustiveResult,
     SearchSpaceTooLarge,
     exhaustive_search,
     exhaustive_search_many,
     space_size,
 )
+from cosamt.evaluate.evaluator import evaluate
 from cosamt.solve.solver import NUMERIC_GAP, SolveSettings, SolveStatus, solve_operator
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor, gemm
@@ -314,7 +314,7 @@ def test_mip_matches_exhaustive_on_shipped_presets(preset: str) -> None:
     """On the real presets (a small GEMM so the mapspace can be enumerated), the MIP's optimum
     equals the exhaustive optimum for both objectives."""
     from cosamt.arch.presets import load_preset
-    from cosamt.search.exhaustive import exhaustive_search_many
+    from cosamt.baselines.exhaustive import exhaustive_search_many
 
     arch = load_preset(preset)
     op = gemm("g", 6, 4, 4)

@@ -22,7 +22,7 @@ from cosamt.limits import (
     Rate,
     WordBytes,
 )
-from cosamt.workload.einsum import Role
+from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 
 LevelName = Annotated[str, Field(pattern=LEVEL_NAME_PATTERN)]
 
@@ -36,6 +36,10 @@ class DimClass(StrEnum):
 
     REDUCTION = "reduction"  # dims that do not index the output (K of a GEMM)
     OUTPUT = "output"  # dims that index the output (M, N of a GEMM)
+
+
+def dim_class(op: Einsum, dim: str) -> DimClass:
+    return DimClass.REDUCTION if dim in op.reduction_dims else DimClass.OUTPUT
 
 
 class ArrayAxis(Frozen):
@@ -201,6 +205,24 @@ class Architecture(Frozen):
 
     def is_private(self, level: int) -> bool:
         return level < self.spatial_level
+
+    def may_keep(self, level: int, op: Einsum, tensor: Tensor) -> bool:
+        """Whether ``level`` may keep ``tensor`` of ``op``: the level holds the tensor's role, and
+        vector operators run on the vector unit, never in PE-private levels."""
+        if op.kind is OpKind.VECTOR and self.is_private(level):
+            return False
+        return tensor.role in self.levels[level].holds
+
+    def unroll_axes(self, op: Einsum, dim: str) -> tuple[str, ...]:
+        """The PE-array axes that may unroll ``dim`` of ``op``: those whose ``unrolls`` include the
+        dimension's class; none for vector operators, none for a reduction dimension without
+        spatial reduction."""
+        if op.kind is OpKind.VECTOR:
+            return ()
+        cls = dim_class(op, dim)
+        if cls is DimClass.REDUCTION and not self.pe_array.spatial_reduction:
+            return ()
+        return tuple(a for a in AXES if cls in self.pe_array.axis(a).unrolls)
 
     @property
     def dram_index(self) -> int:

@@ -1,4 +1,5 @@
-"""Helpers shared by the CLI's command modules: consoles, error reporting, loading, progress."""
+"""Helpers shared by the CLI's command modules: consoles, error reporting, progress. Loading and
+checking live in the library (:mod:`cosamt.api`)."""
 
 from __future__ import annotations
 
@@ -210,7 +211,9 @@ def check_solve_invariants(report: Any) -> None:
 def _check_solver(name: str) -> None:
     import pyomo.environ as pyo
 
-    pyomo_name = "appsi_highs" if name == "highs" else name
+    from cosamt.solve.names import pyomo_solver_name
+
+    pyomo_name = pyomo_solver_name(name)
     # Pyomo logs a warning and a traceback for an unknown name before returning a dummy solver.
     pyomo_log = logging.getLogger("pyomo")
     level = pyomo_log.level

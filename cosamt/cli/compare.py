@@ -1,6 +1,6 @@
 """``cosamt compare``: the MIP beside every baseline, per unique segment of the block and in total.
 
-Registered in ``cosamt/cli.py`` with ``app.command("compare")(compare)``.
+Registered in ``cosamt/cli/__init__.py``.
 """
 
 from __future__ import annotations

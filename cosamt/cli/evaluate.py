@@ -22,6 +22,7 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a hand-written or exported schedule (single operators or fused groups); violations
     are listed and exit with code 2."""
+
     with user_errors():
         inst = _load(instance, seq_len=seq_len, batch=batch)
         arch, entries = _schedule_groups(instance, schedule, inst)

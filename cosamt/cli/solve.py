@@ -102,23 +102,11 @@ def pareto(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The latency-energy Pareto front of one operator (epsilon-constraint walk)."""
-    from cosamt.formulation.single_operator import Problem as MipProblem
-    from cosamt.pipeline import resolve, settings_for
-    from cosamt.solve.solver import pareto_front, single_formulation
+    from cosamt.api import load_resolved, operator_pareto_front
 
     with user_errors():
-        inst = _load(instance)
-        resolved = resolve(inst, instance.parent)
-        ops = {op.name: op for op in resolved.operators}
-        if operator not in ops:
-            raise InputError(
-                "",
-                [Problem("operator", f"unknown operator {operator!r}; operators are {list(ops)}")],
-            )
-        op = ops[operator]
-        settings = settings_for(inst)
-        problem = MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering)
-        front = pareto_front(single_formulation(problem), settings)
+        resolved = load_resolved(instance)
+        front = operator_pareto_front(resolved, operator)
     rows = [
         {
             "latency_cycles": r.latency,

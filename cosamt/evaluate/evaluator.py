@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import replace
 
-from cosamt.arch.spec import Architecture, DimClass
+from cosamt.arch.spec import Architecture, DimClass, dim_class
 from cosamt.evaluate.metrics import LevelStats, Metrics, Stationarity, TensorLevelStats
 from cosamt.schedule.mapping import Loop, Mapping
 from cosamt.schedule.violations import Rule, Violation
@@ -278,7 +278,7 @@ def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[Vio
                 )
             )
         for sp in loops:
-            cls = DimClass.REDUCTION if sp.dim in op.reduction_dims else DimClass.OUTPUT
+            cls = dim_class(op, sp.dim)
             if cls not in axis.unrolls:
                 v.append(
                     Violation(

@@ -51,26 +51,30 @@ def epigraph(
     scale = float(values[-1])
     zhat = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, None))
     m.add_component(name, zhat)
-    con = pyo.ConstraintList()
-    m.add_component(f"{name}_epigraph", con)
     gated = not (isinstance(gate, float) and gate == 1.0)
+    rows: list[object] = []  # {name}_epigraph[k]: the secant through values k and k+1
+    if len(values) == 1:
+        rows.append(zhat >= (gate if gated else 1.0))
+    else:
+        shift: object = 0.0
+        if gated:
+            slope0 = (values[1] - values[0]) / (logs[1] - logs[0])
+            shift = (full_top - logs[0] + values[0] / slope0) * (1 - gate)
+        for (v0, l0), (v1, l1) in zip(
+            zip(values, logs, strict=True), zip(values[1:], logs[1:], strict=True), strict=False
+        ):
+            slope = (v1 - v0) / (l1 - l0)
+            rows.append(zhat >= (v0 + slope * (y - shift - l0)) / scale)
+    # Declared before {name}_upper, as the rows always were (the solver sees the same row order).
+    m.add_component(
+        f"{name}_epigraph",
+        pyo.Constraint(range(len(rows)), rule=lambda _m, k: rows[k], doc="secant k of exp"),
+    )
     if logs[-1] < full_top:
         m.add_component(
             f"{name}_upper",
             pyo.Constraint(expr=y <= logs[-1] + (full_top - logs[-1]) * (1 - gate)),
         )
-    if len(values) == 1:
-        con.add(zhat >= (gate if gated else 1.0))
-        return scale * zhat
-    shift: object = 0.0
-    if gated:
-        slope0 = (values[1] - values[0]) / (logs[1] - logs[0])
-        shift = (full_top - logs[0] + values[0] / slope0) * (1 - gate)
-    for (v0, l0), (v1, l1) in zip(
-        zip(values, logs, strict=True), zip(values[1:], logs[1:], strict=True), strict=False
-    ):
-        slope = (v1 - v0) / (l1 - l0)
-        con.add(zhat >= (v0 + slope * (y - shift - l0)) / scale)
     return scale * zhat
 
 

@@ -15,9 +15,9 @@ import pyomo.environ as pyo
 
 from cosamt.arch.spec import Architecture
 from cosamt.formulation.blocks import epigraph
-from cosamt.formulation.lattice import divisors, prime_factors
-from cosamt.formulation.single_operator import Problem, populate
+from cosamt.formulation.single_operator import OperatorModel, Problem, populate
 from cosamt.fusion.schemes import Group
+from cosamt.lattice import divisors, prime_factors
 
 
 def member_problems(group: Group, arch: Architecture, double_buffering: bool) -> list[Problem]:
@@ -45,23 +45,25 @@ def build_group(
     m = pyo.ConcreteModel(name=f"fused_group[{group.name}]")
     problems = member_problems(group, arch, double_buffering)
     m.member = pyo.Block(range(len(problems)))
-    for i, pb in enumerate(problems):
-        populate(m.member[i], pb)
+    members = [populate(m.member[i], pb) for i, pb in enumerate(problems)]
     m.problems = problems
     shared_level = problems[0].dram + 1
     link_shared_loops(m, group, problems, shared_level)
     if shared_factors is not None:
         fix_shared_factors(m, group, problems, shared_level, shared_factors)
-    group_capacity(m, group, problems)
-    extra_vector = rescale_work(m, group, problems, shared_level, arch)
-    group_objective(m, problems, extra_vector, arch)
+    group_capacity(m, group, members)
+    extra_vector = rescale_work(m, group, members, shared_level)
+    group_objective(m, members, extra_vector, arch)
     return m
 
 
 def link_shared_loops(m: pyo.ConcreteModel, group: Group, problems: list[Problem], k: int) -> None:
-    """shared_factors / shared_nontrivial / shared_order: every member iterates the same shared loops."""
+    """shared_links[i, "count", d, p], [i, "nontrivial", d, ""], [i, "order", a, b]: member i's
+    count, nontrivial and order variables at the shared level k equal member 0's, so every member
+    iterates the same shared loops."""
     ref = m.member[0]
-    m.shared_links = pyo.ConstraintList()
+    m.shared_links = pyo.Constraint(pyo.Any)
+    links = m.shared_links
     dims = sorted(d for d in group.shared_dims if d in problems[0].dims)
     for i in range(1, len(problems)):
         blk = m.member[i]
@@ -69,12 +71,12 @@ def link_shared_loops(m: pyo.ConcreteModel, group: Group, problems: list[Problem
             if d not in problems[i].dims:
                 continue
             for p, _mult in prime_factors(problems[0].sizes[d]):
-                m.shared_links.add(blk.count[d, p, f"T{k}"] == ref.count[d, p, f"T{k}"])
-            m.shared_links.add(blk.nontrivial[k, d] == ref.nontrivial[k, d])
+                links[i, "count", d, p] = blk.count[d, p, f"T{k}"] == ref.count[d, p, f"T{k}"]
+            links[i, "nontrivial", d, ""] = blk.nontrivial[k, d] == ref.nontrivial[k, d]
         for a in dims:
             for b in dims:
                 if a < b and a in problems[i].dims and b in problems[i].dims:
-                    m.shared_links.add(blk.order[k, a, b] == ref.order[k, a, b])
+                    links[i, "order", a, b] = blk.order[k, a, b] == ref.order[k, a, b]
 
 
 def fix_shared_factors(
@@ -99,68 +101,75 @@ def fix_shared_factors(
             m.member[0].count[d, p, f"T{k}"].fix(power)
 
 
-def group_capacity(m: pyo.ConcreteModel, group: Group, problems: list[Problem]) -> None:
+def group_capacity(m: pyo.ConcreteModel, group: Group, members: list[OperatorModel]) -> None:
     """group_capacity: every on-chip level holds, for every tensor any member keeps there, its
     largest tile (group_tile >= each member's tile), all at once: a tile reused across shared
     iterations must survive the other members' turns. In-place outputs share their input's space."""
-    m.group_capacity = pyo.ConstraintList()
-    m.group_tile_bound = pyo.ConstraintList()
+    # group_capacity[level, g]: mult · sum of group_tile over the tensors of capacity group g <= cap
+    # group_tile_bound[t, level, i]: group_tile[t, level] >= member i's tile of t at level
+    m.group_capacity = pyo.Constraint(pyo.Any)
+    m.group_tile_bound = pyo.Constraint(pyo.Any)
+    problems = [mm.problem for mm in members]
     arch = problems[0].arch
     in_place = {t for ts in group.in_place.values() for t in ts}
     mult = 2 if problems[0].double_buffering else 1
-    tiles: dict[tuple[str, int], list[pyo.Expression]] = {}
-    for i in range(len(problems)):
-        for (t, lvl), z in m.member[i].tiles.items():
+    tiles: dict[tuple[str, int], list[tuple[int, pyo.Expression]]] = {}
+    for i, member in enumerate(members):
+        for (t, lvl), z in member.tiles.items():
             if t not in in_place:
-                tiles.setdefault((t, lvl), []).append(z)
+                tiles.setdefault((t, lvl), []).append((i, z))
     m.group_tile = pyo.Var(sorted(tiles), domain=pyo.NonNegativeReals)
-    for key, zs in tiles.items():
-        for z in zs:
-            m.group_tile_bound.add(m.group_tile[key] >= z)
+    for (t, lvl), zs in tiles.items():
+        for i, z in zs:
+            m.group_tile_bound[t, lvl, i] = m.group_tile[t, lvl] >= z
     for lvl in range(problems[0].dram):
-        for roles, cap in arch.levels[lvl].capacity_groups(arch.word_bytes):
+        level = arch.levels[lvl]
+        for g, (roles, cap) in enumerate(level.capacity_groups(arch.word_bytes)):
             held = [key for key in tiles if key[1] == lvl and group.roles(key[0]) & set(roles)]
             if held:
-                m.group_capacity.add(mult * sum(m.group_tile[key] for key in held) / cap <= 1)
+                m.group_capacity[level.name, g] = (
+                    mult * sum(m.group_tile[key] for key in held) / cap <= 1
+                )
 
 
 def rescale_work(
-    m: pyo.ConcreteModel, group: Group, problems: list[Problem], k: int, arch: Architecture
+    m: pyo.ConcreteModel, group: Group, members: list[OperatorModel], k: int
 ) -> pyo.Expression | float:
     """Online softmax: key_tiles x (|O| + 2 x rows) vector ops, key_tiles = the shared factor of the
     key dimension (an exact epigraph over its divisors)."""
     r = group.rescale
     if r is None:
         return 0.0
-    i = [pb.op.name for pb in problems].index(r.operator)
-    log_tiles = m.member[i].logf(r.dim, f"T{k}")
-    tiles = epigraph(m, "rescale_key_tiles", log_tiles, divisors(problems[i].sizes[r.dim]))
+    softmax = next(mm for mm in members if mm.problem.op.name == r.operator)
+    log_tiles = softmax.factors.logf(r.dim, f"T{k}")
+    tiles = epigraph(m, "rescale_key_tiles", log_tiles, divisors(softmax.problem.sizes[r.dim]))
     return tiles * (r.output_size + 2 * r.rows)
 
 
 def group_objective(
     m: pyo.ConcreteModel,
-    problems: list[Problem],
+    members: list[OperatorModel],
     extra_vector: pyo.Expression | float,
     arch: Architecture,
 ) -> None:
     """group_latency: the shared iterations are pipelined across the PE array, the vector unit and
     every memory port (FLAT's interleaved execution; fill and drain ignored), so latency is the max
     over resources of the members' summed cycles. group_energy: the members' sum + rescaling work."""
-    blocks = [m.member[i] for i in range(len(problems))]
+    blocks = [mm.costs for mm in members]
     m.latency_scale = max(b.latency_scale for b in blocks)
     m.energy_scale = max(b.energy_scale for b in blocks)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     resources = sorted({r for b in blocks for r in b.resource_cycles} | {"vector"})
-    m.group_latency = pyo.ConstraintList()
+    # group_latency[resource]: latency >= the members' summed cycles of the resource
+    m.group_latency = pyo.Constraint(pyo.Any)
     for r in resources:
         total = sum(b.resource_cycles.get(r, 0.0) for b in blocks)
         if r == "vector":
             total = total + extra_vector / arch.vector_unit.lanes
         if isinstance(total, float) and total == 0.0:
             continue
-        m.group_latency.add(m.latency_scaled >= total / m.latency_scale)
+        m.group_latency[r] = m.latency_scaled >= total / m.latency_scale
     m.group_energy = pyo.Constraint(
         expr=m.energy_scaled
         >= (

@@ -8,17 +8,21 @@ follow the formulation document. This module never imports the evaluator.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import permutations
+from typing import Any
 
 import pyomo.environ as pyo
 
-from cosamt.arch.spec import AXES, Architecture, DimClass
+from cosamt.arch.spec import AXES, Architecture
 from cosamt.formulation.blocks import epigraph, exact_value, family
-from cosamt.formulation.lattice import lattice, prime_factors
+from cosamt.lattice import lattice, prime_factors
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 
 MAC = -1  # the PE's operand latch, below every memory level
+
+Expr = Any  # a Pyomo (linear) expression, a variable, or a float constant
 
 
 @dataclass(frozen=True)
@@ -69,24 +73,10 @@ class Problem:
 
     def holdable(self, t: Tensor) -> list[int]:
         """Levels below t's top that may keep t."""
-        out = []
-        for i, lv in enumerate(self.arch.levels[: self.top(t)]):
-            if t.role not in lv.holds:
-                continue
-            if self.op.kind is OpKind.VECTOR and self.arch.is_private(i):
-                continue
-            out.append(i)
-        return out
+        return [i for i in range(self.top(t)) if self.arch.may_keep(i, self.op, t)]
 
     def spatial_slots(self, dim: str) -> list[Slot]:
-        if self.op.kind is OpKind.VECTOR:
-            return []
-        cls = DimClass.REDUCTION if dim in self.op.reduction_dims else DimClass.OUTPUT
-        if cls is DimClass.REDUCTION and not self.arch.pe_array.spatial_reduction:
-            return []
-        return [
-            Slot(self.spatial_level, a) for a in AXES if cls in self.arch.pe_array.axis(a).unrolls
-        ]
+        return [Slot(self.spatial_level, a) for a in self.arch.unroll_axes(self.op, dim)]
 
     def temporal_levels(self, dim: str) -> list[int]:
         """Levels with a temporal loop slot for ``dim``: every storage level, plus the Shared level
@@ -107,25 +97,120 @@ class Problem:
 # The model
 
 
+@dataclass(frozen=True)
+class FactorTerms:
+    """From ``define_factor_variables``: ``logf(d, slot)`` = log of dimension d's factor in the slot
+    (``T<k>`` temporal at level k, ``S<axis>`` spatial); ``nt(k, d)`` = 1 if d's loop at level k is
+    non-trivial (0.0 where d has no loop there)."""
+
+    logf: Callable[[str, str], Expr]
+    nt: Callable[[int, str], Expr]
+
+
+@dataclass(frozen=True)
+class OrderTerms:
+    """From ``define_order_variables``: ``outer(k, a, b)`` = 1 if a's loop is outside b's at level k."""
+
+    outer: Callable[[int, str, str], Expr]
+
+
+@dataclass(frozen=True)
+class KeepTerms:
+    """From ``define_keep_variables``: ``kept(t, i)`` = 1 if level i keeps tensor t (1.0 at the latch
+    and at t's top level, 0.0 where i may not keep t)."""
+
+    kept: Callable[[str, int], Expr]
+
+
+@dataclass(frozen=True)
+class FillTerms:
+    """From ``define_fill_expressions``: ``log_fills(t, c)`` = log F of the reuse rule for t's tile at
+    child level c; ``log_tile(t, c)`` = log of that tile's words per instance; ``counted_index`` the
+    (t, c, level, irrelevant dim) keys of ``counted`` / ``counted_log``."""
+
+    log_fills: Callable[[Tensor, int], Expr]
+    log_tile: Callable[[Tensor, int], Expr]
+    counted_index: list[tuple[str, int, int, str]]
+
+
+@dataclass(frozen=True)
+class ChainTerms:
+    """From ``define_chains``: ``adjacent[t, c, p]`` = 1 if c and p are consecutive levels keeping t."""
+
+    adjacent: pyo.Var
+
+
+@dataclass(frozen=True)
+class TrafficTerms:
+    """From ``define_traffic``: words read from and written into every level (all instances), and
+    per (tensor, level) the pair epigraphs of what arrives there (for compulsory_traffic)."""
+
+    reads: dict[int, Expr]
+    writes: dict[int, Expr]
+    incoming: dict[tuple[str, int], list[Expr]]
+
+
+@dataclass(frozen=True)
+class CostTerms:
+    """From ``define_latency_and_energy``: the cycles of every resource (``compute``, ``vector``,
+    ``<level>.read``, ``<level>.write``) and the scaled latency and energy variables."""
+
+    resource_cycles: dict[str, Expr]
+    latency_scale: float
+    energy_scale: float
+    latency_scaled: pyo.Var
+    energy_scaled: pyo.Var
+
+
+@dataclass(frozen=True)
+class OperatorModel:
+    """One operator's MIP as a typed object: the Pyomo block that owns every variable and row (under
+    the family names of formulations/single_operator.md), the problem, and what each ``define_*``
+    builder hands on to the next. The builders' signatures state their order: each takes the terms
+    of the builders it needs and returns its own.
+
+    Architecture figures (array size, capacities, bandwidths, energies) enter as constants read from
+    ``problem.arch`` in ``array_fanout``, ``define_capacity`` and ``define_latency_and_energy``; a
+    co-design formulation passes hardware variables to those builders in their place."""
+
+    block: pyo.Block
+    problem: Problem
+    factors: FactorTerms
+    order: OrderTerms
+    keeps: KeepTerms
+    fills: FillTerms
+    chains: ChainTerms
+    traffic: TrafficTerms
+    tiles: dict[tuple[str, int], Expr]  # (tensor, level) -> tile words, for group capacity rows
+    costs: CostTerms
+
+
 def build(problem: Problem) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name=f"single_operator[{problem.op.name}]")
     populate(m, problem)
     return m
 
 
-def populate(m: pyo.Block, problem: Problem) -> None:
+def populate(m: pyo.Block, problem: Problem) -> OperatorModel:
     """Add one operator's variables and constraints to ``m`` (a model, or a fused group's block)."""
     m.problem = problem  # for extraction; never passed to the evaluator
-    define_factor_variables(m, problem)
-    define_order_variables(m, problem)
-    define_keep_variables(m, problem)
-    define_fill_expressions(m, problem)
-    define_traffic(m, problem)
-    define_capacity(m, problem)
-    define_latency_and_energy(m, problem)
+    factors = define_factor_variables(m, problem)
+    order = define_order_variables(m, problem, factors)
+    keeps = define_keep_variables(m, problem)
+    fills = define_fill_expressions(m, problem, factors, order)
+    define_stationarity(m, problem, factors, fills)
+    chains = define_chains(m, problem, keeps)
+    traffic = define_traffic(m, problem, factors, fills, chains)
+    define_compulsory_traffic(m, problem, keeps, traffic)
+    tiles = define_capacity(m, problem, fills)
+    costs = define_latency_and_energy(m, problem, factors, traffic)
+    # The solver's extraction reads these off the block (cosamt/solve/solver.py).
+    m.outer = order.outer
+    m.kept = keeps.kept
+    return OperatorModel(m, problem, factors, order, keeps, fills, chains, traffic, tiles, costs)
 
 
-def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
+def define_factor_variables(m: pyo.Block, pb: Problem) -> FactorTerms:
     """count[d,p,slot]: how many copies of prime p of dimension d go to the slot (factor_assignment);
     array-axis fan-out in the log domain (array_fanout); nontrivial[level,d] (nontrivial_loop)."""
     index = [
@@ -148,7 +233,6 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
             if (d, p, slot) in m.count
         )
 
-    m.logf = logf  # helper closure used by later families
     m.array_fanout = family(
         list(AXES),
         rule=lambda _m, a: (
@@ -163,7 +247,6 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     def nt(k: int, d: str) -> pyo.Var | float:
         return m.nontrivial[k, d] if (k, d) in m.nontrivial else 0.0  # noqa: SIM401 - a Pyomo Var
 
-    m.nt = nt
     m.nontrivial_loop = family(
         [
             (k, d, p)
@@ -178,9 +261,10 @@ def define_factor_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
         ),
         doc="a temporal loop with any prime factor is non-trivial",
     )
+    return FactorTerms(logf, nt)
 
 
-def define_order_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
+def define_order_variables(m: pyo.Block, pb: Problem, factors: FactorTerms) -> OrderTerms:
     """outer[k,a,b] = 1 if loop a is outside loop b at level k (antisymmetry, transitivity)."""
     dims = pb.dims
     pairs = [(k, a, b) for k in range(pb.n_levels) for a in dims for b in dims if a < b]
@@ -189,13 +273,13 @@ def define_order_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
     def outer(k: int, a: str, b: str) -> pyo.Expression:
         return m.order[k, a, b] if a < b else 1 - m.order[k, b, a]
 
-    m.outer = outer
+    nt = factors.nt
     # Trivial (factor-1) loops sit outermost, in name order: their position changes nothing.
     sym = [(k, a, b) for k, a, b in pairs]
-    m.trivial_outermost = family(sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - m.nt(k, a))
+    m.trivial_outermost = family(sym, rule=lambda _m, k, a, b: m.order[k, a, b] >= 1 - nt(k, a))
     m.trivial_outermost_b = family(
         sym,
-        rule=lambda _m, k, a, b: m.order[k, a, b] <= m.nt(k, b) + 1 - m.nt(k, a),
+        rule=lambda _m, k, a, b: m.order[k, a, b] <= nt(k, b) + 1 - nt(k, a),
     )
     triples = [(k, a, b, c) for k in range(pb.n_levels) for a, b, c in permutations(dims, 3)]
     m.order_transitive = family(
@@ -203,9 +287,10 @@ def define_order_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
         rule=lambda _m, k, a, b, c: outer(k, a, b) + outer(k, b, c) - 1 <= outer(k, a, c),
         doc="loop order at a level is a total order",
     )
+    return OrderTerms(outer)
 
 
-def define_keep_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
+def define_keep_variables(m: pyo.Block, pb: Problem) -> KeepTerms:
     """keep[t,l]: level l keeps tensor t (others bypass). The MAC latch and DRAM always keep."""
     idx = [(t.name, i) for t in pb.op.tensors for i in pb.holdable(t)]
     m.keep = pyo.Var(idx, domain=pyo.Binary)
@@ -215,18 +300,21 @@ def define_keep_variables(m: pyo.ConcreteModel, pb: Problem) -> None:
             return 1.0
         return m.keep[t, i] if (t, i) in m.keep else 0.0  # noqa: SIM401 - a Pyomo Var
 
-    m.kept = kept
+    return KeepTerms(kept)
 
 
 def chain_levels(pb: Problem, t: Tensor) -> list[int]:
     return [MAC, *pb.holdable(t), pb.top(t)]
 
 
-def define_fill_expressions(m: pyo.ConcreteModel, pb: Problem) -> None:
+def define_fill_expressions(
+    m: pyo.Block, pb: Problem, factors: FactorTerms, order: OrderTerms
+) -> FillTerms:
     """log F[t,c] of the reuse rule: loops above c count unless they are in the innermost run of
     loops irrelevant to t. counted[t,c,k,d] (d irrelevant) is forced to 1 by any non-trivial relevant
     loop inside it (fill_counted_same_level, fill_counted_lower_level); log f * counted is linearised
-    exactly from below (fill_product)."""
+    exactly from below (fill_product). The stationarity rows on ``counted_log`` are
+    ``define_stationarity``'s."""
     idx = []
     for t in pb.op.tensors:
         for c in chain_levels(pb, t)[:-1]:
@@ -241,49 +329,45 @@ def define_fill_expressions(m: pyo.ConcreteModel, pb: Problem) -> None:
         same += [(tn, c, k, d, r) for r in rel]
         lower += [(tn, c, k, d, j, r) for j in range(c + 1, k) for r in rel]
         prod.append((tn, c, k, d))
+    logf, nt, outer = factors.logf, factors.nt, order.outer
     m.fill_counted_same_level = family(
         same,
-        rule=lambda _m, tn, c, k, d, r: m.counted[tn, c, k, d] >= m.nt(k, r) + m.outer(k, d, r) - 1,
+        rule=lambda _m, tn, c, k, d, r: m.counted[tn, c, k, d] >= nt(k, r) + outer(k, d, r) - 1,
     )
     m.fill_counted_lower_level = family(
-        lower, rule=lambda _m, tn, c, k, d, j, r: m.counted[tn, c, k, d] >= m.nt(j, r)
+        lower, rule=lambda _m, tn, c, k, d, j, r: m.counted[tn, c, k, d] >= nt(j, r)
     )
     m.fill_product = family(
         prod,
         rule=lambda _m, tn, c, k, d: (
             m.counted_log[tn, c, k, d]
-            >= m.logf(d, f"T{k}") - math.log(pb.sizes[d]) * (1 - m.counted[tn, c, k, d])
+            >= logf(d, f"T{k}") - math.log(pb.sizes[d]) * (1 - m.counted[tn, c, k, d])
         ),
     )
 
-    _stationarity_choice(m, pb, idx)
-
     def log_fills(t: Tensor, c: int) -> pyo.Expression:
         return sum(
-            m.logf(d, f"T{k}") if d in t.dims else m.counted_log[t.name, c, k, d]
+            logf(d, f"T{k}") if d in t.dims else m.counted_log[t.name, c, k, d]
             for k in range(c + 1, pb.n_levels)
             for d in pb.dims
         )
 
-    m.log_fills = log_fills
-
     def log_tile(t: Tensor, c: int) -> pyo.Expression:
         if c == MAC:
             return 0.0
-        temporal = sum(m.logf(d, f"T{k}") for d in pb.dims if d in t.dims for k in range(c + 1))
-        spatial = _spatial_log(m, pb, lambda d: d in t.dims) if c >= pb.spatial_level else 0.0
+        temporal = sum(logf(d, f"T{k}") for d in pb.dims if d in t.dims for k in range(c + 1))
+        spatial = _spatial_log(factors, pb, lambda d: d in t.dims) if c >= pb.spatial_level else 0.0
         return temporal + spatial
 
-    m.log_tile = log_tile
+    return FillTerms(log_fills, log_tile, idx)
 
 
-def _stationarity_choice(
-    m: pyo.ConcreteModel, pb: Problem, idx: list[tuple[str, int, int, str]]
-) -> None:
+def define_stationarity(m: pyo.Block, pb: Problem, factors: FactorTerms, fills: FillTerms) -> None:
     """Only a tensor not indexed by the innermost non-trivial loop above c has a non-empty run of
     reused loops. Two tensors with disjoint irrelevant dimensions can never both have one, so an
     explicit choice stationary[t,c] bounds the runs (stationarity_run, stationarity_exclusive).
     Implied at integer points; it gives the relaxation the on-chip traffic it otherwise ignores."""
+    idx = fills.counted_index
     irrelevant = {t.name: {d for d in pb.dims if d not in t.dims} for t in pb.op.tensors}
     keys = sorted({(tn, c) for tn, c, _k, _d in idx})
     m.stationary = pyo.Var(keys, domain=pyo.Binary)
@@ -292,7 +376,7 @@ def _stationarity_choice(
         keys,
         rule=lambda _m, tn, c: (
             sum(
-                m.logf(d, f"T{k}") - m.counted_log[tn, c, k, d]
+                factors.logf(d, f"T{k}") - m.counted_log[tn, c, k, d]
                 for (t2, c2, k, d) in idx
                 if t2 == tn and c2 == c
             )
@@ -310,17 +394,15 @@ def _stationarity_choice(
     )
 
 
-def _spatial_log(m: pyo.ConcreteModel, pb: Problem, pick: object) -> pyo.Expression:
-    return sum(m.logf(d, f"S{a}") for d in pb.dims for a in AXES if pick(d))  # type: ignore[operator]
+def _spatial_log(factors: FactorTerms, pb: Problem, pick: Callable[[str], bool]) -> Expr:
+    return sum(factors.logf(d, f"S{a}") for d in pb.dims for a in AXES if pick(d))
 
 
-def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
-    """Reads and writes per level as sums of epigraph variables (traffic_* constraints)."""
-    n, P = pb.n_levels, pb.spatial_level
-    multicast = pb.arch.pe_array.multicast
-    log_s_all = _spatial_log(m, pb, lambda d: True)
-    m.reads = {i: 0.0 for i in range(n)}
-    m.writes = {i: 0.0 for i in range(n)}
+def define_chains(m: pyo.Block, pb: Problem, keeps: KeepTerms) -> ChainTerms:
+    """adjacent[t,c,p] >= kept[t,c] + kept[t,p] - 1 - sum of kept[t,j] for c<j<p (chain_adjacent);
+    every kept level has one child and one parent (chain_one_child, chain_one_parent), so the chain
+    of t is a path from the latch to t's top level and ``adjacent`` is exact."""
+    kept = keeps.kept
     m.adjacent = pyo.Var(
         [(t.name, c, p) for t in pb.op.tensors for c, p in _pairs(pb, t)], domain=pyo.Binary
     )
@@ -332,7 +414,7 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
         adj_rule,
         rule=lambda _m, tn, c, p: (
             m.adjacent[tn, c, p]
-            >= m.kept(tn, c) + m.kept(tn, p) - 1 - sum(m.kept(tn, j) for j in range(c + 1, p))
+            >= kept(tn, c) + kept(tn, p) - 1 - sum(kept(tn, j) for j in range(c + 1, p))
         ),
         doc="c and p are consecutive levels keeping t",
     )
@@ -342,56 +424,70 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
         [(t.name, p) for t in pb.op.tensors for p in chain_levels(pb, t)[1:]],
         rule=lambda _m, tn, p: (
             sum(m.adjacent[tn, c, q] for c, q in _pairs(pb, pb.op.tensor(tn)) if q == p)
-            == m.kept(tn, p)
+            == kept(tn, p)
         ),
     )
     m.chain_one_parent = family(
         [(t.name, c) for t in pb.op.tensors for c in chain_levels(pb, t)[:-1]],
         rule=lambda _m, tn, c: (
             sum(m.adjacent[tn, q, p] for q, p in _pairs(pb, pb.op.tensor(tn)) if q == c)
-            == m.kept(tn, c)
+            == kept(tn, c)
         ),
     )
-    incoming: dict[tuple[str, int], list[pyo.Var]] = {}
+    return ChainTerms(m.adjacent)
+
+
+def define_traffic(
+    m: pyo.Block, pb: Problem, factors: FactorTerms, fills: FillTerms, chains: ChainTerms
+) -> TrafficTerms:
+    """Reads and writes per level as sums of epigraph variables (the ``child_*_epigraph``,
+    ``pair_*_epigraph`` and ``readback_*_def`` families)."""
+    n, P = pb.n_levels, pb.spatial_level
+    multicast = pb.arch.pe_array.multicast
+    log_s_all = _spatial_log(factors, pb, lambda d: True)
+    reads: dict[int, Expr] = {i: 0.0 for i in range(n)}
+    writes: dict[int, Expr] = {i: 0.0 for i in range(n)}
+    adjacent = chains.adjacent
+    incoming: dict[tuple[str, int], list[Expr]] = {}
     for t in pb.op.tensors:
         tdims = [d for d in pb.dims if d in t.dims]
         out = t.role is Role.OUTPUT
         space = lattice([pb.sizes[d] for d in pb.dims]) if pb.dims else [1]
         size_t = math.prod(pb.sizes[d] for d in tdims)
         for c in chain_levels(pb, t)[:-1]:
-            base = m.log_tile(t, c) + m.log_fills(t, c)
+            base = fills.log_tile(t, c) + fills.log_fills(t, c)
             # child side: fills written into c (inputs) or updates read out of c (outputs)
             if c != MAC:
                 inst = log_s_all if c < P else 0.0
                 z = epigraph(
                     m, f"child_{t.name}_{c}", base + inst, space, m.keep[t.name, c], lower=size_t
                 )
-                (m.reads if out else m.writes)[c] += z
+                (reads if out else writes)[c] += z
             for p in [q for q in chain_levels(pb, t) if q > c]:
 
                 def keep_spatial(d: str, t: Tensor = t, out: bool = out) -> bool:
                     return d in t.dims or (not out and not multicast)
 
-                between = _spatial_log(m, pb, keep_spatial) if c < P <= p else 0.0
+                between = _spatial_log(factors, pb, keep_spatial) if c < P <= p else 0.0
                 above = log_s_all if p < P else 0.0
                 z = epigraph(
                     m,
                     f"pair_{t.name}_{c}_{p}",
                     base + between + above,
                     space,
-                    m.adjacent[t.name, c, p],
+                    adjacent[t.name, c, p],
                     lower=size_t,  # every word of t passes every pair of its chain at least once
                 )
                 incoming.setdefault((t.name, p), []).append(z)
                 if not out:
-                    m.reads[p] += z
+                    reads[p] += z
                     continue
-                m.writes[p] += z
+                writes[p] += z
                 # read-backs = updates - distinct tiles (distinct = |O|, times the in-array reduction
                 # factor when both ends are private to a PE)
                 distinct = float(size_t)
                 if p < P:
-                    distinct = size_t * _reduction_fanout(m, pb, t)
+                    distinct = size_t * _reduction_fanout(m, pb, factors, t)
                 rb_hat = pyo.Var(domain=pyo.NonNegativeReals)
                 m.add_component(f"readback_{t.name}_{c}_{p}", rb_hat)
                 rb = space[-1] * rb_hat
@@ -400,29 +496,33 @@ def define_traffic(m: pyo.ConcreteModel, pb: Problem) -> None:
                     f"readback_{t.name}_{c}_{p}_def",
                     pyo.Constraint(expr=rb_hat >= (z - distinct) / space[-1]),
                 )
-                m.reads[p] += rb
+                reads[p] += rb
                 if c != MAC:
-                    m.writes[c] += rb
-    _compulsory_traffic_cuts(m, pb, incoming)
+                    writes[c] += rb
+    return TrafficTerms(reads, writes, incoming)
 
 
-def _compulsory_traffic_cuts(
-    m: pyo.ConcreteModel, pb: Problem, incoming: dict[tuple[str, int], list[pyo.Var]]
+def define_compulsory_traffic(
+    m: pyo.Block, pb: Problem, keeps: KeepTerms, traffic: TrafficTerms
 ) -> None:
-    """Every level that keeps t receives (or, for outputs, is written) all of t at least once.
-    Valid at every integer point; it lifts the relaxation's bound to compulsory traffic."""
-    m.compulsory_traffic = pyo.ConstraintList()
+    """compulsory_traffic[t, p]: every shared level p that keeps t receives (or, for outputs, is
+    written) all of t at least once, sum of the pairs into p >= |t| · kept[t, p]. Valid at every
+    integer point; it lifts the relaxation's bound to compulsory traffic."""
+    incoming = traffic.incoming
     # Divided by the iteration count, the traffic terms' scale: unscaled, their coefficients reach
     # 1e15 at 2^50 points, where HiGHS treats them as infinite and drops the rows.
     points = math.prod(pb.sizes[d] for d in pb.dims)
-    for (tn, p), zs in incoming.items():
-        if p >= pb.spatial_level:
-            t = pb.op.tensor(tn)
-            size = math.prod(pb.sizes[d] for d in pb.dims if d in t.dims)
-            m.compulsory_traffic.add(sum(zs) / points >= (size / points) * m.kept(tn, p))
+    keys = [(tn, p) for tn, p in incoming if p >= pb.spatial_level]
+
+    def rule(_m: pyo.Block, tn: str, p: int) -> object:
+        t = pb.op.tensor(tn)
+        size = math.prod(pb.sizes[d] for d in pb.dims if d in t.dims)
+        return sum(incoming[tn, p]) / points >= (size / points) * keeps.kept(tn, p)
+
+    m.compulsory_traffic = pyo.Constraint(keys, rule=rule)
 
 
-def _reduction_fanout(m: pyo.ConcreteModel, pb: Problem, t: Tensor) -> pyo.Expression:
+def _reduction_fanout(m: pyo.Block, pb: Problem, factors: FactorTerms, t: Tensor) -> Expr:
     """Exact product of the spatial factors of dims not indexing t (one-hot over attainable values)."""
     name = f"reduction_fanout_{t.name}"
     if hasattr(m, name):
@@ -432,7 +532,7 @@ def _reduction_fanout(m: pyo.ConcreteModel, pb: Problem, t: Tensor) -> pyo.Expre
         expr: pyo.Expression = 1.0
     else:
         values = lattice([pb.sizes[d] for d in red], limit=pb.arch.pe_array.pes)
-        expr = exact_value(m, name, _spatial_log(m, pb, lambda d: d in red), values)
+        expr = exact_value(m, name, _spatial_log(factors, pb, lambda d: d in red), values)
     setattr(m, name, expr)
     return expr
 
@@ -442,12 +542,12 @@ def _pairs(pb: Problem, t: Tensor) -> list[tuple[int, int]]:
     return [(c, p) for i, c in enumerate(ch) for p in ch[i + 1 :]]
 
 
-def define_capacity(m: pyo.ConcreteModel, pb: Problem) -> None:
+def define_capacity(m: pyo.Block, pb: Problem, fills: FillTerms) -> dict[tuple[str, int], Expr]:
     """Shared buffers hold the true sum of kept tiles (capacity_*), doubled with double buffering.
     A fused group's on-chip intermediates always occupy their top level; in-place outputs take no
-    capacity of their own. ``m.tiles[(t, level)]`` keeps the tile expressions for group rows."""
+    capacity of their own. Returns the tile expressions by (tensor, level) for group rows."""
     mult = 2 if pb.double_buffering else 1
-    m.tiles = {}
+    tiles: dict[tuple[str, int], Expr] = {}
     for i, lv in enumerate(pb.arch.levels[: pb.dram]):
         groups = lv.capacity_groups(pb.arch.word_bytes)
         for g, (roles, cap) in enumerate(groups):
@@ -459,17 +559,20 @@ def define_capacity(m: pyo.ConcreteModel, pb: Problem) -> None:
                 tdims = [d for d in pb.dims if d in t.dims]
                 values = lattice([pb.sizes[d] for d in tdims]) if tdims else [1]
                 gate = m.keep[t.name, i] if i in pb.holdable(t) else 1.0
-                m.tiles[(t.name, i)] = epigraph(
-                    m, f"tile_{t.name}_{i}", m.log_tile(t, i), values, gate, upper=cap / mult
+                tiles[(t.name, i)] = epigraph(
+                    m, f"tile_{t.name}_{i}", fills.log_tile(t, i), values, gate, upper=cap / mult
                 )
-                terms.append(m.tiles[(t.name, i)])
+                terms.append(tiles[(t.name, i)])
             if terms:
                 m.add_component(
                     f"capacity_{lv.name}_{g}", pyo.Constraint(expr=mult * sum(terms) / cap <= 1)
                 )
+    return tiles
 
 
-def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
+def define_latency_and_energy(
+    m: pyo.Block, pb: Problem, factors: FactorTerms, traffic: TrafficTerms
+) -> CostTerms:
     """latency >= compute, vector and per-level bandwidth cycles (latency_bounds); energy = accesses
     x energy per access + MACs and vector ops (energy_definition). Both are stored scaled by a
     reference magnitude (``latency_scale``, ``energy_scale``) to keep the rows well conditioned."""
@@ -485,13 +588,15 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
     # An Expression component: with a scale of exactly 1.0, Pyomo simplifies the product to the
     # variable itself, which then cannot be attached under a second name (found by the fuzzer).
     m.latency = pyo.Expression(expr=m.latency_scale * m.latency_scaled)
-    m.latency_bounds = pyo.ConstraintList()
+    # latency_bounds[resource]: latency >= the cycles of each resource ("compute", "vector",
+    # "<level>.read", "<level>.write"); declared here, filled below, so the rows keep their place.
+    m.latency_bounds = pyo.Constraint(pyo.Any)
     # Cycles each resource needs (natural units); latency is their max. A fused group sums them per
     # resource across its members instead (formulations/fused_group.md).
-    m.resource_cycles = {}
+    resource_cycles: dict[str, Expr] = {}
     if op.kind is OpKind.MAC:
-        log_s_all = _spatial_log(m, pb, lambda d: True)
-        m.resource_cycles["compute"] = epigraph(
+        log_s_all = _spatial_log(factors, pb, lambda d: True)
+        resource_cycles["compute"] = epigraph(
             m,
             "compute_cycles",
             math.log(points) - log_s_all,
@@ -501,16 +606,16 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
         macs, vops = points, 0
     else:
         macs, vops = 0, points * op.ops_per_point
-        m.resource_cycles["vector"] = float(math.ceil(vops / arch.vector_unit.lanes))
+        resource_cycles["vector"] = float(math.ceil(vops / arch.vector_unit.lanes))
     for i, lv in enumerate(arch.levels):
         if arch.is_private(i):
             continue  # private levels have no bandwidth limit (validated in the architecture)
         if lv.read_bandwidth:
-            m.resource_cycles[f"{lv.name}.read"] = m.reads[i] * (wb / lv.read_bandwidth)
+            resource_cycles[f"{lv.name}.read"] = traffic.reads[i] * (wb / lv.read_bandwidth)
         if lv.write_bandwidth:
-            m.resource_cycles[f"{lv.name}.write"] = m.writes[i] * (wb / lv.write_bandwidth)
-    for cycles in m.resource_cycles.values():
-        m.latency_bounds.add(m.latency_scaled >= cycles / m.latency_scale)
+            resource_cycles[f"{lv.name}.write"] = traffic.writes[i] * (wb / lv.write_bandwidth)
+    for resource, cycles in resource_cycles.items():
+        m.latency_bounds[resource] = m.latency_scaled >= cycles / m.latency_scale
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
     m.energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
@@ -520,9 +625,12 @@ def define_latency_and_energy(m: pyo.ConcreteModel, pb: Problem) -> None:
         >= (
             fixed
             + sum(
-                lv.read_energy_pj * m.reads[i] + lv.write_energy_pj * m.writes[i]
+                lv.read_energy_pj * traffic.reads[i] + lv.write_energy_pj * traffic.writes[i]
                 for i, lv in enumerate(arch.levels)
             )
         )
         / m.energy_scale
+    )
+    return CostTerms(
+        resource_cycles, m.latency_scale, m.energy_scale, m.latency_scaled, m.energy_scaled
     )

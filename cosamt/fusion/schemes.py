@@ -7,7 +7,7 @@ the shared loops. Some tensors are written in place (``in_place``: no capacity o
 the group runs, every on-chip level holds the largest tile of every tensor any member keeps there
 (a tile reused across shared iterations must survive the other members' turns).
 
-Schemes (DESIGN.md section 4):
+Schemes (formulations/fused_group.md):
 * ``flat``: QKᵀ-softmax-·V with the whole row of scores on chip; shared loops over batch, heads and
   query rows, so the solution's finest non-trivial shared dimension is FLAT's granularity (batch,
   head or row).

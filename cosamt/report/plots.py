@@ -25,13 +25,13 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from cosamt.errors import InputError, Problem
 from cosamt.report import units
+from cosamt.report.columns import group_names
 from cosamt.report.roofline import (
     draw_roofline,
     has_roofs,
     level_legend_handles,
     roofline_levels,
 )
-from cosamt.sweep.rows import group_names
 
 CONFIG_COLUMNS = ("model", "phase", "batch", "arch", "objective")
 """A sweep panel: the point parameters other than the sequence length."""

@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from cosamt.sweep.rows import group_names
+from cosamt.report.columns import group_names
 
 ROOF_PREFIX = "roof.bandwidth."
 LEVEL_MARKERS = ("o", "s", "^", "D", "v")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosamt.arch.spec import SHARED, Architecture
-from cosamt.pipeline import AGREEMENT_TOLERANCE, GroupResult, SolveReport
-from cosamt.solve.solver import solver_version
+from cosamt.baselines.flat import shared_granularity
+from cosamt.types import AGREEMENT_TOLERANCE
 
 # What "optimal" is over (formulations/single_operator.md, "What the MIP does not model").
 MAPSPACE = (
@@ -15,19 +15,12 @@ MAPSPACE = (
     "they have a prime factor above 7, to the nearest 7-smooth size within +12.5 % (padding on)"
 )
 
-GRANULARITY = {"b": "batch", "h": "head", "r": "head", "m": "row", "n": "key tile"}
+if TYPE_CHECKING:  # report renders the pipeline's results; it needs no solver to do so
+    from cosamt.pipeline import GroupResult, SolveReport
 
 
 def granularity(g: GroupResult) -> str | None:
-    """FLAT's granularity: the finest shared dimension the schedule actually tiles."""
-    if not g.group.fused:
-        return None
-    first = g.mappings[g.group.ops[0].name]
-    tiled = {lp.dim for lp in first.levels[-1].temporal if lp.factor > 1}
-    for dim in ("n", "m", "r", "h", "b"):
-        if dim in tiled:
-            return GRANULARITY[dim]
-    return "whole"
+    return shared_granularity(g.group, g.mappings)
 
 
 def _stationarity(g: GroupResult) -> dict[str, str]:
@@ -187,7 +180,7 @@ def report_json(report: SolveReport) -> dict[str, Any]:
             "layers": r.model.n_layers,
         },
         "fusion": report.fusion.value,
-        "solver": solver_version(report.settings.solver),
+        "solver": report.solver,
         "mapspace": MAPSPACE,
         "roof": roof_json(r.arch),
         "groups": [group_json(g, report) for g in report.groups],

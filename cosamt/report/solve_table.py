@@ -6,16 +6,19 @@ truncate).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from cosamt.arch.spec import Architecture
-from cosamt.pipeline import AGREEMENT_TOLERANCE, GroupResult, SolveReport
 from cosamt.report import units
 from cosamt.report.solve_report import MAPSPACE, report_json, status_text
+from cosamt.types import AGREEMENT_TOLERANCE
+
+if TYPE_CHECKING:  # report renders the pipeline's results; it needs no solver to do so
+    from cosamt.pipeline import GroupResult, SolveReport
 
 PE_LATCH = "PE latch"
 

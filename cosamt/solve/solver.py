@@ -24,6 +24,7 @@ from cosamt.formulation.single_operator import Problem, build
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.schedule.violations import Violation
+from cosamt.solve.names import pyomo_solver_name
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum
 
@@ -135,11 +136,6 @@ def _highs_scheduler(threads: int) -> None:
 
         highspy.Highs.resetGlobalScheduler(True)
     _highs_threads[:] = [threads]
-
-
-def pyomo_solver_name(name: str) -> str:
-    """The Pyomo plugin behind a user-facing solver name ("highs" is Pyomo's appsi_highs)."""
-    return "appsi_highs" if name == "highs" else name
 
 
 def solver_version(name: str) -> str:

@@ -10,7 +10,6 @@ the architecture's roofs as ``roof.clock_ghz``, ``roof.peak_macs_per_cycle`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from cosamt.sweep.spec import KEY_COLUMNS, Key
@@ -95,9 +94,3 @@ def is_timing(column: str) -> bool:
 def without_timing(row: Row) -> Row:
     """The row minus the columns that vary from run to run: what two runs must agree on."""
     return {k: v for k, v in row.items() if not is_timing(k)}
-
-
-def group_names(columns: Iterable[str]) -> list[str]:
-    """Group names present in a set of columns, in column order."""
-    names = [c.rsplit(".", 1)[0] for c in columns if c.endswith(".latency_cycles")]
-    return [n for n in dict.fromkeys(names) if n not in ("total", "lower_bound")]

@@ -6,8 +6,8 @@ capacity can be exceeded); the array is filled greedily with the largest admissi
 
 from __future__ import annotations
 
-from cosamt.arch.spec import AXES, Architecture, DimClass
-from cosamt.formulation.lattice import divisors
+from cosamt.arch.spec import AXES, Architecture
+from cosamt.lattice import divisors
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum, OpKind
 
@@ -20,10 +20,7 @@ def streaming_schedule(op: Einsum, arch: Architecture) -> Mapping:
             axis = arch.pe_array.axis(axis_name)
             room = axis.size
             for d in sorted(left, key=lambda d: -left[d]):
-                cls = DimClass.REDUCTION if d in op.reduction_dims else DimClass.OUTPUT
-                if cls not in axis.unrolls or (
-                    cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction
-                ):
+                if axis_name not in arch.unroll_axes(op, d):
                     continue
                 f = max(x for x in divisors(left[d]) if x <= room)
                 if f > 1:

@@ -1,7 +1,7 @@
 """What every baseline search shares: its result, the mapspace view, nest building and scoring.
 
 The mapspace is the exact MIP's single-operator mapspace without padding (see
-``cosamt.search.exhaustive``): per dimension an ordered factorisation over its slots (a temporal loop
+``cosamt.baselines.exhaustive``): per dimension an ordered factorisation over its slots (a temporal loop
 at every memory level plus each PE-array axis that may unroll it), per level an order of the
 non-trivial temporal loops, per non-DRAM level a set of kept tensors (DRAM keeps everything).
 Every candidate is scored by the independent evaluator; candidates with violations are rejected.
@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cosamt.arch.spec import AXES, Architecture, DimClass
+from cosamt.arch.spec import AXES, Architecture
+from cosamt.baselines.exhaustive import DimChoice, dim_choices, keep_options, objective_key
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.metrics import Metrics
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
-from cosamt.search.exhaustive import DimChoice, dim_choices, keep_options, objective_key
 from cosamt.types import Objective
-from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
+from cosamt.workload.einsum import Einsum, Role, Tensor
 
 ScoreKey = tuple[float, ...]
 
@@ -73,9 +73,7 @@ def holdable(op: Einsum, arch: Architecture, level: int) -> frozenset[str]:
     """Tensors ``level`` may keep (its ``holds`` roles; vector operators never use PE-private levels)."""
     if level >= arch.dram_index:
         return frozenset(t.name for t in op.tensors)
-    if op.kind is OpKind.VECTOR and arch.is_private(level):
-        return frozenset()
-    return frozenset(t.name for t in op.tensors if t.role in arch.levels[level].holds)
+    return frozenset(t.name for t in op.tensors if arch.may_keep(level, op, t))
 
 
 def tiles_fit(
@@ -91,12 +89,7 @@ def tiles_fit(
 
 
 def can_unroll(op: Einsum, arch: Architecture, axis: str, dim: str) -> bool:
-    if op.kind is OpKind.VECTOR:
-        return False
-    cls = DimClass.REDUCTION if dim in op.reduction_dims else DimClass.OUTPUT
-    if cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction:
-        return False
-    return cls in arch.pe_array.axis(axis).unrolls
+    return axis in arch.unroll_axes(op, dim)
 
 
 def divisors_desc(n: int) -> list[int]:

@@ -2,7 +2,7 @@
 
 The abstract states that TAS "selects the input or weight stationary in a tile granularity, based
 on the input sequence length", with partial sums kept output-stationary. What is implemented here,
-for a MAC operator seen as ``out[M, F] += x[M, R] * w[R, F]`` (``cosamt.search.common.roles``):
+for a MAC operator seen as ``out[M, F] += x[M, R] * w[R, F]`` (``cosamt.baselines.common.roles``):
 
 * Output-stationary partial sums. The reduction dims are the innermost DRAM-level loops (a
   partial-sum tile stays in the buffer until it is complete) and the buffer tile takes the whole
@@ -23,7 +23,7 @@ for a MAC operator seen as ``out[M, F] += x[M, R] * w[R, F]`` (``cosamt.search.c
   loop nest, so the choice is made once per operator (all its tiles have the same shape).
 * The PE array unrolls the reduction on its rows and the stationary operand's other dims (tokens
   for input-stationary, output columns for weight-stationary) on its columns, as the fixed
-  dataflows do (``cosamt.search.fixed``); TAS differs from them in the per-operator choice and in
+  dataflows do (``cosamt.baselines.fixed``); TAS differs from them in the per-operator choice and in
   keeping partial sums on chip.
 * Non-projection MAC operators (QKᵀ, A·V) use the same rule with the second operand in the
   weight's place; vector operators run the streaming mapping.
@@ -35,11 +35,11 @@ import math
 import time
 
 from cosamt.arch.spec import Architecture
+from cosamt.baselines.common import BaselineResult, Roles, roles, single
+from cosamt.baselines.fixed import Dataflow, stationary_mapping
+from cosamt.baselines.streaming import streaming_schedule
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.schedule.mapping import Mapping
-from cosamt.search.common import BaselineResult, Roles, roles, single
-from cosamt.search.fixed import Dataflow, stationary_mapping
-from cosamt.search.streaming import streaming_schedule
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum, OpKind
 

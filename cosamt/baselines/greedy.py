@@ -14,8 +14,7 @@ from __future__ import annotations
 import time
 
 from cosamt.arch.spec import Architecture
-from cosamt.schedule.mapping import Mapping
-from cosamt.search.common import (
+from cosamt.baselines.common import (
     BaselineResult,
     fill_array,
     grow_tiles,
@@ -24,6 +23,7 @@ from cosamt.search.common import (
     single,
     tile_level,
 )
+from cosamt.schedule.mapping import Mapping
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum
 

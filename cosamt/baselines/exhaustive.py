@@ -31,12 +31,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from cosamt.arch.spec import AXES, Architecture, DimClass
+from cosamt.arch.spec import AXES, Architecture
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.metrics import Metrics
+from cosamt.lattice import divisors
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.types import Objective
-from cosamt.workload.einsum import Einsum, OpKind, Tensor
+from cosamt.workload.einsum import Einsum, Tensor
 
 DEFAULT_LIMIT = 2_000_000
 
@@ -79,17 +80,7 @@ class _Slot:
 
 def _slots(op: Einsum, arch: Architecture, dim: str) -> list[_Slot]:
     out = [_Slot(k) for k in range(len(arch.levels))]
-    if op.kind is OpKind.VECTOR:
-        return out
-    cls = DimClass.REDUCTION if dim in op.reduction_dims else DimClass.OUTPUT
-    if cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction:
-        return out
-    out += [_Slot(arch.spatial_level, a) for a in AXES if cls in arch.pe_array.axis(a).unrolls]
-    return out
-
-
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    return out + [_Slot(arch.spatial_level, a) for a in arch.unroll_axes(op, dim)]
 
 
 def ordered_factorisations(n: int, parts: int) -> list[tuple[int, ...]]:
@@ -98,15 +89,11 @@ def ordered_factorisations(n: int, parts: int) -> list[tuple[int, ...]]:
         return [()] if n == 1 else []
     if parts == 1:
         return [(n,)]
-    return [(d, *rest) for d in _divisors(n) for rest in ordered_factorisations(n // d, parts - 1)]
+    return [(d, *rest) for d in divisors(n) for rest in ordered_factorisations(n // d, parts - 1)]
 
 
 def _holdable(op: Einsum, arch: Architecture, t: Tensor) -> list[int]:
-    return [
-        i
-        for i, lv in enumerate(arch.levels[:-1])
-        if t.role in lv.holds and not (op.kind is OpKind.VECTOR and arch.is_private(i))
-    ]
+    return [i for i in range(len(arch.levels) - 1) if arch.may_keep(i, op, t)]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Fixed dataflows: the "traditional accelerator" with one stationarity for every operator.
 
-A MAC operator is viewed as ``out[M, F] += x[M, R] * w[R, F]`` (``cosamt.search.common.roles``).
+A MAC operator is viewed as ``out[M, F] += x[M, R] * w[R, F]`` (``cosamt.baselines.common.roles``).
 Each dataflow fixes which tensor stays put, at the PE (its operand latch) and in the on-chip buffer:
 
 ==============  ===============  ===================  ======================================
@@ -21,7 +21,7 @@ Rules, all documented and deterministic:
 * Loop order at both the buffer and DRAM levels: the stationary tensor's dims outermost, the dims
   that do not index it innermost, so it stays in the PE latch and its buffer tile stays on chip
   while those loops run (output-stationary: the reduction loops innermost).
-* Vector operators run the streaming mapping (``cosamt.search.streaming``): everything streams
+* Vector operators run the streaming mapping (``cosamt.baselines.streaming``): everything streams
   from DRAM to the vector unit, which touches each element once.
 """
 
@@ -32,8 +32,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from cosamt.arch.spec import Architecture
-from cosamt.schedule.mapping import Mapping
-from cosamt.search.common import (
+from cosamt.baselines.common import (
     Baseline,
     BaselineResult,
     Roles,
@@ -46,7 +45,8 @@ from cosamt.search.common import (
     stationary_order,
     tile_level,
 )
-from cosamt.search.streaming import streaming_schedule
+from cosamt.baselines.streaming import streaming_schedule
+from cosamt.schedule.mapping import Mapping
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum, OpKind, Tensor
 

@@ -21,19 +21,19 @@ import math
 import time
 
 from cosamt.arch.spec import Architecture
-from cosamt.search.common import Baseline, BaselineResult, BaselineUnavailable
-from cosamt.search.exhaustive import (
+from cosamt.baselines.common import Baseline, BaselineResult, BaselineUnavailable
+from cosamt.baselines.exhaustive import (
     NoLegalMapping,
     SearchSpaceTooLarge,
     dim_choices,
     exhaustive_search,
     keep_options,
 )
-from cosamt.search.fixed import Dataflow, fixed
-from cosamt.search.genetic import genetic
-from cosamt.search.greedy import greedy
-from cosamt.search.random_search import random_search
-from cosamt.search.tas import tas
+from cosamt.baselines.fixed import Dataflow, fixed
+from cosamt.baselines.genetic import genetic
+from cosamt.baselines.greedy import greedy
+from cosamt.baselines.random_search import random_search
+from cosamt.baselines.tas import tas
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum
 

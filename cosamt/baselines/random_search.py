@@ -14,9 +14,9 @@ import random
 import time
 
 from cosamt.arch.spec import Architecture
+from cosamt.baselines.common import BaselineResult, Best, MapSpace
+from cosamt.baselines.exhaustive import DimChoice
 from cosamt.schedule.mapping import Mapping
-from cosamt.search.common import BaselineResult, Best, MapSpace
-from cosamt.search.exhaustive import DimChoice
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum
 

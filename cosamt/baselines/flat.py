@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cosamt.arch.spec import Architecture
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.fusion.schemes import Group, Scheme
 from cosamt.schedule.mapping import Mapping
-from cosamt.solve.solver import SolveSettings, solve_group
+
+# Schedules a group with its shared loops fixed (dim -> factor); no mapping when it finds none.
+# compare.py passes the MIP, so this module (like every baseline) never imports Pyomo.
+FixedSharedSolver = Callable[[Group, Architecture, dict[str, int]], dict[str, Mapping]]
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,16 @@ def budget_words(arch: Architecture, double_buffering: bool) -> int:
 
 
 def flat_heuristic(
-    group: Group, arch: Architecture, settings: SolveSettings
+    group: Group, arch: Architecture, solve: FixedSharedSolver, *, double_buffering: bool = False
 ) -> FlatHeuristicResult:
-    """Fix the shared loops to the coarsest granularity that fits, then solve the rest by the MIP.
-    If the MIP finds no schedule at that granularity, the next finer one is tried."""
+    """Fix the shared loops to the coarsest granularity that fits, then schedule the rest with
+    ``solve`` (the MIP, in ``cosamt compare``). If it finds no schedule at that granularity, the
+    next finer one is tried."""
     if group.scheme is not Scheme.FLAT:
         raise FlatHeuristicUnavailable("applies to FLAT-fused attention only")
     if arch.dram_index == 0:
         raise FlatHeuristicUnavailable("the architecture has no on-chip buffer")
-    cap = budget_words(arch, settings.double_buffering)
+    cap = budget_words(arch, double_buffering)
     start = time.perf_counter()
     fitting = [
         (g, w)
@@ -100,14 +105,28 @@ def flat_heuristic(
             f"one row of scores needs {one_row:,} words, more than half the buffer ({cap:,})"
         )
     for gran, words in fitting[:MAX_ATTEMPTS]:
-        res = solve_group(group, arch, settings, shared_factors=gran.shared_factors)
-        if res.mappings:
-            metrics = evaluate_group(
-                group, arch, res.mappings, double_buffering=settings.double_buffering
-            )
+        mappings = solve(group, arch, gran.shared_factors)
+        if mappings:
+            metrics = evaluate_group(group, arch, mappings, double_buffering=double_buffering)
             return FlatHeuristicResult(
-                gran, res.mappings, metrics, time.perf_counter() - start, words, cap
+                gran, mappings, metrics, time.perf_counter() - start, words, cap
             )
     raise FlatHeuristicUnavailable(
         f"the MIP found no schedule at the {MAX_ATTEMPTS} coarsest granularities that fit"
     )
+
+
+GRANULARITY = {"b": "batch", "h": "head", "r": "head", "m": "row", "n": "key tile"}
+
+
+def shared_granularity(group: Group, mappings: dict[str, Mapping]) -> str | None:
+    """FLAT's granularity of a fused schedule: the finest shared dimension it actually tiles
+    ("whole" if none; None for a single operator)."""
+    if not group.fused:
+        return None
+    first = mappings[group.ops[0].name]
+    tiled = {lp.dim for lp in first.levels[-1].temporal if lp.factor > 1}
+    for dim in ("n", "m", "r", "h", "b"):
+        if dim in tiled:
+            return GRANULARITY[dim]
+    return "whole"

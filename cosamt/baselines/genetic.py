@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 
 from cosamt.arch.spec import Architecture
-from cosamt.search.common import BaselineResult, Best, MapSpace, ScoreKey
-from cosamt.search.exhaustive import DimChoice
-from cosamt.search.random_search import sample_factors
+from cosamt.baselines.common import BaselineResult, Best, MapSpace, ScoreKey
+from cosamt.baselines.exhaustive import DimChoice
+from cosamt.baselines.random_search import sample_factors
 from cosamt.types import Objective
 from cosamt.workload.einsum import Einsum
 

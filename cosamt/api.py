@@ -1,0 +1,161 @@
+"""Whole commands as library calls: what the CLI and the scripts run, so the CLI only parses flags
+and prints. Every function raises ``InputError`` (one problem per line, each with its JSON path or
+flag) for bad input; the instance is resolved once per command (``load_resolved``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cosamt.errors import InputError, Problem
+
+if TYPE_CHECKING:  # the solver stack is imported only by the functions that solve
+    from cosamt.evaluate.group import GroupMetrics
+    from cosamt.fusion.schemes import Group
+    from cosamt.pipeline import Resolved
+    from cosamt.schedule.mapping import Mapping
+    from cosamt.solve.solver import ParetoFront
+    from cosamt.workload.einsum import Einsum
+
+
+def load_resolved(instance_path: Path, **overrides: Any) -> Resolved:
+    """Load, check and resolve an instance file: its own fields, command-line ``overrides`` (None
+    means not given), then every name and file it refers to (model, preset, hf_config) and the
+    phase. Problems name the file they are in, or the flag they came from."""
+    from cosamt.io.instance import (
+        hf_config_path,
+        load_instance,
+        parse_instance,
+        read_json,
+        reference_problems,
+    )
+    from cosamt.pipeline import resolve
+
+    source = str(instance_path)
+    inst = load_instance(instance_path)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if changes:
+        try:
+            inst = parse_instance(
+                {**inst.model_dump(mode="json", exclude_unset=True), **changes}, source
+            )
+        except InputError as exc:
+            # The file itself was valid, so what is wrong now came from the command line.
+            raise InputError(
+                "command line",
+                [
+                    Problem(
+                        f"--{p.path.replace('_', '-')} ({p.path})" if p.path in changes else p.path,
+                        p.message,
+                    )
+                    for p in exc.problems
+                ],
+            ) from None
+    problems = reference_problems(inst, instance_path.parent)
+    if problems:
+        raise InputError(source, problems)
+    hf = hf_config_path(inst, instance_path.parent)
+    if hf is not None:
+        read_json(hf)  # unreadable or malformed JSON: reported against the config, line/column
+    try:
+        return resolve(inst, instance_path.parent)  # builds the operators: decode on an encoder...
+    except InputError as exc:
+        raise exc.with_source(source) from None
+
+
+def check_solver(name: str, flag: str = "--solver") -> None:
+    """InputError unless Pyomo can run the MIP solver ``name`` here."""
+    from cosamt.solve.names import solver_available
+
+    if not solver_available(name):
+        raise InputError(
+            "", [Problem(flag, f"solver {name!r} is not installed or not known to Pyomo")]
+        )
+
+
+def find_operator(resolved: Resolved, name: str, path: str = "operator") -> Einsum:
+    ops = {op.name: op for op in resolved.operators}
+    if name not in ops:
+        raise InputError(
+            "", [Problem(path, f"unknown operator {name!r}; operators are {list(ops)}")]
+        )
+    return ops[name]
+
+
+@dataclass(frozen=True)
+class ScheduledGroup:
+    """One group of a schedule file, matched to the instance and evaluated."""
+
+    path: str  # JSON path of the group's entry, e.g. "groups[2]"
+    group: Group
+    mappings: dict[str, Mapping]
+    metrics: GroupMetrics
+
+
+def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup]:
+    """Match every group of a schedule file to the instance's operators and fusion schemes and
+    evaluate it; every unknown operator or scheme, malformed nest and violation is reported at
+    once (InputError naming the schedule file, each problem at its JSON path)."""
+    from cosamt.evaluate.group import evaluate_group
+    from cosamt.fusion.schemes import find_group
+    from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
+
+    sched = read_schedule(schedule)
+    ops = {op.name: op for op in resolved.operators}
+    problems: list[Problem] = []
+    if sched.arch is not None and sched.arch != resolved.arch.name:
+        problems.append(
+            Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}")
+        )
+    out = []
+    for i, entry in enumerate(sched.groups):
+        path = f"groups[{i}]"
+        unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
+        if unknown:
+            j, name = unknown[0]
+            problems.append(
+                Problem(
+                    f"{path}.operators[{j}]",
+                    f"unknown operator {name!r}; operators are {list(ops)}",
+                )
+            )
+            continue
+        group = find_group(resolved.operators, entry.scheme, entry.operators)
+        if group is None:
+            problems.append(
+                Problem(
+                    f"{path}.scheme",
+                    f"no {entry.scheme!r} group over operators {list(entry.operators)}",
+                )
+            )
+            continue
+        try:
+            mappings = mappings_from_entry(entry, group, resolved.arch, path)
+        except InputError as exc:
+            problems += list(exc.problems)
+            continue
+        metrics = evaluate_group(
+            group,
+            resolved.arch,
+            mappings,
+            double_buffering=resolved.instance.options.double_buffering,
+        )
+        problems += violation_problems(entry, path, metrics.violations)
+        out.append(ScheduledGroup(path, group, mappings, metrics))
+    if problems:
+        raise InputError(str(schedule), problems)
+    return out
+
+
+def operator_pareto_front(resolved: Resolved, operator: str) -> ParetoFront:
+    """The latency-energy Pareto front of one operator of the instance (epsilon-constraint walk),
+    with the instance's solve settings."""
+    from cosamt.formulation.single_operator import Problem as MipProblem
+    from cosamt.pipeline import settings_for
+    from cosamt.solve.solver import pareto_front, single_formulation
+
+    op = find_operator(resolved, operator)
+    settings = settings_for(resolved.instance)
+    problem = MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering)
+    return pareto_front(single_formulation(problem), settings)

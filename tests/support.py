@@ -1,0 +1,126 @@
+"""Data and strategies shared by test modules, importable at collection time (parametrize and
+hypothesis need them before fixtures exist); fixtures live in conftest.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, VectorUnit
+from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
+from cosamt.workload.einsum import Einsum, batched, gemm
+
+# GPT-2's FFN1 (m 64 tokens, e 768, f 3072) on the edge preset.
+FFN1_SCHEDULE: dict[str, Any] = {
+    "format": "cosamt-schedule/1",
+    "arch": "edge",
+    "groups": [
+        {
+            "name": "ffn1",
+            "operators": ["ffn1"],
+            "levels": [
+                {"level": "DRAM", "temporal": [["f", 24]], "keep": ["X", "W", "Y"]},
+                {
+                    "level": "GlobalBuffer",
+                    "temporal": [["f", 4], ["m", 2], ["e", 768]],
+                    "spatial": [["m", 32, "rows"], ["f", 32, "cols"]],
+                    "keep": ["X", "W", "Y"],
+                },
+            ],
+        }
+    ],
+}
+
+
+def agrees(agreement: float | None, rel: float = 1e-6) -> bool:
+    """A MIP/evaluator agreement that exists (the group was solved by the MIP) and is within ``rel``."""
+    return agreement is not None and agreement <= rel
+
+
+SIZES = (1, 2, 3, 4, 6)
+PRIMES = {1: [], 2: [2], 3: [3], 4: [2, 2], 6: [2, 3]}
+
+
+def make_arch(levels: int, rows: int, cols: int, multicast: bool) -> Architecture:
+    mems = [
+        MemoryLevel(name="GlobalBuffer", read_energy_pj=6, write_energy_pj=6),
+        MemoryLevel(
+            name="DRAM",
+            read_energy_pj=200,
+            write_energy_pj=200,
+            read_bandwidth=8,
+            write_bandwidth=8,
+        ),
+    ]
+    if levels == 3:
+        mems.insert(0, MemoryLevel(name="Registers", read_energy_pj=1, write_energy_pj=1))
+    return Architecture(
+        name=f"sim{levels}",
+        clock_ghz=1,
+        word_bytes=2,
+        mac_energy_pj=1,
+        pe_array=PEArray(
+            rows=ArrayAxis(size=rows),
+            cols=ArrayAxis(size=cols),
+            below="GlobalBuffer",
+            multicast=multicast,
+        ),
+        levels=tuple(mems),
+        vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
+    )
+
+
+@st.composite
+def problems(draw: Any, levels: int) -> tuple[Einsum, Architecture, Mapping]:
+    if draw(st.booleans()):
+        op = gemm(
+            "g",
+            draw(st.sampled_from(SIZES)),
+            draw(st.sampled_from(SIZES)),
+            draw(st.sampled_from(SIZES)),
+        )
+    else:
+        op = batched(*(draw(st.sampled_from(SIZES)) for _ in range(4)))
+    arch = make_arch(
+        levels,
+        draw(st.sampled_from((1, 2, 4))),
+        draw(st.sampled_from((1, 2, 4))),
+        draw(st.booleans()),
+    )
+    n = len(arch.levels)
+    p = arch.spatial_level
+    temporal: list[list[Loop]] = [[] for _ in range(n)]
+    spatial: list[SpatialLoop] = []
+    room = {"rows": arch.pe_array.rows.size, "cols": arch.pe_array.cols.size}
+    for d, size in op.dims.items():
+        for prime in PRIMES[size]:
+            slot = draw(
+                st.sampled_from([("t", i) for i in range(n)] + [("s", "rows"), ("s", "cols")])
+            )
+            if slot[0] == "s" and room[slot[1]] % prime == 0:
+                axis = str(slot[1])
+                room[axis] //= prime
+                spatial.append(SpatialLoop(d, prime, axis))
+                continue
+            level = int(slot[1]) if slot[0] == "t" else p
+            same = [j for j, lp in enumerate(temporal[level]) if lp.dim == d]
+            if same and draw(st.booleans()):  # merge with a loop of the same dim at this level
+                j = same[0]
+                temporal[level][j] = Loop(d, temporal[level][j].factor * prime)
+            else:
+                temporal[level].append(Loop(d, prime))
+        if draw(st.integers(0, 4)) == 0:  # a factor-1 loop somewhere
+            temporal[draw(st.integers(0, n - 1))].append(Loop(d, 1))
+    if spatial and draw(st.integers(0, 3)) == 0:
+        spatial.append(SpatialLoop(draw(st.sampled_from(list(op.dims))), 1, "rows"))
+    names = [t.name for t in op.tensors]
+    lms = []
+    for i in range(n):
+        order = draw(st.permutations(temporal[i]))
+        keep = (
+            frozenset(names) if i == n - 1 else frozenset(t for t in names if draw(st.booleans()))
+        )
+        sp = tuple(draw(st.permutations(spatial))) if i == p else ()
+        lms.append(LevelMapping(temporal=tuple(order), spatial=sp, keep=keep))
+    return op, arch, Mapping(levels=tuple(lms))
