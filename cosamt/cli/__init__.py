@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from cosamt.cli.compare import compare
+from cosamt.cli.design import design
 from cosamt.cli.evaluate import evaluate_cmd, export_cmd
 from cosamt.cli.info import models, presets, schema
 from cosamt.cli.solve import pareto, solve
@@ -27,3 +28,4 @@ app.command()(pareto)
 app.command("compare")(compare)
 app.command()(sweep)
 app.command()(plot)
+app.command()(design)
