@@ -188,6 +188,8 @@ def genetic_search(
 
     try:
         pop = [_draw(spec, rng, sizes) for _ in range(population)]
+        if budget.designs is not None and not budget.both:
+            pop = list(dict.fromkeys(pop))[: budget.designs]
         ev.evaluate([point_from_indices(values, g) for g in pop])
         stale = 0
         while not _exhausted(ev, budget, total) and stale < 50:
