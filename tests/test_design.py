@@ -163,11 +163,20 @@ def _fake_value(spec: DesignSpec, point: Any) -> float:
 def _fake_evaluate(spec: DesignSpec, point: Any, cache_dir: Path | None = None) -> DesignResult:
     value = _fake_value(spec, point)
     return DesignResult(
-        key=point.key(), label=point.label, knobs=point.knobs(),
-        area_mm2=design_area(point, spec.space).total_mm2, clock_ghz=point.clock_ghz,
-        objective=spec.objective.value, latency_s=value, energy_pj=1.0, value=value, bound=value,
-        all_optimal=True, workloads=(), seconds=0.0,
-    )  # fmt: skip
+        key=point.key(),
+        label=point.label,
+        knobs=point.knobs(),
+        area_mm2=design_area(point, spec.space).total_mm2,
+        clock_ghz=point.clock_ghz,
+        objective=spec.objective.value,
+        latency_s=value,
+        energy_pj=1.0,
+        value=value,
+        bound=value,
+        all_optimal=True,
+        workloads=(),
+        seconds=0.0,
+    )
 
 
 def _wide_spec(area: float = 3.0, objective: str = "latency") -> DesignSpec:
@@ -281,9 +290,20 @@ def test_exact_search_equals_brute_force_and_round_trips(tmp_path: Path) -> None
     spec_file.write_text(json.dumps(data))
     arch_file = tmp_path / "arch.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "cosamt.cli", "design", str(spec_file), "--json", "--out-arch", str(arch_file)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cosamt.cli",
+            "design",
+            str(spec_file),
+            "--json",
+            "--out-arch",
+            str(arch_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = json.loads(proc.stdout)
     assert out["status"] == "optimal"
     assert out["best"]["energy_pj"] == pytest.approx(min(brute.values()), rel=1e-12)
@@ -292,8 +312,10 @@ def test_exact_search_equals_brute_force_and_round_trips(tmp_path: Path) -> None
         inst.write_text(json.dumps({**w["instance"], "arch": json.loads(arch_file.read_text())}))
         solved = subprocess.run(
             [sys.executable, "-m", "cosamt.cli", "solve", str(inst), "--json"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         total = json.loads(solved.stdout)["total"]
         assert total["latency_cycles"] == pytest.approx(w["latency_cycles"], rel=1e-12)
         assert total["energy_pj"] == pytest.approx(w["energy_pj"], rel=1e-12)

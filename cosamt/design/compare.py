@@ -77,6 +77,7 @@ class Comparison:
     presets: list[Traditional]
     designs: int
     seconds: float
+    seeds: tuple[int, ...]
 
 
 def compare(
@@ -96,7 +97,7 @@ def compare(
                 genetic_search(spec, budget, seed, root / f"genetic{seed}", jobs)
             )
         presets = traditional(spec, root / "presets")
-    return Comparison(exact, traces, presets, exact.evaluated_designs, exact.seconds)
+    return Comparison(exact, traces, presets, exact.evaluated_designs, exact.seconds, seeds)
 
 
 def _summary(c: Comparison, best: DesignResult | None) -> dict[str, Any]:
@@ -104,8 +105,14 @@ def _summary(c: Comparison, best: DesignResult | None) -> dict[str, Any]:
     if best is None:
         return {"value": None, "ratio_to_exact": None, "label": None}
     ratio = best.value / ref.value if ref is not None and ref.value else None
-    return {"value": best.value, "ratio_to_exact": ratio, "label": best.label, "area_mm2": best.area_mm2,
-            "latency_s": best.latency_s, "energy_pj": best.energy_pj}  # fmt: skip
+    return {
+        "value": best.value,
+        "ratio_to_exact": ratio,
+        "label": best.label,
+        "area_mm2": best.area_mm2,
+        "latency_s": best.latency_s,
+        "energy_pj": best.energy_pj,
+    }
 
 
 def comparison_json(c: Comparison) -> dict[str, Any]:
@@ -113,7 +120,7 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for method, traces in c.traces.items():
         runs = []
-        for seed, t in enumerate(traces):
+        for seed, t in zip(c.seeds, traces, strict=True):
             runs.append(
                 {
                     "seed": seed,
@@ -121,6 +128,17 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
                     "seconds": t.seconds,
                     "equal_designs": _summary(c, t.best_within(spec, c.designs, None)),
                     "equal_time": _summary(c, t.best_within(spec, None, c.seconds)),
+                    "trace": [
+                        {
+                            "seconds": s,
+                            "label": r.label,
+                            "value": r.value,
+                            "area_mm2": r.area_mm2,
+                            "latency_s": r.latency_s,
+                            "energy_pj": r.energy_pj,
+                        }
+                        for r, s in zip(t.results, t.times, strict=True)
+                    ],
                 }
             )
         methods[method] = runs

@@ -181,6 +181,7 @@ def search_json(search: SearchResult) -> dict[str, Any]:
         "objective": spec.objective.value,
         "objective_unit": UNITS[spec.objective.value],
         "gap": search.gap,
+        "best_design_proven": search.design_proven,
         "lower_bound": search.lower_bound,
         "best": None if search.best is None else design_json(spec, search.best, with_arch=True),
         "runner_ups": [design_json(spec, r) for r in ranked[1 : 1 + RUNNER_UPS]],
@@ -231,6 +232,8 @@ def print_search(search: SearchResult, console: Console) -> None:
         f"status [bold]{search.status}[/] ({spec.objective.value}, gap {gap:.3g}; lower bound "
         f"{_fmt(spec.objective, search.lower_bound)})"
     )
+    if search.design_proven:
+        console.print("no other design of the space can beat the best design's value (proven)")
     console.print(f"best design [bold]{best.label}[/]  area {best.area_mm2:.4g} mm^2")
     for k, v in best.knobs.items():
         console.print(f"  {k:18} {v}")
@@ -240,14 +243,22 @@ def print_search(search: SearchResult, console: Console) -> None:
     for w in best.workloads:
         ms = w.latency_cycles / (best.clock_ghz * 1e6)
         t.add_row(
-            w.label, f"{w.weight:g}", f"{w.latency_cycles:.5g}", f"{ms:.5g}",
-            f"{w.energy_pj * 1e-9:.5g}", f"{ms * w.energy_pj * 1e-9:.5g}",
-        )  # fmt: skip
+            w.label,
+            f"{w.weight:g}",
+            f"{w.latency_cycles:.5g}",
+            f"{ms:.5g}",
+            f"{w.energy_pj * 1e-9:.5g}",
+            f"{ms * w.energy_pj * 1e-9:.5g}",
+        )
     ms = best.latency_s * 1e3
     t.add_row(
-        "weighted total", "", f"{best.latency_cycles:.5g}", f"{ms:.5g}",
-        f"{best.energy_pj * 1e-9:.5g}", f"{ms * best.energy_pj * 1e-9:.5g}",
-    )  # fmt: skip
+        "weighted total",
+        "",
+        f"{best.latency_cycles:.5g}",
+        f"{ms:.5g}",
+        f"{best.energy_pj * 1e-9:.5g}",
+        f"{ms * best.energy_pj * 1e-9:.5g}",
+    )
     console.print(t)
     console.print("[bold]what binds each knob[/] (one step either side, other knobs fixed)")
     for knob, notes in binds(search).items():

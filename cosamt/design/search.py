@@ -63,6 +63,17 @@ class SearchResult:
         return max(0.0, (self.best.value - self.lower_bound) / self.best.value)
 
     @property
+    def design_proven(self) -> bool:
+        """No other feasible design can beat the best design's reported value (its identity is
+        proven even when, for EDP, its own mapping has a gap)."""
+        best = self.best
+        if best is None:
+            return False
+        limit = best.value * (1 - RELATIVE_TOLERANCE)
+        others = [r for r in self.solved if r is not best and power_ok(self.spec, r)]
+        return best.all_optimal and all(r.bound >= limit for r in others)
+
+    @property
     def status(self) -> str:
         if self.best is None:
             return "infeasible"
