@@ -21,6 +21,7 @@ from cosamt.design.derive import arch_area, derive_arch, design_area, enumerate_
 from cosamt.design.evaluate import (
     DesignCache,
     DesignResult,
+    WorkloadResult,
     arch_content,
     design_lower_bound,
     evaluate_point,
@@ -174,7 +175,12 @@ def _fake_evaluate(spec: DesignSpec, point: Any, cache_dir: Path | None = None) 
         value=value,
         bound=value,
         all_optimal=True,
-        workloads=(),
+        workloads=tuple(
+            WorkloadResult(
+                w.label, w.weight, "latency", value, 1.0, value, True, {"compute": value}, 0.0
+            )
+            for w in spec.workloads
+        ),
         seconds=0.0,
     )
 
@@ -335,3 +341,26 @@ def test_edp_bound_and_parallel_search(tmp_path: Path) -> None:
     assert best.value >= best.bound
     assert len(result.outcomes) == result.space_points == 2
     assert result.lower_bound <= best.value
+
+
+def test_plot_draws_the_fronts_of_a_design_output(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cosamt.design.report import search_json
+    from cosamt.report.plots import line_data, save_figures
+
+    monkeypatch.setattr(search_mod, "evaluate_point", _fake_evaluate)
+    spec = _wide_spec()
+    spec = spec.model_copy(update={"options": spec.options.model_copy(update={"pruning": "front"})})
+    data = search_json(search(spec))
+    path = tmp_path / "design.json"
+    path.write_text(json.dumps(data))
+    (png,) = save_figures(path, tmp_path / "plots")
+    assert png.name == "design_fronts.png" and png.stat().st_size > 0
+    from cosamt.design.plots import fronts_figure
+
+    lines = line_data(fronts_figure(data))
+    front = next(v for k, v in lines.items() if k.startswith("latency") and "front" in k)
+    assert front[0] == [p["area_mm2"] for p in data["pareto_latency_area"]]
+    # a front: area up, latency strictly down
+    assert all(b < a for a, b in zip(front[1], front[1][1:], strict=False))
