@@ -72,7 +72,9 @@ def design(
         print(json.dumps(data, indent=1))
         return
     print_search(result, out)
-    if out_arch is not None:
+    if out_arch is not None and data["best"] is None:
+        err.print(f"no design fits the budget: {out_arch} not written")
+    elif out_arch is not None:
         out.print(f'architecture written to {out_arch} (use it as an instance\'s inline "arch")')
 
 
