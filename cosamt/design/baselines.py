@@ -129,7 +129,7 @@ def random_search(
     spec: DesignSpec, budget: Budget, seed: int = 0, cache_dir: Path | None = None, jobs: int = 1
 ) -> Trace:
     """Distinct random designs within the area budget, ``jobs`` at a time, until the budget ends."""
-    rng = random.Random(seed)
+    rng = random.Random(f"random-{seed}")  # not the genetic algorithm's stream for the same seed
     values, sizes, total = knob_values(spec.space), _sizes(spec), feasible_count(spec)
     ev = _Evaluator(spec, cache_dir, jobs, "random")
     try:
@@ -163,7 +163,7 @@ def genetic_search(
     """SAMT-style genetic algorithm over knob indices: tournament selection of two, uniform
     crossover, per-knob mutation to a neighbouring or random value, elitism of one; children over
     the area budget are redrawn. Fitness is the design's objective with the MIP mapper inside."""
-    rng = random.Random(seed)
+    rng = random.Random(f"genetic-{seed}")
     values, sizes, total = knob_values(spec.space), _sizes(spec), feasible_count(spec)
     ev = _Evaluator(spec, cache_dir, jobs, "genetic")
 
