@@ -364,3 +364,31 @@ def test_plot_draws_the_fronts_of_a_design_output(
     assert front[0] == [p["area_mm2"] for p in data["pareto_latency_area"]]
     # a front: area up, latency strictly down
     assert all(b < a for a, b in zip(front[1], front[1][1:], strict=False))
+
+
+def test_array_neighbours_change_one_axis() -> None:
+    from cosamt.design.derive import knob_values
+    from cosamt.design.report import _neighbours
+
+    values = knob_values(_wide_spec().space)  # rows 4, 8, 16 x cols 8, 16
+    shapes = values["pe_array"]
+    base = [shapes.index((8, 16)), 0, 0, 0, 0]
+    got = sorted(shapes[idx[0]] for idx in _neighbours(values, base, 0))
+    assert got == [(4, 16), (8, 8), (16, 16)]
+    assert [idx[1] for idx in _neighbours(values, base, 1)] == [1]  # 32 KiB: only the next up
+
+
+def test_search_reports_what_binds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cosamt.design.report import binds
+
+    monkeypatch.setattr(search_mod, "evaluate_point", _fake_evaluate)
+    result = search(_wide_spec(area=1.0))
+    notes = binds(result)
+    assert set(notes) == {
+        *("pe_array", "global_buffer_kib", "vector_lanes", "dram", "clock_ghz"),
+        "latency set by",
+    }
+    assert notes["dram"] == ["the only value"]
+    assert any(
+        "over the area budget" in n or "pruned" in n or "solved" in n for n in notes["pe_array"]
+    )

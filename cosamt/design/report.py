@@ -18,7 +18,7 @@ from cosamt.design.derive import (
     point_from_indices,
 )
 from cosamt.design.evaluate import DesignResult
-from cosamt.design.search import SearchResult
+from cosamt.design.search import Outcome, SearchResult
 from cosamt.design.spec import DesignSpec
 from cosamt.types import Objective
 
@@ -81,31 +81,50 @@ def binds(search: SearchResult) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for k, knob in enumerate(KNOBS):
         notes = []
-        for step in (-1, 1):
-            idx = list(base)
-            idx[k] += step
-            if not 0 <= idx[k] < len(values[knob]):
-                continue
-            neighbour = point_from_indices(values, tuple(idx))
-            o = by_key[neighbour.key()]
-            text = _knob_text(knob, values[knob][idx[k]])
-            if o.fate == "over_area":
-                notes.append(
-                    f"{text}: over the area budget ({o.candidate.area_mm2:.4g} > "
-                    f"{spec.budget.area_mm2:g} mm^2)"
-                )
-            elif o.fate == "pruned":
-                notes.append(
-                    f"{text}: pruned, its lower bound {o.candidate.bound:.4g} is no better than "
-                    f"the best {best.value:.4g}"
-                )
-            elif o.result is not None:
-                worse = o.result.value / best.value - 1 if best.value else 0.0
-                extra = " (over the power budget)" if o.fate == "over_power" else ""
-                notes.append(f"{text}: solved, objective {worse:+.3%}{extra}")
+        for idx in _neighbours(values, base, k):
+            o = by_key[point_from_indices(values, idx).key()]
+            notes.append(_fate_text(_knob_text(knob, values[knob][idx[k]]), o, search))
         out[knob] = notes or ["the only value"]
     out["latency set by"] = _bottlenecks(best)
     return out
+
+
+def _neighbours(values: dict[str, list[Any]], base: list[int], k: int) -> list[tuple[int, ...]]:
+    """Index tuples one step from ``base`` in knob ``k``. For the array, a step changes rows or
+    cols alone (to the next listed value), so 128x256 is next to 64x256 and 128x128."""
+    if KNOBS[k] != "pe_array":
+        steps = [base[k] - 1, base[k] + 1]
+        return [(*base[:k], i, *base[k + 1 :]) for i in steps if 0 <= i < len(values[KNOBS[k]])]
+    shapes: list[tuple[int, int]] = values["pe_array"]
+    rows, cols = shapes[base[k]]
+    out = []
+    for axis, fixed in ((0, cols), (1, rows)):
+        line = sorted(s[axis] for s in shapes if s[1 - axis] == fixed)
+        here = line.index((rows, cols)[axis])
+        for j in (here - 1, here + 1):
+            if 0 <= j < len(line):
+                shape = (line[j], cols) if axis == 0 else (rows, line[j])
+                out.append((*base[:k], shapes.index(shape), *base[k + 1 :]))
+    return out
+
+
+def _fate_text(text: str, o: Outcome, search: SearchResult) -> str:
+    spec, best = search.spec, search.best
+    assert best is not None
+    if o.fate == "over_area":
+        return (
+            f"{text}: over the area budget ({o.candidate.area_mm2:.4g} > "
+            f"{spec.budget.area_mm2:g} mm^2)"
+        )
+    if o.fate == "pruned":
+        return (
+            f"{text}: pruned, its lower bound {o.candidate.bound:.4g} is no better than "
+            f"the best {best.value:.4g}"
+        )
+    assert o.result is not None
+    worse = o.result.value / best.value - 1 if best.value else 0.0
+    extra = " (over the power budget)" if o.fate == "over_power" else ""
+    return f"{text}: solved, objective {worse:+.3%}{extra}"
 
 
 def _bottlenecks(r: DesignResult) -> list[str]:
