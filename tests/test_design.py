@@ -392,3 +392,25 @@ def test_search_reports_what_binds(monkeypatch: pytest.MonkeyPatch) -> None:
     assert any(
         "over the area budget" in n or "pruned" in n or "solved" in n for n in notes["pe_array"]
     )
+
+
+def test_no_design_within_the_area_budget_is_infeasible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_mod, "evaluate_point", _fake_evaluate)
+    result = search(_wide_spec(area=0.01))
+    assert result.best is None and result.status == "infeasible"
+    assert {o.fate for o in result.outcomes} == {"over_area"}
+
+
+def test_power_budget_excludes_designs_and_never_prunes_with_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(search_mod, "evaluate_point", _fake_evaluate)
+    free = _wide_spec()
+    within = [p for p in enumerate_space(free.space) if design_area(p, free.space).total_mm2 <= 3.0]
+    values = sorted(_fake_value(free, p) for p in within)
+    # the stand-in's power is 1 pJ / latency: the fastest designs draw the most
+    limit = 1e-12 / values[2] * (1 + 1e-6)
+    spec = free.model_copy(update={"budget": free.budget.model_copy(update={"power_w": limit})})
+    result = search(spec)
+    assert result.best is not None and result.best.value == values[2]
+    assert sum(o.fate == "over_power" for o in result.outcomes) >= 2
