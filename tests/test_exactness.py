@@ -18,6 +18,7 @@ import pyomo.environ as pyo
 import pytest
 
 from cosamt.arch.spec import Architecture
+from cosamt.baselines.exhaustive import exhaustive_search_many
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
 from cosamt.formulation.single_operator import Problem
@@ -26,7 +27,6 @@ from cosamt.io.instance import parse_instance
 from cosamt.pipeline import resolve, settings_for, solve_group_result, solve_instance
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.schedule.violations import Rule, Violation
-from cosamt.search.exhaustive import exhaustive_search_many
 from cosamt.solve import solver as solver_module
 from cosamt.solve.solver import (
     NUMERIC_GAP,

@@ -8,6 +8,7 @@ import typer
 
 from cosamt.cli.codegen import codegen_cmd
 from cosamt.cli.compare import compare
+from cosamt.cli.design import design
 from cosamt.cli.evaluate import evaluate_cmd, export_cmd
 from cosamt.cli.info import models, presets, schema
 from cosamt.cli.solve import pareto, solve
@@ -31,3 +32,4 @@ app.command("compare")(compare)
 app.command()(sweep)
 app.command()(plot)
 app.command()(workload)
+app.command()(design)

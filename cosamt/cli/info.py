@@ -13,19 +13,24 @@ from cosamt.errors import InputError, Problem
 
 
 def schema(
-    kind: Annotated[str, typer.Argument(help="instance or schedule")] = "instance",
+    kind: Annotated[str, typer.Argument(help="instance, schedule or design")] = "instance",
 ) -> None:
-    """Print the JSON Schema of instance (or schedule) files."""
+    """Print the JSON Schema of instance (or schedule, or design spec) files."""
     from pydantic import BaseModel
 
+    from cosamt.design.spec import DesignSpec
     from cosamt.io.instance import Instance
     from cosamt.schedule.file import ScheduleFile
 
     with user_errors():
-        models: dict[str, type[BaseModel]] = {"instance": Instance, "schedule": ScheduleFile}
+        models: dict[str, type[BaseModel]] = {
+            "instance": Instance,
+            "schedule": ScheduleFile,
+            "design": DesignSpec,
+        }
         if kind not in models:
             raise InputError(
-                "", [Problem("kind", f"expected 'instance' or 'schedule', got {kind!r}")]
+                "", [Problem("kind", f"expected 'instance', 'schedule' or 'design', got {kind!r}")]
             )
         print(json.dumps(models[kind].model_json_schema(), indent=1))
 

@@ -108,7 +108,9 @@ def sweep(
 def plot(
     results: Annotated[
         Path,
-        typer.Argument(help="A `cosamt sweep` output (.csv/.parquet) or a `compare --csv` file."),
+        typer.Argument(
+            help="A `cosamt sweep` output (.csv/.parquet), a `compare --csv` file or a `cosamt design --json` output."
+        ),
     ],
     out_dir: Annotated[
         Path | None,

@@ -455,7 +455,13 @@ def save_figures(results: Path, out_dir: Path, fmt: str = "png") -> list[Path]:
         raise InputError(
             "", [Problem("--format", f"expected one of {', '.join(FORMATS)}, got {fmt!r}")]
         )
-    figs = figures(read_results(results), str(results))
+    from cosamt.design.plots import fronts_figure, read_design_output
+
+    design = read_design_output(results) if results.suffix == ".json" else None
+    if design is not None:
+        figs = {"design_fronts": fronts_figure(design)}
+    else:
+        figs = figures(read_results(results), str(results))
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, fig in figs.items():

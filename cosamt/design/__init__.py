@@ -1,0 +1,1 @@
+"""Hardware-mapping co-design: the provably best accelerator of a declared space (``cosamt design``)."""
