@@ -1,7 +1,7 @@
 """Generated C follows the schedule: it computes what numpy computes and moves exactly the words
 the evaluator counts (the third rung of the verification ladder, beside the trace simulator).
 
-Schedules: every shipped instance solved at seq_len 64, batch 1 (tests/data/codegen, written by
+Schedules: every shipped instance solved at seq_len 64 (a ViT at its own token count), batch 1 (tests/data/codegen, written by
 scripts/codegen_schedules.py), at reduced sizes here (every non-trivial loop factor cut to a power
 of two <= 4, the same loops, orders, keeps and spatial unrolling); re-solved and run at full size
 (seq_len 64, batch 1) under -m slow. Random single-operator nests with PE-private levels, factor-1
@@ -29,6 +29,7 @@ from cosamt.evaluate.group import evaluate_group
 from cosamt.fusion.schemes import Group, Scheme, rename, single
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.workload.einsum import Einsum
+from cosamt.workload.models import get_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "codegen"
@@ -36,9 +37,14 @@ SCHEDULES = sorted(DATA.glob("*.json"))
 SEQ_LEN = 64
 
 
+def _seq_len(instance: Path) -> int:
+    """64 tokens, or the count the model fixes (a ViT's patches and class token)."""
+    return get_model(json.loads(instance.read_text())["model"]).image_tokens or SEQ_LEN
+
+
 def _entries(schedule: Path) -> tuple[object, list[tuple[str, Group, dict[str, Mapping], object]]]:
     instance = ROOT / "instances" / f"{schedule.name.split('.')[0]}.json"
-    inst = _load(instance, seq_len=SEQ_LEN, batch=1)
+    inst = _load(instance, seq_len=_seq_len(instance), batch=1)
     return _schedule_groups(instance, schedule, inst)
 
 
@@ -189,7 +195,7 @@ def test_cli_check_json(tmp_path: Path) -> None:
             "--reduce",
             "2",
             "--seq-len",
-            "64",
+            str(_seq_len(instance)),
             "--batch",
             "1",
         ],
@@ -233,7 +239,7 @@ def test_solved_instances_at_larger_sizes(instance: Path, tmp_path: Path) -> Non
             "solve",
             str(instance),
             "--seq-len",
-            "64",
+            str(_seq_len(instance)),
             "--batch",
             "1",
             "--threads",
@@ -247,7 +253,7 @@ def test_solved_instances_at_larger_sizes(instance: Path, tmp_path: Path) -> Non
         ],
     )
     assert res.exit_code == 0, res.output
-    inst = _load(instance, seq_len=SEQ_LEN, batch=1)
+    inst = _load(instance, seq_len=_seq_len(instance), batch=1)
     arch, entries = _schedule_groups(instance, sched, inst)
     for _path, group, mappings, _metrics in entries:
         r = check_group(group, arch, mappings, tmp_path / group.name, max_points=400_000_000)
