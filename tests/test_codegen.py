@@ -91,17 +91,21 @@ def _flat_group(cap: int = 4) -> tuple[object, Group, dict[str, Mapping]]:
 
 
 def _move_to_shared(mapping: Mapping, dim: str) -> Mapping:
-    """Halve the first own loop over ``dim`` and add a shared loop over ``dim`` x2."""
+    """Halve the first own loop over ``dim`` (temporal, else spatial) and add a shared loop over
+    ``dim`` x2."""
     levels = list(mapping.levels)
-    for i, lm in enumerate(levels[:-1]):
-        for j, lp in enumerate(lm.temporal):
-            if lp.dim == dim and lp.factor % 2 == 0:
-                temporal = list(lm.temporal)
-                temporal[j] = Loop(dim, lp.factor // 2)
-                levels[i] = dataclasses.replace(lm, temporal=tuple(temporal))
-                shared = levels[-1]
-                levels[-1] = dataclasses.replace(shared, temporal=(*shared.temporal, Loop(dim, 2)))
-                return Mapping(tuple(levels), mapping.padding)
+    for kind in ("temporal", "spatial"):
+        for i, lm in enumerate(levels[:-1]):
+            loops = list(getattr(lm, kind))
+            for j, lp in enumerate(loops):
+                if lp.dim == dim and lp.factor % 2 == 0:
+                    loops[j] = dataclasses.replace(lp, factor=lp.factor // 2)
+                    levels[i] = dataclasses.replace(lm, **{kind: tuple(loops)})
+                    shared = levels[-1]
+                    levels[-1] = dataclasses.replace(
+                        shared, temporal=(*shared.temporal, Loop(dim, 2))
+                    )
+                    return Mapping(tuple(levels), mapping.padding)
     raise AssertionError(f"no even loop over {dim}")
 
 
@@ -195,7 +199,7 @@ def test_cli_check_json(tmp_path: Path) -> None:
             "--reduce",
             "2",
             "--seq-len",
-            str(_seq_len(instance)),
+            "64",
             "--batch",
             "1",
         ],
