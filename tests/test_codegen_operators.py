@@ -6,6 +6,7 @@ The hand-written references in this file check the numpy reference itself on tin
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from cosamt.arch.presets import load_preset
 from cosamt.codegen.reference import apply
 from cosamt.codegen.run import check_group
-from cosamt.fusion.schemes import Group, segments, single
+from cosamt.fusion.schemes import Group, epilogue, ffn_chain, segments, single
 from cosamt.pipeline import solve_group_result
 from cosamt.solve.solver import SolveSettings
 from cosamt.workload.einsum import Einsum
@@ -67,10 +68,9 @@ def test_parallel_block_operators(tmp_path: Path) -> None:
             _check(single(op), tmp_path)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mixtral-8x7b", "gpt-j-6b"])
-def test_fused_groups_of_new_blocks(name: str, tmp_path: Path) -> None:
-    """Every fused candidate (epilogues into the MoE router and experts, chains) of the tiny block."""
+def test_fused_candidates_of_new_blocks(name: str, tmp_path: Path) -> None:
+    """Every fused candidate the explorer offers for the tiny block (attention: FLAT, online)."""
     ops = build_block(
         _tiny(name, **({"n_experts": 4} if name.startswith("mix") else {})), "prefill", 1, 4
     )
@@ -79,6 +79,26 @@ def test_fused_groups_of_new_blocks(name: str, tmp_path: Path) -> None:
             for group in cand:
                 if group.fused:
                     _check(group, tmp_path)
+
+
+def test_hand_fused_groups_with_new_operators(tmp_path: Path) -> None:
+    """Groups the explorer does not form but the formulation accepts: rope fed on chip by a
+    projection (its partner feature read from the GlobalBuffer tile), the router and its
+    softmax+topk, the gated MoE expert chain, GPT-J's FFN chain."""
+    mix = {op.name: op for op in build_block(_tiny("mixtral-8x7b", n_experts=4), "prefill", 1, 4)}
+    gptj = {op.name: op for op in build_block(_tiny("gpt-j-6b"), "prefill", 1, 4)}
+    rope = mix["rope"]
+    # A projection whose output is exactly rope's input (qkv_proj also projects V, not rotated).
+    proj = dataclasses.replace(mix["qkv_proj"], dims={**mix["qkv_proj"].dims, "f": rope.dims["f"]})
+    experts = [mix[n] for n in ("expert_gate", "expert_up", "expert_act", "expert_down")]
+    for group in (
+        epilogue([proj, rope]),
+        epilogue([mix["router"], mix["route"]]),
+        ffn_chain(experts),
+        ffn_chain([gptj[n] for n in ("ffn1", "act", "ffn2")]),
+    ):
+        assert group.on_chip
+        _check(group, tmp_path)
 
 
 @pytest.mark.parametrize(

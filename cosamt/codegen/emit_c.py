@@ -383,10 +383,11 @@ class _Emitter:
         top = m.chain(t)[-1]
         buf = self.buffer(m, t, top)
         fe = buf.extents[t.dims.index("f")]
-        if not buf.full and fe % 2:
+        if not buf.full and fe % 2 and fe < self.g.padded("f"):
             raise CodegenError(
                 f"rope-pair-split: {op.name}: the tile of {t.name} at "
-                f"{self.level_name(top)} holds {fe} features (odd), so a rotated pair is split"
+                f"{self.level_name(top)} holds {fe} of {self.g.padded('f')} features (odd), so a "
+                "rotated pair is split across tiles"
             )
         local = {
             d: self.global_coord(m, d) if buf.full else _sum(self.coord(m.loops, d, -math.inf, top))
