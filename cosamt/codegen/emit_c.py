@@ -15,6 +15,9 @@ reads the row input once from where the group holds it (its top buffer) before t
 nest; those reads are counted apart (``stats``), they are not part of the cost model. Online
 softmax keeps a running max and sum per row; each key tile updates them and rescales the latest
 copy of the output accumulator; the division by the running sum happens once after the group.
+The MoE router (``softmax+topk``) also keeps the row's k largest logits in its statistics pass.
+A rotary embedding reads its partner feature from where the group holds its input, counted apart
+like the statistics passes (docs/codegen.md, "Vector operators").
 """
 
 from __future__ import annotations
