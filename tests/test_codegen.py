@@ -1,11 +1,12 @@
 """Generated C follows the schedule: it computes what numpy computes and moves exactly the words
 the evaluator counts (the third rung of the verification ladder, beside the trace simulator).
 
-Schedules: every shipped instance solved at seq_len 64 (a ViT at its own token count), batch 1 (tests/data/codegen, written by
-scripts/codegen_schedules.py), at reduced sizes here (every non-trivial loop factor cut to a power
-of two <= 4, the same loops, orders, keeps and spatial unrolling); re-solved and run at full size
-(seq_len 64, batch 1) under -m slow. Random single-operator nests with PE-private levels, factor-1
-loops, spatial reductions and multicast on or off come from the trace simulator's strategy."""
+Schedules: every shipped instance solved at seq_len 64 (a ViT at its own token count), batch 1
+(tests/data/codegen, written by scripts/codegen_schedules.py), at reduced sizes here (every
+non-trivial loop factor cut to a power of two <= 4, the same loops, orders, keeps and spatial
+unrolling); re-solved and run at full size (the same sizes, up to 1e9 points: ViT-B/16's FFN chain
+at 197 tokens) under -m slow. Random single-operator nests with PE-private levels, factor-1 loops,
+spatial reductions and multicast on or off come from the trace simulator's strategy."""
 
 from __future__ import annotations
 
@@ -260,7 +261,7 @@ def test_solved_instances_at_larger_sizes(instance: Path, tmp_path: Path) -> Non
     inst = _load(instance, seq_len=_seq_len(instance), batch=1)
     arch, entries = _schedule_groups(instance, sched, inst)
     for _path, group, mappings, _metrics in entries:
-        r = check_group(group, arch, mappings, tmp_path / group.name, max_points=400_000_000)
+        r = check_group(group, arch, mappings, tmp_path / group.name, max_points=1_000_000_000)
         assert r.reduced is None, group.name
         assert r.ok, (group.name, r.max_rel_error, r.mismatches)
 
