@@ -23,9 +23,17 @@ from typing import Any
 from cosamt.cli.common import _load
 from cosamt.cli.evaluate import _schedule_groups
 from cosamt.codegen.run import check_group, compiler
+from cosamt.workload.models import get_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "codegen"
+SEQ_LEN = 64
+
+
+def seq_len(instance: Path) -> int:
+    """64, unless the model fixes its token count (as scripts/codegen_schedules.py solved it)."""
+    model = get_model(json.loads(instance.read_text())["model"])
+    return model.image_tokens or SEQ_LEN
 
 
 def main() -> None:
@@ -34,7 +42,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "codegen_check.json")
     ap.add_argument("--instance", type=Path, help="Check this instance and --schedule instead.")
     ap.add_argument("--schedule", type=Path)
-    ap.add_argument("--seq-len", type=int, default=64)
+    ap.add_argument(
+        "--seq-len", type=int, help="Default: 64, or the token count the model fixes (ViT: 197)."
+    )
     ap.add_argument("--batch", type=int, default=1)
     args = ap.parse_args()
     if args.instance is not None:
@@ -47,7 +57,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for instance, schedule in pairs:
-            inst = _load(instance, seq_len=args.seq_len, batch=args.batch)
+            inst = _load(instance, seq_len=args.seq_len or seq_len(instance), batch=args.batch)
             arch, entries = _schedule_groups(instance, schedule, inst)
             for _path, group, mappings, _m in entries:
                 r = check_group(
@@ -65,7 +75,7 @@ def main() -> None:
     cc_version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
     doc = {
         "max_points": args.max_points,
-        "seq_len": args.seq_len,
+        "seq_len": args.seq_len or "64 (vision models: their own token count)",
         "batch": args.batch,
         "versions": {
             "cosamt": version("cosamt"),

@@ -1,5 +1,5 @@
-"""Re-solve the schedules tests/test_codegen.py runs: every shipped instance at seq_len 64, batch 1,
-threads 1, fusion ``all``, plus fusion ``online`` for four instances (the explorer prefers FLAT at
+"""Re-solve the schedules tests/test_codegen.py runs: every shipped instance at seq_len 64 (or the
+token count its model fixes: a ViT's patches and class token), batch 1, threads 1, fusion ``all``, plus fusion ``online`` for four instances (the explorer prefers FLAT at
 this length, so online attention would otherwise go untested) and ``flat`` for GPT-2 edge.
 
     python scripts/codegen_schedules.py [--out tests/data/codegen] [--time-limit 20]
@@ -8,12 +8,22 @@ this length, so online attention would otherwise go untested) and ``flat`` for G
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+from cosamt.workload.models import get_model
+
 ROOT = Path(__file__).resolve().parent.parent
 ONLINE = ("gpt2_edge", "bert_base_mobile", "llama3_8b_cloud_decode", "vit_b16_edge")
+SEQ_LEN = 64
+
+
+def seq_len(instance: Path) -> int:
+    """64, unless the model fixes its token count (vision models: patches + class token)."""
+    model = get_model(json.loads(instance.read_text())["model"])
+    return model.image_tokens or SEQ_LEN
 
 
 def solve(instance: Path, fusion: str, out: Path, time_limit: float) -> None:
@@ -22,7 +32,7 @@ def solve(instance: Path, fusion: str, out: Path, time_limit: float) -> None:
         "solve",
         str(instance),
         "--seq-len",
-        "64",
+        str(seq_len(instance)),
         "--batch",
         "1",
         "--threads",

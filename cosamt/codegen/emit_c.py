@@ -15,6 +15,9 @@ reads the row input once from where the group holds it (its top buffer) before t
 nest; those reads are counted apart (``stats``), they are not part of the cost model. Online
 softmax keeps a running max and sum per row; each key tile updates them and rescales the latest
 copy of the output accumulator; the division by the running sum happens once after the group.
+The MoE router (``softmax+topk``) also keeps the row's k largest logits in its statistics pass.
+A rotary embedding reads its partner feature from where the group holds its input, counted apart
+like the statistics passes (docs/codegen.md, "Vector operators").
 """
 
 from __future__ import annotations
@@ -24,20 +27,32 @@ from dataclasses import dataclass, field
 
 from cosamt.codegen.legality import ROW_DIM
 from cosamt.codegen.nest import LATCH, GroupNest, Link, MemberNest, NestLoop
-from cosamt.workload.einsum import OpKind, Role, Tensor
+from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
+from cosamt.workload.models import GATED
+from cosamt.workload.transformer import SOFTMAX_OPS
 
 NORM_EPS = 1e-5
-ELEMENTWISE = {"add", "gelu", "relu", "swiglu"}
+ROPE_BASE = 10000.0
+_PLAIN = {
+    "gelu": "gelu({x})",
+    "relu": "({x} > 0.0 ? {x} : 0.0)",
+    "relu2": "({x} > 0.0 ? {x} * {x} : 0.0)",
+    "silu": "silu({x})",
+}
+ELEMENTWISE = {"add", *_PLAIN, *GATED}
 
 
 def _elementwise(kind: str, ins: list[str]) -> str:
-    if kind == "add":
-        return f"{ins[0]} + {ins[1]}"
-    if kind == "gelu":
-        return f"gelu({ins[0]})"
-    if kind == "relu":
-        return f"({ins[0]} > 0.0 ? {ins[0]} : 0.0)"
-    return f"silu({ins[0]}) * {ins[1]}"
+    if kind == "add":  # a residual add of two or three summands
+        return " + ".join(ins)
+    if kind in GATED:  # act(gate) * up
+        return f"{_PLAIN[GATED[kind]].format(x=ins[0])} * {ins[1]}"
+    return _PLAIN[kind].format(x=ins[0])
+
+
+def route_k(op: Einsum) -> int:
+    """Experts per token of a ``softmax+topk`` router: its ops per point less the softmax's."""
+    return op.ops_per_point - SOFTMAX_OPS
 
 
 class CodegenError(Exception):
@@ -332,6 +347,10 @@ class _Emitter:
         kind = op.op
         if kind in ELEMENTWISE:
             return [f"{out} = {_elementwise(kind, ins)};"]
+        if kind == "combine":  # sum over the k experts of a token (the output's reduction dim)
+            return [f"{out} += {ins[0]};"]
+        if kind == "rope":
+            return self.rope_point(m, out, ins[0])
         if kind not in ROW_DIM:
             raise CodegenError(f"{op.name}: no C implementation of vector operator {kind!r}")
         coords = {d: self.global_coord(m, d) for d in op.dims}
@@ -347,13 +366,54 @@ class _Emitter:
             return [
                 f"{{ int row = {row}; {out} = ({real}) ? exp({ins[0]} - MX[row]) / SM[row] : 0.0; }}"
             ]
+        if kind == "softmax+topk":  # the softmax's probability if among the row's k largest
+            kth = f"TK[({row})*{self.topk()} + {self.topk() - 1}]"
+            return [
+                f"{{ int row = {row}; {out} = ({real}) && {ins[0]} >= {kth} "
+                f"? exp({ins[0]} - MX[row]) / SM[row] : 0.0; }}"
+            ]
         x = ins[0]
         gamma = self.latch(m, next(t for t in op.operands if t.role is Role.WEIGHT))
         centre = f"({x} - MEAN[row])" if kind == "layernorm" else x
         return [f"{{ int row = {row}; {out} = {centre} * RSTD[row] * {gamma}; }}"]
 
-    def stats_counter(self, m: MemberNest, level: int, t: Tensor) -> int:
-        key = (m.op.name, self.level_name(level), t.name)
+    def topk(self) -> int:
+        ks = [route_k(m.op) for m in self.g.members if m.op.op == "softmax+topk"]
+        return max(ks, default=1)
+
+    def rope_point(self, m: MemberNest, out: str, x: str) -> list[str]:
+        """Rotate the pair (2p, 2p+1) of features by pos * ROPE_BASE^(-2p/F): the point's own
+        feature from its latch, the partner from the tile the group holds (top of X's chain),
+        counted apart like the statistics passes (the cost model reads X once per point)."""
+        op = m.op
+        t = op.operands[0]
+        top = m.chain(t)[-1]
+        buf = self.buffer(m, t, top)
+        fe = buf.extents[t.dims.index("f")]
+        if not buf.full and fe % 2 and fe < self.g.padded("f"):
+            raise CodegenError(
+                f"rope-pair-split: {op.name}: the tile of {t.name} at "
+                f"{self.level_name(top)} holds {fe} of {self.g.padded('f')} features (odd), so a "
+                "rotated pair is split across tiles"
+            )
+        local = {
+            d: self.global_coord(m, d) if buf.full else _sum(self.coord(m.loops, d, -math.inf, top))
+            for d in t.dims
+        }
+        f_glob = self.global_coord(m, "f")
+        partner = dict(local, f=f"({local['f']}) ^ 1")
+        n_f = op.dims["f"]
+        sid = self.stats_counter(m, top, t, " (rope partner)")
+        pos = self.global_coord(m, "m")
+        return [
+            f"{{ int fg = {f_glob}; int pg = fg ^ 1;",
+            f"  double y = pg < {n_f} ? {buf.name}[{self.index(buf, [partner[d] for d in t.dims], m)}] : 0.0;",
+            f"  double th = ({pos}) * pow({ROPE_BASE}, -2.0 * (fg / 2) / {n_f});",
+            f"  {out} = {x} * cos(th) + ((fg & 1) ? y : -y) * sin(th); STATS[{sid}] += 1; }}",
+        ]
+
+    def stats_counter(self, m: MemberNest, level: int, t: Tensor, what: str = "") -> int:
+        key = (m.op.name, self.level_name(level), t.name + what)
         return self.stats_ids.setdefault(key, len(self.stats_ids))
 
     def source_loops(
@@ -393,6 +453,18 @@ class _Emitter:
                 f"{loops} {{ int row = {row}; if (({coords[rdim]}) == 0) {{ double mu = MEAN[row] / {n}; "
                 f"double var = RSTD[row] / {n}{' - mu * mu' if kind == 'layernorm' else ''}; "
                 f"MEAN[row] = mu; RSTD[row] = 1.0 / sqrt(var + {NORM_EPS}); }} }}",
+                *count,
+            ]
+        if kind == "softmax+topk":
+            k = self.topk()
+            return [
+                *head,
+                f"{loops} {{ int row = {row}; MX[row] = -INFINITY; SM[row] = 0.0; "
+                f"for (int j = 0; j < {k}; j++) TK[row*{k} + j] = -INFINITY; }}",
+                f"{loops} {{ int row = {row}; if ({real}) {{ double s = {buf.name}[{idx}]; "
+                f"if (s > MX[row]) {{ SM[row] = SM[row] * exp(MX[row] - s) + 1.0; MX[row] = s; }} "
+                f"else SM[row] += exp(s - MX[row]); "
+                f"topk_insert(&TK[row*{k}], {k}, s); }} }}",
                 *count,
             ]
         if not self.g.online:
@@ -489,6 +561,11 @@ PRELUDE = """#include <math.h>
 
 static double gelu(double x) { return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
 static double silu(double x) { return x / (1.0 + exp(-x)); }
+/* keep the k largest values seen, descending (a router's top-k) */
+static void topk_insert(double *tk, int k, double s) {
+  if (s <= tk[k - 1]) return;
+  int j = k - 1; while (j > 0 && tk[j - 1] < s) { tk[j] = tk[j - 1]; j--; } tk[j] = s;
+}
 
 static void load(const char *dir, const char *name, double *a, long n) {
   char path[4096]; snprintf(path, sizeof path, "%s/%s.bin", dir, name);
@@ -533,6 +610,7 @@ def emit(nest: GroupNest) -> Program:
             f"static double {a}[{rows}];"
             for a in ("MX", "SM", "MEAN", "RSTD", "RM", "RS", "TM", "AL")
         ),
+        f"static double TK[{rows * em.topk()}];",
         *em.decls,
         "",
         "int main(int argc, char **argv) {",

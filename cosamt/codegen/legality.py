@@ -3,8 +3,13 @@ operators compute, not from the cost rules.
 
 * ``softmax-row-split``: a shared loop tiles the softmax row (the key dimension) outside the online
   scheme, so each shared iteration would normalise by a partial row (no running max and sum).
+* ``route-row-split``: a shared loop tiles a MoE router's experts (``softmax+topk``): softmax and
+  top-k of a partial row.
 * ``norm-row-split``: a shared loop tiles a norm's feature dimension: mean and variance of a partial
   row.
+
+(``rope-pair-split`` is raised by the emitter: the tile a rotary embedding reads its partner
+feature from holds an odd number of features.)
 * ``shared-reduction-partial``: a shared loop runs over a reduction dimension of an operator whose
   output stays on chip, so the next operator would consume a partial sum (harmless only when the
   consumer is linear and accumulates, which no fused scheme here relies on).
@@ -19,7 +24,13 @@ from cosamt.schedule.mapping import Mapping
 from cosamt.workload.einsum import OpKind
 
 # The dimension each row-normalising vector operator reduces over.
-ROW_DIM = {"softmax": "n", "layernorm": "f", "rmsnorm": "f"}
+ROW_DIM = {"softmax": "n", "softmax+topk": "f", "layernorm": "f", "rmsnorm": "f"}
+_SPLIT_REASON = {
+    "softmax": "softmax-row-split",
+    "softmax+topk": "route-row-split",
+    "layernorm": "norm-row-split",
+    "rmsnorm": "norm-row-split",
+}
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ def computation_problems(group: Group, mappings: dict[str, Mapping]) -> list[Rea
             split = [f for d, f in shared if d == dim]
             online = group.scheme is Scheme.ONLINE and op.op == "softmax"
             if split and not online:
-                name = "softmax-row-split" if op.op == "softmax" else "norm-row-split"
+                name = _SPLIT_REASON[op.op]
                 out.append(
                     Reason(
                         name,
