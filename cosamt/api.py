@@ -19,6 +19,24 @@ if TYPE_CHECKING:  # the solver stack is imported only by the functions that sol
     from cosamt.workload.einsum import Einsum
 
 
+# Command-line options that override ``options.*`` of the instance.
+OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads")
+# Fields a command-line flag may set, and the flag.
+FLAGS = {
+    "seq_len": "--seq-len",
+    "batch": "--batch",
+    "options.time_limit_s": "--time-limit",
+    "options.solve_time_limit_s": "--solve-time-limit",
+    "options.threads": "--threads",
+}
+
+
+def flag_problem(problem: Problem) -> Problem:
+    """A problem in an overridden field, named by its flag: ``--time-limit (options.time_limit_s)``."""
+    flag = FLAGS.get(problem.path)
+    return problem if flag is None else Problem(f"{flag} ({problem.path})", problem.message)
+
+
 def load_resolved(instance_path: Path, **overrides: Any) -> Resolved:
     """Load, check and resolve an instance file: its own fields, command-line ``overrides`` (None
     means not given), then every name and file it refers to (model, preset, hf_config) and the
@@ -36,22 +54,17 @@ def load_resolved(instance_path: Path, **overrides: Any) -> Resolved:
     inst = load_instance(instance_path)
     changes = {k: v for k, v in overrides.items() if v is not None}
     if changes:
+        data = inst.model_dump(mode="json", exclude_unset=True)
+        for key, value in changes.items():
+            if key in OPTION_FLAGS:
+                data["options"] = {**data.get("options", {}), key: value}
+            else:
+                data[key] = value
         try:
-            inst = parse_instance(
-                {**inst.model_dump(mode="json", exclude_unset=True), **changes}, source
-            )
+            inst = parse_instance(data, source)
         except InputError as exc:
             # The file itself was valid, so what is wrong now came from the command line.
-            raise InputError(
-                "command line",
-                [
-                    Problem(
-                        f"--{p.path.replace('_', '-')} ({p.path})" if p.path in changes else p.path,
-                        p.message,
-                    )
-                    for p in exc.problems
-                ],
-            ) from None
+            raise InputError("command line", [flag_problem(p) for p in exc.problems]) from None
     problems = reference_problems(inst, instance_path.parent)
     if problems:
         raise InputError(source, problems)
@@ -109,8 +122,21 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
             Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}")
         )
     out = []
+    scheduled: dict[str, str] = {}  # operator -> path of the group that schedules it
     for i, entry in enumerate(sched.groups):
         path = f"groups[{i}]"
+        twice = [(j, n) for j, n in enumerate(entry.operators) if n in scheduled]
+        for j, name in twice:
+            problems.append(
+                Problem(
+                    f"{path}.operators[{j}]",
+                    f"operator {name!r} is already scheduled by {scheduled[name]}; "
+                    "each operator belongs to one group",
+                )
+            )
+        scheduled.update((n, path) for n in entry.operators if n not in scheduled)
+        if twice:
+            continue
         unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
         if unknown:
             j, name = unknown[0]

@@ -57,65 +57,10 @@ def user_errors() -> Iterator[None]:
 
 
 def _load(instance_path: Path, **overrides: Any) -> Any:
-    """Load and check an instance: its own fields, command-line overrides, then every name and file
-    it refers to (model, preset, hf_config) and the phase; problems name the file they are in."""
-    from cosamt.io.instance import (
-        hf_config_path,
-        load_instance,
-        parse_instance,
-        read_json,
-        reference_problems,
-    )
-    from cosamt.pipeline import resolve
+    """The checked instance (see :func:`cosamt.api.load_resolved`)."""
+    from cosamt.api import load_resolved
 
-    source = str(instance_path)
-    inst = load_instance(instance_path)
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if changes:
-        data = inst.model_dump(mode="json", exclude_unset=True)
-        for key, value in changes.items():
-            if key in _OPTION_FLAGS:
-                data["options"] = {**data.get("options", {}), key: value}
-            else:
-                data[key] = value
-        try:
-            inst = parse_instance(data, source)
-        except InputError as exc:
-            # The file itself was valid, so what is wrong now came from the command line.
-            raise InputError("command line", [_flag_problem(p) for p in exc.problems]) from None
-    problems = reference_problems(inst, instance_path.parent)
-    if problems:
-        raise InputError(source, problems)
-    hf = hf_config_path(inst, instance_path.parent)
-    if hf is not None:
-        read_json(
-            hf
-        )  # unreadable or malformed JSON: reported against the config file, with line/column
-    try:
-        resolve(
-            inst, instance_path.parent
-        )  # builds the operators: catches decode on an encoder, etc.
-    except InputError as exc:
-        raise exc.with_source(source) from None
-    return inst
-
-
-# Command-line options that override ``options.*`` of the instance.
-_OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads")
-# Fields a command-line flag may set, and the flag.
-_FLAGS = {
-    "seq_len": "--seq-len",
-    "batch": "--batch",
-    "options.time_limit_s": "--time-limit",
-    "options.solve_time_limit_s": "--solve-time-limit",
-    "options.threads": "--threads",
-}
-
-
-def _flag_problem(problem: Problem) -> Problem:
-    """A problem in an overridden field, named by its flag: ``--time-limit (options.time_limit_s)``."""
-    flag = _FLAGS.get(problem.path)
-    return problem if flag is None else Problem(f"{flag} ({problem.path})", problem.message)
+    return load_resolved(instance_path, **overrides).instance
 
 
 def check_options(**values: Any) -> None:
@@ -123,6 +68,7 @@ def check_options(**values: Any) -> None:
     ``options`` without an instance (``cosamt sweep``)."""
     from pydantic import ValidationError
 
+    from cosamt.api import flag_problem
     from cosamt.errors import problems_from_pydantic
     from cosamt.io.instance import Options
 
@@ -131,7 +77,7 @@ def check_options(**values: Any) -> None:
         Options.model_validate(given)
     except ValidationError as exc:
         problems = problems_from_pydantic(exc, "options")
-        raise InputError("command line", [_flag_problem(p) for p in problems]) from None
+        raise InputError("command line", [flag_problem(p) for p in problems]) from None
 
 
 class LineProgress:

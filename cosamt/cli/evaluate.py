@@ -197,69 +197,13 @@ def _schedule_groups(
     instance: Path, schedule: Path, inst: Any
 ) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
     """The instance's architecture and, per group of the schedule file, (JSON path, group, mappings,
-    metrics); every unknown operator or scheme, malformed nest and violation the evaluator finds
-    is reported at once (InputError)."""
-    from cosamt.evaluate.group import evaluate_group
-    from cosamt.fusion.schemes import find_group
+    metrics): :func:`cosamt.api.evaluate_schedule`."""
+    from cosamt.api import evaluate_schedule
     from cosamt.pipeline import resolve
-    from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
 
     resolved = resolve(inst, instance.parent)
-    sched = read_schedule(schedule)
-    ops = {op.name: op for op in resolved.operators}
-    problems: list[Problem] = []
-    if sched.arch is not None and sched.arch != resolved.arch.name:
-        problems.append(
-            Problem("arch", f"schedule is for {sched.arch!r}, instance uses {resolved.arch.name!r}")
-        )
-    entries = []
-    scheduled: dict[str, str] = {}  # operator -> path of the group that schedules it
-    for i, entry in enumerate(sched.groups):
-        path = f"groups[{i}]"
-        twice = [(j, n) for j, n in enumerate(entry.operators) if n in scheduled]
-        for j, name in twice:
-            problems.append(
-                Problem(
-                    f"{path}.operators[{j}]",
-                    f"operator {name!r} is already scheduled by {scheduled[name]}; "
-                    "each operator belongs to one group",
-                )
-            )
-        scheduled.update((n, path) for n in entry.operators if n not in scheduled)
-        if twice:
-            continue
-        unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
-        if unknown:
-            j, name = unknown[0]
-            problems.append(
-                Problem(
-                    f"{path}.operators[{j}]",
-                    f"unknown operator {name!r}; operators are {list(ops)}",
-                )
-            )
-            continue
-        group = find_group(resolved.operators, entry.scheme, entry.operators)
-        if group is None:
-            problems.append(
-                Problem(
-                    f"{path}.scheme",
-                    f"no {entry.scheme!r} group over operators {list(entry.operators)}",
-                )
-            )
-            continue
-        try:
-            mappings = mappings_from_entry(entry, group, resolved.arch, path)
-        except InputError as exc:
-            problems += list(exc.problems)
-            continue
-        metrics = evaluate_group(
-            group, resolved.arch, mappings, double_buffering=inst.options.double_buffering
-        )
-        problems += violation_problems(entry, path, metrics.violations)
-        entries.append((path, group, mappings, metrics))
-    if problems:
-        raise InputError(str(schedule), problems)
-    return resolved.arch, entries
+    groups = evaluate_schedule(resolved, schedule)
+    return resolved.arch, [(s.path, s.group, s.mappings, s.metrics) for s in groups]
 
 
 def export_cmd(
