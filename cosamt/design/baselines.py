@@ -17,6 +17,7 @@ from cosamt.design.derive import KNOBS, DesignPoint, design_area, knob_values, p
 from cosamt.design.evaluate import DesignResult, evaluate_point
 from cosamt.design.search import power_ok
 from cosamt.design.spec import DesignSpec
+from cosamt.interrupts import worker_init
 
 Genome = tuple[int, ...]
 MAX_DRAWS = 10_000  # attempts to draw a design within the area budget
@@ -60,7 +61,11 @@ class _Evaluator:
         self.seen: dict[str, DesignResult] = {}
         self.start = time.perf_counter()
         self.pool = (
-            ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+            ProcessPoolExecutor(
+                max_workers=jobs,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=worker_init,  # SIGINT to the parent; dies with the parent
+            )
             if jobs > 1
             else None
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 from cosamt.design.derive import DesignPoint, design_area, enumerate_space
 from cosamt.design.evaluate import DesignResult, design_lower_bound, evaluate_point
 from cosamt.design.spec import DesignSpec, Pruning
+from cosamt.interrupts import worker_init
 
 ProgressFn = Callable[[int, int, str], None]  # (done, total, message)
 RELATIVE_TOLERANCE = 1e-9  # bounds and values are floats summed in different orders
@@ -163,7 +164,11 @@ def _run(
             yield c, evaluate_point(spec, c.point, cache_dir)
         return
     # spawn: no fork of a process that may run threads (progress bar, solver)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_init,  # SIGINT left to the parent; dies with the parent
+    )
     running: dict[Future[DesignResult], Candidate] = {}
     try:
         while True:
