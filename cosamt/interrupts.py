@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from types import FrameType
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 WATCH_SECONDS = 0.5
+_TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
 
 _temporaries: set[Path] = set()
 _on_stop: list[Callable[[], None]] = []
@@ -77,6 +79,11 @@ def stop_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # A stopped parent leaves its worker pool's semaphores to multiprocessing's resource tracker
+    # (a process started later, with these warning options), which would warn about them after
+    # the one line; they are released all the same.
+    if _TRACKER_WARNING not in sys.warnoptions:
+        sys.warnoptions.append(_TRACKER_WARNING)
     _stderr_copy.append(os.dup(2))
     previous = {sig: signal.signal(sig, _stop) for sig in EXIT_CODES}
     try:

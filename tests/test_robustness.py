@@ -541,3 +541,17 @@ def test_fuzzer_find_scale_of_exactly_one_solves(tmp_path: Path) -> None:
     options = {**FAST_OPTIONS, "fusion": "none"}
     data = _solve_json(tmp_path, _instance(seq_len=1, arch="gemmini", options=options))
     assert data["total"]["latency_cycles"] >= data["lower_bound"]["latency_cycles"] * (1 - 1e-9)
+
+
+@pytest.mark.slow  # about 10 s of real processes
+def test_ctrl_c_during_design_stops_with_130_and_its_workers_end(tmp_path: Path) -> None:
+    spec = REPO / "examples" / "design_edge.json"
+    arch = tmp_path / "best.json"
+    proc = _cosamt("design", spec, "--jobs", "2", "--out-arch", arch, cwd=tmp_path)
+    assert _wait_for(lambda: len(_children(proc.pid)) >= 2, 30), "no worker processes started"
+    workers = _children(proc.pid)
+    code, _out, err, took = _interrupt(proc, 2.0)
+    assert code == 130
+    assert err.strip().splitlines() == ["interrupted: stopped; no partial output was written"]
+    assert not arch.exists() and took < 5
+    assert _wait_for(lambda: not any(_alive(p) for p in workers), 5), "workers outlived the parent"
