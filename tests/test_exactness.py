@@ -379,7 +379,16 @@ def test_hard_case_is_valid_certified_and_proven(name: str) -> None:
     for g in report.groups:
         assert g.metrics.valid and g.source == "mip", (g.name, g.source)
         assert g.solve.objective == g.evaluator_value(objective), g.name
-        assert g.solve.status is SolveStatus.OPTIMAL, (g.name, g.solve.status, g.solve.note)
+        # Honest status: OPTIMAL only within NUMERIC_GAP of the bound. At these sizes HiGHS can end
+        # a hair outside it (flat_bert_edge_64x1048576's epilogue, 2 threads: 1.13e-6), which
+        # must then be reported FEASIBLE with its measured gap, never OPTIMAL.
+        s = g.solve
+        assert s.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE), (g.name, s.status, s.note)
+        assert s.gap is not None, (g.name, s.note)
+        if s.status is SolveStatus.OPTIMAL:
+            assert s.gap <= NUMERIC_GAP, (g.name, s.gap)
+        else:
+            assert s.gap > NUMERIC_GAP and s.gap < 1e-4, (g.name, s.gap, s.note)
     layers = report.resolved.model.n_layers
     lat = sum(g.metrics.latency_cycles * g.count for g in report.groups)
     bound = sum(seg.bound.latency_cycles for seg in report.segments) * layers
