@@ -128,14 +128,20 @@ def relative_gap(value: float | None, bound: float | None) -> float | None:
 _highs_threads: list[int] = []  # the thread count HiGHS's process-wide scheduler was started with
 
 
-def _highs_scheduler(threads: int) -> None:
+def _highs_scheduler(threads: int) -> int:
     """HiGHS runs one scheduler per process, sized by the first solve; a later solve asking for a
-    different thread count fails with an error status (seen as "no solution"). Restart it then."""
+    different thread count fails with an error status (seen as "no solution"). Restart it then;
+    highspy before 1.8 cannot, so there every solve keeps the first solve's count. Returns the
+    thread count to pass."""
     if _highs_threads and _highs_threads[0] != threads:
         import highspy
 
-        highspy.Highs.resetGlobalScheduler(True)
+        reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
+        if reset is None:
+            return _highs_threads[0]
+        reset(True)
     _highs_threads[:] = [threads]
+    return threads
 
 
 def solver_version(name: str) -> str:
@@ -173,12 +179,12 @@ def _solver(settings: SolveSettings, time_left: float, loose: bool = False) -> o
     if opt is None or not opt.available(exception_flag=False):
         raise RuntimeError(f"solver {settings.solver!r} is not available")
     if name == "appsi_highs":
-        _highs_scheduler(settings.threads)
+        threads = _highs_scheduler(settings.threads)
         opt.config.time_limit = max(time_left, 0.01)
         opt.config.mip_gap = settings.mip_gap
         tolerance = LOOSE_TOLERANCE if loose else TIGHT_TOLERANCE
         opt.highs_options = {
-            "threads": settings.threads,
+            "threads": threads,
             "mip_abs_gap": 1e-9,
             "random_seed": 0,
             "mip_rel_gap": settings.mip_gap,
