@@ -3,7 +3,6 @@ checking live in the library (:mod:`cosamt.api`)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
@@ -16,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cosamt.errors import InputError, Problem
+from cosamt.errors import InputError
 
 PROGRESS_INTERVAL_S = 10.0
 """Seconds between two progress lines when stderr is not a terminal."""
@@ -155,22 +154,6 @@ def check_solve_invariants(report: Any) -> None:
 
 
 def _check_solver(name: str) -> None:
-    import pyomo.environ as pyo
+    from cosamt.api import check_solver
 
-    from cosamt.solve.names import pyomo_solver_name
-
-    pyomo_name = pyomo_solver_name(name)
-    # Pyomo logs a warning and a traceback for an unknown name before returning a dummy solver.
-    pyomo_log = logging.getLogger("pyomo")
-    level = pyomo_log.level
-    pyomo_log.setLevel(logging.CRITICAL + 1)
-    try:
-        ok = bool(pyo.SolverFactory(pyomo_name).available(exception_flag=False))
-    except Exception:
-        ok = False
-    finally:
-        pyomo_log.setLevel(level)
-    if not ok:
-        raise InputError(
-            "", [Problem("--solver", f"solver {name!r} is not installed or not known to Pyomo")]
-        )
+    check_solver(name)

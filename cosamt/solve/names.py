@@ -16,10 +16,18 @@ def pyomo_solver_name(name: str) -> str:
 
 def solver_available(name: str) -> bool:
     """Whether Pyomo can run ``name`` here (its plugin exists and finds its executable or library)."""
+    import logging
+
     import pyomo.environ as pyo
 
+    # Pyomo logs a warning and a traceback for an unknown name before returning a placeholder.
+    log = logging.getLogger("pyomo")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
     try:
         opt = pyo.SolverFactory(pyomo_solver_name(name))
         return opt is not None and bool(opt.available(exception_flag=False))
-    except Exception:  # an unknown name's placeholder may raise instead of answering
+    except Exception:  # the placeholder of an unknown name raises instead of answering: not there
         return False
+    finally:
+        log.setLevel(level)
