@@ -20,8 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from cosamt.cli.common import _load
-from cosamt.cli.evaluate import _schedule_groups
+from cosamt.api import evaluate_schedule, load_resolved
 from cosamt.codegen.run import check_group, compiler
 from cosamt.workload.models import get_model
 
@@ -57,9 +56,12 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for instance, schedule in pairs:
-            inst = _load(instance, seq_len=args.seq_len or seq_len(instance), batch=args.batch)
-            arch, entries = _schedule_groups(instance, schedule, inst)
-            for _path, group, mappings, _m in entries:
+            resolved = load_resolved(
+                instance, seq_len=args.seq_len or seq_len(instance), batch=args.batch
+            )
+            arch = resolved.arch
+            for entry in evaluate_schedule(resolved, schedule):
+                group, mappings = entry.group, entry.mappings
                 r = check_group(
                     group, arch, mappings, Path(tmp) / group.name, max_points=args.max_points
                 )

@@ -21,9 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from test_tracesim import make_arch, problems
 from typer.testing import CliRunner
 
+from cosamt.api import evaluate_schedule, load_resolved
 from cosamt.cli import app
-from cosamt.cli.common import _load
-from cosamt.cli.evaluate import _schedule_groups
 from cosamt.codegen.legality import computation_problems
 from cosamt.codegen.reduce import reduce_group
 from cosamt.codegen.run import GroupCheck, _compare_counts, build, check_group, generate
@@ -47,8 +46,9 @@ def _seq_len(instance: Path) -> int:
 
 def _entries(schedule: Path) -> tuple[object, list[tuple[str, Group, dict[str, Mapping], object]]]:
     instance = ROOT / "instances" / f"{schedule.name.split('.')[0]}.json"
-    inst = _load(instance, seq_len=_seq_len(instance), batch=1)
-    return _schedule_groups(instance, schedule, inst)
+    resolved = load_resolved(instance, seq_len=_seq_len(instance), batch=1)
+    entries = evaluate_schedule(resolved, schedule)
+    return resolved.arch, [(e.path, e.group, e.mappings, e.metrics) for e in entries]
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=[s.stem for s in SCHEDULES])
@@ -258,9 +258,9 @@ def test_solved_instances_at_larger_sizes(instance: Path, tmp_path: Path) -> Non
         ],
     )
     assert res.exit_code == 0, res.output
-    inst = _load(instance, seq_len=_seq_len(instance), batch=1)
-    arch, entries = _schedule_groups(instance, sched, inst)
-    for _path, group, mappings, _metrics in entries:
+    resolved = load_resolved(instance, seq_len=_seq_len(instance), batch=1)
+    for entry in evaluate_schedule(resolved, sched):
+        group, mappings, arch = entry.group, entry.mappings, resolved.arch
         r = check_group(group, arch, mappings, tmp_path / group.name, max_points=1_000_000_000)
         assert r.reduced is None, group.name
         assert r.ok, (group.name, r.max_rel_error, r.mismatches)

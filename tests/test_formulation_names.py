@@ -32,6 +32,10 @@ def test_single_operator_rows_are_named() -> None:
     ports = [f"{lv.name}.{rw}" for lv in edge.levels for rw in ("read", "write")]
     assert list(m.latency_bounds) == ["compute", *ports]
     assert set(m.compulsory_traffic) == {(t, i) for t in "XWY" for i in range(len(edge.levels))}
+    # The output Y's chain: the MAC, the two on-chip levels, DRAM; one row per pair of it.
+    chain = [-1, *range(len(edge.levels))]
+    pairs = {("Y", c, p) for i, c in enumerate(chain) for p in chain[i + 1 :]}
+    assert set(m.readback_def) == pairs and set(m.readback) == pairs
 
 
 def test_fused_group_rows_are_named() -> None:

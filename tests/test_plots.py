@@ -235,8 +235,9 @@ def test_solved_groups_lie_under_every_roof(model: str) -> None:
             "options": {"threads": 1},
         }
     )
-    data = report_json(solve_instance(resolve(inst), settings_for(inst)))
-    row = pd.Series(flatten(data))
+    report = solve_instance(resolve(inst), settings_for(inst))
+    data = report_json(report)
+    row = pd.Series(flatten(report))
     roofs = roofs_of(row)
     assert roofs.peak_macs_per_cycle == 32 * 32 and set(roofs.bandwidth) == {"GlobalBuffer", "DRAM"}
     points = group_points(row, list(roofs.bandwidth))

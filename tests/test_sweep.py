@@ -213,19 +213,52 @@ def test_rows_are_complete_and_unique(baseline: Baseline) -> None:
         assert float(row["total.latency_cycles"]) >= float(row["lower_bound.latency_cycles"])
 
 
+def _row_from_json(report: dict[str, Any]) -> dict[str, Any]:
+    """A sweep row read off ``cosamt solve --json`` output (a second route to flatten's)."""
+    row = {c: report["instance"][c] for c in KEY_COLUMNS}
+    for g in report["groups"]:
+        name, mip = g["name"], g["mip"]
+        row |= {
+            f"{name}.latency_cycles": g["latency_cycles"],
+            f"{name}.energy_pj": g["energy_pj"],
+            f"{name}.dram_bytes": g["dram_bytes"],
+            f"{name}.useful_macs": g["useful_macs"],
+            f"{name}.lower_bound_cycles": float(g["lower_bound"]["latency_cycles"]),
+            f"{name}.utilisation": g["utilisation"],
+            f"{name}.bound_by": g["bound_by"],
+            f"{name}.fusion": g["fusion"],
+            f"{name}.stationarity": ";".join(f"{k}={v}" for k, v in g["stationarity"].items()),
+            f"{name}.source": g["schedule_source"],
+            f"{name}.status": mip["status"],
+            f"{name}.gap": mip["gap"],
+            f"{name}.seconds": mip["seconds"],
+        }
+        row |= {f"{name}.bytes.{lv}": b for lv, b in g["level_bytes"].items()}
+    for section in ("total", "lower_bound"):
+        row |= {f"{section}.{k}": v for k, v in report[section].items()}
+    roof = report["roof"]
+    row |= {
+        "roof.clock_ghz": roof["clock_ghz"],
+        "roof.peak_macs_per_cycle": roof["peak_macs_per_cycle"],
+    }
+    row |= {f"roof.bandwidth.{lv}": bw for lv, bw in roof["bandwidth_bytes_per_cycle"].items()}
+    return row
+
+
 def test_a_row_is_the_solve_report(baseline: Baseline) -> None:
-    """The cached sweep row equals ``report_json`` of a plain ``solve_instance``."""
+    """The sweep row (built from the typed report) holds what ``cosamt solve --json`` prints for a
+    plain ``solve_instance``, and a cached solve gives the same row."""
     inst = parse_instance({**TINY, "seq_len": 16})
     report = solve_instance(resolve(inst), settings_for(inst))
-    expected = {k: str(v) if v is not None else "" for k, v in flatten(report_json(report)).items()}
+    typed = flatten(report)
+    assert typed == _row_from_json(json.loads(json.dumps(report_json(report))))
+    expected = {k: str(v) if v is not None else "" for k, v in typed.items()}
     row = baseline.rows[("tiny", "prefill", "1", "16", "edge", "latency")]
     assert without_timing(expected) == {k: row[k] for k in without_timing(expected)}
     cache = SolveCache(baseline.cache)
     cached = solve_instance_cached(resolve(inst), settings_for(inst), cache)
     assert cache.hits > 0 and cache.misses == 0
-    assert without_timing(flatten(report_json(cached))) == without_timing(
-        flatten(report_json(report))
-    )
+    assert without_timing(flatten(cached)) == without_timing(typed)
 
 
 # ---- cache ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _load, out, user_errors
+from cosamt.cli.common import load, out, user_errors
 from cosamt.errors import InputError, Problem
 
 
@@ -56,8 +56,9 @@ def codegen_cmd(
     from cosamt.codegen.run import REL_TOLERANCE, BuildError
 
     with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        arch, found = _schedule_groups(instance, schedule, inst)
+        resolved = load(instance, seq_len=seq_len, batch=batch)
+        inst = resolved.instance
+        arch, found = _schedule_groups(resolved, schedule)
         entries = [Entry(path, group, mappings) for path, group, mappings, _m in found]
         reasons = computation_reasons(entries)
         if reasons:

@@ -55,11 +55,12 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _load(instance_path: Path, **overrides: Any) -> Any:
-    """The checked instance (see :func:`cosamt.api.load_resolved`)."""
+def load(instance_path: Path, **overrides: Any) -> Any:
+    """The checked and resolved instance, resolved once per command
+    (:func:`cosamt.api.load_resolved`; ``resolved.instance`` is the instance itself)."""
     from cosamt.api import load_resolved
 
-    return load_resolved(instance_path, **overrides).instance
+    return load_resolved(instance_path, **overrides)
 
 
 def check_options(**values: Any) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cosamt.cli.common import _check_solver, _load, err, group_progress, out, user_errors
+from cosamt.cli.common import _check_solver, err, group_progress, load, out, user_errors
 from cosamt.errors import InputError, Problem
 from cosamt.io.outputs import check_output_file, output_lock, write_atomically
 from cosamt.types import FusionChoice, Objective
@@ -138,13 +138,12 @@ def compare(
     """The MIP (fusion explorer) beside every baseline on each unique segment: latency, energy,
     DRAM, search time, ratio."""
     from cosamt.compare import compare_instance, to_csv, to_json
-    from cosamt.pipeline import resolve, settings_for
+    from cosamt.pipeline import settings_for
 
     with user_errors():
         names = _baseline_names(baselines)
-        inst = _load(instance, seq_len=seq_len, batch=batch, time_limit_s=time_limit)
-        resolved = resolve(inst, instance.parent)
-        settings = settings_for(inst, objective=objective)
+        resolved = load(instance, seq_len=seq_len, batch=batch, time_limit_s=time_limit)
+        settings = settings_for(resolved.instance, objective=objective)
         _check_solver(settings.solver)
         if csv_file is not None:
             check_output_file(csv_file, "--csv")

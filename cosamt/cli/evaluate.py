@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cosamt.cli.common import _load, out, user_errors
+from cosamt.cli.common import load, out, user_errors
 from cosamt.errors import InputError, Problem
 from cosamt.io.outputs import check_output_dir
 
@@ -24,11 +24,11 @@ def evaluate_cmd(
     are listed and exit with code 2."""
 
     with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        arch, entries = _schedule_groups(instance, schedule, inst)
+        resolved = load(instance, seq_len=seq_len, batch=batch)
+        arch, entries = _schedule_groups(resolved, schedule)
         results = [(group, metrics) for _path, group, _mappings, metrics in entries]
-        _check_invariants(instance, inst, results)
-        missing = _missing_operators(instance, inst, results)
+        _check_invariants(resolved, results)
+        missing = _missing_operators(resolved, results)
     total = {
         "latency_cycles": sum(m.latency_cycles * g.count for g, m in results),
         "energy_pj": sum(m.energy_pj * g.count for g, m in results),
@@ -167,13 +167,11 @@ def level_table(results: list[tuple[Any, Any]]) -> Any:
     return t
 
 
-def _check_invariants(instance: Path, inst: Any, results: list[tuple[Any, Any]]) -> None:
+def _check_invariants(resolved: Any, results: list[tuple[Any, Any]]) -> None:
     """Evaluated figures at or above their lower bounds and finite; a failure is a bug (exit 1)."""
     from cosamt.bounds import group_lower_bound
     from cosamt.invariants import check, group_violations, totals_violations
-    from cosamt.pipeline import resolve
 
-    resolved = resolve(inst, instance.parent)
     problems: list[str] = []
     for group, metrics in results:
         problems += group_violations(group.name, metrics, group_lower_bound(group, resolved.arch))
@@ -186,22 +184,16 @@ def _check_invariants(instance: Path, inst: Any, results: list[tuple[Any, Any]])
     check(resolved, problems)
 
 
-def _missing_operators(instance: Path, inst: Any, results: list[tuple[Any, Any]]) -> list[str]:
-    from cosamt.pipeline import resolve
-
+def _missing_operators(resolved: Any, results: list[tuple[Any, Any]]) -> list[str]:
     covered = {op.name for group, _m in results for op in group.ops}
-    return [op.name for op in resolve(inst, instance.parent).operators if op.name not in covered]
+    return [op.name for op in resolved.operators if op.name not in covered]
 
 
-def _schedule_groups(
-    instance: Path, schedule: Path, inst: Any
-) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
+def _schedule_groups(resolved: Any, schedule: Path) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
     """The instance's architecture and, per group of the schedule file, (JSON path, group, mappings,
     metrics): :func:`cosamt.api.evaluate_schedule`."""
     from cosamt.api import evaluate_schedule
-    from cosamt.pipeline import resolve
 
-    resolved = resolve(inst, instance.parent)
     groups = evaluate_schedule(resolved, schedule)
     return resolved.arch, [(s.path, s.group, s.mappings, s.metrics) for s in groups]
 
@@ -230,8 +222,8 @@ def export_cmd(
 
     with user_errors():
         check_output_dir(out_dir, "--out")
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        arch, entries = _schedule_groups(instance, schedule, inst)
+        resolved = load(instance, seq_len=seq_len, batch=batch)
+        arch, entries = _schedule_groups(resolved, schedule)
         docs = []
         problems: list[Problem] = []
         for path, group, mappings, _metrics in entries:

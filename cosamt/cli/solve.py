@@ -12,9 +12,9 @@ import typer
 
 from cosamt.cli.common import (
     _check_solver,
-    _load,
     check_solve_invariants,
     group_progress,
+    load,
     out,
     user_errors,
 )
@@ -54,13 +54,13 @@ def solve(
     solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
 ) -> None:
     """Solve every operator group of the model to proven optimality, exploring fusion, and report it."""
-    from cosamt.pipeline import resolve, settings_for, solve_instance
+    from cosamt.pipeline import settings_for, solve_instance
     from cosamt.report.solve_report import report_json
     from cosamt.report.solve_table import print_explain, print_table
     from cosamt.schedule.file import write_schedule
 
     with user_errors():
-        inst = _load(
+        resolved = load(
             instance,
             seq_len=seq_len,
             batch=batch,
@@ -68,8 +68,7 @@ def solve(
             solve_time_limit_s=solve_time_limit,
             threads=threads,
         )
-        resolved = resolve(inst, instance.parent)
-        settings = settings_for(inst, objective=objective, solver=solver)
+        settings = settings_for(resolved.instance, objective=objective, solver=solver)
         _check_solver(settings.solver)
         if out_file is not None:
             check_output_file(out_file, "--out")

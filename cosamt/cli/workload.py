@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cosamt.cli.common import _load, out, user_errors
+from cosamt.cli.common import load, out, user_errors
 
 
 def workload(
@@ -21,13 +21,12 @@ def workload(
 ) -> None:
     """Show the operators of every block type with dimensions, MACs, tensors, layer counts and the
     assumptions made."""
-    from cosamt.pipeline import resolve
     from cosamt.workload.report import workload_for, workload_json, workload_lines
 
     with user_errors():
-        inst = _load(instance, seq_len=seq_len, batch=batch)
-        model = resolve(inst, instance.parent).model
-        w = workload_for(model, inst.phase, inst.batch, inst.seq_len, inst.options.lm_head)
+        resolved = load(instance, seq_len=seq_len, batch=batch)
+        inst = resolved.instance
+        w = workload_for(resolved.model, inst.phase, inst.batch, inst.seq_len, inst.options.lm_head)
     if json_out:
         print(json.dumps(workload_json(w), indent=1))
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import permutations
 from typing import Any
 
@@ -141,6 +141,17 @@ class ChainTerms:
 
 
 @dataclass(frozen=True)
+class UpdatePair:
+    """An adjacent (child, parent) pair of an output's chain and its update words z (the pair
+    epigraph): what ``define_readback`` bounds the read-backs with."""
+
+    tensor: Tensor
+    child: int
+    parent: int
+    words: Expr
+
+
+@dataclass(frozen=True)
 class TrafficTerms:
     """From ``define_traffic``: words read from and written into every level (all instances), and
     per (tensor, level) the pair epigraphs of what arrives there (for compulsory_traffic)."""
@@ -148,6 +159,7 @@ class TrafficTerms:
     reads: dict[int, Expr]
     writes: dict[int, Expr]
     incoming: dict[tuple[str, int], list[Expr]]
+    updates: list[UpdatePair]  # the output pairs, for define_readback
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,7 @@ def populate(m: pyo.Block, problem: Problem) -> OperatorModel:
     define_stationarity(m, problem, factors, fills)
     chains = define_chains(m, problem, keeps)
     traffic = define_traffic(m, problem, factors, fills, chains)
+    traffic = define_readback(m, problem, factors, traffic)
     define_compulsory_traffic(m, problem, keeps, traffic)
     tiles = define_capacity(m, problem, fills)
     costs = define_latency_and_energy(m, problem, factors, traffic)
@@ -440,8 +453,8 @@ def define_chains(m: pyo.Block, pb: Problem, keeps: KeepTerms) -> ChainTerms:
 def define_traffic(
     m: pyo.Block, pb: Problem, factors: FactorTerms, fills: FillTerms, chains: ChainTerms
 ) -> TrafficTerms:
-    """Reads and writes per level as sums of epigraph variables (the ``child_*_epigraph``,
-    ``pair_*_epigraph`` and ``readback_*_def`` families)."""
+    """Reads and writes per level as sums of epigraph variables (the ``child_*_epigraph`` and
+    ``pair_*_epigraph`` families); the outputs' read-backs follow in ``define_readback``."""
     n, P = pb.n_levels, pb.spatial_level
     multicast = pb.arch.pe_array.multicast
     log_s_all = _spatial_log(factors, pb, lambda d: True)
@@ -449,6 +462,7 @@ def define_traffic(
     writes: dict[int, Expr] = {i: 0.0 for i in range(n)}
     adjacent = chains.adjacent
     incoming: dict[tuple[str, int], list[Expr]] = {}
+    updates: list[UpdatePair] = []
     for t in pb.op.tensors:
         tdims = [d for d in pb.dims if d in t.dims]
         out = t.role is Role.OUTPUT
@@ -483,23 +497,39 @@ def define_traffic(
                     reads[p] += z
                     continue
                 writes[p] += z
-                # read-backs = updates - distinct tiles (distinct = |O|, times the in-array reduction
-                # factor when both ends are private to a PE)
-                distinct = float(size_t)
-                if p < P:
-                    distinct = size_t * _reduction_fanout(m, pb, factors, t)
-                rb_hat = pyo.Var(domain=pyo.NonNegativeReals)
-                m.add_component(f"readback_{t.name}_{c}_{p}", rb_hat)
-                rb = space[-1] * rb_hat
-                # z = 0 when the pair is not adjacent, so no big-M is needed here.
-                m.add_component(
-                    f"readback_{t.name}_{c}_{p}_def",
-                    pyo.Constraint(expr=rb_hat >= (z - distinct) / space[-1]),
-                )
-                reads[p] += rb
-                if c != MAC:
-                    writes[c] += rb
-    return TrafficTerms(reads, writes, incoming)
+                updates.append(UpdatePair(t, c, p, z))
+    return TrafficTerms(reads, writes, incoming, updates)
+
+
+def define_readback(
+    m: pyo.Block, pb: Problem, factors: FactorTerms, traffic: TrafficTerms
+) -> TrafficTerms:
+    """readback_def[t, c, p]: N·readback[t, c, p] >= z[t, c, p] - distinct for every output pair (the
+    partial sums read back from p, and written again into c unless c is the MAC). distinct = |o|,
+    times the in-array reduction fan-out when both ends are private to a PE. z = 0 when the pair is
+    not adjacent, so no big-M is needed. Returns the traffic with N·readback added to the reads of p
+    and the writes of c."""
+    points = math.prod(pb.sizes[d] for d in pb.dims)  # N, the readback variables' scale
+    keys = [(u.tensor.name, u.child, u.parent) for u in traffic.updates]
+    m.readback = pyo.Var(keys, domain=pyo.NonNegativeReals)  # stored divided by N
+    distinct: dict[tuple[str, int, int], Expr] = {}
+    for u, key in zip(traffic.updates, keys, strict=True):
+        size = float(math.prod(pb.sizes[d] for d in pb.dims if d in u.tensor.dims))
+        private = u.parent < pb.spatial_level
+        distinct[key] = size * _reduction_fanout(m, pb, factors, u.tensor) if private else size
+    z = {key: u.words for u, key in zip(traffic.updates, keys, strict=True)}
+    m.readback_def = pyo.Constraint(
+        keys,
+        rule=lambda _m, tn, c, p: (
+            m.readback[tn, c, p] >= (z[tn, c, p] - distinct[tn, c, p]) / points
+        ),
+    )
+    reads, writes = dict(traffic.reads), dict(traffic.writes)
+    for tn, c, p in keys:
+        reads[p] += points * m.readback[tn, c, p]
+        if c != MAC:
+            writes[c] += points * m.readback[tn, c, p]
+    return replace(traffic, reads=reads, writes=writes)
 
 
 def define_compulsory_traffic(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from cosamt.arch.spec import SHARED, Architecture
 from cosamt.baselines.flat import shared_granularity
-from cosamt.types import AGREEMENT_TOLERANCE
+from cosamt.report.totals import totals_json
 
 # What "optimal" is over (formulations/single_operator.md, "What the MIP does not model").
 MAPSPACE = (
@@ -23,7 +23,7 @@ def granularity(g: GroupResult) -> str | None:
     return shared_granularity(g.group, g.mappings)
 
 
-def _stationarity(g: GroupResult) -> dict[str, str]:
+def stationarity(g: GroupResult) -> dict[str, str]:
     out = {}
     for op, m in zip(g.group.ops, g.metrics.members, strict=True):
         prefix = f"{op.name}." if g.group.fused else ""
@@ -59,7 +59,7 @@ def roof_json(arch: Architecture) -> dict[str, Any]:
     }
 
 
-def _bound_by(g: GroupResult) -> str:
+def bound_by(g: GroupResult) -> str:
     return g.metrics.members[0].bound_by if not g.group.fused else g.metrics.bound_by
 
 
@@ -74,14 +74,14 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
         "granularity": granularity(g),
         "schedule_source": g.source,
         "same_as": g.same_as,
-        "stationarity": _stationarity(g),
+        "stationarity": stationarity(g),
         "latency_cycles": m.latency_cycles,
         "energy_pj": m.energy_pj,
         "dram_bytes": m.dram_bytes,
         "useful_macs": m.useful_macs,
         "level_bytes": level_bytes(g, report.resolved.arch.word_bytes),
         "utilisation": m.utilisation,
-        "bound_by": _bound_by(g),
+        "bound_by": bound_by(g),
         "padding": {op: dict(mp.padding) for op, mp in g.mappings.items() if mp.padding},
         "mip": {
             "status": s.status.value,
@@ -128,64 +128,31 @@ def explain_json(report: SolveReport) -> list[dict[str, Any]]:
     ]
 
 
-def totals(report: SolveReport) -> dict[str, Any]:
-    arch = report.resolved.arch
-    count = report.resolved.model.n_layers
-    lat = sum(g.metrics.latency_cycles * g.count for g in report.groups)
-    en = sum(g.metrics.energy_pj * g.count for g in report.groups)
-    dram = sum(g.metrics.dram_bytes * g.count for g in report.groups)
-    lb_lat = sum(seg.bound.latency_cycles for seg in report.segments) * count
-    lb_en = sum(seg.bound.energy_pj for seg in report.segments) * count
+def instance_json(report: SolveReport) -> dict[str, Any]:
+    """What was solved: the model, phase, batch, length, architecture, objective and layers."""
+    r = report.resolved
+    inst = r.instance
     return {
-        "total": {
-            "latency_cycles": lat,
-            "latency_ms": lat / (arch.clock_ghz * 1e6),
-            "energy_pj": en,
-            "energy_mj": en * 1e-9,
-            "dram_bytes": dram,
-            "chosen_solve_seconds": sum(g.solve.seconds for g in report.groups),
-            "solve_seconds": sum(
-                g.solve.seconds
-                for seg in report.segments
-                for a in seg.alternatives
-                for g in a.groups
-            ),
-            "all_optimal": all(g.solve.proven for g in report.groups),
-            "all_agree": all(
-                (g.agreement(report.settings.objective) or 0.0) <= AGREEMENT_TOLERANCE
-                for g in report.groups
-            ),
-        },
-        "lower_bound": {
-            "latency_cycles": lb_lat,
-            "energy_pj": lb_en,
-            "latency_ratio": lat / lb_lat if lb_lat else None,
-            "energy_ratio": en / lb_en if lb_en else None,
-            "note": "per segment, the smallest bound over the groupings considered (fused or not)",
-        },
+        "model": r.model.name,
+        "phase": inst.phase.value,
+        "batch": inst.batch,
+        "seq_len": inst.seq_len,
+        "arch": r.arch.name,
+        "objective": report.settings.objective.value,
+        "layers": r.model.n_layers,
     }
 
 
 def report_json(report: SolveReport) -> dict[str, Any]:
-    r = report.resolved
-    inst = r.instance
     return {
-        "instance": {
-            "model": r.model.name,
-            "phase": inst.phase.value,
-            "batch": inst.batch,
-            "seq_len": inst.seq_len,
-            "arch": r.arch.name,
-            "objective": report.settings.objective.value,
-            "layers": r.model.n_layers,
-        },
+        "instance": instance_json(report),
         "fusion": report.fusion.value,
         "solver": report.solver,
         "mapspace": MAPSPACE,
-        "roof": roof_json(r.arch),
+        "roof": roof_json(report.resolved.arch),
         "groups": [group_json(g, report) for g in report.groups],
         "explain": explain_json(report),
-        **totals(report),
+        **totals_json(report),
         "assumptions": workload_assumptions(report),
     }
 

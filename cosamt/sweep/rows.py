@@ -1,4 +1,4 @@
-"""One sweep row from one solve report (the content of :func:`cosamt.report.solve_report.report_json`).
+"""One sweep row from one typed solve report (:class:`cosamt.pipeline.SolveReport`).
 
 Columns: the point's parameters (:data:`~cosamt.sweep.spec.KEY_COLUMNS`); ``wall_seconds``,
 ``cpu_seconds`` (of the process that solved it) and ``cache_hits`` of the point; per group
@@ -10,9 +10,21 @@ the architecture's roofs as ``roof.clock_ghz``, ``roof.peak_macs_per_cycle`` and
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
+from cosamt.report.solve_report import (
+    bound_by,
+    instance_json,
+    level_bytes,
+    roof_json,
+    stationarity,
+)
+from cosamt.report.totals import bound_totals, model_totals
 from cosamt.sweep.spec import KEY_COLUMNS, Key
+
+if TYPE_CHECKING:
+    from cosamt.pipeline import GroupResult, SolveReport
 
 GROUP_FIELDS = (
     "latency_cycles",
@@ -45,38 +57,43 @@ TIMING_COLUMNS = frozenset(
 Row = dict[str, Any]
 
 
-def flatten(report: dict[str, Any]) -> Row:
-    """The row of one ``report_json`` object."""
-    inst = report["instance"]
-    row: Row = {c: inst[c] for c in KEY_COLUMNS}
-    for g in report["groups"]:
-        row.update({f"{g['name']}.{k}": v for k, v in _group_fields(g).items()})
-        row.update({f"{g['name']}.bytes.{lv}": b for lv, b in g["level_bytes"].items()})
-    for section in ("total", "lower_bound"):
-        row.update({f"{section}.{k}": v for k, v in report[section].items()})
-    roof = report["roof"]
+def flatten(report: SolveReport) -> Row:
+    """The row of one solve report, read from its typed results (the same figures ``cosamt solve
+    --json`` prints)."""
+    r = report.resolved
+    what = instance_json(report)
+    row: Row = {c: what[c] for c in KEY_COLUMNS}
+    for g in report.groups:
+        row.update({f"{g.name}.{k}": v for k, v in group_fields(g).items()})
+        row.update(
+            {f"{g.name}.bytes.{lv}": b for lv, b in level_bytes(g, r.arch.word_bytes).items()}
+        )
+    total = model_totals(report)
+    row.update({f"total.{k}": v for k, v in asdict(total).items()})
+    row.update({f"lower_bound.{k}": v for k, v in asdict(bound_totals(report, total)).items()})
+    roof = roof_json(r.arch)
     row["roof.clock_ghz"] = roof["clock_ghz"]
     row["roof.peak_macs_per_cycle"] = roof["peak_macs_per_cycle"]
     row.update({f"roof.bandwidth.{lv}": bw for lv, bw in roof["bandwidth_bytes_per_cycle"].items()})
     return row
 
 
-def _group_fields(g: dict[str, Any]) -> dict[str, Any]:
-    mip = g["mip"]
+def group_fields(g: GroupResult) -> dict[str, Any]:
+    m, s = g.metrics, g.solve
     fields = {
-        "latency_cycles": g["latency_cycles"],
-        "energy_pj": g["energy_pj"],
-        "dram_bytes": g["dram_bytes"],
-        "useful_macs": g["useful_macs"],
-        "lower_bound_cycles": float(g["lower_bound"]["latency_cycles"]),  # one type in Parquet
-        "utilisation": g["utilisation"],
-        "bound_by": g["bound_by"],
-        "fusion": g["fusion"],
-        "stationarity": ";".join(f"{lv}={s}" for lv, s in g["stationarity"].items()),
-        "source": g["schedule_source"],
-        "status": mip["status"],
-        "gap": mip["gap"],
-        "seconds": mip["seconds"],
+        "latency_cycles": m.latency_cycles,
+        "energy_pj": m.energy_pj,
+        "dram_bytes": m.dram_bytes,
+        "useful_macs": m.useful_macs,
+        "lower_bound_cycles": float(g.bound.latency_cycles),  # one type in Parquet
+        "utilisation": m.utilisation,
+        "bound_by": bound_by(g),
+        "fusion": g.group.scheme.value,
+        "stationarity": ";".join(f"{lv}={st}" for lv, st in stationarity(g).items()),
+        "source": g.source,
+        "status": s.status.value,
+        "gap": s.gap,
+        "seconds": s.seconds,
     }
     assert tuple(fields) == GROUP_FIELDS
     return fields

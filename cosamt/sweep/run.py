@@ -71,7 +71,6 @@ def run_point(task: PointTask) -> Row:
     """Solve one point and return its row (runs in a worker)."""
     from cosamt.invariants import check, report_violations
     from cosamt.pipeline import resolve, settings_for, solve_instance
-    from cosamt.report.solve_report import report_json
     from cosamt.sweep.cache import SolveCache, solve_instance_cached
 
     start, cpu = time.perf_counter(), time.process_time()
@@ -88,7 +87,7 @@ def run_point(task: PointTask) -> Row:
     except InputError as exc:
         raise PointError(exc.source or f"sweep point {task.point.label}", exc.problems) from None
     check(resolved, report_violations(report))  # a bug, not bad input: the sweep exits 1
-    row = flatten(report_json(report))
+    row = flatten(report)
     hits = 0 if cache is None else cache.hits
     key = {c: row.pop(c) for c in KEY_COLUMNS}
     return {
