@@ -513,10 +513,15 @@ def define_readback(
     keys = [(u.tensor.name, u.child, u.parent) for u in traffic.updates]
     m.readback = pyo.Var(keys, domain=pyo.NonNegativeReals)  # stored divided by N
     distinct: dict[tuple[str, int, int], Expr] = {}
+    fanout: dict[str, Expr] = {}  # built once per output, at its first private pair
     for u, key in zip(traffic.updates, keys, strict=True):
         size = float(math.prod(pb.sizes[d] for d in pb.dims if d in u.tensor.dims))
-        private = u.parent < pb.spatial_level
-        distinct[key] = size * _reduction_fanout(m, pb, factors, u.tensor) if private else size
+        if u.parent < pb.spatial_level:
+            if u.tensor.name not in fanout:
+                fanout[u.tensor.name] = _reduction_fanout(m, pb, factors, u.tensor)
+            distinct[key] = size * fanout[u.tensor.name]
+        else:
+            distinct[key] = size
     z = {key: u.words for u, key in zip(traffic.updates, keys, strict=True)}
     m.readback_def = pyo.Constraint(
         keys,
@@ -554,17 +559,12 @@ def define_compulsory_traffic(
 
 def _reduction_fanout(m: pyo.Block, pb: Problem, factors: FactorTerms, t: Tensor) -> Expr:
     """Exact product of the spatial factors of dims not indexing t (one-hot over attainable values)."""
-    name = f"reduction_fanout_{t.name}"
-    if hasattr(m, name):
-        return getattr(m, name)
     red = [d for d in pb.dims if d not in t.dims and pb.spatial_slots(d)]
     if not red:
-        expr: pyo.Expression = 1.0
-    else:
-        values = lattice([pb.sizes[d] for d in red], limit=pb.arch.pe_array.pes)
-        expr = exact_value(m, name, _spatial_log(factors, pb, lambda d: d in red), values)
-    setattr(m, name, expr)
-    return expr
+        return 1.0
+    values = lattice([pb.sizes[d] for d in red], limit=pb.arch.pe_array.pes)
+    name = f"reduction_fanout_{t.name}"
+    return exact_value(m, name, _spatial_log(factors, pb, lambda d: d in red), values)
 
 
 def _pairs(pb: Problem, t: Tensor) -> list[tuple[int, int]]:
