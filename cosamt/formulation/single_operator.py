@@ -197,15 +197,24 @@ class OperatorModel:
     costs: CostTerms
 
 
-def build(problem: Problem) -> pyo.ConcreteModel:
+@dataclass(frozen=True)
+class BuiltModel:
+    """A whole MIP ready to solve: the Pyomo model, the operators formulated in it (one, or a fused
+    group's members, in the group's order) and its scaled objective terms, all the solver reads."""
+
+    model: pyo.ConcreteModel
+    members: tuple[OperatorModel, ...]
+    costs: CostTerms
+
+
+def build(problem: Problem) -> BuiltModel:
     m = pyo.ConcreteModel(name=f"single_operator[{problem.op.name}]")
-    populate(m, problem)
-    return m
+    om = populate(m, problem)
+    return BuiltModel(m, (om,), om.costs)
 
 
 def populate(m: pyo.Block, problem: Problem) -> OperatorModel:
     """Add one operator's variables and constraints to ``m`` (a model, or a fused group's block)."""
-    m.problem = problem  # for extraction; never passed to the evaluator
     factors = define_factor_variables(m, problem)
     order = define_order_variables(m, problem, factors)
     keeps = define_keep_variables(m, problem)
@@ -217,9 +226,6 @@ def populate(m: pyo.Block, problem: Problem) -> OperatorModel:
     define_compulsory_traffic(m, problem, keeps, traffic)
     tiles = define_capacity(m, problem, fills)
     costs = define_latency_and_energy(m, problem, factors, traffic)
-    # The solver's extraction reads these off the block (cosamt/solve/solver.py).
-    m.outer = order.outer
-    m.kept = keeps.kept
     return OperatorModel(m, problem, factors, order, keeps, fills, chains, traffic, tiles, costs)
 
 
@@ -613,11 +619,11 @@ def define_latency_and_energy(
         [lv.read_bandwidth or math.inf for lv in arch.levels]
         + [lv.write_bandwidth or math.inf for lv in arch.levels]
     )
-    m.latency_scale = float(points) * (wb / slowest if math.isfinite(slowest) else 1.0)
+    latency_scale = float(points) * (wb / slowest if math.isfinite(slowest) else 1.0)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     # An Expression component: with a scale of exactly 1.0, Pyomo simplifies the product to the
     # variable itself, which then cannot be attached under a second name (found by the fuzzer).
-    m.latency = pyo.Expression(expr=m.latency_scale * m.latency_scaled)
+    m.latency = pyo.Expression(expr=latency_scale * m.latency_scaled)
     # latency_bounds[resource]: latency >= the cycles of each resource ("compute", "vector",
     # "<level>.read", "<level>.write"); declared here, filled below, so the rows keep their place.
     m.latency_bounds = pyo.Constraint(pyo.Any)
@@ -645,11 +651,11 @@ def define_latency_and_energy(
         if lv.write_bandwidth:
             resource_cycles[f"{lv.name}.write"] = traffic.writes[i] * (wb / lv.write_bandwidth)
     for resource, cycles in resource_cycles.items():
-        m.latency_bounds[resource] = m.latency_scaled >= cycles / m.latency_scale
+        m.latency_bounds[resource] = m.latency_scaled >= cycles / latency_scale
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
-    m.energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
+    energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
-    m.energy = pyo.Expression(expr=m.energy_scale * m.energy_scaled)
+    m.energy = pyo.Expression(expr=energy_scale * m.energy_scaled)
     m.energy_definition = pyo.Constraint(
         expr=m.energy_scaled
         >= (
@@ -659,8 +665,8 @@ def define_latency_and_energy(
                 for i, lv in enumerate(arch.levels)
             )
         )
-        / m.energy_scale
+        / energy_scale
     )
     return CostTerms(
-        resource_cycles, m.latency_scale, m.energy_scale, m.latency_scaled, m.energy_scaled
+        resource_cycles, latency_scale, energy_scale, m.latency_scaled, m.energy_scaled
     )
