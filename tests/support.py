@@ -42,9 +42,15 @@ SIZES = (1, 2, 3, 4, 6)
 PRIMES = {1: [], 2: [2], 3: [3], 4: [2, 2], 6: [2, 3]}
 
 
-def make_arch(levels: int, rows: int, cols: int, multicast: bool) -> Architecture:
+def make_arch(
+    levels: int, rows: int, cols: int, multicast: bool, gb_bytes: int | None = None
+) -> Architecture:
+    """The small test architecture: [Registers,] GlobalBuffer (unbounded unless ``gb_bytes``), DRAM
+    at 8 words/cycle; energies 1/6/200 pJ per access, 1 pJ per MAC and per vector op."""
     mems = [
-        MemoryLevel(name="GlobalBuffer", read_energy_pj=6, write_energy_pj=6),
+        MemoryLevel(
+            name="GlobalBuffer", capacity_bytes=gb_bytes, read_energy_pj=6, write_energy_pj=6
+        ),
         MemoryLevel(
             name="DRAM",
             read_energy_pj=200,
