@@ -14,8 +14,9 @@ from cosamt.baselines.streaming import streaming_schedule
 from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bounds
 from cosamt.errors import InputError, Problem
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
+from cosamt.export.accelforge_import import load_accelforge_arch
 from cosamt.fusion.schemes import Group, segments
-from cosamt.io.instance import HFConfigRef, Instance
+from cosamt.io.instance import AccelForgeArchRef, HFConfigRef, Instance, accelforge_arch_path
 from cosamt.schedule.file import ScheduleFile, group_entry
 from cosamt.schedule.mapping import Mapping
 from cosamt.solve.solver import (
@@ -40,6 +41,16 @@ class Resolved:
     operators: tuple[Einsum, ...]
 
 
+def _resolve_arch(instance: Instance, base_dir: Path | None) -> Architecture:
+    ref = instance.arch
+    if not isinstance(ref, AccelForgeArchRef):
+        return resolve_arch(ref)
+    path = accelforge_arch_path(instance, base_dir)
+    assert path is not None
+    extra = ref.model_dump(mode="json", exclude={"accelforge"}, exclude_none=True)
+    return load_accelforge_arch(path, extra).arch
+
+
 def resolve(instance: Instance, base_dir: Path | None = None) -> Resolved:
     """Turn names and references into a model config, an architecture and the block's operators."""
     if isinstance(instance.model, str):
@@ -51,7 +62,7 @@ def resolve(instance: Instance, base_dir: Path | None = None) -> Resolved:
         model = load_hf_config(path, instance.model.name)
     else:
         model = instance.model
-    arch = resolve_arch(instance.arch)
+    arch = _resolve_arch(instance, base_dir)
     ops = build_block(
         model, instance.phase, instance.batch, instance.seq_len, instance.options.lm_head
     )
