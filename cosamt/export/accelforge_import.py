@@ -452,6 +452,21 @@ def _merge_partitions(
     return out
 
 
+def _exported_level_name(level: dict[str, Any]) -> str:
+    """A level merged from the export's partition memories (``GlobalBuffer_input_weight``,
+    ``GlobalBuffer_output``) is named as before the export (``GlobalBuffer``)."""
+    merged = level.get("merged")
+    if not merged:
+        return str(level["name"])
+    bases = set()
+    for name, part in zip(merged, level["partitions"], strict=True):
+        suffix = "_" + "_".join(part["roles"])
+        if not name.endswith(suffix):
+            return str(level["name"])
+        bases.add(name[: -len(suffix)])
+    return bases.pop() if len(bases) == 1 else str(level["name"])
+
+
 def _partial(level: dict[str, Any]) -> bool:
     """A bounded memory that holds only some roles."""
     return set(level.get("holds", [])) != set(_ROLES) and (
@@ -529,6 +544,8 @@ def architecture_from_accelforge(doc: Any, extra: dict[str, Any], source: str = 
     levels = _merge_partitions(r, levels, below)
     if r.problems:
         raise InputError(source, r.problems)
+    for lv in levels:
+        lv["name"] = _exported_level_name(lv)
     below = next(lv["name"] for lv in levels if below in lv.get("merged", [lv["name"]]))
     for lv in levels:
         lv.pop("merged", None)
