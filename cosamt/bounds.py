@@ -29,18 +29,25 @@ class LowerBound:
     energy_pj: float
 
 
-def on_chip_words(arch: Architecture) -> int:
+def narrowest(arch: Architecture) -> float:
+    """The smallest width of any role at any level in words of word_bytes, at most 1: every word
+    access costs at least this many words' energy and bandwidth, and a buffer holds at most its
+    capacity over it (1 unless a level's role_bytes makes a role narrower than word_bytes)."""
+    return min(1.0, *(arch.width(i, r) for i in range(len(arch.levels)) for r in Role))
+
+
+def on_chip_words(arch: Architecture) -> float:
     """Words that fit on chip: the shared levels' capacities plus every PE's private storage."""
     total = 0
     for i, lv in enumerate(arch.levels[:-1]):
         words = sum(cap for _roles, cap in lv.capacity_groups(arch.word_bytes))
         total += words * (arch.pe_array.pes if arch.is_private(i) else 1)
-    return total
+    return total / narrowest(arch)
 
 
 def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     dram = arch.dram
-    wb = arch.word_bytes
+    wb = arch.word_bytes * narrowest(arch)  # bytes of the narrowest word
     reads = sum(op.size(t) for t in op.tensors if t.role is not Role.OUTPUT)
     writes = op.size(op.output)
     if op.kind is OpKind.MAC:
@@ -64,8 +71,8 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     energy = (
         op.macs * arch.mac_energy_pj
         + op.vector_ops * arch.vector_unit.energy_per_op_pj
-        + reads * dram.read_energy_pj
-        + writes * dram.write_energy_pj
+        + reads * dram.read_energy_pj * narrowest(arch)
+        + writes * dram.write_energy_pj * narrowest(arch)
     )
     return LowerBound(compute, traffic, traffic_cycles, max(compute, traffic_cycles), energy)
 
@@ -88,7 +95,7 @@ def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
     if not group.fused:
         return lower_bound(group.ops[0], arch)
     dram = arch.dram
-    wb = arch.word_bytes
+    wb = arch.word_bytes * narrowest(arch)  # bytes of the narrowest word
     compute = sum(op.macs for op in group.ops) / arch.pe_array.pes
     vector = sum(math.ceil(op.vector_ops / arch.vector_unit.lanes) for op in group.ops)
     sizes: dict[tuple[str, Role], int] = {}
@@ -105,8 +112,8 @@ def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
     energy = (
         sum(op.macs for op in group.ops) * arch.mac_energy_pj
         + sum(op.vector_ops for op in group.ops) * arch.vector_unit.energy_per_op_pj
-        + reads * dram.read_energy_pj
-        + writes * dram.write_energy_pj
+        + reads * dram.read_energy_pj * narrowest(arch)
+        + writes * dram.write_energy_pj * narrowest(arch)
     )
     return LowerBound(
         max(compute, vector), float(reads + writes), cycles, max(compute, vector, cycles), energy

@@ -7,7 +7,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, VectorUnit
+from cosamt.arch.presets import load_preset
+from cosamt.arch.spec import (
+    Architecture,
+    ArrayAxis,
+    MemoryLevel,
+    PEArray,
+    RoleBytes,
+    VectorUnit,
+)
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum, batched, gemm
 
@@ -130,3 +138,14 @@ def problems(draw: Any, levels: int) -> tuple[Einsum, Architecture, Mapping]:
         sp = tuple(draw(st.permutations(spatial))) if i == p else ()
         lms.append(LevelMapping(temporal=tuple(order), spatial=sp, keep=keep))
     return op, arch, Mapping(levels=tuple(lms))
+
+
+def one_width(name: str) -> Architecture:
+    """A preset at one word width everywhere (AccelForge's widths are per tensor, not per level:
+    gemmini's and simba's wide accumulators are not exported)."""
+    a = load_preset(name)
+    return a.model_copy(
+        update={
+            "levels": tuple(lv.model_copy(update={"role_bytes": RoleBytes()}) for lv in a.levels)
+        }
+    )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import problems
+from support import one_width, problems
 
 from cosamt.arch.presets import load_preset
 from cosamt.arch.spec import Architecture
@@ -381,14 +381,16 @@ def _in_place_operators(inst: Path) -> set[str]:
 @pytest.mark.parametrize("preset", ["gemmini", "simba"])
 def test_accelforge_agrees_on_partitioned_buffers(tmp_path: Path, preset: str) -> None:
     """A partitioned level is one AccelForge memory per partition (each keeping its roles): on
-    GPT-2 at 64 tokens, unfused, every operator's exported schedule costs the same in AccelForge,
+    GPT-2 at 64 tokens, unfused, with the presets' buffers at one word width (AccelForge has no
+    per-level widths), every operator's exported schedule costs the same in AccelForge,
     except where the export itself names an approximation (a storage node it cannot place)."""
     from typer.testing import CliRunner
 
     from cosamt.cli import app
 
     inst, sched, out = tmp_path / "inst.json", tmp_path / "sched.json", tmp_path / "af"
-    inst.write_text(json.dumps({"model": "gpt2", "seq_len": 64, "arch": preset}))
+    arch = one_width(preset).model_dump(mode="json")  # AccelForge's widths are per tensor only
+    inst.write_text(json.dumps({"model": "gpt2", "seq_len": 64, "arch": arch}))
     runner = CliRunner()
     solve = runner.invoke(app, ["solve", str(inst), "--fusion", "none", "--out", str(sched)])
     assert solve.exit_code == 0, solve.output

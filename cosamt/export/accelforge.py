@@ -103,6 +103,11 @@ def level_of(arch: Architecture, name: str) -> int:
 
 
 def _bits(arch: Architecture) -> int:
+    if arch.mixed_widths:
+        # AccelForge's bits_per_value is per tensor, not per tensor and memory
+        raise ExportError(
+            f"{arch.name}: role_bytes (a role's own width at a level) is not exported"
+        )
     return 8 * arch.word_bytes
 
 

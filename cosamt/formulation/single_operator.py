@@ -482,7 +482,7 @@ def define_traffic(
                 z = epigraph(
                     m, f"child_{t.name}_{c}", base + inst, space, m.keep[t.name, c], lower=size_t
                 )
-                (reads if out else writes)[c] += z
+                (reads if out else writes)[c] += _wide(z, pb.arch.width(c, t.role))
             for p in [q for q in chain_levels(pb, t) if q > c]:
 
                 def keep_spatial(d: str, t: Tensor = t, out: bool = out) -> bool:
@@ -500,9 +500,9 @@ def define_traffic(
                 )
                 incoming.setdefault((t.name, p), []).append(z)
                 if not out:
-                    reads[p] += z
+                    reads[p] += _wide(z, pb.arch.width(p, t.role))
                     continue
-                writes[p] += z
+                writes[p] += _wide(z, pb.arch.width(p, t.role))
                 updates.append(UpdatePair(t, c, p, z))
     return TrafficTerms(reads, writes, incoming, updates)
 
@@ -536,11 +536,18 @@ def define_readback(
         ),
     )
     reads, writes = dict(traffic.reads), dict(traffic.writes)
+    role = {t.name: t.role for t in pb.op.tensors}
     for tn, c, p in keys:
-        reads[p] += points * m.readback[tn, c, p]
+        reads[p] += _wide(points * m.readback[tn, c, p], pb.arch.width(p, role[tn]))
         if c != MAC:
-            writes[c] += points * m.readback[tn, c, p]
+            writes[c] += _wide(points * m.readback[tn, c, p], pb.arch.width(c, role[tn]))
     return replace(traffic, reads=reads, writes=writes)
+
+
+def _wide(words: Expr, width: float) -> Expr:
+    """Accesses in words of word_bytes: a role with its own width at the level weighs bytes /
+    word_bytes (the expression is left as it is at width 1, the common case)."""
+    return words if width == 1.0 else width * words
 
 
 def define_compulsory_traffic(
@@ -595,10 +602,16 @@ def define_capacity(m: pyo.Block, pb: Problem, fills: FillTerms) -> dict[tuple[s
                 tdims = [d for d in pb.dims if d in t.dims]
                 values = lattice([pb.sizes[d] for d in tdims]) if tdims else [1]
                 gate = m.keep[t.name, i] if i in pb.holdable(t) else 1.0
+                width = pb.arch.width(i, t.role)
                 tiles[(t.name, i)] = epigraph(
-                    m, f"tile_{t.name}_{i}", fills.log_tile(t, i), values, gate, upper=cap / mult
+                    m,
+                    f"tile_{t.name}_{i}",
+                    fills.log_tile(t, i),
+                    values,
+                    gate,
+                    upper=cap / (mult * width),
                 )
-                terms.append(tiles[(t.name, i)])
+                terms.append(_wide(tiles[(t.name, i)], width))
             if terms:
                 m.add_component(
                     f"capacity_{lv.name}_{g}", pyo.Constraint(expr=mult * sum(terms) / cap <= 1)
