@@ -130,7 +130,12 @@ def plot(data: dict[str, Any], path: Path) -> None:
             [p[metric] for p in front],
             "o-",
             color="tab:blue",
-            label="exact: front of solved designs",
+            label="exact search: "
+            + (
+                "exact front (proven)"
+                if ex["pareto_status"][key]["status"] == "exact"
+                else "front of its solved designs (not proven)"
+            ),
         )
         for p in data["traditional"]:
             if p.get(metric) is not None:
