@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import platform
+import statistics
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,25 @@ def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
                 **{k: p.get(k) for k in COLUMNS if k in p},
             }
         )
+    return out
+
+
+def ratio_summary(data: dict[str, Any]) -> dict[str, Any]:
+    """Per method and budget: best-found objective / exact best, per seed, with min, median, max
+    and how many seeds are at least 1.5x worse (None: no design finished within the budget)."""
+    out: dict[str, Any] = {}
+    for method, runs in data["methods"].items():
+        for budget in ("equal_designs", "equal_time"):
+            ratios = [r[budget]["ratio_to_exact"] for r in runs]
+            done = sorted(x for x in ratios if x is not None)
+            out[f"{method}/{budget}"] = {
+                "ratios": ratios,
+                "min": done[0] if done else None,
+                "median": statistics.median(done) if done else None,
+                "max": done[-1] if done else None,
+                "at_least_1_5x": sum(x >= 1.5 for x in done),
+                "none_finished": ratios.count(None),
+            }
     return out
 
 
@@ -169,6 +189,7 @@ def main() -> None:
         "load_average_after": os.getloadavg(),
         "versions": {p: version(p) for p in ("cosamt", "highspy", "pyomo")},
     }
+    data["ratios"] = ratio_summary(data)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"compare_{args.spec.stem}"
     (args.out_dir / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
@@ -179,6 +200,7 @@ def main() -> None:
     plot(data, args.out_dir / f"{stem}.png")
     for r in rows(data):
         print(r)
+    print(json.dumps(data["ratios"], indent=1))
 
 
 if __name__ == "__main__":
