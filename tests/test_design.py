@@ -548,3 +548,25 @@ def test_cli_compare_exact_best_is_no_worse_than_any_baseline(tmp_path: Path) ->
     assert [p["preset"] for p in data["traditional"]] == ["edge", "mobile", "cloud"]
     for p in data["traditional"]:
         assert p["within_budget"] == (p["area_mm2"] <= 10.0 and p["value"] is not None)
+
+
+def test_shipped_design_examples_load_and_the_benchmark_is_the_issues_setting() -> None:
+    from cosamt.design.spec import load_design
+
+    paths = sorted((ROOT / "examples").glob("design_*.json"))
+    assert {p.stem for p in paths} >= {"design_edge", "design_llm", "design_llm_edp"}
+    for path in paths:
+        spec = load_design(path)
+        points = enumerate_space(spec.space)
+        assert any(design_area(p, spec.space).total_mm2 <= spec.budget.area_mm2 for p in points)
+    bench = load_design(ROOT / "examples" / "design_llm_edp.json")
+    assert bench.objective.value == "edp"
+    assert {(w.model, w.phase.value, w.seq_len) for w in bench.workloads} == {
+        ("gpt2", "prefill", 1024),
+        ("gpt2", "decode", 4096),
+        ("llama3-8b", "prefill", 1024),
+        ("llama3-8b", "decode", 4096),
+    }
+    points = enumerate_space(bench.space)
+    within = [p for p in points if design_area(p, bench.space).total_mm2 <= bench.budget.area_mm2]
+    assert len(points) == 4 * 4 * 5 * 3 and len(within) >= 200
