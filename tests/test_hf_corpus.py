@@ -26,10 +26,10 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder")
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 90,
+    "decoder-only": 92,
     "encoder-only": 26,
     "vision": 14,
-    "moe": 23,
+    "moe": 28,
     "encoder-decoder": 36,
 }
 
@@ -97,7 +97,19 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> int:
         tokens = (img[0] // p[0]) * (img[1] // p[1]) + extra
 
     def attention(m: int, n: int) -> int:
+        if cfg.get("kv_lora_rank") is not None:
+            return mla(m, n)
         return m * d * (heads + 2 * kv) * dh + 2 * heads * m * n * dh + m * heads * dh * d
+
+    def mla(m: int, n: int) -> int:
+        # DeepSeek-V2 (arXiv:2405.04434, sec. 2.1): q = W_UQ(W_DQ h) (or W_Q h without
+        # q_lora_rank), [c_KV; k_rope] = W_DKV h, [k_nope; v] = W_UKV c_KV, o = W_O v.
+        ql, kvl = cfg.get("q_lora_rank"), cfg["kv_lora_rank"]
+        nope, rope, v = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"]
+        q = m * d * ql + m * ql * heads * (nope + rope) if ql else m * d * heads * (nope + rope)
+        kv_proj = m * d * (kvl + rope) + m * kvl * heads * (nope + v)
+        scores = heads * m * n * (nope + rope) + heads * m * n * v
+        return q + kv_proj + scores + m * heads * v * d
 
     def dense(m: int, width: int) -> int:
         return m * d * width * (3 if gated else 2)

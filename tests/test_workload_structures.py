@@ -253,3 +253,72 @@ def test_hf_shipped_agree(tmp_path: Path) -> None:
     a = build_block(load_hf_config(path), Phase.PREFILL, 1, 64)
     b = build_block(get_model("llama3.1-8b"), Phase.PREFILL, 1, 64)
     assert [o.signature() for o in a] == [o.signature() for o in b]
+
+
+# DeepSeek-V2-Lite's config.json (deepseek-ai/DeepSeek-V2-Lite), the fields that shape it.
+DSV2_LITE: dict[str, Any] = {
+    "model_type": "deepseek_v2",
+    "hidden_size": 2048,
+    "num_hidden_layers": 27,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 16,
+    "q_lora_rank": None,
+    "kv_lora_rank": 512,
+    "qk_nope_head_dim": 128,
+    "qk_rope_head_dim": 64,
+    "v_head_dim": 128,
+    "intermediate_size": 10944,
+    "moe_intermediate_size": 1408,
+    "n_routed_experts": 64,
+    "n_shared_experts": 2,
+    "num_experts_per_tok": 6,
+    "first_k_dense_replace": 1,
+    "moe_layer_freq": 1,
+    "hidden_act": "silu",
+    "rms_norm_eps": 1e-6,
+    "rope_theta": 10000,
+    "vocab_size": 102400,
+}
+
+
+@pytest.mark.parametrize(("phase", "m"), [(Phase.PREFILL, 64), (Phase.DECODE, 1)])
+def test_mla_latent_projections(phase: Phase, m: int) -> None:
+    ops = by_name(build_block(config_from_dict(DSV2_LITE), phase, 1, 64))
+    # No q_lora_rank: one query projection to 16 heads of 128 + 64 features.
+    assert ops["moe.q_proj"].dims == {"b": 1, "m": m, "e": 2048, "f": 16 * 192}
+    assert "moe.q_down" not in ops
+    # The KV latent (512) and the rotated key part shared by the heads (64), then per head the
+    # non-rotary key (128) and the value (128) decompressed from the latent.
+    assert ops["moe.kv_down"].dims == {"b": 1, "m": m, "e": 2048, "f": 512 + 64}
+    assert ops["moe.kv_norm"].dims == {"b": 1, "m": m, "f": 512}
+    assert ops["moe.kv_up"].dims == {"b": 1, "m": m, "e": 512, "f": 16 * (128 + 128)}
+    assert ops["moe.rope"].dims["f"] == (16 + 1) * 64
+    assert ops["moe.qk"].dims == {"b": 1, "h": 16, "m": m, "n": 64, "d": 192}
+    assert ops["moe.av"].dims == {"b": 1, "h": 16, "m": m, "n": 64, "d": 128}
+    assert ops["moe.out_proj"].dims == {"b": 1, "m": m, "e": 16 * 128, "f": 2048}
+    assert ops["moe.out_proj"].count == 26 and ops["dense.out_proj"].count == 1
+
+
+def test_mla_query_latent() -> None:
+    cfg = {**DSV2_LITE, "q_lora_rank": 1536}
+    ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 8))
+    assert ops["moe.q_down"].dims["f"] == 1536
+    assert ops["moe.q_norm"].dims == {"b": 1, "m": 8, "f": 1536}
+    assert ops["moe.q_up"].dims == {"b": 1, "m": 8, "e": 1536, "f": 16 * 192}
+    assert "moe.q_proj" not in ops
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"v_head_dim": None}, "v_head_dim"), ({"num_key_value_heads": 4}, "num_key_value_heads")],
+)
+def test_mla_refusals_name_the_field(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(InputError) as exc:
+        config_from_dict({**DSV2_LITE, **change})
+    assert any(p.path == f"hf_config.{field}" for p in exc.value.problems)
+
+
+def test_deepseek_v2_lite_shipped_is_its_config() -> None:
+    a = build_block(config_from_dict(DSV2_LITE), Phase.DECODE, 1, 64)
+    b = build_block(get_model("deepseek-v2-lite"), Phase.DECODE, 1, 64)
+    assert [o.signature() for o in a] == [o.signature() for o in b]

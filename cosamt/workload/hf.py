@@ -126,33 +126,77 @@ def _activation(r: _Reader, model_type: str) -> str | None:
     return _GATED_NAME[plain] if gated else plain
 
 
-def _heads(r: _Reader, d_model: int | None) -> dict[str, Any]:
-    n_heads = r.int_(
-        "num_attention_heads",
-        "n_head",
-        "num_heads",
-        "n_heads",
-        "decoder_attention_heads",
-        "encoder_attention_heads",
-        "attention_heads",
-        "decoder_num_attention_heads",
-        "encoder_num_attention_heads",
-        what="attention heads",
+def _mla(r: _Reader) -> dict[str, Any]:
+    """Multi-head latent attention (DeepSeek-V2/V3): low-rank Q and KV projections.
+
+    The QK head dim is ``qk_nope_head_dim + qk_rope_head_dim`` (the rotated part is
+    ``qk_rope_head_dim``); values have ``v_head_dim`` features; K and V are per query head.
+    """
+    if r.data.get("kv_lora_rank") is None:
+        return {}
+    kv_rank = r.int_("kv_lora_rank")
+    nope = r.int_("qk_nope_head_dim", what="MLA's non-rotary QK head dim")
+    rope = r.int_("qk_rope_head_dim", what="MLA's rotary QK head dim")
+    v_dim = r.int_("v_head_dim", what="MLA's value head dim")
+    q_rank = r.int_("q_lora_rank", required=False)
+    if None in (kv_rank, nope, rope, v_dim):
+        return {}
+    assert nope is not None and rope is not None
+    qk_dim = r.data.get("qk_head_dim")
+    if qk_dim is not None and qk_dim != nope + rope:
+        r.refuse("qk_head_dim", f"{qk_dim!r} is not qk_nope_head_dim + qk_rope_head_dim")
+    heads, kv = r.first(*_HEAD_KEYS)[1], r.first(*_KV_KEYS)[1]
+    if kv is not None and kv != heads:
+        r.refuse(
+            "num_key_value_heads",
+            f"{kv!r} KV heads with {heads!r} query heads: MLA decompresses K and V per query "
+            "head (grouped MLA is not modelled)",
+        )
+    r.assumed.append(
+        "MLA as transformers computes it: K and V decompressed (kv_up) for the new tokens and "
+        "cached per head (no weight absorption)"
     )
+    return {
+        "kv_lora_rank": kv_rank,
+        "q_lora_rank": q_rank,
+        "v_head_dim": v_dim,
+        "head_dim": nope + rope,
+        "rotary_dim": rope,
+        "n_kv_heads": None,
+    }
+
+
+_HEAD_KEYS = (
+    "num_attention_heads",
+    "n_head",
+    "num_heads",
+    "n_heads",
+    "decoder_attention_heads",
+    "encoder_attention_heads",
+    "attention_heads",
+    "decoder_num_attention_heads",
+    "encoder_num_attention_heads",
+)
+_KV_KEYS = (
+    "num_key_value_heads",
+    "num_kv_heads",
+    "n_head_kv",
+    "multi_query_group_num",
+    "num_query_groups",
+    "kv_n_heads",
+    "decoder_num_key_value_heads",
+)
+
+
+def _heads(r: _Reader, d_model: int | None, mla: bool = False) -> dict[str, Any]:
+    n_heads = r.int_(*_HEAD_KEYS, what="attention heads")
+    if mla:  # head dims and KV heads come from _mla
+        return {"n_heads": n_heads}
     kv: int | None
     if r.data.get("multi_query") is True and not r.data.get("new_decoder_architecture"):
         kv = 1
     else:
-        kv = r.int_(
-            "num_key_value_heads",
-            "num_kv_heads",
-            "n_head_kv",
-            "multi_query_group_num",
-            "num_query_groups",
-            "kv_n_heads",
-            "decoder_num_key_value_heads",
-            required=False,
-        )
+        kv = r.int_(*_KV_KEYS, required=False)
     head_dim = r.int_("head_dim", "d_kv", "kv_channels", "attention_head_size", required=False)
     if head_dim is None and d_model and n_heads and d_model % n_heads:
         r.refuse(
@@ -340,7 +384,7 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
             return {}
     if r.data.get("is_encoder_decoder") is True:
         r.refuse(key, "mixture of experts in an encoder-decoder model is not modelled")
-    if shared:
+    if shared and not n_shared:  # Qwen2-MoE style: one gated shared expert
         r.assumed.append("shared-expert gate (a d_model x 1 projection) not counted")
     return {
         "n_experts": experts,
@@ -452,8 +496,9 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         *layer_keys,
         what="layer count",
     )
-    heads = _heads(r, d_model)
-    dh = heads["head_dim"] or (
+    mla = _mla(r)
+    heads = {**_heads(r, d_model, r.data.get("kv_lora_rank") is not None), **mla}
+    dh = heads.get("head_dim") or (
         d_model // heads["n_heads"] if d_model and heads["n_heads"] else None
     )
     tokens = _vision(r, model_type)
@@ -475,7 +520,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         "activation": _activation(r, model_type),
         **_norm(r, model_type),
         **_parallel(r, model_type),
-        "rotary_dim": _rotary(r, dh),
+        "rotary_dim": mla.get("rotary_dim") or _rotary(r, dh),
         **window,
         **moe,
         **enc_dec,

@@ -39,6 +39,12 @@ GATED_TYPES = frozenset(
         "granitemoeshared",
         "deepseek_v2",
         "deepseek_v3",
+        "minicpm3",
+        "youtu",
+        "mistral4",
+        "sarvam_mla",
+        "axk1",
+        "glm4_moe_lite",
         "dbrx",
         "jetmoe",
         "helium",
@@ -179,8 +185,7 @@ EXTRA_TOKENS = {
 
 # Features that change the operators in ways not modelled: refused by name.
 REFUSED_KEYS = (
-    ("kv_lora_rank", "MLA attention (kv_lora_rank) is not modelled"),
-    ("q_lora_rank", "MLA attention (q_lora_rank) is not modelled"),
+    ("zero_expert_num", "zero-computation experts (zero_expert_num) are not modelled"),
     ("state_size", "state-space / recurrent layers (state_size) are not modelled"),
     ("ssm_state_size", "state-space layers (ssm_state_size) are not modelled"),
     ("attention_window", "local + global attention (attention_window) is not modelled"),
@@ -241,4 +246,6 @@ REFUSED_TYPES = {
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
+    "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
+    "MoE are not modelled",
 }

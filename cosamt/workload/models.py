@@ -46,6 +46,16 @@ class ModelConfig(BaseModel):
     head_dim: Width | None = None
     """Per-head feature size; ``None`` means ``d_model // n_heads`` (then ``n_heads`` must divide
     ``d_model``)."""
+    kv_lora_rank: Width | None = None
+    """Multi-head latent attention (DeepSeek-V2/V3): K and V come from a ``kv_lora_rank``-wide
+    latent (``kv_down``, ``kv_norm``, ``kv_up``); ``head_dim`` is then the QK head dim (non-rotary
+    plus ``rotary_dim`` rotated features, the rotated key part shared by all heads), K and V are
+    per query head (``n_kv_heads`` must be unset). ``None``: ordinary attention."""
+    q_lora_rank: Width | None = None
+    """MLA: queries from a ``q_lora_rank``-wide latent (``q_down``, ``q_norm``, ``q_up``);
+    ``None``: one query projection."""
+    v_head_dim: Width | None = None
+    """Per-head value features when they differ from ``head_dim`` (MLA); ``None``: ``head_dim``."""
     d_ff: Width
     """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
@@ -113,6 +123,14 @@ class ModelConfig(BaseModel):
             )
         if self.rotary_dim is not None and self.rotary_dim > self.dh:
             raise ValueError(f"rotary_dim ({self.rotary_dim}) exceeds the head dim ({self.dh})")
+        if self.kv_lora_rank is None and self.q_lora_rank is not None:
+            raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
+        if self.kv_lora_rank is not None and (
+            self.rotary_dim is None or self.n_kv_heads is not None
+        ):
+            raise ValueError(
+                "MLA (kv_lora_rank) needs rotary_dim (the rotated QK features) and no n_kv_heads"
+            )
         if (self.n_experts is None) != (self.experts_per_token is None):
             raise ValueError("n_experts and experts_per_token go together")
         if (self.n_experts or 0) < (self.experts_per_token or 0):
@@ -130,6 +148,8 @@ class ModelConfig(BaseModel):
             )
         if self.parallel and (self.cross_attention or self.encoder_layers):
             raise ValueError("parallel blocks with cross-attention are not modelled")
+        if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
+            raise ValueError("MLA with cross-attention is not modelled")
         return self
 
     @property
@@ -141,6 +161,16 @@ class ModelConfig(BaseModel):
     def dh(self) -> int:
         """Head dimension."""
         return self.head_dim if self.head_dim is not None else self.d_model // self.n_heads
+
+    @property
+    def vdh(self) -> int:
+        """Per-head value features (``v_head_dim``, else the head dimension)."""
+        return self.v_head_dim if self.v_head_dim is not None else self.dh
+
+    @property
+    def mla(self) -> bool:
+        """Multi-head latent attention (low-rank KV projections)."""
+        return self.kv_lora_rank is not None
 
     @property
     def gated(self) -> bool:

@@ -168,6 +168,7 @@ def _attention_core(model: ModelConfig, p: str, b: int, m: int, n: int, c: int) 
     q_dims = (*head, "m", "d")
     s_dims = (*head, "m", "n")
     kv_dims = ("b", "h", "n", "d")
+    # QK^T reduces over the QK head dim, P.V produces the value head dim (they differ in MLA).
     return [
         Einsum(
             name=f"{p}qk",
@@ -190,7 +191,7 @@ def _attention_core(model: ModelConfig, p: str, b: int, m: int, n: int, c: int) 
         ),
         Einsum(
             name=f"{p}av",
-            dims={**att_dims, "m": m, "n": n, "d": model.dh},
+            dims={**att_dims, "m": m, "n": n, "d": model.vdh},
             tensors=(
                 Tensor("P", s_dims, Role.INPUT),
                 Tensor("V", kv_dims, Role.INPUT),
@@ -318,15 +319,41 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
 # ---- one block ---------------------------------------------------------------------------------
 
 
+def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]:
+    """MLA's Q and KV projections through their latents (DeepSeek-V2, transformers' reference:
+    ``kv_down`` also yields the rotated key features shared by all heads; ``kv_up`` decompresses
+    the non-rotary keys and the values of every head)."""
+    assert model.kv_lora_rank is not None and model.rotary_dim is not None
+    d, h, rank = model.d_model, model.n_heads, model.kv_lora_rank
+    q_width = h * model.dh
+    if model.q_lora_rank is None:
+        ops = [_projection(f"{p}q_proj", b, m, d, q_width, c)]
+    else:
+        ql = model.q_lora_rank
+        ops = [
+            _projection(f"{p}q_down", b, m, d, ql, c),
+            _norm(f"{p}q_norm", "rmsnorm", b, m, ql, c),
+            _projection(f"{p}q_up", b, m, ql, q_width, c),
+        ]
+    nope = model.dh - model.rotary_dim
+    return [
+        *ops,
+        _projection(f"{p}kv_down", b, m, d, rank + model.rotary_dim, c),
+        _norm(f"{p}kv_norm", "rmsnorm", b, m, rank, c),
+        _projection(f"{p}kv_up", b, m, rank, h * (nope + model.vdh), c),
+    ]
+
+
 def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c = plan.prefix, plan.m, plan.count
-    ops = [
-        _projection(
-            f"{p}qkv_proj", b, m, model.d_model, (model.n_heads + 2 * model.kv_heads) * model.dh, c
-        )
-    ]
+    if model.mla:
+        ops = _mla_projections(model, p, b, m, c)
+    else:
+        qkv = (model.n_heads + 2 * model.kv_heads) * model.dh
+        ops = [_projection(f"{p}qkv_proj", b, m, model.d_model, qkv, c)]
     if model.rotary_dim is not None:
-        rotated = (model.n_heads + model.kv_heads) * model.rotary_dim
+        # MLA rotates one key part shared by every head.
+        rotated = (model.n_heads + (1 if model.mla else model.kv_heads)) * model.rotary_dim
         ops.append(
             _elementwise(
                 f"{p}rope",
@@ -339,7 +366,7 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
             )
         )
     ops += _attention_core(model, p, b, m, plan.n, c)
-    ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.dh, model.d_model, c))
+    ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
 
 
