@@ -26,10 +26,10 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder")
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 92,
+    "decoder-only": 94,
     "encoder-only": 26,
     "vision": 14,
-    "moe": 28,
+    "moe": 33,
     "encoder-decoder": 36,
 }
 
@@ -99,7 +99,13 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> int:
     def attention(m: int, n: int) -> int:
         if cfg.get("kv_lora_rank") is not None:
             return mla(m, n)
-        return m * d * (heads + 2 * kv) * dh + 2 * heads * m * n * dh + m * heads * dh * d
+        v = cfg.get("v_head_dim") or dh  # MiMo-V2: values narrower than queries and keys
+        return (
+            m * d * (heads + kv) * dh
+            + m * d * kv * v
+            + heads * m * n * (dh + v)
+            + m * heads * v * d
+        )
 
     def mla(m: int, n: int) -> int:
         # DeepSeek-V2 (arXiv:2405.04434, sec. 2.1): q = W_UQ(W_DQ h) (or W_Q h without

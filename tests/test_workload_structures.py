@@ -322,3 +322,37 @@ def test_deepseek_v2_lite_shipped_is_its_config() -> None:
     a = build_block(config_from_dict(DSV2_LITE), Phase.DECODE, 1, 64)
     b = build_block(get_model("deepseek-v2-lite"), Phase.DECODE, 1, 64)
     assert [o.signature() for o in a] == [o.signature() for o in b]
+
+
+def test_value_head_dim_narrower_than_keys() -> None:
+    ops = by_name(build_block(config_from_dict({**LLAMA, "v_head_dim": 96}), Phase.PREFILL, 1, 8))
+    # Q and K: 32 and 8 heads of 128; V: 8 heads of 96; P.V and the output projection use 96.
+    assert ops["qkv_proj"].dims["f"] == (32 + 8) * 128 + 8 * 96
+    assert ops["qk"].dims["d"] == 128 and ops["av"].dims["d"] == 96
+    assert ops["out_proj"].dims == {"b": 1, "m": 8, "e": 32 * 96, "f": 4096}
+
+
+def test_head_dim_floor_in_llama_derived_code() -> None:
+    # GLM-4.5's default config: 96 heads do not divide 4096 and no head_dim; its code takes
+    # hidden_size // num_attention_heads = 42.
+    model = config_from_dict({**LLAMA, "model_type": "glm4_moe", "num_attention_heads": 96})
+    assert model.dh == 42 and any("42" in a for a in model.assumptions)
+    with pytest.raises(InputError):  # a BERT-like family's code refuses that split
+        config_from_dict({**LLAMA, "model_type": "bert", "num_attention_heads": 96})
+
+
+def test_xielu_is_a_plain_activation() -> None:
+    cfg = {**LLAMA, "model_type": "apertus", "hidden_act": "xielu"}
+    ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 8))
+    assert "ffn_gate" not in ops and ops["ffn1"].dims["f"] == 14336
+    assert ops["act"].vector_ops == 8 * 14336 * 10  # both branches and the select
+
+
+def test_all_moe_layers_need_no_dense_width() -> None:
+    cfg = {k: v for k, v in LLAMA.items() if k != "intermediate_size"}
+    cfg |= {"num_local_experts": 8, "num_experts_per_tok": 2, "moe_intermediate_size": 1024}
+    ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 8))
+    assert ops["expert_up"].dims["f"] == 1024 and "ffn2" not in ops
+    with pytest.raises(InputError) as exc:  # a dense layer would need the width
+        config_from_dict({**cfg, "first_k_dense_replace": 1})
+    assert any(p.path == "hf_config.intermediate_size" for p in exc.value.problems)

@@ -48,6 +48,7 @@ _ACTS = {
     "relu2": "relu2",
     "silu": "silu",
     "swish": "silu",
+    "xielu": "xielu",
 }
 _GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu"}
 
@@ -188,7 +189,7 @@ _KV_KEYS = (
 )
 
 
-def _heads(r: _Reader, d_model: int | None, mla: bool = False) -> dict[str, Any]:
+def _heads(r: _Reader, d_model: int | None, model_type: str, mla: bool) -> dict[str, Any]:
     n_heads = r.int_(*_HEAD_KEYS, what="attention heads")
     if mla:  # head dims and KV heads come from _mla
         return {"n_heads": n_heads}
@@ -199,11 +200,24 @@ def _heads(r: _Reader, d_model: int | None, mla: bool = False) -> dict[str, Any]
         kv = r.int_(*_KV_KEYS, required=False)
     head_dim = r.int_("head_dim", "d_kv", "kv_channels", "attention_head_size", required=False)
     if head_dim is None and d_model and n_heads and d_model % n_heads:
-        r.refuse(
-            "num_attention_heads",
-            f"{n_heads} heads do not divide hidden size {d_model} and head_dim is not given",
-        )
-    return {"n_heads": n_heads, "n_kv_heads": kv, "head_dim": head_dim}
+        if model_type in GATED_TYPES:  # Llama-derived code: hidden_size // num_attention_heads
+            head_dim = d_model // n_heads
+            r.assumed.append(
+                f"head_dim not given and {n_heads} heads do not divide hidden size {d_model}: "
+                f"{head_dim} (hidden_size // num_attention_heads, as the family's code computes it)"
+            )
+        else:
+            r.refuse(
+                "num_attention_heads",
+                f"{n_heads} heads do not divide hidden size {d_model} and head_dim is not given",
+            )
+    v_dim = r.int_("v_head_dim", required=False)  # values narrower than keys (MiMo-V2)
+    return {
+        "n_heads": n_heads,
+        "n_kv_heads": kv,
+        "head_dim": head_dim,
+        "v_head_dim": v_dim if v_dim != head_dim else None,
+    }
 
 
 def _d_ff(r: _Reader, d_model: int | None, model_type: str) -> int | None:
@@ -395,6 +409,16 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     }
 
 
+def _all_moe_width(r: _Reader, moe: dict[str, Any]) -> int | None:
+    """With MoE on every layer and no dense FFN width given, the dense width is never used: the
+    expert width stands in for it (no operator reads it)."""
+    if not moe or moe["moe_layers"] is not None or moe["expert_d_ff"] is None:
+        return None
+    if r.first("intermediate_size", "ffn_dim", "d_ff", "ffn_hidden_size")[0] is not None:
+        return None
+    return int(moe["expert_d_ff"])
+
+
 def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
     if r.data.get("is_encoder_decoder") is not True:
         if r.data.get("add_cross_attention") is True:
@@ -497,7 +521,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         what="layer count",
     )
     mla = _mla(r)
-    heads = {**_heads(r, d_model, r.data.get("kv_lora_rank") is not None), **mla}
+    heads = {**_heads(r, d_model, model_type, r.data.get("kv_lora_rank") is not None), **mla}
     dh = heads.get("head_dim") or (
         d_model // heads["n_heads"] if d_model and heads["n_heads"] else None
     )
@@ -516,7 +540,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         "n_layers": n_layers,
         "d_model": d_model,
         **heads,
-        "d_ff": _d_ff(r, d_model, model_type),
+        "d_ff": _all_moe_width(r, moe) or _d_ff(r, d_model, model_type),
         "activation": _activation(r, model_type),
         **_norm(r, model_type),
         **_parallel(r, model_type),

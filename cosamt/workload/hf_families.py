@@ -45,6 +45,10 @@ GATED_TYPES = frozenset(
         "sarvam_mla",
         "axk1",
         "glm4_moe_lite",
+        "glm4v_moe_text",
+        "qwen3_omni_moe_text",
+        "kolibri1",
+        "solar_open",
         "dbrx",
         "jetmoe",
         "helium",
@@ -62,7 +66,6 @@ GATED_TYPES = frozenset(
         "ernie4_5",
         "ernie4_5_moe",
         "seed_oss",
-        "apertus",
         "bitnet",
         "diffllama",
         "doge",
@@ -246,6 +249,9 @@ REFUSED_TYPES = {
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
+    "afmoe": "AFMoE's sigmoid-gated attention output (gate_proj) and Q/K norms are not modelled",
+    "mimo_v2_flash": "MiMo-V2-Flash's sliding-window layers have twice the KV heads of its full "
+    "layers (per-layer KV heads are not modelled)",
     "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
     "MoE are not modelled",
 }

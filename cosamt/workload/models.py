@@ -21,7 +21,7 @@ from cosamt.limits import Heads, Layers, SeqLen, Width
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
 # Plain activations, and gated ones (``*glu``: gate and up projections, act(gate) * up).
-Activation = Literal["gelu", "relu", "relu2", "silu", "swiglu", "geglu", "reglu"]
+Activation = Literal["gelu", "relu", "relu2", "silu", "xielu", "swiglu", "geglu", "reglu"]
 GATED: dict[str, str] = {"swiglu": "silu", "geglu": "gelu", "reglu": "relu"}
 Norm = Literal["layernorm", "rmsnorm"]
 NormPosition = Literal["post", "pre"]
@@ -55,12 +55,13 @@ class ModelConfig(BaseModel):
     """MLA: queries from a ``q_lora_rank``-wide latent (``q_down``, ``q_norm``, ``q_up``);
     ``None``: one query projection."""
     v_head_dim: Width | None = None
-    """Per-head value features when they differ from ``head_dim`` (MLA); ``None``: ``head_dim``."""
+    """Per-head value features when they differ from ``head_dim`` (MLA, MiMo-V2); ``None``:
+    ``head_dim``."""
     d_ff: Width
     """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
-    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` (one
-    up-projection) or a gated one,
+    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` / ``xielu``
+    (Apertus; one up-projection) or a gated one,
     ``swiglu`` / ``geglu`` / ``reglu`` (gate and up projections, act(gate) * up)."""
     norm: Norm = "layernorm"
     """Normalisation: ``layernorm`` or ``rmsnorm``."""

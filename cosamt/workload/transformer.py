@@ -55,12 +55,21 @@ GELU_OPS = 8
 RELU_OPS = 1  # max(0, x)
 RELU2_OPS = 2  # max(0, x), then square
 SILU_OPS = 4  # x * sigmoid(x): negate, exp, add 1, divide
+# xIELU (Apertus), both branches then a select: x^2, * alpha_p, beta * x, add; min(x, eps), expm1,
+# subtract x, * alpha_n, add beta * x; select -> 10.
+XIELU_OPS = 10
 GATE_OPS = 1  # the gated product act(g) * u
 # Rotary embedding per rotated element: x * cos + rotate_half(x) * sin -> 2 multiplies, 1 add.
 ROPE_OPS = 3
 COMBINE_OPS = 2  # MoE combine, per expert output element: multiply by the routing weight, add
 
-_PLAIN_OPS = {"gelu": GELU_OPS, "relu": RELU_OPS, "relu2": RELU2_OPS, "silu": SILU_OPS}
+_PLAIN_OPS = {
+    "gelu": GELU_OPS,
+    "relu": RELU_OPS,
+    "relu2": RELU2_OPS,
+    "silu": SILU_OPS,
+    "xielu": XIELU_OPS,
+}
 _NORM_OPS = {"layernorm": LAYERNORM_OPS, "rmsnorm": RMSNORM_OPS}
 
 
@@ -349,7 +358,7 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
     if model.mla:
         ops = _mla_projections(model, p, b, m, c)
     else:
-        qkv = (model.n_heads + 2 * model.kv_heads) * model.dh
+        qkv = (model.n_heads + model.kv_heads) * model.dh + model.kv_heads * model.vdh
         ops = [_projection(f"{p}qkv_proj", b, m, model.d_model, qkv, c)]
     if model.rotary_dim is not None:
         # MLA rotates one key part shared by every head.
@@ -378,11 +387,16 @@ def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum
     if plan.cross_kv:  # in decode the cross K/V of the encoder's output are cached
         ops.append(
             _projection(
-                f"{p}xkv_proj", b, plan.cross_n, model.d_model, 2 * model.kv_heads * model.dh, c
+                f"{p}xkv_proj",
+                b,
+                plan.cross_n,
+                model.d_model,
+                model.kv_heads * (model.dh + model.vdh),
+                c,
             )
         )
     ops += _attention_core(model, f"{p}x", b, m, plan.cross_n, c)
-    ops.append(_projection(f"{p}xout_proj", b, m, model.n_heads * model.dh, model.d_model, c))
+    ops.append(_projection(f"{p}xout_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
 
 
