@@ -22,7 +22,7 @@ from cosamt.workload.hf import config_from_dict
 from cosamt.workload.transformer import build_block, model_macs
 
 CORPUS = Path(__file__).parent / "data" / "hf_corpus"
-CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder")
+CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "vision-conv")
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
@@ -31,6 +31,7 @@ MIN_ACCEPTED = {
     "vision": 14,
     "moe": 33,
     "encoder-decoder": 36,
+    "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
 
@@ -208,6 +209,29 @@ def test_corpus_class(cls: str) -> None:
     accepted = sum(o == "accepted" for o in outcomes.values())
     print(f"{cls}: {accepted}/{len(outcomes)} accepted")
     assert accepted >= MIN_ACCEPTED[cls]  # no regression below what docs/workloads.md reports
+
+
+def names_heads(cfg: dict[str, Any]) -> bool:
+    keys = ("num_attention_heads", "num_heads", "n_heads", "n_head", "attention_heads",
+            "num_self_attention_heads")  # fmt: skip
+    return any(cfg.get(k) not in (None, 0, []) for k in keys) or any(
+        isinstance(v, dict) and names_heads(v) for v in cfg.values()
+    )
+
+
+def test_classes_follow_the_stated_rule() -> None:
+    """The config-field parts of the class rule (scripts/hf_corpus.py, docs/workloads.md): MoE
+    iff more than one expert; an image classifier is ``vision`` iff it states attention heads."""
+    for model_type, entry in index().items():
+        if entry["class"] in ("unavailable",):
+            continue
+        cfg = json.loads((CORPUS / f"{model_type}.json").read_text())
+        experts = [cfg.get(k) for k in ("num_local_experts", "num_experts", "n_routed_experts",
+                                        "moe_num_experts")]  # fmt: skip
+        moe = any(isinstance(e, int) and not isinstance(e, bool) and e > 1 for e in experts)
+        assert (entry["class"] == "moe") == moe, model_type
+        if entry["class"] in ("vision", "vision-conv"):
+            assert (entry["class"] == "vision") == names_heads(cfg), model_type
 
 
 def test_corpus_is_the_generated_one() -> None:

@@ -593,7 +593,7 @@ def assumptions(
             )
         )
     out.append(
-        "embeddings, positional encodings, biases and any input front-end (patch embedding, audio convolutions) are not modelled"
+        "embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and any input front-end (patch embedding, audio convolutions) are not modelled"
     )
     if not lm_head:
         out.append("the LM head (vocabulary projection) is not included (options.lm_head)")
