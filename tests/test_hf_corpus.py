@@ -32,7 +32,7 @@ MIN_ACCEPTED = {
     "encoder-only": 26,
     "vision": 14,
     "moe": 33,
-    "encoder-decoder": 36,
+    "encoder-decoder": 37,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -73,12 +73,18 @@ TOP_K = (
 )  # fmt: skip
 
 
+def language_model(cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """A multimodal config's text_config, when the config itself has no layer count."""
+    if isinstance(cfg.get("text_config"), dict) and first(cfg, *LAYERS, *DEC_LAYERS) is None:
+        return dict(cfg["text_config"])
+    return None
+
+
 def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
     """Prefill MACs at SEQ tokens (batch 1), full-matrix attention, per kind of block (all its
     layers): ``encoder`` (of an encoder-decoder), ``moe`` (layers with a MoE FFN) and ``dense``
     (the other layers of the stack: a decoder's, or an encoder-only model's)."""
-    if "text_config" in cfg and first(cfg, "hidden_size", "d_model", "n_embd") is None:
-        cfg = cfg["text_config"]
+    cfg = language_model(cfg) or cfg
     for nested in ("attn_config", "ffn_config"):
         cfg = {**(cfg.get(nested) or {}), **cfg}
     d = first(cfg, *HIDDEN)
@@ -195,9 +201,7 @@ def check(model_type: str) -> str:
             assert p.path.startswith("hf_config.") and p.message, (model_type, p)
         return "refused: " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
     got = block_macs(model, model.image_tokens or SEQ)
-    inner = (
-        cfg.get("text_config") if "text_config" in cfg and cfg.get("hidden_size") is None else None
-    )
+    inner = language_model(cfg)
     gated = (
         index()
         .get(inner.get("model_type", model_type) if inner else model_type, {})

@@ -356,3 +356,16 @@ def test_all_moe_layers_need_no_dense_width() -> None:
     with pytest.raises(InputError) as exc:  # a dense layer would need the width
         config_from_dict({**cfg, "first_k_dense_replace": 1})
     assert any(p.path == "hf_config.intermediate_size" for p in exc.value.problems)
+
+
+def test_composite_config_reads_its_language_model() -> None:
+    # InternVL keeps the language model in llm_config; a top-level hidden_size (Voxtral copies
+    # the text model's) does not make the composite a model of its own: it has no layers.
+    cfg = {"model_type": "internvl_chat", "hidden_size": 4096, "llm_config": LLAMA,
+           "vision_config": {"hidden_size": 1024, "num_hidden_layers": 24}}  # fmt: skip
+    model = config_from_dict(cfg)
+    assert model.n_layers == 32 and model.d_model == 4096
+    assert "composite config: the language model (llm_config) only" in model.assumptions[0]
+    with pytest.raises(InputError) as exc:  # a detector with a text tower stays a detector
+        config_from_dict({"model_type": "omdet-turbo", "num_queries": 900, "text_config": LLAMA})
+    assert [p.path for p in exc.value.problems] == ["hf_config.num_queries"]

@@ -555,18 +555,41 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     }
 
 
+# Where composite configs keep their language model (transformers' text_config; InternVL's
+# llm_config; DeepSeek-VL's language_config).
+_LANGUAGE_KEYS = ("text_config", "language_config", "llm_config")
+_LAYER_KEYS = (
+    "num_hidden_layers",
+    "n_layer",
+    "num_layers",
+    "n_layers",
+    "decoder_layers",
+    "num_decoder_layers",
+    "decoder_num_hidden_layers",
+)
+
+
 def config_from_dict(
     data: dict[str, Any], name: str | None = None, source: str = ""
 ) -> ModelConfig:
     """A :class:`ModelConfig` from a decoded ``config.json``; :class:`InputError` naming fields."""
-    text = data.get("text_config")
-    if isinstance(text, dict) and not any(k in data for k in ("hidden_size", "d_model", "n_embd")):
-        # A composite (vision- or audio-language) config: its language model, stated.
+    key = next((k for k in _LANGUAGE_KEYS if isinstance(data.get(k), dict)), None)
+    if key is not None and not any(data.get(k) is not None for k in _LAYER_KEYS):
+        # A composite (vision- or audio-language) config with no layers of its own: its language
+        # model, stated; unless the whole is something not modelled (a detector's queries, ...).
+        outer = _Reader(data)
+        if data.get("model_type") in REFUSED_TYPES:
+            outer.refuse("model_type", REFUSED_TYPES[data["model_type"]])
+        for feature, message in REFUSED_KEYS:
+            if data.get(feature) not in (None, 0, False, []):
+                outer.refuse(feature, message)
+        if outer.problems:
+            raise InputError(source, outer.problems)
         inner = config_from_dict(
-            {"model_type": "", **text}, name or str(data.get("model_type")), source
+            {"model_type": "", **data[key]}, name or str(data.get("model_type")), source
         )
-        towers = sorted(k for k in data if k.endswith("_config") and k != "text_config")
-        note = f"composite config: the language model (text_config) only; {', '.join(towers) or 'other towers'} not modelled"
+        towers = sorted(k for k in data if k.endswith("_config") and k != key)
+        note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     if isinstance(data.get("encoder"), dict) and isinstance(data.get("decoder"), dict):
         raise InputError(

@@ -252,6 +252,8 @@ REFUSED_TYPES = {
     "afmoe": "AFMoE's sigmoid-gated attention output (gate_proj) and Q/K norms are not modelled",
     "mimo_v2_flash": "MiMo-V2-Flash's sliding-window layers have twice the KV heads of its full "
     "layers (per-layer KV heads are not modelled)",
+    "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
+    "d_model MLP per layer) is not modelled",
     "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
     "MoE are not modelled",
 }
