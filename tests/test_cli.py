@@ -284,3 +284,17 @@ def test_solve_mla_moe_blocks_each_counted(tmp_path: Path) -> None:
         assert 0 < lb[key] <= chosen * (1 + REL)
     assert 0 < lb["latency_cycles"] <= total["latency_cycles"] * (1 + REL)
     assert 0 < lb["energy_pj"] <= total["energy_pj"] * (1 + REL)
+
+
+def test_solve_swin_stages(tmp_path: Path) -> None:
+    cfg = {"model_type": "swin", "image_size": 56, "patch_size": 4, "embed_dim": 32,
+           "depths": [2, 2], "num_heads": [2, 4], "window_size": 7, "mlp_ratio": 4.0,
+           "hidden_act": "gelu", "layer_norm_eps": 1e-5}  # fmt: skip
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    inst = tmp_path / "inst.json"
+    inst.write_text(json.dumps({**INSTANCE, "model": {"hf_config": "config.json"}, "seq_len": 196}))
+    data = json.loads(_invoke("solve", str(inst), "--json").stdout)
+    assert data["total"]["all_optimal"] is True
+    qk = next(g for g in data["groups"] if g["operators"][0] == "s1.qk")
+    assert qk["count"] == 2
+    assert data["lower_bound"]["latency_cycles"] <= data["total"]["latency_cycles"] * (1 + REL)

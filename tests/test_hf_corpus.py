@@ -30,7 +30,7 @@ SEQ = 16
 MIN_ACCEPTED = {
     "decoder-only": 94,
     "encoder-only": 26,
-    "vision": 14,
+    "vision": 16,
     "moe": 33,
     "encoder-decoder": 37,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
@@ -80,11 +80,31 @@ def language_model(cfg: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def swin_macs(cfg: dict[str, Any]) -> int:
+    """Swin (Liu et al. 2021, sec. 3.1-3.2): stage i has width C*2^i on an (H/4/2^i)^2 grid,
+    attention in M x M windows (the whole grid once smaller), patch merging 4C -> 2C between
+    stages. Swin-T at 224: 4.5 G (their Table 1), patch embedding included."""
+    side = cfg["image_size"] // cfg["patch_size"]
+    total = 0
+    for i, depth in enumerate(cfg["depths"]):
+        c, grid = cfg["embed_dim"] * 2**i, side // 2**i
+        tokens, window = grid * grid, min(cfg["window_size"], grid)
+        # QKV, output projection, Q.K^T and P.V within windows (window^2 keys per query), MLP.
+        per_block = tokens * c * 3 * c + tokens * c * c + 2 * tokens * window**2 * c
+        per_block += 2 * tokens * c * int(cfg["mlp_ratio"] * c)
+        total += depth * per_block
+        if i + 1 < len(cfg["depths"]):
+            total += (tokens // 4) * 4 * c * 2 * c
+    return total
+
+
 def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
     """Prefill MACs at SEQ tokens (batch 1), full-matrix attention, per kind of block (all its
     layers): ``encoder`` (of an encoder-decoder), ``moe`` (layers with a MoE FFN) and ``dense``
     (the other layers of the stack: a decoder's, or an encoder-only model's)."""
     cfg = language_model(cfg) or cfg
+    if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
+        return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):
         cfg = {**(cfg.get(nested) or {}), **cfg}
     d = first(cfg, *HIDDEN)

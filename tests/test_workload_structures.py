@@ -369,3 +369,32 @@ def test_composite_config_reads_its_language_model() -> None:
     with pytest.raises(InputError) as exc:  # a detector with a text tower stays a detector
         config_from_dict({"model_type": "omdet-turbo", "num_queries": 900, "text_config": LLAMA})
     assert [p.path for p in exc.value.problems] == ["hf_config.num_queries"]
+
+
+SWIN_T: dict[str, Any] = {
+    "model_type": "swin", "image_size": 224, "patch_size": 4, "embed_dim": 96,
+    "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "window_size": 7, "mlp_ratio": 4.0,
+    "hidden_act": "gelu", "layer_norm_eps": 1e-5,
+}  # fmt: skip
+
+
+def test_swin_stages_and_windows() -> None:
+    model = config_from_dict(SWIN_T)
+    ops = by_name(build_block(model, Phase.PREFILL, 1, 56 * 56))
+    # Stage 1: 56x56 tokens in 64 windows of 7x7, 3 heads of 32; attention within a window.
+    assert ops["s1.qk"].dims == {"b": 64, "h": 3, "m": 49, "n": 49, "d": 32}
+    assert ops["s1.qkv_proj"].dims == {"b": 64, "m": 49, "e": 96, "f": 3 * 96}
+    assert ops["s1.qk"].count == 2 and ops["s3.qk"].count == 6
+    # Patch merging into stage 2: 28x28 tokens, 4 x 96 -> 2 x 96.
+    assert ops["merge1.reduction"].dims == {"b": 1, "m": 784, "e": 384, "f": 192}
+    # Stage 4: the 7x7 grid is one window; 24 heads of 32 over 768 features.
+    assert ops["s4.qk"].dims == {"b": 1, "h": 24, "m": 49, "n": 49, "d": 32}
+    assert ops["s4.ffn1"].dims == {"b": 1, "m": 49, "e": 768, "f": 3072}
+    with pytest.raises(InputError):
+        build_block(model, Phase.DECODE, 1, 56 * 56)
+
+
+def test_swin_padding_is_refused() -> None:
+    with pytest.raises(InputError) as exc:  # 64 / 4 = 16: not tiled by 7x7 windows
+        config_from_dict({**SWIN_T, "image_size": 64})
+    assert "padding is not modelled" in str(exc.value.problems)

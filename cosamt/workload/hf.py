@@ -24,6 +24,7 @@ from cosamt.workload.hf_families import (
     FAMILY_ACTIVATION,
     FOUR_X_FFN,
     GATED_TYPES,
+    HIERARCHICAL_TYPES,
     LAYERNORM_GATED_TYPES,
     PARALLEL_TYPES,
     POST_NORM_TYPES,
@@ -473,9 +474,66 @@ def _vision(r: _Reader, model_type: str) -> int | None:
     return patches + extra
 
 
+def _int_list(r: _Reader, key: str) -> list[int] | None:
+    value = r.data.get(key)
+    if not isinstance(value, list) or not value or not all(_is_int(v) and v > 0 for v in value):
+        r.refuse(key, f"must be a non-empty list of positive integers (got {value!r})")
+        return None
+    return list(value)
+
+
+def _square(r: _Reader, key: str) -> int | None:
+    value = r.data.get(key)
+    if isinstance(value, list) and len(value) == 2 and value[0] == value[1]:
+        value = value[0]
+    if not _is_int(value) or value < 1:
+        r.refuse(key, f"must be a positive integer or a square [n, n] (got {value!r})")
+        return None
+    return int(value)
+
+
+def _swin(r: _Reader, model_type: str) -> dict[str, Any]:
+    """Swin: stages of windowed attention with patch merging (``depths``, ``num_heads`` per
+    stage, ``embed_dim`` for stage 1, ``window_size``)."""
+    depths, heads = _int_list(r, "depths"), _int_list(r, "num_heads")
+    embed, window = r.int_("embed_dim"), r.int_("window_size")
+    image, patch = _square(r, "image_size"), _square(r, "patch_size")
+    ratio = r.data.get("mlp_ratio", 4.0)
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or ratio <= 0:
+        r.refuse("mlp_ratio", f"must be a positive number (got {ratio!r})")
+    if depths and heads and len(depths) != len(heads):
+        r.refuse("num_heads", f"one head count per stage expected ({len(depths)} depths)")
+    if image and patch and image % patch:
+        r.refuse("patch_size", f"{patch} does not divide image_size {image}")
+    r.assumed.append(
+        f"{model_type}: patch embedding, final norm and pooler not modelled (stages only)"
+    )
+    if None in (depths, heads, embed, window, image, patch) or r.problems:
+        return {}
+    assert depths is not None and heads is not None and embed and image and patch
+    grid = image // patch
+    return {
+        "n_layers": sum(depths),
+        "d_model": embed,
+        "n_heads": heads[0],
+        "d_ff": int(ratio * embed),
+        "activation": _activation(r, model_type),
+        "norm": "layernorm",
+        "norm_position": "pre",
+        "stage_depths": tuple(depths),
+        "stage_heads": tuple(heads),
+        "window_size": window,
+        "image_tokens": grid * grid,
+        "decoder": False,
+        "default_seq_len": grid * grid,
+    }
+
+
 def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in REFUSED_TYPES:
         r.refuse("model_type", REFUSED_TYPES[model_type])
+    if model_type in HIERARCHICAL_TYPES:
+        return _swin(r, model_type)
     for key, message in REFUSED_KEYS:
         if r.data.get(key) not in (None, 0, False, []):
             r.refuse(key, message)

@@ -186,6 +186,9 @@ EXTRA_TOKENS = {
     "vitpose_backbone": 0,
 }
 
+# Hierarchical vision transformers read by their stages (windowed attention, patch merging).
+HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin"})
+
 # Features that change the operators in ways not modelled: refused by name.
 REFUSED_KEYS = (
     ("zero_expert_num", "zero-computation experts (zero_expert_num) are not modelled"),
@@ -254,6 +257,8 @@ REFUSED_TYPES = {
     "layers (per-layer KV heads are not modelled)",
     "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
     "d_model MLP per layer) is not modelled",
+    "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
+    "residual post-norm are not modelled",
     "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
     "MoE are not modelled",
 }

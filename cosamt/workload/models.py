@@ -9,6 +9,7 @@ Shipped configs live in ``cosamt/workload/models/<name>.json``, each with a ``so
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -102,6 +103,15 @@ class ModelConfig(BaseModel):
     image_tokens: PositiveInt | None = None
     """Vision transformer: tokens per image (patches + class/distillation tokens), fixed by the
     image and patch size; the instance's ``seq_len`` must equal it."""
+    stage_depths: tuple[PositiveInt, ...] | None = None
+    """Hierarchical vision transformer (Swin): blocks per stage. From one stage to the next, patch
+    merging halves the token grid per side and doubles the width; ``d_model``, ``n_heads`` and
+    ``d_ff`` are stage 1's, ``image_tokens`` stage 1's (square) grid; ``n_layers`` their sum."""
+    stage_heads: tuple[PositiveInt, ...] | None = None
+    """Hierarchical vision transformer: attention heads of every stage."""
+    window_size: PositiveInt | None = None
+    """Hierarchical vision transformer: attention within ``window_size`` x ``window_size``
+    windows of the token grid (the whole grid once it is no larger)."""
     vocab_size: PositiveInt | None = None
     """Vocabulary size, for the optional LM head (vocabulary projection)."""
     decoder: bool = True
@@ -124,6 +134,7 @@ class ModelConfig(BaseModel):
             )
         if self.rotary_dim is not None and self.rotary_dim > self.dh:
             raise ValueError(f"rotary_dim ({self.rotary_dim}) exceeds the head dim ({self.dh})")
+        self._check_stages()
         if self.kv_lora_rank is None and self.q_lora_rank is not None:
             raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
         if self.kv_lora_rank is not None and (
@@ -152,6 +163,29 @@ class ModelConfig(BaseModel):
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
         return self
+
+    def _check_stages(self) -> None:
+        stages = (self.stage_depths, self.stage_heads, self.window_size)
+        if all(v is None for v in stages):
+            return
+        if self.stage_depths is None or self.stage_heads is None or self.window_size is None:
+            raise ValueError("stage_depths, stage_heads and window_size go together")
+        if len(self.stage_heads) != len(self.stage_depths):
+            raise ValueError("stage_heads must give one head count per stage (stage_depths)")
+        if sum(self.stage_depths) != self.n_layers or self.stage_heads[0] != self.n_heads:
+            raise ValueError("n_layers must be sum(stage_depths), n_heads stage_heads[0]")
+        side = math.isqrt(self.image_tokens or 0)
+        if self.image_tokens is None or side * side != self.image_tokens:
+            raise ValueError("a hierarchical model needs image_tokens, a square token grid")
+        for i, (_, grid, window) in enumerate(stage_grids(self)):
+            if grid * 2**i != side or grid % window:
+                raise ValueError(
+                    f"stage {i + 1}: a {grid}x{grid} grid is not halved evenly from {side} or "
+                    f"not tiled by {window}x{window} windows (padding is not modelled)"
+                )
+            width = self.d_model * 2**i
+            if width % self.stage_heads[i]:
+                raise ValueError(f"stage {i + 1}: {self.stage_heads[i]} heads do not divide {width}")
 
     @property
     def kv_heads(self) -> int:
@@ -192,6 +226,17 @@ class ModelConfig(BaseModel):
         windowed = self.sliding_window is not None and (self.sliding_layers or 0) < self.n_layers
         windowed = windowed and self.sliding_layers is not None
         return windowed and self.moe and (self.moe_layers or self.n_layers) < self.n_layers
+
+
+def stage_grids(model: ModelConfig) -> list[tuple[int, int, int]]:
+    """Per stage of a hierarchical model: (blocks, grid side, window side)."""
+    assert model.stage_depths is not None and model.window_size is not None
+    side = math.isqrt(model.image_tokens or 0)
+    out = []
+    for i, depth in enumerate(model.stage_depths):
+        grid = side // 2**i
+        out.append((depth, grid, min(model.window_size, grid)))
+    return out
 
 
 # ---- shipped configs --------------------------------------------------------------------------

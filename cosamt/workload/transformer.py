@@ -39,7 +39,7 @@ from cosamt.errors import InputError, Problem
 from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
-from cosamt.workload.models import GATED, ModelConfig
+from cosamt.workload.models import GATED, ModelConfig, stage_grids
 
 # Vector-unit operations per point of each element-wise operator.
 SOFTMAX_OPS = 5  # max, subtract, exp, sum, divide
@@ -536,6 +536,36 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     return ops
 
 
+def _stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
+    """A hierarchical vision transformer (Swin): per stage, its blocks as a ViT block over
+    ``b`` x windows sequences of window² tokens (attention stays within a window; every other
+    operator is per token, so it sees all of the stage's tokens), then patch merging (norm and a
+    4C -> 2C projection of each 2x2 group of tokens) into the next stage."""
+    assert model.stage_heads is not None
+    out: list[tuple[BlockPlan, tuple[Einsum, ...]]] = []
+    grids = stage_grids(model)
+    for i, (depth, grid, window) in enumerate(grids):
+        width = model.d_model * 2**i
+        stage = model.model_copy(
+            update={"d_model": width, "n_heads": model.stage_heads[i], "d_ff": model.d_ff * 2**i}
+        )
+        tokens = window * window
+        windows = (grid // window) ** 2
+        label = f"stage {i + 1} ({grid}x{grid} tokens, {windows} windows of {window}x{window})"
+        plan = BlockPlan(f"s{i + 1}.", label, depth, tokens, tokens, False, False)
+        out.append((plan, tuple(_block(stage, plan, b * windows))))
+        if i + 1 < len(grids):
+            merged = (grid // 2) ** 2
+            p = f"merge{i + 1}."
+            merge = BlockPlan(p, f"patch merging {i + 1} -> {i + 2}", 1, merged, 0, False, False)
+            ops = (
+                _norm(f"{p}norm", model.norm, b, merged, 4 * width, 1),
+                _projection(f"{p}reduction", b, merged, 4 * width, 2 * width, 1),
+            )
+            out.append((merge, ops))
+    return out
+
+
 def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Einsum]:
     if model.vocab_size is None or not model.decoder:
         why = (
@@ -573,6 +603,12 @@ def assumptions(
             f"balanced routing: {batch * m} tokens x top-{model.experts_per_token} spread evenly, "
             f"{touched} of {model.n_experts} experts touched with {per} tokens each (rounded up); "
             "every touched expert's weights are read"
+        )
+    if model.stage_depths is not None:
+        out.append(
+            "windowed attention: each stage's tokens attend within their window (shifted windows "
+            "cost the same); the relative position bias and the shift mask (one add per score) "
+            "are not counted"
         )
     if model.sliding_window is not None:
         out.append(
@@ -612,9 +648,12 @@ def build_workload(
             "", [Problem("phase", f"unknown phase {phase!r}; known: {known}")]
         ) from None
     _check(model, phase, batch, seq_len)
-    blocks = tuple(
-        (plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len)
-    )
+    if model.stage_depths is not None:
+        blocks = tuple(_stages(model, batch))
+    else:
+        blocks = tuple(
+            (plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len)
+        )
     head = tuple(_lm_head(model, phase, batch, seq_len)) if lm_head else ()
     notes = tuple(assumptions(model, phase, batch, seq_len, lm_head))
     return Workload(model, phase, batch, seq_len, blocks, head, notes)
