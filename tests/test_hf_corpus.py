@@ -32,7 +32,7 @@ MIN_ACCEPTED = {
     "encoder-only": 26,
     "vision": 16,
     "moe": 33,
-    "encoder-decoder": 37,
+    "encoder-decoder": 39,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -180,16 +180,18 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
             cfg, "encoder_layers", "num_layers", "num_encoder_layers", "encoder_num_hidden_layers"
         )
         src = cfg.get("max_source_positions") if "num_mel_bins" in cfg else tokens
+        # DETR (Carion et al. 2020, sec. 3.2): the decoder transforms num_queries object queries.
+        tgt = cfg.get("num_queries") or tokens
         enc = attention(src, src) + dense(src, ff)
         cross = (
-            tokens * d * heads * dh
+            tgt * d * heads * dh
             + src * d * 2 * kv * dh
-            + 2 * heads * tokens * src * dh
-            + tokens * heads * dh * d
+            + 2 * heads * tgt * src * dh
+            + tgt * heads * dh * d
         )
         return {
             "encoder": enc_layers * enc,
-            "dense": layers * (attention(tokens, tokens) + cross + dense(tokens, ff)),
+            "dense": layers * (attention(tgt, tgt) + cross + dense(tgt, ff)),
         }
     cross = 0
     if cfg.get("add_cross_attention"):

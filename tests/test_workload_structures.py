@@ -398,3 +398,28 @@ def test_swin_padding_is_refused() -> None:
     with pytest.raises(InputError) as exc:  # 64 / 4 = 16: not tiled by 7x7 windows
         config_from_dict({**SWIN_T, "image_size": 64})
     assert "padding is not modelled" in str(exc.value.problems)
+
+
+DETR: dict[str, Any] = {
+    "model_type": "detr", "is_encoder_decoder": True, "d_model": 256, "encoder_layers": 6,
+    "decoder_layers": 6, "encoder_attention_heads": 8, "decoder_attention_heads": 8,
+    "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048, "activation_function": "relu",
+    "num_queries": 100,
+}  # fmt: skip
+
+
+def test_detr_decoder_runs_its_object_queries() -> None:
+    model = config_from_dict(DETR)
+    # An 800 x 1088 image through ResNet-50: a 25 x 34 feature map, 850 encoder tokens.
+    ops = by_name(build_block(model, Phase.PREFILL, 1, 850))
+    assert ops["enc.qk"].dims == {"b": 1, "h": 8, "m": 850, "n": 850, "d": 32}
+    assert ops["dec.qk"].dims == {"b": 1, "h": 8, "m": 100, "n": 100, "d": 32}
+    assert ops["dec.xqk"].dims == {"b": 1, "h": 8, "m": 100, "n": 850, "d": 32}
+    assert ops["dec.xkv_proj"].dims == {"b": 1, "m": 850, "e": 256, "f": 2 * 256}
+    assert ops["dec.ffn1"].dims == {"b": 1, "m": 100, "e": 256, "f": 2048}
+    assert not model.decoder  # no decode phase: the queries are decoded at once
+    with pytest.raises(InputError):
+        build_block(model, Phase.DECODE, 1, 850)
+    with pytest.raises(InputError) as exc:  # Conditional DETR's attention is not plain DETR's
+        config_from_dict({**DETR, "model_type": "conditional_detr"})
+    assert any(p.path == "hf_config.num_queries" for p in exc.value.problems)

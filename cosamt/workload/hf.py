@@ -28,6 +28,7 @@ from cosamt.workload.hf_families import (
     LAYERNORM_GATED_TYPES,
     PARALLEL_TYPES,
     POST_NORM_TYPES,
+    QUERY_DECODER_TYPES,
     REFUSED_KEYS,
     REFUSED_TYPES,
 )
@@ -534,8 +535,9 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("model_type", REFUSED_TYPES[model_type])
     if model_type in HIERARCHICAL_TYPES:
         return _swin(r, model_type)
+    queries = model_type in QUERY_DECODER_TYPES
     for key, message in REFUSED_KEYS:
-        if r.data.get(key) not in (None, 0, False, []):
+        if r.data.get(key) not in (None, 0, False, []) and not (queries and key == "num_queries"):
             r.refuse(key, message)
     kind = r.data.get("attention_type")
     if isinstance(kind, str) and kind not in ("original_full", "full", "default"):
@@ -608,7 +610,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **enc_dec,
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
-        "decoder": decoder and tokens is None,
+        "decoder": decoder and tokens is None and not queries,
+        "decoder_tokens": r.int_("num_queries") if queries else None,
         "default_seq_len": tokens,
     }
 

@@ -163,6 +163,7 @@ POST_NORM_TYPES = frozenset(
         "xlm",
         "flaubert",
         "visual_bert",
+        "detr",
     ]
 )
 # Bidirectional encoders (no causal mask, no decode phase).
@@ -188,6 +189,11 @@ EXTRA_TOKENS = {
 
 # Hierarchical vision transformers read by their stages (windowed attention, patch merging).
 HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin"})
+
+# Detection transformers read as an encoder-decoder with a fixed set of decoder queries (plain
+# DETR attention; the CNN backbone is a front-end). Conditional / DAB / deformable variants change
+# the attention and stay refused by num_queries.
+QUERY_DECODER_TYPES = frozenset({"detr", "table-transformer"})
 
 # Features that change the operators in ways not modelled: refused by name.
 REFUSED_KEYS = (

@@ -100,6 +100,9 @@ class ModelConfig(BaseModel):
     encoder_tokens: PositiveInt | None = None
     """Encoder-decoder model with a fixed encoder length (Whisper: 1500 audio frames); ``None``: the
     instance's ``seq_len``."""
+    decoder_tokens: PositiveInt | None = None
+    """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
+    bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
     image_tokens: PositiveInt | None = None
     """Vision transformer: tokens per image (patches + class/distillation tokens), fixed by the
     image and patch size; the instance's ``seq_len`` must equal it."""
@@ -160,6 +163,8 @@ class ModelConfig(BaseModel):
             )
         if self.parallel and (self.cross_attention or self.encoder_layers):
             raise ValueError("parallel blocks with cross-attention are not modelled")
+        if self.decoder_tokens is not None and (self.encoder_layers is None or self.decoder):
+            raise ValueError("decoder_tokens needs an encoder-decoder model with decoder false")
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
         return self
@@ -185,7 +190,9 @@ class ModelConfig(BaseModel):
                 )
             width = self.d_model * 2**i
             if width % self.stage_heads[i]:
-                raise ValueError(f"stage {i + 1}: {self.stage_heads[i]} heads do not divide {width}")
+                raise ValueError(
+                    f"stage {i + 1}: {self.stage_heads[i]} heads do not divide {width}"
+                )
 
     @property
     def kv_heads(self) -> int:

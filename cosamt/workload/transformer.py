@@ -272,11 +272,13 @@ def _check(model: ModelConfig, phase: Phase, batch: int, seq_len: int) -> None:
 
 def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
     """The decoder (or decoder-only / encoder-only) stack, split by window and MoE placement."""
-    m = seq_len if phase is Phase.PREFILL else 1
     causal = model.decoder
     cross_n = None
     if model.encoder_decoder or model.cross_attention:
         cross_n = model.encoder_tokens or seq_len
+    # A fixed set of decoder queries (DETR) attend to each other whatever the encoder's length.
+    seq_len = model.decoder_tokens or seq_len
+    m = seq_len if phase is Phase.PREFILL else 1
     cross_kv = phase is Phase.PREFILL
     base = "decoder" if model.decoder else "encoder"
     if model.encoder_decoder:
@@ -617,6 +619,12 @@ def assumptions(
     if model.rotary_dim is not None:
         out.append(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
+        )
+    if model.decoder_tokens is not None:
+        out.append(
+            f"{model.decoder_tokens} object queries in the decoder, bidirectional; the encoder's "
+            f"{seq_len} tokens are the instance's seq_len (the backbone's feature map; the "
+            "backbone and the positional embeddings added to Q and K are not modelled)"
         )
     if model.encoder_decoder or model.cross_attention:
         tokens = model.encoder_tokens or seq_len
