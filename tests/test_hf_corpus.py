@@ -31,7 +31,7 @@ MIN_ACCEPTED = {
     "decoder-only": 94,
     "encoder-only": 26,
     "vision": 16,
-    "moe": 33,
+    "moe": 35,
     "encoder-decoder": 39,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }

@@ -423,3 +423,22 @@ def test_detr_decoder_runs_its_object_queries() -> None:
     with pytest.raises(InputError) as exc:  # Conditional DETR's attention is not plain DETR's
         config_from_dict({**DETR, "model_type": "conditional_detr"})
     assert any(p.path == "hf_config.num_queries" for p in exc.value.problems)
+
+
+def test_window_and_moe_split_four_block_types() -> None:
+    # EXAONE-MoE's pattern: three windowed layers then a global one; layer 0 dense, the rest MoE.
+    kinds = ["sliding_attention"] * 3 + ["full_attention"]
+    cfg = {**LLAMA, "model_type": "exaone_moe", "sliding_window": 4096,
+           "layer_types": kinds * 8, "mlp_layer_types": ["dense"] + ["sparse"] * 31,
+           "num_experts": 64, "num_experts_per_tok": 8, "moe_intermediate_size": 1024}  # fmt: skip
+    work = build_workload(config_from_dict(cfg), Phase.PREFILL, 1, 8192)
+    counts = {plan.prefix: (plan.count, plan.n, plan.moe) for plan, _ in work.blocks}
+    # 24 windowed layers (23 MoE + layer 0 dense), 8 global ones (all MoE); none global and dense.
+    assert counts == {
+        "local.moe.": (23, 4096, True),
+        "local.dense.": (1, 4096, False),
+        "global.moe.": (8, 8192, True),
+    }
+    ops = by_name(work.operators)
+    assert ops["local.moe.qk"].dims["n"] == 4096 and ops["global.moe.expert_up"].count == 8
+    assert ops["local.dense.ffn_gate"].dims["f"] == 14336

@@ -411,6 +411,33 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     }
 
 
+def _moe_flags(r: _Reader, n_layers: int) -> list[bool]:
+    """Which layers are MoE, by the rule :func:`_moe` counts with (mlp_layer_types, else the
+    first k dense, else every step-th layer)."""
+    kinds = r.data.get("mlp_layer_types")
+    if isinstance(kinds, list):
+        return [t == "sparse" for t in kinds]
+    _, dense_first = r.first("first_k_dense_replace", "num_dense_layers")
+    if _is_int(dense_first) and dense_first > 0:
+        return [i >= dense_first for i in range(n_layers)]
+    step = r.data.get("decoder_sparse_step")
+    return [(i + 1) % step == 0 for i in range(n_layers)]
+
+
+def _windowed_moe_layers(r: _Reader, n_layers: int) -> int | None:
+    """Layers both windowed and MoE (when some layers are windowed and some MoE)."""
+    kinds = _layer_kinds(r)
+    if kinds is None or len(kinds[1]) != n_layers:
+        r.refuse("layer_types", f"one attention type per layer expected ({n_layers} layers)")
+        return None
+    flags = _moe_flags(r, n_layers)
+    if len(flags) != n_layers:
+        r.refuse("mlp_layer_types", f"one MLP type per layer expected ({n_layers} layers)")
+        return None
+    both = sum(1 for t, m in zip(kinds[1], flags, strict=True) if _LAYER_KINDS.get(t) and m)
+    return both or None
+
+
 def _all_moe_width(r: _Reader, moe: dict[str, Any]) -> int | None:
     """With MoE on every layer and no dense FFN width given, the dense width is never used: the
     expert width stands in for it (no operator reads it)."""
@@ -590,11 +617,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     layers = n_layers or 0
     split = [kind.get(k) or layers for kind, k in ((window, "sliding_layers"), (moe, "moe_layers"))]
     if all(count < layers for count in split):
-        r.refuse(
-            "layer_types",
-            "layers split both by sliding window (layer_types) and by "
-            "MoE placement are not modelled",
-        )
+        window["sliding_moe_layers"] = _windowed_moe_layers(r, layers)
     decoder = model_type not in ENCODER_TYPES or r.data.get("is_decoder") is True
     return {
         "n_layers": n_layers,

@@ -48,6 +48,7 @@ GATED_TYPES = frozenset(
         "glm4v_moe_text",
         "qwen3_omni_moe_text",
         "kolibri1",
+        "exaone_moe",
         "solar_open",
         "dbrx",
         "jetmoe",

@@ -81,6 +81,9 @@ class ModelConfig(BaseModel):
     """Keys per query are capped at this many (sliding-window attention)."""
     sliding_layers: PositiveInt | None = None
     """How many of the layers use the window (the others attend globally); ``None``: all."""
+    sliding_moe_layers: PositiveInt | None = None
+    """Layers both windowed and MoE, when some layers are windowed (``sliding_layers``) and some
+    MoE (``moe_layers``): up to four block types (local/global x MoE/dense)."""
     n_experts: PositiveInt | None = None
     """Mixture of experts: routed experts per MoE layer; ``None``: a dense FFN."""
     experts_per_token: PositiveInt | None = None
@@ -156,11 +159,7 @@ class ModelConfig(BaseModel):
         ):
             if value is not None and value > self.n_layers:
                 raise ValueError(f"{field} ({value}) exceeds n_layers ({self.n_layers})")
-        if self.window_and_moe_split:
-            raise ValueError(
-                "layers split both by sliding window (sliding_layers) and by MoE placement "
-                "(moe_layers) are not modelled"
-            )
+        self._check_joint_split()
         if self.parallel and (self.cross_attention or self.encoder_layers):
             raise ValueError("parallel blocks with cross-attention are not modelled")
         if self.decoder_tokens is not None and (self.encoder_layers is None or self.decoder):
@@ -168,6 +167,19 @@ class ModelConfig(BaseModel):
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
         return self
+
+    def _check_joint_split(self) -> None:
+        both = self.sliding_moe_layers or 0
+        if not self.window_and_moe_split:
+            if both:
+                raise ValueError("sliding_moe_layers needs both sliding_layers and moe_layers")
+            return
+        local, moe = self.sliding_layers or 0, self.moe_layers or self.n_layers
+        if not max(0, local + moe - self.n_layers) <= both <= min(local, moe):
+            raise ValueError(
+                f"sliding_moe_layers ({both}) is impossible with {local} windowed and {moe} MoE "
+                f"of {self.n_layers} layers"
+            )
 
     def _check_stages(self) -> None:
         stages = (self.stage_depths, self.stage_heads, self.window_size)

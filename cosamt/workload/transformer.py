@@ -287,7 +287,22 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
     n_local = model.sliding_layers if model.sliding_layers is not None else model.n_layers
     n_moe = model.moe_layers if model.moe_layers is not None else model.n_layers
     kinds: list[tuple[str, str, int, int, bool]] = []  # prefix, label, count, n, moe
-    if window is not None and window < seq_len and n_local < model.n_layers:
+    if window is not None and window < seq_len and model.window_and_moe_split:
+        both = model.sliding_moe_layers or 0
+        kinds += [
+            ("local.moe.", f"{base} (sliding window {window}, MoE FFN)", both, window, True),
+            ("local.dense.", f"{base} (sliding window {window})", n_local - both, window, False),
+            ("global.moe.", f"{base} (global attention, MoE FFN)", n_moe - both, seq_len, True),
+            (
+                "global.dense.",
+                f"{base} (global attention)",
+                model.n_layers - n_local - n_moe + both,
+                seq_len,
+                False,
+            ),
+        ]
+        kinds = [k for k in kinds if k[2] > 0]
+    elif window is not None and window < seq_len and n_local < model.n_layers:
         kinds += [
             ("local.", f"{base} (sliding window {window})", n_local, window, model.moe),
             ("global.", f"{base} (global attention)", model.n_layers - n_local, seq_len, model.moe),
