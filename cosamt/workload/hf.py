@@ -421,6 +421,7 @@ def _moe_flags(r: _Reader, n_layers: int) -> list[bool]:
     if _is_int(dense_first) and dense_first > 0:
         return [i >= dense_first for i in range(n_layers)]
     step = r.data.get("decoder_sparse_step")
+    step = step if _is_int(step) and step > 1 else 1
     return [(i + 1) % step == 0 for i in range(n_layers)]
 
 
