@@ -31,7 +31,7 @@ MIN_ACCEPTED = {
     "decoder-only": 94,
     "encoder-only": 26,
     "vision": 16,
-    "moe": 35,
+    "moe": 36,
     "encoder-decoder": 39,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
@@ -171,6 +171,8 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
         step = cfg.get("decoder_sparse_step")
         n_moe = layers // step if isinstance(step, int) and step > 1 else layers
         n_moe -= cfg.get("first_k_dense_replace") or 0
+        # Qwen2-MoE's rule: a layer is MoE unless listed in mlp_only_layers, every step-th one.
+        n_moe -= sum(1 for i in cfg.get("mlp_only_layers") or () if (i + 1) % (step or 1) == 0)
         if isinstance(cfg.get("mlp_layer_types"), list):
             n_moe = cfg["mlp_layer_types"].count("sparse")
         att = attention(tokens, tokens)

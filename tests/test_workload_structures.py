@@ -442,3 +442,12 @@ def test_window_and_moe_split_four_block_types() -> None:
     ops = by_name(work.operators)
     assert ops["local.moe.qk"].dims["n"] == 4096 and ops["global.moe.expert_up"].count == 8
     assert ops["local.dense.ffn_gate"].dims["f"] == 14336
+
+
+def test_mlp_only_layers_are_dense() -> None:
+    # Qwen2-MoE's rule: layer i is MoE unless listed, and only every decoder_sparse_step-th.
+    cfg = {**LLAMA, "model_type": "qwen2_moe", "num_experts": 8, "num_experts_per_tok": 2,
+           "moe_intermediate_size": 512, "mlp_only_layers": [0, 1, 5], "decoder_sparse_step": 2}  # fmt: skip
+    model = config_from_dict(cfg)
+    # MoE layers: odd i (i + 1 even) not in {0, 1, 5}: 3, 7, 9, ..., 31 -> 16 - 2 = 14.
+    assert model.moe_layers == 14

@@ -390,6 +390,16 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
         elif dense_first >= n_layers:
             return {}
         moe_layers = n_layers - dense_first
+    only = r.data.get("mlp_only_layers")
+    if only and n_layers:  # Qwen2-MoE: listed layers dense, the others by decoder_sparse_step
+        if not isinstance(only, list) or not all(_is_int(i) and i >= 0 for i in only):
+            r.refuse("mlp_only_layers", f"must be a list of layer indices (got {only!r})")
+        elif dense_first:
+            r.refuse("mlp_only_layers", "with first_k_dense_replace as well is not modelled")
+        else:
+            moe_layers = sum(_moe_flags(r, n_layers)) or None
+            if moe_layers is None:
+                return {}
     kinds = r.data.get("mlp_layer_types")
     if isinstance(kinds, list):
         unknown = sorted({str(t) for t in kinds if t not in ("sparse", "dense")})
@@ -413,7 +423,7 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
 
 def _moe_flags(r: _Reader, n_layers: int) -> list[bool]:
     """Which layers are MoE, by the rule :func:`_moe` counts with (mlp_layer_types, else the
-    first k dense, else every step-th layer)."""
+    first k dense, else every step-th layer not in mlp_only_layers)."""
     kinds = r.data.get("mlp_layer_types")
     if isinstance(kinds, list):
         return [t == "sparse" for t in kinds]
@@ -422,7 +432,8 @@ def _moe_flags(r: _Reader, n_layers: int) -> list[bool]:
         return [i >= dense_first for i in range(n_layers)]
     step = r.data.get("decoder_sparse_step")
     step = step if _is_int(step) and step > 1 else 1
-    return [(i + 1) % step == 0 for i in range(n_layers)]
+    only = set(r.data.get("mlp_only_layers") or ())
+    return [i not in only and (i + 1) % step == 0 for i in range(n_layers)]
 
 
 def _windowed_moe_layers(r: _Reader, n_layers: int) -> int | None:
