@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from cosamt.types import AGREEMENT_TOLERANCE
 
 if TYPE_CHECKING:
-    from cosamt.pipeline import SolveReport
+    from cosamt.pipeline import SegmentResult, SolveReport
 
 BOUND_NOTE = "per segment, the smallest bound over the groupings considered (fused or not)"
 
@@ -61,10 +61,16 @@ def model_totals(report: SolveReport) -> Totals:
     )
 
 
+def _executions(seg: SegmentResult) -> int:
+    """How often a segment runs per model: its block's layer count (1 for the LM head)."""
+    return next((g.count for a in seg.alternatives for g in a.groups), 0)
+
+
 def bound_totals(report: SolveReport, totals: Totals) -> BoundTotals:
-    layers = report.resolved.model.n_layers
-    latency = sum(seg.bound.latency_cycles for seg in report.segments) * layers
-    energy = sum(seg.bound.energy_pj for seg in report.segments) * layers
+    # Each segment weighted by its own count: a model with several block types (MoE and dense
+    # layers, encoder and decoder) or the LM head is not n_layers copies of every segment.
+    latency = sum(seg.bound.latency_cycles * _executions(seg) for seg in report.segments)
+    energy = sum(seg.bound.energy_pj * _executions(seg) for seg in report.segments)
     return BoundTotals(
         latency_cycles=latency,
         energy_pj=energy,
