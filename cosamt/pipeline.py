@@ -253,7 +253,8 @@ def solve_instance(
     segs = segments(resolved.operators, choice)
     total = sum(len(g) for seg in segs for g in seg.candidates)
     done: dict[tuple[object, ...], Outcome] = {}
-    if settings.jobs > 1 and group_solver is None:
+    parallel = settings.jobs > 1 and group_solver is None
+    if parallel:
         done = solve_in_processes(segs, resolved.arch, settings, clock, progress)
     used: set[tuple[object, ...]] = set()
     solved = 0
@@ -264,7 +265,7 @@ def solve_instance(
             results: list[GroupResult] = []
             note = ""
             for group in cand:
-                if progress and settings.jobs <= 1:
+                if progress and not parallel:
                     progress(group.name, solved, total)
                 solved += 1
                 key = group.signature()
@@ -281,7 +282,8 @@ def solve_instance(
         alts[best] = replace(alts[best], chosen=True)
         out.append(SegmentResult(seg.name, tuple(alts)))
     if progress:
-        progress("", total, total)
+        count = len(done) if parallel else total  # in processes: distinct groups
+        progress("", count, count)
     return SolveReport(resolved, settings, choice, tuple(out), solver_version(settings.solver))
 
 
@@ -329,8 +331,8 @@ def solve_in_processes(
         }
         for finished, future in enumerate(as_completed(futures)):
             key = futures[future]
-            if progress:
-                progress(unique[key].name, finished, len(unique))
+            if progress:  # distinct groups, as they finish
+                progress(unique[key].name, finished + 1, len(unique))
             out[key] = future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
