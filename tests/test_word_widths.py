@@ -18,11 +18,12 @@ from cosamt.arch.spec import Architecture, RoleBytes
 from cosamt.baselines.exhaustive import exhaustive_search_many
 from cosamt.bounds import lower_bound
 from cosamt.evaluate.evaluator import evaluate
+from cosamt.fusion.schemes import Group, Scheme
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.schedule.violations import Rule
 from cosamt.solve.solver import NUMERIC_GAP, SolveSettings, solve_operator
 from cosamt.types import Objective
-from cosamt.workload.einsum import Einsum, Role, gemm
+from cosamt.workload.einsum import Einsum, Role, Tensor, gemm
 
 INT8_INT32 = RoleBytes(output=4)  # at the buffer: 4-byte partial sums beside 1-byte operands
 
@@ -186,3 +187,28 @@ def test_presets_and_old_files_keep_their_meaning() -> None:
     assert all(arch.width(i, r) == 1.0 for i in range(len(arch.levels)) for r in Role)
     with pytest.raises(ValueError, match="psum"):
         RoleBytes.model_validate({"psum": 4})
+
+
+def test_a_fused_intermediate_is_wide_only_in_the_output_buffer() -> None:
+    """H is ffn1's output and ffn2's input: in the accumulator (outputs, 4 bytes) it is a partial
+    sum, in the scratchpad (inputs and weights, 1 byte) an operand; in one shared buffer the
+    widest of its roles."""
+    ffn1 = Einsum(
+        "ffn1",
+        {"m": 4, "f": 4, "e": 4},
+        (Tensor("X", ("m", "e"), Role.INPUT), Tensor("W1", ("e", "f"), Role.WEIGHT),
+         Tensor("H", ("m", "f"), Role.OUTPUT)),
+    )  # fmt: skip
+    ffn2 = Einsum(
+        "ffn2",
+        {"m": 4, "g": 4, "f": 4},
+        (Tensor("H", ("m", "f"), Role.INPUT), Tensor("W2", ("f", "g"), Role.WEIGHT),
+         Tensor("Y", ("m", "g"), Role.OUTPUT)),
+    )  # fmt: skip
+    group = Group("ffn1+ffn2", Scheme.FFN_CHAIN, (ffn1, ffn2), on_chip=frozenset({"H"}))
+    arch = _hand_arch(1 << 10)
+    gb = arch.level_index("GlobalBuffer")
+    assert group.width(arch, gb, "H", (Role.OUTPUT,)) == 4.0
+    assert group.width(arch, gb, "H", (Role.INPUT, Role.WEIGHT)) == 1.0
+    assert group.width(arch, gb, "H") == 4.0
+    assert group.width(arch, gb, "X") == 1.0

@@ -186,7 +186,7 @@ def _check_group_capacity(
         for roles, cap in level.capacity_groups(garch.word_bytes):
             # a tensor counts in every partition holding a role it plays (Group.roles)
             inside = sorted(n for n in sizes if group.roles(n) & set(roles))
-            widths = [group.width(garch, lvl, n) for n in inside]
+            widths = [group.width(garch, lvl, n, roles) for n in inside]
             used: float = sum(sizes[n] for n in inside)
             if any(w != 1.0 for w in widths):  # words of word_bytes (role_bytes)
                 used = sum(sizes[n] * w for n, w in zip(inside, widths, strict=True))

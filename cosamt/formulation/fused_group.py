@@ -133,9 +133,10 @@ def group_capacity(m: pyo.ConcreteModel, group: Group, members: Sequence[Operato
         for g, (roles, cap) in enumerate(level.capacity_groups(arch.word_bytes)):
             held = [key for key in tiles if key[1] == lvl and group.roles(key[0]) & set(roles)]
             if held:
-                words = [group.width(arch, lvl, key[0]) * m.group_tile[key] for key in held]
-                if all(group.width(arch, lvl, key[0]) == 1.0 for key in held):
-                    words = [m.group_tile[key] for key in held]
+                widths = [group.width(arch, lvl, key[0], roles) for key in held]
+                words = [m.group_tile[key] for key in held]
+                if any(w != 1.0 for w in widths):
+                    words = [w * z for w, z in zip(widths, words, strict=True)]
                 m.group_capacity[level.name, g] = mult * sum(words) / cap <= 1
 
 

@@ -20,7 +20,7 @@ Schemes (formulations/fused_group.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -80,10 +80,13 @@ class Group:
         (group_capacity) and the evaluator both apply this rule."""
         return frozenset(t.role for o in self.ops for t in o.tensors if t.name == tensor)
 
-    def width(self, arch: Architecture, level: int, tensor: str) -> float:
-        """Words of ``arch.word_bytes`` one word of ``tensor`` takes at ``level`` in the group: the
-        widest role it plays (an intermediate kept as a partial sum is as wide as an output)."""
-        return max(arch.width(level, r) for r in self.roles(tensor))
+    def width(
+        self, arch: Architecture, level: int, tensor: str, roles: Iterable[Role] = tuple(Role)
+    ) -> float:
+        """Words of ``arch.word_bytes`` one word of ``tensor`` takes in the buffer of ``roles`` at
+        ``level`` in the group: the widest role it plays there (an intermediate is a wide partial
+        sum in the output partition and a narrow operand in the input one)."""
+        return max(arch.width(level, r) for r in self.roles(tensor) & set(roles))
 
     def signature(self) -> tuple[object, ...]:
         return (
