@@ -331,19 +331,7 @@ def test_accelforge_agrees_on_every_exported_group_of_a_gpt2_block(tmp_path: Pat
     report = json.loads(runner.invoke(app, ["evaluate", str(inst), str(sched), "--json"]).stdout)
     rejected = []
     for g in report["groups"]:
-        proc = subprocess.run(
-            [
-                AF_PYTHON,
-                str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
-                str(out / spec_folder(g["name"])),
-                "evaluate",
-                "1",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        proc = _evaluate_folder(out / spec_folder(g["name"]))
         if proc.returncode:
             assert "InvalidMappingError" in proc.stderr and "GlobalBuffer" in proc.stderr
             rejected.append(g["operators"])
@@ -360,6 +348,18 @@ def test_accelforge_agrees_on_every_exported_group_of_a_gpt2_block(tmp_path: Pat
     for ops in rejected:
         assert any(op in in_place and f"in place ({op})" in printed for op in ops), ops
     assert len(rejected) < len(report["groups"])
+
+
+def _evaluate_folder(folder: Path) -> subprocess.CompletedProcess[str]:
+    """AccelForge's evaluator on one exported group folder (the runner prints JSON last)."""
+    runner = str(ROOT / "scripts" / "peers" / "accelforge_runner.py")
+    return subprocess.run(
+        [AF_PYTHON, runner, str(folder), "evaluate", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def _in_place_operators(inst: Path) -> set[str]:
@@ -399,19 +399,8 @@ def test_accelforge_agrees_on_partitioned_buffers(tmp_path: Path, preset: str) -
     approximated = {g["name"] for g in report["groups"] if f"({g['name']})" in printed}
     agreed = 0
     for g in report["groups"]:
-        proc = subprocess.run(
-            [
-                AF_PYTHON,
-                str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
-                str(out / spec_folder(g["name"])),
-                "evaluate",
-                "1",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        )
+        proc = _evaluate_folder(out / spec_folder(g["name"]))
+        assert proc.returncode == 0, proc.stderr
         got = json.loads(proc.stdout.strip().splitlines()[-1])
         assert got["latency_cycles"] == pytest.approx(g["latency_cycles"], rel=1e-7)
         if g["name"] not in approximated:

@@ -44,6 +44,7 @@ from cosamt.export.accelforge import (
     VECTOR_REGISTER,
     VECTOR_UNIT,
 )
+from cosamt.io.instance import read_text
 from cosamt.workload.einsum import Role
 
 NODE_TAGS = ("Memory", "Compute", "Container", "Fanout", "Fork")
@@ -74,16 +75,7 @@ class ImportedArch:
 def load_accelforge_arch(path: Path, extra: dict[str, Any]) -> ImportedArch:
     """Read an AccelForge arch YAML file; ``extra`` gives what it cannot state (``name``,
     ``clock_ghz``, ``word_bytes``, ``vector_unit`` unless the file has one, ``description``)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            str(path), [Problem("", f"cannot read file: {exc.strerror or exc}")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            str(path), [Problem("", f"not a UTF-8 text file (byte {exc.start})")]
-        ) from None
+    text = read_text(path)
     return architecture_from_accelforge(parse_yaml(text, str(path)), extra, str(path))
 
 

@@ -144,10 +144,10 @@ class Instance(Frozen):
     """Solver and search options."""
 
 
-def read_json(path: Path) -> Any:
-    """Read a JSON file, turning I/O, encoding and syntax errors into an InputError."""
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file, turning I/O and encoding errors into an InputError."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(
             str(path), [Problem("", f"cannot read file: {exc.strerror or exc}")]
@@ -156,6 +156,11 @@ def read_json(path: Path) -> Any:
         raise InputError(
             str(path), [Problem("", f"not a UTF-8 text file (byte {exc.start})")]
         ) from None
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, turning I/O, encoding and syntax errors into an InputError."""
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
