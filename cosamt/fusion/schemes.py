@@ -34,6 +34,7 @@ class Scheme(StrEnum):
     ONLINE = "online"
     FFN_CHAIN = "ffn_chain"
     EPILOGUE = "epilogue"
+    CHAIN = "chain"  # any other run of a block's chain (chain.py's rule)
 
 
 @dataclass(frozen=True)
