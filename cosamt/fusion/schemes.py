@@ -265,6 +265,8 @@ def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
         out.append(Segment(name, (unfused(names), *((g,) for g in fused))))
         used.update(names)
 
+    if choice is FusionChoice.EXPLORE:  # the menu is the explorer's incumbent
+        choice = FusionChoice.ALL
     allow = {
         Scheme.FLAT: choice in (FusionChoice.FLAT, FusionChoice.ALL),
         Scheme.ONLINE: choice in (FusionChoice.ONLINE, FusionChoice.ALL),

@@ -30,7 +30,10 @@ class Options(Frozen):
     objective: Objective = Objective.LATENCY
     """What the MIP minimises; ties are broken by the other metric (lexicographic)."""
     fusion: FusionChoice = FusionChoice.ALL
-    """Fusion schemes the explorer may use."""
+    """Fusion schemes the explorer may use; ``explore``: any contiguous run of a block's operators
+    (cosamt/fusion/chain.py), the partition chosen exactly (never worse than ``all``, the menu)."""
+    max_group: Annotated[int, Field(ge=1)] | None = None
+    """With ``fusion: explore``: at most this many operators per group; null = any."""
     time_limit_s: TimeLimit = 60.0
     """Wall-clock limit per MIP solve (seconds, finite, > 0). A group may take several MIPs
     (padding candidates, the tie-break stage), so a group can take a multiple of it."""
