@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the solver stack is imported only by the functions that sol
 
 
 # Command-line options that override ``options.*`` of the instance.
-OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads")
+OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads", "max_group")
 # Fields a command-line flag may set, and the flag.
 FLAGS = {
     "seq_len": "--seq-len",
@@ -28,6 +28,7 @@ FLAGS = {
     "options.time_limit_s": "--time-limit",
     "options.solve_time_limit_s": "--solve-time-limit",
     "options.threads": "--threads",
+    "options.max_group": "--max-group",
 }
 
 

@@ -52,6 +52,10 @@ def solve(
     ] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
+    max_group: Annotated[
+        int | None,
+        typer.Option(help="With --fusion explore: at most this many operators per group."),
+    ] = None,
 ) -> None:
     """Solve every operator group of the model to proven optimality, exploring fusion, and report it."""
     from cosamt.pipeline import settings_for, solve_instance
@@ -67,6 +71,7 @@ def solve(
             time_limit_s=time_limit,
             solve_time_limit_s=solve_time_limit,
             threads=threads,
+            max_group=max_group,
         )
         settings = settings_for(resolved.instance, objective=objective, solver=solver)
         _check_solver(settings.solver)

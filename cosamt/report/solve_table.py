@@ -188,3 +188,42 @@ def print_explain(report: SolveReport, console: Console) -> None:
                 "*" if a["chosen"] else "",
             )
     console.print(t)
+    if report.explorations:
+        print_exploration(data["exploration"], console)
+
+
+def print_exploration(blocks: list[dict[str, Any]], console: Console) -> None:
+    """``fusion: explore``: per block and view the chosen partition and, per cut, the cheapest
+    partition that does not cut there (objective, one layer)."""
+    for b in blocks:
+        menu = b["menu_cost"]["objective"] if b["menu_cost"] else None
+        exact = "exact" if b["exact"] else "NOT exact: " + (b["note"] or ", ".join(b["unproven"]))
+        console.print(
+            f"explore {b['block'] or 'block'}: chosen {b['chosen']}, objective "
+            f"{units.count(b['cost']['objective']) if b['cost'] else '-'} vs menu "
+            f"{units.count(menu) if menu is not None else '-'}; {b['mips_solved']} MIPs solved, "
+            f"{b['reused']} reused, {b['seconds']:.1f} s; partition choice {exact}"
+        )
+        for view, v in b["views"].items():
+            t = table(
+                f"view {view}: partition cost {units.count(v['cost']['objective']) if v['cost'] else '-'}"
+                f" ({v['candidates']} candidates: {v['solved']} solved, {v['pruned']} pruned by "
+                f"bound, {v['no_schedule']} without schedule)",
+                ["group / cut", "fusion", "objective", "best alternative", "its cost"],
+                left=1,
+            )
+            for k, g in enumerate(v["partition"]):
+                t.add_row(g["group"], g["fusion"], units.count(g["cost"]["objective"]), "", "")
+                if k < len(v["cuts"]):
+                    c = v["cuts"][k]
+                    alt = c["best_alternative"]
+                    t.add_row(
+                        f"  | cut {c['after']} / {c['before']}",
+                        "",
+                        "",
+                        "no candidate crosses"
+                        if alt is None
+                        else f"not cutting: {alt['crossing_group']}",
+                        "-" if alt is None else units.count(alt["cost"]["objective"]),
+                    )
+            console.print(t)
