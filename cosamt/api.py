@@ -112,11 +112,11 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
     evaluate it; every unknown operator or scheme, malformed nest and violation is reported at
     once (InputError naming the schedule file, each problem at its JSON path)."""
     from cosamt.evaluate.group import evaluate_group
-    from cosamt.fusion.schemes import find_group
+    from cosamt.fusion.chain import find_chain_group, replaced, view_operators
     from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
 
     sched = read_schedule(schedule)
-    ops = {op.name: op for op in resolved.operators}
+    ops = {op.name: op for op in (*resolved.operators, *view_operators(resolved.operators))}
     problems: list[Problem] = []
     if sched.arch is not None and sched.arch != resolved.arch.name:
         problems.append(
@@ -136,6 +136,18 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
                 )
             )
         scheduled.update((n, path) for n in entry.operators if n not in scheduled)
+        for j, name in enumerate(entry.operators):  # a split view's operator or the block's
+            other = replaced(name)
+            clash = [n for n in scheduled if n == other or replaced(n) == name]
+            if clash:
+                problems.append(
+                    Problem(
+                        f"{path}.operators[{j}]",
+                        f"operator {name!r} and {clash[0]!r} ({scheduled[clash[0]]}) compute the "
+                        "same projection; a schedule holds the block's or its split view's",
+                    )
+                )
+                twice.append((j, name))
         if twice:
             continue
         unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
@@ -148,7 +160,7 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
                 )
             )
             continue
-        group = find_group(resolved.operators, entry.scheme, entry.operators)
+        group = find_chain_group(resolved.operators, entry.scheme, entry.operators)
         if group is None:
             problems.append(
                 Problem(

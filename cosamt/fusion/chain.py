@@ -11,7 +11,7 @@ carry an on-chip intermediate, since a shared loop then tiles producer and consu
 projection of Q, K and V into one ``qkv_proj`` output and the head-merged input of ``out_proj``
 are *opaque* (a reshape no shared loop can follow), so the block is also offered as a second
 chain, the *split view*: ``kv_proj`` + a per-head ``q_proj`` (``Y[b,h,m,d] += X[b,m,e]·W[e,h,d]``)
-and a per-head ``out_proj`` (``Y[b,m,f] += O[b,h,m,d]·W[h,d,f]``). The two views compute the same
+and a per-head ``out_proj_heads`` (``Y[b,m,f] += O[b,h,m,d]·W[h,d,f]``). The two views compute the same
 block; the explorer takes the better of the two.
 
 A run of the chain is a candidate group when (``candidates``):
@@ -66,7 +66,8 @@ ALIGNED: dict[tuple[str, str], tuple[str, ...]] = {
     ("softmax", "S"): ("qk",),
     ("av", "P"): ("softmax",),
     ("out_proj", "X"): ("av",),
-    ("residual1", "A"): ("out_proj",),
+    ("out_proj_heads", "X"): ("av",),
+    ("residual1", "A"): ("out_proj", "out_proj_heads"),
     ("norm1", "X"): ("residual1",),
     ("norm2", "X"): ("residual1", "residual2"),
     ("ffn1", "X"): ("norm2", "norm1"),
@@ -194,7 +195,7 @@ def split_view(ops: Sequence[Einsum]) -> list[Einsum] | None:
             o = names["av"].output
             out.append(
                 Einsum(
-                    name=op.name,
+                    name=f"{prefix}out_proj_heads",
                     dims={"b": b, "m": op.dims["m"], **heads, "d": dh, "f": op.dims["f"]},
                     tensors=(
                         Tensor("X", o.dims, Role.INPUT),
@@ -445,3 +446,56 @@ def _group(
         rescale=rescale,
         source_ops=tuple(o.name for o in members),
     )
+
+
+# A split view's operators and the block operator each stands for (a schedule holds one or the other).
+REPLACES = {"q_proj": "qkv_proj", "kv_proj": "qkv_proj", "out_proj_heads": "out_proj"}
+
+
+def replaced(name: str) -> str | None:
+    """The block operator a split-view operator stands for (``dec.q_proj`` -> ``dec.qkv_proj``)."""
+    prefix, base = _base(name)
+    return prefix + REPLACES[base] if base in REPLACES else None
+
+
+def _by_prefix(ops: Sequence[Einsum]) -> list[list[Einsum]]:
+    out: list[list[Einsum]] = []
+    for op in ops:
+        if not out or _base(out[-1][0].name)[0] != _base(op.name)[0]:
+            out.append([])
+        out[-1].append(op)
+    return out
+
+
+def view_operators(ops: Sequence[Einsum]) -> list[Einsum]:
+    """The operators only the split views have (``q_proj``, ``kv_proj``, ``out_proj_heads``)."""
+    names = {o.name for o in ops}
+    return [
+        o
+        for block in _by_prefix(ops)
+        for chain in block_chains(block)
+        for o in chain.ops
+        if o.name not in names
+    ]
+
+
+def find_chain_group(ops: Sequence[Einsum], scheme: str, operators: Sequence[str]) -> Group | None:
+    """The group over these operators with this scheme in any chain view of the block (to read an
+    explored schedule back); the menu's own groups first."""
+    from cosamt.fusion.schemes import find_group
+
+    if (menu := find_group(ops, scheme, operators)) is not None:
+        return menu
+    for block in _by_prefix(ops):
+        for chain in block_chains(block):
+            names = [o.name for o in chain.ops]
+            if operators[0] not in names:
+                continue
+            lo = names.index(operators[0])
+            hi = lo + len(operators) - 1
+            if names[lo : hi + 1] != list(operators):
+                continue
+            for g in candidates(chain, lo, hi):
+                if g.scheme.value == scheme:
+                    return g
+    return None
