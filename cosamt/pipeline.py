@@ -411,6 +411,11 @@ def _blocks(ops: tuple[Einsum, ...]) -> list[tuple[str, tuple[Einsum, ...]]]:
     return [(p, tuple(o)) for p, o in out]
 
 
+def _result_key(group: Group) -> tuple[object, ...]:
+    """Candidates differ by name (the run) and formulation (FLAT and online share a name)."""
+    return (group.name, group.signature(), group.rescale is not None)
+
+
 class _Solver:
     """Candidates solved once (by signature), the whole-solve deadline, what was not proven."""
 
@@ -424,7 +429,7 @@ class _Solver:
     ) -> None:
         self.arch, self.settings, self.solver, self.clock = arch, settings, solver, clock
         self.done = dict(seed)
-        self.results: dict[str, GroupResult] = {}
+        self.results: dict[tuple[object, ...], GroupResult] = {}
         self.solved = self.reused = 0
         self.unproven: list[str] = []
 
@@ -448,7 +453,7 @@ class _Solver:
             self.done[key] = result
         if result.source != "mip" or result.solve.status is not SolveStatus.OPTIMAL:
             self.unproven.append(group.name)
-        self.results[group.name] = result
+        self.results[_result_key(group)] = result
         return group_cost(result, self.settings.objective)
 
 
@@ -502,7 +507,11 @@ def _explore_block(
         segs = [
             SegmentResult(
                 step.group.name,
-                (Alternative(_label((step.group,)), (solve.results[step.group.name],), True),),
+                (
+                    Alternative(
+                        _label((step.group,)), (solve.results[_result_key(step.group)],), True
+                    ),
+                ),
             )
             for step in parts[chosen].path
         ]

@@ -100,6 +100,8 @@ def test_explore_never_worse_than_the_menu(
     (e,) = explore.explorations
     assert e.exact
     assert e.cost is not None and e.menu_cost is not None and e.cost <= e.menu_cost
+    # the report's groups are the path's: their evaluated latencies sum to the path's cost
+    assert lat[1] == pytest.approx(e.cost[0], rel=1e-12)
 
 
 def test_explored_schedule_round_trip(
