@@ -17,7 +17,7 @@ from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bou
 from cosamt.errors import InputError, Problem
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.fusion.chain import block_chains, candidates
-from cosamt.fusion.explore import Cost, Partition, add, shortest_partition
+from cosamt.fusion.explore import Cost, Partition, Step, add, min_sum, shortest_partition
 from cosamt.fusion.schemes import Group, segments
 from cosamt.io.instance import HFConfigRef, Instance
 from cosamt.schedule.file import ScheduleFile, group_entry
@@ -189,6 +189,8 @@ class Exploration:
     seconds: float
     unproven: tuple[str, ...]  # candidates not proven optimal (or infeasible): path not exact
     note: str = ""  # why a block was not explored
+    bound: LowerBound | None = None  # over every partition considered (menu's and explored)
+    solve_seconds: float = 0.0  # the solver's seconds on this block: the menu's and explore's
 
     @property
     def exact(self) -> bool:
@@ -431,6 +433,7 @@ class _Solver:
         self.done = dict(seed)
         self.results: dict[tuple[object, ...], GroupResult] = {}
         self.solved = self.reused = 0
+        self.seconds = 0.0
         self.unproven: list[str] = []
 
     def __call__(self, group: Group) -> Cost | None:
@@ -450,6 +453,7 @@ class _Solver:
                     self.unproven.append(group.name)
                 return None
             self.solved += 1
+            self.seconds += result.solve.seconds
             self.done[key] = result
         if result.source != "mip" or result.solve.status is not SolveStatus.OPTIMAL:
             self.unproven.append(group.name)
@@ -479,6 +483,8 @@ def _explore_block(
     objective = solve.settings.objective
     start = time.perf_counter()
     solved0, reused0, unproven0 = solve.solved, solve.reused, len(solve.unproven)
+    seconds0 = solve.seconds
+    menu_seconds = sum(g.solve.seconds for seg in menu for a in seg.alternatives for g in a.groups)
     menu_cost = _menu_cost(menu, objective)
     chains = block_chains(ops)
     names = tuple(o.name for o in ops)
@@ -525,8 +531,34 @@ def _explore_block(
         solve.reused - reused0,
         time.perf_counter() - start,
         tuple(solve.unproven[unproven0:]),
+        bound=_partitions_bound(menu, parts, solve.arch),
+        solve_seconds=menu_seconds + solve.seconds - seconds0,
     )
     return exploration, segs
+
+
+def _partitions_bound(
+    menu: list[SegmentResult], parts: dict[str, Partition[Group]], arch: Architecture
+) -> LowerBound:
+    """Per component, the smallest over the menu's alternatives and every explored partition of
+    the summed group bounds: a lower bound on the block whichever partition is taken."""
+    menu_bound = sum_bounds([seg.bound for seg in menu])
+    bounds = {id(s): group_lower_bound(s.group, arch) for p in parts.values() for s in p.steps}
+    lat = [menu_bound.latency_cycles]
+    energy = [menu_bound.energy_pj]
+    for p in parts.values():
+
+        def lat_of(s: Step[Group]) -> float:
+            return bounds[id(s)].latency_cycles
+
+        def energy_of(s: Step[Group]) -> float:
+            return bounds[id(s)].energy_pj
+
+        for values, value in ((lat, lat_of), (energy, energy_of)):
+            v = min_sum(p.n, p.steps, value)
+            if v is not None:
+                values.append(v)
+    return replace(menu_bound, latency_cycles=min(lat), energy_pj=min(energy))
 
 
 def explore_instance(

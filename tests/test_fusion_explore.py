@@ -13,6 +13,7 @@ from cosamt.api import evaluate_schedule
 from cosamt.fusion.explore import Cost, shortest_partition
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import SolveReport, resolve, settings_for, solve_instance
+from cosamt.report.totals import bound_totals, model_totals
 from cosamt.schedule.file import write_schedule
 from cosamt.types import FusionChoice
 
@@ -102,6 +103,12 @@ def test_explore_never_worse_than_the_menu(
     assert e.cost is not None and e.menu_cost is not None and e.cost <= e.menu_cost
     # the report's groups are the path's: their evaluated latencies sum to the path's cost
     assert lat[1] == pytest.approx(e.cost[0], rel=1e-12)
+    # the bound covers every partition considered: no more than the menu's, nor than the result
+    bounds = [bound_totals(r, model_totals(r)) for r in (menu, explore)]
+    assert bounds[1].latency_cycles <= bounds[0].latency_cycles
+    assert bounds[1].energy_pj <= bounds[0].energy_pj
+    assert bounds[1].latency_cycles <= lat[1] * menu.resolved.model.n_layers
+    assert model_totals(explore).all_optimal
 
 
 def test_explored_schedule_round_trip(

@@ -127,3 +127,18 @@ def shortest_partition(
     if j > 0:
         return Partition(n, tuple(steps), (), None)
     return Partition(n, tuple(steps), tuple(reversed(path)), best[n])
+
+
+def min_sum(n: int, steps: Sequence[Step[G]], value: Callable[[Step[G]], float]) -> float | None:
+    """The smallest sum of ``value`` over the partitions made of ``steps`` (pruned ones included):
+    with a lower bound as value, a lower bound on every partition considered."""
+    best: list[float | None] = [0.0] + [None] * n
+    for s in sorted(steps, key=lambda s: s.hi):
+        start = best[s.lo]
+        if start is None:
+            continue
+        total = start + value(s)
+        end = best[s.hi + 1]
+        if end is None or total < end:
+            best[s.hi + 1] = total
+    return best[n]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from cosamt.types import AGREEMENT_TOLERANCE
 
 if TYPE_CHECKING:
-    from cosamt.pipeline import SolveReport
+    from cosamt.pipeline import SegmentResult, SolveReport
 
 BOUND_NOTE = "per segment, the smallest bound over the groupings considered (fused or not)"
 
@@ -51,10 +51,10 @@ def model_totals(report: SolveReport) -> Totals:
         energy_mj=energy * 1e-9,
         dram_bytes=sum(g.metrics.dram_bytes * g.count for g in groups),
         chosen_solve_seconds=sum(g.solve.seconds for g in groups),
-        solve_seconds=sum(
-            g.solve.seconds for seg in report.segments for a in seg.alternatives for g in a.groups
-        ),
-        all_optimal=all(g.solve.proven for g in groups),
+        solve_seconds=_solve_seconds(report),
+        # explore: optimal also needs the partition choice exact
+        all_optimal=all(g.solve.proven for g in groups)
+        and all(e.exact for e in report.explorations),
         all_agree=all(
             (g.agreement(report.settings.objective) or 0.0) <= AGREEMENT_TOLERANCE for g in groups
         ),
@@ -63,14 +63,47 @@ def model_totals(report: SolveReport) -> Totals:
 
 def bound_totals(report: SolveReport, totals: Totals) -> BoundTotals:
     layers = report.resolved.model.n_layers
-    latency = sum(seg.bound.latency_cycles for seg in report.segments) * layers
-    energy = sum(seg.bound.energy_pj for seg in report.segments) * layers
+    latency, energy = _block_bounds(report)
+    latency, energy = latency * layers, energy * layers
     return BoundTotals(
         latency_cycles=latency,
         energy_pj=energy,
         latency_ratio=totals.latency_cycles / latency if latency else None,
         energy_ratio=totals.energy_pj / energy if energy else None,
     )
+
+
+def _explored(report: SolveReport, seg: SegmentResult) -> bool:
+    """A segment of a block that fusion explore chose (its figures are the block's)."""
+    blocks = {e.block for e in report.explorations if e.bound is not None}
+    ops = [op for a in seg.alternatives for g in a.groups for op in g.group.source_ops]
+    return bool(ops) and ops[0].rpartition(".")[0] in blocks
+
+
+def _solve_seconds(report: SolveReport) -> float:
+    """Every MIP's seconds: each segment's alternatives, an explored block's menu and candidates."""
+    seconds = sum(e.solve_seconds for e in report.explorations if e.bound is not None)
+    return seconds + sum(
+        g.solve.seconds
+        for seg in report.segments
+        if not _explored(report, seg)
+        for a in seg.alternatives
+        for g in a.groups
+    )
+
+
+def _block_bounds(report: SolveReport) -> tuple[float, float]:
+    """Per segment the smallest bound over its alternatives; an explored block (fusion explore)
+    counts once, with its bound over every partition considered."""
+    explored = {e.block: e.bound for e in report.explorations if e.bound is not None}
+    latency = sum(b.latency_cycles for b in explored.values())
+    energy = sum(b.energy_pj for b in explored.values())
+    for seg in report.segments:
+        if _explored(report, seg):
+            continue
+        latency += seg.bound.latency_cycles
+        energy += seg.bound.energy_pj
+    return latency, energy
 
 
 def totals_json(report: SolveReport) -> dict[str, Any]:
