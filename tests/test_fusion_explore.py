@@ -3,16 +3,19 @@ end to end on a small block: never worse than the menu, every group accepted by 
 
 from __future__ import annotations
 
+import io
 import itertools
 import random
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from cosamt.api import evaluate_schedule
 from cosamt.fusion.explore import Cost, shortest_partition
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import SolveReport, resolve, settings_for, solve_instance
+from cosamt.report.solve_table import print_explain
 from cosamt.report.totals import bound_totals, model_totals
 from cosamt.schedule.file import write_schedule
 from cosamt.types import FusionChoice
@@ -124,3 +127,20 @@ def test_explored_schedule_round_trip(
     for back, g in zip(groups, explore.groups, strict=True):
         assert back.metrics.latency_cycles == g.metrics.latency_cycles
         assert back.metrics.energy_pj == pytest.approx(g.metrics.energy_pj, rel=1e-12)
+
+
+def test_explain_shows_the_partition(small_gpt2: tuple[object, SolveReport, SolveReport]) -> None:
+    """``--explain``: the chosen view, each group of the partition, each cut with the cheapest
+    partition not cutting there (or that no candidate crosses), exactness."""
+    _resolved, _menu, explore = small_gpt2
+    buf = io.StringIO()
+    print_explain(explore, Console(file=buf, width=200, force_terminal=False, color_system=None))
+    text = buf.getvalue()
+    (e,) = explore.explorations
+    assert f"chosen {e.chosen}" in text
+    assert "partition choice exact" in text
+    for g in explore.groups:
+        assert g.name in text
+    chosen = e.partitions[e.chosen] if e.chosen != "menu" else None
+    if chosen is not None:
+        assert text.count("| cut ") >= len(chosen.path) - 1
