@@ -27,6 +27,7 @@ from cosamt.solve.solver import (
     SolveSettings,
     SolveStatus,
     solve_group,
+    solve_within,
     solver_version,
 )
 from cosamt.types import AGREEMENT_TOLERANCE as AGREEMENT_TOLERANCE  # re-exported
@@ -159,6 +160,7 @@ class SolveReport:
     segments: tuple[SegmentResult, ...]
     solver: str = ""  # the solver and its version ("highs 1.16.0")
     explorations: tuple[Exploration, ...] = ()  # fusion explore: per block, how it was chosen
+    neighbours: tuple[Neighbour, ...] = ()  # --pareto-slack: per chosen group
 
     @property
     def groups(self) -> tuple[GroupResult, ...]:
@@ -600,3 +602,57 @@ def explore_instance(
     return replace(
         menu, fusion=FusionChoice.EXPLORE, segments=tuple(segs), explorations=tuple(explorations)
     )
+
+
+# ---- the Pareto neighbour of each chosen group (issue #16, point 4) ------------------------------
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A chosen group's best other metric within ``slack`` of its primary optimum (latency-first:
+    the least energy at most (1 + slack) x the latency), so a trade is visible without re-running."""
+
+    group: str
+    slack: float
+    primary: float  # the chosen schedule's primary metric (the cap is (1 + slack) x this)
+    result: SolveResult
+    metrics: GroupMetrics | None  # the evaluator's figures of the neighbour's schedule
+    note: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.metrics is not None and self.metrics.valid
+
+
+def pareto_neighbours(report: SolveReport, slack: float) -> SolveReport:
+    """``report`` with, per distinct chosen group, the best other metric within ``slack`` of its
+    primary (latency or energy objective; EDP has no single primary)."""
+    objective = report.settings.objective
+    if objective is Objective.EDP:
+        raise InputError("", [Problem("--pareto-slack", "needs objective latency or energy")])
+    arch, settings = report.resolved.arch, report.settings
+    out: list[Neighbour] = []
+    for g in report.groups:
+        if g.same_as is not None:
+            continue
+        primary = g.evaluator_value(objective)
+        cap = primary * (1 + slack)
+        res = solve_within(g.group, arch, settings, objective, cap)
+        metrics = None
+        note = res.note
+        if res.mappings:
+            metrics = evaluate_group(
+                g.group, arch, res.mappings, double_buffering=settings.double_buffering
+            )
+            if metrics.valid and _value(metrics, objective) > cap * (1 + 1e-9):
+                note = f"over the cap by {_value(metrics, objective) / cap - 1:.1e} (tolerance)"
+            other = Objective.LATENCY if objective is Objective.ENERGY else Objective.ENERGY
+            if not metrics.valid or _value(metrics, other) > _value(g.metrics, other):
+                # e.g. an operator the pipeline solved padded: the chosen schedule is the neighbour
+                metrics, note = g.metrics, "the chosen schedule (none better found at own sizes)"
+        out.append(Neighbour(g.name, slack, primary, res, metrics, note))
+    return replace(report, neighbours=tuple(out))
+
+
+def _value(m: GroupMetrics, objective: Objective) -> float:
+    return m.energy_pj if objective is Objective.ENERGY else m.latency_cycles

@@ -14,7 +14,7 @@ from rich.console import Console
 from cosamt.api import evaluate_schedule
 from cosamt.fusion.explore import Cost, shortest_partition
 from cosamt.io.instance import parse_instance
-from cosamt.pipeline import SolveReport, resolve, settings_for, solve_instance
+from cosamt.pipeline import SolveReport, pareto_neighbours, resolve, settings_for, solve_instance
 from cosamt.report.solve_table import print_explain
 from cosamt.report.totals import bound_totals, model_totals
 from cosamt.schedule.file import write_schedule
@@ -144,3 +144,24 @@ def test_explain_shows_the_partition(small_gpt2: tuple[object, SolveReport, Solv
     chosen = e.partitions[e.chosen] if e.chosen != "menu" else None
     if chosen is not None:
         assert text.count("| cut ") >= len(chosen.path) - 1
+
+
+@pytest.mark.parametrize("slack", [0.0, 0.5])
+def test_pareto_neighbour_within_the_slack(
+    small_gpt2: tuple[object, SolveReport, SolveReport], slack: float
+) -> None:
+    """Per chosen group: a valid schedule with latency <= (1 + slack) x the chosen one's and
+    energy <= the chosen one's; at slack 0 it is the lexicographic optimum again (same energy)."""
+    _resolved, menu, _explore = small_gpt2
+    report = pareto_neighbours(menu, slack)
+    by = {g.name: g for g in menu.groups}
+    assert [n.group for n in report.neighbours] == [
+        g.name for g in menu.groups if g.same_as is None
+    ]
+    for n in report.neighbours:
+        chosen = by[n.group].metrics
+        assert n.valid and n.metrics is not None, n.note
+        assert n.metrics.latency_cycles <= chosen.latency_cycles * (1 + slack) * (1 + 1e-9)
+        assert n.metrics.energy_pj <= chosen.energy_pj * (1 + 1e-9)
+        if slack == 0.0:
+            assert n.metrics.energy_pj == pytest.approx(chosen.energy_pj, rel=1e-6)

@@ -128,6 +128,29 @@ def explain_json(report: SolveReport) -> list[dict[str, Any]]:
     ]
 
 
+def neighbours_json(report: SolveReport) -> list[dict[str, Any]]:
+    """Per chosen group, its Pareto neighbour within the stated slack of its primary metric."""
+    by = {g.name: g for g in report.groups}
+    out = []
+    for n in report.neighbours:
+        chosen = by[n.group].metrics
+        m = n.metrics
+        out.append(
+            {
+                "group": n.group,
+                "slack": n.slack,
+                "status": n.result.status.value,
+                "valid": n.valid,
+                "latency_cycles": None if m is None else m.latency_cycles,
+                "energy_pj": None if m is None else m.energy_pj,
+                "latency_ratio": None if m is None else m.latency_cycles / chosen.latency_cycles,
+                "energy_ratio": None if m is None else m.energy_pj / chosen.energy_pj,
+                "note": n.note,
+            }
+        )
+    return out
+
+
 def _cost(cost: tuple[float, float] | None) -> dict[str, float] | None:
     return None if cost is None else {"objective": cost[0], "tiebreak": cost[1]}
 
@@ -211,6 +234,7 @@ def report_json(report: SolveReport) -> dict[str, Any]:
         "groups": [group_json(g, report) for g in report.groups],
         "explain": explain_json(report),
         **({"exploration": exploration_json(report)} if report.explorations else {}),
+        **({"pareto_neighbours": neighbours_json(report)} if report.neighbours else {}),
         **totals_json(report),
         "assumptions": workload_assumptions(report),
     }

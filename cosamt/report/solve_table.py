@@ -14,7 +14,7 @@ from rich.table import Table
 
 from cosamt.arch.spec import Architecture
 from cosamt.report import units
-from cosamt.report.solve_report import MAPSPACE, report_json, status_text
+from cosamt.report.solve_report import MAPSPACE, neighbours_json, report_json, status_text
 from cosamt.types import AGREEMENT_TOLERANCE
 
 if TYPE_CHECKING:  # report renders the pipeline's results; it needs no solver to do so
@@ -227,3 +227,32 @@ def print_exploration(blocks: list[dict[str, Any]], console: Console) -> None:
                         "-" if alt is None else units.count(alt["cost"]["objective"]),
                     )
             console.print(t)
+
+
+def print_neighbours(report: SolveReport, console: Console) -> None:
+    """``--pareto-slack``: per chosen group, the best other metric within the slack."""
+    rows = neighbours_json(report)
+    if not rows:
+        return
+    slack = rows[0]["slack"]
+    primary = report.settings.objective.value
+    t = table(
+        f"Pareto neighbour per group: the best {'latency' if primary == 'energy' else 'energy'} "
+        f"with {primary} within {slack:.1%} of the chosen schedule's",
+        ["group", "status", "cycles", "× cycles", "energy pJ", "× energy", "note"],
+        left=1,
+    )
+    for r in rows:
+        if r["latency_cycles"] is None:
+            t.add_row(r["group"], r["status"], "-", "-", "-", "-", r["note"])
+            continue
+        t.add_row(
+            r["group"],
+            r["status"] if r["valid"] else "invalid",
+            units.count(r["latency_cycles"]),
+            f"{r['latency_ratio']:.4f}",
+            f"{r['energy_pj']:.4g}",
+            f"{r['energy_ratio']:.4f}",
+            r["note"],
+        )
+    console.print(t)
