@@ -278,6 +278,8 @@ def candidates(chain: Chain, lo: int, hi: int) -> list[Group]:
     if not _connected(run, inside):
         return []
     names = _dim_classes(chain, run, inside)
+    if not _consistent(chain, run, names):
+        return []
     renamed, on_chip, in_place = _rename(chain, run, inside, names)
     members = [chain.ops[i] for i in run]
     common = set.intersection(*({names[(i, d)] for d in chain.ops[i].dims} for i in run))
@@ -304,6 +306,19 @@ def candidates(chain: Chain, lo: int, hi: int) -> list[Group]:
             )
         )
     return groups
+
+
+def _consistent(chain: Chain, run: range, names: dict[tuple[int, str], str]) -> bool:
+    """Every class has one size, and no member iterates one class twice."""
+    sizes: dict[str, int] = {}
+    for i in run:
+        op = chain.ops[i]
+        if len({names[(i, d)] for d in op.dims}) != len(op.dims):
+            return False
+        for d, size in op.dims.items():
+            if sizes.setdefault(names[(i, d)], size) != size:
+                return False
+    return True
 
 
 def _connected(run: range, inside: list[Edge]) -> bool:
