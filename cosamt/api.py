@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cosamt.errors import InputError, Problem
 
 if TYPE_CHECKING:  # the solver stack is imported only by the functions that solve
+    from cosamt.arch.spec import Architecture
     from cosamt.evaluate.group import GroupMetrics
     from cosamt.fusion.schemes import Group
     from cosamt.pipeline import Resolved
@@ -112,8 +113,8 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
     evaluate it; every unknown operator or scheme, malformed nest and violation is reported at
     once (InputError naming the schedule file, each problem at its JSON path)."""
     from cosamt.evaluate.group import evaluate_group
-    from cosamt.fusion.chain import find_chain_group, replaced, view_operators
-    from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
+    from cosamt.fusion.chain import find_chain_groups, replaced, view_operators
+    from cosamt.schedule.file import read_schedule, violation_problems
 
     sched = read_schedule(schedule)
     ops = {op.name: op for op in (*resolved.operators, *view_operators(resolved.operators))}
@@ -160,8 +161,8 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
                 )
             )
             continue
-        group = find_chain_group(resolved.operators, entry.scheme, entry.operators)
-        if group is None:
+        groups = find_chain_groups(resolved.operators, entry.scheme, entry.operators)
+        if not groups:
             problems.append(
                 Problem(
                     f"{path}.scheme",
@@ -169,11 +170,11 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
                 )
             )
             continue
-        try:
-            mappings = mappings_from_entry(entry, group, resolved.arch, path)
-        except InputError as exc:
-            problems += list(exc.problems)
+        parsed = _first_parsed(entry, groups, resolved.arch, path)
+        if isinstance(parsed, InputError):
+            problems += list(parsed.problems)
             continue
+        group, mappings = parsed
         metrics = evaluate_group(
             group,
             resolved.arch,
@@ -185,6 +186,23 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
     if problems:
         raise InputError(str(schedule), problems)
     return out
+
+
+def _first_parsed(
+    entry: Any, groups: list[Group], arch: Architecture, path: str
+) -> tuple[Group, dict[str, Mapping]] | InputError:
+    """The first group whose tensor names the entry's mappings fit (menu's or the chain rule's,
+    fusion explore), with its mappings; else the first group's problems."""
+    from cosamt.schedule.file import mappings_from_entry
+
+    first: InputError | None = None
+    for group in groups:
+        try:
+            return group, mappings_from_entry(entry, group, arch, path)
+        except InputError as exc:
+            first = first or exc
+    assert first is not None
+    return first
 
 
 def operator_pareto_front(resolved: Resolved, operator: str) -> ParetoFront:

@@ -12,12 +12,22 @@ import pytest
 from rich.console import Console
 
 from cosamt.api import evaluate_schedule
+from cosamt.fusion.chain import block_chains, candidates
 from cosamt.fusion.explore import Cost, shortest_partition
+from cosamt.fusion.schemes import Scheme
 from cosamt.io.instance import parse_instance
-from cosamt.pipeline import SolveReport, pareto_neighbours, resolve, settings_for, solve_instance
+from cosamt.pipeline import (
+    SolveReport,
+    pareto_neighbours,
+    resolve,
+    settings_for,
+    solve_group_result,
+    solve_instance,
+)
 from cosamt.report.solve_table import print_explain
 from cosamt.report.totals import bound_totals, model_totals
-from cosamt.schedule.file import write_schedule
+from cosamt.schedule.file import ScheduleFile, group_entry, write_schedule
+from cosamt.solve.solver import SolveSettings
 from cosamt.types import FusionChoice
 
 
@@ -165,3 +175,25 @@ def test_pareto_neighbour_within_the_slack(
         assert n.metrics.energy_pj <= chosen.energy_pj * (1 + 1e-9)
         if slack == 0.0:
             assert n.metrics.energy_pj == pytest.approx(chosen.energy_pj, rel=1e-6)
+
+
+def test_rule_group_with_a_menu_label_reads_back(
+    small_gpt2: tuple[object, SolveReport, SolveReport], tmp_path: Path
+) -> None:
+    """The rule's FLAT group names its tensors differently from the menu's; a schedule written from
+    it reads back to the rule's group (the one its tensor names fit), with the same figures."""
+    resolved, _menu, _explore = small_gpt2
+    ops = resolved.operators  # type: ignore[attr-defined]
+    arch = resolved.arch  # type: ignore[attr-defined]
+    chain = block_chains(ops)[0]
+    i = [o.name for o in chain.ops].index("qk")
+    flat = candidates(chain, i, i + 2)[0]
+    assert flat.scheme is Scheme.FLAT
+    result = solve_group_result(flat, arch, SolveSettings(time_limit_s=120, threads=2))
+    path = tmp_path / "flat.json"
+    write_schedule(
+        path, ScheduleFile(arch=arch.name, groups=(group_entry(flat, arch, result.mappings),))
+    )
+    (back,) = evaluate_schedule(resolved, path)  # type: ignore[arg-type]
+    assert back.group.on_chip == flat.on_chip
+    assert back.metrics.latency_cycles == result.metrics.latency_cycles

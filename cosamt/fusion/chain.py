@@ -494,13 +494,13 @@ def view_operators(ops: Sequence[Einsum]) -> list[Einsum]:
     ]
 
 
-def find_chain_group(ops: Sequence[Einsum], scheme: str, operators: Sequence[str]) -> Group | None:
-    """The group over these operators with this scheme in any chain view of the block (to read an
-    explored schedule back); the menu's own groups first."""
+def find_chain_groups(ops: Sequence[Einsum], scheme: str, operators: Sequence[str]) -> list[Group]:
+    """The groups over these operators with this scheme (to read a schedule back): the menu's
+    first, then the rule's in every chain view (the same formulation may name its tensors
+    differently, so the caller keeps the one the schedule's tensor names fit)."""
     from cosamt.fusion.schemes import find_group
 
-    if (menu := find_group(ops, scheme, operators)) is not None:
-        return menu
+    out = [g for g in (find_group(ops, scheme, operators),) if g is not None]
     for block in _by_prefix(ops):
         for chain in block_chains(block):
             names = [o.name for o in chain.ops]
@@ -510,7 +510,5 @@ def find_chain_group(ops: Sequence[Einsum], scheme: str, operators: Sequence[str
             hi = lo + len(operators) - 1
             if names[lo : hi + 1] != list(operators):
                 continue
-            for g in candidates(chain, lo, hi):
-                if g.scheme.value == scheme:
-                    return g
-    return None
+            out += [g for g in candidates(chain, lo, hi) if g.scheme.value == scheme]
+    return out
