@@ -7,7 +7,8 @@ Per case (a model's block, prefill, on a preset): the menu's block objective and
 gain, the chosen view and partition, candidates considered / solved / pruned by bound per view,
 MIPs solved (new groups) and reused, seconds, whether the partition choice is exact (every
 candidate not pruned proven optimal or proven infeasible), and whether every chosen group's MIP
-figure agrees with the evaluator's. Figures are per block (one layer).
+figure agrees with the evaluator's; every candidate considered with its shared dimensions, status,
+cost and lower bound. Figures are per block (one layer).
 """
 
 from __future__ import annotations
@@ -82,6 +83,22 @@ def bench(case: str, max_group: int | None, time_limit: float) -> dict[str, Any]
             for g in report.groups
         ],
         "blocks": blocks,
+        "candidates": [
+            {
+                "block": e.block,
+                "view": view,
+                "group": st.group.name,
+                "fusion": st.group.scheme.value,
+                "shared_dims": sorted(st.group.shared_dims),
+                "status": st.status,
+                "objective": None if st.cost is None else st.cost[0],
+                "tiebreak": None if st.cost is None else st.cost[1],
+                "lower_bound": st.bound,
+            }
+            for e in report.explorations
+            for view, part in e.partitions.items()
+            for st in part.steps
+        ],
     }
 
 
