@@ -146,3 +146,40 @@ def test_rule_solves_like_the_menu(model: str) -> None:
             assert values[1] <= values[0] * (1 + 1e-9), menu.name
         else:
             assert values[1] == pytest.approx(values[0], rel=1e-9), menu.name
+
+
+def test_q_projection_fused_into_attention_beats_ffm() -> None:
+    """Issue #16's span: GPT-2 small's width, one head of 64, 1024 tokens, edge. The rule's
+    q_proj+qk+softmax+av (Q, S and P on chip; shared b, h, m) reaches the PE array's bound, by hand
+    (q_proj + QKᵀ + A·V MACs over the 1024 PEs): 1024·768·64/1024 + 2·1024·1024·64/1024 = 180,224
+    cycles, against 196,608 for FFM's tree and 212,992 for the menu's Q-projection alone (49,152)
+    + FLAT attention (163,840: softmax's 5 ops per score on the 32-lane vector unit)."""
+    inst = parse_instance(
+        {
+            "model": {
+                "name": "gpt2-one-head",
+                "n_layers": 1,
+                "d_model": 768,
+                "n_heads": 1,
+                "head_dim": 64,
+                "d_ff": 3072,
+                "norm_position": "pre",
+            },
+            "seq_len": 1024,
+            "arch": "edge",
+        }
+    )
+    arch = resolve_arch("edge")
+    assert arch.pe_array.pes == 1024 and arch.vector_unit.lanes == 32
+    split = block_chains(resolve(inst).operators)[1]
+    names = [o.name for o in split.ops]
+    q = names.index("q_proj")
+    (group,) = candidates(split, q, q + 3)
+    settings = SolveSettings(time_limit_s=120, threads=2)
+    res = solve_group(group, arch, settings)
+    assert res.status is SolveStatus.OPTIMAL
+    ev = evaluate_group(group, arch, res.mappings)
+    assert ev.valid, ev.violations
+    compute = (1024 * 768 * 64 + 2 * 1024 * 1024 * 64) / 1024
+    assert ev.latency_cycles == compute == 180_224
+    assert ev.latency_cycles <= 196_608  # FFM's
