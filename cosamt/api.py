@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the solver stack is imported only by the functions that sol
 
 
 # Command-line options that override ``options.*`` of the instance.
-OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads")
+OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads", "jobs")
 # Fields a command-line flag may set, and the flag.
 FLAGS = {
     "seq_len": "--seq-len",
@@ -29,6 +29,7 @@ FLAGS = {
     "options.time_limit_s": "--time-limit",
     "options.solve_time_limit_s": "--solve-time-limit",
     "options.threads": "--threads",
+    "options.jobs": "--jobs",
 }
 
 

@@ -48,15 +48,20 @@ class Options(Frozen):
     fusion: FusionChoice = FusionChoice.ALL
     """Fusion schemes the explorer may use."""
     time_limit_s: TimeLimit = 60.0
-    """Wall-clock limit per MIP solve (seconds, finite, > 0). A group may take several MIPs
-    (padding candidates, the tie-break stage), so a group can take a multiple of it."""
+    """Wall-clock limit per operator group (seconds, finite, > 0): every MIP the group needs (padding
+    candidates, the tie-break stage, Pareto points) shares it. When it is reached the group keeps
+    the best schedule found, with status feasible and its gap (or a tie-break that is not proven)."""
     solve_time_limit_s: TimeLimit | None = None
     """Wall-clock limit on the whole solve (every group of every fusion candidate); null = none.
-    Each MIP gets at most the time left; once it is spent, the operators not yet solved get the
+    Each group gets at most the time left; once it is spent, the operators not yet solved get the
     labelled streaming schedule (status no_solution) and fused candidates not yet solved are
-    skipped. Checked between MIPs, so it is exceeded by at most one MIP's own time limit."""
+    skipped."""
     threads: Threads = 2
-    """Solver threads."""
+    """Solver threads per MIP."""
+    jobs: Threads = 1
+    """Groups solved at once, each in its own local process (so up to ``jobs`` x ``threads`` cores);
+    1 solves them one after another in this process. HiGHS's branch and bound is mostly serial, so
+    on two cores ``jobs: 2, threads: 1`` uses both."""
     mip_gap: Gap = 0.0
     """Relative optimality gap at which the solver may stop (0 = proven optimal)."""
     double_buffering: bool = False

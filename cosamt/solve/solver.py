@@ -62,6 +62,7 @@ class SolveSettings:
     objective: Objective = Objective.LATENCY
     time_limit_s: float = 60.0  # wall-time bound on one group: every MIP and stage it needs
     threads: int = 2
+    jobs: int = 1  # groups solved at once in local processes (the pipeline's, not one MIP's)
     mip_gap: float = 0.0
     double_buffering: bool = False
     padding: bool = True
@@ -312,6 +313,10 @@ def _run(
             has, bound = _load_interrupted(opt)
     if tc == TerminationCondition.optimal and has:
         return SolveStatus.OPTIMAL, bound
+    if has and bound is None:
+        # Stopped (time limit) before any dual bound: the objective variables are nonnegative, so 0
+        # is a valid bound and the schedule's gap is reported (100%) rather than left out.
+        bound = 0.0
     if tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
         left = time_left - (time.perf_counter() - start)
         if not loose and left > 0.05:
@@ -478,7 +483,12 @@ def _lexicographic(
     built.model.del_component("lexicographic_bound")
     cert = chosen.certificate
     assert cert is not None
-    if cert.value(objective) < primary * (1 - NUMERIC_GAP):
+    if cert.value(objective) < primary * (1 - NUMERIC_GAP) and s1.status is SolveStatus.FEASIBLE:
+        # Stage 1 was stopped (time limit) before the solver proved its schedule: stage 2 improved
+        # on it. Stage 1's dual bound still bounds every schedule; nothing is proven.
+        primary = cert.value(objective)
+        bound = None if bound is None else min(bound, primary)
+    elif cert.value(objective) < primary * (1 - NUMERIC_GAP):
         # Stage 2 found a schedule strictly better in the primary than stage 1's "optimum": the
         # solver's bound was wrong (seen on FLAT attention at 2^59 points). Keep the better
         # schedule, and claim nothing about optimality.
