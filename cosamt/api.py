@@ -13,6 +13,7 @@ from cosamt.errors import InputError, Problem
 if TYPE_CHECKING:  # the solver stack is imported only by the functions that solve
     from cosamt.arch.spec import Architecture
     from cosamt.evaluate.group import GroupMetrics
+    from cosamt.export.accelforge_import import ImportedArch
     from cosamt.fusion.schemes import Group
     from cosamt.pipeline import Resolved
     from cosamt.schedule.mapping import Mapping
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the solver stack is imported only by the functions that sol
 
 
 # Command-line options that override ``options.*`` of the instance.
-OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads", "max_group")
+OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads", "jobs", "max_group")
 # Fields a command-line flag may set, and the flag.
 FLAGS = {
     "seq_len": "--seq-len",
@@ -29,6 +30,7 @@ FLAGS = {
     "options.time_limit_s": "--time-limit",
     "options.solve_time_limit_s": "--solve-time-limit",
     "options.threads": "--threads",
+    "options.jobs": "--jobs",
     "options.max_group": "--max-group",
 }
 
@@ -216,3 +218,55 @@ def operator_pareto_front(resolved: Resolved, operator: str) -> ParetoFront:
     settings = settings_for(resolved.instance)
     problem = MipProblem(op, resolved.arch, dict(op.dims), settings.double_buffering)
     return pareto_front(single_formulation(problem), settings)
+
+
+_IMPORT_FLAGS = {
+    "word_bytes": "--word-bytes",
+    "clock_ghz": "--clock-ghz",
+    "vector_unit.lanes": "--vector-lanes",
+    "vector_unit.energy_per_op_pj": "--vector-energy",
+    "vector_unit": "--vector-lanes/--vector-energy",
+    "name": "--name",
+}
+
+
+def import_accelforge_arch(
+    path: Path,
+    *,
+    word_bytes: int,
+    clock_ghz: float,
+    vector_lanes: int | None = None,
+    vector_energy: float | None = None,
+    name: str | None = None,
+) -> ImportedArch:
+    """An AccelForge arch YAML as a cosamt architecture, with what AccelForge does not state given
+    as flags (checked by the instance schema's ``{"accelforge": ...}`` reference)."""
+    from pydantic import ValidationError
+
+    from cosamt.errors import problems_from_pydantic
+    from cosamt.export.accelforge_import import load_accelforge_arch
+    from cosamt.io.instance import AccelForgeArchRef
+
+    ref: dict[str, Any] = {
+        "accelforge": str(path),
+        "word_bytes": word_bytes,
+        "clock_ghz": clock_ghz,
+    }
+    if vector_lanes is not None or vector_energy is not None:
+        ref["vector_unit"] = {"lanes": vector_lanes, "energy_per_op_pj": vector_energy}
+    if name is not None:
+        ref["name"] = name
+    try:
+        checked = AccelForgeArchRef.model_validate(ref)
+    except ValidationError as exc:
+        problems = [
+            Problem(_IMPORT_FLAGS.get(p.path, p.path), p.message)
+            for p in problems_from_pydantic(exc)
+        ]
+        raise InputError("command line", problems) from None
+    if not path.is_file():
+        raise InputError(
+            str(path), [Problem("", "no such file" if not path.exists() else "not a file")]
+        )
+    extra = checked.model_dump(mode="json", exclude={"accelforge"}, exclude_none=True)
+    return load_accelforge_arch(path, extra)

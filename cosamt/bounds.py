@@ -6,7 +6,12 @@
   2W/sqrt(S) - 2S words (Smith, Lowery, Langou, van de Geijn, "A tight I/O lower bound for matrix
   multiplication", 2019; the -2S term covers what is on chip at the start and end; S counts the
   buffers and every PE's operand latches).
-* Energy: MACs and vector ops, plus compulsory DRAM traffic at DRAM's energy per word.
+* Energy: MACs and vector ops; DRAM traffic as above (the compulsory words at DRAM's read and write
+  energies, any further words the contraction bound forces at the cheaper of the two); and on-chip
+  accesses (:func:`memory_energy`): every word that enters or leaves a PE's operand latches
+  crosses the latch boundary, at least once per word of every tensor of every operator (fused
+  intermediates included) and at least the contraction bound with S = the latches alone; a
+  crossing not served by DRAM directly is an access of an on-chip level, at that level's energy.
 """
 
 from __future__ import annotations
@@ -29,31 +34,78 @@ class LowerBound:
     energy_pj: float
 
 
-def on_chip_words(arch: Architecture) -> int:
-    """Words that fit on chip: the shared levels' capacities plus every PE's private storage."""
-    total = 0
-    for i, lv in enumerate(arch.levels[:-1]):
+def narrowest(arch: Architecture) -> float:
+    """The smallest width of any role at any level in words of word_bytes, at most 1: every word
+    access costs at least this many words' energy and bandwidth, and a buffer holds at most its
+    capacity over it (1 unless a level's role_bytes makes a role narrower than word_bytes)."""
+    return min(1.0, *(arch.width(i, r) for i in range(len(arch.levels)) for r in Role))
+
+
+def on_chip_words(arch: Architecture) -> float:
+    """Words that fit on chip: the shared levels' capacities plus every PE's private storage
+    (infinite when an on-chip level is unbounded)."""
+    total = 0.0
+    for i, lv in enumerate(arch.levels[: arch.dram_index]):
+        if lv.capacity_bytes is None and lv.partitions is None:
+            return math.inf
         words = sum(cap for _roles, cap in lv.capacity_groups(arch.word_bytes))
         total += words * (arch.pe_array.pes if arch.is_private(i) else 1)
-    return total
+    return total / narrowest(arch)
+
+
+def contraction_traffic(op: Einsum, s: float) -> float:
+    """Smith et al.'s bound on the words a 3-tensor contraction moves between a fast memory of ``s``
+    words and the memory behind it (0 for other operators or no fast memory)."""
+    if op.kind is not OpKind.MAC or len(op.tensors) != 3 or not op.reduction_dims:
+        return 0.0
+    if not s or math.isinf(s):
+        return 0.0
+    return max(0.0, 2 * op.macs / math.sqrt(s) - 2 * s)
+
+
+def latch_words(op: Einsum, arch: Architecture) -> int:
+    """The PEs' operand latches: one word of every tensor of ``op`` per PE."""
+    return arch.pe_array.pes * len(op.tensors)
+
+
+def memory_energy(
+    arch: Architecture, reads: float, writes: float, chip: float, latch: float
+) -> float:
+    """Least memory energy of ``reads`` compulsory DRAM reads and ``writes`` compulsory DRAM writes,
+    at least ``chip`` words (>= reads + writes) crossing the chip boundary (DRAM accesses) and at
+    least ``latch`` words crossing the latch boundary.
+
+    A latch crossing is served by DRAM directly (it is then one of the chip crossings) or by an
+    on-chip level (an access of that level, at least ``near`` pJ). With u >= chip DRAM accesses,
+    the energy is at least dram(u) + near * max(0, latch - u): convex and piecewise linear in u,
+    so its least value is at u = chip or at u = max(chip, latch)."""
+    dram = arch.dram
+    far = min(dram.read_energy_pj, dram.write_energy_pj)
+    on_chip = arch.levels[: arch.dram_index]
+    near = min([min(lv.read_energy_pj, lv.write_energy_pj) for lv in on_chip] + [far])
+    base = reads * dram.read_energy_pj + writes * dram.write_energy_pj
+    compulsory = reads + writes
+
+    def at(u: float) -> float:
+        return base + far * (u - compulsory) + near * max(0.0, latch - u)
+
+    return min(at(chip), at(max(chip, latch)))
 
 
 def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     dram = arch.dram
-    wb = arch.word_bytes
+    wb = arch.word_bytes * narrowest(arch)  # bytes of the narrowest word
     reads = sum(op.size(t) for t in op.tensors if t.role is not Role.OUTPUT)
     writes = op.size(op.output)
     if op.kind is OpKind.MAC:
         compute = op.macs / arch.pe_array.pes
-        # The PEs' operand latches (one word per tensor) are on-chip storage too: without them a
-        # one-word buffer gave a "bound" above a schedule that keeps its operands in the latches.
-        s = on_chip_words(arch) + arch.pe_array.pes * len(op.tensors)
-        contraction = len(op.tensors) == 3 and bool(op.reduction_dims)
-        hong_kung = 2 * op.macs / math.sqrt(s) - 2 * s if contraction and s else 0.0
     else:
         compute = math.ceil(op.vector_ops / arch.vector_unit.lanes)
-        hong_kung = 0.0
-    traffic = max(float(reads + writes), hong_kung)
+    # The PEs' operand latches (one word per tensor) are on-chip storage too: without them a
+    # one-word buffer gave a "bound" above a schedule that keeps its operands in the latches.
+    latches = latch_words(op, arch)
+    traffic = max(float(reads + writes), contraction_traffic(op, on_chip_words(arch) + latches))
+    crossings = max(float(reads + writes), contraction_traffic(op, latches))
     cycles = [
         reads * wb / dram.read_bandwidth if dram.read_bandwidth else 0.0,
         writes * wb / dram.write_bandwidth if dram.write_bandwidth else 0.0,
@@ -64,8 +116,8 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     energy = (
         op.macs * arch.mac_energy_pj
         + op.vector_ops * arch.vector_unit.energy_per_op_pj
-        + reads * dram.read_energy_pj
-        + writes * dram.write_energy_pj
+        # every access costs at least the narrowest word's share (role_bytes)
+        + memory_energy(arch, reads, writes, traffic, crossings) * narrowest(arch)
     )
     return LowerBound(compute, traffic, traffic_cycles, max(compute, traffic_cycles), energy)
 
@@ -88,7 +140,7 @@ def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
     if not group.fused:
         return lower_bound(group.ops[0], arch)
     dram = arch.dram
-    wb = arch.word_bytes
+    wb = arch.word_bytes * narrowest(arch)  # bytes of the narrowest word
     compute = sum(op.macs for op in group.ops) / arch.pe_array.pes
     vector = sum(math.ceil(op.vector_ops / arch.vector_unit.lanes) for op in group.ops)
     sizes: dict[tuple[str, Role], int] = {}
@@ -102,11 +154,18 @@ def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
         reads * wb / dram.read_bandwidth if dram.read_bandwidth else 0.0,
         writes * wb / dram.write_bandwidth if dram.write_bandwidth else 0.0,
     )
+    # every member moves each word of each of its tensors (intermediates too) across the latches
+    crossings = sum(
+        max(
+            float(sum(op.size(t) for t in op.tensors)),
+            contraction_traffic(op, latch_words(op, arch)),
+        )
+        for op in group.ops
+    )
     energy = (
         sum(op.macs for op in group.ops) * arch.mac_energy_pj
         + sum(op.vector_ops for op in group.ops) * arch.vector_unit.energy_per_op_pj
-        + reads * dram.read_energy_pj
-        + writes * dram.write_energy_pj
+        + memory_energy(arch, reads, writes, float(reads + writes), crossings) * narrowest(arch)
     )
     return LowerBound(
         max(compute, vector), float(reads + writes), cycles, max(compute, vector, cycles), energy

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -16,10 +18,12 @@ from cosamt.baselines.streaming import streaming_schedule
 from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bounds
 from cosamt.errors import InputError, Problem
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
+from cosamt.export.accelforge_import import load_accelforge_arch
 from cosamt.fusion.chain import block_chains, candidates
 from cosamt.fusion.explore import Cost, Partition, Step, add, min_sum, shortest_partition
-from cosamt.fusion.schemes import Group, segments
-from cosamt.io.instance import HFConfigRef, Instance
+from cosamt.fusion.schemes import Group, Segment, segments
+from cosamt.interrupts import worker_init
+from cosamt.io.instance import AccelForgeArchRef, HFConfigRef, Instance, accelforge_arch_path
 from cosamt.schedule.file import ScheduleFile, group_entry
 from cosamt.schedule.mapping import Mapping
 from cosamt.solve.solver import (
@@ -45,6 +49,16 @@ class Resolved:
     operators: tuple[Einsum, ...]
 
 
+def _resolve_arch(instance: Instance, base_dir: Path | None) -> Architecture:
+    ref = instance.arch
+    if not isinstance(ref, AccelForgeArchRef):
+        return resolve_arch(ref)
+    path = accelforge_arch_path(instance, base_dir)
+    assert path is not None
+    extra = ref.model_dump(mode="json", exclude={"accelforge"}, exclude_none=True)
+    return load_accelforge_arch(path, extra).arch
+
+
 def resolve(instance: Instance, base_dir: Path | None = None) -> Resolved:
     """Turn names and references into a model config, an architecture and the block's operators."""
     if isinstance(instance.model, str):
@@ -56,7 +70,7 @@ def resolve(instance: Instance, base_dir: Path | None = None) -> Resolved:
         model = load_hf_config(path, instance.model.name)
     else:
         model = instance.model
-    arch = resolve_arch(instance.arch)
+    arch = _resolve_arch(instance, base_dir)
     ops = build_block(
         model, instance.phase, instance.batch, instance.seq_len, instance.options.lm_head
     )
@@ -69,6 +83,7 @@ def settings_for(instance: Instance, **overrides: Any) -> SolveSettings:
         objective=o.objective,
         time_limit_s=o.time_limit_s,
         threads=o.threads,
+        jobs=o.jobs,
         mip_gap=o.mip_gap,
         double_buffering=o.double_buffering,
         padding=o.padding,
@@ -192,6 +207,8 @@ class Exploration:
     unproven: tuple[str, ...]  # candidates not proven optimal (or infeasible): path not exact
     note: str = ""  # why a block was not explored
     bound: LowerBound | None = None  # over every partition considered (menu's and explored)
+    count: int = 1  # how often the block runs per model (its layers)
+    covers: frozenset[str] = frozenset()  # its operators and its split view's
     solve_seconds: float = 0.0  # the solver's seconds on this block: the menu's and explore's
 
     @property
@@ -234,6 +251,9 @@ class NoValidSchedule(InputError):
     """An operator that no schedule can run on the architecture: even the streaming schedule,
     which keeps nothing on chip, is rejected by the evaluator."""
 
+    def __reduce__(self) -> tuple[type[NoValidSchedule], tuple[str, tuple[Problem, ...]]]:
+        return (type(self), (self.source, self.problems))  # crosses process boundaries (jobs)
+
 
 def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings) -> GroupResult:
     """Solve and evaluate a group. An unfused operator falls back to the streaming schedule when
@@ -264,16 +284,22 @@ def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings
     return GroupResult(group, res, mappings, metrics, group_lower_bound(group, arch), source)
 
 
+GroupSolver = Callable[[Group, Architecture, SolveSettings], GroupResult]
+Outcome = GroupResult | NoSchedule  # a fused group may have no schedule
+
+
 def solve_instance(
     resolved: Resolved,
     settings: SolveSettings,
     progress: ProgressFn | None = None,
     fusion: FusionChoice | None = None,
-    group_solver: Callable[[Group, Architecture, SolveSettings], GroupResult] | None = None,
+    group_solver: GroupSolver | None = None,
 ) -> SolveReport:
     """Explore the fusion candidates of every segment of the block; solve each group once (groups
     with identical operators are solved once) and keep the cheapest candidate per segment, with the
-    rejected ones for ``--explain``. With objective EDP the choice is per segment (EDP of the parts)."""
+    rejected ones for ``--explain``. With objective EDP the choice is per segment (EDP of the parts).
+    With ``settings.jobs`` > 1 (and the default group solver) the distinct groups are solved that
+    many at a time in local processes; the report is the same as one after another."""
     choice = fusion or resolved.instance.options.fusion
     if choice is FusionChoice.EXPLORE:
         return explore_instance(resolved, settings, progress, group_solver)
@@ -281,7 +307,11 @@ def solve_instance(
     solver = group_solver or solve_group_result
     segs = segments(resolved.operators, choice)
     total = sum(len(g) for seg in segs for g in seg.candidates)
-    done: dict[tuple[object, ...], GroupResult] = {}
+    done: dict[tuple[object, ...], Outcome] = {}
+    parallel = settings.jobs > 1 and group_solver is None
+    if parallel:
+        done = solve_in_processes(segs, resolved.arch, settings, clock, progress)
+    used: set[tuple[object, ...]] = set()
     solved = 0
     out: list[SegmentResult] = []
     for seg in segs:
@@ -290,30 +320,78 @@ def solve_instance(
             results: list[GroupResult] = []
             note = ""
             for group in cand:
-                if progress:
+                if progress and not parallel:
                     progress(group.name, solved, total)
                 solved += 1
                 key = group.signature()
-                if key in done:
-                    results.append(reuse(done[key], group))
-                    continue
-                try:
-                    if clock.expired():
-                        result = out_of_time(group, resolved.arch, settings)
-                    else:
-                        result = solver(group, resolved.arch, clock.limit(settings))
-                except NoSchedule as exc:
-                    note = str(exc)
+                if key not in done:
+                    done[key] = solve_one(solver, group, resolved.arch, settings, clock)
+                outcome = done[key]
+                if isinstance(outcome, NoSchedule):
+                    note = str(outcome)
                     break
-                done[key] = result
-                results.append(result)
+                results.append(reuse(outcome, group) if key in used else outcome)
+                used.add(key)
             alts.append(Alternative(_label(cand), tuple(results) if not note else (), False, note))
         best = _choose(alts, settings.objective)
         alts[best] = replace(alts[best], chosen=True)
         out.append(SegmentResult(seg.name, tuple(alts)))
     if progress:
-        progress("", total, total)
+        count = len(done) if parallel else total  # in processes: distinct groups
+        progress("", count, count)
     return SolveReport(resolved, settings, choice, tuple(out), solver_version(settings.solver))
+
+
+def solve_one(
+    solver: GroupSolver,
+    group: Group,
+    arch: Architecture,
+    settings: SolveSettings,
+    clock: Deadline,
+) -> Outcome:
+    """One group within the whole-solve time limit: solved, labelled out of time, or NoSchedule."""
+    try:
+        if clock.expired():
+            return out_of_time(group, arch, settings)
+        return solver(group, arch, clock.limit(settings))
+    except NoSchedule as exc:
+        return exc
+
+
+def solve_in_processes(
+    segs: Sequence[Segment],
+    arch: Architecture,
+    settings: SolveSettings,
+    clock: Deadline,
+    progress: ProgressFn | None,
+) -> dict[tuple[object, ...], Outcome]:
+    """Every distinct group of every candidate, ``settings.jobs`` at a time in spawned processes
+    (no fork of a process that may run solver threads), fused groups (the slowest) first."""
+    unique: dict[tuple[object, ...], Group] = {}
+    for seg in segs:
+        for cand in seg.candidates:
+            for group in cand:
+                unique.setdefault(group.signature(), group)
+    order = sorted(unique, key=lambda key: -len(unique[key].ops))
+    out: dict[tuple[object, ...], Outcome] = {}
+    pool = ProcessPoolExecutor(
+        max_workers=min(settings.jobs, len(unique)) or 1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_init,  # SIGINT left to the parent; dies with the parent
+    )
+    try:
+        futures = {
+            pool.submit(solve_one, solve_group_result, unique[key], arch, settings, clock): key
+            for key in order
+        }
+        for finished, future in enumerate(as_completed(futures)):
+            key = futures[future]
+            if progress:  # distinct groups, as they finish
+                progress(unique[key].name, finished + 1, len(unique))
+            out[key] = future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return out
 
 
 @dataclass(frozen=True)
@@ -405,10 +483,12 @@ def bound_value(bound: LowerBound, objective: Objective) -> float:
 
 
 def _blocks(ops: tuple[Einsum, ...]) -> list[tuple[str, tuple[Einsum, ...]]]:
-    """The operators by block prefix, in order (``dec.qk`` -> ``dec.``)."""
+    """The operators by block prefix, in order (``dec.qk`` -> ``dec.``); the LM head apart."""
     out: list[tuple[str, list[Einsum]]] = []
     for op in ops:
         prefix = op.name.rpartition(".")[0]
+        if op.name in ("final_norm", "lm_head"):
+            prefix = "head"
         if not out or out[-1][0] != prefix:
             out.append((prefix, []))
         out[-1][1].append(op)
@@ -534,6 +614,8 @@ def _explore_block(
         time.perf_counter() - start,
         tuple(solve.unproven[unproven0:]),
         bound=_partitions_bound(menu, parts, solve.arch),
+        count=ops[0].count,
+        covers=frozenset(o.name for c in chains for o in c.ops),
         solve_seconds=menu_seconds + solve.seconds - seconds0,
     )
     return exploration, segs

@@ -1,11 +1,13 @@
-"""Benchmark `cosamt design` on the LLM spec (GPT-2 and Llama-3-8B, prefill 1K and decode 4K, a space
-of 240 design points, 207 within the area budget); write JSON with the solver and package versions.
+"""Benchmark `cosamt design` on the issue's setting (GPT-2 and Llama-3-8B, prefill 1K and decode 4K, a
+space of 240 design points, 207 within the area budget, objective EDP); write JSON with the solver and
+package versions.
 
-    python scripts/bench_design.py [--spec examples/design_llm.json] [--jobs 2]
+    python scripts/bench_design.py [--spec examples/design_llm_edp.json] [--jobs 2]
                                    [--out results/design/bench_design.json]
 
-Target (on 2 cores): the proven best design in under 15 minutes from an empty cache. A second run on
-the warm cache measures resume (every finished design point reused).
+Target (on 2 cores): the proven best design (``best_design_proven``: no other design of the space can
+beat its value; for EDP the design's own mapping keeps its T*E* gap) in under 15 minutes from an
+empty cache. A second run on the warm cache measures resume (every finished design point reused).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def versions() -> dict[str, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--spec", type=Path, default=ROOT / "examples" / "design_llm.json")
+    ap.add_argument("--spec", type=Path, default=ROOT / "examples" / "design_llm_edp.json")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "design" / "bench_design.json")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
@@ -52,7 +54,12 @@ def main() -> None:
         "status": data["status"],
         "gap": data["gap"],
         "best": data["best"]["label"] if data["best"] else None,
+        "objective": data["objective"],
+        "best_value": data["best"]["objective_value"] if data["best"] else None,
         "best_latency_s": data["best"]["latency_s"] if data["best"] else None,
+        "best_energy_pj": data["best"]["energy_pj"] if data["best"] else None,
+        "best_design_proven": data["best_design_proven"],
+        "pareto_status": {k: v["status"] for k, v in data["pareto_status"].items()},
         "space_points": data["space_points"],
         "within_area_budget": data["space_points"] - data["over_area"],
         "evaluated_designs": data["evaluated_designs"],
@@ -61,7 +68,7 @@ def main() -> None:
         "group_cache_hits": data["group_cache_hits"],
         "seconds": cold.seconds,
         "target_seconds": TARGET_SECONDS,
-        "meets_target": cold.seconds < TARGET_SECONDS and data["status"] == "optimal",
+        "meets_target": cold.seconds < TARGET_SECONDS and data["best_design_proven"],
         "resume_seconds": warm_seconds,
         "resume_from_cache": sum(1 for r in warm.solved if r.from_cache),
         "jobs": args.jobs,

@@ -8,8 +8,23 @@ it)::
 
 For each model type, ``AutoConfig.for_model(type).to_dict()`` goes to ``OUT/<type>.json``;
 ``OUT/index.json`` records the transformers version and, per type, its class from transformers'
-own auto mappings (``moe``, ``encoder-decoder``, ``vision``, ``decoder-only``, ``encoder-only``
-or ``other``), so the classes are not cosamt's opinion.
+own auto mappings and the config's own fields, so the classes are not cosamt's opinion. The first
+rule that applies decides:
+
+1. ``moe``: the config has more than one expert (``num_local_experts``, ``num_experts``,
+   ``n_routed_experts`` or ``moe_num_experts`` > 1);
+2. ``encoder-decoder``: in ``MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES`` or
+   ``MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES``, or ``is_encoder_decoder`` is true;
+3. ``decoder-only``: in ``MODEL_FOR_CAUSAL_LM_MAPPING_NAMES``;
+4. ``vision``: in ``MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES`` and the config (or a
+   sub-config) states an attention-head count; ``vision-conv`` if it states none (a
+   convolutional backbone: ResNet, ConvNeXt, MobileNet, ...);
+5. ``encoder-only``: in ``MODEL_FOR_MASKED_LM_MAPPING_NAMES``;
+6. ``other``.
+
+``--reclassify`` re-applies these rules to an existing ``OUT/index.json`` from the stored configs
+(rule 4's split of the image classifiers; the mapping memberships are kept from the stored
+classes), without transformers.
 """
 
 from __future__ import annotations
@@ -66,6 +81,24 @@ def _source_has_gate(module: str) -> bool | None:
     return any(word in text for word in ("gate_proj", "gate_up_proj", "wi_0", "self.w3"))
 
 
+HEAD_KEYS = (
+    "num_attention_heads",
+    "num_heads",
+    "n_heads",
+    "n_head",
+    "attention_heads",
+    "num_self_attention_heads",
+)
+
+
+def _names_heads(data: dict[str, Any]) -> bool:
+    """Whether the config or one of its sub-configs states an attention-head count: an image
+    classifier without one (ResNet, ConvNeXt, MobileNet, ...) is a convolutional backbone."""
+    if any(data.get(k) not in (None, 0, []) for k in HEAD_KEYS):
+        return True
+    return any(isinstance(v, dict) and _names_heads(v) for v in data.values())
+
+
 def _classify(model_type: str, data: dict[str, Any], maps: dict[str, set[str]]) -> str:
     experts = [data.get(k) for k in EXPERT_KEYS]
     if any(isinstance(e, int) and not isinstance(e, bool) and e > 1 for e in experts):
@@ -75,16 +108,39 @@ def _classify(model_type: str, data: dict[str, Any], maps: dict[str, set[str]]) 
     if model_type in maps["causal"]:
         return "decoder-only"
     if model_type in maps["vision"]:
-        return "vision"
+        return "vision" if _names_heads(data) else "vision-conv"
     if model_type in maps["masked"]:
         return "encoder-only"
     return "other"
 
 
+def _counts(index: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in index["types"].values():
+        counts[entry["class"]] = counts.get(entry["class"], 0) + 1
+    return counts
+
+
+def _reclassify(out: Path) -> None:
+    """Rule 4 on the stored configs: each image classifier is ``vision`` or ``vision-conv``."""
+    path = out / "index.json"
+    index = json.loads(path.read_text(encoding="utf-8"))
+    for model_type, entry in index["types"].items():
+        if entry["class"] in ("vision", "vision-conv"):
+            data = json.loads((out / f"{model_type}.json").read_text(encoding="utf-8"))
+            entry["class"] = "vision" if _names_heads(data) else "vision-conv"
+    path.write_text(json.dumps(index, indent=1, sort_keys=True))
+    print(json.dumps(_counts(index), sort_keys=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("out", type=Path)
+    parser.add_argument("--reclassify", action="store_true", help="re-apply rule 4 only")
     args = parser.parse_args()
+    if args.reclassify:
+        _reclassify(args.out)
+        return
 
     import transformers
     from transformers import AutoConfig
@@ -112,10 +168,7 @@ def main() -> None:
             "source_gate": _source_has_gate(ca.model_type_to_module_name(model_type)),
         }
     (args.out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True))
-    counts: dict[str, int] = {}
-    for entry in index["types"].values():
-        counts[entry["class"]] = counts.get(entry["class"], 0) + 1
-    print(json.dumps(counts, sort_keys=True))
+    print(json.dumps(_counts(index), sort_keys=True))
 
 
 if __name__ == "__main__":

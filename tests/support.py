@@ -7,7 +7,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, VectorUnit
+from cosamt.arch.presets import load_preset
+from cosamt.arch.spec import (
+    Architecture,
+    ArrayAxis,
+    MemoryLevel,
+    PEArray,
+    RoleBytes,
+    VectorUnit,
+)
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum, batched, gemm
 
@@ -42,9 +50,15 @@ SIZES = (1, 2, 3, 4, 6)
 PRIMES = {1: [], 2: [2], 3: [3], 4: [2, 2], 6: [2, 3]}
 
 
-def make_arch(levels: int, rows: int, cols: int, multicast: bool) -> Architecture:
+def make_arch(
+    levels: int, rows: int, cols: int, multicast: bool, gb_bytes: int | None = None
+) -> Architecture:
+    """The small test architecture: [Registers,] GlobalBuffer (unbounded unless ``gb_bytes``), DRAM
+    at 8 words/cycle; energies 1/6/200 pJ per access, 1 pJ per MAC and per vector op."""
     mems = [
-        MemoryLevel(name="GlobalBuffer", read_energy_pj=6, write_energy_pj=6),
+        MemoryLevel(
+            name="GlobalBuffer", capacity_bytes=gb_bytes, read_energy_pj=6, write_energy_pj=6
+        ),
         MemoryLevel(
             name="DRAM",
             read_energy_pj=200,
@@ -124,3 +138,14 @@ def problems(draw: Any, levels: int) -> tuple[Einsum, Architecture, Mapping]:
         sp = tuple(draw(st.permutations(spatial))) if i == p else ()
         lms.append(LevelMapping(temporal=tuple(order), spatial=sp, keep=keep))
     return op, arch, Mapping(levels=tuple(lms))
+
+
+def one_width(name: str) -> Architecture:
+    """A preset at one word width everywhere (AccelForge's widths are per tensor, not per level:
+    gemmini's and simba's wide accumulators are not exported)."""
+    a = load_preset(name)
+    return a.model_copy(
+        update={
+            "levels": tuple(lv.model_copy(update={"role_bytes": RoleBytes()}) for lv in a.levels)
+        }
+    )

@@ -250,3 +250,51 @@ def test_schema_describes_every_field(kind: str) -> None:
     ]
     assert not missing
     assert schema.get("properties")
+
+
+# A small MLA + MoE model with one dense layer (DeepSeek-V2-shaped): two block types.
+TINY_MLA = {
+    "model_type": "deepseek_v2", "hidden_size": 64, "num_hidden_layers": 3,
+    "num_attention_heads": 2, "kv_lora_rank": 32, "q_lora_rank": 48, "qk_nope_head_dim": 16,
+    "qk_rope_head_dim": 8, "v_head_dim": 16, "intermediate_size": 128, "moe_intermediate_size": 32,
+    "n_routed_experts": 4, "num_experts_per_tok": 2, "n_shared_experts": 1,
+    "first_k_dense_replace": 1, "hidden_act": "silu", "rms_norm_eps": 1e-6, "rope_theta": 1e4,
+}  # fmt: skip
+
+
+def test_solve_mla_moe_blocks_each_counted(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps(TINY_MLA))
+    inst = tmp_path / "inst.json"
+    inst.write_text(json.dumps({**INSTANCE, "model": {"hf_config": "config.json"}, "seq_len": 8}))
+    data = json.loads(_invoke("solve", str(inst), "--json").stdout)
+    names = {op for g in data["groups"] for op in g["operators"]}
+    assert {"moe.q_down", "moe.kv_up", "dense.kv_up", "moe.expert_up"} <= names
+    total, lb = data["total"], data["lower_bound"]
+    assert total["all_optimal"] is True
+    # Two MoE layers and one dense one: every group counted by its own block's layers.
+    counts = {g["name"]: g["count"] for g in data["groups"]}
+    assert {c for n, c in counts.items() if n.startswith("moe.")} == {2}
+    assert {c for n, c in counts.items() if n.startswith("dense.")} == {1}
+    by_count = sum(g["latency_cycles"] * g["count"] for g in data["groups"])
+    assert _close(total["latency_cycles"], by_count)
+    # The bound weighs each segment by its block's layers too: at most the chosen groups' own
+    # bounds counted the same way, and below the schedule.
+    for key in ("latency_cycles", "energy_pj"):
+        chosen = sum(g["lower_bound"][key] * g["count"] for g in data["groups"])
+        assert 0 < lb[key] <= chosen * (1 + REL)
+    assert 0 < lb["latency_cycles"] <= total["latency_cycles"] * (1 + REL)
+    assert 0 < lb["energy_pj"] <= total["energy_pj"] * (1 + REL)
+
+
+def test_solve_swin_stages(tmp_path: Path) -> None:
+    cfg = {"model_type": "swin", "image_size": 56, "patch_size": 4, "embed_dim": 32,
+           "depths": [2, 2], "num_heads": [2, 4], "window_size": 7, "mlp_ratio": 4.0,
+           "hidden_act": "gelu", "layer_norm_eps": 1e-5}  # fmt: skip
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    inst = tmp_path / "inst.json"
+    inst.write_text(json.dumps({**INSTANCE, "model": {"hf_config": "config.json"}, "seq_len": 196}))
+    data = json.loads(_invoke("solve", str(inst), "--json").stdout)
+    assert data["total"]["all_optimal"] is True
+    qk = next(g for g in data["groups"] if g["operators"][0] == "s1.qk")
+    assert qk["count"] == 2
+    assert data["lower_bound"]["latency_cycles"] <= data["total"]["latency_cycles"] * (1 + REL)

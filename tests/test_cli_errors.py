@@ -295,14 +295,18 @@ def test_unknown_model_and_preset_are_reported_together(tmp_path: Path) -> None:
 def test_workload_refuses_a_feature_by_name(tmp_path: Path) -> None:
     _write(
         tmp_path / "config.json",
-        {"model_type": "deepseek_v3", "hidden_size": 64, "num_hidden_layers": 2,
+        {"model_type": "qwen3_next", "hidden_size": 64, "num_hidden_layers": 2,
          "num_attention_heads": 4, "intermediate_size": 128, "hidden_act": "silu",
-         "kv_lora_rank": 16},
+         "linear_conv_kernel_dim": 4},
     )  # fmt: skip
     inst = _write(tmp_path / "inst.json", _with(GOOD_INSTANCE, model={"hf_config": "config.json"}))
     code, stderr, exc = _run(["workload", str(inst)])
     _assert_clean(
-        code, stderr, exc, "hf_config.kv_lora_rank: MLA attention (kv_lora_rank) is not modelled"
+        code,
+        stderr,
+        exc,
+        "hf_config.linear_conv_kernel_dim: linear-attention layers (linear_conv_kernel_dim) are "
+        "not modelled",
     )
 
 

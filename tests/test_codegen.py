@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from test_tracesim import make_arch, problems
+from support import make_arch, problems
 from typer.testing import CliRunner
 
 from cosamt.api import evaluate_schedule, load_resolved

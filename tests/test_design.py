@@ -27,7 +27,7 @@ from cosamt.design.evaluate import (
     evaluate_point,
 )
 from cosamt.design.search import search
-from cosamt.design.spec import DesignSpec, parse_design
+from cosamt.design.spec import DesignSpec, Pruning, parse_design
 from cosamt.design.tech import load_tech
 from cosamt.errors import InputError
 from cosamt.fusion.schemes import segments
@@ -163,6 +163,8 @@ def _fake_value(spec: DesignSpec, point: Any) -> float:
 
 def _fake_evaluate(spec: DesignSpec, point: Any, cache_dir: Path | None = None) -> DesignResult:
     value = _fake_value(spec, point)
+    # per workload, the cycles whose weighted total is ``value`` seconds
+    cycles = value * point.clock_ghz * 1e9 / sum(w.weight for w in spec.workloads)
     return DesignResult(
         key=point.key(),
         label=point.label,
@@ -177,7 +179,7 @@ def _fake_evaluate(spec: DesignSpec, point: Any, cache_dir: Path | None = None) 
         all_optimal=True,
         workloads=tuple(
             WorkloadResult(
-                w.label, w.weight, "latency", value, 1.0, value, True, {"compute": value}, 0.0
+                w.label, w.weight, "latency", cycles, 1.0, cycles, True, {"compute": cycles}, 0.0
             )
             for w in spec.workloads
         ),
@@ -200,7 +202,9 @@ def _wide_spec(area: float = 3.0, objective: str = "latency") -> DesignSpec:
 def test_search_finds_the_brute_force_best(monkeypatch: pytest.MonkeyPatch, pruning: str) -> None:
     monkeypatch.setattr(search_mod, "evaluate_point", _fake_evaluate)
     spec = _wide_spec()
-    spec = spec.model_copy(update={"options": spec.options.model_copy(update={"pruning": pruning})})
+    spec = spec.model_copy(
+        update={"options": spec.options.model_copy(update={"pruning": Pruning(pruning)})}
+    )
     result = search(spec)
     within = [p for p in enumerate_space(spec.space) if design_area(p, spec.space).total_mm2 <= 3.0]
     brute = min(_fake_value(spec, p) for p in within)
@@ -221,6 +225,44 @@ def test_search_finds_the_brute_force_best(monkeypatch: pytest.MonkeyPatch, prun
             assert dominated or p.key() in solved
 
 
+@pytest.mark.parametrize("pruning", ["best", "front"])
+def test_front_status_is_exact_only_when_it_is_the_true_front(
+    monkeypatch: pytest.MonkeyPatch, pruning: str
+) -> None:
+    from cosamt.design.report import search_json
+
+    monkeypatch.setattr(search_mod, "evaluate_point", _fake_evaluate)
+    spec = _wide_spec()
+    spec = spec.model_copy(
+        update={"options": spec.options.model_copy(update={"pruning": Pruning(pruning)})}
+    )
+    data = search_json(search(spec))
+    within = [p for p in enumerate_space(spec.space) if design_area(p, spec.space).total_mm2 <= 3.0]
+    true_front = set()  # by brute force over the stand-in's values
+    for p in within:
+        v, a = _fake_value(spec, p), design_area(p, spec.space).total_mm2
+        if not any(
+            _fake_value(spec, q) <= v
+            and design_area(q, spec.space).total_mm2 <= a
+            and (_fake_value(spec, q), design_area(q, spec.space).total_mm2) != (v, a)
+            for q in within
+        ):
+            true_front.add(p.label)
+    reported = {p["label"] for p in data["pareto_latency_area"]}
+    status = data["pareto_status"]["pareto_latency_area"]
+    if pruning == "front":
+        assert status["status"] == "exact"
+    if status["status"] == "exact":
+        assert reported == true_front
+    else:
+        assert status["undecided_designs"] > 0
+    if reported != true_front:
+        assert status["status"] == "among_evaluated"
+    # a latency search proves no design's energy: that front is never called exact
+    energy = data["pareto_status"]["pareto_energy_area"]
+    assert energy["status"] == "among_evaluated" and energy["unproven_points"] > 0
+
+
 def test_static_bound_is_below_every_solved_schedule() -> None:
     spec = parse_design(spec_data())
     point = next(p for p in enumerate_space(spec.space) if p.cols == 16)
@@ -228,6 +270,54 @@ def test_static_bound_is_below_every_solved_schedule() -> None:
     result = evaluate_point(spec, point)
     assert lat_s <= result.latency_s and energy <= result.energy_pj
     assert result.bound <= result.value and result.all_optimal and result.gap <= 1e-9
+
+
+def _compulsory_energy_bound(spec: DesignSpec, point: Any) -> float:
+    """The energy bound before on-chip accesses were counted: per group, MACs, vector ops and each
+    word entering or leaving the group once at DRAM; per segment the cheapest grouping."""
+    arch = derive_arch(point, spec.space)
+    total = 0.0
+    for w in spec.workloads:
+        inst = parse_instance(
+            {"model": w.model, "phase": w.phase.value, "seq_len": w.seq_len, "arch": "edge"}
+        )
+        for seg in segments(resolve(inst).operators, spec.options.fusion):
+            costs = []
+            for cand in seg.candidates:
+                cost = 0.0
+                for g in cand:
+                    words = {
+                        t.name: op.size(t)
+                        for op in g.ops
+                        for t in op.tensors
+                        if t.name not in g.on_chip
+                    }
+                    cost += g.count * (
+                        sum(op.macs for op in g.ops) * arch.mac_energy_pj
+                        + sum(op.vector_ops for op in g.ops) * arch.vector_unit.energy_per_op_pj
+                        + sum(words.values()) * arch.dram.read_energy_pj
+                    )
+                costs.append(cost)
+            total += w.weight * min(costs)
+    return total
+
+
+@pytest.mark.slow  # 4 design points solved for energy (~30 s on an idle machine)
+def test_energy_bound_counts_on_chip_accesses_and_stays_below_the_energy_optimum() -> None:
+    data = spec_data(objective="energy", options={"threads": 1, "time_limit_s": 300})
+    data["workloads"] = [{"model": "gpt2", "phase": "prefill", "seq_len": 64}]
+    data["space"] = {**data["space"], "global_buffer_kib": [16, 64]}
+    spec = parse_design(data)
+    tighter = 0
+    for point in enumerate_space(spec.space):  # 8x8, 8x16 PEs; 16 and 64 KiB
+        _lat, energy, _obj = design_lower_bound(spec, point)
+        result = evaluate_point(spec, point)
+        assert result.all_optimal
+        assert energy <= result.energy_pj * (1 + 1e-9)  # the proven energy optimum
+        old = _compulsory_energy_bound(spec, point)
+        assert energy >= old * (1 - 1e-9)
+        tighter += energy > old * (1 + 1e-6)
+    assert tighter >= 1
 
 
 def test_design_cache_ignores_names_and_the_vector_unit_for_mac_groups() -> None:
@@ -351,7 +441,9 @@ def test_plot_draws_the_fronts_of_a_design_output(
 
     monkeypatch.setattr(search_mod, "evaluate_point", _fake_evaluate)
     spec = _wide_spec()
-    spec = spec.model_copy(update={"options": spec.options.model_copy(update={"pruning": "front"})})
+    spec = spec.model_copy(
+        update={"options": spec.options.model_copy(update={"pruning": Pruning.FRONT})}
+    )
     data = search_json(search(spec))
     path = tmp_path / "design.json"
     path.write_text(json.dumps(data))
@@ -414,3 +506,67 @@ def test_power_budget_excludes_designs_and_never_prunes_with_them(
     result = search(spec)
     assert result.best is not None and result.best.value == values[2]
     assert sum(o.fate == "over_power" for o in result.outcomes) >= 2
+
+
+@pytest.mark.slow
+def test_cli_compare_exact_best_is_no_worse_than_any_baseline(tmp_path: Path) -> None:
+    # two design points (8x8 and 8x16 PEs), EDP: both baselines end up evaluating the whole space
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec_data(objective="edp")))
+    args = ["design", str(spec_path), "--compare", "--json", "--seeds", "1", "--jobs", "1"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "cosamt.cli", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(proc.stdout)
+    ex = data["exact"]
+    assert ex["objective"] == "edp" and ex["status"] in ("optimal", "feasible")
+    assert ex["best_design_proven"] is True
+    for key in ("arch", "area_mm2", "latency_cycles", "energy_pj", "objective_value"):
+        assert key in ex["best"]
+    assert {"pareto", "pareto_latency_area", "pareto_energy_area", "pareto_status"} <= set(ex)
+    assert data["budget"] == {"designs": ex["evaluated_designs"], "seconds": ex["seconds"]}
+    best = ex["best"]["objective_value"]
+    assert best == pytest.approx(ex["best"]["latency_s"] * ex["best"]["energy_pj"], rel=1e-12)
+    found = []
+    for method in ("random", "genetic"):
+        (run,) = data["methods"][method]
+        assert run["seed"] == 0 and run["evaluated"] == len(run["trace"]) == 2
+        for budget in ("equal_designs", "equal_time"):
+            s = run[budget]
+            if s["value"] is not None:
+                assert s["value"] >= best * (1 - 1e-9)
+                assert s["ratio_to_exact"] == pytest.approx(s["value"] / best, rel=1e-12)
+        found += [t["value"] for t in run["trace"]]
+    # every baseline value is at least the exact best, and the whole space holds it
+    assert min(found) == pytest.approx(best, rel=1e-9)
+    assert all(v >= best * (1 - 1e-9) for v in found)
+    # the presets are not points of this space (edge's 32x32 array beats it within 10 mm^2):
+    # they are reported beside it, not bounded by it
+    assert [p["preset"] for p in data["traditional"]] == ["edge", "mobile", "cloud"]
+    for p in data["traditional"]:
+        assert p["within_budget"] == (p["area_mm2"] <= 10.0 and p["value"] is not None)
+
+
+def test_shipped_design_examples_load_and_the_benchmark_is_the_issues_setting() -> None:
+    from cosamt.design.spec import load_design
+
+    paths = sorted((ROOT / "examples").glob("design_*.json"))
+    assert {p.stem for p in paths} >= {"design_edge", "design_llm", "design_llm_edp"}
+    for path in paths:
+        spec = load_design(path)
+        points = enumerate_space(spec.space)
+        assert any(design_area(p, spec.space).total_mm2 <= spec.budget.area_mm2 for p in points)
+    bench = load_design(ROOT / "examples" / "design_llm_edp.json")
+    assert bench.objective.value == "edp"
+    assert {(w.model, w.phase.value, w.seq_len) for w in bench.workloads} == {
+        ("gpt2", "prefill", 1024),
+        ("gpt2", "decode", 4096),
+        ("llama3-8b", "prefill", 1024),
+        ("llama3-8b", "decode", 4096),
+    }
+    points = enumerate_space(bench.space)
+    within = [p for p in points if design_area(p, bench.space).total_mm2 <= bench.budget.area_mm2]
+    assert len(points) == 4 * 4 * 5 * 3 and len(within) >= 200

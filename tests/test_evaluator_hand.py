@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import problems
+from support import make_arch, problems
 from tracesim import simulate
 
-from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, VectorUnit
+from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.metrics import Metrics
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
@@ -22,48 +22,11 @@ NONE: frozenset[str] = frozenset()
 
 
 def arch2(*, multicast: bool = True, gb_bytes: int = 1024) -> Architecture:
-    return Architecture(
-        name="t",
-        clock_ghz=1,
-        word_bytes=2,
-        mac_energy_pj=1,
-        pe_array=PEArray(
-            rows=ArrayAxis(size=4), cols=ArrayAxis(size=4), below="GB", multicast=multicast
-        ),
-        levels=(
-            MemoryLevel(name="GB", capacity_bytes=gb_bytes, read_energy_pj=6, write_energy_pj=6),
-            MemoryLevel(
-                name="DRAM",
-                read_energy_pj=200,
-                write_energy_pj=200,
-                read_bandwidth=8,
-                write_bandwidth=8,
-            ),
-        ),
-        vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
-    )
+    return make_arch(2, 4, 4, multicast, gb_bytes)
 
 
 def arch3() -> Architecture:
-    return Architecture(
-        name="t3",
-        clock_ghz=1,
-        word_bytes=2,
-        mac_energy_pj=1,
-        pe_array=PEArray(rows=ArrayAxis(size=1), cols=ArrayAxis(size=1), below="GB"),
-        levels=(
-            MemoryLevel(name="Reg", read_energy_pj=1, write_energy_pj=1),
-            MemoryLevel(name="GB", read_energy_pj=6, write_energy_pj=6),
-            MemoryLevel(
-                name="DRAM",
-                read_energy_pj=200,
-                write_energy_pj=200,
-                read_bandwidth=8,
-                write_bandwidth=8,
-            ),
-        ),
-        vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
-    )
+    return make_arch(3, 1, 1, True)
 
 
 def rw(met: Metrics) -> dict[tuple[str, str], tuple[int, int]]:
@@ -106,9 +69,9 @@ def test_a_two_level_gemm() -> None:
         ("DRAM", "X"): (64, 0),
         ("DRAM", "W"): (512, 0),
         ("DRAM", "Y"): (0, 64),
-        ("GB", "X"): (512, 64),
-        ("GB", "W"): (512, 512),
-        ("GB", "Y"): (64, 64),
+        ("GlobalBuffer", "X"): (512, 64),
+        ("GlobalBuffer", "W"): (512, 512),
+        ("GlobalBuffer", "Y"): (64, 64),
     }
     assert met.compute_cycles == 8 * 8 * 8
     # DRAM traffic: (576 reads + 64 writes) * 2 bytes = 1280 bytes; read cycles 576*2/8 = 144 < 512.
@@ -148,9 +111,9 @@ def test_b_spatial_multicast() -> None:
     met = evaluate(op, arch2(), B_OUTPUT_STATIONARY)
     assert met.valid, met.violations
     assert rw(met) == {
-        ("GB", "X"): (16, 16),
-        ("GB", "W"): (16, 16),
-        ("GB", "Y"): (16, 16),
+        ("GlobalBuffer", "X"): (16, 16),
+        ("GlobalBuffer", "W"): (16, 16),
+        ("GlobalBuffer", "Y"): (16, 16),
         ("DRAM", "X"): (16, 0),
         ("DRAM", "W"): (16, 0),
         ("DRAM", "Y"): (0, 16),
@@ -161,8 +124,8 @@ def test_b_spatial_multicast() -> None:
     # Outputs are still reduced/merged per tile: Y unchanged.
     met_nomc = evaluate(op, arch2(multicast=False), B_OUTPUT_STATIONARY)
     got = rw(met_nomc)
-    assert got[("GB", "X")] == (64, 16) and got[("GB", "W")] == (64, 16)
-    assert got[("GB", "Y")] == (16, 16)
+    assert got[("GlobalBuffer", "X")] == (64, 16) and got[("GlobalBuffer", "W")] == (64, 16)
+    assert got[("GlobalBuffer", "Y")] == (16, 16)
     assert got[("DRAM", "X")] == (16, 0)
     check_against_trace(op, arch2(multicast=False), B_OUTPUT_STATIONARY, met_nomc)
 
@@ -179,9 +142,9 @@ def test_b_spatial_reduction_multicast() -> None:
         met = evaluate(op, arch, B_REDUCTION_SPATIAL)
         assert met.valid, met.violations
         got = rw(met)
-        assert got[("GB", "X")] == (x_reads, 16)
-        assert got[("GB", "W")] == (16, 16)
-        assert got[("GB", "Y")] == (16, 16)
+        assert got[("GlobalBuffer", "X")] == (x_reads, 16)
+        assert got[("GlobalBuffer", "W")] == (16, 16)
+        assert got[("GlobalBuffer", "Y")] == (16, 16)
         check_against_trace(op, arch, B_REDUCTION_SPATIAL, met)
 
 
@@ -205,15 +168,15 @@ def test_c_reuse_skips_irrelevant_loops_across_two_levels() -> None:
     assert met.valid, met.violations
     got = rw(met)
     assert got[("DRAM", "W")] == (8, 0)
-    assert got[("Reg", "W")] == (48, 8)
-    assert {(ts.level, ts.tensor): ts.fills for ts in met.tensors}[("Reg", "W")] == 4
+    assert got[("Registers", "W")] == (48, 8)
+    assert {(ts.level, ts.tensor): ts.fills for ts in met.tensors}[("Registers", "W")] == 4
     check_against_trace(op, arch, m, met)
     # Contrast: move m 3 outside k 2 at DRAM: [n 2, m 3, k 2] + GB [m 2] -> only m 2 is dropped,
     # F = 2*3*2 = 12 (R = 4): DRAM reads W 2 * 12 = 24.
     m2 = Mapping(levels=(m.levels[0], m.levels[1], lm((Loop("n", 2), Loop("m", 3), Loop("k", 2)))))
     met2 = evaluate(op, arch, m2)
     assert rw(met2)[("DRAM", "W")] == (24, 0)
-    assert rw(met2)[("Reg", "W")] == (48, 24)
+    assert rw(met2)[("Registers", "W")] == (48, 24)
     check_against_trace(op, arch, m2, met2)
 
 
@@ -233,7 +196,7 @@ def test_d_output_read_back() -> None:
     assert met.valid, met.violations
     got = rw(met)
     assert got[("DRAM", "Y")] == (16, 32)
-    assert got[("GB", "Y")] == (48, 48)
+    assert got[("GlobalBuffer", "Y")] == (48, 48)
     check_against_trace(op, arch, m, met)
     # Swapping the DRAM loops ([m 4, k 2]) keeps each row in GB across k: no DRAM read-back.
     m_swapped = Mapping(levels=(m.levels[0], lm((Loop("m", 4), Loop("k", 2)))))
@@ -268,11 +231,11 @@ def test_f_capacity_overflow_is_named() -> None:
     (v,) = met.violations
     assert (v.rule, v.level, v.found, v.expected) == (
         Rule.CAPACITY,
-        "GB",
+        "GlobalBuffer",
         "17 words",
         "at most 16 words",
     )
-    assert str(v).startswith("GB: ") and "capacity is 16 words" in str(v)
+    assert str(v).startswith("GlobalBuffer: ") and "capacity is 16 words" in str(v)
     # 34 bytes = 17 words is exactly enough
     assert evaluate(gemm("g", 8, 8, 8), arch2(gb_bytes=34), A_MAPPING).valid
 

@@ -106,7 +106,6 @@ def test_invalid_schedule_is_never_returned() -> None:
     real = single_formulation(Problem(op, arch, dict(op.dims)))
     liar = Formulated(
         real.build,
-        real.extract,
         lambda _m: Certificate(1.0, 1.0, (Violation(Rule.CAPACITY, "made up"),)),
     )
     res = solve_formulated(liar, FAST)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import problems
+from support import one_width, problems
 
 from cosamt.arch.presets import load_preset
 from cosamt.arch.spec import Architecture
@@ -373,3 +373,48 @@ def _in_place_operators(inst: Path) -> set[str]:
         for op, tensors in g.in_place.items()
         if tensors
     }
+
+
+@pytest.mark.skipif(
+    not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)"
+)
+@pytest.mark.parametrize("preset", ["gemmini", "simba"])
+def test_accelforge_agrees_on_partitioned_buffers(tmp_path: Path, preset: str) -> None:
+    """A partitioned level is one AccelForge memory per partition (each keeping its roles): on
+    GPT-2 at 64 tokens, unfused, with the presets' buffers at one word width (AccelForge has no
+    per-level widths), every operator's exported schedule costs the same in AccelForge,
+    except where the export itself names an approximation (a storage node it cannot place)."""
+    from typer.testing import CliRunner
+
+    from cosamt.cli import app
+
+    inst, sched, out = tmp_path / "inst.json", tmp_path / "sched.json", tmp_path / "af"
+    arch = one_width(preset).model_dump(mode="json")  # AccelForge's widths are per tensor only
+    inst.write_text(json.dumps({"model": "gpt2", "seq_len": 64, "arch": arch}))
+    runner = CliRunner()
+    solve = runner.invoke(app, ["solve", str(inst), "--fusion", "none", "--out", str(sched)])
+    assert solve.exit_code == 0, solve.output
+    printed = runner.invoke(app, ["export", str(inst), str(sched), "--out", str(out)]).stdout
+    report = json.loads(runner.invoke(app, ["evaluate", str(inst), str(sched), "--json"]).stdout)
+    approximated = {g["name"] for g in report["groups"] if f"({g['name']})" in printed}
+    agreed = 0
+    for g in report["groups"]:
+        proc = subprocess.run(
+            [
+                AF_PYTHON,
+                str(ROOT / "scripts" / "peers" / "accelforge_runner.py"),
+                str(out / spec_folder(g["name"])),
+                "evaluate",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        got = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert got["latency_cycles"] == pytest.approx(g["latency_cycles"], rel=1e-7)
+        if g["name"] not in approximated:
+            assert got["energy_pj"] == pytest.approx(g["energy_pj"], rel=1e-7), g["name"]
+            agreed += 1
+    assert agreed >= len(report["groups"]) - 1

@@ -27,7 +27,7 @@ def _no_constraint_lists(model: pyo.Block) -> None:
 def test_single_operator_rows_are_named() -> None:
     op = gemm("g", 64, 64, 64)
     edge = load_preset("edge")
-    m = build(Problem(op, edge, dict(op.dims), False))
+    m = build(Problem(op, edge, dict(op.dims), False)).model
     _no_constraint_lists(m)
     ports = [f"{lv.name}.{rw}" for lv in edge.levels for rw in ("read", "write")]
     assert list(m.latency_bounds) == ["compute", *ports]
@@ -43,7 +43,7 @@ def test_fused_group_rows_are_named() -> None:
     resolved = resolve(inst)
     seg = next(s for s in segments(resolved.operators, FusionChoice.ALL) if s.name == "attention")
     group = next(c[0] for c in seg.candidates if len(c) == 1 and c[0].scheme is Scheme.FLAT)
-    m = build_group(group, resolved.arch)
+    m = build_group(group, resolved.arch).model
     _no_constraint_lists(m)
     assert {key[1] for key in m.shared_links} == {"count", "nontrivial", "order"}
     assert all(key[0] >= 1 for key in m.shared_links)  # members linked to member 0

@@ -120,3 +120,32 @@ def test_changing_the_thread_count_between_solves() -> None:
     for threads in (2, 1, 2):
         result = solve_operator(op, arch, SolveSettings(threads=threads, time_limit_s=300))
         assert result.status.value == "optimal", threads
+
+
+def _figures(report: SolveReport) -> list[tuple[object, ...]]:
+    return [
+        (
+            seg.name,
+            a.label,
+            a.chosen,
+            a.note,
+            g.name,
+            g.same_as,
+            g.source,
+            g.solve.status,
+            g.metrics.latency_cycles,
+            g.metrics.energy_pj,
+        )
+        for seg in report.segments
+        for a in seg.alternatives
+        for g in a.groups
+    ]
+
+
+def test_groups_solved_in_processes_give_the_same_report(tiny_report: SolveReport) -> None:
+    # jobs 2: every distinct group in one of two spawned processes; a rejected fused candidate
+    # (FLAT here, which cannot fit) crosses the process boundary as its reason.
+    inst = tiny_report.resolved.instance
+    parallel = solve_instance(tiny_report.resolved, settings_for(inst, jobs=2))
+    assert _figures(parallel) == _figures(tiny_report)
+    assert all(g.solve.proven for g in parallel.groups)

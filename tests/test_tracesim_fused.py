@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import support
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tracesim import simulate
 
-from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, VectorUnit
+from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum, Role, batched, gemm
@@ -26,31 +27,7 @@ GB, DRAM, SHARED = 0, 1, 2
 
 
 def make_arch(rows: int, cols: int, multicast: bool) -> Architecture:
-    return Architecture(
-        name="fused-sim",
-        clock_ghz=1,
-        word_bytes=2,
-        mac_energy_pj=1,
-        pe_array=PEArray(
-            rows=ArrayAxis(size=rows),
-            cols=ArrayAxis(size=cols),
-            below="GlobalBuffer",
-            multicast=multicast,
-        ),
-        levels=(
-            MemoryLevel(
-                name="GlobalBuffer", capacity_bytes=1 << 20, read_energy_pj=6, write_energy_pj=6
-            ),
-            MemoryLevel(
-                name="DRAM",
-                read_energy_pj=200,
-                write_energy_pj=200,
-                read_bandwidth=8,
-                write_bandwidth=8,
-            ),
-        ),
-        vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
-    ).with_shared_level()
+    return support.make_arch(2, rows, cols, multicast, gb_bytes=1 << 20).with_shared_level()
 
 
 @st.composite

@@ -253,3 +253,201 @@ def test_hf_shipped_agree(tmp_path: Path) -> None:
     a = build_block(load_hf_config(path), Phase.PREFILL, 1, 64)
     b = build_block(get_model("llama3.1-8b"), Phase.PREFILL, 1, 64)
     assert [o.signature() for o in a] == [o.signature() for o in b]
+
+
+# DeepSeek-V2-Lite's config.json (deepseek-ai/DeepSeek-V2-Lite), the fields that shape it.
+DSV2_LITE: dict[str, Any] = {
+    "model_type": "deepseek_v2",
+    "hidden_size": 2048,
+    "num_hidden_layers": 27,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 16,
+    "q_lora_rank": None,
+    "kv_lora_rank": 512,
+    "qk_nope_head_dim": 128,
+    "qk_rope_head_dim": 64,
+    "v_head_dim": 128,
+    "intermediate_size": 10944,
+    "moe_intermediate_size": 1408,
+    "n_routed_experts": 64,
+    "n_shared_experts": 2,
+    "num_experts_per_tok": 6,
+    "first_k_dense_replace": 1,
+    "moe_layer_freq": 1,
+    "hidden_act": "silu",
+    "rms_norm_eps": 1e-6,
+    "rope_theta": 10000,
+    "vocab_size": 102400,
+}
+
+
+@pytest.mark.parametrize(("phase", "m"), [(Phase.PREFILL, 64), (Phase.DECODE, 1)])
+def test_mla_latent_projections(phase: Phase, m: int) -> None:
+    ops = by_name(build_block(config_from_dict(DSV2_LITE), phase, 1, 64))
+    # No q_lora_rank: one query projection to 16 heads of 128 + 64 features.
+    assert ops["moe.q_proj"].dims == {"b": 1, "m": m, "e": 2048, "f": 16 * 192}
+    assert "moe.q_down" not in ops
+    # The KV latent (512) and the rotated key part shared by the heads (64), then per head the
+    # non-rotary key (128) and the value (128) decompressed from the latent.
+    assert ops["moe.kv_down"].dims == {"b": 1, "m": m, "e": 2048, "f": 512 + 64}
+    assert ops["moe.kv_norm"].dims == {"b": 1, "m": m, "f": 512}
+    assert ops["moe.kv_up"].dims == {"b": 1, "m": m, "e": 512, "f": 16 * (128 + 128)}
+    assert ops["moe.rope"].dims["f"] == (16 + 1) * 64
+    assert ops["moe.qk"].dims == {"b": 1, "h": 16, "m": m, "n": 64, "d": 192}
+    assert ops["moe.av"].dims == {"b": 1, "h": 16, "m": m, "n": 64, "d": 128}
+    assert ops["moe.out_proj"].dims == {"b": 1, "m": m, "e": 16 * 128, "f": 2048}
+    assert ops["moe.out_proj"].count == 26 and ops["dense.out_proj"].count == 1
+
+
+def test_mla_query_latent() -> None:
+    cfg = {**DSV2_LITE, "q_lora_rank": 1536}
+    ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 8))
+    assert ops["moe.q_down"].dims["f"] == 1536
+    assert ops["moe.q_norm"].dims == {"b": 1, "m": 8, "f": 1536}
+    assert ops["moe.q_up"].dims == {"b": 1, "m": 8, "e": 1536, "f": 16 * 192}
+    assert "moe.q_proj" not in ops
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"v_head_dim": None}, "v_head_dim"), ({"num_key_value_heads": 4}, "num_key_value_heads")],
+)
+def test_mla_refusals_name_the_field(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(InputError) as exc:
+        config_from_dict({**DSV2_LITE, **change})
+    assert any(p.path == f"hf_config.{field}" for p in exc.value.problems)
+
+
+def test_deepseek_v2_lite_shipped_is_its_config() -> None:
+    a = build_block(config_from_dict(DSV2_LITE), Phase.DECODE, 1, 64)
+    b = build_block(get_model("deepseek-v2-lite"), Phase.DECODE, 1, 64)
+    assert [o.signature() for o in a] == [o.signature() for o in b]
+
+
+def test_value_head_dim_narrower_than_keys() -> None:
+    ops = by_name(build_block(config_from_dict({**LLAMA, "v_head_dim": 96}), Phase.PREFILL, 1, 8))
+    # Q and K: 32 and 8 heads of 128; V: 8 heads of 96; P.V and the output projection use 96.
+    assert ops["qkv_proj"].dims["f"] == (32 + 8) * 128 + 8 * 96
+    assert ops["qk"].dims["d"] == 128 and ops["av"].dims["d"] == 96
+    assert ops["out_proj"].dims == {"b": 1, "m": 8, "e": 32 * 96, "f": 4096}
+
+
+def test_head_dim_floor_in_llama_derived_code() -> None:
+    # GLM-4.5's default config: 96 heads do not divide 4096 and no head_dim; its code takes
+    # hidden_size // num_attention_heads = 42.
+    model = config_from_dict({**LLAMA, "model_type": "glm4_moe", "num_attention_heads": 96})
+    assert model.dh == 42 and any("42" in a for a in model.assumptions)
+    with pytest.raises(InputError):  # a BERT-like family's code refuses that split
+        config_from_dict({**LLAMA, "model_type": "bert", "num_attention_heads": 96})
+
+
+def test_xielu_is_a_plain_activation() -> None:
+    cfg = {**LLAMA, "model_type": "apertus", "hidden_act": "xielu"}
+    ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 8))
+    assert "ffn_gate" not in ops and ops["ffn1"].dims["f"] == 14336
+    assert ops["act"].vector_ops == 8 * 14336 * 10  # both branches and the select
+
+
+def test_all_moe_layers_need_no_dense_width() -> None:
+    cfg = {k: v for k, v in LLAMA.items() if k != "intermediate_size"}
+    cfg |= {"num_local_experts": 8, "num_experts_per_tok": 2, "moe_intermediate_size": 1024}
+    ops = by_name(build_block(config_from_dict(cfg), Phase.PREFILL, 1, 8))
+    assert ops["expert_up"].dims["f"] == 1024 and "ffn2" not in ops
+    with pytest.raises(InputError) as exc:  # a dense layer would need the width
+        config_from_dict({**cfg, "first_k_dense_replace": 1})
+    assert any(p.path == "hf_config.intermediate_size" for p in exc.value.problems)
+
+
+def test_composite_config_reads_its_language_model() -> None:
+    # InternVL keeps the language model in llm_config; a top-level hidden_size (Voxtral copies
+    # the text model's) does not make the composite a model of its own: it has no layers.
+    cfg = {"model_type": "internvl_chat", "hidden_size": 4096, "llm_config": LLAMA,
+           "vision_config": {"hidden_size": 1024, "num_hidden_layers": 24}}  # fmt: skip
+    model = config_from_dict(cfg)
+    assert model.n_layers == 32 and model.d_model == 4096
+    assert "composite config: the language model (llm_config) only" in model.assumptions[0]
+    with pytest.raises(InputError) as exc:  # a detector with a text tower stays a detector
+        config_from_dict({"model_type": "omdet-turbo", "num_queries": 900, "text_config": LLAMA})
+    assert [p.path for p in exc.value.problems] == ["hf_config.num_queries"]
+
+
+SWIN_T: dict[str, Any] = {
+    "model_type": "swin", "image_size": 224, "patch_size": 4, "embed_dim": 96,
+    "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "window_size": 7, "mlp_ratio": 4.0,
+    "hidden_act": "gelu", "layer_norm_eps": 1e-5,
+}  # fmt: skip
+
+
+def test_swin_stages_and_windows() -> None:
+    model = config_from_dict(SWIN_T)
+    ops = by_name(build_block(model, Phase.PREFILL, 1, 56 * 56))
+    # Stage 1: 56x56 tokens in 64 windows of 7x7, 3 heads of 32; attention within a window.
+    assert ops["s1.qk"].dims == {"b": 64, "h": 3, "m": 49, "n": 49, "d": 32}
+    assert ops["s1.qkv_proj"].dims == {"b": 64, "m": 49, "e": 96, "f": 3 * 96}
+    assert ops["s1.qk"].count == 2 and ops["s3.qk"].count == 6
+    # Patch merging into stage 2: 28x28 tokens, 4 x 96 -> 2 x 96.
+    assert ops["merge1.reduction"].dims == {"b": 1, "m": 784, "e": 384, "f": 192}
+    # Stage 4: the 7x7 grid is one window; 24 heads of 32 over 768 features.
+    assert ops["s4.qk"].dims == {"b": 1, "h": 24, "m": 49, "n": 49, "d": 32}
+    assert ops["s4.ffn1"].dims == {"b": 1, "m": 49, "e": 768, "f": 3072}
+    with pytest.raises(InputError):
+        build_block(model, Phase.DECODE, 1, 56 * 56)
+
+
+def test_swin_padding_is_refused() -> None:
+    with pytest.raises(InputError) as exc:  # 64 / 4 = 16: not tiled by 7x7 windows
+        config_from_dict({**SWIN_T, "image_size": 64})
+    assert "padding is not modelled" in str(exc.value.problems)
+
+
+DETR: dict[str, Any] = {
+    "model_type": "detr", "is_encoder_decoder": True, "d_model": 256, "encoder_layers": 6,
+    "decoder_layers": 6, "encoder_attention_heads": 8, "decoder_attention_heads": 8,
+    "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048, "activation_function": "relu",
+    "num_queries": 100,
+}  # fmt: skip
+
+
+def test_detr_decoder_runs_its_object_queries() -> None:
+    model = config_from_dict(DETR)
+    # An 800 x 1088 image through ResNet-50: a 25 x 34 feature map, 850 encoder tokens.
+    ops = by_name(build_block(model, Phase.PREFILL, 1, 850))
+    assert ops["enc.qk"].dims == {"b": 1, "h": 8, "m": 850, "n": 850, "d": 32}
+    assert ops["dec.qk"].dims == {"b": 1, "h": 8, "m": 100, "n": 100, "d": 32}
+    assert ops["dec.xqk"].dims == {"b": 1, "h": 8, "m": 100, "n": 850, "d": 32}
+    assert ops["dec.xkv_proj"].dims == {"b": 1, "m": 850, "e": 256, "f": 2 * 256}
+    assert ops["dec.ffn1"].dims == {"b": 1, "m": 100, "e": 256, "f": 2048}
+    assert not model.decoder  # no decode phase: the queries are decoded at once
+    with pytest.raises(InputError):
+        build_block(model, Phase.DECODE, 1, 850)
+    with pytest.raises(InputError) as exc:  # Conditional DETR's attention is not plain DETR's
+        config_from_dict({**DETR, "model_type": "conditional_detr"})
+    assert any(p.path == "hf_config.num_queries" for p in exc.value.problems)
+
+
+def test_window_and_moe_split_four_block_types() -> None:
+    # EXAONE-MoE's pattern: three windowed layers then a global one; layer 0 dense, the rest MoE.
+    kinds = ["sliding_attention"] * 3 + ["full_attention"]
+    cfg = {**LLAMA, "model_type": "exaone_moe", "sliding_window": 4096,
+           "layer_types": kinds * 8, "mlp_layer_types": ["dense"] + ["sparse"] * 31,
+           "num_experts": 64, "num_experts_per_tok": 8, "moe_intermediate_size": 1024}  # fmt: skip
+    work = build_workload(config_from_dict(cfg), Phase.PREFILL, 1, 8192)
+    counts = {plan.prefix: (plan.count, plan.n, plan.moe) for plan, _ in work.blocks}
+    # 24 windowed layers (23 MoE + layer 0 dense), 8 global ones (all MoE); none global and dense.
+    assert counts == {
+        "local.moe.": (23, 4096, True),
+        "local.dense.": (1, 4096, False),
+        "global.moe.": (8, 8192, True),
+    }
+    ops = by_name(work.operators)
+    assert ops["local.moe.qk"].dims["n"] == 4096 and ops["global.moe.expert_up"].count == 8
+    assert ops["local.dense.ffn_gate"].dims["f"] == 14336
+
+
+def test_mlp_only_layers_are_dense() -> None:
+    # Qwen2-MoE's rule: layer i is MoE unless listed, and only every decoder_sparse_step-th.
+    cfg = {**LLAMA, "model_type": "qwen2_moe", "num_experts": 8, "num_experts_per_tok": 2,
+           "moe_intermediate_size": 512, "mlp_only_layers": [0, 1, 5], "decoder_sparse_step": 2}  # fmt: skip
+    model = config_from_dict(cfg)
+    # MoE layers: odd i (i + 1 even) not in {0, 1, 5}: 3, 7, 9, ..., 31 -> 16 - 2 = 14.
+    assert model.moe_layers == 14

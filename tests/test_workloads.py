@@ -41,6 +41,7 @@ SHIPPED = [
     "t5-base",
     "whisper-small",
     "deit-b",
+    "deepseek-v2-lite",
 ]
 
 
@@ -71,9 +72,10 @@ def test_every_shipped_model_loads_and_builds(name: str, phase: Phase) -> None:
     for plan, block in work.blocks:
         assert all(op.count == plan.count for op in block)
         names = [op.name.removeprefix(plan.prefix) for op in block]
-        for required in ("qkv_proj", "qk", "softmax", "av", "out_proj"):
+        qkv = "kv_up" if model.mla else "qkv_proj"  # MLA: K and V from the latent
+        for required in (qkv, "qk", "softmax", "av", "out_proj"):
             assert required in names
-        assert names.index("qkv_proj") < names.index("qk") < names.index("av")
+        assert names.index(qkv) < names.index("qk") < names.index("av")
     assert sum(plan.count for plan, _ in work.blocks) == model.n_layers + (
         model.encoder_layers or 0 if phase is Phase.PREFILL else 0
     )
@@ -105,6 +107,7 @@ def test_every_shipped_model_loads_and_builds(name: str, phase: Phase) -> None:
         ("t5-base", 12, 768, 12, 12, 64, 3072),
         ("whisper-small", 12, 768, 12, 12, 64, 3072),
         ("deit-b", 12, 768, 12, 12, 64, 3072),
+        ("deepseek-v2-lite", 27, 2048, 16, 16, 128 + 64, 10944),  # QK head dim: nope + rope
     ],
 )
 def test_shipped_numbers(
@@ -137,6 +140,20 @@ def test_shipped_numbers(
         ("vit-b16", {"image_tokens": 14 * 14 + 1, "norm_position": "pre"}),
         ("gpt2", {"norm_position": "pre", "vocab_size": 50257}),
         ("bert-base", {"norm_position": "post"}),
+        (
+            "deepseek-v2-lite",
+            {
+                "kv_lora_rank": 512,
+                "q_lora_rank": None,
+                "v_head_dim": 128,
+                "rotary_dim": 64,
+                "n_experts": 64,
+                "experts_per_token": 6,
+                "expert_d_ff": 1408,
+                "shared_d_ff": 2 * 1408,
+                "moe_layers": 26,
+            },
+        ),
     ],
 )
 def test_shipped_structure(name: str, fields: dict[str, Any]) -> None:
@@ -438,7 +455,8 @@ def test_hf_gpt2_n_inner(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "path"),
     [
-        ({**HF_CONFIGS["llama"], "kv_lora_rank": 512}, "hf_config.kv_lora_rank"),
+        # MLA without its head dims: the first one missing is named.
+        ({**HF_CONFIGS["llama"], "kv_lora_rank": 512}, "hf_config.qk_nope_head_dim"),
         ({**HF_CONFIGS["bert"], "attention_window": 512}, "hf_config.attention_window"),
         (
             {k: v for k, v in HF_CONFIGS["bert"].items() if k != "hidden_size"},

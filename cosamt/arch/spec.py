@@ -80,6 +80,21 @@ class Partition(Frozen):
     """Bytes of this partition (per PE for private levels); at least one word."""
 
 
+class RoleBytes(Frozen):
+    """Bytes per word of each role at one level, where it differs from the architecture's
+    ``word_bytes`` (int8 operands with int32 partial sums: ``{"output": 4}`` at the accumulator)."""
+
+    input: WordBytes | None = None
+    """Bytes per input word here (null: word_bytes)."""
+    weight: WordBytes | None = None
+    """Bytes per weight word here (null: word_bytes)."""
+    output: WordBytes | None = None
+    """Bytes per output (partial-sum) word here (null: word_bytes)."""
+
+    def of(self, role: Role) -> int | None:
+        return {Role.INPUT: self.input, Role.WEIGHT: self.weight, Role.OUTPUT: self.output}[role]
+
+
 class MemoryLevel(Frozen):
     name: LevelName
     """Unique level name (an identifier; not ``Shared``, the fused groups' virtual level);
@@ -97,9 +112,13 @@ class MemoryLevel(Frozen):
     write_bandwidth: Rate | None = None
     """Bytes per cycle this level can write (per PE for private levels); null means unlimited."""
     read_energy_pj: Energy
-    """Energy of reading one word."""
+    """Energy of reading one word of ``word_bytes`` (a wider or narrower word costs in proportion
+    to its bytes)."""
     write_energy_pj: Energy
-    """Energy of writing one word."""
+    """Energy of writing one word of ``word_bytes`` (in proportion to bytes, likewise)."""
+    role_bytes: RoleBytes = RoleBytes()
+    """Word widths of roles that differ from ``word_bytes`` at this level: their tiles take, and
+    their accesses cost, bytes / word_bytes words of capacity, energy and bandwidth."""
 
     @field_validator("name")
     @classmethod
@@ -147,7 +166,8 @@ class Architecture(Frozen):
     clock_ghz: Rate
     """Clock frequency in GHz (bandwidths are in bytes per cycle)."""
     word_bytes: WordBytes
-    """Bytes per data word (2 for 16-bit)."""
+    """Bytes per data word (2 for 16-bit); capacities count, and energies are quoted per, words of
+    this width. A level's ``role_bytes`` may give a role another width there."""
     mac_energy_pj: Energy
     """Energy of one multiply-accumulate."""
     pe_array: PEArray
@@ -223,6 +243,20 @@ class Architecture(Frozen):
         if cls is DimClass.REDUCTION and not self.pe_array.spatial_reduction:
             return ()
         return tuple(a for a in AXES if cls in self.pe_array.axis(a).unrolls)
+
+    def bytes_of(self, level: int, role: Role) -> int:
+        """Bytes of one word of ``role`` at ``level``."""
+        return self.levels[level].role_bytes.of(role) or self.word_bytes
+
+    def width(self, level: int, role: Role) -> float:
+        """Words of ``word_bytes`` one word of ``role`` takes at ``level`` (1.0 unless the level
+        gives the role its own width): the weight of its tiles in capacity and of its accesses in
+        energy and bandwidth."""
+        return self.bytes_of(level, role) / self.word_bytes
+
+    @property
+    def mixed_widths(self) -> bool:
+        return any(lv.role_bytes != RoleBytes() for lv in self.levels)
 
     @property
     def dram_index(self) -> int:

@@ -80,7 +80,10 @@ def tiles_fit(
     op: Einsum, arch: Architecture, level: int, extent: dict[str, int], kept: frozenset[str]
 ) -> bool:
     """Do the kept tiles fit every capacity group of ``level``, given each dim's tile extent there?"""
-    tiles = {t.name: math.prod(extent[d] for d in t.dims) for t in op.tensors}
+    # in words of word_bytes: a role with its own width at the level weighs bytes / word_bytes
+    tiles = {
+        t.name: math.prod(extent[d] for d in t.dims) * arch.width(level, t.role) for t in op.tensors
+    }
     roles = {t.name: t.role for t in op.tensors}
     return all(
         sum(tiles[t] for t in kept if roles[t] in group) <= cap

@@ -193,7 +193,10 @@ def _feasible_keeps(
     wb = arch.word_bytes
     for i, options in enumerate(subsets):
         groups = arch.levels[i].capacity_groups(wb)
-        tiles = {t.name: _tile(t, fac, i, arch.spatial_level) for t in op.tensors}
+        # in words of word_bytes (role_bytes widths weigh bytes / word_bytes), as the evaluator
+        tiles = {
+            t.name: _tile(t, fac, i, arch.spatial_level) * arch.width(i, t.role) for t in op.tensors
+        }
         roles = {t.name: t.role for t in op.tensors}
         ok = [
             s

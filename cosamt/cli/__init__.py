@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typer
 
+from cosamt.cli.arch import import_arch
 from cosamt.cli.codegen import codegen_cmd
 from cosamt.cli.compare import compare
 from cosamt.cli.design import design
@@ -33,3 +34,4 @@ app.command()(sweep)
 app.command()(plot)
 app.command()(workload)
 app.command()(design)
+app.command("import-arch")(import_arch)

@@ -50,7 +50,11 @@ def solve(
         float | None,
         typer.Option(help="Seconds for the whole solve; groups not solved by then are labelled."),
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Solver threads per MIP.")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="Groups solved at once in local processes (each with --threads)."),
+    ] = None,
     solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
     max_group: Annotated[
         int | None,
@@ -78,6 +82,7 @@ def solve(
             time_limit_s=time_limit,
             solve_time_limit_s=solve_time_limit,
             threads=threads,
+            jobs=jobs,
             max_group=max_group,
         )
         settings = settings_for(resolved.instance, objective=objective, solver=solver)

@@ -195,9 +195,16 @@ def genetic_search(
         pop = [_draw(spec, rng, sizes) for _ in range(population)]
         if budget.designs is not None and not budget.both:
             pop = list(dict.fromkeys(pop))[: budget.designs]
-        ev.evaluate([point_from_indices(values, g) for g in pop])
+        # the first generation ``jobs`` at a time, so that a budget smaller than the population
+        # is not overrun (the designs and their order are the same)
+        first_generation = True
+        for i in range(0, len(pop), jobs):
+            if i and _exhausted(ev, budget, total):
+                first_generation = False
+                break
+            ev.evaluate([point_from_indices(values, g) for g in pop[i : i + jobs]])
         stale = 0
-        while not _exhausted(ev, budget, total) and stale < 50:
+        while first_generation and not _exhausted(ev, budget, total) and stale < 50:
             before = len(ev.trace.results)
             elite = min(pop, key=fitness)
             kids = [child(pop) for _ in range(population - 1)]

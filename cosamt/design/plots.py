@@ -1,6 +1,6 @@
 """Figures of a ``cosamt design --json`` output: the latency–area and energy–area fronts of the
-solved designs, every solved design behind them, and the best design marked (Agg canvas, no
-pyplot)."""
+solved designs, each labelled exact or not (``pareto_status``), and the best design marked (Agg
+canvas, no pyplot)."""
 
 from __future__ import annotations
 
@@ -41,11 +41,14 @@ def fronts_figure(data: dict[str, Any]) -> Figure:
     for i, (key, metric, label) in enumerate(FRONTS):
         ax = fig.add_subplot(1, 2, i + 1)
         front = data[key]
+        exact = data.get("pareto_status", {}).get(key, {}).get("status") == "exact"
         ax.plot(
             [p["area_mm2"] for p in front],
             [p[metric] for p in front],
             "o-",
-            label=f"front of the {len(solved)} solved designs",
+            label="exact front (proven)"
+            if exact
+            else f"front of the {len(solved)} solved designs (not proven)",
         )
         if best:
             ax.plot(

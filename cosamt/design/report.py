@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
@@ -17,8 +17,8 @@ from cosamt.design.derive import (
     knob_values,
     point_from_indices,
 )
-from cosamt.design.evaluate import DesignResult
-from cosamt.design.search import Outcome, SearchResult
+from cosamt.design.evaluate import DesignResult, WorkloadResult
+from cosamt.design.search import RELATIVE_TOLERANCE, Outcome, SearchResult
 from cosamt.design.spec import DesignSpec
 from cosamt.types import Objective
 
@@ -26,13 +26,13 @@ RUNNER_UPS = 5
 UNITS = {"latency": "s", "energy": "pJ", "edp": "pJ*s"}
 
 
-def pareto(results: Sequence[DesignResult], metrics: Sequence[str]) -> list[DesignResult]:
-    """The results no other result beats on area and every metric (ties: the first kept)."""
+def pareto(results: Sequence[FrontPoint], metrics: Sequence[str]) -> list[FrontPoint]:
+    """The points no other point beats on area and every metric (ties: the first kept)."""
 
-    def values(r: DesignResult) -> tuple[float, ...]:
+    def values(r: FrontPoint) -> tuple[float, ...]:
         return (r.area_mm2, *(getattr(r, m) for m in metrics))
 
-    front: list[DesignResult] = []
+    front: list[FrontPoint] = []
     for r in sorted(results, key=lambda r: (values(r), r.label)):
         v = values(r)
         if not any(all(a <= b for a, b in zip(values(f), v, strict=True)) for f in front):
@@ -176,7 +176,87 @@ def design_json(spec: DesignSpec, r: DesignResult, with_arch: bool = False) -> d
     return out
 
 
-def _front_json(front: list[DesignResult]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class FrontPoint:
+    """One mapping of one solved design, placed on a front."""
+
+    label: str
+    area_mm2: float
+    latency_s: float
+    energy_pj: float
+    clock_ghz: float
+    proven: bool  # the front's metric is this design's proven optimum over its mappings
+
+    @property
+    def latency_cycles(self) -> float:
+        return self.latency_s * self.clock_ghz * 1e9
+
+
+def _point(r: DesignResult, runs: tuple[WorkloadResult, ...], proven: bool) -> FrontPoint:
+    lat = sum(w.weight * w.latency_cycles for w in runs) / (r.clock_ghz * 1e9)
+    energy = sum(w.weight * w.energy_pj for w in runs)
+    return FrontPoint(r.label, r.area_mm2, lat, energy, r.clock_ghz, proven)
+
+
+def front_point(r: DesignResult, metric: str | None) -> FrontPoint:
+    """The design's mapping solved for ``metric`` ("latency" or "energy") when there is one (then
+    the metric is the design's proven optimum if every group was), else its reported mapping."""
+    for runs in (r.workloads, r.others):
+        if runs and metric is not None and all(w.objective == metric for w in runs):
+            return _point(r, runs, all(w.all_optimal for w in runs))
+    return _point(r, r.workloads, False)
+
+
+def front_status(search: SearchResult, metric: str, front: list[FrontPoint]) -> dict[str, Any]:
+    """Whether the (area, ``metric``) front of the solved designs is the exact front of the whole
+    feasible space: every front point's metric is proven, and every other design within budget is
+    weakly dominated by a front point in (area, lower bound on its metric). Designs not so
+    dominated are ``undecided``: they may lie on the true front."""
+    attr = f"{metric}_s" if metric == "latency" else f"{metric}_pj"
+    on_front = {p.label for p in front}
+    undecided = 0
+    for o in search.outcomes:
+        if o.fate in ("over_area", "over_power") or o.candidate.point.label in on_front:
+            continue
+        low = o.candidate.bound_latency_s if metric == "latency" else o.candidate.bound_energy_pj
+        if o.result is not None:
+            q = front_point(o.result, metric)
+            low = getattr(q, attr) if q.proven else low
+        limit = low * (1 + RELATIVE_TOLERANCE)
+        if not any(p.area_mm2 <= o.candidate.area_mm2 and getattr(p, attr) <= limit for p in front):
+            undecided += 1
+    exact = undecided == 0 and all(p.proven for p in front)
+    return {
+        "status": "exact" if exact else "among_evaluated",
+        "undecided_designs": undecided,
+        "unproven_points": sum(not p.proven for p in front),
+    }
+
+
+def fronts(search: SearchResult) -> dict[str, Any]:
+    """The latency–area, energy–area and 3-D fronts of the solved designs, each with its status."""
+    solved = [o.result for o in search.outcomes if o.fate == "solved" and o.result is not None]
+    out: dict[str, Any] = {}
+    status: dict[str, Any] = {}
+    for key, metric in (("pareto_latency_area", "latency"), ("pareto_energy_area", "energy")):
+        attr = "latency_s" if metric == "latency" else "energy_pj"
+        front = pareto([front_point(r, metric) for r in solved], (attr,))
+        out[key] = _front_json(front)
+        status[key] = front_status(search, metric, front)
+    out["pareto"] = _front_json(pareto([front_point(r, None) for r in solved], METRICS_3D))
+    status["pareto"] = {
+        "status": "among_evaluated",
+        "note": "reported mappings of the solved designs; a design's own latency-energy "
+        "trade-off over its mappings is not enumerated",
+    }
+    out["pareto_status"] = status
+    return out
+
+
+METRICS_3D = ("latency_s", "energy_pj")
+
+
+def _front_json(front: Sequence[FrontPoint]) -> list[dict[str, Any]]:
     return [
         {
             "label": r.label,
@@ -184,6 +264,7 @@ def _front_json(front: list[DesignResult]) -> list[dict[str, Any]]:
             "latency_cycles": r.latency_cycles,
             "latency_s": r.latency_s,
             "energy_pj": r.energy_pj,
+            "proven": r.proven,
         }
         for r in front
     ]
@@ -205,9 +286,7 @@ def search_json(search: SearchResult) -> dict[str, Any]:
         "best": None if search.best is None else design_json(spec, search.best, with_arch=True),
         "runner_ups": [design_json(spec, r) for r in ranked[1 : 1 + RUNNER_UPS]],
         "binds": binds(search),
-        "pareto": _front_json(pareto(solved, ("latency_s", "energy_pj"))),
-        "pareto_latency_area": _front_json(pareto(solved, ("latency_s",))),
-        "pareto_energy_area": _front_json(pareto(solved, ("energy_pj",))),
+        **fronts(search),
         "space_points": search.space_points,
         "evaluated_designs": search.evaluated_designs,
         "from_cache": sum(1 for r in search.solved if r.from_cache),
@@ -293,3 +372,15 @@ def print_search(search: SearchResult, console: Console) -> None:
                 f"  {r.label:40} area {r.area_mm2:8.4g} mm^2  {_fmt(spec.objective, r.value)} "
                 f"({r.value / best.value - 1:+.3%})"
             )
+    for key, st in fronts(search)["pareto_status"].items():
+        if key == "pareto":
+            continue
+        name = key.removeprefix("pareto_").replace("_", "-")
+        text = (
+            "exact over the whole space (proven)"
+            if st["status"] == "exact"
+            else f"among the solved designs only ({st['undecided_designs']} designs undecided, "
+            f'{st["unproven_points"]} points not proven optimal; options.pruning = "front" '
+            "proves the objective's front)"
+        )
+        console.print(f"{name} front: {text}")

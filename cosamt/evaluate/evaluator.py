@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from cosamt.arch.spec import Architecture, DimClass, dim_class
-from cosamt.evaluate.metrics import LevelStats, Metrics, Stationarity, TensorLevelStats
+from cosamt.evaluate.metrics import LevelStats, Metrics, Stationarity, TensorLevelStats, words_text
 from cosamt.schedule.mapping import Loop, Mapping
 from cosamt.schedule.violations import Rule, Violation
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
@@ -304,6 +304,16 @@ def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[Vio
     return v
 
 
+def _weighted(
+    arch: Architecture, level: int, tensors: Sequence[Tensor], words: dict[str, int]
+) -> float:
+    """Words of ``word_bytes`` that these tensors' words make at ``level``: the plain (exact,
+    integer) sum unless some role has its own width there."""
+    if not any(arch.width(level, t.role) != 1.0 for t in tensors):
+        return sum(words[t.name] for t in tensors)
+    return sum(words[t.name] * arch.width(level, t.role) for t in tensors)
+
+
 def evaluate(
     op: Einsum,
     arch: Architecture,
@@ -364,22 +374,25 @@ def evaluate(
     wb = arch.word_bytes
     level_stats: list[LevelStats] = []
     tensor_stats: list[TensorLevelStats] = []
+    dram_bytes = 0
     for i, lv in enumerate(arch.levels):
         kept = [t for t in op.tensors if mapping.keeps(i, t.name)]
         mult = 2 if double_buffering and i < arch.dram_index else 1
         held = [t for t in kept if t.name not in capacity_exclude]
-        occupancy = sum(tile(t, i) for t in held) * mult
+        # in words of word_bytes: a role with its own width here weighs bytes / word_bytes
+        tiles = {t.name: tile(t, i) for t in held}
+        occupancy = _weighted(arch, i, held, tiles) * mult
         for roles, cap in lv.capacity_groups(wb):
-            used = sum(tile(t, i) for t in held if t.role in roles) * mult
+            used = _weighted(arch, i, [t for t in held if t.role in roles], tiles) * mult
             if used > cap:
                 what = "/".join(r.value for r in roles)
                 buffered = " (double-buffered)" if mult == 2 else ""
                 violations.append(
                     Violation(
                         Rule.CAPACITY,
-                        f"{what} tiles need {used} words{buffered}, capacity is {cap} words",
+                        f"{what} tiles need {words_text(used)} words{buffered}, capacity is {cap} words",
                         where=lv.name,
-                        found=f"{used} words",
+                        found=f"{words_text(used)} words",
                         expected=f"at most {cap} words",
                         level=lv.name,
                         operator=op.name,
@@ -387,9 +400,17 @@ def evaluate(
                 )
         r_total = sum(reads[i].values())
         w_total = sum(writes[i].values())
+        # accesses in words of word_bytes, for energy and bandwidth
+        r_ref = _weighted(arch, i, op.tensors, reads[i])
+        w_ref = _weighted(arch, i, op.tensors, writes[i])
+        moved = sum(
+            (reads[i][t.name] + writes[i][t.name]) * arch.bytes_of(i, t.role) for t in op.tensors
+        )
+        if i == arch.dram_index:
+            dram_bytes = moved
         inst = instances(i)
-        rc = r_total * wb / (lv.read_bandwidth * inst) if lv.read_bandwidth else 0.0
-        wc = w_total * wb / (lv.write_bandwidth * inst) if lv.write_bandwidth else 0.0
+        rc = r_ref * wb / (lv.read_bandwidth * inst) if lv.read_bandwidth else 0.0
+        wc = w_ref * wb / (lv.write_bandwidth * inst) if lv.write_bandwidth else 0.0
         caps = lv.capacity_groups(wb)
         level_stats.append(
             LevelStats(
@@ -401,8 +422,9 @@ def evaluate(
                 writes=w_total,
                 read_cycles=rc,
                 write_cycles=wc,
-                energy_pj=r_total * lv.read_energy_pj + w_total * lv.write_energy_pj,
+                energy_pj=r_ref * lv.read_energy_pj + w_ref * lv.write_energy_pj,
                 stationarity=stationarity(op, mapping.temporal_above(i)),
+                bytes_moved=moved,
             )
         )
         for t in kept:
@@ -428,7 +450,6 @@ def evaluate(
     mac_e = macs * arch.mac_energy_pj
     vec_e = vops * arch.vector_unit.energy_per_op_pj
     energy = mac_e + vec_e + sum(ls.energy_pj for ls in level_stats)
-    dram = level_stats[arch.dram_index]
     return Metrics(
         operator=op.name,
         macs=macs,
@@ -440,7 +461,7 @@ def evaluate(
         energy_pj=energy,
         mac_energy_pj=mac_e,
         vector_energy_pj=vec_e,
-        dram_bytes=(dram.reads + dram.writes) * wb,
+        dram_bytes=dram_bytes,
         utilisation=op.macs / (latency * arch.pe_array.pes) if latency and op.macs else 0.0,
         levels=tuple(level_stats),
         tensors=tuple(tensor_stats),

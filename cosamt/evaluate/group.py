@@ -8,7 +8,7 @@ from typing import Any
 
 from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
-from cosamt.evaluate.metrics import Metrics
+from cosamt.evaluate.metrics import Metrics, words_text
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import Mapping
 from cosamt.schedule.violations import Rule, Violation
@@ -186,15 +186,19 @@ def _check_group_capacity(
         for roles, cap in level.capacity_groups(garch.word_bytes):
             # a tensor counts in every partition holding a role it plays (Group.roles)
             inside = sorted(n for n in sizes if group.roles(n) & set(roles))
-            used = sum(sizes[n] for n in inside) * (2 if db else 1)
+            widths = [group.width(garch, lvl, n) for n in inside]
+            used: float = sum(sizes[n] for n in inside)
+            if any(w != 1.0 for w in widths):  # words of word_bytes (role_bytes)
+                used = sum(sizes[n] * w for n, w in zip(inside, widths, strict=True))
+            used *= 2 if db else 1
             if used > cap:
                 names = ", ".join(inside)
                 out.append(
                     Violation(
                         Rule.GROUP_CAPACITY,
-                        f"the group keeps {names} at once: {used} words, capacity is {cap}",
+                        f"the group keeps {names} at once: {words_text(used)} words, capacity is {cap}",
                         where=level.name,
-                        found=f"{used} words",
+                        found=f"{words_text(used)} words",
                         expected=f"at most {cap} words",
                         level=level.name,
                     )

@@ -30,7 +30,7 @@ class TensorLevelStats:
 class LevelStats:
     level: str
     instances: int
-    occupancy_words: int  # peak per instance (double-buffered if asked)
+    occupancy_words: float  # peak per instance in words of word_bytes (double-buffered if asked)
     capacity_words: int | None
     reads: int
     writes: int
@@ -38,6 +38,7 @@ class LevelStats:
     write_cycles: float
     energy_pj: float
     stationarity: Stationarity
+    bytes_moved: int  # reads + writes in bytes, each word at its role's width here
 
     @property
     def cycles(self) -> float:
@@ -118,3 +119,9 @@ class Metrics:
             ],
             "violations": [v.to_json() for v in self.violations],
         }
+
+
+def words_text(words: float) -> str:
+    """A count of words as text: exact for whole counts, 6 digits for the fractional ones that
+    mixed word widths give."""
+    return str(int(words)) if float(words).is_integer() else f"{words:.6g}"

@@ -66,13 +66,24 @@ def _computes(ops: list[Einsum]) -> str:
     return f"len(Outputs & ({' | '.join(op.output.name for op in ops)})) > 0"
 
 
-def component(arch: Architecture, level: int) -> str:
-    """AccelForge component of a cosamt level (``LATCH`` is the MAC's operand latch)."""
+def partition_name(level: str, roles: tuple[Role, ...]) -> str:
+    """The AccelForge memory of one partition of a level: ``GlobalBuffer_input_weight``."""
+    return "_".join([level, *(r.value for r in roles)])
+
+
+def component(arch: Architecture, level: int, role: Role | None = None) -> str:
+    """AccelForge component of a cosamt level (``LATCH`` is the MAC's operand latch); of a
+    partitioned level, the memory of the partition that holds ``role``."""
     if level == LATCH:
         return REGISTER
     if level == arch.dram_index:
         return MAIN_MEMORY
-    return arch.levels[level].name
+    lv = arch.levels[level]
+    if lv.partitions is None:
+        return lv.name
+    if role is None:
+        raise ExportError(f"{lv.name}: a partitioned level has one memory per partition")
+    return next(partition_name(lv.name, p.roles) for p in lv.partitions if role in p.roles)
 
 
 def level_of(arch: Architecture, name: str) -> int:
@@ -81,7 +92,8 @@ def level_of(arch: Architecture, name: str) -> int:
     if name == MAIN_MEMORY:
         return arch.dram_index
     for i, lv in enumerate(arch.levels):
-        if lv.name == name:
+        parts = [partition_name(lv.name, p.roles) for p in lv.partitions or ()]
+        if name == lv.name or name in parts:
             return i
     raise ExportError(f"component {name!r} is not a level of architecture {arch.name!r}")
 
@@ -91,22 +103,39 @@ def level_of(arch: Architecture, name: str) -> int:
 
 
 def _bits(arch: Architecture) -> int:
+    if arch.mixed_widths:
+        # AccelForge's bits_per_value is per tensor, not per tensor and memory
+        raise ExportError(
+            f"{arch.name}: role_bytes (a role's own width at a level) is not exported"
+        )
     return 8 * arch.word_bytes
 
 
-def _memory(arch: Architecture, level: int) -> dict[str, Any]:
+def _memories(arch: Architecture, level: int) -> list[dict[str, Any]]:
+    """The AccelForge memories of a level: one, or one per partition (each keeping only its roles;
+    a tensor passes through the one memory of its role, so each has the partition's capacity)."""
+    lv = arch.levels[level]
+    if lv.partitions is None:
+        return [_memory(arch, level, lv.name, lv.holds, lv.capacity_bytes)]
+    return [
+        _memory(arch, level, partition_name(lv.name, p.roles), p.roles, p.capacity_bytes)
+        for p in lv.partitions
+    ]
+
+
+def _memory(
+    arch: Architecture, level: int, name: str, holds: tuple[Role, ...], capacity: int | None
+) -> dict[str, Any]:
     lv = arch.levels[level]
     bits = _bits(arch)
-    if lv.partitions:
-        raise ExportError(f"{lv.name}: partitioned buffers are not exported")
     read = "inf" if lv.read_bandwidth is None else lv.read_bandwidth * 8
     write = "inf" if lv.write_bandwidth is None else lv.write_bandwidth * 8
     top = level == arch.dram_index
-    roles = "All" if set(lv.holds) == set(Role) else " | ".join(r.value for r in lv.holds)
+    roles = "All" if set(holds) == set(Role) else " | ".join(r.value for r in holds)
     return {
         "!Memory": True,
-        "name": component(arch, level),
-        "size": "inf" if lv.capacity_bytes is None else lv.capacity_bytes * 8,
+        "name": MAIN_MEMORY if top else name,
+        "size": "inf" if capacity is None else capacity * 8,
         "leak_power": 0,
         "area": 0,
         "total_latency": "max(a.n_calls / a.throughput for a in actions)",
@@ -144,7 +173,7 @@ def arch_spec(arch: Architecture, n_tensors: int = 3) -> dict[str, Any]:
     unrolling rules, so a mapper searches the same spatial choices), the latch and the MAC."""
     nodes: list[dict[str, Any]] = []
     for level in range(arch.dram_index, -1, -1):
-        nodes.append(_memory(arch, level))
+        nodes += _memories(arch, level)
         if level == arch.spatial_level:
             nodes.append(
                 {
@@ -330,6 +359,7 @@ def sequence_mapping_spec(
     tree. Intermediates (``on_chip``) and tiles that live across shared iterations sit above the
     branches; their placement must agree among operators. Without shared loops or intermediates
     this is the unfused sequence."""
+    _one_role_per_partitioned_tensor(ops, arch)
     places = {op.name: _Placement.of(op, arch, mappings[op.name]) for op in ops}
     first = places[ops[0].name]
     shared = first.loops[: first.shared]
@@ -372,6 +402,26 @@ def sequence_mapping_spec(
     nodes.append({"!Sequential": True, "nodes": branches})
     approx = tuple(a for op in ops for a in places[op.name].approximations)
     return ExportedMapping({"mapping": {"nodes": nodes}}, approx)
+
+
+def _one_role_per_partitioned_tensor(ops: tuple[Einsum, ...], arch: Architecture) -> None:
+    """cosamt counts a tensor in the partition of every role it plays in a group (an intermediate
+    is one member's output and the next one's input); AccelForge places it in one memory per
+    Einsum, so such a group on a partitioned level has no counterpart."""
+    if not any(lv.partitions for lv in arch.levels):
+        return
+    roles: dict[str, set[Role]] = {}
+    for op in ops:
+        for t in op.tensors:
+            roles.setdefault(t.name, set()).add(t.role)
+    for lv in arch.levels:
+        for tensor, played in roles.items():
+            memories = {p.roles for p in lv.partitions or () if played & set(p.roles)}
+            if len(memories) > 1:
+                raise ExportError(
+                    f"{tensor} plays {sorted(r.value for r in played)} in the group and so sits in "
+                    f"two partitions of {lv.name} (cosamt's rule); AccelForge places it in one"
+                )
 
 
 @dataclass(frozen=True)
@@ -426,18 +476,23 @@ class _Placement:
         if spatial and not mac:
             raise ExportError(f"{op.name}: the vector unit has no spatial loops")
 
-        def name(level: int) -> str:
-            return latch if level == LATCH else component(arch, level)
+        role = {t.name: t.role for t in op.tensors}
+
+        def name(level: int, tensor: str) -> str:
+            return latch if level == LATCH else component(arch, level, role[tensor])
+
+        def order(st: tuple[int, int, str]) -> tuple[int, int]:
+            """Outer levels first; within a partitioned level, in the memories' order."""
+            parts = arch.levels[st[1]].partitions if st[1] != LATCH else None
+            at = [i for i, p in enumerate(parts or ()) if role[st[2]] in p.roles]
+            return (-st[1], at[0] if at else 0)
 
         return cls(
             loops=tuple(lp for _, lp in leveled),
             shared=shared,
-            outside=tuple(
-                (pos, name(lvl), t) for pos, lvl, t in sorted(outside, key=lambda s: -s[1])
-            ),
+            outside=tuple((pos, name(lvl, t), t) for pos, lvl, t in sorted(outside, key=order)),
             inside=tuple(
-                (max(pos, spatial_at), name(lvl), t)
-                for pos, lvl, t in sorted(inside, key=lambda s: -s[1])
+                (max(pos, spatial_at), name(lvl, t), t) for pos, lvl, t in sorted(inside, key=order)
             ),
             spatial=spatial,
             spatial_at=spatial_at,
@@ -446,7 +501,7 @@ class _Placement:
             approximations=tuple(
                 sorted(
                     {
-                        f"{t} in {name(lvl)} ({op.name}): its storage node cannot "
+                        f"{t} in {name(lvl, t)} ({op.name}): its storage node cannot "
                         "sit above the array's loops, so AccelForge counts more refills"
                         for pos, lvl, t in inside
                         if pos < spatial_at

@@ -9,13 +9,20 @@ tensor any member keeps there (group_capacity); online softmax pays rescaling wo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pyomo.environ as pyo
 
 from cosamt.arch.spec import Architecture
 from cosamt.formulation.blocks import epigraph
-from cosamt.formulation.single_operator import OperatorModel, Problem, populate
+from cosamt.formulation.single_operator import (
+    BuiltModel,
+    CostTerms,
+    Expr,
+    OperatorModel,
+    Problem,
+    populate,
+)
 from cosamt.fusion.schemes import Group
 from cosamt.lattice import divisors, prime_factors
 
@@ -41,20 +48,19 @@ def build_group(
     arch: Architecture,
     double_buffering: bool = False,
     shared_factors: Mapping[str, int] | None = None,
-) -> pyo.ConcreteModel:
+) -> BuiltModel:
     m = pyo.ConcreteModel(name=f"fused_group[{group.name}]")
     problems = member_problems(group, arch, double_buffering)
     m.member = pyo.Block(range(len(problems)))
-    members = [populate(m.member[i], pb) for i, pb in enumerate(problems)]
-    m.problems = problems
+    members = tuple(populate(m.member[i], pb) for i, pb in enumerate(problems))
     shared_level = problems[0].dram + 1
     link_shared_loops(m, group, problems, shared_level)
     if shared_factors is not None:
         fix_shared_factors(m, group, problems, shared_level, shared_factors)
     group_capacity(m, group, members)
     extra_vector = rescale_work(m, group, members, shared_level)
-    group_objective(m, members, extra_vector, arch)
-    return m
+    costs = group_objective(m, members, extra_vector, arch)
+    return BuiltModel(m, members, costs)
 
 
 def link_shared_loops(m: pyo.ConcreteModel, group: Group, problems: list[Problem], k: int) -> None:
@@ -101,7 +107,7 @@ def fix_shared_factors(
             m.member[0].count[d, p, f"T{k}"].fix(power)
 
 
-def group_capacity(m: pyo.ConcreteModel, group: Group, members: list[OperatorModel]) -> None:
+def group_capacity(m: pyo.ConcreteModel, group: Group, members: Sequence[OperatorModel]) -> None:
     """group_capacity: every on-chip level holds, for every tensor any member keeps there, its
     largest tile (group_tile >= each member's tile), all at once: a tile reused across shared
     iterations must survive the other members' turns. In-place outputs share their input's space."""
@@ -127,13 +133,14 @@ def group_capacity(m: pyo.ConcreteModel, group: Group, members: list[OperatorMod
         for g, (roles, cap) in enumerate(level.capacity_groups(arch.word_bytes)):
             held = [key for key in tiles if key[1] == lvl and group.roles(key[0]) & set(roles)]
             if held:
-                m.group_capacity[level.name, g] = (
-                    mult * sum(m.group_tile[key] for key in held) / cap <= 1
-                )
+                words = [group.width(arch, lvl, key[0]) * m.group_tile[key] for key in held]
+                if all(group.width(arch, lvl, key[0]) == 1.0 for key in held):
+                    words = [m.group_tile[key] for key in held]
+                m.group_capacity[level.name, g] = mult * sum(words) / cap <= 1
 
 
 def rescale_work(
-    m: pyo.ConcreteModel, group: Group, members: list[OperatorModel], k: int
+    m: pyo.ConcreteModel, group: Group, members: Sequence[OperatorModel], k: int
 ) -> pyo.Expression | float:
     """Online softmax: key_tiles x (|O| + 2 x rows) vector ops, key_tiles = the shared factor of the
     key dimension (an exact epigraph over its divisors)."""
@@ -148,37 +155,40 @@ def rescale_work(
 
 def group_objective(
     m: pyo.ConcreteModel,
-    members: list[OperatorModel],
+    members: Sequence[OperatorModel],
     extra_vector: pyo.Expression | float,
     arch: Architecture,
-) -> None:
+) -> CostTerms:
     """group_latency: the shared iterations are pipelined across the PE array, the vector unit and
     every memory port (FLAT's interleaved execution; fill and drain ignored), so latency is the max
     over resources of the members' summed cycles. group_energy: the members' sum + rescaling work."""
     blocks = [mm.costs for mm in members]
-    m.latency_scale = max(b.latency_scale for b in blocks)
-    m.energy_scale = max(b.energy_scale for b in blocks)
+    latency_scale = max(b.latency_scale for b in blocks)
+    energy_scale = max(b.energy_scale for b in blocks)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     resources = sorted({r for b in blocks for r in b.resource_cycles} | {"vector"})
     # group_latency[resource]: latency >= the members' summed cycles of the resource
     m.group_latency = pyo.Constraint(pyo.Any)
+    cycles: dict[str, Expr] = {}
     for r in resources:
         total = sum(b.resource_cycles.get(r, 0.0) for b in blocks)
         if r == "vector":
             total = total + extra_vector / arch.vector_unit.lanes
         if isinstance(total, float) and total == 0.0:
             continue
-        m.group_latency[r] = m.latency_scaled >= total / m.latency_scale
+        cycles[r] = total
+        m.group_latency[r] = m.latency_scaled >= total / latency_scale
     m.group_energy = pyo.Constraint(
         expr=m.energy_scaled
         >= (
             sum(b.energy_scale * b.energy_scaled for b in blocks)
             + extra_vector * arch.vector_unit.energy_per_op_pj
         )
-        / m.energy_scale
+        / energy_scale
     )
     # An Expression component: with a scale of exactly 1.0, Pyomo simplifies the product to the
     # variable itself, which then cannot be attached under a second name (found by the fuzzer).
-    m.latency = pyo.Expression(expr=m.latency_scale * m.latency_scaled)
-    m.energy = pyo.Expression(expr=m.energy_scale * m.energy_scaled)
+    m.latency = pyo.Expression(expr=latency_scale * m.latency_scaled)
+    m.energy = pyo.Expression(expr=energy_scale * m.energy_scaled)
+    return CostTerms(cycles, latency_scale, energy_scale, m.latency_scaled, m.energy_scaled)

@@ -197,15 +197,24 @@ class OperatorModel:
     costs: CostTerms
 
 
-def build(problem: Problem) -> pyo.ConcreteModel:
+@dataclass(frozen=True)
+class BuiltModel:
+    """A whole MIP ready to solve: the Pyomo model, the operators formulated in it (one, or a fused
+    group's members, in the group's order) and its scaled objective terms, all the solver reads."""
+
+    model: pyo.ConcreteModel
+    members: tuple[OperatorModel, ...]
+    costs: CostTerms
+
+
+def build(problem: Problem) -> BuiltModel:
     m = pyo.ConcreteModel(name=f"single_operator[{problem.op.name}]")
-    populate(m, problem)
-    return m
+    om = populate(m, problem)
+    return BuiltModel(m, (om,), om.costs)
 
 
 def populate(m: pyo.Block, problem: Problem) -> OperatorModel:
     """Add one operator's variables and constraints to ``m`` (a model, or a fused group's block)."""
-    m.problem = problem  # for extraction; never passed to the evaluator
     factors = define_factor_variables(m, problem)
     order = define_order_variables(m, problem, factors)
     keeps = define_keep_variables(m, problem)
@@ -217,9 +226,6 @@ def populate(m: pyo.Block, problem: Problem) -> OperatorModel:
     define_compulsory_traffic(m, problem, keeps, traffic)
     tiles = define_capacity(m, problem, fills)
     costs = define_latency_and_energy(m, problem, factors, traffic)
-    # The solver's extraction reads these off the block (cosamt/solve/solver.py).
-    m.outer = order.outer
-    m.kept = keeps.kept
     return OperatorModel(m, problem, factors, order, keeps, fills, chains, traffic, tiles, costs)
 
 
@@ -476,7 +482,7 @@ def define_traffic(
                 z = epigraph(
                     m, f"child_{t.name}_{c}", base + inst, space, m.keep[t.name, c], lower=size_t
                 )
-                (reads if out else writes)[c] += z
+                (reads if out else writes)[c] += _wide(z, pb.arch.width(c, t.role))
             for p in [q for q in chain_levels(pb, t) if q > c]:
 
                 def keep_spatial(d: str, t: Tensor = t, out: bool = out) -> bool:
@@ -494,9 +500,9 @@ def define_traffic(
                 )
                 incoming.setdefault((t.name, p), []).append(z)
                 if not out:
-                    reads[p] += z
+                    reads[p] += _wide(z, pb.arch.width(p, t.role))
                     continue
-                writes[p] += z
+                writes[p] += _wide(z, pb.arch.width(p, t.role))
                 updates.append(UpdatePair(t, c, p, z))
     return TrafficTerms(reads, writes, incoming, updates)
 
@@ -530,11 +536,18 @@ def define_readback(
         ),
     )
     reads, writes = dict(traffic.reads), dict(traffic.writes)
+    role = {t.name: t.role for t in pb.op.tensors}
     for tn, c, p in keys:
-        reads[p] += points * m.readback[tn, c, p]
+        reads[p] += _wide(points * m.readback[tn, c, p], pb.arch.width(p, role[tn]))
         if c != MAC:
-            writes[c] += points * m.readback[tn, c, p]
+            writes[c] += _wide(points * m.readback[tn, c, p], pb.arch.width(c, role[tn]))
     return replace(traffic, reads=reads, writes=writes)
+
+
+def _wide(words: Expr, width: float) -> Expr:
+    """Accesses in words of word_bytes: a role with its own width at the level weighs bytes /
+    word_bytes (the expression is left as it is at width 1, the common case)."""
+    return words if width == 1.0 else width * words
 
 
 def define_compulsory_traffic(
@@ -589,10 +602,16 @@ def define_capacity(m: pyo.Block, pb: Problem, fills: FillTerms) -> dict[tuple[s
                 tdims = [d for d in pb.dims if d in t.dims]
                 values = lattice([pb.sizes[d] for d in tdims]) if tdims else [1]
                 gate = m.keep[t.name, i] if i in pb.holdable(t) else 1.0
+                width = pb.arch.width(i, t.role)
                 tiles[(t.name, i)] = epigraph(
-                    m, f"tile_{t.name}_{i}", fills.log_tile(t, i), values, gate, upper=cap / mult
+                    m,
+                    f"tile_{t.name}_{i}",
+                    fills.log_tile(t, i),
+                    values,
+                    gate,
+                    upper=cap / (mult * width),
                 )
-                terms.append(tiles[(t.name, i)])
+                terms.append(_wide(tiles[(t.name, i)], width))
             if terms:
                 m.add_component(
                     f"capacity_{lv.name}_{g}", pyo.Constraint(expr=mult * sum(terms) / cap <= 1)
@@ -613,11 +632,11 @@ def define_latency_and_energy(
         [lv.read_bandwidth or math.inf for lv in arch.levels]
         + [lv.write_bandwidth or math.inf for lv in arch.levels]
     )
-    m.latency_scale = float(points) * (wb / slowest if math.isfinite(slowest) else 1.0)
+    latency_scale = float(points) * (wb / slowest if math.isfinite(slowest) else 1.0)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     # An Expression component: with a scale of exactly 1.0, Pyomo simplifies the product to the
     # variable itself, which then cannot be attached under a second name (found by the fuzzer).
-    m.latency = pyo.Expression(expr=m.latency_scale * m.latency_scaled)
+    m.latency = pyo.Expression(expr=latency_scale * m.latency_scaled)
     # latency_bounds[resource]: latency >= the cycles of each resource ("compute", "vector",
     # "<level>.read", "<level>.write"); declared here, filled below, so the rows keep their place.
     m.latency_bounds = pyo.Constraint(pyo.Any)
@@ -645,11 +664,11 @@ def define_latency_and_energy(
         if lv.write_bandwidth:
             resource_cycles[f"{lv.name}.write"] = traffic.writes[i] * (wb / lv.write_bandwidth)
     for resource, cycles in resource_cycles.items():
-        m.latency_bounds[resource] = m.latency_scaled >= cycles / m.latency_scale
+        m.latency_bounds[resource] = m.latency_scaled >= cycles / latency_scale
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
-    m.energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
+    energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
-    m.energy = pyo.Expression(expr=m.energy_scale * m.energy_scaled)
+    m.energy = pyo.Expression(expr=energy_scale * m.energy_scaled)
     m.energy_definition = pyo.Constraint(
         expr=m.energy_scaled
         >= (
@@ -659,8 +678,8 @@ def define_latency_and_energy(
                 for i, lv in enumerate(arch.levels)
             )
         )
-        / m.energy_scale
+        / energy_scale
     )
     return CostTerms(
-        resource_cycles, m.latency_scale, m.energy_scale, m.latency_scaled, m.energy_scaled
+        resource_cycles, latency_scale, energy_scale, m.latency_scaled, m.energy_scaled
     )

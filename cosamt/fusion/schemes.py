@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cosamt.arch.spec import Architecture
 from cosamt.types import FusionChoice
 from cosamt.workload.einsum import Einsum, Role, Tensor
 
@@ -79,6 +80,11 @@ class Group:
         the output partition and read by its consumer from the input one. The MIP
         (group_capacity) and the evaluator both apply this rule."""
         return frozenset(t.role for o in self.ops for t in o.tensors if t.name == tensor)
+
+    def width(self, arch: Architecture, level: int, tensor: str) -> float:
+        """Words of ``arch.word_bytes`` one word of ``tensor`` takes at ``level`` in the group: the
+        widest role it plays (an intermediate kept as a partial sum is as wide as an output)."""
+        return max(arch.width(level, r) for r in self.roles(tensor))
 
     def signature(self) -> tuple[object, ...]:
         return (

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
-from cosamt.arch.spec import Architecture
+from cosamt.arch.spec import Architecture, VectorUnit
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.limits import Batch, Gap, SeqLen, Threads, TimeLimit
+from cosamt.limits import Batch, Gap, Rate, SeqLen, Threads, TimeLimit, WordBytes
 from cosamt.types import FusionChoice, Objective, Phase
 from cosamt.workload.models import ModelConfig
 
@@ -26,6 +26,22 @@ class HFConfigRef(Frozen):
     """Name to report (defaults to the file's model_type)."""
 
 
+class AccelForgeArchRef(Frozen):
+    accelforge: str
+    """Path to an AccelForge architecture YAML (``arch.nodes``; relative to the instance file),
+    read by ``cosamt.export.accelforge_import``; what cosamt cannot model is refused by field."""
+    word_bytes: WordBytes
+    """Bytes per word (AccelForge keeps the width in the workload's ``bits_per_value``)."""
+    clock_ghz: Rate
+    """Clock frequency in GHz (AccelForge states none; latency is in cycles there)."""
+    vector_unit: VectorUnit | None = None
+    """The vector unit, unless the file has cosamt's exported one (a ``VectorUnit`` Fork)."""
+    name: str | None = None
+    """Name to report (defaults to the file's stem)."""
+    description: str = ""
+    """Where the numbers come from."""
+
+
 class Options(Frozen):
     objective: Objective = Objective.LATENCY
     """What the MIP minimises; ties are broken by the other metric (lexicographic)."""
@@ -35,15 +51,20 @@ class Options(Frozen):
     max_group: Annotated[int, Field(ge=1)] | None = None
     """With ``fusion: explore``: at most this many operators per group; null = any."""
     time_limit_s: TimeLimit = 60.0
-    """Wall-clock limit per MIP solve (seconds, finite, > 0). A group may take several MIPs
-    (padding candidates, the tie-break stage), so a group can take a multiple of it."""
+    """Wall-clock limit per operator group (seconds, finite, > 0): every MIP the group needs (padding
+    candidates, the tie-break stage, Pareto points) shares it. When it is reached the group keeps
+    the best schedule found, with status feasible and its gap (or a tie-break that is not proven)."""
     solve_time_limit_s: TimeLimit | None = None
     """Wall-clock limit on the whole solve (every group of every fusion candidate); null = none.
-    Each MIP gets at most the time left; once it is spent, the operators not yet solved get the
+    Each group gets at most the time left; once it is spent, the operators not yet solved get the
     labelled streaming schedule (status no_solution) and fused candidates not yet solved are
-    skipped. Checked between MIPs, so it is exceeded by at most one MIP's own time limit."""
+    skipped."""
     threads: Threads = 2
-    """Solver threads."""
+    """Solver threads per MIP."""
+    jobs: Threads = 1
+    """Groups solved at once, each in its own local process (so up to ``jobs`` x ``threads`` cores);
+    1 solves them one after another in this process. HiGHS's branch and bound is mostly serial, so
+    on two cores ``jobs: 2, threads: 1`` uses both."""
     mip_gap: Gap = 0.0
     """Relative optimality gap at which the solver may stop (0 = proven optimal)."""
     double_buffering: bool = False
@@ -58,8 +79,8 @@ class Options(Frozen):
 # ``model`` and ``arch`` are "a name or an object". The branch is chosen from the JSON type of the
 # value (a callable discriminator), so a bad value is reported once, against the branch the user
 # meant: a string only as a name, an object only field by field.
-_NAME, _INLINE, _HF = "name", "inline", "hf_config"
-_TAGS = {_NAME, _INLINE, _HF}
+_NAME, _INLINE, _HF, _AF = "name", "inline", "hf_config", "accelforge"
+_TAGS = {_NAME, _INLINE, _HF, _AF}
 Name = Annotated[str, Field(min_length=1)]
 
 
@@ -76,6 +97,8 @@ def _model_branch(value: Any) -> str | None:
 def _arch_branch(value: Any) -> str | None:
     if isinstance(value, str):
         return _NAME
+    if isinstance(value, AccelForgeArchRef) or (isinstance(value, dict) and "accelforge" in value):
+        return _AF
     if isinstance(value, (dict, Architecture)):
         return _INLINE
     return None
@@ -93,11 +116,14 @@ ModelField = Annotated[
     ),
 ]
 ArchField = Annotated[
-    Annotated[Name, Tag(_NAME)] | Annotated[Architecture, Tag(_INLINE)],
+    Annotated[Name, Tag(_NAME)]
+    | Annotated[Architecture, Tag(_INLINE)]
+    | Annotated[AccelForgeArchRef, Tag(_AF)],
     Discriminator(
         _arch_branch,
         custom_error_type="arch_choice",
-        custom_error_message="expected a preset name (string) or an inline architecture object",
+        custom_error_message="expected a preset name (string), an inline architecture object "
+        'or {"accelforge": PATH, "word_bytes": ..., "clock_ghz": ...}',
     ),
 ]
 
@@ -115,7 +141,8 @@ class Instance(Frozen):
     seq_len: SeqLen
     """Sequence length (prefill) or KV-cache length (decode); the same 2**64 limit applies."""
     arch: ArchField
-    """A preset name (``cosamt presets``) or an inline architecture."""
+    """A preset name (``cosamt presets``), an inline architecture, or an AccelForge arch YAML
+    (``{"accelforge": PATH, "word_bytes": 2, "clock_ghz": 1.0}``)."""
     options: Options = Options()
     """Solver and search options."""
 
@@ -164,14 +191,23 @@ def _strip_branch_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return loc
 
 
+def _relative(path: str, base_dir: Path | None) -> Path:
+    p = Path(path)
+    return base_dir / p if base_dir is not None and not p.is_absolute() else p
+
+
+def accelforge_arch_path(instance: Instance, base_dir: Path | None = None) -> Path | None:
+    """Where the instance's ``{"accelforge": PATH}`` points (relative paths from ``base_dir``)."""
+    if not isinstance(instance.arch, AccelForgeArchRef):
+        return None
+    return _relative(instance.arch.accelforge, base_dir)
+
+
 def hf_config_path(instance: Instance, base_dir: Path | None = None) -> Path | None:
     """Where the instance's ``{"hf_config": PATH}`` points (relative paths from ``base_dir``)."""
     if not isinstance(instance.model, HFConfigRef):
         return None
-    path = Path(instance.model.hf_config)
-    if base_dir is not None and not path.is_absolute():
-        path = base_dir / path
-    return path
+    return _relative(instance.model.hf_config, base_dir)
 
 
 def reference_problems(instance: Instance, base_dir: Path | None = None) -> list[Problem]:
@@ -189,6 +225,12 @@ def reference_problems(instance: Instance, base_dir: Path | None = None) -> list
         why = "no such file" if not hf.exists() else "not a file"
         problems.append(
             Problem("model.hf_config", f"cannot read Hugging Face config {str(hf)!r}: {why}")
+        )
+    af = accelforge_arch_path(instance, base_dir)
+    if af is not None and not af.is_file():
+        why = "no such file" if not af.exists() else "not a file"
+        problems.append(
+            Problem("arch.accelforge", f"cannot read AccelForge arch {str(af)!r}: {why}")
         )
     if isinstance(instance.arch, str) and instance.arch not in (presets := list_presets()):
         problems.append(

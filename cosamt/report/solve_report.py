@@ -33,14 +33,15 @@ def stationarity(g: GroupResult) -> dict[str, str]:
     return out
 
 
-def level_bytes(g: GroupResult, word_bytes: int) -> dict[str, int]:
+def level_bytes(g: GroupResult) -> dict[str, int]:
     """Bytes read from and written to each memory level by the whole group (all its members and
-    instances); the fused group's virtual ``Shared`` level moves nothing and is left out."""
+    instances, each word at its width there); the fused group's virtual ``Shared`` level moves
+    nothing and is left out."""
     out: dict[str, int] = {}
     for m in g.metrics.members:
         for lv in m.levels:
             if lv.level != SHARED:
-                out[lv.level] = out.get(lv.level, 0) + (lv.reads + lv.writes) * word_bytes
+                out[lv.level] = out.get(lv.level, 0) + lv.bytes_moved
     return out
 
 
@@ -79,7 +80,7 @@ def group_json(g: GroupResult, report: SolveReport) -> dict[str, Any]:
         "energy_pj": m.energy_pj,
         "dram_bytes": m.dram_bytes,
         "useful_macs": m.useful_macs,
-        "level_bytes": level_bytes(g, report.resolved.arch.word_bytes),
+        "level_bytes": level_bytes(g),
         "utilisation": m.utilisation,
         "bound_by": bound_by(g),
         "padding": {op: dict(mp.padding) for op, mp in g.mappings.items() if mp.padding},

@@ -61,10 +61,13 @@ def model_totals(report: SolveReport) -> Totals:
     )
 
 
+def _executions(seg: SegmentResult) -> int:
+    """How often a segment runs per model: its block's layer count (1 for the LM head)."""
+    return next((g.count for a in seg.alternatives for g in a.groups), 0)
+
+
 def bound_totals(report: SolveReport, totals: Totals) -> BoundTotals:
-    layers = report.resolved.model.n_layers
     latency, energy = _block_bounds(report)
-    latency, energy = latency * layers, energy * layers
     return BoundTotals(
         latency_cycles=latency,
         energy_pj=energy,
@@ -75,9 +78,8 @@ def bound_totals(report: SolveReport, totals: Totals) -> BoundTotals:
 
 def _explored(report: SolveReport, seg: SegmentResult) -> bool:
     """A segment of a block that fusion explore chose (its figures are the block's)."""
-    blocks = {e.block for e in report.explorations if e.bound is not None}
-    ops = [op for a in seg.alternatives for g in a.groups for op in g.group.source_ops]
-    return bool(ops) and ops[0].rpartition(".")[0] in blocks
+    ops = {op for a in seg.alternatives for g in a.groups for op in g.group.source_ops}
+    return bool(ops) and any(ops <= e.covers for e in report.explorations if e.bound is not None)
 
 
 def _solve_seconds(report: SolveReport) -> float:
@@ -93,16 +95,17 @@ def _solve_seconds(report: SolveReport) -> float:
 
 
 def _block_bounds(report: SolveReport) -> tuple[float, float]:
-    """Per segment the smallest bound over its alternatives; an explored block (fusion explore)
-    counts once, with its bound over every partition considered."""
-    explored = {e.block: e.bound for e in report.explorations if e.bound is not None}
-    latency = sum(b.latency_cycles for b in explored.values())
-    energy = sum(b.energy_pj for b in explored.values())
+    """Per segment the smallest bound over its alternatives, weighted by how often it runs; an
+    explored block (fusion explore) counts once per layer with its bound over every partition
+    considered."""
+    explored = [(e.bound, e.count) for e in report.explorations if e.bound is not None]
+    latency = sum(b.latency_cycles * n for b, n in explored)
+    energy = sum(b.energy_pj * n for b, n in explored)
     for seg in report.segments:
         if _explored(report, seg):
             continue
-        latency += seg.bound.latency_cycles
-        energy += seg.bound.energy_pj
+        latency += seg.bound.latency_cycles * _executions(seg)
+        energy += seg.bound.energy_pj * _executions(seg)
     return latency, energy
 
 

@@ -20,7 +20,13 @@ from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
 from cosamt.formulation.fused_group import build_group
 from cosamt.formulation.lattice import padding_candidates, prime_factors
-from cosamt.formulation.single_operator import Problem, build
+from cosamt.formulation.single_operator import (
+    BuiltModel,
+    CostTerms,
+    OperatorModel,
+    Problem,
+    build,
+)
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.schedule.violations import Violation
@@ -56,6 +62,7 @@ class SolveSettings:
     objective: Objective = Objective.LATENCY
     time_limit_s: float = 60.0  # wall-time bound on one group: every MIP and stage it needs
     threads: int = 2
+    jobs: int = 1  # groups solved at once in local processes (the pipeline's, not one MIP's)
     mip_gap: float = 0.0
     double_buffering: bool = False
     padding: bool = True
@@ -306,6 +313,10 @@ def _run(
             has, bound = _load_interrupted(opt)
     if tc == TerminationCondition.optimal and has:
         return SolveStatus.OPTIMAL, bound
+    if has and bound is None:
+        # Stopped (time limit) before any dual bound: the objective variables are nonnegative, so 0
+        # is a valid bound and the schedule's gap is reported (100%) rather than left out.
+        bound = 0.0
     if tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
         left = time_left - (time.perf_counter() - start)
         if not loose and left > 0.05:
@@ -327,22 +338,26 @@ def _quiet_pyomo() -> Iterator[None]:
         log.setLevel(level)
 
 
-def extract_mapping(model: pyo.ConcreteModel, pb: Problem) -> Mapping:
-    """Read factors, loop orders and keep decisions off a solved model."""
+def extract_mappings(built: BuiltModel) -> dict[str, Mapping]:
+    """Every formulated operator's schedule, read off the solved model."""
+    return {om.problem.op.name: extract_mapping(om) for om in built.members}
+
+
+def extract_mapping(om: OperatorModel) -> Mapping:
+    """Read factors, loop orders and keep decisions off a solved operator's variables."""
+    pb, count, outer, kept = om.problem, om.block.count, om.order.outer, om.keeps.kept
     n = pb.n_levels
     factor: dict[tuple[str, str], int] = {}
     for d in pb.dims:
         for p, _k in prime_factors(pb.sizes[d]):
             for slot in pb.slots(d):
-                cnt = round(pyo.value(model.count[d, p, slot.key]))
+                cnt = round(pyo.value(count[d, p, slot.key]))
                 factor[(d, slot.key)] = factor.get((d, slot.key), 1) * p**cnt
     levels = []
     for k in range(n):
         loops = [d for d in pb.dims if factor.get((d, f"T{k}"), 1) > 1]
         # number of loops each loop is outside of: sorts outermost first
-        rank = {
-            a: sum(round(pyo.value(model.outer(k, a, b))) for b in loops if b != a) for a in loops
-        }
+        rank = {a: sum(round(pyo.value(outer(k, a, b))) for b in loops if b != a) for a in loops}
         ordered = sorted(loops, key=lambda a: (-rank[a], pb.dims.index(a)))
         temporal = tuple(Loop(d, factor[(d, f"T{k}")]) for d in ordered)
         spatial = tuple(
@@ -351,20 +366,18 @@ def extract_mapping(model: pyo.ConcreteModel, pb: Problem) -> Mapping:
             for d in pb.dims
             if k == pb.spatial_level and factor.get((d, f"S{a}"), 1) > 1
         )
-        keep = frozenset(
-            t.name for t in pb.op.tensors if round(pyo.value(model.kept(t.name, k))) == 1
-        )
+        keep = frozenset(t.name for t in pb.op.tensors if round(pyo.value(kept(t.name, k))) == 1)
         levels.append(LevelMapping(temporal=temporal, spatial=spatial, keep=keep))
     padding = {d: s for d, s in pb.sizes.items() if s != pb.op.dims[d]}
     return Mapping(levels=tuple(levels), padding=padding)
 
 
 def _objective_vars(
-    model: pyo.ConcreteModel, objective: Objective
+    costs: CostTerms, objective: Objective
 ) -> tuple[tuple[pyo.Var, float], tuple[pyo.Var, float]]:
     """(variable, scale) of the primary metric and of the tie-break metric."""
-    latency = (model.latency_scaled, float(model.latency_scale))
-    energy = (model.energy_scaled, float(model.energy_scale))
+    latency = (costs.latency_scaled, costs.latency_scale)
+    energy = (costs.energy_scaled, costs.energy_scale)
     return (energy, latency) if objective is Objective.ENERGY else (latency, energy)
 
 
@@ -388,21 +401,21 @@ def _set_objective(model: pyo.ConcreteModel, var: pyo.Var) -> None:
 
 
 def _solve_stage(
-    model: pyo.ConcreteModel,
+    built: BuiltModel,
     f: Formulated,
     var: pyo.Var,
     scale: float,
     settings: SolveSettings,
     deadline: float,
 ) -> _Stage:
-    _set_objective(model, var)
+    _set_objective(built.model, var)
     try:
-        status, bound = _run(model, settings, deadline - time.perf_counter())
+        status, bound = _run(built.model, settings, deadline - time.perf_counter())
     except DroppedRows as exc:
         return _Stage(SolveStatus.NO_SOLUTION, None, note=str(exc))
     if status in (SolveStatus.INFEASIBLE, SolveStatus.NO_SOLUTION):
         return _Stage(status, None)
-    mappings = f.extract(model)
+    mappings = extract_mappings(built)
     return _Stage(
         status,
         None if bound is None else bound * scale,
@@ -422,7 +435,7 @@ def _proven(solver_status: SolveStatus, value: float, bound: float | None, gap: 
 
 
 def _lexicographic(
-    model: pyo.ConcreteModel,
+    built: BuiltModel,
     f: Formulated,
     objective: Objective,
     settings: SolveSettings,
@@ -433,9 +446,9 @@ def _lexicographic(
     one is never returned (status INVALID, with the evaluator's reason), and stage 2's schedule is
     kept only if it is valid, no worse in the primary and better in the other metric."""
     start = time.perf_counter()
-    (first, first_scale), (second, second_scale) = _objective_vars(model, objective)
+    (first, first_scale), (second, second_scale) = _objective_vars(built.costs, objective)
     other = Objective.LATENCY if objective is Objective.ENERGY else Objective.ENERGY
-    s1 = _solve_stage(model, f, first, first_scale, settings, deadline)
+    s1 = _solve_stage(built, f, first, first_scale, settings, deadline)
     cert1 = s1.certificate
     if cert1 is None:
         return SolveResult(s1.status, None, None, time.perf_counter() - start, note=s1.note)
@@ -457,20 +470,25 @@ def _lexicographic(
     chosen, tiebreak, tiebreak_gap, note = s1, SolveStatus.NO_SOLUTION, None, ""
     # Stage 1's schedule satisfies the pin exactly (every row is exact at integer points), so stage
     # 2 is feasible whatever the solver's tolerances did in stage 1.
-    model.lexicographic_bound = pyo.Constraint(
+    built.model.lexicographic_bound = pyo.Constraint(
         expr=first <= primary / first_scale * (1 + TIEBREAK_SLACK)
     )
     if deadline - time.perf_counter() > 0.05:
-        s2 = _solve_stage(model, f, second, second_scale, settings, deadline)
+        s2 = _solve_stage(built, f, second, second_scale, settings, deadline)
         tiebreak, tiebreak_gap, note, better = _judge_tiebreak(s1, s2, objective, other)
         if better:
             chosen = s2
     else:
         note = "tie-break not run: no time left after stage 1"
-    model.del_component("lexicographic_bound")
+    built.model.del_component("lexicographic_bound")
     cert = chosen.certificate
     assert cert is not None
-    if cert.value(objective) < primary * (1 - NUMERIC_GAP):
+    if cert.value(objective) < primary * (1 - NUMERIC_GAP) and s1.status is SolveStatus.FEASIBLE:
+        # Stage 1 was stopped (time limit) before the solver proved its schedule: stage 2 improved
+        # on it. Stage 1's dual bound still bounds every schedule; nothing is proven.
+        primary = cert.value(objective)
+        bound = None if bound is None else min(bound, primary)
+    elif cert.value(objective) < primary * (1 - NUMERIC_GAP):
         # Stage 2 found a schedule strictly better in the primary than stage 1's "optimum": the
         # solver's bound was wrong (seen on FLAT attention at 2^59 points). Keep the better
         # schedule, and claim nothing about optimality.
@@ -536,11 +554,10 @@ def _judge_tiebreak(
 
 @dataclass(frozen=True)
 class Formulated:
-    """How to build a model, read its schedules back and certify them (single operator or fused
+    """How to build a model and certify the schedules read back from it (single operator or fused
     group). ``certify`` is the evaluator: the reported figures are its, never the solver's."""
 
-    build: Callable[[], pyo.ConcreteModel]
-    extract: Callable[[pyo.ConcreteModel], dict[str, Mapping]]
+    build: Callable[[], BuiltModel]
     certify: Callable[[dict[str, Mapping]], Certificate]
 
 
@@ -549,9 +566,7 @@ def single_formulation(pb: Problem) -> Formulated:
         m = evaluate(pb.op, pb.arch, mappings[pb.op.name], double_buffering=pb.double_buffering)
         return Certificate(m.latency_cycles, m.energy_pj, m.violations)
 
-    return Formulated(
-        lambda: build(pb), lambda model: {pb.op.name: extract_mapping(model, pb)}, certify
-    )
+    return Formulated(lambda: build(pb), certify)
 
 
 def group_formulation(
@@ -560,18 +575,11 @@ def group_formulation(
     double_buffering: bool,
     shared_factors: dict[str, int] | None = None,
 ) -> Formulated:
-    def extract(model: pyo.ConcreteModel) -> dict[str, Mapping]:
-        return {
-            pb.op.name: extract_mapping(model.member[i], pb) for i, pb in enumerate(model.problems)
-        }
-
     def certify(mappings: dict[str, Mapping]) -> Certificate:
         m = evaluate_group(group, arch, mappings, double_buffering=double_buffering)
         return Certificate(m.latency_cycles, m.energy_pj, m.violations)
 
-    return Formulated(
-        lambda: build_group(group, arch, double_buffering, shared_factors), extract, certify
-    )
+    return Formulated(lambda: build_group(group, arch, double_buffering, shared_factors), certify)
 
 
 def solve_problem(
@@ -618,11 +626,12 @@ def pareto_front(
     and lower the cap just below the latency found, until no schedule is fast enough. ``stop``
     ends the walk early once it returns True for the last point (the EDP pruning)."""
     deadline = deadline if deadline is not None else time.perf_counter() + settings.time_limit_s
-    model = f.build()
+    built = f.build()
+    model = built.model
     model.cap = pyo.Param(mutable=True, initialize=0.0)
-    model.latency_cap = pyo.Constraint(expr=model.latency_scaled <= model.cap)
+    model.latency_cap = pyo.Constraint(expr=built.costs.latency_scaled <= model.cap)
     model.latency_cap.deactivate()
-    scale = float(model.latency_scale)
+    scale = built.costs.latency_scale
     front: list[SolveResult] = []
     margin = 0
     while True:
@@ -630,7 +639,7 @@ def pareto_front(
             return ParetoFront(tuple(front), False, f"stopped at {max_points} points")
         if deadline - time.perf_counter() <= 0.05:
             return ParetoFront(tuple(front), False, "stopped by the time limit")
-        r = _lexicographic(model, f, Objective.ENERGY, settings, deadline)
+        r = _lexicographic(built, f, Objective.ENERGY, settings, deadline)
         if r.objective is None:
             proven = r.status is SolveStatus.INFEASIBLE and all(p.proven for p in front)
             why = (
@@ -756,8 +765,8 @@ def solve_within(
         op = group.ops[0]
         f = single_formulation(Problem(op, arch, dict(op.dims), settings.double_buffering))
     deadline = time.perf_counter() + settings.time_limit_s
-    model = f.build()
-    (var, scale), _other = _objective_vars(model, primary)
-    model.primary_cap = pyo.Constraint(expr=var <= cap / scale)
+    built = f.build()
+    (var, scale), _other = _objective_vars(built.costs, primary)
+    built.model.primary_cap = pyo.Constraint(expr=var <= cap / scale)
     other = Objective.LATENCY if primary is Objective.ENERGY else Objective.ENERGY
-    return _lexicographic(model, f, other, settings, deadline)
+    return _lexicographic(built, f, other, settings, deadline)

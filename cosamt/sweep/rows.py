@@ -65,9 +65,7 @@ def flatten(report: SolveReport) -> Row:
     row: Row = {c: what[c] for c in KEY_COLUMNS}
     for g in report.groups:
         row.update({f"{g.name}.{k}": v for k, v in group_fields(g).items()})
-        row.update(
-            {f"{g.name}.bytes.{lv}": b for lv, b in level_bytes(g, r.arch.word_bytes).items()}
-        )
+        row.update({f"{g.name}.bytes.{lv}": b for lv, b in level_bytes(g).items()})
     total = model_totals(report)
     row.update({f"total.{k}": v for k, v in asdict(total).items()})
     row.update({f"lower_bound.{k}": v for k, v in asdict(bound_totals(report, total)).items()})

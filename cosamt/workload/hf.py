@@ -24,9 +24,11 @@ from cosamt.workload.hf_families import (
     FAMILY_ACTIVATION,
     FOUR_X_FFN,
     GATED_TYPES,
+    HIERARCHICAL_TYPES,
     LAYERNORM_GATED_TYPES,
     PARALLEL_TYPES,
     POST_NORM_TYPES,
+    QUERY_DECODER_TYPES,
     REFUSED_KEYS,
     REFUSED_TYPES,
 )
@@ -48,6 +50,7 @@ _ACTS = {
     "relu2": "relu2",
     "silu": "silu",
     "swish": "silu",
+    "xielu": "xielu",
 }
 _GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu"}
 
@@ -126,40 +129,97 @@ def _activation(r: _Reader, model_type: str) -> str | None:
     return _GATED_NAME[plain] if gated else plain
 
 
-def _heads(r: _Reader, d_model: int | None) -> dict[str, Any]:
-    n_heads = r.int_(
-        "num_attention_heads",
-        "n_head",
-        "num_heads",
-        "n_heads",
-        "decoder_attention_heads",
-        "encoder_attention_heads",
-        "attention_heads",
-        "decoder_num_attention_heads",
-        "encoder_num_attention_heads",
-        what="attention heads",
+def _mla(r: _Reader) -> dict[str, Any]:
+    """Multi-head latent attention (DeepSeek-V2/V3): low-rank Q and KV projections.
+
+    The QK head dim is ``qk_nope_head_dim + qk_rope_head_dim`` (the rotated part is
+    ``qk_rope_head_dim``); values have ``v_head_dim`` features; K and V are per query head.
+    """
+    if r.data.get("kv_lora_rank") is None:
+        return {}
+    kv_rank = r.int_("kv_lora_rank")
+    nope = r.int_("qk_nope_head_dim", what="MLA's non-rotary QK head dim")
+    rope = r.int_("qk_rope_head_dim", what="MLA's rotary QK head dim")
+    v_dim = r.int_("v_head_dim", what="MLA's value head dim")
+    q_rank = r.int_("q_lora_rank", required=False)
+    if None in (kv_rank, nope, rope, v_dim):
+        return {}
+    assert nope is not None and rope is not None
+    qk_dim = r.data.get("qk_head_dim")
+    if qk_dim is not None and qk_dim != nope + rope:
+        r.refuse("qk_head_dim", f"{qk_dim!r} is not qk_nope_head_dim + qk_rope_head_dim")
+    heads, kv = r.first(*_HEAD_KEYS)[1], r.first(*_KV_KEYS)[1]
+    if kv is not None and kv != heads:
+        r.refuse(
+            "num_key_value_heads",
+            f"{kv!r} KV heads with {heads!r} query heads: MLA decompresses K and V per query "
+            "head (grouped MLA is not modelled)",
+        )
+    r.assumed.append(
+        "MLA as transformers computes it: K and V decompressed (kv_up) for the new tokens and "
+        "cached per head (no weight absorption)"
     )
+    return {
+        "kv_lora_rank": kv_rank,
+        "q_lora_rank": q_rank,
+        "v_head_dim": v_dim,
+        "head_dim": nope + rope,
+        "rotary_dim": rope,
+        "n_kv_heads": None,
+    }
+
+
+_HEAD_KEYS = (
+    "num_attention_heads",
+    "n_head",
+    "num_heads",
+    "n_heads",
+    "decoder_attention_heads",
+    "encoder_attention_heads",
+    "attention_heads",
+    "decoder_num_attention_heads",
+    "encoder_num_attention_heads",
+)
+_KV_KEYS = (
+    "num_key_value_heads",
+    "num_kv_heads",
+    "n_head_kv",
+    "multi_query_group_num",
+    "num_query_groups",
+    "kv_n_heads",
+    "decoder_num_key_value_heads",
+)
+
+
+def _heads(r: _Reader, d_model: int | None, model_type: str, mla: bool) -> dict[str, Any]:
+    n_heads = r.int_(*_HEAD_KEYS, what="attention heads")
+    if mla:  # head dims and KV heads come from _mla
+        return {"n_heads": n_heads}
     kv: int | None
     if r.data.get("multi_query") is True and not r.data.get("new_decoder_architecture"):
         kv = 1
     else:
-        kv = r.int_(
-            "num_key_value_heads",
-            "num_kv_heads",
-            "n_head_kv",
-            "multi_query_group_num",
-            "num_query_groups",
-            "kv_n_heads",
-            "decoder_num_key_value_heads",
-            required=False,
-        )
+        kv = r.int_(*_KV_KEYS, required=False)
     head_dim = r.int_("head_dim", "d_kv", "kv_channels", "attention_head_size", required=False)
     if head_dim is None and d_model and n_heads and d_model % n_heads:
-        r.refuse(
-            "num_attention_heads",
-            f"{n_heads} heads do not divide hidden size {d_model} and head_dim is not given",
-        )
-    return {"n_heads": n_heads, "n_kv_heads": kv, "head_dim": head_dim}
+        if model_type in GATED_TYPES:  # Llama-derived code: hidden_size // num_attention_heads
+            head_dim = d_model // n_heads
+            r.assumed.append(
+                f"head_dim not given and {n_heads} heads do not divide hidden size {d_model}: "
+                f"{head_dim} (hidden_size // num_attention_heads, as the family's code computes it)"
+            )
+        else:
+            r.refuse(
+                "num_attention_heads",
+                f"{n_heads} heads do not divide hidden size {d_model} and head_dim is not given",
+            )
+    v_dim = r.int_("v_head_dim", required=False)  # values narrower than keys (MiMo-V2)
+    return {
+        "n_heads": n_heads,
+        "n_kv_heads": kv,
+        "head_dim": head_dim,
+        "v_head_dim": v_dim if v_dim != head_dim else None,
+    }
 
 
 def _d_ff(r: _Reader, d_model: int | None, model_type: str) -> int | None:
@@ -330,6 +390,16 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
         elif dense_first >= n_layers:
             return {}
         moe_layers = n_layers - dense_first
+    only = r.data.get("mlp_only_layers")
+    if only and n_layers:  # Qwen2-MoE: listed layers dense, the others by decoder_sparse_step
+        if not isinstance(only, list) or not all(_is_int(i) and i >= 0 for i in only):
+            r.refuse("mlp_only_layers", f"must be a list of layer indices (got {only!r})")
+        elif dense_first:
+            r.refuse("mlp_only_layers", "with first_k_dense_replace as well is not modelled")
+        else:
+            moe_layers = sum(_moe_flags(r, n_layers)) or None
+            if moe_layers is None:
+                return {}
     kinds = r.data.get("mlp_layer_types")
     if isinstance(kinds, list):
         unknown = sorted({str(t) for t in kinds if t not in ("sparse", "dense")})
@@ -340,7 +410,7 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
             return {}
     if r.data.get("is_encoder_decoder") is True:
         r.refuse(key, "mixture of experts in an encoder-decoder model is not modelled")
-    if shared:
+    if shared and not n_shared:  # Qwen2-MoE style: one gated shared expert
         r.assumed.append("shared-expert gate (a d_model x 1 projection) not counted")
     return {
         "n_experts": experts,
@@ -349,6 +419,45 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
         "shared_d_ff": shared,
         "moe_layers": moe_layers,
     }
+
+
+def _moe_flags(r: _Reader, n_layers: int) -> list[bool]:
+    """Which layers are MoE, by the rule :func:`_moe` counts with (mlp_layer_types, else the
+    first k dense, else every step-th layer not in mlp_only_layers)."""
+    kinds = r.data.get("mlp_layer_types")
+    if isinstance(kinds, list):
+        return [t == "sparse" for t in kinds]
+    _, dense_first = r.first("first_k_dense_replace", "num_dense_layers")
+    if _is_int(dense_first) and dense_first > 0:
+        return [i >= dense_first for i in range(n_layers)]
+    step = r.data.get("decoder_sparse_step")
+    step = step if _is_int(step) and step > 1 else 1
+    only = set(r.data.get("mlp_only_layers") or ())
+    return [i not in only and (i + 1) % step == 0 for i in range(n_layers)]
+
+
+def _windowed_moe_layers(r: _Reader, n_layers: int) -> int | None:
+    """Layers both windowed and MoE (when some layers are windowed and some MoE)."""
+    kinds = _layer_kinds(r)
+    if kinds is None or len(kinds[1]) != n_layers:
+        r.refuse("layer_types", f"one attention type per layer expected ({n_layers} layers)")
+        return None
+    flags = _moe_flags(r, n_layers)
+    if len(flags) != n_layers:
+        r.refuse("mlp_layer_types", f"one MLP type per layer expected ({n_layers} layers)")
+        return None
+    both = sum(1 for t, m in zip(kinds[1], flags, strict=True) if _LAYER_KINDS.get(t) and m)
+    return both or None
+
+
+def _all_moe_width(r: _Reader, moe: dict[str, Any]) -> int | None:
+    """With MoE on every layer and no dense FFN width given, the dense width is never used: the
+    expert width stands in for it (no operator reads it)."""
+    if not moe or moe["moe_layers"] is not None or moe["expert_d_ff"] is None:
+        return None
+    if r.first("intermediate_size", "ffn_dim", "d_ff", "ffn_hidden_size")[0] is not None:
+        return None
+    return int(moe["expert_d_ff"])
 
 
 def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
@@ -405,11 +514,69 @@ def _vision(r: _Reader, model_type: str) -> int | None:
     return patches + extra
 
 
+def _int_list(r: _Reader, key: str) -> list[int] | None:
+    value = r.data.get(key)
+    if not isinstance(value, list) or not value or not all(_is_int(v) and v > 0 for v in value):
+        r.refuse(key, f"must be a non-empty list of positive integers (got {value!r})")
+        return None
+    return list(value)
+
+
+def _square(r: _Reader, key: str) -> int | None:
+    value = r.data.get(key)
+    if isinstance(value, list) and len(value) == 2 and value[0] == value[1]:
+        value = value[0]
+    if not _is_int(value) or value < 1:
+        r.refuse(key, f"must be a positive integer or a square [n, n] (got {value!r})")
+        return None
+    return int(value)
+
+
+def _swin(r: _Reader, model_type: str) -> dict[str, Any]:
+    """Swin: stages of windowed attention with patch merging (``depths``, ``num_heads`` per
+    stage, ``embed_dim`` for stage 1, ``window_size``)."""
+    depths, heads = _int_list(r, "depths"), _int_list(r, "num_heads")
+    embed, window = r.int_("embed_dim"), r.int_("window_size")
+    image, patch = _square(r, "image_size"), _square(r, "patch_size")
+    ratio = r.data.get("mlp_ratio", 4.0)
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or ratio <= 0:
+        r.refuse("mlp_ratio", f"must be a positive number (got {ratio!r})")
+    if depths and heads and len(depths) != len(heads):
+        r.refuse("num_heads", f"one head count per stage expected ({len(depths)} depths)")
+    if image and patch and image % patch:
+        r.refuse("patch_size", f"{patch} does not divide image_size {image}")
+    r.assumed.append(
+        f"{model_type}: patch embedding, final norm and pooler not modelled (stages only)"
+    )
+    if None in (depths, heads, embed, window, image, patch) or r.problems:
+        return {}
+    assert depths is not None and heads is not None and embed and image and patch
+    grid = image // patch
+    return {
+        "n_layers": sum(depths),
+        "d_model": embed,
+        "n_heads": heads[0],
+        "d_ff": int(ratio * embed),
+        "activation": _activation(r, model_type),
+        "norm": "layernorm",
+        "norm_position": "pre",
+        "stage_depths": tuple(depths),
+        "stage_heads": tuple(heads),
+        "window_size": window,
+        "image_tokens": grid * grid,
+        "decoder": False,
+        "default_seq_len": grid * grid,
+    }
+
+
 def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in REFUSED_TYPES:
         r.refuse("model_type", REFUSED_TYPES[model_type])
+    if model_type in HIERARCHICAL_TYPES:
+        return _swin(r, model_type)
+    queries = model_type in QUERY_DECODER_TYPES
     for key, message in REFUSED_KEYS:
-        if r.data.get(key) not in (None, 0, False, []):
+        if r.data.get(key) not in (None, 0, False, []) and not (queries and key == "num_queries"):
             r.refuse(key, message)
     kind = r.data.get("attention_type")
     if isinstance(kind, str) and kind not in ("original_full", "full", "default"):
@@ -452,8 +619,9 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         *layer_keys,
         what="layer count",
     )
-    heads = _heads(r, d_model)
-    dh = heads["head_dim"] or (
+    mla = _mla(r)
+    heads = {**_heads(r, d_model, model_type, r.data.get("kv_lora_rank") is not None), **mla}
+    dh = heads.get("head_dim") or (
         d_model // heads["n_heads"] if d_model and heads["n_heads"] else None
     )
     tokens = _vision(r, model_type)
@@ -461,43 +629,63 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     layers = n_layers or 0
     split = [kind.get(k) or layers for kind, k in ((window, "sliding_layers"), (moe, "moe_layers"))]
     if all(count < layers for count in split):
-        r.refuse(
-            "layer_types",
-            "layers split both by sliding window (layer_types) and by "
-            "MoE placement are not modelled",
-        )
+        window["sliding_moe_layers"] = _windowed_moe_layers(r, layers)
     decoder = model_type not in ENCODER_TYPES or r.data.get("is_decoder") is True
     return {
         "n_layers": n_layers,
         "d_model": d_model,
         **heads,
-        "d_ff": _d_ff(r, d_model, model_type),
+        "d_ff": _all_moe_width(r, moe) or _d_ff(r, d_model, model_type),
         "activation": _activation(r, model_type),
         **_norm(r, model_type),
         **_parallel(r, model_type),
-        "rotary_dim": _rotary(r, dh),
+        "rotary_dim": mla.get("rotary_dim") or _rotary(r, dh),
         **window,
         **moe,
         **enc_dec,
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
-        "decoder": decoder and tokens is None,
+        "decoder": decoder and tokens is None and not queries,
+        "decoder_tokens": r.int_("num_queries") if queries else None,
         "default_seq_len": tokens,
     }
+
+
+# Where composite configs keep their language model (transformers' text_config; InternVL's
+# llm_config; DeepSeek-VL's language_config).
+_LANGUAGE_KEYS = ("text_config", "language_config", "llm_config")
+_LAYER_KEYS = (
+    "num_hidden_layers",
+    "n_layer",
+    "num_layers",
+    "n_layers",
+    "decoder_layers",
+    "num_decoder_layers",
+    "decoder_num_hidden_layers",
+)
 
 
 def config_from_dict(
     data: dict[str, Any], name: str | None = None, source: str = ""
 ) -> ModelConfig:
     """A :class:`ModelConfig` from a decoded ``config.json``; :class:`InputError` naming fields."""
-    text = data.get("text_config")
-    if isinstance(text, dict) and not any(k in data for k in ("hidden_size", "d_model", "n_embd")):
-        # A composite (vision- or audio-language) config: its language model, stated.
+    key = next((k for k in _LANGUAGE_KEYS if isinstance(data.get(k), dict)), None)
+    if key is not None and not any(data.get(k) is not None for k in _LAYER_KEYS):
+        # A composite (vision- or audio-language) config with no layers of its own: its language
+        # model, stated; unless the whole is something not modelled (a detector's queries, ...).
+        outer = _Reader(data)
+        if data.get("model_type") in REFUSED_TYPES:
+            outer.refuse("model_type", REFUSED_TYPES[data["model_type"]])
+        for feature, message in REFUSED_KEYS:
+            if data.get(feature) not in (None, 0, False, []):
+                outer.refuse(feature, message)
+        if outer.problems:
+            raise InputError(source, outer.problems)
         inner = config_from_dict(
-            {"model_type": "", **text}, name or str(data.get("model_type")), source
+            {"model_type": "", **data[key]}, name or str(data.get("model_type")), source
         )
-        towers = sorted(k for k in data if k.endswith("_config") and k != "text_config")
-        note = f"composite config: the language model (text_config) only; {', '.join(towers) or 'other towers'} not modelled"
+        towers = sorted(k for k in data if k.endswith("_config") and k != key)
+        note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     if isinstance(data.get("encoder"), dict) and isinstance(data.get("decoder"), dict):
         raise InputError(

@@ -39,6 +39,18 @@ GATED_TYPES = frozenset(
         "granitemoeshared",
         "deepseek_v2",
         "deepseek_v3",
+        "minicpm3",
+        "youtu",
+        "mistral4",
+        "sarvam_mla",
+        "axk1",
+        "glm4_moe_lite",
+        "glm4v_moe_text",
+        "qwen3_omni_moe_text",
+        "kolibri1",
+        "exaone_moe",
+        "flint",
+        "solar_open",
         "dbrx",
         "jetmoe",
         "helium",
@@ -56,7 +68,6 @@ GATED_TYPES = frozenset(
         "ernie4_5",
         "ernie4_5_moe",
         "seed_oss",
-        "apertus",
         "bitnet",
         "diffllama",
         "doge",
@@ -154,6 +165,7 @@ POST_NORM_TYPES = frozenset(
         "xlm",
         "flaubert",
         "visual_bert",
+        "detr",
     ]
 )
 # Bidirectional encoders (no causal mask, no decode phase).
@@ -177,10 +189,17 @@ EXTRA_TOKENS = {
     "vitpose_backbone": 0,
 }
 
+# Hierarchical vision transformers read by their stages (windowed attention, patch merging).
+HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin"})
+
+# Detection transformers read as an encoder-decoder with a fixed set of decoder queries (plain
+# DETR attention; the CNN backbone is a front-end). Conditional / DAB / deformable variants change
+# the attention and stay refused by num_queries.
+QUERY_DECODER_TYPES = frozenset({"detr", "table-transformer"})
+
 # Features that change the operators in ways not modelled: refused by name.
 REFUSED_KEYS = (
-    ("kv_lora_rank", "MLA attention (kv_lora_rank) is not modelled"),
-    ("q_lora_rank", "MLA attention (q_lora_rank) is not modelled"),
+    ("zero_expert_num", "zero-computation experts (zero_expert_num) are not modelled"),
     ("state_size", "state-space / recurrent layers (state_size) are not modelled"),
     ("ssm_state_size", "state-space layers (ssm_state_size) are not modelled"),
     ("attention_window", "local + global attention (attention_window) is not modelled"),
@@ -192,7 +211,6 @@ REFUSED_KEYS = (
     ("pos_att_type", "disentangled relative attention (pos_att_type) is not modelled"),
     ("mask_ratio", "masked-patch encoding (mask_ratio) is not modelled"),
     ("num_detection_tokens", "detection tokens (num_detection_tokens) are not modelled"),
-    ("mlp_only_layers", "per-layer MoE placement (mlp_only_layers) is not modelled"),
     ("mamba_d_state", "Mamba layers (mamba_d_state) are not modelled"),
     ("mamba_expand", "Mamba layers (mamba_expand) are not modelled"),
     ("layers_block_type", "hybrid layer stacks (layers_block_type) are not modelled"),
@@ -241,4 +259,13 @@ REFUSED_TYPES = {
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
+    "afmoe": "AFMoE's sigmoid-gated attention output (gate_proj) and Q/K norms are not modelled",
+    "mimo_v2_flash": "MiMo-V2-Flash's sliding-window layers have twice the KV heads of its full "
+    "layers (per-layer KV heads are not modelled)",
+    "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
+    "d_model MLP per layer) is not modelled",
+    "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
+    "residual post-norm are not modelled",
+    "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
+    "MoE are not modelled",
 }

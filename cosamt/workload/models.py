@@ -9,6 +9,7 @@ Shipped configs live in ``cosamt/workload/models/<name>.json``, each with a ``so
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,7 +22,7 @@ from cosamt.limits import Heads, Layers, SeqLen, Width
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
 # Plain activations, and gated ones (``*glu``: gate and up projections, act(gate) * up).
-Activation = Literal["gelu", "relu", "relu2", "silu", "swiglu", "geglu", "reglu"]
+Activation = Literal["gelu", "relu", "relu2", "silu", "xielu", "swiglu", "geglu", "reglu"]
 GATED: dict[str, str] = {"swiglu": "silu", "geglu": "gelu", "reglu": "relu"}
 Norm = Literal["layernorm", "rmsnorm"]
 NormPosition = Literal["post", "pre"]
@@ -46,11 +47,22 @@ class ModelConfig(BaseModel):
     head_dim: Width | None = None
     """Per-head feature size; ``None`` means ``d_model // n_heads`` (then ``n_heads`` must divide
     ``d_model``)."""
+    kv_lora_rank: Width | None = None
+    """Multi-head latent attention (DeepSeek-V2/V3): K and V come from a ``kv_lora_rank``-wide
+    latent (``kv_down``, ``kv_norm``, ``kv_up``); ``head_dim`` is then the QK head dim (non-rotary
+    plus ``rotary_dim`` rotated features, the rotated key part shared by all heads), K and V are
+    per query head (``n_kv_heads`` must be unset). ``None``: ordinary attention."""
+    q_lora_rank: Width | None = None
+    """MLA: queries from a ``q_lora_rank``-wide latent (``q_down``, ``q_norm``, ``q_up``);
+    ``None``: one query projection."""
+    v_head_dim: Width | None = None
+    """Per-head value features when they differ from ``head_dim`` (MLA, MiMo-V2); ``None``:
+    ``head_dim``."""
     d_ff: Width
     """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
-    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` (one
-    up-projection) or a gated one,
+    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` / ``xielu``
+    (Apertus; one up-projection) or a gated one,
     ``swiglu`` / ``geglu`` / ``reglu`` (gate and up projections, act(gate) * up)."""
     norm: Norm = "layernorm"
     """Normalisation: ``layernorm`` or ``rmsnorm``."""
@@ -69,6 +81,9 @@ class ModelConfig(BaseModel):
     """Keys per query are capped at this many (sliding-window attention)."""
     sliding_layers: PositiveInt | None = None
     """How many of the layers use the window (the others attend globally); ``None``: all."""
+    sliding_moe_layers: PositiveInt | None = None
+    """Layers both windowed and MoE, when some layers are windowed (``sliding_layers``) and some
+    MoE (``moe_layers``): up to four block types (local/global x MoE/dense)."""
     n_experts: PositiveInt | None = None
     """Mixture of experts: routed experts per MoE layer; ``None``: a dense FFN."""
     experts_per_token: PositiveInt | None = None
@@ -88,9 +103,21 @@ class ModelConfig(BaseModel):
     encoder_tokens: PositiveInt | None = None
     """Encoder-decoder model with a fixed encoder length (Whisper: 1500 audio frames); ``None``: the
     instance's ``seq_len``."""
+    decoder_tokens: PositiveInt | None = None
+    """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
+    bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
     image_tokens: PositiveInt | None = None
     """Vision transformer: tokens per image (patches + class/distillation tokens), fixed by the
     image and patch size; the instance's ``seq_len`` must equal it."""
+    stage_depths: tuple[PositiveInt, ...] | None = None
+    """Hierarchical vision transformer (Swin): blocks per stage. From one stage to the next, patch
+    merging halves the token grid per side and doubles the width; ``d_model``, ``n_heads`` and
+    ``d_ff`` are stage 1's, ``image_tokens`` stage 1's (square) grid; ``n_layers`` their sum."""
+    stage_heads: tuple[PositiveInt, ...] | None = None
+    """Hierarchical vision transformer: attention heads of every stage."""
+    window_size: PositiveInt | None = None
+    """Hierarchical vision transformer: attention within ``window_size`` x ``window_size``
+    windows of the token grid (the whole grid once it is no larger)."""
     vocab_size: PositiveInt | None = None
     """Vocabulary size, for the optional LM head (vocabulary projection)."""
     decoder: bool = True
@@ -113,6 +140,15 @@ class ModelConfig(BaseModel):
             )
         if self.rotary_dim is not None and self.rotary_dim > self.dh:
             raise ValueError(f"rotary_dim ({self.rotary_dim}) exceeds the head dim ({self.dh})")
+        self._check_stages()
+        if self.kv_lora_rank is None and self.q_lora_rank is not None:
+            raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
+        if self.kv_lora_rank is not None and (
+            self.rotary_dim is None or self.n_kv_heads is not None
+        ):
+            raise ValueError(
+                "MLA (kv_lora_rank) needs rotary_dim (the rotated QK features) and no n_kv_heads"
+            )
         if (self.n_experts is None) != (self.experts_per_token is None):
             raise ValueError("n_experts and experts_per_token go together")
         if (self.n_experts or 0) < (self.experts_per_token or 0):
@@ -123,14 +159,52 @@ class ModelConfig(BaseModel):
         ):
             if value is not None and value > self.n_layers:
                 raise ValueError(f"{field} ({value}) exceeds n_layers ({self.n_layers})")
-        if self.window_and_moe_split:
-            raise ValueError(
-                "layers split both by sliding window (sliding_layers) and by MoE placement "
-                "(moe_layers) are not modelled"
-            )
+        self._check_joint_split()
         if self.parallel and (self.cross_attention or self.encoder_layers):
             raise ValueError("parallel blocks with cross-attention are not modelled")
+        if self.decoder_tokens is not None and (self.encoder_layers is None or self.decoder):
+            raise ValueError("decoder_tokens needs an encoder-decoder model with decoder false")
+        if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
+            raise ValueError("MLA with cross-attention is not modelled")
         return self
+
+    def _check_joint_split(self) -> None:
+        both = self.sliding_moe_layers or 0
+        if not self.window_and_moe_split:
+            if both:
+                raise ValueError("sliding_moe_layers needs both sliding_layers and moe_layers")
+            return
+        local, moe = self.sliding_layers or 0, self.moe_layers or self.n_layers
+        if not max(0, local + moe - self.n_layers) <= both <= min(local, moe):
+            raise ValueError(
+                f"sliding_moe_layers ({both}) is impossible with {local} windowed and {moe} MoE "
+                f"of {self.n_layers} layers"
+            )
+
+    def _check_stages(self) -> None:
+        stages = (self.stage_depths, self.stage_heads, self.window_size)
+        if all(v is None for v in stages):
+            return
+        if self.stage_depths is None or self.stage_heads is None or self.window_size is None:
+            raise ValueError("stage_depths, stage_heads and window_size go together")
+        if len(self.stage_heads) != len(self.stage_depths):
+            raise ValueError("stage_heads must give one head count per stage (stage_depths)")
+        if sum(self.stage_depths) != self.n_layers or self.stage_heads[0] != self.n_heads:
+            raise ValueError("n_layers must be sum(stage_depths), n_heads stage_heads[0]")
+        side = math.isqrt(self.image_tokens or 0)
+        if self.image_tokens is None or side * side != self.image_tokens:
+            raise ValueError("a hierarchical model needs image_tokens, a square token grid")
+        for i, (_, grid, window) in enumerate(stage_grids(self)):
+            if grid * 2**i != side or grid % window:
+                raise ValueError(
+                    f"stage {i + 1}: a {grid}x{grid} grid is not halved evenly from {side} or "
+                    f"not tiled by {window}x{window} windows (padding is not modelled)"
+                )
+            width = self.d_model * 2**i
+            if width % self.stage_heads[i]:
+                raise ValueError(
+                    f"stage {i + 1}: {self.stage_heads[i]} heads do not divide {width}"
+                )
 
     @property
     def kv_heads(self) -> int:
@@ -141,6 +215,16 @@ class ModelConfig(BaseModel):
     def dh(self) -> int:
         """Head dimension."""
         return self.head_dim if self.head_dim is not None else self.d_model // self.n_heads
+
+    @property
+    def vdh(self) -> int:
+        """Per-head value features (``v_head_dim``, else the head dimension)."""
+        return self.v_head_dim if self.v_head_dim is not None else self.dh
+
+    @property
+    def mla(self) -> bool:
+        """Multi-head latent attention (low-rank KV projections)."""
+        return self.kv_lora_rank is not None
 
     @property
     def gated(self) -> bool:
@@ -161,6 +245,17 @@ class ModelConfig(BaseModel):
         windowed = self.sliding_window is not None and (self.sliding_layers or 0) < self.n_layers
         windowed = windowed and self.sliding_layers is not None
         return windowed and self.moe and (self.moe_layers or self.n_layers) < self.n_layers
+
+
+def stage_grids(model: ModelConfig) -> list[tuple[int, int, int]]:
+    """Per stage of a hierarchical model: (blocks, grid side, window side)."""
+    assert model.stage_depths is not None and model.window_size is not None
+    side = math.isqrt(model.image_tokens or 0)
+    out = []
+    for i, depth in enumerate(model.stage_depths):
+        grid = side // 2**i
+        out.append((depth, grid, min(model.window_size, grid)))
+    return out
 
 
 # ---- shipped configs --------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from cosamt.errors import InputError, Problem
 from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
-from cosamt.workload.models import GATED, ModelConfig
+from cosamt.workload.models import GATED, ModelConfig, stage_grids
 
 # Vector-unit operations per point of each element-wise operator.
 SOFTMAX_OPS = 5  # max, subtract, exp, sum, divide
@@ -55,12 +55,21 @@ GELU_OPS = 8
 RELU_OPS = 1  # max(0, x)
 RELU2_OPS = 2  # max(0, x), then square
 SILU_OPS = 4  # x * sigmoid(x): negate, exp, add 1, divide
+# xIELU (Apertus), both branches then a select: x^2, * alpha_p, beta * x, add; min(x, eps), expm1,
+# subtract x, * alpha_n, add beta * x; select -> 10.
+XIELU_OPS = 10
 GATE_OPS = 1  # the gated product act(g) * u
 # Rotary embedding per rotated element: x * cos + rotate_half(x) * sin -> 2 multiplies, 1 add.
 ROPE_OPS = 3
 COMBINE_OPS = 2  # MoE combine, per expert output element: multiply by the routing weight, add
 
-_PLAIN_OPS = {"gelu": GELU_OPS, "relu": RELU_OPS, "relu2": RELU2_OPS, "silu": SILU_OPS}
+_PLAIN_OPS = {
+    "gelu": GELU_OPS,
+    "relu": RELU_OPS,
+    "relu2": RELU2_OPS,
+    "silu": SILU_OPS,
+    "xielu": XIELU_OPS,
+}
 _NORM_OPS = {"layernorm": LAYERNORM_OPS, "rmsnorm": RMSNORM_OPS}
 
 
@@ -168,6 +177,7 @@ def _attention_core(model: ModelConfig, p: str, b: int, m: int, n: int, c: int) 
     q_dims = (*head, "m", "d")
     s_dims = (*head, "m", "n")
     kv_dims = ("b", "h", "n", "d")
+    # QK^T reduces over the QK head dim, P.V produces the value head dim (they differ in MLA).
     return [
         Einsum(
             name=f"{p}qk",
@@ -190,7 +200,7 @@ def _attention_core(model: ModelConfig, p: str, b: int, m: int, n: int, c: int) 
         ),
         Einsum(
             name=f"{p}av",
-            dims={**att_dims, "m": m, "n": n, "d": model.dh},
+            dims={**att_dims, "m": m, "n": n, "d": model.vdh},
             tensors=(
                 Tensor("P", s_dims, Role.INPUT),
                 Tensor("V", kv_dims, Role.INPUT),
@@ -262,11 +272,13 @@ def _check(model: ModelConfig, phase: Phase, batch: int, seq_len: int) -> None:
 
 def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
     """The decoder (or decoder-only / encoder-only) stack, split by window and MoE placement."""
-    m = seq_len if phase is Phase.PREFILL else 1
     causal = model.decoder
     cross_n = None
     if model.encoder_decoder or model.cross_attention:
         cross_n = model.encoder_tokens or seq_len
+    # A fixed set of decoder queries (DETR) attend to each other whatever the encoder's length.
+    seq_len = model.decoder_tokens or seq_len
+    m = seq_len if phase is Phase.PREFILL else 1
     cross_kv = phase is Phase.PREFILL
     base = "decoder" if model.decoder else "encoder"
     if model.encoder_decoder:
@@ -275,7 +287,22 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
     n_local = model.sliding_layers if model.sliding_layers is not None else model.n_layers
     n_moe = model.moe_layers if model.moe_layers is not None else model.n_layers
     kinds: list[tuple[str, str, int, int, bool]] = []  # prefix, label, count, n, moe
-    if window is not None and window < seq_len and n_local < model.n_layers:
+    if window is not None and window < seq_len and model.window_and_moe_split:
+        both = model.sliding_moe_layers or 0
+        kinds += [
+            ("local.moe.", f"{base} (sliding window {window}, MoE FFN)", both, window, True),
+            ("local.dense.", f"{base} (sliding window {window})", n_local - both, window, False),
+            ("global.moe.", f"{base} (global attention, MoE FFN)", n_moe - both, seq_len, True),
+            (
+                "global.dense.",
+                f"{base} (global attention)",
+                model.n_layers - n_local - n_moe + both,
+                seq_len,
+                False,
+            ),
+        ]
+        kinds = [k for k in kinds if k[2] > 0]
+    elif window is not None and window < seq_len and n_local < model.n_layers:
         kinds += [
             ("local.", f"{base} (sliding window {window})", n_local, window, model.moe),
             ("global.", f"{base} (global attention)", model.n_layers - n_local, seq_len, model.moe),
@@ -318,15 +345,41 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
 # ---- one block ---------------------------------------------------------------------------------
 
 
+def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]:
+    """MLA's Q and KV projections through their latents (DeepSeek-V2, transformers' reference:
+    ``kv_down`` also yields the rotated key features shared by all heads; ``kv_up`` decompresses
+    the non-rotary keys and the values of every head)."""
+    assert model.kv_lora_rank is not None and model.rotary_dim is not None
+    d, h, rank = model.d_model, model.n_heads, model.kv_lora_rank
+    q_width = h * model.dh
+    if model.q_lora_rank is None:
+        ops = [_projection(f"{p}q_proj", b, m, d, q_width, c)]
+    else:
+        ql = model.q_lora_rank
+        ops = [
+            _projection(f"{p}q_down", b, m, d, ql, c),
+            _norm(f"{p}q_norm", "rmsnorm", b, m, ql, c),
+            _projection(f"{p}q_up", b, m, ql, q_width, c),
+        ]
+    nope = model.dh - model.rotary_dim
+    return [
+        *ops,
+        _projection(f"{p}kv_down", b, m, d, rank + model.rotary_dim, c),
+        _norm(f"{p}kv_norm", "rmsnorm", b, m, rank, c),
+        _projection(f"{p}kv_up", b, m, rank, h * (nope + model.vdh), c),
+    ]
+
+
 def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c = plan.prefix, plan.m, plan.count
-    ops = [
-        _projection(
-            f"{p}qkv_proj", b, m, model.d_model, (model.n_heads + 2 * model.kv_heads) * model.dh, c
-        )
-    ]
+    if model.mla:
+        ops = _mla_projections(model, p, b, m, c)
+    else:
+        qkv = (model.n_heads + model.kv_heads) * model.dh + model.kv_heads * model.vdh
+        ops = [_projection(f"{p}qkv_proj", b, m, model.d_model, qkv, c)]
     if model.rotary_dim is not None:
-        rotated = (model.n_heads + model.kv_heads) * model.rotary_dim
+        # MLA rotates one key part shared by every head.
+        rotated = (model.n_heads + (1 if model.mla else model.kv_heads)) * model.rotary_dim
         ops.append(
             _elementwise(
                 f"{p}rope",
@@ -339,7 +392,7 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
             )
         )
     ops += _attention_core(model, p, b, m, plan.n, c)
-    ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.dh, model.d_model, c))
+    ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
 
 
@@ -351,11 +404,16 @@ def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum
     if plan.cross_kv:  # in decode the cross K/V of the encoder's output are cached
         ops.append(
             _projection(
-                f"{p}xkv_proj", b, plan.cross_n, model.d_model, 2 * model.kv_heads * model.dh, c
+                f"{p}xkv_proj",
+                b,
+                plan.cross_n,
+                model.d_model,
+                model.kv_heads * (model.dh + model.vdh),
+                c,
             )
         )
     ops += _attention_core(model, f"{p}x", b, m, plan.cross_n, c)
-    ops.append(_projection(f"{p}xout_proj", b, m, model.n_heads * model.dh, model.d_model, c))
+    ops.append(_projection(f"{p}xout_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
 
 
@@ -495,6 +553,36 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     return ops
 
 
+def _stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
+    """A hierarchical vision transformer (Swin): per stage, its blocks as a ViT block over
+    ``b`` x windows sequences of window² tokens (attention stays within a window; every other
+    operator is per token, so it sees all of the stage's tokens), then patch merging (norm and a
+    4C -> 2C projection of each 2x2 group of tokens) into the next stage."""
+    assert model.stage_heads is not None
+    out: list[tuple[BlockPlan, tuple[Einsum, ...]]] = []
+    grids = stage_grids(model)
+    for i, (depth, grid, window) in enumerate(grids):
+        width = model.d_model * 2**i
+        stage = model.model_copy(
+            update={"d_model": width, "n_heads": model.stage_heads[i], "d_ff": model.d_ff * 2**i}
+        )
+        tokens = window * window
+        windows = (grid // window) ** 2
+        label = f"stage {i + 1} ({grid}x{grid} tokens, {windows} windows of {window}x{window})"
+        plan = BlockPlan(f"s{i + 1}.", label, depth, tokens, tokens, False, False)
+        out.append((plan, tuple(_block(stage, plan, b * windows))))
+        if i + 1 < len(grids):
+            merged = (grid // 2) ** 2
+            p = f"merge{i + 1}."
+            merge = BlockPlan(p, f"patch merging {i + 1} -> {i + 2}", 1, merged, 0, False, False)
+            ops = (
+                _norm(f"{p}norm", model.norm, b, merged, 4 * width, 1),
+                _projection(f"{p}reduction", b, merged, 4 * width, 2 * width, 1),
+            )
+            out.append((merge, ops))
+    return out
+
+
 def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Einsum]:
     if model.vocab_size is None or not model.decoder:
         why = (
@@ -533,6 +621,12 @@ def assumptions(
             f"{touched} of {model.n_experts} experts touched with {per} tokens each (rounded up); "
             "every touched expert's weights are read"
         )
+    if model.stage_depths is not None:
+        out.append(
+            "windowed attention: each stage's tokens attend within their window (shifted windows "
+            "cost the same); the relative position bias and the shift mask (one add per score) "
+            "are not counted"
+        )
     if model.sliding_window is not None:
         out.append(
             f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
@@ -540,6 +634,12 @@ def assumptions(
     if model.rotary_dim is not None:
         out.append(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
+        )
+    if model.decoder_tokens is not None:
+        out.append(
+            f"{model.decoder_tokens} object queries in the decoder, bidirectional; the encoder's "
+            f"{seq_len} tokens are the instance's seq_len (the backbone's feature map; the "
+            "backbone and the positional embeddings added to Q and K are not modelled)"
         )
     if model.encoder_decoder or model.cross_attention:
         tokens = model.encoder_tokens or seq_len
@@ -552,7 +652,7 @@ def assumptions(
             )
         )
     out.append(
-        "embeddings, positional encodings, biases and any input front-end (patch embedding, audio convolutions) are not modelled"
+        "embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and any input front-end (patch embedding, audio convolutions) are not modelled"
     )
     if not lm_head:
         out.append("the LM head (vocabulary projection) is not included (options.lm_head)")
@@ -571,9 +671,12 @@ def build_workload(
             "", [Problem("phase", f"unknown phase {phase!r}; known: {known}")]
         ) from None
     _check(model, phase, batch, seq_len)
-    blocks = tuple(
-        (plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len)
-    )
+    if model.stage_depths is not None:
+        blocks = tuple(_stages(model, batch))
+    else:
+        blocks = tuple(
+            (plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len)
+        )
     head = tuple(_lm_head(model, phase, batch, seq_len)) if lm_head else ()
     notes = tuple(assumptions(model, phase, batch, seq_len, lm_head))
     return Workload(model, phase, batch, seq_len, blocks, head, notes)
