@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cosamt.errors import InputError, Problem
 
 if TYPE_CHECKING:  # the solver stack is imported only by the functions that solve
+    from cosamt.arch.spec import Architecture
     from cosamt.evaluate.group import GroupMetrics
     from cosamt.export.accelforge_import import ImportedArch
     from cosamt.fusion.schemes import Group
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the solver stack is imported only by the functions that sol
 
 
 # Command-line options that override ``options.*`` of the instance.
-OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads", "jobs")
+OPTION_FLAGS = ("time_limit_s", "solve_time_limit_s", "threads", "jobs", "max_group")
 # Fields a command-line flag may set, and the flag.
 FLAGS = {
     "seq_len": "--seq-len",
@@ -30,6 +31,7 @@ FLAGS = {
     "options.solve_time_limit_s": "--solve-time-limit",
     "options.threads": "--threads",
     "options.jobs": "--jobs",
+    "options.max_group": "--max-group",
 }
 
 
@@ -113,11 +115,11 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
     evaluate it; every unknown operator or scheme, malformed nest and violation is reported at
     once (InputError naming the schedule file, each problem at its JSON path)."""
     from cosamt.evaluate.group import evaluate_group
-    from cosamt.fusion.schemes import find_group
-    from cosamt.schedule.file import mappings_from_entry, read_schedule, violation_problems
+    from cosamt.fusion.chain import find_chain_groups, replaced, view_operators
+    from cosamt.schedule.file import read_schedule, violation_problems
 
     sched = read_schedule(schedule)
-    ops = {op.name: op for op in resolved.operators}
+    ops = {op.name: op for op in (*resolved.operators, *view_operators(resolved.operators))}
     problems: list[Problem] = []
     if sched.arch is not None and sched.arch != resolved.arch.name:
         problems.append(
@@ -137,6 +139,18 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
                 )
             )
         scheduled.update((n, path) for n in entry.operators if n not in scheduled)
+        for j, name in enumerate(entry.operators):  # a split view's operator or the block's
+            other = replaced(name)
+            clash = [n for n in scheduled if n == other or replaced(n) == name]
+            if clash:
+                problems.append(
+                    Problem(
+                        f"{path}.operators[{j}]",
+                        f"operator {name!r} and {clash[0]!r} ({scheduled[clash[0]]}) compute the "
+                        "same projection; a schedule holds the block's or its split view's",
+                    )
+                )
+                twice.append((j, name))
         if twice:
             continue
         unknown = [(j, n) for j, n in enumerate(entry.operators) if n not in ops]
@@ -149,8 +163,8 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
                 )
             )
             continue
-        group = find_group(resolved.operators, entry.scheme, entry.operators)
-        if group is None:
+        groups = find_chain_groups(resolved.operators, entry.scheme, entry.operators)
+        if not groups:
             problems.append(
                 Problem(
                     f"{path}.scheme",
@@ -158,11 +172,11 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
                 )
             )
             continue
-        try:
-            mappings = mappings_from_entry(entry, group, resolved.arch, path)
-        except InputError as exc:
-            problems += list(exc.problems)
+        parsed = _first_parsed(entry, groups, resolved.arch, path)
+        if isinstance(parsed, InputError):
+            problems += list(parsed.problems)
             continue
+        group, mappings = parsed
         metrics = evaluate_group(
             group,
             resolved.arch,
@@ -174,6 +188,23 @@ def evaluate_schedule(resolved: Resolved, schedule: Path) -> list[ScheduledGroup
     if problems:
         raise InputError(str(schedule), problems)
     return out
+
+
+def _first_parsed(
+    entry: Any, groups: list[Group], arch: Architecture, path: str
+) -> tuple[Group, dict[str, Mapping]] | InputError:
+    """The first group whose tensor names the entry's mappings fit (menu's or the chain rule's,
+    fusion explore), with its mappings; else the first group's problems."""
+    from cosamt.schedule.file import mappings_from_entry
+
+    first: InputError | None = None
+    for group in groups:
+        try:
+            return group, mappings_from_entry(entry, group, arch, path)
+        except InputError as exc:
+            first = first or exc
+    assert first is not None
+    return first
 
 
 def operator_pareto_front(resolved: Resolved, operator: str) -> ParetoFront:

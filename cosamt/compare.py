@@ -31,6 +31,7 @@ from cosamt.baselines.flat import (
     shared_granularity,
 )
 from cosamt.baselines.registry import BASELINES, DEFAULT_EFFORT, BaselineUnavailable
+from cosamt.errors import InputError, Problem
 from cosamt.fusion.schemes import Group, Scheme, segments
 from cosamt.invariants import check, report_violations
 from cosamt.pipeline import Resolved, SegmentResult, solve_instance
@@ -271,6 +272,17 @@ def compare_instance(
     if unknown:
         raise KeyError(f"unknown baselines {unknown}; known: {', '.join(METHODS)}")
     choice = fusion or resolved.instance.options.fusion
+    if choice is FusionChoice.EXPLORE:
+        raise InputError(
+            "",
+            [
+                Problem(
+                    "fusion",
+                    "compare runs the baselines on the menu's segments: use all, "
+                    "flat, online or none (explore's groups are not segments)",
+                )
+            ],
+        )
     settings = replace(settings, double_buffering=False)
     report = solve_instance(resolved, settings, progress, choice)
     check(resolved, report_violations(report))  # a bug, not bad input: exit 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bou
 from cosamt.errors import InputError, Problem
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.export.accelforge_import import load_accelforge_arch
+from cosamt.fusion.chain import block_chains, candidates
+from cosamt.fusion.explore import Cost, Partition, Step, add, min_sum, shortest_partition
 from cosamt.fusion.schemes import Group, Segment, segments
 from cosamt.interrupts import worker_init
 from cosamt.io.instance import AccelForgeArchRef, HFConfigRef, Instance, accelforge_arch_path
@@ -27,6 +31,7 @@ from cosamt.solve.solver import (
     SolveSettings,
     SolveStatus,
     solve_group,
+    solve_within,
     solver_version,
 )
 from cosamt.types import AGREEMENT_TOLERANCE as AGREEMENT_TOLERANCE  # re-exported
@@ -169,6 +174,8 @@ class SolveReport:
     fusion: FusionChoice
     segments: tuple[SegmentResult, ...]
     solver: str = ""  # the solver and its version ("highs 1.16.0")
+    explorations: tuple[Exploration, ...] = ()  # fusion explore: per block, how it was chosen
+    neighbours: tuple[Neighbour, ...] = ()  # --pareto-slack: per chosen group
 
     @property
     def groups(self) -> tuple[GroupResult, ...]:
@@ -183,6 +190,36 @@ class SolveReport:
 
 
 ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """How ``fusion: explore`` chose one block's partition (cosamt/explore.py)."""
+
+    block: str  # the block's operator prefix ("" for a model with one block type)
+    operators: tuple[str, ...]
+    menu_cost: Cost | None  # today's menu on this block (the incumbent)
+    partitions: dict[str, Partition[Group]]  # per chain view ("block", "split")
+    chosen: str  # the view chosen, or "menu" (no explored partition is cheaper)
+    solved: int  # MIPs solved (groups not solved before)
+    reused: int  # candidates answered from the cache
+    seconds: float
+    unproven: tuple[str, ...]  # candidates not proven optimal (or infeasible): path not exact
+    note: str = ""  # why a block was not explored
+    bound: LowerBound | None = None  # over every partition considered (menu's and explored)
+    count: int = 1  # how often the block runs per model (its layers)
+    covers: frozenset[str] = frozenset()  # its operators and its split view's
+    solve_seconds: float = 0.0  # the solver's seconds on this block: the menu's and explore's
+
+    @property
+    def exact(self) -> bool:
+        return not self.note and not self.unproven
+
+    @property
+    def cost(self) -> Cost | None:
+        if self.chosen == "menu":
+            return self.menu_cost
+        return self.partitions[self.chosen].cost
 
 
 def _label(candidate: tuple[Group, ...]) -> str:
@@ -202,7 +239,12 @@ def _choose(alts: list[Alternative], objective: Objective) -> int:
 
 
 class NoSchedule(Exception):
-    """A fused group for which the solver found no valid schedule (the message says why)."""
+    """A fused group for which the solver found no valid schedule (the message says why);
+    ``proven``: the solver proved that none exists (infeasible)."""
+
+    def __init__(self, note: str, proven: bool = False) -> None:
+        super().__init__(note)
+        self.proven = proven
 
 
 class NoValidSchedule(InputError):
@@ -221,7 +263,7 @@ def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings
     if res.mappings:
         mappings, source = res.mappings, "mip"
     elif group.fused:
-        raise NoSchedule(infeasible_note(group, arch, res))
+        raise NoSchedule(infeasible_note(group, arch, res), res.status is SolveStatus.INFEASIBLE)
     else:
         mappings = {op.name: streaming_schedule(op, arch) for op in group.ops}
         source = "streaming fallback" + (f" ({res.note})" if res.note else "")
@@ -259,6 +301,8 @@ def solve_instance(
     With ``settings.jobs`` > 1 (and the default group solver) the distinct groups are solved that
     many at a time in local processes; the report is the same as one after another."""
     choice = fusion or resolved.instance.options.fusion
+    if choice is FusionChoice.EXPLORE:
+        return explore_instance(resolved, settings, progress, group_solver)
     clock = Deadline.after(resolved.instance.options.solve_time_limit_s)
     solver = group_solver or solve_group_result
     segs = segments(resolved.operators, choice)
@@ -415,3 +459,282 @@ def infeasible_note(group: Group, arch: Architecture, res: SolveResult) -> str:
         f"{', '.join(sorted(group.on_chip))} must fit in {top} for one iteration of the shared loops "
         f"over {', '.join(sorted(group.shared_dims))}"
     )
+
+
+# ---- fusion: explore (any contiguous run of a block's chain; the partition chosen exactly) ------
+
+
+def group_cost(result: GroupResult, objective: Objective) -> Cost:
+    """A group's cost for the shortest path: the objective, then the other metric (tie-break)."""
+    m = result.metrics
+    if objective is Objective.ENERGY:
+        return (m.energy_pj, m.latency_cycles)
+    if objective is Objective.EDP:
+        return (m.energy_pj * m.latency_cycles, m.latency_cycles)
+    return (m.latency_cycles, m.energy_pj)
+
+
+def bound_value(bound: LowerBound, objective: Objective) -> float:
+    if objective is Objective.ENERGY:
+        return bound.energy_pj
+    if objective is Objective.EDP:
+        return bound.energy_pj * bound.latency_cycles
+    return bound.latency_cycles
+
+
+def _blocks(ops: tuple[Einsum, ...]) -> list[tuple[str, tuple[Einsum, ...]]]:
+    """The operators by block prefix, in order (``dec.qk`` -> ``dec.``); the LM head apart."""
+    out: list[tuple[str, list[Einsum]]] = []
+    for op in ops:
+        prefix = op.name.rpartition(".")[0]
+        if op.name in ("final_norm", "lm_head"):
+            prefix = "head"
+        if not out or out[-1][0] != prefix:
+            out.append((prefix, []))
+        out[-1][1].append(op)
+    return [(p, tuple(o)) for p, o in out]
+
+
+def _result_key(group: Group) -> tuple[object, ...]:
+    """Candidates differ by name (the run) and formulation (FLAT and online share a name)."""
+    return (group.name, group.signature(), group.rescale is not None)
+
+
+class _Solver:
+    """Candidates solved once (by signature), the whole-solve deadline, what was not proven."""
+
+    def __init__(
+        self,
+        arch: Architecture,
+        settings: SolveSettings,
+        solver: Callable[[Group, Architecture, SolveSettings], GroupResult],
+        clock: Deadline,
+        seed: dict[tuple[object, ...], GroupResult],
+    ) -> None:
+        self.arch, self.settings, self.solver, self.clock = arch, settings, solver, clock
+        self.done = dict(seed)
+        self.results: dict[tuple[object, ...], GroupResult] = {}
+        self.solved = self.reused = 0
+        self.seconds = 0.0
+        self.unproven: list[str] = []
+
+    def __call__(self, group: Group) -> Cost | None:
+        key = group.signature()
+        if key in self.done:
+            self.reused += 1
+            prev = self.done[key]
+            result = prev if prev.group == group else reuse(prev, group)
+        else:
+            try:
+                if self.clock.expired():
+                    result = out_of_time(group, self.arch, self.settings)
+                else:
+                    result = self.solver(group, self.arch, self.clock.limit(self.settings))
+            except NoSchedule as exc:
+                if not exc.proven:
+                    self.unproven.append(group.name)
+                return None
+            self.solved += 1
+            self.seconds += result.solve.seconds
+            self.done[key] = result
+        if result.source != "mip" or result.solve.status is not SolveStatus.OPTIMAL:
+            self.unproven.append(group.name)
+        self.results[_result_key(group)] = result
+        return group_cost(result, self.settings.objective)
+
+
+def _second(pair: tuple[str, Cost | None]) -> Cost:
+    return pair[1] or (math.inf, math.inf)
+
+
+def _menu_cost(segs: list[SegmentResult], objective: Objective) -> Cost:
+    total: Cost = (0.0, 0.0)
+    for seg in segs:
+        for g in seg.chosen.groups:
+            total = add(total, group_cost(g, objective))
+    return total
+
+
+def _explore_block(
+    prefix: str,
+    ops: tuple[Einsum, ...],
+    menu: list[SegmentResult],
+    solve: _Solver,
+    max_group: int | None,
+) -> tuple[Exploration, list[SegmentResult]]:
+    objective = solve.settings.objective
+    start = time.perf_counter()
+    solved0, reused0, unproven0 = solve.solved, solve.reused, len(solve.unproven)
+    seconds0 = solve.seconds
+    menu_seconds = sum(g.solve.seconds for seg in menu for a in seg.alternatives for g in a.groups)
+    menu_cost = _menu_cost(menu, objective)
+    chains = block_chains(ops)
+    names = tuple(o.name for o in ops)
+    if not chains:
+        note = "an operator's dataflow is not stated (MoE, cross-attention): the menu is used"
+        return Exploration(prefix, names, menu_cost, {}, "menu", 0, 0, 0.0, (), note), menu
+    parts: dict[str, Partition[Group]] = {}
+
+    def bound(g: Group) -> float:
+        return bound_value(group_lower_bound(g, solve.arch), objective)
+
+    for chain in chains:
+        parts[chain.view] = shortest_partition(
+            len(chain.ops),
+            partial(candidates, chain),
+            bound,
+            solve,
+            incumbent=menu_cost[0],
+            max_group=max_group,
+        )
+    feasible = [(v, p.cost) for v, p in parts.items() if p.cost is not None]
+    view, cost = min(feasible, key=_second, default=("menu", None))
+    chosen = view if cost is not None and cost < menu_cost else "menu"
+    segs = menu
+    if chosen != "menu":
+        segs = [
+            SegmentResult(
+                step.group.name,
+                (
+                    Alternative(
+                        _label((step.group,)), (solve.results[_result_key(step.group)],), True
+                    ),
+                ),
+            )
+            for step in parts[chosen].path
+        ]
+    exploration = Exploration(
+        prefix,
+        names,
+        menu_cost,
+        parts,
+        chosen,
+        solve.solved - solved0,
+        solve.reused - reused0,
+        time.perf_counter() - start,
+        tuple(solve.unproven[unproven0:]),
+        bound=_partitions_bound(menu, parts, solve.arch),
+        count=ops[0].count,
+        covers=frozenset(o.name for c in chains for o in c.ops),
+        solve_seconds=menu_seconds + solve.seconds - seconds0,
+    )
+    return exploration, segs
+
+
+def _partitions_bound(
+    menu: list[SegmentResult], parts: dict[str, Partition[Group]], arch: Architecture
+) -> LowerBound:
+    """Per component, the smallest over the menu's alternatives and every explored partition of
+    the summed group bounds: a lower bound on the block whichever partition is taken."""
+    menu_bound = sum_bounds([seg.bound for seg in menu])
+    bounds = {id(s): group_lower_bound(s.group, arch) for p in parts.values() for s in p.steps}
+    lat = [menu_bound.latency_cycles]
+    energy = [menu_bound.energy_pj]
+    for p in parts.values():
+
+        def lat_of(s: Step[Group]) -> float:
+            return bounds[id(s)].latency_cycles
+
+        def energy_of(s: Step[Group]) -> float:
+            return bounds[id(s)].energy_pj
+
+        for values, value in ((lat, lat_of), (energy, energy_of)):
+            v = min_sum(p.n, p.steps, value)
+            if v is not None:
+                values.append(v)
+    return replace(menu_bound, latency_cycles=min(lat), energy_pj=min(energy))
+
+
+def explore_instance(
+    resolved: Resolved,
+    settings: SolveSettings,
+    progress: ProgressFn | None = None,
+    group_solver: Callable[[Group, Architecture, SolveSettings], GroupResult] | None = None,
+) -> SolveReport:
+    """``fusion: explore``: today's menu first (the incumbent, and the fallback: the result is never
+    worse), then per block and chain view the shortest path over cut points
+    (cosamt/fusion/explore.py), every candidate group of the rule (cosamt/fusion/chain.py) an edge
+    costed by its solved objective, pruned only by its proven lower bound against the menu."""
+    menu = solve_instance(resolved, settings, progress, FusionChoice.ALL, group_solver)
+    seed = {
+        g.group.signature(): g
+        for seg in menu.segments
+        for a in seg.alternatives
+        for g in a.groups
+        if not g.group.fused and g.same_as is None
+    }
+    clock = Deadline.after(resolved.instance.options.solve_time_limit_s)
+    solve = _Solver(resolved.arch, settings, group_solver or solve_group_result, clock, seed)
+    max_group = resolved.instance.options.max_group
+    segs: list[SegmentResult] = []
+    explorations: list[Exploration] = []
+    for prefix, ops in _blocks(resolved.operators):
+        names = {o.name for o in ops}
+        mine = [
+            s
+            for s in menu.segments
+            if {g.name for g in s.chosen.groups}
+            and all(set(g.group.source_ops) <= names for g in s.chosen.groups)
+        ]
+        if progress:
+            progress(f"explore {prefix or 'block'}", 0, 1)
+        exploration, chosen = _explore_block(prefix, ops, mine, solve, max_group)
+        explorations.append(exploration)
+        segs += chosen
+    return replace(
+        menu, fusion=FusionChoice.EXPLORE, segments=tuple(segs), explorations=tuple(explorations)
+    )
+
+
+# ---- the Pareto neighbour of each chosen group (issue #16, point 4) ------------------------------
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A chosen group's best other metric within ``slack`` of its primary optimum (latency-first:
+    the least energy at most (1 + slack) x the latency), so a trade is visible without re-running."""
+
+    group: str
+    slack: float
+    primary: float  # the chosen schedule's primary metric (the cap is (1 + slack) x this)
+    result: SolveResult
+    metrics: GroupMetrics | None  # the evaluator's figures of the neighbour's schedule
+    note: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.metrics is not None and self.metrics.valid
+
+
+def pareto_neighbours(report: SolveReport, slack: float) -> SolveReport:
+    """``report`` with, per distinct chosen group, the best other metric within ``slack`` of its
+    primary (latency or energy objective; EDP has no single primary)."""
+    objective = report.settings.objective
+    if objective is Objective.EDP:
+        raise InputError("", [Problem("--pareto-slack", "needs objective latency or energy")])
+    arch, settings = report.resolved.arch, report.settings
+    out: list[Neighbour] = []
+    for g in report.groups:
+        if g.same_as is not None:
+            continue
+        primary = g.evaluator_value(objective)
+        cap = primary * (1 + slack)
+        res = solve_within(g.group, arch, settings, objective, cap)
+        metrics = None
+        note = res.note
+        if res.mappings:
+            metrics = evaluate_group(
+                g.group, arch, res.mappings, double_buffering=settings.double_buffering
+            )
+            if metrics.valid and _value(metrics, objective) > cap * (1 + 1e-9):
+                note = f"over the cap by {_value(metrics, objective) / cap - 1:.1e} (tolerance)"
+            other = Objective.LATENCY if objective is Objective.ENERGY else Objective.ENERGY
+            if not metrics.valid or _value(metrics, other) > _value(g.metrics, other):
+                # e.g. an operator the pipeline solved padded: the chosen schedule is the neighbour
+                metrics, note = g.metrics, "the chosen schedule (none better found at own sizes)"
+        out.append(Neighbour(g.name, slack, primary, res, metrics, note))
+    return replace(report, neighbours=tuple(out))
+
+
+def _value(m: GroupMetrics, objective: Objective) -> float:
+    return m.energy_pj if objective is Objective.ENERGY else m.latency_cycles

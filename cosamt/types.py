@@ -21,6 +21,7 @@ class FusionChoice(StrEnum):
     FLAT = "flat"
     ONLINE = "online"
     ALL = "all"
+    EXPLORE = "explore"  # any contiguous run of a block's chain, the partition chosen exactly
 
 
 AGREEMENT_TOLERANCE = 1e-6

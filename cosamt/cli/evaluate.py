@@ -185,8 +185,22 @@ def _check_invariants(resolved: Any, results: list[tuple[Any, Any]]) -> None:
 
 
 def _missing_operators(resolved: Any, results: list[tuple[Any, Any]]) -> list[str]:
+    from cosamt.fusion.chain import replaced
+
     covered = {op.name for group, _m in results for op in group.ops}
+    views = {n for n in covered if replaced(n)}  # a split view's operators stand for the block's
+    needs: dict[str, set[str]] = {}
+    for op in (*resolved.operators, *_view_ops(resolved)):
+        if (r := replaced(op.name)) is not None:
+            needs.setdefault(r, set()).add(op.name)
+    covered |= {r for r, names in needs.items() if names <= views}
     return [op.name for op in resolved.operators if op.name not in covered]
+
+
+def _view_ops(resolved: Any) -> list[Any]:
+    from cosamt.fusion.chain import view_operators
+
+    return view_operators(resolved.operators)
 
 
 def _schedule_groups(resolved: Any, schedule: Path) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:

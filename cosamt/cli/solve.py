@@ -56,11 +56,22 @@ def solve(
         typer.Option(help="Groups solved at once in local processes (each with --threads)."),
     ] = None,
     solver: Annotated[str, typer.Option(help="Pyomo solver name (default: HiGHS).")] = "highs",
+    max_group: Annotated[
+        int | None,
+        typer.Option(help="With --fusion explore: at most this many operators per group."),
+    ] = None,
+    pareto_slack: Annotated[
+        float | None,
+        typer.Option(
+            help="Per chosen group, also the best other metric within this relative slack of the "
+            "objective (e.g. 0.01: the least energy within 1 % of the latency)."
+        ),
+    ] = None,
 ) -> None:
     """Solve every operator group of the model to proven optimality, exploring fusion, and report it."""
-    from cosamt.pipeline import settings_for, solve_instance
+    from cosamt.pipeline import pareto_neighbours, settings_for, solve_instance
     from cosamt.report.solve_report import report_json
-    from cosamt.report.solve_table import print_explain, print_table
+    from cosamt.report.solve_table import print_explain, print_neighbours, print_table
     from cosamt.schedule.file import write_schedule
 
     with user_errors():
@@ -72,6 +83,7 @@ def solve(
             solve_time_limit_s=solve_time_limit,
             threads=threads,
             jobs=jobs,
+            max_group=max_group,
         )
         settings = settings_for(resolved.instance, objective=objective, solver=solver)
         _check_solver(settings.solver)
@@ -83,6 +95,12 @@ def solve(
                 report = solve_instance(resolved, settings, update, fusion)
             wall = time.perf_counter() - start
             check_solve_invariants(report)
+            if pareto_slack is not None:
+                if not (0 <= pareto_slack < 10):
+                    raise InputError(
+                        "command line", [Problem("--pareto-slack", "expected 0 <= slack < 10")]
+                    )
+                report = pareto_neighbours(report, pareto_slack)
             if out_file:
                 try:
                     write_schedule(out_file, report.schedule())
@@ -96,6 +114,7 @@ def solve(
         print_table(report, out, wall)
         if explain:
             print_explain(report, out)
+        print_neighbours(report, out)
         if out_file:
             out.print(f"schedule written to {out_file}")
 

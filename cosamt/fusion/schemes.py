@@ -35,6 +35,7 @@ class Scheme(StrEnum):
     ONLINE = "online"
     FFN_CHAIN = "ffn_chain"
     EPILOGUE = "epilogue"
+    CHAIN = "chain"  # any other run of a block's chain (chain.py's rule)
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,8 @@ def segments(ops: Sequence[Einsum], choice: FusionChoice) -> list[Segment]:
         out.append(Segment(name, (unfused(names), *((g,) for g in fused))))
         used.update(names)
 
+    if choice is FusionChoice.EXPLORE:  # the menu is the explorer's incumbent
+        choice = FusionChoice.ALL
     allow = {
         Scheme.FLAT: choice in (FusionChoice.FLAT, FusionChoice.ALL),
         Scheme.ONLINE: choice in (FusionChoice.ONLINE, FusionChoice.ALL),

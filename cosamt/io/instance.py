@@ -46,7 +46,10 @@ class Options(Frozen):
     objective: Objective = Objective.LATENCY
     """What the MIP minimises; ties are broken by the other metric (lexicographic)."""
     fusion: FusionChoice = FusionChoice.ALL
-    """Fusion schemes the explorer may use."""
+    """Fusion schemes the explorer may use; ``explore``: any contiguous run of a block's operators
+    (cosamt/fusion/chain.py), the partition chosen exactly (never worse than ``all``, the menu)."""
+    max_group: Annotated[int, Field(ge=1)] | None = None
+    """With ``fusion: explore``: at most this many operators per group; null = any."""
     time_limit_s: TimeLimit = 60.0
     """Wall-clock limit per operator group (seconds, finite, > 0): every MIP the group needs (padding
     candidates, the tie-break stage, Pareto points) shares it. When it is reached the group keeps

@@ -129,6 +129,87 @@ def explain_json(report: SolveReport) -> list[dict[str, Any]]:
     ]
 
 
+def neighbours_json(report: SolveReport) -> list[dict[str, Any]]:
+    """Per chosen group, its Pareto neighbour within the stated slack of its primary metric."""
+    by = {g.name: g for g in report.groups}
+    out = []
+    for n in report.neighbours:
+        chosen = by[n.group].metrics
+        m = n.metrics
+        out.append(
+            {
+                "group": n.group,
+                "slack": n.slack,
+                "status": n.result.status.value,
+                "valid": n.valid,
+                "latency_cycles": None if m is None else m.latency_cycles,
+                "energy_pj": None if m is None else m.energy_pj,
+                "latency_ratio": None if m is None else m.latency_cycles / chosen.latency_cycles,
+                "energy_ratio": None if m is None else m.energy_pj / chosen.energy_pj,
+                "note": n.note,
+            }
+        )
+    return out
+
+
+def _cost(cost: tuple[float, float] | None) -> dict[str, float] | None:
+    return None if cost is None else {"objective": cost[0], "tiebreak": cost[1]}
+
+
+def exploration_json(report: SolveReport) -> list[dict[str, Any]]:
+    """``fusion: explore``, per block: the chosen partition, per cut the cheapest partition that
+    does not cut there, the menu's cost, what was solved and pruned, and whether it is exact."""
+    out = []
+    for e in report.explorations:
+        views = {}
+        for view, part in e.partitions.items():
+            cuts = []
+            for k, step in enumerate(part.path[:-1]):
+                cut = step.hi + 1
+                alt = part.alternative(cut)
+                cuts.append(
+                    {
+                        "after": step.group.name,
+                        "before": part.path[k + 1].group.name,
+                        "best_alternative": None
+                        if alt is None
+                        else {"cost": _cost(alt[0]), "crossing_group": alt[1].group.name},
+                    }
+                )
+            views[view] = {
+                "cost": _cost(part.cost),
+                "partition": [
+                    {"group": s.group.name, "fusion": s.group.scheme.value, "cost": _cost(s.cost)}
+                    for s in part.path
+                ],
+                "cuts": cuts,
+                "candidates": len(part.steps),
+                "solved": sum(s.status == "solved" for s in part.steps),
+                "pruned": sum(s.status == "pruned" for s in part.steps),
+                "no_schedule": sum(s.status == "no schedule" for s in part.steps),
+            }
+        menu, cost = e.menu_cost, e.cost
+        out.append(
+            {
+                "block": e.block,
+                "chosen": e.chosen,
+                "menu_cost": _cost(menu),
+                "cost": _cost(cost),
+                "gain_over_menu": None
+                if menu is None or cost is None or not menu[0]
+                else 1 - cost[0] / menu[0],
+                "exact": e.exact,
+                "unproven": list(e.unproven),
+                "mips_solved": e.solved,
+                "reused": e.reused,
+                "seconds": e.seconds,
+                "note": e.note,
+                "views": views,
+            }
+        )
+    return out
+
+
 def instance_json(report: SolveReport) -> dict[str, Any]:
     """What was solved: the model, phase, batch, length, architecture, objective and layers."""
     r = report.resolved
@@ -153,6 +234,8 @@ def report_json(report: SolveReport) -> dict[str, Any]:
         "roof": roof_json(report.resolved.arch),
         "groups": [group_json(g, report) for g in report.groups],
         "explain": explain_json(report),
+        **({"exploration": exploration_json(report)} if report.explorations else {}),
+        **({"pareto_neighbours": neighbours_json(report)} if report.neighbours else {}),
         **totals_json(report),
         "assumptions": workload_assumptions(report),
     }

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from cosamt.arch.spec import Architecture
 from cosamt.report import units
-from cosamt.report.solve_report import MAPSPACE, report_json, status_text
+from cosamt.report.solve_report import MAPSPACE, neighbours_json, report_json, status_text
 from cosamt.types import AGREEMENT_TOLERANCE
 
 if TYPE_CHECKING:  # report renders the pipeline's results; it needs no solver to do so
@@ -187,4 +187,72 @@ def print_explain(report: SolveReport, console: Console) -> None:
                 units.ratio(ratio),
                 "*" if a["chosen"] else "",
             )
+    console.print(t)
+    if report.explorations:
+        print_exploration(data["exploration"], console)
+
+
+def print_exploration(blocks: list[dict[str, Any]], console: Console) -> None:
+    """``fusion: explore``: per block and view the chosen partition and, per cut, the cheapest
+    partition that does not cut there (objective, one layer)."""
+    for b in blocks:
+        menu = b["menu_cost"]["objective"] if b["menu_cost"] else None
+        exact = "exact" if b["exact"] else "NOT exact: " + (b["note"] or ", ".join(b["unproven"]))
+        console.print(
+            f"explore {b['block'] or 'block'}: chosen {b['chosen']}, objective "
+            f"{units.count(b['cost']['objective']) if b['cost'] else '-'} vs menu "
+            f"{units.count(menu) if menu is not None else '-'}; {b['mips_solved']} MIPs solved, "
+            f"{b['reused']} reused, {b['seconds']:.1f} s; partition choice {exact}"
+        )
+        for view, v in b["views"].items():
+            t = table(
+                f"view {view}: partition cost {units.count(v['cost']['objective']) if v['cost'] else '-'}"
+                f" ({v['candidates']} candidates: {v['solved']} solved, {v['pruned']} pruned by "
+                f"bound, {v['no_schedule']} without schedule)",
+                ["group / cut", "fusion", "objective", "best alternative", "its cost"],
+                left=1,
+            )
+            for k, g in enumerate(v["partition"]):
+                t.add_row(g["group"], g["fusion"], units.count(g["cost"]["objective"]), "", "")
+                if k < len(v["cuts"]):
+                    c = v["cuts"][k]
+                    alt = c["best_alternative"]
+                    t.add_row(
+                        f"  | cut {c['after']} / {c['before']}",
+                        "",
+                        "",
+                        "no candidate crosses"
+                        if alt is None
+                        else f"not cutting: {alt['crossing_group']}",
+                        "-" if alt is None else units.count(alt["cost"]["objective"]),
+                    )
+            console.print(t)
+
+
+def print_neighbours(report: SolveReport, console: Console) -> None:
+    """``--pareto-slack``: per chosen group, the best other metric within the slack."""
+    rows = neighbours_json(report)
+    if not rows:
+        return
+    slack = rows[0]["slack"]
+    primary = report.settings.objective.value
+    t = table(
+        f"Pareto neighbour per group: the best {'latency' if primary == 'energy' else 'energy'} "
+        f"with {primary} within {slack:.1%} of the chosen schedule's",
+        ["group", "status", "cycles", "× cycles", "energy pJ", "× energy", "note"],
+        left=1,
+    )
+    for r in rows:
+        if r["latency_cycles"] is None:
+            t.add_row(r["group"], r["status"], "-", "-", "-", "-", r["note"])
+            continue
+        t.add_row(
+            r["group"],
+            r["status"] if r["valid"] else "invalid",
+            units.count(r["latency_cycles"]),
+            f"{r['latency_ratio']:.4f}",
+            f"{r['energy_pj']:.4g}",
+            f"{r['energy_ratio']:.4f}",
+            r["note"],
+        )
     console.print(t)

@@ -51,10 +51,10 @@ def model_totals(report: SolveReport) -> Totals:
         energy_mj=energy * 1e-9,
         dram_bytes=sum(g.metrics.dram_bytes * g.count for g in groups),
         chosen_solve_seconds=sum(g.solve.seconds for g in groups),
-        solve_seconds=sum(
-            g.solve.seconds for seg in report.segments for a in seg.alternatives for g in a.groups
-        ),
-        all_optimal=all(g.solve.proven for g in groups),
+        solve_seconds=_solve_seconds(report),
+        # explore: optimal also needs the partition choice exact
+        all_optimal=all(g.solve.proven for g in groups)
+        and all(e.exact for e in report.explorations),
         all_agree=all(
             (g.agreement(report.settings.objective) or 0.0) <= AGREEMENT_TOLERANCE for g in groups
         ),
@@ -67,16 +67,46 @@ def _executions(seg: SegmentResult) -> int:
 
 
 def bound_totals(report: SolveReport, totals: Totals) -> BoundTotals:
-    # Each segment weighted by its own count: a model with several block types (MoE and dense
-    # layers, encoder and decoder) or the LM head is not n_layers copies of every segment.
-    latency = sum(seg.bound.latency_cycles * _executions(seg) for seg in report.segments)
-    energy = sum(seg.bound.energy_pj * _executions(seg) for seg in report.segments)
+    latency, energy = _block_bounds(report)
     return BoundTotals(
         latency_cycles=latency,
         energy_pj=energy,
         latency_ratio=totals.latency_cycles / latency if latency else None,
         energy_ratio=totals.energy_pj / energy if energy else None,
     )
+
+
+def _explored(report: SolveReport, seg: SegmentResult) -> bool:
+    """A segment of a block that fusion explore chose (its figures are the block's)."""
+    ops = {op for a in seg.alternatives for g in a.groups for op in g.group.source_ops}
+    return bool(ops) and any(ops <= e.covers for e in report.explorations if e.bound is not None)
+
+
+def _solve_seconds(report: SolveReport) -> float:
+    """Every MIP's seconds: each segment's alternatives, an explored block's menu and candidates."""
+    seconds = sum(e.solve_seconds for e in report.explorations if e.bound is not None)
+    return seconds + sum(
+        g.solve.seconds
+        for seg in report.segments
+        if not _explored(report, seg)
+        for a in seg.alternatives
+        for g in a.groups
+    )
+
+
+def _block_bounds(report: SolveReport) -> tuple[float, float]:
+    """Per segment the smallest bound over its alternatives, weighted by how often it runs; an
+    explored block (fusion explore) counts once per layer with its bound over every partition
+    considered."""
+    explored = [(e.bound, e.count) for e in report.explorations if e.bound is not None]
+    latency = sum(b.latency_cycles * n for b, n in explored)
+    energy = sum(b.energy_pj * n for b, n in explored)
+    for seg in report.segments:
+        if _explored(report, seg):
+            continue
+        latency += seg.bound.latency_cycles * _executions(seg)
+        energy += seg.bound.energy_pj * _executions(seg)
+    return latency, energy
 
 
 def totals_json(report: SolveReport) -> dict[str, Any]:

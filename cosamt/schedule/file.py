@@ -62,7 +62,8 @@ class GroupEntry(Frozen):
     operators: tuple[str, ...] = Field(min_length=1)
     """Operators of the group, in execution order."""
     scheme: str = "none"
-    """Fusion scheme: none, flat, online, ffn_chain or epilogue."""
+    """Fusion scheme: none, flat, online, ffn_chain, epilogue or chain (any other run of a block's
+    operators, fusion explore: docs/fusion_explore.md)."""
     padding: dict[str, PosInt] = {}
     """Padded sizes of dimensions that were padded to factor better."""
     levels: tuple[LevelEntry, ...] = ()

@@ -751,3 +751,22 @@ def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> S
         seconds=seconds,
         solves=sum(r.solves for r in results),
     )
+
+
+def solve_within(
+    group: Group, arch: Architecture, settings: SolveSettings, primary: Objective, cap: float
+) -> SolveResult:
+    """The Pareto neighbour of a group's optimum: the best other metric (energy for a latency
+    objective, latency for energy) with the primary at most ``cap``, then the primary at that value
+    (lexicographic). A single operator is solved at its own sizes (no padding candidates)."""
+    if group.fused:
+        f = group_formulation(group, arch, settings.double_buffering)
+    else:
+        op = group.ops[0]
+        f = single_formulation(Problem(op, arch, dict(op.dims), settings.double_buffering))
+    deadline = time.perf_counter() + settings.time_limit_s
+    built = f.build()
+    (var, scale), _other = _objective_vars(built.costs, primary)
+    built.model.primary_cap = pyo.Constraint(expr=var <= cap / scale)
+    other = Objective.LATENCY if primary is Objective.ENERGY else Objective.ENERGY
+    return _lexicographic(built, f, other, settings, deadline)

@@ -1,0 +1,144 @@
+"""The exact partition of a chain into groups: a shortest path over its cut points.
+
+Cut points 0..n of a chain of n operators are the nodes; a candidate group covering operators
+lo..hi is an edge lo -> hi+1 whose cost is its solved objective (a pair: the objective, then the
+tie-break, compared lexicographically; pairs add). The cheapest path from 0 to n is the cheapest
+partition. Nodes are visited in order, so when the edges into node j are considered every node
+before j has its final cost; an edge is skipped (pruned) only when the cost of reaching its start
+plus a proven lower bound of its group already exceeds a known complete partition (the
+incumbent): no partition through it can be better. The result is exact when every edge that was
+not pruned was solved to proven optimality (or proven to have no schedule).
+
+Solver-free: the caller passes the candidate groups, their bounds and a solve function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+G = TypeVar("G")
+Cost = tuple[float, float]
+ZERO: Cost = (0.0, 0.0)
+SLACK = 1e-9  # relative: a bound equal to the incumbent within rounding is not pruned
+
+
+def add(a: Cost, b: Cost) -> Cost:
+    return (a[0] + b[0], a[1] + b[1])
+
+
+@dataclass(frozen=True)
+class Step(Generic[G]):
+    lo: int
+    hi: int  # inclusive
+    group: G
+    cost: Cost | None  # None: pruned or no schedule
+    status: str  # "solved", "pruned", "no schedule"
+    bound: float = 0.0
+
+
+@dataclass(frozen=True)
+class Partition(Generic[G]):
+    n: int
+    steps: tuple[Step[G], ...]  # every edge considered
+    path: tuple[Step[G], ...]  # the cheapest partition (empty: none reaches the end)
+    cost: Cost | None
+
+    def alternative(self, cut: int) -> tuple[Cost, Step[G]] | None:
+        """The cheapest solved partition that does not cut at ``cut`` and the group crossing it."""
+        fwd = _forward(self.n, self.steps)
+        bwd = _backward(self.n, self.steps)
+        best: tuple[Cost, Step[G]] | None = None
+        for s in self.steps:
+            if s.cost is None or not (s.lo < cut <= s.hi):
+                continue
+            a, b = fwd[s.lo], bwd[s.hi + 1]
+            if a is None or b is None:
+                continue
+            total = add(add(a, s.cost), b)
+            if best is None or total < best[0]:
+                best = (total, s)
+        return best
+
+
+def _forward(n: int, steps: Sequence[Step[G]]) -> list[Cost | None]:
+    fwd: list[Cost | None] = [ZERO] + [None] * n
+    for s in sorted((s for s in steps if s.cost is not None), key=lambda s: s.hi):
+        start = fwd[s.lo]
+        if start is not None and s.cost is not None:
+            total = add(start, s.cost)
+            end = fwd[s.hi + 1]
+            if end is None or total < end:
+                fwd[s.hi + 1] = total
+    return fwd
+
+
+def _backward(n: int, steps: Sequence[Step[G]]) -> list[Cost | None]:
+    bwd: list[Cost | None] = [None] * n + [ZERO]
+    for s in sorted((s for s in steps if s.cost is not None), key=lambda s: -s.lo):
+        end = bwd[s.hi + 1]
+        if end is not None and s.cost is not None:
+            total = add(s.cost, end)
+            start = bwd[s.lo]
+            if start is None or total < start:
+                bwd[s.lo] = total
+    return bwd
+
+
+def shortest_partition(
+    n: int,
+    runs: Callable[[int, int], Sequence[G]],
+    bound: Callable[[G], float],
+    solve: Callable[[G], Cost | None],
+    incumbent: float | None = None,
+    max_group: int | None = None,
+) -> Partition[G]:
+    """The cheapest partition of operators 0..n-1 into candidate groups (module docstring).
+    ``runs(lo, hi)`` gives the candidate groups of operators lo..hi (none: not a candidate);
+    ``solve`` their cost (None: no schedule); ``incumbent`` the objective of a known partition."""
+    best: list[Cost | None] = [ZERO] + [None] * n
+    back: list[Step[G] | None] = [None] * (n + 1)
+    steps: list[Step[G]] = []
+    for j in range(1, n + 1):
+        first = 0 if max_group is None else max(0, j - max_group)
+        for i in range(first, j):
+            start = best[i]
+            for g in runs(i, j - 1):
+                lb = bound(g)
+                if start is None:
+                    continue
+                if incumbent is not None and start[0] + lb > incumbent * (1 + SLACK):
+                    steps.append(Step(i, j - 1, g, None, "pruned", lb))
+                    continue
+                cost = solve(g)
+                steps.append(Step(i, j - 1, g, cost, "solved" if cost else "no schedule", lb))
+                if cost is None:
+                    continue
+                total = add(start, cost)
+                end = best[j]
+                if end is None or total < end:
+                    best[j], back[j] = total, steps[-1]
+    path: list[Step[G]] = []
+    j = n
+    while j > 0 and (step := back[j]) is not None:
+        path.append(step)
+        j = step.lo
+    if j > 0:
+        return Partition(n, tuple(steps), (), None)
+    return Partition(n, tuple(steps), tuple(reversed(path)), best[n])
+
+
+def min_sum(n: int, steps: Sequence[Step[G]], value: Callable[[Step[G]], float]) -> float | None:
+    """The smallest sum of ``value`` over the partitions made of ``steps`` (pruned ones included):
+    with a lower bound as value, a lower bound on every partition considered."""
+    best: list[float | None] = [0.0] + [None] * n
+    for s in sorted(steps, key=lambda s: s.hi):
+        start = best[s.lo]
+        if start is None:
+            continue
+        total = start + value(s)
+        end = best[s.hi + 1]
+        if end is None or total < end:
+            best[s.hi + 1] = total
+    return best[n]

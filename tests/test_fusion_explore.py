@@ -1,0 +1,199 @@
+"""The exact partition (cosamt/fusion/explore.py) against brute force, and ``fusion: explore``
+end to end on a small block: never worse than the menu, every group accepted by the evaluator."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from cosamt.api import evaluate_schedule
+from cosamt.fusion.chain import block_chains, candidates
+from cosamt.fusion.explore import Cost, shortest_partition
+from cosamt.fusion.schemes import Scheme
+from cosamt.io.instance import parse_instance
+from cosamt.pipeline import (
+    SolveReport,
+    pareto_neighbours,
+    resolve,
+    settings_for,
+    solve_group_result,
+    solve_instance,
+)
+from cosamt.report.solve_table import print_explain
+from cosamt.report.totals import bound_totals, model_totals
+from cosamt.schedule.file import ScheduleFile, group_entry, write_schedule
+from cosamt.solve.solver import SolveSettings
+from cosamt.types import FusionChoice
+
+
+def brute_force(n: int, costs: dict[tuple[int, int], Cost]) -> Cost | None:
+    """Every composition of n into runs, summed."""
+    best: Cost | None = None
+    for cuts in itertools.product((False, True), repeat=n - 1):
+        bounds = [0] + [i + 1 for i, c in enumerate(cuts) if c] + [n]
+        runs = [(a, b - 1) for a, b in itertools.pairwise(bounds)]
+        if all(r in costs for r in runs):
+            total = (sum(costs[r][0] for r in runs), sum(costs[r][1] for r in runs))
+            best = total if best is None or total < best else best
+    return best
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_shortest_partition_is_brute_force(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randint(1, 7)
+    costs = {
+        (lo, hi): (float(rng.randint(1, 20)), float(rng.randint(0, 5)))
+        for lo in range(n)
+        for hi in range(lo, n)
+        if lo == hi or rng.random() < 0.5
+    }
+    # bounds: a true lower bound (cost minus a random slack), so pruning must not change the answer
+    slack = {k: rng.uniform(0, v[0]) for k, v in costs.items()}
+    incumbent = sum(costs[(i, i)][0] for i in range(n))  # the unfused partition
+    part = shortest_partition(
+        n,
+        lambda lo, hi: [(lo, hi)] if (lo, hi) in costs else [],
+        lambda g: costs[g][0] - slack[g],
+        lambda g: costs[g],
+        incumbent=incumbent,
+    )
+    assert part.cost == brute_force(n, costs)
+    assert part.path[0].lo == 0 and part.path[-1].hi == n - 1
+    assert all(a.hi + 1 == b.lo for a, b in itertools.pairwise(part.path))
+    for s in part.steps:
+        if s.status == "pruned":  # pruned only when its bound proves it cannot beat the incumbent
+            assert s.bound > 0
+
+
+def test_max_group_bounds_the_runs() -> None:
+    costs = {(0, 0): (5.0, 0.0), (1, 1): (5.0, 0.0), (0, 1): (1.0, 0.0)}
+    part = shortest_partition(
+        2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda g: costs[g], max_group=1
+    )
+    assert part.cost == (10.0, 0.0)
+    assert part.alternative(1) is None  # no group of two was considered
+    part = shortest_partition(2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda g: costs[g])
+    assert part.cost == (1.0, 0.0)
+    alt = part.alternative(1)  # the cheapest partition not cutting between 0 and 1: the pair
+    assert alt is not None and alt[0] == (1.0, 0.0) and (alt[1].lo, alt[1].hi) == (0, 1)
+
+
+@pytest.fixture(scope="module")
+def small_gpt2() -> tuple[object, SolveReport, SolveReport]:
+    """GPT-2 (pre-norm) at 32 tokens on edge: the menu's solve and explore's."""
+    inst = parse_instance({"model": "gpt2", "seq_len": 32, "arch": "edge"})
+    resolved = resolve(inst)
+    settings = settings_for(inst)
+    menu = solve_instance(resolved, settings, fusion=FusionChoice.ALL)
+    explore = solve_instance(resolved, settings, fusion=FusionChoice.EXPLORE)
+    return resolved, menu, explore
+
+
+def test_explore_never_worse_than_the_menu(
+    small_gpt2: tuple[object, SolveReport, SolveReport],
+) -> None:
+    """Explore's block latency <= the menu's, every chosen group valid in the evaluator and in
+    agreement with its MIP, every operator (or its split view) once, the status exact."""
+    _resolved, menu, explore = small_gpt2
+    objective = explore.settings.objective
+    lat = [sum(g.metrics.latency_cycles for g in r.groups) for r in (menu, explore)]
+    assert lat[1] <= lat[0] * (1 + 1e-9)
+    covered = [op for g in explore.groups for op in g.group.source_ops]
+    assert len(covered) == len(set(covered))
+    assert not ({"qkv_proj", "q_proj"} <= set(covered) or {"qkv_proj", "kv_proj"} <= set(covered))
+    for g in explore.groups:
+        assert g.metrics.valid, g.metrics.violations
+        a = g.agreement(objective)
+        assert a is not None and a <= 1e-6, g.name
+    (e,) = explore.explorations
+    assert e.exact
+    assert e.cost is not None and e.menu_cost is not None and e.cost <= e.menu_cost
+    # the report's groups are the path's: their evaluated latencies sum to the path's cost
+    assert lat[1] == pytest.approx(e.cost[0], rel=1e-12)
+    # the bound covers every partition considered: no more than the menu's, nor than the result
+    bounds = [bound_totals(r, model_totals(r)) for r in (menu, explore)]
+    assert bounds[1].latency_cycles <= bounds[0].latency_cycles
+    assert bounds[1].energy_pj <= bounds[0].energy_pj
+    assert bounds[1].latency_cycles <= lat[1] * menu.resolved.model.n_layers
+    assert model_totals(explore).all_optimal
+
+
+def test_explored_schedule_round_trip(
+    small_gpt2: tuple[object, SolveReport, SolveReport], tmp_path: Path
+) -> None:
+    """The explored schedule, written and read back (chain groups, split-view operators), is
+    evaluated to the same figures."""
+    resolved, _menu, explore = small_gpt2
+    path = tmp_path / "schedule.json"
+    write_schedule(path, explore.schedule())
+    groups = evaluate_schedule(resolved, path)  # type: ignore[arg-type]
+    assert [g.group.name for g in groups] == [g.name for g in explore.groups]
+    for back, g in zip(groups, explore.groups, strict=True):
+        assert back.metrics.latency_cycles == g.metrics.latency_cycles
+        assert back.metrics.energy_pj == pytest.approx(g.metrics.energy_pj, rel=1e-12)
+
+
+def test_explain_shows_the_partition(small_gpt2: tuple[object, SolveReport, SolveReport]) -> None:
+    """``--explain``: the chosen view, each group of the partition, each cut with the cheapest
+    partition not cutting there (or that no candidate crosses), exactness."""
+    _resolved, _menu, explore = small_gpt2
+    buf = io.StringIO()
+    print_explain(explore, Console(file=buf, width=200, force_terminal=False, color_system=None))
+    text = buf.getvalue()
+    (e,) = explore.explorations
+    assert f"chosen {e.chosen}" in text
+    assert "partition choice exact" in text
+    for g in explore.groups:
+        assert g.name in text
+    chosen = e.partitions[e.chosen] if e.chosen != "menu" else None
+    if chosen is not None:
+        assert text.count("| cut ") >= len(chosen.path) - 1
+
+
+@pytest.mark.parametrize("slack", [0.0, 0.5])
+def test_pareto_neighbour_within_the_slack(
+    small_gpt2: tuple[object, SolveReport, SolveReport], slack: float
+) -> None:
+    """Per chosen group: a valid schedule with latency <= (1 + slack) x the chosen one's and
+    energy <= the chosen one's; at slack 0 it is the lexicographic optimum again (same energy)."""
+    _resolved, menu, _explore = small_gpt2
+    report = pareto_neighbours(menu, slack)
+    by = {g.name: g for g in menu.groups}
+    assert [n.group for n in report.neighbours] == [
+        g.name for g in menu.groups if g.same_as is None
+    ]
+    for n in report.neighbours:
+        chosen = by[n.group].metrics
+        assert n.valid and n.metrics is not None, n.note
+        assert n.metrics.latency_cycles <= chosen.latency_cycles * (1 + slack) * (1 + 1e-9)
+        assert n.metrics.energy_pj <= chosen.energy_pj * (1 + 1e-9)
+        if slack == 0.0:
+            assert n.metrics.energy_pj == pytest.approx(chosen.energy_pj, rel=1e-6)
+
+
+def test_rule_group_with_a_menu_label_reads_back(
+    small_gpt2: tuple[object, SolveReport, SolveReport], tmp_path: Path
+) -> None:
+    """The rule's FLAT group names its tensors differently from the menu's; a schedule written from
+    it reads back to the rule's group (the one its tensor names fit), with the same figures."""
+    resolved, _menu, _explore = small_gpt2
+    ops = resolved.operators  # type: ignore[attr-defined]
+    arch = resolved.arch  # type: ignore[attr-defined]
+    chain = block_chains(ops)[0]
+    i = [o.name for o in chain.ops].index("qk")
+    flat = candidates(chain, i, i + 2)[0]
+    assert flat.scheme is Scheme.FLAT
+    result = solve_group_result(flat, arch, SolveSettings(time_limit_s=120, threads=2))
+    path = tmp_path / "flat.json"
+    write_schedule(
+        path, ScheduleFile(arch=arch.name, groups=(group_entry(flat, arch, result.mappings),))
+    )
+    (back,) = evaluate_schedule(resolved, path)  # type: ignore[arg-type]
+    assert back.group.on_chip == flat.on_chip
+    assert back.metrics.latency_cycles == result.metrics.latency_cycles
