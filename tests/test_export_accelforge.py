@@ -19,6 +19,7 @@ from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
 from cosamt.export.accelforge import (
+    ExportError,
     arch_spec,
     group_mapping_spec,
     group_mappings_from_nodes,
@@ -230,6 +231,25 @@ def test_fused_and_unfused_trees_come_back_as_the_same_mappings(
 
 
 # ---------------------------------------------------------------------------------------------
+def test_a_rank_with_two_sizes_in_one_group_is_refused() -> None:
+    """MLA's QK^T reduces over a 192-wide head dim and its P.V produces a 128-wide one, both named
+    d; AccelForge sizes a rank once per workload, so the export refuses rather than mis-size one."""
+    qk = Einsum(
+        "qk",
+        {"m": 4, "n": 4, "d": 6},
+        (Tensor("Q", ("m", "d"), Role.INPUT), Tensor("K", ("n", "d"), Role.INPUT),
+         Tensor("S", ("m", "n"), Role.OUTPUT)),
+    )  # fmt: skip
+    av = Einsum(
+        "av",
+        {"m": 4, "n": 4, "d": 4},
+        (Tensor("S", ("m", "n"), Role.INPUT), Tensor("V", ("n", "d"), Role.INPUT),
+         Tensor("O", ("m", "d"), Role.OUTPUT)),
+    )  # fmt: skip
+    with pytest.raises(ExportError, match="dimension d is 6 in one operator and 4 in av"):
+        sequence_specs([qk, av], EDGE)
+
+
 # AccelForge itself (skipped when its interpreter is absent)
 
 AF_PYTHON = os.environ.get("COSAMT_ACCELFORGE_PYTHON", "/tmp/peers/af/bin/python")

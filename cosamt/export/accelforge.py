@@ -290,7 +290,13 @@ def sequence_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any
     ranks: dict[str, int] = {}
     einsums = []
     for op in ops:
-        ranks.update({d.upper(): n for d, n in op.dims.items()})
+        for d, n in op.dims.items():
+            if ranks.setdefault(d.upper(), n) != n:
+                # AccelForge sizes a rank once per workload (MLA: QK's head dim 192, V's 128)
+                raise ExportError(
+                    f"dimension {d} is {ranks[d.upper()]} in one operator and {n} in {op.name}: "
+                    "AccelForge gives a rank one size across a workload's Einsums"
+                )
         out = op.output
         operands = " * ".join(f"{t.name}[{', '.join(t.dims)}]" for t in op.operands)
         names = {"input": op.operands[0].name, "output": out.name}
