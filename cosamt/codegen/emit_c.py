@@ -23,6 +23,7 @@ like the statistics passes (docs/codegen.md, "Vector operators").
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from cosamt.codegen.legality import ROW_DIM
@@ -30,6 +31,13 @@ from cosamt.codegen.nest import LATCH, GroupNest, Link, MemberNest, NestLoop
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 from cosamt.workload.models import GATED
 from cosamt.workload.transformer import SOFTMAX_OPS
+
+
+def c_ident(name: str) -> str:
+    """A tensor name as part of a C identifier (block-prefixed names such as ``W_moe.out_proj``
+    hold dots)."""
+    return re.sub(r"\W", "_", name)
+
 
 NORM_EPS = 1e-5
 ROPE_BASE = 10000.0
@@ -98,6 +106,7 @@ class _Emitter:
         self.counter_ids: dict[tuple[str, str, str], int] = {}
         self.stats_ids: dict[tuple[str, str, str], int] = {}
         self.decls: list[str] = []
+        self.allocs: list[str] = []  # main's first lines: every declared buffer, zeroed
         self.declared: dict[str, int] = {}
 
     # ---- names and buffers ---------------------------------------------------------------
@@ -114,17 +123,29 @@ class _Emitter:
             ext = tuple(m.mapping.tile_extent(d, level) for d in t.dims)
             buf = Buffer(f"G_{t.name}", t, level, ext, 1, False, False)
         elif level == self.dram:
-            buf = Buffer(f"D_{t.name}", t, level, self.g.tensor_dims(t), 1, False, True)
+            buf = Buffer(f"D_{c_ident(t.name)}", t, level, self.g.tensor_dims(t), 1, False, True)
         elif level == LATCH:
             buf = Buffer(
-                f"L{m.index}_{t.name}", t, LATCH, (1,) * len(t.dims), m.instances, True, False
+                f"L{m.index}_{c_ident(t.name)}",
+                t,
+                LATCH,
+                (1,) * len(t.dims),
+                m.instances,
+                True,
+                False,
             )
         else:
             ext = tuple(m.mapping.tile_extent(d, level) for d in t.dims)
             private = level < self.s
             inst = m.instances if private else 1
             buf = Buffer(
-                f"B{m.index}_{t.name}_{self.level_name(level)}", t, level, ext, inst, private, False
+                f"B{m.index}_{c_ident(t.name)}_{self.level_name(level)}",
+                t,
+                level,
+                ext,
+                inst,
+                private,
+                False,
             )
         self.declare(buf)
         return buf
@@ -134,7 +155,9 @@ class _Emitter:
         known = self.declared.get(buf.name)
         if known is None:
             self.declared[buf.name] = size
-            self.decls.append(f"static double {buf.name}[{size}];")
+            # on the heap: a model's weights (DeepSeek's 64 experts) outgrow static storage
+            self.decls.append(f"static double *{buf.name}; /* {size} words */")
+            self.allocs.append(f"  {buf.name} = alloc({size});")
         elif known != size:  # members disagree on an intermediate's on-chip tile
             raise CodegenError(f"{buf.tensor.name}: on-chip tiles of {size} and {known} words")
 
@@ -251,7 +274,8 @@ class _Emitter:
         buf = self.buffer(m, t, m.chain(t)[-1])
         cond = " || ".join(f"{v} != 0" for v in revisit) or "0"
         return [
-            f"if (!({cond})) memset({buf.name}, 0, sizeof {buf.name}); /* {t.name} starts on chip */"
+            f"if (!({cond})) memset({buf.name}, 0, {self.declared[buf.name]} * sizeof(double));"
+            f" /* {t.name} starts on chip */"
         ]
 
     def per_pe(self, m: MemberNest, position: int, child: int, lines: list[str]) -> list[str]:
@@ -543,7 +567,7 @@ class _Emitter:
         row = self.row_index(self.row_dims(sm), coords)
         return [
             "/* online softmax: divide by the running sum once the group is done (not in the cost model) */",
-            f"{' '.join(opens)} {{ int row = {row}; if (RS[row] > 0.0) D_{o.name}[{self.index(dram, local, av)}] /= RS[row]; }}",
+            f"{' '.join(opens)} {{ int row = {row}; if (RS[row] > 0.0) D_{c_ident(o.name)}[{self.index(dram, local, av)}] /= RS[row]; }}",
         ]
 
     def rows(self) -> int:
@@ -561,6 +585,12 @@ PRELUDE = """#include <math.h>
 
 static double gelu(double x) { return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
 static double silu(double x) { return x / (1.0 + exp(-x)); }
+/* a zeroed buffer of n words, as static storage would be */
+static double *alloc(long long n) {
+  double *a = calloc((size_t)n, sizeof(double));
+  if (!a) { fprintf(stderr, "cannot allocate %lld words\\n", n); exit(1); }
+  return a;
+}
 /* keep the k largest values seen, descending (a router's top-k) */
 static void topk_insert(double *tk, int k, double s) {
   if (s <= tk[k - 1]) return;
@@ -615,14 +645,15 @@ def emit(nest: GroupNest) -> Program:
         "",
         "int main(int argc, char **argv) {",
         '  const char *dir = argc > 1 ? argv[1] : ".";',
+        *em.allocs,
         f"  for (int i = 0; i < {rows}; i++) {{ RM[i] = -INFINITY; RS[i] = 0.0; }}",
         *(
-            f'  load(dir, "{t.name}", D_{t.name}, {math.prod(nest.tensor_dims(t))});'
+            f'  load(dir, "{t.name}", D_{c_ident(t.name)}, {math.prod(nest.tensor_dims(t))});'
             for t in inputs
         ),
         *("  " + ln for ln in body),
         *(
-            f'  save(dir, "{t.name}", D_{t.name}, {math.prod(nest.tensor_dims(t))});'
+            f'  save(dir, "{t.name}", D_{c_ident(t.name)}, {math.prod(nest.tensor_dims(t))});'
             for t in outputs
         ),
         f'  for (int i = 0; i < {len(em.counter_ids)}; i++) printf("count %d %lld %lld\\n", i, CNT[i][0], CNT[i][1]);',
