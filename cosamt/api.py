@@ -264,9 +264,5 @@ def import_accelforge_arch(
             for p in problems_from_pydantic(exc)
         ]
         raise InputError("command line", problems) from None
-    if not path.is_file():
-        raise InputError(
-            str(path), [Problem("", "no such file" if not path.exists() else "not a file")]
-        )
     extra = checked.model_dump(mode="json", exclude={"accelforge"}, exclude_none=True)
     return load_accelforge_arch(path, extra)

@@ -94,7 +94,8 @@ def memory_energy(
 
 def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     dram = arch.dram
-    wb = arch.word_bytes * narrowest(arch)  # bytes of the narrowest word
+    scale = narrowest(arch)
+    wb = arch.word_bytes * scale  # bytes of the narrowest word
     reads = sum(op.size(t) for t in op.tensors if t.role is not Role.OUTPUT)
     writes = op.size(op.output)
     if op.kind is OpKind.MAC:
@@ -117,7 +118,7 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
         op.macs * arch.mac_energy_pj
         + op.vector_ops * arch.vector_unit.energy_per_op_pj
         # every access costs at least the narrowest word's share (role_bytes)
-        + memory_energy(arch, reads, writes, traffic, crossings) * narrowest(arch)
+        + memory_energy(arch, reads, writes, traffic, crossings) * scale
     )
     return LowerBound(compute, traffic, traffic_cycles, max(compute, traffic_cycles), energy)
 
@@ -140,7 +141,8 @@ def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
     if not group.fused:
         return lower_bound(group.ops[0], arch)
     dram = arch.dram
-    wb = arch.word_bytes * narrowest(arch)  # bytes of the narrowest word
+    scale = narrowest(arch)
+    wb = arch.word_bytes * scale  # bytes of the narrowest word
     compute = sum(op.macs for op in group.ops) / arch.pe_array.pes
     vector = sum(math.ceil(op.vector_ops / arch.vector_unit.lanes) for op in group.ops)
     sizes: dict[tuple[str, Role], int] = {}
@@ -165,7 +167,7 @@ def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
     energy = (
         sum(op.macs for op in group.ops) * arch.mac_energy_pj
         + sum(op.vector_ops for op in group.ops) * arch.vector_unit.energy_per_op_pj
-        + memory_energy(arch, reads, writes, float(reads + writes), crossings) * narrowest(arch)
+        + memory_energy(arch, reads, writes, float(reads + writes), crossings) * scale
     )
     return LowerBound(
         max(compute, vector), float(reads + writes), cycles, max(compute, vector, cycles), energy

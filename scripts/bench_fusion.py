@@ -27,15 +27,8 @@ from cosamt.types import AGREEMENT_TOLERANCE, FusionChoice
 
 ROOT = Path(__file__).resolve().parent.parent
 
-ONE_HEAD = {  # the span: GPT-2 small's width, one head of 64, 1024 tokens
-    "name": "gpt2-one-head",
-    "n_layers": 1,
-    "d_model": 768,
-    "n_heads": 1,
-    "head_dim": 64,
-    "d_ff": 3072,
-    "norm_position": "pre",
-}
+# the span: GPT-2 small's width, one head of 64, pre-norm (the shipped example's model)
+ONE_HEAD = json.loads((ROOT / "examples" / "gpt2_one_head_edge.json").read_text())["model"]
 CASES: dict[str, tuple[Any, int, str]] = {
     "gpt2-one-head-edge": (ONE_HEAD, 1024, "edge"),
     "gpt2-edge": ("gpt2", 1024, "edge"),

@@ -10,6 +10,7 @@ features, since no member needs them whole. On a small instance the solved objec
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,9 @@ from cosamt.solve.solver import SolveSettings, SolveStatus, solve_group
 from cosamt.types import FusionChoice
 from cosamt.workload.einsum import Einsum
 
-INSTANCES = sorted((Path(__file__).parent.parent / "instances").glob("*.json"))
-GPT2_CLOUD = Path(__file__).parent.parent / "instances" / "gpt2_cloud.json"
+ROOT = Path(__file__).parent.parent
+INSTANCES = sorted((ROOT / "instances").glob("*.json"))
+GPT2_CLOUD = ROOT / "instances" / "gpt2_cloud.json"
 
 
 def shape(group: Group) -> tuple[object, ...]:
@@ -179,21 +181,8 @@ def test_q_projection_fused_into_attention_beats_ffm() -> None:
     (q_proj + QKᵀ + A·V MACs over the 1024 PEs): 1024·768·64/1024 + 2·1024·1024·64/1024 = 180,224
     cycles, against 196,608 for FFM's tree and 212,992 for the menu's Q-projection alone (49,152)
     + FLAT attention (163,840: softmax's 5 ops per score on the 32-lane vector unit)."""
-    inst = parse_instance(
-        {
-            "model": {
-                "name": "gpt2-one-head",
-                "n_layers": 1,
-                "d_model": 768,
-                "n_heads": 1,
-                "head_dim": 64,
-                "d_ff": 3072,
-                "norm_position": "pre",
-            },
-            "seq_len": 1024,
-            "arch": "edge",
-        }
-    )
+    example = json.loads((ROOT / "examples" / "gpt2_one_head_edge.json").read_text())
+    inst = parse_instance({"model": example["model"], "seq_len": 1024, "arch": "edge"})
     arch = resolve_arch("edge")
     assert arch.pe_array.pes == 1024 and arch.vector_unit.lanes == 32
     split = block_chains(resolve(inst).operators)[1]

@@ -137,6 +137,7 @@ class _Reader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.notes: list[str] = []
+        self.must_keep: list[str] = []  # memories whose `keep` is read as may-keep
 
     def refuse(self, where: str, message: str) -> None:
         self.problems.append(Problem(where, message))
@@ -277,18 +278,22 @@ def _memory(r: _Reader, node: dict[str, Any], where: str, bits: int, dram: bool)
         a = actions.get(rw)
         if a is None:
             continue
-        for action_key in ("bits_per_action",):
-            if action_key in a and r.number(a[action_key], f"{a['where']}.{action_key}") != bits:
-                r.refuse(
-                    f"{a['where']}.{action_key}", f"cosamt moves one word ({bits} bits) per action"
-                )
+        at = f"{a['where']}.bits_per_action"
+        if "bits_per_action" in a and r.number(a["bits_per_action"], at) != bits:
+            r.refuse(at, f"cosamt moves one word ({bits} bits) per action")
         energy = r.number(a.get("energy", 0), f"{a['where']}.energy")
         if energy is not None:
             level[f"{rw}_energy_pj"] = energy * bits
         throughput = r.number(a.get("throughput", "inf"), f"{a['where']}.throughput")
         if throughput is not None and not math.isinf(throughput):
             level[f"{rw}_bandwidth"] = throughput / 8
-    roles = _roles(r, node.get("tensors", {"may_keep": "All"}), f"{where}.tensors")
+    tensors = node.get("tensors", {"may_keep": "All"})
+    roles = _roles(r, tensors, f"{where}.tensors")
+    if isinstance(tensors, dict) and str(tensors.get("keep", "All")).strip() not in (
+        "All",
+        "~Intermediates",
+    ):
+        r.must_keep.append(name)
     if roles is not None:
         level["holds"] = [role.value for role in roles]
     return level
@@ -496,7 +501,6 @@ def architecture_from_accelforge(doc: Any, extra: dict[str, Any], source: str = 
     for i, node in enumerate(nodes):
         where = f"arch.nodes[{i}]"
         tag = _tag(node)
-        assert isinstance(node, dict) or tag is None
         if mac is not None:
             r.refuse(where, "a node below the MAC: cosamt's MAC is the innermost node")
         elif tag == "Memory":
@@ -553,16 +557,8 @@ def architecture_from_accelforge(doc: Any, extra: dict[str, Any], source: str = 
         arch = Architecture.model_validate(data)
     except ValidationError as exc:
         raise InputError(source, problems_from_pydantic(exc)) from None
-    roles_kept = [
-        lv
-        for lv in nodes
-        if _tag(lv) == "Memory"
-        and isinstance(lv.get("tensors"), dict)
-        and "keep" in lv["tensors"]
-        and str(lv["tensors"]["keep"]).strip() not in ("All", "~Intermediates")
-    ]
-    if roles_kept:
-        names = ", ".join(str(n.get("name")) for n in roles_kept)
+    if r.must_keep:
+        names = ", ".join(r.must_keep)
         r.notes.append(
             f"{names}: 'keep' read as may-keep (cosamt chooses per schedule whether a level keeps a tensor)"
         )

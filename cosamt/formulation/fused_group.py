@@ -22,6 +22,7 @@ from cosamt.formulation.single_operator import (
     OperatorModel,
     Problem,
     populate,
+    wide,
 )
 from cosamt.fusion.schemes import Group
 from cosamt.lattice import divisors, prime_factors
@@ -133,10 +134,9 @@ def group_capacity(m: pyo.ConcreteModel, group: Group, members: Sequence[Operato
         for g, (roles, cap) in enumerate(level.capacity_groups(arch.word_bytes)):
             held = [key for key in tiles if key[1] == lvl and group.roles(key[0]) & set(roles)]
             if held:
-                widths = [group.width(arch, lvl, key[0], roles) for key in held]
-                words = [m.group_tile[key] for key in held]
-                if any(w != 1.0 for w in widths):
-                    words = [w * z for w, z in zip(widths, words, strict=True)]
+                words = [
+                    wide(m.group_tile[key], group.width(arch, lvl, key[0], roles)) for key in held
+                ]
                 m.group_capacity[level.name, g] = mult * sum(words) / cap <= 1
 
 

@@ -482,7 +482,7 @@ def define_traffic(
                 z = epigraph(
                     m, f"child_{t.name}_{c}", base + inst, space, m.keep[t.name, c], lower=size_t
                 )
-                (reads if out else writes)[c] += _wide(z, pb.arch.width(c, t.role))
+                (reads if out else writes)[c] += wide(z, pb.arch.width(c, t.role))
             for p in [q for q in chain_levels(pb, t) if q > c]:
 
                 def keep_spatial(d: str, t: Tensor = t, out: bool = out) -> bool:
@@ -500,9 +500,9 @@ def define_traffic(
                 )
                 incoming.setdefault((t.name, p), []).append(z)
                 if not out:
-                    reads[p] += _wide(z, pb.arch.width(p, t.role))
+                    reads[p] += wide(z, pb.arch.width(p, t.role))
                     continue
-                writes[p] += _wide(z, pb.arch.width(p, t.role))
+                writes[p] += wide(z, pb.arch.width(p, t.role))
                 updates.append(UpdatePair(t, c, p, z))
     return TrafficTerms(reads, writes, incoming, updates)
 
@@ -538,13 +538,13 @@ def define_readback(
     reads, writes = dict(traffic.reads), dict(traffic.writes)
     role = {t.name: t.role for t in pb.op.tensors}
     for tn, c, p in keys:
-        reads[p] += _wide(points * m.readback[tn, c, p], pb.arch.width(p, role[tn]))
+        reads[p] += wide(points * m.readback[tn, c, p], pb.arch.width(p, role[tn]))
         if c != MAC:
-            writes[c] += _wide(points * m.readback[tn, c, p], pb.arch.width(c, role[tn]))
+            writes[c] += wide(points * m.readback[tn, c, p], pb.arch.width(c, role[tn]))
     return replace(traffic, reads=reads, writes=writes)
 
 
-def _wide(words: Expr, width: float) -> Expr:
+def wide(words: Expr, width: float) -> Expr:
     """Accesses in words of word_bytes: a role with its own width at the level weighs bytes /
     word_bytes (the expression is left as it is at width 1, the common case)."""
     return words if width == 1.0 else width * words
@@ -611,7 +611,7 @@ def define_capacity(m: pyo.Block, pb: Problem, fills: FillTerms) -> dict[tuple[s
                     gate,
                     upper=cap / (mult * width),
                 )
-                terms.append(_wide(tiles[(t.name, i)], width))
+                terms.append(wide(tiles[(t.name, i)], width))
             if terms:
                 m.add_component(
                     f"capacity_{lv.name}_{g}", pyo.Constraint(expr=mult * sum(terms) / cap <= 1)
