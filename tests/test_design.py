@@ -510,7 +510,7 @@ def test_power_budget_excludes_designs_and_never_prunes_with_them(
 
 @pytest.mark.slow
 def test_cli_compare_exact_best_is_no_worse_than_any_baseline(tmp_path: Path) -> None:
-    # two design points (8x8 and 8x16 PEs), EDP: both baselines end up evaluating the whole space
+    # two design points (8x8 and 8x16 PEs), EDP
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec_data(objective="edp")))
     args = ["design", str(spec_path), "--compare", "--json", "--seeds", "1", "--jobs", "1"]
@@ -530,19 +530,29 @@ def test_cli_compare_exact_best_is_no_worse_than_any_baseline(tmp_path: Path) ->
     assert data["budget"] == {"designs": ex["evaluated_designs"], "seconds": ex["seconds"]}
     best = ex["best"]["objective_value"]
     assert best == pytest.approx(ex["best"]["latency_s"] * ex["best"]["energy_pj"], rel=1e-12)
-    found = []
+    # the baselines stop once they have used both the exact search's design count and its wall
+    # time, or have seen the whole space (two designs); how many that is depends on the machine
+    designs = {d["label"]: d for d in ex["designs"]}
+    assert len(designs) == 2
     for method in ("random", "genetic"):
         (run,) = data["methods"][method]
-        assert run["seed"] == 0 and run["evaluated"] == len(run["trace"]) == 2
+        assert run["seed"] == 0 and run["evaluated"] == len(run["trace"])
+        assert run["evaluated"] >= ex["evaluated_designs"]
+        assert run["evaluated"] == 2 or run["seconds"] >= ex["seconds"]
         for budget in ("equal_designs", "equal_time"):
             s = run[budget]
             if s["value"] is not None:
                 assert s["value"] >= best * (1 - 1e-9)
                 assert s["ratio_to_exact"] == pytest.approx(s["value"] / best, rel=1e-12)
-        found += [t["value"] for t in run["trace"]]
-    # every baseline value is at least the exact best, and the whole space holds it
-    assert min(found) == pytest.approx(best, rel=1e-9)
-    assert all(v >= best * (1 - 1e-9) for v in found)
+        for t in run["trace"]:
+            d = designs[t["label"]]
+            assert t["value"] >= best * (1 - 1e-9)
+            # a design the exact search solved costs the same when a baseline solves it afresh;
+            # one it pruned costs at least the bound it was pruned by
+            if d["fate"] == "solved":
+                assert t["value"] == pytest.approx(d["value"], rel=1e-9)
+            else:
+                assert d["fate"] == "pruned" and t["value"] >= d["bound"] * (1 - 1e-9)
     # the presets are not points of this space (edge's 32x32 array beats it within 10 mm^2):
     # they are reported beside it, not bounded by it
     assert [p["preset"] for p in data["traditional"]] == ["edge", "mobile", "cloud"]
