@@ -34,6 +34,7 @@ from cosamt.baselines.registry import BASELINES, DEFAULT_EFFORT, BaselineUnavail
 from cosamt.errors import InputError, Problem
 from cosamt.fusion.schemes import Group, Scheme, segments
 from cosamt.invariants import check, report_violations
+from cosamt.io.instance import Options
 from cosamt.pipeline import Resolved, SegmentResult, solve_instance
 from cosamt.schedule.mapping import Mapping
 from cosamt.solve.solver import SolveSettings, solve_group
@@ -258,6 +259,14 @@ def unique_segments(
     return list(seen.values())
 
 
+def _segment_fusion(options: Options) -> FusionChoice:
+    """The instance's fusion, or the menu when it is ``explore`` by default only: the baselines
+    schedule the menu's segments (the report states the fusion it used)."""
+    if options.fusion is FusionChoice.EXPLORE and "fusion" not in options.model_fields_set:
+        return FusionChoice.ALL
+    return options.fusion
+
+
 def compare_instance(
     resolved: Resolved,
     settings: SolveSettings,
@@ -271,7 +280,7 @@ def compare_instance(
     unknown = [b for b in baselines if b not in METHODS]
     if unknown:
         raise KeyError(f"unknown baselines {unknown}; known: {', '.join(METHODS)}")
-    choice = fusion or resolved.instance.options.fusion
+    choice = fusion or _segment_fusion(resolved.instance.options)
     if choice is FusionChoice.EXPLORE:
         raise InputError(
             "",

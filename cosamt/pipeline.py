@@ -19,7 +19,7 @@ from cosamt.bounds import LowerBound, combine_bounds, group_lower_bound, sum_bou
 from cosamt.errors import InputError, Problem
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.export.accelforge_import import load_accelforge_arch
-from cosamt.fusion.chain import block_chains, candidates
+from cosamt.fusion.chain import block_chains, candidates, unstated
 from cosamt.fusion.explore import Cost, Partition, Step, add, min_sum, shortest_partition
 from cosamt.fusion.schemes import Group, Segment, segments
 from cosamt.interrupts import worker_init
@@ -571,7 +571,10 @@ def _explore_block(
     chains = block_chains(ops)
     names = tuple(o.name for o in ops)
     if not chains:
-        note = "an operator's dataflow is not stated (MoE, cross-attention): the menu is used"
+        note = (
+            f"the dataflow of {', '.join(unstated(ops))} is not stated (MoE, cross-attention, "
+            "patch merging, ...): the menu is used"
+        )
         return Exploration(prefix, names, menu_cost, {}, "menu", 0, 0, 0.0, (), note), menu
     parts: dict[str, Partition[Group]] = {}
 

@@ -1,6 +1,8 @@
 """Re-solve the schedules tests/test_codegen.py runs: every shipped instance at seq_len 64 (or the
-token count its model fixes: a ViT's patches and class token), batch 1, threads 1, fusion ``all``, plus fusion ``online`` for four instances (the explorer prefers FLAT at
-this length, so online attention would otherwise go untested) and ``flat`` for GPT-2 edge.
+token count its model fixes: a ViT's patches and class token), batch 1, threads 1, fusion ``all``,
+plus fusion ``online`` for four instances (the explorer prefers FLAT at this length, so online
+attention would otherwise go untested), ``explore`` for three (chain groups across the menu's
+segments) and ``flat`` for GPT-2 edge.
 
     python scripts/codegen_schedules.py [--out tests/data/codegen] [--time-limit 20]
 """
@@ -17,6 +19,7 @@ from cosamt.workload.models import get_model
 
 ROOT = Path(__file__).resolve().parent.parent
 ONLINE = ("gpt2_edge", "bert_base_mobile", "llama3_8b_cloud_decode", "vit_b16_edge")
+EXPLORE = ("gpt2_edge", "bert_base_mobile", "llama3_8b_cloud_decode")
 SEQ_LEN = 64
 
 
@@ -58,6 +61,8 @@ def main() -> None:
         solve(instance, "all", args.out, args.time_limit)
         if instance.stem in ONLINE:
             solve(instance, "online", args.out, args.time_limit)
+        if instance.stem in EXPLORE:
+            solve(instance, "explore", args.out, args.time_limit)
     solve(ROOT / "instances" / "gpt2_edge.json", "flat", args.out, args.time_limit)
 
 

@@ -75,7 +75,7 @@ def test_every_fused_scheme_is_covered() -> None:
     schemes = set()
     for s in SCHEDULES:
         schemes |= {g["scheme"] for g in json.loads(s.read_text())["groups"]}
-    assert schemes >= {"none", "flat", "online", "ffn_chain", "epilogue"}
+    assert schemes >= {"none", "flat", "online", "ffn_chain", "epilogue", "chain"}
 
 
 @pytest.mark.parametrize("levels", [2, 3])

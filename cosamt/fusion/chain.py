@@ -130,11 +130,16 @@ def _aligned(producer: Einsum, consumer: Einsum, operand: str) -> bool:
     )
 
 
+def unstated(ops: Sequence[Einsum]) -> list[str]:
+    """The operators whose dataflow is not stated here (the explorer cannot chain their block)."""
+    return [o.name for o in ops if _base(o.name)[1] not in KNOWN]
+
+
 def dataflow(ops: Sequence[Einsum]) -> Chain | None:
     """The chain of one block's operators (one prefix), or None if it has an operator whose
     dataflow is not stated here (MoE, cross-attention: the explorer keeps the menu there)."""
     bases = [_base(o.name)[1] for o in ops]
-    if any(b not in KNOWN for b in bases):
+    if unstated(ops):
         return None
     edges: list[Edge] = []
     for c, op in enumerate(ops):

@@ -45,9 +45,12 @@ class AccelForgeArchRef(Frozen):
 class Options(Frozen):
     objective: Objective = Objective.LATENCY
     """What the MIP minimises; ties are broken by the other metric (lexicographic)."""
-    fusion: FusionChoice = FusionChoice.ALL
-    """Fusion schemes the explorer may use; ``explore``: any contiguous run of a block's operators
-    (cosamt/fusion/chain.py), the partition chosen exactly (never worse than ``all``, the menu)."""
+    fusion: FusionChoice = FusionChoice.EXPLORE
+    """How the block is cut into fused groups. ``explore`` (the default): any contiguous run of a
+    block's operators may be a group (cosamt/fusion/chain.py), the partition chosen exactly, never
+    worse than ``all``; ``all``: the menu alone (FLAT/online attention, FFN chain, projection +
+    epilogue; several times faster to solve); ``flat``, ``online``: attention fused by that scheme
+    only; ``none``: every operator alone."""
     max_group: Annotated[int, Field(ge=1)] | None = None
     """With ``fusion: explore``: at most this many operators per group; null = any."""
     time_limit_s: TimeLimit = 60.0

@@ -146,7 +146,17 @@ def summary_lines(
         seconds,
         f"{MAPSPACE}; solver {data['solver']}",
         "assumptions: " + "; ".join(data["assumptions"]),
+        *menu_only_lines(data.get("exploration", [])),
         *([] if t["all_optimal"] else ["NOT all groups are proven optimal (see status)"]),
+    ]
+
+
+def menu_only_lines(blocks: list[dict[str, Any]]) -> list[str]:
+    """``fusion: explore``: the blocks it could not explore, whose fusion is the menu's."""
+    return [
+        f"fusion of block {b['block'] or 'block'} chosen over the menu only: {b['note']}"
+        for b in blocks
+        if b["note"]
     ]
 
 

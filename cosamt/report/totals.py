@@ -52,9 +52,11 @@ def model_totals(report: SolveReport) -> Totals:
         dram_bytes=sum(g.metrics.dram_bytes * g.count for g in groups),
         chosen_solve_seconds=sum(g.solve.seconds for g in groups),
         solve_seconds=_solve_seconds(report),
-        # explore: optimal also needs the partition choice exact
+        # explore: optimal also needs every candidate the partition choice compared proven (a
+        # block explore cannot read keeps the menu, over which its choice is exact; the report
+        # says so per block)
         all_optimal=all(g.solve.proven for g in groups)
-        and all(e.exact for e in report.explorations),
+        and not any(e.unproven for e in report.explorations),
         all_agree=all(
             (g.agreement(report.settings.objective) or 0.0) <= AGREEMENT_TOLERANCE for g in groups
         ),
