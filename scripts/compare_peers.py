@@ -44,6 +44,7 @@ from cosamt.export.accelforge import (
     to_yaml_text,
     workload_spec,
 )
+from cosamt.fusion.chain import span_operators
 from cosamt.schedule.mapping import Mapping
 from cosamt.solve.solver import SolveSettings, solve_operator
 from cosamt.types import Objective
@@ -544,6 +545,339 @@ def markdown(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------
+# Issue #16's spans: one GPT-2 head at 1024 tokens on edge, FFM against cosamt's explorer
+
+EXAMPLE = ROOT / "examples" / "gpt2_one_head_edge.json"
+# span -> (first, last operator of the split view); "block" is the whole block
+SPANS = {
+    "span-a": ("q_proj", "av"),  # Q-projection + attention (QKᵀ, softmax, ·V)
+    "span-b": ("qk", "out_proj_heads"),  # attention + output projection
+    "span-c": ("norm1", "residual2"),  # the whole block
+}
+FFM_CAPS = {"span-a": 600.0, "span-b": 900.0, "span-c": 900.0}
+
+
+def span_setup(span: str, threads: int) -> tuple[Any, Any, int, int, SolveSettings]:
+    """The example's instance resolved, its split-view chain, the span's operator range and the
+    solve settings (the example's, with ``threads``)."""
+    from cosamt.fusion.chain import block_chains
+    from cosamt.io.instance import parse_instance
+    from cosamt.pipeline import resolve, settings_for
+
+    inst = parse_instance(json.loads(EXAMPLE.read_text()))
+    resolved = resolve(inst, EXAMPLE.parent)
+    chain = next(c for c in block_chains(resolved.operators) if c.view == "split")
+    names = [o.name for o in chain.ops]
+    first, last = SPANS[span]
+    settings = replace(settings_for(inst), threads=threads)
+    return resolved, chain, names.index(first), names.index(last), settings
+
+
+def run_ffm(python: str, folder: Path, cap: float, threads: int) -> dict[str, Any]:
+    """FFM on the span's specs within ``cap`` seconds of wall time: its result, or a status
+    ('timeout', 'error: <AccelForge's last line>') with the seconds it ran."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [python, str(RUNNER), str(folder), "map", str(threads)],
+            capture_output=True,
+            text=True,
+            timeout=cap,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "wall_seconds": time.perf_counter() - start, "cap": cap}
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+        return {"status": f"error: {last}", "wall_seconds": wall, "cap": cap}
+    return {
+        "status": "found",
+        "wall_seconds": wall,
+        "cap": cap,
+        **json.loads(proc.stdout.strip().splitlines()[-1]),
+    }
+
+
+def cached_ffm(folder: Path) -> dict[str, Any] | None:
+    """A previous run's FFM outcome (``ffm.json``), so a rerun need not repeat a 15-minute search."""
+    path = folder / "ffm.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def explore_span(resolved: Any, chain: Any, lo: int, hi: int, settings: SolveSettings) -> Any:
+    """cosamt's exact partition of the span (``--fusion explore``'s rule and shortest path on the
+    split view): the whole block through ``explore_instance`` (menu incumbent, both views), a
+    shorter span by the same shortest path over its own operators. Returns the chosen
+    ``GroupResult``s, whether every solved candidate was proven optimal, and the MIPs solved."""
+    from cosamt.fusion.chain import candidates
+    from cosamt.fusion.explore import shortest_partition
+    from cosamt.pipeline import NoSchedule, explore_instance, solve_group_result
+    from cosamt.solve.solver import SolveStatus
+
+    if lo == 0 and hi == len(chain.ops) - 1:
+        report = explore_instance(resolved, settings)
+        (e,) = report.explorations
+        return list(report.groups), bool(e.exact), None
+    solved: dict[int, Any] = {}
+
+    def cost(g: Any) -> tuple[float, float] | None:
+        try:
+            r = solve_group_result(g, resolved.arch, settings)
+        except NoSchedule:
+            return None
+        solved[id(g)] = r
+        return (r.metrics.latency_cycles, r.metrics.energy_pj)
+
+    part = shortest_partition(
+        hi - lo + 1, lambda i, j: candidates(chain, lo + i, lo + j), lambda g: 0.0, cost
+    )
+    exact = all(r.solve.status is SolveStatus.OPTIMAL for r in solved.values())
+    return [solved[id(s.group)] for s in part.path], exact, len(solved)
+
+
+def accelforge_of_groups(
+    python: str, results: list[Any], arch: Architecture, folder: Path
+) -> dict[str, Any]:
+    """cosamt's schedule in AccelForge's model: every group exported (``cosamt export``'s specs)
+    and evaluated, summed (groups pass their tensors through DRAM); or why not."""
+    from cosamt.export.accelforge import ExportError, group_mapping_spec, spec_folder
+
+    total = {"latency_cycles": 0.0, "energy_pj": 0.0, "dram_words": {}, "violations": []}
+    notes: list[str] = []
+    for r in results:
+        sub = folder / spec_folder(r.group.name)
+        try:
+            arch_doc, workload_doc = sequence_specs(list(r.group.ops), arch)
+            exported = group_mapping_spec(r.group, arch, r.mappings)
+        except ExportError as exc:
+            return {"status": f"not exported: {r.group.name}: {exc}"}
+        notes += exported.approximations
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / "arch.yaml").write_text(to_yaml_text(arch_doc))
+        (sub / "workload.yaml").write_text(to_yaml_text(workload_doc))
+        (sub / "mapping.yaml").write_text(to_yaml_text(exported.spec))
+        try:
+            af = accelforge_figures(arch, run_accelforge(python, sub, "evaluate", 1))
+        except RuntimeError as exc:
+            last = str(exc).strip().splitlines()[-1]
+            return {"status": f"AccelForge rejects {r.group.name}: {last}", "notes": notes}
+        total["latency_cycles"] += af["latency_cycles"]
+        total["energy_pj"] += af["energy_pj"]
+        for t, w in af["dram_words"].items():
+            total["dram_words"][t] = total["dram_words"].get(t, 0) + w
+    return {"status": "evaluated", **total, "notes": notes}
+
+
+def cosamt_of_ffm(ffm: dict[str, Any], chain: Any, lo: int, hi: int, arch: Architecture) -> Any:
+    """FFM's tree in cosamt's model: when it keeps every intermediate of the span on chip, it is
+    the span's candidate group (the variant without rescaling: AccelForge has none), imported
+    (``group_mappings_from_nodes``, nested splits flattened where cosamt can represent them) and
+    evaluated; otherwise, or when the import refuses it, the reason."""
+    from cosamt.export.accelforge import ExportError, group_mappings_from_nodes
+    from cosamt.fusion.chain import candidates
+
+    _ops, on_chip = span_operators(chain, lo, hi)
+    in_dram = {
+        t
+        for n in ffm["mapping_nodes"]
+        if n.get("component") == MAIN_MEMORY
+        for t in n.get("tensors", [])
+    }
+    through_dram = sorted(on_chip & in_dram)
+    if through_dram:
+        return {
+            "status": f"not imported: FFM's tree passes {', '.join(through_dram)} through DRAM, "
+            "a partition into several groups, which the import does not read"
+        }
+    groups = [g for g in candidates(chain, lo, hi) if g.rescale is None]
+    if not groups:
+        return {"status": "not imported: the span is no candidate group in cosamt's rule"}
+    try:
+        mappings = group_mappings_from_nodes(groups[0], arch, ffm["mapping_nodes"])
+    except ExportError as exc:
+        return {"status": f"refused by the import: {exc}"}
+    return {"status": "evaluated", **group_figures([groups[0]], arch, mappings)}
+
+
+def span_case(
+    span: str, python: str, threads: int, work: Path, cap: float, ffm_dir: Path
+) -> dict[str, Any]:
+    """One span: FFM (or its failure) within the cap, cosamt's explored partition, each evaluated
+    in both models where the export and import allow."""
+    resolved, chain, lo, hi, settings = span_setup(span, threads)
+    arch = resolved.arch
+    ops, on_chip = span_operators(chain, lo, hi)
+    folder = ffm_dir / span
+    folder.mkdir(parents=True, exist_ok=True)
+    arch_doc, workload_doc = sequence_specs(ops, arch)
+    (folder / "arch.yaml").write_text(to_yaml_text(arch_doc))
+    (folder / "workload.yaml").write_text(to_yaml_text(workload_doc))
+    ffm = cached_ffm(folder)
+    reused = ffm is not None
+    if ffm is None:
+        ffm = run_ffm(python, folder, cap, threads)
+        (folder / "ffm.json").write_text(json.dumps(ffm, indent=1) + "\n")
+    start = time.perf_counter()
+    chosen, exact, mips = explore_span(resolved, chain, lo, hi, settings)
+    seconds = time.perf_counter() - start
+    mappings = {k: v for r in chosen for k, v in r.mappings.items()}
+    table: dict[str, dict[str, Any]] = {
+        "cosamt|cosamt": {
+            "status": "evaluated",
+            **group_figures([r.group for r in chosen], arch, mappings),
+            "search_seconds": seconds,
+        },
+        "cosamt|accelforge": {
+            **accelforge_of_groups(python, chosen, arch, work / span / "cosamt"),
+            "search_seconds": seconds,
+        },
+    }
+    if ffm["status"] == "found":
+        table["ffm|accelforge"] = {
+            "status": "evaluated",
+            **accelforge_figures(arch, ffm),
+            "search_seconds": ffm["seconds"],
+        }
+        table["ffm|cosamt"] = {
+            **cosamt_of_ffm(ffm, chain, lo, hi, arch),
+            "search_seconds": ffm["seconds"],
+        }
+    else:
+        for model in ("accelforge", "cosamt"):
+            table[f"ffm|{model}"] = {
+                "status": f"FFM: {ffm['status']}",
+                "search_seconds": ffm["wall_seconds"],
+            }
+    return {
+        "case": span,
+        "arch": arch.name,
+        "operators": [o.name for o in ops],
+        "on_chip_candidates": sorted(on_chip),
+        "ffm": {k: v for k, v in ffm.items() if k not in ("actions_bits",)},
+        "ffm_reused_from": str(folder / "ffm.json") if reused else None,
+        "cosamt_partition": [r.group.name for r in chosen],
+        "cosamt_statuses": [r.solve.status.value for r in chosen],
+        "cosamt_exact": exact,
+        "cosamt_mips": mips,
+        "cosamt_mappings": {k: str(v) for k, v in mappings.items()},
+        "table": table,
+    }
+
+
+def versions(python: str) -> dict[str, str]:
+    """The tools' versions: AccelForge (in its own interpreter), HiGHS, Pyomo, cosamt's commit."""
+    from importlib.metadata import version
+
+    af = subprocess.run(
+        [python, "-c", "import importlib.metadata as m; print(m.version('accelforge'))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return {
+        "accelforge": af.stdout.strip() or "unknown",
+        "highspy": version("highspy"),
+        "pyomo": version("pyomo"),
+        "cosamt_commit": commit.stdout.strip() or "unknown",
+    }
+
+
+def verdict(r: dict[str, Any], model: str) -> str:
+    """cosamt's schedule against FFM's, both in ``model`` (latency first, energy as tie-break)."""
+    c, f = r["table"][f"cosamt|{model}"], r["table"][f"ffm|{model}"]
+    if c["status"] != "evaluated" or f["status"] != "evaluated":
+        return (
+            "not comparable (" + (c["status"] if c["status"] != "evaluated" else f["status"]) + ")"
+        )
+    key_c = (c["latency_cycles"], c["energy_pj"])
+    key_f = (f["latency_cycles"], f["energy_pj"])
+    if key_c[0] < key_f[0] * (1 - 1e-9):
+        word = "cosamt faster"
+    elif key_c[0] > key_f[0] * (1 + 1e-9):
+        word = "cosamt SLOWER"
+    else:
+        word = "same latency, cosamt " + (
+            "less or equal energy" if key_c[1] <= key_f[1] * (1 + 1e-9) else "MORE energy"
+        )
+    return f"{word}: {key_c[0]:,.0f} vs {key_f[0]:,.0f} cycles ({key_c[0] / key_f[0]:.3f}x), {key_c[1]:.4e} vs {key_f[1]:.4e} pJ ({key_c[1] / key_f[1]:.3f}x)"
+
+
+def span_line(r: dict[str, Any]) -> str:
+    ffm = r["ffm"]
+    return (
+        f"{r['case']}: FFM {ffm['status']} ({ffm['wall_seconds']:.0f} s); cosamt "
+        f"{' , '.join(r['cosamt_partition'])}; in cosamt's model: {verdict(r, 'cosamt')}; "
+        f"in AccelForge's: {verdict(r, 'accelforge')}"
+    )
+
+
+def span_markdown(spans: list[dict[str, Any]]) -> str:
+    lines = [
+        "# Issue #16's spans: FFM against cosamt's `--fusion explore` (GPT-2 small, one head, "
+        "1024 tokens, edge)",
+        "",
+        "Each schedule evaluated in both models where the export and import allow (else why not). "
+        "cosamt's search seconds: its explored partition of the span (HiGHS, threads as run); "
+        "FFM's: its own search time (wall time when it failed).",
+        "",
+        "| span | schedule | model | latency (cycles) | energy (pJ) | DRAM words | search (s) |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for r in spans:
+        for key, v in r["table"].items():
+            sched, model = key.split("|")
+            if v["status"] == "evaluated":
+                figures = (
+                    f"{v['latency_cycles']:,.0f} | {v['energy_pj']:.6e} | "
+                    f"{sum(v['dram_words'].values()):,}"
+                )
+            else:
+                figures = f"{v['status']} | | "
+            lines.append(
+                f"| {r['case']} | {sched} | {model} | {figures} | {v['search_seconds']:.1f} |"
+            )
+    lines.append("")
+    for r in spans:
+        ffm = r["ffm"]
+        lines += [
+            f"## {r['case']}: {', '.join(r['operators'])}",
+            "",
+            f"* FFM: {ffm['status']} after {ffm['wall_seconds']:.1f} s wall (cap "
+            f"{ffm['cap']:.0f} s, one thread)"
+            + (f", reused from {r['ffm_reused_from']}" if r["ffm_reused_from"] else ""),
+            f"* cosamt: {' , '.join(r['cosamt_partition'])} (statuses "
+            f"{', '.join(r['cosamt_statuses'])}; partition choice exact: {r['cosamt_exact']})",
+            f"* in cosamt's model: {verdict(r, 'cosamt')}",
+            f"* in AccelForge's model: {verdict(r, 'accelforge')}",
+        ]
+        for key, v in r["table"].items():
+            for note in v.get("notes", []):
+                lines.append(f"* export note ({key}): {note}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def parse_caps(items: list[str]) -> dict[str, float]:
+    """``--ffm-cap span-a=600``: FFM's wall-time cap per span, seconds (the defaults otherwise)."""
+    caps = dict(FFM_CAPS)
+    for item in items:
+        span, _, seconds = item.partition("=")
+        if span not in SPANS or not seconds:
+            raise SystemExit(
+                f"--ffm-cap {item!r}: expected SPAN=SECONDS with SPAN one of {list(SPANS)}"
+            )
+        caps[span] = float(seconds)
+    return caps
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument(
@@ -553,20 +887,52 @@ def main() -> None:
         "--zigzag-python", default=os.environ.get("COSAMT_ZIGZAG_PYTHON", DEFAULT_ZZ_PYTHON)
     )
     ap.add_argument("--archs", default="edge,cloud")
-    ap.add_argument("--cases", default=",".join([*cases(), "attention-fused"]))
+    ap.add_argument(
+        "--cases",
+        default=",".join([*cases(), "attention-fused"]),
+        help=f"operator cases, attention-fused, or issue #16's spans ({', '.join(SPANS)}: "
+        "examples/gpt2_one_head_edge.json, edge only, written to spans.md / spans.json)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "peers")
+    ap.add_argument(
+        "--ffm-cap",
+        action="append",
+        default=[],
+        metavar="SPAN=SECONDS",
+        help="FFM's wall-time cap on a span (default: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in FFM_CAPS.items())
+        + ")",
+    )
+    ap.add_argument(
+        "--rerun-ffm",
+        action="store_true",
+        help="search again even where OUT/spans/<span>/ffm.json holds a previous FFM outcome",
+    )
     args = ap.parse_args()
     if not Path(args.accelforge_python).exists():
         raise SystemExit(
             f"AccelForge's Python not found at {args.accelforge_python}: see docs/peers.md"
         )
+    caps = parse_caps(args.ffm_cap)
+    names = args.cases.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
+    spans = []
     with tempfile.TemporaryDirectory() as tmp:
-        for preset in args.archs.split(","):
-            for name in args.cases.split(","):
+        for span in (n for n in names if n in SPANS):
+            ffm_dir = args.out / "spans"
+            if args.rerun_ffm and (ffm_dir / span / "ffm.json").exists():
+                (ffm_dir / span / "ffm.json").unlink()
+            spans.append(
+                span_case(
+                    span, args.accelforge_python, args.threads, Path(tmp), caps[span], ffm_dir
+                )
+            )
+            print(span_line(spans[-1]), flush=True)
+        for preset in args.archs.split(",") if any(n not in SPANS for n in names) else []:
+            for name in (n for n in names if n not in SPANS):
                 if name == "attention-fused":
                     results.append(
                         fused_case(
@@ -596,19 +962,27 @@ def main() -> None:
                     ),
                     flush=True,
                 )
-    rows = csv_rows(results)
-    fields = sorted(
-        {k for row in rows for k in row},
-        key=lambda k: list(rows[0]).index(k) if k in rows[0] else len(rows[0]),
-    )
-    with (args.out / "peers.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    (args.out / "peers.md").write_text(markdown(results))
-    summary = {"results": results, "agreement": [a for r in results for a in agreement(r)]}
-    (args.out / "peers.json").write_text(json.dumps(summary, indent=1) + "\n")
-    print(markdown(results))
+    if spans:
+        (args.out / "spans.md").write_text(span_markdown(spans))
+        (args.out / "spans.json").write_text(
+            json.dumps({"versions": versions(args.accelforge_python), "spans": spans}, indent=1)
+            + "\n"
+        )
+        print(span_markdown(spans))
+    if results:
+        rows = csv_rows(results)
+        fields = sorted(
+            {k for row in rows for k in row},
+            key=lambda k: list(rows[0]).index(k) if k in rows[0] else len(rows[0]),
+        )
+        with (args.out / "peers.csv").open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        (args.out / "peers.md").write_text(markdown(results))
+        summary = {"results": results, "agreement": [a for r in results for a in agreement(r)]}
+        (args.out / "peers.json").write_text(json.dumps(summary, indent=1) + "\n")
+        print(markdown(results))
 
 
 if __name__ == "__main__":

@@ -632,32 +632,96 @@ def sequence_mappings_from_nodes(
     ``Shared`` level ``arch`` then has) then a ``Sequential`` of one branch per operator (found by
     the Einsum its compute node names: the operator's output). Each operator's nest is the prefix,
     with the storage of its own tensors, followed by its branch."""
-    split = next((i for i, n in enumerate(nodes) if _kind(n) == "Sequential"), None)
+    split = next((i for i, n in enumerate(nodes) if _kind(n) in SPLITS), None)
     if split is None:
         raise ExportError("the loop tree has no Sequential node: it maps one Einsum")
-    branches: dict[str, list[dict[str, Any]]] = {}
-    for branch in nodes[split]["nodes"]:
-        computes = [n for n in branch["nodes"] if _kind(n) == "Compute"]
-        if len(computes) != 1:
-            raise ExportError("every branch of the Sequential must end in one compute node")
-        branches[computes[0]["einsum"]] = branch["nodes"]
+    extent = {d: n for op in ops for d, n in op.dims.items()}
+    for n in nodes[:split]:
+        if _kind(n) in ("Temporal", "Spatial"):
+            extent[n["rank_variable"]] = int(n["tile_shape"])
+    branches = leaf_branches(nodes[split], extent)
     out = {}
     for op in ops:
         if op.output.name not in branches:
             raise ExportError(f"no branch computes {op.output.name} ({op.name})")
-        names = {t.name for t in op.tensors}
-        prefix: list[dict[str, Any]] = []
-        for n in nodes[:split]:
-            if _kind(n) != "Storage":
-                prefix.append(n)
-            elif names & set(n["tensors"]):
-                prefix.append({**n, "tensors": [t for t in n["tensors"] if t in names]})
-        out[op.name] = mapping_from_nodes(op, arch, prefix + branches[op.output.name], len(prefix))
+        prefix = _own_storage(op, nodes[:split])
+        own = _own_storage(op, branches[op.output.name])
+        out[op.name] = mapping_from_nodes(op, arch, prefix + own, len(prefix))
+    return out
+
+
+SPLITS = ("Sequential", "Pipeline")
+
+
+def _own_storage(op: Einsum, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes with every storage node cut to this operator's tensors (dropped if none is)."""
+    names = {t.name for t in op.tensors}
+    out: list[dict[str, Any]] = []
+    for n in nodes:
+        if _kind(n) != "Storage":
+            out.append(n)
+        elif names & set(n["tensors"]):
+            out.append({**n, "tensors": [t for t in n["tensors"] if t in names]})
+    return out
+
+
+def _einsums(node: dict[str, Any]) -> list[str]:
+    """The Einsums a subtree computes, in tree order."""
+    if _kind(node) == "Compute":
+        return [node["einsum"]]
+    return [e for child in node.get("nodes", []) for e in _einsums(child)]
+
+
+def leaf_branches(split: dict[str, Any], extent: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """Per Einsum, its branch below a ``Sequential`` (or ``Pipeline``): the nodes from the split
+    down to its compute. A branch ending in a nested split is flattened into its sub-branches when
+    nothing but storage nodes and loops of one iteration (tile = the extent above) sit above the
+    nested split: the storage nodes then sit at the same loop depth in every sub-branch, so each
+    operator's nest is the same. A loop of more than one iteration there is shared by only some of
+    the group's operators: cosamt's group has one Shared level for all its members, so it is
+    refused, naming the loop and the Einsums below it. ``extent``: each rank variable's tile
+    above the split."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for branch in split["nodes"]:
+        nodes = branch["nodes"] if _kind(branch) == "Nested" else [branch]
+        last = nodes[-1] if nodes else {}
+        if _kind(last) == "Compute":
+            if any(_kind(n) in (*SPLITS, "Compute") for n in nodes[:-1]):
+                raise ExportError(
+                    f"branch computing {last['einsum']}: a split or second compute "
+                    "above its compute node"
+                )
+            out[last["einsum"]] = nodes
+            continue
+        if _kind(last) not in SPLITS:
+            raise ExportError(
+                f"a branch of the {_kind(split)} ends in a {_kind(last)} node, not a compute "
+                "node or a nested Sequential/Pipeline"
+            )
+        below = dict(extent)
+        lifted: list[dict[str, Any]] = []
+        for n in nodes[:-1]:
+            kind = _kind(n)
+            if kind == "Storage":
+                lifted.append(n)
+            elif kind in ("Temporal", "Spatial"):
+                d, tile = n["rank_variable"], int(n["tile_shape"])
+                if tile != below.get(d, tile):
+                    raise ExportError(
+                        f"{kind} loop over {d!r} (tile shape {tile} of {below[d]}) above the "
+                        f"nested {_kind(last)} computing {', '.join(_einsums(last))}: a loop "
+                        "shared by only some of a fused group's Einsums has no cosamt "
+                        "counterpart (one Shared level for every member)"
+                    )
+            else:
+                raise ExportError(f"a {kind} node above a nested {_kind(last)}")
+        for einsum, sub in leaf_branches(last, below).items():
+            out[einsum] = lifted + sub
     return out
 
 
 def _kind(node: dict[str, Any]) -> str:
-    for k in ("Storage", "Temporal", "Spatial", "Compute", "Sequential", "Nested"):
+    for k in ("Storage", "Temporal", "Spatial", "Compute", "Sequential", "Pipeline", "Nested"):
         if f"!{k}" in node or node.get("type") == k:
             return k
     return str(node.get("type", "other"))

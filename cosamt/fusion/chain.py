@@ -517,3 +517,18 @@ def find_chain_groups(ops: Sequence[Einsum], scheme: str, operators: Sequence[st
                 continue
             out += [g for g in candidates(chain, lo, hi) if g.scheme.value == scheme]
     return out
+
+
+def span_operators(chain: Chain, lo: int, hi: int) -> tuple[list[Einsum], frozenset[str]]:
+    """The run ``chain.ops[lo..hi]`` with run-wide tensor and dimension names, as a candidate's
+    members are named, whether or not the run is a candidate (a peer mapper may fuse any part of
+    it): aligned edges inside the run are its intermediates (returned), an opaque edge's two ends
+    are separate tensors (a reshape no loop nest follows). Refused when a dimension class would
+    have two sizes."""
+    run = range(lo, hi + 1)
+    inside = [e for e in chain.edges if e.producer in run and e.consumer in run and e.aligned]
+    names = _dim_classes(chain, run, inside)
+    if not _consistent(chain, run, names):
+        raise ValueError(f"operators {lo}..{hi}: a dimension class has two sizes")
+    renamed, on_chip, _in_place = _rename(chain, run, inside, names)
+    return renamed, on_chip

@@ -27,7 +27,7 @@ def _nodes(mapping: Any) -> list[dict[str, Any]]:
     out = []
     for n in mapping.nodes:
         kind = type(n).__name__
-        if kind in ("Sequential", "Nested"):
+        if kind in ("Sequential", "Pipeline", "Nested"):
             out.append({"type": kind, "nodes": _nodes(n)})
             continue
         if kind not in ("Storage", "Temporal", "Spatial", "Compute"):
