@@ -701,6 +701,11 @@ def cosamt_of_ffm(ffm: dict[str, Any], chain: Any, lo: int, hi: int, arch: Archi
     return {"status": "evaluated", **group_figures([groups[0]], arch, mappings)}
 
 
+def _shown(path: Path) -> str:
+    """A path as recorded in results: relative to the repository when inside it."""
+    return str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else str(path)
+
+
 def span_case(
     span: str, python: str, threads: int, work: Path, cap: float, ffm_dir: Path
 ) -> dict[str, Any]:
@@ -756,7 +761,7 @@ def span_case(
         "operators": [o.name for o in ops],
         "on_chip_candidates": sorted(on_chip),
         "ffm": {k: v for k, v in ffm.items() if k not in ("actions_bits",)},
-        "ffm_reused_from": str(folder / "ffm.json") if reused else None,
+        "ffm_reused_from": _shown(folder / "ffm.json") if reused else None,
         "cosamt_partition": [r.group.name for r in chosen],
         "cosamt_statuses": [r.solve.status.value for r in chosen],
         "cosamt_exact": exact,
