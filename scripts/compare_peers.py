@@ -703,7 +703,9 @@ def cosamt_of_ffm(ffm: dict[str, Any], chain: Any, lo: int, hi: int, arch: Archi
 
 def _shown(path: Path) -> str:
     """A path as recorded in results: relative to the repository when inside it."""
-    return str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else str(path)
+    return (
+        str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else str(path)
+    )
 
 
 def span_case(
