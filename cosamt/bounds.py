@@ -49,7 +49,7 @@ def on_chip_words(arch: Architecture) -> float:
         if lv.capacity_bytes is None and lv.partitions is None:
             return math.inf
         words = sum(cap for _roles, cap in lv.capacity_groups(arch.word_bytes))
-        total += words * (arch.pe_array.pes if arch.is_private(i) else 1)
+        total += words * arch.max_instances(i)  # every copy of a private or replicated level
     return total / narrowest(arch)
 
 
@@ -64,8 +64,8 @@ def contraction_traffic(op: Einsum, s: float) -> float:
 
 
 def latch_words(op: Einsum, arch: Architecture) -> int:
-    """The PEs' operand latches: one word of every tensor of ``op`` per PE."""
-    return arch.pe_array.pes * len(op.tensors)
+    """The PEs' operand latches: one word of every tensor of ``op`` per PE (of every fan-out)."""
+    return arch.units * len(op.tensors)
 
 
 def memory_energy(
@@ -99,7 +99,7 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     reads = sum(op.size(t) for t in op.tensors if t.role is not Role.OUTPUT)
     writes = op.size(op.output)
     if op.kind is OpKind.MAC:
-        compute = op.macs / arch.pe_array.pes
+        compute = op.macs / arch.units
     else:
         compute = math.ceil(op.vector_ops / arch.vector_unit.lanes)
     # The PEs' operand latches (one word per tensor) are on-chip storage too: without them a
@@ -143,7 +143,7 @@ def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
     dram = arch.dram
     scale = narrowest(arch)
     wb = arch.word_bytes * scale  # bytes of the narrowest word
-    compute = sum(op.macs for op in group.ops) / arch.pe_array.pes
+    compute = sum(op.macs for op in group.ops) / arch.units
     vector = sum(math.ceil(op.vector_ops / arch.vector_unit.lanes) for op in group.ops)
     sizes: dict[tuple[str, Role], int] = {}
     for op in group.ops:

@@ -8,8 +8,10 @@ change. Only meant for tiny problems (a few thousand MAC steps); clarity over sp
 Semantics:
 
 * Levels are innermost first; level -1 is the MAC's operand latch (one element of every tensor per
-  PE). Levels below ``arch.spatial_level`` and the latch are private (one copy per PE instance);
-  the spatial level and above have one instance.
+  PE). Spatial loops sit at the levels directly above a fan-out (the PE array's, and any further
+  fan-out's). An instance of a level is one combination of the indices of the spatial loops at
+  the levels above it: the latch and levels below the PE array have one per PE, a level between
+  two fan-outs one per instance of the outer one, the top one.
 * Execution order: temporal loops of level n-1 (outermost first), ..., down to level 0. Spatial
   loops enumerate PE instances that execute every temporal step together.
 * Coordinates: per dim a mixed-radix number; higher level = more significant, and at the spatial
@@ -17,8 +19,10 @@ Semantics:
 * The tile of t at level l = coordinates of t reached by varying every loop at levels <= l with the
   loops above l fixed. Each instance of each keeping level (latch ... DRAM) holds one tile; when
   the required tile differs it is replaced from the parent (next keeping level above).
-* Inputs/weights: parent reads, child writes (latch writes free); with multicast the same tile sent
-  from the same parent instance in one step is read once.
+* Inputs/weights: parent reads, child writes (latch writes free); the same tile sent from the same
+  parent instance in one step is read once per distinct combination of the destinations' indices
+  on the spatial loops between child and parent that belong to fan-outs without multicast (once
+  when every fan-out in between multicasts).
 * Outputs: an evicted tile is read by the child (free for the latch) and written once per distinct
   (parent instance, tile) per step (reduction in the array). A loaded output tile is read back
   (parent read + child write, once per distinct tile per step) iff the parent has ever received
@@ -74,7 +78,7 @@ class _Nest:
     def __init__(self, op: Einsum, arch: Architecture, mapping: Mapping) -> None:
         n = len(arch.levels)
         assert len(mapping.levels) == n
-        self.p_level = arch.spatial_level
+        fanout_levels = set(arch.fanout_levels)
         temporal: list[_Loop] = []
         spatial: list[_Loop] = []
         for lvl in range(n - 1, -1, -1):  # execution order: outermost level first
@@ -82,7 +86,7 @@ class _Nest:
             for pos, lp in enumerate(lm.temporal):
                 temporal.append(_Loop(lvl, lp.dim, lp.factor, False, (-lvl, 0, pos)))
             for pos, sp in enumerate(lm.spatial):
-                assert lvl == self.p_level, "spatial loops only at the spatial level"
+                assert lvl in fanout_levels, "spatial loops only directly above a fan-out"
                 spatial.append(_Loop(lvl, sp.dim, sp.factor, True, (-lvl, 1, pos)))
         # an index vector is: temporal indices (execution order) followed by spatial indices
         self.loops = temporal + spatial
@@ -130,15 +134,27 @@ def simulate(
     nest = _Nest(op, arch, mapping)
     n = len(arch.levels)
     dram = arch.dram_index
-    p_level = nest.p_level
-    multicast = arch.pe_array.multicast
     pes = list(itertools.product(*nest.spatial_ranges))  # PE instances (spatial index tuples)
+    spatial = nest.loops[nest.n_temporal :]
+    # positions (in a PE's spatial index tuple) of the spatial loops above each level
+    above = {lv: [j for j, lp in enumerate(spatial) if lp.level > lv] for lv in range(-1, n)}
+    multicast = {arch.level_index(f.below): f.multicast for f in arch.all_fanouts}
 
     def inst(level: int, pe: tuple[int, ...]) -> tuple[int, ...]:
-        return pe if level < p_level else ()
+        return tuple(pe[j] for j in above[level])
 
     def instances(level: int) -> list[tuple[int, ...]]:
-        return pes if level < p_level else [()]
+        return list(dict.fromkeys(inst(level, pe) for pe in pes))
+
+    def copies(child: int, parent: int, dests: list[tuple[int, ...]]) -> int:
+        """Copies a parent instance reads to feed ``dests`` (child instances): one per distinct
+        index combination on the spatial loops in (child, parent] of fan-outs without multicast."""
+        unicast = [
+            k
+            for k, j in enumerate(above[child])
+            if spatial[j].level <= parent and not multicast[spatial[j].level]
+        ]
+        return len({tuple(ci[k] for k in unicast) for ci in dests})
 
     reads: dict[tuple[int, str], int] = defaultdict(int)
     writes: dict[tuple[int, str], int] = defaultdict(int)
@@ -163,9 +179,11 @@ def simulate(
         if level != LATCH:
             writes[(level, t.name)] += words
 
+    first_pe = {(lv, inst(lv, pe)): pe for lv in range(-1, n) for pe in reversed(pes)}
+
     def pe_of(level: int, i: tuple[int, ...]) -> tuple[int, ...]:
-        """A PE served by instance i of level (any PE for a shared level: all see the same)."""
-        return i if level < p_level else pes[0]
+        """A PE served by instance i of level (any of them: all see the same tiles there)."""
+        return first_pe[(level, i)]
 
     def evict_outputs(t: Tensor, want: dict[tuple[int, tuple[int, ...]], Tile] | None) -> None:
         """Send every held output tile that is no longer wanted (all of them if want is None)
@@ -239,7 +257,7 @@ def simulate(
                                 received[(t.name, child, ci)].update(tile)
                         # otherwise the tile starts at zero: nothing moves
                     else:
-                        count_read(parent, t, words if multicast else words * len(dests))
+                        count_read(parent, t, words * copies(child, parent, dests))
                         for _ci in dests:
                             count_write(child, t, words)
     for t in op.outputs:

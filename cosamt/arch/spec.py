@@ -1,17 +1,21 @@
 """Accelerator description: a PE array under a memory hierarchy, plus a vector unit.
 
 Levels are listed innermost first, DRAM last. The PE array fans out directly below the level named
-``pe_array.below``: that level (and every level above it) is shared, every level below it is private
-to one PE. Capacities, bandwidths and energies of private levels are per PE.
+``pe_array.below``: every level below it is private to one PE. Capacities, bandwidths and energies
+of private levels are per PE. Further fan-outs (``fanouts``, chiplets of a package for example) sit
+directly below higher levels: the levels below such a fan-out, down to the PE array's, are
+replicated once per instance of it (their capacities and energies are per instance).
 """
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cosamt.errors import InputError, Problem
 from cosamt.limits import (
     LEVEL_NAME_PATTERN,
     RESERVED_LEVEL_NAMES,
@@ -69,7 +73,29 @@ class PEArray(Frozen):
         return {"rows": self.rows, "cols": self.cols}[name]
 
 
-AXES: tuple[str, ...] = ("rows", "cols")
+AXES: tuple[str, ...] = ("rows", "cols")  # the PE array's axes
+
+
+class FanOut(Frozen):
+    """A fan-out above the PE array: ``axes`` instances of everything below the level ``below``
+    (a package's chiplets, each with its own buffers and PE array)."""
+
+    below: LevelName
+    """Name of the memory level directly above this fan-out; its spatial loops belong to its mapping."""
+    axes: dict[Annotated[str, Field(pattern=LEVEL_NAME_PATTERN)], ArrayAxis] = Field(min_length=1)
+    """The fan-out's axes by name (unique across the PE array and every fan-out; schedules name
+    them in spatial loops)."""
+    multicast: bool = True
+    """One read of the level above feeds every instance whose unrolled dimension does not index
+    the tensor (otherwise one copy per instance)."""
+    spatial_reduction: bool = True
+    """Partial sums of instances that unroll a reduction dimension are added in the network."""
+
+    @property
+    def size(self) -> int:
+        return math.prod(a.size for a in self.axes.values())
+
+
 SHARED = "Shared"  # the virtual level of a fused group's shared loops
 
 
@@ -172,6 +198,8 @@ class Architecture(Frozen):
     """Energy of one multiply-accumulate."""
     pe_array: PEArray
     """The spatial array of MAC units."""
+    fanouts: tuple[FanOut, ...] = ()
+    """Further fan-outs above the PE array, innermost first (none: one PE array, as before)."""
     levels: tuple[MemoryLevel, ...] = Field(min_length=2)
     """Memory levels, innermost first; the last is DRAM and holds everything."""
     vector_unit: VectorUnit
@@ -192,6 +220,7 @@ class Architecture(Frozen):
                     f"level {lv.name} is private to a PE (below the array): its bandwidth must be null "
                     "(a PE's own storage is assumed to keep up with its MAC)"
                 )
+        self._check_fanouts(names)
         self._every_buffer_holds_a_word()
         top = self.levels[-1]
         if set(top.holds) != set(Role):
@@ -199,6 +228,34 @@ class Architecture(Frozen):
         if top.capacity_bytes is not None or top.partitions is not None:
             raise ValueError(f"the outermost level ({top.name}) is DRAM: leave its capacity null")
         return self
+
+    def _check_fanouts(self, names: list[str]) -> None:
+        axes = list(AXES) + [a for f in self.fanouts for a in f.axes]
+        if len(set(axes)) != len(axes):
+            raise ValueError(
+                f"fan-out axis names must be unique (rows and cols included), got {axes}"
+            )
+        lower = names.index(self.pe_array.below)
+        for j, f in enumerate(self.fanouts):
+            if f.below not in names:
+                raise ValueError(
+                    f"fanouts[{j}].below names unknown level {f.below!r}; levels are {names}"
+                )
+            at = names.index(f.below)
+            if at <= lower:
+                raise ValueError(
+                    f"fanouts[{j}].below ({f.below}) must be above the PE array's or the previous "
+                    "fan-out's level (fan-outs are listed innermost first)"
+                )
+            # The MIP writes bandwidth cycles of all instances together; per instance they would
+            # divide by a variable instance count, so replicated levels keep up (like private ones).
+            for lv in self.levels[names.index(self.pe_array.below) : at]:
+                if lv.read_bandwidth is not None or lv.write_bandwidth is not None:
+                    raise ValueError(
+                        f"level {lv.name} is replicated per instance of fanouts[{j}] (below "
+                        f"{f.below}): its bandwidth must be null"
+                    )
+            lower = at
 
     def _every_buffer_holds_a_word(self) -> None:
         for lv in self.levels:
@@ -226,6 +283,66 @@ class Architecture(Frozen):
     def is_private(self, level: int) -> bool:
         return level < self.spatial_level
 
+    def require_one_fanout(self, what: str) -> None:
+        """InputError (naming ``fanouts``) for a part of cosamt that models the PE array only."""
+        if self.fanouts:
+            below = ", ".join(f.below for f in self.fanouts)
+            raise InputError(
+                "",
+                [
+                    Problem(
+                        "arch.fanouts",
+                        f"{what} handles one fan-out (the PE array) only; architecture "
+                        f"{self.name} has {len(self.fanouts)} more (below {below})",
+                    )
+                ],
+            )
+
+    @property
+    def all_fanouts(self) -> tuple[FanOut, ...]:
+        """The PE array (as a fan-out with axes rows and cols) and every further fan-out,
+        innermost first."""
+        pe = self.pe_array
+        inner = FanOut(
+            below=pe.below,
+            axes={"rows": pe.rows, "cols": pe.cols},
+            multicast=pe.multicast,
+            spatial_reduction=pe.spatial_reduction,
+        )
+        return (inner, *self.fanouts)
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        """Every spatial axis, innermost fan-out first (``rows``, ``cols``, then the fan-outs')."""
+        return tuple(a for f in self.all_fanouts for a in f.axes)
+
+    def fanout_of(self, axis: str) -> FanOut:
+        return next(f for f in self.all_fanouts if axis in f.axes)
+
+    def axis_level(self, axis: str) -> int:
+        """Index of the level whose mapping carries the spatial loops on ``axis``."""
+        return self.level_index(self.fanout_of(axis).below)
+
+    def axis_size(self, axis: str) -> int:
+        return self.fanout_of(axis).axes[axis].size
+
+    @property
+    def fanout_levels(self) -> tuple[int, ...]:
+        """Levels that carry spatial loops, innermost first."""
+        return tuple(self.level_index(f.below) for f in self.all_fanouts)
+
+    def fanout_at(self, level: int) -> FanOut | None:
+        return next((f for f in self.all_fanouts if self.level_index(f.below) == level), None)
+
+    @property
+    def units(self) -> int:
+        """MAC units of the whole machine: the PE array times every fan-out."""
+        return math.prod(f.size for f in self.all_fanouts)
+
+    def max_instances(self, level: int) -> int:
+        """Copies of ``level`` in the machine: the sizes of the fan-outs above it multiplied."""
+        return math.prod(f.size for f in self.all_fanouts if self.level_index(f.below) > level)
+
     def may_keep(self, level: int, op: Einsum, tensor: Tensor) -> bool:
         """Whether ``level`` may keep ``tensor`` of ``op``: the level holds the tensor's role, and
         vector operators run on the vector unit, never in PE-private levels."""
@@ -234,15 +351,19 @@ class Architecture(Frozen):
         return tensor.role in self.levels[level].holds
 
     def unroll_axes(self, op: Einsum, dim: str) -> tuple[str, ...]:
-        """The PE-array axes that may unroll ``dim`` of ``op``: those whose ``unrolls`` include the
-        dimension's class; none for vector operators, none for a reduction dimension without
-        spatial reduction."""
+        """The spatial axes (the PE array's, then every fan-out's) that may unroll ``dim`` of
+        ``op``: those whose ``unrolls`` include the dimension's class; none for vector operators,
+        none of a fan-out without spatial reduction for a reduction dimension."""
         if op.kind is OpKind.VECTOR:
             return ()
         cls = dim_class(op, dim)
-        if cls is DimClass.REDUCTION and not self.pe_array.spatial_reduction:
-            return ()
-        return tuple(a for a in AXES if cls in self.pe_array.axis(a).unrolls)
+        return tuple(
+            a
+            for f in self.all_fanouts
+            if cls is not DimClass.REDUCTION or f.spatial_reduction
+            for a, ax in f.axes.items()
+            if cls in ax.unrolls
+        )
 
     def bytes_of(self, level: int, role: Role) -> int:
         """Bytes of one word of ``role`` at ``level``."""

@@ -54,18 +54,15 @@ def make_mapping(
     keeps: Sequence[frozenset[str]],
 ) -> Mapping:
     """A mapping from per-level temporal factors, per-level dim orders (outermost first; factor-1
-    loops are dropped), the spatial loops (placed at ``pe_array.below``) and per-level keeps for
+    loops are dropped), the spatial loops (each placed at its axis's level) and per-level keeps for
     the non-DRAM levels (DRAM keeps every tensor)."""
     everything = frozenset(t.name for t in op.tensors)
     levels = []
     for k in range(len(arch.levels)):
         loops = tuple(Loop(d, temporal[k][d]) for d in orders[k] if temporal[k].get(d, 1) > 1)
         keep = everything if k == arch.dram_index else keeps[k]
-        levels.append(
-            LevelMapping(
-                temporal=loops, spatial=tuple(spatial) if k == arch.spatial_level else (), keep=keep
-            )
-        )
+        here = tuple(sp for sp in spatial if arch.axis_level(sp.axis) == k)
+        levels.append(LevelMapping(temporal=loops, spatial=here, keep=keep))
     return Mapping(levels=tuple(levels))
 
 
@@ -134,8 +131,8 @@ def grow_tiles(
     left of it such that every kept tile (including the spatial factors below) still fits.
     ``left`` is reduced in place."""
     below = {d: 1 for d in op.dims}
-    if level >= arch.spatial_level:
-        for sp in spatial:
+    for sp in spatial:
+        if level >= arch.axis_level(sp.axis):
             below[sp.dim] *= sp.factor
     chosen = {d: 1 for d in op.dims}
     for d in priority:
@@ -217,7 +214,7 @@ class MapSpace:
         )
 
     def fits_array(self, fac: dict[str, DimChoice]) -> bool:
-        sizes = [self.arch.pe_array.axis(a).size for a in AXES]
+        sizes = [self.arch.axis_size(a) for a in self.arch.axis_names]
         return all(
             math.prod(fac[d].spatial[j] for d in self.dims) <= s for j, s in enumerate(sizes)
         )
@@ -232,7 +229,7 @@ class MapSpace:
         temporal = [{d: fac[d].temporal[k] for d in self.dims} for k in range(n)]
         spatial = [
             SpatialLoop(d, fac[d].spatial[j], a)
-            for j, a in enumerate(AXES)
+            for j, a in enumerate(self.arch.axis_names)
             for d in self.dims
             if fac[d].spatial[j] > 1
         ]

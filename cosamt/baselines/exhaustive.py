@@ -8,10 +8,10 @@ It imports neither Pyomo nor the formulation.
 The mapspace:
 
 * Factors. Every dimension's size is split into an ordered product of divisors over its slots: a
-  temporal loop at every memory level, plus each PE-array axis (at ``pe_array.below``) whose
-  ``unrolls`` admit the dimension's class (reduction dims, those not indexing the output, also need
-  ``pe_array.spatial_reduction``). Vector operators get no spatial slots. Products of spatial factors
-  on an axis must not exceed its size.
+  temporal loop at every memory level, plus each spatial axis (the PE array's at ``pe_array.below``,
+  every further fan-out's at its ``below``) whose ``unrolls`` admit the dimension's class (reduction
+  dims, those not indexing the output, also need the fan-out's ``spatial_reduction``). Vector
+  operators get no spatial slots. Products of spatial factors on an axis must not exceed its size.
 * Orders. At every level, every order of the non-trivial (factor > 1) temporal loops. Factor-1
   loops are dropped by the reuse rule and are not listed.
 * Keeps. A tensor may be kept at a non-DRAM level whose ``holds`` lists its role (not at PE-private
@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from cosamt.arch.spec import AXES, Architecture
+from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.metrics import Metrics
 from cosamt.lattice import divisors
@@ -75,12 +75,12 @@ class ExhaustiveResult:
 @dataclass(frozen=True)
 class _Slot:
     level: int
-    axis: str | None = None  # None: temporal loop at ``level``; else a PE-array axis
+    axis: str | None = None  # None: temporal loop at ``level``; else a spatial axis
 
 
 def _slots(op: Einsum, arch: Architecture, dim: str) -> list[_Slot]:
     out = [_Slot(k) for k in range(len(arch.levels))]
-    return out + [_Slot(arch.spatial_level, a) for a in arch.unroll_axes(op, dim)]
+    return out + [_Slot(arch.axis_level(a), a) for a in arch.unroll_axes(op, dim)]
 
 
 def ordered_factorisations(n: int, parts: int) -> list[tuple[int, ...]]:
@@ -101,7 +101,7 @@ class _DimChoice:
     """One ordered factorisation of a dimension: its temporal factor per level and spatial per axis."""
 
     temporal: tuple[int, ...]  # per level
-    spatial: tuple[int, ...]  # per axis in AXES (1 if the axis cannot unroll the dim)
+    spatial: tuple[int, ...]  # per axis of arch.axis_names (1 if the axis cannot unroll the dim)
 
 
 def _dim_choices(op: Einsum, arch: Architecture, dim: str) -> list[_DimChoice]:
@@ -110,13 +110,14 @@ def _dim_choices(op: Einsum, arch: Architecture, dim: str) -> list[_DimChoice]:
     out = []
     for fs in ordered_factorisations(op.dims[dim], len(slots)):
         temporal = [1] * n
-        spatial = [1] * len(AXES)
+        axes = arch.axis_names
+        spatial = [1] * len(axes)
         for s, f in zip(slots, fs, strict=True):
             if s.axis is None:
                 temporal[s.level] = f
             else:
-                spatial[AXES.index(s.axis)] = f
-        if all(f <= arch.pe_array.axis(a).size for a, f in zip(AXES, spatial, strict=True)):
+                spatial[axes.index(s.axis)] = f
+        if all(f <= arch.axis_size(a) for a, f in zip(axes, spatial, strict=True)):
             out.append(_DimChoice(tuple(temporal), tuple(spatial)))
     return out
 
@@ -139,8 +140,8 @@ def space_size(op: Einsum, arch: Architecture) -> int:
     Counted by dynamic programming over dimensions (state: non-trivial loops per level and
     spatial product per axis), without enumerating anything."""
     n = len(arch.levels)
-    sizes = [arch.pe_array.axis(a).size for a in AXES]
-    states: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {((0,) * n, (1,) * len(AXES)): 1}
+    sizes = [arch.axis_size(a) for a in arch.axis_names]
+    states: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {((0,) * n, (1,) * len(sizes)): 1}
     for d in op.dims:
         nxt: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
         for ch in _dim_choices(op, arch, d):
@@ -164,24 +165,24 @@ def space_size(op: Einsum, arch: Architecture) -> int:
 
 def _assignments(op: Einsum, arch: Architecture) -> Iterator[dict[str, _DimChoice]]:
     dims = list(op.dims)
-    sizes = [arch.pe_array.axis(a).size for a in AXES]
+    sizes = [arch.axis_size(a) for a in arch.axis_names]
     per_dim = [_dim_choices(op, arch, d) for d in dims]
     for combo in itertools.product(*per_dim):
-        for j in range(len(AXES)):
+        for j in range(len(sizes)):
             if math.prod(ch.spatial[j] for ch in combo) > sizes[j]:
                 break
         else:
             yield dict(zip(dims, combo, strict=True))
 
 
-def _tile(t: Tensor, fac: dict[str, _DimChoice], level: int, spatial_level: int) -> int:
-    """Words of t's tile at ``level``: every factor of t's dims at levels <= level."""
+def _tile(t: Tensor, fac: dict[str, _DimChoice], level: int, axis_levels: list[int]) -> int:
+    """Words of t's tile at ``level``: every factor of t's dims at levels <= level (``axis_levels``:
+    the level of each spatial axis's loops)."""
     out = 1
     for d in t.dims:
         ch = fac[d]
         out *= math.prod(ch.temporal[: level + 1])
-        if level >= spatial_level:
-            out *= math.prod(ch.spatial)
+        out *= math.prod(f for f, k in zip(ch.spatial, axis_levels, strict=True) if k <= level)
     return out
 
 
@@ -191,12 +192,11 @@ def _feasible_keeps(
     """Per non-DRAM level, the keep subsets whose tiles fit every capacity group of the level."""
     out = []
     wb = arch.word_bytes
+    axis_levels = [arch.axis_level(a) for a in arch.axis_names]
     for i, options in enumerate(subsets):
         groups = arch.levels[i].capacity_groups(wb)
         # in words of word_bytes (role_bytes widths weigh bytes / word_bytes), as the evaluator
-        tiles = {
-            t.name: _tile(t, fac, i, arch.spatial_level) * arch.width(i, t.role) for t in op.tensors
-        }
+        tiles = {t.name: _tile(t, fac, i, axis_levels) * arch.width(i, t.role) for t in op.tensors}
         roles = {t.name: t.role for t in op.tensors}
         ok = [
             s
@@ -216,12 +216,15 @@ def _level_orders(
     return list(itertools.permutations(loops))
 
 
-def _spatial_loops(dims: list[str], fac: dict[str, _DimChoice]) -> tuple[SpatialLoop, ...]:
+def _spatial_loops(
+    arch: Architecture, dims: list[str], fac: dict[str, _DimChoice], level: int
+) -> tuple[SpatialLoop, ...]:
+    """The spatial loops at ``level``: those on the axes of the fan-out below it."""
     return tuple(
         SpatialLoop(d, fac[d].spatial[j], a)
-        for j, a in enumerate(AXES)
+        for j, a in enumerate(arch.axis_names)
         for d in dims
-        if fac[d].spatial[j] > 1
+        if fac[d].spatial[j] > 1 and arch.axis_level(a) == level
     )
 
 
@@ -269,7 +272,6 @@ def exhaustive_search_many(
         raise SearchSpaceTooLarge(op.name, arch.name, total, limit)
     n = len(arch.levels)
     dims = list(op.dims)
-    P = arch.spatial_level
     subsets = _keep_subsets(op, arch)
     all_names = frozenset(t.name for t in op.tensors)
     best: list[tuple[tuple[float, ...], Mapping, Metrics] | None] = [None] * len(objs)
@@ -280,14 +282,14 @@ def exhaustive_search_many(
             continue
         keeps.append([all_names])  # DRAM keeps everything
         orders = [_level_orders(dims, fac, k) for k in range(n)]
-        spatial = _spatial_loops(dims, fac)
+        spatial = [_spatial_loops(arch, dims, fac, k) for k in range(n)]
         for keep_combo in itertools.product(*keeps):
             for order_combo in itertools.product(*orders):
                 mapping = Mapping(
                     levels=tuple(
                         LevelMapping(
                             temporal=order_combo[k],
-                            spatial=spatial if k == P else (),
+                            spatial=spatial[k],
                             keep=keep_combo[k],
                         )
                         for k in range(n)

@@ -170,6 +170,7 @@ def build_member(
 
 
 def build_group(group: Group, arch: Architecture, mappings: dict[str, Mapping]) -> GroupNest:
+    arch.require_one_fanout("code generation")
     garch = arch.with_shared_level() if group.fused else arch
     members = tuple(
         build_member(i, group, op, garch, mappings[op.name]) for i, op in enumerate(group.ops)

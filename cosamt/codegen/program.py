@@ -34,6 +34,7 @@ def computation_reasons(entries: list[Entry]) -> list[tuple[str, Reason]]:
 def write_programs(arch: Architecture, entries: list[Entry], out_dir: Path) -> list[Path]:
     """``OUT/<group>/main.c`` at the schedule's own sizes, and ``counters.json`` naming its
     counters."""
+    arch.require_one_fanout("code generation")
     written = []
     problems: list[Problem] = []
     programs = []

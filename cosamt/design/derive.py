@@ -167,6 +167,7 @@ def design_area(point: DesignPoint, space: Space, tech: Tech | None = None) -> A
 def arch_area(arch: Architecture, tech: Tech | None = None) -> float:
     """Die area of a FLAT-style architecture (one shared GlobalBuffer), by the same rules; for a
     shipped preset as a "traditional" design. DRAM PHY area is not counted."""
+    arch.require_one_fanout("the design-space area model")
     tech = tech or load_tech()
     bits = arch.word_bytes * 8
     sram = sum(

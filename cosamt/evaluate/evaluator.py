@@ -10,7 +10,8 @@ once in docs/semantics.md and checked element by element by the trace simulator 
   of what remains. R is the product of the remaining loops that index t (distinct tiles visited).
 * Between t's child level c and the next level p above c that keeps t, every fill moves tile(c)
   words per distinct destination: D = product of spatial loops in (c, p] that index t (all of them
-  without multicast) times the spatial loops above p (instances of p).
+  at a fan-out without multicast) times the spatial loops above p (instances of p). Instances of a
+  level: the product of the spatial loops (of every fan-out) above it.
 * Inputs: p reads tile*F*D, c writes tile*F*instances(c).
   Outputs: p is written tile*F*D updates and reads back tile*(F-R)*D partial sums; c reads
   tile*F*instances(c) to send updates and is written tile*(F-R)*D read-backs. The latch (c = -1)
@@ -24,7 +25,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from cosamt.arch.spec import Architecture, DimClass, dim_class
+from cosamt.arch.spec import Architecture, DimClass, FanOut, dim_class
 from cosamt.evaluate.metrics import LevelStats, Metrics, Stationarity, TensorLevelStats, words_text
 from cosamt.schedule.mapping import Loop, Mapping
 from cosamt.schedule.violations import Rule, Violation
@@ -120,13 +121,18 @@ def check(
                         **keep,
                     )
                 )
-        if lm.spatial and i != arch.spatial_level:
+        fanout = arch.fanout_at(i)
+        stray = [sp.axis for sp in lm.spatial if fanout is None or sp.axis not in fanout.axes]
+        if stray:
+            at = ", ".join(f"{f.below} (axes {', '.join(f.axes)})" for f in arch.all_fanouts)
             v.append(
                 Violation(
                     Rule.SPATIAL_LEVEL,
-                    f"spatial loops are only allowed at {arch.pe_array.below}",
+                    f"spatial loop on axis {stray[0]!r} at {lv.name}: spatial loops are only "
+                    f"allowed at {at}",
                     where=lv.name,
-                    expected=arch.pe_array.below,
+                    expected=at,
+                    found=stray[0],
                     level=lv.name,
                     field="spatial",
                 )
@@ -249,8 +255,17 @@ def _check_chain_ends(
 
 def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[Violation]:
     v: list[Violation] = []
-    lm = mapping.levels[arch.spatial_level]
-    below = arch.pe_array.below
+    for fanout in arch.all_fanouts:
+        v += _check_fanout(op, arch, mapping, fanout)
+    return v
+
+
+def _check_fanout(
+    op: Einsum, arch: Architecture, mapping: Mapping, fanout: FanOut
+) -> list[Violation]:
+    v: list[Violation] = []
+    below = fanout.below
+    lm = mapping.levels[arch.level_index(below)]
     if op.kind is OpKind.VECTOR and lm.spatial:
         return [
             Violation(
@@ -261,16 +276,18 @@ def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[Vio
                 field="spatial",
             )
         ]
-    for axis_name in ("rows", "cols"):
-        axis = arch.pe_array.axis(axis_name)
-        at = {"where": f"PE array {axis_name}", "level": below, "field": "spatial"}
+    inner = below == arch.pe_array.below
+    for axis_name, axis in fanout.axes.items():
+        where = f"PE array {axis_name}" if inner else f"fan-out {axis_name}"
+        at = {"where": where, "level": below, "field": "spatial"}
         loops = [sp for sp in lm.spatial if sp.axis == axis_name]
         used = math.prod(sp.factor for sp in loops)
         if used > axis.size:
             v.append(
                 Violation(
                     Rule.AXIS_SIZE,
-                    f"spatial factors multiply to {used}, the axis has {axis.size} PEs",
+                    f"spatial factors multiply to {used}, the axis has {axis.size} "
+                    + ("PEs" if inner else "instances"),
                     found=str(used),
                     expected=f"at most {axis.size}",
                     axis=axis_name,
@@ -291,7 +308,7 @@ def _check_spatial(op: Einsum, arch: Architecture, mapping: Mapping) -> list[Vio
                         **at,
                     )
                 )
-            if cls is DimClass.REDUCTION and not arch.pe_array.spatial_reduction and sp.factor > 1:
+            if cls is DimClass.REDUCTION and not fanout.spatial_reduction and sp.factor > 1:
                 v.append(
                     Violation(
                         Rule.SPATIAL_REDUCTION,
@@ -332,11 +349,10 @@ def evaluate(
         raise ValueError(str(violations[0]))
     n = len(arch.levels)
     dims = padded_dims(op, mapping)
-    spatial_all = math.prod(sp.factor for lm in mapping.levels for sp in lm.spatial)
-    p_level = arch.spatial_level
+    multicast = {a: arch.fanout_of(a).multicast for a in arch.axis_names}
 
     def instances(level: int) -> int:
-        return spatial_all if level < p_level else 1
+        return math.prod(sp.factor for sp in mapping.spatial_between(level, n - 1))
 
     def tile(t: Tensor, level: int) -> int:
         if level == MAC_LEVEL:
@@ -351,14 +367,14 @@ def evaluate(
         for child, parent in itertools.pairwise(chain):
             f, r = fills(mapping.temporal_above(child), t.dims)
             fill_counts[(t.name, child)] = f
-            # Inputs are multicast along dims that do not index them (or copied without multicast);
-            # outputs are reduced in the array along the dims that do not index them.
-            shared = t.role is Role.OUTPUT or arch.pe_array.multicast
+            # Inputs are multicast along dims that do not index them (or copied at a fan-out
+            # without multicast); outputs are reduced in the network along the dims that do not
+            # index them.
             dest = math.prod(
                 sp.factor
                 for sp in mapping.spatial_between(child, parent)
-                if sp.dim in t.dims or not shared
-            ) * math.prod(sp.factor for sp in mapping.spatial_between(parent, n - 1))
+                if sp.dim in t.dims or not (t.role is Role.OUTPUT or multicast.get(sp.axis, True))
+            ) * instances(parent)
             words = tile(t, child)
             if t.role is Role.OUTPUT:
                 writes[parent][t.name] += words * f * dest
@@ -462,7 +478,7 @@ def evaluate(
         mac_energy_pj=mac_e,
         vector_energy_pj=vec_e,
         dram_bytes=dram_bytes,
-        utilisation=op.macs / (latency * arch.pe_array.pes) if latency and op.macs else 0.0,
+        utilisation=op.macs / (latency * arch.units) if latency and op.macs else 0.0,
         levels=tuple(level_stats),
         tensors=tuple(tensor_stats),
         violations=tuple(violations),

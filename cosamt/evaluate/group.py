@@ -102,7 +102,7 @@ def evaluate_group(
         energy_pj=energy,
         dram_bytes=sum(m.dram_bytes for m in members),
         useful_macs=macs,
-        utilisation=macs / (latency * arch.pe_array.pes) if latency else 0.0,
+        utilisation=macs / (latency * arch.units) if latency else 0.0,
         violations=tuple(violations),
         bound_by=bound_by,
     )

@@ -171,6 +171,7 @@ def axis_spec(arch: Architecture, axis: str) -> dict[str, Any]:
 def arch_spec(arch: Architecture, n_tensors: int = 3) -> dict[str, Any]:
     """The ``arch`` section: memories outermost first, the PE array (its axes carrying cosamt's
     unrolling rules, so a mapper searches the same spatial choices), the latch and the MAC."""
+    arch.require_one_fanout("the AccelForge export")
     nodes: list[dict[str, Any]] = []
     for level in range(arch.dram_index, -1, -1):
         nodes += _memories(arch, level)
@@ -328,6 +329,7 @@ class ExportedMapping:
 def mapping_spec(op: Einsum, arch: Architecture, mapping: Mapping) -> ExportedMapping:
     """The ``mapping`` section for one operator: a loop tree whose storage nodes sit where the reuse
     rule says each tensor is refilled (``_Placement``)."""
+    arch.require_one_fanout("the AccelForge export")
     p = _Placement.of(op, arch, mapping)
     tree = [("store", MAIN_MEMORY, t) for t in p.dram_tensors]
     tree += [*p.entries(range(len(p.loops) + 1)), ("compute", op.output.name, p.compute)]
@@ -365,6 +367,7 @@ def sequence_mapping_spec(
     tree. Intermediates (``on_chip``) and tiles that live across shared iterations sit above the
     branches; their placement must agree among operators. Without shared loops or intermediates
     this is the unfused sequence."""
+    arch.require_one_fanout("the AccelForge export")
     _one_role_per_partitioned_tensor(ops, arch)
     places = {op.name: _Placement.of(op, arch, mappings[op.name]) for op in ops}
     first = places[ops[0].name]

@@ -76,7 +76,11 @@ class Problem:
         return [i for i in range(self.top(t)) if self.arch.may_keep(i, self.op, t)]
 
     def spatial_slots(self, dim: str) -> list[Slot]:
-        return [Slot(self.spatial_level, a) for a in self.arch.unroll_axes(self.op, dim)]
+        return [Slot(self.arch.axis_level(a), a) for a in self.arch.unroll_axes(self.op, dim)]
+
+    def axes_between(self, low: int, high: int) -> list[str]:
+        """Spatial axes whose loops sit at levels ``low < k <= high`` (innermost fan-out first)."""
+        return [a for a in self.arch.axis_names if low < self.arch.axis_level(a) <= high]
 
     def temporal_levels(self, dim: str) -> list[int]:
         """Levels with a temporal loop slot for ``dim``: every storage level, plus the Shared level
@@ -259,6 +263,15 @@ def define_factor_variables(m: pyo.Block, pb: Problem) -> FactorTerms:
         ),
         doc="product of spatial factors on an axis <= axis size",
     )
+    outer_axes = [a for f in pb.arch.fanouts for a in f.axes]
+    if outer_axes:
+        m.fanout_axis = family(
+            outer_axes,
+            rule=lambda _m, a: (
+                sum(logf(d, f"S{a}") for d in pb.dims) <= math.log(pb.arch.axis_size(a))
+            ),
+            doc="product of spatial factors on a further fan-out's axis <= its size",
+        )
     m.nontrivial = pyo.Var(
         [(k, d) for d in pb.dims for k in pb.temporal_levels(d)], domain=pyo.Binary
     )
@@ -375,7 +388,8 @@ def define_fill_expressions(
         if c == MAC:
             return 0.0
         temporal = sum(logf(d, f"T{k}") for d in pb.dims if d in t.dims for k in range(c + 1))
-        spatial = _spatial_log(factors, pb, lambda d: d in t.dims) if c >= pb.spatial_level else 0.0
+        inside = pb.axes_between(MAC, c)
+        spatial = _spatial_log(factors, pb, lambda d, _a: d in t.dims, inside) if inside else 0.0
         return temporal + spatial
 
     return FillTerms(log_fills, log_tile, idx)
@@ -413,8 +427,21 @@ def define_stationarity(m: pyo.Block, pb: Problem, factors: FactorTerms, fills: 
     )
 
 
-def _spatial_log(factors: FactorTerms, pb: Problem, pick: Callable[[str], bool]) -> Expr:
-    return sum(factors.logf(d, f"S{a}") for d in pb.dims for a in AXES if pick(d))
+def _spatial_log(
+    factors: FactorTerms,
+    pb: Problem,
+    pick: Callable[[str, str], bool],
+    axes: list[str] | None = None,
+) -> Expr:
+    """Sum of log spatial factors of the dims ``pick(dim, axis)`` selects on ``axes`` (all axes)."""
+    on = pb.arch.axis_names if axes is None else axes
+    return sum(factors.logf(d, f"S{a}") for d in pb.dims for a in on if pick(d, a))
+
+
+def _above_log(factors: FactorTerms, pb: Problem, level: int) -> Expr:
+    """Log of the instances of ``level``: every spatial factor at a level above it (0.0: none)."""
+    axes = pb.axes_between(level, pb.n_levels)
+    return _spatial_log(factors, pb, lambda _d, _a: True, axes) if axes else 0.0
 
 
 def define_chains(m: pyo.Block, pb: Problem, keeps: KeepTerms) -> ChainTerms:
@@ -461,9 +488,8 @@ def define_traffic(
 ) -> TrafficTerms:
     """Reads and writes per level as sums of epigraph variables (the ``child_*_epigraph`` and
     ``pair_*_epigraph`` families); the outputs' read-backs follow in ``define_readback``."""
-    n, P = pb.n_levels, pb.spatial_level
-    multicast = pb.arch.pe_array.multicast
-    log_s_all = _spatial_log(factors, pb, lambda d: True)
+    n = pb.n_levels
+    multicast = {a: pb.arch.fanout_of(a).multicast for a in pb.arch.axis_names}
     reads: dict[int, Expr] = {i: 0.0 for i in range(n)}
     writes: dict[int, Expr] = {i: 0.0 for i in range(n)}
     adjacent = chains.adjacent
@@ -478,18 +504,19 @@ def define_traffic(
             base = fills.log_tile(t, c) + fills.log_fills(t, c)
             # child side: fills written into c (inputs) or updates read out of c (outputs)
             if c != MAC:
-                inst = log_s_all if c < P else 0.0
+                inst = _above_log(factors, pb, c)
                 z = epigraph(
                     m, f"child_{t.name}_{c}", base + inst, space, m.keep[t.name, c], lower=size_t
                 )
                 (reads if out else writes)[c] += wide(z, pb.arch.width(c, t.role))
             for p in [q for q in chain_levels(pb, t) if q > c]:
 
-                def keep_spatial(d: str, t: Tensor = t, out: bool = out) -> bool:
-                    return d in t.dims or (not out and not multicast)
+                def keep_spatial(d: str, a: str, t: Tensor = t, out: bool = out) -> bool:
+                    return d in t.dims or (not out and not multicast[a])
 
-                between = _spatial_log(factors, pb, keep_spatial) if c < P <= p else 0.0
-                above = log_s_all if p < P else 0.0
+                inside = pb.axes_between(c, p)
+                between = _spatial_log(factors, pb, keep_spatial, inside) if inside else 0.0
+                above = _above_log(factors, pb, p)
                 z = epigraph(
                     m,
                     f"pair_{t.name}_{c}_{p}",
@@ -512,20 +539,23 @@ def define_readback(
 ) -> TrafficTerms:
     """readback_def[t, c, p]: N·readback[t, c, p] >= z[t, c, p] - distinct for every output pair (the
     partial sums read back from p, and written again into c unless c is the MAC). distinct = |o|,
-    times the in-array reduction fan-out when both ends are private to a PE. z = 0 when the pair is
-    not adjacent, so no big-M is needed. Returns the traffic with N·readback added to the reads of p
+    times the reduction fan-out above p (the spatial factors of dims not indexing o at levels above
+    p: one partial sum per instance of p). z = 0 when the pair is not adjacent, so no big-M is
+    needed. Returns the traffic with N·readback added to the reads of p
     and the writes of c."""
     points = math.prod(pb.sizes[d] for d in pb.dims)  # N, the readback variables' scale
     keys = [(u.tensor.name, u.child, u.parent) for u in traffic.updates]
     m.readback = pyo.Var(keys, domain=pyo.NonNegativeReals)  # stored divided by N
     distinct: dict[tuple[str, int, int], Expr] = {}
-    fanout: dict[str, Expr] = {}  # built once per output, at its first private pair
+    fanout: dict[tuple[str, int], Expr] = {}  # per output and innermost fan-out above the parent
     for u, key in zip(traffic.updates, keys, strict=True):
         size = float(math.prod(pb.sizes[d] for d in pb.dims if d in u.tensor.dims))
-        if u.parent < pb.spatial_level:
-            if u.tensor.name not in fanout:
-                fanout[u.tensor.name] = _reduction_fanout(m, pb, factors, u.tensor)
-            distinct[key] = size * fanout[u.tensor.name]
+        above = [k for k in pb.arch.fanout_levels if k > u.parent]
+        if above:
+            fk = (u.tensor.name, above[0])
+            if fk not in fanout:
+                fanout[fk] = _reduction_fanout(m, pb, factors, u.tensor, above[0])
+            distinct[key] = size * fanout[fk]
         else:
             distinct[key] = size
     z = {key: u.words for u, key in zip(traffic.updates, keys, strict=True)}
@@ -570,14 +600,23 @@ def define_compulsory_traffic(
     m.compulsory_traffic = pyo.Constraint(keys, rule=rule)
 
 
-def _reduction_fanout(m: pyo.Block, pb: Problem, factors: FactorTerms, t: Tensor) -> Expr:
-    """Exact product of the spatial factors of dims not indexing t (one-hot over attainable values)."""
-    red = [d for d in pb.dims if d not in t.dims and pb.spatial_slots(d)]
+def _reduction_fanout(
+    m: pyo.Block, pb: Problem, factors: FactorTerms, t: Tensor, level: int
+) -> Expr:
+    """Exact product of the spatial factors of dims not indexing t at fan-outs from ``level`` up
+    (one-hot over attainable values)."""
+    axes = pb.axes_between(level - 1, pb.n_levels)
+    red = [
+        d for d in pb.dims if d not in t.dims and any(s.axis in axes for s in pb.spatial_slots(d))
+    ]
     if not red:
         return 1.0
-    values = lattice([pb.sizes[d] for d in red], limit=pb.arch.pe_array.pes)
-    name = f"reduction_fanout_{t.name}"
-    return exact_value(m, name, _spatial_log(factors, pb, lambda d: d in red), values)
+    limit = math.prod(pb.arch.axis_size(a) for a in axes)
+    values = lattice([pb.sizes[d] for d in red], limit=limit)
+    # The PE array's keeps its historical name; a further fan-out's names its level.
+    suffix = "" if level == pb.spatial_level else f"_{level}"
+    name = f"reduction_fanout_{t.name}{suffix}"
+    return exact_value(m, name, _spatial_log(factors, pb, lambda d, _a: d in red, axes), values)
 
 
 def _pairs(pb: Problem, t: Tensor) -> list[tuple[int, int]]:
@@ -644,13 +683,13 @@ def define_latency_and_energy(
     # resource across its members instead (formulations/fused_group.md).
     resource_cycles: dict[str, Expr] = {}
     if op.kind is OpKind.MAC:
-        log_s_all = _spatial_log(factors, pb, lambda d: True)
+        log_s_all = _spatial_log(factors, pb, lambda _d, _a: True)
         resource_cycles["compute"] = epigraph(
             m,
             "compute_cycles",
             math.log(points) - log_s_all,
             lattice([pb.sizes[d] for d in pb.dims]) if pb.dims else [1],
-            lower=points / pb.arch.pe_array.pes,
+            lower=points / pb.arch.units,
         )
         macs, vops = points, 0
     else:

@@ -51,7 +51,7 @@ def roof_json(arch: Architecture) -> dict[str, Any]:
     ports R and W takes at least T / (R + W) cycles)."""
     return {
         "clock_ghz": arch.clock_ghz,
-        "peak_macs_per_cycle": arch.pe_array.pes,
+        "peak_macs_per_cycle": arch.units,
         "bandwidth_bytes_per_cycle": {
             lv.name: lv.read_bandwidth + lv.write_bandwidth
             for lv in arch.levels

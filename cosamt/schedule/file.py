@@ -18,20 +18,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cosamt.arch.spec import AXES, SHARED, Architecture
+from cosamt.arch.spec import SHARED, Architecture
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.fusion.schemes import Group
-from cosamt.limits import Factor
+from cosamt.limits import LEVEL_NAME_PATTERN, Factor
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.schedule.violations import Violation
 from cosamt.workload.einsum import Einsum
 
 FORMAT: Final = "cosamt-schedule/1"
 PosInt = Factor
+AxisName = Annotated[str, Field(pattern=LEVEL_NAME_PATTERN)]
 
 
 class Frozen(BaseModel):
@@ -43,8 +44,9 @@ class LevelEntry(Frozen):
     """Memory level name, as in the architecture."""
     temporal: tuple[tuple[str, PosInt], ...] = ()
     """Temporal loops ``[dim, factor]``, outermost first."""
-    spatial: tuple[tuple[str, PosInt, Literal["rows", "cols"]], ...] = ()
-    """Spatial loops ``[dim, factor, axis]`` (only at the level directly above the PE array)."""
+    spatial: tuple[tuple[str, PosInt, AxisName], ...] = ()
+    """Spatial loops ``[dim, factor, axis]`` (only at the level directly above the PE array, axis
+    ``rows`` or ``cols``, or directly above a further fan-out, on one of its axes)."""
     keep: tuple[str, ...] = ()
     """Tensors this level keeps (the others bypass it)."""
 
@@ -179,7 +181,13 @@ def mapping_from_levels(
                         f"unknown dimension {dim!r} of {op.name}; dims are {list(op.dims)}",
                     )
                 )
-            assert axis in AXES
+            if axis not in arch.axis_names:
+                problems.append(
+                    Problem(
+                        f"{lpath}.spatial[{j}]",
+                        f"unknown axis {axis!r}; axes are {list(arch.axis_names)}",
+                    )
+                )
         for j, t in enumerate(entry.keep):
             if t not in tensor_names:
                 problems.append(

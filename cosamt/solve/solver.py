@@ -15,7 +15,7 @@ from typing import Any
 import pyomo.environ as pyo
 from pyomo.opt import TerminationCondition
 
-from cosamt.arch.spec import AXES, Architecture
+from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
 from cosamt.formulation.fused_group import build_group
@@ -362,9 +362,9 @@ def extract_mapping(om: OperatorModel) -> Mapping:
         temporal = tuple(Loop(d, factor[(d, f"T{k}")]) for d in ordered)
         spatial = tuple(
             SpatialLoop(d, factor[(d, f"S{a}")], a)
-            for a in AXES
+            for a in pb.arch.axis_names
             for d in pb.dims
-            if k == pb.spatial_level and factor.get((d, f"S{a}"), 1) > 1
+            if k == pb.arch.axis_level(a) and factor.get((d, f"S{a}"), 1) > 1
         )
         keep = frozenset(t.name for t in pb.op.tensors if round(pyo.value(kept(t.name, k))) == 1)
         levels.append(LevelMapping(temporal=temporal, spatial=spatial, keep=keep))
