@@ -393,7 +393,7 @@ SCHEDULE_CASES: list[tuple[str, Any, tuple[str, ...]]] = [
     (
         "bad-axis",
         _bad_schedule(lambda s: _level(s, 1)["spatial"].__setitem__(0, ["m", 32, "diag"])),
-        ("groups[0].levels[1].spatial[0][2]: ", "'rows' or 'cols'"),
+        ("groups[0].levels[1].spatial[0][2]: ", "unknown axis 'diag'; axes are ['rows', 'cols']"),
     ),
     (
         "factor-product",

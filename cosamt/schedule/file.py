@@ -184,7 +184,7 @@ def mapping_from_levels(
             if axis not in arch.axis_names:
                 problems.append(
                     Problem(
-                        f"{lpath}.spatial[{j}]",
+                        f"{lpath}.spatial[{j}][2]",
                         f"unknown axis {axis!r}; axes are {list(arch.axis_names)}",
                     )
                 )
