@@ -284,6 +284,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow  # the exhaustive oracle enumerates up to 3e6 nests per case (minutes)
 @pytest.mark.parametrize("case", range(len(CASES)))
 @pytest.mark.parametrize("objective", [Objective.LATENCY, Objective.ENERGY])
 def test_mip_matches_exhaustive_with_two_fanouts(case: int, objective: Objective) -> None:
