@@ -3,9 +3,11 @@ hypothesis need them before fixtures exist); fixtures live in conftest.py."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import strategies as st
+from tracesim import SimResult, simulate
 
 from cosamt.arch.presets import load_preset
 from cosamt.arch.spec import (
@@ -16,6 +18,7 @@ from cosamt.arch.spec import (
     RoleBytes,
     VectorUnit,
 )
+from cosamt.evaluate.evaluator import evaluate
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
 from cosamt.workload.einsum import Einsum, batched, gemm
 
@@ -149,3 +152,25 @@ def one_width(name: str) -> Architecture:
             "levels": tuple(lv.model_copy(update={"role_bytes": RoleBytes()}) for lv in a.levels)
         }
     )
+
+
+def assert_trace_agrees(
+    op: Einsum, arch: Architecture, m: Mapping, on_chip: frozenset[str] = frozenset()
+) -> SimResult:
+    """The evaluator's reads and writes per (level, tensor), its compute cycles and the MAC count
+    equal the trace simulator's for a valid mapping; the trace, for further checks."""
+    met = evaluate(op, arch, m, on_chip=on_chip)
+    assert met.valid, met.violations
+    idx = {name: i for i, name in enumerate(arch.level_names)}
+    got = {(idx[ts.level], ts.tensor): (ts.reads, ts.writes) for ts in met.tensors}
+    sim = simulate(op, arch, m, on_chip=on_chip)
+    keys = set(got) | set(sim.counts)
+    diff = {
+        k: (sim.counts.get(k, (0, 0)), got.get(k, (0, 0)))
+        for k in keys
+        if sim.counts.get(k, (0, 0)) != got.get(k, (0, 0))
+    }
+    assert not diff, f"(level, tensor): (simulated, evaluated) {diff}\n{m}\non chip: {on_chip}"
+    assert sim.steps == met.compute_cycles
+    assert sim.macs == math.prod(op.dims.values())
+    return sim

@@ -5,7 +5,6 @@ exhaustive search (evaluator-scored) must confirm the MIP's optimum; hand counts
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from support import PRIMES, SIZES
+from support import PRIMES, SIZES, assert_trace_agrees
 from tracesim import simulate
 
 from cosamt.arch.presets import load_preset
@@ -123,21 +122,7 @@ def fanout_problems(draw: Any) -> tuple[Einsum, Architecture, Mapping]:
 def test_evaluator_matches_trace_with_two_fanouts(
     case: tuple[Einsum, Architecture, Mapping],
 ) -> None:
-    op, arch, m = case
-    met = evaluate(op, arch, m)
-    assert met.valid, met.violations
-    idx = {name: i for i, name in enumerate(arch.level_names)}
-    got = {(idx[ts.level], ts.tensor): (ts.reads, ts.writes) for ts in met.tensors}
-    sim = simulate(op, arch, m)
-    keys = set(got) | set(sim.counts)
-    diff = {
-        k: (sim.counts.get(k, (0, 0)), got.get(k, (0, 0)))
-        for k in keys
-        if sim.counts.get(k, (0, 0)) != got.get(k, (0, 0))
-    }
-    assert not diff, f"(level, tensor): (simulated, evaluated) {diff}\n{m}"
-    assert sim.steps == met.compute_cycles
-    assert sim.macs == math.prod(op.dims.values())
+    assert_trace_agrees(*case)
 
 
 def _chip_mapping(chip_dim: str) -> Mapping:

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from hypothesis import HealthCheck, given, settings
-from support import make_arch, problems
+from support import assert_trace_agrees, make_arch, problems
 from tracesim import simulate
 
 from cosamt.arch.spec import Architecture
-from cosamt.evaluate.evaluator import evaluate
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.workload.einsum import Einsum, gemm
 
 
-def _evaluator_counts(op: Einsum, arch: Architecture, m: Mapping) -> tuple[dict[Any, Any], float]:
-    met = evaluate(op, arch, m)
-    assert met.valid, met.violations
-    idx = {name: i for i, name in enumerate(arch.level_names)}
-    return {
-        (idx[ts.level], ts.tensor): (ts.reads, ts.writes) for ts in met.tensors
-    }, met.compute_cycles
-
-
 def _agree(op: Einsum, arch: Architecture, m: Mapping) -> None:
-    got, cycles = _evaluator_counts(op, arch, m)
-    sim = simulate(op, arch, m)
-    keys = set(got) | set(sim.counts)
-    diff = {
-        k: (sim.counts.get(k, (0, 0)), got.get(k, (0, 0)))
-        for k in keys
-        if sim.counts.get(k, (0, 0)) != got.get(k, (0, 0))
-    }
-    assert not diff, f"(level, tensor): (simulated, evaluated) {diff}\n{m}"
-    assert sim.steps == cycles
-    assert sim.macs == math.prod(op.dims.values())
+    assert_trace_agrees(op, arch, m)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

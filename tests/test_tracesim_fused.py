@@ -8,7 +8,6 @@ dimensions. The Shared level carries the group's shared loops (a random subset o
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import support
@@ -86,20 +85,7 @@ def members(draw: Any) -> tuple[Einsum, Architecture, Mapping, frozenset[str]]:
 
 
 def _agree(op: Einsum, arch: Architecture, m: Mapping, on_chip: frozenset[str]) -> None:
-    met = evaluate(op, arch, m, on_chip=on_chip)
-    assert met.valid, met.violations
-    idx = {name: i for i, name in enumerate(arch.level_names)}
-    got = {(idx[ts.level], ts.tensor): (ts.reads, ts.writes) for ts in met.tensors}
-    sim = simulate(op, arch, m, on_chip=on_chip)
-    keys = set(got) | set(sim.counts)
-    diff = {
-        k: (sim.counts.get(k, (0, 0)), got.get(k, (0, 0)))
-        for k in keys
-        if sim.counts.get(k, (0, 0)) != got.get(k, (0, 0))
-    }
-    assert not diff, f"(level, tensor): (simulated, evaluated) {diff}\n{m}\non chip: {on_chip}"
-    assert sim.steps == met.compute_cycles
-    assert sim.macs == math.prod(op.dims.values())
+    sim = support.assert_trace_agrees(op, arch, m, on_chip)
     # nothing of the intermediate reaches DRAM, in either count
     assert all(k != (DRAM, t) for t in on_chip for k in sim.counts)
 
