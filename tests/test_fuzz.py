@@ -155,7 +155,9 @@ def instances(draw: st.DrawFn) -> dict[str, Any]:
         "model": draw(MODELS),
         "seq_len": draw(SEQ),
         "arch": draw(ARCHS),
-        "options": {"threads": 1, "time_limit_s": 30},
+        # the menu unless drawn otherwise: explore (the default) solves several times as many
+        # MIPs, and these cases are about input handling
+        "options": {"threads": 1, "time_limit_s": 30, "fusion": "all"},
     }
     if draw(st.booleans()):
         inst["batch"] = draw(BATCH)
@@ -170,7 +172,9 @@ def instances(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 7)) == 7:
         inst["options"]["mip_gap"] = draw(st.sampled_from([-0.1, 2.0, math.nan, 0.01]))
     if draw(st.integers(0, 3)) == 3:
-        inst["options"]["fusion"] = draw(mostly(st.sampled_from(["none", "flat"]), st.just("x")))
+        inst["options"]["fusion"] = draw(
+            mostly(st.sampled_from(["none", "flat", "explore"]), st.just("x"))
+        )
     return inst
 
 
@@ -281,7 +285,7 @@ def _instance_case(tmp_path_factory: pytest.TempPathFactory, inst: dict[str, Any
 
 def _hf_case(tmp_path_factory: pytest.TempPathFactory, cfg: Any, seq: Any) -> None:
     inst = {"model": {"hf_config": "config.json"}, "seq_len": seq, "arch": "edge"}
-    inst["options"] = {"threads": 1, "time_limit_s": 30}
+    inst["options"] = {"threads": 1, "time_limit_s": 30, "fusion": "all"}
     _solve_case(tmp_path_factory.mktemp("hf"), inst, hf=cfg)
 
 
