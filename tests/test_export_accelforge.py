@@ -398,7 +398,7 @@ def _in_place_operators(inst: Path) -> set[str]:
 @pytest.mark.skipif(
     not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)"
 )
-@pytest.mark.parametrize("preset", ["gemmini", "simba"])
+@pytest.mark.parametrize("preset", ["gemmini", "simba", "eyeriss", "tpuv1"])
 def test_accelforge_agrees_on_partitioned_buffers(tmp_path: Path, preset: str) -> None:
     """A partitioned level is one AccelForge memory per partition (each keeping its roles): on
     GPT-2 at 64 tokens, unfused, with the presets' buffers at one word width (AccelForge has no
