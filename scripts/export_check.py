@@ -12,8 +12,8 @@ relative difference between AccelForge's latency and cosamt's members in sequenc
 (pipelined) latency, and AccelForge's error where it rejects a mapping.
 
 With ``--arch``, every shipped model (one instance per distinct model, phase, batch and sequence
-length) runs on each named preset instead of its own architecture; with ``--one-width`` also, the
-preset with every level's ``role_bytes`` dropped (AccelForge's word widths are per tensor, not per
+length) runs on each named preset instead of its own architecture; with ``--one-width`` also, for
+a preset with its own word widths, the preset with every level's ``role_bytes`` dropped (AccelForge's word widths are per tensor, not per
 tensor and level, so the export refuses a preset with its own widths: tpuv1's 32-bit
 accumulators), as an inline architecture named ``<preset>_one_width``.
 """
@@ -146,7 +146,7 @@ def on_presets(
     ``work`` with the instance's own workload and options."""
     for name in presets:
         archs: list[tuple[str, Any]] = [(name, name)]
-        if with_one_width:
+        if with_one_width and load_preset(name).mixed_widths:
             archs.append((f"{name}_one_width", one_width(name)))
         for label_arch, arch in archs:
             for path in distinct_models(paths):
