@@ -34,13 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench(
-    path: Path, arch: str | None = None, threads: int | None = None, jobs: int | None = None
+    path: Path,
+    arch: str | None = None,
+    threads: int | None = None,
+    jobs: int | None = None,
+    time_limit: float | None = None,
 ) -> dict[str, Any]:
     inst = load_instance(path)
     if arch is not None:
         inst = inst.model_copy(update={"arch": arch})
     resolved = resolve(inst, path.parent)
-    settings = settings_for(inst, threads=threads, jobs=jobs)
+    settings = settings_for(inst, threads=threads, jobs=jobs, time_limit_s=time_limit)
     start = time.perf_counter()
     report = solve_instance(resolved, settings)
     wall = time.perf_counter() - start
@@ -53,6 +57,9 @@ def bench(
             "name": g.name,
             "chosen": alt.chosen,
             "status": g.solve.status.value,
+            # the objective proven optimal and, for a lexicographic objective, the tie-break too
+            "proven": g.solve.proven,
+            "tiebreak": None if g.solve.tiebreak is None else g.solve.tiebreak.value,
             "gap": g.solve.gap,
             "seconds": g.solve.seconds,
             "agreement": g.agreement(objective),
@@ -85,6 +92,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "groups": len(seconds),
         "optimal": sum(g["status"] == "optimal" for r in runs for g in r["groups"]),
+        "proven": sum(g["proven"] for r in runs for g in r["groups"]),
         "max_gap": max((g for g in gaps if g is not None), default=None),
         "median_group_seconds": statistics.median(seconds),
         "worst_group_seconds": max(seconds),
@@ -120,6 +128,7 @@ def main() -> None:
     )
     ap.add_argument("--threads", type=int, default=None, help="Threads per MIP.")
     ap.add_argument("--jobs", type=int, default=None, help="Groups at once.")
+    ap.add_argument("--time-limit", type=float, default=None, help="Seconds per group.")
     args = ap.parse_args()
     cases: list[tuple[Path, str | None]] = (
         [(p, None) for p in args.instances]
@@ -128,7 +137,7 @@ def main() -> None:
     )
     runs = []
     for path, arch in cases:
-        run = bench(path, arch, args.threads, args.jobs)
+        run = bench(path, arch, args.threads, args.jobs, args.time_limit)
         runs.append(run)
         print(
             f"{path.name} on {run['arch']}: {run['wall_seconds']:.1f} s, "
