@@ -2,7 +2,7 @@
 evaluate each exported group with cosamt's energy, and with the sum of its members' latencies?
 
     python scripts/export_check.py [--seq-len 64] [--accelforge-python PATH] [--out results/peers]
-    python scripts/export_check.py --arch eyeriss tpuv1 [--one-width] --out results/peers/presets
+    python scripts/export_check.py --arch eyeriss tpuv1 [--one-width] [--fusion none] --out DIR
 
 Runs the CLI as a user would (solve --out, evaluate --json, export --out), then AccelForge's
 evaluator on each group folder through ``scripts/peers/accelforge_runner.py`` (its interpreter
@@ -11,11 +11,14 @@ Writes export_check.json and export_check.md: per group, the relative energy dif
 relative difference between AccelForge's latency and cosamt's members in sequence, cosamt's own
 (pipelined) latency, and AccelForge's error where it rejects a mapping.
 
-With ``--arch``, every shipped model (one instance per distinct model, phase, batch and sequence
-length) runs on each named preset instead of its own architecture; with ``--one-width`` also, for
-a preset with its own word widths, the preset with every level's ``role_bytes`` dropped (AccelForge's word widths are per tensor, not per
-tensor and level, so the export refuses a preset with its own widths: tpuv1's 32-bit
-accumulators), as an inline architecture named ``<preset>_one_width``.
+With ``--arch``, every shipped model (one instance per distinct model, phase and batch at the
+``--seq-len`` override) runs on each named preset instead of its own architecture. With
+``--one-width`` also, for a preset with its own word widths, the preset with every level's
+``role_bytes`` dropped, as an inline architecture named ``<preset>_one_width``: AccelForge's word
+widths are per tensor, not per tensor and level, so the export refuses a preset with its own
+widths (tpuv1's 32-bit accumulators). ``--fusion none`` solves every operator alone: the export
+refuses a fused group whose intermediate sits in two partitions of a level (cosamt counts it in
+both, AccelForge places it in one).
 """
 
 from __future__ import annotations
@@ -66,13 +69,15 @@ def check_instance(
     work: Path,
     label: str | None = None,
     threads: int | None = None,
+    fusion: str | None = None,
 ) -> list[dict[str, Any]]:
-    """``label`` names the run in the rows (the instance's stem by default); ``threads``
-    overrides the instance's solver threads."""
+    """``label`` names the run in the rows (the instance's stem by default); ``threads`` and
+    ``fusion`` override the instance's solver threads and the fusion schemes solve may use."""
     label = label or instance.stem
     sched, folder = work / f"{label}.schedule.json", work / label
     n = tokens(instance, seq_len)
     solver = [] if threads is None else ["--threads", str(threads)]
+    solver += [] if fusion is None else ["--fusion", fusion]
     cosamt("solve", str(instance), *n, *solver, "--out", str(sched))
     report = json.loads(cosamt("evaluate", str(instance), str(sched), *n, "--json"))
     try:
@@ -211,6 +216,12 @@ def main() -> None:
         "--one-width", action="store_true", help="With --arch: also each preset at one width."
     )
     ap.add_argument("--threads", type=int, default=None, help="Solver threads per MIP.")
+    ap.add_argument(
+        "--fusion",
+        default=None,
+        help="Fusion schemes solve may use (none: every operator alone, as the partitioned-buffer "
+        "test does; a fused intermediate in two partitions is not exported).",
+    )
     args = ap.parse_args()
     if not Path(args.accelforge_python).exists():
         raise SystemExit(
@@ -226,7 +237,13 @@ def main() -> None:
         )
         for instance, label in runs:
             rows += check_instance(
-                instance, args.seq_len, args.accelforge_python, Path(tmp), label, args.threads
+                instance,
+                args.seq_len,
+                args.accelforge_python,
+                Path(tmp),
+                label,
+                args.threads,
+                args.fusion,
             )
             print(f"{label}: done", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
