@@ -2,6 +2,7 @@
 evaluate each exported group with cosamt's energy, and with the sum of its members' latencies?
 
     python scripts/export_check.py [--seq-len 64] [--accelforge-python PATH] [--out results/peers]
+    python scripts/export_check.py --arch eyeriss tpuv1 [--one-width] [--fusion none] --out DIR
 
 Runs the CLI as a user would (solve --out, evaluate --json, export --out), then AccelForge's
 evaluator on each group folder through ``scripts/peers/accelforge_runner.py`` (its interpreter
@@ -9,6 +10,15 @@ from ``--accelforge-python`` or ``$COSAMT_ACCELFORGE_PYTHON``, default ``/tmp/pe
 Writes export_check.json and export_check.md: per group, the relative energy difference, the
 relative difference between AccelForge's latency and cosamt's members in sequence, cosamt's own
 (pipelined) latency, and AccelForge's error where it rejects a mapping.
+
+With ``--arch``, every shipped model (one instance per distinct model, phase and batch at the
+``--seq-len`` override) runs on each named preset instead of its own architecture. With
+``--one-width`` also, for a preset with its own word widths, the preset with every level's
+``role_bytes`` dropped, as an inline architecture named ``<preset>_one_width``: AccelForge's word
+widths are per tensor, not per tensor and level, so the export refuses a preset with its own
+widths (tpuv1's 32-bit accumulators). ``--fusion none`` solves every operator alone: the export
+refuses a fused group whose intermediate sits in two partitions of a level (cosamt counts it in
+both, AccelForge places it in one).
 """
 
 from __future__ import annotations
@@ -19,10 +29,13 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cosamt.api import load_resolved
+from cosamt.arch.presets import load_preset
+from cosamt.arch.spec import RoleBytes
 from cosamt.export.accelforge import spec_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,22 +62,35 @@ def tokens(instance: Path, seq_len: int) -> list[str]:
     return [] if resolved.model.image_tokens else ["--seq-len", str(seq_len)]
 
 
-def check_instance(instance: Path, seq_len: int, python: str, work: Path) -> list[dict[str, Any]]:
-    sched, folder = work / f"{instance.stem}.schedule.json", work / instance.stem
+def check_instance(
+    instance: Path,
+    seq_len: int,
+    python: str,
+    work: Path,
+    label: str | None = None,
+    threads: int | None = None,
+    fusion: str | None = None,
+) -> list[dict[str, Any]]:
+    """``label`` names the run in the rows (the instance's stem by default); ``threads`` and
+    ``fusion`` override the instance's solver threads and the fusion schemes solve may use."""
+    label = label or instance.stem
+    sched, folder = work / f"{label}.schedule.json", work / label
     n = tokens(instance, seq_len)
-    cosamt("solve", str(instance), *n, "--out", str(sched))
+    solver = [] if threads is None else ["--threads", str(threads)]
+    solver += [] if fusion is None else ["--fusion", fusion]
+    cosamt("solve", str(instance), *n, *solver, "--out", str(sched))
     report = json.loads(cosamt("evaluate", str(instance), str(sched), *n, "--json"))
     try:
         notes = cosamt("export", str(instance), str(sched), *n, "--out", str(folder))
     except RuntimeError as exc:  # the export refuses a group (a padded mapping, say): say which
         reason = str(exc).strip().splitlines()[-1].removeprefix("error: ")
-        return [{"instance": instance.stem, "group": "(all)", "fusion": "", "export_error": reason}]
+        return [{"instance": label, "group": "(all)", "fusion": "", "export_error": reason}]
     rows = []
     for g in report["groups"]:
         members = g.get("members", [g])
         sequential = sum(m["latency_cycles"] for m in members)
         row: dict[str, Any] = {
-            "instance": instance.stem,
+            "instance": label,
             "group": g["name"],
             "fusion": g["fusion"],
             "cosamt_latency_cycles": g["latency_cycles"],
@@ -96,6 +122,44 @@ def check_instance(instance: Path, seq_len: int, python: str, work: Path) -> lis
             }
         rows.append(row)
     return rows
+
+
+def one_width(name: str) -> dict[str, Any]:
+    """The preset at one word width everywhere, as an inline architecture."""
+    arch = load_preset(name)
+    levels = tuple(lv.model_copy(update={"role_bytes": RoleBytes()}) for lv in arch.levels)
+    data: dict[str, Any] = arch.model_copy(update={"levels": levels}).model_dump(mode="json")
+    return {**data, "name": f"{name}_one_width"}
+
+
+def distinct_models(paths: list[Path]) -> list[Path]:
+    """One instance per distinct workload at the ``--seq-len`` override (model, phase, batch:
+    flat_bert_cloud and flat_bert_edge differ only in their sequence length, a vision model's is
+    its own): on another preset, instances that differ only in their architecture are one run."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        data = json.loads(path.read_text())
+        key = json.dumps([data.get(k) for k in ("model", "phase", "batch")])
+        seen.setdefault(key, path)
+    return list(seen.values())
+
+
+def on_presets(
+    paths: list[Path], presets: list[str], with_one_width: bool, work: Path
+) -> Iterator[tuple[Path, str]]:
+    """(instance file, label) per model and preset (and its one-width variant), written to
+    ``work`` with the instance's own workload and options."""
+    for name in presets:
+        archs: list[tuple[str, Any]] = [(name, name)]
+        if with_one_width and load_preset(name).mixed_widths:
+            archs.append((f"{name}_one_width", one_width(name)))
+        for label_arch, arch in archs:
+            for path in distinct_models(paths):
+                data = {**json.loads(path.read_text()), "arch": arch}
+                label = f"{data['model']}_{data.get('phase', 'prefill')}@{label_arch}"
+                target = work / f"{path.stem}@{label_arch}.json"
+                target.write_text(json.dumps(data))
+                yield target, label
 
 
 def markdown(rows: list[dict[str, Any]], seq_len: int) -> str:
@@ -131,8 +195,9 @@ def markdown(rows: list[dict[str, Any]], seq_len: int) -> str:
         f"Not exported: {', '.join(skipped) or 'none'}. "
         f"{sum('energy_rel_diff' in r for r in rows)} of {len(exported)} exported groups "
         "evaluated; where the export notes no approximation, largest energy difference "
-        f"{max(r['energy_rel_diff'] for r in ok):.1e}, largest latency difference from "
-        f"cosamt's members in sequence {max(r['sequential_latency_rel_diff'] for r in ok):.1e}.",
+        f"{max((r['energy_rel_diff'] for r in ok), default=float('nan')):.1e}, largest latency "
+        "difference from cosamt's members in sequence "
+        f"{max((r['sequential_latency_rel_diff'] for r in ok), default=float('nan')):.1e}.",
         "",
     ]
     return "\n".join(lines)
@@ -146,16 +211,41 @@ def main() -> None:
         default=os.environ.get("COSAMT_ACCELFORGE_PYTHON", "/tmp/peers/af/bin/python"),
     )
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "peers")
+    ap.add_argument("--arch", nargs="*", default=None, help="Presets to run every model on.")
+    ap.add_argument(
+        "--one-width", action="store_true", help="With --arch: also each preset at one width."
+    )
+    ap.add_argument("--threads", type=int, default=None, help="Solver threads per MIP.")
+    ap.add_argument(
+        "--fusion",
+        default=None,
+        help="Fusion schemes solve may use (none: every operator alone, as the partitioned-buffer "
+        "test does; a fused intermediate in two partitions is not exported).",
+    )
     args = ap.parse_args()
     if not Path(args.accelforge_python).exists():
         raise SystemExit(
             f"AccelForge's Python not found at {args.accelforge_python}: see docs/peers.md"
         )
     rows = []
+    shipped = sorted((ROOT / "instances").glob("*.json"))
     with tempfile.TemporaryDirectory() as tmp:
-        for instance in sorted((ROOT / "instances").glob("*.json")):
-            rows += check_instance(instance, args.seq_len, args.accelforge_python, Path(tmp))
-            print(f"{instance.stem}: done", flush=True)
+        runs: list[tuple[Path, str]] = (
+            [(p, p.stem) for p in shipped]
+            if args.arch is None
+            else list(on_presets(shipped, args.arch, args.one_width, Path(tmp)))
+        )
+        for instance, label in runs:
+            rows += check_instance(
+                instance,
+                args.seq_len,
+                args.accelforge_python,
+                Path(tmp),
+                label,
+                args.threads,
+                args.fusion,
+            )
+            print(f"{label}: done", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "export_check.json").write_text(json.dumps(rows, indent=1) + "\n")
     (args.out / "export_check.md").write_text(markdown(rows, args.seq_len))

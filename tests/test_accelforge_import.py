@@ -51,9 +51,10 @@ def test_export_then_import_is_the_preset(name: str) -> None:
     assert imported.arch == arch
 
 
-def test_mixed_widths_are_not_exported() -> None:
+@pytest.mark.parametrize("name", ["gemmini", "tpuv1"])
+def test_mixed_widths_are_not_exported(name: str) -> None:
     with pytest.raises(ExportError, match="role_bytes"):
-        arch_spec(load_preset("gemmini"))
+        arch_spec(load_preset(name))
 
 
 def test_the_exported_vector_unit_is_read_back() -> None:

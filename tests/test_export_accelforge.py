@@ -4,6 +4,7 @@ the exported FFN1 schedule (only where AccelForge is installed; see docs/peers.m
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -398,7 +399,7 @@ def _in_place_operators(inst: Path) -> set[str]:
 @pytest.mark.skipif(
     not Path(AF_PYTHON).exists(), reason="AccelForge is not installed (docs/peers.md)"
 )
-@pytest.mark.parametrize("preset", ["gemmini", "simba"])
+@pytest.mark.parametrize("preset", ["gemmini", "simba", "eyeriss", "tpuv1"])
 def test_accelforge_agrees_on_partitioned_buffers(tmp_path: Path, preset: str) -> None:
     """A partitioned level is one AccelForge memory per partition (each keeping its roles): on
     GPT-2 at 64 tokens, unfused, with the presets' buffers at one word width (AccelForge has no
@@ -422,7 +423,12 @@ def test_accelforge_agrees_on_partitioned_buffers(tmp_path: Path, preset: str) -
         proc = _evaluate_folder(out / spec_folder(g["name"]))
         assert proc.returncode == 0, proc.stderr
         got = json.loads(proc.stdout.strip().splitlines()[-1])
-        assert got["latency_cycles"] == pytest.approx(g["latency_cycles"], rel=1e-7)
+        if g["bound_by"] == "vector":
+            # cosamt rounds vector cycles up to whole cycles, AccelForge does not (eyeriss's 14
+            # lanes do not divide a norm's 64 x 768 x 8 operations)
+            assert math.ceil(got["latency_cycles"] * (1 - 1e-12)) == g["latency_cycles"]
+        else:
+            assert got["latency_cycles"] == pytest.approx(g["latency_cycles"], rel=1e-7)
         if g["name"] not in approximated:
             assert got["energy_pj"] == pytest.approx(g["energy_pj"], rel=1e-7), g["name"]
             agreed += 1
