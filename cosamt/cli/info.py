@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cosamt.arch.spec import MemoryLevel
+from cosamt.arch.spec import Architecture, MemoryLevel
 from cosamt.cli.common import out, user_errors
 from cosamt.errors import InputError, Problem
 
@@ -63,37 +63,56 @@ def presets() -> None:
 
     t = table(
         "architecture presets (memory levels innermost first; capacities in bytes)",
-        ["preset", "PE array", "clock", "word", "memory levels"],
+        ["preset", "spatial", "clock", "word", "memory levels"],
     )
     t.columns[-1].justify = "left"
     for name in list_presets():
         a = load_preset(name)
         t.add_row(
             name,
-            f"{a.pe_array.rows.size}x{a.pe_array.cols.size} PEs",
+            spatial_summary(a),
             f"{a.clock_ghz:g} GHz",
             f"{a.word_bytes} B",
             ", ".join(
-                level_summary(lv, a.word_bytes, a.is_private(i)) for i, lv in enumerate(a.levels)
+                level_summary(lv, a.word_bytes, copies(a, i)) for i, lv in enumerate(a.levels)
             ),
         )
     out.print(t, highlight=False)
 
 
-def level_summary(level: MemoryLevel, word_bytes: int, private: bool) -> str:
-    """``GlobalBuffer 512 KiB``; a private level says per PE and lists its partitions; a level
-    without a capacity (DRAM) is named alone."""
+def spatial_summary(arch: Architecture) -> str:
+    """``16x64 PEs``; with fan-outs above the PE array, outermost first:
+    ``36 (chip) below DRAM x 4x4 PEs``."""
+    pe = arch.pe_array
+    inner = f"{pe.rows.size}x{pe.cols.size} PEs"
+    outer = [
+        f"{'x'.join(str(ax.size) for ax in f.axes.values())} ({'x'.join(f.axes)}) below {f.below}"
+        for f in reversed(arch.fanouts)
+    ]
+    return " x ".join([*outer, inner])
+
+
+def copies(arch: Architecture, level: int) -> str:
+    """How many of a level the machine has, for the table: per PE, per fan-out instance, or ''."""
+    if arch.is_private(level):
+        return " per PE"
+    n = arch.max_instances(level)
+    return f" each (x{n})" if n > 1 else ""
+
+
+def level_summary(level: MemoryLevel, word_bytes: int, copies: str = "") -> str:
+    """``GlobalBuffer 512 KiB``; a private level says per PE (a replicated one how many copies)
+    and lists its partitions; a level without a capacity (DRAM) is named alone."""
     from cosamt.report import units
 
     groups = level.capacity_groups(word_bytes)
     if not groups:
         return level.name
     total = units.nbytes(sum(words for _roles, words in groups) * word_bytes)
-    per_pe = " per PE" if private else ""
     if len(groups) == 1:
-        return f"{level.name} {total}{per_pe}"
+        return f"{level.name} {total}{copies}"
     parts = " + ".join(
         f"{'/'.join(r.value for r in roles)} {units.nbytes(words * word_bytes)}"
         for roles, words in groups
     )
-    return f"{level.name} {total} ({parts}){per_pe}"
+    return f"{level.name} {total} ({parts}){copies}"

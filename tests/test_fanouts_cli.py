@@ -1,6 +1,7 @@
-"""The parts of cosamt that model the PE array as the only fan-out refuse an architecture with
-``arch.fanouts`` by name (exit code 2 from the command line), rather than exporting or generating
-code for a machine with one chip's worth of instances."""
+"""Fan-outs above the PE array at the command line: the presets table shows them and the copies
+of each replicated level; the parts of cosamt that model the PE array as the only fan-out refuse an
+architecture with ``arch.fanouts`` by name (exit code 2), rather than exporting or generating code
+for a machine with one chip's worth of instances."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from test_fanouts import chips_arch
 from typer.testing import CliRunner
 
 from cosamt.cli import app
+from cosamt.cli.info import copies, level_summary, spatial_summary
 from cosamt.design.derive import arch_area
 from cosamt.errors import InputError
 
@@ -52,3 +54,16 @@ def test_area_model_refuses_fanouts() -> None:
     with pytest.raises(InputError) as info:
         arch_area(chips_arch())
     assert [p.path for p in info.value.problems] == ["arch.fanouts"]
+
+
+def test_presets_table_names_the_fanouts_and_the_copies_of_each_level() -> None:
+    arch = chips_arch(chips=4, rows=2, cols=3, gb_bytes=4096)
+    assert spatial_summary(arch) == "4 (chip) below DRAM x 2x3 PEs"
+    summaries = [
+        level_summary(lv, arch.word_bytes, copies(arch, i)) for i, lv in enumerate(arch.levels)
+    ]
+    # Registers: private, no capacity; GlobalBuffer: one per chip; L2 and DRAM: no capacity
+    assert summaries == ["Registers", "GlobalBuffer 4 KiB each (x4)", "L2", "DRAM"]
+    assert copies(arch, arch.level_index("Registers")) == " per PE"
+    shared_l2 = chips_arch(chips=4, top="L2", gb_bytes=4096)
+    assert copies(shared_l2, shared_l2.level_index("L2")) == ""  # above the fan-out: one L2
