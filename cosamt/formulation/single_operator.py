@@ -16,6 +16,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from cosamt.arch.spec import AXES, Architecture
+from cosamt.bounds import lower_bound
 from cosamt.formulation.blocks import epigraph, exact_value, family
 from cosamt.lattice import lattice, prime_factors
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
@@ -667,11 +668,12 @@ def define_latency_and_energy(
     op, arch = pb.op, pb.arch
     points = math.prod(pb.sizes[d] for d in pb.dims)
     wb = arch.word_bytes
-    slowest = min(
-        [lv.read_bandwidth or math.inf for lv in arch.levels]
-        + [lv.write_bandwidth or math.inf for lv in arch.levels]
-    )
-    latency_scale = float(points) * (wb / slowest if math.isfinite(slowest) else 1.0)
+    # The operator's latency lower bound: the optimum is at or above it, usually within a small
+    # factor, so the solver's feasibility tolerance on the scaled latency rows is ~1e-7 of the
+    # optimum. (A scale of every point read through the slowest port, 1e3-1e5 x the optimum on big
+    # operators, let HiGHS's tolerance put its latency 4.4e-5 below the schedule's true one.)
+    bound = lower_bound(op, arch)
+    latency_scale = max(1.0, bound.latency_cycles)
     m.latency_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     # An Expression component: with a scale of exactly 1.0, Pyomo simplifies the product to the
     # variable itself, which then cannot be attached under a second name (found by the fuzzer).
@@ -705,7 +707,7 @@ def define_latency_and_energy(
     for resource, cycles in resource_cycles.items():
         m.latency_bounds[resource] = m.latency_scaled >= cycles / latency_scale
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
-    energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
+    energy_scale = max(1.0, bound.energy_pj)  # likewise
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.energy = pyo.Expression(expr=energy_scale * m.energy_scaled)
     m.energy_definition = pyo.Constraint(
