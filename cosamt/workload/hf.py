@@ -18,6 +18,7 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
+from cosamt.workload import hf_recurrent
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -310,6 +311,8 @@ def _rotary(r: _Reader, dh: int | None) -> int | None:
 
 
 _LAYER_KINDS = {"sliding_attention": True, "full_attention": False, "local": True, "global": False}
+# Layer kinds read by cosamt.workload.hf_recurrent (never windowed).
+_LAYER_KINDS.update(dict.fromkeys(hf_recurrent.LAYER_KINDS, False))
 
 
 def _layer_kinds(r: _Reader) -> tuple[str, list[Any]] | None:
@@ -643,6 +646,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **window,
         **moe,
         **enc_dec,
+        **hf_recurrent.indexer(r),
+        **hf_recurrent.linear_attention(r, model_type),
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
         "decoder": decoder and tokens is None and not queries,

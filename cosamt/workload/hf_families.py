@@ -88,6 +88,10 @@ GATED_TYPES = frozenset(
         "ministral3",
         "qwen3_5",
         "qwen3_5_text",
+        "deepseek_v32",
+        "glm_moe_dsa",
+        "qwen3_5_moe",
+        "qwen3_5_moe_text",
         "cwm",
         "emu3",
         "hyperclovax",
@@ -217,7 +221,6 @@ REFUSED_KEYS = (
     ("attn_layer_indices", "hybrid layer stacks (attn_layer_indices) are not modelled"),
     ("block_types", "hybrid recurrent/attention blocks (block_types) are not modelled"),
     ("hybrid_override_pattern", "hybrid layer stacks (hybrid_override_pattern) are not modelled"),
-    ("linear_conv_kernel_dim", "linear-attention layers (linear_conv_kernel_dim) are not modelled"),
     (
         "encoder_attention_type",
         "local / transient-global attention (encoder_attention_type) is not modelled",

@@ -227,6 +227,10 @@ class BlockPlan:
     moe: bool
     cross_n: int | None = None  # encoder tokens for cross-attention
     cross_kv: bool = False  # the cross K/V projection runs (prefill; cached in decode)
+    linear: bool = False  # a Gated DeltaNet layer (cosamt.workload.recurrent), no attention
+    index_n: int | None = (
+        None  # keys the sparse-attention indexer scores (n: those attention reads)
+    )
 
 
 @dataclass(frozen=True)
@@ -326,6 +330,10 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
 def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
     """The block types of ``model`` in ``phase`` (an encoder-decoder's decode has no encoder)."""
     plans = _decoder_plans(model, phase, seq_len)
+    if model.indexer is not None or model.linear_attention is not None:
+        from cosamt.workload.recurrent import refine_plans  # it builds on this module
+
+        plans = refine_plans(model, plans)
     if not model.encoder_decoder:
         return plans
     plans = [
@@ -372,10 +380,16 @@ def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list
 
 def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c = plan.prefix, plan.m, plan.count
+    if plan.linear or model.indexer is not None or model.attention_output_gate:
+        from cosamt.workload import recurrent  # it builds on this module
+    if plan.linear:
+        return recurrent.gated_deltanet_ops(model, plan, b)
     if model.mla:
         ops = _mla_projections(model, p, b, m, c)
     else:
         qkv = (model.n_heads + model.kv_heads) * model.dh + model.kv_heads * model.vdh
+        # A gated output (Qwen3-Next): the query projection also yields the gate.
+        qkv += model.n_heads * model.dh if model.attention_output_gate else 0
         ops = [_projection(f"{p}qkv_proj", b, m, model.d_model, qkv, c)]
     if model.rotary_dim is not None:
         # MLA rotates one key part shared by every head.
@@ -391,7 +405,11 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
                 c,
             )
         )
+    if model.indexer is not None:
+        ops += recurrent.indexer_ops(model, plan, b)
     ops += _attention_core(model, p, b, m, plan.n, c)
+    if model.attention_output_gate:
+        ops.append(recurrent.output_gate_op(model, plan, b))
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
 
@@ -621,6 +639,14 @@ def assumptions(
             f"{touched} of {model.n_experts} experts touched with {per} tokens each (rounded up); "
             "every touched expert's weights are read"
         )
+    if (
+        model.indexer is not None
+        or model.linear_attention is not None
+        or model.attention_output_gate
+    ):
+        from cosamt.workload import recurrent  # it builds on this module
+
+        out += recurrent.assumptions(model, model.indexer, model.linear_attention)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "

@@ -1,0 +1,111 @@
+"""Reading sparse (indexed) attention and Gated DeltaNet layers from a Hugging Face config.
+
+``layer_types`` entries ``indexed_attention`` (DeepSeek-V3.2's lightning indexer: ``index_n_heads``,
+``index_head_dim``, ``index_topk``) and ``linear_attention`` (Gated DeltaNet: ``linear_num_key_heads``,
+``linear_num_value_heads``, ``linear_key_head_dim``, ``linear_value_head_dim``,
+``linear_conv_kernel_dim``). Only the forms checked against transformers' modelling code are read;
+anything else is refused naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cosamt.workload.hf import _Reader
+
+# Families whose linear-attention layers are Qwen3-Next's Gated DeltaNet and whose full-attention
+# layers gate their output with a sigmoid of a second query-projection half (Qwen3_5Attention is
+# Qwen3NextAttention).
+GATED_DELTANET_TYPES = frozenset(
+    {"qwen3_next", "qwen3_5", "qwen3_5_text", "qwen3_5_moe", "qwen3_5_moe_text"}
+)
+LAYER_KINDS = frozenset({"indexed_attention", "linear_attention"})
+# Fields of indexed-attention configs whose structure is not modelled (hyper-connections,
+# KV shared across layers, a gated norm, per-layer overrides, clamped SwiGLU, pooled keys).
+_INDEXED_REFUSED = (
+    ("hc_mult", "hyper-connections (hc_mult) are not modelled"),
+    ("kv_source_layers", "KV shared across layers (kv_source_layers) is not modelled"),
+    ("gated_norm_rank", "the low-rank gated norm (gated_norm_rank) is not modelled"),
+    ("per_layer_config", "per-layer overrides (per_layer_config) are not modelled"),
+    ("index_kpool", "pooled indexer keys (index_kpool) are not modelled"),
+)
+
+
+def _kinds(r: _Reader) -> list[Any]:
+    kinds = r.data.get("layer_types")
+    return kinds if isinstance(kinds, list) else []
+
+
+def indexer(r: _Reader) -> dict[str, Any]:
+    """The ``indexer`` field when every layer is ``indexed_attention``."""
+    kinds = _kinds(r)
+    if "indexed_attention" not in kinds:
+        return {}
+    if any(k != "indexed_attention" for k in kinds):
+        others = sorted({str(k) for k in kinds} - {"indexed_attention"})
+        r.refuse("layer_types", f"indexed attention mixed with {others} layers is not modelled")
+        return {}
+    for key, message in _INDEXED_REFUSED:
+        if r.data.get(key) not in (None, 0, False, []):
+            r.refuse(key, message)
+    shared = r.data.get("indexer_types")
+    if isinstance(shared, list) and any(t != "full" for t in shared):
+        r.refuse(
+            "indexer_types",
+            "layers reusing another layer's top-k ('shared' indexer) are not modelled",
+        )
+    if r.data.get("kv_lora_rank") is None or r.data.get("q_lora_rank") is None:
+        r.refuse(
+            "q_lora_rank",
+            "indexed attention is modelled on MLA with a query latent (kv_lora_rank, "
+            "q_lora_rank): the indexer's queries come from that latent",
+        )
+    heads = r.int_("index_n_heads", what="indexer heads")
+    dim = r.int_("index_head_dim", what="indexer head dim")
+    topk = r.int_("index_topk", what="keys per query of indexed attention")
+    rope = r.data.get("qk_rope_head_dim") or 0
+    if None in (heads, dim, topk) or not isinstance(rope, int) or (dim and rope > dim):
+        return {}
+    r.assumed.append(
+        "indexed attention as DeepSeek-V3.2 (transformers' DeepseekV32Indexer): indexer queries "
+        "from the query latent, one shared LayerNorm'd key, per-head weights, ReLU scores"
+    )
+    return {"indexer": {"heads": heads, "head_dim": dim, "topk": topk, "rotary_dim": rope}}
+
+
+def linear_attention(r: _Reader, model_type: str) -> dict[str, Any]:
+    """The ``linear_attention`` field (and the gated attention output) of a Gated DeltaNet
+    hybrid; other linear-attention forms are refused by name."""
+    kinds = _kinds(r)
+    conv = r.data.get("linear_conv_kernel_dim")
+    if "linear_attention" not in kinds and conv is None:
+        return {}
+    if model_type not in GATED_DELTANET_TYPES:
+        key = "linear_conv_kernel_dim" if conv is not None else "layer_types"
+        r.refuse(key, f"{model_type or 'this'} linear-attention layers are not modelled")
+        return {}
+    others = sorted({str(k) for k in kinds} - {"linear_attention", "full_attention"})
+    if others:
+        r.refuse("layer_types", f"linear attention with {others} layers is not modelled")
+        return {}
+    fields = {
+        "k_heads": r.int_("linear_num_key_heads"),
+        "v_heads": r.int_("linear_num_value_heads"),
+        "k_dim": r.int_("linear_key_head_dim"),
+        "v_dim": r.int_("linear_value_head_dim"),
+        "conv_kernel": r.int_("linear_conv_kernel_dim"),
+    }
+    layers = kinds.count("linear_attention")
+    if None in fields.values() or not layers:
+        if not layers:
+            r.refuse("layer_types", "linear_conv_kernel_dim without linear_attention layers")
+        return {}
+    r.assumed.append(
+        f"{model_type}: linear-attention layers as Qwen3-Next's Gated DeltaNet, full-attention "
+        "layers with a sigmoid output gate (transformers' Qwen3NextAttention)"
+    )
+    return {
+        "linear_attention": {"layers": layers, **fields},
+        "attention_output_gate": True,
+    }
