@@ -28,7 +28,7 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 97,
+    "decoder-only": 100,
     "encoder-only": 26,
     "vision": 16,
     "moe": 40,
@@ -126,11 +126,30 @@ def deltanet_macs(cfg: dict[str, Any], m: int) -> int:
     return proj + conv + 3 * m * vh * cfg["linear_key_head_dim"] * cfg["linear_value_head_dim"]
 
 
+def mamba_macs(cfg: dict[str, Any], m: int) -> int:
+    """One Mamba layer (no attention, no FFN). Mamba-1 (Gu and Dao, arXiv:2312.00752, Alg. 2):
+    in_proj to x and z (2 E), a depthwise conv of conv_kernel taps on x, x_proj to dt_rank + 2 N,
+    dt_proj back to E, the readout y = C . h over the N states of each channel, out_proj.
+    Mamba-2 (arXiv:2405.21060, sec. 7): in_proj to z, x, B, C (n_groups x N each) and one dt
+    per head, the conv over x, B, C; per head the head_dim x N state is written (x B^T) and read
+    out (h C)."""
+    d, n, k = cfg["hidden_size"], cfg["state_size"], cfg["conv_kernel"]
+    e = cfg.get("expand", 2) * d
+    if cfg["model_type"] == "mamba2":
+        bc, heads = 2 * cfg["n_groups"] * n, cfg["num_heads"]
+        return m * d * (2 * e + bc + heads) + m * (e + bc) * k + 2 * m * e * n + m * e * d
+    e = cfg.get("intermediate_size") or e
+    r = cfg["time_step_rank"]
+    return m * d * 2 * e + m * e * k + m * e * (r + 2 * n) + m * r * e + m * e * n + m * e * d
+
+
 def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
     """Prefill MACs at SEQ tokens (batch 1), full-matrix attention, per kind of block (all its
     layers): ``encoder`` (of an encoder-decoder), ``moe`` (layers with a MoE FFN) and ``dense``
     (the other layers of the stack: a decoder's, or an encoder-only model's)."""
     cfg = language_model(cfg) or cfg
+    if cfg.get("model_type") in ("mamba", "falcon_mamba", "mamba2"):
+        return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):

@@ -117,9 +117,54 @@ def test_other_linear_attention_refused() -> None:
     assert "hf_config.linear_conv_kernel_dim" in [p.path for p in err.value.problems]
 
 
+def test_mamba1_hand_count() -> None:
+    w = build_workload(config_from_dict(MAMBA1, source="tiny"), Phase.PREFILL, 1, 3)
+    # m = 3: in_proj 4 -> 16 (x, z), conv 8 channels x 3 taps, x_proj 8 -> 1 + 2 + 2, dt_proj
+    # 1 -> 8, readout 8 channels x 2 states, out_proj 8 -> 4.
+    assert model_macs(w.operators) == 192 + 72 + 120 + 24 + 48 + 96
+    ops = {op.name: op for op in w.operators}
+    assert ops["ssm_scan"].vector_ops == 3 * 8 * 2 * 6  # exp(A dt), dt B x, h dA + dBx
+    assert "ffn2" not in ops and "qk" not in ops
+    assert not any("causal self-attention" in a for a in w.assumptions)
+    assert any("Mamba-1" in a for a in w.assumptions)
+
+
+def test_mamba2_hand_count() -> None:
+    w = build_workload(config_from_dict(MAMBA2, source="tiny"), Phase.PREFILL, 1, 3)
+    # in_proj 4 -> z, x (8 each), B, C (2 each), dt (2 heads); conv over x, B, C (12 channels,
+    # 3 taps); per head 4 x 2 state written and read out; out_proj 8 -> 4.
+    assert model_macs(w.operators) == 3 * 4 * 22 + 3 * 12 * 3 + 2 * 3 * 2 * 4 * 2 + 3 * 8 * 4
+    decode = {op.name: op for op in build_workload(
+        config_from_dict(MAMBA2, source="tiny"), Phase.DECODE, 1, 3).operators}  # fmt: skip
+    assert decode["ssm_readout"].macs == 2 * 4 * 2
+
+
+def test_mamba_refusals_name_the_field() -> None:
+    with pytest.raises(InputError) as err:
+        config_from_dict({**MAMBA2, "head_dim": 3}, source="tiny")
+    assert "hf_config.head_dim" in [p.path for p in err.value.problems]
+    with pytest.raises(InputError) as err:
+        config_from_dict({**MAMBA1, "hidden_act": "gelu"}, source="tiny")
+    assert "hf_config.hidden_act" in [p.path for p in err.value.problems]
+
+
+MAMBA1: dict[str, Any] = {
+    "model_type": "mamba", "hidden_size": 4, "intermediate_size": 8, "state_size": 2,
+    "conv_kernel": 3, "time_step_rank": 1, "num_hidden_layers": 1, "hidden_act": "silu",
+    "expand": 2, "layer_norm_epsilon": 1e-5,
+}  # fmt: skip
+MAMBA2: dict[str, Any] = {
+    "model_type": "mamba2", "hidden_size": 4, "expand": 2, "num_heads": 2, "head_dim": 4,
+    "n_groups": 1, "state_size": 2, "conv_kernel": 3, "num_hidden_layers": 1,
+    "hidden_act": "silu", "layer_norm_epsilon": 1e-5,
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(("cfg", "names"), [
     (INDEXED, {"idx_qk", "idx_sum", "idx_relu", "qk"}),
     (GDN, {"linear.la_read", "linear.la_write", "linear.la_decay", "full.attn_gate"}),
+    (MAMBA1, {"ssm_scan", "ssm_readout", "ssm_conv"}),
+    (MAMBA2, {"ssm_write", "ssm_readout", "ssm_decay"}),
 ])  # fmt: skip
 def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
     """The new operators go through ``cosamt workload`` and are scheduled by ``cosamt solve``

@@ -577,6 +577,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("model_type", REFUSED_TYPES[model_type])
     if model_type in HIERARCHICAL_TYPES:
         return _swin(r, model_type)
+    if model_type in hf_recurrent.MAMBA_TYPES:
+        return hf_recurrent.mamba(r, model_type)
     queries = model_type in QUERY_DECODER_TYPES
     for key, message in REFUSED_KEYS:
         if r.data.get(key) not in (None, 0, False, []) and not (queries and key == "num_queries"):

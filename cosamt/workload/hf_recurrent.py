@@ -109,3 +109,56 @@ def linear_attention(r: _Reader, model_type: str) -> dict[str, Any]:
         "linear_attention": {"layers": layers, **fields},
         "attention_output_gate": True,
     }
+
+
+# Pure Mamba stacks read by :func:`mamba` (transformers' MambaMixer, FalconMambaMixer,
+# Mamba2Mixer): the Mamba version of each.
+MAMBA_TYPES = {"mamba": 1, "falcon_mamba": 1, "mamba2": 2}
+
+
+def mamba(r: _Reader, model_type: str) -> dict[str, Any]:
+    """All the fields of a pure Mamba model: every layer RMSNorm, mixer, residual add."""
+    d = r.int_("hidden_size", what="hidden size")
+    layers = r.int_("num_hidden_layers", what="layer count")
+    n = r.int_("state_size", what="SSM state size")
+    kernel = r.int_("conv_kernel", what="convolution taps")
+    expand = r.data.get("expand", 2)
+    act = r.data.get("hidden_act", "silu")
+    if act not in ("silu", "swish"):
+        r.refuse("hidden_act", f"a Mamba mixer with {act!r} (not SiLU) is not modelled")
+    if not isinstance(expand, int) or isinstance(expand, bool) or expand < 1:
+        r.refuse("expand", f"must be a positive integer (got {expand!r})")
+        return {}
+    if None in (d, layers, n, kernel):
+        return {}
+    assert d is not None
+    version = MAMBA_TYPES[model_type]
+    ssm: dict[str, Any] = {"version": version, "d_state": n, "conv_kernel": kernel}
+    if version == 1:
+        ssm["d_inner"] = r.int_("intermediate_size", required=False) or expand * d
+        rank = r.data.get("time_step_rank", "auto")
+        ssm["dt_rank"] = -(-d // 16) if rank == "auto" else r.int_("time_step_rank")
+        ssm["bcdt_norm"] = model_type == "falcon_mamba"
+    else:
+        heads, head_dim = r.int_("num_heads"), r.int_("head_dim")
+        ssm |= {"d_inner": expand * d, "heads": heads, "groups": r.int_("n_groups")}
+        if heads and head_dim and heads * head_dim != expand * d:
+            r.refuse("head_dim", f"num_heads x head_dim is not expand x hidden_size ({expand * d})")
+    if None in ssm.values():
+        return {}
+    r.assumed.append(
+        f"{model_type}: every layer RMSNorm, Mamba-{version} mixer, residual add (no attention, "
+        "no FFN); the final norm is the LM head's"
+    )
+    return {
+        "n_layers": layers,
+        "d_model": d,
+        "n_heads": 1,  # no attention: the field is unused
+        "d_ff": ssm["d_inner"],  # no FFN: unused
+        "activation": "silu",
+        "norm": "rmsnorm",
+        "norm_position": "pre",
+        "ssm": ssm,
+        "vocab_size": r.int_("vocab_size", required=False),
+        "decoder": True,
+    }

@@ -47,3 +47,29 @@ class LinearAttention(BaseModel):
     """Features per value head (``linear_value_head_dim``)."""
     conv_kernel: PositiveInt
     """Taps of the depthwise causal convolution (``linear_conv_kernel_dim``)."""
+
+
+class StateSpace(BaseModel):
+    """Mamba (selective state-space) layers replacing attention and FFN on every layer: Mamba-1
+    (Gu and Dao, arXiv:2312.00752: a ``d_state`` state per inner channel, ``dt_rank``-wide
+    time-step projection) or Mamba-2 (Dao and Gu, arXiv:2405.21060: ``heads`` heads of
+    ``head_dim`` channels, a ``head_dim`` x ``d_state`` state per head, B and C per group)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    version: Annotated[int, Field(ge=1, le=2, strict=True)]
+    """1: Mamba-1's selective scan; 2: Mamba-2's SSD (scalar decay per head)."""
+    d_inner: PositiveInt
+    """Inner channels (``expand`` x hidden size)."""
+    d_state: PositiveInt
+    """State features per channel (``state_size``)."""
+    conv_kernel: PositiveInt
+    """Taps of the depthwise causal convolution (``conv_kernel``)."""
+    dt_rank: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Mamba-1: width of the time-step projection (``time_step_rank``)."""
+    heads: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Mamba-2: heads (``num_heads``), ``d_inner / heads`` channels each."""
+    groups: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Mamba-2: groups of heads sharing B and C (``n_groups``)."""
+    bcdt_norm: bool = False
+    """Falcon-Mamba: weightless RMS norms on B, C and the time step after ``x_proj``."""

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
-from cosamt.workload.layer_kinds import Indexer, LinearAttention
+from cosamt.workload.layer_kinds import Indexer, LinearAttention, StateSpace
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -135,6 +135,9 @@ class ModelConfig(BaseModel):
     linear_attention: LinearAttention | None = None
     """Gated DeltaNet on ``linear_attention.layers`` of the layers (the rest full attention);
     ``None``: attention on every layer."""
+    ssm: StateSpace | None = None
+    """Mamba layers: every layer is a norm, the Mamba mixer and a residual add (no attention, no
+    FFN); ``None``: Transformer blocks."""
     attention_output_gate: bool = False
     """The attention output is multiplied by sigmoid of a gate the query projection also yields
     (Qwen3-Next, Qwen3.5: ``q_proj`` twice as wide)."""
@@ -180,6 +183,15 @@ class ModelConfig(BaseModel):
         return self
 
     def _check_layer_kinds(self) -> None:
+        if self.ssm is not None and (
+            self.moe or self.encoder_decoder or self.parallel or self.linear_attention
+        ):
+            raise ValueError("Mamba layers are modelled only as a pure Mamba stack")
+        ssm = self.ssm
+        if ssm is not None and ssm.version == 2 and not (ssm.heads and ssm.groups):
+            raise ValueError("Mamba-2 needs heads and groups")
+        if ssm is not None and ssm.version == 2 and ssm.d_inner % ssm.heads:
+            raise ValueError("Mamba-2: heads must divide d_inner")
         if self.indexer is not None and self.q_lora_rank is None:
             raise ValueError(
                 "indexer needs MLA with q_lora_rank (its queries come from the latent)"

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cosamt.workload.einsum import Einsum, Role, Tensor
-from cosamt.workload.layer_kinds import Indexer, LinearAttention
+from cosamt.workload.layer_kinds import Indexer, LinearAttention, StateSpace
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.transformer import (
     _BMF,
@@ -50,6 +50,8 @@ def refine_plans(model: ModelConfig, plans: list[BlockPlan]) -> list[BlockPlan]:
     linear attention splits the stack into ``linear.`` and ``full.`` layers."""
     if model.indexer is not None:
         plans = [replace(p, n=min(p.n, model.indexer.topk), index_n=p.n) for p in plans]
+    if model.ssm is not None:
+        return [replace(p, label="decoder (Mamba)", ssm=True) for p in plans]
     la = model.linear_attention
     if la is None:
         return plans
@@ -239,6 +241,144 @@ def gated_deltanet_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Eins
     ]
 
 
+SOFTPLUS_OPS = 4  # add the bias, exp, add 1, log
+# Mamba-1 per state element and token: exp(A * dt) (2), dt * B * x (2), h * dA + dBx (2).
+SCAN_OPS = 6
+SKIP_GATE_OPS = 2 + SILU_OPS + 1  # y + D * x, then times silu(z)
+# Mamba-2 per head and token: softplus(dt + bias), then exp(dt * A).
+SSD_GATE_OPS = SOFTPLUS_OPS + 2
+
+
+def mamba_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """A Mamba mixer (transformers' ``MambaMixer`` / ``Mamba2Mixer``, slow path): in-projection,
+    depthwise causal convolution and SiLU, the time step, the recurrent state update and readout
+    per token, the skip and the gate, the out-projection."""
+    ssm = model.ssm
+    assert ssm is not None
+    p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    di, n, k = ssm.d_inner, ssm.d_state, ssm.conv_kernel
+
+    def vec(name: str, op: str, ops: int, f: int, inputs: int = 1) -> Einsum:
+        names = ("X", "Z")[:inputs]
+        return _elementwise(
+            f"{p}{name}",
+            op,
+            ops,
+            {"b": b, "m": m, "f": f},
+            [(t, _BMF, Role.INPUT) for t in names],
+            ("Y", _BMF),
+            c,
+        )
+
+    def conv(width: int) -> list[Einsum]:
+        return [
+            Einsum(
+                name=f"{p}ssm_conv",
+                dims={"b": b, "m": m, "f": width, "j": k},
+                tensors=(
+                    Tensor("X", _BMF, Role.INPUT),
+                    Tensor("W", ("f", "j"), Role.WEIGHT),
+                    Tensor("Y", _BMF, Role.OUTPUT),
+                ),
+                count=c,
+            ),
+            vec("ssm_conv_act", "silu", SILU_OPS, width),
+        ]
+
+    if ssm.version == 1:
+        r = ssm.dt_rank
+        state = {"b": b, "m": m, "f": di, "s": n}
+        ops = [
+            _projection(f"{p}ssm_in_proj", b, m, d, 2 * di, c),
+            *conv(di),
+            _projection(f"{p}ssm_x_proj", b, m, di, r + 2 * n, c),
+        ]
+        if ssm.bcdt_norm:  # weightless RMS norm: square, sum, multiply
+            ops.append(vec("ssm_bcdt_norm", "rmsnorm", RMSNORM_OPS - 1, r + 2 * n))
+        ops += [
+            _projection(f"{p}ssm_dt_proj", b, m, r, di, c),
+            vec("ssm_dt_act", "softplus", SOFTPLUS_OPS, di),
+            _elementwise(
+                f"{p}ssm_scan",
+                "selective-scan",
+                SCAN_OPS,
+                state,
+                [
+                    ("S", ("b", "f", "s"), Role.INPUT),
+                    ("T", ("b", "m", "f"), Role.INPUT),
+                    ("B", ("b", "m", "s"), Role.INPUT),
+                    ("A", ("f", "s"), Role.WEIGHT),
+                ],
+                ("H", ("b", "f", "s")),
+                c,
+            ),
+            Einsum(
+                name=f"{p}ssm_readout",
+                dims=state,
+                tensors=(
+                    Tensor("H", ("b", "f", "s"), Role.INPUT),
+                    Tensor("C", ("b", "m", "s"), Role.INPUT),
+                    Tensor("Y", _BMF, Role.OUTPUT),
+                ),
+                count=c,
+            ),
+            vec("ssm_gate", "skip+silu-gate", SKIP_GATE_OPS, di, 2),
+        ]
+        return [*ops, _projection(f"{p}ssm_out_proj", b, m, di, d, c)]
+    h, g = ssm.heads, ssm.groups
+    hp, bc = di // h, 2 * g * n
+    state = {"b": b, "m": m, "h": h, "d": hp, "s": n}
+    s_dims = ("b", "h", "d", "s")
+    return [
+        _projection(f"{p}ssm_in_proj", b, m, d, 2 * di + bc + h, c),
+        *conv(di + bc),
+        vec("ssm_dt_act", "softplus+exp", SSD_GATE_OPS, h),
+        vec("ssm_dt_x", "scale", 1, di, 2),  # dt * x
+        _elementwise(
+            f"{p}ssm_decay",
+            "decay",
+            1,
+            state,
+            [("S", s_dims, Role.INPUT), ("A", ("b", "m", "h"), Role.INPUT)],
+            ("T", s_dims),
+            c,
+        ),
+        _state_op(
+            f"{p}ssm_write",
+            state,
+            Tensor("X", ("b", "m", "h", "d"), Role.INPUT),
+            Tensor("B", ("b", "m", "h", "s"), Role.INPUT),
+            Tensor("S", s_dims, Role.OUTPUT),
+            c,
+        ),
+        _state_op(
+            f"{p}ssm_readout",
+            state,
+            Tensor("S", s_dims, Role.INPUT),
+            Tensor("C", ("b", "m", "h", "s"), Role.INPUT),
+            Tensor("Y", ("b", "m", "h", "d"), Role.OUTPUT),
+            c,
+        ),
+        vec("ssm_skip", "skip", 2, di, 2),  # y + D * x
+        vec("ssm_norm", "gated-rmsnorm", GATED_NORM_OPS, di, 2),
+        _projection(f"{p}ssm_out_proj", b, m, di, d, c),
+    ]
+
+
+def _ssm_note(model: ModelConfig, ssm: StateSpace) -> str:
+    state = (
+        f"{ssm.d_inner} channels x {ssm.d_state}"
+        if ssm.version == 1
+        else f"{ssm.heads} heads x {ssm.d_inner // ssm.heads} x {ssm.d_state}"
+    )
+    return (
+        f"Mamba-{ssm.version} on all {model.n_layers} layers, counted token by token (the "
+        f"recurrent form; the parallel scan / chunked SSD kernels of prefill are not modelled): "
+        f"state of {state} elements updated and read out per token; the state is one tensor; "
+        "A = -exp(A_log), biases and the convolution's earlier tokens at a tile edge are not counted"
+    )
+
+
 def assumptions(
     model: ModelConfig, indexer: Indexer | None, la: LinearAttention | None
 ) -> list[str]:
@@ -259,6 +399,8 @@ def assumptions(
             "modelled); the state is one b x heads x d_k x d_v tensor; the convolution's "
             f"{la.conv_kernel - 1} earlier tokens at a tile edge are not traffic"
         )
+    if model.ssm is not None:
+        out.append(_ssm_note(model, model.ssm))
     if model.attention_output_gate:
         out.append("attention output gated: q_proj also yields a sigmoid gate (o * sigmoid(g))")
     return out

@@ -228,6 +228,7 @@ class BlockPlan:
     cross_n: int | None = None  # encoder tokens for cross-attention
     cross_kv: bool = False  # the cross K/V projection runs (prefill; cached in decode)
     linear: bool = False  # a Gated DeltaNet layer (cosamt.workload.recurrent), no attention
+    ssm: bool = False  # a Mamba layer: norm, mixer, residual (cosamt.workload.recurrent)
     index_n: int | None = (
         None  # keys the sparse-attention indexer scores (n: those attention reads)
     )
@@ -330,7 +331,7 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
 def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
     """The block types of ``model`` in ``phase`` (an encoder-decoder's decode has no encoder)."""
     plans = _decoder_plans(model, phase, seq_len)
-    if model.indexer is not None or model.linear_attention is not None:
+    if model.indexer is not None or model.linear_attention is not None or model.ssm is not None:
         from cosamt.workload.recurrent import refine_plans  # it builds on this module
 
         plans = refine_plans(model, plans)
@@ -547,6 +548,14 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    if plan.ssm:
+        from cosamt.workload.recurrent import mamba_ops  # it builds on this module
+
+        return [
+            _norm(f"{p}norm1", model.norm, b, m, d, c),
+            *mamba_ops(model, plan, b),
+            _residual(f"{p}residual1", b, m, d, c),
+        ]
     norm = model.norm
     ffn_sums = 3 if plan.moe and model.shared_d_ff else 2  # routed + shared experts + stream
     if model.parallel:
@@ -626,7 +635,7 @@ def assumptions(
 ) -> list[str]:
     """What the operators leave out or approximate, for every report."""
     out = list(model.assumptions)
-    if model.decoder and phase is Phase.PREFILL:
+    if model.decoder and phase is Phase.PREFILL and model.ssm is None:  # Mamba: no attention
         out.append(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
