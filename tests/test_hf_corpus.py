@@ -28,7 +28,7 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 100,
+    "decoder-only": 101,
     "encoder-only": 26,
     "vision": 16,
     "moe": 40,
@@ -192,6 +192,12 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
 
     def stack_attention(count: int) -> int:
         """Token mixing of ``count`` layers: Gated DeltaNet on the layer_types' linear ones."""
+        if cfg.get("model_type") == "bamba":  # Mamba-2 (BambaMixer) off attn_layer_indices
+            attn = len(set(cfg.get("attn_layer_indices") or []))
+            ssm = {"model_type": "mamba2", "hidden_size": d, "state_size": cfg["mamba_d_state"],
+                   "conv_kernel": cfg["mamba_d_conv"], "expand": cfg["mamba_expand"],
+                   "n_groups": cfg["mamba_n_groups"], "num_heads": cfg["mamba_n_heads"]}  # fmt: skip
+            return (count - attn) * mamba_macs(ssm, tokens) + attn * attention(tokens, tokens)
         linear = (cfg.get("layer_types") or []).count("linear_attention")
         if not linear:
             return count * attention(tokens, tokens)

@@ -148,6 +148,12 @@ def test_mamba_refusals_name_the_field() -> None:
     assert "hf_config.hidden_act" in [p.path for p in err.value.problems]
 
 
+BAMBA: dict[str, Any] = {
+    "model_type": "bamba", "hidden_size": 4, "num_hidden_layers": 2, "attn_layer_indices": [1],
+    "num_attention_heads": 2, "num_key_value_heads": 1, "mamba_expand": 2, "mamba_n_heads": 2,
+    "mamba_d_head": 4, "mamba_n_groups": 1, "mamba_d_state": 2, "mamba_d_conv": 3,
+    "intermediate_size": 8, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+}  # fmt: skip
 MAMBA1: dict[str, Any] = {
     "model_type": "mamba", "hidden_size": 4, "intermediate_size": 8, "state_size": 2,
     "conv_kernel": 3, "time_step_rank": 1, "num_hidden_layers": 1, "hidden_act": "silu",
@@ -165,6 +171,7 @@ MAMBA2: dict[str, Any] = {
     (GDN, {"linear.la_read", "linear.la_write", "linear.la_decay", "full.attn_gate"}),
     (MAMBA1, {"ssm_scan", "ssm_readout", "ssm_conv"}),
     (MAMBA2, {"ssm_write", "ssm_readout", "ssm_decay"}),
+    (BAMBA, {"mamba.ssm_write", "attn.qk", "mamba.ffn2", "attn.ffn2"}),
 ])  # fmt: skip
 def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
     """The new operators go through ``cosamt workload`` and are scheduled by ``cosamt solve``
@@ -195,3 +202,13 @@ def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], names: set[
     data = json.loads(solved.stdout)
     assert data["total"]["all_optimal"] is True
     assert names <= {op for g in data["groups"] for op in g["operators"]}
+
+
+def test_bamba_hybrid_hand_count() -> None:
+    w = build_workload(config_from_dict(BAMBA, source="tiny"), Phase.PREFILL, 1, 3)
+    assert [(p.prefix, p.count) for p, _ in w.blocks] == [("mamba.", 1), ("attn.", 1)]
+    mamba = 3 * 4 * 22 + 3 * 12 * 3 + 2 * 3 * 2 * 4 * 2 + 3 * 8 * 4  # as Mamba-2 above: 564
+    # Layer 1: Q (2 heads x 2) and K, V (1 head x 2 each); QK^T and PV over 3 keys; out.
+    attention = 3 * 4 * 8 + 2 * 3 * 3 * 2 * 2 + 3 * 4 * 4
+    ffn = 2 * 3 * 3 * 4 * 8  # gated, on both layers
+    assert model_macs(w.operators) == mamba + attention + ffn == 1356

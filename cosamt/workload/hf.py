@@ -580,8 +580,11 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
     queries = model_type in QUERY_DECODER_TYPES
+    # A Bamba-style hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid).
+    read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     for key, message in REFUSED_KEYS:
-        if r.data.get(key) not in (None, 0, False, []) and not (queries and key == "num_queries"):
+        skip = key in read or (queries and key == "num_queries")
+        if r.data.get(key) not in (None, 0, False, []) and not skip:
             r.refuse(key, message)
     kind = r.data.get("attention_type")
     if isinstance(kind, str) and kind not in ("original_full", "full", "default"):
@@ -650,6 +653,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **enc_dec,
         **hf_recurrent.indexer(r),
         **hf_recurrent.linear_attention(r, model_type),
+        **hf_recurrent.mamba_hybrid(r, model_type, n_layers),
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
         "decoder": decoder and tokens is None and not queries,

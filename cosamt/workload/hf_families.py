@@ -89,6 +89,7 @@ GATED_TYPES = frozenset(
         "qwen3_5",
         "qwen3_5_text",
         "deepseek_v32",
+        "bamba",
         "glm_moe_dsa",
         "qwen3_5_moe",
         "qwen3_5_moe_text",

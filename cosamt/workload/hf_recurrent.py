@@ -162,3 +162,46 @@ def mamba(r: _Reader, model_type: str) -> dict[str, Any]:
         "vocab_size": r.int_("vocab_size", required=False),
         "decoder": True,
     }
+
+
+# Hybrid stacks whose Mamba layers are Mamba-2 (BambaMixer follows Mamba2Mixer) and whose other
+# layers are attention, every layer with the same FFN.
+MAMBA_HYBRID_TYPES = frozenset({"bamba"})
+HYBRID_KEYS = frozenset({"mamba_d_state", "mamba_expand", "attn_layer_indices"})
+
+
+def mamba_hybrid(r: _Reader, model_type: str, n_layers: int | None) -> dict[str, Any]:
+    """The ``ssm`` field of a Bamba-style hybrid: Mamba-2 on the layers not in
+    ``attn_layer_indices``."""
+    if model_type not in MAMBA_HYBRID_TYPES or not n_layers:
+        return {}
+    d = r.int_("hidden_size", what="hidden size")
+    expand = r.int_("mamba_expand")
+    heads, head_dim = r.int_("mamba_n_heads"), r.int_("mamba_d_head")
+    ssm = {
+        "version": 2,
+        "d_state": r.int_("mamba_d_state"),
+        "conv_kernel": r.int_("mamba_d_conv"),
+        "heads": heads,
+        "groups": r.int_("mamba_n_groups"),
+    }
+    attn = r.data.get("attn_layer_indices") or []
+    if not isinstance(attn, list) or not all(
+        isinstance(i, int) and 0 <= i < n_layers for i in attn
+    ):
+        r.refuse("attn_layer_indices", f"must list layer indices below {n_layers} (got {attn!r})")
+        return {}
+    if None in (d, expand, head_dim, *ssm.values()):
+        return {}
+    assert d is not None and expand is not None
+    if heads and head_dim and heads * head_dim != expand * d:
+        r.refuse("mamba_d_head", "mamba_n_heads x mamba_d_head is not mamba_expand x hidden_size")
+        return {}
+    layers = n_layers - len(set(attn))
+    if not layers:
+        return {}
+    r.assumed.append(
+        f"{model_type}: Mamba-2 mixer (as Mamba2Mixer) on {layers} layers, attention on "
+        f"{len(set(attn))} (attn_layer_indices), every layer its FFN"
+    )
+    return {"ssm": {**ssm, "d_inner": expand * d, "layers": layers}}

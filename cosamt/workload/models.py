@@ -184,9 +184,18 @@ class ModelConfig(BaseModel):
 
     def _check_layer_kinds(self) -> None:
         if self.ssm is not None and (
-            self.moe or self.encoder_decoder or self.parallel or self.linear_attention
+            (self.moe and self.ssm.layers is None)
+            or (self.ssm.layers or 0) > self.n_layers
+            or self.moe_layers is not None
+            or self.sliding_layers is not None
+            or self.encoder_decoder
+            or self.parallel
+            or self.linear_attention
         ):
-            raise ValueError("Mamba layers are modelled only as a pure Mamba stack")
+            raise ValueError(
+                "Mamba layers are modelled as a pure Mamba stack or a hybrid whose every layer "
+                "has the same FFN (no windowed or dense/MoE split)"
+            )
         ssm = self.ssm
         if ssm is not None and ssm.version == 2 and not (ssm.heads and ssm.groups):
             raise ValueError("Mamba-2 needs heads and groups")

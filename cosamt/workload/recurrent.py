@@ -50,8 +50,17 @@ def refine_plans(model: ModelConfig, plans: list[BlockPlan]) -> list[BlockPlan]:
     linear attention splits the stack into ``linear.`` and ``full.`` layers."""
     if model.indexer is not None:
         plans = [replace(p, n=min(p.n, model.indexer.topk), index_n=p.n) for p in plans]
-    if model.ssm is not None:
+    ssm = model.ssm
+    if ssm is not None and ssm.layers is None:
         return [replace(p, label="decoder (Mamba)", ssm=True) for p in plans]
+    if ssm is not None:
+        assert len(plans) == 1 and not plans[0].prefix  # ModelConfig refuses other splits
+        plan = plans[0]
+        out = [replace(plan, prefix="mamba.", label="decoder (Mamba)", count=ssm.layers, ssm=True)]
+        if ssm.layers < plan.count:
+            rest = plan.count - ssm.layers
+            out.append(replace(plan, prefix="attn.", label="decoder (attention)", count=rest))
+        return out
     la = model.linear_attention
     if la is None:
         return plans
@@ -372,7 +381,7 @@ def _ssm_note(model: ModelConfig, ssm: StateSpace) -> str:
         else f"{ssm.heads} heads x {ssm.d_inner // ssm.heads} x {ssm.d_state}"
     )
     return (
-        f"Mamba-{ssm.version} on all {model.n_layers} layers, counted token by token (the "
+        f"Mamba-{ssm.version} on {ssm.layers or model.n_layers} of {model.n_layers} layers, counted token by token (the "
         f"recurrent form; the parallel scan / chunked SSD kernels of prefill are not modelled): "
         f"state of {state} elements updated and read out per token; the state is one tensor; "
         "A = -exp(A_log), biases and the convolution's earlier tokens at a tile edge are not counted"

@@ -381,10 +381,12 @@ def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list
 
 def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c = plan.prefix, plan.m, plan.count
-    if plan.linear or model.indexer is not None or model.attention_output_gate:
+    if plan.linear or plan.ssm or model.indexer is not None or model.attention_output_gate:
         from cosamt.workload import recurrent  # it builds on this module
     if plan.linear:
         return recurrent.gated_deltanet_ops(model, plan, b)
+    if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
+        return recurrent.mamba_ops(model, plan, b)
     if model.mla:
         ops = _mla_projections(model, p, b, m, c)
     else:
@@ -548,7 +550,7 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
-    if plan.ssm:
+    if plan.ssm and model.ssm is not None and model.ssm.layers is None:  # pure Mamba: no FFN
         from cosamt.workload.recurrent import mamba_ops  # it builds on this module
 
         return [
@@ -635,7 +637,8 @@ def assumptions(
 ) -> list[str]:
     """What the operators leave out or approximate, for every report."""
     out = list(model.assumptions)
-    if model.decoder and phase is Phase.PREFILL and model.ssm is None:  # Mamba: no attention
+    attends = model.ssm is None or (model.ssm.layers or model.n_layers) < model.n_layers
+    if model.decoder and phase is Phase.PREFILL and attends:  # pure Mamba: no attention
         out.append(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
