@@ -51,14 +51,14 @@ def refine_plans(model: ModelConfig, plans: list[BlockPlan]) -> list[BlockPlan]:
     if model.indexer is not None:
         plans = [replace(p, n=min(p.n, model.indexer.topk), index_n=p.n) for p in plans]
     ssm = model.ssm
-    if ssm is not None and ssm.layers is None:
-        return [replace(p, label="decoder (Mamba)", ssm=True) for p in plans]
     if ssm is not None:
+        if ssm.layers is None:  # a pure Mamba stack
+            return [replace(p, label="decoder (Mamba)", ssm=True) for p in plans]
         assert len(plans) == 1 and not plans[0].prefix  # ModelConfig refuses other splits
-        plan = plans[0]
-        out = [replace(plan, prefix="mamba.", label="decoder (Mamba)", count=ssm.layers, ssm=True)]
-        if ssm.layers < plan.count:
-            rest = plan.count - ssm.layers
+        plan, mamba = plans[0], ssm.layers
+        out = [replace(plan, prefix="mamba.", label="decoder (Mamba)", count=mamba, ssm=True)]
+        if mamba < plan.count:
+            rest = plan.count - mamba
             out.append(replace(plan, prefix="attn.", label="decoder (attention)", count=rest))
         return out
     la = model.linear_attention
