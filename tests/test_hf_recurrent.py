@@ -212,3 +212,11 @@ def test_bamba_hybrid_hand_count() -> None:
     attention = 3 * 4 * 8 + 2 * 3 * 3 * 2 * 2 + 3 * 4 * 4
     ffn = 2 * 3 * 3 * 4 * 8  # gated, on both layers
     assert model_macs(w.operators) == mamba + attention + ffn == 1356
+
+
+def test_full_attention_interval_without_layer_types() -> None:
+    """Qwen3-Next configs that predate layer_types: every interval-th layer is full attention."""
+    cfg = {k: v for k, v in GDN.items() if k != "layer_types"}
+    cfg |= {"model_type": "qwen3_next", "num_hidden_layers": 8, "full_attention_interval": 4}
+    model = config_from_dict(cfg, source="tiny")
+    assert model.linear_attention is not None and model.linear_attention.layers == 6

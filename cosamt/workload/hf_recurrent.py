@@ -79,6 +79,13 @@ def linear_attention(r: _Reader, model_type: str) -> dict[str, Any]:
     hybrid; other linear-attention forms are refused by name."""
     kinds = _kinds(r)
     conv = r.data.get("linear_conv_kernel_dim")
+    interval, layers_ = r.data.get("full_attention_interval"), r.data.get("num_hidden_layers")
+    if not kinds and conv is not None and isinstance(interval, int) and isinstance(layers_, int):
+        # Older Qwen3-Next configs: every interval-th layer full (as Qwen3NextConfig derives it).
+        kinds = [
+            "full_attention" if (i + 1) % interval == 0 else "linear_attention"
+            for i in range(layers_)
+        ]
     if "linear_attention" not in kinds and conv is None:
         return {}
     if model_type not in GATED_DELTANET_TYPES:
