@@ -28,10 +28,10 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 94,
+    "decoder-only": 101,
     "encoder-only": 26,
     "vision": 16,
-    "moe": 36,
+    "moe": 40,
     "encoder-decoder": 39,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
@@ -98,11 +98,58 @@ def swin_macs(cfg: dict[str, Any]) -> int:
     return total
 
 
+# Families whose full attention multiplies its output by sigmoid(gate), the gate a second half of
+# q_proj (transformers' Qwen3NextAttention; Qwen3_5Attention subclasses it unchanged).
+OUTPUT_GATED = {"qwen3_next", "qwen3_5_text", "qwen3_5_moe_text"}
+
+
+def indexer_macs(cfg: dict[str, Any], m: int, n: int) -> int:
+    """DeepSeek-V3.2's lightning indexer (arXiv:2512.02556, eq. 1): q^I = W^{UQ,I} c^Q from the
+    query latent, one key k^I = W^{K,I} h and head weights w = W^w h, then I = sum_j w_j ReLU(q_j
+    . k) for every query and key: the scores and the weighted head sum."""
+    heads, dim, d = cfg["index_n_heads"], cfg["index_head_dim"], first(cfg, *HIDDEN)
+    proj = m * cfg["q_lora_rank"] * heads * dim + m * d * dim + m * d * heads
+    return proj + heads * m * n * dim + heads * m * n
+
+
+def deltanet_macs(cfg: dict[str, Any], m: int) -> int:
+    """Gated DeltaNet (Yang et al., arXiv:2412.06464; Qwen3NextGatedDeltaNet), token by token:
+    in-projections to q, k (key heads x d_k), v, z (value heads x d_v) and beta, a (one per value
+    head); a depthwise causal conv over q, k, v; per value head the d_k x d_v state is read
+    (S^T k), written (k delta^T) and read out (S^T q); the out-projection."""
+    d = first(cfg, *HIDDEN)
+    key = cfg["linear_num_key_heads"] * cfg["linear_key_head_dim"]
+    vh = cfg["linear_num_value_heads"]
+    value = vh * cfg["linear_value_head_dim"]
+    proj = m * d * (2 * key + 2 * value + 2 * vh) + m * value * d
+    conv = m * (2 * key + value) * cfg["linear_conv_kernel_dim"]
+    return proj + conv + 3 * m * vh * cfg["linear_key_head_dim"] * cfg["linear_value_head_dim"]
+
+
+def mamba_macs(cfg: dict[str, Any], m: int) -> int:
+    """One Mamba layer (no attention, no FFN). Mamba-1 (Gu and Dao, arXiv:2312.00752, Alg. 2):
+    in_proj to x and z (2 E), a depthwise conv of conv_kernel taps on x, x_proj to dt_rank + 2 N,
+    dt_proj back to E, the readout y = C . h over the N states of each channel, out_proj.
+    Mamba-2 (arXiv:2405.21060, sec. 7): in_proj to z, x, B, C (n_groups x N each) and one dt
+    per head, the conv over x, B, C; per head the head_dim x N state is written (x B^T) and read
+    out (h C)."""
+    d, n, k = cfg["hidden_size"], cfg["state_size"], cfg["conv_kernel"]
+    e = cfg.get("expand", 2) * d
+    if cfg["model_type"] == "mamba2":
+        bc, heads = 2 * cfg["n_groups"] * n, cfg["num_heads"]
+        return m * d * (2 * e + bc + heads) + m * (e + bc) * k + 2 * m * e * n + m * e * d
+    e = cfg.get("intermediate_size") or e
+    r = cfg["time_step_rank"]
+    return m * d * 2 * e + m * e * k + m * e * (r + 2 * n) + m * r * e + m * e * n + m * e * d
+
+
 def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
     """Prefill MACs at SEQ tokens (batch 1), full-matrix attention, per kind of block (all its
     layers): ``encoder`` (of an encoder-decoder), ``moe`` (layers with a MoE FFN) and ``dense``
     (the other layers of the stack: a decoder's, or an encoder-only model's)."""
     cfg = language_model(cfg) or cfg
+    if cfg.get("model_type") in ("mamba", "falcon_mamba", "mamba2"):
+        return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):
@@ -128,15 +175,33 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
         tokens = (img[0] // p[0]) * (img[1] // p[1]) + extra
 
     def attention(m: int, n: int) -> int:
+        if cfg.get("index_topk") is not None:  # DeepSeek sparse attention
+            return indexer_macs(cfg, m, n) + mla(m, min(n, cfg["index_topk"]))
         if cfg.get("kv_lora_rank") is not None:
             return mla(m, n)
         v = cfg.get("v_head_dim") or dh  # MiMo-V2: values narrower than queries and keys
+        # Qwen3-Next / Qwen3.5 (Qwen3NextAttention): q_proj also yields the output gate.
+        gate = m * d * heads * dh if cfg.get("model_type") in OUTPUT_GATED else 0
         return (
-            m * d * (heads + kv) * dh
+            gate
+            + m * d * (heads + kv) * dh
             + m * d * kv * v
             + heads * m * n * (dh + v)
             + m * heads * v * d
         )
+
+    def stack_attention(count: int) -> int:
+        """Token mixing of ``count`` layers: Gated DeltaNet on the layer_types' linear ones."""
+        if cfg.get("model_type") == "bamba":  # Mamba-2 (BambaMixer) off attn_layer_indices
+            attn = len(set(cfg.get("attn_layer_indices") or []))
+            ssm = {"model_type": "mamba2", "hidden_size": d, "state_size": cfg["mamba_d_state"],
+                   "conv_kernel": cfg["mamba_d_conv"], "expand": cfg["mamba_expand"],
+                   "n_groups": cfg["mamba_n_groups"], "num_heads": cfg["mamba_n_heads"]}  # fmt: skip
+            return (count - attn) * mamba_macs(ssm, tokens) + attn * attention(tokens, tokens)
+        linear = (cfg.get("layer_types") or []).count("linear_attention")
+        if not linear:
+            return count * attention(tokens, tokens)
+        return linear * deltanet_macs(cfg, tokens) + (count - linear) * attention(tokens, tokens)
 
     def mla(m: int, n: int) -> int:
         # DeepSeek-V2 (arXiv:2405.04434, sec. 2.1): q = W_UQ(W_DQ h) (or W_Q h without
@@ -175,6 +240,8 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
         n_moe -= sum(1 for i in cfg.get("mlp_only_layers") or () if (i + 1) % (step or 1) == 0)
         if isinstance(cfg.get("mlp_layer_types"), list):
             n_moe = cfg["mlp_layer_types"].count("sparse")
+        if n_moe == layers:
+            return {"moe": stack_attention(layers) + n_moe * moe}
         att = attention(tokens, tokens)
         return {"moe": n_moe * (att + moe), "dense": (layers - n_moe) * (att + dense(tokens, ff))}
     if cfg.get("is_encoder_decoder"):
@@ -202,7 +269,9 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
             + tokens * d * 2 * kv * dh
             + 2 * heads * tokens * tokens * dh
         )
-    return {"dense": layers * (attention(tokens, tokens) + cross + dense(tokens, ff))}
+    if cross:
+        return {"dense": layers * (attention(tokens, tokens) + cross + dense(tokens, ff))}
+    return {"dense": stack_attention(layers) + layers * dense(tokens, ff)}
 
 
 def block_macs(model: ModelConfig, seq: int) -> dict[str, int]:

@@ -18,6 +18,7 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
+from cosamt.workload import hf_recurrent
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -310,6 +311,8 @@ def _rotary(r: _Reader, dh: int | None) -> int | None:
 
 
 _LAYER_KINDS = {"sliding_attention": True, "full_attention": False, "local": True, "global": False}
+# Layer kinds read by cosamt.workload.hf_recurrent (never windowed).
+_LAYER_KINDS.update(dict.fromkeys(hf_recurrent.LAYER_KINDS, False))
 
 
 def _layer_kinds(r: _Reader) -> tuple[str, list[Any]] | None:
@@ -574,9 +577,14 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("model_type", REFUSED_TYPES[model_type])
     if model_type in HIERARCHICAL_TYPES:
         return _swin(r, model_type)
+    if model_type in hf_recurrent.MAMBA_TYPES:
+        return hf_recurrent.mamba(r, model_type)
     queries = model_type in QUERY_DECODER_TYPES
+    # A Bamba-style hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid).
+    read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     for key, message in REFUSED_KEYS:
-        if r.data.get(key) not in (None, 0, False, []) and not (queries and key == "num_queries"):
+        skip = key in read or (queries and key == "num_queries")
+        if r.data.get(key) not in (None, 0, False, []) and not skip:
             r.refuse(key, message)
     kind = r.data.get("attention_type")
     if isinstance(kind, str) and kind not in ("original_full", "full", "default"):
@@ -643,6 +651,9 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **window,
         **moe,
         **enc_dec,
+        **hf_recurrent.indexer(r),
+        **hf_recurrent.linear_attention(r, model_type),
+        **hf_recurrent.mamba_hybrid(r, model_type, n_layers),
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
         "decoder": decoder and tokens is None and not queries,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
+from cosamt.workload.layer_kinds import Indexer, LinearAttention, StateSpace
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -128,6 +129,18 @@ class ModelConfig(BaseModel):
     """What was assumed in reading the config (e.g. a family default), listed in reports."""
     source: str = ""
     """Where the numbers come from: paper, Hugging Face model card or config file."""
+    indexer: Indexer | None = None
+    """DeepSeek sparse attention (needs MLA with ``q_lora_rank``): the indexer scores every key,
+    attention reads ``indexer.topk`` keys per query; ``None``: dense attention."""
+    linear_attention: LinearAttention | None = None
+    """Gated DeltaNet on ``linear_attention.layers`` of the layers (the rest full attention);
+    ``None``: attention on every layer."""
+    ssm: StateSpace | None = None
+    """Mamba layers: every layer is a norm, the Mamba mixer and a residual add (no attention, no
+    FFN); ``None``: Transformer blocks."""
+    attention_output_gate: bool = False
+    """The attention output is multiplied by sigmoid of a gate the query projection also yields
+    (Qwen3-Next, Qwen3.5: ``q_proj`` twice as wide)."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -166,7 +179,50 @@ class ModelConfig(BaseModel):
             raise ValueError("decoder_tokens needs an encoder-decoder model with decoder false")
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
+        self._check_layer_kinds()
         return self
+
+    def _check_layer_kinds(self) -> None:
+        if self.ssm is not None and (
+            (self.moe and self.ssm.layers is None)
+            or (self.ssm.layers or 0) > self.n_layers
+            or self.moe_layers is not None
+            or self.sliding_layers is not None
+            or self.encoder_decoder
+            or self.parallel
+            or self.linear_attention
+        ):
+            raise ValueError(
+                "Mamba layers are modelled as a pure Mamba stack or a hybrid whose every layer "
+                "has the same FFN (no windowed or dense/MoE split)"
+            )
+        ssm = self.ssm
+        if ssm is not None and ssm.version == 2 and not (ssm.heads and ssm.groups):
+            raise ValueError("Mamba-2 needs heads and groups")
+        if ssm is not None and ssm.version == 2 and ssm.d_inner % ssm.heads:
+            raise ValueError("Mamba-2: heads must divide d_inner")
+        if self.indexer is not None and self.q_lora_rank is None:
+            raise ValueError(
+                "indexer needs MLA with q_lora_rank (its queries come from the latent)"
+            )
+        la = self.linear_attention
+        if la is None:
+            return
+        if la.layers > self.n_layers or la.v_heads % la.k_heads:
+            raise ValueError(
+                "linear_attention: layers must not exceed n_layers, k_heads must divide v_heads"
+            )
+        if self.encoder_decoder or self.cross_attention or self.parallel:
+            raise ValueError(
+                "linear attention in encoder-decoder or parallel blocks is not modelled"
+            )
+        split = (self.sliding_layers or self.n_layers) < self.n_layers or (
+            self.moe_layers or self.n_layers
+        ) < self.n_layers
+        if split:
+            raise ValueError(
+                "linear attention with windowed or dense layers besides is not modelled"
+            )
 
     def _check_joint_split(self) -> None:
         both = self.sliding_moe_layers or 0

@@ -227,6 +227,11 @@ class BlockPlan:
     moe: bool
     cross_n: int | None = None  # encoder tokens for cross-attention
     cross_kv: bool = False  # the cross K/V projection runs (prefill; cached in decode)
+    linear: bool = False  # a Gated DeltaNet layer (cosamt.workload.recurrent), no attention
+    ssm: bool = False  # a Mamba layer: norm, mixer, residual (cosamt.workload.recurrent)
+    index_n: int | None = (
+        None  # keys the sparse-attention indexer scores (n: those attention reads)
+    )
 
 
 @dataclass(frozen=True)
@@ -326,6 +331,10 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
 def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
     """The block types of ``model`` in ``phase`` (an encoder-decoder's decode has no encoder)."""
     plans = _decoder_plans(model, phase, seq_len)
+    if model.indexer is not None or model.linear_attention is not None or model.ssm is not None:
+        from cosamt.workload.recurrent import refine_plans  # it builds on this module
+
+        plans = refine_plans(model, plans)
     if not model.encoder_decoder:
         return plans
     plans = [
@@ -372,10 +381,18 @@ def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list
 
 def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c = plan.prefix, plan.m, plan.count
+    if plan.linear or plan.ssm or model.indexer is not None or model.attention_output_gate:
+        from cosamt.workload import recurrent  # it builds on this module
+    if plan.linear:
+        return recurrent.gated_deltanet_ops(model, plan, b)
+    if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
+        return recurrent.mamba_ops(model, plan, b)
     if model.mla:
         ops = _mla_projections(model, p, b, m, c)
     else:
         qkv = (model.n_heads + model.kv_heads) * model.dh + model.kv_heads * model.vdh
+        # A gated output (Qwen3-Next): the query projection also yields the gate.
+        qkv += model.n_heads * model.dh if model.attention_output_gate else 0
         ops = [_projection(f"{p}qkv_proj", b, m, model.d_model, qkv, c)]
     if model.rotary_dim is not None:
         # MLA rotates one key part shared by every head.
@@ -391,7 +408,11 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
                 c,
             )
         )
+    if model.indexer is not None:
+        ops += recurrent.indexer_ops(model, plan, b)
     ops += _attention_core(model, p, b, m, plan.n, c)
+    if model.attention_output_gate:
+        ops.append(recurrent.output_gate_op(model, plan, b))
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
 
@@ -529,6 +550,14 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    if plan.ssm and model.ssm is not None and model.ssm.layers is None:  # pure Mamba: no FFN
+        from cosamt.workload.recurrent import mamba_ops  # it builds on this module
+
+        return [
+            _norm(f"{p}norm1", model.norm, b, m, d, c),
+            *mamba_ops(model, plan, b),
+            _residual(f"{p}residual1", b, m, d, c),
+        ]
     norm = model.norm
     ffn_sums = 3 if plan.moe and model.shared_d_ff else 2  # routed + shared experts + stream
     if model.parallel:
@@ -608,7 +637,8 @@ def assumptions(
 ) -> list[str]:
     """What the operators leave out or approximate, for every report."""
     out = list(model.assumptions)
-    if model.decoder and phase is Phase.PREFILL:
+    attends = model.ssm is None or (model.ssm.layers or model.n_layers) < model.n_layers
+    if model.decoder and phase is Phase.PREFILL and attends:  # pure Mamba: no attention
         out.append(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
@@ -621,6 +651,14 @@ def assumptions(
             f"{touched} of {model.n_experts} experts touched with {per} tokens each (rounded up); "
             "every touched expert's weights are read"
         )
+    if (
+        model.indexer is not None
+        or model.linear_attention is not None
+        or model.attention_output_gate
+    ):
+        from cosamt.workload import recurrent  # it builds on this module
+
+        out += recurrent.assumptions(model, model.indexer, model.linear_attention)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "

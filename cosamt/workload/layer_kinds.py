@@ -1,0 +1,78 @@
+"""Shapes of layer kinds beside plain attention: DeepSeek's sparse (indexed) attention and
+Gated DeltaNet linear attention. Held by :class:`cosamt.workload.models.ModelConfig`; their
+operators are built by :mod:`cosamt.workload.recurrent` (see ``docs/workloads.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+
+
+class Indexer(BaseModel):
+    """The lightning indexer of DeepSeek sparse attention (DeepSeek-V3.2): ``heads`` query heads
+    of ``head_dim`` features (from the query latent) score every key against one shared
+    ``head_dim``-wide key; attention then reads the ``topk`` best keys per query."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    heads: PositiveInt
+    """Indexer query heads (``index_n_heads``)."""
+    head_dim: PositiveInt
+    """Features per indexer head and of the shared indexer key (``index_head_dim``)."""
+    topk: PositiveInt
+    """Keys each query attends to (``index_topk``)."""
+    rotary_dim: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Rotated features of the indexer's query heads and key (``qk_rope_head_dim``)."""
+
+
+class LinearAttention(BaseModel):
+    """Gated DeltaNet layers (Qwen3-Next, Qwen3.5): a recurrent ``k_dim`` x ``v_dim`` state per
+    value head, a short causal convolution over Q, K and V, a gated RMSNorm on the output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    layers: PositiveInt
+    """Layers with linear attention (the others have full attention)."""
+    k_heads: PositiveInt
+    """Query/key heads (``linear_num_key_heads``)."""
+    v_heads: PositiveInt
+    """Value heads, one state each (``linear_num_value_heads``); a multiple of ``k_heads``."""
+    k_dim: PositiveInt
+    """Features per query/key head (``linear_key_head_dim``)."""
+    v_dim: PositiveInt
+    """Features per value head (``linear_value_head_dim``)."""
+    conv_kernel: PositiveInt
+    """Taps of the depthwise causal convolution (``linear_conv_kernel_dim``)."""
+
+
+class StateSpace(BaseModel):
+    """Mamba (selective state-space) layers replacing attention and FFN on every layer: Mamba-1
+    (Gu and Dao, arXiv:2312.00752: a ``d_state`` state per inner channel, ``dt_rank``-wide
+    time-step projection) or Mamba-2 (Dao and Gu, arXiv:2405.21060: ``heads`` heads of
+    ``head_dim`` channels, a ``head_dim`` x ``d_state`` state per head, B and C per group)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    version: Annotated[int, Field(ge=1, le=2, strict=True)]
+    """1: Mamba-1's selective scan; 2: Mamba-2's SSD (scalar decay per head)."""
+    d_inner: PositiveInt
+    """Inner channels (``expand`` x hidden size)."""
+    d_state: PositiveInt
+    """State features per channel (``state_size``)."""
+    conv_kernel: PositiveInt
+    """Taps of the depthwise causal convolution (``conv_kernel``)."""
+    dt_rank: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Mamba-1: width of the time-step projection (``time_step_rank``)."""
+    heads: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Mamba-2: heads (``num_heads``), ``d_inner / heads`` channels each."""
+    groups: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Mamba-2: groups of heads sharing B and C (``n_groups``)."""
+    bcdt_norm: bool = False
+    layers: PositiveInt | None = None
+    """A hybrid stack (Bamba): this many layers have the Mamba mixer in place of attention, every
+    layer its FFN; ``None``: a pure Mamba stack (every layer only norm, mixer, residual)."""
+    """Falcon-Mamba: weightless RMS norms on B, C and the time step after ``x_proj``."""
