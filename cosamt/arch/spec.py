@@ -2,9 +2,10 @@
 
 Levels are listed innermost first, DRAM last. The PE array fans out directly below the level named
 ``pe_array.below``: every level below it is private to one PE. Capacities, bandwidths and energies
-of private levels are per PE. Further fan-outs (``fanouts``, chiplets of a package for example) sit
+of private levels are per PE (a bandwidth: each PE moves its own share of the traffic at it).
+Further fan-outs (``fanouts``, chiplets of a package for example) sit
 directly below higher levels: the levels below such a fan-out, down to the PE array's, are
-replicated once per instance of it (their capacities and energies are per instance).
+replicated once per instance of it (their capacities, energies and bandwidths are per instance).
 """
 
 from __future__ import annotations
@@ -134,9 +135,12 @@ class MemoryLevel(Frozen):
     holds: tuple[Role, ...] = (Role.INPUT, Role.WEIGHT, Role.OUTPUT)
     """Roles of tensors this level may keep; others bypass it."""
     read_bandwidth: Rate | None = None
-    """Bytes per cycle this level can read (per PE for private levels); null means unlimited."""
+    """Bytes per cycle one instance of this level can read (per PE for private levels, per
+    fan-out instance for replicated ones: each instance moves its own share of the traffic);
+    null means unlimited."""
     write_bandwidth: Rate | None = None
-    """Bytes per cycle this level can write (per PE for private levels); null means unlimited."""
+    """Bytes per cycle one instance of this level can write (per PE, per fan-out instance, as
+    for reads); null means unlimited."""
     read_energy_pj: Energy
     """Energy of reading one word of ``word_bytes`` (a wider or narrower word costs in proportion
     to its bytes)."""
@@ -214,12 +218,6 @@ class Architecture(Frozen):
             raise ValueError(
                 f"pe_array.below names unknown level {self.pe_array.below!r}; levels are {names}"
             )
-        for lv in self.levels[: names.index(self.pe_array.below)]:
-            if lv.read_bandwidth is not None or lv.write_bandwidth is not None:
-                raise ValueError(
-                    f"level {lv.name} is private to a PE (below the array): its bandwidth must be null "
-                    "(a PE's own storage is assumed to keep up with its MAC)"
-                )
         self._check_fanouts(names)
         self._every_buffer_holds_a_word()
         top = self.levels[-1]
@@ -247,14 +245,6 @@ class Architecture(Frozen):
                     f"fanouts[{j}].below ({f.below}) must be above the PE array's or the previous "
                     "fan-out's level (fan-outs are listed innermost first)"
                 )
-            # The MIP writes bandwidth cycles of all instances together; per instance they would
-            # divide by a variable instance count, so replicated levels keep up (like private ones).
-            for lv in self.levels[names.index(self.pe_array.below) : at]:
-                if lv.read_bandwidth is not None or lv.write_bandwidth is not None:
-                    raise ValueError(
-                        f"level {lv.name} is replicated per instance of fanouts[{j}] (below "
-                        f"{f.below}): its bandwidth must be null"
-                    )
             lower = at
 
     def _every_buffer_holds_a_word(self) -> None:

@@ -696,12 +696,22 @@ def define_latency_and_energy(
         macs, vops = 0, points * op.ops_per_point
         resource_cycles["vector"] = float(math.ceil(vops / arch.vector_unit.lanes))
     for i, lv in enumerate(arch.levels):
-        if arch.is_private(i):
-            continue  # private levels have no bandwidth limit (validated in the architecture)
-        if lv.read_bandwidth:
-            resource_cycles[f"{lv.name}.read"] = traffic.reads[i] * (wb / lv.read_bandwidth)
-        if lv.write_bandwidth:
-            resource_cycles[f"{lv.name}.write"] = traffic.writes[i] * (wb / lv.write_bandwidth)
+        ports = [
+            (port, words, bw)
+            for port, words, bw in (
+                ("read", traffic.reads[i], lv.read_bandwidth),
+                ("write", traffic.writes[i], lv.write_bandwidth),
+            )
+            if bw
+        ]
+        if ports and arch.max_instances(i) > 1:
+            # a private or replicated level: each instance moves its share (bandwidth per instance)
+            share = _per_instance(m, pb, factors, i, [(p, w) for p, w, _bw in ports])
+            for port, _words, bw in ports:
+                resource_cycles[f"{lv.name}.{port}"] = share[port] * (wb / bw)
+            continue
+        for port, words, bw in ports:
+            resource_cycles[f"{lv.name}.{port}"] = words * (wb / bw)
     for resource, cycles in resource_cycles.items():
         m.latency_bounds[resource] = m.latency_scaled >= cycles / latency_scale
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
@@ -722,3 +732,44 @@ def define_latency_and_energy(
     return CostTerms(
         resource_cycles, latency_scale, energy_scale, m.latency_scaled, m.energy_scaled
     )
+
+
+def _per_instance(
+    m: pyo.Block,
+    pb: Problem,
+    factors: FactorTerms,
+    level: int,
+    ports: list[tuple[str, Expr]],
+) -> dict[str, Expr]:
+    """Words one instance of ``level`` moves through each port: the total divided by the instances
+    in use (the product of the spatial factors above the level, chosen exactly by one-hot,
+    ``instances_<level>``). share_<level>_<port>[j] >= total / N - M (1 - onehot[j])
+    (``instance_share_<level>_<port>``) is exact where it binds: the one-hot selects one j, the
+    other shares are free to be 0. M bounds total / N: no pair moves more than N words (each
+    instance of the child takes at most its N / instances MAC steps' words), read-backs neither."""
+    arch, name = pb.arch, pb.arch.levels[level].name
+    points = math.prod(pb.sizes[d] for d in pb.dims)
+    axes = pb.axes_between(level, pb.n_levels)
+    dims = [d for d in pb.dims if any(s.axis in axes for s in pb.spatial_slots(d))]
+    values = lattice([pb.sizes[d] for d in dims], limit=arch.max_instances(level)) if dims else [1]
+    if len(values) == 1:
+        return {port: words for port, words in ports}
+    exact_value(m, f"instances_{name}", _above_log(factors, pb, level), values)
+    onehot = getattr(m, f"instances_{name}_onehot")
+    widest = max(arch.width(level, r) for r in Role)
+    big = 2.0 * widest * sum(1 for t in pb.op.tensors for _ in _pairs(pb, t))
+    out: dict[str, Expr] = {}
+    for port, words in ports:
+        share = pyo.Var(range(len(values)), domain=pyo.NonNegativeReals)
+        m.add_component(f"share_{name}_{port}", share)
+        m.add_component(
+            f"instance_share_{name}_{port}",
+            pyo.Constraint(
+                range(len(values)),
+                rule=lambda _m, j, share=share, words=words: (
+                    share[j] >= words / points - big * (1 - onehot[j])
+                ),
+            ),
+        )
+        out[port] = sum(points * share[j] / v for j, v in enumerate(values))
+    return out
