@@ -70,7 +70,9 @@ def presets() -> None:
         a = load_preset(name)
         t.add_row(
             name,
-            f"{a.pe_array.rows.size}x{a.pe_array.cols.size} PEs",
+            f"{a.pe_array.rows.size}x{a.pe_array.cols.size} PEs"
+            # further fan-outs (chiplets of a package), innermost first
+            + "".join(" x " + "x".join(str(x.size) for x in f.axes.values()) for f in a.fanouts),
             f"{a.clock_ghz:g} GHz",
             f"{a.word_bytes} B",
             ", ".join(
