@@ -45,11 +45,12 @@ def chips_arch(
     gb_bw: tuple[float | None, float | None] = (None, None),
     l2_bw: tuple[float | None, float | None] = (None, None),
     dram_bw: float = 8,
+    hops: tuple[float, float] = (0.0, 0.0),
 ) -> Architecture:
     """Registers (per PE), GlobalBuffer (per chip, above the PE array), L2, DRAM; ``chips`` chips on
     axis ``chip`` below ``top`` (L2: the chips share L2; DRAM: each chip has its own L2).
     ``reg_bw`` / ``gb_bw`` / ``l2_bw``: (read, write) bytes per cycle of one instance of Registers /
-    GlobalBuffer / L2."""
+    GlobalBuffer / L2; ``hops``: pJ per word delivered across the PE array / the chip fan-out."""
     mems = [
         MemoryLevel(
             name="Registers",
@@ -91,8 +92,16 @@ def chips_arch(
             cols=ArrayAxis(size=cols),
             below="GlobalBuffer",
             multicast=multicast[0],
+            hop_energy_pj=hops[0],
         ),
-        fanouts=(FanOut(below=top, axes={"chip": ArrayAxis(size=chips)}, multicast=multicast[1]),),
+        fanouts=(
+            FanOut(
+                below=top,
+                axes={"chip": ArrayAxis(size=chips)},
+                multicast=multicast[1],
+                hop_energy_pj=hops[1],
+            ),
+        ),
         levels=tuple(mems),
         vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
     )
@@ -115,6 +124,7 @@ def fanout_problems(draw: Any) -> tuple[Einsum, Architecture, Mapping]:
         multicast=(draw(st.booleans()), draw(st.booleans())),
         reg_bw=draw(st.sampled_from(BANDWIDTHS)),
         gb_bw=draw(st.sampled_from(BANDWIDTHS)),
+        hops=draw(st.sampled_from(((0.0, 0.0), (0.5, 3.0), (0.0, 1.0)))),
     )
     n = len(arch.levels)
     temporal: list[list[Loop]] = [[] for _ in range(n)]
@@ -165,6 +175,13 @@ def test_evaluator_matches_trace_with_two_fanouts(
         ):
             share = sum(rw[k] for rw in per.values()) / len(per)
             assert got == pytest.approx(share * wb / bw if bw else 0.0, rel=1e-12)
+    # network energy: every word the trace delivers across a fan-out, once per destination
+    hop = {arch.level_index(f.below): f.hop_energy_pj for f in arch.all_fanouts}
+    expected = sum(
+        words * sum(e for lvl, e in hop.items() if child < lvl <= parent)
+        for (child, parent, _t), words in sim.crossing.items()
+    )
+    assert met.network_energy_pj == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
 def test_inputs_share_a_replicated_level_evenly() -> None:
@@ -289,6 +306,37 @@ def test_mip_latency_is_the_evaluators_with_bandwidth_per_instance() -> None:
     assert got.latency_cycles >= 16
 
 
+def test_hand_count_of_network_energy() -> None:
+    """Chips unroll n (the mapping of the bandwidth hand count). Across the chip fan-out (DRAM to
+    each chip's GlobalBuffer) each chip receives X 4 + W 2 words and sends Y 2: 16 words over 2
+    chips, at 3 pJ = 48 pJ; the multicast X costs per chip. Across each chip's 1x1 PE array
+    (GlobalBuffer to the latch) a PE receives X 4 + W 4 and sends Y 2: 20 words on 2 chips at
+    0.5 pJ = 10 pJ. The energy is the hop-free energy plus 58 pJ."""
+    op = _gemm()
+    m = _chip_mapping("n")
+    base = evaluate(op, chips_arch(2, 1, 1), m)
+    met = evaluate(op, chips_arch(2, 1, 1, hops=(0.5, 3.0)), m)
+    assert met.network_energy_pj == pytest.approx(16 * 3.0 + 20 * 0.5)
+    assert met.energy_pj == pytest.approx(base.energy_pj + 58)
+    assert base.network_energy_pj == 0 and "network_energy_pj" not in base.to_json()
+
+
+def test_mip_energy_is_the_evaluators_with_network_energy() -> None:
+    """With hop energies on both fan-outs the MIP's proven minimum energy is the evaluator's
+    energy of its schedule, network energy included, and costs more than the hop-free optimum."""
+    op = gemm("g", 4, 4, 2)
+    settings = SolveSettings(objective=Objective.ENERGY, threads=1, padding=False)
+    plain = solve_operator(op, chips_arch(2, 2, 1), settings)
+    arch = chips_arch(2, 2, 1, hops=(0.5, 4.0))
+    res = solve_operator(op, arch, settings)
+    assert res.status is SolveStatus.OPTIMAL and res.proven and res.mapping is not None
+    got = evaluate(op, arch, res.mapping)
+    assert not got.violations and got.network_energy_pj > 0
+    assert res.objective is not None and plain.objective is not None
+    assert abs(res.objective - got.energy_pj) <= 1e-6 * got.energy_pj
+    assert res.objective > plain.objective
+
+
 def test_hand_counts_of_chips_reducing_k() -> None:
     """Chips unroll k (a reduction): each chip sums its half of Y; the network adds the two halves
     on the way up, so DRAM is written Y's 4 words once, and no partial sum is read back."""
@@ -381,6 +429,11 @@ CASES = [
     (
         gemm("g", 4, 2, 2),
         dict(chips=2, rows=2, cols=1, top="DRAM", gb_bytes=16, reg_bw=(2, 1), gb_bw=(1, 2)),
+    ),
+    # network energy per word crossing each fan-out
+    (
+        gemm("g", 2, 4, 2),
+        dict(chips=2, rows=1, cols=2, top="L2", gb_bytes=12, hops=(0.5, 4.0)),
     ),
 ]
 

@@ -29,7 +29,9 @@ Semantics:
   partial sums for any of its coordinates. Everything still held is evicted at the end.
 * Per instance: every word is also counted at the instance that reads or writes it
   (``per_instance``); a read-back partial sum shared by instances that reduce it together is
-  written into one of them.
+  written into one of them. ``crossing`` counts, per pair of consecutive keeping levels, every
+  word delivered to or sent from a child instance (the latch's PEs too): the network traffic
+  across the fan-outs between them, once per destination.
 
 Fused-group members (``arch.with_shared_level()``, ``on_chip`` as given to the evaluator):
 
@@ -73,6 +75,9 @@ class SimResult:
     counts: dict[tuple[int, str], tuple[int, int]]  # (level index, tensor) -> (reads, writes)
     # level index -> instance (spatial indices above it) -> words it (reads, writes), all tensors
     per_instance: dict[int, dict[tuple[int, ...], tuple[int, int]]]
+    # (child, parent, tensor) -> words delivered to (fills, read-backs) or sent from (updates)
+    # child instances, the latch's PEs included: what crosses the fan-outs in between
+    crossing: dict[tuple[int, int, str], int]
     steps: int  # temporal steps executed
     macs: int  # (step, PE instance) pairs executed
 
@@ -176,6 +181,7 @@ def simulate(
         chains[t.name] = [LATCH, *kept]
     full = {t.name: nest.tile(t, n - 1, tuple([0] * len(nest.loops))) for t in op.tensors}
 
+    crossing: dict[tuple[int, int, str], int] = defaultdict(int)
     inst_reads: dict[tuple[int, tuple[int, ...]], int] = defaultdict(int)
     inst_writes: dict[tuple[int, tuple[int, ...]], int] = defaultdict(int)
 
@@ -207,6 +213,7 @@ def simulate(
                 pi = inst(parent, pe_of(child, ci))
                 assert old <= held[(t.name, parent, pi)]
                 count_read(child, t, len(old), ci)
+                crossing[(child, parent, t.name)] += len(old)
                 groups.add((pi, old))  # same tile, same parent, same step: reduced in the array
                 del held[(t.name, child, ci)]
             for pi, old in groups:
@@ -264,6 +271,7 @@ def simulate(
                             count_read(parent, t, words, pi)
                             # the instances sharing the tile reduce it together: one receives it
                             count_write(child, t, words, dests[0])
+                            crossing[(child, parent, t.name)] += words
                             for ci in dests:
                                 received[(t.name, child, ci)].update(tile)
                         # otherwise the tile starts at zero: nothing moves
@@ -271,6 +279,7 @@ def simulate(
                         count_read(parent, t, words * copies(child, parent, dests), pi)
                         for ci in dests:
                             count_write(child, t, words, ci)
+                            crossing[(child, parent, t.name)] += words
     for t in op.outputs:
         evict_outputs(t, None)
 
@@ -286,4 +295,10 @@ def simulate(
         }
         for lvl in range(n)
     }
-    return SimResult(counts=counts, steps=steps, macs=macs, per_instance=per_instance)
+    return SimResult(
+        counts=counts,
+        steps=steps,
+        macs=macs,
+        per_instance=per_instance,
+        crossing=dict(crossing),
+    )

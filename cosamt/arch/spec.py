@@ -65,6 +65,9 @@ class PEArray(Frozen):
     """One read of the level above feeds every PE whose unrolled dimension does not index the tensor."""
     spatial_reduction: bool = True
     """Partial sums of PEs that unroll a reduction dimension are added in the array (adder tree)."""
+    hop_energy_pj: Energy = 0.0
+    """Network energy per word delivered across the array, charged once per destination PE (a
+    multicast word reaching k PEs costs k), per word of ``word_bytes``; 0 = no network cost."""
 
     @property
     def pes(self) -> int:
@@ -91,6 +94,9 @@ class FanOut(Frozen):
     the tensor (otherwise one copy per instance)."""
     spatial_reduction: bool = True
     """Partial sums of instances that unroll a reduction dimension are added in the network."""
+    hop_energy_pj: Energy = 0.0
+    """Network energy per word delivered across this fan-out, charged once per destination
+    (a multicast word reaching k buffers below costs k), per word of ``word_bytes``; 0 = none."""
 
     @property
     def size(self) -> int:
@@ -298,6 +304,7 @@ class Architecture(Frozen):
             axes={"rows": pe.rows, "cols": pe.cols},
             multicast=pe.multicast,
             spatial_reduction=pe.spatial_reduction,
+            hop_energy_pj=pe.hop_energy_pj,
         )
         return (inner, *self.fanouts)
 
@@ -320,6 +327,13 @@ class Architecture(Frozen):
     def fanout_levels(self) -> tuple[int, ...]:
         """Levels that carry spatial loops, innermost first."""
         return tuple(self.level_index(f.below) for f in self.all_fanouts)
+
+    def hop_energy(self, child: int, parent: int) -> float:
+        """Network energy per word moving between ``child`` and ``parent`` (child < parent): the
+        hop energies of the fan-outs it crosses (those below a level in ``(child, parent]``)."""
+        return sum(
+            f.hop_energy_pj for f in self.all_fanouts if child < self.level_index(f.below) <= parent
+        )
 
     def fanout_at(self, level: int) -> FanOut | None:
         return next((f for f in self.all_fanouts if self.level_index(f.below) == level), None)

@@ -164,6 +164,8 @@ class TrafficTerms:
     writes: dict[int, Expr]
     incoming: dict[tuple[str, int], list[Expr]]
     updates: list[UpdatePair]  # the output pairs, for define_readback
+    # pJ-weighted words crossing fan-outs with a hop energy (energy only; empty without one)
+    network: tuple[tuple[float, Expr], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -495,6 +497,7 @@ def define_traffic(
     adjacent = chains.adjacent
     incoming: dict[tuple[str, int], list[Expr]] = {}
     updates: list[UpdatePair] = []
+    network: list[tuple[float, Expr]] = []
     for t in pb.op.tensors:
         tdims = [d for d in pb.dims if d in t.dims]
         out = t.role is Role.OUTPUT
@@ -526,12 +529,25 @@ def define_traffic(
                     lower=size_t,  # every word of t passes every pair of its chain at least once
                 )
                 incoming.setdefault((t.name, p), []).append(z)
+                hop = pb.arch.hop_energy(c, p) * pb.arch.width(p, t.role)
+                if hop:
+                    # words crossing the fan-outs between c and p: every instance of c receives
+                    # its fills or sends its updates (hop_<t>_<c>_<p>)
+                    crossing = epigraph(
+                        m,
+                        f"hop_{t.name}_{c}_{p}",
+                        base + _above_log(factors, pb, c),
+                        space,
+                        adjacent[t.name, c, p],
+                        lower=size_t,
+                    )
+                    network.append((hop, crossing))
                 if not out:
                     reads[p] += wide(z, pb.arch.width(p, t.role))
                     continue
                 writes[p] += wide(z, pb.arch.width(p, t.role))
                 updates.append(UpdatePair(t, c, p, z))
-    return TrafficTerms(reads, writes, incoming, updates)
+    return TrafficTerms(reads, writes, incoming, updates, tuple(network))
 
 
 def define_readback(
@@ -567,11 +583,15 @@ def define_readback(
     )
     reads, writes = dict(traffic.reads), dict(traffic.writes)
     role = {t.name: t.role for t in pb.op.tensors}
+    network = list(traffic.network)
     for tn, c, p in keys:
+        hop = pb.arch.hop_energy(c, p) * pb.arch.width(p, role[tn])
+        if hop:  # a read-back crosses the fan-outs once, to one of the instances sharing it
+            network.append((hop, points * m.readback[tn, c, p]))
         reads[p] += wide(points * m.readback[tn, c, p], pb.arch.width(p, role[tn]))
         if c != MAC:
             writes[c] += wide(points * m.readback[tn, c, p], pb.arch.width(c, role[tn]))
-    return replace(traffic, reads=reads, writes=writes)
+    return replace(traffic, reads=reads, writes=writes, network=tuple(network))
 
 
 def wide(words: Expr, width: float) -> Expr:
@@ -718,17 +738,13 @@ def define_latency_and_energy(
     energy_scale = max(fixed, 1.0) + points * max(lv.read_energy_pj for lv in arch.levels)
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.energy = pyo.Expression(expr=energy_scale * m.energy_scaled)
-    m.energy_definition = pyo.Constraint(
-        expr=m.energy_scaled
-        >= (
-            fixed
-            + sum(
-                lv.read_energy_pj * traffic.reads[i] + lv.write_energy_pj * traffic.writes[i]
-                for i, lv in enumerate(arch.levels)
-            )
-        )
-        / energy_scale
+    accesses = fixed + sum(
+        lv.read_energy_pj * traffic.reads[i] + lv.write_energy_pj * traffic.writes[i]
+        for i, lv in enumerate(arch.levels)
     )
+    if traffic.network:  # words crossing fan-outs with a hop energy
+        accesses = accesses + sum(hop * words for hop, words in traffic.network)
+    m.energy_definition = pyo.Constraint(expr=m.energy_scaled >= accesses / energy_scale)
     return CostTerms(
         resource_cycles, latency_scale, energy_scale, m.latency_scaled, m.energy_scaled
     )
