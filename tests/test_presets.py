@@ -20,7 +20,7 @@ from cosamt.workload.einsum import Role
 
 KiB = 1024
 MiB = 1024 * KiB
-EXPECTED = {"cloud", "edge", "eyeriss", "gemmini", "mobile", "simba", "tpuv1"}
+EXPECTED = {"cloud", "edge", "eyeriss", "gemmini", "mobile", "simba", "simba_chiplets", "tpuv1"}
 
 
 def _level(arch: Architecture, name: str) -> Any:
@@ -43,11 +43,12 @@ def test_preset_loads_and_follows_the_shared_conventions(name: str) -> None:
     assert "Registers" not in arch.level_names  # the MAC's operand latch is the PE's register
     assert arch.level_names[-1] == "DRAM"
     assert "GlobalBuffer" in arch.level_names
-    assert arch.pe_array.below == "GlobalBuffer"
+    # the PE array sits below GlobalBuffer, or below a per-PE buffer under a fan-out of PEs
+    assert arch.pe_array.below == ("PEBuffer" if arch.fanouts else "GlobalBuffer")
     assert not arch.is_private(arch.level_index("GlobalBuffer"))
     assert arch.dram.capacity_bytes is None and arch.dram.partitions is None
     assert set(arch.dram.holds) == set(Role)
-    assert arch.pe_array.multicast and arch.pe_array.spatial_reduction
+    assert all(f.multicast and f.spatial_reduction for f in arch.all_fanouts)
     classes = set(arch.pe_array.rows.unrolls) | set(arch.pe_array.cols.unrolls)
     assert classes == {DimClass.REDUCTION, DimClass.OUTPUT}
     # every bounded buffer holds at least one word
@@ -165,6 +166,53 @@ def test_eyeriss_carries_the_chip_numbers() -> None:
     for name, ratio in (("RF", 1), ("GlobalBuffer", 6), ("DRAM", 200)):
         level = _level(arch, name)
         assert level.read_energy_pj == level.write_energy_pj == pytest.approx(ratio * mac)
+
+
+def test_simba_chiplets_carries_the_paper_numbers() -> None:
+    """Shao et al., MICRO 2019: a 36-chiplet package (6 x 6), 16 PEs per chiplet (4 x 4), 8 vector
+    MACs of 8 lanes per PE; per PE 8 KB input, 32 KB weight and 3 KB accumulation buffers (24-bit
+    partial sums); a 64 KB global buffer per chiplet; 128 TOPS at the package's peak."""
+    arch = load_preset("simba_chiplets")
+    chips, pes, vmacs, lanes = 6 * 6, 4 * 4, 8, 8
+    assert arch.level_names == ("PEBuffer", "GlobalBuffer", "DRAM")
+    assert (arch.pe_array.rows.size, arch.pe_array.cols.size) == (vmacs, lanes)
+    assert arch.pe_array.below == "PEBuffer"
+    pe_fan, chip_fan = arch.fanouts
+    assert (pe_fan.below, chip_fan.below) == ("GlobalBuffer", "DRAM")
+    assert [a.size for a in pe_fan.axes.values()] == [4, 4]
+    assert [a.size for a in chip_fan.axes.values()] == [6, 6]
+    assert arch.units == chips * pes * vmacs * lanes == 36864
+    # one PEBuffer per PE (shared by its 8 vector MACs), one GlobalBuffer per chiplet
+    assert arch.max_instances(arch.level_index("PEBuffer")) == chips * pes
+    assert arch.max_instances(arch.level_index("GlobalBuffer")) == chips
+    assert not any(arch.is_private(i) for i in range(len(arch.levels)))
+    assert arch.word_bytes == 1
+    pe = arch.level_index("PEBuffer")
+    assert arch.bytes_of(pe, Role.OUTPUT) == 24 // 8
+    assert _words(arch, "PEBuffer") == {
+        (Role.INPUT,): 8 * KiB,
+        (Role.WEIGHT,): 32 * KiB,
+        (Role.OUTPUT,): 3 * KiB / 3,
+    }
+    assert _words(arch, "GlobalBuffer") == {(Role.INPUT, Role.OUTPUT): 64 * KiB}
+    # 2 operations per MAC per cycle: 128 TOPS over the package
+    assert 2 * arch.units * arch.clock_ghz / 1000 == pytest.approx(128, abs=0.01)
+    # rows unroll output channels (one per vector MAC), cols the 8-lane dot product
+    assert arch.pe_array.rows.unrolls == (DimClass.OUTPUT,)
+    assert arch.pe_array.cols.unrolls == (DimClass.REDUCTION,)
+    # the chiplet keeps the simba preset's figures: GlobalBuffer 80 B/cycle per chiplet, and
+    # DRAM 20 B/cycle per chiplet for all 36
+    simba = load_preset("simba")
+    gb = _level(arch, "GlobalBuffer")
+    assert gb.read_bandwidth == _level(simba, "GlobalBuffer").read_bandwidth == 16 + 64
+    assert arch.dram.read_bandwidth == chips * simba.dram.read_bandwidth == 36 * 20
+    assert arch.mac_energy_pj == simba.mac_energy_pj == pytest.approx(0.2 + 0.1)
+    # per-PE SRAM total 8 + 32 + 3 = 43 KiB in the sqrt rule: 6 x 1.5 pJ x sqrt(43/108) / 2
+    level = _level(arch, "PEBuffer")
+    assert level.read_energy_pj == pytest.approx(4.5 * (43 / 108) ** 0.5, abs=1e-4)
+    assert gb.read_energy_pj == pytest.approx(4.5 * (64 / 108) ** 0.5, abs=1e-4)
+    assert arch.dram.read_energy_pj == pytest.approx(200 * 1.5 / 2)
+    assert arch.vector_unit.lanes == chips * pes
 
 
 def test_tpuv1_carries_the_chip_numbers() -> None:
@@ -303,3 +351,15 @@ def test_dram_with_capacity_fails() -> None:
     data["levels"][-1]["capacity_bytes"] = 8 * 1024**3
     with pytest.raises(ValidationError, match="capacity null"):
         Architecture.model_validate(data)
+
+
+def test_gpt2_on_simba_chiplets_is_proven_optimal_and_agrees() -> None:
+    """About 12 s on one thread. By hand, from the paper's 36 x 16 x 64 = 36864 MACs per cycle:
+    at 64 tokens qkv_proj and the fused FFN keep every MAC busy (their DRAM traffic, inputs and
+    weights read once at 36 x 20 bytes/cycle, takes fewer cycles), so each takes its MACs / 36864
+    cycles, the FFN's GELU running beside on the vector unit."""
+    latency = _check_proven_and_agreeing(_solve_gpt2("simba_chiplets"))
+    units = 36 * 16 * 8 * 8
+    assert M * E * 3 * E / units > (M * E + E * 3 * E) / (36 * 20)
+    assert latency["qkv_proj"] == pytest.approx(M * E * 3 * E / units, rel=1e-9)
+    assert latency["ffn1+act+ffn2"] == pytest.approx(2 * M * E * F / units, rel=1e-9)

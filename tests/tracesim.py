@@ -27,6 +27,11 @@ Semantics:
   (parent instance, tile) per step (reduction in the array). A loaded output tile is read back
   (parent read + child write, once per distinct tile per step) iff the parent has ever received
   partial sums for any of its coordinates. Everything still held is evicted at the end.
+* Per instance: every word is also counted at the instance that reads or writes it
+  (``per_instance``); a read-back partial sum shared by instances that reduce it together is
+  written into one of them. ``crossing`` counts, per pair of consecutive keeping levels, every
+  word delivered to or sent from a child instance (the latch's PEs too): the network traffic
+  across the fan-outs between them, once per destination.
 
 Fused-group members (``arch.with_shared_level()``, ``on_chip`` as given to the evaluator):
 
@@ -68,6 +73,11 @@ class _Loop:
 @dataclass
 class SimResult:
     counts: dict[tuple[int, str], tuple[int, int]]  # (level index, tensor) -> (reads, writes)
+    # level index -> instance (spatial indices above it) -> words it (reads, writes), all tensors
+    per_instance: dict[int, dict[tuple[int, ...], tuple[int, int]]]
+    # (child, parent, tensor) -> words delivered to (fills, read-backs) or sent from (updates)
+    # child instances, the latch's PEs included: what crosses the fan-outs in between
+    crossing: dict[tuple[int, int, str], int]
     steps: int  # temporal steps executed
     macs: int  # (step, PE instance) pairs executed
 
@@ -171,13 +181,19 @@ def simulate(
         chains[t.name] = [LATCH, *kept]
     full = {t.name: nest.tile(t, n - 1, tuple([0] * len(nest.loops))) for t in op.tensors}
 
-    def count_read(level: int, t: Tensor, words: int) -> None:
+    crossing: dict[tuple[int, int, str], int] = defaultdict(int)
+    inst_reads: dict[tuple[int, tuple[int, ...]], int] = defaultdict(int)
+    inst_writes: dict[tuple[int, tuple[int, ...]], int] = defaultdict(int)
+
+    def count_read(level: int, t: Tensor, words: int, at: tuple[int, ...]) -> None:
         if level != LATCH:
             reads[(level, t.name)] += words
+            inst_reads[(level, at)] += words
 
-    def count_write(level: int, t: Tensor, words: int) -> None:
+    def count_write(level: int, t: Tensor, words: int, at: tuple[int, ...]) -> None:
         if level != LATCH:
             writes[(level, t.name)] += words
+            inst_writes[(level, at)] += words
 
     first_pe = {(lv, inst(lv, pe)): pe for lv in range(-1, n) for pe in reversed(pes)}
 
@@ -196,11 +212,12 @@ def simulate(
                     continue
                 pi = inst(parent, pe_of(child, ci))
                 assert old <= held[(t.name, parent, pi)]
-                count_read(child, t, len(old))
+                count_read(child, t, len(old), ci)
+                crossing[(child, parent, t.name)] += len(old)
                 groups.add((pi, old))  # same tile, same parent, same step: reduced in the array
                 del held[(t.name, child, ci)]
             for pi, old in groups:
-                count_write(parent, t, len(old))
+                count_write(parent, t, len(old), pi)
                 received[(t.name, parent, pi)].update(old)
         top = chains[t.name][-1]
         if t.name in on_chip:  # the top tile is consumed in place: discard it, nothing moves
@@ -251,15 +268,18 @@ def simulate(
                     words = len(tile)
                     if t.role is Role.OUTPUT:
                         if received[(t.name, parent, pi)] & tile:  # partial sums exist: read back
-                            count_read(parent, t, words)
-                            count_write(child, t, words)
+                            count_read(parent, t, words, pi)
+                            # the instances sharing the tile reduce it together: one receives it
+                            count_write(child, t, words, dests[0])
+                            crossing[(child, parent, t.name)] += words
                             for ci in dests:
                                 received[(t.name, child, ci)].update(tile)
                         # otherwise the tile starts at zero: nothing moves
                     else:
-                        count_read(parent, t, words * copies(child, parent, dests))
-                        for _ci in dests:
-                            count_write(child, t, words)
+                        count_read(parent, t, words * copies(child, parent, dests), pi)
+                        for ci in dests:
+                            count_write(child, t, words, ci)
+                            crossing[(child, parent, t.name)] += words
     for t in op.outputs:
         evict_outputs(t, None)
 
@@ -269,4 +289,16 @@ def simulate(
         for lvl in chains[t.name]
         if lvl != LATCH
     }
-    return SimResult(counts=counts, steps=steps, macs=macs)
+    per_instance = {
+        lvl: {
+            i: (inst_reads.get((lvl, i), 0), inst_writes.get((lvl, i), 0)) for i in instances(lvl)
+        }
+        for lvl in range(n)
+    }
+    return SimResult(
+        counts=counts,
+        steps=steps,
+        macs=macs,
+        per_instance=per_instance,
+        crossing=dict(crossing),
+    )

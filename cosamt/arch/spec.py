@@ -2,9 +2,10 @@
 
 Levels are listed innermost first, DRAM last. The PE array fans out directly below the level named
 ``pe_array.below``: every level below it is private to one PE. Capacities, bandwidths and energies
-of private levels are per PE. Further fan-outs (``fanouts``, chiplets of a package for example) sit
+of private levels are per PE (a bandwidth: each PE moves its own share of the traffic at it).
+Further fan-outs (``fanouts``, chiplets of a package for example) sit
 directly below higher levels: the levels below such a fan-out, down to the PE array's, are
-replicated once per instance of it (their capacities and energies are per instance).
+replicated once per instance of it (their capacities, energies and bandwidths are per instance).
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class PEArray(Frozen):
     """One read of the level above feeds every PE whose unrolled dimension does not index the tensor."""
     spatial_reduction: bool = True
     """Partial sums of PEs that unroll a reduction dimension are added in the array (adder tree)."""
+    hop_energy_pj: Energy = 0.0
+    """Network energy per word delivered across the array, charged once per destination PE (a
+    multicast word reaching k PEs costs k), per word of ``word_bytes``; 0 = no network cost."""
 
     @property
     def pes(self) -> int:
@@ -90,6 +94,9 @@ class FanOut(Frozen):
     the tensor (otherwise one copy per instance)."""
     spatial_reduction: bool = True
     """Partial sums of instances that unroll a reduction dimension are added in the network."""
+    hop_energy_pj: Energy = 0.0
+    """Network energy per word delivered across this fan-out, charged once per destination
+    (a multicast word reaching k buffers below costs k), per word of ``word_bytes``; 0 = none."""
 
     @property
     def size(self) -> int:
@@ -134,9 +141,12 @@ class MemoryLevel(Frozen):
     holds: tuple[Role, ...] = (Role.INPUT, Role.WEIGHT, Role.OUTPUT)
     """Roles of tensors this level may keep; others bypass it."""
     read_bandwidth: Rate | None = None
-    """Bytes per cycle this level can read (per PE for private levels); null means unlimited."""
+    """Bytes per cycle one instance of this level can read (per PE for private levels, per
+    fan-out instance for replicated ones: each instance moves its own share of the traffic);
+    null means unlimited."""
     write_bandwidth: Rate | None = None
-    """Bytes per cycle this level can write (per PE for private levels); null means unlimited."""
+    """Bytes per cycle one instance of this level can write (per PE, per fan-out instance, as
+    for reads); null means unlimited."""
     read_energy_pj: Energy
     """Energy of reading one word of ``word_bytes`` (a wider or narrower word costs in proportion
     to its bytes)."""
@@ -214,12 +224,6 @@ class Architecture(Frozen):
             raise ValueError(
                 f"pe_array.below names unknown level {self.pe_array.below!r}; levels are {names}"
             )
-        for lv in self.levels[: names.index(self.pe_array.below)]:
-            if lv.read_bandwidth is not None or lv.write_bandwidth is not None:
-                raise ValueError(
-                    f"level {lv.name} is private to a PE (below the array): its bandwidth must be null "
-                    "(a PE's own storage is assumed to keep up with its MAC)"
-                )
         self._check_fanouts(names)
         self._every_buffer_holds_a_word()
         top = self.levels[-1]
@@ -247,14 +251,6 @@ class Architecture(Frozen):
                     f"fanouts[{j}].below ({f.below}) must be above the PE array's or the previous "
                     "fan-out's level (fan-outs are listed innermost first)"
                 )
-            # The MIP writes bandwidth cycles of all instances together; per instance they would
-            # divide by a variable instance count, so replicated levels keep up (like private ones).
-            for lv in self.levels[names.index(self.pe_array.below) : at]:
-                if lv.read_bandwidth is not None or lv.write_bandwidth is not None:
-                    raise ValueError(
-                        f"level {lv.name} is replicated per instance of fanouts[{j}] (below "
-                        f"{f.below}): its bandwidth must be null"
-                    )
             lower = at
 
     def _every_buffer_holds_a_word(self) -> None:
@@ -308,6 +304,7 @@ class Architecture(Frozen):
             axes={"rows": pe.rows, "cols": pe.cols},
             multicast=pe.multicast,
             spatial_reduction=pe.spatial_reduction,
+            hop_energy_pj=pe.hop_energy_pj,
         )
         return (inner, *self.fanouts)
 
@@ -330,6 +327,13 @@ class Architecture(Frozen):
     def fanout_levels(self) -> tuple[int, ...]:
         """Levels that carry spatial loops, innermost first."""
         return tuple(self.level_index(f.below) for f in self.all_fanouts)
+
+    def hop_energy(self, child: int, parent: int) -> float:
+        """Network energy per word moving between ``child`` and ``parent`` (child < parent): the
+        hop energies of the fan-outs it crosses (those below a level in ``(child, parent]``)."""
+        return sum(
+            f.hop_energy_pj for f in self.all_fanouts if child < self.level_index(f.below) <= parent
+        )
 
     def fanout_at(self, level: int) -> FanOut | None:
         return next((f for f in self.all_fanouts if self.level_index(f.below) == level), None)

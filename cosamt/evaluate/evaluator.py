@@ -362,6 +362,7 @@ def evaluate(
     reads = [dict.fromkeys((t.name for t in op.tensors), 0) for _ in range(n)]
     writes = [dict.fromkeys((t.name for t in op.tensors), 0) for _ in range(n)]
     fill_counts: dict[tuple[str, int], int] = {}
+    network = 0.0  # pJ of words crossing fan-outs, once per destination (hop_energy_pj)
     for t in op.tensors:
         chain = [MAC_LEVEL] + [i for i in range(n) if mapping.keeps(i, t.name)]
         for child, parent in itertools.pairwise(chain):
@@ -376,6 +377,14 @@ def evaluate(
                 if sp.dim in t.dims or not (t.role is Role.OUTPUT or multicast.get(sp.axis, True))
             ) * instances(parent)
             words = tile(t, child)
+            hop = arch.hop_energy(child, parent)
+            if hop:
+                # every instance of the child receives its fills (or sends its updates) across the
+                # fan-outs in between; a read-back reaches one of the instances that share it
+                crossing = words * f * instances(child)
+                if t.role is Role.OUTPUT:
+                    crossing += words * (f - r) * dest
+                network += hop * crossing * arch.width(parent, t.role)
             if t.role is Role.OUTPUT:
                 writes[parent][t.name] += words * f * dest
                 reads[parent][t.name] += words * (f - r) * dest
@@ -465,7 +474,7 @@ def evaluate(
     latency = max([compute, vcycles] + [ls.cycles for ls in level_stats])
     mac_e = macs * arch.mac_energy_pj
     vec_e = vops * arch.vector_unit.energy_per_op_pj
-    energy = mac_e + vec_e + sum(ls.energy_pj for ls in level_stats)
+    energy = mac_e + vec_e + network + sum(ls.energy_pj for ls in level_stats)
     return Metrics(
         operator=op.name,
         macs=macs,
@@ -483,4 +492,5 @@ def evaluate(
         tensors=tuple(tensor_stats),
         violations=tuple(violations),
         pe_stationarity=stationarity(op, mapping.temporal_above(MAC_LEVEL)),
+        network_energy_pj=network,
     )

@@ -63,6 +63,7 @@ class Metrics:
     tensors: tuple[TensorLevelStats, ...]
     pe_stationarity: Stationarity = Stationarity.NONE  # what stays in the PE's latch
     violations: tuple[Violation, ...] = ()
+    network_energy_pj: float = 0.0  # words crossing fan-outs (hop_energy_pj), in energy_pj
 
     @property
     def valid(self) -> bool:
@@ -118,6 +119,8 @@ class Metrics:
                 for t in self.tensors
             ],
             "violations": [v.to_json() for v in self.violations],
+            # only where a fan-out has a hop energy: other reports stay as they were
+            **({"network_energy_pj": self.network_energy_pj} if self.network_energy_pj else {}),
         }
 
 

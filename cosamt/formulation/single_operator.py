@@ -165,6 +165,8 @@ class TrafficTerms:
     writes: dict[int, Expr]
     incoming: dict[tuple[str, int], list[Expr]]
     updates: list[UpdatePair]  # the output pairs, for define_readback
+    # pJ-weighted words crossing fan-outs with a hop energy (energy only; empty without one)
+    network: tuple[tuple[float, Expr], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -496,6 +498,7 @@ def define_traffic(
     adjacent = chains.adjacent
     incoming: dict[tuple[str, int], list[Expr]] = {}
     updates: list[UpdatePair] = []
+    network: list[tuple[float, Expr]] = []
     for t in pb.op.tensors:
         tdims = [d for d in pb.dims if d in t.dims]
         out = t.role is Role.OUTPUT
@@ -527,12 +530,25 @@ def define_traffic(
                     lower=size_t,  # every word of t passes every pair of its chain at least once
                 )
                 incoming.setdefault((t.name, p), []).append(z)
+                hop = pb.arch.hop_energy(c, p) * pb.arch.width(p, t.role)
+                if hop:
+                    # words crossing the fan-outs between c and p: every instance of c receives
+                    # its fills or sends its updates (hop_<t>_<c>_<p>)
+                    crossing = epigraph(
+                        m,
+                        f"hop_{t.name}_{c}_{p}",
+                        base + _above_log(factors, pb, c),
+                        space,
+                        adjacent[t.name, c, p],
+                        lower=size_t,
+                    )
+                    network.append((hop, crossing))
                 if not out:
                     reads[p] += wide(z, pb.arch.width(p, t.role))
                     continue
                 writes[p] += wide(z, pb.arch.width(p, t.role))
                 updates.append(UpdatePair(t, c, p, z))
-    return TrafficTerms(reads, writes, incoming, updates)
+    return TrafficTerms(reads, writes, incoming, updates, tuple(network))
 
 
 def define_readback(
@@ -568,11 +584,15 @@ def define_readback(
     )
     reads, writes = dict(traffic.reads), dict(traffic.writes)
     role = {t.name: t.role for t in pb.op.tensors}
+    network = list(traffic.network)
     for tn, c, p in keys:
+        hop = pb.arch.hop_energy(c, p) * pb.arch.width(p, role[tn])
+        if hop:  # a read-back crosses the fan-outs once, to one of the instances sharing it
+            network.append((hop, points * m.readback[tn, c, p]))
         reads[p] += wide(points * m.readback[tn, c, p], pb.arch.width(p, role[tn]))
         if c != MAC:
             writes[c] += wide(points * m.readback[tn, c, p], pb.arch.width(c, role[tn]))
-    return replace(traffic, reads=reads, writes=writes)
+    return replace(traffic, reads=reads, writes=writes, network=tuple(network))
 
 
 def wide(words: Expr, width: float) -> Expr:
@@ -698,29 +718,76 @@ def define_latency_and_energy(
         macs, vops = 0, points * op.ops_per_point
         resource_cycles["vector"] = float(math.ceil(vops / arch.vector_unit.lanes))
     for i, lv in enumerate(arch.levels):
-        if arch.is_private(i):
-            continue  # private levels have no bandwidth limit (validated in the architecture)
-        if lv.read_bandwidth:
-            resource_cycles[f"{lv.name}.read"] = traffic.reads[i] * (wb / lv.read_bandwidth)
-        if lv.write_bandwidth:
-            resource_cycles[f"{lv.name}.write"] = traffic.writes[i] * (wb / lv.write_bandwidth)
+        ports = [
+            (port, words, bw)
+            for port, words, bw in (
+                ("read", traffic.reads[i], lv.read_bandwidth),
+                ("write", traffic.writes[i], lv.write_bandwidth),
+            )
+            if bw
+        ]
+        if ports and arch.max_instances(i) > 1:
+            # a private or replicated level: each instance moves its share (bandwidth per instance)
+            share = _per_instance(m, pb, factors, i, [(p, w) for p, w, _bw in ports])
+            for port, _words, bw in ports:
+                resource_cycles[f"{lv.name}.{port}"] = share[port] * (wb / bw)
+            continue
+        for port, words, bw in ports:
+            resource_cycles[f"{lv.name}.{port}"] = words * (wb / bw)
     for resource, cycles in resource_cycles.items():
         m.latency_bounds[resource] = m.latency_scaled >= cycles / latency_scale
     fixed = macs * arch.mac_energy_pj + vops * arch.vector_unit.energy_per_op_pj
     energy_scale = max(1.0, bound.energy_pj)  # likewise
     m.energy_scaled = pyo.Var(domain=pyo.NonNegativeReals)
     m.energy = pyo.Expression(expr=energy_scale * m.energy_scaled)
-    m.energy_definition = pyo.Constraint(
-        expr=m.energy_scaled
-        >= (
-            fixed
-            + sum(
-                lv.read_energy_pj * traffic.reads[i] + lv.write_energy_pj * traffic.writes[i]
-                for i, lv in enumerate(arch.levels)
-            )
-        )
-        / energy_scale
+    accesses = fixed + sum(
+        lv.read_energy_pj * traffic.reads[i] + lv.write_energy_pj * traffic.writes[i]
+        for i, lv in enumerate(arch.levels)
     )
+    if traffic.network:  # words crossing fan-outs with a hop energy
+        accesses = accesses + sum(hop * words for hop, words in traffic.network)
+    m.energy_definition = pyo.Constraint(expr=m.energy_scaled >= accesses / energy_scale)
     return CostTerms(
         resource_cycles, latency_scale, energy_scale, m.latency_scaled, m.energy_scaled
     )
+
+
+def _per_instance(
+    m: pyo.Block,
+    pb: Problem,
+    factors: FactorTerms,
+    level: int,
+    ports: list[tuple[str, Expr]],
+) -> dict[str, Expr]:
+    """Words one instance of ``level`` moves through each port: the total divided by the instances
+    in use (the product of the spatial factors above the level, chosen exactly by one-hot,
+    ``instances_<level>``). share_<level>_<port>[j] >= total / N - M (1 - onehot[j])
+    (``instance_share_<level>_<port>``) is exact where it binds: the one-hot selects one j, the
+    other shares are free to be 0. M bounds total / N: no pair moves more than N words (each
+    instance of the child takes at most its N / instances MAC steps' words), read-backs neither."""
+    arch, name = pb.arch, pb.arch.levels[level].name
+    points = math.prod(pb.sizes[d] for d in pb.dims)
+    axes = pb.axes_between(level, pb.n_levels)
+    dims = [d for d in pb.dims if any(s.axis in axes for s in pb.spatial_slots(d))]
+    values = lattice([pb.sizes[d] for d in dims], limit=arch.max_instances(level)) if dims else [1]
+    if len(values) == 1:
+        return {port: words for port, words in ports}
+    exact_value(m, f"instances_{name}", _above_log(factors, pb, level), values)
+    onehot = getattr(m, f"instances_{name}_onehot")
+    widest = max(arch.width(level, r) for r in Role)
+    big = 2.0 * widest * sum(1 for t in pb.op.tensors for _ in _pairs(pb, t))
+    out: dict[str, Expr] = {}
+    for port, words in ports:
+        share = pyo.Var(range(len(values)), domain=pyo.NonNegativeReals)
+        m.add_component(f"share_{name}_{port}", share)
+        m.add_component(
+            f"instance_share_{name}_{port}",
+            pyo.Constraint(
+                range(len(values)),
+                rule=lambda _m, j, share=share, words=words: (
+                    share[j] >= words / points - big * (1 - onehot[j])
+                ),
+            ),
+        )
+        out[port] = sum(points * share[j] / v for j, v in enumerate(values))
+    return out
