@@ -32,7 +32,7 @@ MIN_ACCEPTED = {
     "encoder-only": 26,
     "vision": 16,
     "moe": 36,
-    "encoder-decoder": 39,
+    "encoder-decoder": 40,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -98,10 +98,11 @@ def swin_macs(cfg: dict[str, Any]) -> int:
     return total
 
 
-def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
+def expected_macs(cfg: dict[str, Any], gated: bool, src: int = SEQ) -> dict[str, int]:
     """Prefill MACs at SEQ tokens (batch 1), full-matrix attention, per kind of block (all its
     layers): ``encoder`` (of an encoder-decoder), ``moe`` (layers with a MoE FFN) and ``dense``
-    (the other layers of the stack: a decoder's, or an encoder-only model's)."""
+    (the other layers of the stack: a decoder's, or an encoder-only model's). ``src``: the
+    encoder tokens an ``add_cross_attention`` decoder attends to."""
     cfg = language_model(cfg) or cfg
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
@@ -197,12 +198,44 @@ def expected_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
         }
     cross = 0
     if cfg.get("add_cross_attention"):
-        cross = (
-            2 * tokens * d * heads * dh
-            + tokens * d * 2 * kv * dh
-            + 2 * heads * tokens * tokens * dh
-        )
+        # Q and output projections of the decoder's tokens, K and V of the src encoder tokens.
+        cross = 2 * tokens * d * heads * dh + src * d * 2 * kv * dh + 2 * heads * tokens * src * dh
     return {"dense": layers * (attention(tokens, tokens) + cross + dense(tokens, ff))}
+
+
+def halves(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The encoder and decoder sub-configs of a composite config (EncoderDecoderModel, T5Gemma,
+    Dia, ...)."""
+    for enc, dec in (("encoder", "decoder"), ("encoder_config", "decoder_config")):
+        if isinstance(cfg.get(enc), dict) and isinstance(cfg.get(dec), dict):
+            return dict(cfg[enc]), dict(cfg[dec])
+    return None
+
+
+def composite_macs(enc: dict[str, Any], dec: dict[str, Any]) -> list[dict[str, int]]:
+    """Encoder blocks of the encoder sub-config at its own tokens (patches of its image, else
+    SEQ); decoder blocks of the decoder sub-config at SEQ tokens, each with cross-attention
+    against the encoder's output (transformers' EncoderDecoderModel sets add_cross_attention on
+    the decoder). Every FFN form the sub-models' source scans allow."""
+    src = expected_tokens(enc)
+    dec = {**dec, "add_cross_attention": True}
+    return [
+        {"encoder": expected_macs(enc, ge)["dense"], **expected_macs(dec, gd, src)}
+        for ge in gate_forms(enc.get("model_type", ""))
+        for gd in gate_forms(dec.get("model_type", ""))
+    ]
+
+
+def expected_tokens(cfg: dict[str, Any]) -> int:
+    """Tokens of a vision encoder (patches + class token), else SEQ."""
+    if cfg.get("image_size") is None or "vocab_size" in cfg:
+        return SEQ
+    return (cfg["image_size"] // cfg["patch_size"]) ** 2 + 1
+
+
+def gate_forms(model_type: str) -> tuple[bool, ...]:
+    gated = index().get(model_type, {}).get("source_gate")
+    return (True, False) if gated is None else (gated,)
 
 
 def block_macs(model: ModelConfig, seq: int) -> dict[str, int]:
@@ -225,6 +258,11 @@ def check(model_type: str) -> str:
             assert p.path.startswith("hf_config.") and p.message, (model_type, p)
         return "refused: " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
     got = block_macs(model, model.image_tokens or SEQ)
+    parts = halves(cfg)
+    if parts is not None:
+        allowed = [{k: v for k, v in e.items() if v} for e in composite_macs(*parts)]
+        assert got in allowed, (model_type, got, allowed)
+        return "accepted"
     inner = language_model(cfg)
     gated = (
         index()

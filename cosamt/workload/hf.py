@@ -18,6 +18,7 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
+from cosamt.workload import hf_composite
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -360,16 +361,7 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     )
     if key is None or not _is_int(experts) or experts <= 1:
         return {}
-    k = r.int_(
-        "num_experts_per_tok",
-        "num_experts_per_token",
-        "moe_top_k",
-        "top_k",
-        "num_selected_experts",
-        "moe_topk",
-        "moe_k",
-        what="experts per token",
-    )
+    k = _top_k(r)
     expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
     shared = r.int_("shared_expert_intermediate_size", required=False) or 0
     _, n_shared = r.first("n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
@@ -421,6 +413,38 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     }
 
 
+# Families whose router class fixes top-k (no config field): transformers'
+# SwitchTransformersTop1Router (modeling_switch_transformers.py) and NllbMoeTop2Router
+# (modeling_nllb_moe.py).
+_ROUTER_TOP_K = {"switch_transformers": 1, "nllb-moe": 2}
+_TOP_K_KEYS = (
+    "num_experts_per_tok",
+    "num_experts_per_token",
+    "moe_top_k",
+    "top_k",
+    "num_selected_experts",
+    "moe_topk",
+    "moe_k",
+)
+
+
+def _top_k(r: _Reader) -> int | None:
+    model_type = r.data.get("model_type")
+    if r.first(*_TOP_K_KEYS)[0] is None and model_type in _ROUTER_TOP_K:
+        k = _ROUTER_TOP_K[model_type]
+        r.assumed.append(f"experts per token: {k} ({model_type}'s router is top-{k} by its code)")
+        return k
+    if r.first(*_TOP_K_KEYS)[0] is None and "num_experts_per_tok" in r.data:
+        # DeepSeek-V2's default config: transformers passes it to torch.topk as k unchanged
+        # (DeepseekV2Moe.top_k), so there is no default to fall back on.
+        r.refuse(
+            "num_experts_per_tok",
+            "is null: the family's code has no default top-k (it routes with k = this value)",
+        )
+        return None
+    return r.int_(*_TOP_K_KEYS, what="experts per token")
+
+
 def _moe_flags(r: _Reader, n_layers: int) -> list[bool]:
     """Which layers are MoE, by the rule :func:`_moe` counts with (mlp_layer_types, else the
     first k dense, else every step-th layer not in mlp_only_layers)."""
@@ -465,13 +489,9 @@ def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
         if r.data.get("add_cross_attention") is True:
             return {"cross_attention": True}
         return {}
-    enc = r.int_(
-        "encoder_layers",
-        "num_layers",
-        "num_encoder_layers",
-        "encoder_num_hidden_layers",
-        what="encoder layers",
-    )
+    if _decoder_half(r):
+        return {}
+    enc = r.int_(*_ENCODER_LAYER_KEYS, what="encoder layers")
     for a, b in (
         ("encoder_ffn_dim", "decoder_ffn_dim"),
         ("encoder_attention_heads", "decoder_attention_heads"),
@@ -486,6 +506,28 @@ def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type == "whisper" or "num_mel_bins" in r.data:
         out["encoder_tokens"] = r.int_("max_source_positions", what="encoder frames")
     return out
+
+
+_ENCODER_LAYER_KEYS = (
+    "encoder_layers",
+    "num_layers",
+    "num_encoder_layers",
+    "encoder_num_hidden_layers",
+)
+
+
+def _decoder_half(r: _Reader) -> bool:
+    """The decoder sub-config of an encoder-decoder model read on its own (Canary's, Dia's):
+    ``is_encoder_decoder`` but no encoder layers and only a decoder stack. Its cross-attention
+    needs the encoder's width and length, which only the composite config states."""
+    if r.first(*_ENCODER_LAYER_KEYS)[0] is not None or "num_hidden_layers" not in r.data:
+        return False
+    r.refuse(
+        "is_encoder_decoder",
+        "the decoder half of an encoder-decoder model (no encoder layers here; its "
+        "cross-attention needs the encoder's output): point hf_config at the composite config",
+    )
+    return True
 
 
 def _vision(r: _Reader, model_type: str) -> int | None:
@@ -687,17 +729,12 @@ def config_from_dict(
         towers = sorted(k for k in data if k.endswith("_config") and k != key)
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
-    if isinstance(data.get("encoder"), dict) and isinstance(data.get("decoder"), dict):
-        raise InputError(
-            source,
-            [
-                Problem(
-                    f"{_PREFIX}.encoder",
-                    "a composite encoder + decoder config (encoder, "
-                    "decoder sub-configs) is not read; point hf_config at one of them",
-                )
-            ],
-        )
+    keys = hf_composite.pair(data)
+    if keys is not None:  # encoder + decoder sub-configs, each read by this reader
+        return hf_composite.read_pair(config_from_dict, data, keys, name, source)
+    refused = hf_composite.refused_part(data)
+    if refused is not None:
+        raise InputError(source, [refused])
     raw_type = data.get("model_type")
     if raw_type is not None and not isinstance(raw_type, str):
         raise InputError(

@@ -1,0 +1,186 @@
+"""Composite Hugging Face configs: an encoder sub-config and a decoder sub-config in one file.
+
+``EncoderDecoderModel`` (``encoder`` / ``decoder``), T5Gemma, Dia, Canary (``encoder_config`` /
+``decoder_config``) and the speech / vision variants keep each half as a config of its own. Each
+half is read with the generic reader (:func:`cosamt.workload.hf.config_from_dict`); the two become
+one :class:`ModelConfig` (encoder blocks + decoder blocks with cross-attention) only when the
+encoder is a plain transformer encoder with the decoder's widths, since ``ModelConfig`` has one set
+of widths for both. Anything else is refused naming the sub-config's field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.workload.models import ModelConfig
+
+_PREFIX = "hf_config"
+Reader = Callable[[dict[str, Any], str | None, str], ModelConfig]
+
+# (encoder key, decoder key) pairs composite configs use.
+PAIRS = (("encoder", "decoder"), ("encoder_config", "decoder_config"))
+
+# Composites that are not one encoder + one decoder: refused by the sub-config that shows it.
+_REFUSED_PARTS = (
+    (
+        "question_encoder",
+        "retrieval-augmented generation (a question encoder, retrieval of n_docs documents, a "
+        "generator over each) is not modelled as one model; point hf_config at the generator",
+    ),
+    (
+        "patcher_config",
+        "the byte latent transformer (entropy patcher, local encoder and decoder cross-attending "
+        "to patches, global transformer) is not modelled",
+    ),
+    (
+        "audio_encoder",
+        "an audio codec tower (audio_encoder: convolutions and LSTMs) is not modelled",
+    ),
+)
+
+# Sub-config fields the generic reader does not see and that make an encoder not a plain
+# transformer encoder.
+_NOT_PLAIN = (
+    ("conv_kernel_size", "a conformer encoder (convolution module, conv_kernel_size) is"),
+    ("sliding_windows", "per-layer (left, right) encoder windows (sliding_windows) are"),
+    ("subsampling_factor", "a convolutional subsampling front-end (subsampling_factor) is"),
+)
+
+# ModelConfig fields the encoder must share with the decoder (one set of widths for both).
+_SHARED = (
+    ("d_model", "hidden size"),
+    ("n_heads", "attention heads"),
+    ("kv_heads", "key/value heads"),
+    ("head_dim", "head dim"),
+    ("v_head_dim", "value head dim"),
+    ("d_ff", "FFN width"),
+    ("activation", "FFN activation"),
+    ("norm", "norm type"),
+    ("norm_position", "norm placement"),
+    ("parallel", "parallel attention + MLP"),
+    ("rotary_dim", "rotary features per head"),
+)
+
+
+def refused_part(data: dict[str, Any]) -> Problem | None:
+    """A composite whose parts are not an encoder and a decoder, or that has only an encoder."""
+    for key, message in _REFUSED_PARTS:
+        if isinstance(data.get(key), dict):
+            return Problem(f"{_PREFIX}.{key}", message)
+    enc = data.get("encoder_config")
+    if isinstance(enc, dict) and not isinstance(data.get("decoder_config"), dict):
+        return _not_plain("encoder_config", enc) or Problem(
+            f"{_PREFIX}.encoder_config",
+            "an encoder sub-config with the decoder's fields at the top level is not read "
+            "(point hf_config at one part)",
+        )
+    return None
+
+
+def pair(data: dict[str, Any]) -> tuple[str, str] | None:
+    """The (encoder, decoder) keys of a composite encoder + decoder config, if it is one."""
+    for enc, dec in PAIRS:
+        if isinstance(data.get(enc), dict) and isinstance(data.get(dec), dict):
+            return enc, dec
+    return None
+
+
+def _not_plain(key: str, sub: dict[str, Any]) -> Problem | None:
+    for field, what in _NOT_PLAIN:
+        if sub.get(field) not in (None, 0, False, []):
+            return Problem(f"{_PREFIX}.{key}.{field}", f"{what} not modelled")
+    return None
+
+
+def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConfig:
+    """One half, read alone; its problems re-rooted under ``hf_config.<key>``. The composite
+    states the structure, so the half's own ``is_encoder_decoder`` flag is dropped."""
+    flat = {k: v for k, v in sub.items() if k != "is_encoder_decoder"}
+    try:
+        return read(flat, None, source)
+    except InputError as exc:
+        rooted = [
+            Problem(p.path.replace(_PREFIX, f"{_PREFIX}.{key}", 1), p.message) for p in exc.problems
+        ]
+        raise InputError(source, rooted) from exc
+
+
+def _shared(model: ModelConfig, field: str) -> Any:
+    if field == "kv_heads":
+        return model.n_kv_heads or model.n_heads
+    if field == "head_dim":
+        return model.head_dim or model.d_model // model.n_heads
+    return getattr(model, field)
+
+
+def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem]:
+    problems = []
+    for field, what in _SHARED:
+        a, b = _shared(enc, field), _shared(dec, field)
+        if a != b:
+            problems.append(
+                Problem(
+                    f"{_PREFIX}.{key}",
+                    f"the encoder's {what} ({a}) differs from the decoder's ({b}): an encoder "
+                    "unlike its decoder is not modelled (one set of widths for both)",
+                )
+            )
+    for field, what in (
+        ("sliding_window", "a windowed encoder (sliding_window)"),
+        ("n_experts", "a mixture-of-experts encoder"),
+        ("stage_depths", "a hierarchical encoder"),
+        ("encoder_layers", "an encoder that is itself an encoder-decoder"),
+        ("kv_lora_rank", "an MLA encoder (kv_lora_rank)"),
+    ):
+        if getattr(enc, field) is not None:
+            problems.append(Problem(f"{_PREFIX}.{key}", f"{what} is not modelled"))
+    return problems
+
+
+def read_pair(
+    read: Reader, data: dict[str, Any], keys: tuple[str, str], name: str | None, source: str
+) -> ModelConfig:
+    """Encoder blocks (the encoder sub-config's layers) + decoder blocks with cross-attention."""
+    enc_key, dec_key = keys
+    problems = [p for p in (refused_part(data), _not_plain(enc_key, data[enc_key])) if p]
+    if problems:
+        raise InputError(source, problems)
+    enc = _part(read, data[enc_key], enc_key, source)
+    dec = _part(read, data[dec_key], dec_key, source)
+    problems = _check_encoder(enc, dec, enc_key)
+    if not dec.decoder:
+        problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
+    if dec.encoder_layers is not None or dec.decoder_tokens is not None:
+        problems.append(Problem(f"{_PREFIX}.{dec_key}", "is itself an encoder-decoder"))
+    if problems:
+        raise InputError(source, problems)
+    outer = data.get("model_type") or "composite"
+    tokens = (
+        f"{enc.image_tokens} image tokens" if enc.image_tokens else "the instance's seq_len tokens"
+    )
+    notes = (
+        f"composite config ({enc_key} + {dec_key}): {enc.n_layers} encoder blocks read from "
+        f"{enc_key}, {dec.n_layers} decoder blocks from {dec_key}, every decoder block with "
+        f"cross-attention against the encoder's output ({tokens})",
+        *(f"{enc_key}: {a}" for a in enc.assumptions),
+        *(f"{dec_key}: {a}" for a in dec.assumptions),
+    )
+    fields = dec.model_dump(exclude_unset=True)
+    fields.update(
+        name=name or str(outer),
+        encoder_layers=enc.n_layers,
+        encoder_tokens=enc.image_tokens,
+        cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
+        decoder=True,
+        assumptions=notes,
+        source=f"Hugging Face config.json ({outer}: {enc_key} + {dec_key}) at {source}",
+    )
+    fields = {k: v for k, v in fields.items() if v is not None}
+    try:
+        return ModelConfig.model_validate(fields)
+    except ValidationError as exc:
+        raise InputError(source, problems_from_pydantic(exc, _PREFIX)) from exc
