@@ -32,7 +32,7 @@ MIN_ACCEPTED = {
     "encoder-only": 26,
     "vision": 16,
     "moe": 36,
-    "encoder-decoder": 40,
+    "encoder-decoder": 41,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 

@@ -50,20 +50,8 @@ _NOT_PLAIN = (
     ("subsampling_factor", "a convolutional subsampling front-end (subsampling_factor) is"),
 )
 
-# ModelConfig fields the encoder must share with the decoder (one set of widths for both).
-_SHARED = (
-    ("d_model", "hidden size"),
-    ("n_heads", "attention heads"),
-    ("kv_heads", "key/value heads"),
-    ("head_dim", "head dim"),
-    ("v_head_dim", "value head dim"),
-    ("d_ff", "FFN width"),
-    ("activation", "FFN activation"),
-    ("norm", "norm type"),
-    ("norm_position", "norm placement"),
-    ("parallel", "parallel attention + MLP"),
-    ("rotary_dim", "rotary features per head"),
-)
+# The encoder's shape, for the assumption that states it.
+_SHAPE = ("n_heads", "kv_heads", "dh", "d_ff", "activation", "norm", "norm_position", "rotary_dim")
 
 
 def refused_part(data: dict[str, Any]) -> Problem | None:
@@ -109,34 +97,28 @@ def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConf
         raise InputError(source, rooted) from exc
 
 
-def _shared(model: ModelConfig, field: str) -> Any:
-    if field == "kv_heads":
-        return model.n_kv_heads or model.n_heads
-    if field == "head_dim":
-        return model.head_dim or model.d_model // model.n_heads
-    return getattr(model, field)
-
-
 def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem]:
     problems = []
-    for field, what in _SHARED:
-        a, b = _shared(enc, field), _shared(dec, field)
-        if a != b:
-            problems.append(
-                Problem(
-                    f"{_PREFIX}.{key}",
-                    f"the encoder's {what} ({a}) differs from the decoder's ({b}): an encoder "
-                    "unlike its decoder is not modelled (one set of widths for both)",
-                )
+    if enc.d_model != dec.d_model:
+        # transformers then projects the encoder's output (enc_to_dec_proj) or gives the
+        # cross-attention its own widths (Dia's cross_hidden_size): neither is modelled.
+        problems.append(
+            Problem(
+                f"{_PREFIX}.{key}",
+                f"the encoder's hidden size ({enc.d_model}) differs from the decoder's "
+                f"({dec.d_model}): cross-attention over a projected or differently sized "
+                "encoder output is not modelled",
             )
+        )
     for field, what in (
         ("sliding_window", "a windowed encoder (sliding_window)"),
+        ("cross_attention", "an encoder with cross-attention"),
         ("n_experts", "a mixture-of-experts encoder"),
         ("stage_depths", "a hierarchical encoder"),
         ("encoder_layers", "an encoder that is itself an encoder-decoder"),
         ("kv_lora_rank", "an MLA encoder (kv_lora_rank)"),
     ):
-        if getattr(enc, field) is not None:
+        if getattr(enc, field) not in (None, False):
             problems.append(Problem(f"{_PREFIX}.{key}", f"{what} is not modelled"))
     return problems
 
@@ -162,10 +144,11 @@ def read_pair(
     tokens = (
         f"{enc.image_tokens} image tokens" if enc.image_tokens else "the instance's seq_len tokens"
     )
+    shape = ", ".join(f"{f} {getattr(enc, f)}" for f in _SHAPE)
     notes = (
         f"composite config ({enc_key} + {dec_key}): {enc.n_layers} encoder blocks read from "
-        f"{enc_key}, {dec.n_layers} decoder blocks from {dec_key}, every decoder block with "
-        f"cross-attention against the encoder's output ({tokens})",
+        f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, every decoder "
+        f"block with cross-attention against the encoder's output ({tokens})",
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
     )
@@ -173,6 +156,7 @@ def read_pair(
     fields.update(
         name=name or str(outer),
         encoder_layers=enc.n_layers,
+        encoder=enc.model_copy(update={"decoder": False}),
         encoder_tokens=enc.image_tokens,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
         decoder=True,

@@ -103,6 +103,11 @@ class ModelConfig(BaseModel):
     encoder_tokens: PositiveInt | None = None
     """Encoder-decoder model with a fixed encoder length (Whisper: 1500 audio frames); ``None``: the
     instance's ``seq_len``."""
+    encoder: ModelConfig | None = None
+    """Encoder-decoder model whose encoder has its own shape (a composite config's encoder
+    sub-config: heads, FFN, activation, norm may differ; the hidden size must be the decoder's,
+    which its cross-attention reads): the encoder blocks are built from it, ``encoder_layers``
+    must equal its ``n_layers``. ``None``: the encoder has the decoder's widths."""
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
@@ -238,6 +243,22 @@ class ModelConfig(BaseModel):
     @property
     def encoder_decoder(self) -> bool:
         return self.encoder_layers is not None
+
+    @model_validator(mode="after")
+    def _check_encoder(self) -> ModelConfig:
+        enc = self.encoder
+        if enc is None:
+            return self
+        if self.encoder_layers != enc.n_layers or enc.d_model != self.d_model:
+            raise ValueError("encoder: needs encoder_layers = its n_layers and the same d_model")
+        plain = not (enc.encoder_decoder or enc.moe or enc.cross_attention or enc.parallel)
+        plain = plain and enc.sliding_window is None and enc.stage_depths is None
+        if not plain or enc.mla or enc.decoder_tokens is not None:
+            raise ValueError(
+                "encoder: a plain encoder stack only (no MoE, window, MLA, cross-attention, "
+                "parallel blocks, stages)"
+            )
+        return self
 
     @property
     def window_and_moe_split(self) -> bool:

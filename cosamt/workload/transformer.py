@@ -675,11 +675,19 @@ def build_workload(
         blocks = tuple(_stages(model, batch))
     else:
         blocks = tuple(
-            (plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len)
+            (plan, tuple(_block(_block_model(model, plan), plan, batch)))
+            for plan in plan_blocks(model, phase, seq_len)
         )
     head = tuple(_lm_head(model, phase, batch, seq_len)) if lm_head else ()
     notes = tuple(assumptions(model, phase, batch, seq_len, lm_head))
     return Workload(model, phase, batch, seq_len, blocks, head, notes)
+
+
+def _block_model(model: ModelConfig, plan: BlockPlan) -> ModelConfig:
+    """The shape a block is built from: an encoder block's own (``model.encoder``) when given."""
+    if plan.prefix.startswith("enc.") and model.encoder is not None:
+        return model.encoder
+    return model
 
 
 def build_block(

@@ -1,0 +1,90 @@
+"""Composite Hugging Face configs (encoder and decoder sub-configs): each half read on its own,
+accepted as encoder blocks + decoder blocks with cross-attention, or refused naming the
+sub-config's field; and from the CLI (``cosamt workload`` exit 0, or exit 2 naming the field)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cosamt.cli import app
+from cosamt.errors import InputError
+from cosamt.types import Phase
+from cosamt.workload.hf import config_from_dict
+from cosamt.workload.transformer import build_workload
+
+CORPUS = Path(__file__).parent / "data" / "hf_corpus"
+
+
+def corpus(model_type: str) -> dict[str, Any]:
+    return dict(json.loads((CORPUS / f"{model_type}.json").read_text()))
+
+
+def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
+    # ViT-B/16 at 224 (pre-norm, 14 x 14 patches + class token) feeding a BERT decoder
+    # (post-norm): the encoder's blocks are the ViT's, the decoder's BERT's.
+    model = config_from_dict(corpus("vision-encoder-decoder"), source="ved")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    (enc_plan, enc_ops), (dec_plan, dec_ops) = wl.blocks
+    assert (enc_plan.count, enc_plan.m, enc_plan.n) == (12, 197, 197)
+    assert (dec_plan.count, dec_plan.m, dec_plan.cross_n) == (12, 16, 197)
+    enc_names, dec_names = [o.name for o in enc_ops], [o.name for o in dec_ops]
+    assert enc_names[0] == "enc.norm1"  # pre-norm: the norm reads the stream first
+    assert dec_names.index("dec.norm1") == dec_names.index("dec.residual1") + 1  # post-norm
+    xkv = next(o for o in dec_ops if o.name == "dec.xkv_proj")
+    # K and V of the 197 encoder tokens: 197 x 768 x (2 x 768) MACs.
+    assert xkv.macs == 197 * 768 * 2 * 768
+    assert any("197 image tokens" in a for a in wl.assumptions)
+
+
+@pytest.mark.parametrize(
+    ("model_type", "path"),
+    [
+        ("dia", "hf_config.encoder_config"),  # encoder 1024 wide, decoder 2048
+        ("canary", "hf_config.encoder_config.conv_kernel_size"),  # conformer encoder
+        ("parakeet_tdt", "hf_config.encoder_config.conv_kernel_size"),
+        ("speech-encoder-decoder", "hf_config.encoder.conv_kernel"),  # wav2vec2 front-end
+        ("t5gemma", "hf_config.encoder"),  # windowed encoder
+        ("rag", "hf_config.question_encoder"),
+        ("musicgen", "hf_config.audio_encoder"),
+        ("dia_decoder", "hf_config.is_encoder_decoder"),  # a decoder half on its own
+    ],
+)
+def test_composites_not_modelled_are_refused_by_field(model_type: str, path: str) -> None:
+    with pytest.raises(InputError) as info:
+        config_from_dict(corpus(model_type), source=model_type)
+    assert path in [p.path for p in info.value.problems]
+
+
+def test_a_halfs_problem_is_rooted_under_its_key() -> None:
+    cfg = corpus("encoder-decoder")
+    cfg["encoder"] = {**cfg["encoder"], "hidden_size": "wide"}
+    with pytest.raises(InputError) as info:
+        config_from_dict(cfg, source="x")
+    assert "hf_config.encoder.hidden_size" in [p.path for p in info.value.problems]
+
+
+def test_top_k_from_the_router_class() -> None:
+    # Switch routes top-1 and NLLB-MoE top-2 by their router classes; both are then refused
+    # for MoE in an encoder-decoder, not for a missing top-k.
+    for model_type in ("switch_transformers", "nllb-moe"):
+        with pytest.raises(InputError) as info:
+            config_from_dict(corpus(model_type), source=model_type)
+        assert [p.path for p in info.value.problems] == ["hf_config.num_experts"]
+
+
+def test_cli_workload_on_composites(tmp_path: Path) -> None:
+    for model_type in ("vision-encoder-decoder", "dia"):
+        (tmp_path / f"{model_type}.json").write_text(json.dumps(corpus(model_type)))
+        inst = {"model": {"hf_config": f"{model_type}.json"}, "seq_len": 16, "arch": "edge"}
+        (tmp_path / f"inst_{model_type}.json").write_text(json.dumps(inst))
+    ok = CliRunner().invoke(app, ["workload", str(tmp_path / "inst_vision-encoder-decoder.json")])
+    assert ok.exit_code == 0, ok.output
+    assert "197 cross keys" in ok.stdout
+    bad = CliRunner().invoke(app, ["workload", str(tmp_path / "inst_dia.json")])
+    assert bad.exit_code == 2
+    assert "hf_config.encoder_config" in bad.output and "Traceback" not in bad.output
