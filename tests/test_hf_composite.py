@@ -88,3 +88,18 @@ def test_cli_workload_on_composites(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["workload", str(tmp_path / "inst_dia.json")])
     assert bad.exit_code == 2
     assert "hf_config.encoder_config" in bad.output and "Traceback" not in bad.output
+
+
+def test_moonshine_halves_differ_in_ffn_form() -> None:
+    # Moonshine's flat config: encoder_hidden_act gelu (plain fc1/fc2), decoder_hidden_act silu
+    # with the decoder's fc1 twice intermediate_size wide and chunked (a SwiGLU of 1152).
+    model = config_from_dict(corpus("moonshine"), source="moonshine")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    (_, enc_ops), (_, dec_ops) = wl.blocks
+    enc = {o.name: o for o in enc_ops}
+    dec = {o.name: o for o in dec_ops}
+    assert "enc.ffn1" in enc and "enc.ffn_gate" not in enc
+    assert enc["enc.ffn1"].macs == 16 * 288 * 1152
+    assert dec["dec.ffn_gate"].macs == dec["dec.ffn_up"].macs == 16 * 288 * 1152
+    assert "dec.ffn1" not in dec
+    assert any("decoder's FFN gated, the encoder's plain" in a for a in wl.assumptions)

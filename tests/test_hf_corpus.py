@@ -32,7 +32,7 @@ MIN_ACCEPTED = {
     "encoder-only": 26,
     "vision": 16,
     "moe": 36,
-    "encoder-decoder": 41,
+    "encoder-decoder": 42,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -98,11 +98,14 @@ def swin_macs(cfg: dict[str, Any]) -> int:
     return total
 
 
-def expected_macs(cfg: dict[str, Any], gated: bool, src: int = SEQ) -> dict[str, int]:
+def expected_macs(
+    cfg: dict[str, Any], gated: bool, src: int = SEQ, enc_gated: bool | None = None
+) -> dict[str, int]:
     """Prefill MACs at SEQ tokens (batch 1), full-matrix attention, per kind of block (all its
     layers): ``encoder`` (of an encoder-decoder), ``moe`` (layers with a MoE FFN) and ``dense``
     (the other layers of the stack: a decoder's, or an encoder-only model's). ``src``: the
-    encoder tokens an ``add_cross_attention`` decoder attends to."""
+    encoder tokens an ``add_cross_attention`` decoder attends to; ``enc_gated``: an
+    encoder-decoder's encoder FFN form when it differs from the decoder's."""
     cfg = language_model(cfg) or cfg
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
@@ -185,7 +188,8 @@ def expected_macs(cfg: dict[str, Any], gated: bool, src: int = SEQ) -> dict[str,
         src = cfg.get("max_source_positions") if "num_mel_bins" in cfg else tokens
         # DETR (Carion et al. 2020, sec. 3.2): the decoder transforms num_queries object queries.
         tgt = cfg.get("num_queries") or tokens
-        enc = attention(src, src) + dense(src, ff)
+        enc_ff_gated = gated if enc_gated is None else enc_gated
+        enc = attention(src, src) + src * d * ff * (3 if enc_ff_gated else 2)
         cross = (
             tgt * d * heads * dh
             + src * d * 2 * kv * dh
@@ -273,12 +277,17 @@ def check(model_type: str) -> str:
     # source scan cannot see: no gate_proj).
     text_type = inner.get("model_type", model_type) if inner else model_type
     gated = True if text_type.startswith("modernbert") else gated
+    # Moonshine's decoder fc1 likewise projects to twice the width and chunks it into values and
+    # gate (MoonshineDecoderMLP); its encoder MLP is plain (MoonshineEncoderMLP).
+    enc_gated = False if text_type == "moonshine" else None
+    gated = True if text_type == "moonshine" else gated
     for flag in ("is_gated_act", "use_swiglu_ffn"):  # a config's own word beats the source scan
         explicit = (inner or cfg).get(flag)
         gated = explicit if isinstance(explicit, bool) else gated
     # Where the modelling source could not be scanned (source_gate null), either FFN form is
     # allowed; the rest of the count still has to match exactly.
-    allowed = [expected_macs(cfg, g) for g in ((True, False) if gated is None else (gated,))]
+    forms = (True, False) if gated is None else (gated,)
+    allowed = [expected_macs(cfg, g, enc_gated=enc_gated) for g in forms]
     allowed = [{k: v for k, v in e.items() if v} for e in allowed]  # no layers of that kind
     assert got in allowed, (model_type, model.activation, gated, got, allowed)
     return "accepted"

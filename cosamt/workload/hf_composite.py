@@ -54,6 +54,34 @@ _NOT_PLAIN = (
 _SHAPE = ("n_heads", "kv_heads", "dh", "d_ff", "activation", "norm", "norm_position", "rotary_dim")
 
 
+# Flat encoder-decoder configs with per-half fields (Moonshine: encoder_hidden_act,
+# decoder_num_attention_heads, ...): the generic name each prefixed field stands for.
+_PER_HALF = ("hidden_act", "num_attention_heads", "num_key_value_heads", "num_hidden_layers")
+# Families whose decoder FFN is gated and encoder FFN plain, as their code fixes it:
+# transformers' MoonshineDecoderMLP (fc1 to 2 x intermediate_size, chunked into values and
+# gate) beside the plain MoonshineEncoderMLP (modeling_moonshine.py).
+_GATED_DECODER = frozenset({"moonshine"})
+
+
+def split_halves(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A flat encoder-decoder config with per-half activations, as a composite with ``encoder``
+    and ``decoder`` sub-configs (each the shared fields plus its own prefixed ones)."""
+    if data.get("is_encoder_decoder") is not True:
+        return None
+    if not all(f"{half}_hidden_act" in data for half in ("encoder", "decoder")):
+        return None
+    prefixed = {f"{half}_{f}" for half in ("encoder", "decoder") for f in _PER_HALF}
+    shared = {k: v for k, v in data.items() if k not in prefixed and k != "is_encoder_decoder"}
+    shared["model_type"] = ""  # the family's structure is stated per half below
+    halves = {}
+    for half in ("encoder", "decoder"):
+        own = {f: data[f"{half}_{f}"] for f in _PER_HALF if f"{half}_{f}" in data}
+        halves[half] = {**shared, **own}
+    if data.get("model_type") in _GATED_DECODER:
+        halves["decoder"]["is_gated_act"] = True
+    return {"model_type": data.get("model_type"), "_per_half": True, **halves}
+
+
 def refused_part(data: dict[str, Any]) -> Problem | None:
     """A composite whose parts are not an encoder and a decoder, or that has only an encoder."""
     for key, message in _REFUSED_PARTS:
@@ -149,6 +177,18 @@ def read_pair(
         f"composite config ({enc_key} + {dec_key}): {enc.n_layers} encoder blocks read from "
         f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, every decoder "
         f"block with cross-attention against the encoder's output ({tokens})",
+        *(
+            [
+                "a flat config split by its encoder_ / decoder_ fields"
+                + (
+                    "; the decoder's FFN gated, the encoder's plain (the family's code)"
+                    if data.get("model_type") in _GATED_DECODER
+                    else ""
+                )
+            ]
+            if data.get("_per_half")
+            else []
+        ),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
     )

@@ -254,7 +254,6 @@ REFUSED_TYPES = {
     "not modelled as one",
     "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
     "not modelled as one",
-    "moonshine": "Moonshine's encoder and decoder FFNs differ (plain and gated)",
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",

@@ -98,8 +98,8 @@ class ModelConfig(BaseModel):
     cross_attention: bool = False
     """Every decoder block has cross-attention against an encoder's output."""
     encoder_layers: PositiveInt | None = None
-    """Encoder-decoder model: blocks of the encoder (same widths as the decoder); ``n_layers`` is
-    the decoder's."""
+    """Encoder-decoder model: blocks of the encoder (the decoder's widths unless ``encoder``
+    gives its own shape); ``n_layers`` is the decoder's."""
     encoder_tokens: PositiveInt | None = None
     """Encoder-decoder model with a fixed encoder length (Whisper: 1500 audio frames); ``None``: the
     instance's ``seq_len``."""
