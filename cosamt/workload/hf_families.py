@@ -234,6 +234,17 @@ REFUSED_KEYS = (
     ("attention_chunk_size", "chunked attention (attention_chunk_size) is not modelled"),
     ("global_attn_indexes", "windowed + global attention (global_attn_indexes) is not modelled"),
     ("window_block_indices", "windowed attention blocks (window_block_indices) are not modelled"),
+    # Detection transformers past plain DETR: their attention samples a few points per query.
+    (
+        "decoder_n_points",
+        "deformable attention (decoder_n_points sampling points per query and feature level) "
+        "is not modelled",
+    ),
+    (
+        "decoder_num_points",
+        "deformable attention (decoder_num_points sampling points per query and feature level) "
+        "is not modelled",
+    ),
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
@@ -267,4 +278,8 @@ REFUSED_TYPES = {
     "residual post-norm are not modelled",
     "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
     "MoE are not modelled",
+    "conditional_detr": "Conditional DETR's cross-attention (content and spatial query halves "
+    "concatenated per head) is not modelled",
+    "dab-detr": "DAB-DETR's anchor-box queries and conditional cross-attention (content and "
+    "spatial halves concatenated per head) are not modelled",
 }
