@@ -69,12 +69,11 @@ def test_a_halfs_problem_is_rooted_under_its_key() -> None:
 
 
 def test_top_k_from_the_router_class() -> None:
-    # Switch routes top-1 and NLLB-MoE top-2 by their router classes; both are then refused
-    # for MoE in an encoder-decoder, not for a missing top-k.
-    for model_type in ("switch_transformers", "nllb-moe"):
-        with pytest.raises(InputError) as info:
-            config_from_dict(corpus(model_type), source=model_type)
-        assert [p.path for p in info.value.problems] == ["hf_config.num_experts"]
+    # Switch routes top-1 and NLLB-MoE top-2 by their router classes (no config field).
+    for model_type, k in (("switch_transformers", 1), ("nllb-moe", 2)):
+        model = config_from_dict(corpus(model_type), source=model_type)
+        assert model.experts_per_token == k
+        assert model.encoder is not None and model.encoder.experts_per_token == k
 
 
 def test_cli_workload_on_composites(tmp_path: Path) -> None:
@@ -103,3 +102,21 @@ def test_moonshine_halves_differ_in_ffn_form() -> None:
     assert dec["dec.ffn_gate"].macs == dec["dec.ffn_up"].macs == 16 * 288 * 1152
     assert "dec.ffn1" not in dec
     assert any("decoder's FFN gated, the encoder's plain" in a for a in wl.assumptions)
+
+
+def test_switch_transformers_has_moe_in_both_halves() -> None:
+    # 12 + 12 layers, every 4th one sparse (3 per half), top-1 of 8 experts by the router class.
+    model = config_from_dict(corpus("switch_transformers"), source="switch")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    counts = {(p.prefix, p.moe): p.count for p, _ in wl.blocks}
+    assert counts == {
+        ("enc.moe.", True): 3,
+        ("enc.dense.", False): 9,
+        ("dec.moe.", True): 3,
+        ("dec.dense.", False): 9,
+    }
+    enc_moe = {op.name: op for op in wl.blocks[0][1]}
+    # Router: 16 tokens x 768 x 8 experts.
+    assert enc_moe["enc.moe.router"].macs == 16 * 768 * 8
+    assert any("expert_capacity (64) not applied" in a for a in wl.assumptions)
+    assert any("top-1" in a for a in wl.assumptions)

@@ -31,7 +31,7 @@ MIN_ACCEPTED = {
     "decoder-only": 94,
     "encoder-only": 26,
     "vision": 16,
-    "moe": 36,
+    "moe": 38,
     "encoder-decoder": 42,
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
@@ -155,6 +155,10 @@ def expected_macs(
     def dense(m: int, width: int) -> int:
         return m * d * width * (3 if gated else 2)
 
+    cross = 0
+    if cfg.get("add_cross_attention"):
+        # Q and output projections of the decoder's tokens, K and V of the src encoder tokens.
+        cross = 2 * tokens * d * heads * dh + src * d * 2 * kv * dh + 2 * heads * tokens * src * dh
     experts = first(cfg, "num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
     layers = first(cfg, *DEC_LAYERS) if cfg.get("is_encoder_decoder") else None
     layers = layers or first(cfg, *LAYERS, *DEC_LAYERS)
@@ -179,7 +183,7 @@ def expected_macs(
         n_moe -= sum(1 for i in cfg.get("mlp_only_layers") or () if (i + 1) % (step or 1) == 0)
         if isinstance(cfg.get("mlp_layer_types"), list):
             n_moe = cfg["mlp_layer_types"].count("sparse")
-        att = attention(tokens, tokens)
+        att = attention(tokens, tokens) + cross
         return {"moe": n_moe * (att + moe), "dense": (layers - n_moe) * (att + dense(tokens, ff))}
     if cfg.get("is_encoder_decoder"):
         enc_layers = first(
@@ -200,10 +204,6 @@ def expected_macs(
             "encoder": enc_layers * enc,
             "dense": layers * (attention(tgt, tgt) + cross + dense(tgt, ff)),
         }
-    cross = 0
-    if cfg.get("add_cross_attention"):
-        # Q and output projections of the decoder's tokens, K and V of the src encoder tokens.
-        cross = 2 * tokens * d * heads * dh + src * d * 2 * kv * dh + 2 * heads * tokens * src * dh
     return {"dense": layers * (attention(tokens, tokens) + cross + dense(tokens, ff))}
 
 
@@ -240,6 +240,34 @@ def expected_tokens(cfg: dict[str, Any]) -> int:
 def gate_forms(model_type: str) -> tuple[bool, ...]:
     gated = index().get(model_type, {}).get("source_gate")
     return (True, False) if gated is None else (gated,)
+
+
+# Top-k fixed by the router class (no config field): transformers' SwitchTransformersTop1Router
+# and NllbMoeTop2Router.
+ROUTER_TOP_K = {"switch_transformers": 1, "nllb-moe": 2}
+
+
+def moe_encoder_decoder_macs(cfg: dict[str, Any], gated: bool) -> dict[str, int]:
+    """Switch Transformers, NLLB-MoE: every encoder_sparse_step-th encoder layer and every
+    decoder_sparse_step-th decoder layer has a top-k MoE FFN (Fedus et al. 2021; NLLB team 2022);
+    decoder layers cross-attend to the SEQ encoder tokens. Encoder blocks summed as one kind."""
+    k = ROUTER_TOP_K[cfg["model_type"]]
+    base = {**cfg, "is_encoder_decoder": False, "num_experts_per_tok": k}
+    enc = {
+        **base,
+        "num_hidden_layers": first(cfg, "encoder_layers", "num_layers"),
+        "decoder_sparse_step": cfg["encoder_sparse_step"],
+        "num_attention_heads": first(cfg, "encoder_attention_heads", *HEADS),
+        "ffn_dim": first(cfg, "encoder_ffn_dim", *FFN),
+    }
+    dec = {
+        **base,
+        "num_hidden_layers": first(cfg, "decoder_layers", "num_decoder_layers"),
+        "num_attention_heads": first(cfg, "decoder_attention_heads", *HEADS),
+        "ffn_dim": first(cfg, "decoder_ffn_dim", *FFN),
+        "add_cross_attention": True,
+    }
+    return {"encoder": sum(expected_macs(enc, gated).values()), **expected_macs(dec, gated)}
 
 
 def block_macs(model: ModelConfig, seq: int) -> dict[str, int]:
@@ -287,7 +315,10 @@ def check(model_type: str) -> str:
     # Where the modelling source could not be scanned (source_gate null), either FFN form is
     # allowed; the rest of the count still has to match exactly.
     forms = (True, False) if gated is None else (gated,)
-    allowed = [expected_macs(cfg, g, enc_gated=enc_gated) for g in forms]
+    if cfg.get("is_encoder_decoder") and "encoder_sparse_step" in cfg:
+        allowed = [moe_encoder_decoder_macs(cfg, g) for g in forms]
+    else:
+        allowed = [expected_macs(cfg, g, enc_gated=enc_gated) for g in forms]
     allowed = [{k: v for k, v in e.items() if v} for e in allowed]  # no layers of that kind
     assert got in allowed, (model_type, model.activation, gated, got, allowed)
     return "accepted"

@@ -82,6 +82,42 @@ def split_halves(data: dict[str, Any]) -> dict[str, Any] | None:
     return {"model_type": data.get("model_type"), "_per_half": True, **halves}
 
 
+# Flat encoder-decoder MoE configs (Switch Transformers, NLLB-MoE): each half's generic fields
+# from its own keys (the first present), so each half is read as a stack of its own.
+_MOE_HALF_KEYS = {
+    "encoder": (
+        ("num_hidden_layers", ("encoder_layers", "num_layers")),
+        ("num_attention_heads", ("encoder_attention_heads",)),
+        ("ffn_dim", ("encoder_ffn_dim",)),
+        ("decoder_sparse_step", ("encoder_sparse_step",)),
+    ),
+    "decoder": (
+        ("num_hidden_layers", ("decoder_layers", "num_decoder_layers")),
+        ("num_attention_heads", ("decoder_attention_heads",)),
+        ("ffn_dim", ("decoder_ffn_dim",)),
+        ("decoder_sparse_step", ("decoder_sparse_step",)),
+    ),
+}
+
+
+def split_moe_halves(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A flat encoder-decoder config with MoE in both halves (``encoder_sparse_step``), as a
+    composite with ``encoder`` and ``decoder`` sub-configs."""
+    if data.get("is_encoder_decoder") is not True or "encoder_sparse_step" not in data:
+        return None
+    own = {k for keys in _MOE_HALF_KEYS.values() for _, aliases in keys for k in aliases}
+    shared = {k: v for k, v in data.items() if k not in own and k != "is_encoder_decoder"}
+    halves: dict[str, Any] = {"model_type": data.get("model_type"), "_per_half": True}
+    for half, keys in _MOE_HALF_KEYS.items():
+        sub = dict(shared)
+        for generic, aliases in keys:
+            value = next((data[a] for a in aliases if data.get(a) is not None), None)
+            if value is not None:
+                sub[generic] = value
+        halves[half] = sub
+    return halves
+
+
 def refused_part(data: dict[str, Any]) -> Problem | None:
     """A composite whose parts are not an encoder and a decoder, or that has only an encoder."""
     for key, message in _REFUSED_PARTS:
@@ -141,7 +177,6 @@ def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem
     for field, what in (
         ("sliding_window", "a windowed encoder (sliding_window)"),
         ("cross_attention", "an encoder with cross-attention"),
-        ("n_experts", "a mixture-of-experts encoder"),
         ("stage_depths", "a hierarchical encoder"),
         ("encoder_layers", "an encoder that is itself an encoder-decoder"),
         ("kv_lora_rank", "an MLA encoder (kv_lora_rank)"),
@@ -149,6 +184,17 @@ def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem
         if getattr(enc, field) not in (None, False):
             problems.append(Problem(f"{_PREFIX}.{key}", f"{what} is not modelled"))
     return problems
+
+
+def _capacity_note(sub: dict[str, Any], dec: ModelConfig) -> list[str]:
+    capacity = sub.get("expert_capacity")
+    if not dec.moe or not isinstance(capacity, int):
+        return []
+    return [
+        f"expert_capacity ({capacity}) not applied: transformers drops the tokens routed to an "
+        f"expert beyond it; the counts are balanced routing's, the same while each touched "
+        f"expert gets at most {capacity} tokens"
+    ]
 
 
 def read_pair(
@@ -189,6 +235,7 @@ def read_pair(
             if data.get("_per_half")
             else []
         ),
+        *_capacity_note(data[dec_key], dec),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
     )

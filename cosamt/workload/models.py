@@ -251,12 +251,12 @@ class ModelConfig(BaseModel):
             return self
         if self.encoder_layers != enc.n_layers or enc.d_model != self.d_model:
             raise ValueError("encoder: needs encoder_layers = its n_layers and the same d_model")
-        plain = not (enc.encoder_decoder or enc.moe or enc.cross_attention or enc.parallel)
+        plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)
         plain = plain and enc.sliding_window is None and enc.stage_depths is None
         if not plain or enc.mla or enc.decoder_tokens is not None:
             raise ValueError(
-                "encoder: a plain encoder stack only (no MoE, window, MLA, cross-attention, "
-                "parallel blocks, stages)"
+                "encoder: an encoder stack only (no window, MLA, cross-attention, parallel "
+                "blocks, stages)"
             )
         return self
 

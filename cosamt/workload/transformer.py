@@ -338,8 +338,14 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         return plans
     tokens = model.encoder_tokens or seq_len
     assert model.encoder_layers is not None
-    encoder = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
-    return [encoder, *plans]
+    if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
+        encoder = [
+            BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
+            for p in _decoder_plans(model.encoder, Phase.PREFILL, tokens)
+        ]
+        return [*encoder, *plans]
+    encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
+    return [encoder_plan, *plans]
 
 
 # ---- one block ---------------------------------------------------------------------------------
