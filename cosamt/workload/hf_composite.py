@@ -3,9 +3,11 @@
 ``EncoderDecoderModel`` (``encoder`` / ``decoder``), T5Gemma, Dia, Canary (``encoder_config`` /
 ``decoder_config``) and the speech / vision variants keep each half as a config of its own. Each
 half is read with the generic reader (:func:`cosamt.workload.hf.config_from_dict`); the two become
-one :class:`ModelConfig` (encoder blocks + decoder blocks with cross-attention) only when the
-encoder is a plain transformer encoder with the decoder's widths, since ``ModelConfig`` has one set
-of widths for both. Anything else is refused naming the sub-config's field.
+one :class:`ModelConfig` (encoder blocks of the encoder's own shape, ``ModelConfig.encoder``, +
+decoder blocks with cross-attention) when the encoder is a transformer encoder stack with the
+decoder's hidden size (the width its cross-attention reads). Flat configs with per-half fields
+(Moonshine; Switch Transformers and NLLB-MoE with MoE in both halves) are split into the two halves
+first. Anything else is refused naming the sub-config's field.
 """
 
 from __future__ import annotations
@@ -186,6 +188,26 @@ def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem
     return problems
 
 
+def _split_notes(data: dict[str, Any], enc: ModelConfig) -> list[str]:
+    notes = []
+    if data.get("_per_half"):
+        gated = data.get("model_type") in _GATED_DECODER
+        notes.append(
+            "a flat config split by its encoder_ / decoder_ fields"
+            + (
+                "; the decoder's FFN gated, the encoder's plain (the family's code)"
+                if gated
+                else ""
+            )
+        )
+    if enc.moe:
+        notes.append(
+            f"encoder: MoE FFN on {enc.moe_layers or enc.n_layers} of {enc.n_layers} layers, "
+            f"top-{enc.experts_per_token} of {enc.n_experts} experts, balanced routing"
+        )
+    return notes
+
+
 def _capacity_note(sub: dict[str, Any], dec: ModelConfig) -> list[str]:
     capacity = sub.get("expert_capacity")
     if not dec.moe or not isinstance(capacity, int):
@@ -223,18 +245,7 @@ def read_pair(
         f"composite config ({enc_key} + {dec_key}): {enc.n_layers} encoder blocks read from "
         f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, every decoder "
         f"block with cross-attention against the encoder's output ({tokens})",
-        *(
-            [
-                "a flat config split by its encoder_ / decoder_ fields"
-                + (
-                    "; the decoder's FFN gated, the encoder's plain (the family's code)"
-                    if data.get("model_type") in _GATED_DECODER
-                    else ""
-                )
-            ]
-            if data.get("_per_half")
-            else []
-        ),
+        *_split_notes(data, enc),
         *_capacity_note(data[dec_key], dec),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
