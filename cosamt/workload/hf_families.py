@@ -245,6 +245,11 @@ REFUSED_KEYS = (
         "deformable attention (decoder_num_points sampling points per query and feature level) "
         "is not modelled",
     ),
+    (
+        "cross_attention_layers",
+        "cross-attention-only layers among the self-attention ones (cross_attention_layers) "
+        "are not modelled",
+    ),
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
@@ -293,4 +298,6 @@ REFUSED_TYPES = {
     "num_feedforward_networks) are not modelled",
     "squeezebert": "SqueezeBERT's grouped convolutions (q_groups, k_groups, v_groups, "
     "intermediate_groups, output_groups) are not modelled",
+    "autoformer": "Autoformer's auto-correlation (FFT period aggregation in place of attention) "
+    "and series decomposition are not modelled",
 }
