@@ -120,3 +120,14 @@ def test_switch_transformers_has_moe_in_both_halves() -> None:
     assert enc_moe["enc.moe.router"].macs == 16 * 768 * 8
     assert any("expert_capacity (64) not applied" in a for a in wl.assumptions)
     assert any("top-1" in a for a in wl.assumptions)
+
+
+def test_per_layer_overrides_are_refused() -> None:
+    # Gemma 4's full-attention layers have head_dim 512 in per_layer_config (the flat head_dim
+    # 256 is the sliding layers'): read flat they would be counted at half their width.
+    with pytest.raises(InputError) as info:
+        config_from_dict(corpus("gemma4_text"), source="gemma4_text")
+    problems = {p.path: p.message for p in info.value.problems}
+    assert "head_dim on layers 05, 11" in problems["hf_config.per_layer_config"]
+    cfg = {**corpus("gemma4_text"), "per_layer_config": {}}  # no overrides: read as before
+    assert config_from_dict(cfg, source="x").head_dim == 256

@@ -747,6 +747,7 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     reader = _Reader(data)
+    _per_layer_overrides(reader)
     fields = _fields(reader, model_type)
     if reader.problems:
         raise InputError(source, reader.problems)
@@ -758,6 +759,21 @@ def config_from_dict(
         return ModelConfig.model_validate(fields)
     except ValidationError as exc:
         raise InputError(source, problems_from_pydantic(exc, _PREFIX)) from exc
+
+
+def _per_layer_overrides(r: _Reader) -> None:
+    """Gemma 4 (transformers >= 5.15) keeps its full-attention layers' wider head_dim in
+    ``per_layer_config``; the flat fields are the other layers'. Read flat, those layers would be
+    counted at the wrong width."""
+    overrides = r.data.get("per_layer_config")
+    if not isinstance(overrides, dict) or not overrides:
+        return
+    fields = sorted({f for v in overrides.values() if isinstance(v, dict) for f in v})
+    layers = ", ".join(sorted(str(k) for k in overrides))
+    r.refuse(
+        "per_layer_config",
+        f"per-layer overrides ({', '.join(fields) or 'fields'} on layers {layers}) are not modelled",
+    )
 
 
 def load_hf_config(path: Path, name: str | None = None) -> ModelConfig:
