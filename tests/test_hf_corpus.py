@@ -183,6 +183,11 @@ def expected_macs(
         n_moe -= sum(1 for i in cfg.get("mlp_only_layers") or () if (i + 1) % (step or 1) == 0)
         if isinstance(cfg.get("mlp_layer_types"), list):
             n_moe = cfg["mlp_layer_types"].count("sparse")
+        if isinstance(cfg.get("moe_layer_start_index"), int):
+            # ERNIE 4.5: MoE on every moe_layer_interval-th layer from start to end index.
+            lo, every = cfg["moe_layer_start_index"], cfg.get("moe_layer_interval") or 1
+            hi = cfg.get("moe_layer_end_index", layers - 1)
+            n_moe = sum(1 for i in range(layers) if (i + 1) % every == 0 and lo <= i <= hi)
         att = attention(tokens, tokens) + cross
         return {"moe": n_moe * (att + moe), "dense": (layers - n_moe) * (att + dense(tokens, ff))}
     if cfg.get("is_encoder_decoder"):

@@ -392,6 +392,10 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
             moe_layers = sum(_moe_flags(r, n_layers)) or None
             if moe_layers is None:
                 return {}
+    if _is_int(r.data.get("moe_layer_start_index")) and n_layers:
+        moe_layers = sum(_moe_flags(r, n_layers))
+        if moe_layers == 0:
+            return {}
     kinds = r.data.get("mlp_layer_types")
     if isinstance(kinds, list):
         unknown = sorted({str(t) for t in kinds if t not in ("sparse", "dense")})
@@ -451,6 +455,13 @@ def _moe_flags(r: _Reader, n_layers: int) -> list[bool]:
     kinds = r.data.get("mlp_layer_types")
     if isinstance(kinds, list):
         return [t == "sparse" for t in kinds]
+    start = r.data.get("moe_layer_start_index")
+    if _is_int(start):  # ERNIE 4.5 (Ernie4_5_MoeDecoderLayer): every interval-th in start..end
+        end = r.data.get("moe_layer_end_index")
+        end = end if _is_int(end) else n_layers - 1
+        every = r.data.get("moe_layer_interval")
+        every = every if _is_int(every) and every > 0 else 1
+        return [(i + 1) % every == 0 and start <= i <= end for i in range(n_layers)]
     _, dense_first = r.first("first_k_dense_replace", "num_dense_layers")
     if _is_int(dense_first) and dense_first > 0:
         return [i >= dense_first for i in range(n_layers)]
