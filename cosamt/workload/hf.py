@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.workload import hf_recurrent
+from cosamt.workload import hf_composite, hf_recurrent
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -363,16 +363,7 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     )
     if key is None or not _is_int(experts) or experts <= 1:
         return {}
-    k = r.int_(
-        "num_experts_per_tok",
-        "num_experts_per_token",
-        "moe_top_k",
-        "top_k",
-        "num_selected_experts",
-        "moe_topk",
-        "moe_k",
-        what="experts per token",
-    )
+    k = _top_k(r)
     expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
     shared = r.int_("shared_expert_intermediate_size", required=False) or 0
     _, n_shared = r.first("n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
@@ -403,6 +394,10 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
             moe_layers = sum(_moe_flags(r, n_layers)) or None
             if moe_layers is None:
                 return {}
+    if _is_int(r.data.get("moe_layer_start_index")) and n_layers:
+        moe_layers = sum(_moe_flags(r, n_layers))
+        if moe_layers == 0:
+            return {}
     kinds = r.data.get("mlp_layer_types")
     if isinstance(kinds, list):
         unknown = sorted({str(t) for t in kinds if t not in ("sparse", "dense")})
@@ -424,12 +419,51 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     }
 
 
+# Families whose router class fixes top-k (no config field): transformers'
+# SwitchTransformersTop1Router (modeling_switch_transformers.py) and NllbMoeTop2Router
+# (modeling_nllb_moe.py).
+_ROUTER_TOP_K = {"switch_transformers": 1, "nllb-moe": 2}
+_TOP_K_KEYS = (
+    "num_experts_per_tok",
+    "num_experts_per_token",
+    "moe_top_k",
+    "top_k",
+    "num_selected_experts",
+    "moe_topk",
+    "moe_k",
+)
+
+
+def _top_k(r: _Reader) -> int | None:
+    model_type = r.data.get("model_type")
+    if r.first(*_TOP_K_KEYS)[0] is None and model_type in _ROUTER_TOP_K:
+        k = _ROUTER_TOP_K[model_type]
+        r.assumed.append(f"experts per token: {k} ({model_type}'s router is top-{k} by its code)")
+        return k
+    if r.first(*_TOP_K_KEYS)[0] is None and "num_experts_per_tok" in r.data:
+        # DeepSeek-V2's default config: transformers passes it to torch.topk as k unchanged
+        # (DeepseekV2Moe.top_k), so there is no default to fall back on.
+        r.refuse(
+            "num_experts_per_tok",
+            "is null: the family's code has no default top-k (it routes with k = this value)",
+        )
+        return None
+    return r.int_(*_TOP_K_KEYS, what="experts per token")
+
+
 def _moe_flags(r: _Reader, n_layers: int) -> list[bool]:
     """Which layers are MoE, by the rule :func:`_moe` counts with (mlp_layer_types, else the
     first k dense, else every step-th layer not in mlp_only_layers)."""
     kinds = r.data.get("mlp_layer_types")
     if isinstance(kinds, list):
         return [t == "sparse" for t in kinds]
+    start = r.data.get("moe_layer_start_index")
+    if _is_int(start):  # ERNIE 4.5 (Ernie4_5_MoeDecoderLayer): every interval-th in start..end
+        end = r.data.get("moe_layer_end_index")
+        end = end if _is_int(end) else n_layers - 1
+        every = r.data.get("moe_layer_interval")
+        every = every if _is_int(every) and every > 0 else 1
+        return [(i + 1) % every == 0 and start <= i <= end for i in range(n_layers)]
     _, dense_first = r.first("first_k_dense_replace", "num_dense_layers")
     if _is_int(dense_first) and dense_first > 0:
         return [i >= dense_first for i in range(n_layers)]
@@ -468,13 +502,9 @@ def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
         if r.data.get("add_cross_attention") is True:
             return {"cross_attention": True}
         return {}
-    enc = r.int_(
-        "encoder_layers",
-        "num_layers",
-        "num_encoder_layers",
-        "encoder_num_hidden_layers",
-        what="encoder layers",
-    )
+    if _decoder_half(r):
+        return {}
+    enc = r.int_(*_ENCODER_LAYER_KEYS, what="encoder layers")
     for a, b in (
         ("encoder_ffn_dim", "decoder_ffn_dim"),
         ("encoder_attention_heads", "decoder_attention_heads"),
@@ -489,6 +519,28 @@ def _encoder_decoder(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type == "whisper" or "num_mel_bins" in r.data:
         out["encoder_tokens"] = r.int_("max_source_positions", what="encoder frames")
     return out
+
+
+_ENCODER_LAYER_KEYS = (
+    "encoder_layers",
+    "num_layers",
+    "num_encoder_layers",
+    "encoder_num_hidden_layers",
+)
+
+
+def _decoder_half(r: _Reader) -> bool:
+    """The decoder sub-config of an encoder-decoder model read on its own (Canary's, Dia's):
+    ``is_encoder_decoder`` but no encoder layers and only a decoder stack. Its cross-attention
+    needs the encoder's width and length, which only the composite config states."""
+    if r.first(*_ENCODER_LAYER_KEYS)[0] is not None or "num_hidden_layers" not in r.data:
+        return False
+    r.refuse(
+        "is_encoder_decoder",
+        "the decoder half of an encoder-decoder model (no encoder layers here; its "
+        "cross-attention needs the encoder's output): point hf_config at the composite config",
+    )
+    return True
 
 
 def _vision(r: _Reader, model_type: str) -> int | None:
@@ -698,17 +750,13 @@ def config_from_dict(
         towers = sorted(k for k in data if k.endswith("_config") and k != key)
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
-    if isinstance(data.get("encoder"), dict) and isinstance(data.get("decoder"), dict):
-        raise InputError(
-            source,
-            [
-                Problem(
-                    f"{_PREFIX}.encoder",
-                    "a composite encoder + decoder config (encoder, "
-                    "decoder sub-configs) is not read; point hf_config at one of them",
-                )
-            ],
-        )
+    data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
+    keys = hf_composite.pair(data)
+    if keys is not None:  # encoder + decoder sub-configs, each read by this reader
+        return hf_composite.read_pair(config_from_dict, data, keys, name, source)
+    refused = hf_composite.refused_part(data)
+    if refused is not None:
+        raise InputError(source, [refused])
     raw_type = data.get("model_type")
     if raw_type is not None and not isinstance(raw_type, str):
         raise InputError(
@@ -720,6 +768,7 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     reader = _Reader(data)
+    _per_layer_overrides(reader)
     fields = _fields(reader, model_type)
     if reader.problems:
         raise InputError(source, reader.problems)
@@ -731,6 +780,21 @@ def config_from_dict(
         return ModelConfig.model_validate(fields)
     except ValidationError as exc:
         raise InputError(source, problems_from_pydantic(exc, _PREFIX)) from exc
+
+
+def _per_layer_overrides(r: _Reader) -> None:
+    """Gemma 4 (transformers >= 5.15) keeps its full-attention layers' wider head_dim in
+    ``per_layer_config``; the flat fields are the other layers'. Read flat, those layers would be
+    counted at the wrong width."""
+    overrides = r.data.get("per_layer_config")
+    if not isinstance(overrides, dict) or not overrides:
+        return
+    fields = sorted({f for v in overrides.values() if isinstance(v, dict) for f in v})
+    layers = ", ".join(sorted(str(k) for k in overrides))
+    r.refuse(
+        "per_layer_config",
+        f"per-layer overrides ({', '.join(fields) or 'fields'} on layers {layers}) are not modelled",
+    )
 
 
 def load_hf_config(path: Path, name: str | None = None) -> ModelConfig:

@@ -238,6 +238,22 @@ REFUSED_KEYS = (
     ("attention_chunk_size", "chunked attention (attention_chunk_size) is not modelled"),
     ("global_attn_indexes", "windowed + global attention (global_attn_indexes) is not modelled"),
     ("window_block_indices", "windowed attention blocks (window_block_indices) are not modelled"),
+    # Detection transformers past plain DETR: their attention samples a few points per query.
+    (
+        "decoder_n_points",
+        "deformable attention (decoder_n_points sampling points per query and feature level) "
+        "is not modelled",
+    ),
+    (
+        "decoder_num_points",
+        "deformable attention (decoder_num_points sampling points per query and feature level) "
+        "is not modelled",
+    ),
+    (
+        "cross_attention_layers",
+        "cross-attention-only layers among the self-attention ones (cross_attention_layers) "
+        "are not modelled",
+    ),
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
@@ -258,7 +274,6 @@ REFUSED_TYPES = {
     "not modelled as one",
     "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
     "not modelled as one",
-    "moonshine": "Moonshine's encoder and decoder FFNs differ (plain and gated)",
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
@@ -272,4 +287,21 @@ REFUSED_TYPES = {
     "residual post-norm are not modelled",
     "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
     "MoE are not modelled",
+    "conditional_detr": "Conditional DETR's cross-attention (content and spatial query halves "
+    "concatenated per head) is not modelled",
+    "dab-detr": "DAB-DETR's anchor-box queries and conditional cross-attention (content and "
+    "spatial halves concatenated per head) are not modelled",
+    # BERT-shaped configs whose blocks are not BERT's (read as plain BERT they would be wrong).
+    "convbert": "ConvBERT's span-based dynamic convolution heads (head_ratio, conv_kernel_size) "
+    "are not modelled",
+    "nystromformer": "Nystromformer's landmark attention and depthwise convolution over V "
+    "(num_landmarks, conv_kernel_size) are not modelled",
+    "yoso": "YOSO's LSH-sampled attention (num_hash, hash_code_len) is not modelled",
+    "mra": "MRA's multi-resolution block attention approximation is not modelled",
+    "mobilebert": "MobileBERT's bottlenecks and stacked FFNs (intra_bottleneck_size, "
+    "num_feedforward_networks) are not modelled",
+    "squeezebert": "SqueezeBERT's grouped convolutions (q_groups, k_groups, v_groups, "
+    "intermediate_groups, output_groups) are not modelled",
+    "autoformer": "Autoformer's auto-correlation (FFT period aggregation in place of attention) "
+    "and series decomposition are not modelled",
 }

@@ -99,11 +99,16 @@ class ModelConfig(BaseModel):
     cross_attention: bool = False
     """Every decoder block has cross-attention against an encoder's output."""
     encoder_layers: PositiveInt | None = None
-    """Encoder-decoder model: blocks of the encoder (same widths as the decoder); ``n_layers`` is
-    the decoder's."""
+    """Encoder-decoder model: blocks of the encoder (the decoder's widths unless ``encoder``
+    gives its own shape); ``n_layers`` is the decoder's."""
     encoder_tokens: PositiveInt | None = None
     """Encoder-decoder model with a fixed encoder length (Whisper: 1500 audio frames); ``None``: the
     instance's ``seq_len``."""
+    encoder: ModelConfig | None = None
+    """Encoder-decoder model whose encoder has its own shape (a composite config's encoder
+    sub-config: heads, FFN, activation, norm may differ; the hidden size must be the decoder's,
+    which its cross-attention reads): the encoder blocks are built from it, ``encoder_layers``
+    must equal its ``n_layers``. ``None``: the encoder has the decoder's widths."""
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
@@ -294,6 +299,22 @@ class ModelConfig(BaseModel):
     @property
     def encoder_decoder(self) -> bool:
         return self.encoder_layers is not None
+
+    @model_validator(mode="after")
+    def _check_encoder(self) -> ModelConfig:
+        enc = self.encoder
+        if enc is None:
+            return self
+        if self.encoder_layers != enc.n_layers or enc.d_model != self.d_model:
+            raise ValueError("encoder: needs encoder_layers = its n_layers and the same d_model")
+        plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)
+        plain = plain and enc.sliding_window is None and enc.stage_depths is None
+        if not plain or enc.mla or enc.decoder_tokens is not None:
+            raise ValueError(
+                "encoder: an encoder stack only (no window, MLA, cross-attention, parallel "
+                "blocks, stages)"
+            )
+        return self
 
     @property
     def window_and_moe_split(self) -> bool:

@@ -347,8 +347,14 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         return plans
     tokens = model.encoder_tokens or seq_len
     assert model.encoder_layers is not None
-    encoder = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
-    return [encoder, *plans]
+    if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
+        encoder = [
+            BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
+            for p in _decoder_plans(model.encoder, Phase.PREFILL, tokens)
+        ]
+        return [*encoder, *plans]
+    encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
+    return [encoder_plan, *plans]
 
 
 # ---- one block ---------------------------------------------------------------------------------
@@ -713,11 +719,19 @@ def build_workload(
         blocks = tuple(_stages(model, batch))
     else:
         blocks = tuple(
-            (plan, tuple(_block(model, plan, batch))) for plan in plan_blocks(model, phase, seq_len)
+            (plan, tuple(_block(_block_model(model, plan), plan, batch)))
+            for plan in plan_blocks(model, phase, seq_len)
         )
     head = tuple(_lm_head(model, phase, batch, seq_len)) if lm_head else ()
     notes = tuple(assumptions(model, phase, batch, seq_len, lm_head))
     return Workload(model, phase, batch, seq_len, blocks, head, notes)
+
+
+def _block_model(model: ModelConfig, plan: BlockPlan) -> ModelConfig:
+    """The shape a block is built from: an encoder block's own (``model.encoder``) when given."""
+    if plan.prefix.startswith("enc.") and model.encoder is not None:
+        return model.encoder
+    return model
 
 
 def build_block(

@@ -1,0 +1,268 @@
+"""Composite Hugging Face configs: an encoder sub-config and a decoder sub-config in one file.
+
+``EncoderDecoderModel`` (``encoder`` / ``decoder``), T5Gemma, Dia, Canary (``encoder_config`` /
+``decoder_config``) and the speech / vision variants keep each half as a config of its own. Each
+half is read with the generic reader (:func:`cosamt.workload.hf.config_from_dict`); the two become
+one :class:`ModelConfig` (encoder blocks of the encoder's own shape, ``ModelConfig.encoder``, +
+decoder blocks with cross-attention) when the encoder is a transformer encoder stack with the
+decoder's hidden size (the width its cross-attention reads). Flat configs with per-half fields
+(Moonshine; Switch Transformers and NLLB-MoE with MoE in both halves) are split into the two halves
+first. Anything else is refused naming the sub-config's field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.workload.models import ModelConfig
+
+_PREFIX = "hf_config"
+Reader = Callable[[dict[str, Any], str | None, str], ModelConfig]
+
+# (encoder key, decoder key) pairs composite configs use.
+PAIRS = (("encoder", "decoder"), ("encoder_config", "decoder_config"))
+
+# Composites that are not one encoder + one decoder: refused by the sub-config that shows it.
+_REFUSED_PARTS = (
+    (
+        "question_encoder",
+        "retrieval-augmented generation (a question encoder, retrieval of n_docs documents, a "
+        "generator over each) is not modelled as one model; point hf_config at the generator",
+    ),
+    (
+        "patcher_config",
+        "the byte latent transformer (entropy patcher, local encoder and decoder cross-attending "
+        "to patches, global transformer) is not modelled",
+    ),
+    (
+        "audio_encoder",
+        "an audio codec tower (audio_encoder: convolutions and LSTMs) is not modelled",
+    ),
+)
+
+# Sub-config fields the generic reader does not see and that make an encoder not a plain
+# transformer encoder.
+_NOT_PLAIN = (
+    ("conv_kernel_size", "a conformer encoder (convolution module, conv_kernel_size) is"),
+    ("sliding_windows", "per-layer (left, right) encoder windows (sliding_windows) are"),
+    ("subsampling_factor", "a convolutional subsampling front-end (subsampling_factor) is"),
+)
+
+# The encoder's shape, for the assumption that states it.
+_SHAPE = ("n_heads", "kv_heads", "dh", "d_ff", "activation", "norm", "norm_position", "rotary_dim")
+
+
+# Flat encoder-decoder configs with per-half fields (Moonshine: encoder_hidden_act,
+# decoder_num_attention_heads, ...): the generic name each prefixed field stands for.
+_PER_HALF = ("hidden_act", "num_attention_heads", "num_key_value_heads", "num_hidden_layers")
+# Families whose decoder FFN is gated and encoder FFN plain, as their code fixes it:
+# transformers' MoonshineDecoderMLP (fc1 to 2 x intermediate_size, chunked into values and
+# gate) beside the plain MoonshineEncoderMLP (modeling_moonshine.py).
+_GATED_DECODER = frozenset({"moonshine"})
+
+
+def split_halves(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A flat encoder-decoder config with per-half activations, as a composite with ``encoder``
+    and ``decoder`` sub-configs (each the shared fields plus its own prefixed ones)."""
+    if data.get("is_encoder_decoder") is not True:
+        return None
+    if not all(f"{half}_hidden_act" in data for half in ("encoder", "decoder")):
+        return None
+    prefixed = {f"{half}_{f}" for half in ("encoder", "decoder") for f in _PER_HALF}
+    shared = {k: v for k, v in data.items() if k not in prefixed and k != "is_encoder_decoder"}
+    shared["model_type"] = ""  # the family's structure is stated per half below
+    halves = {}
+    for half in ("encoder", "decoder"):
+        own = {f: data[f"{half}_{f}"] for f in _PER_HALF if f"{half}_{f}" in data}
+        halves[half] = {**shared, **own}
+    if data.get("model_type") in _GATED_DECODER:
+        halves["decoder"]["is_gated_act"] = True
+    return {"model_type": data.get("model_type"), "_per_half": True, **halves}
+
+
+# Flat encoder-decoder MoE configs (Switch Transformers, NLLB-MoE): each half's generic fields
+# from its own keys (the first present), so each half is read as a stack of its own.
+_MOE_HALF_KEYS = {
+    "encoder": (
+        ("num_hidden_layers", ("encoder_layers", "num_layers")),
+        ("num_attention_heads", ("encoder_attention_heads",)),
+        ("ffn_dim", ("encoder_ffn_dim",)),
+        ("decoder_sparse_step", ("encoder_sparse_step",)),
+    ),
+    "decoder": (
+        ("num_hidden_layers", ("decoder_layers", "num_decoder_layers")),
+        ("num_attention_heads", ("decoder_attention_heads",)),
+        ("ffn_dim", ("decoder_ffn_dim",)),
+        ("decoder_sparse_step", ("decoder_sparse_step",)),
+    ),
+}
+
+
+def split_moe_halves(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A flat encoder-decoder config with MoE in both halves (``encoder_sparse_step``), as a
+    composite with ``encoder`` and ``decoder`` sub-configs."""
+    if data.get("is_encoder_decoder") is not True or "encoder_sparse_step" not in data:
+        return None
+    own = {k for keys in _MOE_HALF_KEYS.values() for _, aliases in keys for k in aliases}
+    shared = {k: v for k, v in data.items() if k not in own and k != "is_encoder_decoder"}
+    halves: dict[str, Any] = {"model_type": data.get("model_type"), "_per_half": True}
+    for half, keys in _MOE_HALF_KEYS.items():
+        sub = dict(shared)
+        for generic, aliases in keys:
+            value = next((data[a] for a in aliases if data.get(a) is not None), None)
+            if value is not None:
+                sub[generic] = value
+        halves[half] = sub
+    return halves
+
+
+def refused_part(data: dict[str, Any]) -> Problem | None:
+    """A composite whose parts are not an encoder and a decoder, or that has only an encoder."""
+    for key, message in _REFUSED_PARTS:
+        if isinstance(data.get(key), dict):
+            return Problem(f"{_PREFIX}.{key}", message)
+    enc = data.get("encoder_config")
+    if isinstance(enc, dict) and not isinstance(data.get("decoder_config"), dict):
+        return _not_plain("encoder_config", enc) or Problem(
+            f"{_PREFIX}.encoder_config",
+            "an encoder sub-config with the decoder's fields at the top level is not read "
+            "(point hf_config at one part)",
+        )
+    return None
+
+
+def pair(data: dict[str, Any]) -> tuple[str, str] | None:
+    """The (encoder, decoder) keys of a composite encoder + decoder config, if it is one."""
+    for enc, dec in PAIRS:
+        if isinstance(data.get(enc), dict) and isinstance(data.get(dec), dict):
+            return enc, dec
+    return None
+
+
+def _not_plain(key: str, sub: dict[str, Any]) -> Problem | None:
+    for field, what in _NOT_PLAIN:
+        if sub.get(field) not in (None, 0, False, []):
+            return Problem(f"{_PREFIX}.{key}.{field}", f"{what} not modelled")
+    return None
+
+
+def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConfig:
+    """One half, read alone; its problems re-rooted under ``hf_config.<key>``. The composite
+    states the structure, so the half's own ``is_encoder_decoder`` flag is dropped."""
+    flat = {k: v for k, v in sub.items() if k != "is_encoder_decoder"}
+    try:
+        return read(flat, None, source)
+    except InputError as exc:
+        rooted = [
+            Problem(p.path.replace(_PREFIX, f"{_PREFIX}.{key}", 1), p.message) for p in exc.problems
+        ]
+        raise InputError(source, rooted) from exc
+
+
+def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem]:
+    problems = []
+    if enc.d_model != dec.d_model:
+        # transformers then projects the encoder's output (enc_to_dec_proj) or gives the
+        # cross-attention its own widths (Dia's cross_hidden_size): neither is modelled.
+        problems.append(
+            Problem(
+                f"{_PREFIX}.{key}",
+                f"the encoder's hidden size ({enc.d_model}) differs from the decoder's "
+                f"({dec.d_model}): cross-attention over a projected or differently sized "
+                "encoder output is not modelled",
+            )
+        )
+    for field, what in (
+        ("sliding_window", "a windowed encoder (sliding_window)"),
+        ("cross_attention", "an encoder with cross-attention"),
+        ("stage_depths", "a hierarchical encoder"),
+        ("encoder_layers", "an encoder that is itself an encoder-decoder"),
+        ("kv_lora_rank", "an MLA encoder (kv_lora_rank)"),
+    ):
+        if getattr(enc, field) not in (None, False):
+            problems.append(Problem(f"{_PREFIX}.{key}", f"{what} is not modelled"))
+    return problems
+
+
+def _split_notes(data: dict[str, Any], enc: ModelConfig) -> list[str]:
+    notes = []
+    if data.get("_per_half"):
+        gated = data.get("model_type") in _GATED_DECODER
+        notes.append(
+            "a flat config split by its encoder_ / decoder_ fields"
+            + (
+                "; the decoder's FFN gated, the encoder's plain (the family's code)"
+                if gated
+                else ""
+            )
+        )
+    if enc.moe:
+        notes.append(
+            f"encoder: MoE FFN on {enc.moe_layers or enc.n_layers} of {enc.n_layers} layers, "
+            f"top-{enc.experts_per_token} of {enc.n_experts} experts, balanced routing"
+        )
+    return notes
+
+
+def _capacity_note(sub: dict[str, Any], dec: ModelConfig) -> list[str]:
+    capacity = sub.get("expert_capacity")
+    if not dec.moe or not isinstance(capacity, int):
+        return []
+    return [
+        f"expert_capacity ({capacity}) not applied: transformers drops the tokens routed to an "
+        f"expert beyond it; the counts are balanced routing's, the same while each touched "
+        f"expert gets at most {capacity} tokens"
+    ]
+
+
+def read_pair(
+    read: Reader, data: dict[str, Any], keys: tuple[str, str], name: str | None, source: str
+) -> ModelConfig:
+    """Encoder blocks (the encoder sub-config's layers) + decoder blocks with cross-attention."""
+    enc_key, dec_key = keys
+    problems = [p for p in (refused_part(data), _not_plain(enc_key, data[enc_key])) if p]
+    if problems:
+        raise InputError(source, problems)
+    enc = _part(read, data[enc_key], enc_key, source)
+    dec = _part(read, data[dec_key], dec_key, source)
+    problems = _check_encoder(enc, dec, enc_key)
+    if not dec.decoder:
+        problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
+    if dec.encoder_layers is not None or dec.decoder_tokens is not None:
+        problems.append(Problem(f"{_PREFIX}.{dec_key}", "is itself an encoder-decoder"))
+    if problems:
+        raise InputError(source, problems)
+    outer = data.get("model_type") or "composite"
+    tokens = (
+        f"{enc.image_tokens} image tokens" if enc.image_tokens else "the instance's seq_len tokens"
+    )
+    shape = ", ".join(f"{f} {getattr(enc, f)}" for f in _SHAPE)
+    notes = (
+        f"composite config ({enc_key} + {dec_key}): {enc.n_layers} encoder blocks read from "
+        f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, every decoder "
+        f"block with cross-attention against the encoder's output ({tokens})",
+        *_split_notes(data, enc),
+        *_capacity_note(data[dec_key], dec),
+        *(f"{enc_key}: {a}" for a in enc.assumptions),
+        *(f"{dec_key}: {a}" for a in dec.assumptions),
+    )
+    fields = dec.model_dump(exclude_unset=True)
+    fields.update(
+        name=name or str(outer),
+        encoder_layers=enc.n_layers,
+        encoder=enc.model_copy(update={"decoder": False}),
+        encoder_tokens=enc.image_tokens,
+        cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
+        decoder=True,
+        assumptions=notes,
+        source=f"Hugging Face config.json ({outer}: {enc_key} + {dec_key}) at {source}",
+    )
+    fields = {k: v for k, v in fields.items() if v is not None}
+    try:
+        return ModelConfig.model_validate(fields)
+    except ValidationError as exc:
+        raise InputError(source, problems_from_pydantic(exc, _PREFIX)) from exc
