@@ -295,9 +295,9 @@ def test_unknown_model_and_preset_are_reported_together(tmp_path: Path) -> None:
 def test_workload_refuses_a_feature_by_name(tmp_path: Path) -> None:
     _write(
         tmp_path / "config.json",
-        {"model_type": "qwen3_next", "hidden_size": 64, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "intermediate_size": 128, "hidden_act": "silu",
-         "linear_conv_kernel_dim": 4},
+        {"model_type": "reformer", "hidden_size": 64, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "intermediate_size": 128, "hidden_act": "relu",
+         "num_hashes": 2},
     )  # fmt: skip
     inst = _write(tmp_path / "inst.json", _with(GOOD_INSTANCE, model={"hf_config": "config.json"}))
     code, stderr, exc = _run(["workload", str(inst)])
@@ -305,8 +305,7 @@ def test_workload_refuses_a_feature_by_name(tmp_path: Path) -> None:
         code,
         stderr,
         exc,
-        "hf_config.linear_conv_kernel_dim: linear-attention layers (linear_conv_kernel_dim) are "
-        "not modelled",
+        "hf_config.num_hashes: LSH attention (num_hashes) is not modelled",
     )
 
 

@@ -72,7 +72,7 @@ class StateSpace(BaseModel):
     groups: Annotated[int, Field(ge=0, strict=True)] = 0
     """Mamba-2: groups of heads sharing B and C (``n_groups``)."""
     bcdt_norm: bool = False
+    """Falcon-Mamba: weightless RMS norms on B, C and the time step after ``x_proj``."""
     layers: PositiveInt | None = None
     """A hybrid stack (Bamba): this many layers have the Mamba mixer in place of attention, every
     layer its FFN; ``None``: a pure Mamba stack (every layer only norm, mixer, residual)."""
-    """Falcon-Mamba: weightless RMS norms on B, C and the time step after ``x_proj``."""
