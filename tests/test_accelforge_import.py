@@ -51,6 +51,13 @@ def test_export_then_import_is_the_preset(name: str) -> None:
     assert imported.arch == arch
 
 
+def test_network_energy_is_not_exported() -> None:
+    arch = load_preset("edge")
+    pe = arch.pe_array.model_copy(update={"hop_energy_pj": 1.0})
+    with pytest.raises(ExportError, match=r"pe_array\.hop_energy_pj"):
+        arch_spec(arch.model_copy(update={"pe_array": pe}))
+
+
 def test_a_preset_with_fanouts_is_not_exported() -> None:
     """The export models the PE array only; simba_chiplets' PE and chiplet fan-outs are refused
     by name."""

@@ -108,6 +108,11 @@ def _bits(arch: Architecture) -> int:
         raise ExportError(
             f"{arch.name}: role_bytes (a role's own width at a level) is not exported"
         )
+    if arch.pe_array.hop_energy_pj:
+        # the export prices buffers and MACs only: the array's network energy would be dropped
+        raise ExportError(
+            f"{arch.name}: pe_array.hop_energy_pj (network energy per word) is not exported"
+        )
     return 8 * arch.word_bytes
 
 
