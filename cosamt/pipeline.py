@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -501,42 +502,57 @@ def _result_key(group: Group) -> tuple[object, ...]:
 
 
 class _Solver:
-    """Candidates solved once (by signature), the whole-solve deadline, what was not proven."""
+    """Candidates solved once (by signature), a batch side by side in ``pool`` when there is one,
+    the whole-solve deadline, what was not proven."""
 
     def __init__(
         self,
         arch: Architecture,
         settings: SolveSettings,
-        solver: Callable[[Group, Architecture, SolveSettings], GroupResult],
+        solver: GroupSolver,
         clock: Deadline,
         seed: dict[tuple[object, ...], GroupResult],
+        pool: ProcessPoolExecutor | None = None,
     ) -> None:
         self.arch, self.settings, self.solver, self.clock = arch, settings, solver, clock
-        self.done = dict(seed)
+        self.pool = pool
+        self.done: dict[tuple[object, ...], Outcome] = dict(seed)
         self.results: dict[tuple[object, ...], GroupResult] = {}
         self.solved = self.reused = 0
         self.seconds = 0.0
         self.unproven: list[str] = []
 
-    def __call__(self, group: Group) -> Cost | None:
-        key = group.signature()
-        if key in self.done:
-            self.reused += 1
-            prev = self.done[key]
-            result = prev if prev.group == group else reuse(prev, group)
-        else:
-            try:
-                if self.clock.expired():
-                    result = out_of_time(group, self.arch, self.settings)
-                else:
-                    result = self.solver(group, self.arch, self.clock.limit(self.settings))
-            except NoSchedule as exc:
-                if not exc.proven:
-                    self.unproven.append(group.name)
-                return None
-            self.solved += 1
-            self.seconds += result.solve.seconds
-            self.done[key] = result
+    def __call__(self, groups: Sequence[Group]) -> list[Cost | None]:
+        fresh = {g.signature(): g for g in groups if g.signature() not in self.done}
+        for key, outcome in self._solve(list(fresh.values())).items():
+            self.done[key] = outcome
+            if isinstance(outcome, GroupResult):
+                self.solved += 1
+                self.seconds += outcome.solve.seconds
+        self.reused += len(groups) - len(fresh)
+        return [self._cost(g) for g in groups]
+
+    def _solve(self, groups: list[Group]) -> dict[tuple[object, ...], Outcome]:
+        if self.pool is None or len(groups) < 2:
+            return {
+                g.signature(): solve_one(self.solver, g, self.arch, self.settings, self.clock)
+                for g in groups
+            }
+        futures = {  # the largest (slowest) first
+            g.signature(): self.pool.submit(
+                solve_one, solve_group_result, g, self.arch, self.settings, self.clock
+            )
+            for g in sorted(groups, key=lambda g: -len(g.ops))
+        }
+        return {key: f.result() for key, f in futures.items()}
+
+    def _cost(self, group: Group) -> Cost | None:
+        outcome = self.done[group.signature()]
+        if isinstance(outcome, NoSchedule):
+            if not outcome.proven:
+                self.unproven.append(group.name)
+            return None
+        result = outcome if outcome.group == group else reuse(outcome, group)
         if result.source != "mip" or result.solve.status is not SolveStatus.OPTIMAL:
             self.unproven.append(group.name)
         self.results[_result_key(group)] = result
@@ -648,6 +664,26 @@ def _partitions_bound(
     return replace(menu_bound, latency_cycles=min(lat), energy_pj=min(energy))
 
 
+@contextmanager
+def _explore_pool(
+    settings: SolveSettings, group_solver: GroupSolver | None
+) -> Iterator[ProcessPoolExecutor | None]:
+    """``settings.jobs`` spawned processes for the explorer's batches (the default group solver
+    only, as for the menu), shut down with the exploration; none for one job."""
+    if settings.jobs < 2 or group_solver is not None:
+        yield None
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=settings.jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_init,
+    )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def explore_instance(
     resolved: Resolved,
     settings: SolveSettings,
@@ -658,32 +694,36 @@ def explore_instance(
     worse), then per block and chain view the shortest path over cut points
     (cosamt/fusion/explore.py), every candidate group of the rule (cosamt/fusion/chain.py) an edge
     costed by its solved objective, pruned only by its proven lower bound against the menu."""
+    clock = Deadline.after(resolved.instance.options.solve_time_limit_s)  # menu and explore
     menu = solve_instance(resolved, settings, progress, FusionChoice.ALL, group_solver)
-    seed = {
+    seed: dict[tuple[object, ...], GroupResult] = {
         g.group.signature(): g
         for seg in menu.segments
         for a in seg.alternatives
         for g in a.groups
         if not g.group.fused and g.same_as is None
     }
-    clock = Deadline.after(resolved.instance.options.solve_time_limit_s)
-    solve = _Solver(resolved.arch, settings, group_solver or solve_group_result, clock, seed)
-    max_group = resolved.instance.options.max_group
-    segs: list[SegmentResult] = []
-    explorations: list[Exploration] = []
-    for prefix, ops in _blocks(resolved.operators):
-        names = {o.name for o in ops}
-        mine = [
-            s
-            for s in menu.segments
-            if {g.name for g in s.chosen.groups}
-            and all(set(g.group.source_ops) <= names for g in s.chosen.groups)
-        ]
-        if progress:
-            progress(f"explore {prefix or 'block'}", 0, 1)
-        exploration, chosen = _explore_block(prefix, ops, mine, solve, max_group)
-        explorations.append(exploration)
-        segs += chosen
+    with _explore_pool(settings, group_solver) as pool:
+        solve = _Solver(
+            resolved.arch, settings, group_solver or solve_group_result, clock, seed, pool
+        )
+        segs: list[SegmentResult] = []
+        explorations: list[Exploration] = []
+        for prefix, ops in _blocks(resolved.operators):
+            names = {o.name for o in ops}
+            mine = [
+                s
+                for s in menu.segments
+                if {g.name for g in s.chosen.groups}
+                and all(set(g.group.source_ops) <= names for g in s.chosen.groups)
+            ]
+            if progress:
+                progress(f"explore {prefix or 'block'}", 0, 1)
+            exploration, chosen = _explore_block(
+                prefix, ops, mine, solve, resolved.instance.options.max_group
+            )
+            explorations.append(exploration)
+            segs += chosen
     return replace(
         menu, fusion=FusionChoice.EXPLORE, segments=tuple(segs), explorations=tuple(explorations)
     )

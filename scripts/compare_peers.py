@@ -631,7 +631,10 @@ def explore_span(resolved: Any, chain: Any, lo: int, hi: int, settings: SolveSet
         return (r.metrics.latency_cycles, r.metrics.energy_pj)
 
     part = shortest_partition(
-        hi - lo + 1, lambda i, j: candidates(chain, lo + i, lo + j), lambda g: 0.0, cost
+        hi - lo + 1,
+        lambda i, j: candidates(chain, lo + i, lo + j),
+        lambda g: 0.0,
+        lambda gs: [cost(g) for g in gs],
     )
     exact = all(r.solve.status is SolveStatus.OPTIMAL for r in solved.values())
     return [solved[id(s.group)] for s in part.path], exact, len(solved)

@@ -284,7 +284,12 @@ def test_solve_swin_stages(tmp_path: Path) -> None:
            "hidden_act": "gelu", "layer_norm_eps": 1e-5}  # fmt: skip
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     inst = tmp_path / "inst.json"
-    inst.write_text(json.dumps({**INSTANCE, "model": {"hf_config": "config.json"}, "seq_len": 196}))
+    menu = {**INSTANCE["options"], "fusion": "all"}  # the stages are under test, not the explorer
+    inst.write_text(
+        json.dumps(
+            {**INSTANCE, "model": {"hf_config": "config.json"}, "seq_len": 196, "options": menu}
+        )
+    )
     data = json.loads(_invoke("solve", str(inst), "--json").stdout)
     assert data["total"]["all_optimal"] is True
     qk = next(g for g in data["groups"] if g["operators"][0] == "s1.qk")

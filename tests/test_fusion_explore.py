@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def test_shortest_partition_is_brute_force(seed: int) -> None:
         n,
         lambda lo, hi: [(lo, hi)] if (lo, hi) in costs else [],
         lambda g: costs[g][0] - slack[g],
-        lambda g: costs[g],
+        lambda gs: [costs[g] for g in gs],
         incumbent=incumbent,
     )
     assert part.cost == brute_force(n, costs)
@@ -71,14 +72,34 @@ def test_shortest_partition_is_brute_force(seed: int) -> None:
             assert s.bound > 0
 
 
+def test_the_rest_of_the_chain_prunes_too() -> None:
+    """Exact bounds, operators 3 + 3 apart against 5 fused (the incumbent): operator 0 alone
+    reaches node 1 for 3 < 5, but no way on from node 1 costs under 3, so it is pruned unsolved."""
+    costs = {(0, 0): (3.0, 0.0), (1, 1): (3.0, 0.0), (0, 1): (5.0, 0.0)}
+    solved: list[tuple[int, int]] = []
+
+    def solve(gs: Sequence[tuple[int, int]]) -> list[Cost]:
+        solved.extend(gs)
+        return [costs[g] for g in gs]
+
+    part = shortest_partition(
+        2, lambda lo, hi: [(lo, hi)], lambda g: costs[g][0], solve, incumbent=5.0
+    )
+    assert part.cost == (5.0, 0.0)
+    assert solved == [(0, 1)]
+    assert [(s.group, s.status) for s in part.steps] == [((0, 0), "pruned"), ((0, 1), "solved")]
+
+
 def test_max_group_bounds_the_runs() -> None:
     costs = {(0, 0): (5.0, 0.0), (1, 1): (5.0, 0.0), (0, 1): (1.0, 0.0)}
     part = shortest_partition(
-        2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda g: costs[g], max_group=1
+        2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda gs: [costs[g] for g in gs], max_group=1
     )
     assert part.cost == (10.0, 0.0)
     assert part.alternative(1) is None  # no group of two was considered
-    part = shortest_partition(2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda g: costs[g])
+    part = shortest_partition(
+        2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda gs: [costs[g] for g in gs]
+    )
     assert part.cost == (1.0, 0.0)
     alt = part.alternative(1)  # the cheapest partition not cutting between 0 and 1: the pair
     assert alt is not None and alt[0] == (1.0, 0.0) and (alt[1].lo, alt[1].hi) == (0, 1)

@@ -142,6 +142,35 @@ def _figures(report: SolveReport) -> list[tuple[object, ...]]:
     ]
 
 
+def _explored(report: SolveReport) -> list[tuple[object, ...]]:
+    return [
+        (
+            e.block,
+            e.chosen,
+            e.solved,
+            e.reused,
+            tuple(
+                (view, tuple((s.lo, s.hi, s.group.name, s.status, s.cost) for s in part.steps))
+                for view, part in e.partitions.items()
+            ),
+        )
+        for e in report.explorations
+    ]
+
+
+def test_explored_batches_in_processes_give_the_same_report() -> None:
+    # explore with jobs 2 solves the unpruned edges into each cut point side by side: the same
+    # candidates solved, pruned and chosen as one after another, the same figures
+    model = {"name": "toy", "n_layers": 1, "d_model": 16, "n_heads": 2, "d_ff": 32}
+    options = {"fusion": "explore", "max_group": 3, "time_limit_s": 300}
+    inst = parse_instance({"model": model, "seq_len": 64, "arch": TINY_ARCH, "options": options})
+    resolved = resolve(inst)
+    one = solve_instance(resolved, settings_for(inst))
+    two = solve_instance(resolved, settings_for(inst, jobs=2))
+    assert one.explorations and _explored(two) == _explored(one)
+    assert _figures(two) == _figures(one)
+
+
 def test_groups_solved_in_processes_give_the_same_report(tiny_report: SolveReport) -> None:
     # jobs 2: every distinct group in one of two spawned processes; a rejected fused candidate
     # (FLAT here, which cannot fit) crosses the process boundary as its reason.

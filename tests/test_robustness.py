@@ -26,7 +26,8 @@ from cosamt.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 TINY: dict[str, Any] = {"name": "tiny", "n_layers": 1, "d_model": 16, "n_heads": 2, "d_ff": 32}
-FAST_OPTIONS: dict[str, Any] = {"threads": 1, "time_limit_s": 30}
+# the menu: these tests are about input handling, interrupts and resume, not the explorer
+FAST_OPTIONS: dict[str, Any] = {"threads": 1, "time_limit_s": 30, "fusion": "all"}
 
 
 def _edge() -> dict[str, Any]:

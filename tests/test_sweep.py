@@ -39,7 +39,8 @@ TINY = {
     "batch": 1,
     "seq_len": 16,
     "arch": "edge",
-    "options": {"objective": "latency", "time_limit_s": 300, "threads": 1},
+    # the menu: these tests are about the sweep's rows, resume and executors, not the explorer
+    "options": {"objective": "latency", "fusion": "all", "time_limit_s": 300, "threads": 1},
 }
 SEQ_LENS = (16, 32)
 Rows = dict[tuple[str, ...], dict[str, Any]]

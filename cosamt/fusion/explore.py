@@ -4,9 +4,10 @@ Cut points 0..n of a chain of n operators are the nodes; a candidate group cover
 lo..hi is an edge lo -> hi+1 whose cost is its solved objective (a pair: the objective, then the
 tie-break, compared lexicographically; pairs add). The cheapest path from 0 to n is the cheapest
 partition. Nodes are visited in order, so when the edges into node j are considered every node
-before j has its final cost; an edge is skipped (pruned) only when the cost of reaching its start
-plus a proven lower bound of its group already exceeds a known complete partition (the
-incumbent): no partition through it can be better. The result is exact when every edge that was
+before j has its final cost; an edge is skipped (pruned) only when the cost of reaching its start,
+plus a proven lower bound of its group, plus the least summed bound of any way to finish the
+chain after it, already exceeds a known complete partition (the incumbent): no partition through
+it can be better. The result is exact when every edge that was
 not pruned was solved to proven optimality (or proven to have no schedule).
 
 Solver-free: the caller passes the candidate groups, their bounds and a solve function.
@@ -14,6 +15,7 @@ Solver-free: the caller passes the candidate groups, their bounds and a solve fu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -90,35 +92,46 @@ def shortest_partition(
     n: int,
     runs: Callable[[int, int], Sequence[G]],
     bound: Callable[[G], float],
-    solve: Callable[[G], Cost | None],
+    solve: Callable[[Sequence[G]], Sequence[Cost | None]],
     incumbent: float | None = None,
     max_group: int | None = None,
 ) -> Partition[G]:
     """The cheapest partition of operators 0..n-1 into candidate groups (module docstring).
     ``runs(lo, hi)`` gives the candidate groups of operators lo..hi (none: not a candidate);
-    ``solve`` their cost (None: no schedule); ``incumbent`` the objective of a known partition."""
+    ``solve`` the costs of a batch of them (None: no schedule), all the unpruned edges into one
+    node at once, so a caller may solve them side by side; ``incumbent`` the objective of a known
+    partition.
+
+    An edge i -> j is pruned when the cheapest way to reach i, plus its group's bound, plus the
+    least summed bound of any partition of j..n-1 exceeds the incumbent: every complete partition
+    through the edge costs at least that much."""
+    edges = _edges(n, runs, bound, max_group)
+    rest = _rest_bounds(n, edges)
     best: list[Cost | None] = [ZERO] + [None] * n
     back: list[Step[G] | None] = [None] * (n + 1)
     steps: list[Step[G]] = []
     for j in range(1, n + 1):
-        first = 0 if max_group is None else max(0, j - max_group)
-        for i in range(first, j):
+        todo: list[tuple[int, G, float]] = []
+        for i, g, lb in edges[j]:
             start = best[i]
-            for g in runs(i, j - 1):
-                lb = bound(g)
-                if start is None:
-                    continue
-                if incumbent is not None and start[0] + lb > incumbent * (1 + SLACK):
-                    steps.append(Step(i, j - 1, g, None, "pruned", lb))
-                    continue
-                cost = solve(g)
-                steps.append(Step(i, j - 1, g, cost, "solved" if cost else "no schedule", lb))
-                if cost is None:
-                    continue
-                total = add(start, cost)
-                end = best[j]
-                if end is None or total < end:
-                    best[j], back[j] = total, steps[-1]
+            if start is None:
+                continue
+            if incumbent is not None and start[0] + lb + rest[j] > incumbent * (1 + SLACK):
+                steps.append(Step(i, j - 1, g, None, "pruned", lb))
+                continue
+            todo.append((i, g, lb))
+        # every start node before j is final: the edges into j are solved as one batch
+        costs = solve([g for _i, g, _lb in todo]) if todo else []
+        for (i, g, lb), cost in zip(todo, costs, strict=True):
+            start = best[i]
+            assert start is not None
+            steps.append(Step(i, j - 1, g, cost, "solved" if cost else "no schedule", lb))
+            if cost is None:
+                continue
+            total = add(start, cost)
+            end = best[j]
+            if end is None or total < end:
+                best[j], back[j] = total, steps[-1]
     path: list[Step[G]] = []
     j = n
     while j > 0 and (step := back[j]) is not None:
@@ -127,6 +140,29 @@ def shortest_partition(
     if j > 0:
         return Partition(n, tuple(steps), (), None)
     return Partition(n, tuple(steps), tuple(reversed(path)), best[n])
+
+
+def _edges(
+    n: int,
+    runs: Callable[[int, int], Sequence[G]],
+    bound: Callable[[G], float],
+    max_group: int | None,
+) -> list[list[tuple[int, G, float]]]:
+    """Per end node j, the candidate groups ending there: (start node, group, its bound)."""
+    edges: list[list[tuple[int, G, float]]] = [[] for _ in range(n + 1)]
+    for j in range(1, n + 1):
+        first = 0 if max_group is None else max(0, j - max_group)
+        edges[j] = [(i, g, bound(g)) for i in range(first, j) for g in runs(i, j - 1)]
+    return edges
+
+
+def _rest_bounds(n: int, edges: Sequence[Sequence[tuple[int, G, float]]]) -> list[float]:
+    """Per node j, the least summed bound over the partitions of j..n-1 (inf: none exists)."""
+    rest = [math.inf] * n + [0.0]
+    for j in range(n, 0, -1):  # every edge into j is relaxed once rest[j] is final
+        for i, _g, lb in edges[j]:
+            rest[i] = min(rest[i], lb + rest[j])
+    return rest
 
 
 def min_sum(n: int, steps: Sequence[Step[G]], value: Callable[[Step[G]], float]) -> float | None:
