@@ -197,12 +197,12 @@ def _feasible_keeps(
         groups = arch.levels[i].capacity_groups(wb)
         # in words of word_bytes (role_bytes widths weigh bytes / word_bytes), as the evaluator
         tiles = {t.name: _tile(t, fac, i, axis_levels) * arch.width(i, t.role) for t in op.tensors}
-        roles = {t.name: t.role for t in op.tensors}
         ok = [
             s
             for s in options
             if all(
-                sum(tiles[t] for t in s if roles[t] in g_roles) <= cap for g_roles, cap in groups
+                sum(tiles[t.name] for t in op.tensors if t.name in s and buf.takes(t)) <= buf.words
+                for buf in groups
             )
         ]
         out.append(ok)
