@@ -251,6 +251,13 @@ class MemoryLevel(Frozen):
         tensors = frozenset(self.holds_tensors)
         return [Buffer(frozenset(self.holds), tensors, tensors, self.capacity_bytes // word_bytes)]
 
+    def partition_of(self, tensor: Tensor) -> int | None:
+        """Index of the partition that takes ``tensor`` (None: unpartitioned, or none does)."""
+        if self.partitions is None:
+            return None
+        buffers = self.capacity_groups(1)  # membership only: the word width does not matter
+        return next((j for j, b in enumerate(buffers) if b.takes(tensor)), None)
+
     def may_hold(self, tensor: Tensor) -> bool:
         """The level holds the tensor's role or names the tensor."""
         return tensor.role in self.holds or bool(tensor.names & set(self.holds_tensors))
