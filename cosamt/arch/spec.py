@@ -269,19 +269,21 @@ class MemoryLevel(Frozen):
 
 
 def _partition_problems(lv: MemoryLevel, at: str, roles: dict[str, set[Role]]) -> list[Problem]:
-    """A named tensor the level holds but no partition takes; a partition naming a tensor the
-    level does not hold."""
+    """A tensor the level holds that no partition takes; a partition naming a tensor the level
+    does not hold."""
     if lv.partitions is None:
         return []
     by_role = {r for p in lv.partitions for r in p.roles}
+    named = {n for p in lv.partitions for n in p.tensors}
     out = [
         Problem(
-            f"{at}.holds_tensors[{k}]",
-            f"{lv.name} holds {n} but no partition takes it: name it in a partition's tensors "
-            f"or give its role ({'/'.join(sorted(roles[n]))}) a partition",
+            f"{at}.partitions",
+            f"{lv.name} holds {n} ({'/'.join(sorted(rs))}) but no partition takes it: name it in "
+            "a partition's tensors or give its role a partition",
         )
-        for k, n in enumerate(lv.holds_tensors)
-        if n in roles and not any(n in p.tensors for p in lv.partitions) and not roles[n] <= by_role
+        for n, rs in sorted(roles.items())
+        if n not in named
+        and any(r not in by_role for r in rs if r in lv.holds or n in lv.holds_tensors)
     ]
     for j, p in enumerate(lv.partitions):
         out += [

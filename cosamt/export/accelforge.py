@@ -166,7 +166,8 @@ def _keeps(
             f"{', '.join(named)}); an AccelForge memory that may keep nothing is not exported"
         )
     expr = " | ".join(terms)
-    taken = _exported(others, tensors) if roles else []
+    # only what the roles would take: a tensor of another role is not here anyway
+    taken = sorted({t.name for t in tensors if t.names & set(others) and t.role in roles})
     if taken:
         expr = f"({expr}) - ({' | '.join(taken)})"
     return expr
