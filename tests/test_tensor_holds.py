@@ -20,8 +20,11 @@ from cosamt.arch.spec import Architecture, MemoryLevel, Partition
 from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.evaluate.evaluator import evaluate
+from cosamt.evaluate.group import evaluate_group
 from cosamt.export.accelforge import arch_spec, to_yaml_text
 from cosamt.export.accelforge_import import architecture_from_accelforge, parse_yaml
+from cosamt.fusion.schemes import Group, Scheme
+from cosamt.pipeline import solve_group_result
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.schedule.violations import Rule
 from cosamt.solve.solver import SolveSettings, solve_operator
@@ -239,3 +242,82 @@ def test_cli_refuses_a_held_tensor_no_partition_takes(tmp_path: Path) -> None:
     res = _run(tmp_path, arch)
     assert res.exit_code == 2, res.output
     assert "arch.levels[0].partitions" in res.output and "holds K (input)" in res.output
+
+
+def _chain_arch(h_words: int) -> Architecture:
+    """GlobalBuffer: H's own partition beside operand (48 words) and output (24 words) ones."""
+    return _arch(
+        (
+            Partition(tensors=("H",), capacity_bytes=h_words * WB),
+            Partition(roles=(Role.INPUT, Role.WEIGHT), capacity_bytes=48 * WB),
+            Partition(roles=(Role.OUTPUT,), capacity_bytes=24 * WB),
+        )
+    )
+
+
+def _chain() -> Group:
+    """H[m,f] = X[m,e] W1[e,f]; Y[m,g] = H[m,f] W2[f,g], every dimension 4 (16-word tensors): H is
+    an output of the first member and an input of the second."""
+    ffn1 = Einsum(
+        "ffn1",
+        {"m": 4, "e": 4, "f": 4},
+        (Tensor("X", ("m", "e"), Role.INPUT), Tensor("W1", ("e", "f"), Role.WEIGHT),
+         Tensor("H", ("m", "f"), Role.OUTPUT)),
+    )  # fmt: skip
+    ffn2 = Einsum(
+        "ffn2",
+        {"m": 4, "f": 4, "g": 4},
+        (Tensor("H", ("m", "f"), Role.INPUT), Tensor("W2", ("f", "g"), Role.WEIGHT),
+         Tensor("Y", ("m", "g"), Role.OUTPUT)),
+    )  # fmt: skip
+    return Group(
+        "ffn1+ffn2",
+        Scheme.FFN_CHAIN,
+        (ffn1, ffn2),
+        shared_dims=frozenset({"m"}),
+        on_chip=frozenset({"H"}),
+    )
+
+
+def test_a_fused_intermediate_named_by_a_partition_counts_there_only() -> None:
+    """The whole chain in one shared iteration: X, W1, H, W2, Y 16 words each. By role H would
+    count in the operand and the output partitions (64 > 48, 32 > 24); named, it takes its own
+    partition only: operands X + W1 + W2 = 48, outputs Y = 16, H 16, all fit. With 15 words for H,
+    only H's partition overflows (in each member and in the group)."""
+    group = _chain()
+    whole = {
+        op.name: Mapping(
+            levels=(
+                LevelMapping(
+                    temporal=tuple(Loop(d, n) for d, n in op.dims.items()),
+                    keep=frozenset(t.name for t in op.tensors),
+                ),
+                LevelMapping(keep=frozenset(t.name for t in op.tensors) - {"H"}),  # DRAM
+                LevelMapping(),
+            )
+        )
+        for op in group.ops
+    }
+    assert evaluate_group(group, _chain_arch(16), whole).valid
+    # each member's H tile and the group's: H's partition only, 16 words in 15
+    found = [
+        (v.rule, v.operator, v.what)
+        for v in evaluate_group(group, _chain_arch(15), whole).violations
+    ]
+    assert found == [
+        (Rule.CAPACITY, "ffn1", "H tiles need 16 words, capacity is 15 words"),
+        (Rule.CAPACITY, "ffn2", "H tiles need 16 words, capacity is 15 words"),
+        (Rule.GROUP_CAPACITY, None, "the group keeps H at once: 16 words, capacity is 15"),
+    ]
+
+
+def test_the_mip_keeps_a_named_intermediate_within_its_partition() -> None:
+    """H's partition of 8 words holds at most half of H at once, whatever the schedule: the MIP's
+    largest tile of H over the members is at most 8 words, the schedule is valid and its figure
+    is the evaluator's."""
+    group, arch = _chain(), _chain_arch(8)
+    g = solve_group_result(group, arch, SolveSettings(time_limit_s=60, threads=1, padding=False))
+    assert g.source == "mip" and g.metrics.valid and g.solve.proven
+    assert g.solve.objective == evaluate_group(group, arch, g.mappings).latency_cycles
+    h = max(_tile(g.mappings[op.name], 0, op.tensor("H")) for op in group.ops)
+    assert h <= 8
