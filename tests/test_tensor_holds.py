@@ -321,3 +321,21 @@ def test_the_mip_keeps_a_named_intermediate_within_its_partition() -> None:
     assert g.solve.objective == evaluate_group(group, arch, g.mappings).latency_cycles
     h = max(_tile(g.mappings[op.name], 0, op.tensor("H")) for op in group.ops)
     assert h <= 8
+
+
+def test_fused_groups_keep_the_block_names_of_renamed_tensors() -> None:
+    """The FFN chain renames ffn1's W to W_ffn1 and its Y (the activation's X) to H; the explorer's
+    chain candidates rename K to a run-wide name: an architecture still names them W, Y/X and K."""
+    from cosamt.fusion.chain import block_chains, candidates
+    from cosamt.fusion.schemes import ffn_chain
+    from cosamt.workload.models import get_model
+    from cosamt.workload.transformer import build_block
+
+    ops = {op.name: op for op in build_block(get_model("gpt2"), "prefill", 1, 64)}
+    group = ffn_chain([ops["ffn1"], ops["act"], ops["ffn2"]])
+    assert group.names("W_ffn1") == {"W"} and group.names("H") == {"Y", "X"}
+    chain = next(c for c in block_chains(list(ops.values())) if "qk" in [o.name for o in c.ops])
+    at = [o.name for o in chain.ops].index("qk")
+    fused = candidates(chain, at, at + 2)[0]
+    k = next(t for t in fused.op("qk").tensors if t.role is Role.INPUT and "n" in t.dims)
+    assert k.names == {"K"}

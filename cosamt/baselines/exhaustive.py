@@ -14,8 +14,9 @@ The mapspace:
   operators get no spatial slots. Products of spatial factors on an axis must not exceed its size.
 * Orders. At every level, every order of the non-trivial (factor > 1) temporal loops. Factor-1
   loops are dropped by the reuse rule and are not listed.
-* Keeps. A tensor may be kept at a non-DRAM level whose ``holds`` lists its role (not at PE-private
-  levels for vector operators); DRAM keeps every tensor.
+* Keeps. A tensor may be kept at a non-DRAM level whose ``holds`` lists its role or whose
+  ``holds_tensors`` its name (not at PE-private levels for vector operators); DRAM keeps every
+  tensor.
 
 Candidates with violations are skipped. Capacity does not depend on loop order, so a
 (factors, keeps) pair whose kept tiles overflow a buffer is rejected before its orders are
