@@ -634,7 +634,7 @@ def explore_span(resolved: Any, chain: Any, lo: int, hi: int, settings: SolveSet
         hi - lo + 1,
         lambda i, j: candidates(chain, lo + i, lo + j),
         lambda g: 0.0,
-        lambda gs: [cost(g) for g in gs],
+        lambda edges: [cost(g) for g, _budget in edges],
     )
     exact = all(r.solve.status is SolveStatus.OPTIMAL for r in solved.values())
     return [solved[id(s.group)] for s in part.path], exact, len(solved)
