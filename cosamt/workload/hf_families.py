@@ -90,6 +90,9 @@ GATED_TYPES = frozenset(
         "qwen3_5_text",
         "deepseek_v32",
         "bamba",
+        "jamba",
+        "granitemoehybrid",
+        "falcon_h1",
         "glm_moe_dsa",
         "qwen3_5_moe",
         "qwen3_5_moe_text",
@@ -302,6 +305,12 @@ REFUSED_TYPES = {
     "num_feedforward_networks) are not modelled",
     "squeezebert": "SqueezeBERT's grouped convolutions (q_groups, k_groups, v_groups, "
     "intermediate_groups, output_groups) are not modelled",
+    "zamba": "Zamba's shared attention block (one set of weights reused on every hybrid layer, "
+    "its input the hidden state concatenated with the original embeddings: "
+    "attention_hidden_size = 2 x hidden_size) is not modelled",
+    "zamba2": "Zamba2's shared attention blocks (num_mem_blocks sets of weights reused across "
+    "hybrid_layer_ids, input concatenated with the original embeddings, per-layer LoRA adapters "
+    "of adapter_rank) are not modelled",
     "autoformer": "Autoformer's auto-correlation (FFT period aggregation in place of attention) "
     "and series decomposition are not modelled",
 }
