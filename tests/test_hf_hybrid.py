@@ -97,6 +97,13 @@ def test_jamba_hand_count() -> None:
     assert any("JambaMambaMixer" in a for a in w.assumptions)
 
 
+def test_jamba_one_expert_is_dense() -> None:
+    """JambaConfig.layers_num_experts: 1 expert on the MoE layers means JambaMLP there."""
+    w = workload({**JAMBA, "num_experts": 1})
+    assert [(p.prefix, p.count) for p, _ in w.blocks] == [("mamba.", 3), ("attn.", 1)]
+    assert model_macs(w.operators) == 3 * MAMBA1 + ATTENTION + 4 * (3 * 3 * 4 * 8)
+
+
 def test_nemotron_h_hand_count() -> None:
     """Each layer ONE of Mamba-2, MoE, attention, MLP: norm, the layer, residual add."""
     w = workload(NEMOTRON_H)
@@ -188,6 +195,11 @@ def corpus(model_type: str) -> dict[str, Any]:
         ({**JAMBA, "attn_layer_offset": 4}, "hf_config.attn_layer_offset", "below its period"),
         ({**GRANITE_HYBRID, "layer_types": ["mamba"]}, "hf_config.layer_types", "per layer"),
         ({**GRANITE_HYBRID, "num_local_experts": 1}, "hf_config.num_local_experts", "0 or"),
+        (
+            {k: v for k, v in NEMOTRON_H.items() if k != "n_routed_experts"},
+            "hf_config.n_routed_experts",
+            "more than one expert",
+        ),
         ({**FALCON_H1, "mamba_d_head": 4}, "hf_config.mamba_d_head", "Mamba width"),
     ],
 )

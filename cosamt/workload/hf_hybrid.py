@@ -48,6 +48,11 @@ _NEMOTRON_KINDS: dict[str, tuple[str | None, str | None]] = {
 }
 
 Layer = tuple[str | None, str | None]  # (mixer, FFN) of one layer
+_EXPERTS_KEY = {
+    "jamba": "num_experts",
+    "granitemoehybrid": "num_local_experts",
+    "nemotron_h": "n_routed_experts",
+}
 
 
 def _is_int(v: Any) -> bool:
@@ -277,6 +282,12 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         kinds, ssm, extra = _nemotron(r, layers)
     else:
         kinds, ssm = _falcon_h1(r, layers, d)
+    if any(ffn == "moe" for _, ffn in kinds) and base.get("n_experts") is None:
+        key = _EXPERTS_KEY[model_type]
+        if model_type != "jamba" or r.data.get(key) != 1:
+            r.refuse(key, "MoE layers need more than one expert (and experts per token)")
+            return {}
+        kinds = [(mixer, "dense") for mixer, _ in kinds]  # JambaMLP where num_experts is 1
     has_mamba = any(mixer in ("mamba", "parallel") for mixer, _ in kinds)
     if not kinds or (has_mamba and ssm is None):
         return {}
