@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.hf import config_from_dict
+from cosamt.workload.models import ModelConfig
 from cosamt.workload.transformer import build_workload, model_macs
 
 CORPUS = Path(__file__).parent / "data" / "hf_corpus"
@@ -248,3 +250,27 @@ def test_cli_solve_falcon_h1(tmp_path: Path) -> None:
     data = json.loads(solved.stdout)
     assert data["total"]["all_optimal"] is True
     assert {"ssm_write", "qk", "residual1"} <= {op for g in data["groups"] for op in g["operators"]}
+
+
+@pytest.mark.parametrize(
+    ("groups", "words"),
+    [
+        ([{"count": 1, "mixer": "attention", "ffn": "dense"}], "sum to n_layers"),
+        (
+            [{"count": 1, "mixer": "attention", "ffn": "dense"}] * 2,
+            "same structure",
+        ),
+        ([{"count": 2, "mixer": None, "ffn": None}], "a mixer or an FFN"),
+        ([{"count": 2, "mixer": "mamba", "ffn": "dense"}], "ssm"),
+        ([{"count": 2, "mixer": "attention", "ffn": "moe"}], "expert fields"),
+    ],
+)
+def test_layer_groups_must_fit_the_model(groups: list[dict[str, Any]], words: str) -> None:
+    """An inline config's layer groups: counts summing to n_layers, distinct structures, a
+    Mamba shape for Mamba groups and experts for MoE groups."""
+    shape = {"name": "tiny", "n_layers": 2, "d_model": 4, "n_heads": 2, "d_ff": 8,
+             "norm": "rmsnorm", "norm_position": "pre"}  # fmt: skip
+    with pytest.raises(ValidationError, match=words):
+        ModelConfig.model_validate({**shape, "layer_groups": groups})
+    ok = [{"count": 2, "mixer": "attention", "ffn": "dense"}]
+    assert ModelConfig.model_validate({**shape, "layer_groups": ok}).attends
