@@ -128,6 +128,16 @@ def test_nemotron_h_pattern_is_the_layer_list() -> None:
     assert model_macs(pattern.operators) == model_macs(workload(NEMOTRON_H).operators)
 
 
+def test_nemotron_h_older_key_names() -> None:
+    """NemotronHConfig takes mamba_n_groups / mamba_d_conv for n_groups / conv_kernel, and
+    mlp_hidden_act defaults to relu2 (stated)."""
+    cfg = {k: v for k, v in NEMOTRON_H.items() if k not in ("n_groups", "mlp_hidden_act")}
+    cfg |= {"mamba_n_groups": 1, "mamba_d_conv": 3, "conv_kernel": 99}
+    w = workload(cfg)
+    assert model_macs(w.operators) == model_macs(workload(NEMOTRON_H).operators)
+    assert any("relu2 (NemotronHConfig's default)" in a for a in w.assumptions)
+
+
 def test_granite_hybrid_hand_count() -> None:
     """Legacy layer names (mamba, attention); every layer MoE plus the shared gated MLP."""
     w = workload(GRANITE_HYBRID)

@@ -76,7 +76,13 @@ def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
     FFN activation ``mlp_hidden_act``; legacy layer-type names (``mamba``, ``attention``)."""
     if model_type == "nemotron_h":
         kinds = _nemotron_kinds(data)
-        out = {**data, "layers_block_type": kinds, "hidden_act": data.get("mlp_hidden_act")}
+        # NemotronHConfig: mlp_hidden_act defaults to relu2; mamba_n_groups and mamba_d_conv,
+        # when given, replace n_groups and conv_kernel.
+        act = data.get("mlp_hidden_act", "relu2")
+        out = {**data, "layers_block_type": kinds, "hidden_act": act}
+        for old, new in (("mamba_n_groups", "n_groups"), ("mamba_d_conv", "conv_kernel")):
+            if old in data:
+                out[new] = data[old]
         if isinstance(kinds, list) and kinds:
             out["num_hidden_layers"] = len(kinds)
         return out
@@ -231,6 +237,8 @@ def _nemotron(r: _Reader, layers: int) -> tuple[list[Layer], Any, dict]:
     heads, head = r.int_("mamba_num_heads"), r.int_("mamba_head_dim")
     ssm = _mamba2(r, heads * head if heads and head else None, _NEMOTRON_MAMBA2_KEYS)
     extra: dict[str, Any] = {"norm": "rmsnorm", "rotary_dim": None}
+    if "mlp_hidden_act" not in r.data:
+        r.assumed.append("nemotron_h: mlp_hidden_act not given: relu2 (NemotronHConfig's default)")
     if any(ffn == "moe" for _, ffn in out):
         extra["shared_d_ff"] = r.int_("moe_shared_expert_intermediate_size")
     r.assumed.append(
