@@ -284,3 +284,15 @@ def test_layer_groups_must_fit_the_model(groups: list[dict[str, Any]], words: st
         ModelConfig.model_validate({**shape, "layer_groups": groups})
     ok = [{"count": 2, "mixer": "attention", "ffn": "dense"}]
     assert ModelConfig.model_validate({**shape, "layer_groups": ok}).attends
+
+
+def test_gemma4_without_per_layer_config_refused() -> None:
+    """A Gemma 4 config in the older form (global_head_dim, no per_layer_config): its full
+    layers' head dim is global_head_dim (Gemma4TextConfig: 512 when absent), not head_dim; read
+    flat it was counted at head_dim on every layer."""
+    cfg = {k: v for k, v in corpus("gemma4_text").items() if k != "per_layer_config"}
+    for older in ({**cfg, "global_head_dim": 512}, cfg):
+        with pytest.raises(InputError) as err:
+            config_from_dict(older, source="tiny")
+        messages = {p.path: p.message for p in err.value.problems}
+        assert "global_head_dim" in messages["hf_config.model_type"]

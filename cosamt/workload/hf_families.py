@@ -305,6 +305,14 @@ REFUSED_TYPES = {
     "num_feedforward_networks) are not modelled",
     "squeezebert": "SqueezeBERT's grouped convolutions (q_groups, k_groups, v_groups, "
     "intermediate_groups, output_groups) are not modelled",
+    # Their configuration classes give the full-attention layers head_dim global_head_dim (512
+    # when the config does not state it) unless per_layer_config says otherwise: read flat, every
+    # layer would get the sliding layers' head_dim.
+    **dict.fromkeys(
+        ("gemma4_text", "gemma4_unified_text", "diffusion_gemma_text", "embedding_gemma2_text"),
+        "full-attention layers with their own head dim (global_head_dim, 512 when not stated, "
+        "or per_layer_config; head_dim is the sliding layers') are not modelled",
+    ),
     "zamba": "Zamba's shared attention block (one set of weights reused on every hybrid layer, "
     "its input the hidden state concatenated with the original embeddings: "
     "attention_hidden_size = 2 x hidden_size) is not modelled",
