@@ -25,6 +25,7 @@ from cosamt.workload.hf_families import (
     FAMILY_ACTIVATION,
     FOUR_X_FFN,
     GATED_TYPES,
+    GLOBAL_HEAD_DIM_TYPES,
     HIERARCHICAL_TYPES,
     LAYERNORM_GATED_TYPES,
     PARALLEL_TYPES,
@@ -781,7 +782,7 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     reader = _Reader(hf_hybrid.normalise(data, model_type))
-    _per_layer_overrides(reader)
+    _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)
     if reader.problems:
         raise InputError(source, reader.problems)
@@ -795,10 +796,17 @@ def config_from_dict(
         raise InputError(source, problems_from_pydantic(exc, _PREFIX)) from exc
 
 
-def _per_layer_overrides(r: _Reader) -> None:
+def _per_layer_overrides(r: _Reader, model_type: str) -> None:
     """Gemma 4 (transformers >= 5.15) keeps its full-attention layers' wider head_dim in
     ``per_layer_config``; the flat fields are the other layers'. Read flat, those layers would be
-    counted at the wrong width."""
+    counted at the wrong width. Without ``per_layer_config`` (older configs) the configuration
+    class derives it from ``global_head_dim``."""
+    if model_type in GLOBAL_HEAD_DIM_TYPES and "per_layer_config" not in r.data:
+        r.refuse(
+            "global_head_dim" if "global_head_dim" in r.data else "per_layer_config",
+            f"{model_type}'s full-attention layers have head dim global_head_dim (512 when not "
+            "stated) when per_layer_config is absent; per-layer head dims are not modelled",
+        )
     overrides = r.data.get("per_layer_config")
     if not isinstance(overrides, dict) or not overrides:
         return

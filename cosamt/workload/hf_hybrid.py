@@ -214,7 +214,8 @@ def _granite(r: _Reader, layers: int, d: int, dh: int | None) -> tuple[list[Laye
     ssm = _mamba2(r, expand * d if expand else None, _MAMBA2_KEYS)
     shared = r.data.get("shared_intermediate_size", 1024)
     if not _is_int(shared) or shared < (0 if experts else 1):
-        r.refuse("shared_intermediate_size", f"must be a positive integer (got {shared!r})")
+        need = "a non-negative integer" if experts else "a positive integer (no experts)"
+        r.refuse("shared_intermediate_size", f"must be {need} (got {shared!r})")
         return [], None, {}
     rope = r.data.get("position_embedding_type") == "rope"
     extra: dict[str, Any] = {"rotary_dim": dh if rope else None}
