@@ -16,6 +16,11 @@ fused, at 1024 tokens) and preset:
 3. the least DRAM traffic in FFM's mapspace at the buffer size (Orojenesis' bound: FFM minimising
    DRAM accesses alone) beside compulsory traffic.
 Writes peers.csv, peers.md and peers.json to the output folder.
+
+Issue #16's spans (``--cases span-a,span-b,span-c``): FFM on a run of one GPT-2 head's operators
+(its outcome cached in OUT/spans/<span>/ffm.json), and cosamt's explorer under each objective
+(latency first, energy first), each schedule evaluated in both models and judged by FFM's key
+(least latency, then energy; ``FFM_OBJECTIVE``). Writes spans.md and spans.json.
 """
 
 from __future__ import annotations
