@@ -35,7 +35,7 @@ from cosamt.fusion.schemes import Group, Segment, segments
 from cosamt.interrupts import worker_init
 from cosamt.io.instance import AccelForgeArchRef, HFConfigRef, Instance, accelforge_arch_path
 from cosamt.schedule.file import ScheduleFile, group_entry
-from cosamt.schedule.mapping import Mapping
+from cosamt.schedule.mapping import Mapping, renamed
 from cosamt.solve.solver import (
     SolveResult,
     SolveSettings,
@@ -467,6 +467,36 @@ def reuse(prev: GroupResult, group: Group) -> GroupResult:
     )
 
 
+def reuse_shape(
+    prev: GroupResult, group: Group, arch: Architecture, settings: SolveSettings
+) -> GroupResult | None:
+    """A result of another group of the same shape (``Group.shape``) for this one: its schedule
+    renamed and evaluated again on this group; None if the evaluator does not give the same
+    figures (then the group is solved)."""
+    if prev.group.signature() == group.signature():
+        return reuse(prev, group)
+    dims, tensors = prev.group.shape().names_in(group.shape())
+    mappings = {
+        new.name: renamed(prev.mappings[old.name], dims[i], tensors)
+        for i, (old, new) in enumerate(zip(prev.group.ops, group.ops, strict=True))
+    }
+    metrics = evaluate_group(group, arch, mappings, double_buffering=settings.double_buffering)
+    same = all(
+        math.isclose(getattr(metrics, f), getattr(prev.metrics, f), rel_tol=1e-12)
+        for f in ("latency_cycles", "energy_pj")
+    )
+    if not metrics.valid or not same:
+        return None
+    return replace(
+        prev,
+        group=group,
+        mappings=mappings,
+        solve=replace(prev.solve, seconds=0.0, mappings=mappings),
+        metrics=metrics,
+        same_as=prev.name,
+    )
+
+
 def infeasible_note(group: Group, arch: Architecture, res: SolveResult) -> str:
     top = arch.levels[arch.dram_index - 1].name if arch.dram_index else "chip"
     if res.status is SolveStatus.INVALID or res.note:
@@ -548,7 +578,7 @@ class _Solver:
         budget it is asked for (a cut-off outcome answers a tighter budget again)."""
         fresh: dict[tuple[object, ...], tuple[Group, float | None]] = {}
         for g, budget in edges:
-            key = g.signature()
+            key = g.shape().key
             if self._known(key, budget):
                 continue
             if key in fresh:
@@ -581,13 +611,13 @@ class _Solver:
     ) -> dict[tuple[object, ...], GroupOutcome]:
         if self.pool is None or len(edges) < 2:
             return {
-                g.signature(): solve_one(
+                g.shape().key: solve_one(
                     self.solver, g, self.arch, self._settings(g, b), self.clock
                 )
                 for g, b in edges
             }
         futures = {  # the largest (slowest) first
-            g.signature(): self.pool.submit(
+            g.shape().key: self.pool.submit(
                 solve_one, solve_group_result, g, self.arch, self._settings(g, b), self.clock
             )
             for g, b in sorted(edges, key=lambda e: -len(e[0].ops))
@@ -595,14 +625,22 @@ class _Solver:
         return {key: f.result() for key, f in futures.items()}
 
     def _cost(self, group: Group) -> Outcome:
-        outcome = self.done[group.signature()]
+        key = group.shape().key
+        outcome = self.done[key]
         if isinstance(outcome, NoSchedule):
             if outcome.budget is not None:
                 return Beyond(outcome.budget)
             if not outcome.proven:
                 self.unproven.append(group.name)
             return None
-        result = outcome if outcome.group == group else reuse(outcome, group)
+        result = (
+            outcome
+            if outcome.group == group
+            else reuse_shape(outcome, group, self.arch, self.settings)
+        )
+        if result is None:  # the evaluator disagrees: solve this group itself
+            self.done[key] = solve_one(self.solver, group, self.arch, self.settings, self.clock)
+            return self._cost(group)
         if result.source != "mip" or result.solve.status is not SolveStatus.OPTIMAL:
             self.unproven.append(group.name)
         self.results[_result_key(group)] = result
@@ -750,12 +788,12 @@ def explore_instance(
     costed by its solved objective, pruned only by its proven lower bound against the menu."""
     clock = Deadline.after(resolved.instance.options.solve_time_limit_s)  # menu and explore
     menu = solve_instance(resolved, settings, progress, FusionChoice.ALL, group_solver)
-    seed: dict[tuple[object, ...], GroupResult] = {
-        g.group.signature(): g
+    seed: dict[tuple[object, ...], GroupResult] = {  # the menu's groups, fused ones too
+        g.group.shape().key: g
         for seg in menu.segments
         for a in seg.alternatives
         for g in a.groups
-        if not g.group.fused and g.same_as is None
+        if g.same_as is None
     }
     with _explore_pool(settings, group_solver) as pool:
         solve = _Solver(
