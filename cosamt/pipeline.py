@@ -21,12 +21,21 @@ from cosamt.errors import InputError, Problem
 from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.export.accelforge_import import load_accelforge_arch
 from cosamt.fusion.chain import block_chains, candidates, unstated
-from cosamt.fusion.explore import Cost, Partition, Step, add, min_sum, shortest_partition
+from cosamt.fusion.explore import (
+    Beyond,
+    Cost,
+    Outcome,
+    Partition,
+    Step,
+    add,
+    min_sum,
+    shortest_partition,
+)
 from cosamt.fusion.schemes import Group, Segment, segments
 from cosamt.interrupts import worker_init
 from cosamt.io.instance import AccelForgeArchRef, HFConfigRef, Instance, accelforge_arch_path
 from cosamt.schedule.file import ScheduleFile, group_entry
-from cosamt.schedule.mapping import Mapping
+from cosamt.schedule.mapping import Mapping, renamed
 from cosamt.solve.solver import (
     SolveResult,
     SolveSettings,
@@ -242,11 +251,16 @@ def _choose(alts: list[Alternative], objective: Objective) -> int:
 
 class NoSchedule(Exception):
     """A fused group for which the solver found no valid schedule (the message says why);
-    ``proven``: the solver proved that none exists (infeasible)."""
+    ``proven``: the solver proved that none exists (infeasible), or, with ``budget``, that none
+    costs at most the budget (``SolveSettings.cutoff``)."""
 
-    def __init__(self, note: str, proven: bool = False) -> None:
+    def __init__(
+        self, note: str, proven: bool = False, budget: float | None = None, seconds: float = 0.0
+    ) -> None:
         super().__init__(note)
         self.proven = proven
+        self.budget = budget
+        self.seconds = seconds  # the solver's, spent finding none
 
 
 class NoValidSchedule(InputError):
@@ -260,12 +274,19 @@ class NoValidSchedule(InputError):
 def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings) -> GroupResult:
     """Solve and evaluate a group. An unfused operator falls back to the streaming schedule when
     the solver returns no valid one (the source says why); a fused group may have none:
-    NoSchedule. A schedule the evaluator rejects is never returned."""
+    NoSchedule. A schedule the evaluator rejects is never returned. A cutoff applies to fused groups
+    only: an operator's streaming fallback lies outside its MIP, so the MIP's proof says nothing
+    of it."""
+    if not group.fused:
+        settings = replace(settings, cutoff=None)
     res = solve_group(group, arch, settings)
+    proven = res.status is SolveStatus.INFEASIBLE
     if res.mappings:
         mappings, source = res.mappings, "mip"
+    elif group.fused and proven and settings.cutoff is not None:
+        raise NoSchedule("no schedule within the budget", True, settings.cutoff, res.seconds)
     elif group.fused:
-        raise NoSchedule(infeasible_note(group, arch, res), res.status is SolveStatus.INFEASIBLE)
+        raise NoSchedule(infeasible_note(group, arch, res), proven, seconds=res.seconds)
     else:
         mappings = {op.name: streaming_schedule(op, arch) for op in group.ops}
         source = "streaming fallback" + (f" ({res.note})" if res.note else "")
@@ -287,7 +308,7 @@ def solve_group_result(group: Group, arch: Architecture, settings: SolveSettings
 
 
 GroupSolver = Callable[[Group, Architecture, SolveSettings], GroupResult]
-Outcome = GroupResult | NoSchedule  # a fused group may have no schedule
+GroupOutcome = GroupResult | NoSchedule  # a fused group may have no schedule
 
 
 def solve_instance(
@@ -309,7 +330,7 @@ def solve_instance(
     solver = group_solver or solve_group_result
     segs = segments(resolved.operators, choice)
     total = sum(len(g) for seg in segs for g in seg.candidates)
-    done: dict[tuple[object, ...], Outcome] = {}
+    done: dict[tuple[object, ...], GroupOutcome] = {}
     parallel = settings.jobs > 1 and group_solver is None
     if parallel:
         done = solve_in_processes(segs, resolved.arch, settings, clock, progress)
@@ -350,7 +371,7 @@ def solve_one(
     arch: Architecture,
     settings: SolveSettings,
     clock: Deadline,
-) -> Outcome:
+) -> GroupOutcome:
     """One group within the whole-solve time limit: solved, labelled out of time, or NoSchedule."""
     try:
         if clock.expired():
@@ -366,7 +387,7 @@ def solve_in_processes(
     settings: SolveSettings,
     clock: Deadline,
     progress: ProgressFn | None,
-) -> dict[tuple[object, ...], Outcome]:
+) -> dict[tuple[object, ...], GroupOutcome]:
     """Every distinct group of every candidate, ``settings.jobs`` at a time in spawned processes
     (no fork of a process that may run solver threads), fused groups (the slowest) first."""
     unique: dict[tuple[object, ...], Group] = {}
@@ -375,7 +396,7 @@ def solve_in_processes(
             for group in cand:
                 unique.setdefault(group.signature(), group)
     order = sorted(unique, key=lambda key: -len(unique[key].ops))
-    out: dict[tuple[object, ...], Outcome] = {}
+    out: dict[tuple[object, ...], GroupOutcome] = {}
     pool = ProcessPoolExecutor(
         max_workers=min(settings.jobs, len(unique)) or 1,
         mp_context=multiprocessing.get_context("spawn"),
@@ -443,6 +464,36 @@ def reuse(prev: GroupResult, group: Group) -> GroupResult:
             mappings={names[op]: mp for op, mp in prev.solve.mappings.items()},
         ),
         metrics=replace(prev.metrics, group=group.name, members=members),
+        same_as=prev.name,
+    )
+
+
+def reuse_shape(
+    prev: GroupResult, group: Group, arch: Architecture, settings: SolveSettings
+) -> GroupResult | None:
+    """A result of another group of the same shape (``Group.shape``) for this one: its schedule
+    renamed and evaluated again on this group; None if the evaluator does not give the same
+    figures (then the group is solved)."""
+    if prev.group.signature() == group.signature():
+        return reuse(prev, group)
+    dims, tensors = prev.group.shape().names_in(group.shape())
+    mappings = {
+        new.name: renamed(prev.mappings[old.name], dims[i], tensors)
+        for i, (old, new) in enumerate(zip(prev.group.ops, group.ops, strict=True))
+    }
+    metrics = evaluate_group(group, arch, mappings, double_buffering=settings.double_buffering)
+    same = all(
+        math.isclose(getattr(metrics, f), getattr(prev.metrics, f), rel_tol=1e-12)
+        for f in ("latency_cycles", "energy_pj")
+    )
+    if not metrics.valid or not same:
+        return None
+    return replace(
+        prev,
+        group=group,
+        mappings=mappings,
+        solve=replace(prev.solve, seconds=0.0, mappings=mappings),
+        metrics=metrics,
         same_as=prev.name,
     )
 
@@ -517,47 +568,88 @@ class _Solver:
     ) -> None:
         self.arch, self.settings, self.solver, self.clock = arch, settings, solver, clock
         self.pool = pool
-        self.done: dict[tuple[object, ...], Outcome] = dict(seed)
+        self.done: dict[tuple[object, ...], GroupOutcome] = dict(seed)
         self.results: dict[tuple[object, ...], GroupResult] = {}
         self.solved = self.reused = 0
         self.seconds = 0.0
         self.unproven: list[str] = []
 
-    def __call__(self, groups: Sequence[Group]) -> list[Cost | None]:
-        fresh = {g.signature(): g for g in groups if g.signature() not in self.done}
+    def __call__(self, edges: Sequence[tuple[Group, float | None]]) -> list[Outcome]:
+        """The outcomes of (group, budget) pairs: each group solved once, under the loosest
+        budget it is asked for (a cut-off outcome answers a tighter budget again)."""
+        fresh: dict[tuple[object, ...], tuple[Group, float | None]] = {}
+        for g, budget in edges:
+            key = g.shape().key
+            if self._known(key, budget):
+                continue
+            if key in fresh:
+                budget = _looser(fresh[key][1], budget)
+            fresh[key] = (g, budget)
         for key, outcome in self._solve(list(fresh.values())).items():
             self.done[key] = outcome
             if isinstance(outcome, GroupResult):
                 self.solved += 1
                 self.seconds += outcome.solve.seconds
-        self.reused += len(groups) - len(fresh)
-        return [self._cost(g) for g in groups]
+            else:
+                self.seconds += outcome.seconds
+        self.reused += len(edges) - len(fresh)
+        return [self._cost(g) for g, _budget in edges]
 
-    def _solve(self, groups: list[Group]) -> dict[tuple[object, ...], Outcome]:
-        if self.pool is None or len(groups) < 2:
+    def _known(self, key: tuple[object, ...], budget: float | None) -> bool:
+        outcome = self.done.get(key)
+        if isinstance(outcome, NoSchedule) and outcome.budget is not None:
+            return budget is not None and budget <= outcome.budget
+        return outcome is not None
+
+    def _settings(self, group: Group, budget: float | None) -> SolveSettings:
+        """A fused group's MIP may stop at its budget (latency or energy objectives)."""
+        if budget is None or not group.fused or self.settings.objective is Objective.EDP:
+            return self.settings
+        return replace(self.settings, cutoff=budget)
+
+    def _solve(
+        self, edges: list[tuple[Group, float | None]]
+    ) -> dict[tuple[object, ...], GroupOutcome]:
+        if self.pool is None or len(edges) < 2:
             return {
-                g.signature(): solve_one(self.solver, g, self.arch, self.settings, self.clock)
-                for g in groups
+                g.shape().key: solve_one(
+                    self.solver, g, self.arch, self._settings(g, b), self.clock
+                )
+                for g, b in edges
             }
         futures = {  # the largest (slowest) first
-            g.signature(): self.pool.submit(
-                solve_one, solve_group_result, g, self.arch, self.settings, self.clock
+            g.shape().key: self.pool.submit(
+                solve_one, solve_group_result, g, self.arch, self._settings(g, b), self.clock
             )
-            for g in sorted(groups, key=lambda g: -len(g.ops))
+            for g, b in sorted(edges, key=lambda e: -len(e[0].ops))
         }
         return {key: f.result() for key, f in futures.items()}
 
-    def _cost(self, group: Group) -> Cost | None:
-        outcome = self.done[group.signature()]
+    def _cost(self, group: Group) -> Outcome:
+        key = group.shape().key
+        outcome = self.done[key]
         if isinstance(outcome, NoSchedule):
+            if outcome.budget is not None:
+                return Beyond(outcome.budget)
             if not outcome.proven:
                 self.unproven.append(group.name)
             return None
-        result = outcome if outcome.group == group else reuse(outcome, group)
+        result = (
+            outcome
+            if outcome.group == group
+            else reuse_shape(outcome, group, self.arch, self.settings)
+        )
+        if result is None:  # the evaluator disagrees: solve this group itself
+            self.done[key] = solve_one(self.solver, group, self.arch, self.settings, self.clock)
+            return self._cost(group)
         if result.source != "mip" or result.solve.status is not SolveStatus.OPTIMAL:
             self.unproven.append(group.name)
         self.results[_result_key(group)] = result
         return group_cost(result, self.settings.objective)
+
+
+def _looser(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else max(a, b)
 
 
 def _second(pair: tuple[str, Cost | None]) -> Cost:
@@ -697,12 +789,12 @@ def explore_instance(
     costed by its solved objective, pruned only by its proven lower bound against the menu."""
     clock = Deadline.after(resolved.instance.options.solve_time_limit_s)  # menu and explore
     menu = solve_instance(resolved, settings, progress, FusionChoice.ALL, group_solver)
-    seed: dict[tuple[object, ...], GroupResult] = {
-        g.group.signature(): g
+    seed: dict[tuple[object, ...], GroupResult] = {  # the menu's groups, fused ones too
+        g.group.shape().key: g
         for seg in menu.segments
         for a in seg.alternatives
         for g in a.groups
-        if not g.group.fused and g.same_as is None
+        if g.same_as is None
     }
     with _explore_pool(settings, group_solver) as pool:
         solve = _Solver(

@@ -4,8 +4,11 @@ the whole-model wall time, as JSON with solver and package versions.
 
     python scripts/bench_deep.py [--out results/bench_deep.json] [--time-limit 600]
 
-Target (on 2 cores): every group proven optimal, each model < 60 s. Every group the fusion
-explorer solves is counted (chosen or not); identical groups are solved once and counted once.
+Target (on 2 cores): every group proven optimal, each model < 60 s. ``groups`` lists every group of
+the menu's alternatives (chosen or not; identical groups are solved once and counted once); with
+``fusion: explore`` (the default), ``exploration`` adds per block what the explorer solved, reused,
+pruned by bound and proved over its budget, and whether its partition choice is exact.
+``--fusion all`` measures the menu alone.
 The machine's load average at the start and end is recorded: on a shared machine timings are
 pessimistic.
 """
@@ -28,9 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench(
-    path: Path, time_limit: float | None, jobs: int | None, threads: int | None
+    path: Path,
+    time_limit: float | None,
+    jobs: int | None,
+    threads: int | None,
+    fusion: str | None,
 ) -> dict[str, object]:
     inst = load_instance(path)
+    if fusion is not None:
+        inst = inst.model_copy(
+            update={"options": inst.options.model_copy(update={"fusion": fusion})}
+        )
     resolved = resolve(inst, path.parent)
     settings = settings_for(inst, time_limit_s=time_limit, jobs=jobs, threads=threads)
     load_before = os.getloadavg()
@@ -70,7 +81,19 @@ def bench(
         # machine the wall time is inflated by other work, the CPU time much less.
         "cpu_seconds": cpu,
         "sum_group_seconds": sum(g["seconds"] for g in groups),  # type: ignore[misc]
-        "all_optimal": all(g["status"] == "optimal" for g in groups),
+        "fusion": report.fusion.value,
+        "all_optimal": all(g["status"] == "optimal" for g in groups)
+        and all(e.exact for e in report.explorations),
+        "exploration": [
+            {k: v for k, v in e.items() if k != "views"}
+            | {
+                "views": {
+                    view: {k: v[k] for k in ("solved", "pruned", "over_budget", "no_schedule")}
+                    for view, v in e["views"].items()
+                }
+            }
+            for e in data.get("exploration", [])
+        ],
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "groups": groups,
@@ -96,10 +119,13 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None, help="Seconds per group.")
     ap.add_argument("--jobs", type=int, default=None, help="Groups at once (default: instance's).")
     ap.add_argument("--threads", type=int, default=None, help="Threads per MIP.")
+    ap.add_argument(
+        "--fusion", default=None, help="Override the instances' fusion (all: the menu)."
+    )
     args = ap.parse_args()
     runs = []
     for path in args.instances:
-        run = bench(path.resolve(), args.time_limit, args.jobs, args.threads)
+        run = bench(path.resolve(), args.time_limit, args.jobs, args.threads, args.fusion)
         runs.append(run)
         optimal = sum(g["status"] == "optimal" for g in run["groups"])  # type: ignore[attr-defined]
         print(

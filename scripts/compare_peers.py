@@ -16,6 +16,11 @@ fused, at 1024 tokens) and preset:
 3. the least DRAM traffic in FFM's mapspace at the buffer size (Orojenesis' bound: FFM minimising
    DRAM accesses alone) beside compulsory traffic.
 Writes peers.csv, peers.md and peers.json to the output folder.
+
+Issue #16's spans (``--cases span-a,span-b,span-c``): FFM on a run of one GPT-2 head's operators
+(its outcome cached in OUT/spans/<span>/ffm.json), and cosamt's explorer under each objective
+(latency first, energy first), each schedule evaluated in both models and judged by FFM's key
+(least latency, then energy; ``FFM_OBJECTIVE``). Writes spans.md and spans.json.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import subprocess
 import tempfile
@@ -305,8 +311,10 @@ def group_figures(
     ms = [evaluate_group(g, arch, mappings) for g in groups]
     dram = arch.levels[arch.dram_index].name
     words: dict[str, int] = {}
+    level_words: dict[str, int] = {}  # every level's reads + writes (where a trade-off lies)
     for m in (m for g in ms for m in g.members):
         for ts in m.tensors:
+            level_words[ts.level] = level_words.get(ts.level, 0) + ts.reads + ts.writes
             if ts.level == dram:
                 words[ts.tensor] = words.get(ts.tensor, 0) + ts.reads + ts.writes
     rescale = sum(g.extra_vector_ops for g in ms) * arch.vector_unit.energy_per_op_pj
@@ -316,6 +324,7 @@ def group_figures(
         "energy_pj": sum(g.energy_pj for g in ms),
         "rescale_energy_pj": rescale,
         "dram_words": words,
+        "level_words": level_words,
         "violations": [str(v) for g in ms for v in g.violations],
     }
 
@@ -606,14 +615,50 @@ def cached_ffm(folder: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+# cosamt runs each span under both objectives, its default (latency first) first. FFM's objective
+# is least (latency, energy) in AccelForge's model (FFM_OBJECTIVE below).
+SPAN_OBJECTIVES = (Objective.LATENCY, Objective.ENERGY)
+# AccelForge keeps its per-Einsum figures in float32 (accelforge/util/_mathfuncs.py:27, 1.0.467):
+# its totals for identical action counts may differ by float32 rounding, 2^-23 relative at most
+# per figure. cosamt's model and the re-pricing below sum float64 terms in some order.
+FLOAT32_REL = 2.0**-23
+FLOAT64_REL = 1e-12
+FFM_OBJECTIVE = (
+    "FFM's objective, as `scripts/peers/accelforge_runner.py` sets it: "
+    "`spec.mapper.metrics = Metrics.LATENCY | Metrics.ENERGY` (the runner's `run`; AccelForge "
+    "1.0.467's `FFM.metrics`, accelforge/frontend/mapper/ffm.py:11, \"Metrics used to optimize "
+    'mappings", default ENERGY alone), so FFM returns the latency-energy Pareto front of its '
+    "joined mappings (accelforge/mapper/FFM/_join_pmappings/join_pmappings.py:364, "
+    "`joined.make_pareto()`), and the runner keeps the point of least (latency, energy), "
+    "compared in that order (`best = min(..., key=lambda i: (lat[i], en[i]))`). Both are "
+    "AccelForge's figures: in AccelForge's model FFM minimises latency, then energy. The verdicts "
+    "below compare cosamt's schedules with FFM's by that key in each model."
+)
+FLOAT32_NOTE = (
+    "AccelForge computes its figures in float32 (`NUMPY_FLOAT_TYPE = np.float32`, "
+    "accelforge/util/_mathfuncs.py:27; `_numeric_cast` casts its data-frame columns to it, line "
+    "91; `evaluate_mapping` runs through the same pmapping join): two trees with identical action "
+    "counts can be reported a few pJ apart. So each AccelForge evaluation's action counts are also "
+    "priced here in float64 (count x the arch's energy per action, `math.fsum`): when the counts "
+    "are identical the energies are called equal within AccelForge's float32 rounding, and the "
+    "float64 figure is shown; otherwise the float64 figures decide."
+)
+
+
+def schedule_label(objective: Objective) -> str:
+    return f"cosamt-{objective.value}-first"
+
+
 def explore_span(resolved: Any, chain: Any, lo: int, hi: int, settings: SolveSettings) -> Any:
-    """cosamt's exact partition of the span (``--fusion explore``'s rule and shortest path on the
-    split view): the whole block through ``explore_instance`` (menu incumbent, both views), a
-    shorter span by the same shortest path over its own operators. Returns the chosen
-    ``GroupResult``s, whether every solved candidate was proven optimal, and the MIPs solved."""
+    """cosamt's exact partition of the span under ``settings.objective`` (``--fusion explore``'s
+    rule and shortest path on the split view): the whole block through ``explore_instance`` (menu
+    incumbent, both views), a shorter span by the same shortest path over its own operators, each
+    edge costed by the objective's key (``group_cost``: the objective, then the other metric).
+    Returns the chosen ``GroupResult``s, whether every solved candidate was proven optimal, and
+    the MIPs solved."""
     from cosamt.fusion.chain import candidates
-    from cosamt.fusion.explore import shortest_partition
-    from cosamt.pipeline import NoSchedule, explore_instance, solve_group_result
+    from cosamt.fusion.explore import Cost, shortest_partition
+    from cosamt.pipeline import NoSchedule, explore_instance, group_cost, solve_group_result
     from cosamt.solve.solver import SolveStatus
 
     if lo == 0 and hi == len(chain.ops) - 1:
@@ -622,32 +667,79 @@ def explore_span(resolved: Any, chain: Any, lo: int, hi: int, settings: SolveSet
         return list(report.groups), bool(e.exact), None
     solved: dict[int, Any] = {}
 
-    def cost(g: Any) -> tuple[float, float] | None:
+    def cost(g: Any) -> Cost | None:
         try:
             r = solve_group_result(g, resolved.arch, settings)
         except NoSchedule:
             return None
         solved[id(g)] = r
-        return (r.metrics.latency_cycles, r.metrics.energy_pj)
+        return group_cost(r, settings.objective)
 
     part = shortest_partition(
         hi - lo + 1,
         lambda i, j: candidates(chain, lo + i, lo + j),
         lambda g: 0.0,
-        lambda gs: [cost(g) for g in gs],
+        lambda edges: [cost(g) for g, _budget in edges],
     )
     exact = all(r.solve.status is SolveStatus.OPTIMAL for r in solved.values())
     return [solved[id(s.group)] for s in part.path], exact, len(solved)
+
+
+def action_energies(arch_doc: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """The energy of one action per (component, action) of an AccelForge arch document, a
+    ``Fork``'s branch included."""
+    out: dict[tuple[str, str], float] = {}
+
+    def walk(nodes: list[dict[str, Any]]) -> None:
+        for node in nodes:
+            walk(node.get("nodes", []))
+            for action in node.get("actions", []):
+                out[(node["name"], action["name"])] = float(action["energy"])
+
+    walk(arch_doc["arch"]["nodes"])
+    return out
+
+
+def reprice(actions: dict[str, float], energies: dict[tuple[str, str], float]) -> float:
+    """AccelForge's action counts (``component|tensor|action``) priced in float64: each count times
+    its energy per action, summed exactly and rounded once (``math.fsum``)."""
+    terms = []
+    for key, count in actions.items():
+        component, _tensor, action = key.split("|")
+        if not count:
+            continue
+        if (component, action) not in energies:
+            raise ValueError(f"action count {key!r}: the arch states no energy for that action")
+        terms.append(count * energies[(component, action)])
+    return math.fsum(terms)
+
+
+def component_words(actions: dict[str, float], word_bits: int) -> dict[str, int]:
+    """Reads + writes per memory, in words, from AccelForge's action counts in bits."""
+    out: dict[str, int] = {}
+    for key, bits in actions.items():
+        component, _tensor, action = key.split("|")
+        if action in ("read", "write") and bits:
+            out[component] = out.get(component, 0) + round(bits / word_bits)
+    return out
 
 
 def accelforge_of_groups(
     python: str, results: list[Any], arch: Architecture, folder: Path
 ) -> dict[str, Any]:
     """cosamt's schedule in AccelForge's model: every group exported (``cosamt export``'s specs)
-    and evaluated, summed (groups pass their tensors through DRAM); or why not."""
+    and evaluated, summed (groups pass their tensors through DRAM), with the summed action counts
+    and their float64 pricing; or why not."""
     from cosamt.export.accelforge import ExportError, group_mapping_spec, spec_folder
 
-    total = {"latency_cycles": 0.0, "energy_pj": 0.0, "dram_words": {}, "violations": []}
+    total: dict[str, Any] = {
+        "latency_cycles": 0.0,
+        "energy_pj": 0.0,
+        "repriced_energy_pj": 0.0,
+        "dram_words": {},
+        "actions_bits": {},
+        "violations": [],
+    }
     notes: list[str] = []
     for r in results:
         sub = folder / spec_folder(r.group.name)
@@ -662,14 +754,19 @@ def accelforge_of_groups(
         (sub / "workload.yaml").write_text(to_yaml_text(workload_doc))
         (sub / "mapping.yaml").write_text(to_yaml_text(exported.spec))
         try:
-            af = accelforge_figures(arch, run_accelforge(python, sub, "evaluate", 1))
+            run = run_accelforge(python, sub, "evaluate", 1)
         except RuntimeError as exc:
             last = str(exc).strip().splitlines()[-1]
             return {"status": f"AccelForge rejects {r.group.name}: {last}", "notes": notes}
+        af = accelforge_figures(arch, run)
         total["latency_cycles"] += af["latency_cycles"]
         total["energy_pj"] += af["energy_pj"]
+        total["repriced_energy_pj"] += reprice(run["actions_bits"], action_energies(arch_doc))
         for t, w in af["dram_words"].items():
             total["dram_words"][t] = total["dram_words"].get(t, 0) + w
+        for key, count in run["actions_bits"].items():
+            total["actions_bits"][key] = total["actions_bits"].get(key, 0.0) + count
+    total["level_words"] = component_words(total["actions_bits"], 8 * arch.word_bytes)
     return {"status": "evaluated", **total, "notes": notes}
 
 
@@ -711,11 +808,56 @@ def _shown(path: Path) -> str:
     )
 
 
+def cosamt_span_run(
+    python: str, resolved: Any, chain: Any, lo: int, hi: int, settings: SolveSettings, work: Path
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """cosamt's explored partition of the span under ``settings.objective``: what it chose, and
+    its figures in cosamt's model and in AccelForge's."""
+    arch = resolved.arch
+    start = time.perf_counter()
+    chosen, exact, mips = explore_span(resolved, chain, lo, hi, settings)
+    seconds = time.perf_counter() - start
+    mappings = {k: v for r in chosen for k, v in r.mappings.items()}
+    run = {
+        "objective": settings.objective.value,
+        "partition": [r.group.name for r in chosen],
+        "statuses": [r.solve.status.value for r in chosen],
+        "exact": exact,
+        "mips": mips,
+        "seconds": seconds,
+        "mappings": {k: str(v) for k, v in mappings.items()},
+    }
+    figures = {
+        "cosamt": {
+            "status": "evaluated",
+            **group_figures([r.group for r in chosen], arch, mappings),
+            "search_seconds": seconds,
+        },
+        "accelforge": {
+            **accelforge_of_groups(python, chosen, arch, work / settings.objective.value),
+            "search_seconds": seconds,
+        },
+    }
+    return run, figures
+
+
+def ffm_figures(ffm: dict[str, Any], arch: Architecture, arch_doc: dict[str, Any]) -> Any:
+    """FFM's tree in AccelForge's model: its own figures, action counts and their float64 price."""
+    return {
+        "status": "evaluated",
+        **accelforge_figures(arch, ffm),
+        "repriced_energy_pj": reprice(ffm["actions_bits"], action_energies(arch_doc)),
+        "actions_bits": ffm["actions_bits"],
+        "level_words": component_words(ffm["actions_bits"], 8 * arch.word_bytes),
+        "search_seconds": ffm["seconds"],
+    }
+
+
 def span_case(
     span: str, python: str, threads: int, work: Path, cap: float, ffm_dir: Path
 ) -> dict[str, Any]:
-    """One span: FFM (or its failure) within the cap, cosamt's explored partition, each evaluated
-    in both models where the export and import allow."""
+    """One span: FFM (or its failure) within the cap, cosamt's explored partition under each of
+    its objectives, each evaluated in both models where the export and import allow."""
     resolved, chain, lo, hi, settings = span_setup(span, threads)
     arch = resolved.arch
     ops, on_chip = span_operators(chain, lo, hi)
@@ -729,27 +871,17 @@ def span_case(
     if ffm is None:
         ffm = run_ffm(python, folder, cap, threads)
         (folder / "ffm.json").write_text(json.dumps(ffm, indent=1) + "\n")
-    start = time.perf_counter()
-    chosen, exact, mips = explore_span(resolved, chain, lo, hi, settings)
-    seconds = time.perf_counter() - start
-    mappings = {k: v for r in chosen for k, v in r.mappings.items()}
-    table: dict[str, dict[str, Any]] = {
-        "cosamt|cosamt": {
-            "status": "evaluated",
-            **group_figures([r.group for r in chosen], arch, mappings),
-            "search_seconds": seconds,
-        },
-        "cosamt|accelforge": {
-            **accelforge_of_groups(python, chosen, arch, work / span / "cosamt"),
-            "search_seconds": seconds,
-        },
-    }
+    runs: dict[str, dict[str, Any]] = {}
+    table: dict[str, dict[str, Any]] = {}
+    for objective in SPAN_OBJECTIVES:
+        label = schedule_label(objective)
+        runs[label], figures = cosamt_span_run(
+            python, resolved, chain, lo, hi, replace(settings, objective=objective), work / span
+        )
+        for model, v in figures.items():
+            table[f"{label}|{model}"] = v
     if ffm["status"] == "found":
-        table["ffm|accelforge"] = {
-            "status": "evaluated",
-            **accelforge_figures(arch, ffm),
-            "search_seconds": ffm["seconds"],
-        }
+        table["ffm|accelforge"] = ffm_figures(ffm, arch, arch_doc)
         table["ffm|cosamt"] = {
             **cosamt_of_ffm(ffm, chain, lo, hi, arch),
             "search_seconds": ffm["seconds"],
@@ -767,11 +899,7 @@ def span_case(
         "on_chip_candidates": sorted(on_chip),
         "ffm": {k: v for k, v in ffm.items() if k not in ("actions_bits",)},
         "ffm_reused_from": _shown(folder / "ffm.json") if reused else None,
-        "cosamt_partition": [r.group.name for r in chosen],
-        "cosamt_statuses": [r.solve.status.value for r in chosen],
-        "cosamt_exact": exact,
-        "cosamt_mips": mips,
-        "cosamt_mappings": {k: str(v) for k, v in mappings.items()},
+        "cosamt": runs,
         "table": table,
     }
 
@@ -800,33 +928,158 @@ def versions(python: str) -> dict[str, str]:
     }
 
 
-def verdict(r: dict[str, Any], model: str) -> str:
-    """cosamt's schedule against FFM's, both in ``model`` (latency first, energy as tie-break)."""
-    c, f = r["table"][f"cosamt|{model}"], r["table"][f"ffm|{model}"]
+def compare(a: float, b: float, rel_tol: float) -> int:
+    """-1, 0 or 1: ``a`` below, equal to (within ``rel_tol``, relative) or above ``b``."""
+    if abs(a - b) <= rel_tol * max(abs(a), abs(b)):
+        return 0
+    return -1 if a < b else 1
+
+
+def _nonzero(actions: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in actions.items() if v}
+
+
+def latency_words(c: float, f: float, rel_tol: float) -> tuple[int, str]:
+    sign = compare(c, f, rel_tol)
+    word = {-1: "cosamt lower", 0: "equal", 1: "cosamt HIGHER"}[sign]
+    if sign == 0 and c != f:
+        word = "equal within AccelForge's float32 rounding"
+    return sign, f"latency {word} ({c:,.0f} vs {f:,.0f} cycles, {c / f:.4f}x)"
+
+
+def energy_words_cosamt(c: float, f: float) -> tuple[int, str]:
+    """Energies in cosamt's model (float64 throughout)."""
+    sign = compare(c, f, FLOAT64_REL)
+    word = {-1: "cosamt less", 0: "equal", 1: "cosamt MORE"}[sign]
+    return sign, f"energy {word} ({c:,.4f} vs {f:,.4f} pJ, {c - f:+,.4f} pJ)"
+
+
+def energy_words_accelforge(c: dict[str, Any], f: dict[str, Any]) -> tuple[int, str]:
+    """Energies in AccelForge's model: its float32 figures, and the float64 pricing of its action
+    counts, which decides when the counts differ (``FLOAT32_NOTE``)."""
+    a, b = c["energy_pj"], f["energy_pj"]
+    ra, rb = c["repriced_energy_pj"], f["repriced_energy_pj"]
+    reported = f"{a:,.4f} vs {b:,.4f} pJ as AccelForge reports them ({a - b:+,.4f} pJ)"
+    same_price = compare(ra, rb, FLOAT64_REL) == 0
+    if a == b:
+        return 0, f"energy equal ({reported})"
+    if same_price and _nonzero(c["actions_bits"]) == _nonzero(f["actions_bits"]):
+        return 0, (
+            f"energy equal within AccelForge's float32 rounding: identical action counts, "
+            f"{reported}, {abs(a - b) / max(a, b):.1e} relative; the counts priced in float64: "
+            f"{ra:,.4f} pJ"
+        )
+    sign = compare(ra, rb, FLOAT64_REL)
+    word = {-1: "cosamt less", 0: "equal", 1: "cosamt MORE"}[sign]
+    return sign, (
+        f"energy {word}: the action counts priced in float64 {ra:,.4f} vs {rb:,.4f} pJ "
+        f"({ra - rb:+,.4f} pJ); {reported}"
+    )
+
+
+def verdict(r: dict[str, Any], label: str, model: str) -> str:
+    """cosamt's schedule ``label`` against FFM's, both in ``model``, by FFM's key: least latency,
+    then least energy."""
+    c, f = r["table"][f"{label}|{model}"], r["table"][f"ffm|{model}"]
     if c["status"] != "evaluated" or f["status"] != "evaluated":
         return (
             "not comparable (" + (c["status"] if c["status"] != "evaluated" else f["status"]) + ")"
         )
-    key_c = (c["latency_cycles"], c["energy_pj"])
-    key_f = (f["latency_cycles"], f["energy_pj"])
-    if key_c[0] < key_f[0] * (1 - 1e-9):
-        word = "cosamt faster"
-    elif key_c[0] > key_f[0] * (1 + 1e-9):
-        word = "cosamt SLOWER"
-    else:
-        word = "same latency, cosamt " + (
-            "less or equal energy" if key_c[1] <= key_f[1] * (1 + 1e-9) else "MORE energy"
+    lat_tol = FLOAT32_REL if model == "accelforge" else FLOAT64_REL
+    lat_sign, lat = latency_words(c["latency_cycles"], f["latency_cycles"], lat_tol)
+    en_sign, en = (
+        energy_words_accelforge(c, f)
+        if model == "accelforge"
+        else energy_words_cosamt(c["energy_pj"], f["energy_pj"])
+    )
+    overall = lat_sign if lat_sign else en_sign
+    word = {-1: "cosamt beats FFM", 0: "cosamt matches FFM", 1: "cosamt LOSES to FFM"}[overall]
+    return f"{word} (least latency, then energy): {lat}; {en}"
+
+
+def tradeoff(r: dict[str, Any], model: str) -> str:
+    """What latency-first costs against energy-first in ``model``: latency, energy, and the words
+    each memory moves."""
+    fast, frugal = (schedule_label(o) for o in SPAN_OBJECTIVES)
+    a, b = r["table"][f"{fast}|{model}"], r["table"][f"{frugal}|{model}"]
+    if a["status"] != "evaluated" or b["status"] != "evaluated":
+        return (
+            "not evaluated (" + (a["status"] if a["status"] != "evaluated" else b["status"]) + ")"
         )
-    return f"{word}: {key_c[0]:,.0f} vs {key_f[0]:,.0f} cycles ({key_c[0] / key_f[0]:.3f}x), {key_c[1]:.4e} vs {key_f[1]:.4e} pJ ({key_c[1] / key_f[1]:.3f}x)"
+    if r["cosamt"][fast]["mappings"] == r["cosamt"][frugal]["mappings"]:
+        return "both objectives choose the same schedule"
+    tol = FLOAT32_REL if model == "accelforge" else FLOAT64_REL
+    if not compare(a["latency_cycles"], b["latency_cycles"], tol) and not compare(
+        a["energy_pj"], b["energy_pj"], tol
+    ):
+        return (
+            f"different schedules of the same latency and energy ({a['latency_cycles']:,.0f} "
+            f"cycles, {a['energy_pj']:,.4f} vs {b['energy_pj']:,.4f} pJ): a tie"
+        )
+    de = a["energy_pj"] - b["energy_pj"]
+    levels = sorted(set(a.get("level_words", {})) | set(b.get("level_words", {})))
+    moved = ", ".join(
+        f"{lv} {a['level_words'].get(lv, 0) - b['level_words'].get(lv, 0):+,}"
+        for lv in levels
+        if a["level_words"].get(lv, 0) != b["level_words"].get(lv, 0)
+    )
+    return (
+        f"latency {a['latency_cycles'] / b['latency_cycles'] - 1:+.1%} "
+        f"({a['latency_cycles']:,.0f} vs {b['latency_cycles']:,.0f} cycles), energy "
+        f"{de:+,.0f} pJ ({a['energy_pj'] / b['energy_pj'] - 1:+.2%}); words moved, latency-first "
+        f"minus energy-first: {moved or 'none differ'}"
+    )
 
 
 def span_line(r: dict[str, Any]) -> str:
     ffm = r["ffm"]
-    return (
-        f"{r['case']}: FFM {ffm['status']} ({ffm['wall_seconds']:.0f} s); cosamt "
-        f"{' , '.join(r['cosamt_partition'])}; in cosamt's model: {verdict(r, 'cosamt')}; "
-        f"in AccelForge's: {verdict(r, 'accelforge')}"
-    )
+    parts = [f"{r['case']}: FFM {ffm['status']} ({ffm['wall_seconds']:.0f} s)"]
+    for label, run in r["cosamt"].items():
+        parts.append(
+            f"{label} {' , '.join(run['partition'])}: cosamt's model: {verdict(r, label, 'cosamt')}"
+            f"; AccelForge's: {verdict(r, label, 'accelforge')}"
+        )
+    return "\n  ".join(parts)
+
+
+def _table_row(case: str, key: str, v: dict[str, Any]) -> str:
+    sched, model = key.split("|")
+    if v["status"] == "evaluated":
+        figures = (
+            f"{v['latency_cycles']:,.0f} | {v['energy_pj']:,.4f} | "
+            f"{sum(v['dram_words'].values()):,}"
+        )
+    else:
+        figures = f"{v['status']} | | "
+    return f"| {case} | {sched} | {model} | {figures} | {v['search_seconds']:.1f} |"
+
+
+def _span_section(r: dict[str, Any]) -> list[str]:
+    ffm = r["ffm"]
+    lines = [
+        f"## {r['case']}: {', '.join(r['operators'])}",
+        "",
+        f"* FFM: {ffm['status']} after {ffm['wall_seconds']:.1f} s wall (cap "
+        f"{ffm['cap']:.0f} s, one thread)"
+        + (f", reused from {r['ffm_reused_from']}" if r["ffm_reused_from"] else ""),
+    ]
+    for label, run in r["cosamt"].items():
+        lines += [
+            f"* {label}: {' , '.join(run['partition'])} (statuses "
+            f"{', '.join(run['statuses'])}; partition choice exact: {run['exact']})",
+            f"  * in cosamt's model: {verdict(r, label, 'cosamt')}",
+            f"  * in AccelForge's model: {verdict(r, label, 'accelforge')}",
+        ]
+    lines += [
+        f"* latency-first against energy-first, in cosamt's model: {tradeoff(r, 'cosamt')}",
+        f"* latency-first against energy-first, in AccelForge's model: {tradeoff(r, 'accelforge')}",
+    ]
+    notes = {
+        f"* export note ({key.split('|')[1]}): {note}"
+        for key, v in r["table"].items()
+        for note in v.get("notes", [])
+    }
+    return [*lines, *sorted(notes), ""]
 
 
 def span_markdown(spans: list[dict[str, Any]]) -> str:
@@ -835,43 +1088,23 @@ def span_markdown(spans: list[dict[str, Any]]) -> str:
         "1024 tokens, edge)",
         "",
         "Each schedule evaluated in both models where the export and import allow (else why not). "
-        "cosamt's search seconds: its explored partition of the span (HiGHS, threads as run); "
-        "FFM's: its own search time (wall time when it failed).",
+        "cosamt runs under each of its objectives: latency first (its default; energy the "
+        "tie-break) and energy first (latency the tie-break), each objective also costing the "
+        "explorer's shortest path. cosamt's search seconds: its explored partition of the span "
+        "(HiGHS, threads as run); FFM's: its own search time (wall time when it failed).",
+        "",
+        FFM_OBJECTIVE,
+        "",
+        FLOAT32_NOTE,
         "",
         "| span | schedule | model | latency (cycles) | energy (pJ) | DRAM words | search (s) |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for r in spans:
-        for key, v in r["table"].items():
-            sched, model = key.split("|")
-            if v["status"] == "evaluated":
-                figures = (
-                    f"{v['latency_cycles']:,.0f} | {v['energy_pj']:.6e} | "
-                    f"{sum(v['dram_words'].values()):,}"
-                )
-            else:
-                figures = f"{v['status']} | | "
-            lines.append(
-                f"| {r['case']} | {sched} | {model} | {figures} | {v['search_seconds']:.1f} |"
-            )
+        lines += [_table_row(r["case"], key, v) for key, v in r["table"].items()]
     lines.append("")
     for r in spans:
-        ffm = r["ffm"]
-        lines += [
-            f"## {r['case']}: {', '.join(r['operators'])}",
-            "",
-            f"* FFM: {ffm['status']} after {ffm['wall_seconds']:.1f} s wall (cap "
-            f"{ffm['cap']:.0f} s, one thread)"
-            + (f", reused from {r['ffm_reused_from']}" if r["ffm_reused_from"] else ""),
-            f"* cosamt: {' , '.join(r['cosamt_partition'])} (statuses "
-            f"{', '.join(r['cosamt_statuses'])}; partition choice exact: {r['cosamt_exact']})",
-            f"* in cosamt's model: {verdict(r, 'cosamt')}",
-            f"* in AccelForge's model: {verdict(r, 'accelforge')}",
-        ]
-        for key, v in r["table"].items():
-            for note in v.get("notes", []):
-                lines.append(f"* export note ({key}): {note}")
-        lines.append("")
+        lines += _span_section(r)
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from cosamt.fusion.chain import KNOWN, Chain, block_chains, candidates
 from cosamt.fusion.schemes import Group, Scheme, segments
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import resolve
+from cosamt.schedule.mapping import renamed
 from cosamt.solve.solver import SolveSettings, SolveStatus, solve_group
 from cosamt.types import FusionChoice
 from cosamt.workload.einsum import Einsum
@@ -197,3 +198,35 @@ def test_q_projection_fused_into_attention_beats_ffm() -> None:
     compute = (1024 * 768 * 64 + 2 * 1024 * 1024 * 64) / 1024
     assert ev.latency_cycles == compute == 180_224
     assert ev.latency_cycles <= 196_608  # FFM's
+
+
+def _flat_attention(chain: Chain) -> Group:
+    idx = {o.name: i for i, o in enumerate(chain.ops)}
+    runs = candidates(chain, idx["qk"], idx["av"])
+    return next(g for g in runs if g.scheme is Scheme.FLAT)
+
+
+def test_groups_of_one_shape_share_one_schedule() -> None:
+    """The block and split views name attention's inputs after different projections (Q_qkv_proj,
+    Q_q_proj): one shape, so one MIP, and a schedule of one, renamed, is valid on the other with
+    the same figures. The menu's FLAT group (Q, K, V; ·V's head dimension d, not d2) is that shape
+    too; another length is not."""
+    arch = resolve_arch("edge")
+    ops = _small("gpt2")
+    views = {c.view: c for c in block_chains(ops)}  # type: ignore[arg-type]
+    a, b = _flat_attention(views["block"]), _flat_attention(views["split"])
+    assert a.signature() != b.signature() and a.shape().key == b.shape().key
+    menu = next(g for g in menu_groups(ops) if g.scheme is Scheme.FLAT)
+    assert menu.shape().key == a.shape().key
+    res = solve_group(a, arch, SolveSettings(time_limit_s=120, threads=2))
+    dims, tensors = a.shape().names_in(b.shape())
+    assert tensors["Q_qkv_proj"] == "Q_q_proj" and tensors["V_qkv_proj"] == "V_kv_proj"
+    mappings = {
+        o.name: renamed(res.mappings[o.name], dims[i], tensors) for i, o in enumerate(a.ops)
+    }
+    ev_a, ev_b = evaluate_group(a, arch, res.mappings), evaluate_group(b, arch, mappings)
+    assert ev_b.valid and ev_a.valid
+    assert (ev_b.latency_cycles, ev_b.energy_pj) == (ev_a.latency_cycles, ev_a.energy_pj)
+    longer = parse_instance({"model": "gpt2", "seq_len": 64, "arch": "edge"})
+    other = _flat_attention(block_chains(resolve(longer).operators)[0])  # type: ignore[arg-type]
+    assert other.shape().key != a.shape().key

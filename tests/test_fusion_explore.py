@@ -14,7 +14,7 @@ from rich.console import Console
 
 from cosamt.api import evaluate_schedule
 from cosamt.fusion.chain import block_chains, candidates
-from cosamt.fusion.explore import Cost, shortest_partition
+from cosamt.fusion.explore import Beyond, Cost, Outcome, shortest_partition
 from cosamt.fusion.schemes import Scheme
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import (
@@ -57,11 +57,19 @@ def test_shortest_partition_is_brute_force(seed: int) -> None:
     # bounds: a true lower bound (cost minus a random slack), so pruning must not change the answer
     slack = {k: rng.uniform(0, v[0]) for k, v in costs.items()}
     incumbent = sum(costs[(i, i)][0] for i in range(n))  # the unfused partition
+
+    def solve(edges: Sequence[tuple[tuple[int, int], float | None]]) -> list[Outcome]:
+        """A solver that stops at the budget (when over it) half the time."""
+        return [
+            Beyond(b) if b is not None and costs[g][0] > b and rng.random() < 0.5 else costs[g]
+            for g, b in edges
+        ]
+
     part = shortest_partition(
         n,
         lambda lo, hi: [(lo, hi)] if (lo, hi) in costs else [],
         lambda g: costs[g][0] - slack[g],
-        lambda gs: [costs[g] for g in gs],
+        solve,
         incumbent=incumbent,
     )
     assert part.cost == brute_force(n, costs)
@@ -78,9 +86,9 @@ def test_the_rest_of_the_chain_prunes_too() -> None:
     costs = {(0, 0): (3.0, 0.0), (1, 1): (3.0, 0.0), (0, 1): (5.0, 0.0)}
     solved: list[tuple[int, int]] = []
 
-    def solve(gs: Sequence[tuple[int, int]]) -> list[Cost]:
-        solved.extend(gs)
-        return [costs[g] for g in gs]
+    def solve(edges: Sequence[tuple[tuple[int, int], float | None]]) -> list[Outcome]:
+        solved.extend(g for g, _budget in edges)
+        return [costs[g] for g, _budget in edges]
 
     part = shortest_partition(
         2, lambda lo, hi: [(lo, hi)], lambda g: costs[g][0], solve, incumbent=5.0
@@ -90,15 +98,38 @@ def test_the_rest_of_the_chain_prunes_too() -> None:
     assert [(s.group, s.status) for s in part.steps] == [((0, 0), "pruned"), ((0, 1), "solved")]
 
 
+def test_each_edge_is_offered_what_is_left_of_the_incumbent() -> None:
+    """Operators 2 + 2 apart (the incumbent, 4) or 6 fused, zero bounds: into node 1, operator 0
+    may cost up to 4 (nothing reached yet, nothing bounded after); into node 2, operator 1 after
+    operator 0's 2 up to 2, the pair up to 4. The pair, proven over its budget, is pruned with the
+    budget as its bound."""
+    costs = {(0, 0): (2.0, 0.0), (1, 1): (2.0, 0.0), (0, 1): (6.0, 0.0)}
+    offered: dict[tuple[int, int], float | None] = {}
+
+    def solve(edges: Sequence[tuple[tuple[int, int], float | None]]) -> list[Outcome]:
+        offered.update(edges)
+        return [Beyond(b) if b is not None and costs[g][0] > b else costs[g] for g, b in edges]
+
+    part = shortest_partition(2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, solve, incumbent=4.0)
+    assert offered == pytest.approx({(0, 0): 4.0, (1, 1): 2.0, (0, 1): 4.0}, rel=1e-8)
+    assert part.cost == (4.0, 0.0)
+    pair = next(s for s in part.steps if s.group == (0, 1))
+    assert pair.status == "over budget" and pair.bound == pytest.approx(4.0, rel=1e-8)
+
+
 def test_max_group_bounds_the_runs() -> None:
     costs = {(0, 0): (5.0, 0.0), (1, 1): (5.0, 0.0), (0, 1): (1.0, 0.0)}
     part = shortest_partition(
-        2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda gs: [costs[g] for g in gs], max_group=1
+        2,
+        lambda lo, hi: [(lo, hi)],
+        lambda g: 0.0,
+        lambda edges: [costs[g] for g, _b in edges],
+        max_group=1,
     )
     assert part.cost == (10.0, 0.0)
     assert part.alternative(1) is None  # no group of two was considered
     part = shortest_partition(
-        2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda gs: [costs[g] for g in gs]
+        2, lambda lo, hi: [(lo, hi)], lambda g: 0.0, lambda edges: [costs[g] for g, _b in edges]
     )
     assert part.cost == (1.0, 0.0)
     alt = part.alternative(1)  # the cheapest partition not cutting between 0 and 1: the pair

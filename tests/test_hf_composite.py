@@ -129,5 +129,6 @@ def test_per_layer_overrides_are_refused() -> None:
         config_from_dict(corpus("gemma4_text"), source="gemma4_text")
     problems = {p.path: p.message for p in info.value.problems}
     assert "head_dim on layers 05, 11" in problems["hf_config.per_layer_config"]
-    cfg = {**corpus("gemma4_text"), "per_layer_config": {}}  # no overrides: read as before
+    # No overrides and no per-layer inputs: read as before.
+    cfg = {**corpus("gemma4_text"), "per_layer_config": {}, "hidden_size_per_layer_input": 0}
     assert config_from_dict(cfg, source="x").head_dim == 256

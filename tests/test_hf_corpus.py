@@ -28,11 +28,11 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 95,  # mllama (cross_attention_layers), Gemma 4 x5 (per_layer_config) refused
+    "decoder-only": 96,  # mllama (cross_attention_layers), Gemma 4 x5 (per_layer_config) refused
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 16,
-    "moe": 42,
-    "encoder-decoder": 41,  # autoformer refused (auto-correlation)
+    "moe": 45,
+    "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -134,13 +134,91 @@ def mamba_macs(cfg: dict[str, Any], m: int) -> int:
     per head, the conv over x, B, C; per head the head_dim x N state is written (x B^T) and read
     out (h C)."""
     d, n, k = cfg["hidden_size"], cfg["state_size"], cfg["conv_kernel"]
-    e = cfg.get("expand", 2) * d
+    e = cfg.get("_d_inner") or cfg.get("expand", 2) * d  # _d_inner: a hybrid's own Mamba width
     if cfg["model_type"] == "mamba2":
         bc, heads = 2 * cfg["n_groups"] * n, cfg["num_heads"]
         return m * d * (2 * e + bc + heads) + m * (e + bc) * k + 2 * m * e * n + m * e * d
     e = cfg.get("intermediate_size") or e
     r = cfg["time_step_rank"]
     return m * d * 2 * e + m * e * k + m * e * (r + 2 * n) + m * r * e + m * e * n + m * e * d
+
+
+def gqa_macs(cfg: dict[str, Any], m: int) -> int:
+    """Grouped-query attention of m tokens over m keys: Q, K, V projections, QK^T, PV, output."""
+    d, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    kv, dh = cfg.get("num_key_value_heads") or heads, cfg.get("head_dim") or d // heads
+    return m * d * (heads + 2 * kv) * dh + 2 * heads * m * m * dh + m * heads * dh * d
+
+
+def experts_macs(cfg: dict[str, Any], m: int, experts: int, width: int, mats: int) -> int:
+    """Router logits and the touched experts under balanced routing (mats: 3 gated, 2 plain)."""
+    k = cfg["num_experts_per_tok"]
+    touched = min(experts, m * k)
+    return m * cfg["hidden_size"] * experts + touched * math.ceil(m * k / touched) * (
+        cfg["hidden_size"] * width * mats
+    )
+
+
+def mamba2_of(cfg: dict[str, Any], keys: tuple[str, ...], d_inner: int) -> dict[str, Any]:
+    """A Mamba-2 config (mamba_macs' keys) from a hybrid's keys: heads, groups, state, taps."""
+    heads, groups, state, conv = (cfg[k] for k in keys)
+    return {"model_type": "mamba2", "hidden_size": cfg["hidden_size"], "num_heads": heads,
+            "n_groups": groups, "state_size": state, "conv_kernel": conv, "_d_inner": d_inner}  # fmt: skip
+
+
+GRANITE_MAMBA = ("mamba_n_heads", "mamba_n_groups", "mamba_d_state", "mamba_d_conv")
+
+
+def hybrid_macs(cfg: dict[str, Any], m: int = SEQ) -> dict[str, int]:
+    """Mamba/attention hybrids, layer by layer as each family's modelling code builds them
+    (the FFN forms are the code's: Jamba's, Granite's and Falcon-H1's MLPs and experts gated,
+    Nemotron-H's plain up/down; the source scan also sees Nemotron-H's router ``gate``).
+    Jamba (JambaModel): attention on i % attn_layer_period == attn_layer_offset, else Mamba-1;
+    MoE on i % expert_layer_period == expert_layer_offset. Granite-4.0-H: layer_types, every
+    layer MoE + a shared MLP. Nemotron-H: each layer one of Mamba-2, attention, MLP, MoE (+ one
+    shared expert). Falcon-H1: attention and Mamba-2 side by side, then the MLP."""
+    t, d = cfg["model_type"], cfg["hidden_size"]
+    out = {"moe": 0, "dense": 0}
+    if t == "jamba":
+        rank = cfg["mamba_dt_rank"]
+        rank = math.ceil(d / 16) if rank == "auto" else rank
+        mamba = mamba_macs({"model_type": "mamba", "hidden_size": d, "state_size":
+                            cfg["mamba_d_state"], "conv_kernel": cfg["mamba_d_conv"],
+                            "expand": cfg["mamba_expand"], "time_step_rank": rank}, m)  # fmt: skip
+        for i in range(cfg["num_hidden_layers"]):
+            attn = i % cfg["attn_layer_period"] == cfg["attn_layer_offset"]
+            moe = i % cfg["expert_layer_period"] == cfg["expert_layer_offset"]
+            ff = cfg["intermediate_size"]
+            ffn = experts_macs(cfg, m, cfg["num_experts"], ff, 3) if moe else 3 * m * d * ff
+            out["moe" if moe else "dense"] += (gqa_macs(cfg, m) if attn else mamba) + ffn
+    elif t == "granitemoehybrid":
+        mamba = mamba_macs(mamba2_of(cfg, GRANITE_MAMBA, cfg["mamba_expand"] * d), m)
+        ffn = experts_macs(cfg, m, cfg["num_local_experts"], cfg["intermediate_size"], 3)
+        ffn += 3 * m * d * cfg["shared_intermediate_size"]
+        for kind in cfg["layer_types"]:
+            out["moe"] += mamba if kind in ("mamba", "linear_attention") else gqa_macs(cfg, m)
+            out["moe"] += ffn
+    elif t == "nemotron_h":
+        e = cfg["mamba_num_heads"] * cfg["mamba_head_dim"]
+        keys = ("mamba_num_heads", "n_groups", "ssm_state_size", "conv_kernel")
+        moe = experts_macs(cfg, m, cfg["n_routed_experts"], cfg["moe_intermediate_size"], 2)
+        moe += 2 * m * d * cfg["moe_shared_expert_intermediate_size"]
+        per_kind = {
+            "linear_attention": mamba_macs(mamba2_of(cfg, keys, e), m),
+            "full_attention": gqa_macs(cfg, m),
+            "mlp": 2 * m * d * cfg["intermediate_size"],
+        }
+        for kind in cfg["layers_block_type"]:
+            out["moe" if kind == "moe" else "dense"] += moe if kind == "moe" else per_kind[kind]
+    else:  # falcon_h1
+        e = cfg.get("mamba_d_ssm") or cfg["mamba_expand"] * d
+        mamba = mamba_macs(mamba2_of(cfg, GRANITE_MAMBA, e), m)
+        layer = gqa_macs(cfg, m) + mamba + 3 * m * d * cfg["intermediate_size"]
+        out["dense"] = cfg["num_hidden_layers"] * layer
+    return out
+
+
+HYBRIDS = ("jamba", "granitemoehybrid", "nemotron_h", "falcon_h1")
 
 
 def expected_macs(
@@ -154,6 +232,8 @@ def expected_macs(
     cfg = language_model(cfg) or cfg
     if cfg.get("model_type") in ("mamba", "falcon_mamba", "mamba2"):
         return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
+    if cfg.get("model_type") in HYBRIDS:
+        return hybrid_macs(cfg)
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):
@@ -232,7 +312,8 @@ def expected_macs(
         width = first(cfg, "moe_intermediate_size", "expert_intermediate_size") or ff
         touched = min(experts, tokens * k)
         per = math.ceil(tokens * k / touched)
-        shared = cfg.get("shared_expert_intermediate_size") or 0
+        # Granite-MoE-shared, MiniMax-M3: one shared MLP of shared_intermediate_size.
+        shared = first(cfg, "shared_expert_intermediate_size", "shared_intermediate_size") or 0
         n_shared = first(cfg, "n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
         if n_shared:
             shared = n_shared * width

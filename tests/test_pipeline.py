@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from support import agrees
 
 from cosamt.io.instance import parse_instance
-from cosamt.pipeline import SolveReport, resolve, settings_for, solve_instance
+from cosamt.pipeline import (
+    NoSchedule,
+    SolveReport,
+    resolve,
+    settings_for,
+    solve_group_result,
+    solve_instance,
+)
 
 TINY_ARCH: dict[str, Any] = {
     "name": "tiny",
@@ -178,3 +186,17 @@ def test_groups_solved_in_processes_give_the_same_report(tiny_report: SolveRepor
     parallel = solve_instance(tiny_report.resolved, settings_for(inst, jobs=2))
     assert _figures(parallel) == _figures(tiny_report)
     assert all(g.solve.proven for g in parallel.groups)
+
+
+def test_a_fused_group_stops_at_its_budget(tiny_report: SolveReport) -> None:
+    """The explorer's cutoff: just under the group's optimum the MIP proves nothing fits the budget
+    (no schedule returned); just over it, the same optimum as without a budget."""
+    result = next(g for g in tiny_report.groups if g.group.fused and g.solve.proven)
+    arch, settings = tiny_report.resolved.arch, tiny_report.settings
+    latency = result.metrics.latency_cycles
+    with pytest.raises(NoSchedule) as cut:
+        solve_group_result(result.group, arch, replace(settings, cutoff=latency * (1 - 1e-3)))
+    assert cut.value.proven and cut.value.budget == latency * (1 - 1e-3)
+    again = solve_group_result(result.group, arch, replace(settings, cutoff=latency * (1 + 1e-3)))
+    assert again.solve.proven and again.metrics.latency_cycles == latency
+    assert again.metrics.energy_pj == result.metrics.energy_pj  # the tie-break is not cut

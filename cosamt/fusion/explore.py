@@ -7,8 +7,11 @@ partition. Nodes are visited in order, so when the edges into node j are conside
 before j has its final cost; an edge is skipped (pruned) only when the cost of reaching its start,
 plus a proven lower bound of its group, plus the least summed bound of any way to finish the
 chain after it, already exceeds a known complete partition (the incumbent): no partition through
-it can be better. The result is exact when every edge that was
-not pruned was solved to proven optimality (or proven to have no schedule).
+it can be better. Every other edge is offered to the solver with its budget (the most its group
+may cost for the edge to be on a partition no worse than the incumbent); a solver that proves the
+group costs more than that prunes the edge too (``Beyond``), without solving it to the end. The
+result is exact when every edge that was not pruned was solved to proven optimality (or proven to
+have no schedule).
 
 Solver-free: the caller passes the candidate groups, their bounds and a solve function.
 """
@@ -31,13 +34,24 @@ def add(a: Cost, b: Cost) -> Cost:
 
 
 @dataclass(frozen=True)
+class Beyond:
+    """The solver's proof that the group costs more than ``budget`` in the objective (the edge's
+    budget): no partition through the edge beats the incumbent."""
+
+    budget: float
+
+
+Outcome = Cost | Beyond | None  # None: no schedule
+
+
+@dataclass(frozen=True)
 class Step(Generic[G]):
     lo: int
     hi: int  # inclusive
     group: G
     cost: Cost | None  # None: pruned or no schedule
-    status: str  # "solved", "pruned", "no schedule"
-    bound: float = 0.0
+    status: str  # "solved", "pruned" (by its bound), "over budget" (by the solver), "no schedule"
+    bound: float = 0.0  # a proven lower bound of the group's objective
 
 
 @dataclass(frozen=True)
@@ -92,39 +106,44 @@ def shortest_partition(
     n: int,
     runs: Callable[[int, int], Sequence[G]],
     bound: Callable[[G], float],
-    solve: Callable[[Sequence[G]], Sequence[Cost | None]],
+    solve: Callable[[Sequence[tuple[G, float | None]]], Sequence[Outcome]],
     incumbent: float | None = None,
     max_group: int | None = None,
 ) -> Partition[G]:
     """The cheapest partition of operators 0..n-1 into candidate groups (module docstring).
     ``runs(lo, hi)`` gives the candidate groups of operators lo..hi (none: not a candidate);
-    ``solve`` the costs of a batch of them (None: no schedule), all the unpruned edges into one
+    ``solve`` the outcomes of a batch of (group, budget) pairs, all the unpruned edges into one
     node at once, so a caller may solve them side by side; ``incumbent`` the objective of a known
-    partition.
+    partition (none: no budgets, every edge solved).
 
     An edge i -> j is pruned when the cheapest way to reach i, plus its group's bound, plus the
     least summed bound of any partition of j..n-1 exceeds the incumbent: every complete partition
-    through the edge costs at least that much."""
+    through the edge costs at least that much. Its budget is what is left of the incumbent after
+    the first and the last of these."""
     edges = _edges(n, runs, bound, max_group)
     rest = _rest_bounds(n, edges)
     best: list[Cost | None] = [ZERO] + [None] * n
     back: list[Step[G] | None] = [None] * (n + 1)
     steps: list[Step[G]] = []
     for j in range(1, n + 1):
-        todo: list[tuple[int, G, float]] = []
+        todo: list[tuple[int, G, float, float | None]] = []
         for i, g, lb in edges[j]:
             start = best[i]
             if start is None:
                 continue
-            if incumbent is not None and start[0] + lb + rest[j] > incumbent * (1 + SLACK):
+            budget = None if incumbent is None else incumbent * (1 + SLACK) - start[0] - rest[j]
+            if budget is not None and lb > budget:
                 steps.append(Step(i, j - 1, g, None, "pruned", lb))
                 continue
-            todo.append((i, g, lb))
+            todo.append((i, g, lb, budget))
         # every start node before j is final: the edges into j are solved as one batch
-        costs = solve([g for _i, g, _lb in todo]) if todo else []
-        for (i, g, lb), cost in zip(todo, costs, strict=True):
+        outcomes = solve([(g, budget) for _i, g, _lb, budget in todo]) if todo else []
+        for (i, g, lb, _budget), cost in zip(todo, outcomes, strict=True):
             start = best[i]
             assert start is not None
+            if isinstance(cost, Beyond):
+                steps.append(Step(i, j - 1, g, None, "over budget", max(lb, cost.budget)))
+                continue
             steps.append(Step(i, j - 1, g, cost, "solved" if cost else "no schedule", lb))
             if cost is None:
                 continue

@@ -110,6 +110,68 @@ class Group:
             tuple(sorted(self.shared_dims)),
         )
 
+    def shape(self) -> Shape:
+        """The group with its names abstracted: shared dimensions and tensors named by order of
+        first appearance across the members, every other dimension by order within its member
+        (the MIP links members only through shared loops and tensors). Two groups of one shape
+        are the same MIP, whatever a view or the menu called them (``Q_qkv_proj``, ``Q_q_proj``;
+        ``d2`` or ``d`` for ·V's head dimension)."""
+        shared: dict[str, str] = {}
+        tensors: dict[str, str] = {}
+        dims: list[dict[str, str]] = []
+        for o in self.ops:
+            own: dict[str, str] = {}
+            for d in o.dims:
+                if d in self.shared_dims:
+                    own[d] = shared.setdefault(d, f"s{len(shared)}")
+                else:
+                    own[d] = f"d{len(own)}"
+            dims.append(own)
+            for t in o.tensors:
+                tensors.setdefault(t.name, f"t{len(tensors)}")
+        index = {o.name: i for i, o in enumerate(self.ops)}
+        r = self.rescale
+        key = (
+            self.scheme.value,
+            tuple(
+                (
+                    tuple((own[d], n) for d, n in o.dims.items()),
+                    tuple((tensors[t.name], tuple(own[d] for d in t.dims), t.role.value)
+                          for t in o.tensors),
+                    o.kind.value,
+                    o.ops_per_point,
+                )
+                for o, own in zip(self.ops, dims, strict=True)
+            ),
+            tuple(sorted(shared.values())),
+            tuple(sorted(tensors[t] for t in self.on_chip)),
+            tuple(sorted((index[op], tuple(sorted(tensors[t] for t in ts)))
+                         for op, ts in self.in_place.items())),
+            None
+            if r is None
+            else (shared[r.dim], index[r.operator], tensors[r.output], r.output_size, r.rows),
+        )  # fmt: skip
+        return Shape(key, tuple(dims), tensors)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A group's shape (``Group.shape``) and its own names of the shape's dimensions (per member)
+    and tensors."""
+
+    key: tuple[object, ...]
+    dims: tuple[dict[str, str], ...]  # per member: the group's name -> the shape's
+    tensors: dict[str, str]
+
+    def names_in(self, other: Shape) -> tuple[tuple[dict[str, str], ...], dict[str, str]]:
+        """(per member dims, tensors): this group's names -> ``other``'s (of the same shape)."""
+        dims = tuple(
+            {n: {c: m for m, c in theirs.items()}[c] for n, c in mine.items()}
+            for mine, theirs in zip(self.dims, other.dims, strict=True)
+        )
+        their_tensors = {c: n for n, c in other.tensors.items()}
+        return dims, {n: their_tensors[c] for n, c in self.tensors.items()}
+
 
 def single(op: Einsum) -> Group:
     return Group(op.name, Scheme.NONE, (op,), source_ops=(op.name,))

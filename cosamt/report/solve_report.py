@@ -174,6 +174,11 @@ def exploration_json(report: SolveReport) -> list[dict[str, Any]]:
                         "best_alternative": None
                         if alt is None
                         else {"cost": _cost(alt[0]), "crossing_group": alt[1].group.name},
+                        # crossing candidates proven unable to beat the menu, left unsolved
+                        "crossing_pruned": sum(
+                            s.lo < cut <= s.hi and s.status in ("pruned", "over budget")
+                            for s in part.steps
+                        ),
                     }
                 )
             views[view] = {
@@ -186,6 +191,7 @@ def exploration_json(report: SolveReport) -> list[dict[str, Any]]:
                 "candidates": len(part.steps),
                 "solved": sum(s.status == "solved" for s in part.steps),
                 "pruned": sum(s.status == "pruned" for s in part.steps),
+                "over_budget": sum(s.status == "over budget" for s in part.steps),
                 "no_schedule": sum(s.status == "no schedule" for s in part.steps),
             }
         menu, cost = e.menu_cost, e.cost

@@ -218,7 +218,8 @@ def print_exploration(blocks: list[dict[str, Any]], console: Console) -> None:
             t = table(
                 f"view {view}: partition cost {units.count(v['cost']['objective']) if v['cost'] else '-'}"
                 f" ({v['candidates']} candidates: {v['solved']} solved, {v['pruned']} pruned by "
-                f"bound, {v['no_schedule']} without schedule)",
+                f"bound, {v['over_budget']} proven over budget by the solver, "
+                f"{v['no_schedule']} without schedule)",
                 ["group / cut", "fusion", "objective", "best alternative", "its cost"],
                 left=1,
             )
@@ -231,12 +232,18 @@ def print_exploration(blocks: list[dict[str, Any]], console: Console) -> None:
                         f"  | cut {c['after']} / {c['before']}",
                         "",
                         "",
-                        "no candidate crosses"
+                        _no_alternative(c["crossing_pruned"])
                         if alt is None
                         else f"not cutting: {alt['crossing_group']}",
                         "-" if alt is None else units.count(alt["cost"]["objective"]),
                     )
             console.print(t)
+
+
+def _no_alternative(pruned: int) -> str:
+    if pruned:
+        return f"no solved candidate crosses ({pruned} pruned: cannot beat the menu)"
+    return "no candidate crosses"
 
 
 def print_neighbours(report: SolveReport, console: Console) -> None:

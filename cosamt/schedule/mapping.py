@@ -63,3 +63,18 @@ class Mapping:
 
     def keeps(self, level: int, tensor: str) -> bool:
         return tensor in self.levels[level].keep
+
+
+def renamed(m: Mapping, dims: dict[str, str], tensors: dict[str, str]) -> Mapping:
+    """The same schedule for an operator whose dimensions and tensors have other names."""
+    return Mapping(
+        levels=tuple(
+            LevelMapping(
+                temporal=tuple(Loop(dims[lp.dim], lp.factor) for lp in lv.temporal),
+                spatial=tuple(SpatialLoop(dims[sp.dim], sp.factor, sp.axis) for sp in lv.spatial),
+                keep=frozenset(tensors[t] for t in lv.keep),
+            )
+            for lv in m.levels
+        ),
+        padding={dims[d]: n for d, n in m.padding.items()},
+    )

@@ -67,6 +67,10 @@ class SolveSettings:
     double_buffering: bool = False
     padding: bool = True
     solver: str = "highs"
+    # Only a schedule whose primary objective (latency or energy) is at most this matters: stage 1
+    # gets the row ``primary <= cutoff`` and may prove that none is (status INFEASIBLE) long before
+    # it would prove an optimum above it (the fusion explorer's budgets).
+    cutoff: float | None = None
 
 
 @dataclass(frozen=True)
@@ -448,7 +452,11 @@ def _lexicographic(
     start = time.perf_counter()
     (first, first_scale), (second, second_scale) = _objective_vars(built.costs, objective)
     other = Objective.LATENCY if objective is Objective.ENERGY else Objective.ENERGY
+    if settings.cutoff is not None:
+        built.model.primary_cutoff = pyo.Constraint(expr=first <= settings.cutoff / first_scale)
     s1 = _solve_stage(built, f, first, first_scale, settings, deadline)
+    if settings.cutoff is not None:
+        built.model.del_component("primary_cutoff")  # stage 2's pin is tighter
     cert1 = s1.certificate
     if cert1 is None:
         return SolveResult(s1.status, None, None, time.perf_counter() - start, note=s1.note)
@@ -596,8 +604,8 @@ def solve_formulated(
     EDP is the product of two sums and is not linear in the epigraph variables; it is minimised
     over the latency-energy Pareto front (``solve_edp``)."""
     deadline = deadline if deadline is not None else time.perf_counter() + settings.time_limit_s
-    if settings.objective is Objective.EDP:
-        return solve_edp(f, settings, deadline)
+    if settings.objective is Objective.EDP:  # a latency or energy cutoff means nothing here
+        return solve_edp(f, replace(settings, cutoff=None), deadline)
     return _lexicographic(f.build(), f, settings.objective, settings, deadline)
 
 

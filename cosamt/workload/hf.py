@@ -18,13 +18,14 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.workload import hf_composite, hf_recurrent
+from cosamt.workload import hf_composite, hf_hybrid, hf_recurrent
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
     FAMILY_ACTIVATION,
     FOUR_X_FFN,
     GATED_TYPES,
+    GLOBAL_HEAD_DIM_TYPES,
     HIERARCHICAL_TYPES,
     LAYERNORM_GATED_TYPES,
     PARALLEL_TYPES,
@@ -365,7 +366,9 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
         return {}
     k = _top_k(r)
     expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
-    shared = r.int_("shared_expert_intermediate_size", required=False) or 0
+    gated_shared = r.int_("shared_expert_intermediate_size", required=False)
+    # Granite-MoE-shared / -hybrid, MiniMax-M3: one shared MLP of shared_intermediate_size.
+    shared = gated_shared or _shared_mlp(r)
     _, n_shared = r.first("n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
     if n_shared is not None and (not _is_int(n_shared) or n_shared < 0):
         r.refuse("n_shared_experts", f"must be a non-negative integer (got {n_shared!r})")
@@ -408,7 +411,7 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
             return {}
     if r.data.get("is_encoder_decoder") is True:
         r.refuse(key, "mixture of experts in an encoder-decoder model is not modelled")
-    if shared and not n_shared:  # Qwen2-MoE style: one gated shared expert
+    if gated_shared and not n_shared:  # Qwen2-MoE style: one gated shared expert
         r.assumed.append("shared-expert gate (a d_model x 1 projection) not counted")
     return {
         "n_experts": experts,
@@ -417,6 +420,14 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
         "shared_d_ff": shared,
         "moe_layers": moe_layers,
     }
+
+
+def _shared_mlp(r: _Reader) -> int:
+    """``shared_intermediate_size``: 0 means no shared MLP (GraniteMoeSharedDecoderLayer)."""
+    value = r.data.get("shared_intermediate_size")
+    if value is None or value == 0:
+        return 0
+    return r.int_("shared_intermediate_size") or 0
 
 
 # Families whose router class fixes top-k (no config field): transformers'
@@ -632,8 +643,10 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
     queries = model_type in QUERY_DECODER_TYPES
-    # A Bamba-style hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid).
+    # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
+    hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
+    read = hf_hybrid.READ_KEYS if hybrid else read
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
@@ -691,7 +704,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if all(count < layers for count in split):
         window["sliding_moe_layers"] = _windowed_moe_layers(r, layers)
     decoder = model_type not in ENCODER_TYPES or r.data.get("is_decoder") is True
-    return {
+    base = {
         "n_layers": n_layers,
         "d_model": d_model,
         **heads,
@@ -704,7 +717,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **moe,
         **enc_dec,
         **hf_recurrent.indexer(r),
-        **hf_recurrent.linear_attention(r, model_type),
+        **({} if hybrid else hf_recurrent.linear_attention(r, model_type)),
         **hf_recurrent.mamba_hybrid(r, model_type, n_layers),
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
@@ -712,6 +725,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         "decoder_tokens": r.int_("num_queries") if queries else None,
         "default_seq_len": tokens,
     }
+    return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
 # Where composite configs keep their language model (transformers' text_config; InternVL's
@@ -767,8 +781,8 @@ def config_from_dict(
     for nested in ("attn_config", "ffn_config"):  # MPT, DBRX keep fields one level down
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
-    reader = _Reader(data)
-    _per_layer_overrides(reader)
+    reader = _Reader(hf_hybrid.normalise(data, model_type))
+    _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)
     if reader.problems:
         raise InputError(source, reader.problems)
@@ -782,10 +796,17 @@ def config_from_dict(
         raise InputError(source, problems_from_pydantic(exc, _PREFIX)) from exc
 
 
-def _per_layer_overrides(r: _Reader) -> None:
+def _per_layer_overrides(r: _Reader, model_type: str) -> None:
     """Gemma 4 (transformers >= 5.15) keeps its full-attention layers' wider head_dim in
     ``per_layer_config``; the flat fields are the other layers'. Read flat, those layers would be
-    counted at the wrong width."""
+    counted at the wrong width. Without ``per_layer_config`` (older configs) the configuration
+    class derives it from ``global_head_dim``."""
+    if model_type in GLOBAL_HEAD_DIM_TYPES and "per_layer_config" not in r.data:
+        r.refuse(
+            "global_head_dim" if "global_head_dim" in r.data else "per_layer_config",
+            f"{model_type}'s full-attention layers have head dim global_head_dim (512 when not "
+            "stated) when per_layer_config is absent; per-layer head dims are not modelled",
+        )
     overrides = r.data.get("per_layer_config")
     if not isinstance(overrides, dict) or not overrides:
         return

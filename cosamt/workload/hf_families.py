@@ -90,6 +90,9 @@ GATED_TYPES = frozenset(
         "qwen3_5_text",
         "deepseek_v32",
         "bamba",
+        "jamba",
+        "granitemoehybrid",
+        "falcon_h1",
         "glm_moe_dsa",
         "qwen3_5_moe",
         "qwen3_5_moe_text",
@@ -250,10 +253,23 @@ REFUSED_KEYS = (
         "is not modelled",
     ),
     (
+        "hidden_size_per_layer_input",
+        "per-layer input embeddings (hidden_size_per_layer_input: a gate and a projection per "
+        "layer) are not modelled",
+    ),
+    ("num_kv_shared_layers", "KV shared across layers (num_kv_shared_layers) is not modelled"),
+    ("attention_k_eq_v", "keys used as values (attention_k_eq_v) are not modelled"),
+    ("enable_moe_block", "an MoE block beside the MLP (enable_moe_block) is not modelled"),
+    (
         "cross_attention_layers",
         "cross-attention-only layers among the self-attention ones (cross_attention_layers) "
         "are not modelled",
     ),
+)
+# Gemma 4 text models: without per_layer_config their configuration classes give the
+# full-attention layers head_dim global_head_dim (512 when not stated), not head_dim.
+GLOBAL_HEAD_DIM_TYPES = frozenset(
+    {"gemma4_text", "gemma4_unified_text", "diffusion_gemma_text", "embedding_gemma2_text"}
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
@@ -302,6 +318,12 @@ REFUSED_TYPES = {
     "num_feedforward_networks) are not modelled",
     "squeezebert": "SqueezeBERT's grouped convolutions (q_groups, k_groups, v_groups, "
     "intermediate_groups, output_groups) are not modelled",
+    "zamba": "Zamba's shared attention block (one set of weights reused on every hybrid layer, "
+    "its input the hidden state concatenated with the original embeddings: "
+    "attention_hidden_size = 2 x hidden_size) is not modelled",
+    "zamba2": "Zamba2's shared attention blocks (num_mem_blocks sets of weights reused across "
+    "hybrid_layer_ids, input concatenated with the original embeddings, per-layer LoRA adapters "
+    "of adapter_rank) are not modelled",
     "autoformer": "Autoformer's auto-correlation (FFT period aggregation in place of attention) "
     "and series decomposition are not modelled",
 }

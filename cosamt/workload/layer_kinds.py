@@ -1,11 +1,12 @@
-"""Shapes of layer kinds beside plain attention: DeepSeek's sparse (indexed) attention and
-Gated DeltaNet linear attention. Held by :class:`cosamt.workload.models.ModelConfig`; their
+"""Shapes of layer kinds beside plain attention: DeepSeek's sparse (indexed) attention, Gated
+DeltaNet linear attention, Mamba mixers, and groups of identical layers in stacks whose layers
+differ (hybrids). Held by :class:`cosamt.workload.models.ModelConfig`; their
 operators are built by :mod:`cosamt.workload.recurrent` (see ``docs/workloads.md``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,6 +74,43 @@ class StateSpace(BaseModel):
     """Mamba-2: groups of heads sharing B and C (``n_groups``)."""
     bcdt_norm: bool = False
     """Falcon-Mamba: weightless RMS norms on B, C and the time step after ``x_proj``."""
+    bcdt_norm_weights: bool = False
+    """Jamba: those norms (``dt_layernorm``, ``b_layernorm``, ``c_layernorm``) have weights (one
+    more multiply per element); needs ``bcdt_norm``."""
+    gated_norm: bool = True
+    """Mamba-2: the output goes through a gated RMSNorm; ``False``: only times silu(z) (Falcon-H1
+    without ``mamba_rms_norm``)."""
     layers: PositiveInt | None = None
     """A hybrid stack (Bamba): this many layers have the Mamba mixer in place of attention, every
-    layer its FFN; ``None``: a pure Mamba stack (every layer only norm, mixer, residual)."""
+    layer its FFN; ``None``: a pure Mamba stack (every layer only norm, mixer, residual), or the
+    layers of ``ModelConfig.layer_groups`` whose mixer is Mamba."""
+
+
+Mixer = Literal["attention", "mamba", "parallel"]
+FfnKind = Literal["dense", "moe"]
+
+
+class LayerGroup(BaseModel):
+    """Identical layers of a stack whose layers differ (Jamba, Nemotron-H, Granite-4.0-H,
+    Falcon-H1): each pre-norm sublayer (the token mixer, the FFN) is norm, sublayer, residual add.
+    A layer has a mixer, an FFN or both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    count: PositiveInt
+    """Layers of this structure."""
+    mixer: Mixer | None
+    """Token mixer: ``attention``, ``mamba`` (``ModelConfig.ssm``), ``parallel`` (attention and
+    Mamba side by side on the same normed input, their outputs summed: Falcon-H1); ``None``: none
+    (a Nemotron-H MLP or MoE layer)."""
+    ffn: FfnKind | None
+    """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H
+    Mamba or attention layer)."""
+
+    @property
+    def has_mamba(self) -> bool:
+        return self.mixer in ("mamba", "parallel")
+
+    @property
+    def has_attention(self) -> bool:
+        return self.mixer in ("attention", "parallel")

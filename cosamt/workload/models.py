@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
-from cosamt.workload.layer_kinds import Indexer, LinearAttention, StateSpace
+from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -146,6 +146,10 @@ class ModelConfig(BaseModel):
     attention_output_gate: bool = False
     """The attention output is multiplied by sigmoid of a gate the query projection also yields
     (Qwen3-Next, Qwen3.5: ``q_proj`` twice as wide)."""
+    layer_groups: tuple[LayerGroup, ...] | None = None
+    """A stack whose layers differ in mixer (attention, Mamba, both) or FFN (dense, MoE, none):
+    groups of identical layers, their counts summing to ``n_layers``, each one block type
+    (pre-norm only); ``None``: the layers follow the other fields."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -187,8 +191,39 @@ class ModelConfig(BaseModel):
         self._check_layer_kinds()
         return self
 
+    def _check_groups(self) -> None:
+        groups = self.layer_groups
+        assert groups is not None
+        if sum(g.count for g in groups) != self.n_layers:
+            raise ValueError("layer_groups: the counts must sum to n_layers")
+        if len({(g.mixer, g.ffn) for g in groups}) < len(groups):
+            raise ValueError("layer_groups: two groups of the same structure (merge them)")
+        if any(g.mixer is None and g.ffn is None for g in groups):
+            raise ValueError("layer_groups: every layer needs a mixer or an FFN")
+        if any(g.has_mamba for g in groups) != (self.ssm is not None) or (
+            self.ssm is not None and self.ssm.layers is not None
+        ):
+            raise ValueError(
+                "layer_groups: ssm (without layers) is needed exactly when a group has Mamba"
+            )
+        if any(g.ffn == "moe" for g in groups) != self.moe or self.moe_layers is not None:
+            raise ValueError(
+                "layer_groups: the expert fields are needed exactly when a group has a MoE FFN "
+                "(which layers: the groups, not moe_layers)"
+            )
+        others = (self.sliding_window, self.linear_attention, self.indexer, self.encoder_layers)
+        if any(v is not None for v in others) or self.cross_attention or self.parallel:
+            raise ValueError(
+                "layer_groups with windowed, linear, indexed or cross-attention, an encoder or "
+                "parallel blocks is not modelled"
+            )
+        if self.mla or self.norm_position != "pre":
+            raise ValueError("layer_groups: pre-norm blocks without MLA only")
+
     def _check_layer_kinds(self) -> None:
-        if self.ssm is not None and (
+        if self.layer_groups is not None:
+            self._check_groups()
+        elif self.ssm is not None and (
             (self.moe and self.ssm.layers is None)
             or (self.ssm.layers or 0) > self.n_layers
             or self.moe_layers is not None
@@ -206,6 +241,8 @@ class ModelConfig(BaseModel):
             raise ValueError("Mamba-2 needs heads and groups")
         if ssm is not None and ssm.version == 2 and ssm.d_inner % ssm.heads:
             raise ValueError("Mamba-2: heads must divide d_inner")
+        if ssm is not None and ssm.bcdt_norm_weights and not (ssm.bcdt_norm and ssm.version == 1):
+            raise ValueError("ssm.bcdt_norm_weights needs Mamba-1 with bcdt_norm")
         if self.indexer is not None and self.q_lora_rank is None:
             raise ValueError(
                 "indexer needs MLA with q_lora_rank (its queries come from the latent)"
@@ -299,6 +336,22 @@ class ModelConfig(BaseModel):
     @property
     def encoder_decoder(self) -> bool:
         return self.encoder_layers is not None
+
+    @property
+    def mamba_layers(self) -> int:
+        """Layers with a Mamba mixer (alone or beside attention)."""
+        if self.ssm is None:
+            return 0
+        if self.layer_groups is not None:
+            return sum(g.count for g in self.layer_groups if g.has_mamba)
+        return self.ssm.layers or self.n_layers
+
+    @property
+    def attends(self) -> bool:
+        """Some layer has self-attention (not a pure Mamba stack)."""
+        if self.layer_groups is not None:
+            return any(g.has_attention for g in self.layer_groups)
+        return self.ssm is None or self.mamba_layers < self.n_layers
 
     @model_validator(mode="after")
     def _check_encoder(self) -> ModelConfig:

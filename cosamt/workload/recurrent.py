@@ -302,8 +302,9 @@ def mamba_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
             *conv(di),
             _projection(f"{p}ssm_x_proj", b, m, di, r + 2 * n, c),
         ]
-        if ssm.bcdt_norm:  # weightless RMS norm: square, sum, multiply
-            ops.append(vec("ssm_bcdt_norm", "rmsnorm", RMSNORM_OPS - 1, r + 2 * n))
+        if ssm.bcdt_norm:  # weightless RMS norm: square, sum, multiply (Jamba's: and the weight)
+            norm_ops = RMSNORM_OPS - (0 if ssm.bcdt_norm_weights else 1)
+            ops.append(vec("ssm_bcdt_norm", "rmsnorm", norm_ops, r + 2 * n))
         ops += [
             _projection(f"{p}ssm_dt_proj", b, m, r, di, c),
             vec("ssm_dt_act", "softplus", SOFTPLUS_OPS, di),
@@ -369,7 +370,11 @@ def mamba_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
             c,
         ),
         vec("ssm_skip", "skip", 2, di, 2),  # y + D * x
-        vec("ssm_norm", "gated-rmsnorm", GATED_NORM_OPS, di, 2),
+        (
+            vec("ssm_norm", "gated-rmsnorm", GATED_NORM_OPS, di, 2)
+            if ssm.gated_norm
+            else vec("ssm_gate", "silu-gate", SILU_OPS + 1, di, 2)  # y * silu(z)
+        ),
         _projection(f"{p}ssm_out_proj", b, m, di, d, c),
     ]
 
@@ -381,7 +386,7 @@ def _ssm_note(model: ModelConfig, ssm: StateSpace) -> str:
         else f"{ssm.heads} heads x {ssm.d_inner // ssm.heads} x {ssm.d_state}"
     )
     return (
-        f"Mamba-{ssm.version} on {ssm.layers or model.n_layers} of {model.n_layers} layers, counted token by token (the "
+        f"Mamba-{ssm.version} on {model.mamba_layers} of {model.n_layers} layers, counted token by token (the "
         f"recurrent form; the parallel scan / chunked SSD kernels of prefill are not modelled): "
         f"state of {state} elements updated and read out per token; the state is one tensor; "
         "A = -exp(A_log), biases and the convolution's earlier tokens at a tile edge are not counted"

@@ -39,6 +39,7 @@ from cosamt.errors import InputError, Problem
 from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
+from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import GATED, ModelConfig, stage_grids
 
 # Vector-unit operations per point of each element-wise operator.
@@ -232,6 +233,7 @@ class BlockPlan:
     index_n: int | None = (
         None  # keys the sparse-attention indexer scores (n: those attention reads)
     )
+    group: LayerGroup | None = None  # a hybrid's layer group (cosamt.workload.hybrid)
 
 
 @dataclass(frozen=True)
@@ -330,6 +332,10 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
 
 def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPlan]:
     """The block types of ``model`` in ``phase`` (an encoder-decoder's decode has no encoder)."""
+    if model.layer_groups is not None:
+        from cosamt.workload.hybrid import group_plans  # it builds on this module
+
+        return group_plans(model, phase, seq_len)
     plans = _decoder_plans(model, phase, seq_len)
     if model.indexer is not None or model.linear_attention is not None or model.ssm is not None:
         from cosamt.workload.recurrent import refine_plans  # it builds on this module
@@ -556,6 +562,10 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    if plan.group is not None:
+        from cosamt.workload.hybrid import group_block  # it builds on this module
+
+        return group_block(model, plan, b)
     if plan.ssm and model.ssm is not None and model.ssm.layers is None:  # pure Mamba: no FFN
         from cosamt.workload.recurrent import mamba_ops  # it builds on this module
 
@@ -643,8 +653,7 @@ def assumptions(
 ) -> list[str]:
     """What the operators leave out or approximate, for every report."""
     out = list(model.assumptions)
-    attends = model.ssm is None or (model.ssm.layers or model.n_layers) < model.n_layers
-    if model.decoder and phase is Phase.PREFILL and attends:  # pure Mamba: no attention
+    if model.decoder and phase is Phase.PREFILL and model.attends:  # pure Mamba: no attention
         out.append(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
@@ -661,6 +670,7 @@ def assumptions(
         model.indexer is not None
         or model.linear_attention is not None
         or model.attention_output_gate
+        or model.ssm is not None
     ):
         from cosamt.workload import recurrent  # it builds on this module
 

@@ -15,7 +15,9 @@ for the mapper runs the chosen loop tree as plain nodes plus how many mappings F
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,15 @@ def _only_dram_energy(nodes: Any) -> None:
 
 
 def main() -> None:
-    spec_dir, mode = Path(sys.argv[1]), sys.argv[2]
+    spec_dir, mode = Path(sys.argv[1]).resolve(), sys.argv[2]
+    # FFM writes mapping.svg into the working directory (accelforge/mapper/FFM/main.py, 1.0.467):
+    # run in a scratch folder so nothing lands in the caller's (the repository's) folder
+    with tempfile.TemporaryDirectory(prefix="accelforge-") as scratch:
+        os.chdir(scratch)
+        run(spec_dir, mode)
+
+
+def run(spec_dir: Path, mode: str) -> None:
     from accelforge.frontend.spec import Spec
     from accelforge.mapper import Metrics
     from accelforge.model.main import evaluate_mapping
