@@ -476,7 +476,8 @@ def reuse_shape(
     figures (then the group is solved)."""
     if prev.group.signature() == group.signature():
         return reuse(prev, group)
-    dims, tensors = prev.group.shape().names_in(group.shape())
+    named = arch.named_tensors
+    dims, tensors = prev.group.shape(named).names_in(group.shape(named))
     mappings = {
         new.name: renamed(prev.mappings[old.name], dims[i], tensors)
         for i, (old, new) in enumerate(zip(prev.group.ops, group.ops, strict=True))
@@ -579,7 +580,7 @@ class _Solver:
         budget it is asked for (a cut-off outcome answers a tighter budget again)."""
         fresh: dict[tuple[object, ...], tuple[Group, float | None]] = {}
         for g, budget in edges:
-            key = g.shape().key
+            key = self._key(g)
             if self._known(key, budget):
                 continue
             if key in fresh:
@@ -594,6 +595,10 @@ class _Solver:
                 self.seconds += outcome.seconds
         self.reused += len(edges) - len(fresh)
         return [self._cost(g) for g, _budget in edges]
+
+    def _key(self, group: Group) -> tuple[object, ...]:
+        """Groups of one key are one MIP on this architecture."""
+        return group.shape(self.arch.named_tensors).key
 
     def _known(self, key: tuple[object, ...], budget: float | None) -> bool:
         outcome = self.done.get(key)
@@ -612,13 +617,11 @@ class _Solver:
     ) -> dict[tuple[object, ...], GroupOutcome]:
         if self.pool is None or len(edges) < 2:
             return {
-                g.shape().key: solve_one(
-                    self.solver, g, self.arch, self._settings(g, b), self.clock
-                )
+                self._key(g): solve_one(self.solver, g, self.arch, self._settings(g, b), self.clock)
                 for g, b in edges
             }
         futures = {  # the largest (slowest) first
-            g.shape().key: self.pool.submit(
+            self._key(g): self.pool.submit(
                 solve_one, solve_group_result, g, self.arch, self._settings(g, b), self.clock
             )
             for g, b in sorted(edges, key=lambda e: -len(e[0].ops))
@@ -626,7 +629,7 @@ class _Solver:
         return {key: f.result() for key, f in futures.items()}
 
     def _cost(self, group: Group) -> Outcome:
-        key = group.shape().key
+        key = self._key(group)
         outcome = self.done[key]
         if isinstance(outcome, NoSchedule):
             if outcome.budget is not None:
@@ -790,7 +793,7 @@ def explore_instance(
     clock = Deadline.after(resolved.instance.options.solve_time_limit_s)  # menu and explore
     menu = solve_instance(resolved, settings, progress, FusionChoice.ALL, group_solver)
     seed: dict[tuple[object, ...], GroupResult] = {  # the menu's groups, fused ones too
-        g.group.shape().key: g
+        g.group.shape(resolved.arch.named_tensors).key: g
         for seg in menu.segments
         for a in seg.alternatives
         for g in a.groups

@@ -11,6 +11,7 @@ features, since no member needs them whole. On a small instance the solved objec
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,22 @@ def test_groups_of_one_shape_share_one_schedule() -> None:
     longer = parse_instance({"model": "gpt2", "seq_len": 64, "arch": "edge"})
     other = _flat_attention(block_chains(resolve(longer).operators)[0])  # type: ignore[arg-type]
     assert other.shape().key != a.shape().key
+
+
+def test_a_tensor_the_architecture_names_keeps_its_name_in_the_shape() -> None:
+    """Where a level keeps tensors by name (``holds_tensors``), Q and K are not interchangeable:
+    the group with the two inputs' block names swapped is the same MIP under roles alone, a
+    different one when the architecture names K (then a schedule of one says nothing of the
+    other)."""
+    a = _flat_attention(block_chains(_small("gpt2"))[0])  # type: ignore[arg-type]
+    swap = {"Q": ("K",), "K": ("Q",)}
+    qk = a.ops[0]
+    swapped_qk = replace(
+        qk, tensors=tuple(replace(t, block_names=swap.get(next(iter(t.names)), t.block_names))
+                          for t in qk.tensors)
+    )  # fmt: skip
+    b = replace(a, ops=(swapped_qk, *a.ops[1:]))
+    assert {t.name: sorted(t.names) for t in b.ops[0].tensors}["Q_qkv_proj"] == ["K"]
+    assert a.shape().key == b.shape().key
+    assert a.shape(frozenset({"V"})).key == b.shape(frozenset({"V"})).key
+    assert a.shape(frozenset({"K"})).key != b.shape(frozenset({"K"})).key

@@ -404,6 +404,16 @@ class Architecture(Frozen):
                 ],
             )
 
+    @property
+    def named_tensors(self) -> frozenset[str]:
+        """Every tensor name a level's ``holds_tensors`` or a partition's ``tensors`` uses: the
+        tensors this architecture treats apart from their roles."""
+        return frozenset(
+            n
+            for lv in self.levels
+            for n in (*lv.holds_tensors, *(n for p in lv.partitions or () for n in p.tensors))
+        )
+
     def check_tensor_names(self, tensors: Iterable[Tensor]) -> None:
         """InputError unless every tensor an architecture names (``holds_tensors``, a partition's
         ``tensors``) is one of ``tensors`` (the workload's, by block name), every named tensor a

@@ -110,12 +110,14 @@ class Group:
             tuple(sorted(self.shared_dims)),
         )
 
-    def shape(self) -> Shape:
+    def shape(self, named: frozenset[str] = frozenset()) -> Shape:
         """The group with its names abstracted: shared dimensions and tensors named by order of
         first appearance across the members, every other dimension by order within its member
         (the MIP links members only through shared loops and tensors). Two groups of one shape
         are the same MIP, whatever a view or the menu called them (``Q_qkv_proj``, ``Q_q_proj``;
-        ``d2`` or ``d`` for ·V's head dimension)."""
+        ``d2`` or ``d`` for ·V's head dimension). ``named`` are the tensor names the
+        architecture keeps apart from their roles (``Architecture.named_tensors``): a tensor's
+        names among them stay in the key, since they decide where it may be kept."""
         shared: dict[str, str] = {}
         tensors: dict[str, str] = {}
         dims: list[dict[str, str]] = []
@@ -136,7 +138,8 @@ class Group:
             tuple(
                 (
                     tuple((own[d], n) for d, n in o.dims.items()),
-                    tuple((tensors[t.name], tuple(own[d] for d in t.dims), t.role.value)
+                    tuple((tensors[t.name], tuple(own[d] for d in t.dims), t.role.value,
+                           tuple(sorted(t.names & named)))
                           for t in o.tensors),
                     o.kind.value,
                     o.ops_per_point,
