@@ -21,6 +21,46 @@ GATED_DELTANET_TYPES = frozenset(
     {"qwen3_next", "qwen3_5", "qwen3_5_text", "qwen3_5_moe", "qwen3_5_moe_text"}
 )
 LAYER_KINDS = frozenset({"indexed_attention", "linear_attention"})
+# Linear-attention families read from transformers' modelling code and refused: (the config field
+# carrying the unmodelled structure, why). Each differs from Gated DeltaNet hybrids as stated.
+LINEAR_REFUSED = {
+    "kimi_linear": (
+        "linear_num_heads",
+        "Kimi Delta Attention (KimiLinearDeltaAttention: a per-channel forget gate from a "
+        "low-rank f_a/f_b projection) mixed with MLA layers is not modelled",
+    ),
+    "bailing_hybrid": (
+        "kda_lower_bound",
+        "Kimi Delta Attention (BailingHybridDeltaAttention with a per-channel forget gate) "
+        "mixed with MLA layers is not modelled",
+    ),
+    "minimax": (
+        "block_size",
+        "lightning attention (MiniMaxLightningAttention: per-head decayed linear attention in "
+        "blocks, an output gate, per-layer residual scaling factors) is not modelled",
+    ),
+    "olmo_hybrid": (
+        "layer_types",
+        "Gated DeltaNet layers pre-norm with post-norm attention layers "
+        "(OlmoHybridAttentionDecoderLayer: norm after attention and after the MLP) is not "
+        "modelled: one norm position per model",
+    ),
+    "lara_mini": (
+        "layer_types",
+        "Gated DeltaNet with both sliding-window and full (no-rotary) attention layers "
+        "besides is not modelled",
+    ),
+    "qwen4_exp_text": (
+        "hc_count",
+        "hyper-connections (Qwen4ExpTextGatedResidual over hc_count streams), n-gram "
+        "embeddings and indexed attention beside Gated DeltaNet are not modelled",
+    ),
+    "glm5_next_text": (
+        "hc_mult",
+        "hyper-connections (Glm5NextTextHyperConnection, hc_mult streams) and forget-gated "
+        "linear attention beside indexed attention are not modelled",
+    ),
+}
 # Fields of indexed-attention configs whose structure is not modelled (hyper-connections,
 # KV shared across layers, a gated norm, per-layer overrides, clamped SwiGLU, pooled keys).
 _INDEXED_REFUSED = (
@@ -87,6 +127,9 @@ def linear_attention(r: _Reader, model_type: str) -> dict[str, Any]:
             for i in range(layers_)
         ]
     if "linear_attention" not in kinds and conv is None:
+        return {}
+    if model_type in LINEAR_REFUSED:
+        r.refuse(*LINEAR_REFUSED[model_type])
         return {}
     if model_type not in GATED_DELTANET_TYPES:
         key = "linear_conv_kernel_dim" if conv is not None else "layer_types"
