@@ -28,7 +28,7 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 96,  # mllama (cross_attention_layers), Gemma 4 x5 (per_layer_config) refused
+    "decoder-only": 97,  # mllama (cross_attention_layers), Gemma 4 x5 (per_layer_config) refused
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 16,
     "moe": 45,
@@ -116,7 +116,8 @@ def deltanet_macs(cfg: dict[str, Any], m: int) -> int:
     """Gated DeltaNet (Yang et al., arXiv:2412.06464; Qwen3NextGatedDeltaNet), token by token:
     in-projections to q, k (key heads x d_k), v, z (value heads x d_v) and beta, a (one per value
     head); a depthwise causal conv over q, k, v; per value head the d_k x d_v state is read
-    (S^T k), written (k delta^T) and read out (S^T q); the out-projection."""
+    (S^T k), written (k delta^T) and read out (S^T q); the out-projection. OLMo-Hybrid's
+    separate q, k, v, g, a, b projections (OlmoHybridGatedDeltaNet) have these widths."""
     d = first(cfg, *HIDDEN)
     key = cfg["linear_num_key_heads"] * cfg["linear_key_head_dim"]
     vh = cfg["linear_num_value_heads"]

@@ -31,6 +31,7 @@ GATED_TYPES = frozenset(
         "olmo",
         "olmo2",
         "olmo3",
+        "olmo_hybrid",
         "olmoe",
         "cohere",
         "cohere2",

@@ -20,7 +20,45 @@ if TYPE_CHECKING:
 GATED_DELTANET_TYPES = frozenset(
     {"qwen3_next", "qwen3_5", "qwen3_5_text", "qwen3_5_moe", "qwen3_5_moe_text"}
 )
+# Gated DeltaNet hybrids whose full-attention layers have no output gate: OLMo-Hybrid
+# (OlmoHybridGatedDeltaNet: separate q, k, v, g, a, b projections of the same widths as
+# Qwen3-Next's fused ones; OlmoHybridAttention is Olmo3Attention).
+UNGATED_DELTANET_TYPES = frozenset({"olmo_hybrid"})
 LAYER_KINDS = frozenset({"indexed_attention", "linear_attention"})
+# Linear-attention families read from transformers' modelling code and refused: (the config field
+# carrying the unmodelled structure, why). Each differs from Gated DeltaNet hybrids as stated.
+LINEAR_REFUSED = {
+    "kimi_linear": (
+        "linear_num_heads",
+        "Kimi Delta Attention (KimiLinearDeltaAttention: a per-channel forget gate from a "
+        "low-rank f_a/f_b projection) mixed with MLA layers is not modelled",
+    ),
+    "bailing_hybrid": (
+        "kda_lower_bound",
+        "Kimi Delta Attention (BailingHybridDeltaAttention with a per-channel forget gate) "
+        "mixed with MLA layers is not modelled",
+    ),
+    "minimax": (
+        "block_size",
+        "lightning attention (MiniMaxLightningAttention: per-head decayed linear attention in "
+        "blocks, an output gate, per-layer residual scaling factors) is not modelled",
+    ),
+    "lara_mini": (
+        "layer_types",
+        "Gated DeltaNet with both sliding-window and full (no-rotary) attention layers "
+        "besides is not modelled",
+    ),
+    "qwen4_exp_text": (
+        "hc_count",
+        "hyper-connections (Qwen4ExpTextGatedResidual over hc_count streams), n-gram "
+        "embeddings and indexed attention beside Gated DeltaNet are not modelled",
+    ),
+    "glm5_next_text": (
+        "hc_mult",
+        "hyper-connections (Glm5NextTextHyperConnection, hc_mult streams) and forget-gated "
+        "linear attention beside indexed attention are not modelled",
+    ),
+}
 # Fields of indexed-attention configs whose structure is not modelled (hyper-connections,
 # KV shared across layers, a gated norm, per-layer overrides, clamped SwiGLU, pooled keys).
 _INDEXED_REFUSED = (
@@ -88,8 +126,12 @@ def linear_attention(r: _Reader, model_type: str) -> dict[str, Any]:
         ]
     if "linear_attention" not in kinds and conv is None:
         return {}
-    if model_type not in GATED_DELTANET_TYPES:
-        key = "linear_conv_kernel_dim" if conv is not None else "layer_types"
+    key = "linear_conv_kernel_dim" if conv is not None else "layer_types"
+    if model_type in LINEAR_REFUSED:
+        field, why = LINEAR_REFUSED[model_type]
+        r.refuse(field if field in r.data else key, f"{model_type}: {why}")
+        return {}
+    if model_type not in GATED_DELTANET_TYPES | UNGATED_DELTANET_TYPES:
         r.refuse(key, f"{model_type or 'this'} linear-attention layers are not modelled")
         return {}
     others = sorted({str(k) for k in kinds} - {"linear_attention", "full_attention"})
@@ -108,6 +150,8 @@ def linear_attention(r: _Reader, model_type: str) -> dict[str, Any]:
         if not layers:
             r.refuse("layer_types", "linear_conv_kernel_dim without linear_attention layers")
         return {}
+    if model_type in UNGATED_DELTANET_TYPES:
+        return _olmo_hybrid(r, {"layers": layers, **fields})
     r.assumed.append(
         f"{model_type}: linear-attention layers as Qwen3-Next's Gated DeltaNet, full-attention "
         "layers with a sigmoid output gate (transformers' Qwen3NextAttention)"
@@ -116,6 +160,30 @@ def linear_attention(r: _Reader, model_type: str) -> dict[str, Any]:
         "linear_attention": {"layers": layers, **fields},
         "attention_output_gate": True,
     }
+
+
+def _olmo_hybrid(r: _Reader, la: dict[str, Any]) -> dict[str, Any]:
+    """OLMo-Hybrid: its DeltaNet's conv activation is ``hidden_act``, beta doubled with
+    ``linear_allow_neg_eigval``; rotary only when ``rope_parameters`` has a ``rope_theta``
+    (OlmoHybridModel), and then on the full-attention layers alone."""
+    if r.data.get("hidden_act", "silu") not in ("silu", "swish"):
+        r.refuse(
+            "hidden_act", "OLMo-Hybrid's convolution activation other than SiLU is not modelled"
+        )
+    doubled = r.data.get("linear_allow_neg_eigval", False)
+    if not isinstance(doubled, bool):
+        r.refuse("linear_allow_neg_eigval", f"must be true or false (got {doubled!r})")
+        return {}
+    rope = r.data.get("rope_parameters")
+    r.assumed.append(
+        "olmo_hybrid: linear-attention layers Gated DeltaNet (OlmoHybridGatedDeltaNet), "
+        "full-attention layers without an output gate; the attention layers norm their "
+        "sublayers' outputs (as OLMo 2): counted as the same RMSNorms before them"
+    )
+    out: dict[str, Any] = {"linear_attention": {**la, "beta_doubled": doubled}}
+    if not isinstance(rope, dict) or rope.get("rope_theta") is None:
+        out["rotary_dim"] = None  # no rotary embedding at all (the released checkpoints)
+    return out
 
 
 # Pure Mamba stacks read by :func:`mamba` (transformers' MambaMixer, FalconMambaMixer,

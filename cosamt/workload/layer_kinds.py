@@ -48,6 +48,9 @@ class LinearAttention(BaseModel):
     """Features per value head (``linear_value_head_dim``)."""
     conv_kernel: PositiveInt
     """Taps of the depthwise causal convolution (``linear_conv_kernel_dim``)."""
+    beta_doubled: bool = False
+    """Beta scaled by 2 after its sigmoid (OLMo-Hybrid's ``linear_allow_neg_eigval``: state
+    eigenvalues in [-1, 1]): one more operation per value head and token in ``la_gates``."""
 
 
 class StateSpace(BaseModel):

@@ -208,7 +208,7 @@ def gated_deltanet_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Eins
             count=c,
         ),
         vec("la_conv_act", "silu", SILU_OPS, conv),
-        vec("la_gates", "sigmoid+softplus+exp", GATES_OPS, la.v_heads, 2),
+        vec("la_gates", "sigmoid+softplus+exp", GATES_OPS + la.beta_doubled, la.v_heads, 2),
         vec("la_qk_norm", "l2norm", L2NORM_OPS, 2 * key),
         _elementwise(
             f"{p}la_decay",
