@@ -30,7 +30,7 @@ SEQ = 16
 MIN_ACCEPTED = {
     "decoder-only": 96,  # mllama (cross_attention_layers), Gemma 4 x5 (per_layer_config) refused
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
-    "vision": 16,
+    "vision": 17,
     "moe": 45,
     "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
@@ -95,6 +95,26 @@ def swin_macs(cfg: dict[str, Any]) -> int:
         total += depth * per_block
         if i + 1 < len(cfg["depths"]):
             total += (tokens // 4) * 4 * c * 2 * c
+    return total
+
+
+def pyramid_macs(cfg: dict[str, Any]) -> int:
+    """PVT v2 (Wang et al. 2021, arXiv:2106.13797; transformers' modeling_pvt_v2): stage i opens
+    with a k_i x k_i convolution of stride s_i and padding k_i // 2 (output side
+    (H + 2(k//2) - k) // s + 1) from the previous width; each block's K/V come from the grid
+    reduced by an sr x sr convolution of stride sr; Mix-FFN: fc1, a 3x3 depthwise conv, fc2.
+    PVT v2-b0 at 224: 0.6 G (their Table 1)."""
+    side, cin, total = cfg["image_size"][0], cfg["num_channels"], 0
+    keys = ("depths", "hidden_sizes", "patch_sizes", "strides", "sr_ratios", "mlp_ratios")
+    for depth, c, k, s, sr, ratio in zip(*(cfg[key] for key in keys), strict=True):
+        side = (side + 2 * (k // 2) - k) // s + 1
+        n, hidden = side * side, int(c * ratio)
+        total += n * k * k * cin * c  # patch embedding
+        reduced = (side // sr) ** 2
+        attn = n * c * c * 2 + reduced * c * 2 * c + 2 * n * reduced * c  # q, out, kv, QK, PV
+        attn += reduced * sr * sr * c * c if sr > 1 else 0  # spatial reduction conv
+        total += depth * (attn + 2 * n * c * hidden + 9 * n * hidden)
+        cin = c
     return total
 
 
@@ -234,6 +254,8 @@ def expected_macs(
         return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
     if cfg.get("model_type") in HYBRIDS:
         return hybrid_macs(cfg)
+    if isinstance(cfg.get("sr_ratios"), list):
+        return {"dense": pyramid_macs(cfg)}
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):
