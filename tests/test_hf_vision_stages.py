@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.hf import config_from_dict
+from cosamt.workload.models import ModelConfig
 from cosamt.workload.transformer import build_workload, model_macs
 
 # 8x8 image; stage 1: 3x3 stride 2 -> a 4x4 grid, 4 wide, 1 head, K/V from a 2x2 grid (sr 2);
@@ -99,3 +101,15 @@ def test_cli_workload_and_solve(tmp_path: Path) -> None:
     data = json.loads(solved.stdout)
     assert data["total"]["all_optimal"] is True
     assert {"s1.sr_conv", "s2.dwconv"} <= {op for g in data["groups"] for op in g["operators"]}
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"n_layers": 3}, "n_layers must be the blocks of all stages"),
+    ({"d_ff": 6}, "must be stage 1's"),
+    ({"image_tokens": 9}, "stage 1's 4x4 grid"),
+    ({"decoder": True}, "encoder-only"),
+])  # fmt: skip
+def test_model_config_checks_the_pyramid(change: dict[str, Any], words: str) -> None:
+    fields = {**config_from_dict(TINY, source="tiny").model_dump(), **change}
+    with pytest.raises(ValidationError, match=words):
+        ModelConfig.model_validate(fields)
