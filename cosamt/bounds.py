@@ -48,7 +48,7 @@ def on_chip_words(arch: Architecture) -> float:
     for i, lv in enumerate(arch.levels[: arch.dram_index]):
         if lv.capacity_bytes is None and lv.partitions is None:
             return math.inf
-        words = sum(cap for _roles, cap in lv.capacity_groups(arch.word_bytes))
+        words = sum(buf.words for buf in lv.capacity_groups(arch.word_bytes))
         total += words * arch.max_instances(i)  # every copy of a private or replicated level
     return total / narrowest(arch)
 

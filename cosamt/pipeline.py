@@ -84,6 +84,7 @@ def resolve(instance: Instance, base_dir: Path | None = None) -> Resolved:
     ops = build_block(
         model, instance.phase, instance.batch, instance.seq_len, instance.options.lm_head
     )
+    arch.check_tensor_names(t for op in ops for t in op.tensors)
     return Resolved(instance, model, arch, tuple(ops))
 
 

@@ -164,7 +164,7 @@ def _doc(**memory: Any) -> str:
         ),
         (_doc(size="lots"), "arch.nodes[1].size", "arithmetic"),
         (_doc(size=12), "arch.nodes[1].size", "bytes"),
-        (_doc(tensors={"keep": "Q | K"}), "arch.nodes[1].tensors.keep", "roles"),
+        (_doc(tensors={"keep": "Q & K"}), "arch.nodes[1].tensors.keep", "roles"),
         (_doc(total_latency="read_actions / 32"), "arch.nodes[1].total_latency", "ports"),
         (_doc(sparse_optimizations=1), "arch.nodes[1].sparse_optimizations", "not modelled"),
     ],

@@ -164,7 +164,28 @@ ARCH_D = _arch(
     ],
 )
 
-ARCHS = {a.name: a for a in (ARCH_A, ARCH_A42, ARCH_B, ARCH_C, ARCH_D)}
+# (E) Q and K (both inputs) in separate partitions: Q named, K (and X, W) by role.
+ARCH_E = _arch(
+    "E",
+    {"rows": {"size": 2}, "cols": {"size": 2, "unrolls": ["output"]}, "below": "GlobalBuffer"},
+    [
+        {
+            "name": "GlobalBuffer",
+            "partitions": [
+                {"tensors": ["Q"], "capacity_bytes": 8},
+                {"roles": ["input", "weight"], "capacity_bytes": 16},
+                {"roles": ["output"], "capacity_bytes": 16},
+            ],
+            "read_bandwidth": 4.0,
+            "write_bandwidth": 2.0,
+            "read_energy_pj": 2.0,
+            "write_energy_pj": 2.5,
+        },
+        DRAM,
+    ],
+)
+
+ARCHS = {a.name: a for a in (ARCH_A, ARCH_A42, ARCH_B, ARCH_C, ARCH_D, ARCH_E)}
 
 
 def bmm(b: int, m: int, n: int, k: int) -> Einsum:
@@ -217,6 +238,8 @@ CASES = [
     ("D", ("bmm", 3, 2, 2, 2)),
     ("A", ("gemm", 8, 8, 4)),
     ("B", ("bmm", 3, 2, 2, 2)),
+    ("E", ("bmm", 2, 2, 4, 2)),
+    ("E", ("bmm", 1, 4, 2, 4)),
 ]
 
 

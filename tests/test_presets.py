@@ -53,8 +53,8 @@ def test_preset_loads_and_follows_the_shared_conventions(name: str) -> None:
     assert classes == {DimClass.REDUCTION, DimClass.OUTPUT}
     # every bounded buffer holds at least one word
     for level in arch.levels:
-        for _roles, words in level.capacity_groups(arch.word_bytes):
-            assert words >= 1
+        for buf in level.capacity_groups(arch.word_bytes):
+            assert buf.words >= 1
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -138,10 +138,11 @@ def test_simba_global_buffer_bypasses_weights() -> None:
 def _words(arch: Architecture, level: str) -> dict[tuple[Role, ...], float]:
     """Capacity of each buffer of ``level`` in words of its roles' own width."""
     i = arch.level_index(level)
-    return {
-        roles: words / max(arch.width(i, r) for r in roles)
-        for roles, words in _level(arch, level).capacity_groups(arch.word_bytes)
-    }
+    out = {}
+    for buf in _level(arch, level).capacity_groups(arch.word_bytes):
+        roles = tuple(r for r in Role if r in buf.roles)  # in Role's order
+        out[roles] = buf.words / max(arch.width(i, r) for r in roles)
+    return out
 
 
 def test_eyeriss_carries_the_chip_numbers() -> None:

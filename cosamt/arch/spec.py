@@ -11,6 +11,8 @@ replicated once per instance of it (their capacities, energies and bandwidths ar
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -30,6 +32,8 @@ from cosamt.limits import (
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 
 LevelName = Annotated[str, Field(pattern=LEVEL_NAME_PATTERN)]
+# A tensor's block name (``Q``, ``W``): identifiers, as the workload names its tensors.
+TensorName = Annotated[str, Field(pattern=LEVEL_NAME_PATTERN)]
 
 
 class Frozen(BaseModel):
@@ -107,10 +111,49 @@ SHARED = "Shared"  # the virtual level of a fused group's shared loops
 
 
 class Partition(Frozen):
-    roles: tuple[Role, ...] = Field(min_length=1)
-    """Roles whose tiles share this partition."""
+    roles: tuple[Role, ...] = ()
+    """Roles whose tiles share this partition (every tensor of the role that no partition of the
+    level names in ``tensors``)."""
+    tensors: tuple[TensorName, ...] = ()
+    """Tensors, by their block names (``Q``, ``K``), whose tiles go to this partition whatever
+    their role: QKᵀ's Q and K (both inputs) in separate buffers, for example."""
     capacity_bytes: CapacityBytes
     """Bytes of this partition (per PE for private levels); at least one word."""
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Partition:
+        if not self.roles and not self.tensors:
+            raise ValueError("a partition needs roles or tensors")
+        return self
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One bounded buffer of a level: what goes in it and its capacity in words. A tensor goes to
+    the partitions naming it (by any of its block names), else to those holding one of its roles;
+    ``claimed`` are the tensors some partition of the level names."""
+
+    roles: frozenset[Role]
+    tensors: frozenset[str]
+    claimed: frozenset[str]
+    words: int
+
+    def roles_of(self, names: frozenset[str], roles: frozenset[Role]) -> frozenset[Role]:
+        """The roles in which a tensor with ``names`` playing ``roles`` occupies this buffer (none:
+        it is not here). A named tensor brings every role it plays."""
+        if names & self.tensors:
+            return roles
+        if names & self.claimed:
+            return frozenset()
+        return roles & self.roles
+
+    def takes(self, tensor: Tensor) -> bool:
+        return bool(self.roles_of(tensor.names, frozenset({tensor.role})))
+
+    @property
+    def label(self) -> str:
+        """``input/weight``, ``K/V``: what this buffer holds, for messages and reports."""
+        return "/".join([r.value for r in Role if r in self.roles] + sorted(self.tensors))
 
 
 class RoleBytes(Frozen):
@@ -140,6 +183,9 @@ class MemoryLevel(Frozen):
     scratchpad for inputs and weights plus accumulator for outputs, for example)."""
     holds: tuple[Role, ...] = (Role.INPUT, Role.WEIGHT, Role.OUTPUT)
     """Roles of tensors this level may keep; others bypass it."""
+    holds_tensors: tuple[TensorName, ...] = ()
+    """Tensors this level may keep whatever their role, by their block names (``K``, ``V``: a K/V
+    buffer; with ``holds: []``, only these); checked against the workload's tensor names."""
     read_bandwidth: Rate | None = None
     """Bytes per cycle one instance of this level can read (per PE for private levels, per
     fan-out instance for replicated ones: each instance moves its own share of the traffic);
@@ -167,24 +213,88 @@ class MemoryLevel(Frozen):
 
     @model_validator(mode="after")
     def _partitions_cover_holds(self) -> MemoryLevel:
+        if len(set(self.holds_tensors)) != len(self.holds_tensors):
+            raise ValueError(f"holds_tensors names a tensor twice: {list(self.holds_tensors)}")
         if self.partitions is not None:
             if self.capacity_bytes is not None:
                 raise ValueError("give capacity_bytes or partitions, not both")
             listed = [r for p in self.partitions for r in p.roles]
             if len(set(listed)) != len(listed):
                 raise ValueError("a role appears in more than one partition")
+            named = [t for p in self.partitions for t in p.tensors]
+            twice = sorted({t for t in named if named.count(t) > 1})
+            if twice:
+                raise ValueError(
+                    f"partitions[].tensors: {', '.join(twice)} in more than one partition "
+                    "(a tensor has one buffer per level)"
+                )
             missing = [r.value for r in self.holds if r not in listed]
             if missing:
                 raise ValueError(f"partitions give no capacity to held roles {missing}")
         return self
 
-    def capacity_groups(self, word_bytes: int) -> list[tuple[tuple[Role, ...], int]]:
-        """(roles, capacity in words) for every bounded buffer of this level."""
+    def capacity_groups(self, word_bytes: int) -> list[Buffer]:
+        """Every bounded buffer of this level (capacity in words)."""
         if self.partitions is not None:
-            return [(p.roles, p.capacity_bytes // word_bytes) for p in self.partitions]
+            claimed = frozenset(t for p in self.partitions for t in p.tensors)
+            return [
+                Buffer(
+                    frozenset(p.roles),
+                    frozenset(p.tensors),
+                    claimed,
+                    p.capacity_bytes // word_bytes,
+                )
+                for p in self.partitions
+            ]
         if self.capacity_bytes is None:
             return []
-        return [(tuple(self.holds), self.capacity_bytes // word_bytes)]
+        tensors = frozenset(self.holds_tensors)
+        return [Buffer(frozenset(self.holds), tensors, tensors, self.capacity_bytes // word_bytes)]
+
+    def partition_of(self, tensor: Tensor) -> int | None:
+        """Index of the partition that takes ``tensor`` (None: unpartitioned, or none does)."""
+        if self.partitions is None:
+            return None
+        buffers = self.capacity_groups(1)  # membership only: the word width does not matter
+        return next((j for j, b in enumerate(buffers) if b.takes(tensor)), None)
+
+    def may_hold(self, tensor: Tensor) -> bool:
+        """The level holds the tensor's role or names the tensor."""
+        return tensor.role in self.holds or bool(tensor.names & set(self.holds_tensors))
+
+    @property
+    def stores(self) -> bool:
+        """Whether this level keeps anything (not the fused groups' virtual ``Shared`` level)."""
+        return bool(self.holds or self.holds_tensors)
+
+
+def _partition_problems(lv: MemoryLevel, at: str, roles: dict[str, set[Role]]) -> list[Problem]:
+    """A tensor the level holds that no partition takes; a partition naming a tensor the level
+    does not hold."""
+    if lv.partitions is None:
+        return []
+    by_role = {r for p in lv.partitions for r in p.roles}
+    named = {n for p in lv.partitions for n in p.tensors}
+    out = [
+        Problem(
+            f"{at}.partitions",
+            f"{lv.name} holds {n} ({'/'.join(sorted(rs))}) but no partition takes it: name it in "
+            "a partition's tensors or give its role a partition",
+        )
+        for n, rs in sorted(roles.items())
+        if n not in named
+        and any(r not in by_role for r in rs if r in lv.holds or n in lv.holds_tensors)
+    ]
+    for j, p in enumerate(lv.partitions):
+        out += [
+            Problem(
+                f"{at}.partitions[{j}].tensors[{k}]",
+                f"{lv.name} does not hold {n} (add it to holds_tensors or its role to holds)",
+            )
+            for k, n in enumerate(p.tensors)
+            if n in roles and n not in lv.holds_tensors and not roles[n] & set(lv.holds)
+        ]
+    return out
 
 
 class VectorUnit(Frozen):
@@ -294,6 +404,32 @@ class Architecture(Frozen):
                 ],
             )
 
+    def check_tensor_names(self, tensors: Iterable[Tensor]) -> None:
+        """InputError unless every tensor an architecture names (``holds_tensors``, a partition's
+        ``tensors``) is one of ``tensors`` (the workload's, by block name), every named tensor a
+        partitioned level holds has a partition, and every tensor a partition names is held."""
+        roles: dict[str, set[Role]] = {}
+        for t in tensors:
+            for n in t.names:
+                roles.setdefault(n, set()).add(t.role)
+        known = ", ".join(sorted(roles))
+        problems: list[Problem] = []
+        for i, lv in enumerate(self.levels):
+            at = f"arch.levels[{i}]"
+            named = [(f"{at}.holds_tensors[{k}]", n) for k, n in enumerate(lv.holds_tensors)]
+            for j, p in enumerate(lv.partitions or ()):
+                named += [
+                    (f"{at}.partitions[{j}].tensors[{k}]", n) for k, n in enumerate(p.tensors)
+                ]
+            problems += [
+                Problem(path, f"no tensor of the workload is named {n!r}; its tensors are {known}")
+                for path, n in named
+                if n not in roles
+            ]
+            problems += _partition_problems(lv, at, roles)
+        if problems:
+            raise InputError("", problems)
+
     @property
     def all_fanouts(self) -> tuple[FanOut, ...]:
         """The PE array (as a fan-out with axes rows and cols) and every further fan-out,
@@ -352,7 +488,7 @@ class Architecture(Frozen):
         vector operators run on the vector unit, never in PE-private levels."""
         if op.kind is OpKind.VECTOR and self.is_private(level):
             return False
-        return tensor.role in self.levels[level].holds
+        return self.levels[level].may_hold(tensor)
 
     def unroll_axes(self, op: Einsum, dim: str) -> tuple[str, ...]:
         """The spatial axes (the PE array's, then every fan-out's) that may unroll ``dim`` of
@@ -386,7 +522,7 @@ class Architecture(Frozen):
     @property
     def dram_index(self) -> int:
         """The outermost level that stores data (a fused group's virtual ``Shared`` level is above it)."""
-        return max(i for i, lv in enumerate(self.levels) if lv.holds)
+        return max(i for i, lv in enumerate(self.levels) if lv.stores)
 
     @property
     def dram(self) -> MemoryLevel:

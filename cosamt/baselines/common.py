@@ -67,7 +67,8 @@ def make_mapping(
 
 
 def holdable(op: Einsum, arch: Architecture, level: int) -> frozenset[str]:
-    """Tensors ``level`` may keep (its ``holds`` roles; vector operators never use PE-private levels)."""
+    """Tensors ``level`` may keep (its ``holds`` roles and ``holds_tensors``; vector operators never
+    use PE-private levels)."""
     if level >= arch.dram_index:
         return frozenset(t.name for t in op.tensors)
     return frozenset(t.name for t in op.tensors if arch.may_keep(level, op, t))
@@ -81,10 +82,9 @@ def tiles_fit(
     tiles = {
         t.name: math.prod(extent[d] for d in t.dims) * arch.width(level, t.role) for t in op.tensors
     }
-    roles = {t.name: t.role for t in op.tensors}
     return all(
-        sum(tiles[t] for t in kept if roles[t] in group) <= cap
-        for group, cap in arch.levels[level].capacity_groups(arch.word_bytes)
+        sum(tiles[t.name] for t in op.tensors if t.name in kept and buf.takes(t)) <= buf.words
+        for buf in arch.levels[level].capacity_groups(arch.word_bytes)
     )
 
 

@@ -14,8 +14,9 @@ The mapspace:
   operators get no spatial slots. Products of spatial factors on an axis must not exceed its size.
 * Orders. At every level, every order of the non-trivial (factor > 1) temporal loops. Factor-1
   loops are dropped by the reuse rule and are not listed.
-* Keeps. A tensor may be kept at a non-DRAM level whose ``holds`` lists its role (not at PE-private
-  levels for vector operators); DRAM keeps every tensor.
+* Keeps. A tensor may be kept at a non-DRAM level whose ``holds`` lists its role or whose
+  ``holds_tensors`` its name (not at PE-private levels for vector operators); DRAM keeps every
+  tensor.
 
 Candidates with violations are skipped. Capacity does not depend on loop order, so a
 (factors, keeps) pair whose kept tiles overflow a buffer is rejected before its orders are
@@ -197,12 +198,12 @@ def _feasible_keeps(
         groups = arch.levels[i].capacity_groups(wb)
         # in words of word_bytes (role_bytes widths weigh bytes / word_bytes), as the evaluator
         tiles = {t.name: _tile(t, fac, i, axis_levels) * arch.width(i, t.role) for t in op.tensors}
-        roles = {t.name: t.role for t in op.tensors}
         ok = [
             s
             for s in options
             if all(
-                sum(tiles[t] for t in s if roles[t] in g_roles) <= cap for g_roles, cap in groups
+                sum(tiles[t.name] for t in op.tensors if t.name in s and buf.takes(t)) <= buf.words
+                for buf in groups
             )
         ]
         out.append(ok)

@@ -108,11 +108,8 @@ def level_summary(level: MemoryLevel, word_bytes: int, copies: str = "") -> str:
     groups = level.capacity_groups(word_bytes)
     if not groups:
         return level.name
-    total = units.nbytes(sum(words for _roles, words in groups) * word_bytes)
+    total = units.nbytes(sum(buf.words for buf in groups) * word_bytes)
     if len(groups) == 1:
         return f"{level.name} {total}{copies}"
-    parts = " + ".join(
-        f"{'/'.join(r.value for r in roles)} {units.nbytes(words * word_bytes)}"
-        for roles, words in groups
-    )
+    parts = " + ".join(f"{buf.label} {units.nbytes(buf.words * word_bytes)}" for buf in groups)
     return f"{level.name} {total} ({parts}){copies}"

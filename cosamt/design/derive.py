@@ -171,9 +171,9 @@ def arch_area(arch: Architecture, tech: Tech | None = None) -> float:
     tech = tech or load_tech()
     bits = arch.word_bytes * 8
     sram = sum(
-        cap * arch.word_bytes
+        buf.words * arch.word_bytes
         for i, lv in enumerate(arch.levels[:-1])
-        for _roles, cap in lv.capacity_groups(arch.word_bytes)
+        for buf in lv.capacity_groups(arch.word_bytes)
         if not arch.is_private(i)
     )
     return 1e-6 * (

@@ -103,12 +103,14 @@ def check(
             keep = {"where": f"{lv.name}.keep", "level": lv.name, "field": "keep", "tensor": t}
             if t not in roles:
                 v.append(Violation(Rule.UNKNOWN_TENSOR, f"unknown tensor {t!r}", **keep))
-            elif roles[t] not in lv.holds:
+            elif not lv.may_hold(op.tensor(t)):
+                held = [r.value for r in lv.holds]
+                named = f" or tensor {', '.join(lv.holds_tensors)}" if lv.holds_tensors else ""
                 v.append(
                     Violation(
                         Rule.LEVEL_CANNOT_HOLD,
                         f"{t} is a {roles[t].value} tensor, which {lv.name} cannot hold",
-                        expected=f"a tensor of role {', '.join(r.value for r in lv.holds)}",
+                        expected=f"a tensor of role {', '.join(held)}{named}",
                         found=roles[t].value,
                         **keep,
                     )
@@ -407,10 +409,11 @@ def evaluate(
         # in words of word_bytes: a role with its own width here weighs bytes / word_bytes
         tiles = {t.name: tile(t, i) for t in held}
         occupancy = _weighted(arch, i, held, tiles) * mult
-        for roles, cap in lv.capacity_groups(wb):
-            used = _weighted(arch, i, [t for t in held if t.role in roles], tiles) * mult
+        for buf in lv.capacity_groups(wb):
+            cap = buf.words
+            used = _weighted(arch, i, [t for t in held if buf.takes(t)], tiles) * mult
             if used > cap:
-                what = "/".join(r.value for r in roles)
+                what = buf.label
                 buffered = " (double-buffered)" if mult == 2 else ""
                 violations.append(
                     Violation(
@@ -442,7 +445,7 @@ def evaluate(
                 level=lv.name,
                 instances=inst,
                 occupancy_words=occupancy,
-                capacity_words=sum(c for _r, c in caps) if caps else None,
+                capacity_words=sum(b.words for b in caps) if caps else None,
                 reads=r_total,
                 writes=w_total,
                 read_cycles=rc,

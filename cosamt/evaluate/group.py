@@ -183,10 +183,12 @@ def _check_group_capacity(
                 tile = math.prod(mp.tile_extent(d, lvl) for d in t.dims)
                 sizes[t.name] = max(tile, sizes.get(t.name, 0))
         level = garch.levels[lvl]
-        for roles, cap in level.capacity_groups(garch.word_bytes):
-            # a tensor counts in every partition holding a role it plays (Group.roles)
-            inside = sorted(n for n in sizes if group.roles(n) & set(roles))
-            widths = [group.width(garch, lvl, n, roles) for n in inside]
+        for buf in level.capacity_groups(garch.word_bytes):
+            cap = buf.words
+            # a tensor counts in every partition holding a role it plays, or naming it (Group.roles_in)
+            where = {n: group.roles_in(buf, n) for n in sizes}
+            inside = sorted(n for n in sizes if where[n])
+            widths = [group.width(garch, lvl, n, where[n]) for n in inside]
             used: float = sum(sizes[n] for n in inside)
             if any(w != 1.0 for w in widths):  # words of word_bytes (role_bytes)
                 used = sum(sizes[n] * w for n, w in zip(inside, widths, strict=True))

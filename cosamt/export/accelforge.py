@@ -28,13 +28,14 @@ stays at the top of its level and ``mapping_spec`` reports it in ``ExportedMappi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cosamt.arch.spec import Architecture, DimClass
+from cosamt.arch.spec import Architecture, DimClass, Partition
 from cosamt.fusion.schemes import Group
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
-from cosamt.workload.einsum import Einsum, OpKind, Role
+from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 
 MAIN_MEMORY = "MainMemory"
 REGISTER = "Register"
@@ -66,24 +67,26 @@ def _computes(ops: list[Einsum]) -> str:
     return f"len(Outputs & ({' | '.join(op.output.name for op in ops)})) > 0"
 
 
-def partition_name(level: str, roles: tuple[Role, ...]) -> str:
-    """The AccelForge memory of one partition of a level: ``GlobalBuffer_input_weight``."""
-    return "_".join([level, *(r.value for r in roles)])
+def partition_name(level: str, part: Partition) -> str:
+    """The AccelForge memory of one partition of a level: ``GlobalBuffer_input_weight``, a
+    partition naming tensors ``GlobalBuffer_K_V``."""
+    return "_".join([level, *(r.value for r in part.roles), *part.tensors])
 
 
-def component(arch: Architecture, level: int, role: Role | None = None) -> str:
+def component(arch: Architecture, level: int, tensor: Tensor | None = None) -> str:
     """AccelForge component of a cosamt level (``LATCH`` is the MAC's operand latch); of a
-    partitioned level, the memory of the partition that holds ``role``."""
+    partitioned level, the memory of the partition that takes ``tensor``."""
     if level == LATCH:
         return REGISTER
     if level == arch.dram_index:
         return MAIN_MEMORY
     lv = arch.levels[level]
+    at = None if tensor is None else lv.partition_of(tensor)
     if lv.partitions is None:
         return lv.name
-    if role is None:
+    if at is None:
         raise ExportError(f"{lv.name}: a partitioned level has one memory per partition")
-    return next(partition_name(lv.name, p.roles) for p in lv.partitions if role in p.roles)
+    return partition_name(lv.name, lv.partitions[at])
 
 
 def level_of(arch: Architecture, name: str) -> int:
@@ -92,7 +95,7 @@ def level_of(arch: Architecture, name: str) -> int:
     if name == MAIN_MEMORY:
         return arch.dram_index
     for i, lv in enumerate(arch.levels):
-        parts = [partition_name(lv.name, p.roles) for p in lv.partitions or ()]
+        parts = [partition_name(lv.name, p) for p in lv.partitions or ()]
         if name == lv.name or name in parts:
             return i
     raise ExportError(f"component {name!r} is not a level of architecture {arch.name!r}")
@@ -116,27 +119,68 @@ def _bits(arch: Architecture) -> int:
     return 8 * arch.word_bytes
 
 
-def _memories(arch: Architecture, level: int) -> list[dict[str, Any]]:
-    """The AccelForge memories of a level: one, or one per partition (each keeping only its roles;
-    a tensor passes through the one memory of its role, so each has the partition's capacity)."""
+def _memories(
+    arch: Architecture, level: int, tensors: Sequence[Tensor] = ()
+) -> list[dict[str, Any]]:
+    """The AccelForge memories of a level: one, or one per partition (each keeping only its roles
+    and named tensors; a tensor passes through the one memory that takes it, so each has the
+    partition's capacity). Named tensors are written by their names in ``tensors`` (the exported
+    operators': a fused group's renamed ``K_qk`` for the block's ``K``)."""
     lv = arch.levels[level]
     if lv.partitions is None:
-        return [_memory(arch, level, lv.name, lv.holds, lv.capacity_bytes)]
-    return [
-        _memory(arch, level, partition_name(lv.name, p.roles), p.roles, p.capacity_bytes)
-        for p in lv.partitions
-    ]
+        keeps = _keeps(lv.name, lv.holds, lv.holds_tensors, tensors)
+        return [_memory(arch, level, lv.name, keeps, lv.capacity_bytes)]
+    claimed = tuple(n for p in lv.partitions for n in p.tensors)
+    out = []
+    for p in lv.partitions:
+        name = partition_name(lv.name, p)
+        # a tensor another partition names is not this one's by role
+        others = tuple(n for n in claimed if n not in p.tensors)
+        keeps = _keeps(name, p.roles, p.tensors, tensors, others)
+        out.append(_memory(arch, level, name, keeps, p.capacity_bytes))
+    return out
+
+
+def _exported(named: Sequence[str], tensors: Sequence[Tensor]) -> list[str]:
+    """The exported operators' names of the tensors with these block names."""
+    return sorted({t.name for t in tensors if t.names & set(named)})
+
+
+def _keeps(
+    where: str,
+    roles: tuple[Role, ...],
+    named: tuple[str, ...],
+    tensors: Sequence[Tensor],
+    others: tuple[str, ...] = (),
+) -> str:
+    """An AccelForge set expression: ``All``, roles (the workload's renames) and tensor names
+    joined by ``|``, less the tensors another partition names. A name no exported tensor has is
+    left out (its operator is not exported)."""
+    if (named or others) and not tensors:
+        raise ExportError(f"{where}: tensors named in the architecture need the exported operators")
+    terms = [r.value for r in roles] if set(roles) != set(Role) else ["All"]
+    terms += [n for n in _exported(named, tensors) if n not in terms]
+    if named and not terms:
+        raise ExportError(
+            f"{where} keeps none of the exported operators' tensors (it names "
+            f"{', '.join(named)}); an AccelForge memory that may keep nothing is not exported"
+        )
+    expr = " | ".join(terms)
+    # only what the roles would take: a tensor of another role is not here anyway
+    taken = sorted({t.name for t in tensors if t.names & set(others) and t.role in roles})
+    if taken:
+        expr = f"({expr}) - ({' | '.join(taken)})"
+    return expr
 
 
 def _memory(
-    arch: Architecture, level: int, name: str, holds: tuple[Role, ...], capacity: int | None
+    arch: Architecture, level: int, name: str, roles: str, capacity: int | None
 ) -> dict[str, Any]:
     lv = arch.levels[level]
     bits = _bits(arch)
     read = "inf" if lv.read_bandwidth is None else lv.read_bandwidth * 8
     write = "inf" if lv.write_bandwidth is None else lv.write_bandwidth * 8
     top = level == arch.dram_index
-    roles = "All" if set(holds) == set(Role) else " | ".join(r.value for r in holds)
     return {
         "!Memory": True,
         "name": MAIN_MEMORY if top else name,
@@ -173,13 +217,16 @@ def axis_spec(arch: Architecture, axis: str) -> dict[str, Any]:
     return spec
 
 
-def arch_spec(arch: Architecture, n_tensors: int = 3) -> dict[str, Any]:
+def arch_spec(
+    arch: Architecture, n_tensors: int = 3, tensors: Sequence[Tensor] = ()
+) -> dict[str, Any]:
     """The ``arch`` section: memories outermost first, the PE array (its axes carrying cosamt's
-    unrolling rules, so a mapper searches the same spatial choices), the latch and the MAC."""
+    unrolling rules, so a mapper searches the same spatial choices), the latch and the MAC.
+    ``tensors``: the exported operators' (needed when the architecture names tensors)."""
     arch.require_one_fanout("the AccelForge export")
     nodes: list[dict[str, Any]] = []
     for level in range(arch.dram_index, -1, -1):
-        nodes += _memories(arch, level)
+        nodes += _memories(arch, level, tensors)
         if level == arch.spatial_level:
             nodes.append(
                 {
@@ -254,7 +301,7 @@ def sequence_specs(ops: list[Einsum], arch: Architecture) -> tuple[dict[str, Any
     ``ops_per_point`` per point, no spatial loops, so the same mapping costs the same time in both
     models. One compute unit per distinct ``ops_per_point`` (``vector_unit``), each enabled for the
     Einsums it computes, named by their outputs."""
-    spec = arch_spec(arch, 3)
+    spec = arch_spec(arch, 3, [t for op in ops for t in op.tensors])
     nodes = spec["arch"]["nodes"]
     nodes[0]["tensors"] = {"keep": "~Intermediates", "may_keep": "All"}
     nodes[-1]["enabled"] = _computes([op for op in ops if op.kind is OpKind.MAC])
@@ -425,13 +472,16 @@ def _one_role_per_partitioned_tensor(ops: tuple[Einsum, ...], arch: Architecture
     if not any(lv.partitions for lv in arch.levels):
         return
     roles: dict[str, set[Role]] = {}
+    names: dict[str, set[str]] = {}
     for op in ops:
         for t in op.tensors:
             roles.setdefault(t.name, set()).add(t.role)
+            names.setdefault(t.name, set()).update(t.names)
     for lv in arch.levels:
+        buffers = lv.capacity_groups(1) if lv.partitions else []
         for tensor, played in roles.items():
-            memories = {p.roles for p in lv.partitions or () if played & set(p.roles)}
-            if len(memories) > 1:
+            where = [b.roles_of(frozenset(names[tensor]), frozenset(played)) for b in buffers]
+            if sum(1 for w in where if w) > 1:
                 raise ExportError(
                     f"{tensor} plays {sorted(r.value for r in played)} in the group and so sits in "
                     f"two partitions of {lv.name} (cosamt's rule); AccelForge places it in one"
@@ -490,16 +540,13 @@ class _Placement:
         if spatial and not mac:
             raise ExportError(f"{op.name}: the vector unit has no spatial loops")
 
-        role = {t.name: t.role for t in op.tensors}
-
         def name(level: int, tensor: str) -> str:
-            return latch if level == LATCH else component(arch, level, role[tensor])
+            return latch if level == LATCH else component(arch, level, op.tensor(tensor))
 
         def order(st: tuple[int, int, str]) -> tuple[int, int]:
             """Outer levels first; within a partitioned level, in the memories' order."""
-            parts = arch.levels[st[1]].partitions if st[1] != LATCH else None
-            at = [i for i, p in enumerate(parts or ()) if role[st[2]] in p.roles]
-            return (-st[1], at[0] if at else 0)
+            at = None if st[1] == LATCH else arch.levels[st[1]].partition_of(op.tensor(st[2]))
+            return (-st[1], at or 0)
 
         return cls(
             loops=tuple(lp for _, lp in leveled),

@@ -9,7 +9,9 @@ The correspondence is the export's (cosamt/export/accelforge.py), read backwards
   operand latch, which cosamt has implicitly (``Register`` in the export).
 * units: AccelForge counts bits, cosamt words and bytes: energy pJ/bit x bits per word = pJ/word,
   throughput bits/cycle / 8 = bytes/cycle, size bits / 8 = bytes.
-* ``tensors``: the roles a level keeps or may keep become ``holds``. cosamt chooses per schedule
+* ``tensors``: the roles a level keeps or may keep become ``holds``, tensor names in the same
+  expression ``holds_tensors`` (``weight | K | V``); a memory keeping ``(roles) - (names)`` is one
+  partition of a level whose other partition names those tensors. cosamt chooses per schedule
   whether a level keeps a tensor it may hold, so ``keep`` (must keep) is read as "may keep"; the
   import says so in its notes.
 * the spatial container's two dimensions become the array's ``rows`` and ``cols``; the export's
@@ -45,6 +47,7 @@ from cosamt.export.accelforge import (
     VECTOR_UNIT,
 )
 from cosamt.io.instance import read_text
+from cosamt.limits import LEVEL_NAME_PATTERN
 from cosamt.workload.einsum import Role
 
 NODE_TAGS = ("Memory", "Compute", "Container", "Fanout", "Fork")
@@ -216,12 +219,38 @@ def _actions(
     return out
 
 
-def _roles(r: _Reader, tensors: Any, where: str) -> tuple[Role, ...] | None:
-    """The roles a ``tensors`` spec lets the level keep (``keep`` read as may-keep)."""
+@dataclass(frozen=True)
+class _Keeps:
+    """What a ``tensors`` spec lets a level keep: roles, tensors by name, and the names another
+    memory of the same level takes (``(input) - (K)``: the export's partitions)."""
+
+    roles: tuple[Role, ...]
+    tensors: tuple[str, ...]
+    minus: tuple[str, ...]
+
+
+# AccelForge's own set names: not tensor names
+_SET_WORDS = {"All", "Inputs", "Outputs", "Intermediates", "Nothing", "MainMemory"}
+_NAME = re.compile(LEVEL_NAME_PATTERN)
+_MINUS = re.compile(r"^\((?P<keep>[^()]*)\)\s*-\s*\((?P<minus>[^()]*)\)$")
+
+
+def _terms(text: str) -> list[str] | None:
+    """``a | b | c`` as its names, if each is a role or a tensor name."""
+    names = [t.strip() for t in text.split("|")]
+    ok = all(n in _ROLES or (_NAME.match(n) and n not in _SET_WORDS) for n in names)
+    return names if ok else None
+
+
+def _roles(r: _Reader, tensors: Any, where: str) -> _Keeps | None:
+    """What a ``tensors`` spec lets the level keep (``keep`` read as may-keep): roles, and tensors
+    named (cosamt's ``holds_tensors``)."""
     if not isinstance(tensors, dict):
         r.refuse(where, "expected {keep: ..., may_keep: ...}")
         return None
     held: set[Role] = set()
+    named: dict[str, None] = {}
+    minus: dict[str, None] = {}
     for key in ("keep", "may_keep"):
         expr = tensors.get(key)
         if expr is None:
@@ -232,19 +261,23 @@ def _roles(r: _Reader, tensors: Any, where: str) -> tuple[Role, ...] | None:
             # not in main memory" is every role as far as a level's holds go
             held |= set(Role)
             continue
-        names = [t.strip() for t in text.split("|")]
-        bad = [n for n in names if n not in _ROLES]
-        if bad:
+        diff = _MINUS.match(text)
+        keep = _terms(diff["keep"] if diff else text)
+        less = _terms(diff["minus"]) if diff else []
+        if keep is None or less is None or any(n in _ROLES for n in less):
             r.refuse(
                 f"{where}.{key}",
-                f"expected All or roles joined by | ({', '.join(_ROLES)}), got {text!r}",
+                f"expected All, or roles ({', '.join(_ROLES)}) and tensor names joined by |, "
+                f"optionally (...) - (tensor names), got {text!r}",
             )
             return None
-        held |= {_ROLES[n] for n in names}
+        held |= {_ROLES[n] for n in keep if n in _ROLES}
+        named.update(dict.fromkeys(n for n in keep if n not in _ROLES))
+        minus.update(dict.fromkeys(less))
     for key in tensors:
         if key not in ("keep", "may_keep"):
             r.refuse(f"{where}.{key}", "not modelled by cosamt")
-    return tuple(role for role in Role if role in held)
+    return _Keeps(tuple(role for role in Role if role in held), tuple(named), tuple(minus))
 
 
 def _memory(r: _Reader, node: dict[str, Any], where: str, bits: int, dram: bool) -> dict[str, Any]:
@@ -288,14 +321,18 @@ def _memory(r: _Reader, node: dict[str, Any], where: str, bits: int, dram: bool)
         if throughput is not None and not math.isinf(throughput):
             level[f"{rw}_bandwidth"] = throughput / 8
     tensors = node.get("tensors", {"may_keep": "All"})
-    roles = _roles(r, tensors, f"{where}.tensors")
+    keeps = _roles(r, tensors, f"{where}.tensors")
     if isinstance(tensors, dict) and str(tensors.get("keep", "All")).strip() not in (
         "All",
         "~Intermediates",
     ):
         r.must_keep.append(name)
-    if roles is not None:
-        level["holds"] = [role.value for role in roles]
+    if keeps is not None:
+        level["holds"] = [role.value for role in keeps.roles]
+        if keeps.tensors:
+            level["holds_tensors"] = list(keeps.tensors)
+        if keeps.minus:
+            level["minus"] = list(keeps.minus)
     return level
 
 
@@ -425,6 +462,7 @@ def _merge_partitions(
             and _partial(prev)
             and prev["name"] != below
             and not set(prev["holds"]) & set(lv["holds"])
+            and not set(prev.get("holds_tensors", ())) & set(lv.get("holds_tensors", ()))
         ):
             differs = [k for k in _PORTS if prev.get(k) != lv.get(k)]
             if differs:
@@ -435,18 +473,45 @@ def _merge_partitions(
                     "one energy and bandwidth per access",
                 )
                 continue
-            parts = prev.pop("partitions", None) or [
-                {"roles": prev["holds"], "capacity_bytes": prev.pop("capacity_bytes")}
-            ]
-            parts.append({"roles": lv["holds"], "capacity_bytes": lv["capacity_bytes"]})
+            parts = prev.pop("partitions", None) or [_partition(prev, prev.pop("capacity_bytes"))]
+            parts.append(_partition(lv, lv["capacity_bytes"]))
             merged = [*prev.get("merged", [prev["name"]]), lv["name"]]
+            named = [*prev.get("holds_tensors", ()), *lv.get("holds_tensors", ())]
             prev.update(
                 name="_".join(merged), partitions=parts, merged=merged,
                 holds=[x.value for x in Role if x.value in prev["holds"] + lv["holds"]],
+                **({"holds_tensors": named} if named else {}),
+                minus=[*prev.get("minus", ()), *lv.get("minus", ())],
             )  # fmt: skip
             continue
         out.append(dict(lv))
+    for lv in out:
+        _check_minus(r, lv)
     return out
+
+
+def _partition(level: dict[str, Any], capacity: int) -> dict[str, Any]:
+    """One memory of a partitioned level: its roles, its tensors named, its capacity."""
+    named = level.get("holds_tensors")
+    return {
+        "roles": level["holds"],
+        **({"tensors": named} if named else {}),
+        "capacity_bytes": capacity,
+    }
+
+
+def _check_minus(r: _Reader, level: dict[str, Any]) -> None:
+    """``(roles) - (K)`` says another memory of the level takes K: cosamt's rule (a partition
+    naming a tensor takes it from those holding its role) only where another partition names K."""
+    minus = level.pop("minus", [])
+    named = {n for p in level.get("partitions", ()) for n in p.get("tensors", ())}
+    for n in minus:
+        if n not in named:
+            r.refuse(
+                f"{level['name']}.tensors",
+                f"keeps all but {n}, which no other memory of the level names; cosamt cannot "
+                "exclude a tensor from a level's roles",
+            )
 
 
 def _exported_level_name(level: dict[str, Any]) -> str:
@@ -457,7 +522,7 @@ def _exported_level_name(level: dict[str, Any]) -> str:
         return str(level["name"])
     bases = set()
     for name, part in zip(merged, level["partitions"], strict=True):
-        suffix = "_" + "_".join(part["roles"])
+        suffix = "_" + "_".join([*part["roles"], *part.get("tensors", ())])
         if not name.endswith(suffix):
             return str(level["name"])
         bases.add(name[: -len(suffix)])
@@ -465,7 +530,7 @@ def _exported_level_name(level: dict[str, Any]) -> str:
 
 
 def _partial(level: dict[str, Any]) -> bool:
-    """A bounded memory that holds only some roles."""
+    """A bounded memory that holds only some roles (or names tensors)."""
     return set(level.get("holds", [])) != set(_ROLES) and (
         "capacity_bytes" in level or "partitions" in level
     )

@@ -131,13 +131,15 @@ def group_capacity(m: pyo.ConcreteModel, group: Group, members: Sequence[Operato
             m.group_tile_bound[t, lvl, i] = m.group_tile[t, lvl] >= z
     for lvl in range(problems[0].dram):
         level = arch.levels[lvl]
-        for g, (roles, cap) in enumerate(level.capacity_groups(arch.word_bytes)):
-            held = [key for key in tiles if key[1] == lvl and group.roles(key[0]) & set(roles)]
-            if held:
-                words = [
-                    wide(m.group_tile[key], group.width(arch, lvl, key[0], roles)) for key in held
-                ]
-                m.group_capacity[level.name, g] = mult * sum(words) / cap <= 1
+        for g, buf in enumerate(level.capacity_groups(arch.word_bytes)):
+            held = {key: group.roles_in(buf, key[0]) for key in tiles if key[1] == lvl}
+            words = [
+                wide(m.group_tile[key], group.width(arch, lvl, key[0], roles))
+                for key, roles in held.items()
+                if roles
+            ]
+            if words:
+                m.group_capacity[level.name, g] = mult * sum(words) / buf.words <= 1
 
 
 def rescale_work(

@@ -653,11 +653,12 @@ def define_capacity(m: pyo.Block, pb: Problem, fills: FillTerms) -> dict[tuple[s
     tiles: dict[tuple[str, int], Expr] = {}
     for i, lv in enumerate(pb.arch.levels[: pb.dram]):
         groups = lv.capacity_groups(pb.arch.word_bytes)
-        for g, (roles, cap) in enumerate(groups):
+        for g, buf in enumerate(groups):
+            cap = buf.words
             terms = []
             for t in pb.op.tensors:
                 held = i in pb.holdable(t) or (i == pb.top(t) and t.name in pb.on_chip)
-                if t.role not in roles or not held or t.name in pb.capacity_exclude:
+                if not buf.takes(t) or not held or t.name in pb.capacity_exclude:
                     continue
                 tdims = [d for d in pb.dims if d in t.dims]
                 values = lattice([pb.sizes[d] for d in tdims]) if tdims else [1]

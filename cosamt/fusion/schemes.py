@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from cosamt.arch.spec import Architecture
+from cosamt.arch.spec import Architecture, Buffer
 from cosamt.types import FusionChoice
 from cosamt.workload.einsum import Einsum, Role, Tensor
 
@@ -80,6 +80,20 @@ class Group:
         the output partition and read by its consumer from the input one. The MIP
         (group_capacity) and the evaluator both apply this rule."""
         return frozenset(t.role for o in self.ops for t in o.tensors if t.name == tensor)
+
+    def names(self, tensor: str) -> frozenset[str]:
+        """The block names of the group's ``tensor`` (an intermediate's, from every member)."""
+        return frozenset(
+            n for o in self.ops for t in o.tensors if t.name == tensor for n in t.names
+        )
+
+    def roles_in(self, buffer: Buffer, tensor: str) -> frozenset[Role]:
+        """The roles in which ``tensor`` occupies ``buffer`` (none: it is not there). On a buffer
+        partitioned by role, a group's tensor counts in every partition holding one of its roles:
+        an intermediate is produced into the output partition and read by its consumer from the
+        input one; a partition naming the tensor takes it alone, in every role. The MIP
+        (group_capacity) and the evaluator both apply this rule."""
+        return buffer.roles_of(self.names(tensor), self.roles(tensor))
 
     def width(
         self, arch: Architecture, level: int, tensor: str, roles: Iterable[Role] = tuple(Role)
@@ -169,15 +183,18 @@ def rename(op: Einsum, tensors: dict[str, str], dims: dict[str, str] | None = No
     return Einsum(
         name=op.name,
         dims={dims.get(d, d): s for d, s in op.dims.items()},
-        tensors=tuple(
-            Tensor(tensors.get(t.name, t.name), tuple(dims.get(d, d) for d in t.dims), t.role)
-            for t in op.tensors
-        ),
+        tensors=tuple(_renamed(t, tensors.get(t.name, t.name), dims) for t in op.tensors),
         kind=op.kind,
         ops_per_point=op.ops_per_point,
         count=op.count,
         op=op.op,
     )
+
+
+def _renamed(t: Tensor, name: str, dims: dict[str, str]) -> Tensor:
+    """``t`` as ``name``, remembering its block name (architectures name tensors by it)."""
+    block = t.block_names or ((t.name,) if name != t.name else ())
+    return Tensor(name, tuple(dims.get(d, d) for d in t.dims), t.role, block)
 
 
 def attention(qk: Einsum, softmax: Einsum, av: Einsum, scheme: Scheme) -> Group:

@@ -32,6 +32,14 @@ class Tensor:
     name: str
     dims: tuple[str, ...]
     role: Role
+    # The name this tensor has in its block operator when a fused group renamed it (``K`` for
+    # ``K_qk``): architectures name tensors by their block names (a level's ``holds_tensors``).
+    block_names: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The names an architecture may use for this tensor: its block name(s)."""
+        return frozenset(self.block_names or (self.name,))
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,10 @@ class Einsum:
         """Everything a schedule depends on; equal signatures are solved once."""
         return (
             tuple(self.dims.items()),
-            tuple((t.name, t.dims, t.role.value) for t in self.tensors),
+            tuple(
+                (t.name, t.dims, t.role.value, *((t.block_names,) if t.block_names else ()))
+                for t in self.tensors
+            ),
             self.kind.value,
             self.ops_per_point,
         )
