@@ -1,7 +1,8 @@
-"""Hugging Face reader for pyramid vision transformers (``pvt_v2``; ``segformer``'s MiT encoder,
-given an ``image_size``): per-stage lists read into :class:`cosamt.workload.pyramid.Pyramid`.
+"""Hugging Face reader for pyramid vision transformers (``pvt``, ``pvt_v2``; ``segformer``'s MiT
+encoder, given an ``image_size``): per-stage lists read into :class:`cosamt.workload.pyramid.Pyramid`.
 Shapes from transformers' PvtV2OverlapPatchEmbeddings / PvtV2SelfAttention /
-PvtV2ConvFeedForwardNetwork (SegFormer's modules are the same)."""
+PvtV2ConvFeedForwardNetwork (SegFormer's modules are the same) and PvtPatchEmbeddings, PvtLayer,
+PvtEncoder (v1: plain FFN, a class token in the last stage, one norm after it)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-PYRAMID_TYPES = frozenset({"pvt_v2", "segformer"})
+PYRAMID_TYPES = frozenset({"pvt", "pvt_v2", "segformer"})
 
-# Per-stage lists, in PyramidStage field order (mlp_ratios read separately: a float each).
-_STAGE_KEYS = (
-    "depths",
-    "hidden_sizes",
-    "num_attention_heads",
-    "patch_sizes",
-    "strides",
-    "sr_ratios",
-)
+# Per-stage lists (mlp_ratios read separately: a float each). PVT v1 names its reductions
+# sequence_reduction_ratios.
+_STAGE_KEYS = ("depths", "hidden_sizes", "num_attention_heads", "patch_sizes", "strides")
+_SR_KEY = {"pvt": "sequence_reduction_ratios"}
 
 
 def _positive_ints(r: _Reader, key: str) -> list[int] | None:
@@ -61,6 +57,15 @@ def _image_side(r: _Reader, model_type: str) -> int | None:
     return value
 
 
+def _grids(side: int, stages: list[dict[str, Any]]) -> list[int]:
+    """Token-grid side per stage (each patch embedding's convolution output side)."""
+    out = []
+    for s in stages:
+        side = (side + 2 * s["padding"] - s["kernel"]) // s["stride"] + 1
+        out.append(side)
+    return out
+
+
 def pyramid(r: _Reader, model_type: str) -> dict[str, Any]:
     """All the fields of a pyramid vision transformer (encoder only; the head not modelled)."""
     from cosamt.workload.hf import _activation  # hf imports this module
@@ -71,7 +76,8 @@ def pyramid(r: _Reader, model_type: str) -> dict[str, Any]:
             "PVT v2's linear spatial reduction (7x7 average pooling, 1x1 convolution, GELU; a "
             "ReLU in the FFN) is not modelled",
         )
-    lists = {k: _positive_ints(r, k) for k in _STAGE_KEYS}
+    sr_key = _SR_KEY.get(model_type, "sr_ratios")
+    lists = {k: _positive_ints(r, k) for k in (*_STAGE_KEYS, sr_key)}
     ratios = _ratios(r)
     side = _image_side(r, model_type)
     channels = r.int_("num_channels", what="image channels")
@@ -85,26 +91,46 @@ def pyramid(r: _Reader, model_type: str) -> dict[str, Any]:
             r.refuse(key, f"{n} entries; one per stage expected ({stages} num_encoder_blocks)")
     if r.problems or ratios is None or side is None or channels is None:
         return {}
-    depth, width, heads, kernel, stride, sr = (lists[k] or [] for k in _STAGE_KEYS)
+    depth, width, heads, patch, stride, sr = (lists[k] or [] for k in (*_STAGE_KEYS, sr_key))
     for i, (w, h) in enumerate(zip(width, heads, strict=True)):
         if w % h:
             r.refuse("num_attention_heads", f"stage {i + 1}: {h} heads do not divide width {w}")
+    v1 = model_type == "pvt"
+    if v1 and sr[-1] > 1:
+        r.refuse(sr_key, "PVT's last stage (with its class token) needs reduction ratio 1")
+    last = len(depth) - 1
     built = [
         {
             "depth": depth[i],
             "width": width[i],
             "heads": heads[i],
             "d_ff": int(width[i] * ratios[i]),
-            "kernel": kernel[i],
-            "stride": stride[i],
+            # PVT v1's Conv2d(kernel_size=strides[i], stride=patch_sizes[i]), no padding; PVT
+            # v2's Conv2d(kernel_size=patch_sizes[i], stride=strides[i], padding=patch // 2).
+            "kernel": stride[i] if v1 else patch[i],
+            "stride": patch[i] if v1 else stride[i],
+            "padding": 0 if v1 else patch[i] // 2,
             "sr_ratio": sr[i],
+            "mix_ffn": not v1,
+            "class_token": v1 and i == last,
+            "closing_norm": not v1 or i == last,
         }
         for i in range(len(depth))
     ]
-    grid = (side + 2 * (kernel[0] // 2) - kernel[0]) // stride[0] + 1
-    if grid < 1:
-        r.refuse("image_size", f"{side} is smaller than the first patch ({kernel[0]})")
+    grids = _grids(side, built)
+    for i, (stage, grid) in enumerate(zip(built, grids, strict=True), start=1):
+        if grid < 1:
+            r.refuse(
+                "image_size", f"{side} leaves stage {i} no tokens (its patch: {stage['kernel']})"
+            )
+            return {}
+        if grid < stage["sr_ratio"]:
+            r.refuse(
+                sr_key, f"stage {i}: reduction {stage['sr_ratio']} exceeds its {grid}x{grid} grid"
+            )
+    if r.problems:
         return {}
+    grid = grids[0]
     r.assumed.append(
         f"{model_type}: encoder stages only (the classification / decode head not modelled)"
     )

@@ -298,12 +298,16 @@ class ModelConfig(BaseModel):
             raise ValueError("pyramid: d_model, n_heads and d_ff must be stage 1's")
         if self.image_tokens != grid * grid:
             raise ValueError(f"pyramid: image_tokens must be stage 1's {grid}x{grid} grid")
-        for i, (s, side) in enumerate(zip(pyr.stages, pyr.grids(), strict=True)):
+        last = len(pyr.stages)
+        for i, (s, side) in enumerate(zip(pyr.stages, pyr.grids(), strict=True), start=1):
             if s.width % s.heads or side < s.sr_ratio:
                 raise ValueError(
-                    f"pyramid stage {i + 1}: heads must divide width and sr_ratio be at most "
-                    f"the {side}x{side} grid"
+                    f"pyramid stage {i}: heads must divide width and sr_ratio be at most the "
+                    f"{side}x{side} grid"
                 )
+            # The class token has no place on the grid: no reduction of it, no next stage.
+            if s.class_token and (s.sr_ratio > 1 or i < last):
+                raise ValueError(f"pyramid stage {i}: a class token only in the last stage, sr 1")
 
     def _check_stages(self) -> None:
         stages = (self.stage_depths, self.stage_heads, self.window_size)

@@ -1,19 +1,21 @@
-"""Shape of a pyramid vision transformer (PVT v2, SegFormer's MiT encoder): stages of
-spatial-reduction attention and Mix-FFN, each opened by an overlapping patch embedding. Held by
+"""Shape of a pyramid vision transformer (PVT, PVT v2, SegFormer's MiT encoder): stages of
+spatial-reduction attention and an FFN (a Mix-FFN in PVT v2 and SegFormer), each opened by a
+patch embedding (overlapping in PVT v2 and SegFormer). Held by
 :class:`cosamt.workload.models.ModelConfig`; its operators are built by
 :mod:`cosamt.workload.pyramid_ops` (see ``docs/workloads.md``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, PositiveInt
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt
 
 
 class PyramidStage(BaseModel):
-    """One stage: a ``kernel`` x ``kernel`` convolution with ``stride`` (padding kernel // 2) from
-    the previous stage's channels to ``width``, then ``depth`` blocks of attention whose keys and
-    values come from the grid reduced by ``sr_ratio`` (a ``sr_ratio`` x ``sr_ratio`` convolution
-    with that stride, then a norm) and a Mix-FFN (``d_ff`` wide, a 3x3 depthwise convolution
-    between its two projections), then a norm."""
+    """One stage: a ``kernel`` x ``kernel`` convolution with ``stride`` and ``padding`` from the
+    previous stage's channels to ``width`` (then a norm), then ``depth`` blocks of attention whose
+    keys and values come from the grid reduced by ``sr_ratio`` (a ``sr_ratio`` x ``sr_ratio``
+    convolution with that stride, then a norm) and an FFN ``d_ff`` wide (a Mix-FFN: a 3x3
+    depthwise convolution between its two projections, when ``mix_ffn``), then a norm when
+    ``closing_norm``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -24,13 +26,21 @@ class PyramidStage(BaseModel):
     heads: PositiveInt
     """Attention heads; ``width`` must be a multiple."""
     d_ff: PositiveInt
-    """Mix-FFN width."""
+    """FFN width."""
     kernel: PositiveInt
     """Patch-embedding convolution side."""
     stride: PositiveInt
     """Patch-embedding convolution stride."""
     sr_ratio: PositiveInt
     """Spatial reduction of keys and values per side (1: none)."""
+    padding: NonNegativeInt
+    """Patch-embedding convolution padding per side."""
+    mix_ffn: bool = True
+    """A 3x3 depthwise convolution between the FFN's projections (PVT v2, SegFormer)."""
+    class_token: bool = False
+    """A class token joins the patch tokens (PVT v1's last stage); needs ``sr_ratio`` 1."""
+    closing_norm: bool = True
+    """A norm closes the stage (PVT v1: after the last stage only)."""
 
 
 class Pyramid(BaseModel):
@@ -50,6 +60,6 @@ class Pyramid(BaseModel):
         """Token-grid side of every stage (a padded strided convolution's output side)."""
         side, out = self.image_side, []
         for s in self.stages:
-            side = (side + 2 * (s.kernel // 2) - s.kernel) // s.stride + 1
+            side = (side + 2 * s.padding - s.kernel) // s.stride + 1
             out.append(side)
         return out
