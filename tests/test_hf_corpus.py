@@ -30,7 +30,7 @@ SEQ = 16
 MIN_ACCEPTED = {
     "decoder-only": 97,  # mllama (cross_attention_layers), Gemma 4 x5 (per_layer_config) refused
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
-    "vision": 16,
+    "vision": 18,
     "moe": 45,
     "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
@@ -95,6 +95,34 @@ def swin_macs(cfg: dict[str, Any]) -> int:
         total += depth * per_block
         if i + 1 < len(cfg["depths"]):
             total += (tokens // 4) * 4 * c * 2 * c
+    return total
+
+
+def pyramid_macs(cfg: dict[str, Any]) -> int:
+    """PVT v2 (Wang et al. 2021, arXiv:2106.13797; transformers' modeling_pvt_v2): stage i opens
+    with a k_i x k_i convolution of stride s_i and padding k_i // 2 (output side
+    (H + 2(k//2) - k) // s + 1) from the previous width; each block's K/V come from the grid
+    reduced by an sr x sr convolution of stride sr; Mix-FFN: fc1, a 3x3 depthwise conv, fc2.
+    PVT v2-b0 at 224: 0.6 G (their Table 1). PVT v1 (Wang et al. 2021, arXiv:2102.12122;
+    modeling_pvt): Conv2d(kernel_size=strides[i], stride=patch_sizes[i]) unpadded, a plain FFN,
+    a class token joining the last stage's patches; PVT-Tiny at 224: 1.9 G (their Table 2)."""
+    v1 = cfg["model_type"] == "pvt"
+    image = cfg["image_size"]
+    side, cin, total = image[0] if isinstance(image, list) else image, cfg["num_channels"], 0
+    sr_key = "sequence_reduction_ratios" if v1 else "sr_ratios"
+    keys = ("depths", "hidden_sizes", "patch_sizes", "strides", sr_key, "mlp_ratios")
+    stages = list(zip(*(cfg[key] for key in keys), strict=True))
+    for i, (depth, c, p, s, sr, ratio) in enumerate(stages):
+        k, step, pad = (s, p, 0) if v1 else (p, s, p // 2)
+        side = (side + 2 * pad - k) // step + 1
+        patches, hidden = side * side, int(c * ratio)
+        total += patches * k * k * cin * c  # patch embedding
+        n = patches + (1 if v1 and i == len(stages) - 1 else 0)
+        keys_n = (side // sr) ** 2 if sr > 1 else n
+        attn = n * c * c * 2 + keys_n * c * 2 * c + 2 * n * keys_n * c  # q, out, kv, QK, PV
+        attn += keys_n * sr * sr * c * c if sr > 1 else 0  # spatial reduction conv
+        total += depth * (attn + 2 * n * c * hidden + (0 if v1 else 9 * n * hidden))
+        cin = c
     return total
 
 
@@ -235,6 +263,8 @@ def expected_macs(
         return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
     if cfg.get("model_type") in HYBRIDS:
         return hybrid_macs(cfg)
+    if isinstance(cfg.get("sr_ratios") or cfg.get("sequence_reduction_ratios"), list):
+        return {"dense": pyramid_macs(cfg)}
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):

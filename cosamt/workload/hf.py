@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.workload import hf_composite, hf_hybrid, hf_recurrent
+from cosamt.workload import hf_composite, hf_hybrid, hf_recurrent, hf_vision
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -640,6 +640,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("model_type", REFUSED_TYPES[model_type])
     if model_type in HIERARCHICAL_TYPES:
         return _swin(r, model_type)
+    if model_type in hf_vision.PYRAMID_TYPES:
+        return hf_vision.pyramid(r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
     queries = model_type in QUERY_DECODER_TYPES

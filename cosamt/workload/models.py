@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
 from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
+from cosamt.workload.pyramid import Pyramid
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -124,6 +125,10 @@ class ModelConfig(BaseModel):
     window_size: PositiveInt | None = None
     """Hierarchical vision transformer: attention within ``window_size`` x ``window_size``
     windows of the token grid (the whole grid once it is no larger)."""
+    pyramid: Pyramid | None = None
+    """Pyramid vision transformer (PVT v2, SegFormer): its stages of spatial-reduction attention
+    and Mix-FFN; ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's
+    grid, ``n_layers`` the blocks of all stages."""
     vocab_size: PositiveInt | None = None
     """Vocabulary size, for the optional LM head (vocabulary projection)."""
     decoder: bool = True
@@ -163,6 +168,7 @@ class ModelConfig(BaseModel):
         if self.rotary_dim is not None and self.rotary_dim > self.dh:
             raise ValueError(f"rotary_dim ({self.rotary_dim}) exceeds the head dim ({self.dh})")
         self._check_stages()
+        self._check_pyramid()
         if self.kv_lora_rank is None and self.q_lora_rank is not None:
             raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
         if self.kv_lora_rank is not None and (
@@ -278,6 +284,30 @@ class ModelConfig(BaseModel):
                 f"sliding_moe_layers ({both}) is impossible with {local} windowed and {moe} MoE "
                 f"of {self.n_layers} layers"
             )
+
+    def _check_pyramid(self) -> None:
+        pyr = self.pyramid
+        if pyr is None:
+            return
+        first, grid = pyr.stages[0], pyr.grids()[0]
+        if self.stage_depths is not None or self.decoder or self.layer_groups is not None:
+            raise ValueError("pyramid: an encoder-only model without stage_depths or layer_groups")
+        if sum(s.depth for s in pyr.stages) != self.n_layers:
+            raise ValueError("pyramid: n_layers must be the blocks of all stages")
+        if (first.width, first.heads, first.d_ff) != (self.d_model, self.n_heads, self.d_ff):
+            raise ValueError("pyramid: d_model, n_heads and d_ff must be stage 1's")
+        if self.image_tokens != grid * grid:
+            raise ValueError(f"pyramid: image_tokens must be stage 1's {grid}x{grid} grid")
+        last = len(pyr.stages)
+        for i, (s, side) in enumerate(zip(pyr.stages, pyr.grids(), strict=True), start=1):
+            if s.width % s.heads or side < s.sr_ratio:
+                raise ValueError(
+                    f"pyramid stage {i}: heads must divide width and sr_ratio be at most the "
+                    f"{side}x{side} grid"
+                )
+            # The class token has no place on the grid: no reduction of it, no next stage.
+            if s.class_token and (s.sr_ratio > 1 or i < last):
+                raise ValueError(f"pyramid stage {i}: a class token only in the last stage, sr 1")
 
     def _check_stages(self) -> None:
         stages = (self.stage_depths, self.stage_heads, self.window_size)

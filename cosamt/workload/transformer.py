@@ -675,6 +675,10 @@ def assumptions(
         from cosamt.workload import recurrent  # it builds on this module
 
         out += recurrent.assumptions(model, model.indexer, model.linear_attention)
+    if model.pyramid is not None:
+        from cosamt.workload import pyramid_ops
+
+        out += pyramid_ops.assumptions()
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
@@ -725,7 +729,11 @@ def build_workload(
             "", [Problem("phase", f"unknown phase {phase!r}; known: {known}")]
         ) from None
     _check(model, phase, batch, seq_len)
-    if model.stage_depths is not None:
+    if model.pyramid is not None:
+        from cosamt.workload import pyramid_ops  # it builds on this module
+
+        blocks = tuple(pyramid_ops.stages(model, batch))
+    elif model.stage_depths is not None:
         blocks = tuple(_stages(model, batch))
     else:
         blocks = tuple(
