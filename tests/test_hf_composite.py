@@ -122,13 +122,14 @@ def test_switch_transformers_has_moe_in_both_halves() -> None:
     assert any("top-1" in a for a in wl.assumptions)
 
 
-def test_per_layer_overrides_are_refused() -> None:
+def test_per_layer_inputs_are_refused_not_the_overrides() -> None:
     # Gemma 4's full-attention layers have head_dim 512 in per_layer_config (the flat head_dim
-    # 256 is the sliding layers'): read flat they would be counted at half their width.
+    # 256 is the sliding layers'): read as layer groups (tests/test_hf_layer_overrides.py); what
+    # stays refused is the per-layer input embeddings.
     with pytest.raises(InputError) as info:
         config_from_dict(corpus("gemma4_text"), source="gemma4_text")
     problems = {p.path: p.message for p in info.value.problems}
-    assert "head_dim on layers 05, 11" in problems["hf_config.per_layer_config"]
+    assert set(problems) == {"hf_config.hidden_size_per_layer_input"}
     # No overrides and no per-layer inputs: read as before.
     cfg = {**corpus("gemma4_text"), "per_layer_config": {}, "hidden_size_per_layer_input": 0}
     assert config_from_dict(cfg, source="x").head_dim == 256

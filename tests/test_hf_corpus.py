@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hf_layer_formulas import GEMMA4, LFM, gemma4_macs, lfm_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -28,7 +29,7 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 97,  # mllama (cross_attention_layers), Gemma 4 x5 (per_layer_config) refused
+    "decoder-only": 100,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 45,
@@ -265,6 +266,10 @@ def expected_macs(
         return hybrid_macs(cfg)
     if isinstance(cfg.get("sr_ratios") or cfg.get("sequence_reduction_ratios"), list):
         return {"dense": pyramid_macs(cfg)}
+    if cfg.get("model_type") in GEMMA4:  # per_layer_config (tests/hf_layer_formulas.py)
+        return {"dense": gemma4_macs(cfg, SEQ)}
+    if cfg.get("model_type") in LFM:
+        return lfm_macs(cfg, SEQ)
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):

@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.workload import hf_composite, hf_hybrid, hf_recurrent, hf_vision
+from cosamt.workload import hf_composite, hf_hybrid, hf_layers, hf_recurrent, hf_vision
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -727,6 +727,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         "decoder_tokens": r.int_("num_queries") if queries else None,
         "default_seq_len": tokens,
     }
+    if model_type in hf_layers.LAYERED_TYPES:
+        return {**base, **hf_layers.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -783,7 +785,7 @@ def config_from_dict(
     for nested in ("attn_config", "ffn_config"):  # MPT, DBRX keep fields one level down
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
-    reader = _Reader(hf_hybrid.normalise(data, model_type))
+    reader = _Reader(hf_layers.normalise(hf_hybrid.normalise(data, model_type), model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)
     if reader.problems:
@@ -810,8 +812,8 @@ def _per_layer_overrides(r: _Reader, model_type: str) -> None:
             "stated) when per_layer_config is absent; per-layer head dims are not modelled",
         )
     overrides = r.data.get("per_layer_config")
-    if not isinstance(overrides, dict) or not overrides:
-        return
+    if not isinstance(overrides, dict) or not overrides or model_type in hf_layers.GEMMA4_TYPES:
+        return  # Gemma 4's: read as layer groups (cosamt.workload.hf_layers)
     fields = sorted({f for v in overrides.values() if isinstance(v, dict) for f in v})
     layers = ", ".join(sorted(str(k) for k in overrides))
     r.refuse(

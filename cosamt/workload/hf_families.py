@@ -281,8 +281,6 @@ REFUSED_TYPES = {
     "xlnet": "XLNet's two-stream relative attention is not modelled",
     "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
     "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
-    "lfm2": "LFM2's short-convolution layers are not modelled",
-    "lfm2_moe": "LFM2's short-convolution layers are not modelled",
     "llama4_text": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
     "not modelled",
     "llama4": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "

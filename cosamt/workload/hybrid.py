@@ -1,12 +1,16 @@
 """Block types of a stack whose layers differ (``ModelConfig.layer_groups``): one block type per
 group of identical layers, each pre-norm sublayer norm, sublayer, residual add.
 
-A group's mixer is attention, a Mamba mixer (:func:`cosamt.workload.recurrent.mamba_ops`) or both
-side by side on the same normed input with one three-input add (Falcon-H1); its FFN dense, MoE or
-absent (Nemotron-H's layers are each one of Mamba, attention, MLP, MoE). Operator names get the
-group's prefix: the mixer's tag (``attn.``, ``mamba.``, ``hybrid.``) where the groups' mixers
+A group's mixer is attention, a Mamba mixer (:func:`cosamt.workload.recurrent.mamba_ops`), both
+side by side on the same normed input with one three-input add (Falcon-H1), or LFM2's gated short
+convolution (:func:`cosamt.workload.short_conv.short_conv_ops`); its FFN dense, MoE or absent
+(Nemotron-H's layers are each one of Mamba, attention, MLP, MoE). An attention group may be
+windowed and have its own head dim, KV heads and rotary features (Gemma 4's per-layer overrides).
+Operator names get the group's prefix: the mixer's tag (``attn.``, ``mamba.``, ``hybrid.``,
+``conv.``) where the groups' mixers differ, then ``local.`` / ``global.`` where their windows
 differ, then the FFN's (``dense.``, ``moe.``) where their FFNs differ (Jamba: ``mamba.moe.``;
-Nemotron-H: ``mamba.``, ``attn.``, ``dense.``, ``moe.``); one group: no prefix.
+Nemotron-H: ``mamba.``, ``attn.``, ``dense.``, ``moe.``; Gemma 4: ``local.``, ``global.``), and
+the group's number (``g2.``) if two groups still share a prefix; one group: no prefix.
 """
 
 from __future__ import annotations
@@ -16,17 +20,28 @@ from cosamt.workload.einsum import Einsum
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.recurrent import mamba_ops
+from cosamt.workload.short_conv import short_conv_ops
 from cosamt.workload.transformer import BlockPlan, _ffn, _norm, _residual, _self_attention
 
-_MIXER_TAG = {"attention": "attn", "mamba": "mamba", "parallel": "hybrid"}
+_MIXER_TAG = {"attention": "attn", "mamba": "mamba", "parallel": "hybrid", "conv": "conv"}
 _MIXER_LABEL = {
     "attention": "attention",
     "mamba": "Mamba",
     "parallel": "attention + Mamba",
+    "conv": "short convolution",
     None: "no mixer",
 }
 _FFN_TAG = {"dense": "dense", "moe": "moe"}
 _FFN_LABEL = {"dense": "dense FFN", "moe": "MoE FFN", None: "no FFN"}
+
+
+def _prefixes(groups: tuple[LayerGroup, ...]) -> list[str]:
+    """Each group's prefix; a group whose tags repeat an earlier group's gets its number too."""
+    out: list[str] = []
+    for i, group in enumerate(groups):
+        prefix = _prefix(group, groups)
+        out.append(f"{prefix}g{i + 1}." if prefix in out else prefix)
+    return out
 
 
 def _prefix(group: LayerGroup, groups: tuple[LayerGroup, ...]) -> str:
@@ -35,6 +50,8 @@ def _prefix(group: LayerGroup, groups: tuple[LayerGroup, ...]) -> str:
     parts = []
     if len({g.mixer for g in groups}) > 1 and group.mixer is not None:
         parts.append(_MIXER_TAG[group.mixer])
+    if len({g.window for g in groups if g.has_attention}) > 1 and group.has_attention:
+        parts.append("local" if group.window else "global")
     if len({g.ffn for g in groups}) > 1 and group.ffn is not None:
         parts.append(_FFN_TAG[group.ffn])
     if not parts and len(groups) > 1 and group.ffn is not None:
@@ -49,27 +66,42 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     groups = model.layer_groups
     assert groups is not None
     m = seq_len if phase is Phase.PREFILL else 1
+    window = model.sliding_window or seq_len
     return [
         BlockPlan(
-            prefix=_prefix(g, groups),
-            label=f"decoder ({_MIXER_LABEL[g.mixer]}, {_FFN_LABEL[g.ffn]})",
+            prefix=prefix,
+            label=f"decoder ({_mixer_label(model, g)}, {_FFN_LABEL[g.ffn]})",
             count=g.count,
             m=m,
-            n=seq_len,
+            n=min(seq_len, window) if g.window else seq_len,
             causal=model.decoder,
             moe=g.ffn == "moe",
             group=g,
         )
-        for g in groups
+        for g, prefix in zip(groups, _prefixes(groups), strict=True)
     ]
 
 
+def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
+    label = _MIXER_LABEL[group.mixer]
+    if group.window:
+        label += f", sliding window {model.sliding_window}"
+    if group.head_dim is not None:
+        label += f", head dim {group.head_dim}"
+    return label
+
+
 def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
-    """The Mamba mixer, attention, or both (a parallel mixer: Mamba first, as Falcon-H1 runs)."""
-    assert plan.group is not None
-    ops = mamba_ops(model, plan, b) if plan.group.has_mamba else []
-    if plan.group.has_attention:
-        ops += _self_attention(model, plan, b)
+    """The Mamba mixer, attention (with the group's head shape), both (a parallel mixer: Mamba
+    first, as Falcon-H1 runs), or the short convolution."""
+    group = plan.group
+    assert group is not None
+    if group.mixer == "conv":
+        return short_conv_ops(model, plan, b)
+    ops = mamba_ops(model, plan, b) if group.has_mamba else []
+    if group.has_attention:
+        shaped = model.model_copy(update=group.overrides) if group.overrides else model
+        ops += _self_attention(shaped, plan, b)
     return ops
 
 

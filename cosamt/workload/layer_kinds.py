@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cosamt.limits import Heads, Width
+
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
 
@@ -89,14 +91,15 @@ class StateSpace(BaseModel):
     layers of ``ModelConfig.layer_groups`` whose mixer is Mamba."""
 
 
-Mixer = Literal["attention", "mamba", "parallel"]
+Mixer = Literal["attention", "mamba", "parallel", "conv"]
 FfnKind = Literal["dense", "moe"]
 
 
 class LayerGroup(BaseModel):
     """Identical layers of a stack whose layers differ (Jamba, Nemotron-H, Granite-4.0-H,
-    Falcon-H1): each pre-norm sublayer (the token mixer, the FFN) is norm, sublayer, residual add.
-    A layer has a mixer, an FFN or both."""
+    Falcon-H1, LFM2, Gemma 4): each pre-norm sublayer (the token mixer, the FFN) is norm,
+    sublayer, residual add. A layer has a mixer, an FFN or both. An attention group may window
+    its keys and override the model's head shape (Gemma 4's ``per_layer_config``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
@@ -104,11 +107,27 @@ class LayerGroup(BaseModel):
     """Layers of this structure."""
     mixer: Mixer | None
     """Token mixer: ``attention``, ``mamba`` (``ModelConfig.ssm``), ``parallel`` (attention and
-    Mamba side by side on the same normed input, their outputs summed: Falcon-H1); ``None``: none
-    (a Nemotron-H MLP or MoE layer)."""
+    Mamba side by side on the same normed input, their outputs summed: Falcon-H1), ``conv`` (LFM2's
+    gated short convolution, ``ModelConfig.short_conv_kernel`` taps); ``None``: none (a Nemotron-H
+    MLP or MoE layer)."""
     ffn: FfnKind | None
     """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H
     Mamba or attention layer)."""
+    window: bool = False
+    """Attention: keys per query capped at ``ModelConfig.sliding_window`` on these layers."""
+    head_dim: Width | None = None
+    """Attention: these layers' head dim (``None``: the model's)."""
+    n_kv_heads: Heads | None = None
+    """Attention: these layers' KV heads (``None``: the model's); must divide ``n_heads``."""
+    rotary_dim: PositiveInt | None = None
+    """Attention: these layers' rotated features per head (``None``: the model's)."""
+
+    @property
+    def overrides(self) -> dict[str, int]:
+        """The model fields these layers' attention replaces (head dim, KV heads, rotary)."""
+        fields = {"head_dim": self.head_dim, "n_kv_heads": self.n_kv_heads}
+        fields["rotary_dim"] = self.rotary_dim
+        return {k: v for k, v in fields.items() if v is not None}
 
     @property
     def has_mamba(self) -> bool:
@@ -117,3 +136,8 @@ class LayerGroup(BaseModel):
     @property
     def has_attention(self) -> bool:
         return self.mixer in ("attention", "parallel")
+
+    @property
+    def shape(self) -> tuple[object, ...]:
+        """What makes two groups' layers differ."""
+        return (self.mixer, self.ffn, self.window, self.head_dim, self.n_kv_heads, self.rotary_dim)

@@ -152,9 +152,13 @@ class ModelConfig(BaseModel):
     """The attention output is multiplied by sigmoid of a gate the query projection also yields
     (Qwen3-Next, Qwen3.5: ``q_proj`` twice as wide)."""
     layer_groups: tuple[LayerGroup, ...] | None = None
-    """A stack whose layers differ in mixer (attention, Mamba, both) or FFN (dense, MoE, none):
-    groups of identical layers, their counts summing to ``n_layers``, each one block type
-    (pre-norm only); ``None``: the layers follow the other fields."""
+    """A stack whose layers differ in mixer (attention, Mamba, both, a short convolution), FFN
+    (dense, MoE, none), window or head shape: groups of identical layers, their counts summing to
+    ``n_layers``, each one block type (pre-norm only); ``None``: the layers follow the other
+    fields."""
+    short_conv_kernel: PositiveInt | None = None
+    """LFM2's short-convolution layers (``layer_groups`` with mixer ``conv``): taps of the
+    depthwise causal convolution (``conv_L_cache``)."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -202,7 +206,7 @@ class ModelConfig(BaseModel):
         assert groups is not None
         if sum(g.count for g in groups) != self.n_layers:
             raise ValueError("layer_groups: the counts must sum to n_layers")
-        if len({(g.mixer, g.ffn) for g in groups}) < len(groups):
+        if len({g.shape for g in groups}) < len(groups):
             raise ValueError("layer_groups: two groups of the same structure (merge them)")
         if any(g.mixer is None and g.ffn is None for g in groups):
             raise ValueError("layer_groups: every layer needs a mixer or an FFN")
@@ -217,16 +221,42 @@ class ModelConfig(BaseModel):
                 "layer_groups: the expert fields are needed exactly when a group has a MoE FFN "
                 "(which layers: the groups, not moe_layers)"
             )
-        others = (self.sliding_window, self.linear_attention, self.indexer, self.encoder_layers)
+        others = (self.linear_attention, self.indexer, self.encoder_layers)
         if any(v is not None for v in others) or self.cross_attention or self.parallel:
             raise ValueError(
-                "layer_groups with windowed, linear, indexed or cross-attention, an encoder or "
+                "layer_groups with linear, indexed or cross-attention, an encoder or "
                 "parallel blocks is not modelled"
             )
         if self.mla or self.norm_position != "pre":
             raise ValueError("layer_groups: pre-norm blocks without MLA only")
+        if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
+            raise ValueError(
+                "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"
+            )
+        self._check_group_attention(groups)
+
+    def _check_group_attention(self, groups: tuple[LayerGroup, ...]) -> None:
+        """A group's window and head-shape overrides: on attention only, each consistent."""
+        if any(g.window for g in groups) != (self.sliding_window is not None):
+            raise ValueError(
+                "layer_groups: sliding_window is needed exactly when a group is windowed"
+            )
+        if self.sliding_layers is not None:
+            raise ValueError("layer_groups: which layers are windowed is the groups' window")
+        for g in groups:
+            if (g.window or g.overrides) and g.mixer != "attention":
+                raise ValueError("layer_groups: window and head overrides on attention groups only")
+            dh = g.head_dim or self.dh
+            if self.n_heads % (g.n_kv_heads or self.kv_heads):
+                raise ValueError(f"layer_groups: {g.n_kv_heads} KV heads do not divide n_heads")
+            if (g.rotary_dim or self.rotary_dim or 0) > dh:
+                raise ValueError(f"layer_groups: rotary_dim exceeds the group's head dim {dh}")
+            if g.rotary_dim is not None and self.rotary_dim is None:
+                raise ValueError("layer_groups: a group's rotary_dim needs the model's rotary_dim")
 
     def _check_layer_kinds(self) -> None:
+        if self.short_conv_kernel is not None and self.layer_groups is None:
+            raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.layer_groups is not None:
             self._check_groups()
         elif self.ssm is not None and (

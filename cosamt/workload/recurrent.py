@@ -258,6 +258,22 @@ SKIP_GATE_OPS = 2 + SILU_OPS + 1  # y + D * x, then times silu(z)
 SSD_GATE_OPS = SOFTPLUS_OPS + 2
 
 
+def causal_conv(name: str, b: int, m: int, width: int, taps: int, count: int) -> Einsum:
+    """``Y[b,m,f] += X[b,m-j,f] * W[f,j]``: a depthwise causal convolution of ``taps`` taps over
+    ``width`` channels, indexed as ``X[b,m,f]`` (the earlier tokens a tile needs at its edge are
+    not traffic)."""
+    return Einsum(
+        name=name,
+        dims={"b": b, "m": m, "f": width, "j": taps},
+        tensors=(
+            Tensor("X", _BMF, Role.INPUT),
+            Tensor("W", ("f", "j"), Role.WEIGHT),
+            Tensor("Y", _BMF, Role.OUTPUT),
+        ),
+        count=count,
+    )
+
+
 def mamba_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     """A Mamba mixer (transformers' ``MambaMixer`` / ``Mamba2Mixer``, slow path): in-projection,
     depthwise causal convolution and SiLU, the time step, the recurrent state update and readout
@@ -281,16 +297,7 @@ def mamba_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
     def conv(width: int) -> list[Einsum]:
         return [
-            Einsum(
-                name=f"{p}ssm_conv",
-                dims={"b": b, "m": m, "f": width, "j": k},
-                tensors=(
-                    Tensor("X", _BMF, Role.INPUT),
-                    Tensor("W", ("f", "j"), Role.WEIGHT),
-                    Tensor("Y", _BMF, Role.OUTPUT),
-                ),
-                count=c,
-            ),
+            causal_conv(f"{p}ssm_conv", b, m, width, k, c),
             vec("ssm_conv_act", "silu", SILU_OPS, width),
         ]
 

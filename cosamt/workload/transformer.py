@@ -679,6 +679,10 @@ def assumptions(
         from cosamt.workload import pyramid_ops
 
         out += pyramid_ops.assumptions()
+    if model.short_conv_kernel is not None:
+        from cosamt.workload import short_conv  # it builds on this module
+
+        out += short_conv.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "

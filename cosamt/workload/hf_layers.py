@@ -1,0 +1,237 @@
+"""Reading stacks whose layers differ by per-layer fields, as ``ModelConfig.layer_groups``:
+Gemma 4's ``per_layer_config`` and LFM2's short-convolution layers.
+
+* ``gemma4_text``, ``gemma4_unified_text`` (``Gemma4*TextAttention``): ``layer_types``
+  ``sliding_attention`` (keys capped at ``sliding_window``) or ``full_attention``; each layer's
+  ``head_dim`` and ``num_key_value_heads`` are the flat fields unless ``per_layer_config`` (keys:
+  layer indices) overrides them. Both rope types these configs use (``default``,
+  ``proportional``) give cos/sin tables as wide as the layer's head dim, so every feature is
+  rotated (``proportional`` with cos 1, sin 0 beyond ``partial_rotary_factor``). Every layer has the
+  gated MLP of ``intermediate_size``.
+* ``lfm2``, ``lfm2_moe``, ``lfm3`` (``Lfm2DecoderLayer``): ``layer_types`` ``conv``
+  (``Lfm2ShortConv``: :mod:`cosamt.workload.short_conv`) or attention (``lfm2``: without
+  ``layer_types``, ``full_attn_idxs``, all layers when absent); every layer's FFN is
+  ``w2(silu(w1 x) * w3 x)`` (SiLU fixed in the code: the configs have no activation field).
+  ``lfm2`` with ``block_auto_adjust_ff_dim`` narrows ``intermediate_size`` as ``Lfm2MLP`` does;
+  ``lfm2_moe`` has dense layers below ``num_dense_layers``, MoE above.
+
+Anything else per layer is refused naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cosamt.workload.hf import _Reader
+
+GEMMA4_TYPES = frozenset({"gemma4_text", "gemma4_unified_text"})
+LFM_TYPES = frozenset({"lfm2", "lfm2_moe", "lfm3"})
+LAYERED_TYPES = GEMMA4_TYPES | LFM_TYPES
+# Fields Gemma 4's per_layer_config may override, and the generic names they set.
+_OVERRIDES = {"head_dim": "head_dim", "num_key_value_heads": "n_kv_heads"}
+_GEMMA4_ROPE = ("default", "proportional")
+_LFM_KINDS: dict[str, tuple[str, ...]] = {
+    "lfm2": ("full_attention", "conv"),
+    "lfm2_moe": ("full_attention", "conv"),
+    "lfm3": ("full_attention", "sliding_attention", "conv"),
+}
+_LFM_LAYER_TYPES = "_lfm_layer_types"  # the original layer list (normalise maps conv away)
+
+Layer = dict[str, Any]  # one layer's LayerGroup fields without its count
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
+    """LFM2's fields under the generic names: RMSNorm (``norm_eps``), SiLU, and ``conv`` layers
+    hidden from the attention reader (which would refuse the kind); the list kept aside."""
+    if model_type not in LFM_TYPES:
+        return data
+    out = {**data, "hidden_act": "silu", "rms_norm_eps": data.get("norm_eps", 1e-5)}
+    kinds = data.get("layer_types")
+    if isinstance(kinds, list):
+        out[_LFM_LAYER_TYPES] = kinds
+        out["layer_types"] = ["full_attention" if k == "conv" else k for k in kinds]
+    return out
+
+
+def _groups(layers: list[Layer]) -> list[dict[str, Any]]:
+    """Identical layers merged into groups, in the order they first occur."""
+    counts: dict[tuple[tuple[str, Any], ...], int] = {}
+    for layer in layers:
+        key = tuple(sorted(layer.items()))
+        counts[key] = counts.get(key, 0) + 1
+    return [{"count": n, **dict(key)} for key, n in counts.items()]
+
+
+def _per_layer(r: _Reader, layers: int) -> dict[int, dict[str, Any]] | None:
+    """``per_layer_config`` as {layer index: overrides}; refused where a key is not a layer
+    index or a field not one the groups carry."""
+    raw = r.data.get("per_layer_config") or {}
+    if not isinstance(raw, dict):
+        r.refuse("per_layer_config", f"expected an object of layer overrides (got {raw!r})")
+        return None
+    out: dict[int, dict[str, Any]] = {}
+    for key, fields in raw.items():
+        index = int(key) if isinstance(key, str) and key.isdigit() else None
+        if index is None or index >= layers or not isinstance(fields, dict):
+            r.refuse(
+                f"per_layer_config.{key}",
+                f"expected a layer index below {layers} with an object of overrides",
+            )
+            continue
+        for field, value in fields.items():
+            if field not in _OVERRIDES:
+                r.refuse(
+                    f"per_layer_config.{key}.{field}",
+                    f"a per-layer {field} is not modelled (per layer: {', '.join(_OVERRIDES)})",
+                )
+            elif not _is_int(value) or value < 1:
+                r.refuse(
+                    f"per_layer_config.{key}.{field}", f"must be a positive integer (got {value!r})"
+                )
+        out[index] = fields
+    return out
+
+
+def _gemma4_rope(r: _Reader) -> None:
+    rope = r.data.get("rope_parameters")
+    if not isinstance(rope, dict):
+        return
+    for kind, params in rope.items():
+        rope_type = params.get("rope_type", "default") if isinstance(params, dict) else None
+        if rope_type not in _GEMMA4_ROPE:
+            r.refuse(
+                f"rope_parameters.{kind}.rope_type",
+                f"{rope_type!r}: only {', '.join(_GEMMA4_ROPE)} (cos/sin as wide as the head) "
+                "are modelled",
+            )
+
+
+def _gemma4(r: _Reader, base: dict[str, Any]) -> tuple[list[Layer], dict[str, Any]]:
+    layers = base["n_layers"]
+    kinds = r.data.get("layer_types")
+    if not isinstance(kinds, list) or len(kinds) != layers:
+        r.refuse("layer_types", f"one layer type per layer expected ({layers} layers)")
+        return [], {}
+    if r.data.get("use_bidirectional_attention") == "all":
+        r.refuse(
+            "use_bidirectional_attention",
+            "'all' (bidirectional text attention, a halved window) is not modelled",
+        )
+    _gemma4_rope(r)
+    overrides = _per_layer(r, layers)
+    if overrides is None or r.problems:
+        return [], {}
+    flat = {"head_dim": base.get("head_dim"), "n_kv_heads": base.get("n_kv_heads")}
+    out: list[Layer] = []
+    for i, kind in enumerate(kinds):
+        layer: Layer = {"mixer": "attention", "ffn": "dense", "window": kind == "sliding_attention"}
+        for field, value in overrides.get(i, {}).items():
+            name = _OVERRIDES[field]
+            if value != flat[name]:
+                layer[name] = value
+        if "head_dim" in layer and base.get("rotary_dim"):
+            layer["rotary_dim"] = layer["head_dim"]  # cos/sin as wide as the layer's head
+        out.append(layer)
+    r.assumed.append(
+        "gemma4: per layer its layer_types window and per_layer_config head_dim / KV heads; "
+        "rotary on every feature of each head (default and proportional rope: cos/sin as wide "
+        "as the head); the post-attention and post-FFN norms, v_norm and the layer scalar are "
+        "not counted (vector work)"
+    )
+    return out, {}
+
+
+def _lfm_kinds(r: _Reader, model_type: str, layers: int) -> list[str] | None:
+    kinds = r.data.get(_LFM_LAYER_TYPES)
+    if kinds is None and model_type == "lfm2":  # Lfm2Config: from full_attn_idxs, else all
+        idxs = r.data.get("full_attn_idxs")
+        idxs = range(layers) if idxs is None else idxs
+        if not isinstance(idxs, (list, range)) or not all(_is_int(i) for i in idxs):
+            r.refuse("full_attn_idxs", f"expected a list of layer indices (got {idxs!r})")
+            return None
+        kinds = ["full_attention" if i in idxs else "conv" for i in range(layers)]
+    allowed = _LFM_KINDS[model_type]
+    if not isinstance(kinds, list) or len(kinds) != layers or not set(kinds) <= set(allowed):
+        r.refuse(
+            "layer_types",
+            f"one of {', '.join(allowed)} per layer expected ({layers} layers; got {kinds!r}; "
+            f"{model_type}'s configuration class gives no default)",
+        )
+        return None
+    return kinds
+
+
+def _lfm_d_ff(r: _Reader, d_ff: int) -> tuple[int, str]:
+    """Lfm2MLP's width: with block_auto_adjust_ff_dim, 2/3 of intermediate_size, times
+    block_ffn_dim_multiplier rounded up to block_multiple_of (when the multiplier is set)."""
+    if r.data.get("block_auto_adjust_ff_dim", True) is not True:
+        return d_ff, ""
+    width = int(2 * d_ff / 3)
+    mult, multiple = (
+        r.data.get("block_ffn_dim_multiplier", 1.0),
+        r.data.get("block_multiple_of", 256),
+    )
+    if mult is not None:
+        if not isinstance(mult, (int, float)) or isinstance(mult, bool) or mult <= 0:
+            r.refuse("block_ffn_dim_multiplier", f"must be a positive number (got {mult!r})")
+            return d_ff, ""
+        if not _is_int(multiple) or multiple < 1:
+            r.refuse("block_multiple_of", f"must be a positive integer (got {multiple!r})")
+            return d_ff, ""
+        width = multiple * -(-int(mult * width) // multiple)
+    return width, f"; FFN width {width} (block_auto_adjust_ff_dim of intermediate_size {d_ff})"
+
+
+def _lfm(r: _Reader, model_type: str, base: dict[str, Any]) -> tuple[list[Layer], dict[str, Any]]:
+    layers = base["n_layers"]
+    for key in ("use_attention_gate", "use_sandwich_norm"):
+        if model_type == "lfm3" and r.data.get(key, True) is not False:
+            r.refuse(key, f"LFM3's {key} (true by default) is not modelled")
+    kinds = _lfm_kinds(r, model_type, layers)
+    taps = r.int_("conv_L_cache", what="the short convolution's taps")
+    if kinds is None or taps is None:
+        return [], {}
+    dense = r.data.get("num_dense_layers", 2) if model_type == "lfm2_moe" else layers
+    if not _is_int(dense) or dense < 0:
+        r.refuse("num_dense_layers", f"must be a non-negative integer (got {dense!r})")
+        return [], {}
+    extra: dict[str, Any] = {"activation": "swiglu", "norm": "rmsnorm", "moe_layers": None}
+    note = ""
+    if model_type == "lfm2" and base.get("d_ff"):
+        extra["d_ff"], note = _lfm_d_ff(r, base["d_ff"])
+    out: list[Layer] = []
+    for i, kind in enumerate(kinds):
+        mixer = "conv" if kind == "conv" else "attention"
+        layer: Layer = {"mixer": mixer, "ffn": "dense" if i < dense else "moe"}
+        if kind == "sliding_attention":
+            layer["window"] = True
+        out.append(layer)
+    if any(k == "conv" for k in kinds):
+        extra["short_conv_kernel"] = taps
+    r.assumed.append(
+        f"{model_type}: conv layers Lfm2ShortConv, the others attention; every FFN "
+        "w2(silu(w1 x) * w3 x) (SiLU fixed in the code)" + note
+    )
+    return out, extra
+
+
+def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """``layer_groups`` and a family's corrections to the generic fields ``base``."""
+    if not base.get("n_layers") or r.problems:
+        return {}
+    if model_type in GEMMA4_TYPES:
+        layers, extra = _gemma4(r, base)
+    else:
+        layers, extra = _lfm(r, model_type, base)
+    if not layers:
+        return {}
+    if not any(layer["ffn"] == "moe" for layer in layers):  # expert fields unused
+        extra |= {"n_experts": None, "experts_per_token": None, "shared_d_ff": 0}
+    if not any(layer.get("window") for layer in layers):
+        extra["sliding_window"] = None
+    return {**extra, "sliding_layers": None, "layer_groups": _groups(layers)}
