@@ -17,7 +17,7 @@ class PyramidStage(BaseModel):
     depthwise convolution between its two projections, when ``mix_ffn``), then a norm when
     ``closing_norm``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     depth: PositiveInt
     """Blocks of the stage."""
@@ -47,7 +47,7 @@ class Pyramid(BaseModel):
     """The stages of a pyramid vision transformer on a square ``image_side`` image of
     ``channels`` channels."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     image_side: PositiveInt
     """Input image side in pixels."""

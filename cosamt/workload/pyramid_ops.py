@@ -13,7 +13,7 @@ down projection); residual add.
 
 from __future__ import annotations
 
-from cosamt.workload.einsum import Einsum, Role, Tensor
+from cosamt.workload.einsum import Einsum, Role
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.pyramid import PyramidStage
 from cosamt.workload.transformer import (
@@ -25,24 +25,10 @@ from cosamt.workload.transformer import (
     _projection,
     _residual,
     activation_ops,
+    depthwise_conv,
 )
 
 DW_TAPS = 9  # the Mix-FFN's 3x3 depthwise convolution
-
-
-def _depthwise(name: str, b: int, m: int, f: int, count: int) -> Einsum:
-    """``Y[b,m,f] += X[b,m+tap,f] * W[f,tap]``: 9 taps per output element (the neighbours'
-    addresses are not separate points: X is indexed by the output token)."""
-    return Einsum(
-        name=name,
-        dims={"b": b, "m": m, "f": f, "j": DW_TAPS},
-        tensors=(
-            Tensor("X", _BMF, Role.INPUT),
-            Tensor("W", ("f", "j"), Role.WEIGHT),
-            Tensor("Y", _BMF, Role.OUTPUT),
-        ),
-        count=count,
-    )
 
 
 def _block(model: ModelConfig, s: PyramidStage, p: str, m: int, n: int, b: int) -> list[Einsum]:
@@ -55,7 +41,7 @@ def _block(model: ModelConfig, s: PyramidStage, p: str, m: int, n: int, b: int) 
             _projection(f"{p}sr_conv", b, n, s.sr_ratio**2 * w, w, c),
             _norm(f"{p}sr_norm", model.norm, b, n, w, c),
         ]
-    dwconv = [_depthwise(f"{p}dwconv", b, m, s.d_ff, c)] if s.mix_ffn else []
+    dwconv = [depthwise_conv(f"{p}dwconv", b, m, s.d_ff, DW_TAPS, c)] if s.mix_ffn else []
     ops += [
         _projection(f"{p}kv_proj", b, n, w, 2 * w, c),
         *_attention_core(stage, p, b, m, n, c),

@@ -33,6 +33,7 @@ from cosamt.workload.transformer import (
     BlockPlan,
     _elementwise,
     _projection,
+    depthwise_conv,
 )
 
 SIGMOID_OPS = 4  # negate, exp, add 1, divide
@@ -197,16 +198,7 @@ def gated_deltanet_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Eins
 
     return [
         _projection(f"{p}la_in_proj", b, m, d, 2 * key + 2 * value + 2 * la.v_heads, c),
-        Einsum(
-            name=f"{p}la_conv",
-            dims={"b": b, "m": m, "f": conv, "j": la.conv_kernel},
-            tensors=(
-                Tensor("X", _BMF, Role.INPUT),
-                Tensor("W", ("f", "j"), Role.WEIGHT),
-                Tensor("Y", _BMF, Role.OUTPUT),
-            ),
-            count=c,
-        ),
+        depthwise_conv(f"{p}la_conv", b, m, conv, la.conv_kernel, c),
         vec("la_conv_act", "silu", SILU_OPS, conv),
         vec("la_gates", "sigmoid+softplus+exp", GATES_OPS + la.beta_doubled, la.v_heads, 2),
         vec("la_qk_norm", "l2norm", L2NORM_OPS, 2 * key),
@@ -258,22 +250,6 @@ SKIP_GATE_OPS = 2 + SILU_OPS + 1  # y + D * x, then times silu(z)
 SSD_GATE_OPS = SOFTPLUS_OPS + 2
 
 
-def causal_conv(name: str, b: int, m: int, width: int, taps: int, count: int) -> Einsum:
-    """``Y[b,m,f] += X[b,m-j,f] * W[f,j]``: a depthwise causal convolution of ``taps`` taps over
-    ``width`` channels, indexed as ``X[b,m,f]`` (the earlier tokens a tile needs at its edge are
-    not traffic)."""
-    return Einsum(
-        name=name,
-        dims={"b": b, "m": m, "f": width, "j": taps},
-        tensors=(
-            Tensor("X", _BMF, Role.INPUT),
-            Tensor("W", ("f", "j"), Role.WEIGHT),
-            Tensor("Y", _BMF, Role.OUTPUT),
-        ),
-        count=count,
-    )
-
-
 def mamba_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     """A Mamba mixer (transformers' ``MambaMixer`` / ``Mamba2Mixer``, slow path): in-projection,
     depthwise causal convolution and SiLU, the time step, the recurrent state update and readout
@@ -297,7 +273,7 @@ def mamba_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
     def conv(width: int) -> list[Einsum]:
         return [
-            causal_conv(f"{p}ssm_conv", b, m, width, k, c),
+            depthwise_conv(f"{p}ssm_conv", b, m, width, k, c),
             vec("ssm_conv_act", "silu", SILU_OPS, width),
         ]
 

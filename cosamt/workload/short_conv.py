@@ -5,7 +5,7 @@
     out = out_proj(y)               # hidden -> hidden
 
 as Einsum operators: ``sc_in_proj``, ``sc_bx`` (B·x, a vector operator), ``sc_conv`` (the
-convolution, MACs over the taps ``j``: :func:`cosamt.workload.recurrent.causal_conv`), ``sc_cy``
+convolution, MACs over the taps ``j``: :func:`cosamt.workload.transformer.depthwise_conv`), ``sc_cy``
 (C·conv), ``sc_out_proj``. The convolution keeps ``conv_L_cache`` earlier inputs per channel
 (decode: its cache); the earlier tokens a tile needs at its edge are not traffic.
 """
@@ -14,8 +14,14 @@ from __future__ import annotations
 
 from cosamt.workload.einsum import Einsum, Role
 from cosamt.workload.models import ModelConfig
-from cosamt.workload.recurrent import causal_conv
-from cosamt.workload.transformer import _BMF, GATE_OPS, BlockPlan, _elementwise, _projection
+from cosamt.workload.transformer import (
+    _BMF,
+    GATE_OPS,
+    BlockPlan,
+    _elementwise,
+    _projection,
+    depthwise_conv,
+)
 
 
 def short_conv_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
@@ -39,7 +45,7 @@ def short_conv_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     return [
         _projection(f"{p}sc_in_proj", b, m, d, 3 * d, c),
         gate("sc_bx"),
-        causal_conv(f"{p}sc_conv", b, m, d, taps, c),
+        depthwise_conv(f"{p}sc_conv", b, m, d, taps, c),
         gate("sc_cy"),
         _projection(f"{p}sc_out_proj", b, m, d, d, c),
     ]

@@ -142,6 +142,22 @@ def _elementwise(
 _BMF = ("b", "m", "f")
 
 
+def depthwise_conv(name: str, b: int, m: int, width: int, taps: int, count: int) -> Einsum:
+    """``Y[b,m,f] += X[b,m+o(j),f] * W[f,j]``: a depthwise convolution of ``taps`` taps over
+    ``width`` channels (Mamba's and DeltaNet's causal ones, LFM2's short one, the Mix-FFN's 3x3),
+    X indexed by the output token: the neighbours a tile needs at its edge are not traffic."""
+    return Einsum(
+        name=name,
+        dims={"b": b, "m": m, "f": width, "j": taps},
+        tensors=(
+            Tensor("X", _BMF, Role.INPUT),
+            Tensor("W", ("f", "j"), Role.WEIGHT),
+            Tensor("Y", _BMF, Role.OUTPUT),
+        ),
+        count=count,
+    )
+
+
 def _residual(name: str, b: int, m: int, f: int, count: int, summands: int = 2) -> Einsum:
     names = ("A", "B", "C")[:summands]
     return _elementwise(
