@@ -17,6 +17,7 @@ from cosamt.arch.spec import Architecture
 # themselves, per invocation.
 os.environ.pop("COLUMNS", None)
 
+
 @pytest.fixture
 def ffn1_schedule() -> dict[str, Any]:
     """A fresh copy of the hand-written GPT-2 FFN1 schedule on edge (tests may edit it)."""
