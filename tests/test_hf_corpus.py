@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hf_conformer_formulas import CONFORMER, conformer_macs
 from hf_layer_formulas import GEMMA4, LFM, gemma4_macs, lfm_macs
 
 from cosamt.errors import InputError
@@ -33,7 +34,8 @@ MIN_ACCEPTED = {
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 45,
-    "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
+    "encoder-decoder": 43,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    # + canary (conformer encoder: tests/hf_conformer_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -413,9 +415,17 @@ def composite_macs(enc: dict[str, Any], dec: dict[str, Any]) -> list[dict[str, i
     against the encoder's output (transformers' EncoderDecoderModel sets add_cross_attention on
     the decoder). Every FFN form the sub-models' source scans allow."""
     src = expected_tokens(enc)
-    dec = {**dec, "add_cross_attention": True}
+    # A half's own is_encoder_decoder (Canary's decoder_config) does not make it a composite.
+    dec = {
+        **{k: v for k, v in dec.items() if k != "is_encoder_decoder"},
+        "add_cross_attention": True,
+    }
+    conformer = enc.get("model_type") in CONFORMER  # its front-end and blocks (SEQ frames)
     return [
-        {"encoder": expected_macs(enc, ge)["dense"], **expected_macs(dec, gd, src)}
+        {
+            "encoder": conformer_macs(enc, src) if conformer else expected_macs(enc, ge)["dense"],
+            **expected_macs(dec, gd, src),
+        }
         for ge in gate_forms(enc.get("model_type", ""))
         for gd in gate_forms(dec.get("model_type", ""))
     ]
@@ -481,6 +491,9 @@ def check(model_type: str) -> str:
             assert p.path.startswith("hf_config.") and p.message, (model_type, p)
         return "refused: " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
     got = block_macs(model, model.image_tokens or SEQ)
+    if cfg.get("model_type") in CONFORMER:  # a conformer encoder alone: front-end + blocks
+        assert sum(got.values()) == conformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
     parts = halves(cfg)
     if parts is not None:
         allowed = [{k: v for k, v in e.items() if v} for e in composite_macs(*parts)]

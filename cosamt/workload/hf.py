@@ -18,7 +18,14 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.workload import hf_composite, hf_hybrid, hf_layers, hf_recurrent, hf_vision
+from cosamt.workload import (
+    hf_composite,
+    hf_conformer,
+    hf_hybrid,
+    hf_layers,
+    hf_recurrent,
+    hf_vision,
+)
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -729,6 +736,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     }
     if model_type in hf_layers.LAYERED_TYPES:
         return {**base, **hf_layers.fields(r, model_type, base)}
+    if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
+        return {**base, **hf_conformer.fields(r, model_type)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

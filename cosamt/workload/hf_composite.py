@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.workload import hf_conformer
 from cosamt.workload.models import ModelConfig
 
 _PREFIX = "hf_config"
@@ -42,6 +43,14 @@ _REFUSED_PARTS = (
         "audio_encoder",
         "an audio codec tower (audio_encoder: convolutions and LSTMs) is not modelled",
     ),
+)
+
+# Parakeet RNN-T / TDT, NVIDIA's streaming RNN-T (transformers' ParakeetTDTDecoder,
+# ParakeetTDTJointNetwork): no transformer decoder.
+_TRANSDUCER = (
+    "a transducer decoder (an LSTM prediction network of decoder_hidden_size, "
+    "num_decoder_layers layers, and a joint network over every encoder frame and emitted token, "
+    "run by greedy decoding a data-dependent number of times) is not modelled"
 )
 
 # Sub-config fields the generic reader does not see and that make an encoder not a plain
@@ -127,6 +136,10 @@ def refused_part(data: dict[str, Any]) -> Problem | None:
             return Problem(f"{_PREFIX}.{key}", message)
     enc = data.get("encoder_config")
     if isinstance(enc, dict) and not isinstance(data.get("decoder_config"), dict):
+        if data.get("decoder_hidden_size") is not None:
+            return _not_plain("encoder_config", enc) or Problem(
+                f"{_PREFIX}.decoder_hidden_size", _TRANSDUCER
+            )
         return _not_plain("encoder_config", enc) or Problem(
             f"{_PREFIX}.encoder_config",
             "an encoder sub-config with the decoder's fields at the top level is not read "
@@ -144,6 +157,8 @@ def pair(data: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _not_plain(key: str, sub: dict[str, Any]) -> Problem | None:
+    if sub.get("model_type") in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
+        return None  # read as a conformer, or refused by name (cosamt.workload.hf_conformer)
     for field, what in _NOT_PLAIN:
         if sub.get(field) not in (None, 0, False, []):
             return Problem(f"{_PREFIX}.{key}.{field}", f"{what} not modelled")
@@ -208,6 +223,13 @@ def _split_notes(data: dict[str, Any], enc: ModelConfig) -> list[str]:
     return notes
 
 
+# Decoder families with per-token work the generic reading does not count (vector ops only).
+_DECODER_NOTES = {
+    "canary_decoder": "the decoder's embedding layernorm (CohereAsrDecoder.embedding_layernorm, "
+    "after the token and position embeddings are added) is not counted",
+}
+
+
 def _capacity_note(sub: dict[str, Any], dec: ModelConfig) -> list[str]:
     capacity = sub.get("expert_capacity")
     if not dec.moe or not isinstance(capacity, int):
@@ -247,6 +269,7 @@ def read_pair(
         f"block with cross-attention against the encoder's output ({tokens})",
         *_split_notes(data, enc),
         *_capacity_note(data[dec_key], dec),
+        *([_DECODER_NOTES[t]] if (t := data[dec_key].get("model_type")) in _DECODER_NOTES else []),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
     )

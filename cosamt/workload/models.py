@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
+from cosamt.workload.conformer import Conformer
 from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
 from cosamt.workload.pyramid import Pyramid
 
@@ -159,6 +160,11 @@ class ModelConfig(BaseModel):
     short_conv_kernel: PositiveInt | None = None
     """LFM2's short-convolution layers (``layer_groups`` with mixer ``conv``): taps of the
     depthwise causal convolution (``conv_L_cache``)."""
+    conformer: Conformer | None = None
+    """A conformer speech encoder (Parakeet's FastConformer): every block FFN/2, relative-position
+    attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
+    (:mod:`cosamt.workload.conformer_ops`); a bidirectional encoder of plain dense blocks only.
+    ``None``: Transformer blocks."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -199,7 +205,21 @@ class ModelConfig(BaseModel):
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
         self._check_layer_kinds()
+        self._check_conformer()
         return self
+
+    def _check_conformer(self) -> None:
+        if self.conformer is None:
+            return
+        plain = not (self.decoder or self.moe or self.mla or self.parallel or self.rotary_dim)
+        others: tuple[object, ...] = (self.layer_groups, self.ssm, self.linear_attention)
+        others += (self.sliding_window, self.encoder_layers, self.image_tokens)
+        others += (self.stage_depths, self.pyramid)
+        if not plain or self.gated or any(v is not None for v in others):
+            raise ValueError(
+                "conformer: a bidirectional encoder of dense blocks with a plain FFN only (no "
+                "MoE, MLA, rotary, window, layer groups, recurrent layers, stages, encoder)"
+            )
 
     def _check_groups(self) -> None:
         groups = self.layer_groups

@@ -31,6 +31,7 @@ stated in every workload and solve report (:func:`assumptions`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -250,6 +251,7 @@ class BlockPlan:
         None  # keys the sparse-attention indexer scores (n: those attention reads)
     )
     group: LayerGroup | None = None  # a hybrid's layer group (cosamt.workload.hybrid)
+    frontend: bool = False  # a conformer's subsampling front-end (cosamt.workload.conformer_ops)
 
 
 @dataclass(frozen=True)
@@ -358,7 +360,7 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
 
         plans = refine_plans(model, plans)
     if not model.encoder_decoder:
-        return plans
+        return _with_frontend(model, plans, "", seq_len)
     plans = [
         BlockPlan(
             f"dec.{p.prefix}", p.label, p.count, p.m, p.n, p.causal, p.moe, p.cross_n, p.cross_kv
@@ -374,9 +376,23 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
             BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
             for p in _decoder_plans(model.encoder, Phase.PREFILL, tokens)
         ]
-        return [*encoder, *plans]
+        return [*_with_frontend(model.encoder, encoder, "enc.", tokens), *plans]
     encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
     return [encoder_plan, *plans]
+
+
+def _with_frontend(
+    model: ModelConfig, plans: list[BlockPlan], p: str, tokens: int
+) -> list[BlockPlan]:
+    """A conformer encoder's plans: its subsampling front-end (once) before its blocks, which
+    are named ``enc.`` when the encoder stands alone."""
+    if model.conformer is None:
+        return plans
+    front = BlockPlan(f"{p}sub.", "subsampling front-end", 1, tokens, 0, False, False)
+    front = dataclasses.replace(front, frontend=True)
+    if not p:
+        plans = [dataclasses.replace(q, prefix=f"enc.{q.prefix}") for q in plans]
+    return [front, *plans]
 
 
 # ---- one block ---------------------------------------------------------------------------------
@@ -582,6 +598,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
         return group_block(model, plan, b)
+    if model.conformer is not None:
+        from cosamt.workload import conformer_ops  # it builds on this module
+
+        return (conformer_ops.frontend if plan.frontend else conformer_ops.block)(model, plan, b)
     if plan.ssm and model.ssm is not None and model.ssm.layers is None:  # pure Mamba: no FFN
         from cosamt.workload.recurrent import mamba_ops  # it builds on this module
 
@@ -699,6 +719,11 @@ def assumptions(
         from cosamt.workload import short_conv  # it builds on this module
 
         out += short_conv.assumptions(model)
+    conformer = model.encoder if model.encoder is not None else model
+    if conformer.conformer is not None and phase is Phase.PREFILL:  # decode: the encoder ran
+        from cosamt.workload import conformer_ops  # it builds on this module
+
+        out += conformer_ops.assumptions(conformer, model.encoder_tokens or seq_len)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
