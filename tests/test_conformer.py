@@ -96,3 +96,17 @@ def test_cli_workload_and_solve_on_a_small_canary(tmp_path: Path) -> None:
     solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
     assert solved.exit_code == 0, solved.output
     assert "enc.conv_dw" in solved.stdout
+
+
+def test_cohere_asr_projects_the_encoder_output_every_forward() -> None:
+    # CohereAsrDecoder.proj: Linear(1280, 1024) on the 16 encoder frames, in prefill and again
+    # in every decode step (the decoder's forward runs it whatever the cross K/V cache holds).
+    model = config_from_dict(corpus("cohere_asr"), source="cohere_asr")
+    assert model.encoder is not None and (model.encoder.d_model, model.d_model) == (1280, 1024)
+    for phase in (Phase.PREFILL, Phase.DECODE):
+        wl = build_workload(model, phase, 1, 16)
+        ops = {o.name: o for o in wl.operators}
+        assert ops["dec.xproj.enc_proj"].dims == {"b": 1, "m": 16, "e": 1280, "f": 1024}
+        if phase is Phase.PREFILL:  # the cross K/V read the projected, 1024-wide output
+            assert ops["dec.xkv_proj"].dims["e"] == 1024
+        assert any("1280 -> 1024" in a for a in wl.assumptions)

@@ -34,8 +34,8 @@ MIN_ACCEPTED = {
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 45,
-    "encoder-decoder": 43,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
-    # + canary (conformer encoder: tests/hf_conformer_formulas.py)
+    "encoder-decoder": 44,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    # + canary, cohere_asr (conformer encoders: tests/hf_conformer_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -406,6 +406,8 @@ def halves(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
     for enc, dec in (("encoder", "decoder"), ("encoder_config", "decoder_config")):
         if isinstance(cfg.get(enc), dict) and isinstance(cfg.get(dec), dict):
             return dict(cfg[enc]), dict(cfg[dec])
+    if cfg.get("model_type") == "cohere_asr":  # CohereAsrModel: the decoder's fields at the top
+        return dict(cfg["encoder_config"]), {k: v for k, v in cfg.items() if k != "encoder_config"}
     return None
 
 
@@ -421,14 +423,16 @@ def composite_macs(enc: dict[str, Any], dec: dict[str, Any]) -> list[dict[str, i
         "add_cross_attention": True,
     }
     conformer = enc.get("model_type") in CONFORMER  # its front-end and blocks (SEQ frames)
-    return [
-        {
-            "encoder": conformer_macs(enc, src) if conformer else expected_macs(enc, ge)["dense"],
-            **expected_macs(dec, gd, src),
-        }
-        for ge in gate_forms(enc.get("model_type", ""))
-        for gd in gate_forms(dec.get("model_type", ""))
-    ]
+    # CohereAsrDecoder.proj: Linear(encoder hidden, decoder hidden) on the encoder's output.
+    proj = src * enc["hidden_size"] * dec["hidden_size"] if dec["model_type"] == "cohere_asr" else 0
+    out = []
+    for ge in gate_forms(enc.get("model_type", "")):
+        for gd in gate_forms(dec.get("model_type", "")):
+            blocks = expected_macs(dec, gd, src)
+            blocks["dense"] = blocks.get("dense", 0) + proj
+            encoder = conformer_macs(enc, src) if conformer else expected_macs(enc, ge)["dense"]
+            out.append({"encoder": encoder, **blocks})
+    return out
 
 
 def expected_tokens(cfg: dict[str, Any]) -> int:

@@ -778,6 +778,7 @@ def config_from_dict(
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
+    data = hf_composite.nest_decoder(data) or data
     keys = hf_composite.pair(data)
     if keys is not None:  # encoder + decoder sub-configs, each read by this reader
         return hf_composite.read_pair(config_from_dict, data, keys, name, source)

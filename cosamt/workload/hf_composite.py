@@ -129,6 +129,25 @@ def split_moe_halves(data: dict[str, Any]) -> dict[str, Any] | None:
     return halves
 
 
+# Families whose top-level fields are the decoder beside an encoder sub-config, the decoder
+# projecting the encoder's output to its width: transformers' CohereAsrDecoder
+# (``proj = nn.Linear(encoder_config.hidden_size, hidden_size)``, modeling_cohere_asr.py).
+_FLAT_DECODER = frozenset({"cohere_asr"})
+
+
+def nest_decoder(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A config with an ``encoder_config`` and the decoder's fields at the top level (Cohere
+    ASR), as a composite with ``encoder_config`` and ``decoder_config``."""
+    if data.get("model_type") not in _FLAT_DECODER or not isinstance(
+        data.get("encoder_config"), dict
+    ):
+        return None
+    decoder = {k: v for k, v in data.items() if k != "encoder_config"}
+    decoder["model_type"] = f"{data['model_type']}_decoder"
+    return {"model_type": data["model_type"], "_encoder_proj": True,
+            "encoder_config": data["encoder_config"], "decoder_config": decoder}  # fmt: skip
+
+
 def refused_part(data: dict[str, Any]) -> Problem | None:
     """A composite whose parts are not an encoder and a decoder, or that has only an encoder."""
     for key, message in _REFUSED_PARTS:
@@ -178,9 +197,9 @@ def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConf
         raise InputError(source, rooted) from exc
 
 
-def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem]:
+def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str, proj: bool) -> list[Problem]:
     problems = []
-    if enc.d_model != dec.d_model:
+    if enc.d_model != dec.d_model and not proj:
         # transformers then projects the encoder's output (enc_to_dec_proj) or gives the
         # cross-attention its own widths (Dia's cross_hidden_size): neither is modelled.
         problems.append(
@@ -225,6 +244,8 @@ def _split_notes(data: dict[str, Any], enc: ModelConfig) -> list[str]:
 
 # Decoder families with per-token work the generic reading does not count (vector ops only).
 _DECODER_NOTES = {
+    "cohere_asr_decoder": "the decoder's embedding layernorm (CohereAsrDecoder.embedding_layernorm, "
+    "after the token and position embeddings are added) is not counted",
     "canary_decoder": "the decoder's embedding layernorm (CohereAsrDecoder.embedding_layernorm, "
     "after the token and position embeddings are added) is not counted",
 }
@@ -251,7 +272,8 @@ def read_pair(
         raise InputError(source, problems)
     enc = _part(read, data[enc_key], enc_key, source)
     dec = _part(read, data[dec_key], dec_key, source)
-    problems = _check_encoder(enc, dec, enc_key)
+    proj = bool(data.get("_encoder_proj"))
+    problems = _check_encoder(enc, dec, enc_key, proj)
     if not dec.decoder:
         problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
     if dec.encoder_layers is not None or dec.decoder_tokens is not None:
@@ -269,6 +291,15 @@ def read_pair(
         f"block with cross-attention against the encoder's output ({tokens})",
         *_split_notes(data, enc),
         *_capacity_note(data[dec_key], dec),
+        *(
+            [
+                f"the decoder projects the encoder's output {enc.d_model} -> {dec.d_model} "
+                "(CohereAsrDecoder.proj) on every decoder forward, each decode step included, as "
+                "the source computes it (the cross-attention K/V are cached all the same)"
+            ]
+            if proj
+            else []
+        ),
         *([_DECODER_NOTES[t]] if (t := data[dec_key].get("model_type")) in _DECODER_NOTES else []),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
@@ -279,6 +310,7 @@ def read_pair(
         encoder_layers=enc.n_layers,
         encoder=enc.model_copy(update={"decoder": False}),
         encoder_tokens=enc.image_tokens,
+        encoder_proj=proj,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
         decoder=True,
         assumptions=notes,

@@ -111,6 +111,10 @@ class ModelConfig(BaseModel):
     sub-config: heads, FFN, activation, norm may differ; the hidden size must be the decoder's,
     which its cross-attention reads): the encoder blocks are built from it, ``encoder_layers``
     must equal its ``n_layers``. ``None``: the encoder has the decoder's widths."""
+    encoder_proj: bool = False
+    """Encoder-decoder model whose decoder projects the encoder's output to its own width
+    (Cohere ASR's ``CohereAsrDecoder.proj``) on every decoder forward, decode steps included: the
+    encoder (``encoder``) may then be wider or narrower than ``d_model``."""
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
@@ -437,9 +441,16 @@ class ModelConfig(BaseModel):
     def _check_encoder(self) -> ModelConfig:
         enc = self.encoder
         if enc is None:
+            if self.encoder_proj:
+                raise ValueError("encoder_proj needs an encoder of its own shape (encoder)")
             return self
-        if self.encoder_layers != enc.n_layers or enc.d_model != self.d_model:
-            raise ValueError("encoder: needs encoder_layers = its n_layers and the same d_model")
+        if self.encoder_layers != enc.n_layers or (
+            enc.d_model != self.d_model and not self.encoder_proj
+        ):
+            raise ValueError(
+                "encoder: needs encoder_layers = its n_layers and the same d_model (unless "
+                "encoder_proj)"
+            )
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)
         plain = plain and enc.sliding_window is None and enc.stage_depths is None
         if not plain or enc.mla or enc.decoder_tokens is not None:

@@ -251,7 +251,10 @@ class BlockPlan:
         None  # keys the sparse-attention indexer scores (n: those attention reads)
     )
     group: LayerGroup | None = None  # a hybrid's layer group (cosamt.workload.hybrid)
-    frontend: bool = False  # a conformer's subsampling front-end (cosamt.workload.conformer_ops)
+    # A block of its own, once: "frontend" (a conformer's subsampling front-end,
+    # cosamt.workload.conformer_ops), "encoder_proj" (the decoder's projection of the encoder's
+    # output to its width); "": a stack's blocks.
+    special: str = ""
 
 
 @dataclass(frozen=True)
@@ -367,9 +370,12 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         )
         for p in plans
     ]
+    tokens = model.encoder_tokens or seq_len
+    if model.encoder_proj:  # every decoder forward projects the encoder's output (decode too)
+        proj = BlockPlan("dec.xproj.", "encoder output projection", 1, tokens, 0, False, False)
+        plans = [dataclasses.replace(proj, special="encoder_proj"), *plans]
     if phase is Phase.DECODE:
         return plans
-    tokens = model.encoder_tokens or seq_len
     assert model.encoder_layers is not None
     if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
         encoder = [
@@ -389,7 +395,7 @@ def _with_frontend(
     if model.conformer is None:
         return plans
     front = BlockPlan(f"{p}sub.", "subsampling front-end", 1, tokens, 0, False, False)
-    front = dataclasses.replace(front, frontend=True)
+    front = dataclasses.replace(front, special="frontend")
     if not p:
         plans = [dataclasses.replace(q, prefix=f"enc.{q.prefix}") for q in plans]
     return [front, *plans]
@@ -598,10 +604,14 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
         return group_block(model, plan, b)
+    if plan.special == "encoder_proj":
+        assert model.encoder is not None
+        return [_projection(f"{p}enc_proj", b, m, model.encoder.d_model, d, c)]
     if model.conformer is not None:
         from cosamt.workload import conformer_ops  # it builds on this module
 
-        return (conformer_ops.frontend if plan.frontend else conformer_ops.block)(model, plan, b)
+        front = plan.special == "frontend"
+        return (conformer_ops.frontend if front else conformer_ops.block)(model, plan, b)
     if plan.ssm and model.ssm is not None and model.ssm.layers is None:  # pure Mamba: no FFN
         from cosamt.workload.recurrent import mamba_ops  # it builds on this module
 
