@@ -56,3 +56,20 @@ def block_macs(cfg: dict[str, Any], t: int) -> int:
 def conformer_macs(cfg: dict[str, Any], t: int) -> int:
     """The whole encoder: the front-end, then num_hidden_layers blocks."""
     return frontend_macs(cfg, t) + cfg["num_hidden_layers"] * block_macs(cfg, t)
+
+
+TRANSDUCER = ("parakeet_tdt",)
+
+
+def tdt_macs(cfg: dict[str, Any], frames: int, tokens: int) -> int:
+    """ParakeetForTDT.forward beyond its encoder, at ``frames`` encoder frames and ``tokens``
+    decoder tokens: encoder_projector (encoder hidden -> decoder_hidden_size) per frame;
+    ParakeetTDTDecoder: nn.LSTM(decoder_hidden_size, decoder_hidden_size, num_decoder_layers),
+    each layer 4 gates of W_ih x + W_hh h per token, then decoder_projector per token;
+    ParakeetTDTJointNetwork: head(act(enc + dec)) to vocab_size + len(durations) logits per
+    frame x token pair (Xu et al. 2023, arXiv:2304.06795, sec. 3: the token and duration
+    distributions from one joint network)."""
+    h, enc = cfg["decoder_hidden_size"], cfg["encoder_config"]["hidden_size"]
+    lstm = cfg["num_decoder_layers"] * tokens * (4 * h * h + 4 * h * h)
+    head = frames * tokens * h * (cfg["vocab_size"] + len(cfg["durations"]))
+    return frames * enc * h + lstm + tokens * h * h + head

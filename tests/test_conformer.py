@@ -110,3 +110,43 @@ def test_cohere_asr_projects_the_encoder_output_every_forward() -> None:
         if phase is Phase.PREFILL:  # the cross K/V read the projected, 1024-wide output
             assert ops["dec.xkv_proj"].dims["e"] == 1024
         assert any("1280 -> 1024" in a for a in wl.assumptions)
+
+
+def tiny_tdt() -> dict[str, Any]:
+    """Parakeet TDT's default config with small widths (the structure unchanged)."""
+    cfg = corpus("parakeet_tdt")
+    cfg["encoder_config"].update(hidden_size=64, intermediate_size=256, num_attention_heads=2,
+                                 num_key_value_heads=2, num_hidden_layers=2,
+                                 subsampling_conv_channels=16)  # fmt: skip
+    cfg.update(decoder_hidden_size=32, vocab_size=50)
+    return cfg
+
+
+def test_tdt_prediction_and_joint_networks() -> None:
+    # ParakeetForTDT: encoder_projector 1024 -> 640; a 2-layer nn.LSTM(640, 640): per layer
+    # and token W_ih (640 x 2560) and W_hh (640 x 2560); the joint head over 16 x 16 frame x
+    # token pairs to 8193 + 5 logits.
+    model = config_from_dict(corpus("parakeet_tdt"), source="parakeet_tdt")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    ops = {o.name: o for o in wl.operators}
+    assert ops["dec.enc_proj.proj"].dims == {"b": 1, "m": 16, "e": 1024, "f": 640}
+    assert ops["dec.lstm.lstm_hh"].dims == {"b": 1, "m": 16, "e": 640, "f": 2560}
+    assert ops["dec.lstm.lstm_ih"].count == 2
+    assert ops["dec.joint.joint_head"].macs == 16 * 16 * 640 * (8193 + 5)
+    assert ops["dec.joint.joint_add"].dims == {"b": 1, "m": 16, "n": 16, "f": 640}
+    assert not any("cross-attention" in a or "causal self-attention" in a for a in wl.assumptions)
+    step = {o.name: o for o in build_workload(model, Phase.DECODE, 1, 16).operators}
+    assert "dec.enc_proj.proj" not in step and "enc.att_qk" not in step  # ran before decode
+    assert step["dec.lstm.lstm_hh"].dims["m"] == 1
+    assert step["dec.joint.joint_head"].macs == 640 * (8193 + 5)
+
+
+@pytest.mark.parametrize("phase", ["prefill", "decode"])
+def test_cli_solve_on_a_small_tdt(tmp_path: Path, phase: str) -> None:
+    (tmp_path / "tdt.json").write_text(json.dumps(tiny_tdt()))
+    inst = {"model": {"hf_config": "tdt.json"}, "seq_len": 16, "arch": "edge", "phase": phase,
+            "options": {"time_limit_s": 30, "threads": 1}}  # fmt: skip
+    (tmp_path / "inst.json").write_text(json.dumps(inst))
+    solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
+    assert solved.exit_code == 0, solved.output
+    assert "dec.joint.joint_head" in solved.stdout and "dec.lstm.lstm_cell" in solved.stdout

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_conformer_formulas import CONFORMER, conformer_macs
+from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
 from hf_layer_formulas import GEMMA4, LFM, gemma4_macs, lfm_macs
 
 from cosamt.errors import InputError
@@ -34,8 +34,9 @@ MIN_ACCEPTED = {
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 45,
-    "encoder-decoder": 44,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
-    # + canary, cohere_asr (conformer encoders: tests/hf_conformer_formulas.py)
+    "encoder-decoder": 45,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
+    # tests/hf_conformer_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -495,6 +496,13 @@ def check(model_type: str) -> str:
             assert p.path.startswith("hf_config.") and p.message, (model_type, p)
         return "refused: " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
     got = block_macs(model, model.image_tokens or SEQ)
+    if cfg.get("model_type") in TRANSDUCER:  # conformer encoder, LSTM and joint networks
+        want = {
+            "encoder": conformer_macs(cfg["encoder_config"], SEQ),
+            "dense": tdt_macs(cfg, SEQ, SEQ),
+        }
+        assert got == want, (model_type, got, want)
+        return "accepted"
     if cfg.get("model_type") in CONFORMER:  # a conformer encoder alone: front-end + blocks
         assert sum(got.values()) == conformer_macs(cfg, SEQ), (model_type, got)
         return "accepted"

@@ -24,6 +24,7 @@ from cosamt.workload import (
     hf_hybrid,
     hf_layers,
     hf_recurrent,
+    hf_transducer,
     hf_vision,
 )
 from cosamt.workload.hf_families import (
@@ -779,6 +780,8 @@ def config_from_dict(
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
     data = hf_composite.nest_decoder(data) or data
+    if hf_transducer.is_transducer(data):  # Parakeet TDT: LSTM prediction + joint networks
+        return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)
     if keys is not None:  # encoder + decoder sub-configs, each read by this reader
         return hf_composite.read_pair(config_from_dict, data, keys, name, source)

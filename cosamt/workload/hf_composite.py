@@ -184,6 +184,14 @@ def _not_plain(key: str, sub: dict[str, Any]) -> Problem | None:
     return None
 
 
+def read_encoder(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConfig:
+    """An encoder sub-config read alone (refused first if it is not one cosamt models)."""
+    problem = _not_plain(key, sub)
+    if problem is not None:
+        raise InputError(source, [problem])
+    return _part(read, sub, key, source)
+
+
 def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConfig:
     """One half, read alone; its problems re-rooted under ``hf_config.<key>``. The composite
     states the structure, so the half's own ``is_encoder_decoder`` flag is dropped."""

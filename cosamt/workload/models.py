@@ -21,6 +21,7 @@ from cosamt.limits import Heads, Layers, SeqLen, Width
 from cosamt.workload.conformer import Conformer
 from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
 from cosamt.workload.pyramid import Pyramid
+from cosamt.workload.transducer import Transducer
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -115,6 +116,11 @@ class ModelConfig(BaseModel):
     """Encoder-decoder model whose decoder projects the encoder's output to its own width
     (Cohere ASR's ``CohereAsrDecoder.proj``) on every decoder forward, decode steps included: the
     encoder (``encoder``) may then be wider or narrower than ``d_model``."""
+    transducer: Transducer | None = None
+    """A token-and-duration transducer (Parakeet TDT, :mod:`cosamt.workload.transducer`): the
+    decoder is an LSTM prediction network (``n_layers`` layers of ``d_model``) and a joint
+    network, not Transformer blocks (``n_heads``, ``d_ff`` unused); the encoder (``encoder``, a
+    conformer) is projected to ``d_model``."""
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
@@ -445,12 +451,14 @@ class ModelConfig(BaseModel):
                 raise ValueError("encoder_proj needs an encoder of its own shape (encoder)")
             return self
         if self.encoder_layers != enc.n_layers or (
-            enc.d_model != self.d_model and not self.encoder_proj
+            enc.d_model != self.d_model and not (self.encoder_proj or self.transducer)
         ):
             raise ValueError(
                 "encoder: needs encoder_layers = its n_layers and the same d_model (unless "
                 "encoder_proj)"
             )
+        if self.transducer is not None and (enc.conformer is None or self.cross_attention):
+            raise ValueError("transducer: a conformer encoder and no cross-attention")
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)
         plain = plain and enc.sliding_window is None and enc.stage_depths is None
         if not plain or enc.mla or enc.decoder_tokens is not None:

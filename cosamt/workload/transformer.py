@@ -357,6 +357,10 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         from cosamt.workload.hybrid import group_plans  # it builds on this module
 
         return group_plans(model, phase, seq_len)
+    if model.transducer is not None:
+        from cosamt.workload import transducer_ops  # it builds on this module
+
+        return transducer_ops.plans(model, phase, seq_len)
     plans = _decoder_plans(model, phase, seq_len)
     if model.indexer is not None or model.linear_attention is not None or model.ssm is not None:
         from cosamt.workload.recurrent import refine_plans  # it builds on this module
@@ -604,6 +608,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
         return group_block(model, plan, b)
+    if plan.special in ("enc_proj", "lstm", "joint"):
+        from cosamt.workload import transducer_ops  # it builds on this module
+
+        return transducer_ops.block(model, plan, b)
     if plan.special == "encoder_proj":
         assert model.encoder is not None
         return [_projection(f"{p}enc_proj", b, m, model.encoder.d_model, d, c)]
@@ -699,7 +707,8 @@ def assumptions(
 ) -> list[str]:
     """What the operators leave out or approximate, for every report."""
     out = list(model.assumptions)
-    if model.decoder and phase is Phase.PREFILL and model.attends:  # pure Mamba: no attention
+    attends = model.attends and model.transducer is None  # pure Mamba, LSTM: no attention
+    if model.decoder and phase is Phase.PREFILL and attends:
         out.append(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
@@ -754,7 +763,11 @@ def assumptions(
             f"{seq_len} tokens are the instance's seq_len (the backbone's feature map; the "
             "backbone and the positional embeddings added to Q and K are not modelled)"
         )
-    if model.encoder_decoder or model.cross_attention:
+    if model.transducer is not None:
+        from cosamt.workload import transducer_ops  # it builds on this module
+
+        out += transducer_ops.assumptions(model, phase, seq_len)
+    elif model.encoder_decoder or model.cross_attention:
         tokens = model.encoder_tokens or seq_len
         out.append(
             f"cross-attention against {tokens} encoder tokens"
