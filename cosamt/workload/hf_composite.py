@@ -45,12 +45,19 @@ _REFUSED_PARTS = (
     ),
 )
 
-# Parakeet RNN-T / TDT, NVIDIA's streaming RNN-T (transformers' ParakeetTDTDecoder,
-# ParakeetTDTJointNetwork): no transformer decoder.
+# Parakeet RNN-T and NVIDIA's streaming RNN-T (transformers' ParakeetForRNNT and its subclasses):
+# no transformer decoder. (Parakeet TDT is read by cosamt.workload.hf_transducer.)
 _TRANSDUCER = (
-    "a transducer decoder (an LSTM prediction network of decoder_hidden_size, "
-    "num_decoder_layers layers, and a joint network over every encoder frame and emitted token, "
-    "run by greedy decoding a data-dependent number of times) is not modelled"
+    "an RNN-T decoder (ParakeetForRNNT: an LSTM prediction network of decoder_hidden_size and "
+    "num_decoder_layers, a joint network over every encoder frame and emitted token) is not "
+    "modelled: its modelling code was not read for cosamt (the TDT transducer, parakeet_tdt, is)"
+)
+
+_TEXT_TO_SPEECH = (
+    "a non-autoregressive text-to-speech model (FastSpeech2-Conformer: conformer encoder and "
+    "decoder with convolutional FFNs and no cross-attention, duration / pitch / energy "
+    "predictors, a length regulator whose output length is data-dependent, a postnet) is not "
+    "modelled"
 )
 
 # Sub-config fields the generic reader does not see and that make an encoder not a plain
@@ -153,6 +160,9 @@ def refused_part(data: dict[str, Any]) -> Problem | None:
     for key, message in _REFUSED_PARTS:
         if isinstance(data.get(key), dict):
             return Problem(f"{_PREFIX}.{key}", message)
+    if data.get("duration_predictor_layers") is not None:
+        # transformers' FastSpeech2ConformerModel (modeling_fastspeech2_conformer.py).
+        return Problem(f"{_PREFIX}.duration_predictor_layers", _TEXT_TO_SPEECH)
     enc = data.get("encoder_config")
     if isinstance(enc, dict) and not isinstance(data.get("decoder_config"), dict):
         if data.get("decoder_hidden_size") is not None:
