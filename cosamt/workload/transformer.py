@@ -777,8 +777,11 @@ def assumptions(
                 else ""
             )
         )
+    front = "any input front-end (patch embedding, audio convolutions)"
+    if conformer.conformer is not None:  # its subsampling convolutions are modelled (enc.sub.)
+        front = "any input front-end other than the conformer's subsampling convolutions"
     out.append(
-        "embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and any input front-end (patch embedding, audio convolutions) are not modelled"
+        f"embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and {front} are not modelled"
     )
     if not lm_head:
         out.append("the LM head (vocabulary projection) is not included (options.lm_head)")
