@@ -53,6 +53,10 @@ def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
         ("rag", "hf_config.question_encoder"),
         ("musicgen", "hf_config.audio_encoder"),
         ("dia_decoder", "hf_config.is_encoder_decoder"),  # a decoder half on its own
+        # conformer-like encoders other than ParakeetEncoder (were read as plain transformers)
+        ("lasr_encoder", "hf_config.conv_kernel_size"),
+        ("granite_speech5_encoder", "hf_config.conv_kernel_size"),
+        ("wav2vec2-bert", "hf_config.conv_depthwise_kernel_size"),
     ],
 )
 def test_composites_not_modelled_are_refused_by_field(model_type: str, path: str) -> None:

@@ -657,6 +657,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
+    if model_type in hf_conformer.CONFORMER_TYPES:
+        read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
