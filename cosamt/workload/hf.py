@@ -649,6 +649,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
+    read = hf_layers.READ_KEYS if model_type in hf_layers.GEMMA4_TYPES else read
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
@@ -763,7 +764,9 @@ def config_from_dict(
         if outer.problems:
             raise InputError(source, outer.problems)
         inner = config_from_dict(
-            {"model_type": "", **data[key]}, name or str(data.get("model_type")), source
+            {"model_type": "", **data[key], **hf_layers.assistant_marker(data)},
+            name or str(data.get("model_type")),
+            source,
         )
         towers = sorted(k for k in data if k.endswith("_config") and k != key)
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"

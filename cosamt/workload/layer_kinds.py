@@ -99,7 +99,8 @@ class LayerGroup(BaseModel):
     """Identical layers of a stack whose layers differ (Jamba, Nemotron-H, Granite-4.0-H,
     Falcon-H1, LFM2, Gemma 4): each pre-norm sublayer (the token mixer, the FFN) is norm,
     sublayer, residual add. A layer has a mixer, an FFN or both. An attention group may window
-    its keys and override the model's head shape (Gemma 4's ``per_layer_config``)."""
+    its keys, override the model's head shape (Gemma 4's ``per_layer_config``) and reuse another
+    layer's K and V (``kv_shared``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
@@ -121,6 +122,10 @@ class LayerGroup(BaseModel):
     """Attention: these layers' KV heads (``None``: the model's); must divide ``n_heads``."""
     rotary_dim: PositiveInt | None = None
     """Attention: these layers' rotated features per head (``None``: the model's)."""
+    kv_shared: bool = False
+    """Attention: these layers reuse K and V an earlier layer computed (Gemma 4's and Gemma 3n's
+    ``num_kv_shared_layers``; an assistant's every layer reads its target's): no K/V projections,
+    rotary on Q only; QKᵀ and P·V still run."""
 
     @property
     def overrides(self) -> dict[str, int]:
@@ -140,4 +145,12 @@ class LayerGroup(BaseModel):
     @property
     def shape(self) -> tuple[object, ...]:
         """What makes two groups' layers differ."""
-        return (self.mixer, self.ffn, self.window, self.head_dim, self.n_kv_heads, self.rotary_dim)
+        return (
+            self.mixer,
+            self.ffn,
+            self.window,
+            self.head_dim,
+            self.n_kv_heads,
+            self.rotary_dim,
+            self.kv_shared,
+        )

@@ -250,6 +250,7 @@ class BlockPlan:
         None  # keys the sparse-attention indexer scores (n: those attention reads)
     )
     group: LayerGroup | None = None  # a hybrid's layer group (cosamt.workload.hybrid)
+    extra: str = ""  # a model-wide block beside the layers (cosamt.workload.per_layer)
 
 
 @dataclass(frozen=True)
@@ -582,6 +583,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
         return group_block(model, plan, b)
+    if plan.extra:
+        from cosamt.workload.per_layer import extra_ops  # it builds on this module
+
+        return extra_ops(model, plan, b)
     if plan.ssm and model.ssm is not None and model.ssm.layers is None:  # pure Mamba: no FFN
         from cosamt.workload.recurrent import mamba_ops  # it builds on this module
 
@@ -699,6 +704,10 @@ def assumptions(
         from cosamt.workload import short_conv  # it builds on this module
 
         out += short_conv.assumptions(model)
+    if model.per_layer_input is not None or any(g.kv_shared for g in model.layer_groups or ()):
+        from cosamt.workload import per_layer  # it builds on this module
+
+        out += per_layer.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
