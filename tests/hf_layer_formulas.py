@@ -8,6 +8,7 @@ from typing import Any
 
 GEMMA4 = ("gemma4_text", "gemma4_unified_text")
 GEMMA4_ASSISTANT = ("gemma4_unified_assistant",)
+GEMMA3N = ("gemma3n_text",)
 LFM = ("lfm2", "lfm2_moe", "lfm3")
 
 
@@ -51,6 +52,34 @@ def gemma4_assistant_macs(cfg: dict[str, Any], m: int) -> int:
     text, target = cfg["text_config"], cfg["backbone_hidden_size"]
     d = text["hidden_size"]
     return m * 2 * target * d + gemma4_macs(text, m, all_shared=True) + m * d * target
+
+
+def gemma3n_macs(cfg: dict[str, Any], m: int) -> int:
+    """Gemma3nTextModel and Gemma3nTextDecoderLayer: before the layers per_layer_model_projection
+    (d -> layers x p) and altup_projections (d -> d for each of the A - 1 extra copies); per
+    layer AltUp's predict (modality_router d -> A, prediction_coefs A -> A^2, the copies mixed:
+    d x A x A per token), LAuReL (linear_left d -> rank, linear_right rank -> d), attention (no
+    k_proj / v_proj on the last num_kv_shared_layers), the gated MLP of intermediate_size[i]
+    (its Gaussian top-k sparsifies, the matmuls run dense), AltUp's correct (modality_router
+    d -> A, correction_coefs A -> A), per_layer_input_gate and per_layer_projection; after the
+    layers altup_unembed_projections (d -> d for each extra copy)."""
+    d, heads, kv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    dh, a, rank = cfg["head_dim"], cfg["altup_num_inputs"], cfg["laurel_rank"]
+    ple, kinds = cfg["hidden_size_per_layer_input"], cfg["layer_types"]
+    widths = cfg["intermediate_size"]
+    widths = widths if isinstance(widths, list) else [widths] * len(kinds)
+    first_shared = len(kinds) - cfg["num_kv_shared_layers"]
+    total = m * d * len(kinds) * ple + 2 * (a - 1) * m * d * d
+    for i, kind in enumerate(kinds):
+        n = min(m, cfg["sliding_window"]) if kind == "sliding_attention" else m
+        attn = attention_macs(m, n, d, heads, kv, dh)
+        if i >= first_shared:
+            attn -= 2 * m * d * kv * dh
+        predict = m * d * a + m * a * a * a + m * d * a * a
+        correct = m * d * a + m * a * a
+        laurel = 2 * m * d * rank
+        total += predict + laurel + attn + 3 * m * d * widths[i] + correct + 2 * m * d * ple
+    return total
 
 
 def lfm2_ffn_width(cfg: dict[str, Any]) -> int:

@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 from hf_layer_formulas import (
+    GEMMA3N,
     GEMMA4,
     GEMMA4_ASSISTANT,
     LFM,
+    gemma3n_macs,
     gemma4_assistant_macs,
     gemma4_macs,
     lfm_macs,
@@ -37,8 +39,9 @@ SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
     # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid;
-    # + gemma4, gemma4_text (per-layer inputs), gemma4_unified_assistant (KV from its target)
-    "decoder-only": 103,
+    # + gemma4, gemma4_text (per-layer inputs), gemma4_unified_assistant (KV from its target),
+    # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py)
+    "decoder-only": 105,
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 45,
@@ -279,6 +282,8 @@ def expected_macs(
         return {"dense": pyramid_macs(cfg)}
     if cfg.get("model_type") in GEMMA4:  # per_layer_config (tests/hf_layer_formulas.py)
         return {"dense": gemma4_macs(cfg, SEQ)}
+    if cfg.get("model_type") in GEMMA3N:  # AltUp, LAuReL, per-layer inputs, KV sharing
+        return {"dense": gemma3n_macs(cfg, SEQ)}
     if cfg.get("model_type") in LFM:
         return lfm_macs(cfg, SEQ)
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):

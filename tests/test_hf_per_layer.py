@@ -179,3 +179,96 @@ def test_tiny_gemma4_solves(tmp_path: Path) -> None:
     assert data["total"]["all_optimal"] is True
     scheduled = {op for g in data["groups"] for op in g["operators"]}
     assert {"ple.combine_inputs", "local.kvshared.qk", "global.ple_residual"} <= scheduled
+
+
+A, RANK = 3, 4
+
+
+def gemma3n(**extra: Any) -> dict[str, Any]:
+    return {
+        "model_type": "gemma3n_text", "hidden_size": D, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 16, "num_hidden_layers": 4,
+        "intermediate_size": [FF] * 4, "hidden_activation": "gelu_pytorch_tanh",
+        "rms_norm_eps": 1e-6, "sliding_window": 4,
+        "layer_types": ["sliding_attention", "full_attention"] * 2,
+        "rope_parameters": {"sliding_attention": {"rope_type": "default"},
+                            "full_attention": {"rope_type": "default"}},
+        "hidden_size_per_layer_input": P, "num_kv_shared_layers": 2, "altup_num_inputs": A,
+        "altup_active_idx": 0, "laurel_rank": RANK, "altup_correct_scale": True,
+        "activation_sparsity_pattern": [0.95, 0.95, 0.0, 0.0], **extra,
+    }  # fmt: skip
+
+
+def test_gemma3n_by_hand() -> None:
+    """Gemma3nTextDecoderLayer: AltUp predict (router d -> A, coefficients A -> A^2, the A
+    copies mixed: d x A x A per token), LAuReL (d -> rank -> d), attention, the gated MLP,
+    AltUp correct (router d -> A, coefficients A -> A), the per-layer input's gate and
+    projection; Gemma3nTextModel: per_layer_model_projection, and A - 1 copies made (d -> d)
+    before the layers and merged after."""
+    altup = M * D * A + M * A**3 + M * D * A * A + M * D * A + M * A * A
+    laurel = 2 * M * D * RANK
+    around = altup + laurel + GATED_FFN + PLE_LAYER
+    got = macs_by_prefix(gemma3n())
+    assert got == {
+        "ple.": M * D * 4 * P,
+        "altup_in.": (A - 1) * M * D * D,
+        "local.sparse.": q_and_o(16) + kv(16) + scores(M, 4, 16) + around,
+        "global.sparse.": q_and_o(16) + kv(16) + scores(M, M, 16) + around,
+        "local.kvshared.": q_and_o(16) + scores(M, 4, 16) + around,
+        "global.kvshared.": q_and_o(16) + scores(M, M, 16) + around,
+        "altup_out.": (A - 1) * M * D * D,
+    }
+
+
+def test_gemma3n_operators() -> None:
+    model = config_from_dict(gemma3n(), source="test")
+    assert model.altup is not None and model.altup.inputs == A
+    blocks = {plan.prefix: ops for plan, ops in build_workload(model, Phase.PREFILL, 1, M).blocks}
+    sparse = {op.name: op for op in blocks["local.sparse."]}
+    predict = sparse["local.sparse.altup_predict"]
+    assert predict.dims == {"j": A, "b": 1, "m": M, "f": D, "i": A}
+    assert predict.tensor("C").dims == ("b", "m", "i", "j")  # per-token coefficients: an input
+    names = list(sparse)
+    assert names.index("local.sparse.ffn_sparsify") == names.index("local.sparse.ffn_gate") + 1
+    assert "local.kvshared.ffn_sparsify" not in {op.name for op in blocks["local.kvshared."]}
+    residual = sparse["local.sparse.ple_residual"]  # added to every copy but the first
+    assert residual.dims["j"] == A - 1
+    notes = build_workload(model, Phase.PREFILL, 1, M).assumptions
+    assert any("AltUp with 3 copies" in a for a in notes)
+    assert any("activation sparsity on 2 of 4 layers" in a for a in notes)
+
+
+@pytest.mark.parametrize(
+    ("cfg", "path"),
+    [
+        (gemma3n(intermediate_size=[FF, FF, 2 * FF, FF]), "intermediate_size"),
+        (gemma3n(altup_num_inputs=1), "altup_num_inputs"),
+        (gemma3n(altup_active_idx=3), "altup_active_idx"),
+        (gemma3n(activation_sparsity_pattern=[0.95]), "activation_sparsity_pattern"),
+        (gemma3n(num_kv_shared_layers=4), "num_kv_shared_layers"),
+    ],
+)
+def test_gemma3n_refusals_name_fields(cfg: dict[str, Any], path: str) -> None:
+    with pytest.raises(InputError) as exc:
+        config_from_dict(cfg, source="test")
+    assert [p.path for p in exc.value.problems] == [f"hf_config.{path}"]
+
+
+def test_tiny_gemma3n_solves(tmp_path: Path) -> None:
+    """AltUp's copies (four-dimensional operators), the sparse gate, KV-shared layers:
+    scheduled by ``cosamt solve`` in prefill and decode, every group proven optimal."""
+    cfg = gemma3n(hidden_size=16, intermediate_size=16, head_dim=8)
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    runner = CliRunner()
+    for phase in ("prefill", "decode"):
+        inst = tmp_path / f"{phase}.json"
+        options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
+        inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": 4,
+                                    "phase": phase, "arch": "edge", "options": options}))  # fmt: skip
+        solved = runner.invoke(app, ["solve", str(inst), "--json"])
+        assert solved.exit_code == 0, solved.stdout
+        data = json.loads(solved.stdout)
+        assert data["total"]["all_optimal"] is True
+        scheduled = {op for g in data["groups"] for op in g["operators"]}
+        assert {"altup_in.expand_scale", "local.sparse.altup_predict",
+                "global.kvshared.altup_correct", "altup_out.copies_mean"} <= scheduled  # fmt: skip

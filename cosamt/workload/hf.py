@@ -649,7 +649,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
-    read = hf_layers.READ_KEYS if model_type in hf_layers.GEMMA4_TYPES else read
+    read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:

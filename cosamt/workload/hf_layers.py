@@ -36,7 +36,10 @@ ASSISTANT_TYPES = frozenset({"gemma4_unified_assistant"})
 ASSISTANT_KEY = "_assistant_target_width"  # set on the text config by assistant_marker
 ORDERED_KEY = "_assistant_ordered_embeddings"
 LFM_TYPES = frozenset({"lfm2", "lfm2_moe", "lfm3"})
-LAYERED_TYPES = GEMMA4_TYPES | LFM_TYPES
+GEMMA3N_TYPES = frozenset({"gemma3n_text"})
+PER_LAYER_TYPES = GEMMA4_TYPES | GEMMA3N_TYPES  # READ_KEYS read, not refused
+LAYERED_TYPES = PER_LAYER_TYPES | LFM_TYPES
+_FFN_WIDTHS = "_ffn_widths"  # Gemma 3n's intermediate_size list (normalise keeps one width)
 # Fields Gemma 4's per_layer_config may override, and the generic names they set.
 _OVERRIDES = {"head_dim": "head_dim", "num_key_value_heads": "n_kv_heads"}
 _GEMMA4_ROPE = ("default", "proportional")
@@ -56,7 +59,12 @@ def _is_int(v: Any) -> bool:
 
 def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
     """LFM2's fields under the generic names: RMSNorm (``norm_eps``), SiLU, and ``conv`` layers
-    hidden from the attention reader (which would refuse the kind); the list kept aside."""
+    hidden from the attention reader (which would refuse the kind); the list kept aside. Gemma
+    3n's per-layer ``intermediate_size`` list as its one width when all agree (kept aside)."""
+    widths = data.get("intermediate_size")
+    if model_type in GEMMA3N_TYPES and isinstance(widths, list):
+        one = widths[0] if widths and all(w == widths[0] for w in widths) else None
+        return {**data, "intermediate_size": one, _FFN_WIDTHS: widths}
     if model_type not in LFM_TYPES:
         return data
     out = {**data, "hidden_act": "silu", "rms_norm_eps": data.get("norm_eps", 1e-5)}
@@ -203,6 +211,78 @@ def _check_producers(r: _Reader, layers: list[Layer], kinds: list[Any], first: i
 
 
 def _gemma4(r: _Reader, base: dict[str, Any]) -> tuple[list[Layer], dict[str, Any]]:
+    out, extra = _gemma_layers(r, base)
+    r.assumed.append(
+        "gemma4: per layer its layer_types window and per_layer_config head_dim / KV heads; "
+        "rotary on every feature of each head (default and proportional rope: cos/sin as wide "
+        "as the head); the post-attention and post-FFN norms, v_norm and the layer scalar are "
+        "not counted (vector work)"
+    )
+    return out, extra
+
+
+def _sparsity(r: _Reader, layers: int) -> list[bool] | None:
+    """Which layers sparsify the FFN gate (``activation_sparsity_pattern`` > 0; without it
+    ``Gemma3nTextConfig`` gives the first 10 of more than 10 layers 0.95)."""
+    pattern = r.data.get("activation_sparsity_pattern")
+    if pattern is None:
+        return [layers > 10 and i < 10 for i in range(layers)]
+    if isinstance(pattern, (int, float)) and not isinstance(pattern, bool):
+        pattern = [pattern] * layers
+    ok = isinstance(pattern, list) and len(pattern) == layers
+    if not ok or not all(isinstance(v, (int, float)) and 0 <= v < 1 for v in pattern):
+        r.refuse(
+            "activation_sparsity_pattern",
+            f"one target sparsity in [0, 1) per layer expected ({layers} layers)",
+        )
+        return None
+    return [v > 0 for v in pattern]
+
+
+def _altup(r: _Reader) -> dict[str, Any] | None:
+    """AltUp's copies and LAuReL's rank (``Gemma3nTextConfig``'s defaults where absent)."""
+    inputs = r.data.get("altup_num_inputs", 4)
+    active = r.data.get("altup_active_idx", 0)
+    rank = r.data.get("laurel_rank", 64)
+    scale = r.data.get("altup_correct_scale", True)
+    if not _is_int(inputs) or inputs < 2:
+        r.refuse("altup_num_inputs", f"at least 2 copies are modelled (got {inputs!r})")
+    elif not _is_int(active) or not 0 <= active < inputs:
+        r.refuse("altup_active_idx", f"must index one of the {inputs} copies (got {active!r})")
+    if not _is_int(rank) or rank < 1:
+        r.refuse("laurel_rank", f"must be a positive integer (got {rank!r})")
+    if not isinstance(scale, bool):
+        r.refuse("altup_correct_scale", f"must be true or false (got {scale!r})")
+    if r.problems:
+        return None
+    return {"inputs": inputs, "laurel_rank": rank, "correct_scale": scale}
+
+
+def _gemma3n(r: _Reader, base: dict[str, Any]) -> tuple[list[Layer], dict[str, Any]]:
+    widths = r.data.get(_FFN_WIDTHS)
+    if widths is not None and r.data.get("intermediate_size") is None:
+        r.refuse(
+            "intermediate_size",
+            f"per-layer FFN widths ({sorted(set(map(str, widths)))}) are not modelled (one "
+            "width for every layer)",
+        )
+    elif widths is not None and len(widths) != base["n_layers"]:
+        r.refuse("intermediate_size", f"one FFN width per layer expected ({base['n_layers']})")
+    sparse, altup = _sparsity(r, base["n_layers"]), _altup(r)
+    if sparse is None or altup is None or r.problems:
+        return [], {}
+    out, extra = _gemma_layers(r, base)
+    for layer, gated in zip(out, sparse, strict=False):
+        if gated:
+            layer["sparse_gate"] = True
+    r.assumed.append(
+        "gemma3n: per layer its layer_types window; rotary on every feature of each head "
+        "(default rope)"
+    )
+    return out, {**extra, "altup": altup}
+
+
+def _gemma_layers(r: _Reader, base: dict[str, Any]) -> tuple[list[Layer], dict[str, Any]]:
     layers = base["n_layers"]
     kinds = r.data.get("layer_types")
     if not isinstance(kinds, list) or len(kinds) != layers:
@@ -236,12 +316,6 @@ def _gemma4(r: _Reader, base: dict[str, Any]) -> tuple[list[Layer], dict[str, An
         _check_producers(r, out, kinds, first)
     if r.data.get(ASSISTANT_KEY) is not None:
         extra["assistant_target_width"] = r.data[ASSISTANT_KEY]
-    r.assumed.append(
-        "gemma4: per layer its layer_types window and per_layer_config head_dim / KV heads; "
-        "rotary on every feature of each head (default and proportional rope: cos/sin as wide "
-        "as the head); the post-attention and post-FFN norms, v_norm and the layer scalar are "
-        "not counted (vector work)"
-    )
     return out, extra
 
 
@@ -325,6 +399,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return {}
     if model_type in GEMMA4_TYPES:
         layers, extra = _gemma4(r, base)
+    elif model_type in GEMMA3N_TYPES:
+        layers, extra = _gemma3n(r, base)
     else:
         layers, extra = _lfm(r, model_type, base)
     if not layers:

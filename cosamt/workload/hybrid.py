@@ -20,6 +20,7 @@ group's number (``g2.``) if two groups still share a prefix; one group: no prefi
 from __future__ import annotations
 
 from cosamt.types import Phase
+from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import ModelConfig
@@ -65,6 +66,8 @@ def _prefix(group: LayerGroup, groups: tuple[LayerGroup, ...]) -> str:
         parts.append("local" if group.window else "global")
     if len({g.kv_shared for g in groups if g.has_attention}) > 1 and group.kv_shared:
         parts.append("kvshared")
+    if len({g.sparse_gate for g in groups}) > 1 and group.sparse_gate:
+        parts.append("sparse")
     if len({g.ffn for g in groups}) > 1 and group.ffn is not None:
         parts.append(_FFN_TAG[group.ffn])
     if not parts and len(groups) > 1 and group.ffn is not None:
@@ -102,6 +105,12 @@ def _extra_plans(model: ModelConfig, m: int, before: bool) -> list[BlockPlan]:
     kinds: list[tuple[str, str, str]] = []  # prefix, label, extra
     if before and model.per_layer_input is not None:
         kinds.append(("ple.", "per-layer inputs (model-wide projection)", PER_LAYER_INPUTS))
+    if model.altup is not None:
+        kinds.append(
+            ("altup_in.", "AltUp copies (before the layers)", ALTUP_IN)
+            if before
+            else ("altup_out.", "AltUp merge (after the layers)", ALTUP_OUT)
+        )
     if model.assistant_target_width is not None:
         kinds.append(
             ("asst.", "assistant input projection", ASSISTANT_IN)
@@ -122,6 +131,8 @@ def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
         label += f", head dim {group.head_dim}"
     if group.kv_shared:
         label += ", K/V shared"
+    if group.sparse_gate:
+        label += ", sparse FFN gate"
     return label
 
 
@@ -145,6 +156,8 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     attention and Mamba outputs and the stream summed by one add."""
     group = plan.group
     assert group is not None
+    if model.altup is not None:  # Gemma 3n: AltUp around the layer (cosamt.workload.altup)
+        return layer_ops(model, plan, b)
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     ops: list[Einsum] = []
     step = 1

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
-from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
+from cosamt.workload.layer_kinds import AltUp, Indexer, LayerGroup, LinearAttention, StateSpace
 from cosamt.workload.pyramid import Pyramid
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
@@ -165,6 +165,9 @@ class ModelConfig(BaseModel):
     normed and combined with the per-layer embeddings; each layer then ends with a gate
     projection to this width, act(gate) times its per-layer input, a projection back, an
     RMSNorm and a residual add (:mod:`cosamt.workload.per_layer`)."""
+    altup: AltUp | None = None
+    """Gemma 3n's AltUp stream copies and LAuReL residuals (needs ``layer_groups``); ``None``:
+    the layers' plain pre-norm sublayers."""
     assistant_target_width: Width | None = None
     """A drafting assistant (``gemma4_unified_assistant``) of a target model of this hidden size:
     every layer reads the K and V its target computed (every attention group ``kv_shared``);
@@ -293,6 +296,16 @@ class ModelConfig(BaseModel):
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):
             raise ValueError("per_layer_input needs layer_groups and a gated activation")
+        if self.altup is not None and self.layer_groups is None:
+            raise ValueError("altup needs layer_groups")
+        if any(g.sparse_gate for g in self.layer_groups or ()) and (
+            self.altup is None or not self.gated
+        ):
+            raise ValueError("layer_groups: sparse_gate is read for Gemma 3n's layers only (altup)")
+        if self.altup is not None and any(
+            g.mixer != "attention" or g.ffn != "dense" for g in self.layer_groups or ()
+        ):
+            raise ValueError("altup: every layer attention and a dense FFN")
         if self.assistant_target_width is not None and self.layer_groups is None:
             raise ValueError("assistant_target_width needs layer_groups (all of them kv_shared)")
         if self.layer_groups is not None:

@@ -120,7 +120,11 @@ def extra_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     """The operators of a model-wide block (``BlockPlan.extra``)."""
     if plan.extra == PER_LAYER_INPUTS:
         return model_projection_ops(model, plan, b)
-    return assistant_ops(model, plan, b)
+    if plan.extra in (ASSISTANT_IN, ASSISTANT_OUT):
+        return assistant_ops(model, plan, b)
+    from cosamt.workload.altup import model_ops  # it builds on this module
+
+    return model_ops(model, plan, b)
 
 
 def shared_kv_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:

@@ -708,6 +708,10 @@ def assumptions(
         from cosamt.workload import per_layer  # it builds on this module
 
         out += per_layer.assumptions(model)
+    if model.altup is not None:
+        from cosamt.workload import altup  # it builds on this module
+
+        out += altup.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
