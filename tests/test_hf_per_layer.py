@@ -272,3 +272,21 @@ def test_tiny_gemma3n_solves(tmp_path: Path) -> None:
         scheduled = {op for g in data["groups"] for op in g["operators"]}
         assert {"altup_in.expand_scale", "local.sparse.altup_predict",
                 "global.kvshared.altup_correct", "altup_out.copies_mean"} <= scheduled  # fmt: skip
+
+
+def test_mistral_large4_refused_for_its_attention_not_its_default_kv_sources() -> None:
+    """MistralLarge4TextConfig's default kv_source_layers is every layer its own (no sharing):
+    not a refusal; its no-rotary MLA layers (other projection widths) and its indexer without a
+    query latent are, even where a config states q_lora_rank (the code has no Q-LoRA)."""
+    base = json.loads((Path(__file__).parent / "data" / "hf_corpus" /
+                       "mistral_large4_text.json").read_text())  # fmt: skip
+    with pytest.raises(InputError) as exc:
+        config_from_dict(base, source="test")
+    assert [p.path for p in exc.value.problems] == [
+        "hf_config.no_rope_layers", "hf_config.index_n_heads"]  # fmt: skip
+    shared = {**base, "kv_source_layers": [0, 0, *range(2, 72)], "q_lora_rank": 1536,
+              "no_rope_layers": [1] * 72}  # fmt: skip
+    with pytest.raises(InputError) as exc:
+        config_from_dict(shared, source="test")
+    assert [p.path for p in exc.value.problems] == [
+        "hf_config.kv_source_layers", "hf_config.q_lora_rank"]  # fmt: skip

@@ -147,6 +147,13 @@ def _mla(r: _Reader) -> dict[str, Any]:
     if None in (kv_rank, nope, rope, v_dim):
         return {}
     assert nope is not None and rope is not None
+    no_rope = r.data.get("no_rope_layers")
+    if isinstance(no_rope, list) and 0 in no_rope:
+        r.refuse(
+            "no_rope_layers",
+            "an MLA layer without rotary (MistralLarge4TextAttention) projects no rotated key part "
+            "and decompresses a wider non-rotary one: per-layer MLA widths are not modelled",
+        )
     qk_dim = r.data.get("qk_head_dim")
     if qk_dim is not None and qk_dim != nope + rope:
         r.refuse("qk_head_dim", f"{qk_dim!r} is not qk_nope_head_dim + qk_rope_head_dim")
