@@ -169,11 +169,17 @@ def assumptions(model: ModelConfig) -> list[str]:
             if model.assistant_target_width is not None
             else "the last earlier layer of their attention type"
         )
+        # Gemma 4's forward may slice the tokens before its shared layers (Gemma 3n's does not).
+        sliced = model.altup is None
         out.append(
             f"KV sharing: {shared} of {model.n_layers} layers reuse {source} K and V (no K/V "
-            "projections, no K/V norms, rotary on Q only); prefill runs them on every token (the "
-            "forward's default; generate's slicing to the kept logits before those layers is "
-            "not modelled)"
+            "projections, no K/V norms, rotary on Q only)"
+            + (
+                "; prefill runs them on every token (the forward's default; generate's slicing "
+                "to the kept logits before those layers is not modelled)"
+                if sliced
+                else ""
+            )
         )
     if model.assistant_target_width is not None:
         width = model.assistant_target_width
