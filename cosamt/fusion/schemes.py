@@ -318,12 +318,14 @@ def _split(name: str) -> tuple[str, str]:
 
 
 def _chain_at(order: Sequence[str], i: int, chains: Sequence[tuple[str, ...]]) -> list[str] | None:
-    """The whole chain starting at ``order[i]`` (within its block), if one is present."""
+    """The whole chain starting at ``order[i]`` (within its block), if its operators follow one
+    another there: an operator between two members (a position score between ``qk`` and
+    ``softmax``) feeds the chain, so fusing around it would run it out of order."""
     prefix, base = _split(order[i])
-    names = set(order)
     for chain in chains:
-        if chain[0] == base and all(prefix + c in names for c in chain):
-            return [prefix + c for c in chain]
+        names = [prefix + c for c in chain]
+        if chain[0] == base and list(order[i : i + len(chain)]) == names:
+            return names
     return None
 
 

@@ -38,7 +38,7 @@ from cosamt.workload.transformer import (
     activation_ops,
 )
 
-ALTUP_IN = "altup_in"  # BlockPlan.extra: the copies made before the layers
+ALTUP_IN = "altup_in"  # BlockPlan.special: the copies made before the layers
 ALTUP_OUT = "altup_out"  # merged after them
 TANH_OPS = 1
 # _gaussian_topk per gate element: the mean's add, the deviation's subtract, square and add, the
@@ -300,7 +300,7 @@ def model_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     (``altup_unembed_projections``, then the mean over the copies)."""
     assert model.altup is not None
     p, m, d, a = plan.prefix, plan.m, model.d_model, model.altup.inputs
-    if plan.extra == ALTUP_IN:
+    if plan.special == ALTUP_IN:
         return [
             _copy_projection(f"{p}expand_proj", a - 1, b, m, d, per_copy_input=False),
             *_rms_scale(p, "expand", a - 1, b, m, d),

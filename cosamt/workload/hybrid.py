@@ -102,7 +102,7 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
 def _extra_plans(model: ModelConfig, m: int, before: bool) -> list[BlockPlan]:
     """The model-wide blocks before the layers (the per-layer inputs' projection, an assistant's
     input projection) or after them (an assistant's output projection), each run once."""
-    kinds: list[tuple[str, str, str]] = []  # prefix, label, extra
+    kinds: list[tuple[str, str, str]] = []  # prefix, label, special
     if before and model.per_layer_input is not None:
         kinds.append(("ple.", "per-layer inputs (model-wide projection)", PER_LAYER_INPUTS))
     if model.altup is not None:
@@ -118,8 +118,8 @@ def _extra_plans(model: ModelConfig, m: int, before: bool) -> list[BlockPlan]:
             else ("asst_out.", "assistant output projection", ASSISTANT_OUT)
         )
     return [
-        BlockPlan(prefix, label, 1, m, 0, model.decoder, False, extra=extra)
-        for prefix, label, extra in kinds
+        BlockPlan(prefix, label, 1, m, 0, model.decoder, False, special=special)
+        for prefix, label, special in kinds
     ]
 
 

@@ -46,9 +46,11 @@ from cosamt.workload.transformer import (
     activation_ops,
 )
 
-PER_LAYER_INPUTS = "per_layer_inputs"  # BlockPlan.extra of the model-wide projection
+PER_LAYER_INPUTS = "per_layer_inputs"  # BlockPlan.special of the model-wide projection
 ASSISTANT_IN = "assistant_in"  # the assistant's pre_projection, before the layers
 ASSISTANT_OUT = "assistant_out"  # its post_projection, after them
+# BlockPlan.special of every model-wide block built here (and by cosamt.workload.altup).
+SPECIALS = frozenset({PER_LAYER_INPUTS, ASSISTANT_IN, ASSISTANT_OUT, "altup_in", "altup_out"})
 SCALE_OPS = 1  # a multiply by a constant
 _BMLF = ("b", "m", "l", "f")
 
@@ -111,16 +113,16 @@ def assistant_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     target = model.assistant_target_width
     assert target is not None
     p, m, d = plan.prefix, plan.m, model.d_model
-    if plan.extra == ASSISTANT_IN:
+    if plan.special == ASSISTANT_IN:
         return [_projection(f"{p}pre_proj", b, m, 2 * target, d, 1)]
     return [_projection(f"{p}post_proj", b, m, d, target, 1)]
 
 
 def extra_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
-    """The operators of a model-wide block (``BlockPlan.extra``)."""
-    if plan.extra == PER_LAYER_INPUTS:
+    """The operators of a model-wide block (``BlockPlan.special``)."""
+    if plan.special == PER_LAYER_INPUTS:
         return model_projection_ops(model, plan, b)
-    if plan.extra in (ASSISTANT_IN, ASSISTANT_OUT):
+    if plan.special in (ASSISTANT_IN, ASSISTANT_OUT):
         return assistant_ops(model, plan, b)
     from cosamt.workload.altup import model_ops  # it builds on this module
 
