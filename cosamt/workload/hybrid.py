@@ -96,10 +96,14 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         )
         for g, prefix in zip(groups, _prefixes(groups), strict=True)
     ]
-    return _extra_plans(model, m, before=True) + layers + _extra_plans(model, m, before=False)
+    return (
+        _model_wide_plans(model, m, before=True)
+        + layers
+        + _model_wide_plans(model, m, before=False)
+    )
 
 
-def _extra_plans(model: ModelConfig, m: int, before: bool) -> list[BlockPlan]:
+def _model_wide_plans(model: ModelConfig, m: int, before: bool) -> list[BlockPlan]:
     """The model-wide blocks before the layers (the per-layer inputs' projection, an assistant's
     input projection) or after them (an assistant's output projection), each run once."""
     kinds: list[tuple[str, str, str]] = []  # prefix, label, special

@@ -118,7 +118,7 @@ def assistant_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     return [_projection(f"{p}post_proj", b, m, d, target, 1)]
 
 
-def extra_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+def special_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     """The operators of a model-wide block (``BlockPlan.special``)."""
     if plan.special == PER_LAYER_INPUTS:
         return model_projection_ops(model, plan, b)

@@ -610,10 +610,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
         return group_block(model, plan, b)
     if plan.special:
-        from cosamt.workload.per_layer import SPECIALS, extra_ops  # it builds on this module
+        from cosamt.workload.per_layer import SPECIALS, special_ops  # it builds on this module
 
         if plan.special in SPECIALS:
-            return extra_ops(model, plan, b)
+            return special_ops(model, plan, b)
     if plan.special in ("enc_proj", "lstm", "joint"):
         from cosamt.workload import transducer_ops  # it builds on this module
 
