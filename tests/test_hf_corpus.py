@@ -17,7 +17,16 @@ from typing import Any
 
 import pytest
 from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
-from hf_layer_formulas import GEMMA4, LFM, gemma4_macs, lfm_macs
+from hf_layer_formulas import (
+    GEMMA3N,
+    GEMMA4,
+    GEMMA4_ASSISTANT,
+    LFM,
+    gemma3n_macs,
+    gemma4_assistant_macs,
+    gemma4_macs,
+    lfm_macs,
+)
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -30,7 +39,10 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 100,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
+    # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid;
+    # + gemma4, gemma4_text (per-layer inputs), gemma4_unified_assistant (KV from its target),
+    # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py)
+    "decoder-only": 105,
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 45,
@@ -262,6 +274,8 @@ def expected_macs(
     (the other layers of the stack: a decoder's, or an encoder-only model's). ``src``: the
     encoder tokens an ``add_cross_attention`` decoder attends to; ``enc_gated``: an
     encoder-decoder's encoder FFN form when it differs from the decoder's."""
+    if cfg.get("model_type") in GEMMA4_ASSISTANT:  # its projections beside the text model
+        return {"dense": gemma4_assistant_macs(cfg, SEQ)}
     cfg = language_model(cfg) or cfg
     if cfg.get("model_type") in ("mamba", "falcon_mamba", "mamba2"):
         return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
@@ -271,6 +285,8 @@ def expected_macs(
         return {"dense": pyramid_macs(cfg)}
     if cfg.get("model_type") in GEMMA4:  # per_layer_config (tests/hf_layer_formulas.py)
         return {"dense": gemma4_macs(cfg, SEQ)}
+    if cfg.get("model_type") in GEMMA3N:  # AltUp, LAuReL, per-layer inputs, KV sharing
+        return {"dense": gemma3n_macs(cfg, SEQ)}
     if cfg.get("model_type") in LFM:
         return lfm_macs(cfg, SEQ)
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):

@@ -276,8 +276,7 @@ def test_layer_groups_must_fit_the_model(groups: list[dict[str, Any]], words: st
 def test_gemma4_without_per_layer_config_refused() -> None:
     """A Gemma 4 config in the older form (global_head_dim, no per_layer_config): its full
     layers' head dim is global_head_dim (Gemma4TextConfig: 512 when absent), not head_dim; read
-    flat it was counted at head_dim on every layer. Its per-layer input embeddings (a gate and a
-    projection per layer) were dropped silently too."""
+    flat it was counted at head_dim on every layer."""
     cfg = {k: v for k, v in corpus("gemma4_text").items() if k != "per_layer_config"}
     for older, path in (({**cfg, "global_head_dim": 512}, "global_head_dim"),
                         (cfg, "per_layer_config")):  # fmt: skip
@@ -285,4 +284,3 @@ def test_gemma4_without_per_layer_config_refused() -> None:
             config_from_dict(older, source="tiny")
         messages = {p.path: p.message for p in err.value.problems}
         assert "global_head_dim" in messages[f"hf_config.{path}"]
-        assert "hf_config.hidden_size_per_layer_input" in messages

@@ -155,6 +155,13 @@ def _mla(r: _Reader) -> dict[str, Any]:
     if None in (kv_rank, nope, rope, v_dim):
         return {}
     assert nope is not None and rope is not None
+    no_rope = r.data.get("no_rope_layers")
+    if isinstance(no_rope, list) and 0 in no_rope:
+        r.refuse(
+            "no_rope_layers",
+            "an MLA layer without rotary (MistralLarge4TextAttention) projects no rotated key part "
+            "and decompresses a wider non-rotary one: per-layer MLA widths are not modelled",
+        )
     qk_dim = r.data.get("qk_head_dim")
     if qk_dim is not None and qk_dim != nope + rope:
         r.refuse("qk_head_dim", f"{qk_dim!r} is not qk_nope_head_dim + qk_rope_head_dim")
@@ -657,6 +664,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
+    read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
     if model_type in hf_conformer.CONFORMER_TYPES:
         read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
     for key, message in REFUSED_KEYS:
@@ -775,7 +783,9 @@ def config_from_dict(
         if outer.problems:
             raise InputError(source, outer.problems)
         inner = config_from_dict(
-            {"model_type": "", **data[key]}, name or str(data.get("model_type")), source
+            {"model_type": "", **data[key], **hf_layers.assistant_marker(data)},
+            name or str(data.get("model_type")),
+            source,
         )
         towers = sorted(k for k in data if k.endswith("_config") and k != key)
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"

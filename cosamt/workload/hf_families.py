@@ -26,6 +26,7 @@ GATED_TYPES = frozenset(
         "gemma",
         "gemma2",
         "gemma3_text",
+        "gemma3n_text",  # Gemma3nTextMLP: down(act(gate) * up)
         "phi3",
         "phimoe",
         "olmo",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
 from cosamt.workload.conformer import Conformer
-from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
+from cosamt.workload.layer_kinds import AltUp, Indexer, LayerGroup, LinearAttention, StateSpace
 from cosamt.workload.pyramid import Pyramid
 from cosamt.workload.transducer import Transducer
 
@@ -175,6 +175,20 @@ class ModelConfig(BaseModel):
     attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
     (:mod:`cosamt.workload.conformer_ops`); a bidirectional encoder of plain dense blocks only.
     ``None``: Transformer blocks."""
+    per_layer_input: PositiveInt | None = None
+    """Per-layer inputs (Gemma 4's ``hidden_size_per_layer_input``, needs ``layer_groups`` and a
+    gated activation): once per token a projection of the input to ``n_layers`` x this width,
+    normed and combined with the per-layer embeddings; each layer then ends with a gate
+    projection to this width, act(gate) times its per-layer input, a projection back, an
+    RMSNorm and a residual add (:mod:`cosamt.workload.per_layer`)."""
+    altup: AltUp | None = None
+    """Gemma 3n's AltUp stream copies and LAuReL residuals (needs ``layer_groups``); ``None``:
+    the layers' plain pre-norm sublayers."""
+    assistant_target_width: Width | None = None
+    """A drafting assistant (``gemma4_unified_assistant``) of a target model of this hidden size:
+    every layer reads the K and V its target computed (every attention group ``kv_shared``);
+    its input, the target's hidden state beside the token's embedding (2 x this width), is
+    projected to ``d_model`` (``pre_projection``) and its output back (``post_projection``)."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -274,8 +288,10 @@ class ModelConfig(BaseModel):
         if self.sliding_layers is not None:
             raise ValueError("layer_groups: which layers are windowed is the groups' window")
         for g in groups:
-            if (g.window or g.overrides) and g.mixer != "attention":
-                raise ValueError("layer_groups: window and head overrides on attention groups only")
+            if (g.window or g.overrides or g.kv_shared) and g.mixer != "attention":
+                raise ValueError(
+                    "layer_groups: window, head overrides and kv_shared on attention groups only"
+                )
             dh = g.head_dim or self.dh
             if self.n_heads % (g.n_kv_heads or self.kv_heads):
                 raise ValueError(f"layer_groups: {g.n_kv_heads} KV heads do not divide n_heads")
@@ -283,10 +299,45 @@ class ModelConfig(BaseModel):
                 raise ValueError(f"layer_groups: rotary_dim exceeds the group's head dim {dh}")
             if g.rotary_dim is not None and self.rotary_dim is None:
                 raise ValueError("layer_groups: a group's rotary_dim needs the model's rotary_dim")
+        self._check_kv_sharing(groups)
+
+    def _check_kv_sharing(self, groups: tuple[LayerGroup, ...]) -> None:
+        """A layer reusing K and V reads them from a layer of its window and head shape that
+        computes its own (Gemma's rule: the last such layer before the sharing starts), or, in an
+        assistant, from its target."""
+        attention = [g for g in groups if g.has_attention]
+        if self.assistant_target_width is not None:
+            if not all(g.kv_shared for g in attention):
+                raise ValueError("assistant_target_width: every attention group must be kv_shared")
+            return
+        for g in attention:
+            producer = (g.window, g.head_dim, g.n_kv_heads, g.rotary_dim)
+            if g.kv_shared and not any(
+                not o.kv_shared and (o.window, o.head_dim, o.n_kv_heads, o.rotary_dim) == producer
+                for o in attention
+            ):
+                raise ValueError(
+                    "layer_groups: a kv_shared group needs a group of its window and head shape "
+                    "that computes K and V (or assistant_target_width)"
+                )
 
     def _check_layer_kinds(self) -> None:
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
+        if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):
+            raise ValueError("per_layer_input needs layer_groups and a gated activation")
+        if self.altup is not None and self.layer_groups is None:
+            raise ValueError("altup needs layer_groups")
+        if any(g.sparse_gate for g in self.layer_groups or ()) and (
+            self.altup is None or not self.gated
+        ):
+            raise ValueError("layer_groups: sparse_gate is read for Gemma 3n's layers only (altup)")
+        if self.altup is not None and any(
+            g.mixer != "attention" or g.ffn != "dense" for g in self.layer_groups or ()
+        ):
+            raise ValueError("altup: every layer attention and a dense FFN")
+        if self.assistant_target_width is not None and self.layer_groups is None:
+            raise ValueError("assistant_target_width needs layer_groups (all of them kv_shared)")
         if self.layer_groups is not None:
             self._check_groups()
         elif self.ssm is not None and (

@@ -253,7 +253,8 @@ class BlockPlan:
     group: LayerGroup | None = None  # a hybrid's layer group (cosamt.workload.hybrid)
     # A block of its own, once: "frontend" (a conformer's subsampling front-end,
     # cosamt.workload.conformer_ops), "encoder_proj" (the decoder's projection of the encoder's
-    # output to its width); "": a stack's blocks.
+    # output to its width), cosamt.workload.per_layer.SPECIALS (Gemma's model-wide blocks); "":
+    # a stack's blocks.
     special: str = ""
 
 
@@ -608,6 +609,11 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
         return group_block(model, plan, b)
+    if plan.special:
+        from cosamt.workload.per_layer import SPECIALS, special_ops  # it builds on this module
+
+        if plan.special in SPECIALS:
+            return special_ops(model, plan, b)
     if plan.special in ("enc_proj", "lstm", "joint"):
         from cosamt.workload import transducer_ops  # it builds on this module
 
@@ -743,6 +749,14 @@ def assumptions(
         from cosamt.workload import conformer_ops  # it builds on this module
 
         out += conformer_ops.assumptions(conformer, model.encoder_tokens or seq_len)
+    if model.per_layer_input is not None or any(g.kv_shared for g in model.layer_groups or ()):
+        from cosamt.workload import per_layer  # it builds on this module
+
+        out += per_layer.assumptions(model)
+    if model.altup is not None:
+        from cosamt.workload import altup  # it builds on this module
+
+        out += altup.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
