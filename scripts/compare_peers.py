@@ -730,7 +730,8 @@ def accelforge_of_groups(
     """cosamt's schedule in AccelForge's model: every group exported (``cosamt export``'s specs)
     and evaluated, summed (groups pass their tensors through DRAM), with the summed action counts
     and their float64 pricing; or why not."""
-    from cosamt.export.accelforge import ExportError, group_mapping_spec, spec_folder
+    from cosamt.export.accelforge import ExportError, group_mapping_spec
+    from cosamt.io.outputs import group_folder
 
     total: dict[str, Any] = {
         "latency_cycles": 0.0,
@@ -742,7 +743,7 @@ def accelforge_of_groups(
     }
     notes: list[str] = []
     for r in results:
-        sub = folder / spec_folder(r.group.name)
+        sub = folder / group_folder(r.group.name)
         try:
             arch_doc, workload_doc = sequence_specs(list(r.group.ops), arch)
             exported = group_mapping_spec(r.group, arch, r.mappings)

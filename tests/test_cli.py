@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cosamt.arch.presets import list_presets
 from cosamt.cli import app
-from cosamt.export.accelforge import spec_folder
+from cosamt.io.outputs import group_folder
 from cosamt.workload.models import list_models
 
 INSTANCE: dict[str, Any] = {
@@ -177,7 +177,7 @@ def test_export_writes_one_accelforge_spec_per_group(
     printed = _invoke("export", str(inst), str(sched), "--out", str(tmp_path)).stdout
     groups = json.loads(sched.read_text())["groups"]
     for g in groups:
-        folder = tmp_path / spec_folder(g["name"])
+        folder = tmp_path / group_folder(g["name"])
         assert sorted(p.name for p in folder.iterdir()) == [
             "arch.yaml",
             "mapping.yaml",

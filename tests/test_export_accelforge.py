@@ -29,12 +29,12 @@ from cosamt.export.accelforge import (
     sequence_mapping_spec,
     sequence_mappings_from_nodes,
     sequence_specs,
-    spec_folder,
     to_yaml_text,
     workload_spec,
 )
 from cosamt.fusion.schemes import Group, segments
 from cosamt.io.instance import load_instance, parse_instance
+from cosamt.io.outputs import group_folder
 from cosamt.pipeline import resolve, solve_group_result
 from cosamt.schedule.file import mapping_from_group, read_schedule
 from cosamt.schedule.mapping import Mapping
@@ -352,7 +352,7 @@ def test_accelforge_agrees_on_every_exported_group_of_a_gpt2_block(tmp_path: Pat
     report = json.loads(runner.invoke(app, ["evaluate", str(inst), str(sched), "--json"]).stdout)
     rejected = []
     for g in report["groups"]:
-        proc = _evaluate_folder(out / spec_folder(g["name"]))
+        proc = _evaluate_folder(out / group_folder(g["name"]))
         if proc.returncode:
             assert "InvalidMappingError" in proc.stderr and "GlobalBuffer" in proc.stderr
             rejected.append(g["operators"])
@@ -420,7 +420,7 @@ def test_accelforge_agrees_on_partitioned_buffers(tmp_path: Path, preset: str) -
     approximated = {g["name"] for g in report["groups"] if f"({g['name']})" in printed}
     agreed = 0
     for g in report["groups"]:
-        proc = _evaluate_folder(out / spec_folder(g["name"]))
+        proc = _evaluate_folder(out / group_folder(g["name"]))
         assert proc.returncode == 0, proc.stderr
         got = json.loads(proc.stdout.strip().splitlines()[-1])
         if g["bound_by"] == "vector":

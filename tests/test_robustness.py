@@ -556,3 +556,19 @@ def test_ctrl_c_during_design_stops_with_130_and_its_workers_end(tmp_path: Path)
     assert err.strip().splitlines() == ["interrupted: stopped; no partial output was written"]
     assert not arch.exists() and took < 5
     assert _wait_for(lambda: not any(_alive(p) for p in workers), 5), "workers outlived the parent"
+
+
+def test_a_long_fused_group_gets_a_folder_a_file_system_takes(tmp_path: Path) -> None:
+    """A fused group's name joins its operators' (explore on a layer-grouped model: 300+
+    characters); export and codegen name its folder after it. Cut to at most 200 bytes with a hash
+    of the whole, so two long names differing in their last operator stay apart."""
+    from cosamt.io.outputs import group_folder
+
+    ops = [f"local.kvshared.op{i}" for i in range(20)]
+    long_a, long_b = "+".join(ops), "+".join([*ops[:-1], "local.kvshared.other"])
+    assert len(long_a) > 255
+    folders = {group_folder(long_a), group_folder(long_b)}
+    assert len(folders) == 2 and all(len(f.encode()) <= 200 for f in folders)
+    for folder in folders:
+        (tmp_path / folder).mkdir()  # OSError "File name too long" before the cut
+    assert group_folder("qk+softmax+av") == "qk_softmax_av"

@@ -10,7 +10,7 @@ import typer
 
 from cosamt.cli.common import load, out, user_errors
 from cosamt.errors import InputError, Problem
-from cosamt.io.outputs import check_output_dir
+from cosamt.io.outputs import check_output_dir, group_folder
 
 
 def evaluate_cmd(
@@ -230,7 +230,6 @@ def export_cmd(
         ExportError,
         group_mapping_spec,
         sequence_specs,
-        spec_folder,
         to_yaml_text,
     )
 
@@ -251,7 +250,7 @@ def export_cmd(
         if problems:
             raise InputError(str(schedule), problems)
     for name, arch_doc, workload_doc, exported in docs:
-        folder = out_dir / spec_folder(name)
+        folder = out_dir / group_folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "arch.yaml").write_text(to_yaml_text(arch_doc))
         (folder / "workload.yaml").write_text(to_yaml_text(workload_doc))

@@ -13,6 +13,7 @@ from cosamt.codegen.legality import Reason, computation_problems
 from cosamt.codegen.run import DEFAULT_MAX_POINTS, GroupCheck, check_group, generate
 from cosamt.errors import InputError, Problem
 from cosamt.fusion.schemes import Group
+from cosamt.io.outputs import group_folder
 from cosamt.schedule.mapping import Mapping
 
 
@@ -21,10 +22,6 @@ class Entry:
     path: str  # JSON path of the group in the schedule file
     group: Group
     mappings: dict[str, Mapping]
-
-
-def folder_name(group: Group) -> str:
-    return group.name.replace("+", "_")
 
 
 def computation_reasons(entries: list[Entry]) -> list[tuple[str, Reason]]:
@@ -46,7 +43,7 @@ def write_programs(arch: Architecture, entries: list[Entry], out_dir: Path) -> l
     if problems:
         raise InputError("", problems)
     for e, program in programs:
-        folder = out_dir / folder_name(e.group)
+        folder = out_dir / group_folder(e.group.name)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "main.c").write_text(program.source)
         names = {
@@ -76,7 +73,7 @@ def check_programs(
             e.group,
             arch,
             e.mappings,
-            out_dir / folder_name(e.group) / "check",
+            out_dir / group_folder(e.group.name) / "check",
             max_points=max_points,
             cap=cap,
             double_buffering=double_buffering,

@@ -50,11 +50,6 @@ class ExportError(ValueError):
     """The operator, architecture or mapping has no AccelForge counterpart here (message says why)."""
 
 
-def spec_folder(group: str) -> str:
-    """The folder name ``cosamt export`` gives a group's specs (``qk+softmax+av`` -> ``qk_softmax_av``)."""
-    return group.replace("+", "_")
-
-
 def vector_unit(ops_per_point: int) -> str:
     """The AccelForge compute unit of vector operators doing this many operations per point."""
     return f"{VECTOR_UNIT}{ops_per_point}"

@@ -8,6 +8,7 @@ created if missing, but never over an existing file.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -16,6 +17,21 @@ from pathlib import Path
 
 from cosamt.errors import InputError, Problem
 from cosamt.interrupts import track_temporary, untrack_temporary
+
+# File systems allow 255 bytes per name; a fused group's name joins its operators' names.
+MAX_FOLDER_BYTES = 200
+
+
+def group_folder(group: str) -> str:
+    """The folder ``export`` and ``codegen`` give a group's files (``qk+softmax+av`` ->
+    ``qk_softmax_av``). A name too long for a file system (a long fused group) is cut and ends in a
+    hash of the whole name, so distinct groups keep distinct folders."""
+    name = group.replace("+", "_")
+    if len(name.encode()) <= MAX_FOLDER_BYTES:
+        return name
+    digest = hashlib.sha256(group.encode()).hexdigest()[:16]
+    head = name.encode()[: MAX_FOLDER_BYTES - len(digest) - 1].decode(errors="ignore")
+    return f"{head}-{digest}"
 
 
 def _fail(flag: str, message: str) -> InputError:
