@@ -48,7 +48,6 @@ def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
         ("canary", "hf_config.encoder_config.conv_kernel_size"),  # conformer encoder
         ("parakeet_tdt", "hf_config.encoder_config.conv_kernel_size"),
         ("speech-encoder-decoder", "hf_config.encoder.conv_kernel"),  # wav2vec2 front-end
-        ("t5gemma", "hf_config.encoder"),  # windowed encoder
         ("rag", "hf_config.question_encoder"),
         ("musicgen", "hf_config.audio_encoder"),
         ("dia_decoder", "hf_config.is_encoder_decoder"),  # a decoder half on its own

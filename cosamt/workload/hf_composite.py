@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.workload import hf_local
 from cosamt.workload.models import ModelConfig
 
 _PREFIX = "hf_config"
@@ -163,7 +164,10 @@ def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConf
         raise InputError(source, rooted) from exc
 
 
-def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem]:
+def _check_encoder(
+    enc: ModelConfig, dec: ModelConfig, key: str, windowed: bool = False
+) -> list[Problem]:
+    """``windowed``: the encoder's window is a known bidirectional one (:mod:`hf_local`)."""
     problems = []
     if enc.d_model != dec.d_model:
         # transformers then projects the encoder's output (enc_to_dec_proj) or gives the
@@ -177,13 +181,15 @@ def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem
             )
         )
     for field, what in (
-        ("sliding_window", "a windowed encoder (sliding_window)"),
+        ("sliding_window", "a windowed encoder (sliding_window) of this family"),
         ("cross_attention", "an encoder with cross-attention"),
         ("stage_depths", "a hierarchical encoder"),
         ("encoder_layers", "an encoder that is itself an encoder-decoder"),
         ("kv_lora_rank", "an MLA encoder (kv_lora_rank)"),
     ):
-        if getattr(enc, field) not in (None, False):
+        if getattr(enc, field) not in (None, False) and not (
+            windowed and field == "sliding_window"
+        ):
             problems.append(Problem(f"{_PREFIX}.{key}", f"{what} is not modelled"))
     return problems
 
@@ -229,7 +235,10 @@ def read_pair(
         raise InputError(source, problems)
     enc = _part(read, data[enc_key], enc_key, source)
     dec = _part(read, data[dec_key], dec_key, source)
-    problems = _check_encoder(enc, dec, enc_key)
+    # A bidirectional window whose keys per query the family's mask fixes (T5Gemma).
+    windowed = hf_local.bidirectional_encoder(str(data.get("model_type")), enc)
+    enc = windowed or enc
+    problems = _check_encoder(enc, dec, enc_key, windowed is not None)
     if not dec.decoder:
         problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
     if dec.encoder_layers is not None or dec.decoder_tokens is not None:
@@ -247,6 +256,7 @@ def read_pair(
         f"block with cross-attention against the encoder's output ({tokens})",
         *_split_notes(data, enc),
         *_capacity_note(data[dec_key], dec),
+        *([hf_local.MERGED_NOTE] if outer in hf_local.MERGED_CROSS_TYPES else []),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
     )
@@ -257,6 +267,7 @@ def read_pair(
         encoder=enc.model_copy(update={"decoder": False}),
         encoder_tokens=enc.image_tokens,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
+        merged_cross_attention=outer in hf_local.MERGED_CROSS_TYPES,
         decoder=True,
         assumptions=notes,
         source=f"Hugging Face config.json ({outer}: {enc_key} + {dec_key}) at {source}",

@@ -80,7 +80,8 @@ class ModelConfig(BaseModel):
     rotary_dim: PositiveInt | None = None
     """Rotated features per head of Q and K (rotary position embeddings); ``None``: no rotary."""
     sliding_window: PositiveInt | None = None
-    """Keys per query are capped at this many (sliding-window attention)."""
+    """Keys per query are capped at this many (sliding-window attention): a causal window's
+    width, or the keys on both sides of a bidirectional encoder window (T5Gemma's ``2w + 1``)."""
     sliding_layers: PositiveInt | None = None
     """How many of the layers use the window (the others attend globally); ``None``: all."""
     sliding_moe_layers: PositiveInt | None = None
@@ -99,6 +100,11 @@ class ModelConfig(BaseModel):
     all."""
     cross_attention: bool = False
     """Every decoder block has cross-attention against an encoder's output."""
+    merged_cross_attention: bool = False
+    """Encoder-decoder model whose decoder merges self- and cross-attention (T5Gemma 2's
+    ``T5Gemma2MergedAttention``): one query and one output projection, K and V of the decoder's
+    and of the encoder's tokens by the same ``k_proj`` / ``v_proj``, one softmax over both key
+    sets; no separate cross-attention sublayer."""
     encoder_layers: PositiveInt | None = None
     """Encoder-decoder model: blocks of the encoder (the decoder's widths unless ``encoder``
     gives its own shape); ``n_layers`` is the decoder's."""
@@ -194,6 +200,8 @@ class ModelConfig(BaseModel):
         self._check_joint_split()
         if self.parallel and (self.cross_attention or self.encoder_layers):
             raise ValueError("parallel blocks with cross-attention are not modelled")
+        if self.merged_cross_attention and self.encoder_layers is None:
+            raise ValueError("merged_cross_attention needs an encoder-decoder model")
         if self.decoder_tokens is not None and (self.encoder_layers is None or self.decoder):
             raise ValueError("decoder_tokens needs an encoder-decoder model with decoder false")
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
@@ -421,11 +429,10 @@ class ModelConfig(BaseModel):
         if self.encoder_layers != enc.n_layers or enc.d_model != self.d_model:
             raise ValueError("encoder: needs encoder_layers = its n_layers and the same d_model")
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)
-        plain = plain and enc.sliding_window is None and enc.stage_depths is None
+        plain = plain and enc.stage_depths is None
         if not plain or enc.mla or enc.decoder_tokens is not None:
             raise ValueError(
-                "encoder: an encoder stack only (no window, MLA, cross-attention, parallel "
-                "blocks, stages)"
+                "encoder: an encoder stack only (no MLA, cross-attention, parallel blocks, stages)"
             )
         return self
 

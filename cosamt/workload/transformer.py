@@ -438,11 +438,23 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         )
     if model.indexer is not None:
         ops += recurrent.indexer_ops(model, plan, b)
-    ops += _attention_core(model, p, b, m, plan.n, c)
+    n = plan.n
+    if model.merged_cross_attention and plan.cross_n is not None:
+        # T5Gemma 2: the encoder's K/V (same k_proj / v_proj) join the decoder's keys.
+        n += plan.cross_n
+        ops += [_cross_kv_proj(model, plan, b)] if plan.cross_kv else []
+    ops += _attention_core(model, p, b, m, n, c)
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
+
+
+def _cross_kv_proj(model: ModelConfig, plan: BlockPlan, b: int) -> Einsum:
+    """K and V of the encoder's output tokens, for cross-attention."""
+    assert plan.cross_n is not None
+    width = model.kv_heads * (model.dh + model.vdh)
+    return _projection(f"{plan.prefix}xkv_proj", b, plan.cross_n, model.d_model, width, plan.count)
 
 
 def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
@@ -451,16 +463,7 @@ def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum
     assert plan.cross_n is not None
     ops = [_projection(f"{p}xq_proj", b, m, model.d_model, model.n_heads * model.dh, c)]
     if plan.cross_kv:  # in decode the cross K/V of the encoder's output are cached
-        ops.append(
-            _projection(
-                f"{p}xkv_proj",
-                b,
-                plan.cross_n,
-                model.d_model,
-                model.kv_heads * (model.dh + model.vdh),
-                c,
-            )
-        )
+        ops.append(_cross_kv_proj(model, plan, b))
     ops += _attention_core(model, f"{p}x", b, m, plan.cross_n, c)
     ops.append(_projection(f"{p}xout_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
@@ -599,7 +602,8 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         ops += _self_attention(model, plan, b) + _ffn(model, plan, b)
         return [*ops, _residual(f"{p}residual", b, m, d, c, ffn_sums + 1)]
     pre = model.norm_position == "pre"
-    cross = _cross_attention(model, plan, b) if plan.cross_n is not None else []
+    merged = model.merged_cross_attention  # cross-attention inside self-attention (T5Gemma 2)
+    cross = _cross_attention(model, plan, b) if plan.cross_n is not None and not merged else []
     ops = []
     ops += [_norm(f"{p}norm1", norm, b, m, d, c)] if pre else []
     ops += [*_self_attention(model, plan, b), _residual(f"{p}residual1", b, m, d, c)]

@@ -1,0 +1,48 @@
+"""MACs of local and sparse attention, from transformers' modelling code and the papers (read for
+this test, not from cosamt): T5Gemma's bidirectional encoder windows and T5Gemma 2's merged
+attention. Used by tests/test_hf_corpus.py and tests/test_hf_local.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+T5GEMMA = ("t5gemma", "t5gemma2")
+
+
+def t5gemma_keys(model_type: str, window: int, m: int, encoder: bool) -> int:
+    """Keys per query (at most; a query near either end of the sequence sees fewer, counted as
+    full): the decoder's causal window is ``kv_idx > q_idx - w`` (masking_utils
+    ``sliding_window_overlay``): w keys. T5Gemma's encoder window is ``abs(q_idx - kv_idx) <= w``
+    (``sliding_window_bidirectional_overlay``): 2w + 1; T5Gemma 2's encoder
+    ``sliding_window_mask_function(w, is_causal=False)``: (w + 1) // 2 keys at distance 0 ..
+    (w + 1) // 2 - 1 before, w // 2 after: w in all."""
+    if not encoder:
+        return min(m, window)
+    return min(m, 2 * window + 1 if model_type == "t5gemma" else window)
+
+
+def t5gemma_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """T5GemmaEncoderLayer / T5GemmaDecoderLayer (and T5Gemma 2's): q/k/v/o projections of
+    num_attention_heads and num_key_value_heads of head_dim, Q.K^T and P.V over the layer's keys
+    (window-capped on sliding_attention layers), the gated MLP (gate_proj, up_proj, down_proj).
+    T5Gemma's decoder adds T5GemmaCrossAttention (q, k/v of the m encoder tokens, o); T5Gemma 2's
+    T5Gemma2MergedAttention instead projects the encoder tokens with the same k_proj / v_proj and
+    attends to both key sets at once (no second q or o projection)."""
+    t = cfg["model_type"]
+    enc = cfg["encoder"].get("text_config") or cfg["encoder"]
+    out = {"encoder": 0, "dense": 0}
+    for half, sub in (("encoder", enc), ("dense", cfg["decoder"])):
+        d, heads, kv = sub["hidden_size"], sub["num_attention_heads"], sub["num_key_value_heads"]
+        dh, ff, w = sub["head_dim"], sub["intermediate_size"], sub["sliding_window"]
+        for kind in sub["layer_types"]:
+            n = m if kind == "full_attention" else t5gemma_keys(t, w, m, half == "encoder")
+            proj = m * d * (heads + 2 * kv) * dh + m * heads * dh * d
+            layer = proj + 2 * heads * m * n * dh + 3 * m * d * ff
+            if half == "dense" and t == "t5gemma2":  # merged: encoder K/V, m more keys
+                layer += m * d * 2 * kv * dh + 2 * heads * m * m * dh
+            elif half == "dense":  # cross-attention over the m encoder tokens
+                kv_in = sub["cross_attention_hidden_size"]  # k_proj / v_proj read the encoder
+                layer += m * d * heads * dh + m * kv_in * 2 * kv * dh + m * heads * dh * d
+                layer += 2 * heads * m * m * dh
+            out[half] += layer
+    return out
