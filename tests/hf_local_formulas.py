@@ -46,3 +46,29 @@ def t5gemma_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
                 layer += 2 * heads * m * m * dh
             out[half] += layer
     return out
+
+
+LONGFORMER = ("longformer", "led")
+
+
+def longformer_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """LongformerSelfAttention (Beltagy et al. 2020, sec. 3.1): query / key / value projections,
+    the band of attention_window w: w / 2 keys each side and the query itself (the
+    ``2 * one_sided_attn_window_size + 1`` scores it asserts), P.V over the same band, the output
+    dense; the plain FFN (intermediate dense, output dense). No global tokens (the bare model's
+    ``global_attention_mask`` is None). LED: LEDEncoderLayer is that with d_model /
+    encoder_ffn_dim; LEDDecoderLayer is BART's: full self-attention, cross-attention over the m
+    encoder tokens, fc1 / fc2."""
+    w = cfg["attention_window"]
+    w = w[0] if isinstance(w, list) else w
+    band = min(m, w + 1)
+    if cfg["model_type"] == "longformer":
+        d, ff = cfg["hidden_size"], cfg["intermediate_size"]  # heads x head_dim = d
+        layer = 4 * m * d * d + 2 * m * band * d + 2 * m * d * ff
+        return {"dense": cfg["num_hidden_layers"] * layer}
+    d = cfg["d_model"]
+    enc = 4 * m * d * d + 2 * m * band * d + 2 * m * d * cfg["encoder_ffn_dim"]
+    dec = 4 * m * d * d + 2 * m * m * d  # self-attention
+    dec += 4 * m * d * d + 2 * m * m * d  # cross: q, o of the decoder's; k, v of the encoder's
+    dec += 2 * m * d * cfg["decoder_ffn_dim"]
+    return {"encoder": cfg["encoder_layers"] * enc, "dense": cfg["decoder_layers"] * dec}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_local_formulas import t5gemma_macs
+from hf_local_formulas import longformer_macs, t5gemma_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -97,3 +97,35 @@ def test_windowed_encoder_of_another_family_stays_refused() -> None:
     with pytest.raises(InputError) as exc:
         config_from_dict(cfg, source="test")
     assert "hf_config.encoder" in [p.path for p in exc.value.problems]
+
+
+def tiny_longformer(model_type: str, window: Any = 4) -> dict[str, Any]:
+    cfg = corpus(model_type)
+    if model_type == "longformer":
+        cfg.update(hidden_size=64, num_attention_heads=4, intermediate_size=96, num_hidden_layers=2)
+    else:
+        cfg.update(d_model=64, encoder_attention_heads=4, decoder_attention_heads=4,
+                   encoder_ffn_dim=96, decoder_ffn_dim=96, encoder_layers=2, decoder_layers=3)  # fmt: skip
+    return {**cfg, "attention_window": window}
+
+
+@pytest.mark.parametrize("model_type", ["longformer", "led"])
+def test_longformer_band(model_type: str) -> None:
+    cfg = tiny_longformer(model_type)
+    got = blocks(cfg)
+    # attention_window 4: 2 keys each side and the query, 5 keys per query.
+    band = {p: n for p, (_, n, _) in got.items() if not p.startswith("dec.")}
+    assert band == ({"": 5} if model_type == "longformer" else {"enc.": 5})
+    kinds = {
+        "encoder" if p.startswith("enc.") else "dense": macs for p, (_, _, macs) in got.items()
+    }
+    assert kinds == longformer_macs(cfg, M)
+    model = config_from_dict(cfg, source="test")
+    assert any("no global attention" in a for a in model.assumptions)
+
+
+@pytest.mark.parametrize("window", [[4, 8], [3, 3], 0])
+def test_longformer_windows_not_modelled_are_refused(window: Any) -> None:
+    with pytest.raises(InputError) as exc:
+        config_from_dict(tiny_longformer("longformer", window), source="test")
+    assert [p.path for p in exc.value.problems] == ["hf_config.attention_window"]

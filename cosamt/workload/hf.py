@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.workload import hf_composite, hf_hybrid, hf_layers, hf_recurrent, hf_vision
+from cosamt.workload import hf_composite, hf_hybrid, hf_layers, hf_local, hf_recurrent, hf_vision
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -649,6 +649,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
+    read = read | hf_local.READ_KEYS.get(model_type, set())  # local attention (hf_local)
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
@@ -729,6 +730,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     }
     if model_type in hf_layers.LAYERED_TYPES:
         return {**base, **hf_layers.fields(r, model_type, base)}
+    if model_type in hf_local.LONGFORMER_TYPES:
+        return {**base, **hf_local.longformer(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

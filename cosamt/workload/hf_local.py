@@ -8,7 +8,12 @@ of the query, its width fixed by the family's mask function, read here from the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from cosamt.workload.models import ModelConfig
+
+if TYPE_CHECKING:
+    from cosamt.workload.hf import _Reader
 
 # Keys per query of a bidirectional encoder window of ``sliding_window`` w, per family:
 # - t5gemma: ``create_bidirectional_sliding_window_mask`` (masking_utils,
@@ -47,3 +52,63 @@ MERGED_NOTE = (
     "q_proj and o_proj, the encoder tokens' K/V by the same k_proj / v_proj, one softmax over "
     "the decoder's keys (window-capped on sliding layers) plus all encoder tokens"
 )
+
+
+# Longformer's local attention (LongformerSelfAttention; LED's encoder wraps it,
+# LEDEncoderSelfAttention): ``attention_window`` w per layer, w // 2 keys on each side plus the
+# query itself.
+LONGFORMER_TYPES = frozenset({"longformer", "led"})
+READ_KEYS = {"longformer": {"attention_window"}, "led": {"attention_window"}}
+
+
+def _attention_window(r: _Reader, layers: int) -> int | None:
+    """One window for every layer (an int, or a list of equal ones), even and positive."""
+    raw = r.data.get("attention_window")
+    values: list[Any] = raw if isinstance(raw, list) else [raw]
+    ok = all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 and v % 2 == 0 for v in values
+    )
+    if not values or not ok or (isinstance(raw, list) and len(raw) != layers):
+        r.refuse(
+            "attention_window",
+            f"must be an even positive integer or one per layer ({layers}) (got {raw!r})",
+        )
+        return None
+    if len(set(values)) > 1:
+        r.refuse(
+            "attention_window",
+            f"per-layer windows of different widths ({sorted(set(values))}) are not modelled",
+        )
+        return None
+    return int(values[0])
+
+
+def longformer(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """Longformer's (LED's encoder's) sliding band: ``attention_window`` w, keys per query
+    w // 2 + 1 + w // 2 = w + 1 (the ``2 * one_sided_attn_window_size + 1`` scores per query
+    LongformerSelfAttention asserts). Global attention runs only on the tokens a caller marks in
+    ``global_attention_mask``: the bare LongformerModel / LEDModel mark none, so none is counted."""
+    layers = base.get("encoder_layers") or base.get("n_layers") or 0
+    window = _attention_window(r, layers)
+    if window is None:
+        return {}
+    keys = window + 1
+    note = (
+        f"{model_type}: local attention of attention_window {window} ({window // 2} keys each side "
+        f"and the query: keys per query capped at {keys}, the band counted as m x min(tokens, "
+        f"{keys}) as the Longformer paper counts it; transformers' _sliding_chunks_query_key_matmul "
+        f"computes overlapping chunks, about twice the band's products, and pads the sequence to "
+        f"a multiple of {window}: neither counted); no global attention: the bare model marks no "
+        f"token in global_attention_mask (task heads do: the classifier its first token, QA the "
+        f"question), so query_global / key_global / value_global do not run"
+    )
+    r.assumed.append(note)
+    if model_type == "longformer":
+        return {"sliding_window": keys}
+    # LED: the encoder has the decoder's widths (BART-like) and the band; the decoder is dense.
+    shape = ("d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff", "activation", "norm")
+    encoder = {k: base[k] for k in (*shape, "norm_position") if base.get(k) is not None}
+    encoder.update(
+        name=f"{model_type}-encoder", n_layers=layers, sliding_window=keys, decoder=False
+    )
+    return {"encoder": encoder}
