@@ -72,3 +72,34 @@ def longformer_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     dec += 4 * m * d * d + 2 * m * m * d  # cross: q, o of the decoder's; k, v of the encoder's
     dec += 2 * m * d * cfg["decoder_ffn_dim"]
     return {"encoder": cfg["encoder_layers"] * enc, "dense": cfg["decoder_layers"] * dec}
+
+
+BIGBIRD = ("big_bird", "bigbird_pegasus")
+
+
+def bigbird_scores(cfg: dict[str, Any], m: int) -> int:
+    """Query-key pairs of one head (Zaheer et al. 2020, App. D; BigBirdBlockSparseAttention's
+    five parts): q[0] and q[-1] against all m keys; q[1] and q[-2] against 4 + r key blocks
+    (sliding blocks and the far global block); every middle block row against 3 sliding + 2 global
+    + r random blocks. At most (5 + 2r) block_size tokens BigBirdModel switches to original_full:
+    m x m."""
+    bs, r = cfg["block_size"], cfg["num_random_blocks"]
+    if cfg.get("attention_type") != "block_sparse" or m <= (5 + 2 * r) * bs:
+        return m * m
+    return bs * (2 * m + 2 * (4 + r) * bs + (m // bs - 4) * (5 + r) * bs)
+
+
+def bigbird_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """BigBirdLayer (BERT's: query / key / value, the output dense, intermediate and output
+    dense) with its scores and P.V over bigbird_scores; BigBird-Pegasus: BigBirdPegasusEncoderLayer
+    the same with d_model / encoder_ffn_dim, BigBirdPegasusDecoderLayer Pegasus's (full causal
+    self-attention, cross-attention over the m encoder tokens, fc1 / fc2)."""
+    pairs = bigbird_scores(cfg, m)
+    if cfg["model_type"] == "big_bird":
+        d, ff = cfg["hidden_size"], cfg["intermediate_size"]
+        layer = 4 * m * d * d + 2 * pairs * d + 2 * m * d * ff  # heads x head_dim = d
+        return {"dense": cfg["num_hidden_layers"] * layer}
+    d = cfg["d_model"]
+    enc = 4 * m * d * d + 2 * pairs * d + 2 * m * d * cfg["encoder_ffn_dim"]
+    dec = 2 * (4 * m * d * d + 2 * m * m * d) + 2 * m * d * cfg["decoder_ffn_dim"]
+    return {"encoder": cfg["encoder_layers"] * enc, "dense": cfg["decoder_layers"] * dec}

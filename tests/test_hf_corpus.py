@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 from hf_layer_formulas import GEMMA4, LFM, gemma4_macs, lfm_macs
-from hf_local_formulas import LONGFORMER, T5GEMMA, longformer_macs, t5gemma_macs
+from hf_local_formulas import (
+    BIGBIRD,
+    LONGFORMER,
+    T5GEMMA,
+    bigbird_macs,
+    longformer_macs,
+    t5gemma_macs,
+)
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -30,11 +37,11 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 100,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
+    "decoder-only": 101,  # + big_bird (block-sparse: hf_local_formulas.py), gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
     "encoder-only": 21,  # + longformer (hf_local_formulas.py); ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 45,
-    "encoder-decoder": 45,  # + t5gemma, t5gemma2, led (hf_local_formulas.py); autoformer refused (auto-correlation); nemo_speechlm: its text model
+    "encoder-decoder": 46,  # + t5gemma, t5gemma2, led, bigbird_pegasus (hf_local_formulas.py); autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -487,6 +494,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in LONGFORMER:  # the local band (tests/hf_local_formulas.py)
         assert got == longformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in BIGBIRD:  # block-sparse (tests/hf_local_formulas.py); full at SEQ tokens
+        assert got == bigbird_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

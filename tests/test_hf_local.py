@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_local_formulas import longformer_macs, t5gemma_macs
+from hf_local_formulas import bigbird_macs, longformer_macs, t5gemma_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -129,3 +129,58 @@ def test_longformer_windows_not_modelled_are_refused(window: Any) -> None:
     with pytest.raises(InputError) as exc:
         config_from_dict(tiny_longformer("longformer", window), source="test")
     assert [p.path for p in exc.value.problems] == ["hf_config.attention_window"]
+
+
+def kinds_at(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    model = config_from_dict(cfg, source="test")
+    out: dict[str, int] = {}
+    for plan, ops in build_workload(model, Phase.PREFILL, 1, m).blocks:
+        kind = "encoder" if plan.prefix.startswith("enc.") else "dense"
+        out[kind] = out.get(kind, 0) + model_macs(ops)
+    return out
+
+
+@pytest.mark.parametrize("model_type", ["big_bird", "bigbird_pegasus"])
+@pytest.mark.parametrize("m", [704, 1024, 4096])  # at the threshold (5 + 2 x 3) x 64: full
+def test_bigbird_corpus_config_long(model_type: str, m: int) -> None:
+    cfg = corpus(model_type)
+    assert kinds_at(cfg, m) == bigbird_macs(cfg, m)
+
+
+def tiny_bigbird() -> dict[str, Any]:
+    return {**corpus("big_bird"), "hidden_size": 64, "num_attention_heads": 4,
+            "intermediate_size": 96, "num_hidden_layers": 2, "block_size": 2,
+            "num_random_blocks": 1}  # fmt: skip
+
+
+def test_bigbird_rows_by_hand() -> None:
+    # 16 tokens in 8 blocks of 2, 1 random block: (5 + 2) x 2 = 14 < 16, block-sparse.
+    model = config_from_dict(tiny_bigbird(), source="test")
+    wl = build_workload(model, Phase.PREFILL, 1, M)
+    ops = {op.name: op for _, block in wl.blocks for op in block}
+    shape = {
+        k: (ops[f"{k}qk"].dims["m"], ops[f"{k}qk"].dims["n"]) for k in ("global_", "edge_", "band_")
+    }
+    # q[0], q[-1]: 4 queries x 16 keys; q[1], q[-2]: 4 x (4 + 1) x 2; the 4 middle rows: 8 x 12.
+    assert shape == {"global_": (4, 16), "edge_": (4, 10), "band_": (8, 12)}
+    assert "qk" not in ops
+    pairs = 4 * 16 + 4 * 10 + 8 * 12
+    assert sum(ops[f"{k}av"].macs for k in shape) == pairs * 64  # 4 heads x 16 features
+    assert any("block rows attend to all 16 keys" in a for a in wl.assumptions)
+
+
+def test_bigbird_short_sequence_is_full_and_ragged_is_refused() -> None:
+    model = config_from_dict(tiny_bigbird(), source="test")
+    wl = build_workload(model, Phase.PREFILL, 1, 14)  # at the threshold: original_full
+    ops = {op.name: op for _, block in wl.blocks for op in block}
+    assert ops["qk"].dims["n"] == 14 and "band_qk" not in ops
+    assert any("falls back to full attention" in a for a in wl.assumptions)
+    with pytest.raises(InputError) as exc:
+        build_workload(model, Phase.PREFILL, 1, 17)  # transformers pads it to 18
+    assert [p.path for p in exc.value.problems] == ["seq_len"]
+
+
+def test_bigbird_as_decoder_is_refused() -> None:
+    with pytest.raises(InputError) as exc:
+        config_from_dict({**tiny_bigbird(), "is_decoder": True}, source="test")
+    assert [p.path for p in exc.value.problems] == ["hf_config.attention_type"]

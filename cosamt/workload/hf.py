@@ -655,7 +655,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         if r.data.get(key) not in (None, 0, False, []) and not skip:
             r.refuse(key, message)
     kind = r.data.get("attention_type")
-    if isinstance(kind, str) and kind not in ("original_full", "full", "default"):
+    sparse = kind == "block_sparse" and model_type in hf_local.BLOCK_SPARSE_TYPES
+    if isinstance(kind, str) and kind not in ("original_full", "full", "default") and not sparse:
         r.refuse("attention_type", f"attention type {kind!r} is not modelled")
     if r.data.get("no_rope_layers"):
         r.assumed.append(
@@ -732,6 +733,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_layers.fields(r, model_type, base)}
     if model_type in hf_local.LONGFORMER_TYPES:
         return {**base, **hf_local.longformer(r, model_type, base)}
+    if model_type in hf_local.BLOCK_SPARSE_TYPES:
+        return {**base, **hf_local.block_sparse(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

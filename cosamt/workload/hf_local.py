@@ -60,6 +60,10 @@ MERGED_NOTE = (
 LONGFORMER_TYPES = frozenset({"longformer", "led"})
 READ_KEYS = {"longformer": {"attention_window"}, "led": {"attention_window"}}
 
+# BigBird's block-sparse attention (BigBirdBlockSparseAttention; BigBird-Pegasus's encoder:
+# BigBirdPegasusEncoderAttention), cosamt.workload.block_sparse.
+BLOCK_SPARSE_TYPES = frozenset({"big_bird", "bigbird_pegasus"})
+
 
 def _attention_window(r: _Reader, layers: int) -> int | None:
     """One window for every layer (an int, or a list of equal ones), even and positive."""
@@ -81,6 +85,39 @@ def _attention_window(r: _Reader, layers: int) -> int | None:
         )
         return None
     return int(values[0])
+
+
+def block_sparse(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """``attention_type`` ``block_sparse`` with ``block_size`` and ``num_random_blocks``: on
+    BigBird's layers, on BigBird-Pegasus's encoder (its decoder is dense, like Pegasus's)."""
+    if r.data.get("attention_type") != "block_sparse":
+        return {}
+    size = r.int_("block_size", what="block size")
+    rand = r.data.get("num_random_blocks")
+    if not isinstance(rand, int) or isinstance(rand, bool) or rand < 0:
+        r.refuse("num_random_blocks", f"must be a non-negative integer (got {rand!r})")
+        return {}
+    if size is None:
+        return {}
+    if r.data.get("is_decoder") is True or r.data.get("add_cross_attention") is True:
+        r.refuse(
+            "attention_type",
+            "block_sparse in a decoder is not modelled (transformers falls back to "
+            "original_full with cross-attention or a cache)",
+        )
+        return {}
+    spec = {"block_size": size, "random_blocks": rand}
+    if model_type == "big_bird":
+        return {"block_sparse": spec}
+    return {"encoder": {**_encoder_shape(model_type, base), "block_sparse": spec}}
+
+
+def _encoder_shape(model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """A flat encoder-decoder's encoder (the decoder's widths), as ``ModelConfig.encoder``."""
+    shape = ("d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff", "activation", "norm")
+    encoder = {k: base[k] for k in (*shape, "norm_position") if base.get(k) is not None}
+    layers = base.get("encoder_layers") or 0
+    return {**encoder, "name": f"{model_type}-encoder", "n_layers": layers, "decoder": False}
 
 
 def longformer(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
@@ -106,9 +143,4 @@ def longformer(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, A
     if model_type == "longformer":
         return {"sliding_window": keys}
     # LED: the encoder has the decoder's widths (BART-like) and the band; the decoder is dense.
-    shape = ("d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff", "activation", "norm")
-    encoder = {k: base[k] for k in (*shape, "norm_position") if base.get(k) is not None}
-    encoder.update(
-        name=f"{model_type}-encoder", n_layers=layers, sliding_window=keys, decoder=False
-    )
-    return {"encoder": encoder}
+    return {"encoder": {**_encoder_shape(model_type, base), "sliding_window": keys}}

@@ -91,6 +91,22 @@ class StateSpace(BaseModel):
     layers of ``ModelConfig.layer_groups`` whose mixer is Mamba."""
 
 
+class BlockSparse(BaseModel):
+    """BigBird's block-sparse attention (Zaheer et al. 2020, ITC; transformers'
+    ``BigBirdBlockSparseAttention``): the sequence in blocks of ``block_size``; the first and last
+    block rows attend to every key, the others to 3 sliding, 2 global (first and last) and
+    ``random_blocks`` random key blocks. Full attention when the sequence is at most
+    ``(5 + 2 x random_blocks) x block_size`` tokens (transformers then switches to
+    ``original_full``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    block_size: PositiveInt
+    """Tokens per block (``block_size``)."""
+    random_blocks: Annotated[int, Field(ge=0, strict=True)]
+    """Random key blocks per block row (``num_random_blocks``)."""
+
+
 Mixer = Literal["attention", "mamba", "parallel", "conv"]
 FfnKind = Literal["dense", "moe"]
 

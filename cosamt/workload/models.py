@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
-from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
+from cosamt.workload.layer_kinds import (
+    BlockSparse,
+    Indexer,
+    LayerGroup,
+    LinearAttention,
+    StateSpace,
+)
 from cosamt.workload.pyramid import Pyramid
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
@@ -82,6 +88,9 @@ class ModelConfig(BaseModel):
     sliding_window: PositiveInt | None = None
     """Keys per query are capped at this many (sliding-window attention): a causal window's
     width, or the keys on both sides of a bidirectional encoder window (T5Gemma's ``2w + 1``)."""
+    block_sparse: BlockSparse | None = None
+    """BigBird's block-sparse self-attention (prefill; decode attends to the whole cache);
+    ``None``: dense (or windowed) attention."""
     sliding_layers: PositiveInt | None = None
     """How many of the layers use the window (the others attend globally); ``None``: all."""
     sliding_moe_layers: PositiveInt | None = None
@@ -200,6 +209,10 @@ class ModelConfig(BaseModel):
         self._check_joint_split()
         if self.parallel and (self.cross_attention or self.encoder_layers):
             raise ValueError("parallel blocks with cross-attention are not modelled")
+        if self.block_sparse is not None and (
+            self.sliding_window or self.layer_groups or self.ssm or self.linear_attention
+        ):
+            raise ValueError("block_sparse with windows, layer groups or recurrent layers")
         if self.merged_cross_attention and self.encoder_layers is None:
             raise ValueError("merged_cross_attention needs an encoder-decoder model")
         if self.decoder_tokens is not None and (self.encoder_layers is None or self.decoder):

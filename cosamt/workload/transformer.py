@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from cosamt.errors import InputError, Problem
 from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
+from cosamt.workload import block_sparse
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import GATED, ModelConfig, stage_grids
@@ -340,6 +341,10 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
         n = min(seq_len, window) if window is not None else seq_len
         label = f"{base} (sliding window {window})" if window is not None else base
         kinds.append(("", label, model.n_layers, n, model.moe))
+    spec = model.block_sparse
+    if spec is not None and m == seq_len and block_sparse.is_sparse(spec, m):
+        # keys per query differ by block row; the plan's n is the global rows' (all of them).
+        kinds = [(k[0], f"{k[1]} (block-sparse, block {spec.block_size})", *k[2:]) for k in kinds]
     return [
         BlockPlan(prefix, label, count, m, n, causal, moe, cross_n, cross_kv)
         for prefix, label, count, n, moe in kinds
@@ -443,7 +448,11 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         # T5Gemma 2: the encoder's K/V (same k_proj / v_proj) join the decoder's keys.
         n += plan.cross_n
         ops += [_cross_kv_proj(model, plan, b)] if plan.cross_kv else []
-    ops += _attention_core(model, p, b, m, n, c)
+    spec = model.block_sparse
+    if spec is not None and m == n and block_sparse.is_sparse(spec, m):  # BigBird's prefill
+        ops += block_sparse.cores(model, p, b, m, c, _attention_core)
+    else:
+        ops += _attention_core(model, p, b, m, n, c)
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
@@ -709,6 +718,13 @@ def assumptions(
             "cost the same); the relative position bias and the shift mask (one add per score) "
             "are not counted"
         )
+    for part, tokens in ((model, seq_len), (model.encoder, model.encoder_tokens or seq_len)):
+        runs = part is model or phase is Phase.PREFILL  # the encoder runs in prefill only
+        if part is not None and part.block_sparse is not None and runs:
+            out.append(
+                ("encoder: " if part is model.encoder else "")
+                + block_sparse.assumption(part, tokens)
+            )
     if model.sliding_window is not None:
         out.append(
             f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
@@ -753,6 +769,10 @@ def build_workload(
             "", [Problem("phase", f"unknown phase {phase!r}; known: {known}")]
         ) from None
     _check(model, phase, batch, seq_len)
+    if phase is Phase.PREFILL:
+        block_sparse.check_tokens(model, seq_len)
+        if model.encoder is not None:
+            block_sparse.check_tokens(model.encoder, model.encoder_tokens or seq_len)
     if model.pyramid is not None:
         from cosamt.workload import pyramid_ops  # it builds on this module
 
