@@ -103,3 +103,16 @@ def bigbird_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     enc = 4 * m * d * d + 2 * pairs * d + 2 * m * d * cfg["encoder_ffn_dim"]
     dec = 2 * (4 * m * d * d + 2 * m * m * d) + 2 * m * d * cfg["decoder_ffn_dim"]
     return {"encoder": cfg["encoder_layers"] * enc, "dense": cfg["decoder_layers"] * dec}
+
+
+def longt5_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """LongT5 (Guo et al. 2022, sec. 3.1; modeling_longt5.py), ``local``: LongT5LocalAttention's
+    q / k / v / o of num_heads x d_kv, each query against the keys within local_radius of it
+    (2 local_radius + 1); the decoder T5's (LongT5Attention self and cross over the m encoder
+    tokens); LongT5DenseActDense (wi, wo), or the gated wi_0 / wi_1 / wo with is_gated_act."""
+    d, inner = cfg["d_model"], cfg["num_heads"] * cfg["d_kv"]
+    ffn = m * d * cfg["d_ff"] * (3 if cfg.get("is_gated_act") else 2)
+    band = min(m, 2 * cfg["local_radius"] + 1)
+    enc = 4 * m * d * inner + 2 * m * band * inner + ffn
+    dec = 2 * (4 * m * d * inner + 2 * m * m * inner) + ffn
+    return {"encoder": cfg["num_layers"] * enc, "dense": cfg["num_decoder_layers"] * dec}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_local_formulas import bigbird_macs, longformer_macs, t5gemma_macs
+from hf_local_formulas import bigbird_macs, longformer_macs, longt5_macs, t5gemma_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -184,3 +184,22 @@ def test_bigbird_as_decoder_is_refused() -> None:
     with pytest.raises(InputError) as exc:
         config_from_dict({**tiny_bigbird(), "is_decoder": True}, source="test")
     assert [p.path for p in exc.value.problems] == ["hf_config.attention_type"]
+
+
+def tiny_longt5(**extra: Any) -> dict[str, Any]:
+    return {**corpus("longt5"), "d_model": 64, "num_heads": 4, "d_kv": 16, "d_ff": 96,
+            "num_layers": 2, "num_decoder_layers": 3, "local_radius": 3, **extra}  # fmt: skip
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_longt5_local_band(gated: bool) -> None:
+    cfg = tiny_longt5(is_gated_act=gated, feed_forward_proj="gated-relu" if gated else "relu")
+    got = blocks(cfg)
+    assert got["enc."][1] == 7  # |i - j| <= 3
+    assert per_kind(got) == longt5_macs(cfg, M)
+
+
+def test_longt5_transient_global_is_refused() -> None:
+    with pytest.raises(InputError) as exc:
+        config_from_dict(tiny_longt5(encoder_attention_type="transient-global"), source="test")
+    assert [p.path for p in exc.value.problems] == ["hf_config.encoder_attention_type"]

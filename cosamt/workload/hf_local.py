@@ -58,7 +58,11 @@ MERGED_NOTE = (
 # LEDEncoderSelfAttention): ``attention_window`` w per layer, w // 2 keys on each side plus the
 # query itself.
 LONGFORMER_TYPES = frozenset({"longformer", "led"})
-READ_KEYS = {"longformer": {"attention_window"}, "led": {"attention_window"}}
+READ_KEYS = {
+    "longformer": {"attention_window"},
+    "led": {"attention_window"},
+    "longt5": {"encoder_attention_type"},
+}
 
 # BigBird's block-sparse attention (BigBirdBlockSparseAttention; BigBird-Pegasus's encoder:
 # BigBirdPegasusEncoderAttention), cosamt.workload.block_sparse.
@@ -143,4 +147,30 @@ def longformer(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, A
     if model_type == "longformer":
         return {"sliding_window": keys}
     # LED: the encoder has the decoder's widths (BART-like) and the band; the decoder is dense.
+    return {"encoder": {**_encoder_shape(model_type, base), "sliding_window": keys}}
+
+
+def longt5(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """LongT5's encoder (LongT5LocalAttention): blocks of ``local_radius + 1`` tokens, each query
+    attending to the keys within ``local_radius`` of it (``_mask_local_attention_mask``:
+    abs(relative position) < block_len): 2 x local_radius + 1 keys. Transient-global attention
+    (side keys from per-block aggregates) is refused."""
+    kind = r.data.get("encoder_attention_type")
+    if kind != "local":
+        r.refuse(
+            "encoder_attention_type",
+            f"{kind!r} attention (transient-global side keys from block aggregates) is not "
+            "modelled; 'local' is",
+        )
+        return {}
+    radius = r.int_("local_radius", what="local attention radius")
+    if radius is None:
+        return {}
+    keys = 2 * radius + 1
+    r.assumed.append(
+        f"{model_type}: local encoder attention of local_radius {radius}: keys per query capped "
+        f"at {keys} (|i - j| <= {radius}), counted as m x min(tokens, {keys}); LongT5LocalAttention "
+        f"computes each block of {radius + 1} queries against 3 blocks of keys (3 x {radius + 1}, "
+        "the sequence padded to whole blocks) and masks the rest: those products not counted"
+    )
     return {"encoder": {**_encoder_shape(model_type, base), "sliding_window": keys}}
