@@ -114,5 +114,11 @@ def longt5_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     ffn = m * d * cfg["d_ff"] * (3 if cfg.get("is_gated_act") else 2)
     band = min(m, 2 * cfg["local_radius"] + 1)
     enc = 4 * m * d * inner + 2 * m * band * inner + ffn
+    if cfg["encoder_attention_type"] == "transient-global":
+        # LongT5TransientGlobalAttention: G = m // global_block_size aggregates (the einsum of
+        # the hidden states with the one-hot block ids), k and v of them, every query's scores
+        # and P.V over the G side keys too.
+        g = m // cfg["global_block_size"]
+        enc += m * g * d + g * d * 2 * inner + 2 * m * g * inner
     dec = 2 * (4 * m * d * inner + 2 * m * m * inner) + ffn
     return {"encoder": cfg["num_layers"] * enc, "dense": cfg["num_decoder_layers"] * dec}

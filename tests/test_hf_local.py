@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from hf_local_formulas import bigbird_macs, longformer_macs, longt5_macs, t5gemma_macs
+from typer.testing import CliRunner
 
+from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.hf import config_from_dict
@@ -199,7 +201,48 @@ def test_longt5_local_band(gated: bool) -> None:
     assert per_kind(got) == longt5_macs(cfg, M)
 
 
-def test_longt5_transient_global_is_refused() -> None:
+@pytest.mark.parametrize(("block", "sides"), [(4, 4), (5, 3), (32, 0)])
+def test_longt5_transient_global(block: int, sides: int) -> None:
+    cfg = tiny_longt5(encoder_attention_type="transient-global", global_block_size=block)
+    model = config_from_dict(cfg, source="test")
+    wl = build_workload(model, Phase.PREFILL, 1, M)
+    ops = {op.name: op for _, ops in wl.blocks for op in ops}
+    assert ops["enc.qk"].dims["n"] == 7 + sides  # the band and 16 // block side keys
+    if sides:
+        assert ops["enc.global_aggregate"].macs == M * sides * 64
+        assert ops["enc.side_kv_proj"].macs == sides * 64 * 2 * 64
+    else:  # no whole global block: no aggregates
+        assert "enc.global_aggregate" not in ops
+    assert per_kind(blocks(cfg)) == longt5_macs(cfg, M)
+    assert any(f"{sides} side keys" in a for a in wl.assumptions)
+
+
+def test_longt5_other_attention_is_refused() -> None:
     with pytest.raises(InputError) as exc:
-        config_from_dict(tiny_longt5(encoder_attention_type="transient-global"), source="test")
+        config_from_dict(tiny_longt5(encoder_attention_type="global"), source="test")
     assert [p.path for p in exc.value.problems] == ["hf_config.encoder_attention_type"]
+
+
+@pytest.mark.parametrize(
+    ("cfg", "names"),
+    [
+        (tiny_longt5(encoder_attention_type="transient-global", global_block_size=8),
+         {"enc.global_aggregate", "enc.side_kv_proj", "enc.qk"}),
+        (tiny_bigbird(), {"global_qk", "edge_softmax", "band_av"}),
+        (tiny_t5gemma("t5gemma2"), {"dec.local.xkv_proj", "enc.local.qk"}),
+    ],
+)  # fmt: skip
+def test_cli_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
+    """The new operators (the one-hot aggregation, the block-row cores, the merged attention's
+    encoder K/V) are scheduled by ``cosamt solve``: every group proven optimal, the evaluator
+    agreeing."""
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    inst = tmp_path / "inst.json"
+    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
+    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": M,
+                                "arch": "edge", "options": options}))  # fmt: skip
+    solved = CliRunner().invoke(app, ["solve", str(inst), "--json"])
+    assert solved.exit_code == 0, solved.stdout
+    data = json.loads(solved.stdout)
+    assert data["total"]["all_optimal"] is True
+    assert names <= {op for g in data["groups"] for op in g["operators"]}

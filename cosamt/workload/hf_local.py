@@ -153,18 +153,16 @@ def longformer(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, A
 def longt5(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
     """LongT5's encoder (LongT5LocalAttention): blocks of ``local_radius + 1`` tokens, each query
     attending to the keys within ``local_radius`` of it (``_mask_local_attention_mask``:
-    abs(relative position) < block_len): 2 x local_radius + 1 keys. Transient-global attention
-    (side keys from per-block aggregates) is refused."""
+    abs(relative position) < block_len): 2 x local_radius + 1 keys; ``transient-global``
+    (LongT5TransientGlobalAttention) adds one side key per ``global_block_size`` tokens
+    (:mod:`cosamt.workload.transient_global`)."""
     kind = r.data.get("encoder_attention_type")
-    if kind != "local":
-        r.refuse(
-            "encoder_attention_type",
-            f"{kind!r} attention (transient-global side keys from block aggregates) is not "
-            "modelled; 'local' is",
-        )
+    if kind not in ("local", "transient-global"):
+        r.refuse("encoder_attention_type", f"{kind!r} attention is not modelled")
         return {}
     radius = r.int_("local_radius", what="local attention radius")
-    if radius is None:
+    block = r.int_("global_block_size") if kind == "transient-global" else None
+    if radius is None or r.problems:
         return {}
     keys = 2 * radius + 1
     r.assumed.append(
@@ -173,4 +171,5 @@ def longt5(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         f"computes each block of {radius + 1} queries against 3 blocks of keys (3 x {radius + 1}, "
         "the sequence padded to whole blocks) and masks the rest: those products not counted"
     )
-    return {"encoder": {**_encoder_shape(model_type, base), "sliding_window": keys}}
+    encoder = {**_encoder_shape(model_type, base), "sliding_window": keys}
+    return {"encoder": {**encoder, "transient_global_block": block}}

@@ -91,6 +91,10 @@ class ModelConfig(BaseModel):
     block_sparse: BlockSparse | None = None
     """BigBird's block-sparse self-attention (prefill; decode attends to the whole cache);
     ``None``: dense (or windowed) attention."""
+    transient_global_block: PositiveInt | None = None
+    """LongT5's transient-global attention (prefill, encoder): one side key per this many tokens
+    (``global_block_size``), aggregated from the layer's input, beside the window's keys
+    (:mod:`cosamt.workload.transient_global`); ``None``: none."""
     sliding_layers: PositiveInt | None = None
     """How many of the layers use the window (the others attend globally); ``None``: all."""
     sliding_moe_layers: PositiveInt | None = None

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from cosamt.errors import InputError, Problem
 from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
-from cosamt.workload import block_sparse
+from cosamt.workload import block_sparse, transient_global
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import GATED, ModelConfig, stage_grids
@@ -448,6 +448,9 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         # T5Gemma 2: the encoder's K/V (same k_proj / v_proj) join the decoder's keys.
         n += plan.cross_n
         ops += [_cross_kv_proj(model, plan, b)] if plan.cross_kv else []
+    if model.transient_global_block is not None and not plan.causal:  # LongT5's side keys
+        ops += transient_global.side_ops(model, p, b, m, c)
+        n += transient_global.side_keys(model, m)
     spec = model.block_sparse
     if spec is not None and m == n and block_sparse.is_sparse(spec, m):  # BigBird's prefill
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
@@ -725,6 +728,9 @@ def assumptions(
                 ("encoder: " if part is model.encoder else "")
                 + block_sparse.assumption(part, tokens)
             )
+    enc = model.encoder
+    if enc is not None and enc.transient_global_block is not None and phase is Phase.PREFILL:
+        out.append("encoder: " + transient_global.assumption(enc, model.encoder_tokens or seq_len))
     if model.sliding_window is not None:
         out.append(
             f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
