@@ -122,3 +122,28 @@ def longt5_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
         enc += m * g * d + g * d * 2 * inner + 2 * m * g * inner
     dec = 2 * (4 * m * d * inner + 2 * m * m * inner) + ffn
     return {"encoder": cfg["num_layers"] * enc, "dense": cfg["num_decoder_layers"] * dec}
+
+
+def pegasus_x_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """Pegasus-X (Phang et al. 2022, sec. 3; PegasusXEncoder / PegasusXEncoderLayer /
+    PegasusXGlobalLocalAttention): the input padded to a multiple of block_size B, every layer on
+    the padded L' tokens and on num_global_tokens G global ones; odd layers (stagger_local_blocks)
+    pad B / 2 more on each side for attention (A = L' + B tokens, else A = L'). q / k / v and
+    out_proj of the A and the G tokens; local scores and P.V: each of the A queries against B + G
+    keys; global: each of the G queries against G + A; fc1 / fc2 of the L' and the G tokens. The
+    decoder: Pegasus's (self-attention, cross-attention over the m unpadded encoder tokens, FFN)."""
+    d, ff, bs, g = (
+        cfg["d_model"],
+        cfg["encoder_ffn_dim"],
+        cfg["block_size"],
+        cfg["num_global_tokens"],
+    )
+    padded = -(-m // bs) * bs
+    enc = 0
+    for i in range(cfg["encoder_layers"]):
+        a = padded + (bs if i % 2 == 1 and cfg["stagger_local_blocks"] else 0)
+        enc += 4 * (a + g) * d * d  # q, k, v, out of both streams (heads x head_dim = d)
+        enc += 2 * a * (bs + g) * d + 2 * g * (g + a) * d
+        enc += 2 * (padded + g) * d * ff
+    dec = 2 * (4 * m * d * d + 2 * m * m * d) + 2 * m * d * cfg["decoder_ffn_dim"]
+    return {"encoder": enc, "dense": cfg["decoder_layers"] * dec}

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_local_formulas import bigbird_macs, longformer_macs, longt5_macs, t5gemma_macs
+from hf_local_formulas import (
+    bigbird_macs,
+    longformer_macs,
+    longt5_macs,
+    pegasus_x_macs,
+    t5gemma_macs,
+)
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -223,6 +229,36 @@ def test_longt5_other_attention_is_refused() -> None:
     assert [p.path for p in exc.value.problems] == ["hf_config.encoder_attention_type"]
 
 
+def tiny_pegasus_x(**extra: Any) -> dict[str, Any]:
+    return {**corpus("pegasus_x"), "d_model": 64, "encoder_attention_heads": 4,
+            "decoder_attention_heads": 4, "encoder_ffn_dim": 96, "decoder_ffn_dim": 96,
+            "encoder_layers": 3, "decoder_layers": 2, "block_size": 4, "num_global_tokens": 2,
+            **extra}  # fmt: skip
+
+
+@pytest.mark.parametrize("m", [16, 14])  # 14 tokens: padded to 16
+@pytest.mark.parametrize("stagger", [True, False])
+def test_pegasus_x_global_local(m: int, stagger: bool) -> None:
+    cfg = tiny_pegasus_x(stagger_local_blocks=stagger)
+    model = config_from_dict(cfg, source="test")
+    wl = build_workload(model, Phase.PREFILL, 1, m)
+    ops = {op.name: op for _, block in wl.blocks for op in block}
+    plain = "enc.local." if stagger else "enc."
+    # Plain layers: 16 queries x (4 block + 2 global) keys, 2 global queries x (2 + 16) keys;
+    # the staggered one pads 2 tokens on each side for attention: 20 queries.
+    assert (ops[f"{plain}qk"].dims["m"], ops[f"{plain}qk"].dims["n"]) == (16, 6)
+    assert (ops[f"{plain}global_qk"].dims["m"], ops[f"{plain}global_qk"].dims["n"]) == (2, 18)
+    assert ops[f"{plain}ffn1"].dims["m"] == 16 and ops[f"{plain}global_ffn1"].dims["m"] == 2
+    if stagger:
+        assert ops["enc.stagger.qkv_proj"].dims["m"] == 20
+        assert ops["enc.stagger.global_qk"].dims["n"] == 22
+        assert ops["enc.stagger.ffn1"].dims["m"] == 16  # unpadded again after attention
+        assert (ops["enc.local.qk"].count, ops["enc.stagger.qk"].count) == (2, 1)
+    assert ops["dec.xqk"].dims["n"] == m  # the decoder reads the unpadded encoder output
+    assert kinds_at(cfg, m) == pegasus_x_macs(cfg, m)
+    assert any(f"{m} tokens padded to 16" in a for a in wl.assumptions)
+
+
 @pytest.mark.parametrize(
     ("cfg", "names"),
     [
@@ -230,11 +266,12 @@ def test_longt5_other_attention_is_refused() -> None:
          {"enc.global_aggregate", "enc.side_kv_proj", "enc.qk"}),
         (tiny_bigbird(), {"global_qk", "edge_softmax", "band_av"}),
         (tiny_t5gemma("t5gemma2"), {"dec.local.xkv_proj", "enc.local.qk"}),
+        (tiny_pegasus_x(), {"enc.stagger.global_qk", "enc.local.global_ffn2"}),
     ],
 )  # fmt: skip
 def test_cli_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
     """The new operators (the one-hot aggregation, the block-row cores, the merged attention's
-    encoder K/V) are scheduled by ``cosamt solve``: every group proven optimal, the evaluator
+    encoder K/V, Pegasus-X's global stream) are scheduled by ``cosamt solve``: every group proven optimal, the evaluator
     agreeing."""
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     inst = tmp_path / "inst.json"

@@ -737,6 +737,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_local.block_sparse(r, model_type, base)}
     if model_type == "longt5":
         return {**base, **hf_local.longt5(r, model_type, base)}
+    if model_type == "pegasus_x":
+        return {**base, **hf_local.pegasus_x(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

@@ -62,6 +62,7 @@ READ_KEYS = {
     "longformer": {"attention_window"},
     "led": {"attention_window"},
     "longt5": {"encoder_attention_type"},
+    "pegasus_x": {"num_global_tokens"},
 }
 
 # BigBird's block-sparse attention (BigBirdBlockSparseAttention; BigBird-Pegasus's encoder:
@@ -173,3 +174,19 @@ def longt5(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
     )
     encoder = {**_encoder_shape(model_type, base), "sliding_window": keys}
     return {"encoder": {**encoder, "transient_global_block": block}}
+
+
+def pegasus_x(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """Pegasus-X's encoder (PegasusXGlobalLocalAttention): ``num_global_tokens`` global tokens,
+    local blocks of ``block_size``, ``stagger_local_blocks`` (:mod:`cosamt.workload.global_local`);
+    its decoder is Pegasus's."""
+    block = r.int_("block_size", what="local block size")
+    tokens = r.int_("num_global_tokens", what="global tokens")
+    stagger = r.data.get("stagger_local_blocks", True)
+    if not isinstance(stagger, bool):
+        r.refuse("stagger_local_blocks", f"must be true or false (got {stagger!r})")
+        return {}
+    if block is None or tokens is None:
+        return {}
+    spec = {"block_size": block, "global_tokens": tokens, "stagger": stagger}
+    return {"encoder": {**_encoder_shape(model_type, base), "global_local": spec}}

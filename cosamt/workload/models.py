@@ -20,6 +20,7 @@ from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
 from cosamt.workload.layer_kinds import (
     BlockSparse,
+    GlobalLocal,
     Indexer,
     LayerGroup,
     LinearAttention,
@@ -91,6 +92,9 @@ class ModelConfig(BaseModel):
     block_sparse: BlockSparse | None = None
     """BigBird's block-sparse self-attention (prefill; decode attends to the whole cache);
     ``None``: dense (or windowed) attention."""
+    global_local: GlobalLocal | None = None
+    """Pegasus-X's encoder: global tokens and block-local attention on padded blocks
+    (:mod:`cosamt.workload.global_local`; an encoder stack only); ``None``: none."""
     transient_global_block: PositiveInt | None = None
     """LongT5's transient-global attention (prefill, encoder): one side key per this many tokens
     (``global_block_size``), aggregated from the layer's input, beside the window's keys

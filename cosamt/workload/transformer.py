@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cosamt.errors import InputError, Problem
 from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
-from cosamt.workload import block_sparse, transient_global
+from cosamt.workload import block_sparse, global_local, transient_global
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import GATED, ModelConfig, stage_grids
@@ -251,6 +251,7 @@ class BlockPlan:
         None  # keys the sparse-attention indexer scores (n: those attention reads)
     )
     group: LayerGroup | None = None  # a hybrid's layer group (cosamt.workload.hybrid)
+    staggered: bool = False  # a Pegasus-X encoder layer with staggered blocks (global_local)
 
 
 @dataclass(frozen=True)
@@ -374,6 +375,8 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         return plans
     tokens = model.encoder_tokens or seq_len
     assert model.encoder_layers is not None
+    if model.encoder is not None and model.encoder.global_local is not None:  # Pegasus-X
+        return [*_global_local_plans(model.encoder, tokens), *plans]
     if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
         encoder = [
             BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
@@ -382,6 +385,19 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         return [*encoder, *plans]
     encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
     return [encoder_plan, *plans]
+
+
+def _global_local_plans(encoder: ModelConfig, tokens: int) -> list[BlockPlan]:
+    """Pegasus-X's encoder layers, plain and staggered (:mod:`cosamt.workload.global_local`)."""
+    spec = encoder.global_local
+    assert spec is not None
+    keys = spec.block_size + spec.global_tokens
+    out = []
+    for part, staggered, count in global_local.layer_counts(encoder):
+        label = "encoder (global-local" + (", staggered blocks)" if staggered else ")")
+        plan = BlockPlan(f"enc.{part}", label, count, tokens, keys, False, False)
+        out.append(replace(plan, staggered=staggered))
+    return out
 
 
 # ---- one block ---------------------------------------------------------------------------------
@@ -593,6 +609,8 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    if model.global_local is not None:  # Pegasus-X's encoder layer
+        return global_local.block_ops(model, plan, b, plan.staggered)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -729,6 +747,8 @@ def assumptions(
                 + block_sparse.assumption(part, tokens)
             )
     enc = model.encoder
+    if enc is not None and enc.global_local is not None and phase is Phase.PREFILL:
+        out.append(global_local.assumption(enc, model.encoder_tokens or seq_len))
     if enc is not None and enc.transient_global_block is not None and phase is Phase.PREFILL:
         out.append("encoder: " + transient_global.assumption(enc, model.encoder_tokens or seq_len))
     if model.sliding_window is not None:
