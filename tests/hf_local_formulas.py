@@ -147,3 +147,26 @@ def pegasus_x_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
         enc += 2 * (padded + g) * d * ff
     dec = 2 * (4 * m * d * d + 2 * m * m * d) + 2 * m * d * cfg["decoder_ffn_dim"]
     return {"encoder": enc, "dense": cfg["decoder_layers"] * dec}
+
+
+def dinat_macs(cfg: dict[str, Any], image: int = 224) -> int:
+    """DiNAT (Hassani and Shi 2022; DinatModel): the stem's two 3x3 stride-2 convolutions take
+    the image (224, the paper's ImageNet size: DinatConfig has none) to side s (not counted: the
+    stages only); stage i has width C 2^i; each DinatLayer pads the grid to kernel x dilation
+    when smaller (maybe_pad) and projects q, k, v, attends to kernel^2 neighbours per query and
+    projects the output on that padded P x P grid, then runs the MLP (mlp_ratio) on the s x s
+    tokens; DinatDownsampler, a 3x3 stride-2 padding-1 convolution C -> 2C, between stages."""
+    side = image
+    for _ in range(2):
+        side = (side - 1) // 2 + 1
+    k, total = cfg["kernel_size"], 0
+    for i, dilations in enumerate(cfg["dilations"]):
+        c = cfg["embed_dim"] * 2**i
+        ff = int(cfg["mlp_ratio"] * c)
+        for dil in dilations:
+            pad = max(side, k * dil)
+            total += 4 * pad * pad * c * c + 2 * pad * pad * k * k * c + 2 * side * side * c * ff
+        if i + 1 < len(cfg["dilations"]):
+            side = (side - 1) // 2 + 1
+            total += side * side * 9 * c * 2 * c
+    return total

@@ -22,6 +22,7 @@ from hf_local_formulas import (
     LONGFORMER,
     T5GEMMA,
     bigbird_macs,
+    dinat_macs,
     longformer_macs,
     longt5_macs,
     pegasus_x_macs,
@@ -41,7 +42,7 @@ SEQ = 16
 MIN_ACCEPTED = {
     "decoder-only": 101,  # + big_bird (block-sparse: hf_local_formulas.py), gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
     "encoder-only": 21,  # + longformer (hf_local_formulas.py); ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
-    "vision": 18,
+    "vision": 19,  # + dinat (neighbourhood attention: hf_local_formulas.py)
     "moe": 45,
     "encoder-decoder": 48,  # + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x (hf_local_formulas.py); autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
@@ -496,6 +497,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in LONGFORMER:  # the local band (tests/hf_local_formulas.py)
         assert got == longformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type == "dinat":  # neighbourhood attention stages (hf_local_formulas.py)
+        assert got == {"dense": dinat_macs(cfg)}, (model_type, got)
         return "accepted"
     if model_type == "pegasus_x":  # global tokens, padded local blocks (hf_local_formulas.py)
         assert got == pegasus_x_macs(cfg, SEQ), (model_type, got)

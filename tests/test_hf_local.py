@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hf_local_formulas import (
     bigbird_macs,
+    dinat_macs,
     longformer_macs,
     longt5_macs,
     pegasus_x_macs,
@@ -259,6 +260,36 @@ def test_pegasus_x_global_local(m: int, stagger: bool) -> None:
     assert any(f"{m} tokens padded to 16" in a for a in wl.assumptions)
 
 
+def tiny_dinat(**extra: Any) -> dict[str, Any]:
+    return {**corpus("dinat"), "embed_dim": 16, "depths": [2, 2], "num_heads": [2, 4],
+            "dilations": [[1, 4], [1, 1]], "kernel_size": 3, "image_size": 32, **extra}  # fmt: skip
+
+
+def test_dinat_neighbourhoods_by_hand() -> None:
+    model = config_from_dict(tiny_dinat(), source="test")
+    assert model.image_tokens == 64  # 32 -> 16 -> 8 through the stem's two stride-2 convs
+    wl = build_workload(model, Phase.PREFILL, 1, 64)
+    ops = {op.name: op for _, block in wl.blocks for op in block}
+    # Stage 1 (8x8, width 16): dilation 1 attends on the grid; dilation 4's window 3 x 4 = 12
+    # exceeds it: padded to 12x12 for attention. Every query: 3 x 3 = 9 keys.
+    assert (ops["s1.pad8.qk"].dims["m"], ops["s1.pad8.qk"].dims["n"]) == (64, 9)
+    assert ops["s1.pad12.qkv_proj"].dims["m"] == 144 and ops["s1.pad12.qk"].dims["n"] == 9
+    assert ops["s1.pad12.ffn1"].dims["m"] == 64  # the MLP on the cropped grid
+    # The downsampler: 3x3 stride 2 from 16 to 32 channels onto a 4x4 grid.
+    assert ops["down1.conv"].macs == 16 * 9 * 16 * 32
+    assert (ops["s2.qk"].dims["m"], ops["s2.qk"].dims["h"]) == (16, 4) and ops["s2.qk"].count == 2
+    assert model_macs(wl.operators) == dinat_macs(tiny_dinat(), image=32)
+
+
+def test_dinat_unmodelled_fields_are_refused() -> None:
+    for extra, path in (({"layer_scale_init_value": 1e-5}, "layer_scale_init_value"),
+                        ({"dilations": [[1], [1, 1]]}, "dilations"),
+                        ({"patch_size": 2}, "patch_size")):  # fmt: skip
+        with pytest.raises(InputError) as exc:
+            config_from_dict(tiny_dinat(**extra), source="test")
+        assert f"hf_config.{path}" in [p.path for p in exc.value.problems]
+
+
 @pytest.mark.parametrize(
     ("cfg", "names"),
     [
@@ -267,6 +298,7 @@ def test_pegasus_x_global_local(m: int, stagger: bool) -> None:
         (tiny_bigbird(), {"global_qk", "edge_softmax", "band_av"}),
         (tiny_t5gemma("t5gemma2"), {"dec.local.xkv_proj", "enc.local.qk"}),
         (tiny_pegasus_x(), {"enc.stagger.global_qk", "enc.local.global_ffn2"}),
+        (tiny_dinat(), {"s1.pad12.qk", "down1.conv", "s2.ffn2"}),
     ],
 )  # fmt: skip
 def test_cli_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
@@ -276,7 +308,8 @@ def test_cli_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     inst = tmp_path / "inst.json"
     options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
-    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": M,
+    seq = config_from_dict(cfg, source="test").image_tokens or M  # DiNAT: its image's grid
+    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": seq,
                                 "arch": "edge", "options": options}))  # fmt: skip
     solved = CliRunner().invoke(app, ["solve", str(inst), "--json"])
     assert solved.exit_code == 0, solved.stdout

@@ -640,6 +640,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("model_type", REFUSED_TYPES[model_type])
     if model_type in HIERARCHICAL_TYPES:
         return _swin(r, model_type)
+    if model_type in hf_local.NEIGHBOURHOOD_TYPES:  # DiNAT's stages
+        return {**hf_local.dinat(r, model_type), "activation": _activation(r, model_type)}
     if model_type in hf_vision.PYRAMID_TYPES:
         return hf_vision.pyramid(r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:

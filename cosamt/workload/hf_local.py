@@ -190,3 +190,63 @@ def pegasus_x(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, An
         return {}
     spec = {"block_size": block, "global_tokens": tokens, "stagger": stagger}
     return {"encoder": {**_encoder_shape(model_type, base), "global_local": spec}}
+
+
+# Dilated neighbourhood attention (cosamt.workload.neighbourhood).
+NEIGHBOURHOOD_TYPES = frozenset({"dinat"})
+DINAT_IMAGE = 224  # the paper's ImageNet-1k resolution; DinatConfig states none
+
+
+def _stem_side(image: int) -> int:
+    """DinatPatchEmbeddings: two 3 x 3 convolutions of stride 2, padding 1."""
+    for _ in range(2):
+        image = (image - 1) // 2 + 1
+    return image
+
+
+def dinat(r: _Reader, model_type: str) -> dict[str, Any]:
+    """DiNAT (DinatModel): ``depths``, ``num_heads`` and ``dilations`` per stage, ``kernel_size``,
+    ``embed_dim``, ``mlp_ratio``; the image side from ``image_size`` if given, else 224."""
+    lists = [r.data.get(k) for k in ("depths", "num_heads", "dilations")]
+    depths, heads, dilations = (v if isinstance(v, list) else [] for v in lists)
+    ok = len(depths) == len(heads) == len(dilations) > 0
+    if not ok or not all(
+        isinstance(d, list) and len(d) == n for d, n in zip(dilations, depths, strict=True)
+    ):
+        r.refuse(
+            "dilations", "depths, num_heads and dilations (one per layer) must match per stage"
+        )
+        return {}
+    embed, kernel = r.int_("embed_dim"), r.int_("kernel_size")
+    ratio = r.data.get("mlp_ratio", 3.0)
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or ratio <= 0:
+        r.refuse("mlp_ratio", f"must be a positive number (got {ratio!r})")
+    if r.data.get("patch_size", 4) != 4:
+        r.refuse("patch_size", "DinatPatchEmbeddings supports patch size 4 only")
+    scale = r.data.get("layer_scale_init_value") or 0
+    if scale:
+        r.refuse("layer_scale_init_value", "layer scale (a multiply per element) is not modelled")
+    image = r.data.get("image_size", DINAT_IMAGE)
+    if not isinstance(image, int) or isinstance(image, bool) or image < 1:
+        r.refuse("image_size", f"must be a positive integer (got {image!r})")
+    if r.problems or embed is None or kernel is None:
+        return {}
+    if "image_size" not in r.data:
+        r.assumed.append(
+            f"{model_type}: DinatConfig states no image size: {DINAT_IMAGE} x {DINAT_IMAGE} "
+            "(the paper's ImageNet-1k resolution)"
+        )
+    side = _stem_side(image)
+    stages = [{"heads": h, "dilations": tuple(d)} for h, d in zip(heads, dilations, strict=True)]
+    return {
+        "n_layers": sum(depths),
+        "d_model": embed,
+        "n_heads": heads[0],
+        "d_ff": int(ratio * embed),
+        "norm": "layernorm",
+        "norm_position": "pre",
+        "neighbourhood": {"kernel": kernel, "mlp_ratio": ratio, "stages": stages},
+        "image_tokens": side * side,
+        "decoder": False,
+        "default_seq_len": side * side,
+    }

@@ -26,6 +26,7 @@ from cosamt.workload.layer_kinds import (
     LinearAttention,
     StateSpace,
 )
+from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
@@ -152,6 +153,9 @@ class ModelConfig(BaseModel):
     """Pyramid vision transformer (PVT v2, SegFormer): its stages of spatial-reduction attention
     and Mix-FFN; ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's
     grid, ``n_layers`` the blocks of all stages."""
+    neighbourhood: Neighbourhood | None = None
+    """Dilated neighbourhood attention transformer (DiNAT): its stages; ``d_model``, ``n_heads``,
+    ``d_ff`` are stage 1's, ``image_tokens`` stage 1's square grid, ``n_layers`` all layers."""
     vocab_size: PositiveInt | None = None
     """Vocabulary size, for the optional LM head (vocabulary projection)."""
     decoder: bool = True
@@ -196,6 +200,7 @@ class ModelConfig(BaseModel):
             raise ValueError(f"rotary_dim ({self.rotary_dim}) exceeds the head dim ({self.dh})")
         self._check_stages()
         self._check_pyramid()
+        self._check_neighbourhood()
         if self.kv_lora_rank is None and self.q_lora_rank is not None:
             raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
         if self.kv_lora_rank is not None and (
@@ -343,6 +348,21 @@ class ModelConfig(BaseModel):
                 f"sliding_moe_layers ({both}) is impossible with {local} windowed and {moe} MoE "
                 f"of {self.n_layers} layers"
             )
+
+    def _check_neighbourhood(self) -> None:
+        spec = self.neighbourhood
+        if spec is None:
+            return
+        side = math.isqrt(self.image_tokens or 0)
+        if side * side != self.image_tokens or self.decoder or self.layer_groups is not None:
+            raise ValueError("neighbourhood: an encoder-only model with a square image_tokens grid")
+        if sum(len(s.dilations) for s in spec.stages) != self.n_layers:
+            raise ValueError("neighbourhood: n_layers must be the layers of all stages")
+        if spec.stages[0].heads != self.n_heads or self.stage_depths or self.pyramid:
+            raise ValueError("neighbourhood: n_heads must be stage 1's; no Swin or pyramid stages")
+        for i, s in enumerate(spec.stages, start=1):
+            if (self.d_model * 2 ** (i - 1)) % s.heads:
+                raise ValueError(f"neighbourhood stage {i}: heads must divide the width")
 
     def _check_pyramid(self) -> None:
         pyr = self.pyramid

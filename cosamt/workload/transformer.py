@@ -729,6 +729,10 @@ def assumptions(
         from cosamt.workload import pyramid_ops
 
         out += pyramid_ops.assumptions()
+    if model.neighbourhood is not None:
+        from cosamt.workload import neighbourhood
+
+        out += neighbourhood.assumptions()
     if model.short_conv_kernel is not None:
         from cosamt.workload import short_conv  # it builds on this module
 
@@ -805,6 +809,10 @@ def build_workload(
         blocks = tuple(pyramid_ops.stages(model, batch))
     elif model.stage_depths is not None:
         blocks = tuple(_stages(model, batch))
+    elif model.neighbourhood is not None:
+        from cosamt.workload import neighbourhood  # it builds on this module
+
+        blocks = tuple(neighbourhood.stages(model, batch))
     else:
         blocks = tuple(
             (plan, tuple(_block(_block_model(model, plan), plan, batch)))
