@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
 from hf_layer_formulas import GEMMA4, LFM, gemma4_macs, lfm_macs
 from hf_local_formulas import (
     BIGBIRD,
@@ -44,7 +45,10 @@ MIN_ACCEPTED = {
     "encoder-only": 21,  # + longformer (hf_local_formulas.py); ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 19,  # + dinat (neighbourhood attention: hf_local_formulas.py)
     "moe": 45,
-    "encoder-decoder": 48,  # + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x (hf_local_formulas.py); autoformer refused (auto-correlation); nemo_speechlm: its text model
+    "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
+    # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
+    # (local and sparse attention: tests/hf_local_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -415,6 +419,8 @@ def halves(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
     for enc, dec in (("encoder", "decoder"), ("encoder_config", "decoder_config")):
         if isinstance(cfg.get(enc), dict) and isinstance(cfg.get(dec), dict):
             return dict(cfg[enc]), dict(cfg[dec])
+    if cfg.get("model_type") == "cohere_asr":  # CohereAsrModel: the decoder's fields at the top
+        return dict(cfg["encoder_config"]), {k: v for k, v in cfg.items() if k != "encoder_config"}
     return None
 
 
@@ -424,12 +430,22 @@ def composite_macs(enc: dict[str, Any], dec: dict[str, Any]) -> list[dict[str, i
     against the encoder's output (transformers' EncoderDecoderModel sets add_cross_attention on
     the decoder). Every FFN form the sub-models' source scans allow."""
     src = expected_tokens(enc)
-    dec = {**dec, "add_cross_attention": True}
-    return [
-        {"encoder": expected_macs(enc, ge)["dense"], **expected_macs(dec, gd, src)}
-        for ge in gate_forms(enc.get("model_type", ""))
-        for gd in gate_forms(dec.get("model_type", ""))
-    ]
+    # A half's own is_encoder_decoder (Canary's decoder_config) does not make it a composite.
+    dec = {
+        **{k: v for k, v in dec.items() if k != "is_encoder_decoder"},
+        "add_cross_attention": True,
+    }
+    conformer = enc.get("model_type") in CONFORMER  # its front-end and blocks (SEQ frames)
+    # CohereAsrDecoder.proj: Linear(encoder hidden, decoder hidden) on the encoder's output.
+    proj = src * enc["hidden_size"] * dec["hidden_size"] if dec["model_type"] == "cohere_asr" else 0
+    out = []
+    for ge in gate_forms(enc.get("model_type", "")):
+        for gd in gate_forms(dec.get("model_type", "")):
+            blocks = expected_macs(dec, gd, src)
+            blocks["dense"] = blocks.get("dense", 0) + proj
+            encoder = conformer_macs(enc, src) if conformer else expected_macs(enc, ge)["dense"]
+            out.append({"encoder": encoder, **blocks})
+    return out
 
 
 def expected_tokens(cfg: dict[str, Any]) -> int:
@@ -492,6 +508,16 @@ def check(model_type: str) -> str:
             assert p.path.startswith("hf_config.") and p.message, (model_type, p)
         return "refused: " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
     got = block_macs(model, model.image_tokens or SEQ)
+    if cfg.get("model_type") in TRANSDUCER:  # conformer encoder, LSTM and joint networks
+        want = {
+            "encoder": conformer_macs(cfg["encoder_config"], SEQ),
+            "dense": tdt_macs(cfg, SEQ, SEQ),
+        }
+        assert got == want, (model_type, got, want)
+        return "accepted"
+    if cfg.get("model_type") in CONFORMER:  # a conformer encoder alone: front-end + blocks
+        assert sum(got.values()) == conformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
     if model_type in T5GEMMA:  # windowed encoder, merged attention (tests/hf_local_formulas.py)
         assert got == t5gemma_macs(cfg, SEQ), (model_type, got)
         return "accepted"

@@ -18,7 +18,16 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.workload import hf_composite, hf_hybrid, hf_layers, hf_local, hf_recurrent, hf_vision
+from cosamt.workload import (
+    hf_composite,
+    hf_conformer,
+    hf_hybrid,
+    hf_layers,
+    hf_local,
+    hf_recurrent,
+    hf_transducer,
+    hf_vision,
+)
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -741,6 +750,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_local.longt5(r, model_type, base)}
     if model_type == "pegasus_x":
         return {**base, **hf_local.pegasus_x(r, model_type, base)}
+    if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
+        return {**base, **hf_conformer.fields(r, model_type)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -781,6 +792,9 @@ def config_from_dict(
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
+    data = hf_composite.nest_decoder(data) or data
+    if hf_transducer.is_transducer(data):  # Parakeet TDT: LSTM prediction + joint networks
+        return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)
     if keys is not None:  # encoder + decoder sub-configs, each read by this reader
         return hf_composite.read_pair(config_from_dict, data, keys, name, source)

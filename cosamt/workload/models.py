@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
+from cosamt.workload.conformer import Conformer
 from cosamt.workload.layer_kinds import (
     BlockSparse,
     GlobalLocal,
@@ -28,6 +29,7 @@ from cosamt.workload.layer_kinds import (
 )
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
+from cosamt.workload.transducer import Transducer
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -134,6 +136,15 @@ class ModelConfig(BaseModel):
     sub-config: heads, FFN, activation, norm may differ; the hidden size must be the decoder's,
     which its cross-attention reads): the encoder blocks are built from it, ``encoder_layers``
     must equal its ``n_layers``. ``None``: the encoder has the decoder's widths."""
+    encoder_proj: bool = False
+    """Encoder-decoder model whose decoder projects the encoder's output to its own width
+    (Cohere ASR's ``CohereAsrDecoder.proj``) on every decoder forward, decode steps included: the
+    encoder (``encoder``) may then be wider or narrower than ``d_model``."""
+    transducer: Transducer | None = None
+    """A token-and-duration transducer (Parakeet TDT, :mod:`cosamt.workload.transducer`): the
+    decoder is an LSTM prediction network (``n_layers`` layers of ``d_model``) and a joint
+    network, not Transformer blocks (``n_heads``, ``d_ff`` unused); the encoder (``encoder``, a
+    conformer) is projected to ``d_model``."""
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
@@ -186,6 +197,11 @@ class ModelConfig(BaseModel):
     short_conv_kernel: PositiveInt | None = None
     """LFM2's short-convolution layers (``layer_groups`` with mixer ``conv``): taps of the
     depthwise causal convolution (``conv_L_cache``)."""
+    conformer: Conformer | None = None
+    """A conformer speech encoder (Parakeet's FastConformer): every block FFN/2, relative-position
+    attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
+    (:mod:`cosamt.workload.conformer_ops`); a bidirectional encoder of plain dense blocks only.
+    ``None``: Transformer blocks."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -233,7 +249,21 @@ class ModelConfig(BaseModel):
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
         self._check_layer_kinds()
+        self._check_conformer()
         return self
+
+    def _check_conformer(self) -> None:
+        if self.conformer is None:
+            return
+        plain = not (self.decoder or self.moe or self.mla or self.parallel or self.rotary_dim)
+        others: tuple[object, ...] = (self.layer_groups, self.ssm, self.linear_attention)
+        others += (self.sliding_window, self.encoder_layers, self.image_tokens)
+        others += (self.stage_depths, self.pyramid)
+        if not plain or self.gated or any(v is not None for v in others):
+            raise ValueError(
+                "conformer: a bidirectional encoder of dense blocks with a plain FFN only (no "
+                "MoE, MLA, rotary, window, layer groups, recurrent layers, stages, encoder)"
+            )
 
     def _check_groups(self) -> None:
         groups = self.layer_groups
@@ -466,9 +496,18 @@ class ModelConfig(BaseModel):
     def _check_encoder(self) -> ModelConfig:
         enc = self.encoder
         if enc is None:
+            if self.encoder_proj:
+                raise ValueError("encoder_proj needs an encoder of its own shape (encoder)")
             return self
-        if self.encoder_layers != enc.n_layers or enc.d_model != self.d_model:
-            raise ValueError("encoder: needs encoder_layers = its n_layers and the same d_model")
+        if self.encoder_layers != enc.n_layers or (
+            enc.d_model != self.d_model and not (self.encoder_proj or self.transducer)
+        ):
+            raise ValueError(
+                "encoder: needs encoder_layers = its n_layers and the same d_model (unless "
+                "encoder_proj)"
+            )
+        if self.transducer is not None and (enc.conformer is None or self.cross_attention):
+            raise ValueError("transducer: a conformer encoder and no cross-attention")
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)
         plain = plain and enc.stage_depths is None
         if not plain or enc.mla or enc.decoder_tokens is not None:
