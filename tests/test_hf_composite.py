@@ -49,7 +49,6 @@ def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
         ("fastspeech2_conformer", "hf_config.duration_predictor_layers"),  # text to speech
         ("nemotron_asr_streaming_encoder", "hf_config.sliding_window"),  # streaming conformer
         ("speech-encoder-decoder", "hf_config.encoder.conv_kernel"),  # wav2vec2 front-end
-        ("t5gemma", "hf_config.encoder"),  # windowed encoder
         ("rag", "hf_config.question_encoder"),
         ("musicgen", "hf_config.audio_encoder"),
         ("dia_decoder", "hf_config.is_encoder_decoder"),  # a decoder half on its own

@@ -27,6 +27,17 @@ from hf_layer_formulas import (
     gemma4_macs,
     lfm_macs,
 )
+from hf_local_formulas import (
+    BIGBIRD,
+    LONGFORMER,
+    T5GEMMA,
+    bigbird_macs,
+    dinat_macs,
+    longformer_macs,
+    longt5_macs,
+    pegasus_x_macs,
+    t5gemma_macs,
+)
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -41,14 +52,18 @@ SEQ = 16
 MIN_ACCEPTED = {
     # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid;
     # + gemma4, gemma4_text (per-layer inputs), gemma4_unified_assistant (KV from its target),
-    # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py)
-    "decoder-only": 105,
-    "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
-    "vision": 18,
+    # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
+    # + big_bird (block-sparse: tests/hf_local_formulas.py)
+    "decoder-only": 106,
+    # + longformer (tests/hf_local_formulas.py); ConvBERT, Nystromformer, YOSO, MRA, MobileBERT,
+    # SqueezeBERT refused
+    "encoder-only": 21,
+    "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 45,
-    "encoder-decoder": 45,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
-    # tests/hf_conformer_formulas.py)
+    # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
+    # (local and sparse attention: tests/hf_local_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -521,6 +536,24 @@ def check(model_type: str) -> str:
         return "accepted"
     if cfg.get("model_type") in CONFORMER:  # a conformer encoder alone: front-end + blocks
         assert sum(got.values()) == conformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in T5GEMMA:  # windowed encoder, merged attention (tests/hf_local_formulas.py)
+        assert got == t5gemma_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in LONGFORMER:  # the local band (tests/hf_local_formulas.py)
+        assert got == longformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type == "dinat":  # neighbourhood attention stages (hf_local_formulas.py)
+        assert got == {"dense": dinat_macs(cfg)}, (model_type, got)
+        return "accepted"
+    if model_type == "pegasus_x":  # global tokens, padded local blocks (hf_local_formulas.py)
+        assert got == pegasus_x_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type == "longt5":  # the local band (tests/hf_local_formulas.py)
+        assert got == longt5_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in BIGBIRD:  # block-sparse (tests/hf_local_formulas.py); full at SEQ tokens
+        assert got == bigbird_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

@@ -23,6 +23,7 @@ from cosamt.workload import (
     hf_conformer,
     hf_hybrid,
     hf_layers,
+    hf_local,
     hf_recurrent,
     hf_transducer,
     hf_vision,
@@ -655,6 +656,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("model_type", REFUSED_TYPES[model_type])
     if model_type in HIERARCHICAL_TYPES:
         return _swin(r, model_type)
+    if model_type in hf_local.NEIGHBOURHOOD_TYPES:  # DiNAT's stages
+        return {**hf_local.dinat(r, model_type), "activation": _activation(r, model_type)}
     if model_type in hf_vision.PYRAMID_TYPES:
         return hf_vision.pyramid(r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:
@@ -665,6 +668,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
     read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
+    read = read | hf_local.READ_KEYS.get(model_type, set())  # local attention (hf_local)
     if model_type in hf_conformer.CONFORMER_TYPES:
         read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
     for key, message in REFUSED_KEYS:
@@ -672,7 +676,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         if r.data.get(key) not in (None, 0, False, []) and not skip:
             r.refuse(key, message)
     kind = r.data.get("attention_type")
-    if isinstance(kind, str) and kind not in ("original_full", "full", "default"):
+    sparse = kind == "block_sparse" and model_type in hf_local.BLOCK_SPARSE_TYPES
+    if isinstance(kind, str) and kind not in ("original_full", "full", "default") and not sparse:
         r.refuse("attention_type", f"attention type {kind!r} is not modelled")
     if r.data.get("no_rope_layers"):
         r.assumed.append(
@@ -747,6 +752,14 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     }
     if model_type in hf_layers.LAYERED_TYPES:
         return {**base, **hf_layers.fields(r, model_type, base)}
+    if model_type in hf_local.LONGFORMER_TYPES:
+        return {**base, **hf_local.longformer(r, model_type, base)}
+    if model_type in hf_local.BLOCK_SPARSE_TYPES:
+        return {**base, **hf_local.block_sparse(r, model_type, base)}
+    if model_type == "longt5":
+        return {**base, **hf_local.longt5(r, model_type, base)}
+    if model_type == "pegasus_x":
+        return {**base, **hf_local.pegasus_x(r, model_type, base)}
     if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
         return {**base, **hf_conformer.fields(r, model_type)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base

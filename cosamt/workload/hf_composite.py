@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
-from cosamt.workload import hf_conformer
+from cosamt.workload import hf_conformer, hf_local
 from cosamt.workload.models import ModelConfig
 
 _PREFIX = "hf_config"
@@ -215,7 +215,10 @@ def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConf
         raise InputError(source, rooted) from exc
 
 
-def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str, proj: bool) -> list[Problem]:
+def _check_encoder(
+    enc: ModelConfig, dec: ModelConfig, key: str, proj: bool, windowed: bool = False
+) -> list[Problem]:
+    """``windowed``: the encoder's window is a known bidirectional one (:mod:`hf_local`)."""
     problems = []
     if enc.d_model != dec.d_model and not proj:
         # transformers then projects the encoder's output (enc_to_dec_proj) or gives the
@@ -229,13 +232,15 @@ def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str, proj: bool) -> 
             )
         )
     for field, what in (
-        ("sliding_window", "a windowed encoder (sliding_window)"),
+        ("sliding_window", "a windowed encoder (sliding_window) of this family"),
         ("cross_attention", "an encoder with cross-attention"),
         ("stage_depths", "a hierarchical encoder"),
         ("encoder_layers", "an encoder that is itself an encoder-decoder"),
         ("kv_lora_rank", "an MLA encoder (kv_lora_rank)"),
     ):
-        if getattr(enc, field) not in (None, False):
+        if getattr(enc, field) not in (None, False) and not (
+            windowed and field == "sliding_window"
+        ):
             problems.append(Problem(f"{_PREFIX}.{key}", f"{what} is not modelled"))
     return problems
 
@@ -290,8 +295,11 @@ def read_pair(
         raise InputError(source, problems)
     enc = _part(read, data[enc_key], enc_key, source)
     dec = _part(read, data[dec_key], dec_key, source)
+    # A bidirectional window whose keys per query the family's mask fixes (T5Gemma).
+    windowed = hf_local.bidirectional_encoder(str(data.get("model_type")), enc)
+    enc = windowed or enc
     proj = bool(data.get("_encoder_proj"))
-    problems = _check_encoder(enc, dec, enc_key, proj)
+    problems = _check_encoder(enc, dec, enc_key, proj, windowed is not None)
     if not dec.decoder:
         problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
     if dec.encoder_layers is not None or dec.decoder_tokens is not None:
@@ -319,6 +327,7 @@ def read_pair(
             else []
         ),
         *([_DECODER_NOTES[t]] if (t := data[dec_key].get("model_type")) in _DECODER_NOTES else []),
+        *([hf_local.MERGED_NOTE] if outer in hf_local.MERGED_CROSS_TYPES else []),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
     )
@@ -330,6 +339,7 @@ def read_pair(
         encoder_tokens=enc.image_tokens,
         encoder_proj=proj,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
+        merged_cross_attention=outer in hf_local.MERGED_CROSS_TYPES,
         decoder=True,
         assumptions=notes,
         source=f"Hugging Face config.json ({outer}: {enc_key} + {dec_key}) at {source}",

@@ -87,6 +87,10 @@ GATED_TYPES = frozenset(
         "gemma4_unified",
         "gemma4_unified_text",
         "vaultgemma",
+        # T5Gemma's halves (T5GemmaMLP, T5Gemma2MLP: gate_proj, up_proj, down_proj).
+        "t5_gemma_module",
+        "t5gemma2_text",
+        "t5gemma2_decoder",
         "ministral3",
         "qwen3_5",
         "qwen3_5_text",

@@ -108,6 +108,40 @@ class AltUp(BaseModel):
     per-layer input gate."""
 
 
+class BlockSparse(BaseModel):
+    """BigBird's block-sparse attention (Zaheer et al. 2020, ITC; transformers'
+    ``BigBirdBlockSparseAttention``): the sequence in blocks of ``block_size``; the first and last
+    block rows attend to every key, the others to 3 sliding, 2 global (first and last) and
+    ``random_blocks`` random key blocks. Full attention when the sequence is at most
+    ``(5 + 2 x random_blocks) x block_size`` tokens (transformers then switches to
+    ``original_full``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    block_size: PositiveInt
+    """Tokens per block (``block_size``)."""
+    random_blocks: Annotated[int, Field(ge=0, strict=True)]
+    """Random key blocks per block row (``num_random_blocks``)."""
+
+
+class GlobalLocal(BaseModel):
+    """Pegasus-X's encoder attention (Phang et al. 2022, sec. 3; transformers'
+    ``PegasusXGlobalLocalAttention``): ``global_tokens`` learned tokens that go through every
+    layer beside the input's tokens; the input, padded to whole blocks of ``block_size``, attends
+    block by block to its own block and the global tokens; the global tokens attend to all. With
+    ``stagger``, every odd layer shifts its blocks by half a block (``pad_local_tokens``: half a
+    block of padding on each side, in attention only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    block_size: PositiveInt
+    """Tokens per local block (``block_size``)."""
+    global_tokens: PositiveInt
+    """Global tokens (``num_global_tokens``)."""
+    stagger: bool
+    """Odd layers' blocks staggered by half a block (``stagger_local_blocks``)."""
+
+
 Mixer = Literal["attention", "mamba", "parallel", "conv"]
 FfnKind = Literal["dense", "moe"]
 

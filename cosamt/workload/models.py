@@ -19,7 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
 from cosamt.workload.conformer import Conformer
-from cosamt.workload.layer_kinds import AltUp, Indexer, LayerGroup, LinearAttention, StateSpace
+from cosamt.workload.layer_kinds import (
+    AltUp,
+    BlockSparse,
+    GlobalLocal,
+    Indexer,
+    LayerGroup,
+    LinearAttention,
+    StateSpace,
+)
+from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
 from cosamt.workload.transducer import Transducer
 
@@ -82,7 +91,18 @@ class ModelConfig(BaseModel):
     rotary_dim: PositiveInt | None = None
     """Rotated features per head of Q and K (rotary position embeddings); ``None``: no rotary."""
     sliding_window: PositiveInt | None = None
-    """Keys per query are capped at this many (sliding-window attention)."""
+    """Keys per query are capped at this many (sliding-window attention): a causal window's
+    width, or the keys on both sides of a bidirectional encoder window (T5Gemma's ``2w + 1``)."""
+    block_sparse: BlockSparse | None = None
+    """BigBird's block-sparse self-attention (prefill; decode attends to the whole cache);
+    ``None``: dense (or windowed) attention."""
+    global_local: GlobalLocal | None = None
+    """Pegasus-X's encoder: global tokens and block-local attention on padded blocks
+    (:mod:`cosamt.workload.global_local`; an encoder stack only); ``None``: none."""
+    transient_global_block: PositiveInt | None = None
+    """LongT5's transient-global attention (prefill, encoder): one side key per this many tokens
+    (``global_block_size``), aggregated from the layer's input, beside the window's keys
+    (:mod:`cosamt.workload.transient_global`); ``None``: none."""
     sliding_layers: PositiveInt | None = None
     """How many of the layers use the window (the others attend globally); ``None``: all."""
     sliding_moe_layers: PositiveInt | None = None
@@ -101,6 +121,11 @@ class ModelConfig(BaseModel):
     all."""
     cross_attention: bool = False
     """Every decoder block has cross-attention against an encoder's output."""
+    merged_cross_attention: bool = False
+    """Encoder-decoder model whose decoder merges self- and cross-attention (T5Gemma 2's
+    ``T5Gemma2MergedAttention``): one query and one output projection, K and V of the decoder's
+    and of the encoder's tokens by the same ``k_proj`` / ``v_proj``, one softmax over both key
+    sets; no separate cross-attention sublayer."""
     encoder_layers: PositiveInt | None = None
     """Encoder-decoder model: blocks of the encoder (the decoder's widths unless ``encoder``
     gives its own shape); ``n_layers`` is the decoder's."""
@@ -140,6 +165,9 @@ class ModelConfig(BaseModel):
     """Pyramid vision transformer (PVT v2, SegFormer): its stages of spatial-reduction attention
     and Mix-FFN; ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's
     grid, ``n_layers`` the blocks of all stages."""
+    neighbourhood: Neighbourhood | None = None
+    """Dilated neighbourhood attention transformer (DiNAT): its stages; ``d_model``, ``n_heads``,
+    ``d_ff`` are stage 1's, ``image_tokens`` stage 1's square grid, ``n_layers`` all layers."""
     vocab_size: PositiveInt | None = None
     """Vocabulary size, for the optional LM head (vocabulary projection)."""
     decoder: bool = True
@@ -203,6 +231,7 @@ class ModelConfig(BaseModel):
             raise ValueError(f"rotary_dim ({self.rotary_dim}) exceeds the head dim ({self.dh})")
         self._check_stages()
         self._check_pyramid()
+        self._check_neighbourhood()
         if self.kv_lora_rank is None and self.q_lora_rank is not None:
             raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
         if self.kv_lora_rank is not None and (
@@ -224,6 +253,12 @@ class ModelConfig(BaseModel):
         self._check_joint_split()
         if self.parallel and (self.cross_attention or self.encoder_layers):
             raise ValueError("parallel blocks with cross-attention are not modelled")
+        if self.block_sparse is not None and (
+            self.sliding_window or self.layer_groups or self.ssm or self.linear_attention
+        ):
+            raise ValueError("block_sparse with windows, layer groups or recurrent layers")
+        if self.merged_cross_attention and self.encoder_layers is None:
+            raise ValueError("merged_cross_attention needs an encoder-decoder model")
         if self.decoder_tokens is not None and (self.encoder_layers is None or self.decoder):
             raise ValueError("decoder_tokens needs an encoder-decoder model with decoder false")
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
@@ -396,6 +431,21 @@ class ModelConfig(BaseModel):
                 f"of {self.n_layers} layers"
             )
 
+    def _check_neighbourhood(self) -> None:
+        spec = self.neighbourhood
+        if spec is None:
+            return
+        side = math.isqrt(self.image_tokens or 0)
+        if side * side != self.image_tokens or self.decoder or self.layer_groups is not None:
+            raise ValueError("neighbourhood: an encoder-only model with a square image_tokens grid")
+        if sum(len(s.dilations) for s in spec.stages) != self.n_layers:
+            raise ValueError("neighbourhood: n_layers must be the layers of all stages")
+        if spec.stages[0].heads != self.n_heads or self.stage_depths or self.pyramid:
+            raise ValueError("neighbourhood: n_heads must be stage 1's; no Swin or pyramid stages")
+        for i, s in enumerate(spec.stages, start=1):
+            if (self.d_model * 2 ** (i - 1)) % s.heads:
+                raise ValueError(f"neighbourhood stage {i}: heads must divide the width")
+
     def _check_pyramid(self) -> None:
         pyr = self.pyramid
         if pyr is None:
@@ -511,11 +561,10 @@ class ModelConfig(BaseModel):
         if self.transducer is not None and (enc.conformer is None or self.cross_attention):
             raise ValueError("transducer: a conformer encoder and no cross-attention")
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)
-        plain = plain and enc.sliding_window is None and enc.stage_depths is None
+        plain = plain and enc.stage_depths is None
         if not plain or enc.mla or enc.decoder_tokens is not None:
             raise ValueError(
-                "encoder: an encoder stack only (no window, MLA, cross-attention, parallel "
-                "blocks, stages)"
+                "encoder: an encoder stack only (no MLA, cross-attention, parallel blocks, stages)"
             )
         return self
 

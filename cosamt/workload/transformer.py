@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from cosamt.errors import InputError, Problem
 from cosamt.limits import MAX_OPERATOR_POINTS
 from cosamt.types import Phase
+from cosamt.workload import block_sparse, global_local, transient_global
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import GATED, ModelConfig, stage_grids
@@ -251,6 +252,7 @@ class BlockPlan:
         None  # keys the sparse-attention indexer scores (n: those attention reads)
     )
     group: LayerGroup | None = None  # a hybrid's layer group (cosamt.workload.hybrid)
+    staggered: bool = False  # a Pegasus-X encoder layer with staggered blocks (global_local)
     # A block of its own, once: "frontend" (a conformer's subsampling front-end,
     # cosamt.workload.conformer_ops), "encoder_proj" (the decoder's projection of the encoder's
     # output to its width), cosamt.workload.per_layer.SPECIALS (Gemma's model-wide blocks); "":
@@ -346,6 +348,10 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
         n = min(seq_len, window) if window is not None else seq_len
         label = f"{base} (sliding window {window})" if window is not None else base
         kinds.append(("", label, model.n_layers, n, model.moe))
+    spec = model.block_sparse
+    if spec is not None and m == seq_len and block_sparse.is_sparse(spec, m):
+        # keys per query differ by block row; the plan's n is the global rows' (all of them).
+        kinds = [(k[0], f"{k[1]} (block-sparse, block {spec.block_size})", *k[2:]) for k in kinds]
     return [
         BlockPlan(prefix, label, count, m, n, causal, moe, cross_n, cross_kv)
         for prefix, label, count, n, moe in kinds
@@ -382,6 +388,8 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     if phase is Phase.DECODE:
         return plans
     assert model.encoder_layers is not None
+    if model.encoder is not None and model.encoder.global_local is not None:  # Pegasus-X
+        return [*_global_local_plans(model.encoder, tokens), *plans]
     if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
         encoder = [
             BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
@@ -390,6 +398,19 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         return [*_with_frontend(model.encoder, encoder, "enc.", tokens), *plans]
     encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
     return [encoder_plan, *plans]
+
+
+def _global_local_plans(encoder: ModelConfig, tokens: int) -> list[BlockPlan]:
+    """Pegasus-X's encoder layers, plain and staggered (:mod:`cosamt.workload.global_local`)."""
+    spec = encoder.global_local
+    assert spec is not None
+    keys = spec.block_size + spec.global_tokens
+    out = []
+    for part, staggered, count in global_local.layer_counts(encoder):
+        label = "encoder (global-local" + (", staggered blocks)" if staggered else ")")
+        plan = BlockPlan(f"enc.{part}", label, count, tokens, keys, False, False)
+        out.append(dataclasses.replace(plan, staggered=staggered))
+    return out
 
 
 def _with_frontend(
@@ -465,11 +486,30 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         )
     if model.indexer is not None:
         ops += recurrent.indexer_ops(model, plan, b)
-    ops += _attention_core(model, p, b, m, plan.n, c)
+    n = plan.n
+    if model.merged_cross_attention and plan.cross_n is not None:
+        # T5Gemma 2: the encoder's K/V (same k_proj / v_proj) join the decoder's keys.
+        n += plan.cross_n
+        ops += [_cross_kv_proj(model, plan, b)] if plan.cross_kv else []
+    if model.transient_global_block is not None and not plan.causal:  # LongT5's side keys
+        ops += transient_global.side_ops(model, p, b, m, c)
+        n += transient_global.side_keys(model, m)
+    spec = model.block_sparse
+    if spec is not None and m == n and block_sparse.is_sparse(spec, m):  # BigBird's prefill
+        ops += block_sparse.cores(model, p, b, m, c, _attention_core)
+    else:
+        ops += _attention_core(model, p, b, m, n, c)
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
+
+
+def _cross_kv_proj(model: ModelConfig, plan: BlockPlan, b: int) -> Einsum:
+    """K and V of the encoder's output tokens, for cross-attention."""
+    assert plan.cross_n is not None
+    width = model.kv_heads * (model.dh + model.vdh)
+    return _projection(f"{plan.prefix}xkv_proj", b, plan.cross_n, model.d_model, width, plan.count)
 
 
 def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
@@ -478,16 +518,7 @@ def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum
     assert plan.cross_n is not None
     ops = [_projection(f"{p}xq_proj", b, m, model.d_model, model.n_heads * model.dh, c)]
     if plan.cross_kv:  # in decode the cross K/V of the encoder's output are cached
-        ops.append(
-            _projection(
-                f"{p}xkv_proj",
-                b,
-                plan.cross_n,
-                model.d_model,
-                model.kv_heads * (model.dh + model.vdh),
-                c,
-            )
-        )
+        ops.append(_cross_kv_proj(model, plan, b))
     ops += _attention_core(model, f"{p}x", b, m, plan.cross_n, c)
     ops.append(_projection(f"{p}xout_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
@@ -605,6 +636,8 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    if model.global_local is not None:  # Pegasus-X's encoder layer
+        return global_local.block_ops(model, plan, b, plan.staggered)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -643,7 +676,8 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         ops += _self_attention(model, plan, b) + _ffn(model, plan, b)
         return [*ops, _residual(f"{p}residual", b, m, d, c, ffn_sums + 1)]
     pre = model.norm_position == "pre"
-    cross = _cross_attention(model, plan, b) if plan.cross_n is not None else []
+    merged = model.merged_cross_attention  # cross-attention inside self-attention (T5Gemma 2)
+    cross = _cross_attention(model, plan, b) if plan.cross_n is not None and not merged else []
     ops = []
     ops += [_norm(f"{p}norm1", norm, b, m, d, c)] if pre else []
     ops += [*_self_attention(model, plan, b), _residual(f"{p}residual1", b, m, d, c)]
@@ -740,6 +774,10 @@ def assumptions(
         from cosamt.workload import pyramid_ops
 
         out += pyramid_ops.assumptions()
+    if model.neighbourhood is not None:
+        from cosamt.workload import neighbourhood
+
+        out += neighbourhood.assumptions()
     if model.short_conv_kernel is not None:
         from cosamt.workload import short_conv  # it builds on this module
 
@@ -763,6 +801,18 @@ def assumptions(
             "cost the same); the relative position bias and the shift mask (one add per score) "
             "are not counted"
         )
+    for part, tokens in ((model, seq_len), (model.encoder, model.encoder_tokens or seq_len)):
+        runs = part is model or phase is Phase.PREFILL  # the encoder runs in prefill only
+        if part is not None and part.block_sparse is not None and runs:
+            out.append(
+                ("encoder: " if part is model.encoder else "")
+                + block_sparse.assumption(part, tokens)
+            )
+    enc = model.encoder
+    if enc is not None and enc.global_local is not None and phase is Phase.PREFILL:
+        out.append(global_local.assumption(enc, model.encoder_tokens or seq_len))
+    if enc is not None and enc.transient_global_block is not None and phase is Phase.PREFILL:
+        out.append("encoder: " + transient_global.assumption(enc, model.encoder_tokens or seq_len))
     if model.sliding_window is not None:
         out.append(
             f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
@@ -814,12 +864,20 @@ def build_workload(
             "", [Problem("phase", f"unknown phase {phase!r}; known: {known}")]
         ) from None
     _check(model, phase, batch, seq_len)
+    if phase is Phase.PREFILL:
+        block_sparse.check_tokens(model, seq_len)
+        if model.encoder is not None:
+            block_sparse.check_tokens(model.encoder, model.encoder_tokens or seq_len)
     if model.pyramid is not None:
         from cosamt.workload import pyramid_ops  # it builds on this module
 
         blocks = tuple(pyramid_ops.stages(model, batch))
     elif model.stage_depths is not None:
         blocks = tuple(_stages(model, batch))
+    elif model.neighbourhood is not None:
+        from cosamt.workload import neighbourhood  # it builds on this module
+
+        blocks = tuple(neighbourhood.stages(model, batch))
     else:
         blocks = tuple(
             (plan, tuple(_block(_block_model(model, plan), plan, batch)))
