@@ -18,7 +18,14 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
-from cosamt.workload import hf_composite, hf_hybrid, hf_layers, hf_recurrent, hf_vision
+from cosamt.workload import (
+    hf_addons,
+    hf_composite,
+    hf_hybrid,
+    hf_layers,
+    hf_recurrent,
+    hf_vision,
+)
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
     EXTRA_TOKENS,
@@ -54,7 +61,7 @@ _ACTS = {
     "swish": "silu",
     "xielu": "xielu",
 }
-_GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu"}
+_GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu", "relu2": "relu2glu"}
 
 
 def _is_int(v: Any) -> TypeGuard[int]:
@@ -649,6 +656,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
+    read = hf_addons.READ_KEYS.get(model_type, read)
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
@@ -729,6 +737,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     }
     if model_type in hf_layers.LAYERED_TYPES:
         return {**base, **hf_layers.fields(r, model_type, base)}
+    if model_type in hf_addons.TYPES:
+        return {**base, **hf_addons.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -785,7 +795,8 @@ def config_from_dict(
     for nested in ("attn_config", "ffn_config"):  # MPT, DBRX keep fields one level down
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
-    reader = _Reader(hf_layers.normalise(hf_hybrid.normalise(data, model_type), model_type))
+    data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
+    reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)
     if reader.problems:

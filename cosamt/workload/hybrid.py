@@ -16,6 +16,7 @@ the group's number (``g2.``) if two groups still share a prefix; one group: no p
 from __future__ import annotations
 
 from cosamt.types import Phase
+from cosamt.workload.addons import expert_sum, post_norm
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import ModelConfig
@@ -85,7 +86,10 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
 def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
     label = _MIXER_LABEL[group.mixer]
     if group.window:
-        label += f", sliding window {model.sliding_window}"
+        kind = {"sliding": "sliding window", "chunked": "chunks of"}.get(model.window_kind)
+        label += f", {kind or model.window_kind + ' window'} {model.sliding_window}"
+    if group.no_rope:
+        label += ", no rotary"
     if group.head_dim is not None:
         label += f", head dim {group.head_dim}"
     return label
@@ -100,7 +104,8 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         return short_conv_ops(model, plan, b)
     ops = mamba_ops(model, plan, b) if group.has_mamba else []
     if group.has_attention:
-        shaped = model.model_copy(update=group.overrides) if group.overrides else model
+        update = {**group.overrides, **({"rotary_dim": None} if group.no_rope else {})}
+        shaped = model.model_copy(update=update) if update else model
         ops += _self_attention(shaped, plan, b)
     return ops
 
@@ -116,10 +121,15 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     if group.mixer is not None:
         summands = 3 if group.mixer == "parallel" else 2
         ops += [_norm(f"{p}norm1", model.norm, b, m, d, c), *_mixer(model, plan, b)]
+        ops += post_norm(model, plan, b, "post_mixer_norm")  # a sandwich norm (LFM3, AFMoE)
         ops.append(_residual(f"{p}residual1", b, m, d, c, summands))
         step = 2
     if group.ffn is not None:
         summands = 3 if plan.moe and model.shared_d_ff else 2  # routed + shared experts + stream
         ops += [_norm(f"{p}norm{step}", model.norm, b, m, d, c), *_ffn(model, plan, b)]
+        if model.sandwich_norm:  # the FFN's whole output is normed: sum the experts first
+            ops += [expert_sum(plan, b, d)] if summands == 3 else []
+            ops += post_norm(model, plan, b, "post_ffn_norm")
+            summands = 2
         ops.append(_residual(f"{p}residual{step}", b, m, d, c, summands))
     return ops

@@ -121,6 +121,9 @@ class LayerGroup(BaseModel):
     """Attention: these layers' KV heads (``None``: the model's); must divide ``n_heads``."""
     rotary_dim: PositiveInt | None = None
     """Attention: these layers' rotated features per head (``None``: the model's)."""
+    no_rope: bool = False
+    """Attention: no rotary embedding on these layers (Llama 4's NoPE layers, AFMoE's
+    full-attention layers)."""
 
     @property
     def overrides(self) -> dict[str, int]:
@@ -140,4 +143,5 @@ class LayerGroup(BaseModel):
     @property
     def shape(self) -> tuple[object, ...]:
         """What makes two groups' layers differ."""
-        return (self.mixer, self.ffn, self.window, self.head_dim, self.n_kv_heads, self.rotary_dim)
+        shape = (self.mixer, self.ffn, self.window, self.head_dim, self.n_kv_heads, self.rotary_dim)
+        return (*shape, self.no_rope)

@@ -1,0 +1,40 @@
+"""Shapes of small structural add-ons to a Transformer block, held by
+:class:`cosamt.workload.models.ModelConfig`; their operators are built by
+:mod:`cosamt.workload.addons` (see ``docs/workloads.md``, "Small add-ons").
+
+* :class:`Adapter`: X-MOD's per-language bottleneck adapter after each FFN (transformers'
+  ``XmodAdapter`` in ``XmodOutput.lang_adapter``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, PositiveInt
+
+from cosamt.limits import Width
+
+# What ``ModelConfig.sliding_window`` caps: a causal band (``sliding``), a bidirectional band
+# (``bidirectional``: OpenAI's privacy filter, |q - k| <= w), or the keys of the query's chunk
+# (``chunked``: Llama 4's block-diagonal causal attention).
+WindowKind = Literal["sliding", "chunked", "bidirectional"]
+# A sigmoid gate on the attention output from its own projection of the layer input: one gate per
+# output feature (AFMoE's ``gate_proj``) or one per head (LFM3's ``g_proj``).
+AttentionGate = Literal["element", "head"]
+
+
+class Adapter(BaseModel):
+    """A bottleneck adapter after the FFN's residual add (X-MOD, Pfeiffer et al. 2022,
+    arXiv:2205.06266): optionally a LayerNorm of the sum, ``dense1`` (hidden -> ``width``), the
+    model's activation, ``dense2`` (``width`` -> hidden), a residual add. One adapter per language;
+    each token runs its language's adapter only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    width: Width
+    """Bottleneck width (``hidden_size // adapter_reduction_factor``)."""
+    norm: bool = True
+    """A LayerNorm before the adapter (``adapter_layer_norm``, or the FFN's own reused:
+    ``adapter_reuse_layer_norm``)."""
+    languages: PositiveInt = 1
+    """Adapters per layer (``len(languages)``); one runs per token."""

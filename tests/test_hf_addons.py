@@ -1,0 +1,58 @@
+"""Small structural add-ons (cosamt/workload/addons.py, hf_addons.py): tiny configs of each
+family, the new operators' sizes and operations counted by hand from transformers' modelling code
+(prefill, batch 1), refusals with field paths, and solves end to end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cosamt.errors import InputError
+from cosamt.types import Phase
+from cosamt.workload.einsum import Einsum
+from cosamt.workload.hf import config_from_dict
+from cosamt.workload.transformer import build_workload
+
+M = 8
+D, FF = 64, 96
+
+
+def ops_of(cfg: dict[str, Any], m: int = M, phase: Phase = Phase.PREFILL) -> dict[str, Einsum]:
+    model = config_from_dict(cfg, source="test")
+    return {op.name: op for op in build_workload(model, phase, 1, m).operators}
+
+
+def work(op: Einsum) -> int:
+    """MACs, or vector operations, of one execution."""
+    return op.macs or op.vector_ops
+
+
+def refused(cfg: dict[str, Any]) -> list[str]:
+    with pytest.raises(InputError) as exc:
+        config_from_dict(cfg, source="test")
+    return [p.path for p in exc.value.problems]
+
+
+def bitnet(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "bitnet", "hidden_size": D, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "num_hidden_layers": 2, "intermediate_size": FF,
+            "hidden_act": "relu2", "rms_norm_eps": 1e-5, **extra}  # fmt: skip
+
+
+def test_bitnet_gated_relu2_and_sub_norms() -> None:
+    """BitNetMLP: down_proj(ffn_sub_norm(relu2(gate_proj(x)) * up_proj(x))); BitNetAttention:
+    o_proj(attn_sub_norm(attention)), both RMSNorms (4 ops per element: square, sum, rsqrt,
+    scale by gamma); relu2 = relu then square (2 ops), then the product (1)."""
+    ops = ops_of(bitnet())
+    assert work(ops["act"]) == 3 * M * FF
+    assert work(ops["ffn_sub_norm"]) == 4 * M * FF
+    assert work(ops["attn_sub_norm"]) == 4 * M * D  # hidden_size wide: 4 heads x 16
+    names = list(ops)
+    assert names.index("av") < names.index("attn_sub_norm") < names.index("out_proj")
+    assert names.index("act") < names.index("ffn_sub_norm") < names.index("ffn2")
+    assert work(ops["ffn_gate"]) == work(ops["ffn_up"]) == M * D * FF
+
+
+def test_bitnet_refuses_a_sub_norm_narrower_than_its_input() -> None:
+    assert refused(bitnet(head_dim=8)) == ["hf_config.head_dim"]
