@@ -56,3 +56,29 @@ def test_bitnet_gated_relu2_and_sub_norms() -> None:
 
 def test_bitnet_refuses_a_sub_norm_narrower_than_its_input() -> None:
     assert refused(bitnet(head_dim=8)) == ["hf_config.head_dim"]
+
+
+def privacy_filter(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "openai_privacy_filter", "hidden_size": D, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "head_dim": 16, "num_hidden_layers": 2,
+            "intermediate_size": FF, "num_local_experts": 4, "num_experts_per_tok": 2,
+            "sliding_window": 2, "rms_norm_eps": 1e-5, "swiglu_limit": 7.0,
+            "rope_parameters": {"rope_type": "yarn", "rope_theta": 150000.0}, **extra}  # fmt: skip
+
+
+def test_privacy_filter_bidirectional_window_and_clamped_swiglu() -> None:
+    """OpenAIPrivacyFilterModel: create_bidirectional_sliding_window_mask keeps |q - k| <= 2,
+    so 5 keys per query of the 8 (counted for every query); the experts' _apply_gate:
+    min(gate, l) (1), clamp(up, -l, l) (2), g / (1 + exp(-alpha g)) (4), up + 1 (1), product (1)."""
+    ops = ops_of(privacy_filter())
+    assert ops["qk"].dims["n"] == 5 and ops["av"].dims["n"] == 5
+    assert work(ops["qk"]) == 4 * M * 5 * 16
+    touched = 4  # 8 tokens x top-2 over 4 experts: 4 tokens each
+    assert work(ops["expert_act"]) == 9 * touched * 4 * FF
+    assert work(ops["expert_gate"]) == touched * 4 * D * FF
+    with pytest.raises(InputError):  # an encoder (is_causal = False): no decode phase
+        build_workload(config_from_dict(privacy_filter()), Phase.DECODE, 1, M)
+
+
+def test_privacy_filter_window_wider_than_the_input_is_full_attention() -> None:
+    assert ops_of(privacy_filter(sliding_window=128))["qk"].dims["n"] == M

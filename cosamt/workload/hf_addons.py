@@ -3,6 +3,11 @@ modelling code in transformers 5.24 (``src/transformers/models/<type>/modeling_<
 
 * ``bitnet`` (``BitNetAttention``, ``BitNetMLP``): the gated FFN of ``hidden_act`` relu2
   (``relu2glu``) and the sub-norms before ``o_proj`` and ``down_proj`` (``sub_norms``).
+* ``openai_privacy_filter`` (``OpenAIPrivacyFilterAttention``, ``OpenAIPrivacyFilterExperts``):
+  a bidirectional encoder (``is_causal = False``), every layer a bidirectional sliding window
+  (``create_bidirectional_sliding_window_mask``: ``|q - k| <= sliding_window``, so 2w + 1 keys)
+  and MoE of the clamped SwiGLU (``_apply_gate``; the config has no activation field).
+  ``gpt_oss`` (``GptOssExperts._apply_gate``) has the same clamped SwiGLU.
 
 Anything these readers cannot model is refused naming the field.
 """
@@ -14,13 +19,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"bitnet"})
+TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss"})
+# Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
+_CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
 # Config keys the generic reader refuses that these families' readers take.
 READ_KEYS: dict[str, frozenset[str]] = {}
 
 
 def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
     """A family's fields under the generic names the reader looks for."""
+    if model_type == "openai_privacy_filter" and "hidden_act" not in data:
+        return {**data, "hidden_act": "silu"}  # the experts' gate: SiLU-like, read below
     return data
 
 
@@ -28,7 +37,18 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
     """A family's add-ons and corrections to the generic fields ``base``."""
     if model_type == "bitnet":
         return _bitnet(r, base)
-    return {}
+    out: dict[str, Any] = {}
+    # The privacy filter's config has no activation field (normalise gave it SiLU).
+    if model_type in _CLAMPED_SWIGLU and base.get("activation") in ("swiglu", "silu"):
+        out["activation"] = "swiglu_clamped"
+        r.assumed.append(
+            f"{model_type}: the experts' clamped SwiGLU of the modelling code, "
+            "(clamp(up, -7, 7) + 1) * g * sigmoid(1.702 g) with g = min(gate, 7); the attention "
+            "sinks (one more logit per head and query in the softmax) are not counted"
+        )
+    if model_type == "openai_privacy_filter":
+        out |= _privacy_filter(r, base)
+    return out
 
 
 def _bitnet(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
@@ -42,3 +62,18 @@ def _bitnet(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "weight quantisation is not modelled: ordinary MACs)"
     )
     return {"sub_norms": True}
+
+
+def _privacy_filter(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """OpenAIPrivacyFilterModel: bidirectional attention in a band of sliding_window tokens
+    either side on every layer (the mask: |q - k| <= sliding_window), a token classifier."""
+    window = base.get("sliding_window")
+    if window is None or base.get("sliding_layers") is not None:
+        r.refuse("sliding_window", "every layer's bidirectional window is needed (a positive int)")
+        return {}
+    r.assumed.append(
+        "openai_privacy_filter: Q and K each scaled by head_dim^-0.25 and the router's top-k "
+        "softmax divided by k, its output times k: scalars, not counted; the token "
+        "classification head is not modelled"
+    )
+    return {"decoder": False, "sliding_window": 2 * window + 1, "window_kind": "bidirectional"}
