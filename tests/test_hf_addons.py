@@ -82,3 +82,37 @@ def test_privacy_filter_bidirectional_window_and_clamped_swiglu() -> None:
 
 def test_privacy_filter_window_wider_than_the_input_is_full_attention() -> None:
     assert ops_of(privacy_filter(sliding_window=128))["qk"].dims["n"] == M
+
+
+def xmod(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "xmod", "hidden_size": D, "num_attention_heads": 4,
+            "num_hidden_layers": 2, "intermediate_size": FF, "hidden_act": "gelu",
+            "layer_norm_eps": 1e-12, "adapter_reduction_factor": 4, "languages": ["en_XX", "de_DE"],
+            "adapter_layer_norm": False, "adapter_reuse_layer_norm": True,
+            "ln_before_adapter": True, "pre_norm": False, **extra}  # fmt: skip
+
+
+def test_xmod_language_adapter_after_the_ffn() -> None:
+    """XmodOutput: dense(h) + input, then lang_adapter: the reused LayerNorm, dense1 (64 -> 16),
+    gelu, dense2 (16 -> 64), + residual; then the layer's post-norm LayerNorm."""
+    ops = ops_of(xmod())
+    names = list(ops)
+    order = ["ffn2", "residual2", "adapter_norm", "adapter_down", "adapter_act", "adapter_up",
+             "adapter_residual", "norm2"]  # fmt: skip
+    assert [n for n in names if n in order] == order
+    assert work(ops["adapter_down"]) == work(ops["adapter_up"]) == M * D * 16
+    assert work(ops["adapter_act"]) == 8 * M * 16  # GELU, 8 ops per element
+    assert work(ops["adapter_norm"]) == 8 * M * D  # LayerNorm, 8 ops per element
+    notes = build_workload(config_from_dict(xmod()), Phase.PREFILL, 1, M).assumptions
+    assert any("one of 2 per layer" in n for n in notes)
+
+
+def test_xmod_adapter_without_a_norm_and_pre_norm() -> None:
+    ops = ops_of(xmod(adapter_reuse_layer_norm=False, pre_norm=True))
+    names = list(ops)
+    assert "adapter_norm" not in names
+    assert names[0] == "norm1" and names[-1] == "adapter_residual"  # norms before the sublayers
+
+
+def test_xmod_refuses_a_factor_beyond_the_width() -> None:
+    assert refused(xmod(adapter_reduction_factor=128)) == ["hf_config.adapter_reduction_factor"]

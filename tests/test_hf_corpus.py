@@ -29,8 +29,8 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 101,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
-    # add-ons (tests/test_hf_addons.py): + bitnet
+    "decoder-only": 102,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
+    # add-ons (tests/test_hf_addons.py): + bitnet, xmod
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 46,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter
@@ -396,7 +396,11 @@ def expected_macs(
         }
     if cross:
         return {"dense": layers * (attention(tokens, tokens) + cross + dense(tokens, ff))}
-    return {"dense": stack_attention(layers) + layers * dense(tokens, ff)}
+    # X-MOD (XmodAdapter, Pfeiffer et al. 2022): after every FFN the token's language adapter,
+    # dense1 to hidden_size // adapter_reduction_factor and dense2 back.
+    rf = cfg.get("adapter_reduction_factor") if cfg.get("model_type") == "xmod" else None
+    adapter = 2 * tokens * d * (d // rf) if rf else 0
+    return {"dense": stack_attention(layers) + layers * (dense(tokens, ff) + adapter)}
 
 
 def halves(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -8,6 +8,10 @@ modelling code in transformers 5.24 (``src/transformers/models/<type>/modeling_<
   (``create_bidirectional_sliding_window_mask``: ``|q - k| <= sliding_window``, so 2w + 1 keys)
   and MoE of the clamped SwiGLU (``_apply_gate``; the config has no activation field).
   ``gpt_oss`` (``GptOssExperts._apply_gate``) has the same clamped SwiGLU.
+* ``xmod`` (``XmodOutput.lang_adapter``, ``XmodAdapter``): after the FFN's residual add, a
+  LayerNorm (``adapter_layer_norm``, or the FFN's own reused: ``adapter_reuse_layer_norm``), the
+  language's bottleneck adapter (``hidden_size // adapter_reduction_factor``, ``hidden_act``)
+  and its residual add; ``pre_norm`` places the block's norms before the sublayers.
 
 Anything these readers cannot model is refused naming the field.
 """
@@ -19,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss"})
+TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod"})
 # Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
 _CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
 # Config keys the generic reader refuses that these families' readers take.
-READ_KEYS: dict[str, frozenset[str]] = {}
+READ_KEYS: dict[str, frozenset[str]] = {"xmod": frozenset({"adapter_reduction_factor"})}
 
 
 def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
@@ -37,6 +41,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
     """A family's add-ons and corrections to the generic fields ``base``."""
     if model_type == "bitnet":
         return _bitnet(r, base)
+    if model_type == "xmod":
+        return _xmod(r, base)
     out: dict[str, Any] = {}
     # The privacy filter's config has no activation field (normalise gave it SiLU).
     if model_type in _CLAMPED_SWIGLU and base.get("activation") in ("swiglu", "silu"):
@@ -77,3 +83,29 @@ def _privacy_filter(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "classification head is not modelled"
     )
     return {"decoder": False, "sliding_window": 2 * window + 1, "window_kind": "bidirectional"}
+
+
+def _xmod(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """XmodLayer: the FFN's output plus its input, then lang_adapter: an optional LayerNorm,
+    dense1 -> act -> dense2 of the token's language, plus the residual (the normed or the raw
+    sum: ln_before_adapter; the same operators), then the post-norm (pre_norm false)."""
+    factor, d = r.int_("adapter_reduction_factor"), base.get("d_model")
+    languages = r.data.get("languages") or ["default"]
+    if not isinstance(languages, list):
+        r.refuse("languages", f"expected a list of language codes (got {languages!r})")
+        return {}
+    if factor is None or not d:
+        return {}
+    if d < factor:
+        r.refuse("adapter_reduction_factor", f"{factor} leaves no bottleneck of hidden size {d}")
+        return {}
+    norm = any(r.data.get(k, v) is True for k, v in _ADAPTER_NORMS.items())
+    pre = r.data.get("pre_norm") is True
+    return {
+        "adapter": {"width": d // factor, "norm": norm, "languages": len(languages)},
+        "norm_position": "pre" if pre else base.get("norm_position"),
+    }
+
+
+# XmodConfig's defaults: the adapter reuses the FFN's LayerNorm (no norm of its own).
+_ADAPTER_NORMS = {"adapter_layer_norm": False, "adapter_reuse_layer_norm": True}
