@@ -116,3 +116,33 @@ def test_xmod_adapter_without_a_norm_and_pre_norm() -> None:
 
 def test_xmod_refuses_a_factor_beyond_the_width() -> None:
     assert refused(xmod(adapter_reduction_factor=128)) == ["hf_config.adapter_reduction_factor"]
+
+
+def lfm3(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "lfm3", "hidden_size": D, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "head_dim": 16, "num_hidden_layers": 3,
+            "intermediate_size": FF, "conv_L_cache": 3, "norm_eps": 1e-5, "sliding_window": 4,
+            "layer_types": ["conv", "full_attention", "sliding_attention"], **extra}  # fmt: skip
+
+
+def test_lfm3_head_gate_and_sandwich_norms() -> None:
+    """Lfm3Attention: attn_output * sigmoid(g_proj(x)).unsqueeze(-1), g_proj hidden -> 4 heads;
+    Lfm3DecoderLayer: post_operator_norm and post_ffn_norm (RMSNorm) before each residual add,
+    on the conv layers too."""
+    ops = ops_of(lfm3())
+    assert work(ops["attn.global.attn_gate_proj"]) == M * D * 4
+    assert work(ops["attn.global.attn_gate_sigmoid"]) == 4 * M * 4  # one sigmoid per head
+    assert work(ops["attn.global.attn_gate"]) == M * 4 * 16  # the product on every feature
+    assert ops["attn.local.qk"].dims["n"] == 4
+    for p in ("conv.", "attn.global.", "attn.local."):
+        names = [n for n in ops if n.startswith(p)]
+        assert names.index(f"{p}post_mixer_norm") == names.index(f"{p}residual1") - 1
+        assert names.index(f"{p}post_ffn_norm") == names.index(f"{p}residual2") - 1
+        assert work(ops[f"{p}post_ffn_norm"]) == 4 * M * D
+    assert "conv.attn_gate_proj" not in ops
+
+
+def test_lfm3_without_gate_and_sandwich() -> None:
+    ops = ops_of(lfm3(use_attention_gate=False, use_sandwich_norm=False))
+    assert not [n for n in ops if "gate_" in n or "post_" in n or n.endswith("attn_gate")]
+    assert refused(lfm3(use_attention_gate="yes")) == ["hf_config.use_attention_gate"]

@@ -29,8 +29,8 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 102,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
-    # add-ons (tests/test_hf_addons.py): + bitnet, xmod
+    "decoder-only": 103,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
+    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 46,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter
