@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hf_addon_formulas import afmoe_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.hf import config_from_dict
-from cosamt.workload.transformer import build_workload
+from cosamt.workload.transformer import build_workload, model_macs
 
 M = 8
 D, FF = 64, 96
@@ -26,6 +27,16 @@ def ops_of(cfg: dict[str, Any], m: int = M, phase: Phase = Phase.PREFILL) -> dic
 def work(op: Einsum) -> int:
     """MACs, or vector operations, of one execution."""
     return op.macs or op.vector_ops
+
+
+def macs_by_kind(cfg: dict[str, Any], m: int = M) -> dict[str, int]:
+    """MACs per kind of block (moe, dense), as tests/test_hf_corpus.py compares them."""
+    model = config_from_dict(cfg, source="test")
+    out: dict[str, int] = {}
+    for plan, ops in build_workload(model, Phase.PREFILL, 1, m).blocks:
+        kind = "moe" if plan.moe else "dense"
+        out[kind] = out.get(kind, 0) + model_macs(ops)
+    return out
 
 
 def refused(cfg: dict[str, Any]) -> list[str]:
@@ -146,3 +157,34 @@ def test_lfm3_without_gate_and_sandwich() -> None:
     ops = ops_of(lfm3(use_attention_gate=False, use_sandwich_norm=False))
     assert not [n for n in ops if "gate_" in n or "post_" in n or n.endswith("attn_gate")]
     assert refused(lfm3(use_attention_gate="yes")) == ["hf_config.use_attention_gate"]
+
+
+def afmoe(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "afmoe", "hidden_size": D, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "head_dim": 16, "num_hidden_layers": 4,
+            "intermediate_size": FF, "moe_intermediate_size": 32, "num_experts": 4,
+            "num_experts_per_tok": 2, "num_shared_experts": 2, "num_dense_layers": 1,
+            "hidden_act": "silu", "rms_norm_eps": 1e-5, "sliding_window": 4,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0},
+            "layer_types": ["sliding_attention", "sliding_attention", "sliding_attention",
+                            "full_attention"]}  # fmt: skip
+
+
+def test_afmoe_layers_by_the_formula() -> None:
+    """Windowed keys on the sliding layers, gate_proj on every layer, a dense first layer."""
+    assert macs_by_kind(afmoe()) == afmoe_macs(afmoe(), M)
+
+
+def test_afmoe_gate_rope_and_sandwich() -> None:
+    """AfmoeAttention: output * sigmoid(gate_proj(x)) per feature, rotary only when
+    is_local_attention; AfmoeDecoderLayer: post_attention_layernorm and post_mlp_layernorm,
+    the shared and routed experts summed before the latter."""
+    ops = ops_of(afmoe())
+    assert work(ops["global.moe.attn_gate_proj"]) == M * D * 4 * 16
+    assert work(ops["global.moe.attn_gate"]) == 5 * M * 4 * 16  # sigmoid (4) and product
+    assert "local.moe.rope" in ops and "global.moe.rope" not in ops
+    names = [n for n in ops if n.startswith("local.moe.")]
+    tail = ["ffn2", "expert_sum", "post_ffn_norm", "residual2"]
+    assert [n.removeprefix("local.moe.") for n in names[-4:]] == tail
+    assert ops["local.moe.residual2"].ops_per_point == 1  # two summands after the norm
+    assert "local.dense.expert_sum" not in ops

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hf_addon_formulas import ADDON_STACKS, addon_macs
 from hf_layer_formulas import GEMMA4, LFM, gemma4_macs, lfm_macs
 
 from cosamt.errors import InputError
@@ -33,7 +34,7 @@ MIN_ACCEPTED = {
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
-    "moe": 46,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter
+    "moe": 47,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe
     "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
@@ -271,6 +272,8 @@ def expected_macs(
         return {"dense": gemma4_macs(cfg, SEQ)}
     if cfg.get("model_type") in LFM:
         return lfm_macs(cfg, SEQ)
+    if cfg.get("model_type") in ADDON_STACKS:  # tests/hf_addon_formulas.py
+        return addon_macs(cfg, SEQ)
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):

@@ -13,6 +13,13 @@ modelling code in transformers 5.24 (``src/transformers/models/<type>/modeling_<
   language's bottleneck adapter (``hidden_size // adapter_reduction_factor``, ``hidden_act``)
   and its residual add; ``pre_norm`` places the block's norms before the sublayers.
 
+Stacks read into ``ModelConfig.layer_groups`` (:mod:`cosamt.workload.hybrid`):
+
+* ``afmoe`` (``AfmoeAttention``, ``AfmoeDecoderLayer``): ``layer_types`` sliding / full
+  attention, rotary on the sliding layers only, a sigmoid gate per output feature
+  (``gate_proj``), sandwich norms, dense below ``num_dense_layers`` and MoE (shared experts of
+  ``num_shared_experts`` x ``moe_intermediate_size``) above.
+
 Anything these readers cannot model is refused naming the field.
 """
 
@@ -20,10 +27,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cosamt.workload.hf_layers import _groups
+
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod"})
+GROUPED_TYPES = frozenset({"afmoe"})
+TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod"}) | GROUPED_TYPES
 # Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
 _CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
 # Config keys the generic reader refuses that these families' readers take.
@@ -43,6 +53,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _bitnet(r, base)
     if model_type == "xmod":
         return _xmod(r, base)
+    if model_type in GROUPED_TYPES:
+        return _grouped(r, model_type, base)
     out: dict[str, Any] = {}
     # The privacy filter's config has no activation field (normalise gave it SiLU).
     if model_type in _CLAMPED_SWIGLU and base.get("activation") in ("swiglu", "silu"):
@@ -109,3 +121,63 @@ def _xmod(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
 
 # XmodConfig's defaults: the adapter reuses the FFN's LayerNorm (no norm of its own).
 _ADAPTER_NORMS = {"adapter_layer_norm": False, "adapter_reuse_layer_norm": True}
+
+
+Layer = dict[str, Any]  # one layer's LayerGroup fields without its count
+
+
+def _grouped(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """Per-layer structure as layer groups, and the family's model-wide add-ons."""
+    layers = base.get("n_layers")
+    if not layers or r.problems:
+        return {}
+    kinds = r.data.get("layer_types")
+    allowed = _LAYER_KINDS[model_type]
+    if not isinstance(kinds, list) or len(kinds) != layers or not set(kinds) <= allowed:
+        r.refuse(
+            "layer_types",
+            f"one of {', '.join(sorted(allowed))} per layer expected ({layers} layers)",
+        )
+        return {}
+    out, extra = _afmoe(r, kinds)
+    if r.problems or not out:
+        return {}
+    if not any(layer["ffn"] == "moe" for layer in out):
+        extra |= {"n_experts": None, "experts_per_token": None, "shared_d_ff": 0}
+    if not any(layer.get("window") for layer in out):
+        extra["sliding_window"] = None
+    return {
+        **extra,
+        "moe_layers": None,
+        "sliding_layers": None,
+        "sliding_moe_layers": None,
+        "layer_groups": _groups(out),
+    }
+
+
+_LAYER_KINDS = {"afmoe": frozenset({"sliding_attention", "full_attention"})}
+
+
+def _afmoe(r: _Reader, kinds: list[str]) -> tuple[list[Layer], dict[str, Any]]:
+    """AfmoeDecoderLayer i: AfmoeAttention (sliding_window on sliding_attention layers, rotary
+    there only: apply_rotary_pos_emb under is_local_attention), the MLP below num_dense_layers,
+    AfmoeSparseMoeBlock from there on."""
+    dense = r.data.get("num_dense_layers", 1)
+    if not isinstance(dense, int) or isinstance(dense, bool) or dense < 0:
+        r.refuse("num_dense_layers", f"must be a non-negative integer (got {dense!r})")
+        return [], {}
+    layers = [
+        {
+            "mixer": "attention",
+            "ffn": "dense" if i < dense else "moe",
+            "window": kind == "sliding_attention",
+            "no_rope": kind != "sliding_attention",
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    r.assumed.append(
+        "afmoe: rotary on the sliding-window layers only; the router's sigmoid scores, top-k "
+        "with the expert bias and normalisation counted as softmax + top-k; route_scale and "
+        "the muP input scale are scalars (not counted)"
+    )
+    return layers, {"attention_gate": "element", "sandwich_norm": True}
