@@ -1,5 +1,5 @@
 """MACs of stacks with per-layer structure read for the add-on families, from transformers'
-modelling code (read for this test, not from cosamt): AFMoE. Used by tests/test_hf_corpus.py
+modelling code (read for this test, not from cosamt): AFMoE, MiMo-V2-Flash. Used by tests/test_hf_corpus.py
 and tests/test_hf_addons.py."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from hf_layer_formulas import attention_macs
 
-ADDON_STACKS = ("afmoe",)
+ADDON_STACKS = ("afmoe", "mimo_v2_flash")
 
 
 def routed_macs(m: int, d: int, experts: int, k: int, width: int, mats: int = 3) -> int:
@@ -39,5 +39,28 @@ def afmoe_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return out
 
 
+def mimo_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """MiMoV2FlashAttention: q_proj (heads x head_dim), k_proj (kv x head_dim), v_proj (kv x
+    v_head_dim), QK^T over head_dim and PV over v_head_dim, o_proj from heads x v_head_dim; kv
+    is num_key_value_heads x 2 on sliding_attention layers, whose keys are capped at
+    sliding_window. MLP (gated, intermediate_size) on mlp_layer_types dense, MiMoV2FlashMoE
+    (router, gated experts of moe_intermediate_size, no shared experts) on sparse."""
+    d, heads, dh, v = (cfg[k] for k in ("hidden_size", "num_attention_heads", "head_dim",
+                                         "v_head_dim"))  # fmt: skip
+    out = {"dense": 0, "moe": 0}
+    for kind, mlp in zip(cfg["layer_types"], cfg["mlp_layer_types"], strict=True):
+        sliding = kind == "sliding_attention"
+        kv = cfg["num_key_value_heads"] * (2 if sliding else 1)
+        n = min(m, cfg["sliding_window"]) if sliding else m
+        mix = m * d * (heads * dh + kv * dh + kv * v) + heads * m * n * (dh + v) + m * heads * v * d
+        if mlp == "dense":
+            out["dense"] += mix + 3 * m * d * cfg["intermediate_size"]
+        else:
+            out["moe"] += mix + routed_macs(m, d, cfg["n_routed_experts"],
+                                            cfg["num_experts_per_tok"],
+                                            cfg["moe_intermediate_size"])  # fmt: skip
+    return out
+
+
 def addon_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
-    return afmoe_macs(cfg, m)
+    return {"afmoe": afmoe_macs, "mimo_v2_flash": mimo_macs}[cfg["model_type"]](cfg, m)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hf_addon_formulas import afmoe_macs
+from hf_addon_formulas import afmoe_macs, mimo_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -188,3 +188,34 @@ def test_afmoe_gate_rope_and_sandwich() -> None:
     assert [n.removeprefix("local.moe.") for n in names[-4:]] == tail
     assert ops["local.moe.residual2"].ops_per_point == 1  # two summands after the norm
     assert "local.dense.expert_sum" not in ops
+
+
+def mimo(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "mimo_v2_flash", "hidden_size": D, "num_attention_heads": 4,
+            "num_key_value_heads": 1, "head_dim": 24, "v_head_dim": 16, "num_hidden_layers": 3,
+            "intermediate_size": FF, "moe_intermediate_size": 32, "n_routed_experts": 4,
+            "num_experts_per_tok": 2, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+            "sliding_window": 3, "layer_types": ["full_attention", "sliding_attention",
+                                                 "sliding_attention"],
+            "mlp_layer_types": ["dense", "sparse", "sparse"],
+            "rope_parameters": {"full_attention": {"rope_type": "default",
+                                                   "partial_rotary_factor": 0.334},
+                                "sliding_attention": {"rope_type": "default",
+                                                      "partial_rotary_factor": 0.5}},
+            **extra}  # fmt: skip
+
+
+def test_mimo_per_layer_kv_heads_by_the_formula() -> None:
+    """Twice the KV heads on the sliding layers, 3 keys per query there."""
+    assert macs_by_kind(mimo()) == mimo_macs(mimo(), M)
+    ops = ops_of(mimo())
+    assert ops["local.moe.qk"].dims["h"] == 2 and ops["global.dense.qk"].dims["h"] == 1
+
+
+def test_mimo_rotary_per_layer_type() -> None:
+    """int(head_dim x partial_rotary_factor): int(24 x 0.334) = 8 on the full layers, 12 on the
+    sliding ones; on the query heads and each layer's KV heads."""
+    ops = ops_of(mimo())
+    assert ops["global.dense.rope"].dims["f"] == (4 + 1) * 8
+    assert ops["local.moe.rope"].dims["f"] == (4 + 2) * 12
+    assert refused(mimo(mlp_layer_types=["dense"])) == ["hf_config.mlp_layer_types"]

@@ -34,7 +34,7 @@ MIN_ACCEPTED = {
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
-    "moe": 47,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe
+    "moe": 48,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash
     "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }

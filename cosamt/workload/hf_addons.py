@@ -19,6 +19,9 @@ Stacks read into ``ModelConfig.layer_groups`` (:mod:`cosamt.workload.hybrid`):
   attention, rotary on the sliding layers only, a sigmoid gate per output feature
   (``gate_proj``), sandwich norms, dense below ``num_dense_layers`` and MoE (shared experts of
   ``num_shared_experts`` x ``moe_intermediate_size``) above.
+* ``mimo_v2_flash`` (``MiMoV2FlashAttention``): ``layer_types`` sliding / full attention, the
+  sliding layers with twice ``num_key_value_heads``; ``mlp_layer_types`` dense / sparse;
+  rotary on ``int(head_dim * partial_rotary_factor)`` features of each layer type.
 
 Anything these readers cannot model is refused naming the field.
 """
@@ -32,7 +35,7 @@ from cosamt.workload.hf_layers import _groups
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-GROUPED_TYPES = frozenset({"afmoe"})
+GROUPED_TYPES = frozenset({"afmoe", "mimo_v2_flash"})
 TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod"}) | GROUPED_TYPES
 # Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
 _CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
@@ -139,7 +142,7 @@ def _grouped(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any
             f"one of {', '.join(sorted(allowed))} per layer expected ({layers} layers)",
         )
         return {}
-    out, extra = _afmoe(r, kinds)
+    out, extra = _afmoe(r, kinds) if model_type == "afmoe" else _mimo(r, kinds, base)
     if r.problems or not out:
         return {}
     if not any(layer["ffn"] == "moe" for layer in out):
@@ -155,7 +158,8 @@ def _grouped(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any
     }
 
 
-_LAYER_KINDS = {"afmoe": frozenset({"sliding_attention", "full_attention"})}
+_ATTENTION_KINDS = frozenset({"sliding_attention", "full_attention"})
+_LAYER_KINDS = {"afmoe": _ATTENTION_KINDS, "mimo_v2_flash": _ATTENTION_KINDS}
 
 
 def _afmoe(r: _Reader, kinds: list[str]) -> tuple[list[Layer], dict[str, Any]]:
@@ -181,3 +185,56 @@ def _afmoe(r: _Reader, kinds: list[str]) -> tuple[list[Layer], dict[str, Any]]:
         "the muP input scale are scalars (not counted)"
     )
     return layers, {"attention_gate": "element", "sandwich_norm": True}
+
+
+def _mimo(r: _Reader, kinds: list[str], base: dict[str, Any]) -> tuple[list[Layer], dict[str, Any]]:
+    """MiMoV2FlashAttention: on sliding_attention layers num_key_value_heads x 2 (and sinks),
+    keys capped at sliding_window; MiMoV2FlashDecoderLayer: the MLP on mlp_layer_types dense,
+    MiMoV2FlashMoE (no shared experts) on sparse; MiMoV2FlashRotaryEmbedding: int(head_dim x
+    partial_rotary_factor) rotated features per layer type."""
+    mlp = r.data.get("mlp_layer_types")
+    kv, dh = base.get("n_kv_heads") or base.get("n_heads"), base.get("head_dim")
+    if not isinstance(mlp, list) or len(mlp) != len(kinds) or not set(mlp) <= {"dense", "sparse"}:
+        r.refuse(
+            "mlp_layer_types", f"one of dense, sparse per layer expected ({len(kinds)} layers)"
+        )
+        return [], {}
+    if not kv or not dh:
+        r.refuse("head_dim", "MiMo-V2-Flash's head_dim and num_key_value_heads are needed")
+        return [], {}
+    rotary = {kind: _partial_rotary(r, kind, dh) for kind in sorted(set(kinds))}
+    if None in rotary.values():
+        return [], {}
+    full = rotary.get("full_attention") or rotary["sliding_attention"]
+    layers = []
+    for kind, ffn in zip(kinds, mlp, strict=True):
+        layer: Layer = {"mixer": "attention", "ffn": "moe" if ffn == "sparse" else "dense"}
+        if kind == "sliding_attention":
+            layer |= {"window": True, "n_kv_heads": 2 * kv}
+            if rotary[kind] != full:
+                layer["rotary_dim"] = rotary[kind]
+        layers.append(layer)
+    r.assumed.append(
+        f"mimo_v2_flash: {2 * kv} KV heads on the sliding-window layers, {kv} on the full ones; "
+        "their attention sinks (one more logit per head and query) and the values' "
+        "attention_value_scale are not counted; group-limited routing counted as softmax + top-k"
+    )
+    return layers, {"rotary_dim": full}
+
+
+def _partial_rotary(r: _Reader, kind: str, head_dim: int) -> int | None:
+    """MiMoV2FlashRotaryEmbedding.compute_default_rope_parameters: int(head_dim x the layer
+    type's partial_rotary_factor, 0.334 when absent)."""
+    rope = r.data.get("rope_parameters")
+    params = rope.get(kind) if isinstance(rope, dict) else None
+    if not isinstance(params, dict):
+        r.refuse(f"rope_parameters.{kind}", "the layer type's rope parameters are needed")
+        return None
+    if params.get("rope_type", "default") != "default":
+        r.refuse(f"rope_parameters.{kind}.rope_type", "only the default rope type is modelled")
+        return None
+    factor = params.get("partial_rotary_factor", 0.334)
+    if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 < factor <= 1:
+        r.refuse(f"rope_parameters.{kind}.partial_rotary_factor", f"must be in (0, 1] ({factor!r})")
+        return None
+    return max(1, int(head_dim * factor))

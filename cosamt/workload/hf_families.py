@@ -293,8 +293,6 @@ REFUSED_TYPES = {
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
-    "mimo_v2_flash": "MiMo-V2-Flash's sliding-window layers have twice the KV heads of its full "
-    "layers (per-layer KV heads are not modelled)",
     "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
     "d_model MLP per layer) is not modelled",
     "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
