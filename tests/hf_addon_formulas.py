@@ -1,5 +1,5 @@
 """MACs of stacks with per-layer structure read for the add-on families, from transformers'
-modelling code (read for this test, not from cosamt): AFMoE, MiMo-V2-Flash. Used by tests/test_hf_corpus.py
+modelling code (read for this test, not from cosamt): AFMoE, MiMo-V2-Flash, Llama 4. Used by tests/test_hf_corpus.py
 and tests/test_hf_addons.py."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from hf_layer_formulas import attention_macs
 
-ADDON_STACKS = ("afmoe", "mimo_v2_flash")
+ADDON_STACKS = ("afmoe", "mimo_v2_flash", "llama4_text")
 
 
 def routed_macs(m: int, d: int, experts: int, k: int, width: int, mats: int = 3) -> int:
@@ -62,5 +62,35 @@ def mimo_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return out
 
 
+def chunked_scores(m: int, chunk: int) -> int:
+    """Query-key pairs of block-diagonal attention in chunks (create_chunked_causal_mask's
+    blocks, each counted whole like full-matrix causal attention): sum of the chunks' squares."""
+    full, rest = divmod(m, chunk)
+    return full * chunk * chunk + rest * rest
+
+
+def llama4_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """Llama4TextDecoderLayer: Llama4TextAttention (q, k, v, o; chunked_attention layers attend
+    within their chunk of attention_chunk_size), then Llama4TextMoe on moe_layers (the router,
+    top-k gated experts of intermediate_size, the shared Llama4TextMLP of intermediate_size on
+    every token) or Llama4TextMLP of intermediate_size_mlp."""
+    d, heads, kv, dh = (cfg[k] for k in ("hidden_size", "num_attention_heads",
+                                          "num_key_value_heads", "head_dim"))  # fmt: skip
+    ff = cfg["intermediate_size"]
+    out = {"dense": 0, "moe": 0}
+    for i, kind in enumerate(cfg["layer_types"]):
+        pairs = (
+            chunked_scores(m, cfg["attention_chunk_size"]) if kind == "chunked_attention" else m * m
+        )
+        mix = m * d * (heads + 2 * kv) * dh + 2 * heads * pairs * dh + m * heads * dh * d
+        if i in cfg["moe_layers"]:
+            moe = routed_macs(m, d, cfg["num_local_experts"], cfg["num_experts_per_tok"], ff)
+            out["moe"] += mix + moe + 3 * m * d * ff
+        else:
+            out["dense"] += mix + 3 * m * d * cfg["intermediate_size_mlp"]
+    return out
+
+
 def addon_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
-    return {"afmoe": afmoe_macs, "mimo_v2_flash": mimo_macs}[cfg["model_type"]](cfg, m)
+    formulas = {"afmoe": afmoe_macs, "mimo_v2_flash": mimo_macs, "llama4_text": llama4_macs}
+    return formulas[cfg["model_type"]](cfg, m)

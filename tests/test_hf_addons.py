@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hf_addon_formulas import afmoe_macs, mimo_macs
+from hf_addon_formulas import afmoe_macs, llama4_macs, mimo_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -219,3 +219,44 @@ def test_mimo_rotary_per_layer_type() -> None:
     assert ops["global.dense.rope"].dims["f"] == (4 + 1) * 8
     assert ops["local.moe.rope"].dims["f"] == (4 + 2) * 12
     assert refused(mimo(mlp_layer_types=["dense"])) == ["hf_config.mlp_layer_types"]
+
+
+def llama4(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "llama4_text", "hidden_size": D, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "head_dim": 16, "num_hidden_layers": 4,
+            "intermediate_size": 32, "intermediate_size_mlp": FF, "num_local_experts": 4,
+            "num_experts_per_tok": 1, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+            "attention_chunk_size": 4, "rope_parameters": {"rope_type": "default"},
+            "layer_types": ["chunked_attention", "chunked_attention", "chunked_attention",
+                            "full_attention"],
+            "no_rope_layers": [1, 1, 1, 0], "moe_layers": [0, 1, 3], **extra}  # fmt: skip
+
+
+def test_llama4_chunks_nope_and_shared_expert_by_the_formula() -> None:
+    """8 tokens in chunks of 4: the diagonal blocks' 2 x 4^2 = 8 x 4 query-key pairs exactly;
+    a dense layer (2) of intermediate_size_mlp, the shared expert beside the routed ones."""
+    assert macs_by_kind(llama4()) == llama4_macs(llama4(), M)
+    ops = ops_of(llama4())
+    assert "global.moe.rope" not in ops and "local.moe.rope" in ops  # NoPE on the full layer
+    assert work(ops["local.dense.ffn_gate"]) == M * D * FF
+    assert work(ops["local.moe.ffn_gate"]) == M * D * 32  # the shared expert
+    assert ops["local.moe.residual2"].ops_per_point == 2  # routed + shared + stream
+
+
+def test_llama4_partial_last_chunk_is_an_upper_bound() -> None:
+    """10 tokens in chunks of 4: blocks 4, 4, 2 have 36 pairs per head; counted as 10 x 4 = 40
+    (like a sliding window), 4 x (4 - 2) pairs more per head in QK^T and in PV."""
+    m = 10
+    per_layer = 4 * (2 * (4 - 2)) * (16 + 16)  # heads x r(C - r) pairs x (QK^T + PV) head dims
+    got, want = macs_by_kind(llama4(), m), llama4_macs(llama4(), m)
+    assert got["dense"] == want["dense"] + per_layer  # layer 2: chunked, dense
+    assert got["moe"] == want["moe"] + 2 * per_layer  # layers 0 and 1 chunked, 3 full
+
+
+def test_llama4_composite_reads_its_text_model() -> None:
+    composite = {"model_type": "llama4", "text_config": llama4(), "vision_config": {
+        "model_type": "llama4_vision_model", "hidden_size": 32}}  # fmt: skip
+    assert macs_by_kind(composite) == llama4_macs(llama4(), M)
+    assert refused(llama4(layer_types=["chunked_attention"] * 3 + ["local"])) == [
+        "hf_config.layer_types"
+    ]

@@ -30,11 +30,12 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 103,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
-    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3
+    "decoder-only": 104,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
+    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model)
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
-    "moe": 48,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash
+    "moe": 49,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
+    # llama4_text
     "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }

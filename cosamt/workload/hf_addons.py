@@ -22,6 +22,11 @@ Stacks read into ``ModelConfig.layer_groups`` (:mod:`cosamt.workload.hybrid`):
 * ``mimo_v2_flash`` (``MiMoV2FlashAttention``): ``layer_types`` sliding / full attention, the
   sliding layers with twice ``num_key_value_heads``; ``mlp_layer_types`` dense / sparse;
   rotary on ``int(head_dim * partial_rotary_factor)`` features of each layer type.
+* ``llama4_text`` (``Llama4TextAttention``, ``Llama4TextMoe``, ``Llama4TextDecoderLayer``; also
+  ``llama4``'s language model): ``layer_types`` ``chunked_attention`` (block-diagonal causal in
+  chunks of ``attention_chunk_size``: ``window_kind`` chunked) or full; rotary where
+  ``no_rope_layers`` is 1; MoE on ``moe_layers`` (experts and an always-on shared expert of
+  ``intermediate_size``), the gated MLP of ``intermediate_size_mlp`` elsewhere.
 
 Anything these readers cannot model is refused naming the field.
 """
@@ -35,19 +40,54 @@ from cosamt.workload.hf_layers import _groups
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-GROUPED_TYPES = frozenset({"afmoe", "mimo_v2_flash"})
+GROUPED_TYPES = frozenset({"afmoe", "mimo_v2_flash", "llama4_text"})
 TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod"}) | GROUPED_TYPES
 # Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
 _CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
 # Config keys the generic reader refuses that these families' readers take.
-READ_KEYS: dict[str, frozenset[str]] = {"xmod": frozenset({"adapter_reduction_factor"})}
+READ_KEYS: dict[str, frozenset[str]] = {
+    "xmod": frozenset({"adapter_reduction_factor"}),
+    "llama4_text": frozenset({"attention_chunk_size"}),
+}
+# Llama 4's own lists, kept aside (normalise hands the generic reader windowed layers).
+_LLAMA4_LISTS = ("layer_types", "no_rope_layers", "moe_layers")
 
 
 def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
     """A family's fields under the generic names the reader looks for."""
     if model_type == "openai_privacy_filter" and "hidden_act" not in data:
         return {**data, "hidden_act": "silu"}  # the experts' gate: SiLU-like, read below
+    if model_type == "llama4_text":
+        return _llama4_normalise(data)
     return data
+
+
+def _llama4_normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Llama4TextConfig's per-layer lists (its __post_init__ defaults where absent) kept under
+    private names; the chunked layers handed to the generic reader as windowed ones of
+    attention_chunk_size."""
+    out = {k: v for k, v in data.items() if k not in _LLAMA4_LISTS}
+    layers, chunk = data.get("num_hidden_layers"), data.get("attention_chunk_size", 8192)
+    count = layers if isinstance(layers, int) and not isinstance(layers, bool) else 0
+    interval = data.get("no_rope_layer_interval", 4)
+    no_rope = data.get("no_rope_layers") or [
+        int((i + 1) % interval != 0) if isinstance(interval, int) and interval else 1
+        for i in range(count)
+    ]
+    step = data.get("interleave_moe_layer_step", 1)
+    moe = data.get("moe_layers")
+    if moe is None and isinstance(step, int) and step > 0:
+        moe = list(range(step - 1, count, step))
+    kinds = data.get("layer_types")
+    if kinds is None and isinstance(no_rope, list):
+        chunked = chunk is not None
+        kinds = ["chunked_attention" if r and chunked else "full_attention" for r in no_rope]
+    for key, value in zip(_LLAMA4_LISTS, (kinds, no_rope, moe), strict=True):
+        out[f"_{key}"] = value
+    if isinstance(kinds, list):
+        out["layer_types"] = ["sliding_attention" if k == "chunked_attention" else k for k in kinds]
+        out["sliding_window"] = chunk
+    return out
 
 
 def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +182,12 @@ def _grouped(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any
             f"one of {', '.join(sorted(allowed))} per layer expected ({layers} layers)",
         )
         return {}
-    out, extra = _afmoe(r, kinds) if model_type == "afmoe" else _mimo(r, kinds, base)
+    if model_type == "llama4_text":
+        out, extra = _llama4(r, base)
+    elif model_type == "afmoe":
+        out, extra = _afmoe(r, kinds)
+    else:
+        out, extra = _mimo(r, kinds, base)
     if r.problems or not out:
         return {}
     if not any(layer["ffn"] == "moe" for layer in out):
@@ -159,7 +204,7 @@ def _grouped(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any
 
 
 _ATTENTION_KINDS = frozenset({"sliding_attention", "full_attention"})
-_LAYER_KINDS = {"afmoe": _ATTENTION_KINDS, "mimo_v2_flash": _ATTENTION_KINDS}
+_LAYER_KINDS = dict.fromkeys(("afmoe", "mimo_v2_flash", "llama4_text"), _ATTENTION_KINDS)
 
 
 def _afmoe(r: _Reader, kinds: list[str]) -> tuple[list[Layer], dict[str, Any]]:
@@ -238,3 +283,52 @@ def _partial_rotary(r: _Reader, kind: str, head_dim: int) -> int | None:
         r.refuse(f"rope_parameters.{kind}.partial_rotary_factor", f"must be in (0, 1] ({factor!r})")
         return None
     return max(1, int(head_dim * factor))
+
+
+def _llama4(r: _Reader, base: dict[str, Any]) -> tuple[list[Layer], dict[str, Any]]:
+    """Llama4TextDecoderLayer i: Llama4TextAttention (rotary when no_rope_layers[i] is 1;
+    chunked_attention layers masked by create_chunked_causal_mask: a query sees the keys of its
+    chunk up to itself), then Llama4TextMoe on moe_layers (top-k routed experts of
+    intermediate_size plus the shared expert, a Llama4TextMLP of intermediate_size, on every
+    token) or Llama4TextMLP of intermediate_size_mlp."""
+    layers = base["n_layers"]
+    kinds, no_rope, moe = (r.data.get(f"_{key}") for key in _LLAMA4_LISTS)
+    for key, value in zip(_LLAMA4_LISTS, (kinds, no_rope, moe), strict=True):
+        if not isinstance(value, list) or (key != "moe_layers" and len(value) != layers):
+            r.refuse(key, f"one entry per layer expected ({layers} layers; got {value!r})")
+            return [], {}
+    assert isinstance(kinds, list) and isinstance(no_rope, list) and isinstance(moe, list)
+    unknown = sorted({str(k) for k in kinds} - {"chunked_attention", "full_attention"})
+    if unknown:
+        r.refuse("layer_types", f"layer types {unknown} are not modelled")
+        return [], {}
+    if not all(isinstance(i, int) and 0 <= i < layers for i in moe):
+        r.refuse("moe_layers", f"expected layer indices below {layers} (got {moe!r})")
+        return [], {}
+    chunked = "chunked_attention" in kinds
+    if chunked and r.int_("attention_chunk_size") is None:
+        return [], {}
+    ff, mlp = (
+        base.get("d_ff"),
+        r.int_("intermediate_size_mlp", required=any(i not in moe for i in range(layers))),
+    )
+    out = [
+        {
+            "mixer": "attention",
+            "ffn": "moe" if i in moe else "dense",
+            "window": kind == "chunked_attention",
+            "no_rope": not rope,
+        }
+        for i, (kind, rope) in enumerate(zip(kinds, no_rope, strict=True))
+    ]
+    r.assumed.append(
+        "llama4_text: rotary where no_rope_layers is 1; the NoPE layers' attention temperature "
+        "(a scale per query position) and the L2 Q/K norms are not counted; the router's top-k "
+        "then sigmoid counted as softmax + top-k, the routing weight scaling each expert's "
+        "input (the combine's multiply); transformers' reference runs every expert on every "
+        "token with zero-weighted inputs for the unselected: counted as top-k routing, the "
+        "computation it equals"
+    )
+    extra: dict[str, Any] = {"expert_d_ff": ff, "shared_d_ff": ff}
+    extra |= {"d_ff": mlp} if mlp else {}
+    return out, {**extra, **({"window_kind": "chunked"} if chunked else {})}

@@ -281,10 +281,6 @@ REFUSED_TYPES = {
     "xlnet": "XLNet's two-stream relative attention is not modelled",
     "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
     "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
-    "llama4_text": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
-    "not modelled",
-    "llama4": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
-    "not modelled",
     "seamless_m4t": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
     "not modelled as one",
     "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
