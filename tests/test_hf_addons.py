@@ -260,3 +260,28 @@ def test_llama4_composite_reads_its_text_model() -> None:
     assert refused(llama4(layer_types=["chunked_attention"] * 3 + ["local"])) == [
         "hf_config.layer_types"
     ]
+
+
+def cpmant(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "cpmant", "hidden_size": D, "num_attention_heads": 4, "dim_head": 16,
+            "num_hidden_layers": 2, "dim_ff": FF, "eps": 1e-6, "prompt_length": 3,
+            "vocab_size": 100, **extra}  # fmt: skip
+
+
+def test_cpmant_prompt_tokens_and_gated_gelu() -> None:
+    """CpmAntModel.forward prepends prompt_length tokens: the blocks see 8 + 3; the decode
+    token attends to the cache of 8 + 3; CpmAntDenseGatedACT: gelu(w_0 x) (8 ops) * w_1 x (1);
+    CpmAntLayerNorm is an RMSNorm; the LM head only on the input's tokens."""
+    model = config_from_dict(cpmant(), source="test")
+    ops = {op.name: op for op in build_workload(model, Phase.PREFILL, 1, M, lm_head=True).operators}
+    assert ops["qk"].dims["m"] == ops["qk"].dims["n"] == M + 3
+    assert work(ops["ffn_gate"]) == work(ops["ffn_up"]) == (M + 3) * D * FF
+    assert work(ops["act"]) == 9 * (M + 3) * FF
+    assert ops["norm1"].op == "rmsnorm" and ops["final_norm"].dims["m"] == M + 3
+    assert ops["lm_head"].dims["m"] == M
+    decode = ops_of(cpmant(), phase=Phase.DECODE)
+    assert decode["qk"].dims["m"] == 1 and decode["qk"].dims["n"] == M + 3
+
+
+def test_cpmant_refuses_a_bad_prompt_length() -> None:
+    assert refused(cpmant(prompt_length=-1)) == ["hf_config.prompt_length"]

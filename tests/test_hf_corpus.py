@@ -30,8 +30,8 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 104,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
-    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model)
+    "decoder-only": 105,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
+    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
     "encoder-only": 20,  # ConvBERT, Nystromformer, YOSO, MRA, MobileBERT, SqueezeBERT refused
     "vision": 18,
     "moe": 49,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
@@ -298,6 +298,8 @@ def expected_macs(
             cfg.get("num_register_tokens") or 0
         )
         tokens = (img[0] // p[0]) * (img[1] // p[1]) + extra
+    if cfg.get("model_type") == "cpmant":  # CpmAntModel.forward prepends the prompt tokens
+        tokens += cfg["prompt_length"]
 
     def attention(m: int, n: int) -> int:
         if cfg.get("index_topk") is not None:  # DeepSeek sparse attention
@@ -505,6 +507,8 @@ def check(model_type: str) -> str:
     # source scan cannot see: no gate_proj).
     text_type = inner.get("model_type", model_type) if inner else model_type
     gated = True if text_type.startswith("modernbert") else gated
+    # CPM-Ant's CpmAntDenseGatedACT: gelu(w_0 x) * w_1 x (no gate_proj for the scan either).
+    gated = True if text_type == "cpmant" else gated
     # Moonshine's decoder fc1 likewise projects to twice the width and chunks it into values and
     # gate (MoonshineDecoderMLP); its encoder MLP is plain (MoonshineEncoderMLP).
     enc_gated = False if text_type == "moonshine" else None

@@ -12,6 +12,9 @@ modelling code in transformers 5.24 (``src/transformers/models/<type>/modeling_<
   LayerNorm (``adapter_layer_norm``, or the FFN's own reused: ``adapter_reuse_layer_norm``), the
   language's bottleneck adapter (``hidden_size // adapter_reduction_factor``, ``hidden_act``)
   and its residual add; ``pre_norm`` places the block's norms before the sublayers.
+* ``cpmant`` (``CpmAntModel``, ``CpmAntDenseGatedACT``): ``prompt_length`` prompt tokens
+  prepended to every input, the gated FFN gelu(w_0 x) * w_1 x, RMSNorms (``CpmAntLayerNorm``),
+  heads of ``dim_head``.
 
 Stacks read into ``ModelConfig.layer_groups`` (:mod:`cosamt.workload.hybrid`):
 
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
 GROUPED_TYPES = frozenset({"afmoe", "mimo_v2_flash", "llama4_text"})
-TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod"}) | GROUPED_TYPES
+TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod", "cpmant"}) | GROUPED_TYPES
 # Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
 _CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
 # Config keys the generic reader refuses that these families' readers take.
@@ -59,6 +62,9 @@ def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
         return {**data, "hidden_act": "silu"}  # the experts' gate: SiLU-like, read below
     if model_type == "llama4_text":
         return _llama4_normalise(data)
+    if model_type == "cpmant":  # CpmAntConfig's names; torch.nn.GELU in CpmAntDenseGatedACT
+        return {"head_dim": data.get("dim_head"), "rms_norm_eps": data.get("eps"),
+                "hidden_act": "gelu", **data}  # fmt: skip
     return data
 
 
@@ -96,6 +102,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _bitnet(r, base)
     if model_type == "xmod":
         return _xmod(r, base)
+    if model_type == "cpmant":
+        return _cpmant(r)
     if model_type in GROUPED_TYPES:
         return _grouped(r, model_type, base)
     out: dict[str, Any] = {}
@@ -332,3 +340,19 @@ def _llama4(r: _Reader, base: dict[str, Any]) -> tuple[list[Layer], dict[str, An
     extra: dict[str, Any] = {"expert_d_ff": ff, "shared_d_ff": ff}
     extra |= {"d_ff": mlp} if mlp else {}
     return out, {**extra, **({"window_kind": "chunked"} if chunked else {})}
+
+
+def _cpmant(r: _Reader) -> dict[str, Any]:
+    """CpmAntModel.forward: prompt_length prompt tokens before the input, through every block
+    (dropped after the last); CpmAntFFNBlock: w_out(gelu(w_0 x) * w_1 x); its attention mask
+    (context all ones) lets every token see all of them."""
+    prompt = r.data.get("prompt_length", 32)
+    if not isinstance(prompt, int) or isinstance(prompt, bool) or prompt < 0:
+        r.refuse("prompt_length", f"must be a non-negative integer (got {prompt!r})")
+        return {}
+    r.assumed.append(
+        "cpmant: the FFN gelu(w_0 x) * w_1 x (CpmAntDenseGatedACT); the mask of CpmAntModel "
+        "(context all ones) is not causal, so the full score matrix is its real count; the "
+        "segment-relative position bias (an add per score) is not counted"
+    )
+    return {"activation": "geglu", "prompt_tokens": prompt}

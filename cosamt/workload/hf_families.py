@@ -287,7 +287,6 @@ REFUSED_TYPES = {
     "not modelled as one",
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
-    "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
     "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
     "d_model MLP per layer) is not modelled",

@@ -673,8 +673,10 @@ def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Ein
         )
         raise InputError("", [Problem("options.lm_head", f"{model.name!r}: {why}")])
     m = seq_len if phase is Phase.PREFILL else 1
+    # CPM-Ant's output norm sees its prompt tokens too (dropped before the head).
+    normed = m + model.prompt_tokens if phase is Phase.PREFILL else m
     ops = (
-        [_norm("final_norm", model.norm, b, m, model.d_model, 1)]
+        [_norm("final_norm", model.norm, b, normed, model.d_model, 1)]
         if model.norm_position == "pre"
         else []
     )
