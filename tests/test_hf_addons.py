@@ -4,11 +4,15 @@ family, the new operators' sizes and operations counted by hand from transformer
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hf_addon_formulas import afmoe_macs, llama4_macs, mimo_macs
+from typer.testing import CliRunner
 
+from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum
@@ -285,3 +289,32 @@ def test_cpmant_prompt_tokens_and_gated_gelu() -> None:
 
 def test_cpmant_refuses_a_bad_prompt_length() -> None:
     assert refused(cpmant(prompt_length=-1)) == ["hf_config.prompt_length"]
+
+
+@pytest.mark.parametrize(
+    ("cfg", "names"),
+    [
+        (lfm3(layer_types=["full_attention", "sliding_attention"], num_hidden_layers=2),
+         {"global.attn_gate_sigmoid", "global.attn_gate", "local.post_mixer_norm"}),
+        (privacy_filter(), {"expert_act", "qk"}),
+    ],
+    ids=["lfm3-head-gate", "privacy-filter-clamped-swiglu"],
+)  # fmt: skip
+def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
+    """The per-head gate (a sigmoid on the heads broadcast over their features) and the clamped
+    SwiGLU go through ``cosamt workload`` and are scheduled by ``cosamt solve`` (every group
+    proven optimal, the evaluator agreeing)."""
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    inst = tmp_path / "inst.json"
+    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
+    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": 6,
+                                "arch": "edge", "options": options}))  # fmt: skip
+    runner = CliRunner()
+    work_out = runner.invoke(app, ["workload", str(inst), "--json"])
+    assert work_out.exit_code == 0, work_out.stdout
+    assert names <= {op["name"] for op in json.loads(work_out.stdout)["operators"]}
+    solved = runner.invoke(app, ["solve", str(inst), "--json"])
+    assert solved.exit_code == 0, solved.stdout
+    data = json.loads(solved.stdout)
+    assert data["total"]["all_optimal"] is True
+    assert names <= {op for g in data["groups"] for op in g["operators"]}
