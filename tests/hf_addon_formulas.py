@@ -1,5 +1,6 @@
 """MACs of stacks with per-layer structure read for the add-on families, from transformers'
-modelling code (read for this test, not from cosamt): AFMoE, MiMo-V2-Flash, Llama 4. Used by tests/test_hf_corpus.py
+modelling code (read for this test, not from cosamt): AFMoE, MiMo-V2-Flash, Llama 4, and
+MobileBERT's block. Used by tests/test_hf_corpus.py
 and tests/test_hf_addons.py."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from typing import Any
 
 from hf_layer_formulas import attention_macs
 
-ADDON_STACKS = ("afmoe", "mimo_v2_flash", "llama4_text")
+ADDON_STACKS = ("afmoe", "mimo_v2_flash", "llama4_text", "mobilebert")
 
 
 def routed_macs(m: int, d: int, experts: int, k: int, width: int, mats: int = 3) -> int:
@@ -91,6 +92,29 @@ def llama4_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return out
 
 
+def mobilebert_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """MobileBertLayer (MobileBertConfig's defaults for absent flags): the Bottleneck's input
+    dense (hidden -> true_hidden_size = intra_bottleneck_size under use_bottleneck) and, with
+    key_query_shared_bottleneck, a second one for Q and K; query and key from true_hidden_size,
+    value from hidden_size (unless use_bottleneck_attention: from the bottleneck); attention over
+    heads of true_hidden_size / heads; the self-output dense; num_feedforward_networks FFNs
+    (true_hidden_size -> intermediate_size -> true_hidden_size); OutputBottleneck's dense back
+    to hidden_size."""
+    h, i = cfg["hidden_size"], cfg["intermediate_size"]
+    bottleneck = cfg.get("use_bottleneck", True)
+    t = cfg["intra_bottleneck_size"] if bottleneck else h
+    shared = bottleneck and cfg.get("key_query_shared_bottleneck", True)
+    attn_bn = bottleneck and cfg.get("use_bottleneck_attention", False)
+    layer = m * h * t if bottleneck else 0  # Bottleneck.input
+    layer += m * h * t if shared and not attn_bn else 0  # Bottleneck.attention
+    layer += 2 * m * t * t + m * (t if attn_bn else h) * t  # query, key, value
+    layer += 2 * m * m * t + m * t * t  # QK^T and PV over all heads, the self-output dense
+    layer += cfg.get("num_feedforward_networks", 4) * 2 * m * t * i
+    layer += m * t * h if bottleneck else 0  # OutputBottleneck
+    return {"dense": cfg["num_hidden_layers"] * layer}
+
+
 def addon_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
-    formulas = {"afmoe": afmoe_macs, "mimo_v2_flash": mimo_macs, "llama4_text": llama4_macs}
+    formulas = {"afmoe": afmoe_macs, "mimo_v2_flash": mimo_macs, "llama4_text": llama4_macs,
+                "mobilebert": mobilebert_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)

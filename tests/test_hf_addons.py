@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_addon_formulas import afmoe_macs, llama4_macs, mimo_macs
+from hf_addon_formulas import afmoe_macs, llama4_macs, mimo_macs, mobilebert_macs
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -289,6 +289,46 @@ def test_cpmant_prompt_tokens_and_gated_gelu() -> None:
 
 def test_cpmant_refuses_a_bad_prompt_length() -> None:
     assert refused(cpmant(prompt_length=-1)) == ["hf_config.prompt_length"]
+
+
+def mobilebert(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "mobilebert", "hidden_size": D, "num_attention_heads": 2,
+            "num_hidden_layers": 2, "intermediate_size": 48, "intra_bottleneck_size": 16,
+            "hidden_act": "relu", "layer_norm_eps": 1e-12, "num_feedforward_networks": 3,
+            "normalization_type": "no_norm", "use_bottleneck": True,
+            "key_query_shared_bottleneck": True, "use_bottleneck_attention": False,
+            "vocab_size": 100, **extra}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"use_bottleneck_attention": True}, {"key_query_shared_bottleneck": False,
+     "use_bottleneck_attention": True}, {"use_bottleneck": False}],
+    ids=["shared-qk", "bottleneck-attention", "attention-only", "no-bottleneck"],
+)  # fmt: skip
+def test_mobilebert_by_the_formula(extra: dict[str, Any]) -> None:
+    assert macs_by_kind(mobilebert(**extra)) == mobilebert_macs(mobilebert(**extra), M)
+
+
+def test_mobilebert_block_order_and_no_norm() -> None:
+    """MobileBertLayer: the bottlenecks, attention at 16 features (2 heads of 8), two stacked
+    FFNs then MobileBertOutput's, each sublayer NoNorm(x + residual) = x * w + b (2 ops), and the
+    output bottleneck back to 64 with the layer's input as residual."""
+    ops = ops_of(mobilebert())
+    names = list(ops)
+    assert names[:6] == ["bn_in", "bn_in_norm", "bn_qk", "bn_qk_norm", "qk_proj", "v_proj"]
+    assert names[-3:] == ["bn_out", "bn_out_residual", "bn_out_norm"]
+    assert [n for n in names if n.endswith("ffn1")] == ["stack1.ffn1", "stack2.ffn1", "ffn1"]
+    assert ops["qk"].dims["d"] == 8 and work(ops["v_proj"]) == M * D * 16
+    assert work(ops["norm1"]) == 2 * M * 16 and work(ops["bn_out_norm"]) == 2 * M * D
+    assert work(ops_of(mobilebert(normalization_type="layer_norm"))["norm1"]) == 8 * M * 16
+
+
+def test_mobilebert_refusals() -> None:
+    assert refused(mobilebert(normalization_type="batch_norm")) == ["hf_config.normalization_type"]
+    assert refused(mobilebert(key_query_shared_bottleneck=False)) == [
+        "hf_config.key_query_shared_bottleneck"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,8 @@
 
 * :class:`Adapter`: X-MOD's per-language bottleneck adapter after each FFN (transformers'
   ``XmodAdapter`` in ``XmodOutput.lang_adapter``).
+* :class:`MobileBottleneck`: MobileBERT's bottlenecked block (``MobileBertLayer``), built by
+  :mod:`cosamt.workload.mobilebert`.
 """
 
 from __future__ import annotations
@@ -38,3 +40,29 @@ class Adapter(BaseModel):
     ``adapter_reuse_layer_norm``)."""
     languages: PositiveInt = 1
     """Adapters per layer (``len(languages)``); one runs per token."""
+
+
+class MobileBottleneck(BaseModel):
+    """MobileBERT's block (Sun et al. 2020, arXiv:2004.02984; transformers' ``MobileBertLayer``):
+    the hidden state squeezed to ``inner`` features (``Bottleneck``), attention and ``ffns``
+    stacked FFNs at that width, each sublayer post-normed, and the output expanded back
+    (``OutputBottleneck``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    inner: Width
+    """Width inside the block (``true_hidden_size``: ``intra_bottleneck_size`` with
+    ``use_bottleneck``, else the hidden size)."""
+    bottleneck: bool = True
+    """``use_bottleneck``: the input and output bottlenecks (hidden <-> ``inner``)."""
+    shared_qk: bool = True
+    """``key_query_shared_bottleneck``: Q and K from a second bottleneck of the hidden state,
+    V from the hidden state itself."""
+    bottleneck_attention: bool = False
+    """``use_bottleneck_attention``: Q, K and V all from the input bottleneck."""
+    ffns: PositiveInt = 4
+    """``num_feedforward_networks``: FFNs per block (the last one's output feeds the output
+    bottleneck)."""
+    no_norm: bool = True
+    """``normalization_type`` ``no_norm``: every norm is ``NoNorm``, x * w + b (2 ops per
+    element); else LayerNorm."""

@@ -164,6 +164,10 @@ def assumptions(model: ModelConfig) -> list[str]:
             f"sequence's tokens are one language: one adapter's weights read), hidden -> "
             f"{ad.width} -> hidden after the FFN's residual add"
         )
+    if model.mobile is not None:
+        from cosamt.workload import mobilebert  # it builds on this module
+
+        out += mobilebert.assumptions(model)
     if model.prompt_tokens:
         out.append(
             f"{model.prompt_tokens} prompt tokens prepended to every input: the blocks run on "

@@ -15,6 +15,10 @@ modelling code in transformers 5.24 (``src/transformers/models/<type>/modeling_<
 * ``cpmant`` (``CpmAntModel``, ``CpmAntDenseGatedACT``): ``prompt_length`` prompt tokens
   prepended to every input, the gated FFN gelu(w_0 x) * w_1 x, RMSNorms (``CpmAntLayerNorm``),
   heads of ``dim_head``.
+* ``mobilebert`` (``MobileBertLayer``): the bottlenecked block of
+  :mod:`cosamt.workload.mobilebert` (``use_bottleneck``, ``intra_bottleneck_size``,
+  ``key_query_shared_bottleneck``, ``use_bottleneck_attention``, ``num_feedforward_networks``,
+  ``normalization_type``).
 
 Stacks read into ``ModelConfig.layer_groups`` (:mod:`cosamt.workload.hybrid`):
 
@@ -44,7 +48,8 @@ if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
 GROUPED_TYPES = frozenset({"afmoe", "mimo_v2_flash", "llama4_text"})
-TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod", "cpmant"}) | GROUPED_TYPES
+TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod", "cpmant", "mobilebert"})
+TYPES |= GROUPED_TYPES
 # Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
 _CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
 # Config keys the generic reader refuses that these families' readers take.
@@ -104,6 +109,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _xmod(r, base)
     if model_type == "cpmant":
         return _cpmant(r)
+    if model_type == "mobilebert":
+        return _mobilebert(r, base)
     if model_type in GROUPED_TYPES:
         return _grouped(r, model_type, base)
     out: dict[str, Any] = {}
@@ -356,3 +363,50 @@ def _cpmant(r: _Reader) -> dict[str, Any]:
         "segment-relative position bias (an add per score) is not counted"
     )
     return {"activation": "geglu", "prompt_tokens": prompt}
+
+
+# MobileBertConfig's defaults.
+_MOBILE_FLAGS = {
+    "use_bottleneck": True,
+    "key_query_shared_bottleneck": True,
+    "use_bottleneck_attention": False,
+}
+
+
+def _mobilebert(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """MobileBertConfig.__post_init__: true_hidden_size is intra_bottleneck_size with
+    use_bottleneck, else hidden_size; MobileBertSelfAttention: heads of true_hidden_size //
+    num_attention_heads features, the value projection from hidden_size unless
+    use_bottleneck_attention."""
+    flags = {k: r.data.get(k, v) for k, v in _MOBILE_FLAGS.items()}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            r.refuse(key, f"must be true or false (got {value!r})")
+    norm = r.data.get("normalization_type", "no_norm")
+    if norm not in ("no_norm", "layer_norm"):
+        r.refuse("normalization_type", f"{norm!r}: only no_norm and layer_norm are modelled")
+    ffns = r.int_("num_feedforward_networks", required=False) or 4
+    d, heads = base.get("d_model"), base.get("n_heads")
+    inner = r.int_("intra_bottleneck_size") if flags["use_bottleneck"] else d
+    if r.problems or not inner or not heads:
+        return {}
+    if inner % heads:
+        r.refuse("num_attention_heads", f"{heads} heads do not divide the inner width {inner}")
+        return {}
+    plain_inputs = not (flags["key_query_shared_bottleneck"] or flags["use_bottleneck_attention"])
+    if flags["use_bottleneck"] and plain_inputs and inner != d:
+        r.refuse(
+            "key_query_shared_bottleneck",
+            "Q and K from the hidden states into projections of true_hidden_size features "
+            "(neither shared nor attention bottleneck) do not fit (transformers would fail)",
+        )
+        return {}
+    mobile = {
+        "inner": inner,
+        "bottleneck": flags["use_bottleneck"],
+        "shared_qk": flags["key_query_shared_bottleneck"],
+        "bottleneck_attention": flags["use_bottleneck_attention"],
+        "ffns": ffns,
+        "no_norm": norm == "no_norm",
+    }
+    return {"mobile": mobile, "head_dim": inner // heads, "norm_position": "post"}

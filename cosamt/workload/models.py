@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
-from cosamt.workload.addon_kinds import Adapter, AttentionGate, WindowKind
+from cosamt.workload.addon_kinds import Adapter, AttentionGate, MobileBottleneck, WindowKind
 from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
 from cosamt.workload.pyramid import Pyramid
 
@@ -198,6 +198,9 @@ class ModelConfig(BaseModel):
     ``layer_groups`` only."""
     adapter: Adapter | None = None
     """X-MOD: a bottleneck adapter after every FFN's residual add; ``None``: none."""
+    mobile: MobileBottleneck | None = None
+    """MobileBERT's bottlenecked block (``n_heads`` x ``head_dim`` = its ``inner`` width);
+    ``None``: the plain block."""
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
@@ -257,6 +260,22 @@ class ModelConfig(BaseModel):
             raise ValueError("sandwich_norm needs layer_groups (without a parallel mixer)")
         if self.adapter is not None and (self.layer_groups is not None or self.parallel):
             raise ValueError("an adapter with layer_groups or parallel blocks is not modelled")
+        mobile = self.mobile
+        if mobile is not None and (
+            self.n_heads * self.dh != mobile.inner
+            or self.gated
+            or self.moe
+            or self.parallel
+            or self.sliding_window is not None
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+            or self.adapter is not None
+            or self.norm_position != "post"
+        ):
+            raise ValueError(
+                "mobile: a post-norm encoder block with a plain dense FFN, heads x head_dim equal "
+                "to its inner width (no gate, MoE, window, groups, encoder-decoder or adapter)"
+            )
         stacks = (self.encoder_layers, self.image_tokens, self.decoder_tokens, self.stage_depths)
         if self.prompt_tokens and any(v is not None for v in stacks):
             raise ValueError("prompt_tokens in a decoder-only or encoder-only text model only")

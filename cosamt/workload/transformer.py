@@ -594,6 +594,10 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    if model.mobile is not None:
+        from cosamt.workload.mobilebert import mobile_block  # it builds on this module
+
+        return mobile_block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
