@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from cosamt.cli import app
 from cosamt.errors import InputError
-from cosamt.types import Phase
+from cosamt.fusion.schemes import segments
+from cosamt.types import FusionChoice, Phase
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.hf import config_from_dict
 from cosamt.workload.transformer import build_workload, model_macs
@@ -67,6 +68,16 @@ def test_bitnet_gated_relu2_and_sub_norms() -> None:
     assert names.index("av") < names.index("attn_sub_norm") < names.index("out_proj")
     assert names.index("act") < names.index("ffn_sub_norm") < names.index("ffn2")
     assert work(ops["ffn_gate"]) == work(ops["ffn_up"]) == M * D * FF
+
+
+def test_bitnet_ffn_is_not_fused_across_its_sub_norm() -> None:
+    """ffn2 reads ffn_sub_norm's output, not act's: no FFN chain may keep act's output on chip
+    for ffn2 (the menu fuses a chain only where its operators follow one another)."""
+    model = config_from_dict(bitnet(), source="test")
+    ops = build_workload(model, Phase.PREFILL, 1, M).operators
+    segs = {seg.name: seg for seg in segments(ops, FusionChoice.ALL)}
+    assert "ffn" not in segs and {"act", "ffn_sub_norm", "ffn2"} <= set(segs)
+    assert "attention" in segs  # QK^T, softmax, PV still follow one another
 
 
 def test_bitnet_refuses_a_sub_norm_narrower_than_its_input() -> None:
@@ -318,7 +329,7 @@ def test_mobilebert_block_order_and_no_norm() -> None:
     names = list(ops)
     assert names[:6] == ["bn_in", "bn_in_norm", "bn_qk", "bn_qk_norm", "qk_proj", "v_proj"]
     assert names[-3:] == ["bn_out", "bn_out_residual", "bn_out_norm"]
-    assert [n for n in names if n.endswith("ffn1")] == ["stack1.ffn1", "stack2.ffn1", "ffn1"]
+    assert [n for n in names if n.endswith("ffn1")] == ["stack1_ffn1", "stack2_ffn1", "ffn1"]
     assert ops["qk"].dims["d"] == 8 and work(ops["v_proj"]) == M * D * 16
     assert work(ops["norm1"]) == 2 * M * 16 and work(ops["bn_out_norm"]) == 2 * M * D
     assert work(ops_of(mobilebert(normalization_type="layer_norm"))["norm1"]) == 8 * M * 16

@@ -318,12 +318,14 @@ def _split(name: str) -> tuple[str, str]:
 
 
 def _chain_at(order: Sequence[str], i: int, chains: Sequence[tuple[str, ...]]) -> list[str] | None:
-    """The whole chain starting at ``order[i]`` (within its block), if one is present."""
+    """The whole chain starting at ``order[i]`` (within its block), if its operators follow one
+    another there: an operator between two of them (BitNet's ``ffn_sub_norm`` between ``act``
+    and ``ffn2``) reads or writes what the fused chain would keep on chip."""
     prefix, base = _split(order[i])
-    names = set(order)
     for chain in chains:
-        if chain[0] == base and all(prefix + c in names for c in chain):
-            return [prefix + c for c in chain]
+        names = [prefix + c for c in chain]
+        if chain[0] == base and list(order[i : i + len(chain)]) == names:
+            return names
     return None
 
 

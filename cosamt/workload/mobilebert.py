@@ -105,8 +105,8 @@ def mobile_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         _residual(f"{p}residual1", b, m, t, c),
         _norm_op(model, f"{p}norm1", b, m, t, c),
     ]
-    for i in range(1, mb.ffns):
-        ops += _ffn(model, f"{p}stack{i}.", b, m, c)
+    for i in range(1, mb.ffns):  # one block: no dot inside a name (a dot opens a block prefix)
+        ops += _ffn(model, f"{p}stack{i}_", b, m, c)
     ffn = _ffn(model, p, b, m, c)
     ffn[-2:] = [_residual(f"{p}residual2", b, m, t, c), _norm_op(model, f"{p}norm2", b, m, t, c)]
     ops += ffn
