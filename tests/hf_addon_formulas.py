@@ -1,6 +1,6 @@
 """MACs of stacks with per-layer structure read for the add-on families, from transformers'
 modelling code (read for this test, not from cosamt): AFMoE, MiMo-V2-Flash, Llama 4, and
-MobileBERT's block. Used by tests/test_hf_corpus.py
+MobileBERT's and SqueezeBERT's blocks. Used by tests/test_hf_corpus.py
 and tests/test_hf_addons.py."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from hf_layer_formulas import attention_macs
 
-ADDON_STACKS = ("afmoe", "mimo_v2_flash", "llama4_text", "mobilebert")
+ADDON_STACKS = ("afmoe", "mimo_v2_flash", "llama4_text", "mobilebert", "squeezebert")
 
 
 def routed_macs(m: int, d: int, experts: int, k: int, width: int, mats: int = 3) -> int:
@@ -114,7 +114,23 @@ def mobilebert_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return {"dense": cfg["num_hidden_layers"] * layer}
 
 
+def squeezebert_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """SqueezeBertModule: Conv1d(kernel_size=1, groups=g) from cin to cout channels costs
+    cin x cout / g MACs per token (each output channel reads its group's cin / g inputs): Q, K,
+    V and the attention output (hidden -> hidden), the FFN's hidden -> intermediate and back;
+    QK^T and PV over all heads (hidden features)."""
+    h, i = cfg["hidden_size"], cfg["intermediate_size"]
+    g = {k: cfg.get(k, 4) for k in ("q_groups", "k_groups", "v_groups", "intermediate_groups",
+                                    "output_groups")}  # fmt: skip
+    g["post_attention_groups"] = cfg.get("post_attention_groups", 1)
+    layer = m * h * h * sum(1 / g[k] for k in ("q_groups", "k_groups", "v_groups"))
+    layer += 2 * m * m * h + m * h * h / g["post_attention_groups"]
+    layer += m * h * i / g["intermediate_groups"] + m * i * h / g["output_groups"]
+    assert layer == int(layer)  # the groups divide the channels
+    return {"dense": cfg["num_hidden_layers"] * int(layer)}
+
+
 def addon_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     formulas = {"afmoe": afmoe_macs, "mimo_v2_flash": mimo_macs, "llama4_text": llama4_macs,
-                "mobilebert": mobilebert_macs}  # fmt: skip
+                "mobilebert": mobilebert_macs, "squeezebert": squeezebert_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)

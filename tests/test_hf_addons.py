@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_addon_formulas import afmoe_macs, llama4_macs, mimo_macs, mobilebert_macs
+from hf_addon_formulas import (
+    afmoe_macs,
+    llama4_macs,
+    mimo_macs,
+    mobilebert_macs,
+    squeezebert_macs,
+)
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -342,19 +348,44 @@ def test_mobilebert_refusals() -> None:
     ]
 
 
+def squeezebert(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "squeezebert", "hidden_size": D, "num_attention_heads": 4,
+            "num_hidden_layers": 2, "intermediate_size": FF, "hidden_act": "gelu",
+            "layer_norm_eps": 1e-12, "embedding_size": D, "q_groups": 4, "k_groups": 2,
+            "v_groups": 4, "post_attention_groups": 1, "intermediate_groups": 4,
+            "output_groups": 8, **extra}  # fmt: skip
+
+
+def test_squeezebert_grouped_convolutions() -> None:
+    """Conv1d(kernel_size=1, groups=g): g blocks of in/g x out/g weights, in x out / g MACs per
+    token; the attention output convolution (1 group) a plain projection."""
+    assert macs_by_kind(squeezebert()) == squeezebert_macs(squeezebert(), M)
+    ops = ops_of(squeezebert())
+    assert ops["q_conv"].dims == {"b": 1, "m": M, "g": 4, "e": 16, "f": 16}
+    assert ops["k_conv"].size("W") == 2 * 32 * 32  # two diagonal blocks of the 64 x 64 weight
+    assert ops["ffn2_conv"].dims == {"b": 1, "m": M, "g": 8, "e": 12, "f": 8}
+    assert "g" not in ops["post_conv"].dims
+
+
+def test_squeezebert_refuses_groups_that_do_not_divide() -> None:
+    assert refused(squeezebert(intermediate_groups=5)) == ["hf_config.intermediate_groups"]
+    assert refused(squeezebert(embedding_size=32)) == ["hf_config.embedding_size"]
+
+
 @pytest.mark.parametrize(
     ("cfg", "names"),
     [
         (lfm3(layer_types=["full_attention", "sliding_attention"], num_hidden_layers=2),
          {"global.attn_gate_sigmoid", "global.attn_gate", "local.post_mixer_norm"}),
         (privacy_filter(), {"expert_act", "qk"}),
+        (squeezebert(), {"q_conv", "ffn2_conv"}),
     ],
-    ids=["lfm3-head-gate", "privacy-filter-clamped-swiglu"],
+    ids=["lfm3-head-gate", "privacy-filter-clamped-swiglu", "squeezebert-grouped-conv"],
 )  # fmt: skip
 def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
-    """The per-head gate (a sigmoid on the heads broadcast over their features) and the clamped
-    SwiGLU go through ``cosamt workload`` and are scheduled by ``cosamt solve`` (every group
-    proven optimal, the evaluator agreeing)."""
+    """The per-head gate (a sigmoid on the heads broadcast over their features), the clamped
+    SwiGLU and the grouped convolutions (a group dimension) go through ``cosamt workload`` and
+    are scheduled by ``cosamt solve`` (every group proven optimal, the evaluator agreeing)."""
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     inst = tmp_path / "inst.json"
     options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}

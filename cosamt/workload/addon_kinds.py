@@ -6,6 +6,8 @@
   ``XmodAdapter`` in ``XmodOutput.lang_adapter``).
 * :class:`MobileBottleneck`: MobileBERT's bottlenecked block (``MobileBertLayer``), built by
   :mod:`cosamt.workload.mobilebert`.
+* :class:`ConvGroups`: SqueezeBERT's grouped 1x1 convolutions (``SqueezeBertModule``), built by
+  :mod:`cosamt.workload.squeezebert`.
 """
 
 from __future__ import annotations
@@ -66,3 +68,24 @@ class MobileBottleneck(BaseModel):
     no_norm: bool = True
     """``normalization_type`` ``no_norm``: every norm is ``NoNorm``, x * w + b (2 ops per
     element); else LayerNorm."""
+
+
+class ConvGroups(BaseModel):
+    """SqueezeBERT (Iandola et al. 2020, arXiv:2006.11316; transformers' ``SqueezeBertModule``):
+    every projection a 1x1 convolution of ``groups`` groups, block-diagonal: each group's
+    ``in / groups`` channels map to its ``out / groups`` channels only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    q: PositiveInt = 4
+    """Groups of the query convolution (``q_groups``)."""
+    k: PositiveInt = 4
+    """Groups of the key convolution (``k_groups``)."""
+    v: PositiveInt = 4
+    """Groups of the value convolution (``v_groups``)."""
+    post: PositiveInt = 1
+    """Groups of the attention output convolution (``post_attention_groups``)."""
+    intermediate: PositiveInt = 4
+    """Groups of the FFN's first convolution (``intermediate_groups``)."""
+    output: PositiveInt = 4
+    """Groups of the FFN's second convolution (``output_groups``)."""

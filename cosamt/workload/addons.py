@@ -168,6 +168,10 @@ def assumptions(model: ModelConfig) -> list[str]:
         from cosamt.workload import mobilebert  # it builds on this module
 
         out += mobilebert.assumptions(model)
+    if model.conv_groups is not None:
+        from cosamt.workload import squeezebert  # it builds on this module
+
+        out += squeezebert.assumptions(model)
     if model.prompt_tokens:
         out.append(
             f"{model.prompt_tokens} prompt tokens prepended to every input: the blocks run on "

@@ -19,6 +19,9 @@ modelling code in transformers 5.24 (``src/transformers/models/<type>/modeling_<
   :mod:`cosamt.workload.mobilebert` (``use_bottleneck``, ``intra_bottleneck_size``,
   ``key_query_shared_bottleneck``, ``use_bottleneck_attention``, ``num_feedforward_networks``,
   ``normalization_type``).
+* ``squeezebert`` (``SqueezeBertModule``): every projection a grouped 1x1 convolution
+  (``q_groups``, ``k_groups``, ``v_groups``, ``post_attention_groups``, ``intermediate_groups``,
+  ``output_groups``): :mod:`cosamt.workload.squeezebert`.
 
 Stacks read into ``ModelConfig.layer_groups`` (:mod:`cosamt.workload.hybrid`):
 
@@ -48,7 +51,9 @@ if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
 GROUPED_TYPES = frozenset({"afmoe", "mimo_v2_flash", "llama4_text"})
-TYPES = frozenset({"bitnet", "openai_privacy_filter", "gpt_oss", "xmod", "cpmant", "mobilebert"})
+TYPES = frozenset(
+    {"bitnet", "openai_privacy_filter", "gpt_oss", "xmod", "cpmant", "mobilebert", "squeezebert"}
+)
 TYPES |= GROUPED_TYPES
 # Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
 _CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
@@ -111,6 +116,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _cpmant(r)
     if model_type == "mobilebert":
         return _mobilebert(r, base)
+    if model_type == "squeezebert":
+        return _squeezebert(r)
     if model_type in GROUPED_TYPES:
         return _grouped(r, model_type, base)
     out: dict[str, Any] = {}
@@ -410,3 +417,37 @@ def _mobilebert(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "no_norm": norm == "no_norm",
     }
     return {"mobile": mobile, "head_dim": inner // heads, "norm_position": "post"}
+
+
+# SqueezeBertConfig's keys (and defaults) for ConvGroups' fields.
+_CONV_GROUPS = {
+    "q_groups": ("q", 4),
+    "k_groups": ("k", 4),
+    "v_groups": ("v", 4),
+    "post_attention_groups": ("post", 1),
+    "intermediate_groups": ("intermediate", 4),
+    "output_groups": ("output", 4),
+}
+
+
+def _squeezebert(r: _Reader) -> dict[str, Any]:
+    """SqueezeBertModule: the Conv1d(kernel_size=1, groups=...) of each projection; the encoder
+    needs embedding_size = hidden_size (SqueezeBertEncoder asserts it)."""
+    groups = {}
+    for key, (field, default) in _CONV_GROUPS.items():
+        value = r.data.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            r.refuse(key, f"must be a positive integer (got {value!r})")
+        groups[field] = value
+    size, d, ff = (r.data.get(k) for k in ("embedding_size", "hidden_size", "intermediate_size"))
+    if size is not None and size != d:
+        r.refuse("embedding_size", f"{size} is not hidden_size {d} (SqueezeBertEncoder refuses it)")
+    channels = {"intermediate_groups": (d, ff), "output_groups": (ff, d)}
+    for key, value in groups.items():
+        cin, cout = channels.get(_GROUP_KEYS[key], (d, d))
+        if isinstance(cin, int) and isinstance(cout, int) and (cin % value or cout % value):
+            r.refuse(_GROUP_KEYS[key], f"{value} groups do not divide {cin} -> {cout} channels")
+    return {"conv_groups": groups}
+
+
+_GROUP_KEYS = {field: key for key, (field, _default) in _CONV_GROUPS.items()}

@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
-from cosamt.workload.addon_kinds import Adapter, AttentionGate, MobileBottleneck, WindowKind
+from cosamt.workload.addon_kinds import (
+    Adapter,
+    AttentionGate,
+    ConvGroups,
+    MobileBottleneck,
+    WindowKind,
+)
 from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
 from cosamt.workload.pyramid import Pyramid
 
@@ -201,6 +207,9 @@ class ModelConfig(BaseModel):
     mobile: MobileBottleneck | None = None
     """MobileBERT's bottlenecked block (``n_heads`` x ``head_dim`` = its ``inner`` width);
     ``None``: the plain block."""
+    conv_groups: ConvGroups | None = None
+    """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
+    ``None``: dense projections."""
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
@@ -276,9 +285,35 @@ class ModelConfig(BaseModel):
                 "mobile: a post-norm encoder block with a plain dense FFN, heads x head_dim equal "
                 "to its inner width (no gate, MoE, window, groups, encoder-decoder or adapter)"
             )
+        self._check_conv_groups()
         stacks = (self.encoder_layers, self.image_tokens, self.decoder_tokens, self.stage_depths)
         if self.prompt_tokens and any(v is not None for v in stacks):
             raise ValueError("prompt_tokens in a decoder-only or encoder-only text model only")
+
+    def _check_conv_groups(self) -> None:
+        cg = self.conv_groups
+        if cg is None:
+            return
+        if self.mobile is not None or self.adapter is not None or self.layer_groups is not None:
+            raise ValueError("conv_groups with another block structure is not modelled")
+        if self.gated or self.moe or self.parallel or self.norm_position != "post":
+            raise ValueError("conv_groups: a post-norm block with a plain dense FFN only")
+        if self.encoder_layers is not None or self.sliding_window is not None or self.mla:
+            raise ValueError("conv_groups: an encoder-only stack without window or MLA only")
+        width, qk, v = self.d_model, self.n_heads * self.dh, self.kv_heads * self.vdh
+        convs = {
+            "q": (cg.q, width, qk),
+            "k": (cg.k, width, qk),
+            "v": (cg.v, width, v),
+            "post": (cg.post, v, width),
+            "intermediate": (cg.intermediate, width, self.d_ff),
+            "output": (cg.output, self.d_ff, width),
+        }
+        for name, (groups, cin, cout) in convs.items():
+            if cin % groups or cout % groups:
+                raise ValueError(
+                    f"conv_groups.{name}: {groups} groups do not divide {cin} -> {cout}"
+                )
 
     def _check_groups(self) -> None:
         groups = self.layer_groups

@@ -598,6 +598,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.mobilebert import mobile_block  # it builds on this module
 
         return mobile_block(model, plan, b)
+    if model.conv_groups is not None:
+        from cosamt.workload.squeezebert import squeeze_block  # it builds on this module
+
+        return squeeze_block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
