@@ -1,6 +1,6 @@
 """MACs of stacks with per-layer structure read for the add-on families, from transformers'
 modelling code (read for this test, not from cosamt): AFMoE, MiMo-V2-Flash, Llama 4, and
-MobileBERT's and SqueezeBERT's blocks. Used by tests/test_hf_corpus.py
+MobileBERT's, SqueezeBERT's and JetMoE's blocks. Used by tests/test_hf_corpus.py
 and tests/test_hf_addons.py."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from hf_layer_formulas import attention_macs
 
-ADDON_STACKS = ("afmoe", "mimo_v2_flash", "llama4_text", "mobilebert", "squeezebert")
+ADDON_STACKS = ("afmoe", "mimo_v2_flash", "llama4_text", "mobilebert", "squeezebert", "jetmoe")
 
 
 def routed_macs(m: int, d: int, experts: int, k: int, width: int, mats: int = 3) -> int:
@@ -130,7 +130,25 @@ def squeezebert_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return {"dense": cfg["num_hidden_layers"] * int(layer)}
 
 
+def jetmoe_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """JetMoeDecoderLayer (Shen et al. 2024, arXiv:2404.07413): JetMoeMoA's router and, for each
+    token's top-k experts, input_linear (hidden -> kv_channels x num_key_value_heads queries)
+    and output_linear back; kv_proj (hidden -> 2 x kv_channels x num_key_value_heads); QK^T and
+    PV of top_k x num_key_value_heads query heads; JetMoeMoE's router and top-k experts
+    (input_linear hidden -> 2 x intermediate_size, chunked into act(a) * b; output_linear)."""
+    d, kv, dh = cfg["hidden_size"], cfg["num_key_value_heads"], cfg["kv_channels"]
+    experts, k = cfg["num_local_experts"], cfg["num_experts_per_tok"]
+    width = kv * dh
+    touched = min(experts, m * k)
+    per = math.ceil(m * k / touched)
+    moa = m * d * experts + touched * per * 2 * d * width + m * d * 2 * width
+    moa += 2 * k * kv * m * m * dh
+    moe = routed_macs(m, d, experts, k, cfg["intermediate_size"])
+    return {"moe": cfg["num_hidden_layers"] * (moa + moe)}
+
+
 def addon_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     formulas = {"afmoe": afmoe_macs, "mimo_v2_flash": mimo_macs, "llama4_text": llama4_macs,
-                "mobilebert": mobilebert_macs, "squeezebert": squeezebert_macs}  # fmt: skip
+                "mobilebert": mobilebert_macs, "squeezebert": squeezebert_macs,
+                "jetmoe": jetmoe_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hf_addon_formulas import (
     afmoe_macs,
+    jetmoe_macs,
     llama4_macs,
     mimo_macs,
     mobilebert_macs,
@@ -370,6 +371,32 @@ def test_squeezebert_grouped_convolutions() -> None:
 def test_squeezebert_refuses_groups_that_do_not_divide() -> None:
     assert refused(squeezebert(intermediate_groups=5)) == ["hf_config.intermediate_groups"]
     assert refused(squeezebert(embedding_size=32)) == ["hf_config.embedding_size"]
+
+
+def jetmoe(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "jetmoe", "hidden_size": D, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "kv_channels": 16, "num_hidden_layers": 2,
+            "intermediate_size": FF, "num_local_experts": 4, "num_experts_per_tok": 2,
+            "activation_function": "silu", "rms_norm_eps": 1e-6,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}, **extra}  # fmt: skip
+
+
+def test_jetmoe_mixture_of_attention_heads() -> None:
+    """JetMoeMoA: 8 tokens x top-2 over 4 experts, 4 tokens each, each expert projecting
+    hidden -> 2 KV heads x 16 queries and back; kv_proj dense; 2 x 2 query heads, each KV head
+    serving the k = 2 query heads of its experts."""
+    assert macs_by_kind(jetmoe()) == jetmoe_macs(jetmoe(), M)
+    ops = ops_of(jetmoe())
+    assert ops["q_experts"].dims == {"x": 4, "m": 4, "e": D, "f": 32}
+    assert ops["o_experts"].dims == {"x": 4, "m": 4, "e": 32, "f": D}
+    assert ops["qk"].dims["h"] == 2 and ops["qk"].dims["r"] == 2
+    assert "out_proj" not in ops and "qkv_proj" not in ops
+    decode = ops_of(jetmoe(), phase=Phase.DECODE)  # one token: its 2 experts' weights
+    assert decode["q_experts"].dims["x"] == 2 and decode["q_experts"].dims["m"] == 1
+
+
+def test_jetmoe_refuses_heads_that_are_not_k_kv() -> None:
+    assert refused(jetmoe(num_attention_heads=8)) == ["hf_config.num_attention_heads"]
 
 
 @pytest.mark.parametrize(

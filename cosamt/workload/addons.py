@@ -11,7 +11,13 @@ read from its family's modelling code in transformers 5.24:
 * ``post_mixer_norm`` / ``post_ffn_norm`` (``sandwich_norm``): LFM3's ``Lfm3DecoderLayer``,
   AFMoE's ``AfmoeDecoderLayer``, the sublayer's output normed before the residual add;
 * the adapter (``adapter``): X-MOD's ``XmodOutput.lang_adapter``: ``adapter_norm``,
-  ``adapter_down``, ``adapter_act``, ``adapter_up``, ``adapter_residual``.
+  ``adapter_down``, ``adapter_act``, ``adapter_up``, ``adapter_residual``;
+* the mixture of attention heads (``attention_experts``): JetMoE's ``JetMoeMoA`` and
+  ``JetMoeAttention``: ``moa_router`` / ``moa_route``, ``q_experts`` (each token's top-k
+  experts project it to ``n_kv_heads`` x ``head_dim`` queries: k x that = ``n_heads`` query
+  heads), ``kv_proj`` (dense), the attention core (each KV head serving its k query heads),
+  ``o_experts`` (each expert's output projection of its heads) and ``moa_combine`` (their
+  gate-weighted sum).
 
 All are GEMMs or element-wise vector operators the MIP and the evaluator already schedule.
 """
@@ -23,13 +29,17 @@ from cosamt.workload.models import ModelConfig
 from cosamt.workload.recurrent import OUTPUT_GATE_OPS, SIGMOID_OPS
 from cosamt.workload.transformer import (
     _BMF,
+    COMBINE_OPS,
     GATE_OPS,
     BlockPlan,
     _elementwise,
+    _expert_projection,
     _norm,
     _projection,
     _residual,
     activation_ops,
+    expert_load,
+    route_ops,
 )
 
 
@@ -137,6 +147,49 @@ def adapter_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     ]
 
 
+def moa_inputs(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """JetMoeMoA.map and JetMoeAttention.kv_proj: the router, each touched expert's query
+    projection on its share of the tokens (balanced routing, as the MoE FFN), the shared K, V."""
+    assert model.n_experts is not None and model.experts_per_token is not None
+    p, m, c, d, k = plan.prefix, plan.m, plan.count, model.d_model, model.experts_per_token
+    width = model.kv_heads * model.dh  # one expert's query heads: kv_channels x KV heads
+    x, t = expert_load(model, b * m)
+    return [
+        _projection(f"{p}moa_router", b, m, d, model.n_experts, c),
+        _elementwise(
+            f"{p}moa_route",
+            "softmax+topk",
+            route_ops(k),
+            {"b": b, "m": m, "f": model.n_experts},
+            [("X", _BMF, Role.INPUT)],
+            ("Y", _BMF),
+            c,
+        ),
+        _expert_projection(f"{p}q_experts", x, t, d, width, c),
+        _projection(f"{p}kv_proj", b, m, d, model.kv_heads * (model.dh + model.vdh), c),
+    ]
+
+
+def moa_outputs(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """JetMoeMoA.reduce: each touched expert's output projection of its query heads' results,
+    then the gate-weighted sum over a token's k experts."""
+    assert model.experts_per_token is not None
+    p, m, c, d, k = plan.prefix, plan.m, plan.count, model.d_model, model.experts_per_token
+    x, t = expert_load(model, b * m)
+    return [
+        _expert_projection(f"{p}o_experts", x, t, model.kv_heads * model.vdh, d, c),
+        _elementwise(
+            f"{p}moa_combine",
+            "combine",
+            COMBINE_OPS,
+            {"b": b, "m": m, "k": k, "f": d},
+            [("E", ("b", "m", "k", "f"), Role.INPUT)],
+            ("Y", _BMF),
+            c,
+        ),
+    ]
+
+
 def assumptions(model: ModelConfig) -> list[str]:
     """What the add-on operators count and leave out, for every report."""
     out = []
@@ -163,6 +216,12 @@ def assumptions(model: ModelConfig) -> list[str]:
             f"language adapters: one of {ad.languages} per layer runs on every token (all of a "
             f"sequence's tokens are one language: one adapter's weights read), hidden -> "
             f"{ad.width} -> hidden after the FFN's residual add"
+        )
+    if model.attention_experts:
+        out.append(
+            "mixture of attention heads: each token's top-k attention experts project its "
+            "queries and outputs (balanced routing, as the MoE FFN), K and V shared; the "
+            "routers' top-k then softmax counted as softmax + top-k"
         )
     if model.mobile is not None:
         from cosamt.workload import mobilebert  # it builds on this module

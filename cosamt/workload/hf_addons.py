@@ -22,6 +22,10 @@ modelling code in transformers 5.24 (``src/transformers/models/<type>/modeling_<
 * ``squeezebert`` (``SqueezeBertModule``): every projection a grouped 1x1 convolution
   (``q_groups``, ``k_groups``, ``v_groups``, ``post_attention_groups``, ``intermediate_groups``,
   ``output_groups``): :mod:`cosamt.workload.squeezebert`.
+* ``jetmoe`` (``JetMoeMoA``, ``JetMoeAttention``, ``JetMoeMoE``): the mixture of attention
+  heads (``attention_experts``: ``num_local_experts`` query/output experts, top
+  ``num_experts_per_tok``, each of ``num_key_value_heads`` x ``kv_channels`` features) and the
+  MoE FFN of the same experts and top-k (gated: ``input_linear`` chunked in two).
 
 Stacks read into ``ModelConfig.layer_groups`` (:mod:`cosamt.workload.hybrid`):
 
@@ -52,7 +56,16 @@ if TYPE_CHECKING:
 
 GROUPED_TYPES = frozenset({"afmoe", "mimo_v2_flash", "llama4_text"})
 TYPES = frozenset(
-    {"bitnet", "openai_privacy_filter", "gpt_oss", "xmod", "cpmant", "mobilebert", "squeezebert"}
+    {
+        "bitnet",
+        "openai_privacy_filter",
+        "gpt_oss",
+        "xmod",
+        "cpmant",
+        "mobilebert",
+        "squeezebert",
+        "jetmoe",
+    }
 )
 TYPES |= GROUPED_TYPES
 # Experts of GPT-OSS's clamped SwiGLU (their _apply_gate: alpha 1.702 and limit 7.0 in the code).
@@ -118,6 +131,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _mobilebert(r, base)
     if model_type == "squeezebert":
         return _squeezebert(r)
+    if model_type == "jetmoe":
+        return _jetmoe(r, base)
     if model_type in GROUPED_TYPES:
         return _grouped(r, model_type, base)
     out: dict[str, Any] = {}
@@ -451,3 +466,21 @@ def _squeezebert(r: _Reader) -> dict[str, Any]:
 
 
 _GROUP_KEYS = {field: key for key, (field, _default) in _CONV_GROUPS.items()}
+
+
+def _jetmoe(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """JetMoeAttention: query heads = top_k x num_key_value_heads of kv_channels features
+    (JetMoeMoA's experts project kv_channels x num_key_value_heads each); keys and values of
+    num_key_value_heads heads repeated for the k experts' query heads."""
+    heads, kv, k = base.get("n_heads"), base.get("n_kv_heads"), base.get("experts_per_token")
+    if base.get("n_experts") is None or not kv or not k:
+        r.refuse("num_local_experts", "JetMoE's attention experts need the experts and top-k")
+        return {}
+    if heads != k * kv:
+        r.refuse(
+            "num_attention_heads",
+            f"{heads} is not num_experts_per_tok x num_key_value_heads = {k * kv} (JetMoeMoA "
+            "reshapes k experts' queries into the heads)",
+        )
+        return {}
+    return {"attention_experts": True}

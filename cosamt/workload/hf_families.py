@@ -274,7 +274,6 @@ GLOBAL_HEAD_DIM_TYPES = frozenset(
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
-    "jetmoe": "JetMoE's mixture of attention heads is not modelled",
     "fnet": "FNet's Fourier token mixing (no attention) is not modelled",
     "rwkv": "RWKV's recurrent time mixing is not modelled",
     "xlstm": "xLSTM's recurrent blocks are not modelled",

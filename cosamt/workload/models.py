@@ -207,6 +207,10 @@ class ModelConfig(BaseModel):
     mobile: MobileBottleneck | None = None
     """MobileBERT's bottlenecked block (``n_heads`` x ``head_dim`` = its ``inner`` width);
     ``None``: the plain block."""
+    attention_experts: bool = False
+    """JetMoE's mixture of attention heads: the query and output projections are routed
+    experts (the MoE fields' experts and top-k), each projecting ``n_kv_heads`` x ``head_dim``
+    features, so ``n_heads`` = top-k x ``n_kv_heads``; K and V dense."""
     conv_groups: ConvGroups | None = None
     """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
     ``None``: dense projections."""
@@ -286,6 +290,18 @@ class ModelConfig(BaseModel):
                 "to its inner width (no gate, MoE, window, groups, encoder-decoder or adapter)"
             )
         self._check_conv_groups()
+        if self.attention_experts and (
+            not self.moe
+            or self.n_heads != (self.experts_per_token or 0) * self.kv_heads
+            or self.mla
+            or self.layer_groups is not None
+            or self.encoder_decoder
+            or self.parallel
+        ):
+            raise ValueError(
+                "attention_experts: needs the MoE fields and n_heads = experts_per_token x "
+                "n_kv_heads (no MLA, layer groups, encoder-decoder or parallel blocks)"
+            )
         stacks = (self.encoder_layers, self.image_tokens, self.decoder_tokens, self.stage_depths)
         if self.prompt_tokens and any(v is not None for v in stacks):
             raise ValueError("prompt_tokens in a decoder-only or encoder-only text model only")

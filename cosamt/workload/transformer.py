@@ -424,7 +424,9 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         return recurrent.gated_deltanet_ops(model, plan, b)
     if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
         return recurrent.mamba_ops(model, plan, b)
-    if model.mla:
+    if model.attention_experts:  # JetMoE: routed query projections, dense K and V
+        ops = addons.moa_inputs(model, plan, b)
+    elif model.mla:
         ops = _mla_projections(model, p, b, m, c)
     else:
         qkv = (model.n_heads + model.kv_heads) * model.dh + model.kv_heads * model.vdh
@@ -452,6 +454,8 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops += addons.attention_gate(model, plan, b) + addons.attn_sub_norm(model, plan, b)
+    if model.attention_experts:
+        return ops + addons.moa_outputs(model, plan, b)
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
 
