@@ -1,6 +1,6 @@
 """MACs of stacks with per-layer structure read for the add-on families, from transformers'
 modelling code (read for this test, not from cosamt): AFMoE, MiMo-V2-Flash, Llama 4, and
-MobileBERT's, SqueezeBERT's and JetMoE's blocks. Used by tests/test_hf_corpus.py
+MobileBERT's, SqueezeBERT's, JetMoE's and Doge's blocks. Used by tests/test_hf_corpus.py
 and tests/test_hf_addons.py."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from typing import Any
 
 from hf_layer_formulas import attention_macs
 
-ADDON_STACKS = ("afmoe", "mimo_v2_flash", "llama4_text", "mobilebert", "squeezebert", "jetmoe")
+ADDON_STACKS = (
+    "afmoe", "mimo_v2_flash", "llama4_text", "mobilebert", "squeezebert", "jetmoe", "doge",
+)  # fmt: skip
 
 
 def routed_macs(m: int, d: int, experts: int, k: int, width: int, mats: int = 3) -> int:
@@ -147,8 +149,22 @@ def jetmoe_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return {"moe": cfg["num_hidden_layers"] * (moa + moe)}
 
 
+def doge_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """DogeDecoderLayer with is_moe false: DogeAttention's q, k, v and o projections, dt_proj
+    (num_key_value_heads x head_dim -> num_key_value_heads) and, after prepare_dynamic_mask
+    keeps the top keep_window_size keys per query, QK^T and PV over those; DogeMLP (gated,
+    intermediate_size). The num_experts of the config are unused (DogeCDMoE only with is_moe)."""
+    d, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    kv = cfg.get("num_key_value_heads") or heads
+    dh = cfg.get("head_dim") or d // heads
+    n = min(m, cfg["keep_window_size"])
+    layer = m * d * (heads + 2 * kv) * dh + m * kv * dh * kv + 2 * heads * m * n * dh
+    layer += m * heads * dh * d + 3 * m * d * cfg["intermediate_size"]
+    return {"dense": cfg["num_hidden_layers"] * layer}
+
+
 def addon_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     formulas = {"afmoe": afmoe_macs, "mimo_v2_flash": mimo_macs, "llama4_text": llama4_macs,
                 "mobilebert": mobilebert_macs, "squeezebert": squeezebert_macs,
-                "jetmoe": jetmoe_macs}  # fmt: skip
+                "jetmoe": jetmoe_macs, "doge": doge_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)

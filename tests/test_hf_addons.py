@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hf_addon_formulas import (
     afmoe_macs,
+    doge_macs,
     jetmoe_macs,
     llama4_macs,
     mimo_macs,
@@ -399,6 +400,32 @@ def test_jetmoe_refuses_heads_that_are_not_k_kv() -> None:
     assert refused(jetmoe(num_attention_heads=8)) == ["hf_config.num_attention_heads"]
 
 
+def doge(**extra: Any) -> dict[str, Any]:
+    return {"model_type": "doge", "hidden_size": D, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "num_hidden_layers": 2, "intermediate_size": FF,
+            "hidden_act": "silu", "rms_norm_eps": 1e-6, "keep_window_size": 5, "is_moe": False,
+            "num_experts": 16384, "num_experts_per_tok": 64,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}, **extra}  # fmt: skip
+
+
+def test_doge_dynamic_mask_attention() -> None:
+    """DogeAttention: dt_proj from the 2 KV heads' values (32 -> 2), exp(A softplus(dt)) (5 ops),
+    the mask added to each kept score, the top keep_window_size = 5 of the 8 keys per query; the
+    dense DogeMLP (is_moe false: no experts)."""
+    assert macs_by_kind(doge()) == doge_macs(doge(), M)
+    ops = ops_of(doge())
+    assert ops["qk"].dims["n"] == 5 and ops["mask_add"].dims["n"] == 5
+    assert work(ops["dt_proj"]) == M * 32 * 2 and work(ops["dt_act"]) == 5 * M * 2
+    names = list(ops)
+    assert names.index("qk") + 1 == names.index("mask_add") == names.index("softmax") - 1
+    assert "router" not in ops and "ffn_gate" in ops
+    assert ops_of(doge(), m=4)["qk"].dims["n"] == 4  # fewer keys than the window: all
+
+
+def test_doge_refuses_its_cross_domain_moe() -> None:
+    assert refused(doge(is_moe=True)) == ["hf_config.is_moe"]
+
+
 @pytest.mark.parametrize(
     ("cfg", "names"),
     [
@@ -406,13 +433,16 @@ def test_jetmoe_refuses_heads_that_are_not_k_kv() -> None:
          {"global.attn_gate_sigmoid", "global.attn_gate", "local.post_mixer_norm"}),
         (privacy_filter(), {"expert_act", "qk"}),
         (squeezebert(), {"q_conv", "ffn2_conv"}),
+        (doge(keep_window_size=4), {"dt_proj", "mask_add", "qk"}),
     ],
-    ids=["lfm3-head-gate", "privacy-filter-clamped-swiglu", "squeezebert-grouped-conv"],
+    ids=["lfm3-head-gate", "privacy-filter-clamped-swiglu", "squeezebert-grouped-conv",
+         "doge-dynamic-mask"],
 )  # fmt: skip
 def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
     """The per-head gate (a sigmoid on the heads broadcast over their features), the clamped
-    SwiGLU and the grouped convolutions (a group dimension) go through ``cosamt workload`` and
-    are scheduled by ``cosamt solve`` (every group proven optimal, the evaluator agreeing)."""
+    SwiGLU, the grouped convolutions (a group dimension) and Doge's mask (a per-key bias over
+    the scores) go through ``cosamt workload`` and are scheduled by ``cosamt solve`` (every
+    group proven optimal, the evaluator agreeing)."""
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     inst = tmp_path / "inst.json"
     options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}

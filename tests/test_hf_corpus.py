@@ -34,8 +34,8 @@ MIN_ACCEPTED = {
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
     "encoder-only": 22,  # ConvBERT, Nystromformer, YOSO, MRA refused; + mobilebert, squeezebert
     "vision": 18,
-    "moe": 50,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
-    # llama4_text, jetmoe
+    "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
+    # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
     "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }

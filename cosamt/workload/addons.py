@@ -17,7 +17,11 @@ read from its family's modelling code in transformers 5.24:
   experts project it to ``n_kv_heads`` x ``head_dim`` queries: k x that = ``n_heads`` query
   heads), ``kv_proj`` (dense), the attention core (each KV head serving its k query heads),
   ``o_experts`` (each expert's output projection of its heads) and ``moa_combine`` (their
-  gate-weighted sum).
+  gate-weighted sum);
+* the dynamic mask (``dynamic_mask_keys``): Doge's ``DogeAttention``: ``dt_proj`` (the values
+  of each KV head -> one score per key and KV head), ``dt_act`` (exp(A * softplus(dt))), the
+  mask added to the kept scores (``mask_add``, between QK^T and the softmax), attention over the
+  top ``keep_window_size`` keys per query.
 
 All are GEMMs or element-wise vector operators the MIP and the evaluator already schedule.
 """
@@ -190,6 +194,55 @@ def moa_outputs(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     ]
 
 
+# exp(A * softplus(x)): softplus as exp, add 1, log; the scale by A; exp.
+DT_ACT_OPS = 5
+
+
+def dynamic_mask_keys(model: ModelConfig, n: int) -> int:
+    """Keys attention reads per query: Doge keeps the top keep_window_size (all when fewer)."""
+    keep = model.dynamic_mask_keys
+    return n if keep is None else min(n, keep)
+
+
+def dynamic_mask_inputs(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """DogeAttention's dt_states = exp(A * softplus(dt_proj(v))): from each new token's values
+    (all KV heads' features) one score per KV head."""
+    if model.dynamic_mask_keys is None:
+        return []
+    p, m, c, kv = plan.prefix, plan.m, plan.count, model.kv_heads
+    return [
+        _projection(f"{p}dt_proj", b, m, kv * model.vdh, kv, c),
+        _elementwise(
+            f"{p}dt_act",
+            "exp(A*softplus)",
+            DT_ACT_OPS,
+            {"b": b, "m": m, "f": kv},
+            [("X", _BMF, Role.INPUT)],
+            ("Y", _BMF),
+            c,
+        ),
+    ]
+
+
+def mask_add(model: ModelConfig, qk: Einsum) -> list[Einsum]:
+    """The dynamic mask (a key's score, per KV head) added to each kept score of QK^T."""
+    if model.dynamic_mask_keys is None:
+        return []
+    s_dims = qk.output.dims
+    bias = tuple(d for d in s_dims if d in ("b", "h", "n"))
+    return [
+        _elementwise(
+            qk.name.removesuffix("qk") + "mask_add",
+            "add",
+            1,
+            {d: qk.dims[d] for d in s_dims},
+            [("S", s_dims, Role.INPUT), ("B", bias, Role.INPUT)],
+            ("Y", s_dims),
+            qk.count,
+        )
+    ]
+
+
 def assumptions(model: ModelConfig) -> list[str]:
     """What the add-on operators count and leave out, for every report."""
     out = []
@@ -222,6 +275,12 @@ def assumptions(model: ModelConfig) -> list[str]:
             "mixture of attention heads: each token's top-k attention experts project its "
             "queries and outputs (balanced routing, as the MoE FFN), K and V shared; the "
             "routers' top-k then softmax counted as softmax + top-k"
+        )
+    if model.dynamic_mask_keys is not None:
+        out.append(
+            f"dynamic mask attention: attention over the top {model.dynamic_mask_keys} keys per "
+            "query by the dt score (all keys when fewer; transformers' eager kernel computes "
+            "every score and masks the rest); the top-k selection itself is not counted"
         )
     if model.mobile is not None:
         from cosamt.workload import mobilebert  # it builds on this module

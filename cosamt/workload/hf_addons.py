@@ -26,6 +26,8 @@ modelling code in transformers 5.24 (``src/transformers/models/<type>/modeling_<
   heads (``attention_experts``: ``num_local_experts`` query/output experts, top
   ``num_experts_per_tok``, each of ``num_key_value_heads`` x ``kv_channels`` features) and the
   MoE FFN of the same experts and top-k (gated: ``input_linear`` chunked in two).
+* ``doge`` (``DogeAttention``, ``DogeMLP``): dynamic mask attention (``keep_window_size``) and
+  the gated MLP; ``is_moe`` (``DogeCDMoE``'s product-key experts) is refused.
 
 Stacks read into ``ModelConfig.layer_groups`` (:mod:`cosamt.workload.hybrid`):
 
@@ -65,6 +67,7 @@ TYPES = frozenset(
         "mobilebert",
         "squeezebert",
         "jetmoe",
+        "doge",
     }
 )
 TYPES |= GROUPED_TYPES
@@ -74,6 +77,7 @@ _CLAMPED_SWIGLU = frozenset({"openai_privacy_filter", "gpt_oss"})
 READ_KEYS: dict[str, frozenset[str]] = {
     "xmod": frozenset({"adapter_reduction_factor"}),
     "llama4_text": frozenset({"attention_chunk_size"}),
+    "doge": frozenset({"keep_window_size"}),
 }
 # Llama 4's own lists, kept aside (normalise hands the generic reader windowed layers).
 _LLAMA4_LISTS = ("layer_types", "no_rope_layers", "moe_layers")
@@ -133,6 +137,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _squeezebert(r)
     if model_type == "jetmoe":
         return _jetmoe(r, base)
+    if model_type == "doge":
+        return _doge(r)
     if model_type in GROUPED_TYPES:
         return _grouped(r, model_type, base)
     out: dict[str, Any] = {}
@@ -484,3 +490,23 @@ def _jetmoe(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         )
         return {}
     return {"attention_experts": True}
+
+
+def _doge(r: _Reader) -> dict[str, Any]:
+    """DogeDecoderLayer: DogeAttention with prepare_dynamic_mask (dt_states of the values added
+    to the scores, the top keep_window_size keys kept per query), DogeMLP unless is_moe."""
+    if r.data.get("is_moe", False) is not False:
+        r.refuse(
+            "is_moe",
+            "Doge's cross-domain MoE (DogeCDMoE: product-key routing over num_experts "
+            "single-neuron experts beside the MLP) is not modelled",
+        )
+        return {}
+    keep = r.int_("keep_window_size")
+    r.assumed.append(
+        "doge: is_moe false, so DogeMLP on every layer (num_experts unused); the learned "
+        "residual scales (input_residual, post_attention_residual: one multiply per element) "
+        "are not counted"
+    )
+    no_moe = {"n_experts": None, "experts_per_token": None, "expert_d_ff": None}
+    return {**no_moe, "shared_d_ff": 0, "moe_layers": None, "dynamic_mask_keys": keep}

@@ -211,6 +211,10 @@ class ModelConfig(BaseModel):
     """JetMoE's mixture of attention heads: the query and output projections are routed
     experts (the MoE fields' experts and top-k), each projecting ``n_kv_heads`` x ``head_dim``
     features, so ``n_heads`` = top-k x ``n_kv_heads``; K and V dense."""
+    dynamic_mask_keys: PositiveInt | None = None
+    """Doge's dynamic mask attention (``keep_window_size``): a per-key score from the values
+    (``dt_proj``) is added to every score, and attention keeps the top this many keys per query
+    (``None``: none)."""
     conv_groups: ConvGroups | None = None
     """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
     ``None``: dense projections."""
@@ -290,6 +294,8 @@ class ModelConfig(BaseModel):
                 "to its inner width (no gate, MoE, window, groups, encoder-decoder or adapter)"
             )
         self._check_conv_groups()
+        if self.dynamic_mask_keys is not None and (self.mla or self.indexer is not None):
+            raise ValueError("dynamic_mask_keys with MLA or indexed attention is not modelled")
         if self.attention_experts and (
             not self.moe
             or self.n_heads != (self.experts_per_token or 0) * self.kv_heads

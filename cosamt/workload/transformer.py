@@ -450,7 +450,9 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         )
     if model.indexer is not None:
         ops += recurrent.indexer_ops(model, plan, b)
-    ops += _attention_core(model, p, b, m, plan.n, c)
+    ops += addons.dynamic_mask_inputs(model, plan, b)
+    core = _attention_core(model, p, b, m, addons.dynamic_mask_keys(model, plan.n), c)
+    ops += [core[0], *addons.mask_add(model, core[0]), *core[1:]]
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops += addons.attention_gate(model, plan, b) + addons.attn_sub_norm(model, plan, b)
