@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import pytest
@@ -10,6 +11,11 @@ from support import FFN1_SCHEDULE
 
 from cosamt.arch.presets import load_preset
 from cosamt.arch.spec import Architecture
+
+# pytest-xdist's workers inherit COLUMNS=80 from the controller; the CLI's tables take their width
+# from COLUMNS when it is set (else 100 off a terminal), and the tests that check widths set it
+# themselves, per invocation.
+os.environ.pop("COLUMNS", None)
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 GEMMA4 = ("gemma4_text", "gemma4_unified_text")
+GEMMA4_ASSISTANT = ("gemma4_unified_assistant",)
+GEMMA3N = ("gemma3n_text",)
 LFM = ("lfm2", "lfm2_moe", "lfm3")
 
 
@@ -15,19 +17,68 @@ def attention_macs(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
     return m * d * (heads + 2 * kv) * dh + 2 * heads * m * n * dh + m * heads * dh * d
 
 
-def gemma4_macs(cfg: dict[str, Any], m: int) -> int:
+def gemma4_macs(cfg: dict[str, Any], m: int, all_shared: bool = False) -> int:
     """Gemma4TextAttention: layer i's head_dim and num_key_value_heads from per_layer_config[i]
     (else the flat fields), keys capped at sliding_window on sliding_attention layers; every
-    layer the gated MLP (gate_proj, up_proj, down_proj) of intermediate_size."""
+    layer the gated MLP (gate_proj, up_proj, down_proj) of intermediate_size. A layer among the
+    last num_kv_shared_layers (every layer: all_shared, an assistant's) has no k_proj / v_proj:
+    q_proj, Q.K^T and P.V over the stored K and V, o_proj. With hidden_size_per_layer_input p
+    (Gemma4TextModel.project_per_layer_inputs, Gemma4TextDecoderLayer.forward): once
+    per_layer_model_projection (d -> layers x p), every layer per_layer_input_gate (d -> p) and
+    per_layer_projection (p -> d)."""
     d, heads, ff = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"]
     per_layer = {int(k): v for k, v in (cfg.get("per_layer_config") or {}).items()}
-    total = 0
-    for i, kind in enumerate(cfg["layer_types"]):
+    kinds = cfg["layer_types"]
+    first_shared = 0 if all_shared else len(kinds) - (cfg.get("num_kv_shared_layers") or 0)
+    ple = cfg.get("hidden_size_per_layer_input") or 0
+    total = m * d * len(kinds) * ple
+    for i, kind in enumerate(kinds):
         own = per_layer.get(i, {})
         dh = own.get("head_dim", cfg["head_dim"])
         kv = own.get("num_key_value_heads", cfg["num_key_value_heads"])
         n = min(m, cfg["sliding_window"]) if kind == "sliding_attention" else m
-        total += attention_macs(m, n, d, heads, kv, dh) + 3 * m * d * ff
+        attn = attention_macs(m, n, d, heads, kv, dh)
+        if i >= first_shared:
+            attn -= 2 * m * d * kv * dh  # no k_proj, v_proj
+        total += attn + 3 * m * d * ff + 2 * m * d * ple
+    return total
+
+
+def gemma4_assistant_macs(cfg: dict[str, Any], m: int) -> int:
+    """Gemma4UnifiedAssistantForCausalLM: pre_projection (2 x backbone_hidden_size -> hidden),
+    its text model with every layer reading the target's K and V
+    (Gemma4UnifiedAssistantConfig sets num_kv_shared_layers = num_hidden_layers), and
+    post_projection (hidden -> backbone_hidden_size)."""
+    text, target = cfg["text_config"], cfg["backbone_hidden_size"]
+    d = text["hidden_size"]
+    return m * 2 * target * d + gemma4_macs(text, m, all_shared=True) + m * d * target
+
+
+def gemma3n_macs(cfg: dict[str, Any], m: int) -> int:
+    """Gemma3nTextModel and Gemma3nTextDecoderLayer: before the layers per_layer_model_projection
+    (d -> layers x p) and altup_projections (d -> d for each of the A - 1 extra copies); per
+    layer AltUp's predict (modality_router d -> A, prediction_coefs A -> A^2, the copies mixed:
+    d x A x A per token), LAuReL (linear_left d -> rank, linear_right rank -> d), attention (no
+    k_proj / v_proj on the last num_kv_shared_layers), the gated MLP of intermediate_size[i]
+    (its Gaussian top-k sparsifies, the matmuls run dense), AltUp's correct (modality_router
+    d -> A, correction_coefs A -> A), per_layer_input_gate and per_layer_projection; after the
+    layers altup_unembed_projections (d -> d for each extra copy)."""
+    d, heads, kv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    dh, a, rank = cfg["head_dim"], cfg["altup_num_inputs"], cfg["laurel_rank"]
+    ple, kinds = cfg["hidden_size_per_layer_input"], cfg["layer_types"]
+    widths = cfg["intermediate_size"]
+    widths = widths if isinstance(widths, list) else [widths] * len(kinds)
+    first_shared = len(kinds) - cfg["num_kv_shared_layers"]
+    total = m * d * len(kinds) * ple + 2 * (a - 1) * m * d * d
+    for i, kind in enumerate(kinds):
+        n = min(m, cfg["sliding_window"]) if kind == "sliding_attention" else m
+        attn = attention_macs(m, n, d, heads, kv, dh)
+        if i >= first_shared:
+            attn -= 2 * m * d * kv * dh
+        predict = m * d * a + m * a * a * a + m * d * a * a
+        correct = m * d * a + m * a * a
+        laurel = 2 * m * d * rank
+        total += predict + laurel + attn + 3 * m * d * widths[i] + correct + 2 * m * d * ple
     return total
 
 

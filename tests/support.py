@@ -3,11 +3,14 @@ hypothesis need them before fixtures exist); fixtures live in conftest.py."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 from tracesim import SimResult, simulate
+from typer.testing import CliRunner
 
 from cosamt.arch.presets import load_preset
 from cosamt.arch.spec import (
@@ -18,9 +21,11 @@ from cosamt.arch.spec import (
     RoleBytes,
     VectorUnit,
 )
+from cosamt.cli import app
 from cosamt.evaluate.evaluator import evaluate
+from cosamt.fusion.schemes import Group, Scheme
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
-from cosamt.workload.einsum import Einsum, batched, gemm
+from cosamt.workload.einsum import Einsum, Role, Tensor, batched, gemm
 
 # GPT-2's FFN1 (m 64 tokens, e 768, f 3072) on the edge preset.
 FFN1_SCHEDULE: dict[str, Any] = {
@@ -174,3 +179,60 @@ def assert_trace_agrees(
     assert sim.steps == met.compute_cycles
     assert sim.macs == math.prod(op.dims.values())
     return sim
+
+
+def hf_cli_run(
+    tmp_path: Path, cfg: dict[str, Any], seq_len: int, *, solve: bool = True
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """``cosamt workload --json`` (and ``cosamt solve --json``) on an edge instance whose model is
+    ``cfg`` written as config.json (fusion none, one thread): the listed operators and the solve
+    report. Each command must exit 0."""
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    inst = tmp_path / "inst.json"
+    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
+    model = {"hf_config": "config.json"}
+    inst.write_text(
+        json.dumps({"model": model, "seq_len": seq_len, "arch": "edge", "options": options})
+    )
+    runner = CliRunner()
+    work = runner.invoke(app, ["workload", str(inst), "--json"])
+    assert work.exit_code == 0, work.stdout
+    operators: list[dict[str, Any]] = json.loads(work.stdout)["operators"]
+    if not solve:
+        return operators, None
+    solved = runner.invoke(app, ["solve", str(inst), "--json"])
+    assert solved.exit_code == 0, solved.stdout
+    return operators, json.loads(solved.stdout)
+
+
+def listed_macs(operators: list[dict[str, Any]]) -> int:
+    """Model MACs from ``cosamt workload --json``'s operators (each MAC operator x its count)."""
+    return sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
+
+
+def solved_operators(report: dict[str, Any]) -> set[str]:
+    return {op for g in report["groups"] for op in g["operators"]}
+
+
+def ffn_chain_4() -> Group:
+    """H[m,f] = X[m,e] W1[e,f]; Y[m,g] = H[m,f] W2[f,g], every dimension 4 (16-word tensors), fused
+    over m: H is an output of the first member and an input of the second, kept on chip."""
+    ffn1 = Einsum(
+        "ffn1",
+        {"m": 4, "e": 4, "f": 4},
+        (Tensor("X", ("m", "e"), Role.INPUT), Tensor("W1", ("e", "f"), Role.WEIGHT),
+         Tensor("H", ("m", "f"), Role.OUTPUT)),
+    )  # fmt: skip
+    ffn2 = Einsum(
+        "ffn2",
+        {"m": 4, "f": 4, "g": 4},
+        (Tensor("H", ("m", "f"), Role.INPUT), Tensor("W2", ("f", "g"), Role.WEIGHT),
+         Tensor("Y", ("m", "g"), Role.OUTPUT)),
+    )  # fmt: skip
+    return Group(
+        "ffn1+ffn2",
+        Scheme.FFN_CHAIN,
+        (ffn1, ffn2),
+        shared_dims=frozenset({"m"}),
+        on_chip=frozenset({"H"}),
+    )

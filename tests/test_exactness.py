@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyomo.environ as pyo
 import pytest
+from support import ffn_chain_4
 
 from cosamt.arch.spec import Architecture
 from cosamt.baselines.exhaustive import exhaustive_search_many
@@ -232,41 +233,11 @@ def _partitioned() -> Architecture:
     )
 
 
-def _chain() -> Group:
-    """H[m,f] = X[m,e] W1[e,f]; Y[m,g] = H[m,f] W2[f,g]: H is an output of the first member and an
-    input of the second, so on a role-partitioned buffer it occupies both partitions."""
-    ffn1 = Einsum(
-        "ffn1",
-        {"m": 4, "e": 4, "f": 4},
-        (
-            Tensor("X", ("m", "e"), Role.INPUT),
-            Tensor("W1", ("e", "f"), Role.WEIGHT),
-            Tensor("H", ("m", "f"), Role.OUTPUT),
-        ),
-    )
-    ffn2 = Einsum(
-        "ffn2",
-        {"m": 4, "f": 4, "g": 4},
-        (
-            Tensor("H", ("m", "f"), Role.INPUT),
-            Tensor("W2", ("f", "g"), Role.WEIGHT),
-            Tensor("Y", ("m", "g"), Role.OUTPUT),
-        ),
-    )
-    return Group(
-        "ffn1+ffn2",
-        Scheme.FFN_CHAIN,
-        (ffn1, ffn2),
-        shared_dims=frozenset({"m"}),
-        on_chip=frozenset({"H"}),
-    )
-
-
 def test_group_counts_an_intermediate_in_every_partition_it_uses() -> None:
     """By hand: the whole chain in one shared iteration keeps X 16, W1 16, H 16, W2 16, Y 16
     words. Operand partition (48 words): X + W1 + W2 + H = 64 > 48; output partition (24 words):
     H + Y = 32 > 24. Both are reported."""
-    group, arch = _chain(), _partitioned()
+    group, arch = ffn_chain_4(), _partitioned()
     whole = {
         op.name: Mapping(
             levels=(
@@ -288,7 +259,7 @@ def test_group_counts_an_intermediate_in_every_partition_it_uses() -> None:
 def test_fused_group_on_partitioned_buffer_is_valid_and_exact() -> None:
     """The MIP and the evaluator charge the intermediate to the same partitions: the solved
     schedule is valid, and its figure is the evaluator's."""
-    group, arch = _chain(), _partitioned()
+    group, arch = ffn_chain_4(), _partitioned()
     g = solve_group_result(group, arch, FAST)
     assert g.source == "mip" and g.metrics.valid and g.solve.proven
     ev = evaluate_group(group, arch, g.mappings)

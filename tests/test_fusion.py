@@ -6,6 +6,7 @@ fusion scheme (~25 s), shared by the tests below through a module fixture.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -108,6 +109,22 @@ def test_attention_energy_objective_agrees() -> None:
     for g in _fused_groups(ops):
         if g.scheme is Scheme.FLAT:
             _assert_mip_equals_evaluator(g, arch, Objective.ENERGY)
+
+
+def test_an_operator_inside_the_attention_chain_keeps_it_unfused() -> None:
+    """The menu fuses qk, softmax, av only when they follow one another: with an operator between
+    qk and softmax (a position score feeding softmax), fusing the three would run it after its
+    consumer. Every operator is then a segment of its own, in the block's order."""
+    ops = build_block(get_model("gpt2"), "prefill", 1, 64)
+    names = [o.name for o in ops]
+    assert "attention" in [seg.name for seg in segments(ops, FusionChoice.ALL)]
+    at = names.index("softmax")
+    between = dataclasses.replace(ops[at], name="pos_score")
+    ops = [*ops[:at], between, *ops[at:]]
+    segs = segments(ops, FusionChoice.ALL)
+    assert "attention" not in [seg.name for seg in segs]
+    order = [g.ops[0].name for seg in segs for g in seg.candidates[0]]
+    assert order.index("qk") < order.index("pos_score") < order.index("softmax") < order.index("av")
 
 
 def test_llama_decode_gqa_groups_agree() -> None:

@@ -45,13 +45,18 @@ def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
     ("model_type", "path"),
     [
         ("dia", "hf_config.encoder_config"),  # encoder 1024 wide, decoder 2048
-        ("canary", "hf_config.encoder_config.conv_kernel_size"),  # conformer encoder
-        ("parakeet_tdt", "hf_config.encoder_config.conv_kernel_size"),
+        ("parakeet_rnnt", "hf_config.decoder_hidden_size"),  # RNN-T decoder (not read)
+        ("fastspeech2_conformer", "hf_config.duration_predictor_layers"),  # text to speech
+        ("nemotron_asr_streaming_encoder", "hf_config.sliding_window"),  # streaming conformer
         ("speech-encoder-decoder", "hf_config.encoder.conv_kernel"),  # wav2vec2 front-end
         ("t5gemma", "hf_config.encoder"),  # windowed encoder
         ("rag", "hf_config.question_encoder"),
         ("musicgen", "hf_config.audio_encoder"),
         ("dia_decoder", "hf_config.is_encoder_decoder"),  # a decoder half on its own
+        # conformer-like encoders other than ParakeetEncoder (were read as plain transformers)
+        ("lasr_encoder", "hf_config.conv_kernel_size"),
+        ("granite_speech5_encoder", "hf_config.conv_kernel_size"),
+        ("wav2vec2-bert", "hf_config.conv_depthwise_kernel_size"),
     ],
 )
 def test_composites_not_modelled_are_refused_by_field(model_type: str, path: str) -> None:
@@ -122,14 +127,14 @@ def test_switch_transformers_has_moe_in_both_halves() -> None:
     assert any("top-1" in a for a in wl.assumptions)
 
 
-def test_per_layer_inputs_are_refused_not_the_overrides() -> None:
+def test_gemma4_per_layer_inputs_and_overrides_are_read() -> None:
     # Gemma 4's full-attention layers have head_dim 512 in per_layer_config (the flat head_dim
-    # 256 is the sliding layers'): read as layer groups (tests/test_hf_layer_overrides.py); what
-    # stays refused is the per-layer input embeddings.
-    with pytest.raises(InputError) as info:
-        config_from_dict(corpus("gemma4_text"), source="gemma4_text")
-    problems = {p.path: p.message for p in info.value.problems}
-    assert set(problems) == {"hf_config.hidden_size_per_layer_input"}
+    # 256 is the sliding layers'): read as layer groups (tests/test_hf_layer_overrides.py); its
+    # per-layer input embeddings as per_layer_input (tests/test_hf_per_layer.py).
+    model = config_from_dict(corpus("gemma4_text"), source="gemma4_text")
+    assert model.per_layer_input == 256
+    assert {g.head_dim for g in model.layer_groups or ()} == {None, 512}
     # No overrides and no per-layer inputs: read as before.
     cfg = {**corpus("gemma4_text"), "per_layer_config": {}, "hidden_size_per_layer_input": 0}
-    assert config_from_dict(cfg, source="x").head_dim == 256
+    plain = config_from_dict(cfg, source="x")
+    assert plain.head_dim == 256 and plain.per_layer_input is None

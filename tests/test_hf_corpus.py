@@ -17,7 +17,17 @@ from typing import Any
 
 import pytest
 from hf_addon_formulas import ADDON_STACKS, addon_macs
-from hf_layer_formulas import GEMMA4, LFM, gemma4_macs, lfm_macs
+from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
+from hf_layer_formulas import (
+    GEMMA3N,
+    GEMMA4,
+    GEMMA4_ASSISTANT,
+    LFM,
+    gemma3n_macs,
+    gemma4_assistant_macs,
+    gemma4_macs,
+    lfm_macs,
+)
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -30,13 +40,18 @@ CLASSES = ("decoder-only", "encoder-only", "vision", "moe", "encoder-decoder", "
 SEQ = 16
 # Accepted types per class with transformers 5.24.0 (docs/workloads.md).
 MIN_ACCEPTED = {
-    "decoder-only": 105,  # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid
+    # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid;
+    # + gemma4, gemma4_text (per-layer inputs), gemma4_unified_assistant (KV from its target),
+    # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
+    "decoder-only": 110,
     "encoder-only": 22,  # ConvBERT, Nystromformer, YOSO, MRA refused; + mobilebert, squeezebert
     "vision": 18,
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
-    "encoder-decoder": 42,  # autoformer refused (auto-correlation); nemo_speechlm: its text model
+    "encoder-decoder": 45,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
+    # tests/hf_conformer_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -262,6 +277,8 @@ def expected_macs(
     (the other layers of the stack: a decoder's, or an encoder-only model's). ``src``: the
     encoder tokens an ``add_cross_attention`` decoder attends to; ``enc_gated``: an
     encoder-decoder's encoder FFN form when it differs from the decoder's."""
+    if cfg.get("model_type") in GEMMA4_ASSISTANT:  # its projections beside the text model
+        return {"dense": gemma4_assistant_macs(cfg, SEQ)}
     cfg = language_model(cfg) or cfg
     if cfg.get("model_type") in ("mamba", "falcon_mamba", "mamba2"):
         return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
@@ -271,6 +288,8 @@ def expected_macs(
         return {"dense": pyramid_macs(cfg)}
     if cfg.get("model_type") in GEMMA4:  # per_layer_config (tests/hf_layer_formulas.py)
         return {"dense": gemma4_macs(cfg, SEQ)}
+    if cfg.get("model_type") in GEMMA3N:  # AltUp, LAuReL, per-layer inputs, KV sharing
+        return {"dense": gemma3n_macs(cfg, SEQ)}
     if cfg.get("model_type") in LFM:
         return lfm_macs(cfg, SEQ)
     if cfg.get("model_type") in ADDON_STACKS:  # tests/hf_addon_formulas.py
@@ -415,6 +434,8 @@ def halves(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
     for enc, dec in (("encoder", "decoder"), ("encoder_config", "decoder_config")):
         if isinstance(cfg.get(enc), dict) and isinstance(cfg.get(dec), dict):
             return dict(cfg[enc]), dict(cfg[dec])
+    if cfg.get("model_type") == "cohere_asr":  # CohereAsrModel: the decoder's fields at the top
+        return dict(cfg["encoder_config"]), {k: v for k, v in cfg.items() if k != "encoder_config"}
     return None
 
 
@@ -424,12 +445,22 @@ def composite_macs(enc: dict[str, Any], dec: dict[str, Any]) -> list[dict[str, i
     against the encoder's output (transformers' EncoderDecoderModel sets add_cross_attention on
     the decoder). Every FFN form the sub-models' source scans allow."""
     src = expected_tokens(enc)
-    dec = {**dec, "add_cross_attention": True}
-    return [
-        {"encoder": expected_macs(enc, ge)["dense"], **expected_macs(dec, gd, src)}
-        for ge in gate_forms(enc.get("model_type", ""))
-        for gd in gate_forms(dec.get("model_type", ""))
-    ]
+    # A half's own is_encoder_decoder (Canary's decoder_config) does not make it a composite.
+    dec = {
+        **{k: v for k, v in dec.items() if k != "is_encoder_decoder"},
+        "add_cross_attention": True,
+    }
+    conformer = enc.get("model_type") in CONFORMER  # its front-end and blocks (SEQ frames)
+    # CohereAsrDecoder.proj: Linear(encoder hidden, decoder hidden) on the encoder's output.
+    proj = src * enc["hidden_size"] * dec["hidden_size"] if dec["model_type"] == "cohere_asr" else 0
+    out = []
+    for ge in gate_forms(enc.get("model_type", "")):
+        for gd in gate_forms(dec.get("model_type", "")):
+            blocks = expected_macs(dec, gd, src)
+            blocks["dense"] = blocks.get("dense", 0) + proj
+            encoder = conformer_macs(enc, src) if conformer else expected_macs(enc, ge)["dense"]
+            out.append({"encoder": encoder, **blocks})
+    return out
 
 
 def expected_tokens(cfg: dict[str, Any]) -> int:
@@ -492,6 +523,16 @@ def check(model_type: str) -> str:
             assert p.path.startswith("hf_config.") and p.message, (model_type, p)
         return "refused: " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
     got = block_macs(model, model.image_tokens or SEQ)
+    if cfg.get("model_type") in TRANSDUCER:  # conformer encoder, LSTM and joint networks
+        want = {
+            "encoder": conformer_macs(cfg["encoder_config"], SEQ),
+            "dense": tdt_macs(cfg, SEQ, SEQ),
+        }
+        assert got == want, (model_type, got, want)
+        return "accepted"
+    if cfg.get("model_type") in CONFORMER:  # a conformer encoder alone: front-end + blocks
+        assert sum(got.values()) == conformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
     parts = halves(cfg)
     if parts is not None:
         allowed = [{k: v for k, v in e.items() if v} for e in composite_macs(*parts)]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from support import hf_cli_run, listed_macs, solved_operators
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -233,33 +234,19 @@ def test_hybrid_refusals_name_the_field(cfg: dict[str, Any], path: str, words: s
 )
 def test_cli_workload(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
     """``cosamt workload`` on an instance whose model is the hybrid's config.json."""
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    inst = tmp_path / "inst.json"
-    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": M,
-                                "arch": "edge"}))  # fmt: skip
-    work = CliRunner().invoke(app, ["workload", str(inst), "--json"])
-    assert work.exit_code == 0, work.stdout
-    listed = json.loads(work.stdout)
-    assert names <= {op["name"] for op in listed["operators"]}
-    macs = sum(op["macs"] * op["count"] for op in listed["operators"] if op["kind"] == "mac")
-    assert macs == model_macs(workload(cfg).operators)
-    text = CliRunner().invoke(app, ["workload", str(inst)])
+    operators, _ = hf_cli_run(tmp_path, cfg, M, solve=False)
+    assert names <= {op["name"] for op in operators}
+    assert listed_macs(operators) == model_macs(workload(cfg).operators)
+    text = CliRunner().invoke(app, ["workload", str(tmp_path / "inst.json")])
     assert text.exit_code == 0 and "decoder (" in text.stdout
 
 
 def test_cli_solve_falcon_h1(tmp_path: Path) -> None:
     """The parallel attention + Mamba block is scheduled by ``cosamt solve`` (every group proven
     optimal, the evaluator agreeing)."""
-    (tmp_path / "config.json").write_text(json.dumps(FALCON_H1))
-    inst = tmp_path / "inst.json"
-    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
-    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": 6,
-                                "arch": "edge", "options": options}))  # fmt: skip
-    solved = CliRunner().invoke(app, ["solve", str(inst), "--json"])
-    assert solved.exit_code == 0, solved.stdout
-    data = json.loads(solved.stdout)
-    assert data["total"]["all_optimal"] is True
-    assert {"ssm_write", "qk", "residual1"} <= {op for g in data["groups"] for op in g["operators"]}
+    _, report = hf_cli_run(tmp_path, FALCON_H1, 6)
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"ssm_write", "qk", "residual1"} <= solved_operators(report)
 
 
 @pytest.mark.parametrize(
@@ -289,8 +276,7 @@ def test_layer_groups_must_fit_the_model(groups: list[dict[str, Any]], words: st
 def test_gemma4_without_per_layer_config_refused() -> None:
     """A Gemma 4 config in the older form (global_head_dim, no per_layer_config): its full
     layers' head dim is global_head_dim (Gemma4TextConfig: 512 when absent), not head_dim; read
-    flat it was counted at head_dim on every layer. Its per-layer input embeddings (a gate and a
-    projection per layer) were dropped silently too."""
+    flat it was counted at head_dim on every layer."""
     cfg = {k: v for k, v in corpus("gemma4_text").items() if k != "per_layer_config"}
     for older, path in (({**cfg, "global_head_dim": 512}, "global_head_dim"),
                         (cfg, "per_layer_config")):  # fmt: skip
@@ -298,4 +284,3 @@ def test_gemma4_without_per_layer_config_refused() -> None:
             config_from_dict(older, source="tiny")
         messages = {p.path: p.message for p in err.value.problems}
         assert "global_head_dim" in messages[f"hf_config.{path}"]
-        assert "hf_config.hidden_size_per_layer_input" in messages

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from support import hf_cli_run, solved_operators
 
-from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.hf import config_from_dict
@@ -134,20 +133,9 @@ def test_olmo_hybrid_refusals() -> None:
 def test_olmo_hybrid_cli_workload_and_solve(tmp_path: Path) -> None:
     """``cosamt workload`` lists the DeltaNet operators; ``cosamt solve`` proves every group
     optimal."""
-    (tmp_path / "config.json").write_text(json.dumps(OLMO))
-    inst = tmp_path / "inst.json"
-    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
-    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": 6,
-                                "arch": "edge", "options": options}))  # fmt: skip
+    operators, report = hf_cli_run(tmp_path, OLMO, 6)
     names = {"linear.la_read", "linear.la_write", "linear.la_gates", "full.qk"}
-    runner = CliRunner()
-    work = runner.invoke(app, ["workload", str(inst), "--json"])
-    assert work.exit_code == 0, work.stdout
-    listed = json.loads(work.stdout)
-    assert names <= {op["name"] for op in listed["operators"]}
-    assert "full.attn_gate" not in {op["name"] for op in listed["operators"]}
-    solved = runner.invoke(app, ["solve", str(inst), "--json"])
-    assert solved.exit_code == 0, solved.stdout
-    data = json.loads(solved.stdout)
-    assert data["total"]["all_optimal"] is True
-    assert names <= {op for g in data["groups"] for op in g["operators"]}
+    assert names <= {op["name"] for op in operators}
+    assert "full.attn_gate" not in {op["name"] for op in operators}
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert names <= solved_operators(report)

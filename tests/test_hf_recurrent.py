@@ -3,14 +3,12 @@ counted by hand here, from the layers' published math (not from cosamt's code)."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from support import hf_cli_run, listed_macs, solved_operators
 
-from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.einsum import OpKind
@@ -176,32 +174,14 @@ MAMBA2: dict[str, Any] = {
 def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], names: set[str]) -> None:
     """The new operators go through ``cosamt workload`` and are scheduled by ``cosamt solve``
     (every group proven optimal, the evaluator agreeing)."""
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    inst = tmp_path / "inst.json"
-    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
-    inst.write_text(
-        json.dumps(
-            {
-                "model": {"hf_config": "config.json"},
-                "seq_len": 6,
-                "arch": "edge",
-                "options": options,
-            }
-        )
-    )
-    runner = CliRunner()
-    work = runner.invoke(app, ["workload", str(inst), "--json"])
-    assert work.exit_code == 0, work.stdout
-    listed = json.loads(work.stdout)
-    assert names <= {op["name"] for op in listed["operators"]}
-    macs = sum(op["macs"] * op["count"] for op in listed["operators"] if op["kind"] == "mac")
+    operators, report = hf_cli_run(tmp_path, cfg, 6)
+    assert names <= {op["name"] for op in operators}
     model = config_from_dict(cfg, source="tiny")
-    assert macs == model_macs(build_workload(model, Phase.PREFILL, 1, 6).operators)
-    solved = runner.invoke(app, ["solve", str(inst), "--json"])
-    assert solved.exit_code == 0, solved.stdout
-    data = json.loads(solved.stdout)
-    assert data["total"]["all_optimal"] is True
-    assert names <= {op for g in data["groups"] for op in g["operators"]}
+    assert listed_macs(operators) == model_macs(
+        build_workload(model, Phase.PREFILL, 1, 6).operators
+    )
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert names <= solved_operators(report)
 
 
 def test_bamba_hybrid_hand_count() -> None:

@@ -3,15 +3,13 @@ two-stage models counted by hand, refusals by field path, and the CLI (workload,
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from typer.testing import CliRunner
+from support import hf_cli_run, listed_macs, solved_operators
 
-from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.hf import config_from_dict
@@ -138,30 +136,10 @@ def test_refusals_name_the_field(change: dict[str, Any], path: str) -> None:
 def test_cli_workload_and_solve(
     tmp_path: Path, config: dict[str, Any], macs: int, ops: set[str]
 ) -> None:
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    inst = tmp_path / "inst.json"
-    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
-    inst.write_text(
-        json.dumps(
-            {
-                "model": {"hf_config": "config.json"},
-                "seq_len": 16,
-                "arch": "edge",
-                "options": options,
-            }
-        )
-    )
-    runner = CliRunner()
-    work = runner.invoke(app, ["workload", str(inst), "--json"])
-    assert work.exit_code == 0, work.stdout
-    listed = json.loads(work.stdout)
-    listed_macs = sum(op["macs"] * op["count"] for op in listed["operators"] if op["kind"] == "mac")
-    assert listed_macs == macs
-    solved = runner.invoke(app, ["solve", str(inst), "--json"])
-    assert solved.exit_code == 0, solved.stdout
-    data = json.loads(solved.stdout)
-    assert data["total"]["all_optimal"] is True
-    assert ops <= {op for g in data["groups"] for op in g["operators"]}
+    operators, report = hf_cli_run(tmp_path, config, 16)
+    assert listed_macs(operators) == macs
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert ops <= solved_operators(report)
 
 
 @pytest.mark.parametrize(("change", "words"), [

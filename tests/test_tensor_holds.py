@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from support import make_arch
+from support import ffn_chain_4, make_arch
 from typer.testing import CliRunner
 
 from cosamt.arch.presets import load_preset
@@ -23,7 +23,6 @@ from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
 from cosamt.export.accelforge import arch_spec, to_yaml_text
 from cosamt.export.accelforge_import import architecture_from_accelforge, parse_yaml
-from cosamt.fusion.schemes import Group, Scheme
 from cosamt.pipeline import solve_group_result
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping
 from cosamt.schedule.violations import Rule
@@ -258,36 +257,12 @@ def _chain_arch(h_words: int) -> Architecture:
     )
 
 
-def _chain() -> Group:
-    """H[m,f] = X[m,e] W1[e,f]; Y[m,g] = H[m,f] W2[f,g], every dimension 4 (16-word tensors): H is
-    an output of the first member and an input of the second."""
-    ffn1 = Einsum(
-        "ffn1",
-        {"m": 4, "e": 4, "f": 4},
-        (Tensor("X", ("m", "e"), Role.INPUT), Tensor("W1", ("e", "f"), Role.WEIGHT),
-         Tensor("H", ("m", "f"), Role.OUTPUT)),
-    )  # fmt: skip
-    ffn2 = Einsum(
-        "ffn2",
-        {"m": 4, "f": 4, "g": 4},
-        (Tensor("H", ("m", "f"), Role.INPUT), Tensor("W2", ("f", "g"), Role.WEIGHT),
-         Tensor("Y", ("m", "g"), Role.OUTPUT)),
-    )  # fmt: skip
-    return Group(
-        "ffn1+ffn2",
-        Scheme.FFN_CHAIN,
-        (ffn1, ffn2),
-        shared_dims=frozenset({"m"}),
-        on_chip=frozenset({"H"}),
-    )
-
-
 def test_a_fused_intermediate_named_by_a_partition_counts_there_only() -> None:
     """The whole chain in one shared iteration: X, W1, H, W2, Y 16 words each. By role H would
     count in the operand and the output partitions (64 > 48, 32 > 24); named, it takes its own
     partition only: operands X + W1 + W2 = 48, outputs Y = 16, H 16, all fit. With 15 words for H,
     only H's partition overflows (in each member and in the group)."""
-    group = _chain()
+    group = ffn_chain_4()
     whole = {
         op.name: Mapping(
             levels=(
@@ -318,7 +293,7 @@ def test_the_mip_keeps_a_named_intermediate_within_its_partition() -> None:
     """H's partition of 8 words holds at most half of H at once, whatever the schedule: the MIP's
     largest tile of H over the members is at most 8 words, the schedule is valid and its figure
     is the evaluator's."""
-    group, arch = _chain(), _chain_arch(8)
+    group, arch = ffn_chain_4(), _chain_arch(8)
     g = solve_group_result(group, arch, SolveSettings(time_limit_s=60, threads=1, padding=False))
     assert g.source == "mip" and g.metrics.valid and g.solve.proven
     assert g.solve.objective == evaluate_group(group, arch, g.mappings).latency_cycles

@@ -79,6 +79,15 @@ ALIGNED: dict[tuple[str, str], tuple[str, ...]] = {
     ("ffn2", "X"): ("act",),
     ("residual2", "A"): ("ffn2",),
     ("residual2", "B"): ("residual1", "norm1"),
+    # Gemma's per-layer inputs (cosamt.workload.per_layer): after residual2, and once per token.
+    ("ple_gate", "X"): ("residual2",),
+    ("ple_act", "G"): ("ple_gate",),
+    ("ple_proj", "X"): ("ple_act",),
+    ("ple_norm", "X"): ("ple_proj",),
+    ("ple_residual", "A"): ("residual2",),
+    ("ple_residual", "B"): ("ple_norm",),
+    ("proj_norm", "X"): ("model_proj",),
+    ("combine_inputs", "A"): ("proj_norm",),
 }
 # Dataflow no shared loop can follow (a slice or reshape of the producer's output).
 OPAQUE: dict[tuple[str, str], tuple[str, ...]] = {
@@ -87,7 +96,7 @@ OPAQUE: dict[tuple[str, str], tuple[str, ...]] = {
     ("qk", "K"): ("rope", "qkv_proj", "kv_proj"),
     ("av", "V"): ("qkv_proj", "kv_proj"),
 }
-KNOWN = {c for c, _t in ALIGNED} | {c for c, _t in OPAQUE} | {"residual1"}
+KNOWN = {c for c, _t in ALIGNED} | {c for c, _t in OPAQUE} | {"residual1", "model_proj"}
 # The dimension a vector operator needs whole (its row reduction), by operation.
 ROW_OPS = {"softmax", "layernorm", "rmsnorm"}
 

@@ -21,9 +21,11 @@ from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.workload import (
     hf_addons,
     hf_composite,
+    hf_conformer,
     hf_hybrid,
     hf_layers,
     hf_recurrent,
+    hf_transducer,
     hf_vision,
 )
 from cosamt.workload.hf_families import (
@@ -154,6 +156,13 @@ def _mla(r: _Reader) -> dict[str, Any]:
     if None in (kv_rank, nope, rope, v_dim):
         return {}
     assert nope is not None and rope is not None
+    no_rope = r.data.get("no_rope_layers")
+    if isinstance(no_rope, list) and 0 in no_rope:
+        r.refuse(
+            "no_rope_layers",
+            "an MLA layer without rotary (MistralLarge4TextAttention) projects no rotated key part "
+            "and decompresses a wider non-rotary one: per-layer MLA widths are not modelled",
+        )
     qk_dim = r.data.get("qk_head_dim")
     if qk_dim is not None and qk_dim != nope + rope:
         r.refuse("qk_head_dim", f"{qk_dim!r} is not qk_nope_head_dim + qk_rope_head_dim")
@@ -656,6 +665,9 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
+    read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
+    if model_type in hf_conformer.CONFORMER_TYPES:
+        read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
     read = hf_addons.READ_KEYS.get(model_type, read)
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
@@ -737,6 +749,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     }
     if model_type in hf_layers.LAYERED_TYPES:
         return {**base, **hf_layers.fields(r, model_type, base)}
+    if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
+        return {**base, **hf_conformer.fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
@@ -773,12 +787,17 @@ def config_from_dict(
         if outer.problems:
             raise InputError(source, outer.problems)
         inner = config_from_dict(
-            {"model_type": "", **data[key]}, name or str(data.get("model_type")), source
+            {"model_type": "", **data[key], **hf_layers.assistant_marker(data)},
+            name or str(data.get("model_type")),
+            source,
         )
         towers = sorted(k for k in data if k.endswith("_config") and k != key)
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
+    data = hf_composite.nest_decoder(data) or data
+    if hf_transducer.is_transducer(data):  # Parakeet TDT: LSTM prediction + joint networks
+        return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)
     if keys is not None:  # encoder + decoder sub-configs, each read by this reader
         return hf_composite.read_pair(config_from_dict, data, keys, name, source)

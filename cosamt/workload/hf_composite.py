@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
+from cosamt.workload import hf_conformer
 from cosamt.workload.models import ModelConfig
 
 _PREFIX = "hf_config"
@@ -42,6 +43,21 @@ _REFUSED_PARTS = (
         "audio_encoder",
         "an audio codec tower (audio_encoder: convolutions and LSTMs) is not modelled",
     ),
+)
+
+# Parakeet RNN-T and NVIDIA's streaming RNN-T (transformers' ParakeetForRNNT and its subclasses):
+# no transformer decoder. (Parakeet TDT is read by cosamt.workload.hf_transducer.)
+_TRANSDUCER = (
+    "an RNN-T decoder (ParakeetForRNNT: an LSTM prediction network of decoder_hidden_size and "
+    "num_decoder_layers, a joint network over every encoder frame and emitted token) is not "
+    "modelled: its modelling code was not read for cosamt (the TDT transducer, parakeet_tdt, is)"
+)
+
+_TEXT_TO_SPEECH = (
+    "a non-autoregressive text-to-speech model (FastSpeech2-Conformer: conformer encoder and "
+    "decoder with convolutional FFNs and no cross-attention, duration / pitch / energy "
+    "predictors, a length regulator whose output length is data-dependent, a postnet) is not "
+    "modelled"
 )
 
 # Sub-config fields the generic reader does not see and that make an encoder not a plain
@@ -120,13 +136,39 @@ def split_moe_halves(data: dict[str, Any]) -> dict[str, Any] | None:
     return halves
 
 
+# Families whose top-level fields are the decoder beside an encoder sub-config, the decoder
+# projecting the encoder's output to its width: transformers' CohereAsrDecoder
+# (``proj = nn.Linear(encoder_config.hidden_size, hidden_size)``, modeling_cohere_asr.py).
+_FLAT_DECODER = frozenset({"cohere_asr"})
+
+
+def nest_decoder(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A config with an ``encoder_config`` and the decoder's fields at the top level (Cohere
+    ASR), as a composite with ``encoder_config`` and ``decoder_config``."""
+    if data.get("model_type") not in _FLAT_DECODER or not isinstance(
+        data.get("encoder_config"), dict
+    ):
+        return None
+    decoder = {k: v for k, v in data.items() if k != "encoder_config"}
+    decoder["model_type"] = f"{data['model_type']}_decoder"
+    return {"model_type": data["model_type"], "_encoder_proj": True,
+            "encoder_config": data["encoder_config"], "decoder_config": decoder}  # fmt: skip
+
+
 def refused_part(data: dict[str, Any]) -> Problem | None:
     """A composite whose parts are not an encoder and a decoder, or that has only an encoder."""
     for key, message in _REFUSED_PARTS:
         if isinstance(data.get(key), dict):
             return Problem(f"{_PREFIX}.{key}", message)
+    if data.get("duration_predictor_layers") is not None:
+        # transformers' FastSpeech2ConformerModel (modeling_fastspeech2_conformer.py).
+        return Problem(f"{_PREFIX}.duration_predictor_layers", _TEXT_TO_SPEECH)
     enc = data.get("encoder_config")
     if isinstance(enc, dict) and not isinstance(data.get("decoder_config"), dict):
+        if data.get("decoder_hidden_size") is not None:
+            return _not_plain("encoder_config", enc) or Problem(
+                f"{_PREFIX}.decoder_hidden_size", _TRANSDUCER
+            )
         return _not_plain("encoder_config", enc) or Problem(
             f"{_PREFIX}.encoder_config",
             "an encoder sub-config with the decoder's fields at the top level is not read "
@@ -144,10 +186,20 @@ def pair(data: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _not_plain(key: str, sub: dict[str, Any]) -> Problem | None:
+    if sub.get("model_type") in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
+        return None  # read as a conformer, or refused by name (cosamt.workload.hf_conformer)
     for field, what in _NOT_PLAIN:
         if sub.get(field) not in (None, 0, False, []):
             return Problem(f"{_PREFIX}.{key}.{field}", f"{what} not modelled")
     return None
+
+
+def read_encoder(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConfig:
+    """An encoder sub-config read alone (refused first if it is not one cosamt models)."""
+    problem = _not_plain(key, sub)
+    if problem is not None:
+        raise InputError(source, [problem])
+    return _part(read, sub, key, source)
 
 
 def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConfig:
@@ -163,9 +215,9 @@ def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConf
         raise InputError(source, rooted) from exc
 
 
-def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str) -> list[Problem]:
+def _check_encoder(enc: ModelConfig, dec: ModelConfig, key: str, proj: bool) -> list[Problem]:
     problems = []
-    if enc.d_model != dec.d_model:
+    if enc.d_model != dec.d_model and not proj:
         # transformers then projects the encoder's output (enc_to_dec_proj) or gives the
         # cross-attention its own widths (Dia's cross_hidden_size): neither is modelled.
         problems.append(
@@ -208,6 +260,15 @@ def _split_notes(data: dict[str, Any], enc: ModelConfig) -> list[str]:
     return notes
 
 
+# Decoder families with per-token work the generic reading does not count (vector ops only).
+_DECODER_NOTES = {
+    "cohere_asr_decoder": "the decoder's embedding layernorm (CohereAsrDecoder.embedding_layernorm, "
+    "after the token and position embeddings are added) is not counted",
+    "canary_decoder": "the decoder's embedding layernorm (CohereAsrDecoder.embedding_layernorm, "
+    "after the token and position embeddings are added) is not counted",
+}
+
+
 def _capacity_note(sub: dict[str, Any], dec: ModelConfig) -> list[str]:
     capacity = sub.get("expert_capacity")
     if not dec.moe or not isinstance(capacity, int):
@@ -229,7 +290,8 @@ def read_pair(
         raise InputError(source, problems)
     enc = _part(read, data[enc_key], enc_key, source)
     dec = _part(read, data[dec_key], dec_key, source)
-    problems = _check_encoder(enc, dec, enc_key)
+    proj = bool(data.get("_encoder_proj"))
+    problems = _check_encoder(enc, dec, enc_key, proj)
     if not dec.decoder:
         problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
     if dec.encoder_layers is not None or dec.decoder_tokens is not None:
@@ -247,6 +309,16 @@ def read_pair(
         f"block with cross-attention against the encoder's output ({tokens})",
         *_split_notes(data, enc),
         *_capacity_note(data[dec_key], dec),
+        *(
+            [
+                f"the decoder projects the encoder's output {enc.d_model} -> {dec.d_model} "
+                "(CohereAsrDecoder.proj) on every decoder forward, each decode step included, as "
+                "the source computes it (the cross-attention K/V are cached all the same)"
+            ]
+            if proj
+            else []
+        ),
+        *([_DECODER_NOTES[t]] if (t := data[dec_key].get("model_type")) in _DECODER_NOTES else []),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
         *(f"{dec_key}: {a}" for a in dec.assumptions),
     )
@@ -256,6 +328,7 @@ def read_pair(
         encoder_layers=enc.n_layers,
         encoder=enc.model_copy(update={"decoder": False}),
         encoder_tokens=enc.image_tokens,
+        encoder_proj=proj,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
         decoder=True,
         assumptions=notes,

@@ -26,6 +26,7 @@ GATED_TYPES = frozenset(
         "gemma",
         "gemma2",
         "gemma3_text",
+        "gemma3n_text",  # Gemma3nTextMLP: down(act(gate) * up)
         "phi3",
         "phimoe",
         "olmo",
@@ -214,6 +215,18 @@ REFUSED_KEYS = (
     ("attention_window", "local + global attention (attention_window) is not modelled"),
     ("num_hashes", "LSH attention (num_hashes) is not modelled"),
     ("conv_kernel", "convolution layers (conv_kernel) are not modelled"),
+    # A convolution module beside attention (conformer-like encoders: LASR, Wav2Vec2-BERT, Granite
+    # Speech 5): only transformers' ParakeetEncoder conformer is modelled (hf_conformer).
+    (
+        "conv_kernel_size",
+        "a convolution module beside attention (conv_kernel_size, as in a conformer) is not "
+        "modelled for this model type",
+    ),
+    (
+        "conv_depthwise_kernel_size",
+        "a convolution module beside attention (conv_depthwise_kernel_size, as in a conformer) "
+        "is not modelled for this model type",
+    ),
     ("depths", "hierarchical stages (depths) are not modelled"),
     ("hidden_sizes", "hierarchical stages (hidden_sizes) are not modelled"),
     ("block_sizes", "funnel pooling (block_sizes) is not modelled"),

@@ -85,7 +85,10 @@ def indexer(r: _Reader) -> dict[str, Any]:
         r.refuse("layer_types", f"indexed attention mixed with {others} layers is not modelled")
         return {}
     for key, message in _INDEXED_REFUSED:
-        if r.data.get(key) not in (None, 0, False, []):
+        value = r.data.get(key)
+        if key == "kv_source_layers" and value == list(range(len(kinds))):
+            continue  # every layer its own source: no sharing (MistralLarge4TextConfig's default)
+        if value not in (None, 0, False, []):
             r.refuse(key, message)
     shared = r.data.get("indexer_types")
     if isinstance(shared, list) and any(t != "full" for t in shared):
@@ -93,7 +96,13 @@ def indexer(r: _Reader) -> dict[str, Any]:
             "indexer_types",
             "layers reusing another layer's top-k ('shared' indexer) are not modelled",
         )
-    if r.data.get("kv_lora_rank") is None or r.data.get("q_lora_rank") is None:
+    if r.data.get("model_type") == "mistral_large4_text":
+        r.refuse(
+            "q_lora_rank" if "q_lora_rank" in r.data else "index_n_heads",
+            "MistralLarge4TextAttention has no query latent whatever q_lora_rank says (q_proj "
+            "from the hidden states, the indexer's queries from their LayerNorm): not modelled",
+        )
+    elif r.data.get("kv_lora_rank") is None or r.data.get("q_lora_rank") is None:
         r.refuse(
             "q_lora_rank",
             "indexed attention is modelled on MLA with a query latent (kv_lora_rank, "

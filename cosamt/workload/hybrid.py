@@ -5,21 +5,33 @@ A group's mixer is attention, a Mamba mixer (:func:`cosamt.workload.recurrent.ma
 side by side on the same normed input with one three-input add (Falcon-H1), or LFM2's gated short
 convolution (:func:`cosamt.workload.short_conv.short_conv_ops`); its FFN dense, MoE or absent
 (Nemotron-H's layers are each one of Mamba, attention, MLP, MoE). An attention group may be
-windowed and have its own head dim, KV heads and rotary features (Gemma 4's per-layer overrides).
+windowed, have its own head dim, KV heads and rotary features (Gemma 4's per-layer overrides) and
+reuse another layer's K and V (``kv_shared``: :func:`cosamt.workload.per_layer.shared_kv_attention`);
+with per-layer inputs every layer ends with their operators, and a model-wide block runs before
+the layers (:mod:`cosamt.workload.per_layer`).
 Operator names get the group's prefix: the mixer's tag (``attn.``, ``mamba.``, ``hybrid.``,
 ``conv.``) where the groups' mixers differ, then ``local.`` / ``global.`` where their windows
-differ, then the FFN's (``dense.``, ``moe.``) where their FFNs differ (Jamba: ``mamba.moe.``;
-Nemotron-H: ``mamba.``, ``attn.``, ``dense.``, ``moe.``; Gemma 4: ``local.``, ``global.``), and
-the group's number (``g2.``) if two groups still share a prefix; one group: no prefix.
+differ, ``kvshared.`` on KV-shared groups beside ones computing K and V, then the FFN's
+(``dense.``, ``moe.``) where their FFNs differ (Jamba: ``mamba.moe.``; Nemotron-H: ``mamba.``,
+``attn.``, ``dense.``, ``moe.``; Gemma 4: ``local.``, ``global.``, ``local.kvshared.``), and the
+group's number (``g2.``) if two groups still share a prefix; one group: no prefix.
 """
 
 from __future__ import annotations
 
 from cosamt.types import Phase
 from cosamt.workload.addons import expert_sum, post_norm
+from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import ModelConfig
+from cosamt.workload.per_layer import (
+    ASSISTANT_IN,
+    ASSISTANT_OUT,
+    PER_LAYER_INPUTS,
+    per_layer_input_ops,
+    shared_kv_attention,
+)
 from cosamt.workload.recurrent import mamba_ops
 from cosamt.workload.short_conv import short_conv_ops
 from cosamt.workload.transformer import BlockPlan, _ffn, _norm, _residual, _self_attention
@@ -53,6 +65,10 @@ def _prefix(group: LayerGroup, groups: tuple[LayerGroup, ...]) -> str:
         parts.append(_MIXER_TAG[group.mixer])
     if len({g.window for g in groups if g.has_attention}) > 1 and group.has_attention:
         parts.append("local" if group.window else "global")
+    if len({g.kv_shared for g in groups if g.has_attention}) > 1 and group.kv_shared:
+        parts.append("kvshared")
+    if len({g.sparse_gate for g in groups}) > 1 and group.sparse_gate:
+        parts.append("sparse")
     if len({g.ffn for g in groups}) > 1 and group.ffn is not None:
         parts.append(_FFN_TAG[group.ffn])
     if not parts and len(groups) > 1 and group.ffn is not None:
@@ -68,7 +84,7 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     assert groups is not None
     m = seq_len if phase is Phase.PREFILL else 1
     window = model.sliding_window or seq_len
-    return [
+    layers = [
         BlockPlan(
             prefix=prefix,
             label=f"decoder ({_mixer_label(model, g)}, {_FFN_LABEL[g.ffn]})",
@@ -81,6 +97,35 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         )
         for g, prefix in zip(groups, _prefixes(groups), strict=True)
     ]
+    return (
+        _model_wide_plans(model, m, before=True)
+        + layers
+        + _model_wide_plans(model, m, before=False)
+    )
+
+
+def _model_wide_plans(model: ModelConfig, m: int, before: bool) -> list[BlockPlan]:
+    """The model-wide blocks before the layers (the per-layer inputs' projection, an assistant's
+    input projection) or after them (an assistant's output projection), each run once."""
+    kinds: list[tuple[str, str, str]] = []  # prefix, label, special
+    if before and model.per_layer_input is not None:
+        kinds.append(("ple.", "per-layer inputs (model-wide projection)", PER_LAYER_INPUTS))
+    if model.altup is not None:
+        kinds.append(
+            ("altup_in.", "AltUp copies (before the layers)", ALTUP_IN)
+            if before
+            else ("altup_out.", "AltUp merge (after the layers)", ALTUP_OUT)
+        )
+    if model.assistant_target_width is not None:
+        kinds.append(
+            ("asst.", "assistant input projection", ASSISTANT_IN)
+            if before
+            else ("asst_out.", "assistant output projection", ASSISTANT_OUT)
+        )
+    return [
+        BlockPlan(prefix, label, 1, m, 0, model.decoder, False, special=special)
+        for prefix, label, special in kinds
+    ]
 
 
 def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
@@ -92,6 +137,10 @@ def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
         label += ", no rotary"
     if group.head_dim is not None:
         label += f", head dim {group.head_dim}"
+    if group.kv_shared:
+        label += ", K/V shared"
+    if group.sparse_gate:
+        label += ", sparse FFN gate"
     return label
 
 
@@ -106,7 +155,8 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     if group.has_attention:
         update = {**group.overrides, **({"rotary_dim": None} if group.no_rope else {})}
         shaped = model.model_copy(update=update) if update else model
-        ops += _self_attention(shaped, plan, b)
+        attend = shared_kv_attention if group.kv_shared else _self_attention
+        ops += attend(shaped, plan, b)
     return ops
 
 
@@ -115,6 +165,8 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     attention and Mamba outputs and the stream summed by one add."""
     group = plan.group
     assert group is not None
+    if model.altup is not None:  # Gemma 3n: AltUp around the layer (cosamt.workload.altup)
+        return layer_ops(model, plan, b)
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     ops: list[Einsum] = []
     step = 1
@@ -132,4 +184,6 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
             ops += post_norm(model, plan, b, "post_ffn_norm")
             summands = 2
         ops.append(_residual(f"{p}residual{step}", b, m, d, c, summands))
+    if model.per_layer_input is not None:  # Gemma 4: after the FFN's residual add
+        ops += per_layer_input_ops(model, plan, b)
     return ops

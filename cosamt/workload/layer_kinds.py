@@ -91,6 +91,23 @@ class StateSpace(BaseModel):
     layers of ``ModelConfig.layer_groups`` whose mixer is Mamba."""
 
 
+class AltUp(BaseModel):
+    """Gemma 3n's layers (``Gemma3nTextDecoderLayer``): the residual stream is ``inputs``
+    copies of the hidden state (AltUp, Baykal et al., NeurIPS 2023), predicted from each other
+    before a layer and corrected after it; the layer runs on one of them, beside a low-rank
+    residual (LAuReL); operators: :mod:`cosamt.workload.altup`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    inputs: Annotated[int, Field(ge=2, strict=True)]
+    """Copies of the hidden state (``altup_num_inputs``)."""
+    laurel_rank: PositiveInt
+    """Width of LAuReL's low-rank residual (``laurel_rank``): hidden -> rank -> hidden."""
+    correct_scale: bool = True
+    """The corrected active copy is scaled per feature (``altup_correct_scale``) before the
+    per-layer input gate."""
+
+
 Mixer = Literal["attention", "mamba", "parallel", "conv"]
 FfnKind = Literal["dense", "moe"]
 
@@ -99,7 +116,8 @@ class LayerGroup(BaseModel):
     """Identical layers of a stack whose layers differ (Jamba, Nemotron-H, Granite-4.0-H,
     Falcon-H1, LFM2, Gemma 4): each pre-norm sublayer (the token mixer, the FFN) is norm,
     sublayer, residual add. A layer has a mixer, an FFN or both. An attention group may window
-    its keys and override the model's head shape (Gemma 4's ``per_layer_config``)."""
+    its keys, override the model's head shape (Gemma 4's ``per_layer_config``) and reuse another
+    layer's K and V (``kv_shared``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
@@ -121,6 +139,14 @@ class LayerGroup(BaseModel):
     """Attention: these layers' KV heads (``None``: the model's); must divide ``n_heads``."""
     rotary_dim: PositiveInt | None = None
     """Attention: these layers' rotated features per head (``None``: the model's)."""
+    sparse_gate: bool = False
+    """FFN: the gate projection's output sparsified before its activation (Gemma 3n's
+    ``activation_sparsity_pattern`` > 0: ``relu(g - mean - std * z)`` per token, a Gaussian top-k);
+    vector work, the projections run dense."""
+    kv_shared: bool = False
+    """Attention: these layers reuse K and V an earlier layer computed (Gemma 4's and Gemma 3n's
+    ``num_kv_shared_layers``; an assistant's every layer reads its target's): no K/V projections,
+    rotary on Q only; QKᵀ and P·V still run."""
     no_rope: bool = False
     """Attention: no rotary embedding on these layers (Llama 4's NoPE layers, AFMoE's
     full-attention layers)."""
@@ -143,5 +169,14 @@ class LayerGroup(BaseModel):
     @property
     def shape(self) -> tuple[object, ...]:
         """What makes two groups' layers differ."""
-        shape = (self.mixer, self.ffn, self.window, self.head_dim, self.n_kv_heads, self.rotary_dim)
-        return (*shape, self.no_rope)
+        return (
+            self.mixer,
+            self.ffn,
+            self.window,
+            self.head_dim,
+            self.n_kv_heads,
+            self.rotary_dim,
+            self.kv_shared,
+            self.sparse_gate,
+            self.no_rope,
+        )

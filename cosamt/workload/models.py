@@ -25,8 +25,10 @@ from cosamt.workload.addon_kinds import (
     MobileBottleneck,
     WindowKind,
 )
-from cosamt.workload.layer_kinds import Indexer, LayerGroup, LinearAttention, StateSpace
+from cosamt.workload.conformer import Conformer
+from cosamt.workload.layer_kinds import AltUp, Indexer, LayerGroup, LinearAttention, StateSpace
 from cosamt.workload.pyramid import Pyramid
+from cosamt.workload.transducer import Transducer
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -137,6 +139,15 @@ class ModelConfig(BaseModel):
     sub-config: heads, FFN, activation, norm may differ; the hidden size must be the decoder's,
     which its cross-attention reads): the encoder blocks are built from it, ``encoder_layers``
     must equal its ``n_layers``. ``None``: the encoder has the decoder's widths."""
+    encoder_proj: bool = False
+    """Encoder-decoder model whose decoder projects the encoder's output to its own width
+    (Cohere ASR's ``CohereAsrDecoder.proj``) on every decoder forward, decode steps included: the
+    encoder (``encoder``) may then be wider or narrower than ``d_model``."""
+    transducer: Transducer | None = None
+    """A token-and-duration transducer (Parakeet TDT, :mod:`cosamt.workload.transducer`): the
+    decoder is an LSTM prediction network (``n_layers`` layers of ``d_model``) and a joint
+    network, not Transformer blocks (``n_heads``, ``d_ff`` unused); the encoder (``encoder``, a
+    conformer) is projected to ``d_model``."""
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
@@ -186,6 +197,25 @@ class ModelConfig(BaseModel):
     short_conv_kernel: PositiveInt | None = None
     """LFM2's short-convolution layers (``layer_groups`` with mixer ``conv``): taps of the
     depthwise causal convolution (``conv_L_cache``)."""
+    conformer: Conformer | None = None
+    """A conformer speech encoder (Parakeet's FastConformer): every block FFN/2, relative-position
+    attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
+    (:mod:`cosamt.workload.conformer_ops`); a bidirectional encoder of plain dense blocks only.
+    ``None``: Transformer blocks."""
+    per_layer_input: PositiveInt | None = None
+    """Per-layer inputs (Gemma 4's ``hidden_size_per_layer_input``, needs ``layer_groups`` and a
+    gated activation): once per token a projection of the input to ``n_layers`` x this width,
+    normed and combined with the per-layer embeddings; each layer then ends with a gate
+    projection to this width, act(gate) times its per-layer input, a projection back, an
+    RMSNorm and a residual add (:mod:`cosamt.workload.per_layer`)."""
+    altup: AltUp | None = None
+    """Gemma 3n's AltUp stream copies and LAuReL residuals (needs ``layer_groups``); ``None``:
+    the layers' plain pre-norm sublayers."""
+    assistant_target_width: Width | None = None
+    """A drafting assistant (``gemma4_unified_assistant``) of a target model of this hidden size:
+    every layer reads the K and V its target computed (every attention group ``kv_shared``);
+    its input, the target's hidden state beside the token's embedding (2 x this width), is
+    projected to ``d_model`` (``pre_projection``) and its output back (``post_projection``)."""
     window_kind: WindowKind = "sliding"
     """What ``sliding_window`` caps: ``sliding`` (a causal band of that many keys),
     ``bidirectional`` (a band around the query: ``sliding_window`` is its width, 2w + 1), or
@@ -262,6 +292,7 @@ class ModelConfig(BaseModel):
             raise ValueError("MLA with cross-attention is not modelled")
         self._check_layer_kinds()
         self._check_addons()
+        self._check_conformer()
         return self
 
     def _check_addons(self) -> None:
@@ -337,6 +368,19 @@ class ModelConfig(BaseModel):
                     f"conv_groups.{name}: {groups} groups do not divide {cin} -> {cout}"
                 )
 
+    def _check_conformer(self) -> None:
+        if self.conformer is None:
+            return
+        plain = not (self.decoder or self.moe or self.mla or self.parallel or self.rotary_dim)
+        others: tuple[object, ...] = (self.layer_groups, self.ssm, self.linear_attention)
+        others += (self.sliding_window, self.encoder_layers, self.image_tokens)
+        others += (self.stage_depths, self.pyramid)
+        if not plain or self.gated or any(v is not None for v in others):
+            raise ValueError(
+                "conformer: a bidirectional encoder of dense blocks with a plain FFN only (no "
+                "MoE, MLA, rotary, window, layer groups, recurrent layers, stages, encoder)"
+            )
+
     def _check_groups(self) -> None:
         groups = self.layer_groups
         assert groups is not None
@@ -380,8 +424,11 @@ class ModelConfig(BaseModel):
         if self.sliding_layers is not None:
             raise ValueError("layer_groups: which layers are windowed is the groups' window")
         for g in groups:
-            if (g.window or g.overrides or g.no_rope) and g.mixer != "attention":
-                raise ValueError("layer_groups: window and head overrides on attention groups only")
+            if (g.window or g.overrides or g.kv_shared or g.no_rope) and g.mixer != "attention":
+                raise ValueError(
+                    "layer_groups: window, head overrides, kv_shared and no_rope on attention "
+                    "groups only"
+                )
             dh = g.head_dim or self.dh
             if self.n_heads % (g.n_kv_heads or self.kv_heads):
                 raise ValueError(f"layer_groups: {g.n_kv_heads} KV heads do not divide n_heads")
@@ -391,10 +438,45 @@ class ModelConfig(BaseModel):
                 raise ValueError("layer_groups: a group without rotary has no rotary_dim")
             if g.rotary_dim is not None and self.rotary_dim is None:
                 raise ValueError("layer_groups: a group's rotary_dim needs the model's rotary_dim")
+        self._check_kv_sharing(groups)
+
+    def _check_kv_sharing(self, groups: tuple[LayerGroup, ...]) -> None:
+        """A layer reusing K and V reads them from a layer of its window and head shape that
+        computes its own (Gemma's rule: the last such layer before the sharing starts), or, in an
+        assistant, from its target."""
+        attention = [g for g in groups if g.has_attention]
+        if self.assistant_target_width is not None:
+            if not all(g.kv_shared for g in attention):
+                raise ValueError("assistant_target_width: every attention group must be kv_shared")
+            return
+        for g in attention:
+            producer = (g.window, g.head_dim, g.n_kv_heads, g.rotary_dim)
+            if g.kv_shared and not any(
+                not o.kv_shared and (o.window, o.head_dim, o.n_kv_heads, o.rotary_dim) == producer
+                for o in attention
+            ):
+                raise ValueError(
+                    "layer_groups: a kv_shared group needs a group of its window and head shape "
+                    "that computes K and V (or assistant_target_width)"
+                )
 
     def _check_layer_kinds(self) -> None:
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
+        if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):
+            raise ValueError("per_layer_input needs layer_groups and a gated activation")
+        if self.altup is not None and self.layer_groups is None:
+            raise ValueError("altup needs layer_groups")
+        if any(g.sparse_gate for g in self.layer_groups or ()) and (
+            self.altup is None or not self.gated
+        ):
+            raise ValueError("layer_groups: sparse_gate is read for Gemma 3n's layers only (altup)")
+        if self.altup is not None and any(
+            g.mixer != "attention" or g.ffn != "dense" for g in self.layer_groups or ()
+        ):
+            raise ValueError("altup: every layer attention and a dense FFN")
+        if self.assistant_target_width is not None and self.layer_groups is None:
+            raise ValueError("assistant_target_width needs layer_groups (all of them kv_shared)")
         if self.layer_groups is not None:
             self._check_groups()
         elif self.ssm is not None and (
@@ -555,9 +637,18 @@ class ModelConfig(BaseModel):
     def _check_encoder(self) -> ModelConfig:
         enc = self.encoder
         if enc is None:
+            if self.encoder_proj:
+                raise ValueError("encoder_proj needs an encoder of its own shape (encoder)")
             return self
-        if self.encoder_layers != enc.n_layers or enc.d_model != self.d_model:
-            raise ValueError("encoder: needs encoder_layers = its n_layers and the same d_model")
+        if self.encoder_layers != enc.n_layers or (
+            enc.d_model != self.d_model and not (self.encoder_proj or self.transducer)
+        ):
+            raise ValueError(
+                "encoder: needs encoder_layers = its n_layers and the same d_model (unless "
+                "encoder_proj)"
+            )
+        if self.transducer is not None and (enc.conformer is None or self.cross_attention):
+            raise ValueError("transducer: a conformer encoder and no cross-attention")
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)
         plain = plain and enc.sliding_window is None and enc.stage_depths is None
         if not plain or enc.mla or enc.decoder_tokens is not None:

@@ -31,6 +31,7 @@ stated in every workload and solve report (:func:`assumptions`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -256,6 +257,11 @@ class BlockPlan:
         None  # keys the sparse-attention indexer scores (n: those attention reads)
     )
     group: LayerGroup | None = None  # a hybrid's layer group (cosamt.workload.hybrid)
+    # A block of its own, once: "frontend" (a conformer's subsampling front-end,
+    # cosamt.workload.conformer_ops), "encoder_proj" (the decoder's projection of the encoder's
+    # output to its width), cosamt.workload.per_layer.SPECIALS (Gemma's model-wide blocks); "":
+    # a stack's blocks.
+    special: str = ""
 
 
 @dataclass(frozen=True)
@@ -359,31 +365,52 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         from cosamt.workload.hybrid import group_plans  # it builds on this module
 
         return group_plans(model, phase, seq_len)
+    if model.transducer is not None:
+        from cosamt.workload import transducer_ops  # it builds on this module
+
+        return transducer_ops.plans(model, phase, seq_len)
     plans = _decoder_plans(model, phase, seq_len)
     if model.indexer is not None or model.linear_attention is not None or model.ssm is not None:
         from cosamt.workload.recurrent import refine_plans  # it builds on this module
 
         plans = refine_plans(model, plans)
     if not model.encoder_decoder:
-        return plans
+        return _with_frontend(model, plans, "", seq_len)
     plans = [
         BlockPlan(
             f"dec.{p.prefix}", p.label, p.count, p.m, p.n, p.causal, p.moe, p.cross_n, p.cross_kv
         )
         for p in plans
     ]
+    tokens = model.encoder_tokens or seq_len
+    if model.encoder_proj:  # every decoder forward projects the encoder's output (decode too)
+        proj = BlockPlan("dec.xproj.", "encoder output projection", 1, tokens, 0, False, False)
+        plans = [dataclasses.replace(proj, special="encoder_proj"), *plans]
     if phase is Phase.DECODE:
         return plans
-    tokens = model.encoder_tokens or seq_len
     assert model.encoder_layers is not None
     if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
         encoder = [
             BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
             for p in _decoder_plans(model.encoder, Phase.PREFILL, tokens)
         ]
-        return [*encoder, *plans]
+        return [*_with_frontend(model.encoder, encoder, "enc.", tokens), *plans]
     encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
     return [encoder_plan, *plans]
+
+
+def _with_frontend(
+    model: ModelConfig, plans: list[BlockPlan], p: str, tokens: int
+) -> list[BlockPlan]:
+    """A conformer encoder's plans: its subsampling front-end (once) before its blocks, which
+    are named ``enc.`` when the encoder stands alone."""
+    if model.conformer is None:
+        return plans
+    front = BlockPlan(f"{p}sub.", "subsampling front-end", 1, tokens, 0, False, False)
+    front = dataclasses.replace(front, special="frontend")
+    if not p:
+        plans = [dataclasses.replace(q, prefix=f"enc.{q.prefix}") for q in plans]
+    return [front, *plans]
 
 
 # ---- one block ---------------------------------------------------------------------------------
@@ -612,6 +639,23 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
         return group_block(model, plan, b)
+    if plan.special:
+        from cosamt.workload.per_layer import SPECIALS, special_ops  # it builds on this module
+
+        if plan.special in SPECIALS:
+            return special_ops(model, plan, b)
+    if plan.special in ("enc_proj", "lstm", "joint"):
+        from cosamt.workload import transducer_ops  # it builds on this module
+
+        return transducer_ops.block(model, plan, b)
+    if plan.special == "encoder_proj":
+        assert model.encoder is not None
+        return [_projection(f"{p}enc_proj", b, m, model.encoder.d_model, d, c)]
+    if model.conformer is not None:
+        from cosamt.workload import conformer_ops  # it builds on this module
+
+        front = plan.special == "frontend"
+        return (conformer_ops.frontend if front else conformer_ops.block)(model, plan, b)
     if plan.ssm and model.ssm is not None and model.ssm.layers is None:  # pure Mamba: no FFN
         from cosamt.workload.recurrent import mamba_ops  # it builds on this module
 
@@ -705,7 +749,8 @@ def assumptions(
 ) -> list[str]:
     """What the operators leave out or approximate, for every report."""
     out = list(model.assumptions)
-    if model.decoder and phase is Phase.PREFILL and model.attends:  # pure Mamba: no attention
+    attends = model.attends and model.transducer is None  # pure Mamba, LSTM: no attention
+    if model.decoder and phase is Phase.PREFILL and attends:
         out.append(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
@@ -735,6 +780,19 @@ def assumptions(
         from cosamt.workload import short_conv  # it builds on this module
 
         out += short_conv.assumptions(model)
+    conformer = model.encoder if model.encoder is not None else model
+    if conformer.conformer is not None and phase is Phase.PREFILL:  # decode: the encoder ran
+        from cosamt.workload import conformer_ops  # it builds on this module
+
+        out += conformer_ops.assumptions(conformer, model.encoder_tokens or seq_len)
+    if model.per_layer_input is not None or any(g.kv_shared for g in model.layer_groups or ()):
+        from cosamt.workload import per_layer  # it builds on this module
+
+        out += per_layer.assumptions(model)
+    if model.altup is not None:
+        from cosamt.workload import altup  # it builds on this module
+
+        out += altup.assumptions(model)
     from cosamt.workload import addons  # it builds on this module
 
     out += addons.assumptions(model)
@@ -758,7 +816,11 @@ def assumptions(
             f"{seq_len} tokens are the instance's seq_len (the backbone's feature map; the "
             "backbone and the positional embeddings added to Q and K are not modelled)"
         )
-    if model.encoder_decoder or model.cross_attention:
+    if model.transducer is not None:
+        from cosamt.workload import transducer_ops  # it builds on this module
+
+        out += transducer_ops.assumptions(model, phase, seq_len)
+    elif model.encoder_decoder or model.cross_attention:
         tokens = model.encoder_tokens or seq_len
         out.append(
             f"cross-attention against {tokens} encoder tokens"
@@ -768,8 +830,11 @@ def assumptions(
                 else ""
             )
         )
+    front = "any input front-end (patch embedding, audio convolutions)"
+    if conformer.conformer is not None:  # its subsampling convolutions are modelled (enc.sub.)
+        front = "any input front-end other than the conformer's subsampling convolutions"
     out.append(
-        "embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and any input front-end (patch embedding, audio convolutions) are not modelled"
+        f"embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and {front} are not modelled"
     )
     if not lm_head:
         out.append("the LM head (vocabulary projection) is not included (options.lm_head)")

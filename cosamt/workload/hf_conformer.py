@@ -1,0 +1,68 @@
+"""Conformer speech encoders in Hugging Face configs (transformers' ``ParakeetEncoderConfig``,
+``models/parakeet/configuration_parakeet.py``; the blocks of ``modeling_parakeet.py``): the
+generic fields (hidden size, heads, layers, ``intermediate_size``, ``hidden_act``) plus the
+convolution module's kernel and the subsampling front-end, read into
+:class:`cosamt.workload.conformer.Conformer`.
+
+The encoder sub-config of Canary, Cohere ASR and the Parakeet CTC / RNN-T / TDT composites is
+a ``parakeet_encoder``. NVIDIA's streaming encoder (``nemotron_asr_streaming_encoder``, transformers'
+``NemotronAsrStreamingEncoder``) is another structure: causal convolutions in the front-end and
+the convolution module (``VoxtralRealtimeCausalConv1d``), a layer norm in place of the batch norm
+(``FastSpeech2ConformerConvolutionModule``), attention over a left window of ``sliding_window``
+frames and a lookahead of ``default_num_lookahead_tokens``: refused by name.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from cosamt.workload.conformer import Conformer
+
+if TYPE_CHECKING:
+    from cosamt.workload.hf import _Reader
+
+# model_type -> the conformer of transformers' ParakeetEncoder.
+CONFORMER_TYPES = frozenset({"parakeet_encoder"})
+REFUSED = {
+    "nemotron_asr_streaming_encoder": (
+        "sliding_window",
+        "the streaming conformer (NemotronAsrStreamingEncoder: causal front-end and convolution "
+        "module, a layer norm in the convolution module, attention over a left window of "
+        "sliding_window frames plus a lookahead) is not modelled",
+    ),
+}
+
+
+def fields(r: _Reader, model_type: str) -> dict[str, Any]:
+    """A conformer encoder's own fields: ``conformer``, bidirectional, no vocabulary."""
+    if model_type in REFUSED:
+        r.refuse(*REFUSED[model_type])
+        return {}
+    kernel = r.int_("conv_kernel_size", what="convolution-module kernel")
+    factor = r.int_("subsampling_factor", what="subsampling factor")
+    channels = r.int_("subsampling_conv_channels", what="subsampling channels")
+    sub_kernel = r.int_("subsampling_conv_kernel_size", what="subsampling kernel")
+    stride = r.int_("subsampling_conv_stride", what="subsampling stride")
+    mel = r.int_("num_mel_bins", what="mel bins")
+    if None in (kernel, factor, channels, sub_kernel, stride, mel):
+        return {}
+    assert factor is not None and stride is not None and mel is not None
+    layers = round(math.log2(factor))
+    if 2**layers != factor or layers < 1:
+        # The source takes int(log2(factor)) strided convolutions: a factor that is not a power
+        # of two would not subsample by itself.
+        r.refuse("subsampling_factor", f"{factor} is not a power of two (2, 4, 8, ...)")
+        return {}
+    assert kernel is not None and channels is not None and sub_kernel is not None
+    conf = Conformer(conv_kernel=kernel, sub_layers=layers, sub_channels=channels,
+                     sub_kernel=sub_kernel, sub_stride=stride, mel_bins=mel)  # fmt: skip
+    if conf.lengths(mel)[-1] != mel // stride**layers:
+        # ParakeetEncoderSubsamplingConv2D sizes its linear layer from mel // stride**layers.
+        r.refuse(
+            "num_mel_bins",
+            f"{mel} mel bins leave {conf.lengths(mel)[-1]} bins after the front-end, but its "
+            f"linear layer reads {mel // stride**layers} (the model would not run)",
+        )
+        return {}
+    return {"conformer": conf, "decoder": False, "vocab_size": None}
