@@ -102,7 +102,8 @@ def short_conv_macs(m: int, d: int, taps: int) -> int:
 
 
 def lfm_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
-    """Lfm2DecoderLayer: conv layers Lfm2ShortConv, the others Lfm2Attention (head_dim
+    """Lfm2DecoderLayer: conv layers Lfm2ShortConv, the others Lfm2Attention (Lfm3Attention with
+    its per-head gate projection g_proj when use_attention_gate; head_dim
     hidden / heads unless given); the SwiGLU MLP (w1, w3, w2) below num_dense_layers (lfm2: all),
     the routed experts (router logits, top-k of gated experts) above."""
     d, heads = cfg["hidden_size"], cfg["num_attention_heads"]
@@ -119,6 +120,9 @@ def lfm_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
         else:
             n = min(m, cfg["sliding_window"]) if kind == "sliding_attention" else m
             mix = attention_macs(m, n, d, heads, kv, dh)
+            # Lfm3Attention's g_proj: one sigmoid gate per head from the layer input.
+            gate = cfg["model_type"] == "lfm3" and cfg.get("use_attention_gate", True)
+            mix += m * d * heads if gate else 0
         if i < dense:
             out["dense"] += mix + 3 * m * d * lfm2_ffn_width(cfg)
         else:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hf_addon_formulas import ADDON_STACKS, addon_macs
 from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
 from hf_layer_formulas import (
     GEMMA3N,
@@ -53,13 +54,15 @@ MIN_ACCEPTED = {
     # + gemma4_unified(_text), lfm2 (layer groups: tests/hf_layer_formulas.py), olmo_hybrid;
     # + gemma4, gemma4_text (per-layer inputs), gemma4_unified_assistant (KV from its target),
     # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
-    # + big_bird (block-sparse: tests/hf_local_formulas.py)
-    "decoder-only": 106,
-    # + longformer (tests/hf_local_formulas.py); ConvBERT, Nystromformer, YOSO, MRA, MobileBERT,
-    # SqueezeBERT refused
-    "encoder-only": 21,
+    # + big_bird (block-sparse: tests/hf_local_formulas.py);
+    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
+    "decoder-only": 111,
+    # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
+    # ConvBERT, Nystromformer, YOSO, MRA refused
+    "encoder-only": 23,
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
-    "moe": 45,
+    "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
+    # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
     "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
@@ -304,6 +307,8 @@ def expected_macs(
         return {"dense": gemma3n_macs(cfg, SEQ)}
     if cfg.get("model_type") in LFM:
         return lfm_macs(cfg, SEQ)
+    if cfg.get("model_type") in ADDON_STACKS:  # tests/hf_addon_formulas.py
+        return addon_macs(cfg, SEQ)
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):
@@ -327,6 +332,8 @@ def expected_macs(
             cfg.get("num_register_tokens") or 0
         )
         tokens = (img[0] // p[0]) * (img[1] // p[1]) + extra
+    if cfg.get("model_type") == "cpmant":  # CpmAntModel.forward prepends the prompt tokens
+        tokens += cfg["prompt_length"]
 
     def attention(m: int, n: int) -> int:
         if cfg.get("index_topk") is not None:  # DeepSeek sparse attention
@@ -429,7 +436,11 @@ def expected_macs(
         }
     if cross:
         return {"dense": layers * (attention(tokens, tokens) + cross + dense(tokens, ff))}
-    return {"dense": stack_attention(layers) + layers * dense(tokens, ff)}
+    # X-MOD (XmodAdapter, Pfeiffer et al. 2022): after every FFN the token's language adapter,
+    # dense1 to hidden_size // adapter_reduction_factor and dense2 back.
+    rf = cfg.get("adapter_reduction_factor") if cfg.get("model_type") == "xmod" else None
+    adapter = 2 * tokens * d * (d // rf) if rf else 0
+    return {"dense": stack_attention(layers) + layers * (dense(tokens, ff) + adapter)}
 
 
 def halves(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -570,6 +581,8 @@ def check(model_type: str) -> str:
     # source scan cannot see: no gate_proj).
     text_type = inner.get("model_type", model_type) if inner else model_type
     gated = True if text_type.startswith("modernbert") else gated
+    # CPM-Ant's CpmAntDenseGatedACT: gelu(w_0 x) * w_1 x (no gate_proj for the scan either).
+    gated = True if text_type == "cpmant" else gated
     # Moonshine's decoder fc1 likewise projects to twice the width and chunks it into values and
     # gate (MoonshineDecoderMLP); its encoder MLP is plain (MoonshineEncoderMLP).
     enc_gated = False if text_type == "moonshine" else None

@@ -47,7 +47,8 @@ _PLAIN = {
     "relu2": "({x} > 0.0 ? {x} * {x} : 0.0)",
     "silu": "silu({x})",
 }
-ELEMENTWISE = {"add", *_PLAIN, *GATED}
+# The clamped SwiGLU (GPT-OSS) has no C here: its clamps and slope are not act(gate) * up.
+ELEMENTWISE = {"add", *_PLAIN, *(k for k in GATED if k != "swiglu_clamped")}
 
 
 def _elementwise(kind: str, ins: list[str]) -> str:

@@ -12,7 +12,7 @@ from cosamt.workload.transformer import SOFTMAX_OPS
 Array = NDArray[np.float64]
 NORM_EPS = 1e-5  # the same epsilon as the generated C
 ROPE_BASE = 10000.0
-_GATES = {"swiglu": "silu", "geglu": "gelu", "reglu": "relu"}
+_GATES = {"swiglu": "silu", "geglu": "gelu", "reglu": "relu", "relu2glu": "relu2"}
 
 
 def gelu(x: Array) -> Array:

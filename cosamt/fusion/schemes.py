@@ -320,7 +320,8 @@ def _split(name: str) -> tuple[str, str]:
 def _chain_at(order: Sequence[str], i: int, chains: Sequence[tuple[str, ...]]) -> list[str] | None:
     """The whole chain starting at ``order[i]`` (within its block), if its operators follow one
     another there: an operator between two members (a position score between ``qk`` and
-    ``softmax``) feeds the chain, so fusing around it would run it out of order."""
+    ``softmax``; BitNet's ``ffn_sub_norm`` between ``act`` and ``ffn2``) feeds the chain, so
+    fusing around it would run it out of order."""
     prefix, base = _split(order[i])
     for chain in chains:
         names = [prefix + c for c in chain]

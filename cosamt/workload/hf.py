@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, json_type, problems_from_pydantic
 from cosamt.workload import (
+    hf_addons,
     hf_composite,
     hf_conformer,
     hf_hybrid,
@@ -63,7 +64,7 @@ _ACTS = {
     "swish": "silu",
     "xielu": "xielu",
 }
-_GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu"}
+_GATED_NAME = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu", "relu2": "relu2glu"}
 
 
 def _is_int(v: Any) -> TypeGuard[int]:
@@ -671,6 +672,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     read = read | hf_local.READ_KEYS.get(model_type, set())  # local attention (hf_local)
     if model_type in hf_conformer.CONFORMER_TYPES:
         read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
+    read = hf_addons.READ_KEYS.get(model_type, read)
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
@@ -762,6 +764,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_local.pegasus_x(r, model_type, base)}
     if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
         return {**base, **hf_conformer.fields(r, model_type)}
+    if model_type in hf_addons.TYPES:
+        return {**base, **hf_addons.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -823,7 +827,8 @@ def config_from_dict(
     for nested in ("attn_config", "ffn_config"):  # MPT, DBRX keep fields one level down
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
-    reader = _Reader(hf_layers.normalise(hf_hybrid.normalise(data, model_type), model_type))
+    data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
+    reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)
     if reader.problems:

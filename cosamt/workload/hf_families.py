@@ -291,28 +291,19 @@ GLOBAL_HEAD_DIM_TYPES = frozenset(
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
-    "jetmoe": "JetMoE's mixture of attention heads is not modelled",
     "fnet": "FNet's Fourier token mixing (no attention) is not modelled",
     "rwkv": "RWKV's recurrent time mixing is not modelled",
     "xlstm": "xLSTM's recurrent blocks are not modelled",
     "xlnet": "XLNet's two-stream relative attention is not modelled",
     "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
     "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
-    "llama4_text": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
-    "not modelled",
-    "llama4": "Llama 4's always-on shared expert, chunked attention and no-RoPE layers are "
-    "not modelled",
     "seamless_m4t": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
     "not modelled as one",
     "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
     "not modelled as one",
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
-    "cpmant": "CPM-Ant's gated FFN (w_0, w_1) and position bias are not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
-    "afmoe": "AFMoE's sigmoid-gated attention output (gate_proj) and Q/K norms are not modelled",
-    "mimo_v2_flash": "MiMo-V2-Flash's sliding-window layers have twice the KV heads of its full "
-    "layers (per-layer KV heads are not modelled)",
     "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
     "d_model MLP per layer) is not modelled",
     "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
@@ -330,10 +321,6 @@ REFUSED_TYPES = {
     "(num_landmarks, conv_kernel_size) are not modelled",
     "yoso": "YOSO's LSH-sampled attention (num_hash, hash_code_len) is not modelled",
     "mra": "MRA's multi-resolution block attention approximation is not modelled",
-    "mobilebert": "MobileBERT's bottlenecks and stacked FFNs (intra_bottleneck_size, "
-    "num_feedforward_networks) are not modelled",
-    "squeezebert": "SqueezeBERT's grouped convolutions (q_groups, k_groups, v_groups, "
-    "intermediate_groups, output_groups) are not modelled",
     "zamba": "Zamba's shared attention block (one set of weights reused on every hybrid layer, "
     "its input the hidden state concatenated with the original embeddings: "
     "attention_hidden_size = 2 x hidden_size) is not modelled",

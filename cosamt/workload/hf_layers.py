@@ -10,12 +10,14 @@ Gemma 4's ``per_layer_config`` and LFM2's short-convolution layers.
   gated MLP of ``intermediate_size``. ``hidden_size_per_layer_input`` (per-layer inputs) and
   ``num_kv_shared_layers`` (the last layers reuse K and V; an assistant's every layer its
   target's) are read here too, their operators built by :mod:`cosamt.workload.per_layer`.
-* ``lfm2``, ``lfm2_moe``, ``lfm3`` (``Lfm2DecoderLayer``): ``layer_types`` ``conv``
+* ``lfm2``, ``lfm2_moe``, ``lfm3`` (``Lfm2DecoderLayer``, ``Lfm3DecoderLayer``): ``layer_types`` ``conv``
   (``Lfm2ShortConv``: :mod:`cosamt.workload.short_conv`) or attention (``lfm2``: without
   ``layer_types``, ``full_attn_idxs``, all layers when absent); every layer's FFN is
   ``w2(silu(w1 x) * w3 x)`` (SiLU fixed in the code: the configs have no activation field).
   ``lfm2`` with ``block_auto_adjust_ff_dim`` narrows ``intermediate_size`` as ``Lfm2MLP`` does;
-  ``lfm2_moe`` has dense layers below ``num_dense_layers``, MoE above.
+  ``lfm2_moe`` has dense layers below ``num_dense_layers``, MoE above. ``lfm3`` adds a sigmoid
+  gate per head on the attention output (``use_attention_gate``) and sandwich norms around
+  every sublayer (``use_sandwich_norm``).
 
 Anything else per layer is refused naming the field.
 """
@@ -362,9 +364,6 @@ def _lfm_d_ff(r: _Reader, d_ff: int) -> tuple[int, str]:
 
 def _lfm(r: _Reader, model_type: str, base: dict[str, Any]) -> tuple[list[Layer], dict[str, Any]]:
     layers = base["n_layers"]
-    for key in ("use_attention_gate", "use_sandwich_norm"):
-        if model_type == "lfm3" and r.data.get(key, True) is not False:
-            r.refuse(key, f"LFM3's {key} (true by default) is not modelled")
     kinds = _lfm_kinds(r, model_type, layers)
     taps = r.int_("conv_L_cache", what="the short convolution's taps")
     if kinds is None or taps is None:
@@ -386,11 +385,30 @@ def _lfm(r: _Reader, model_type: str, base: dict[str, Any]) -> tuple[list[Layer]
         out.append(layer)
     if any(k == "conv" for k in kinds):
         extra["short_conv_kernel"] = taps
+    if model_type == "lfm3":
+        extra |= _lfm3(r)
     r.assumed.append(
         f"{model_type}: conv layers Lfm2ShortConv, the others attention; every FFN "
         "w2(silu(w1 x) * w3 x) (SiLU fixed in the code)" + note
     )
     return out, extra
+
+
+def _lfm3(r: _Reader) -> dict[str, Any]:
+    """Lfm3Attention's per-head output gate (g_proj: hidden -> heads, sigmoid, times each head's
+    output) and Lfm3DecoderLayer's sandwich norms (post_operator_norm, post_ffn_norm), both on
+    by default (Lfm3Config)."""
+    extra: dict[str, Any] = {}
+    for key, field, value in (
+        ("use_attention_gate", "attention_gate", "head"),
+        ("use_sandwich_norm", "sandwich_norm", True),
+    ):
+        flag = r.data.get(key, True)
+        if not isinstance(flag, bool):
+            r.refuse(key, f"must be true or false (got {flag!r})")
+        elif flag:
+            extra[field] = value
+    return extra
 
 
 def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ group's number (``g2.``) if two groups still share a prefix; one group: no prefi
 from __future__ import annotations
 
 from cosamt.types import Phase
+from cosamt.workload.addons import expert_sum, post_norm
 from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.layer_kinds import LayerGroup
@@ -130,7 +131,10 @@ def _model_wide_plans(model: ModelConfig, m: int, before: bool) -> list[BlockPla
 def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
     label = _MIXER_LABEL[group.mixer]
     if group.window:
-        label += f", sliding window {model.sliding_window}"
+        kind = {"sliding": "sliding window", "chunked": "chunks of"}.get(model.window_kind)
+        label += f", {kind or model.window_kind + ' window'} {model.sliding_window}"
+    if group.no_rope:
+        label += ", no rotary"
     if group.head_dim is not None:
         label += f", head dim {group.head_dim}"
     if group.kv_shared:
@@ -149,7 +153,8 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         return short_conv_ops(model, plan, b)
     ops = mamba_ops(model, plan, b) if group.has_mamba else []
     if group.has_attention:
-        shaped = model.model_copy(update=group.overrides) if group.overrides else model
+        update = {**group.overrides, **({"rotary_dim": None} if group.no_rope else {})}
+        shaped = model.model_copy(update=update) if update else model
         attend = shared_kv_attention if group.kv_shared else _self_attention
         ops += attend(shaped, plan, b)
     return ops
@@ -168,11 +173,16 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     if group.mixer is not None:
         summands = 3 if group.mixer == "parallel" else 2
         ops += [_norm(f"{p}norm1", model.norm, b, m, d, c), *_mixer(model, plan, b)]
+        ops += post_norm(model, plan, b, "post_mixer_norm")  # a sandwich norm (LFM3, AFMoE)
         ops.append(_residual(f"{p}residual1", b, m, d, c, summands))
         step = 2
     if group.ffn is not None:
         summands = 3 if plan.moe and model.shared_d_ff else 2  # routed + shared experts + stream
         ops += [_norm(f"{p}norm{step}", model.norm, b, m, d, c), *_ffn(model, plan, b)]
+        if model.sandwich_norm:  # the FFN's whole output is normed: sum the experts first
+            ops += [expert_sum(plan, b, d)] if summands == 3 else []
+            ops += post_norm(model, plan, b, "post_ffn_norm")
+            summands = 2
         ops.append(_residual(f"{p}residual{step}", b, m, d, c, summands))
     if model.per_layer_input is not None:  # Gemma 4: after the FFN's residual add
         ops += per_layer_input_ops(model, plan, b)

@@ -181,6 +181,9 @@ class LayerGroup(BaseModel):
     """Attention: these layers reuse K and V an earlier layer computed (Gemma 4's and Gemma 3n's
     ``num_kv_shared_layers``; an assistant's every layer reads its target's): no K/V projections,
     rotary on Q only; QKᵀ and P·V still run."""
+    no_rope: bool = False
+    """Attention: no rotary embedding on these layers (Llama 4's NoPE layers, AFMoE's
+    full-attention layers)."""
 
     @property
     def overrides(self) -> dict[str, int]:
@@ -209,4 +212,5 @@ class LayerGroup(BaseModel):
             self.rotary_dim,
             self.kv_shared,
             self.sparse_gate,
+            self.no_rope,
         )

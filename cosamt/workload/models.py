@@ -18,6 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.limits import Heads, Layers, SeqLen, Width
+from cosamt.workload.addon_kinds import (
+    Adapter,
+    AttentionGate,
+    ConvGroups,
+    MobileBottleneck,
+    WindowKind,
+)
 from cosamt.workload.conformer import Conformer
 from cosamt.workload.layer_kinds import (
     AltUp,
@@ -35,8 +42,26 @@ from cosamt.workload.transducer import Transducer
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
 # Plain activations, and gated ones (``*glu``: gate and up projections, act(gate) * up).
-Activation = Literal["gelu", "relu", "relu2", "silu", "xielu", "swiglu", "geglu", "reglu"]
-GATED: dict[str, str] = {"swiglu": "silu", "geglu": "gelu", "reglu": "relu"}
+Activation = Literal[
+    "gelu",
+    "relu",
+    "relu2",
+    "silu",
+    "xielu",
+    "swiglu",
+    "geglu",
+    "reglu",
+    "relu2glu",
+    "swiglu_clamped",
+]
+# swiglu_clamped: GPT-OSS's (up.clamp(-l, l) + 1) * gate.clamp(max=l) * sigmoid(alpha * gate).
+GATED: dict[str, str] = {
+    "swiglu": "silu",
+    "geglu": "gelu",
+    "reglu": "relu",
+    "relu2glu": "relu2",
+    "swiglu_clamped": "silu",
+}
 Norm = Literal["layernorm", "rmsnorm"]
 NormPosition = Literal["post", "pre"]
 
@@ -76,7 +101,9 @@ class ModelConfig(BaseModel):
     activation: Activation = "gelu"
     """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` / ``xielu``
     (Apertus; one up-projection) or a gated one,
-    ``swiglu`` / ``geglu`` / ``reglu`` (gate and up projections, act(gate) * up)."""
+    ``swiglu`` / ``geglu`` / ``reglu`` / ``relu2glu`` (BitNet) (gate and up projections,
+    act(gate) * up), ``swiglu_clamped`` (GPT-OSS, OpenAI's privacy filter: gate and up clamped at
+    the limit, (up + 1) * gate * sigmoid(alpha * gate))."""
     norm: Norm = "layernorm"
     """Normalisation: ``layernorm`` or ``rmsnorm``."""
     norm_position: NormPosition = "post"
@@ -217,6 +244,41 @@ class ModelConfig(BaseModel):
     every layer reads the K and V its target computed (every attention group ``kv_shared``);
     its input, the target's hidden state beside the token's embedding (2 x this width), is
     projected to ``d_model`` (``pre_projection``) and its output back (``post_projection``)."""
+    window_kind: WindowKind = "sliding"
+    """What ``sliding_window`` caps: ``sliding`` (a causal band of that many keys),
+    ``bidirectional`` (a band around the query: ``sliding_window`` is its width, 2w + 1), or
+    ``chunked`` (block-diagonal causal attention in chunks of ``sliding_window`` tokens: keys per
+    query capped at the chunk)."""
+    attention_gate: AttentionGate | None = None
+    """The attention output times a sigmoid gate from its own projection of the layer input
+    (``attn_gate_proj``): ``element`` (one gate per output feature: AFMoE's ``gate_proj``) or
+    ``head`` (one per head: LFM3's ``g_proj``); ``None``: none."""
+    sub_norms: bool = False
+    """BitNet: an RMSNorm on the attention output before ``out_proj`` (``attn_sub_norm``) and
+    on the FFN's gated product before ``ffn2`` (``ffn_sub_norm``)."""
+    sandwich_norm: bool = False
+    """Each sublayer's output normed before its residual add (LFM3's ``post_operator_norm`` /
+    ``post_ffn_norm``, AFMoE's ``post_attention_layernorm`` / ``post_mlp_layernorm``);
+    ``layer_groups`` only."""
+    adapter: Adapter | None = None
+    """X-MOD: a bottleneck adapter after every FFN's residual add; ``None``: none."""
+    mobile: MobileBottleneck | None = None
+    """MobileBERT's bottlenecked block (``n_heads`` x ``head_dim`` = its ``inner`` width);
+    ``None``: the plain block."""
+    attention_experts: bool = False
+    """JetMoE's mixture of attention heads: the query and output projections are routed
+    experts (the MoE fields' experts and top-k), each projecting ``n_kv_heads`` x ``head_dim``
+    features, so ``n_heads`` = top-k x ``n_kv_heads``; K and V dense."""
+    dynamic_mask_keys: PositiveInt | None = None
+    """Doge's dynamic mask attention (``keep_window_size``): a per-key score from the values
+    (``dt_proj``) is added to every score, and attention keeps the top this many keys per query
+    (``None``: none)."""
+    conv_groups: ConvGroups | None = None
+    """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
+    ``None``: dense projections."""
+    prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
+    ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -264,8 +326,82 @@ class ModelConfig(BaseModel):
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
         self._check_layer_kinds()
+        self._check_addons()
         self._check_conformer()
         return self
+
+    def _check_addons(self) -> None:
+        if self.window_kind != "sliding" and self.sliding_window is None:
+            raise ValueError(f"window_kind {self.window_kind!r} needs sliding_window")
+        if self.attention_gate is not None and self.attention_output_gate:
+            raise ValueError("attention_gate and attention_output_gate: one output gate only")
+        if self.sub_norms and (self.moe or self.parallel):
+            raise ValueError("sub_norms with MoE or parallel blocks is not modelled")
+        if self.sandwich_norm and (
+            self.layer_groups is None or any(g.mixer == "parallel" for g in self.layer_groups)
+        ):
+            raise ValueError("sandwich_norm needs layer_groups (without a parallel mixer)")
+        if self.adapter is not None and (self.layer_groups is not None or self.parallel):
+            raise ValueError("an adapter with layer_groups or parallel blocks is not modelled")
+        mobile = self.mobile
+        if mobile is not None and (
+            self.n_heads * self.dh != mobile.inner
+            or self.gated
+            or self.moe
+            or self.parallel
+            or self.sliding_window is not None
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+            or self.adapter is not None
+            or self.norm_position != "post"
+        ):
+            raise ValueError(
+                "mobile: a post-norm encoder block with a plain dense FFN, heads x head_dim equal "
+                "to its inner width (no gate, MoE, window, groups, encoder-decoder or adapter)"
+            )
+        self._check_conv_groups()
+        if self.dynamic_mask_keys is not None and (self.mla or self.indexer is not None):
+            raise ValueError("dynamic_mask_keys with MLA or indexed attention is not modelled")
+        if self.attention_experts and (
+            not self.moe
+            or self.n_heads != (self.experts_per_token or 0) * self.kv_heads
+            or self.mla
+            or self.layer_groups is not None
+            or self.encoder_decoder
+            or self.parallel
+        ):
+            raise ValueError(
+                "attention_experts: needs the MoE fields and n_heads = experts_per_token x "
+                "n_kv_heads (no MLA, layer groups, encoder-decoder or parallel blocks)"
+            )
+        stacks = (self.encoder_layers, self.image_tokens, self.decoder_tokens, self.stage_depths)
+        if self.prompt_tokens and any(v is not None for v in stacks):
+            raise ValueError("prompt_tokens in a decoder-only or encoder-only text model only")
+
+    def _check_conv_groups(self) -> None:
+        cg = self.conv_groups
+        if cg is None:
+            return
+        if self.mobile is not None or self.adapter is not None or self.layer_groups is not None:
+            raise ValueError("conv_groups with another block structure is not modelled")
+        if self.gated or self.moe or self.parallel or self.norm_position != "post":
+            raise ValueError("conv_groups: a post-norm block with a plain dense FFN only")
+        if self.encoder_layers is not None or self.sliding_window is not None or self.mla:
+            raise ValueError("conv_groups: an encoder-only stack without window or MLA only")
+        width, qk, v = self.d_model, self.n_heads * self.dh, self.kv_heads * self.vdh
+        convs = {
+            "q": (cg.q, width, qk),
+            "k": (cg.k, width, qk),
+            "v": (cg.v, width, v),
+            "post": (cg.post, v, width),
+            "intermediate": (cg.intermediate, width, self.d_ff),
+            "output": (cg.output, self.d_ff, width),
+        }
+        for name, (groups, cin, cout) in convs.items():
+            if cin % groups or cout % groups:
+                raise ValueError(
+                    f"conv_groups.{name}: {groups} groups do not divide {cin} -> {cout}"
+                )
 
     def _check_conformer(self) -> None:
         if self.conformer is None:
@@ -323,15 +459,18 @@ class ModelConfig(BaseModel):
         if self.sliding_layers is not None:
             raise ValueError("layer_groups: which layers are windowed is the groups' window")
         for g in groups:
-            if (g.window or g.overrides or g.kv_shared) and g.mixer != "attention":
+            if (g.window or g.overrides or g.kv_shared or g.no_rope) and g.mixer != "attention":
                 raise ValueError(
-                    "layer_groups: window, head overrides and kv_shared on attention groups only"
+                    "layer_groups: window, head overrides, kv_shared and no_rope on attention "
+                    "groups only"
                 )
             dh = g.head_dim or self.dh
             if self.n_heads % (g.n_kv_heads or self.kv_heads):
                 raise ValueError(f"layer_groups: {g.n_kv_heads} KV heads do not divide n_heads")
             if (g.rotary_dim or self.rotary_dim or 0) > dh:
                 raise ValueError(f"layer_groups: rotary_dim exceeds the group's head dim {dh}")
+            if g.no_rope and g.rotary_dim is not None:
+                raise ValueError("layer_groups: a group without rotary has no rotary_dim")
             if g.rotary_dim is not None and self.rotary_dim is None:
                 raise ValueError("layer_groups: a group's rotary_dim needs the model's rotary_dim")
         self._check_kv_sharing(groups)

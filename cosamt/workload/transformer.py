@@ -65,6 +65,10 @@ GATE_OPS = 1  # the gated product act(g) * u
 # Rotary embedding per rotated element: x * cos + rotate_half(x) * sin -> 2 multiplies, 1 add.
 ROPE_OPS = 3
 COMBINE_OPS = 2  # MoE combine, per expert output element: multiply by the routing weight, add
+# GPT-OSS's clamped SwiGLU per element (GptOssExperts._apply_gate): clamp the gate (1) and the
+# up value (2), gate * sigmoid(alpha * gate) as gate / (1 + exp(-alpha * gate)) (4), up + 1, the
+# product.
+CLAMPED_SWIGLU_OPS = 9
 
 _PLAIN_OPS = {
     "gelu": GELU_OPS,
@@ -78,6 +82,8 @@ _NORM_OPS = {"layernorm": LAYERNORM_OPS, "rmsnorm": RMSNORM_OPS}
 
 def activation_ops(activation: str) -> int:
     """Vector ops per point of the FFN activation (gated: the activation, then the product)."""
+    if activation == "swiglu_clamped":
+        return CLAMPED_SWIGLU_OPS
     if activation in GATED:
         return _PLAIN_OPS[GATED[activation]] + GATE_OPS
     return _PLAIN_OPS[activation]
@@ -309,6 +315,7 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
         cross_n = model.encoder_tokens or seq_len
     # A fixed set of decoder queries (DETR) attend to each other whatever the encoder's length.
     seq_len = model.decoder_tokens or seq_len
+    seq_len += model.prompt_tokens  # CPM-Ant's prompt runs through every block
     m = seq_len if phase is Phase.PREFILL else 1
     cross_kv = phase is Phase.PREFILL
     base = "decoder" if model.decoder else "encoder"
@@ -459,17 +466,22 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
     p, m, c = plan.prefix, plan.m, plan.count
     if plan.linear or plan.ssm or model.indexer is not None or model.attention_output_gate:
         from cosamt.workload import recurrent  # it builds on this module
+    from cosamt.workload import addons  # it builds on this module
+
     if plan.linear:
         return recurrent.gated_deltanet_ops(model, plan, b)
     if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
         return recurrent.mamba_ops(model, plan, b)
-    if model.mla:
+    if model.attention_experts:  # JetMoE: routed query projections, dense K and V
+        ops = addons.moa_inputs(model, plan, b)
+    elif model.mla:
         ops = _mla_projections(model, p, b, m, c)
     else:
         qkv = (model.n_heads + model.kv_heads) * model.dh + model.kv_heads * model.vdh
         # A gated output (Qwen3-Next): the query projection also yields the gate.
         qkv += model.n_heads * model.dh if model.attention_output_gate else 0
         ops = [_projection(f"{p}qkv_proj", b, m, model.d_model, qkv, c)]
+    ops += addons.attention_gate_proj(model, plan, b)
     if model.rotary_dim is not None:
         # MLA rotates one key part shared by every head.
         rotated = (model.n_heads + (1 if model.mla else model.kv_heads)) * model.rotary_dim
@@ -486,7 +498,8 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         )
     if model.indexer is not None:
         ops += recurrent.indexer_ops(model, plan, b)
-    n = plan.n
+    ops += addons.dynamic_mask_inputs(model, plan, b)
+    n = addons.dynamic_mask_keys(model, plan.n)
     if model.merged_cross_attention and plan.cross_n is not None:
         # T5Gemma 2: the encoder's K/V (same k_proj / v_proj) join the decoder's keys.
         n += plan.cross_n
@@ -498,9 +511,13 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
     if spec is not None and m == n and block_sparse.is_sparse(spec, m):  # BigBird's prefill
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
     else:
-        ops += _attention_core(model, p, b, m, n, c)
+        core = _attention_core(model, p, b, m, n, c)
+        ops += [core[0], *addons.mask_add(model, core[0]), *core[1:]]
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
+    ops += addons.attention_gate(model, plan, b) + addons.attn_sub_norm(model, plan, b)
+    if model.attention_experts:
+        return ops + addons.moa_outputs(model, plan, b)
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
 
@@ -525,7 +542,10 @@ def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum
 
 
 def _dense_ffn(model: ModelConfig, p: str, b: int, m: int, d_ff: int, c: int) -> list[Einsum]:
+    from cosamt.workload.addons import ffn_sub_norm  # it builds on this module
+
     dims = {"b": b, "m": m, "f": d_ff}
+    sub_norm = ffn_sub_norm(model, p, b, m, d_ff, c)
     if model.gated:
         return [
             _projection(f"{p}ffn_gate", b, m, model.d_model, d_ff, c),
@@ -539,6 +559,7 @@ def _dense_ffn(model: ModelConfig, p: str, b: int, m: int, d_ff: int, c: int) ->
                 ("Y", _BMF),
                 c,
             ),
+            *sub_norm,
             _projection(f"{p}ffn2", b, m, d_ff, model.d_model, c),
         ]
     return [
@@ -552,6 +573,7 @@ def _dense_ffn(model: ModelConfig, p: str, b: int, m: int, d_ff: int, c: int) ->
             ("Y", _BMF),
             c,
         ),
+        *sub_norm,
         _projection(f"{p}ffn2", b, m, d_ff, model.d_model, c),
     ]
 
@@ -638,6 +660,14 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     if model.global_local is not None:  # Pegasus-X's encoder layer
         return global_local.block_ops(model, plan, b, plan.staggered)
+    if model.mobile is not None:
+        from cosamt.workload.mobilebert import mobile_block  # it builds on this module
+
+        return mobile_block(model, plan, b)
+    if model.conv_groups is not None:
+        from cosamt.workload.squeezebert import squeeze_block  # it builds on this module
+
+        return squeeze_block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -688,6 +718,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         ops += [] if pre else [_norm(f"{p}xnorm", norm, b, m, d, c)]
     ops += [_norm(f"{p}norm2", norm, b, m, d, c)] if pre else []
     ops += [*_ffn(model, plan, b), _residual(f"{p}residual2", b, m, d, c, ffn_sums)]
+    if model.adapter is not None:  # X-MOD: on the FFN's residual sum, before the post-norm
+        from cosamt.workload.addons import adapter_ops  # it builds on this module
+
+        ops += adapter_ops(model, plan, b)
     ops += [] if pre else [_norm(f"{p}norm2", norm, b, m, d, c)]
     return ops
 
@@ -731,8 +765,10 @@ def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Ein
         )
         raise InputError("", [Problem("options.lm_head", f"{model.name!r}: {why}")])
     m = seq_len if phase is Phase.PREFILL else 1
+    # CPM-Ant's output norm sees its prompt tokens too (dropped before the head).
+    normed = m + model.prompt_tokens if phase is Phase.PREFILL else m
     ops = (
-        [_norm("final_norm", model.norm, b, m, model.d_model, 1)]
+        [_norm("final_norm", model.norm, b, normed, model.d_model, 1)]
         if model.norm_position == "pre"
         else []
     )
@@ -795,6 +831,9 @@ def assumptions(
         from cosamt.workload import altup  # it builds on this module
 
         out += altup.assumptions(model)
+    from cosamt.workload import addons  # it builds on this module
+
+    out += addons.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
@@ -813,7 +852,7 @@ def assumptions(
         out.append(global_local.assumption(enc, model.encoder_tokens or seq_len))
     if enc is not None and enc.transient_global_block is not None and phase is Phase.PREFILL:
         out.append("encoder: " + transient_global.assumption(enc, model.encoder_tokens or seq_len))
-    if model.sliding_window is not None:
+    if model.sliding_window is not None and model.window_kind == "sliding":
         out.append(
             f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
         )
