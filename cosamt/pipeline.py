@@ -28,6 +28,7 @@ from cosamt.fusion.explore import (
     Partition,
     Step,
     add,
+    least_bound,
     min_sum,
     shortest_partition,
 )
@@ -628,6 +629,20 @@ class _Solver:
         }
         return {key: f.result() for key, f in futures.items()}
 
+    def known(self, group: Group) -> Cost | None:
+        """The group's cost if a group of its shape was solved already (the schedule renamed and
+        evaluated again on this group), without solving: a complete partition made of such groups
+        is an incumbent (``shortest_partition``'s ``known``)."""
+        outcome = self.done.get(self._key(group))
+        if not isinstance(outcome, GroupResult):
+            return None
+        result = (
+            outcome
+            if outcome.group == group
+            else reuse_shape(outcome, group, self.arch, self.settings)
+        )
+        return None if result is None else group_cost(result, self.settings.objective)
+
     def _cost(self, group: Group) -> Outcome:
         key = self._key(group)
         outcome = self.done[key]
@@ -690,18 +705,36 @@ def _explore_block(
         return Exploration(prefix, names, menu_cost, {}, "menu", 0, 0, 0.0, (), note), menu
     parts: dict[str, Partition[Group]] = {}
 
-    def bound(g: Group) -> float:
-        return bound_value(group_lower_bound(g, solve.arch), objective)
+    padding = solve.settings.padding
 
-    for chain in chains:
-        parts[chain.view] = shortest_partition(
+    bounds: dict[tuple[object, ...], float] = {}
+
+    def bound(g: Group) -> float:  # over the solver's mapspace: what the edge's cost is
+        key = _result_key(g)
+        if key not in bounds:
+            bounds[key] = bound_value(group_lower_bound(g, solve.arch, padding), objective)
+        return bounds[key]
+
+    incumbent = menu_cost[0]
+    # the view that may cost least first: its partition is then the incumbent of the others
+    by_bound = sorted(
+        chains,
+        key=lambda c: least_bound(len(c.ops), partial(candidates, c), bound, max_group),
+    )
+    for chain in by_bound:
+        part = shortest_partition(
             len(chain.ops),
             partial(candidates, chain),
             bound,
             solve,
-            incumbent=menu_cost[0],
+            incumbent=incumbent,
             max_group=max_group,
+            known=solve.known,
         )
+        parts[chain.view] = part
+        if part.cost is not None:  # the next view needs to beat this one, or the menu
+            incumbent = min(incumbent, part.cost[0])
+    parts = {c.view: parts[c.view] for c in chains}  # reported (and tied) in the views' order
     feasible = [(v, p.cost) for v, p in parts.items() if p.cost is not None]
     view, cost = min(feasible, key=_second, default=("menu", None))
     chosen = view if cost is not None and cost < menu_cost else "menu"

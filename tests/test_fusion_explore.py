@@ -45,7 +45,10 @@ def brute_force(n: int, costs: dict[tuple[int, int], Cost]) -> Cost | None:
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_shortest_partition_is_brute_force(seed: int) -> None:
+@pytest.mark.parametrize("with_known", [False, True])
+def test_shortest_partition_is_brute_force(seed: int, with_known: bool) -> None:
+    """With ``known``, a random half of the groups (and every group solved) is known before it is
+    solved: partitions of known groups tighten the incumbent, and the answer must not move."""
     rng = random.Random(seed)
     n = rng.randint(1, 7)
     costs = {
@@ -57,13 +60,18 @@ def test_shortest_partition_is_brute_force(seed: int) -> None:
     # bounds: a true lower bound (cost minus a random slack), so pruning must not change the answer
     slack = {k: rng.uniform(0, v[0]) for k, v in costs.items()}
     incumbent = sum(costs[(i, i)][0] for i in range(n))  # the unfused partition
+    seen = {k for k in costs if rng.random() < 0.5}
 
     def solve(edges: Sequence[tuple[tuple[int, int], float | None]]) -> list[Outcome]:
         """A solver that stops at the budget (when over it) half the time."""
-        return [
-            Beyond(b) if b is not None and costs[g][0] > b and rng.random() < 0.5 else costs[g]
-            for g, b in edges
-        ]
+        out: list[Outcome] = []
+        for g, b in edges:
+            if b is not None and costs[g][0] > b and rng.random() < 0.5:
+                out.append(Beyond(b))
+            else:
+                seen.add(g)
+                out.append(costs[g])
+        return out
 
     part = shortest_partition(
         n,
@@ -71,6 +79,7 @@ def test_shortest_partition_is_brute_force(seed: int) -> None:
         lambda g: costs[g][0] - slack[g],
         solve,
         incumbent=incumbent,
+        known=(lambda g: costs[g] if g in seen else None) if with_known else None,
     )
     assert part.cost == brute_force(n, costs)
     assert part.path[0].lo == 0 and part.path[-1].hi == n - 1
@@ -115,6 +124,35 @@ def test_each_edge_is_offered_what_is_left_of_the_incumbent() -> None:
     assert part.cost == (4.0, 0.0)
     pair = next(s for s in part.steps if s.group == (0, 1))
     assert pair.status == "over budget" and pair.bound == pytest.approx(4.0, rel=1e-8)
+
+
+def test_a_known_finish_tightens_the_incumbent() -> None:
+    """Menu 10; operators 1 + 1 + 1 apart, the last known (solved before, e.g. by the menu): once
+    node 2 is reached for 2, 2 + 1 = 3 is a complete partition, so the pair 1..2 (bound 2.5, cost
+    4) is pruned by its bound (0's 1 + 2.5 > 3) where the menu's 10 alone would have solved it."""
+    costs = {(0, 0): (1.0, 0.0), (1, 1): (1.0, 0.0), (2, 2): (1.0, 0.0), (1, 2): (4.0, 0.0)}
+    bounds = {(0, 0): 0.5, (1, 1): 0.5, (2, 2): 0.5, (1, 2): 2.5}
+    solved: list[tuple[int, int]] = []
+
+    def solve(edges: Sequence[tuple[tuple[int, int], float | None]]) -> list[Outcome]:
+        solved.extend(g for g, _budget in edges)
+        return [costs[g] for g, _budget in edges]
+
+    def runs(lo: int, hi: int) -> list[tuple[int, int]]:
+        return [(lo, hi)] if (lo, hi) in costs else []
+
+    for known, pair in ((None, "solved"), ({(2, 2)}, "pruned")):
+        solved.clear()
+        part = shortest_partition(
+            3,
+            runs,
+            bounds.__getitem__,
+            solve,
+            incumbent=10.0,
+            known=None if known is None else (lambda g, k=known: costs[g] if g in k else None),
+        )
+        assert part.cost == (3.0, 0.0)
+        assert next(s.status for s in part.steps if s.group == (1, 2)) == pair
 
 
 def test_max_group_bounds_the_runs() -> None:

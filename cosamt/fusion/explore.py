@@ -109,6 +109,7 @@ def shortest_partition(
     solve: Callable[[Sequence[tuple[G, float | None]]], Sequence[Outcome]],
     incumbent: float | None = None,
     max_group: int | None = None,
+    known: Callable[[G], Cost | None] | None = None,
 ) -> Partition[G]:
     """The cheapest partition of operators 0..n-1 into candidate groups (module docstring).
     ``runs(lo, hi)`` gives the candidate groups of operators lo..hi (none: not a candidate);
@@ -119,13 +120,20 @@ def shortest_partition(
     An edge i -> j is pruned when the cheapest way to reach i, plus its group's bound, plus the
     least summed bound of any partition of j..n-1 exceeds the incumbent: every complete partition
     through the edge costs at least that much. Its budget is what is left of the incumbent after
-    the first and the last of these."""
+    the first and the last of these.
+
+    ``known`` gives the cost of a group already solved (none: not yet), without solving it: a
+    cheapest path to a final node i plus a cheapest way to finish from i over such groups is a
+    complete partition, so its objective tightens the incumbent as the path proceeds."""
     edges = _edges(n, runs, bound, max_group)
     rest = _rest_bounds(n, edges)
     best: list[Cost | None] = [ZERO] + [None] * n
     back: list[Step[G] | None] = [None] * (n + 1)
     steps: list[Step[G]] = []
+    costs: dict[tuple[int, int], Cost] = {}  # (end node, index in edges[end]): known costs
     for j in range(1, n + 1):
+        if known is not None:
+            incumbent = _tighter(incumbent, best, _finishes(n, edges, known, costs))
         todo: list[tuple[int, G, float, float | None]] = []
         for i, g, lb in edges[j]:
             start = best[i]
@@ -159,6 +167,49 @@ def shortest_partition(
     if j > 0:
         return Partition(n, tuple(steps), (), None)
     return Partition(n, tuple(steps), tuple(reversed(path)), best[n])
+
+
+def _finishes(
+    n: int,
+    edges: Sequence[Sequence[tuple[int, G, float]]],
+    known: Callable[[G], Cost | None],
+    costs: dict[tuple[int, int], Cost],
+) -> list[float]:
+    """Per node i, the least objective of a partition of i..n-1 into groups whose cost is known
+    (inf: none). ``costs`` keeps the costs found so far (a known cost does not change)."""
+    finish = [math.inf] * n + [0.0]
+    for j in range(n, 0, -1):  # every edge into j is relaxed once finish[j] is final
+        if math.isinf(finish[j]):
+            continue
+        for k, (i, g, _lb) in enumerate(edges[j]):
+            if (j, k) not in costs and (cost := known(g)) is not None:
+                costs[(j, k)] = cost
+            if (j, k) in costs:
+                finish[i] = min(finish[i], costs[(j, k)][0] + finish[j])
+    return finish
+
+
+def _tighter(
+    incumbent: float | None, best: Sequence[Cost | None], finish: Sequence[float]
+) -> float | None:
+    """The incumbent, or a cheaper complete partition: a cheapest path to a final node, then a
+    finish of known groups."""
+    found = [b[0] + f for b, f in zip(best, finish, strict=True) if b is not None]
+    least = min(found, default=math.inf)
+    if math.isinf(least):
+        return incumbent
+    return least if incumbent is None else min(incumbent, least)
+
+
+def least_bound(
+    n: int,
+    runs: Callable[[int, int], Sequence[G]],
+    bound: Callable[[G], float],
+    max_group: int | None = None,
+) -> float:
+    """The least summed bound of any partition of the chain (inf: none): a view whose partitions
+    may cost less is explored first, so its result tightens the incumbent of the others."""
+    return _rest_bounds(n, _edges(n, runs, bound, max_group))[0]
 
 
 def _edges(

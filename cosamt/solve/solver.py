@@ -19,7 +19,7 @@ from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
 from cosamt.formulation.fused_group import build_group
-from cosamt.formulation.lattice import padding_candidates, prime_factors
+from cosamt.formulation.lattice import prime_factors, solver_padding
 from cosamt.formulation.single_operator import (
     BuiltModel,
     CostTerms,
@@ -734,7 +734,7 @@ def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> S
     deadline = start + settings.time_limit_s
     options = [[s] for s in op.dims.values()]
     if settings.padding:
-        options = [padding_candidates(s, count=1) for s in op.dims.values()]
+        options = [solver_padding(s) for s in op.dims.values()]
     combos = list(itertools.product(*options))
     results = []
     for i, combo in enumerate(combos):
