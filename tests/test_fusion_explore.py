@@ -14,7 +14,7 @@ from rich.console import Console
 
 from cosamt.api import evaluate_schedule
 from cosamt.fusion.chain import block_chains, candidates
-from cosamt.fusion.explore import Beyond, Cost, Outcome, shortest_partition
+from cosamt.fusion.explore import Beyond, Cost, Outcome, settle, shortest_partition
 from cosamt.fusion.schemes import Scheme
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import (
@@ -87,6 +87,45 @@ def test_shortest_partition_is_brute_force(seed: int, with_known: bool) -> None:
     for s in part.steps:
         if s.status == "pruned":  # pruned only when its bound proves it cannot beat the incumbent
             assert s.bound > 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_deferred_tiebreaks_settle_to_brute_force(seed: int) -> None:
+    """Edges first costed with their objective and a provisional tie-break (at or above the
+    exact one, as a first schedule at the optimum is); ``settle`` asks for the exact costs of the
+    edges on a partition of the least objective only, and the result is the brute-force optimum
+    of the exact costs. Objectives are drawn from few values, so ties are common."""
+    rng = random.Random(seed)
+    n = rng.randint(1, 6)
+    costs = {
+        (lo, hi): (float(rng.randint(2, 6)), float(rng.randint(0, 9)))
+        for lo in range(n)
+        for hi in range(lo, n)
+        if lo == hi or rng.random() < 0.6
+    }
+    first = {k: (v[0], v[1] + rng.choice((0, 0, 3, 7))) for k, v in costs.items()}
+    incumbent = sum(costs[(i, i)][0] for i in range(n)) + rng.choice((0.0, 1.0))
+    part = shortest_partition(
+        n,
+        lambda lo, hi: [(lo, hi)] if (lo, hi) in costs else [],
+        lambda g: 0.0,
+        lambda edges: [first[g] for g, _b in edges],
+        incumbent=incumbent,
+    )
+    asked: list[tuple[int, int]] = []
+
+    def exact(groups: Sequence[tuple[int, int]]) -> list[Cost | None]:
+        asked.extend(groups)
+        return [costs[g] for g in groups]
+
+    settled = settle({"v": part}, incumbent, exact)["v"]
+    best = brute_force(n, costs)
+    assert best is not None
+    if best[0] <= incumbent:
+        assert settled.cost == best
+    least = best[0]
+    for g in asked:  # each asked for lies on a partition of the least objective
+        assert g in costs and costs[g][0] <= least
 
 
 def test_the_rest_of_the_chain_prunes_too() -> None:

@@ -201,6 +201,89 @@ def _tighter(
     return least if incumbent is None else min(incumbent, least)
 
 
+def settle(
+    parts: dict[str, Partition[G]],
+    incumbent: float,
+    exact: Callable[[Sequence[G]], Sequence[Cost | None]],
+) -> dict[str, Partition[G]]:
+    """The partitions again with exact tie-breaks where they decide. The edges were costed with
+    their primary objective proven and a provisional tie-break (that of the first schedule found
+    at the primary optimum, at or above the least). Only an edge on a partition of the least
+    primary (within SLACK) can be on the lexicographic optimum: any other partition through it
+    costs more in the objective than one known (a view's, or the menu's ``incumbent``). So those
+    edges get their exact costs from ``exact`` (a batch of groups: their cost with the tie-break
+    solved), and this repeats until the set holds; the path is then the cheapest over the exact
+    costs, the other edges keeping their provisional ones (never on it)."""
+    fixed: set[tuple[str, int]] = set()
+    parts = dict(parts)
+    while True:
+        least = min([incumbent] + [_primary_paths(p)[0][p.n] for p in parts.values()])
+        todo = [
+            (view, k)
+            for view, p in parts.items()
+            for k in _on_least(p, least)
+            if (view, k) not in fixed
+        ]
+        if not todo:
+            return {view: _cheapest(p) for view, p in parts.items()}
+        costs = exact([parts[view].steps[k].group for view, k in todo])
+        for (view, k), cost in zip(todo, costs, strict=True):
+            fixed.add((view, k))
+            p = parts[view]
+            steps = list(p.steps)
+            old = steps[k]
+            status = "solved" if cost is not None else "no schedule"
+            steps[k] = Step(old.lo, old.hi, old.group, cost, status, old.bound)
+            parts[view] = Partition(p.n, tuple(steps), p.path, p.cost)
+
+
+def _primary_paths(p: Partition[G]) -> tuple[list[float], list[float]]:
+    """Per node, the least objective (first component) to reach it and to finish from it."""
+    fwd = [0.0] + [math.inf] * p.n
+    bwd = [math.inf] * p.n + [0.0]
+    solved = [s for s in p.steps if s.cost is not None]
+    for s in sorted(solved, key=lambda s: s.hi):
+        assert s.cost is not None
+        fwd[s.hi + 1] = min(fwd[s.hi + 1], fwd[s.lo] + s.cost[0])
+    for s in sorted(solved, key=lambda s: -s.lo):
+        assert s.cost is not None
+        bwd[s.lo] = min(bwd[s.lo], s.cost[0] + bwd[s.hi + 1])
+    return fwd, bwd
+
+
+def _on_least(p: Partition[G], least: float) -> list[int]:
+    """Indices of the edges some partition of objective at most ``least`` (within SLACK) uses."""
+    fwd, bwd = _primary_paths(p)
+    limit = least * (1 + SLACK)
+    return [
+        k
+        for k, s in enumerate(p.steps)
+        if s.cost is not None and fwd[s.lo] + s.cost[0] + bwd[s.hi + 1] <= limit
+    ]
+
+
+def _cheapest(p: Partition[G]) -> Partition[G]:
+    """``p`` with its cheapest path over its edges' (now exact) costs."""
+    best: list[Cost | None] = [ZERO] + [None] * p.n
+    back: list[Step[G] | None] = [None] * (p.n + 1)
+    for s in sorted((s for s in p.steps if s.cost is not None), key=lambda s: s.hi):
+        start = best[s.lo]
+        if start is None or s.cost is None:
+            continue
+        total = add(start, s.cost)
+        end = best[s.hi + 1]
+        if end is None or total < end:
+            best[s.hi + 1], back[s.hi + 1] = total, s
+    path: list[Step[G]] = []
+    j = p.n
+    while j > 0 and (step := back[j]) is not None:
+        path.append(step)
+        j = step.lo
+    if j > 0:
+        return Partition(p.n, p.steps, (), None)
+    return Partition(p.n, p.steps, tuple(reversed(path)), best[p.n])
+
+
 def least_bound(
     n: int,
     runs: Callable[[int, int], Sequence[G]],

@@ -71,6 +71,9 @@ class SolveSettings:
     # gets the row ``primary <= cutoff`` and may prove that none is (status INFEASIBLE) long before
     # it would prove an optimum above it (the fusion explorer's budgets).
     cutoff: float | None = None
+    # False: stage 1 only (the primary optimum; the tie-break is reported as not run). The fusion
+    # explorer runs the tie-break only for candidates on a partition of the least primary.
+    tiebreak: bool = True
 
 
 @dataclass(frozen=True)
@@ -481,7 +484,9 @@ def _lexicographic(
     built.model.lexicographic_bound = pyo.Constraint(
         expr=first <= primary / first_scale * (1 + TIEBREAK_SLACK)
     )
-    if deadline - time.perf_counter() > 0.05:
+    if not settings.tiebreak:
+        note = "tie-break not run (not asked for)"
+    elif deadline - time.perf_counter() > 0.05:
         s2 = _solve_stage(built, f, second, second_scale, settings, deadline)
         tiebreak, tiebreak_gap, note, better = _judge_tiebreak(s1, s2, objective, other)
         if better:
@@ -513,7 +518,7 @@ def _lexicographic(
         mappings=chosen.mappings,
         latency=cert.latency,
         energy=cert.energy,
-        solves=2,
+        solves=2 if settings.tiebreak else 1,
         tiebreak=tiebreak,
         tiebreak_gap=tiebreak_gap,
         mip_objective=s1.mip_value,
