@@ -245,6 +245,10 @@ def test_explore_never_worse_than_the_menu(
     assert e.cost is not None and e.menu_cost is not None and e.cost <= e.menu_cost
     # the report's groups are the path's: their evaluated latencies sum to the path's cost
     assert lat[1] == pytest.approx(e.cost[0], rel=1e-12)
+    # and their energies to its tie-break: the path was chosen on the full solves' figures (the
+    # first pass's provisional tie-breaks were settled), and every chosen group is proven below
+    energy = sum(g.metrics.energy_pj for g in explore.groups)
+    assert energy == pytest.approx(e.cost[1], rel=1e-12)
     # the bound covers every partition considered: no more than the menu's, nor than the result
     bounds = [bound_totals(r, model_totals(r)) for r in (menu, explore)]
     assert bounds[1].latency_cycles <= bounds[0].latency_cycles
