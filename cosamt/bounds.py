@@ -1,6 +1,11 @@
 """Lower bounds on any schedule's latency and energy, independent of both the MIP and the evaluator.
 
-* Compute: every MAC needs a PE-cycle (MACs / PEs); every vector op a lane-cycle.
+* Compute: every MAC needs a PE-cycle (MACs / PEs); every vector op a lane-cycle. Over the
+  solver's mapspace (``padding`` given: no padding in a fused group, a single operator's padding
+  candidates), a MAC operator's compute cycles are its points over its spatial factors, so at least
+  its points over the largest spatial product the array admits at those sizes (:func:`best_spatial`:
+  GPT-2's dimensions, products of 2 and 3, keep at most 12 x 12 of a 12 x 14 array busy). A user's
+  schedule may pad any dimension to any size, so the bound over every schedule keeps MACs / PEs.
 * Data movement: DRAM must deliver every input word once and take every output word once
   (compulsory traffic); and a 3-tensor contraction of W MACs with S words on chip moves at least
   2W/sqrt(S) - 2S words (Smith, Lowery, Langou, van de Geijn, "A tight I/O lower bound for matrix
@@ -16,12 +21,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 
 from cosamt.arch.spec import Architecture
 from cosamt.fusion.schemes import Group
+from cosamt.lattice import divisors, solver_padding
 from cosamt.workload.einsum import Einsum, OpKind, Role
 
 
@@ -92,7 +99,53 @@ def memory_energy(
     return min(at(chip), at(max(chip, latch)))
 
 
-def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
+def best_spatial(op: Einsum, arch: Architecture, sizes: dict[str, int] | None = None) -> int:
+    """The largest product of spatial factors any schedule of ``op`` at ``sizes`` (default: its
+    own) can have, by the spatial rule the MIP and the evaluator share: each dimension's factors on
+    the axes that may unroll it (``Architecture.unroll_axes``) multiply to a divisor of its size,
+    and each axis's factors multiply to at most its size. Exact, by enumerating the per-axis
+    products reachable dimension by dimension (a few thousand states at most on 64 x 64)."""
+    sizes = dict(op.dims) if sizes is None else sizes
+    axes = arch.axis_names
+    caps = tuple(arch.axis_size(a) for a in axes)
+    states = {tuple(1 for _ in axes)}
+    for d, size in sizes.items():
+        eligible = tuple(axes.index(a) for a in arch.unroll_axes(op, d))
+        states = {new for st in states for new in _spread(size, eligible, st, caps)}
+    return max(math.prod(st) for st in states)
+
+
+def _spread(
+    size: int, eligible: tuple[int, ...], state: tuple[int, ...], caps: tuple[int, ...]
+) -> Iterator[tuple[int, ...]]:
+    """Every way to put factors of ``size`` (multiplying to a divisor of it) on the ``eligible``
+    axes of ``state`` without passing an axis's cap."""
+    if not eligible:
+        yield state
+        return
+    a, rest = eligible[0], eligible[1:]
+    for f in divisors(size):
+        if state[a] * f > caps[a]:
+            break
+        yield from _spread(size // f, rest, (*state[:a], state[a] * f, *state[a + 1 :]), caps)
+
+
+def mapspace_compute(op: Einsum, arch: Architecture, padding: bool) -> float:
+    """The least compute cycles of a MAC operator over the single-operator solve's mapspace: its
+    points over :func:`best_spatial`, at the sizes it tries (``solver_padding``; its own only
+    without ``padding``; the streaming fallback is unpadded)."""
+    if op.kind is not OpKind.MAC:
+        return 0.0
+    options = [solver_padding(s) if padding else [s] for s in op.dims.values()]
+    return min(
+        math.prod(combo) / best_spatial(op, arch, dict(zip(op.dims, combo, strict=True)))
+        for combo in itertools.product(*options)
+    )
+
+
+def lower_bound(op: Einsum, arch: Architecture, padding: bool | None = None) -> LowerBound:
+    """Any schedule's (``padding`` None), or one of the solver's single-operator mapspace, with
+    or without its padding candidates (module docstring)."""
     dram = arch.dram
     scale = narrowest(arch)
     wb = arch.word_bytes * scale  # bytes of the narrowest word
@@ -100,6 +153,8 @@ def lower_bound(op: Einsum, arch: Architecture) -> LowerBound:
     writes = op.size(op.output)
     if op.kind is OpKind.MAC:
         compute = op.macs / arch.units
+        if padding is not None:
+            compute = max(compute, mapspace_compute(op, arch, padding))
     else:
         compute = math.ceil(op.vector_ops / arch.vector_unit.lanes)
     # The PEs' operand latches (one word per tensor) are on-chip storage too: without them a
@@ -134,16 +189,20 @@ def sum_bounds(bounds: list[LowerBound]) -> LowerBound:
     return combine_bounds(bounds, sum)
 
 
-def group_lower_bound(group: Group, arch: Architecture) -> LowerBound:
+def group_lower_bound(group: Group, arch: Architecture, padding: bool | None = None) -> LowerBound:
     """A single operator's bound, or a fused group's: its members may overlap (pipelined shared
     iterations), so per resource the members' work adds up and latency is the max over resources;
-    only tensors entering or leaving the group count as compulsory DRAM traffic (each once)."""
+    only tensors entering or leaving the group count as compulsory DRAM traffic (each once).
+    ``padding`` None: over every schedule; else over the solver's mapspace (a fused group's MIP
+    never pads; ``padding`` is the single-operator solve's setting)."""
     if not group.fused:
-        return lower_bound(group.ops[0], arch)
+        return lower_bound(group.ops[0], arch, padding)
     dram = arch.dram
     scale = narrowest(arch)
     wb = arch.word_bytes * scale  # bytes of the narrowest word
     compute = sum(op.macs for op in group.ops) / arch.units
+    if padding is not None:  # each member's compute cycles add up (group_latency)
+        compute = max(compute, sum(mapspace_compute(op, arch, False) for op in group.ops))
     vector = sum(math.ceil(op.vector_ops / arch.vector_unit.lanes) for op in group.ops)
     sizes: dict[tuple[str, Role], int] = {}
     for op in group.ops:

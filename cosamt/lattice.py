@@ -45,6 +45,12 @@ def smoothness(n: int) -> int:
     return max((p for p, _ in prime_factors(n)), default=1)
 
 
+def solver_padding(size: int) -> list[int]:
+    """The sizes the single-operator solve tries for a dimension (``solve_operator``): the size
+    itself and at most one padded size (the mapspace the explorer's bounds hold over)."""
+    return padding_candidates(size, count=1)
+
+
 def padding_candidates(
     size: int, max_overhead: float = 0.125, max_prime: int = 7, count: int = 2
 ) -> list[int]:

@@ -22,13 +22,16 @@ from cosamt.evaluate.group import GroupMetrics, evaluate_group
 from cosamt.export.accelforge_import import load_accelforge_arch
 from cosamt.fusion.chain import block_chains, candidates, unstated
 from cosamt.fusion.explore import (
+    SLACK,
     Beyond,
     Cost,
     Outcome,
     Partition,
     Step,
     add,
+    least_bound,
     min_sum,
+    settle,
     shortest_partition,
 )
 from cosamt.fusion.schemes import Group, Segment, segments
@@ -574,6 +577,7 @@ class _Solver:
         self.solved = self.reused = 0
         self.seconds = 0.0
         self.unproven: list[str] = []
+        self.provisional: set[tuple[object, ...]] = set()  # solved without their tie-break
 
     def __call__(self, edges: Sequence[tuple[Group, float | None]]) -> list[Outcome]:
         """The outcomes of (group, budget) pairs: each group solved once, under the loosest
@@ -591,10 +595,35 @@ class _Solver:
             if isinstance(outcome, GroupResult):
                 self.solved += 1
                 self.seconds += outcome.solve.seconds
+                if not self._lexicographic:
+                    self.provisional.add(key)
             else:
                 self.seconds += outcome.seconds
         self.reused += len(edges) - len(fresh)
         return [self._cost(g) for g, _budget in edges]
+
+    @property
+    def _lexicographic(self) -> bool:
+        """Whether a candidate's first solve runs its tie-break: with EDP the objective is one
+        figure of the Pareto walk; with latency or energy the tie-break waits (``exact``)."""
+        return self.settings.objective is Objective.EDP
+
+    def exact(self, groups: Sequence[Group]) -> list[Cost | None]:
+        """The costs of ``groups`` with their tie-break solved (``explore.settle``): a group
+        solved without it is solved again in full (no budget), as the menu solves its groups."""
+        fresh = {self._key(g): (g, None) for g in groups if self._key(g) in self.provisional}
+        full = replace(self.settings, tiebreak=True, cutoff=None)
+        for key, outcome in self._solve(list(fresh.values()), full).items():
+            self.done[key] = outcome
+            self.provisional.discard(key)
+            self.seconds += (
+                outcome.solve.seconds if isinstance(outcome, GroupResult) else outcome.seconds
+            )
+        out: list[Cost | None] = []
+        for g in groups:
+            cost = self._cost(g)
+            out.append(None if isinstance(cost, Beyond) else cost)
+        return out
 
     def _key(self, group: Group) -> tuple[object, ...]:
         """Groups of one key are one MIP on this architecture."""
@@ -607,26 +636,94 @@ class _Solver:
         return outcome is not None
 
     def _settings(self, group: Group, budget: float | None) -> SolveSettings:
-        """A fused group's MIP may stop at its budget (latency or energy objectives)."""
-        if budget is None or not group.fused or self.settings.objective is Objective.EDP:
+        """A fused group's MIP may stop at its budget (latency or energy objectives); the
+        tie-break waits until it can decide the partition."""
+        if self._lexicographic:
             return self.settings
-        return replace(self.settings, cutoff=budget)
+        settings = replace(self.settings, tiebreak=False)
+        if budget is None or not group.fused:
+            return settings
+        return replace(settings, cutoff=budget)
 
     def _solve(
-        self, edges: list[tuple[Group, float | None]]
+        self, edges: list[tuple[Group, float | None]], settings: SolveSettings | None = None
     ) -> dict[tuple[object, ...], GroupOutcome]:
+        def pick(g: Group, b: float | None) -> SolveSettings:
+            return self._settings(g, b) if settings is None else settings
+
         if self.pool is None or len(edges) < 2:
             return {
-                self._key(g): solve_one(self.solver, g, self.arch, self._settings(g, b), self.clock)
+                self._key(g): solve_one(self.solver, g, self.arch, pick(g, b), self.clock)
                 for g, b in edges
             }
         futures = {  # the largest (slowest) first
             self._key(g): self.pool.submit(
-                solve_one, solve_group_result, g, self.arch, self._settings(g, b), self.clock
+                solve_one, solve_group_result, g, self.arch, pick(g, b), self.clock
             )
             for g, b in sorted(edges, key=lambda e: -len(e[0].ops))
         }
         return {key: f.result() for key, f in futures.items()}
+
+    def known(self, group: Group) -> Cost | None:
+        """The group's cost if a group of its shape was solved already (the schedule renamed and
+        evaluated again on this group), without solving: a complete partition made of such groups
+        is an incumbent (``shortest_partition``'s ``known``)."""
+        outcome = self.done.get(self._key(group))
+        if not isinstance(outcome, GroupResult):
+            return None
+        result = (
+            outcome
+            if outcome.group == group
+            else reuse_shape(outcome, group, self.arch, self.settings)
+        )
+        return None if result is None else group_cost(result, self.settings.objective)
+
+    def settle_menu(self, segs: list[SegmentResult]) -> list[SegmentResult]:
+        """The menu's segments with the tie-breaks that decide solved: per segment, every
+        alternative of the least objective (within SLACK) gets its groups solved in full and the
+        segment chooses again (the others cost more in the objective and never win)."""
+        if self._lexicographic:
+            return segs
+        out: list[SegmentResult] = []
+        for seg in segs:
+            alts = list(seg.alternatives)
+            primary = [_alt_cost(a, self.settings.objective)[0] for a in alts]
+            least = min(primary)
+            for k, a in enumerate(alts):
+                if a.feasible and primary[k] <= least * (1 + SLACK):
+                    alts[k] = replace(a, groups=tuple(self._full(g) for g in a.groups))
+            alts = [replace(a, chosen=False) for a in alts]
+            best = _choose(alts, self.settings.objective)
+            alts[best] = replace(alts[best], chosen=True)
+            out.append(SegmentResult(seg.name, tuple(alts)))
+        return out
+
+    def _full(self, g: GroupResult) -> GroupResult:
+        """A menu group's result with its tie-break solved (solved again if it was not)."""
+        key = self._key(g.group)
+        full = replace(self.settings, tiebreak=True, cutoff=None)
+        if key in self.provisional or not isinstance(self.done.get(key), GroupResult):
+            outcome = solve_one(self.solver, g.group, self.arch, full, self.clock)
+            if isinstance(outcome, NoSchedule):  # e.g. out of time: the first schedule stays
+                return g
+            self.seconds += outcome.solve.seconds
+            self.done[key] = outcome
+            self.provisional.discard(key)
+        prev = self.done[key]
+        assert isinstance(prev, GroupResult)
+        result = reuse_shape(prev, g.group, self.arch, self.settings)
+        if result is None:
+            outcome = solve_one(self.solver, g.group, self.arch, full, self.clock)
+            if isinstance(outcome, NoSchedule):
+                return g
+            result = outcome
+        if g.same_as is None and result.same_as is not None:  # this group's own solve
+            result = replace(
+                result, same_as=None, solve=replace(result.solve, seconds=prev.solve.seconds)
+            )
+        elif g.same_as is not None:
+            result = replace(result, same_as=g.same_as, solve=replace(result.solve, seconds=0.0))
+        return result
 
     def _cost(self, group: Group) -> Outcome:
         key = self._key(group)
@@ -644,6 +741,7 @@ class _Solver:
         )
         if result is None:  # the evaluator disagrees: solve this group itself
             self.done[key] = solve_one(self.solver, group, self.arch, self.settings, self.clock)
+            self.provisional.discard(key)  # solved in full
             return self._cost(group)
         if result.source != "mip" or result.solve.status is not SolveStatus.OPTIMAL:
             self.unproven.append(group.name)
@@ -657,6 +755,15 @@ def _looser(a: float | None, b: float | None) -> float | None:
 
 def _second(pair: tuple[str, Cost | None]) -> Cost:
     return pair[1] or (math.inf, math.inf)
+
+
+def _alt_cost(alt: Alternative, objective: Objective) -> Cost:
+    if not alt.feasible:
+        return (math.inf, math.inf)
+    total: Cost = (0.0, 0.0)
+    for g in alt.groups:
+        total = add(total, group_cost(g, objective))
+    return total
 
 
 def _menu_cost(segs: list[SegmentResult], objective: Objective) -> Cost:
@@ -679,10 +786,12 @@ def _explore_block(
     solved0, reused0, unproven0 = solve.solved, solve.reused, len(solve.unproven)
     seconds0 = solve.seconds
     menu_seconds = sum(g.solve.seconds for seg in menu for a in seg.alternatives for g in a.groups)
-    menu_cost = _menu_cost(menu, objective)
+    menu_cost = _menu_cost(menu, objective)  # its tie-break provisional until it decides
     chains = block_chains(ops)
     names = tuple(o.name for o in ops)
     if not chains:
+        menu = solve.settle_menu(menu)
+        menu_cost = _menu_cost(menu, objective)
         note = (
             f"the dataflow of {', '.join(unstated(ops))} is not stated (MoE, cross-attention, "
             "patch merging, ...): the menu is used"
@@ -690,20 +799,42 @@ def _explore_block(
         return Exploration(prefix, names, menu_cost, {}, "menu", 0, 0, 0.0, (), note), menu
     parts: dict[str, Partition[Group]] = {}
 
-    def bound(g: Group) -> float:
-        return bound_value(group_lower_bound(g, solve.arch), objective)
+    padding = solve.settings.padding
 
-    for chain in chains:
-        parts[chain.view] = shortest_partition(
+    bounds: dict[tuple[object, ...], float] = {}
+
+    def bound(g: Group) -> float:  # over the solver's mapspace: what the edge's cost is
+        key = _result_key(g)
+        if key not in bounds:
+            bounds[key] = bound_value(group_lower_bound(g, solve.arch, padding), objective)
+        return bounds[key]
+
+    incumbent = menu_cost[0]
+    # the view that may cost least first: its partition is then the incumbent of the others
+    by_bound = sorted(
+        chains,
+        key=lambda c: least_bound(len(c.ops), partial(candidates, c), bound, max_group),
+    )
+    for chain in by_bound:
+        part = shortest_partition(
             len(chain.ops),
             partial(candidates, chain),
             bound,
             solve,
-            incumbent=menu_cost[0],
+            incumbent=incumbent,
             max_group=max_group,
+            known=solve.known,
         )
+        parts[chain.view] = part
+        if part.cost is not None:  # the next view needs to beat this one, or the menu
+            incumbent = min(incumbent, part.cost[0])
+    parts = {c.view: parts[c.view] for c in chains}  # reported (and tied) in the views' order
+    parts = settle(parts, menu_cost[0], solve.exact)  # the tie-breaks that decide, solved
     feasible = [(v, p.cost) for v, p in parts.items() if p.cost is not None]
     view, cost = min(feasible, key=_second, default=("menu", None))
+    if cost is None or cost[0] >= menu_cost[0] * (1 - SLACK):  # the menu may win: its tie-breaks
+        menu = solve.settle_menu(menu)
+        menu_cost = _menu_cost(menu, objective)
     chosen = view if cost is not None and cost < menu_cost else "menu"
     segs = menu
     if chosen != "menu":
@@ -791,7 +922,11 @@ def explore_instance(
     (cosamt/fusion/explore.py), every candidate group of the rule (cosamt/fusion/chain.py) an edge
     costed by its solved objective, pruned only by its proven lower bound against the menu."""
     clock = Deadline.after(resolved.instance.options.solve_time_limit_s)  # menu and explore
-    menu = solve_instance(resolved, settings, progress, FusionChoice.ALL, group_solver)
+    # with latency or energy, the menu's tie-breaks wait until they decide (settle_menu)
+    lazy = settings.objective is not Objective.EDP
+    first = replace(settings, tiebreak=False) if lazy else settings
+    menu = solve_instance(resolved, first, progress, FusionChoice.ALL, group_solver)
+    menu = replace(menu, settings=settings)
     seed: dict[tuple[object, ...], GroupResult] = {  # the menu's groups, fused ones too
         g.group.shape(resolved.arch.named_tensors).key: g
         for seg in menu.segments
@@ -803,6 +938,8 @@ def explore_instance(
         solve = _Solver(
             resolved.arch, settings, group_solver or solve_group_result, clock, seed, pool
         )
+        if lazy:
+            solve.provisional.update(seed)
         segs: list[SegmentResult] = []
         explorations: list[Exploration] = []
         for prefix, ops in _blocks(resolved.operators):

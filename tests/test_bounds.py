@@ -1,23 +1,26 @@
 """Lower bounds of :mod:`cosamt.bounds` against hand formulas and exhaustive enumeration: every
 legal mapping of a small GEMM costs at least the bound, and the on-chip access term makes the
-bound strictly tighter than the old one (MACs plus compulsory DRAM words only)."""
+bound strictly tighter than the old one (MACs plus compulsory DRAM words only); over the solver's
+mapspace, the compute term counts only the PEs a schedule can keep busy at the operator's sizes."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 
 from cosamt.arch.spec import Architecture, ArrayAxis, MemoryLevel, PEArray, VectorUnit
-from cosamt.baselines.exhaustive import exhaustive_search
-from cosamt.bounds import lower_bound
+from cosamt.baselines.exhaustive import dim_choices, exhaustive_search
+from cosamt.bounds import best_spatial, group_lower_bound, lower_bound
+from cosamt.fusion.schemes import Group, Scheme
 from cosamt.types import Objective
-from cosamt.workload.einsum import gemm
+from cosamt.workload.einsum import Einsum, Role, Tensor, gemm
 
 E_MAC, E_GB, E_DRAM = 1.0, 6.0, 200.0
 
 
-def arch(rows: int, cols: int, gb_bytes: int | None) -> Architecture:
+def arch(rows: int, cols: int, gb_bytes: int | None, dram_bw: float = 8) -> Architecture:
     return Architecture(
         name="t",
         clock_ghz=1,
@@ -32,8 +35,8 @@ def arch(rows: int, cols: int, gb_bytes: int | None) -> Architecture:
                 name="DRAM",
                 read_energy_pj=E_DRAM,
                 write_energy_pj=E_DRAM,
-                read_bandwidth=8,
-                write_bandwidth=8,
+                read_bandwidth=dram_bw,
+                write_bandwidth=dram_bw,
             ),
         ),
         vector_unit=VectorUnit(lanes=4, energy_per_op_pj=1),
@@ -79,3 +82,73 @@ def test_energy_bound_is_below_the_exhaustive_optimum(
     bound = lower_bound(op, a).energy_pj
     assert bound <= best.metrics.energy_pj
     assert bound > old_bound(*dims)  # strictly tighter than MACs + compulsory DRAM
+
+
+def test_best_spatial_by_hand() -> None:
+    # 8 x 8 x 8 on 12 x 14 PEs: each axis takes a power of two, at most 8 of 12 and 8 of 14
+    a = arch(12, 14, 1024)
+    assert best_spatial(gemm("g", 8, 8, 8), a) == 64
+    # 12 x 12 x 1 (k = 1 leaves the rows only m or n): 12 rows x 12 cols of the 14
+    assert best_spatial(gemm("g", 12, 12, 1), a) == 144
+    # a prime dimension above both axes unrolls nowhere: 17 x 1 x 1 keeps one PE busy
+    assert best_spatial(gemm("g", 17, 1, 1), a) == 1
+
+
+def exhaustive_best_spatial(op: Einsum, a: Architecture) -> int:
+    """The largest spatial product over the exhaustive baseline's own factorisations (each
+    dimension's choices, every axis within its size)."""
+    best = 0
+    sizes = [a.axis_size(x) for x in a.axis_names]
+    for combo in itertools.product(*(dim_choices(op, a, d) for d in op.dims)):
+        used = [math.prod(c.spatial[j] for c in combo) for j in range(len(sizes))]
+        if all(u <= s for u, s in zip(used, sizes, strict=True)):
+            best = max(best, math.prod(used))
+    return best
+
+
+@pytest.mark.parametrize(
+    ("pes", "dims"),
+    [((3, 5), (4, 6, 6)), ((12, 14), (8, 6, 9)), ((5, 7), (10, 7, 3)), ((4, 4), (2, 3, 5))],
+)
+def test_best_spatial_is_the_mapspace_s(pes: tuple[int, int], dims: tuple[int, int, int]) -> None:
+    op, a = gemm("g", *dims), arch(*pes, 1024)
+    assert best_spatial(op, a) == exhaustive_best_spatial(op, a)
+
+
+@pytest.mark.parametrize(
+    ("pes", "gb_bytes", "dims"),
+    [((3, 5), 64, (4, 6, 6)), ((4, 3), 64, (8, 4, 2)), ((5, 7), 128, (6, 7, 4))],
+)
+def test_mapspace_latency_bound_is_below_the_exhaustive_optimum(
+    pes: tuple[int, int], gb_bytes: int, dims: tuple[int, int, int]
+) -> None:
+    """On arrays the sizes do not fill, the mapspace bound (points over the best spatial product)
+    is strictly above MACs / PEs, and still at most the exhaustive latency optimum (DRAM fast
+    enough that compute sets the bound)."""
+    op, a = gemm("g", *dims), arch(*pes, gb_bytes, dram_bw=64)
+    best = exhaustive_search(op, a, Objective.LATENCY, limit=10**6)
+    bound = lower_bound(op, a, padding=False)
+    assert bound.latency_cycles <= best.metrics.latency_cycles
+    assert bound.latency_cycles > lower_bound(op, a).latency_cycles
+    assert bound.compute_cycles == math.prod(dims) / exhaustive_best_spatial(op, a)
+
+
+def test_fused_group_compute_adds_the_members_best_spatial() -> None:
+    """Two chained GEMMs fused: the members' compute cycles add up (group_latency), each at least
+    its points over its best spatial product: each of 144 MACs keeps at most 4 x 6 of 5 x 7 PEs
+    busy (no product of their factors is 5 or 7), so 6 + 6 cycles against 288 / 35."""
+    a = arch(5, 7, 1024)
+    first = gemm("a", 6, 4, 6)  # Y[m,n] += X[m,k] W[k,n]: m 6, n 4, k 6
+    second = Einsum(
+        name="b",
+        dims={"m": 6, "n": 6, "k": 4},
+        tensors=(
+            Tensor("Y", ("m", "k"), Role.INPUT),
+            Tensor("W2", ("k", "n"), Role.WEIGHT),
+            Tensor("Z", ("m", "n"), Role.OUTPUT),
+        ),
+    )
+    group = Group("a+b", Scheme.CHAIN, (first, second), frozenset({"m"}), frozenset({"Y"}))
+    assert exhaustive_best_spatial(first, a) == exhaustive_best_spatial(second, a) == 24
+    assert group_lower_bound(group, a, padding=False).compute_cycles == pytest.approx(12.0)
+    assert group_lower_bound(group, a).compute_cycles == pytest.approx(288 / 35)

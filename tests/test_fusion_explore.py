@@ -14,7 +14,7 @@ from rich.console import Console
 
 from cosamt.api import evaluate_schedule
 from cosamt.fusion.chain import block_chains, candidates
-from cosamt.fusion.explore import Beyond, Cost, Outcome, shortest_partition
+from cosamt.fusion.explore import Beyond, Cost, Outcome, settle, shortest_partition
 from cosamt.fusion.schemes import Scheme
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import (
@@ -45,7 +45,10 @@ def brute_force(n: int, costs: dict[tuple[int, int], Cost]) -> Cost | None:
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_shortest_partition_is_brute_force(seed: int) -> None:
+@pytest.mark.parametrize("with_known", [False, True])
+def test_shortest_partition_is_brute_force(seed: int, with_known: bool) -> None:
+    """With ``known``, a random half of the groups (and every group solved) is known before it is
+    solved: partitions of known groups tighten the incumbent, and the answer must not move."""
     rng = random.Random(seed)
     n = rng.randint(1, 7)
     costs = {
@@ -57,13 +60,18 @@ def test_shortest_partition_is_brute_force(seed: int) -> None:
     # bounds: a true lower bound (cost minus a random slack), so pruning must not change the answer
     slack = {k: rng.uniform(0, v[0]) for k, v in costs.items()}
     incumbent = sum(costs[(i, i)][0] for i in range(n))  # the unfused partition
+    seen = {k for k in costs if rng.random() < 0.5}
 
     def solve(edges: Sequence[tuple[tuple[int, int], float | None]]) -> list[Outcome]:
         """A solver that stops at the budget (when over it) half the time."""
-        return [
-            Beyond(b) if b is not None and costs[g][0] > b and rng.random() < 0.5 else costs[g]
-            for g, b in edges
-        ]
+        out: list[Outcome] = []
+        for g, b in edges:
+            if b is not None and costs[g][0] > b and rng.random() < 0.5:
+                out.append(Beyond(b))
+            else:
+                seen.add(g)
+                out.append(costs[g])
+        return out
 
     part = shortest_partition(
         n,
@@ -71,6 +79,7 @@ def test_shortest_partition_is_brute_force(seed: int) -> None:
         lambda g: costs[g][0] - slack[g],
         solve,
         incumbent=incumbent,
+        known=(lambda g: costs[g] if g in seen else None) if with_known else None,
     )
     assert part.cost == brute_force(n, costs)
     assert part.path[0].lo == 0 and part.path[-1].hi == n - 1
@@ -78,6 +87,45 @@ def test_shortest_partition_is_brute_force(seed: int) -> None:
     for s in part.steps:
         if s.status == "pruned":  # pruned only when its bound proves it cannot beat the incumbent
             assert s.bound > 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_deferred_tiebreaks_settle_to_brute_force(seed: int) -> None:
+    """Edges first costed with their objective and a provisional tie-break (at or above the
+    exact one, as a first schedule at the optimum is); ``settle`` asks for the exact costs of the
+    edges on a partition of the least objective only, and the result is the brute-force optimum
+    of the exact costs. Objectives are drawn from few values, so ties are common."""
+    rng = random.Random(seed)
+    n = rng.randint(1, 6)
+    costs = {
+        (lo, hi): (float(rng.randint(2, 6)), float(rng.randint(0, 9)))
+        for lo in range(n)
+        for hi in range(lo, n)
+        if lo == hi or rng.random() < 0.6
+    }
+    first = {k: (v[0], v[1] + rng.choice((0, 0, 3, 7))) for k, v in costs.items()}
+    incumbent = sum(costs[(i, i)][0] for i in range(n)) + rng.choice((0.0, 1.0))
+    part = shortest_partition(
+        n,
+        lambda lo, hi: [(lo, hi)] if (lo, hi) in costs else [],
+        lambda g: 0.0,
+        lambda edges: [first[g] for g, _b in edges],
+        incumbent=incumbent,
+    )
+    asked: list[tuple[int, int]] = []
+
+    def exact(groups: Sequence[tuple[int, int]]) -> list[Cost | None]:
+        asked.extend(groups)
+        return [costs[g] for g in groups]
+
+    settled = settle({"v": part}, incumbent, exact)["v"]
+    best = brute_force(n, costs)
+    assert best is not None
+    if best[0] <= incumbent:
+        assert settled.cost == best
+    least = best[0]
+    for g in asked:  # each asked for lies on a partition of the least objective
+        assert g in costs and costs[g][0] <= least
 
 
 def test_the_rest_of_the_chain_prunes_too() -> None:
@@ -115,6 +163,35 @@ def test_each_edge_is_offered_what_is_left_of_the_incumbent() -> None:
     assert part.cost == (4.0, 0.0)
     pair = next(s for s in part.steps if s.group == (0, 1))
     assert pair.status == "over budget" and pair.bound == pytest.approx(4.0, rel=1e-8)
+
+
+def test_a_known_finish_tightens_the_incumbent() -> None:
+    """Menu 10; operators 1 + 1 + 1 apart, the last known (solved before, e.g. by the menu): once
+    node 2 is reached for 2, 2 + 1 = 3 is a complete partition, so the pair 1..2 (bound 2.5, cost
+    4) is pruned by its bound (0's 1 + 2.5 > 3) where the menu's 10 alone would have solved it."""
+    costs = {(0, 0): (1.0, 0.0), (1, 1): (1.0, 0.0), (2, 2): (1.0, 0.0), (1, 2): (4.0, 0.0)}
+    bounds = {(0, 0): 0.5, (1, 1): 0.5, (2, 2): 0.5, (1, 2): 2.5}
+    solved: list[tuple[int, int]] = []
+
+    def solve(edges: Sequence[tuple[tuple[int, int], float | None]]) -> list[Outcome]:
+        solved.extend(g for g, _budget in edges)
+        return [costs[g] for g, _budget in edges]
+
+    def runs(lo: int, hi: int) -> list[tuple[int, int]]:
+        return [(lo, hi)] if (lo, hi) in costs else []
+
+    for known, pair in ((None, "solved"), ({(2, 2)}, "pruned")):
+        solved.clear()
+        part = shortest_partition(
+            3,
+            runs,
+            bounds.__getitem__,
+            solve,
+            incumbent=10.0,
+            known=None if known is None else (lambda g, k=known: costs[g] if g in k else None),
+        )
+        assert part.cost == (3.0, 0.0)
+        assert next(s.status for s in part.steps if s.group == (1, 2)) == pair
 
 
 def test_max_group_bounds_the_runs() -> None:
@@ -168,6 +245,10 @@ def test_explore_never_worse_than_the_menu(
     assert e.cost is not None and e.menu_cost is not None and e.cost <= e.menu_cost
     # the report's groups are the path's: their evaluated latencies sum to the path's cost
     assert lat[1] == pytest.approx(e.cost[0], rel=1e-12)
+    # and their energies to its tie-break: the path was chosen on the full solves' figures (the
+    # first pass's provisional tie-breaks were settled), and every chosen group is proven below
+    energy = sum(g.metrics.energy_pj for g in explore.groups)
+    assert energy == pytest.approx(e.cost[1], rel=1e-12)
     # the bound covers every partition considered: no more than the menu's, nor than the result
     bounds = [bound_totals(r, model_totals(r)) for r in (menu, explore)]
     assert bounds[1].latency_cycles <= bounds[0].latency_cycles

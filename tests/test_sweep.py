@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +294,9 @@ def test_cache_key_depends_on_settings(tmp_path: Path) -> None:
     )
     energy = settings_for(inst, objective=Objective.ENERGY)
     assert cache.key(group, resolved.arch, settings) != cache.key(group, resolved.arch, energy)
+    # a solve without its tie-break (the explorer's first pass) is never served for a full one
+    first = replace(settings, tiebreak=False)
+    assert cache.key(group, resolved.arch, settings) != cache.key(group, resolved.arch, first)
 
 
 # ---- parallel ---------------------------------------------------------------------------------

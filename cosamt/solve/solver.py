@@ -19,7 +19,7 @@ from cosamt.arch.spec import Architecture
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.evaluate.group import evaluate_group
 from cosamt.formulation.fused_group import build_group
-from cosamt.formulation.lattice import padding_candidates, prime_factors
+from cosamt.formulation.lattice import prime_factors, solver_padding
 from cosamt.formulation.single_operator import (
     BuiltModel,
     CostTerms,
@@ -71,6 +71,9 @@ class SolveSettings:
     # gets the row ``primary <= cutoff`` and may prove that none is (status INFEASIBLE) long before
     # it would prove an optimum above it (the fusion explorer's budgets).
     cutoff: float | None = None
+    # False: stage 1 only (the primary optimum; the tie-break is reported as not run). The fusion
+    # explorer runs the tie-break only for candidates on a partition of the least primary.
+    tiebreak: bool = True
 
 
 @dataclass(frozen=True)
@@ -481,7 +484,9 @@ def _lexicographic(
     built.model.lexicographic_bound = pyo.Constraint(
         expr=first <= primary / first_scale * (1 + TIEBREAK_SLACK)
     )
-    if deadline - time.perf_counter() > 0.05:
+    if not settings.tiebreak:
+        note = "tie-break not run (not asked for)"
+    elif deadline - time.perf_counter() > 0.05:
         s2 = _solve_stage(built, f, second, second_scale, settings, deadline)
         tiebreak, tiebreak_gap, note, better = _judge_tiebreak(s1, s2, objective, other)
         if better:
@@ -513,7 +518,7 @@ def _lexicographic(
         mappings=chosen.mappings,
         latency=cert.latency,
         energy=cert.energy,
-        solves=2,
+        solves=2 if settings.tiebreak else 1,
         tiebreak=tiebreak,
         tiebreak_gap=tiebreak_gap,
         mip_objective=s1.mip_value,
@@ -734,7 +739,7 @@ def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> S
     deadline = start + settings.time_limit_s
     options = [[s] for s in op.dims.values()]
     if settings.padding:
-        options = [padding_candidates(s, count=1) for s in op.dims.values()]
+        options = [solver_padding(s) for s in op.dims.values()]
     combos = list(itertools.product(*options))
     results = []
     for i, combo in enumerate(combos):

@@ -45,7 +45,11 @@ class SolveCache:
             "format": FORMAT,
             "group": group.signature(),
             "arch": arch.model_dump(mode="json"),
-            "settings": asdict(settings),
+            # a full solve (tiebreak true, the default) keeps the keys of caches written before
+            # the field existed
+            "settings": {
+                k: v for k, v in asdict(settings).items() if not (k == "tiebreak" and v is True)
+            },
             "solver": solver_version(settings.solver),  # another solver may find another optimum
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
