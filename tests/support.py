@@ -21,7 +21,6 @@ from cosamt.arch.spec import (
     RoleBytes,
     VectorUnit,
 )
-from cosamt.cli import app
 from cosamt.evaluate.evaluator import evaluate
 from cosamt.fusion.schemes import Group, Scheme
 from cosamt.schedule.mapping import LevelMapping, Loop, Mapping, SpatialLoop
@@ -187,6 +186,8 @@ def hf_cli_run(
     """``cosamt workload --json`` (and ``cosamt solve --json``) on an edge instance whose model is
     ``cfg`` written as config.json (fusion none, one thread): the listed operators and the solve
     report. Each command must exit 0."""
+    from cosamt.cli import app  # at call time: the CLI's console reads COLUMNS when imported
+
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     inst = tmp_path / "inst.json"
     options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}

@@ -16,7 +16,7 @@ from cosamt.cli.common import LineProgress
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import resolve, settings_for, solve_instance
 from cosamt.report import units
-from cosamt.report.solve_report import report_json
+from cosamt.report.solve_report import exploration_json, report_json
 from cosamt.report.solve_table import print_explain, print_table, stationarity_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +95,11 @@ def test_solve_tables_fit_100_columns_without_truncating(tiny_report: Any) -> No
     assert "…" not in text
     for g in tiny_report.groups:  # whole names (possibly wrapped): every piece is in the table
         assert g.name.split("+")[0] in text
-    assert "qkv_proj" in text
+    # a view whose every partition was pruned by bound says so instead of an empty table
+    views = [v for b in exploration_json(tiny_report) for v in b["views"].values()]
+    pruned = sum(not v["partition"] for v in views)
+    assert text.count("no partition can beat the chosen one") == pruned
+    assert text.count("┏") == 4 + len(views) - pruned  # group, solver, stationarity, segments
 
 
 def test_solve_summary_units_and_what_the_seconds_cover(tiny_report: Any) -> None:

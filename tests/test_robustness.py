@@ -87,6 +87,19 @@ def test_hf_config_model_type_of_wrong_type_is_refused(tmp_path: Path, model_typ
     _refused(_run(["solve", inst]), "hf_config.model_type", "expected a string", lines=1)
 
 
+def test_a_sub_configs_model_type_of_wrong_type_is_refused(tmp_path: Path) -> None:
+    """Sub-configs' model_type picks their readers too (an encoder_config of a speech model)."""
+    cfg = {"model_type": "canary", "encoder_config": {"model_type": ["parakeet_encoder"]}}
+    hf = _write(tmp_path / "config.json", cfg)
+    inst = _write(tmp_path / "i.json", _instance(model={"hf_config": hf.name}))
+    _refused(
+        _run(["workload", inst]),
+        "hf_config.encoder_config.model_type",
+        "expected a string",
+        lines=1,
+    )
+
+
 def test_unknown_solver_gives_one_line_and_no_traceback(tmp_path: Path) -> None:
     inst = _write(tmp_path / "i.json", _instance())
     proc = subprocess.run(

@@ -215,11 +215,17 @@ def print_exploration(blocks: list[dict[str, Any]], console: Console) -> None:
             f"{b['reused']} reused, {b['seconds']:.1f} s; partition choice {exact}"
         )
         for view, v in b["views"].items():
-            t = table(
+            title = (
                 f"view {view}: partition cost {units.count(v['cost']['objective']) if v['cost'] else '-'}"
                 f" ({v['candidates']} candidates: {v['solved']} solved, {v['pruned']} pruned by "
                 f"bound, {v['over_budget']} proven over budget by the solver, "
-                f"{v['no_schedule']} without schedule)",
+                f"{v['no_schedule']} without schedule)"
+            )
+            if not v["partition"]:  # every way through the view pruned: nothing to tabulate
+                console.print(f"{title}: no partition can beat the chosen one")
+                continue
+            t = table(
+                title,
                 ["group / cut", "fusion", "objective", "best alternative", "its cost"],
                 left=1,
             )

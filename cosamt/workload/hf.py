@@ -783,10 +783,27 @@ _LAYER_KEYS = (
 )
 
 
+def _non_string_model_types(data: dict[str, Any], path: str) -> list[Problem]:
+    """A problem for each ``model_type`` (at any depth) that is neither a string nor null."""
+    raw = data.get("model_type")
+    out = []
+    if raw is not None and not isinstance(raw, str):
+        out.append(Problem(f"{path}.model_type", f"expected a string, got {json_type(raw)}"))
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out += _non_string_model_types(v, f"{path}.{k}")
+    return out
+
+
 def config_from_dict(
     data: dict[str, Any], name: str | None = None, source: str = ""
 ) -> ModelConfig:
     """A :class:`ModelConfig` from a decoded ``config.json``; :class:`InputError` naming fields."""
+    # model_type picks readers (set and dict lookups) before anything else is read: check it first,
+    # in every sub-config too.
+    wrong = _non_string_model_types(data, _PREFIX)
+    if wrong:
+        raise InputError(source, wrong)
     key = next((k for k in _LANGUAGE_KEYS if isinstance(data.get(k), dict)), None)
     if key is not None and not any(data.get(k) is not None for k in _LAYER_KEYS):
         # A composite (vision- or audio-language) config with no layers of its own: its language
@@ -817,13 +834,7 @@ def config_from_dict(
     refused = hf_composite.refused_part(data)
     if refused is not None:
         raise InputError(source, [refused])
-    raw_type = data.get("model_type")
-    if raw_type is not None and not isinstance(raw_type, str):
-        raise InputError(
-            source,
-            [Problem(f"{_PREFIX}.model_type", f"expected a string, got {json_type(raw_type)}")],
-        )
-    model_type = raw_type or ""
+    model_type = data.get("model_type") or ""
     for nested in ("attn_config", "ffn_config"):  # MPT, DBRX keep fields one level down
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
