@@ -441,6 +441,12 @@ class Deadline:
         return settings if left >= settings.time_limit_s else replace(settings, time_limit_s=left)
 
 
+def _mip_schedule(outcome: GroupOutcome) -> bool:
+    """Whether a solve gave a schedule of its MIP (not none, not the streaming fallback a group
+    gets once the whole-solve time limit has passed)."""
+    return isinstance(outcome, GroupResult) and outcome.source == "mip"
+
+
 def out_of_time(group: Group, arch: Architecture, settings: SolveSettings) -> GroupResult:
     """A group reached after the whole-solve time limit: the labelled streaming schedule for an
     operator, no schedule for a fused group (NoSchedule)."""
@@ -614,11 +620,12 @@ class _Solver:
         fresh = {self._key(g): (g, None) for g in groups if self._key(g) in self.provisional}
         full = replace(self.settings, tiebreak=True, cutoff=None)
         for key, outcome in self._solve(list(fresh.values()), full).items():
-            self.done[key] = outcome
-            self.provisional.discard(key)
             self.seconds += (
                 outcome.solve.seconds if isinstance(outcome, GroupResult) else outcome.seconds
             )
+            if _mip_schedule(outcome):  # else (out of time) the first schedule stays, provisional
+                self.done[key] = outcome
+                self.provisional.discard(key)
         out: list[Cost | None] = []
         for g in groups:
             cost = self._cost(g)
@@ -704,8 +711,9 @@ class _Solver:
         full = replace(self.settings, tiebreak=True, cutoff=None)
         if key in self.provisional or not isinstance(self.done.get(key), GroupResult):
             outcome = solve_one(self.solver, g.group, self.arch, full, self.clock)
-            if isinstance(outcome, NoSchedule):  # e.g. out of time: the first schedule stays
+            if not _mip_schedule(outcome):  # e.g. out of time: the first schedule stays
                 return g
+            assert isinstance(outcome, GroupResult)
             self.seconds += outcome.solve.seconds
             self.done[key] = outcome
             self.provisional.discard(key)
@@ -714,8 +722,9 @@ class _Solver:
         result = reuse_shape(prev, g.group, self.arch, self.settings)
         if result is None:
             outcome = solve_one(self.solver, g.group, self.arch, full, self.clock)
-            if isinstance(outcome, NoSchedule):
+            if not _mip_schedule(outcome):
                 return g
+            assert isinstance(outcome, GroupResult)
             result = outcome
         if g.same_as is None and result.same_as is not None:  # this group's own solve
             result = replace(
