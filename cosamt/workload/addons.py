@@ -43,7 +43,7 @@ from cosamt.workload.transformer import (
     _residual,
     activation_ops,
     expert_load,
-    route_ops,
+    router_ops,
 )
 
 
@@ -155,20 +155,11 @@ def moa_inputs(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     """JetMoeMoA.map and JetMoeAttention.kv_proj: the router, each touched expert's query
     projection on its share of the tokens (balanced routing, as the MoE FFN), the shared K, V."""
     assert model.n_experts is not None and model.experts_per_token is not None
-    p, m, c, d, k = plan.prefix, plan.m, plan.count, model.d_model, model.experts_per_token
+    p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     width = model.kv_heads * model.dh  # one expert's query heads: kv_channels x KV heads
     x, t = expert_load(model, b * m)
     return [
-        _projection(f"{p}moa_router", b, m, d, model.n_experts, c),
-        _elementwise(
-            f"{p}moa_route",
-            "softmax+topk",
-            route_ops(k),
-            {"b": b, "m": m, "f": model.n_experts},
-            [("X", _BMF, Role.INPUT)],
-            ("Y", _BMF),
-            c,
-        ),
+        *router_ops(model, f"{p}moa_", b, m, c),
         _expert_projection(f"{p}q_experts", x, t, d, width, c),
         _projection(f"{p}kv_proj", b, m, d, model.kv_heads * (model.dh + model.vdh), c),
     ]

@@ -586,6 +586,23 @@ def expert_load(model: ModelConfig, tokens: int) -> tuple[int, int]:
     return touched, math.ceil(routed / touched)
 
 
+def router_ops(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]:
+    """A token router: the projection to one score per expert, then softmax and top-k."""
+    assert model.n_experts is not None and model.experts_per_token is not None
+    return [
+        _projection(f"{p}router", b, m, model.d_model, model.n_experts, c),
+        _elementwise(
+            f"{p}route",
+            "softmax+topk",
+            route_ops(model.experts_per_token),
+            {"b": b, "m": m, "f": model.n_experts},
+            [("X", _BMF, Role.INPUT)],
+            ("Y", _BMF),
+            c,
+        ),
+    ]
+
+
 def _moe_ffn(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]:
     """Router, the touched experts (each on its share of tokens), the combine, shared experts."""
     assert model.n_experts is not None and model.experts_per_token is not None
@@ -594,16 +611,7 @@ def _moe_ffn(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]
     x, t = expert_load(model, b * m)
     xmf = ("x", "m", "f")
     ops = [
-        _projection(f"{p}router", b, m, d, model.n_experts, c),
-        _elementwise(
-            f"{p}route",
-            "softmax+topk",
-            route_ops(k),
-            {"b": b, "m": m, "f": model.n_experts},
-            [("X", _BMF, Role.INPUT)],
-            ("Y", _BMF),
-            c,
-        ),
+        *router_ops(model, p, b, m, c),
     ]
     act = model.activation
     if model.gated:
