@@ -41,7 +41,7 @@ from cosamt.workload.transformer import (
     _norm,
     _projection,
     _residual,
-    activation_ops,
+    activation_op,
     expert_load,
     router_ops,
 )
@@ -137,15 +137,7 @@ def adapter_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     return [
         *ops,
         _projection(f"{p}adapter_down", b, m, d, ad.width, c),
-        _elementwise(
-            f"{p}adapter_act",
-            model.activation,
-            activation_ops(model.activation),
-            {"b": b, "m": m, "f": ad.width},
-            [("X", _BMF, Role.INPUT)],
-            ("Y", _BMF),
-            c,
-        ),
+        activation_op(model, f"{p}adapter_act", b, m, ad.width, c),
         _projection(f"{p}adapter_up", b, m, ad.width, d, c),
         _residual(f"{p}adapter_residual", b, m, d, c),
     ]

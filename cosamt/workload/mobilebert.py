@@ -29,7 +29,7 @@ from cosamt.workload.transformer import (
     _norm,
     _projection,
     _residual,
-    activation_ops,
+    activation_op,
 )
 
 AFFINE_OPS = 2  # NoNorm: x * weight + bias
@@ -58,15 +58,7 @@ def _ffn(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]:
     t, i = mb.inner, model.d_ff
     return [
         _projection(f"{p}ffn1", b, m, t, i, c),
-        _elementwise(
-            f"{p}act",
-            model.activation,
-            activation_ops(model.activation),
-            {"b": b, "m": m, "f": i},
-            [("X", _BMF, Role.INPUT)],
-            ("Y", _BMF),
-            c,
-        ),
+        activation_op(model, f"{p}act", b, m, i, c),
         _projection(f"{p}ffn2", b, m, i, t, c),
         _residual(f"{p}residual", b, m, t, c),
         _norm_op(model, f"{p}norm", b, m, t, c),

@@ -13,18 +13,16 @@ down projection); residual add.
 
 from __future__ import annotations
 
-from cosamt.workload.einsum import Einsum, Role
+from cosamt.workload.einsum import Einsum
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.pyramid import PyramidStage
 from cosamt.workload.transformer import (
-    _BMF,
     BlockPlan,
     _attention_core,
-    _elementwise,
     _norm,
     _projection,
     _residual,
-    activation_ops,
+    activation_op,
     depthwise_conv,
 )
 
@@ -50,15 +48,7 @@ def _block(model: ModelConfig, s: PyramidStage, p: str, m: int, n: int, b: int) 
         _norm(f"{p}norm2", model.norm, b, m, w, c),
         _projection(f"{p}ffn1", b, m, w, s.d_ff, c),
         *dwconv,
-        _elementwise(
-            f"{p}act",
-            model.activation,
-            activation_ops(model.activation),
-            {"b": b, "m": m, "f": s.d_ff},
-            [("X", _BMF, Role.INPUT)],
-            ("Y", _BMF),
-            c,
-        ),
+        activation_op(model, f"{p}act", b, m, s.d_ff, c),
         _projection(f"{p}ffn2", b, m, s.d_ff, w, c),
         _residual(f"{p}residual2", b, m, w, c),
     ]

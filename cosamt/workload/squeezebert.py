@@ -19,14 +19,12 @@ from __future__ import annotations
 from cosamt.workload.einsum import Einsum, Role, Tensor
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.transformer import (
-    _BMF,
     BlockPlan,
     _attention_core,
-    _elementwise,
     _norm,
     _projection,
     _residual,
-    activation_ops,
+    activation_op,
 )
 
 
@@ -64,15 +62,7 @@ def squeeze_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         _residual(f"{p}residual1", b, m, d, c),
         _norm(f"{p}norm1", model.norm, b, m, d, c),
         grouped_projection(f"{p}ffn1_conv", b, m, cg.intermediate, d, ff, c),
-        _elementwise(
-            f"{p}act",
-            model.activation,
-            activation_ops(model.activation),
-            {"b": b, "m": m, "f": ff},
-            [("X", _BMF, Role.INPUT)],
-            ("Y", _BMF),
-            c,
-        ),
+        activation_op(model, f"{p}act", b, m, ff, c),
         grouped_projection(f"{p}ffn2_conv", b, m, cg.output, ff, d, c),
         _residual(f"{p}residual2", b, m, d, c),
         _norm(f"{p}norm2", model.norm, b, m, d, c),

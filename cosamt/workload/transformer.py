@@ -586,6 +586,19 @@ def expert_load(model: ModelConfig, tokens: int) -> tuple[int, int]:
     return touched, math.ceil(routed / touched)
 
 
+def activation_op(model: ModelConfig, name: str, b: int, m: int, f: int, c: int) -> Einsum:
+    """The model's activation on a (b, m, f) tensor (an ungated FFN's, an adapter's)."""
+    return _elementwise(
+        name,
+        model.activation,
+        activation_ops(model.activation),
+        {"b": b, "m": m, "f": f},
+        [("X", _BMF, Role.INPUT)],
+        ("Y", _BMF),
+        c,
+    )
+
+
 def router_ops(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]:
     """A token router: the projection to one score per expert, then softmax and top-k."""
     assert model.n_experts is not None and model.experts_per_token is not None
