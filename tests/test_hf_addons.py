@@ -4,7 +4,6 @@ family, the new operators' sizes and operations counted by hand from transformer
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from hf_addon_formulas import (
     mobilebert_macs,
     squeezebert_macs,
 )
-from typer.testing import CliRunner
+from support import hf_cli_run, solved_operators
 
-from cosamt.cli import app
 from cosamt.errors import InputError
 from cosamt.fusion.schemes import segments
 from cosamt.types import FusionChoice, Phase
@@ -443,17 +441,7 @@ def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], names: set[
     SwiGLU, the grouped convolutions (a group dimension) and Doge's mask (a per-key bias over
     the scores) go through ``cosamt workload`` and are scheduled by ``cosamt solve`` (every
     group proven optimal, the evaluator agreeing)."""
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    inst = tmp_path / "inst.json"
-    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
-    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": 6,
-                                "arch": "edge", "options": options}))  # fmt: skip
-    runner = CliRunner()
-    work_out = runner.invoke(app, ["workload", str(inst), "--json"])
-    assert work_out.exit_code == 0, work_out.stdout
-    assert names <= {op["name"] for op in json.loads(work_out.stdout)["operators"]}
-    solved = runner.invoke(app, ["solve", str(inst), "--json"])
-    assert solved.exit_code == 0, solved.stdout
-    data = json.loads(solved.stdout)
-    assert data["total"]["all_optimal"] is True
-    assert names <= {op for g in data["groups"] for op in g["operators"]}
+    operators, report = hf_cli_run(tmp_path, cfg, 6)
+    assert names <= {op["name"] for op in operators}
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert names <= solved_operators(report)

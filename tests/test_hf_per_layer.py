@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import hf_cli_run, solved_operators
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -163,21 +164,11 @@ def test_tiny_gemma4_solves(tmp_path: Path) -> None:
     workload`` and scheduled by ``cosamt solve`` (every group proven optimal, the evaluator
     agreeing, else exit 1)."""
     cfg = gemma4(num_kv_shared_layers=2, hidden_size=16, intermediate_size=16)
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    inst = tmp_path / "inst.json"
-    options = {"time_limit_s": 120, "threads": 1, "fusion": "none"}
-    inst.write_text(json.dumps({"model": {"hf_config": "config.json"}, "seq_len": 4,
-                                "arch": "edge", "options": options}))  # fmt: skip
-    runner = CliRunner()
-    work = runner.invoke(app, ["workload", str(inst), "--json"])
-    assert work.exit_code == 0, work.stdout
-    names = {op["name"] for op in json.loads(work.stdout)["operators"]}
+    operators, report = hf_cli_run(tmp_path, cfg, 4)
+    names = {op["name"] for op in operators}
     assert {"ple.proj_norm", "global.kvshared.q_proj", "local.ple_act"} <= names
-    solved = runner.invoke(app, ["solve", str(inst), "--json"])
-    assert solved.exit_code == 0, solved.stdout
-    data = json.loads(solved.stdout)
-    assert data["total"]["all_optimal"] is True
-    scheduled = {op for g in data["groups"] for op in g["operators"]}
+    assert report is not None and report["total"]["all_optimal"] is True
+    scheduled = solved_operators(report)
     assert {"ple.combine_inputs", "local.kvshared.qk", "global.ple_residual"} <= scheduled
 
 
