@@ -617,20 +617,56 @@ class _Solver:
     def exact(self, groups: Sequence[Group]) -> list[Cost | None]:
         """The costs of ``groups`` with their tie-break solved (``explore.settle``): a group
         solved without it is solved again in full (no budget), as the menu solves its groups."""
-        fresh = {self._key(g): (g, None) for g in groups if self._key(g) in self.provisional}
-        full = replace(self.settings, tiebreak=True, cutoff=None)
-        for key, outcome in self._solve(list(fresh.values()), full).items():
-            self.seconds += (
-                outcome.solve.seconds if isinstance(outcome, GroupResult) else outcome.seconds
-            )
-            if _mip_schedule(outcome):  # else (out of time) the first schedule stays, provisional
-                self.done[key] = outcome
-                self.provisional.discard(key)
+        fresh = [g for g in groups if self._key(g) in self.provisional]
+        fresh = list({self._key(g): g for g in fresh}.values())
+        outcomes = self._solve_each([(g, self._completion(self._key(g))) for g in fresh])
+        for key, outcome in outcomes.items():
+            self._complete(key, outcome)
         out: list[Cost | None] = []
         for g in groups:
             cost = self._cost(g)
             out.append(None if isinstance(cost, Beyond) else cost)
         return out
+
+    def _completion(self, key: tuple[object, ...]) -> SolveSettings:
+        """The settings that complete a provisional solve with its tie-break: stage 2 alone,
+        pinned at the primary optimum the first solve proved (``known_primary``); the whole
+        lexicographic solve again when the first one proved nothing."""
+        full = replace(self.settings, tiebreak=True, cutoff=None)
+        first = self.done.get(key)
+        if (
+            isinstance(first, GroupResult)
+            and first.source == "mip"
+            and first.solve.status is SolveStatus.OPTIMAL
+            and first.solve.objective is not None
+            and first.solve.bound is not None
+        ):
+            return replace(full, known_primary=(first.solve.objective, first.solve.bound))
+        return full
+
+    def _complete(self, key: tuple[object, ...], outcome: GroupOutcome) -> None:
+        """Record a completing solve. Its schedule replaces the first one unless it has none of
+        its MIP (out of time) or a worse tie-break (cut short): then the first stays, provisional,
+        its note saying why."""
+        self.seconds += (
+            outcome.solve.seconds if isinstance(outcome, GroupResult) else outcome.seconds
+        )
+        first = self.done[key]
+        objective = self.settings.objective
+        if _mip_schedule(outcome) and (
+            not isinstance(first, GroupResult)
+            or not isinstance(outcome, GroupResult)
+            or group_cost(outcome, objective) <= group_cost(first, objective)
+        ):
+            self.done[key] = outcome
+            self.provisional.discard(key)
+        elif isinstance(first, GroupResult):
+            if self.clock.expired():
+                why = "the whole-solve time limit was reached"
+            else:
+                why = outcome.solve.note if isinstance(outcome, GroupResult) else str(outcome)
+            note = f"tie-break not solved: {why or 'no better schedule found'}"
+            self.done[key] = replace(first, solve=replace(first.solve, note=note))
 
     def _key(self, group: Group) -> tuple[object, ...]:
         """Groups of one key are one MIP on this architecture."""
@@ -653,21 +689,23 @@ class _Solver:
         return replace(settings, cutoff=budget)
 
     def _solve(
-        self, edges: list[tuple[Group, float | None]], settings: SolveSettings | None = None
+        self, edges: list[tuple[Group, float | None]]
     ) -> dict[tuple[object, ...], GroupOutcome]:
-        def pick(g: Group, b: float | None) -> SolveSettings:
-            return self._settings(g, b) if settings is None else settings
+        return self._solve_each([(g, self._settings(g, b)) for g, b in edges])
 
-        if self.pool is None or len(edges) < 2:
+    def _solve_each(
+        self, jobs: list[tuple[Group, SolveSettings]]
+    ) -> dict[tuple[object, ...], GroupOutcome]:
+        """Each group solved with its settings, side by side in the pool when there is one."""
+        if self.pool is None or len(jobs) < 2:
             return {
-                self._key(g): solve_one(self.solver, g, self.arch, pick(g, b), self.clock)
-                for g, b in edges
+                self._key(g): solve_one(self.solver, g, self.arch, s, self.clock) for g, s in jobs
             }
         futures = {  # the largest (slowest) first
             self._key(g): self.pool.submit(
-                solve_one, solve_group_result, g, self.arch, pick(g, b), self.clock
+                solve_one, solve_group_result, g, self.arch, s, self.clock
             )
-            for g, b in sorted(edges, key=lambda e: -len(e[0].ops))
+            for g, s in sorted(jobs, key=lambda e: -len(e[0].ops))
         }
         return {key: f.result() for key, f in futures.items()}
 
@@ -708,19 +746,21 @@ class _Solver:
     def _full(self, g: GroupResult) -> GroupResult:
         """A menu group's result with its tie-break solved (solved again if it was not)."""
         key = self._key(g.group)
-        full = replace(self.settings, tiebreak=True, cutoff=None)
-        if key in self.provisional or not isinstance(self.done.get(key), GroupResult):
-            outcome = solve_one(self.solver, g.group, self.arch, full, self.clock)
-            if not _mip_schedule(outcome):  # e.g. out of time: the first schedule stays
-                return g
-            assert isinstance(outcome, GroupResult)
-            self.seconds += outcome.solve.seconds
-            self.done[key] = outcome
-            self.provisional.discard(key)
+        if not isinstance(self.done.get(key), GroupResult):  # the menu's own first solve
+            self.done[key] = g
+            self.provisional.add(key)
+        if key in self.provisional:
+            completion = self._completion(key)
+            self._complete(key, solve_one(self.solver, g.group, self.arch, completion, self.clock))
+            if key in self.provisional:  # e.g. out of time: the first schedule stays, said so
+                first = self.done[key]
+                assert isinstance(first, GroupResult)
+                return replace(g, solve=replace(g.solve, note=first.solve.note))
         prev = self.done[key]
         assert isinstance(prev, GroupResult)
         result = reuse_shape(prev, g.group, self.arch, self.settings)
         if result is None:
+            full = replace(self.settings, tiebreak=True, cutoff=None)
             outcome = solve_one(self.solver, g.group, self.arch, full, self.clock)
             if not _mip_schedule(outcome):
                 return g
