@@ -320,12 +320,14 @@ def solve_instance(
     progress: ProgressFn | None = None,
     fusion: FusionChoice | None = None,
     group_solver: GroupSolver | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> SolveReport:
     """Explore the fusion candidates of every segment of the block; solve each group once (groups
     with identical operators are solved once) and keep the cheapest candidate per segment, with the
     rejected ones for ``--explain``. With objective EDP the choice is per segment (EDP of the parts).
     With ``settings.jobs`` > 1 (and the default group solver) the distinct groups are solved that
-    many at a time in local processes; the report is the same as one after another."""
+    many at a time in local processes (``pool``'s, else processes of its own); the report is the
+    same as one after another."""
     choice = fusion or resolved.instance.options.fusion
     if choice is FusionChoice.EXPLORE:
         return explore_instance(resolved, settings, progress, group_solver)
@@ -336,7 +338,7 @@ def solve_instance(
     done: dict[tuple[object, ...], GroupOutcome] = {}
     parallel = settings.jobs > 1 and group_solver is None
     if parallel:
-        done = solve_in_processes(segs, resolved.arch, settings, clock, progress)
+        done = solve_in_processes(segs, resolved.arch, settings, clock, progress, pool)
     used: set[tuple[object, ...]] = set()
     solved = 0
     out: list[SegmentResult] = []
@@ -390,9 +392,11 @@ def solve_in_processes(
     settings: SolveSettings,
     clock: Deadline,
     progress: ProgressFn | None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> dict[tuple[object, ...], GroupOutcome]:
     """Every distinct group of every candidate, ``settings.jobs`` at a time in spawned processes
-    (no fork of a process that may run solver threads), fused groups (the slowest) first."""
+    (no fork of a process that may run solver threads), fused groups (the slowest) first: in
+    ``pool`` (left running for its owner) or in processes started and ended here."""
     unique: dict[tuple[object, ...], Group] = {}
     for seg in segs:
         for cand in seg.candidates:
@@ -400,14 +404,15 @@ def solve_in_processes(
                 unique.setdefault(group.signature(), group)
     order = sorted(unique, key=lambda key: -len(unique[key].ops))
     out: dict[tuple[object, ...], GroupOutcome] = {}
-    pool = ProcessPoolExecutor(
+    own = pool is None
+    workers = pool or ProcessPoolExecutor(
         max_workers=min(settings.jobs, len(unique)) or 1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=worker_init,  # SIGINT left to the parent; dies with the parent
     )
     try:
         futures = {
-            pool.submit(solve_one, solve_group_result, unique[key], arch, settings, clock): key
+            workers.submit(solve_one, solve_group_result, unique[key], arch, settings, clock): key
             for key in order
         }
         for finished, future in enumerate(as_completed(futures)):
@@ -416,7 +421,8 @@ def solve_in_processes(
                 progress(unique[key].name, finished + 1, len(unique))
             out[key] = future.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            workers.shutdown(wait=True, cancel_futures=True)
     return out
 
 
@@ -944,8 +950,9 @@ def _partitions_bound(
 def _explore_pool(
     settings: SolveSettings, group_solver: GroupSolver | None
 ) -> Iterator[ProcessPoolExecutor | None]:
-    """``settings.jobs`` spawned processes for the explorer's batches (the default group solver
-    only, as for the menu), shut down with the exploration; none for one job."""
+    """``settings.jobs`` spawned processes for the menu's groups and the explorer's batches (the
+    default group solver only), started once and shut down with the exploration; none for one
+    job."""
     if settings.jobs < 2 or group_solver is not None:
         yield None
         return
@@ -974,16 +981,16 @@ def explore_instance(
     # with latency or energy, the menu's tie-breaks wait until they decide (settle_menu)
     lazy = settings.objective is not Objective.EDP
     first = replace(settings, tiebreak=False) if lazy else settings
-    menu = solve_instance(resolved, first, progress, FusionChoice.ALL, group_solver)
-    menu = replace(menu, settings=settings)
-    seed: dict[tuple[object, ...], GroupResult] = {  # the menu's groups, fused ones too
-        g.group.shape(resolved.arch.named_tensors).key: g
-        for seg in menu.segments
-        for a in seg.alternatives
-        for g in a.groups
-        if g.same_as is None
-    }
-    with _explore_pool(settings, group_solver) as pool:
+    with _explore_pool(settings, group_solver) as pool:  # one set of processes: menu, explore
+        menu = solve_instance(resolved, first, progress, FusionChoice.ALL, group_solver, pool)
+        menu = replace(menu, settings=settings)
+        seed: dict[tuple[object, ...], GroupResult] = {  # the menu's groups, fused ones too
+            g.group.shape(resolved.arch.named_tensors).key: g
+            for seg in menu.segments
+            for a in seg.alternatives
+            for g in a.groups
+            if g.same_as is None
+        }
         solve = _Solver(
             resolved.arch, settings, group_solver or solve_group_result, clock, seed, pool
         )
