@@ -39,6 +39,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
+from hf_odds_formulas import ODDS, odds_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -63,10 +64,11 @@ MIN_ACCEPTED = {
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
-    "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 52,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
-    # (local and sparse attention: tests/hf_local_formulas.py)
+    # (local and sparse attention: tests/hf_local_formulas.py);
+    # + voxtral_realtime (its text model's AdaRMSNorm: tests/hf_odds_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -547,6 +549,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if cfg.get("model_type") in CONFORMER:  # a conformer encoder alone: front-end + blocks
         assert sum(got.values()) == conformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in ODDS:  # single families' odd structures (tests/hf_odds_formulas.py)
+        assert got == odds_macs(model_type, cfg, SEQ), (model_type, got)
         return "accepted"
     if model_type in T5GEMMA:  # windowed encoder, merged attention (tests/hf_local_formulas.py)
         assert got == t5gemma_macs(cfg, SEQ), (model_type, got)

@@ -25,6 +25,7 @@ from cosamt.workload import (
     hf_hybrid,
     hf_layers,
     hf_local,
+    hf_odds,
     hf_recurrent,
     hf_transducer,
     hf_vision,
@@ -766,6 +767,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_conformer.fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
+    if model_type in hf_odds.TYPES:
+        return {**base, **hf_odds.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

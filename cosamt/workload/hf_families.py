@@ -27,6 +27,7 @@ GATED_TYPES = frozenset(
         "gemma2",
         "gemma3_text",
         "gemma3n_text",  # Gemma3nTextMLP: down(act(gate) * up)
+        "voxtral_realtime_text",  # VoxtralRealtimeTextMLP: down(act(gate) * up)
         "phi3",
         "phimoe",
         "olmo",
@@ -304,8 +305,6 @@ REFUSED_TYPES = {
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
-    "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
-    "d_model MLP per layer) is not modelled",
     "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
     "residual post-norm are not modelled",
     "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "

@@ -276,6 +276,10 @@ class ModelConfig(BaseModel):
     conv_groups: ConvGroups | None = None
     """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
     ``None``: dense projections."""
+    time_ada_norm: PositiveInt | None = None
+    """Voxtral Realtime's time-conditioned AdaRMSNorm (``VoxtralRealtimeTextAdaRmsNorm``): the FFN
+    input, after ``norm2``, times 1 + MLP(t), the MLP hidden -> this width -> hidden with GELU,
+    run once per forward on the one time embedding (:mod:`cosamt.workload.odds`); ``None``: none."""
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
@@ -341,6 +345,10 @@ class ModelConfig(BaseModel):
             self.layer_groups is None or any(g.mixer == "parallel" for g in self.layer_groups)
         ):
             raise ValueError("sandwich_norm needs layer_groups (without a parallel mixer)")
+        if self.time_ada_norm is not None and (
+            self.layer_groups is not None or self.parallel or self.norm_position != "pre"
+        ):
+            raise ValueError("time_ada_norm needs plain pre-norm blocks (no groups, not parallel)")
         if self.adapter is not None and (self.layer_groups is not None or self.parallel):
             raise ValueError("an adapter with layer_groups or parallel blocks is not modelled")
         mobile = self.mobile

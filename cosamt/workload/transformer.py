@@ -738,6 +738,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         ops += [*cross, _residual(f"{p}xresidual", b, m, d, c)]
         ops += [] if pre else [_norm(f"{p}xnorm", norm, b, m, d, c)]
     ops += [_norm(f"{p}norm2", norm, b, m, d, c)] if pre else []
+    if model.time_ada_norm is not None:  # Voxtral Realtime: the FFN input times 1 + MLP(t)
+        from cosamt.workload.odds import time_ada_norm_ops  # it builds on this module
+
+        ops += time_ada_norm_ops(model, plan, b)
     ops += [*_ffn(model, plan, b), _residual(f"{p}residual2", b, m, d, c, ffn_sums)]
     if model.adapter is not None:  # X-MOD: on the FFN's residual sum, before the post-norm
         from cosamt.workload.addons import adapter_ops  # it builds on this module
@@ -855,6 +859,9 @@ def assumptions(
     from cosamt.workload import addons  # it builds on this module
 
     out += addons.assumptions(model)
+    from cosamt.workload import odds  # it builds on this module
+
+    out += odds.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
