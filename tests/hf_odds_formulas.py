@@ -5,6 +5,7 @@ language model)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -26,7 +27,58 @@ def voxtral_realtime_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return {"dense": text["num_hidden_layers"] * (attention + mlp + ada)}
 
 
-ODDS = {"voxtral_realtime": voxtral_realtime_macs}
+def mistral_large4_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """MistralLarge4TextDecoderLayer i (modeling_mistral_large4.py), prefill of m tokens:
+
+    * MistralLarge4TextAttention: q_proj (hidden -> heads x qk_head_dim, no query latent),
+      kv_a_proj_with_mqa (hidden -> kv_lora_rank + rope_i), kv_b_proj (kv_lora_rank -> heads x
+      (nope_i + v_head_dim)), with rope_i = qk_rope_head_dim and nope_i = qk_nope_head_dim where
+      no_rope_layers[i] is 1, else rope_i = 0 and nope_i = qk_nope_head_dim + qk_rope_head_dim;
+      QK^T over qk_head_dim and PV over v_head_dim against min(m, index_topk) keys; o_proj.
+    * MistralLarge4TextIndexer (every layer: indexer_types all full): wq_b (hidden ->
+      index_n_heads x index_head_dim, on q_input_norm of the hidden state), wk (hidden ->
+      index_head_dim), weights_proj (hidden -> index_n_heads), the scores q . k for every
+      query and key, and their weighted sum over the heads (weights @ scores).
+    * MistralLarge4TextMLP (gate, up, down of intermediate_size) where mlp_layer_types is
+      dense; MistralLarge4TextMoE where sparse: the router (hidden -> n_routed_experts), the
+      gated experts of moe_intermediate_size on the touched experts (balanced routing), the
+      shared MLP of moe_intermediate_size x n_shared_experts."""
+    d, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    kvl, v = cfg["kv_lora_rank"], cfg["v_head_dim"]
+    nope, rope = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"]
+    ih, idim = cfg["index_n_heads"], cfg["index_head_dim"]
+    n = min(m, cfg["index_topk"])
+    k, experts, width = (
+        cfg["num_experts_per_tok"],
+        cfg["n_routed_experts"],
+        cfg["moe_intermediate_size"],
+    )
+    touched = min(experts, m * k)
+    routed = m * d * experts + touched * math.ceil(m * k / touched) * 3 * d * width
+    moe = routed + 3 * m * d * width * cfg["n_shared_experts"]
+    dense = 3 * m * d * cfg["intermediate_size"]
+    indexer = m * d * ih * idim + m * d * idim + m * d * ih + ih * m * m * idim + ih * m * m
+    out = {"dense": 0, "moe": 0}
+    for uses_rope, mlp in zip(cfg["no_rope_layers"], cfg["mlp_layer_types"], strict=True):
+        rope_i = rope if uses_rope else 0
+        nope_i = nope + (0 if uses_rope else rope)
+        attention = (
+            m * d * heads * (nope + rope)
+            + m * d * (kvl + rope_i)
+            + m * kvl * heads * (nope_i + v)
+            + heads * m * n * (nope + rope)
+            + heads * m * n * v
+            + m * heads * v * d
+        )
+        kind = "moe" if mlp == "sparse" else "dense"
+        out[kind] += attention + indexer + (moe if kind == "moe" else dense)
+    return out
+
+
+ODDS = {
+    "voxtral_realtime": voxtral_realtime_macs,
+    "mistral_large4_text": mistral_large4_macs,
+}
 
 
 def odds_macs(model_type: str, cfg: dict[str, Any], m: int) -> dict[str, int]:

@@ -7,14 +7,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hf_odds_formulas import voxtral_realtime_macs
+import pytest
+from hf_odds_formulas import mistral_large4_macs, voxtral_realtime_macs
 from support import hf_cli_run, solved_operators
 
+from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.hf import config_from_dict
 from cosamt.workload.transformer import build_workload, model_macs
 
 M = 8
+
+
+def macs_by_kind(cfg: dict[str, Any], m: int = M) -> dict[str, int]:
+    """MACs per kind of block (moe, dense), as tests/test_hf_corpus.py compares them."""
+    model = config_from_dict(cfg, source="test")
+    out: dict[str, int] = {}
+    for plan, ops in build_workload(model, Phase.PREFILL, 1, m).blocks:
+        kind = "moe" if plan.moe else "dense"
+        out[kind] = out.get(kind, 0) + model_macs(ops)
+    return out
+
+
+def refused(cfg: dict[str, Any]) -> list[str]:
+    with pytest.raises(InputError) as exc:
+        config_from_dict(cfg, source="test")
+    return [p.path for p in exc.value.problems]
 
 
 def voxtral_realtime(**text: Any) -> dict[str, Any]:
@@ -57,3 +75,57 @@ def test_voxtral_realtime_cli_workload_and_solve(tmp_path: Path) -> None:
     assert names <= {op["name"] for op in operators}
     assert report is not None and report["total"]["all_optimal"] is True
     assert names <= solved_operators(report)
+
+
+def mistral_large4(**extra: Any) -> dict[str, Any]:
+    """A tiny MistralLarge4TextConfig: 4 layers, the first dense, the last without rotary."""
+    return {
+        "model_type": "mistral_large4_text", "hidden_size": 64, "num_attention_heads": 4,
+        "num_key_value_heads": 4, "num_hidden_layers": 4, "intermediate_size": 96,
+        "moe_intermediate_size": 32, "n_routed_experts": 8, "num_experts_per_tok": 2,
+        "n_shared_experts": 1, "kv_lora_rank": 16, "qk_nope_head_dim": 8,
+        "qk_rope_head_dim": 8, "qk_head_dim": 16, "head_dim": 8, "v_head_dim": 16,
+        "index_n_heads": 2, "index_head_dim": 16, "index_topk": 4, "hidden_act": "silu",
+        "rms_norm_eps": 1e-5, "rope_parameters": {"rope_theta": 1e4, "rope_type": "default"},
+        "no_rope_layers": [1, 1, 1, 0], "mlp_layer_types": ["dense", "sparse", "sparse", "sparse"],
+        "layer_types": ["indexed_attention"] * 4, "indexer_types": ["full"] * 4,
+        "kv_source_layers": [0, 1, 2, 3], "vocab_size": 100, **extra,
+    }  # fmt: skip
+
+
+def test_mistral_large4_macs_and_no_rope_layers() -> None:
+    """MACs per kind equal the modelling-source formula; the NoPE layer's MLA has no rotated key
+    part (kv_down to the latent only, kv_up to all qk_head_dim key features) and no rotary in
+    attention or the indexer; the indexer's queries come from the hidden state's LayerNorm."""
+    cfg = mistral_large4()
+    assert macs_by_kind(cfg) == mistral_large4_macs(cfg, M)
+    model = config_from_dict(cfg, source="test")
+    blocks = {p.prefix: {op.name.removeprefix(p.prefix): op for op in ops}
+              for p, ops in build_workload(model, Phase.PREFILL, 1, M).blocks}  # fmt: skip
+    nope = next(ops for prefix, ops in blocks.items() if "rope" not in ops)
+    rotary = blocks["dense."]
+    assert "idx_rope" not in nope and "idx_rope" in rotary
+    assert nope["kv_down"].dims["f"] == 16 and rotary["kv_down"].dims["f"] == 16 + 8
+    assert nope["kv_up"].dims["f"] == 4 * (16 + 16) and rotary["kv_up"].dims["f"] == 4 * (8 + 16)
+    assert rotary["q_proj"].dims == {"b": 1, "m": M, "e": 64, "f": 4 * 16}
+    assert rotary["idx_q"].dims["e"] == 64 and "idx_q_norm" in rotary
+    assert rotary["qk"].dims["n"] == 4 and rotary["idx_qk"].dims["n"] == M  # top-k of M keys
+    assert "ffn_gate" in rotary and "expert_gate" in nope  # gated MLP and experts
+
+
+def test_mistral_large4_refusals_name_the_field() -> None:
+    assert refused(mistral_large4(indexer_types=["full", "shared", "full", "full"])) == [
+        "hf_config.indexer_types"
+    ]
+    assert refused(mistral_large4(kv_source_layers=[0, 0, 2, 3])) == ["hf_config.kv_source_layers"]
+    assert refused(mistral_large4(no_rope_layers=[1, 1, 0])) == ["hf_config.no_rope_layers"]
+    # q_lora_rank is not read: MistralLarge4TextAttention has one q_proj.
+    assert macs_by_kind(mistral_large4(q_lora_rank=8)) == macs_by_kind(mistral_large4())
+
+
+def test_mistral_large4_cli_workload_and_solve(tmp_path: Path) -> None:
+    operators, report = hf_cli_run(tmp_path, mistral_large4(), 6)
+    names = {op["name"] for op in operators}
+    assert {"dense.idx_q_norm", "dense.kv_up", "moe.idx_sum"} <= names
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"dense.idx_q_norm", "dense.kv_up"} <= solved_operators(report)

@@ -842,6 +842,7 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
+    data = hf_odds.normalise(data, model_type)
     reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)

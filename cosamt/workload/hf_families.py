@@ -28,6 +28,7 @@ GATED_TYPES = frozenset(
         "gemma3_text",
         "gemma3n_text",  # Gemma3nTextMLP: down(act(gate) * up)
         "voxtral_realtime_text",  # VoxtralRealtimeTextMLP: down(act(gate) * up)
+        "mistral_large4_text",  # MistralLarge4TextMLP and its experts' gate_up_proj
         "phi3",
         "phimoe",
         "olmo",

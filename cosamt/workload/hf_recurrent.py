@@ -96,13 +96,14 @@ def indexer(r: _Reader) -> dict[str, Any]:
             "indexer_types",
             "layers reusing another layer's top-k ('shared' indexer) are not modelled",
         )
-    if r.data.get("model_type") == "mistral_large4_text":
-        r.refuse(
-            "q_lora_rank" if "q_lora_rank" in r.data else "index_n_heads",
-            "MistralLarge4TextAttention has no query latent whatever q_lora_rank says (q_proj "
-            "from the hidden states, the indexer's queries from their LayerNorm): not modelled",
-        )
-    elif r.data.get("kv_lora_rank") is None or r.data.get("q_lora_rank") is None:
+    # MistralLarge4TextAttention has no query latent (q_proj from the hidden states; its
+    # indexer's queries from their LayerNorm): cosamt.workload.hf_odds drops q_lora_rank.
+    from_hidden = r.data.get("model_type") == "mistral_large4_text"
+    if from_hidden and r.data.get("kv_lora_rank") is None:
+        r.refuse("kv_lora_rank", "MistralLarge4TextAttention is MLA: kv_lora_rank is needed")
+    elif not from_hidden and (
+        r.data.get("kv_lora_rank") is None or r.data.get("q_lora_rank") is None
+    ):
         r.refuse(
             "q_lora_rank",
             "indexed attention is modelled on MLA with a query latent (kv_lora_rank, "
@@ -114,11 +115,13 @@ def indexer(r: _Reader) -> dict[str, Any]:
     rope = r.data.get("qk_rope_head_dim") or 0
     if None in (heads, dim, topk) or not isinstance(rope, int) or (dim and rope > dim):
         return {}
+    source = "a LayerNorm of the layer input" if from_hidden else "the query latent"
     r.assumed.append(
         "indexed attention as DeepSeek-V3.2 (transformers' DeepseekV32Indexer): indexer queries "
-        "from the query latent, one shared LayerNorm'd key, per-head weights, ReLU scores"
+        f"from {source}, one shared LayerNorm'd key, per-head weights, ReLU scores"
     )
-    return {"indexer": {"heads": heads, "head_dim": dim, "topk": topk, "rotary_dim": rope}}
+    ix = {"heads": heads, "head_dim": dim, "topk": topk, "rotary_dim": rope}
+    return {"indexer": {**ix, "query_from_hidden": from_hidden}}
 
 
 def linear_attention(r: _Reader, model_type: str) -> dict[str, Any]:

@@ -19,6 +19,8 @@ group's number (``g2.``) if two groups still share a prefix; one group: no prefi
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cosamt.types import Phase
 from cosamt.workload.addons import expert_sum, post_norm
 from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
@@ -97,6 +99,9 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         )
         for g, prefix in zip(groups, _prefixes(groups), strict=True)
     ]
+    if model.indexer is not None:  # attention reads the top-k keys the indexer scored
+        topk = model.indexer.topk
+        layers = [replace(p, n=min(p.n, topk), index_n=p.n) for p in layers]
     return (
         _model_wide_plans(model, m, before=True)
         + layers
@@ -153,7 +158,10 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         return short_conv_ops(model, plan, b)
     ops = mamba_ops(model, plan, b) if group.has_mamba else []
     if group.has_attention:
-        update = {**group.overrides, **({"rotary_dim": None} if group.no_rope else {})}
+        update: dict[str, object] = {**group.overrides}
+        update |= {"rotary_dim": None} if group.no_rope else {}
+        if group.no_rope and model.indexer is not None:  # nor in the indexer (Mistral Large 4)
+            update["indexer"] = model.indexer.model_copy(update={"rotary_dim": 0})
         shaped = model.model_copy(update=update) if update else model
         attend = shared_kv_attention if group.kv_shared else _self_attention
         ops += attend(shaped, plan, b)

@@ -30,6 +30,10 @@ class Indexer(BaseModel):
     """Keys each query attends to (``index_topk``)."""
     rotary_dim: Annotated[int, Field(ge=0, strict=True)] = 0
     """Rotated features of the indexer's query heads and key (``qk_rope_head_dim``)."""
+    query_from_hidden: bool = False
+    """The indexer's queries from a LayerNorm of the layer input (Mistral Large 4's
+    ``MistralLarge4TextIndexer``: ``q_input_norm``, ``wq_b`` from the hidden size), not from
+    the query latent."""
 
 
 class LinearAttention(BaseModel):

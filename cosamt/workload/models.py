@@ -444,14 +444,21 @@ class ModelConfig(BaseModel):
                 "layer_groups: the expert fields are needed exactly when a group has a MoE FFN "
                 "(which layers: the groups, not moe_layers)"
             )
-        others = (self.linear_attention, self.indexer, self.encoder_layers)
+        others = (self.linear_attention, self.encoder_layers)
         if any(v is not None for v in others) or self.cross_attention or self.parallel:
             raise ValueError(
-                "layer_groups with linear, indexed or cross-attention, an encoder or "
+                "layer_groups with linear or cross-attention, an encoder or "
                 "parallel blocks is not modelled"
             )
-        if self.mla or self.norm_position != "pre":
-            raise ValueError("layer_groups: pre-norm blocks without MLA only")
+        if self.norm_position != "pre":
+            raise ValueError("layer_groups: pre-norm blocks only")
+        if (self.mla or self.indexer is not None) and any(
+            g.mixer != "attention" or g.kv_shared or g.overrides for g in groups
+        ):
+            raise ValueError(
+                "layer_groups with MLA or indexed attention: attention groups that differ only "
+                "by window, no_rope and FFN (Mistral Large 4)"
+            )
         if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
             raise ValueError(
                 "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"
@@ -542,7 +549,13 @@ class ModelConfig(BaseModel):
             raise ValueError("Mamba-2: heads must divide d_inner")
         if ssm is not None and ssm.bcdt_norm_weights and not (ssm.bcdt_norm and ssm.version == 1):
             raise ValueError("ssm.bcdt_norm_weights needs Mamba-1 with bcdt_norm")
-        if self.indexer is not None and self.q_lora_rank is None:
+        if self.indexer is not None and not self.mla:
+            raise ValueError("indexer needs MLA (kv_lora_rank)")
+        if (
+            self.indexer is not None
+            and self.q_lora_rank is None
+            and not self.indexer.query_from_hidden
+        ):
             raise ValueError(
                 "indexer needs MLA with q_lora_rank (its queries come from the latent)"
             )

@@ -83,22 +83,20 @@ def indexer_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     latent, one shared key and per-head weights from the layer input, ReLU(q . k) summed over the
     heads with those weights; every query scores all ``index_n`` keys."""
     ix = model.indexer
-    assert ix is not None and model.q_lora_rank is not None and plan.index_n is not None
+    assert ix is not None and plan.index_n is not None
     p, m, n, c = plan.prefix, plan.m, plan.index_n, plan.count
     h, dd, d = ix.heads, ix.head_dim, model.d_model
     s_dims = ("b", "h", "m", "n")
-    ops = [
-        _projection(f"{p}idx_q", b, m, model.q_lora_rank, h * dd, c),
+    if ix.query_from_hidden:  # Mistral Large 4: q_input_norm (a LayerNorm), wq_b from d
+        source = d
+        ops = [_layernorm(f"{p}idx_q_norm", b, m, d, c)]
+    else:
+        assert model.q_lora_rank is not None
+        source, ops = model.q_lora_rank, []
+    ops += [
+        _projection(f"{p}idx_q", b, m, source, h * dd, c),
         _projection(f"{p}idx_k", b, m, d, dd, c),
-        _elementwise(
-            f"{p}idx_k_norm",
-            "layernorm",
-            LAYERNORM_OPS,
-            {"b": b, "m": m, "f": dd},
-            [("X", _BMF, Role.INPUT), ("G", ("f",), Role.WEIGHT)],
-            ("Y", _BMF),
-            c,
-        ),
+        _layernorm(f"{p}idx_k_norm", b, m, dd, c),
         _projection(f"{p}idx_w", b, m, d, h, c),
     ]
     if ix.rotary_dim:
@@ -146,6 +144,19 @@ def indexer_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
             count=c,
         ),
     ]
+
+
+def _layernorm(name: str, b: int, m: int, f: int, c: int) -> Einsum:
+    """A LayerNorm with its scale over ``f`` features of every token (the indexer's own)."""
+    return _elementwise(
+        name,
+        "layernorm",
+        LAYERNORM_OPS,
+        {"b": b, "m": m, "f": f},
+        [("X", _BMF, Role.INPUT), ("G", ("f",), Role.WEIGHT)],
+        ("Y", _BMF),
+        c,
+    )
 
 
 def output_gate_op(model: ModelConfig, plan: BlockPlan, b: int) -> Einsum:

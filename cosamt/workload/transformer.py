@@ -441,8 +441,11 @@ def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list
     """MLA's Q and KV projections through their latents (DeepSeek-V2, transformers' reference:
     ``kv_down`` also yields the rotated key features shared by all heads; ``kv_up`` decompresses
     the non-rotary keys and the values of every head)."""
-    assert model.kv_lora_rank is not None and model.rotary_dim is not None
+    assert model.kv_lora_rank is not None
     d, h, rank = model.d_model, model.n_heads, model.kv_lora_rank
+    # A layer without rotary (a no_rope group: Mistral Large 4) has no rotated key part: kv_down
+    # yields the latent only and kv_up decompresses all head_dim key features.
+    rotary = model.rotary_dim or 0
     q_width = h * model.dh
     if model.q_lora_rank is None:
         ops = [_projection(f"{p}q_proj", b, m, d, q_width, c)]
@@ -453,10 +456,10 @@ def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list
             _norm(f"{p}q_norm", "rmsnorm", b, m, ql, c),
             _projection(f"{p}q_up", b, m, ql, q_width, c),
         ]
-    nope = model.dh - model.rotary_dim
+    nope = model.dh - rotary
     return [
         *ops,
-        _projection(f"{p}kv_down", b, m, d, rank + model.rotary_dim, c),
+        _projection(f"{p}kv_down", b, m, d, rank + rotary, c),
         _norm(f"{p}kv_norm", "rmsnorm", b, m, rank, c),
         _projection(f"{p}kv_up", b, m, rank, h * (nope + model.vdh), c),
     ]
