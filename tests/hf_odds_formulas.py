@@ -75,9 +75,63 @@ def mistral_large4_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return out
 
 
+def dots3_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """Dots3NoteTextDecoderLayer i (modeling_dots3_note.py; dots3_note: its text_config), with
+    c = the global fields overridden by per_layer_config[i] (transformers' heterogeneous config:
+    a sparse map of per-layer overrides), prefill of m tokens:
+
+    * Dots3NoteTextAttention(c): q_a_proj (hidden -> q_lora_rank), q_b_proj (q_lora_rank ->
+      heads x (qk_nope + qk_rope)), kv_a_proj_with_mqa (hidden -> kv_lora_rank + qk_rope),
+      kv_b_proj (kv_lora_rank -> heads x (qk_nope + v_head_dim)), g_proj (hidden -> heads),
+      QK^T over qk_nope + qk_rope and PV over v_head_dim, o_proj; keys: min(m, index_topk) on
+      indexed_attention layers, min(m, sliding_window) on sliding_attention ones.
+    * Dots3NoteTextIndexer on indexed_attention layers: wq_b (q_lora_rank -> index_n_heads x
+      index_head_dim, from the query latent), wk (hidden -> index_head_dim), weights_proj
+      (hidden -> index_n_heads), the scores for every query and key, their weighted head sum.
+    * Dots3NoteTextMLP (gate, up, down of intermediate_size) on mlp_layer_types dense;
+      Dots3NoteTextMoE on sparse: router (hidden -> n_routed_experts), gated experts of
+      moe_intermediate_size (balanced routing), the shared MLP of
+      shared_experts_intermediate_size x n_shared_experts."""
+    cfg = cfg.get("text_config") or cfg
+    d, ql = cfg["hidden_size"], cfg["q_lora_rank"]
+    overrides = {int(k): v for k, v in (cfg.get("per_layer_config") or {}).items()}
+    ih, idim = cfg["index_n_heads"], cfg["index_head_dim"]
+    k, experts, width = (
+        cfg["num_experts_per_tok"],
+        cfg["n_routed_experts"],
+        cfg["moe_intermediate_size"],
+    )
+    touched = min(experts, m * k)
+    moe = m * d * experts + touched * math.ceil(m * k / touched) * 3 * d * width
+    moe += 3 * m * d * cfg["shared_experts_intermediate_size"] * cfg["n_shared_experts"]
+    dense = 3 * m * d * cfg["intermediate_size"]
+    out = {"dense": 0, "moe": 0}
+    for i, (kind, mlp) in enumerate(zip(cfg["layer_types"], cfg["mlp_layer_types"], strict=True)):
+        c = {**cfg, **overrides.get(i, {})}
+        heads, kvl, v = c["num_attention_heads"], c["kv_lora_rank"], c["v_head_dim"]
+        qk, rope = c["qk_nope_head_dim"] + c["qk_rope_head_dim"], c["qk_rope_head_dim"]
+        indexed = kind == "indexed_attention"
+        n = min(m, cfg["index_topk"] if indexed else cfg["sliding_window"])
+        attention = (
+            m * d * ql + m * ql * heads * qk
+            + m * d * (kvl + rope) + m * kvl * heads * (c["qk_nope_head_dim"] + v)
+            + m * d * heads
+            + heads * m * n * qk + heads * m * n * v
+            + m * heads * v * d
+        )  # fmt: skip
+        if indexed:
+            attention += m * ql * ih * idim + m * d * idim + m * d * ih + ih * m * m * idim
+            attention += ih * m * m
+        kind_ = "moe" if mlp == "sparse" else "dense"
+        out[kind_] += attention + (moe if kind_ == "moe" else dense)
+    return out
+
+
 ODDS = {
     "voxtral_realtime": voxtral_realtime_macs,
     "mistral_large4_text": mistral_large4_macs,
+    "dots3_note_text": dots3_macs,
+    "dots3_note": dots3_macs,
 }
 
 

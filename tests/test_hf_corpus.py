@@ -56,16 +56,17 @@ MIN_ACCEPTED = {
     # + gemma4, gemma4_text (per-layer inputs), gemma4_unified_assistant (KV from its target),
     # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
     # + big_bird (block-sparse: tests/hf_local_formulas.py);
-    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
-    "decoder-only": 111,
+    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant;
+    # + dots3_note (its text model: tests/hf_odds_formulas.py)
+    "decoder-only": 112,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
     # ConvBERT, Nystromformer, YOSO, MRA refused
     "encoder-only": 23,
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
-    "moe": 52,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
+    "moe": 53,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP);
     # + mistral_large4_text (no-rotary MLA layers, indexer from the hidden state:
-    # tests/hf_odds_formulas.py)
+    # tests/hf_odds_formulas.py); + dots3_note_text (indexed and sliding MLA layers)
     "encoder-decoder": 52,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_odds_formulas import mistral_large4_macs, voxtral_realtime_macs
+from hf_odds_formulas import dots3_macs, mistral_large4_macs, voxtral_realtime_macs
 from support import hf_cli_run, solved_operators
 
 from cosamt.errors import InputError
@@ -129,3 +129,63 @@ def test_mistral_large4_cli_workload_and_solve(tmp_path: Path) -> None:
     assert {"dense.idx_q_norm", "dense.kv_up", "moe.idx_sum"} <= names
     assert report is not None and report["total"]["all_optimal"] is True
     assert {"dense.idx_q_norm", "dense.kv_up"} <= solved_operators(report)
+
+
+def dots3(**extra: Any) -> dict[str, Any]:
+    """A tiny Dots3NoteTextConfig: layers 0 and 3 indexed, 1 and 2 sliding with their own MLA
+    heads, latent and non-rotary QK width (per_layer_config, as the corpus's default states)."""
+    wide = {"kv_lora_rank": 24, "num_attention_heads": 2, "num_key_value_heads": 2,
+            "qk_nope_head_dim": 16}  # fmt: skip
+    return {
+        "model_type": "dots3_note_text", "hidden_size": 64, "num_attention_heads": 4,
+        "num_key_value_heads": 4, "num_hidden_layers": 4, "intermediate_size": 96,
+        "moe_intermediate_size": 32, "shared_experts_intermediate_size": 24,
+        "n_routed_experts": 8, "num_experts_per_tok": 2, "n_shared_experts": 2,
+        "q_lora_rank": 32, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8,
+        "v_head_dim": 16, "head_dim": 24, "index_n_heads": 2, "index_head_dim": 16,
+        "index_topk": 5, "sliding_window": 3, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+        "layer_types": ["indexed_attention", "sliding_attention", "sliding_attention",
+                        "indexed_attention"],
+        "mlp_layer_types": ["dense", "sparse", "sparse", "sparse"],
+        "per_layer_config": {"01": wide, "02": wide}, "vocab_size": 100, **extra,
+    }  # fmt: skip
+
+
+def test_dots3_macs_windows_indexer_and_per_layer_mla() -> None:
+    """The indexed layers read top-5 of the M keys their indexer scored; the sliding ones, with
+    their own heads and latent, 3 keys and no indexer; every layer gates its heads (g_proj)."""
+    cfg = dots3()
+    assert macs_by_kind(cfg) == dots3_macs(cfg, M)
+    model = config_from_dict(cfg, source="test")
+    blocks = {p.prefix: {op.name.removeprefix(p.prefix): op for op in ops}
+              for p, ops in build_workload(model, Phase.PREFILL, 1, M).blocks}  # fmt: skip
+    assert set(blocks) == {"global.dense.", "global.moe.", "local.moe."}
+    local, indexed = blocks["local.moe."], blocks["global.moe."]
+    assert "idx_qk" not in local and indexed["idx_qk"].dims["n"] == M
+    assert local["qk"].dims == {"b": 1, "h": 2, "m": M, "n": 3, "d": 16 + 8}
+    assert indexed["qk"].dims == {"b": 1, "h": 4, "m": M, "n": 5, "d": 8 + 8}
+    assert local["kv_down"].dims["f"] == 24 + 8 and local["kv_up"].dims["f"] == 2 * (16 + 16)
+    assert local["attn_gate_proj"].dims["f"] == 2 and indexed["attn_gate_proj"].dims["f"] == 4
+    assert indexed["ffn2"].dims["e"] == 2 * 24  # the shared experts
+
+
+def test_dots3_refusals_name_the_field() -> None:
+    per_layer = dots3()["per_layer_config"]
+    assert refused(dots3(per_layer_config={**per_layer, "01": {"v_head_dim": 8}})) == [
+        "hf_config.per_layer_config.01.v_head_dim"
+    ]
+    kv = {"num_attention_heads": 2, "num_key_value_heads": 1}
+    assert refused(dots3(per_layer_config={**per_layer, "02": kv})) == [
+        "hf_config.per_layer_config.02.num_key_value_heads"
+    ]
+    assert refused(dots3(layer_types=["indexed_attention", "full_attention"] * 2)) == [
+        "hf_config.layer_types"
+    ]
+
+
+def test_dots3_cli_workload_and_solve(tmp_path: Path) -> None:
+    operators, report = hf_cli_run(tmp_path, dots3(), 6)
+    names = {op["name"] for op in operators}
+    assert {"local.moe.kv_up", "global.moe.idx_sum", "local.moe.attn_gate"} <= names
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"local.moe.kv_up", "global.moe.idx_qk"} <= solved_operators(report)

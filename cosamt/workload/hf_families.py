@@ -29,6 +29,7 @@ GATED_TYPES = frozenset(
         "gemma3n_text",  # Gemma3nTextMLP: down(act(gate) * up)
         "voxtral_realtime_text",  # VoxtralRealtimeTextMLP: down(act(gate) * up)
         "mistral_large4_text",  # MistralLarge4TextMLP and its experts' gate_up_proj
+        "dots3_note_text",  # Dots3NoteTextMLP (DeepseekV32MLP) and its experts
         "phi3",
         "phimoe",
         "olmo",

@@ -16,6 +16,14 @@ transformers 5.24 (``src/transformers/models/<type>/modeling_<type>.py``); opera
   ``qk_nope_head_dim + qk_rope_head_dim`` key features per head; the MLP on
   ``mlp_layer_types`` dense, ``MistralLarge4TextMoE`` (shared experts) on sparse. Read as
   layer groups (rotary or not, dense or MoE).
+* ``dots3_note_text`` (``Dots3NoteTextAttention``, ``Dots3NoteTextIndexer``,
+  ``Dots3NoteTextMoE``, ``Dots3NoteTextConfig``; also ``dots3_note``'s language model): MLA
+  with a query latent on every layer, DeepSeek sparse attention on the ``indexed_attention``
+  layers and keys within ``sliding_window`` on the ``sliding_attention`` ones, whose
+  ``per_layer_config`` gives them their own heads, KV latent and non-rotary QK width (the
+  transformers heterogeneous config: a sparse map of overrides of the global fields); a sigmoid
+  gate per head on the attention output (``g_proj``); the MLP on ``mlp_layer_types`` dense, the
+  MoE with ``n_shared_experts`` x ``shared_experts_intermediate_size`` shared on sparse.
 
 Anything these readers cannot model is refused naming the field.
 """
@@ -31,11 +39,26 @@ if TYPE_CHECKING:
 
 # VoxtralRealtimeTextAdaRmsNorm's bottleneck: nn.Linear(config.hidden_size, 32).
 _ADA_NORM_WIDTH = 32
-TYPES = frozenset({"voxtral_realtime_text", "mistral_large4_text"})
+TYPES = frozenset({"voxtral_realtime_text", "mistral_large4_text", "dots3_note_text"})
+# Dots3's per-layer MLA fields, as ModelConfig / LayerGroup names (the others must equal the
+# global value: per-layer query latents, values or rotary widths are not modelled).
+_DOTS3_OVERRIDES = {"num_attention_heads", "num_key_value_heads", "kv_lora_rank",
+                    "qk_nope_head_dim", "head_dim"}  # fmt: skip
+_DOTS3_SAME = ("q_lora_rank", "qk_rope_head_dim", "v_head_dim")
+_DOTS3_KINDS = ("indexed_attention", "sliding_attention")
 
 
 def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
     """A family's fields under the names the generic reader looks for (or away from them)."""
+    if model_type == "dots3_note_text":
+        # Kept aside: the generic reader refuses per_layer_config and indexed attention beside
+        # windowed layers; it reads the indexer of an all-indexed stack, which this reader splits.
+        out = {k: v for k, v in data.items() if k not in ("per_layer_config", "layer_types")}
+        kinds = data.get("layer_types")
+        out["_layer_types"], out["_per_layer_config"] = kinds, data.get("per_layer_config")
+        if isinstance(kinds, list):
+            out["layer_types"] = ["indexed_attention"] * len(kinds)
+        return out
     if model_type != "mistral_large4_text":
         return data
     # Kept aside: the generic reader refuses MLA with no_rope_layers; this reader takes them.
@@ -59,7 +82,92 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return {"time_ada_norm": _ADA_NORM_WIDTH}
     if model_type == "mistral_large4_text":
         return _mistral_large4(r, base)
+    if model_type == "dots3_note_text":
+        return _dots3(r, base)
     return {}
+
+
+def _dots3(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """Dots3NoteTextDecoderLayer i: Dots3NoteTextAttention of per_layer_config[i] (the global
+    fields where it states none), its indexer on indexed_attention layers, its window on
+    sliding_attention ones; the MLP where mlp_layer_types[i] is dense, Dots3NoteTextMoE where
+    sparse."""
+    layers = base.get("n_layers")
+    if not layers or r.problems or base.get("indexer") is None:
+        return {}
+    kinds, mlp = r.data.get("_layer_types"), r.data.get("mlp_layer_types")
+    if not isinstance(kinds, list) or len(kinds) != layers or not set(kinds) <= set(_DOTS3_KINDS):
+        r.refuse("layer_types", f"one of {', '.join(_DOTS3_KINDS)} per layer expected")
+        return {}
+    if not isinstance(mlp, list) or len(mlp) != layers or not set(mlp) <= {"dense", "sparse"}:
+        r.refuse("mlp_layer_types", f"one of dense, sparse per layer expected ({layers} layers)")
+        return {}
+    overrides = _dots3_overrides(r, layers, base)
+    window = r.int_("sliding_window") if "sliding_attention" in kinds else None
+    shared = r.int_("shared_experts_intermediate_size")
+    n_shared = r.data.get("n_shared_experts")
+    if overrides is None or ("sliding_attention" in kinds and window is None) or shared is None:
+        return {}
+    if not isinstance(n_shared, int) or isinstance(n_shared, bool) or n_shared < 1:
+        r.refuse("n_shared_experts", "Dots3NoteTextMoE has n_shared_experts >= 1 shared experts")
+        return {}
+    groups = []
+    for i, (kind, ffn) in enumerate(zip(kinds, mlp, strict=True)):
+        sliding = kind == "sliding_attention"
+        layer = {"mixer": "attention", "ffn": "moe" if ffn == "sparse" else "dense",
+                 "window": sliding, "no_indexer": sliding, **overrides.get(i, {})}  # fmt: skip
+        groups.append(layer)
+    r.assumed.append(
+        "dots3_note_text: the latents' scales (q_lora_scale, kv_lora_scale), the RMSNorm of the "
+        "shared rotated key part (k_rope_only_layernorm) and the router's sigmoid, bias and "
+        "group steps (counted as softmax + top-k) are vector work, not counted; as for every "
+        "MLA, decode counts kv_up on the new token with K and V cached per head (transformers' "
+        "expand_kv decompresses the whole cached latent every step)"
+    )
+    out: dict[str, Any] = {"moe_layers": None, "sliding_layers": None, "sliding_moe_layers": None}
+    out |= {"sliding_window": window, "attention_gate": "head", "shared_d_ff": n_shared * shared}
+    if "sparse" not in mlp:
+        out |= {"n_experts": None, "experts_per_token": None, "shared_d_ff": 0}
+    return {**out, "layer_groups": _groups(groups)}
+
+
+def _dots3_overrides(
+    r: _Reader, layers: int, base: dict[str, Any]
+) -> dict[int, dict[str, int]] | None:
+    """per_layer_config as each layer's LayerGroup overrides: heads, KV latent and QK head dim
+    (qk_nope_head_dim + the global qk_rope_head_dim); num_key_value_heads must equal the heads
+    (MLA decompresses K and V per query head) and head_dim is the rotary tables' (not read)."""
+    raw = r.data.get("_per_layer_config") or {}
+    if not isinstance(raw, dict):
+        r.refuse("per_layer_config", "expected an object of layer overrides")
+        return None
+    rope, flat_dh = base.get("rotary_dim"), base.get("head_dim")
+    out: dict[int, dict[str, int]] = {}
+    for key, fields in raw.items():
+        index = int(key) if isinstance(key, str) and key.isdigit() else None
+        path = f"per_layer_config.{key}"
+        if index is None or index >= layers or not isinstance(fields, dict):
+            r.refuse(path, f"expected a layer index below {layers} with an object of overrides")
+            continue
+        for field, value in fields.items():
+            same = field in _DOTS3_SAME and value == r.data.get(field)
+            if field not in _DOTS3_OVERRIDES and not same:
+                r.refuse(f"{path}.{field}", f"a per-layer {field} is not modelled")
+            elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                r.refuse(f"{path}.{field}", f"must be a positive integer (got {value!r})")
+        if r.problems:
+            continue
+        heads = fields.get("num_attention_heads", base.get("n_heads"))
+        if fields.get("num_key_value_heads", heads) != heads:
+            r.refuse(f"{path}.num_key_value_heads", "must equal the layer's heads (MLA)")
+            continue
+        nope = fields.get("qk_nope_head_dim", r.data.get("qk_nope_head_dim"))
+        layer = {"n_heads": heads, "kv_lora_rank": fields.get("kv_lora_rank"),
+                 "head_dim": nope + rope if isinstance(nope, int) and rope else None}  # fmt: skip
+        flat = {"n_heads": base.get("n_heads"), "kv_lora_rank": base.get("kv_lora_rank"),
+                "head_dim": flat_dh}  # fmt: skip
+        out[index] = {k: v for k, v in layer.items() if v is not None and v != flat[k]}
+    return None if r.problems else out
 
 
 def _mistral_large4(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +201,9 @@ def _mistral_large4(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "mistral_large4_text: no rotary on the no_rope_layers 0 layers (MLA then has no rotated "
         "key part, and its indexer none); the queries' log-position softmax scaling "
         "(MistralLarge4TextSoftmaxScaling, attention and indexer), LeRoPE's scale and the "
-        "router's group-limited top-k are vector work, not counted"
+        "router's group-limited top-k are vector work, not counted; as for every MLA, decode "
+        "counts kv_up on the new token with K and V cached per head (transformers' expand_kv "
+        "decompresses the whole cached latent every step)"
     )
     groups = [
         {"mixer": "attention", "ffn": "moe" if kind == "sparse" else "dense", "no_rope": not r_}

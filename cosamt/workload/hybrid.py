@@ -101,7 +101,12 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     ]
     if model.indexer is not None:  # attention reads the top-k keys the indexer scored
         topk = model.indexer.topk
-        layers = [replace(p, n=min(p.n, topk), index_n=p.n) for p in layers]
+        layers = [
+            p
+            if p.group is not None and p.group.no_indexer
+            else replace(p, n=min(p.n, topk), index_n=p.n)
+            for p in layers
+        ]
     return (
         _model_wide_plans(model, m, before=True)
         + layers
@@ -142,6 +147,12 @@ def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
         label += ", no rotary"
     if group.head_dim is not None:
         label += f", head dim {group.head_dim}"
+    if group.n_heads is not None:
+        label += f", {group.n_heads} heads"
+    if group.kv_lora_rank is not None:
+        label += f", KV latent {group.kv_lora_rank}"
+    if model.indexer is not None and not group.no_indexer:
+        label += ", indexed"
     if group.kv_shared:
         label += ", K/V shared"
     if group.sparse_gate:
@@ -162,6 +173,8 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         update |= {"rotary_dim": None} if group.no_rope else {}
         if group.no_rope and model.indexer is not None:  # nor in the indexer (Mistral Large 4)
             update["indexer"] = model.indexer.model_copy(update={"rotary_dim": 0})
+        if group.no_indexer:  # Dots3's sliding layers: plain MLA within the window
+            update["indexer"] = None
         shaped = model.model_copy(update=update) if update else model
         attend = shared_kv_attention if group.kv_shared else _self_attention
         ops += attend(shaped, plan, b)

@@ -188,12 +188,22 @@ class LayerGroup(BaseModel):
     no_rope: bool = False
     """Attention: no rotary embedding on these layers (Llama 4's NoPE layers, AFMoE's
     full-attention layers)."""
+    n_heads: Heads | None = None
+    """MLA: these layers' query heads (each with its own decompressed K and V; ``None``: the
+    model's; Dots3's sliding layers)."""
+    kv_lora_rank: Width | None = None
+    """MLA: these layers' KV latent width (``None``: the model's)."""
+    no_indexer: bool = False
+    """Indexed attention models: these layers attend without the indexer (Dots3's
+    ``sliding_attention`` layers beside its ``indexed_attention`` ones)."""
 
     @property
     def overrides(self) -> dict[str, int]:
-        """The model fields these layers' attention replaces (head dim, KV heads, rotary)."""
+        """The model fields these layers' attention replaces (head dim, KV heads, rotary; MLA's
+        heads and latent width)."""
         fields = {"head_dim": self.head_dim, "n_kv_heads": self.n_kv_heads}
-        fields["rotary_dim"] = self.rotary_dim
+        fields |= {"rotary_dim": self.rotary_dim, "n_heads": self.n_heads}
+        fields["kv_lora_rank"] = self.kv_lora_rank
         return {k: v for k, v in fields.items() if v is not None}
 
     @property
@@ -217,4 +227,7 @@ class LayerGroup(BaseModel):
             self.kv_shared,
             self.sparse_gate,
             self.no_rope,
+            self.n_heads,
+            self.kv_lora_rank,
+            self.no_indexer,
         )

@@ -453,12 +453,16 @@ class ModelConfig(BaseModel):
         if self.norm_position != "pre":
             raise ValueError("layer_groups: pre-norm blocks only")
         if (self.mla or self.indexer is not None) and any(
-            g.mixer != "attention" or g.kv_shared or g.overrides for g in groups
+            g.mixer != "attention" or g.kv_shared or g.n_kv_heads for g in groups
         ):
             raise ValueError(
-                "layer_groups with MLA or indexed attention: attention groups that differ only "
-                "by window, no_rope and FFN (Mistral Large 4)"
+                "layer_groups with MLA or indexed attention: attention groups without KV sharing "
+                "or KV heads of their own (Mistral Large 4, Dots3)"
             )
+        if not self.mla and any(g.n_heads or g.kv_lora_rank for g in groups):
+            raise ValueError("layer_groups: a group's n_heads or kv_lora_rank needs MLA")
+        if self.indexer is None and any(g.no_indexer for g in groups):
+            raise ValueError("layer_groups: no_indexer needs an indexer")
         if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
             raise ValueError(
                 "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"
