@@ -127,11 +127,61 @@ def dots3_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     return out
 
 
+def hy_v4_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """HYV4Model (modeling_hy_v4.py; hy_v4_vl's HYV4VL* text classes are the same), prefill of
+    m tokens, N = hc_mult streams, per HYV4DecoderLayer i:
+
+    * attn_hc and ffn_hc (HYV4HyperConnection): F.linear(flat, fn) with fn of 2N x (N x
+      hidden), and the weighted sum of the N streams (pre * streams summed over them: N x
+      hidden products per token); the post update (post * h + residual) is element-wise.
+    * HYV4Attention: q_a_proj, q_b_proj (q_lora_rank -> heads x (qk_nope + qk_rope)),
+      kv_a_proj_with_mqa, kv_b_proj (kv_lora_rank -> heads x (qk_nope + v_head_dim)),
+      gate_proj (hidden -> heads x v_head_dim), QK^T and PV over min(m, index_topk) keys,
+      o_proj; HYV4Indexer (wq_b from the query latent, wk, weights_proj, scores, weighted head
+      sum over all m keys) only where indexer_types[i] is full (shared layers reuse the top-k).
+    * HYV4MLP (intermediate_size, gated) where mlp_layer_types[i] is dense; HYV4MoE where sparse:
+      router, gated experts of moe_intermediate_size (balanced routing), shared MLP of
+      moe_intermediate_size x n_shared_experts.
+
+    After the layers HYV4HyperHead: hc_fn of N x (N x hidden) and the weighted stream sum."""
+    d, heads, ql, kvl = (cfg[k] for k in ("hidden_size", "num_attention_heads", "q_lora_rank",
+                                           "kv_lora_rank"))  # fmt: skip
+    nope, rope, v = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"]
+    streams, ih, idim = cfg["hc_mult"], cfg["index_n_heads"], cfg["index_head_dim"]
+    n = min(m, cfg["index_topk"])
+    hc = m * streams * d * 2 * streams + m * streams * d
+    attention = (
+        m * d * ql + m * ql * heads * (nope + rope)
+        + m * d * (kvl + rope) + m * kvl * heads * (nope + v)
+        + m * d * heads * v
+        + heads * m * n * (nope + rope) + heads * m * n * v
+        + m * heads * v * d
+    )  # fmt: skip
+    indexer = m * ql * ih * idim + m * d * idim + m * d * ih + ih * m * m * idim + ih * m * m
+    k, experts, width = (
+        cfg["num_experts_per_tok"],
+        cfg["n_routed_experts"],
+        cfg["moe_intermediate_size"],
+    )
+    touched = min(experts, m * k)
+    moe = m * d * experts + touched * math.ceil(m * k / touched) * 3 * d * width
+    moe += 3 * m * d * width * cfg["n_shared_experts"]
+    dense = 3 * m * d * cfg["intermediate_size"]
+    out = {"dense": m * streams * d * streams + m * streams * d, "moe": 0}  # the head
+    for kind, mlp in zip(cfg["indexer_types"], cfg["mlp_layer_types"], strict=True):
+        layer = 2 * hc + attention + (indexer if kind == "full" else 0)
+        key = "moe" if mlp == "sparse" else "dense"
+        out[key] += layer + (moe if key == "moe" else dense)
+    return out
+
+
 ODDS = {
     "voxtral_realtime": voxtral_realtime_macs,
     "mistral_large4_text": mistral_large4_macs,
     "dots3_note_text": dots3_macs,
     "dots3_note": dots3_macs,
+    "hy_v4": hy_v4_macs,
+    "hy_v4_vl_text": hy_v4_macs,
 }
 
 

@@ -63,10 +63,11 @@ MIN_ACCEPTED = {
     # ConvBERT, Nystromformer, YOSO, MRA refused
     "encoder-only": 23,
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
-    "moe": 53,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
+    "moe": 55,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP);
     # + mistral_large4_text (no-rotary MLA layers, indexer from the hidden state:
-    # tests/hf_odds_formulas.py); + dots3_note_text (indexed and sliding MLA layers)
+    # tests/hf_odds_formulas.py); + dots3_note_text (indexed and sliding MLA layers);
+    # + hy_v4, hy_v4_vl_text (hyper-connections, shared indexers)
     "encoder-decoder": 52,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_odds_formulas import dots3_macs, mistral_large4_macs, voxtral_realtime_macs
+from hf_odds_formulas import (
+    dots3_macs,
+    hy_v4_macs,
+    mistral_large4_macs,
+    voxtral_realtime_macs,
+)
 from support import hf_cli_run, solved_operators
 
 from cosamt.errors import InputError
@@ -189,3 +194,54 @@ def test_dots3_cli_workload_and_solve(tmp_path: Path) -> None:
     assert {"local.moe.kv_up", "global.moe.idx_sum", "local.moe.attn_gate"} <= names
     assert report is not None and report["total"]["all_optimal"] is True
     assert {"local.moe.kv_up", "global.moe.idx_qk"} <= solved_operators(report)
+
+
+def hy_v4(**extra: Any) -> dict[str, Any]:
+    """A tiny HYV4Config: 4 layers (dense, then MoE), layers 2 and 3 reusing layer 1's top-k."""
+    return {
+        "model_type": "hy_v4", "hidden_size": 64, "num_attention_heads": 4,
+        "num_key_value_heads": 4, "num_hidden_layers": 4, "intermediate_size": 96,
+        "moe_intermediate_size": 32, "n_routed_experts": 8, "num_experts_per_tok": 2,
+        "n_shared_experts": 1, "q_lora_rank": 32, "kv_lora_rank": 16, "qk_nope_head_dim": 8,
+        "qk_rope_head_dim": 8, "qk_head_dim": 16, "v_head_dim": 16, "head_dim": 8,
+        "index_n_heads": 2, "index_head_dim": 16, "index_topk": 5, "hc_mult": 3,
+        "hc_eps": 1e-6, "hc_magnitude": 2.0, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+        "layer_types": ["indexed_attention"] * 4, "indexer_types": ["full", "full", "shared", "shared"],
+        "mlp_layer_types": ["dense", "sparse", "sparse", "sparse"], "swiglu_limit": 10.0,
+        "vocab_size": 100, **extra,
+    }  # fmt: skip
+
+
+def test_hy_v4_macs_hyper_connections_and_shared_indexer() -> None:
+    """The shared layers run no indexer but still attend over top-5 keys; each sublayer mixes
+    the 3 streams (a GEMM to 6 gates and a contraction over the streams); the head collapses
+    them once after the layers."""
+    cfg = hy_v4()
+    assert macs_by_kind(cfg) == hy_v4_macs(cfg, M)
+    model = config_from_dict(cfg, source="test")
+    plans = build_workload(model, Phase.PREFILL, 1, M).blocks
+    blocks = {p.prefix: {op.name.removeprefix(p.prefix): op for op in ops} for p, ops in plans}
+    assert list(blocks) == ["dense.", "moe.", "moe.g3.", "hc_head."]
+    shared, full = blocks["moe.g3."], blocks["moe."]
+    assert "idx_qk" not in shared and shared["qk"].dims["n"] == 5 and full["idx_qk"].dims["n"] == M
+    assert full["attn_hc_mix"].dims == {"b": 1, "m": M, "e": 3 * 64, "f": 6}
+    assert full["ffn_hc_pre"].dims == {"b": 1, "m": M, "f": 64, "n": 3}
+    assert full["attn_hc_post"].dims == {"b": 1, "m": M, "n": 3, "f": 64}
+    assert "residual1" not in full and "expert_sum" in full  # routed + shared, then the post
+    assert blocks["hc_head."]["mix"].dims["f"] == 3 and plans[-1][0].count == 1
+    assert full["attn_gate_proj"].dims["f"] == 4 * 16  # HYV4Attention.gate_proj
+
+
+def test_hy_v4_refusals_name_the_field() -> None:
+    assert refused(hy_v4(hc_mult=1)) == ["hf_config.hc_mult"]
+    assert refused(hy_v4(indexer_types=["shared", "full", "full", "full"])) == [
+        "hf_config.indexer_types"
+    ]
+
+
+def test_hy_v4_cli_workload_and_solve(tmp_path: Path) -> None:
+    operators, report = hf_cli_run(tmp_path, hy_v4(), 6)
+    names = {"moe.attn_hc_mix", "moe.attn_hc_pre", "moe.ffn_hc_post", "hc_head.pre"}
+    assert names <= {op["name"] for op in operators}
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert names <= solved_operators(report)

@@ -30,6 +30,8 @@ GATED_TYPES = frozenset(
         "voxtral_realtime_text",  # VoxtralRealtimeTextMLP: down(act(gate) * up)
         "mistral_large4_text",  # MistralLarge4TextMLP and its experts' gate_up_proj
         "dots3_note_text",  # Dots3NoteTextMLP (DeepseekV32MLP) and its experts
+        "hy_v4",  # HYV4MLP and HYV4Experts' gate_up_proj
+        "hy_v4_vl_text",
         "phi3",
         "phimoe",
         "olmo",

@@ -24,6 +24,13 @@ transformers 5.24 (``src/transformers/models/<type>/modeling_<type>.py``); opera
   transformers heterogeneous config: a sparse map of overrides of the global fields); a sigmoid
   gate per head on the attention output (``g_proj``); the MLP on ``mlp_layer_types`` dense, the
   MoE with ``n_shared_experts`` x ``shared_experts_intermediate_size`` shared on sparse.
+* ``hy_v4``, ``hy_v4_vl_text`` (``HYV4Attention``, ``HYV4HyperConnection``,
+  ``HYV4DecoderLayer``, ``HYV4HyperHead``, ``HYV4MoE``; the VL text model's classes are the
+  same): MLA with a query latent, DeepSeek sparse attention whose ``indexer_types`` ``shared``
+  layers reuse the previous full layer's top-k (no indexer of their own), an element-wise
+  sigmoid gate on the attention output (``gate_proj``: heads x v_head_dim), ``hc_mult``
+  hyper-connection streams around every sublayer and a head collapsing them; the MLP on
+  ``mlp_layer_types`` dense, the MoE with shared experts on sparse.
 
 Anything these readers cannot model is refused naming the field.
 """
@@ -39,7 +46,8 @@ if TYPE_CHECKING:
 
 # VoxtralRealtimeTextAdaRmsNorm's bottleneck: nn.Linear(config.hidden_size, 32).
 _ADA_NORM_WIDTH = 32
-TYPES = frozenset({"voxtral_realtime_text", "mistral_large4_text", "dots3_note_text"})
+_HY_TYPES = frozenset({"hy_v4", "hy_v4_vl_text"})
+TYPES = frozenset({"voxtral_realtime_text", "mistral_large4_text", "dots3_note_text"}) | _HY_TYPES
 # Dots3's per-layer MLA fields, as ModelConfig / LayerGroup names (the others must equal the
 # global value: per-layer query latents, values or rotary widths are not modelled).
 _DOTS3_OVERRIDES = {"num_attention_heads", "num_key_value_heads", "kv_lora_rank",
@@ -59,6 +67,10 @@ def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
         if isinstance(kinds, list):
             out["layer_types"] = ["indexed_attention"] * len(kinds)
         return out
+    if model_type in _HY_TYPES:
+        # Kept aside: the generic indexed-attention reader refuses both; this reader takes them.
+        out = {k: v for k, v in data.items() if k not in ("hc_mult", "indexer_types")}
+        return {**out, "_hc_mult": data.get("hc_mult"), "_indexer_types": data.get("indexer_types")}
     if model_type != "mistral_large4_text":
         return data
     # Kept aside: the generic reader refuses MLA with no_rope_layers; this reader takes them.
@@ -84,7 +96,53 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _mistral_large4(r, base)
     if model_type == "dots3_note_text":
         return _dots3(r, base)
+    if model_type in _HY_TYPES:
+        return _hy_v4(r, model_type, base)
     return {}
+
+
+def _hy_v4(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """HYV4DecoderLayer i: HYV4Attention (its own indexer where indexer_types[i] is full, the
+    previous full layer's top-k where shared), HYV4MLP where mlp_layer_types[i] is dense, HYV4MoE
+    where sparse; hyper-connections of hc_mult streams around both sublayers."""
+    layers = base.get("n_layers")
+    if not layers or r.problems or base.get("indexer") is None:
+        return {}
+    streams, kinds = r.data.get("_hc_mult"), r.data.get("_indexer_types")
+    mlp = r.data.get("mlp_layer_types")
+    if not isinstance(streams, int) or isinstance(streams, bool) or streams < 2:
+        r.refuse("hc_mult", f"HYV4HyperConnection needs at least 2 streams (got {streams!r})")
+        return {}
+    if not isinstance(kinds, list) or len(kinds) != layers or not set(kinds) <= {"full", "shared"}:
+        r.refuse("indexer_types", f"one of full, shared per layer expected ({layers} layers)")
+        return {}
+    if kinds[0] != "full":
+        r.refuse("indexer_types", "a shared layer reuses an earlier full layer's top-k: none")
+        return {}
+    if not isinstance(mlp, list) or len(mlp) != layers or not set(mlp) <= {"dense", "sparse"}:
+        r.refuse("mlp_layer_types", f"one of dense, sparse per layer expected ({layers} layers)")
+        return {}
+    r.assumed.append(
+        f"{model_type}: the attention sinks (one more logit per head and query), the experts' "
+        "swiglu_limit clamps, the router's sigmoid, bias and group steps (counted as softmax + "
+        "top-k) are vector work not counted; shared-indexer layers attend over the top-k keys "
+        "of the previous full layer; as for every MLA, decode counts kv_up on the new token "
+        "with K and V cached per head (transformers' expand_kv decompresses the whole cached "
+        "latent every step)"
+    )
+    groups = [
+        {
+            "mixer": "attention",
+            "ffn": "moe" if ffn == "sparse" else "dense",
+            "shared_indexer": kind == "shared",
+        }
+        for kind, ffn in zip(kinds, mlp, strict=True)
+    ]
+    out: dict[str, Any] = {"moe_layers": None, "hyper_connections": streams}
+    out["attention_gate"] = "element"
+    if "sparse" not in mlp:
+        out |= {"n_experts": None, "experts_per_token": None, "shared_d_ff": 0}
+    return {**out, "layer_groups": _groups(groups)}
 
 
 def _dots3(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import ModelConfig
+from cosamt.workload.odds import HC_HEAD, hc_layer_ops
 from cosamt.workload.per_layer import (
     ASSISTANT_IN,
     ASSISTANT_OUT,
@@ -126,6 +127,8 @@ def _model_wide_plans(model: ModelConfig, m: int, before: bool) -> list[BlockPla
             if before
             else ("altup_out.", "AltUp merge (after the layers)", ALTUP_OUT)
         )
+    if not before and model.hyper_connections is not None:  # HY-V4's HYV4HyperHead
+        kinds.append(("hc_head.", "hyper-connection head (after the layers)", HC_HEAD))
     if model.assistant_target_width is not None:
         kinds.append(
             ("asst.", "assistant input projection", ASSISTANT_IN)
@@ -152,7 +155,7 @@ def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
     if group.kv_lora_rank is not None:
         label += f", KV latent {group.kv_lora_rank}"
     if model.indexer is not None and not group.no_indexer:
-        label += ", indexed"
+        label += ", shared top-k" if group.shared_indexer else ", indexed"
     if group.kv_shared:
         label += ", K/V shared"
     if group.sparse_gate:
@@ -173,7 +176,7 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         update |= {"rotary_dim": None} if group.no_rope else {}
         if group.no_rope and model.indexer is not None:  # nor in the indexer (Mistral Large 4)
             update["indexer"] = model.indexer.model_copy(update={"rotary_dim": 0})
-        if group.no_indexer:  # Dots3's sliding layers: plain MLA within the window
+        if group.no_indexer or group.shared_indexer:  # Dots3's sliding layers; HY-V4's reuse
             update["indexer"] = None
         shaped = model.model_copy(update=update) if update else model
         attend = shared_kv_attention if group.kv_shared else _self_attention
@@ -188,6 +191,8 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     assert group is not None
     if model.altup is not None:  # Gemma 3n: AltUp around the layer (cosamt.workload.altup)
         return layer_ops(model, plan, b)
+    if model.hyper_connections is not None:  # HY-V4: the streams mixed around each sublayer
+        return hc_layer_ops(model, plan, b, _mixer(model, plan, b))
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     ops: list[Einsum] = []
     step = 1

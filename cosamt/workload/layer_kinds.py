@@ -196,6 +196,10 @@ class LayerGroup(BaseModel):
     no_indexer: bool = False
     """Indexed attention models: these layers attend without the indexer (Dots3's
     ``sliding_attention`` layers beside its ``indexed_attention`` ones)."""
+    shared_indexer: bool = False
+    """Indexed attention models: these layers reuse the top-k keys an earlier layer's indexer
+    chose (``indexer_types`` ``shared``: HY-V4): no indexer operators, attention still over the
+    top-k keys."""
 
     @property
     def overrides(self) -> dict[str, int]:
@@ -230,4 +234,5 @@ class LayerGroup(BaseModel):
             self.n_heads,
             self.kv_lora_rank,
             self.no_indexer,
+            self.shared_indexer,
         )

@@ -276,6 +276,12 @@ class ModelConfig(BaseModel):
     conv_groups: ConvGroups | None = None
     """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
     ``None``: dense projections."""
+    hyper_connections: Annotated[int, Field(ge=2, strict=True)] | None = None
+    """HY-V4's hyper-connections (``hc_mult`` residual streams, ``HYV4HyperConnection``):
+    before each sublayer a mix of the streams (an unweighted RMSNorm and a GEMM of all of them to
+    2 x streams gates, their weighted sum as the sublayer's input), after it the output spread
+    back onto every stream; ``HYV4HyperHead`` collapses them after the layers
+    (:mod:`cosamt.workload.odds`; needs ``layer_groups``); ``None``: one residual stream."""
     time_ada_norm: PositiveInt | None = None
     """Voxtral Realtime's time-conditioned AdaRMSNorm (``VoxtralRealtimeTextAdaRmsNorm``): the FFN
     input, after ``norm2``, times 1 + MLP(t), the MLP hidden -> this width -> hidden with GELU,
@@ -345,6 +351,17 @@ class ModelConfig(BaseModel):
             self.layer_groups is None or any(g.mixer == "parallel" for g in self.layer_groups)
         ):
             raise ValueError("sandwich_norm needs layer_groups (without a parallel mixer)")
+        if self.hyper_connections is not None and (
+            self.layer_groups is None
+            or self.sandwich_norm
+            or self.per_layer_input is not None
+            or self.altup is not None
+            or any(g.mixer != "attention" or g.ffn is None for g in self.layer_groups)
+        ):
+            raise ValueError(
+                "hyper_connections need layer_groups of attention and an FFN (no sandwich norms, "
+                "per-layer inputs or AltUp)"
+            )
         if self.time_ada_norm is not None and (
             self.layer_groups is not None or self.parallel or self.norm_position != "pre"
         ):
@@ -461,8 +478,10 @@ class ModelConfig(BaseModel):
             )
         if not self.mla and any(g.n_heads or g.kv_lora_rank for g in groups):
             raise ValueError("layer_groups: a group's n_heads or kv_lora_rank needs MLA")
-        if self.indexer is None and any(g.no_indexer for g in groups):
-            raise ValueError("layer_groups: no_indexer needs an indexer")
+        if self.indexer is None and any(g.no_indexer or g.shared_indexer for g in groups):
+            raise ValueError("layer_groups: no_indexer and shared_indexer need an indexer")
+        if any(g.no_indexer and g.shared_indexer for g in groups):
+            raise ValueError("layer_groups: a group without an indexer shares none")
         if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
             raise ValueError(
                 "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"

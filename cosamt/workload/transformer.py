@@ -701,6 +701,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
         if plan.special in SPECIALS:
             return special_ops(model, plan, b)
+    if plan.special == "hc_head":  # HY-V4's hyper-connection head
+        from cosamt.workload.odds import hc_head_ops  # it builds on this module
+
+        return hc_head_ops(model, plan, b)
     if plan.special in ("enc_proj", "lstm", "joint"):
         from cosamt.workload import transducer_ops  # it builds on this module
 
