@@ -1,0 +1,82 @@
+"""Independent MAC formulas for the deformable-attention detection transformers of the corpus,
+written from Deformable DETR (Zhu et al., ICLR 2021, sec. 3-4, eq. 3) and from transformers'
+modelling sources, reading the raw config (not cosamt's reading of it).
+
+Multi-scale deformable attention (``DeformableDetrMultiscaleDeformableAttention``, and its
+copies in ``modeling_rt_detr.py``, ``modeling_rt_detr_v2.py``, ``modeling_pp_doclayout_v*.py``):
+``value_proj`` (d x d) on every value token, ``sampling_offsets`` (d -> heads x levels x points
+x 2) and ``attention_weights`` (d -> heads x levels x points) on every query, the weighted sum
+of the sampled values (one MAC per sample and channel: heads x levels x points x head_dim = d x
+levels x points per query), ``output_proj`` (d x d). The bilinear sampling itself is vector work
+(no MACs). D-FINE and DEIMv2 (``DFineMultiscaleDeformableAttention``,
+``Deimv2MultiscaleDeformableAttention``) have neither ``value_proj`` nor ``output_proj``, and gate
+the residual (``DFineGate``: Linear(2d, 2d)).
+
+Tokens: Deformable DETR's encoder runs over every feature level's pixels: SEQ of them. RT-DETR's
+AIFI encoder (``RTDetrAIFILayer``) runs over the top level (stride feat_strides[-1]): SEQ tokens;
+the decoder's memory is all levels: a level of stride s has (s_top / s)^2 pixels per top-level
+pixel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DETECTION = frozenset(
+    {"deformable_detr", "rt_detr", "rt_detr_v2", "d_fine", "deimv2", "pp_doclayout_v2",
+     "pp_doclayout_v3", "pp_doclayout_v4"}
+)  # fmt: skip
+NO_PROJECTIONS = frozenset({"d_fine", "deimv2"})  # D-FINE's attention and gate, DEIMv2's copy
+
+
+def deformable_attention(
+    cfg: dict[str, Any], queries: int, values: int, heads: int, points: Any
+) -> int:
+    """MACs of one multi-scale deformable attention (eq. 3 of the paper; the modules above)."""
+    d, levels = cfg.get("d_model") or cfg["hidden_size"], cfg["num_feature_levels"]
+    samples = sum(points) if isinstance(points, list) else points * levels
+    projections = cfg["model_type"] not in NO_PROJECTIONS
+    out = queries * d * heads * samples * 3  # sampling offsets (x, y) and attention weights
+    out += queries * d * samples  # sum over samples of weight x value, every channel
+    if projections:
+        out += values * d * d + queries * d * d  # value_proj, output_proj
+    return out
+
+
+def self_attention(tokens: int, d: int) -> int:
+    """q, k, v and output projections, Q.K^T and P.V (RTDetrSelfAttention and the like)."""
+    return 4 * tokens * d * d + 2 * tokens * tokens * d
+
+
+def detection_macs(cfg: dict[str, Any], seq: int) -> dict[str, int]:
+    """Encoder and decoder MACs at ``seq`` encoder tokens (see the module docstring)."""
+    t = cfg["model_type"]
+    d = cfg.get("d_model") or cfg["hidden_size"]
+    queries = cfg["num_queries"]
+    if t == "deformable_detr":
+        # DeformableDetrEncoderLayer: deformable self-attention, fc1 / fc2.
+        enc = deformable_attention(
+            cfg, seq, seq, cfg["encoder_attention_heads"], cfg["encoder_n_points"]
+        )
+        enc += 2 * seq * d * cfg["encoder_ffn_dim"]
+        memory, dec_layers = seq, cfg["decoder_layers"]
+    else:
+        # RTDetrEncoderLayer in each AIFI layer, on the top level only.
+        enc = self_attention(seq, d) + 2 * seq * d * cfg["encoder_ffn_dim"]
+        top = cfg["feat_strides"][-1]
+        memory = sum(seq * (top // s) ** 2 for s in cfg["feat_strides"])
+        dec_layers = cfg["decoder_layers"]
+        if t in NO_PROJECTIONS:  # DFineDecoder: decoder_layers - eval_idx - 1 more layers
+            eval_idx = cfg["eval_idx"] % cfg["decoder_layers"]
+            dec_layers += cfg["decoder_layers"] - eval_idx - 1
+    dec = self_attention(queries, d)
+    dec += deformable_attention(
+        cfg, queries, memory, cfg["decoder_attention_heads"], cfg["decoder_n_points"]
+    )
+    if t in NO_PROJECTIONS and cfg.get("use_gateway", True):
+        dec += queries * 2 * d * 2 * d  # the gate's Linear(2d, 2d) on [residual, output]
+    if t == "deimv2":  # Deimv2SwiGLUFFN: gate, up (decoder_ffn_dim // 2 each) and down
+        dec += 3 * queries * d * (cfg["decoder_ffn_dim"] // 2)
+    else:
+        dec += 2 * queries * d * cfg["decoder_ffn_dim"]
+    return {"encoder": cfg["encoder_layers"] * enc, "dense": dec_layers * dec}
