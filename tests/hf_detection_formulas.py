@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+GROUNDING = frozenset({"grounding-dino", "mm-grounding-dino"})  # MM reuses Grounding DINO's layers
 DETECTION = frozenset(
     {"deformable_detr", "rt_detr", "rt_detr_v2", "d_fine", "deimv2", "pp_doclayout_v2",
      "pp_doclayout_v3", "pp_doclayout_v4"}
-)  # fmt: skip
+) | GROUNDING  # fmt: skip
 NO_PROJECTIONS = frozenset({"d_fine", "deimv2"})  # D-FINE's attention and gate, DEIMv2's copy
 
 
@@ -48,12 +49,31 @@ def self_attention(tokens: int, d: int) -> int:
     return 4 * tokens * d * d + 2 * tokens * tokens * d
 
 
+def grounding_text_macs(cfg: dict[str, Any], seq: int) -> tuple[int, int]:
+    """Grounding DINO's text work per encoder layer and per decoder layer, at max_text_len text
+    tokens (Liu et al. 2023, sec. 3.2-3.4; modeling_grounding_dino.py). Encoder:
+    ``GroundingDinoBiMultiHeadAttention`` (fusion width encoder_ffn_dim // 2): vision_proj and
+    values_vision_proj on the seq image tokens, text_proj and values_text_proj on the text, one
+    score matrix (image x text x width), both weighted sums, out_vision_proj and out_text_proj;
+    ``GroundingDinoTextEnhancerLayer``: query, key, value, out_proj (d x d), scores and weighted
+    sum over text x text, fc1 / fc2 of encoder_ffn_dim // 2. Decoder: ``encoder_attn_text``, a
+    query and an output projection of the queries, key and value of the text tokens, scores and
+    weighted sum (queries x text x d)."""
+    d, text, queries = cfg["d_model"], cfg["max_text_len"], cfg["num_queries"]
+    width = cfg["encoder_ffn_dim"] // 2
+    fusion = 2 * seq * d * width + 2 * text * d * width + 3 * seq * text * width
+    fusion += seq * width * d + text * width * d
+    enhancer = self_attention(text, d) + 2 * text * d * width
+    decoder = 2 * queries * d * d + 2 * text * d * d + 2 * queries * text * d
+    return fusion + enhancer, decoder
+
+
 def detection_macs(cfg: dict[str, Any], seq: int) -> dict[str, int]:
     """Encoder and decoder MACs at ``seq`` encoder tokens (see the module docstring)."""
     t = cfg["model_type"]
     d = cfg.get("d_model") or cfg["hidden_size"]
     queries = cfg["num_queries"]
-    if t == "deformable_detr":
+    if t == "deformable_detr" or t in GROUNDING:
         # DeformableDetrEncoderLayer: deformable self-attention, fc1 / fc2.
         enc = deformable_attention(
             cfg, seq, seq, cfg["encoder_attention_heads"], cfg["encoder_n_points"]
@@ -79,4 +99,7 @@ def detection_macs(cfg: dict[str, Any], seq: int) -> dict[str, int]:
         dec += 3 * queries * d * (cfg["decoder_ffn_dim"] // 2)
     else:
         dec += 2 * queries * d * cfg["decoder_ffn_dim"]
+    if t in GROUNDING:  # the text fusion, text enhancer and text cross-attention
+        enc_text, dec_text = grounding_text_macs(cfg, seq)
+        enc, dec = enc + enc_text, dec + dec_text
     return {"encoder": cfg["encoder_layers"] * enc, "dense": dec_layers * dec}

@@ -64,12 +64,12 @@ MIN_ACCEPTED = {
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
-    "encoder-decoder": 59,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 61,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
     # (local and sparse attention: tests/hf_local_formulas.py); + deformable_detr, rt_detr,
-    # rt_detr_v2, d_fine, deimv2, pp_doclayout_v2/v3/v4 (deformable attention:
-    # tests/hf_detection_formulas.py)
+    # rt_detr_v2, d_fine, deimv2, pp_doclayout_v2/v3/v4, grounding-dino, mm-grounding-dino
+    # (deformable attention: tests/hf_detection_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 

@@ -31,17 +31,27 @@ def small(model_type: str, **changes: Any) -> dict[str, Any]:
         cfg["encoder_hidden_dim"] = 32
     else:
         cfg.update(encoder_layers=1, encoder_n_points=2)
+    if "max_text_len" in cfg:  # Grounding DINO
+        cfg["max_text_len"] = 5
     return {**cfg, **changes}
 
 
-@pytest.mark.parametrize("model_type", ["deformable_detr", "d_fine"])
+EXTRA = {
+    "deformable_detr": {"enc.sample"},
+    "d_fine": {"dec.gate_proj", "dec.gate_mix"},
+    "grounding-dino": {"enc.fuse_vqk", "enc.fuse_tsoftmax", "enc.fuse_tav", "enc.text_qk",
+                       "dec.tqk"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model_type", sorted(EXTRA))
 def test_cli_workload_and_solve(tmp_path: Path, model_type: str) -> None:
-    """The bilinear gather (a vector operator with a taps dimension it sums over) and the
-    weighted sum over the samples go through ``cosamt workload`` and are scheduled by ``cosamt
-    solve``, every group proven optimal and the evaluator agreeing."""
+    """The bilinear gather (a vector operator with a taps dimension it sums over), the weighted
+    sum over the samples, D-FINE's gate and Grounding DINO's vision-text fusion go through
+    ``cosamt workload`` and are scheduled by ``cosamt solve``, every group proven optimal and
+    the evaluator agreeing."""
     operators, report = hf_cli_run(tmp_path, small(model_type), 4)
-    names = {"dec.xsample", "dec.xsample_sum", "dec.xsampling_offsets"}
-    names |= {"enc.sample"} if model_type == "deformable_detr" else {"dec.gate_proj"}
+    names = {"dec.xsample", "dec.xsample_sum", "dec.xsampling_offsets"} | EXTRA[model_type]
     assert names <= {op["name"] for op in operators}
     assert report is not None and report["total"]["all_optimal"] is True
     assert names <= solved_operators(report)
@@ -61,7 +71,9 @@ def test_sampling_operators_by_hand() -> None:
     assert ops["enc.qk"].dims["n"] == 4  # AIFI: the top level only
 
 
-@pytest.mark.parametrize("model_type", ["deformable_detr", "rt_detr", "d_fine", "deimv2"])
+@pytest.mark.parametrize(
+    "model_type", ["deformable_detr", "rt_detr", "d_fine", "deimv2", "grounding-dino"]
+)
 def test_small_configs_match_the_formula(model_type: str) -> None:
     """At other widths and token counts than the corpus defaults (SEQ 16), the same formula."""
     cfg = small(model_type)
@@ -76,7 +88,7 @@ def test_small_configs_match_the_formula(model_type: str) -> None:
 @pytest.mark.parametrize(
     ("model_type", "changes", "field"),
     [
-        ("deformable_detr", {"two_stage": True}, "two_stage"),
+        ("grounding-dino", {"encoder_attention_heads": 6}, "encoder_attention_heads"),
         ("rt_detr", {"num_feature_levels": 4}, "num_feature_levels"),
         ("rt_detr", {"encode_proj_layers": [1, 2]}, "encode_proj_layers"),
         ("rt_detr", {"feat_strides": [8, 12, 32]}, "feat_strides"),

@@ -47,6 +47,11 @@ class Deformable(BaseModel):
     ``seq_len``: 1 when ``seq_len`` counts every level's pixels (Deformable DETR, whose encoder
     runs over all of them), ``sum (s_top / s_l)^2`` over the levels' strides when ``seq_len``
     is the top level's (RT-DETR's AIFI encoder attends over that level only)."""
+    text_tokens: PositiveInt | None = None
+    """Grounding DINO: text tokens fused into every encoder layer (``GroundingDinoFusionLayer``:
+    bi-directional vision-text attention; ``GroundingDinoTextEnhancerLayer``: self-attention and
+    FFN of the text) and cross-attended by every decoder layer (``encoder_attn_text``);
+    ``None``: no text."""
 
     @property
     def samples(self) -> int:

@@ -36,12 +36,14 @@ from cosamt.workload.transformer import (
     SILU_OPS,
     SOFTMAX_OPS,
     BlockPlan,
+    _attention_core,
     _dense_ffn,
     _elementwise,
     _norm,
     _projection,
     _residual,
     _self_attention,
+    activation_op,
 )
 
 BILINEAR_TAPS = 4  # grid_sample(mode="bilinear"): the four neighbours of a sampled location
@@ -139,17 +141,82 @@ def _gateway(model: ModelConfig, p: str, b: int, m: int, c: int) -> list[Einsum]
     ]
 
 
+def _fusion(model: ModelConfig, text: int, p: str, b: int, s: int, c: int) -> list[Einsum]:
+    """``GroundingDinoBiMultiHeadAttention`` between ``s`` vision and ``text`` text tokens in
+    ``encoder_ffn_dim // 2`` features and ``heads // 2`` heads: the vision queries' scores
+    against the text keys, once, softmax-ed along the text for the vision side and (transposed)
+    along the vision tokens for the text side; each side's values, output projection and
+    ``param * delta`` residual (2 ops: scale, add)."""
+    d, e, h, norm = model.d_model, model.d_ff // 2, model.n_heads // 2, model.norm
+    fused = model.model_copy(update={"n_heads": h, "n_kv_heads": None, "head_dim": e // h})
+    to_text = _attention_core(fused, f"{p}fuse_v", b, s, text, c)
+    to_vision = _attention_core(fused, f"{p}fuse_t", b, text, s, c)[1:]  # the scores, transposed
+    return [
+        _norm(f"{p}fuse_vnorm", norm, b, s, d, c),
+        _norm(f"{p}fuse_tnorm", norm, b, text, d, c),
+        _projection(f"{p}fuse_vproj", b, s, d, 2 * e, c),  # vision_proj, values_vision_proj
+        _projection(f"{p}fuse_tproj", b, text, d, 2 * e, c),  # text_proj, values_text_proj
+        *to_text,
+        *to_vision,
+        _projection(f"{p}fuse_vout", b, s, e, d, c),
+        _projection(f"{p}fuse_tout", b, text, e, d, c),
+        _scaled_residual(f"{p}fuse_vresidual", b, s, d, c),
+        _scaled_residual(f"{p}fuse_tresidual", b, text, d, c),
+    ]
+
+
+def _scaled_residual(name: str, b: int, m: int, d: int, c: int) -> Einsum:
+    inputs = [("A", _BMF, Role.INPUT), ("B", _BMF, Role.INPUT), ("G", ("f",), Role.WEIGHT)]
+    return _elementwise(name, "scaled add", 2, {"b": b, "m": m, "f": d}, inputs, ("Y", _BMF), c)
+
+
+def _text_enhancer(model: ModelConfig, text: int, p: str, b: int, c: int) -> list[Einsum]:
+    """``GroundingDinoTextEnhancerLayer``: self-attention of the text tokens (``heads // 2``
+    heads over d), residual, norm, FFN of ``encoder_ffn_dim // 2``, residual, norm."""
+    d, e, h, norm = model.d_model, model.d_ff // 2, model.n_heads // 2, model.norm
+    enhancer = model.model_copy(update={"n_heads": h, "n_kv_heads": None, "head_dim": d // h})
+    return [
+        _projection(f"{p}text_qkv_proj", b, text, d, 3 * d, c),
+        *_attention_core(enhancer, f"{p}text_", b, text, text, c),
+        _projection(f"{p}text_out_proj", b, text, d, d, c),
+        _residual(f"{p}text_residual1", b, text, d, c),
+        _norm(f"{p}text_norm1", norm, b, text, d, c),
+        _projection(f"{p}text_ffn1", b, text, d, e, c),
+        activation_op(model, f"{p}text_act", b, text, e, c),
+        _projection(f"{p}text_ffn2", b, text, e, d, c),
+        _residual(f"{p}text_residual2", b, text, d, c),
+        _norm(f"{p}text_norm2", norm, b, text, d, c),
+    ]
+
+
+def _text_cross(model: ModelConfig, text: int, p: str, b: int, m: int, c: int) -> list[Einsum]:
+    """Grounding DINO's ``encoder_attn_text``: the queries attend to the text tokens."""
+    d, norm = model.d_model, model.norm
+    return [
+        _projection(f"{p}tq_proj", b, m, d, d, c),
+        _projection(f"{p}tkv_proj", b, text, d, 2 * d, c),
+        *_attention_core(model, f"{p}t", b, m, text, c),
+        _projection(f"{p}tout_proj", b, m, d, d, c),
+        _residual(f"{p}tresidual", b, m, d, c),
+        _norm(f"{p}tnorm", norm, b, m, d, c),
+    ]
+
+
 def block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     """One encoder layer (``plan.cross_n`` None: deformable self-attention) or decoder layer."""
     spec = model.deformable
     assert spec is not None
     p, m, c, d, norm = plan.prefix, plan.m, plan.count, model.d_model, model.norm
+    text = spec.text_tokens
     if plan.cross_n is None:
-        ops = attention_ops(model, spec, p, b, m, m, c)
+        ops = [] if text is None else _fusion(model, text, p, b, m, c)
+        ops += [] if text is None else _text_enhancer(model, text, p, b, c)
+        ops += attention_ops(model, spec, p, b, m, m, c)
     else:
         own = dataclasses.replace(plan, cross_n=None)
         ops = [*_self_attention(model, own, b), _residual(f"{p}residual1", b, m, d, c)]
         ops += [_norm(f"{p}norm1", norm, b, m, d, c)]
+        ops += [] if text is None else _text_cross(model, text, p, b, m, c)
         ops += attention_ops(model, spec, f"{p}x", b, m, plan.cross_n, c)
     if spec.gateway:
         ops += _gateway(model, p, b, m, c)
@@ -175,8 +242,17 @@ def assumptions(model: ModelConfig, seq_len: int) -> list[str]:
         f"({spec.value_tokens} x seq_len: the strides' levels of an image whose sides are "
         "multiples of the largest stride)"
     )
+    text = []
+    if spec.text_tokens is not None:
+        text = [
+            f"text: {spec.text_tokens} text tokens (max_text_len, the most the model reads: a "
+            "shorter prompt does less work); the text tower (text_config) and its projection to "
+            "d_model are not modelled; the vision-text fusion's global max shift and score "
+            "clamps are not counted"
+        ]
     return [
         f"deformable attention: {where}",
+        *text,
         f"deformable attention: {spec.samples} sampled locations per query and head "
         f"(points per level {list(spec.points)}); bilinear sampling as a gather of "
         f"{BILINEAR_TAPS} taps per location and channel ({TAP_OPS} vector ops per tap), each "

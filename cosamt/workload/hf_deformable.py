@@ -33,7 +33,10 @@ from cosamt.workload.models import ModelConfig
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-DEFORMABLE_DETR_TYPES = frozenset({"deformable_detr"})
+# Grounding DINO's layers (GroundingDinoEncoderLayer, GroundingDinoDecoderLayer); MM Grounding
+# DINO reuses them (modular_mm_grounding_dino.py).
+GROUNDING_TYPES = frozenset({"grounding-dino", "mm-grounding-dino"})
+DEFORMABLE_DETR_TYPES = frozenset({"deformable_detr"}) | GROUNDING_TYPES
 # D-FINE's decoder (DFineMultiscaleDeformableAttention, DFineGate) and DEIMv2's copy of it.
 DFINE_TYPES = frozenset({"d_fine", "deimv2"})
 RT_DETR_TYPES = (
@@ -109,34 +112,50 @@ def fields(r: _Reader, model_type: str) -> dict[str, Any]:
     return _rt_detr(r, model_type)
 
 
+def _text_tokens(r: _Reader, model_type: str, d: int | None) -> int | None:
+    """Grounding DINO's text tokens: ``max_text_len`` (GroundingDinoModel truncates to it); the
+    fusion's and text enhancer's heads (half the encoder's) must divide their widths."""
+    if model_type not in GROUNDING_TYPES:
+        return None
+    text = r.int_("max_text_len", what="text tokens")
+    heads, ffn = r.data.get("encoder_attention_heads"), r.data.get("encoder_ffn_dim")
+    if isinstance(heads, int) and isinstance(ffn, int) and d:
+        half = heads // 2
+        if half < 1 or (ffn // 2) % half or d % half:
+            r.refuse(
+                "encoder_attention_heads",
+                f"{heads} // 2 heads must divide encoder_ffn_dim // 2 ({ffn // 2}) and d_model "
+                f"({d}): the fusion and text enhancer layers' heads",
+            )
+    return text
+
+
 def _deformable_detr(r: _Reader, model_type: str) -> dict[str, Any]:
-    if r.data.get("two_stage") is True:
-        r.refuse(
-            "two_stage",
-            "two-stage proposals (enc_output and the proposal heads over every encoder token, "
-            "the top-k query selection) are not modelled",
-        )
     d, levels = r.int_("d_model"), r.int_("num_feature_levels")
+    text = _text_tokens(r, model_type, d)
     if d is None or levels is None:
         return {}
     enc_points = _points(r, "encoder_n_points", levels)
     dec_points = _points(r, "decoder_n_points", levels)
     base = _decoder(r, "activation_function")
-    if enc_points is None or dec_points is None:
+    if enc_points is None or dec_points is None or r.problems:
         return {}
-    encoder = _encoder(r, model_type, d, "activation_function", Deformable(points=enc_points))
+    own = Deformable(points=enc_points, text_tokens=text)
+    encoder = _encoder(r, model_type, d, "activation_function", own)
     if encoder is None:
         return {}
     r.assumed.append(
         f"{model_type}: the backbone's feature maps and the extra levels' convolutions to "
-        f"{levels} levels are not modelled; with_box_refine's per-layer heads neither"
+        f"{levels} levels are not modelled; nor are with_box_refine's per-layer heads, or "
+        "two_stage's proposals (enc_output and the heads over every encoder token, the top-k "
+        "selection)"
     )
     return {
         **base,
         "d_model": d,
         "encoder_layers": encoder.n_layers,
         "encoder": encoder,
-        "deformable": Deformable(points=dec_points),
+        "deformable": Deformable(points=dec_points, text_tokens=text),
     }
 
 
