@@ -111,3 +111,11 @@ def test_per_level_points() -> None:
     """D-FINE's decoder_n_points may give each level its own count: 3 + 1 + 2 samples."""
     model = config_from_dict(small("d_fine", decoder_n_points=[3, 1, 2]))
     assert model.deformable is not None and model.deformable.samples == 6
+
+
+def test_omdet_turbo_is_refused_by_what_no_field_gives() -> None:
+    """OmDet-Turbo: the levels' strides (a timm backbone) and the task prompt's token count."""
+    cfg = json.loads((CORPUS / "omdet-turbo.json").read_text())
+    with pytest.raises(InputError) as exc:
+        config_from_dict(cfg)
+    assert [p.path for p in exc.value.problems] == ["hf_config.backbone_config"]

@@ -807,6 +807,9 @@ def config_from_dict(
     wrong = _non_string_model_types(data, _PREFIX)
     if wrong:
         raise InputError(source, wrong)
+    if data.get("model_type") in hf_deformable.REFUSED:
+        field, message = hf_deformable.REFUSED[data["model_type"]]
+        raise InputError(source, [Problem(f"{_PREFIX}.{field}", message)])
     key = next((k for k in _LANGUAGE_KEYS if isinstance(data.get(k), dict)), None)
     if key is not None and not any(data.get(k) is not None for k in _LAYER_KEYS):
         # A composite (vision- or audio-language) config with no layers of its own: its language

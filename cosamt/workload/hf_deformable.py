@@ -43,6 +43,17 @@ RT_DETR_TYPES = (
     frozenset({"rt_detr", "rt_detr_v2", "pp_doclayout_v2", "pp_doclayout_v3", "pp_doclayout_v4"})
     | DFINE_TYPES
 )
+# Deformable decoders whose token counts no config field gives: refused by name (hf.py, before
+# the composite reading: OmDet-Turbo has a text_config and no generic layer count).
+REFUSED = {
+    "omdet-turbo": (
+        "backbone_config",
+        "OmDet-Turbo's feature levels come from a timm backbone (backbone_config.out_indices) "
+        "whose strides no field states, and its decoder's self-attention runs over num_queries "
+        "plus the task prompt's tokens (OmDetTurboDeformableTransformerDecoderLayer concatenates "
+        "task_features), a count no field gives: not modelled",
+    ),
+}
 TYPES = DEFORMABLE_DETR_TYPES | RT_DETR_TYPES
 _ACTS = {"relu": "relu", "gelu": "gelu", "silu": "silu", "swish": "silu"}
 
