@@ -68,6 +68,16 @@ def grounding_text_macs(cfg: dict[str, Any], seq: int) -> tuple[int, int]:
     return fusion + enhancer, decoder
 
 
+def text_tower_macs(cfg: dict[str, Any]) -> int:
+    """The BERT text tower (Devlin et al. 2019; BertLayer: q, k, v, output dense, scores and
+    weighted sum, intermediate and output dense) over max_text_len tokens, then
+    GroundingDinoModel.text_projection (text hidden size -> d_model)."""
+    bert, text = cfg["text_config"], cfg["max_text_len"]
+    width, ff = bert["hidden_size"], bert["intermediate_size"]
+    layer = 4 * text * width * width + 2 * text * text * width + 2 * text * width * ff
+    return bert["num_hidden_layers"] * layer + text * width * cfg["d_model"]
+
+
 def detection_macs(cfg: dict[str, Any], seq: int) -> dict[str, int]:
     """Encoder and decoder MACs at ``seq`` encoder tokens (see the module docstring)."""
     t = cfg["model_type"]
@@ -102,4 +112,5 @@ def detection_macs(cfg: dict[str, Any], seq: int) -> dict[str, int]:
     if t in GROUNDING:  # the text fusion, text enhancer and text cross-attention
         enc_text, dec_text = grounding_text_macs(cfg, seq)
         enc, dec = enc + enc_text, dec + dec_text
-    return {"encoder": cfg["encoder_layers"] * enc, "dense": dec_layers * dec}
+    tower = text_tower_macs(cfg) if t in GROUNDING else 0
+    return {"encoder": cfg["encoder_layers"] * enc + tower, "dense": dec_layers * dec}

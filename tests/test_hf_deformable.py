@@ -31,8 +31,10 @@ def small(model_type: str, **changes: Any) -> dict[str, Any]:
         cfg["encoder_hidden_dim"] = 32
     else:
         cfg.update(encoder_layers=1, encoder_n_points=2)
-    if "max_text_len" in cfg:  # Grounding DINO
+    if "max_text_len" in cfg:  # Grounding DINO, its BERT text tower at small widths too
         cfg["max_text_len"] = 5
+        cfg["text_config"] = {**cfg["text_config"], "hidden_size": 48, "num_hidden_layers": 1,
+                              "num_attention_heads": 2, "intermediate_size": 96}  # fmt: skip
     return {**cfg, **changes}
 
 
@@ -40,7 +42,7 @@ EXTRA = {
     "deformable_detr": {"enc.sample"},
     "d_fine": {"dec.gate_proj", "dec.gate_mix"},
     "grounding-dino": {"enc.fuse_vqk", "enc.fuse_tsoftmax", "enc.fuse_tav", "enc.text_qk",
-                       "dec.tqk"},
+                       "dec.tqk", "enc.text.qkv_proj", "enc.text_proj.text_projection"},
 }  # fmt: skip
 
 
@@ -89,6 +91,21 @@ def test_small_configs_match_the_formula(model_type: str) -> None:
     ("model_type", "changes", "field"),
     [
         ("grounding-dino", {"encoder_attention_heads": 6}, "encoder_attention_heads"),
+        (
+            "grounding-dino",
+            {
+                "text_config": {
+                    "model_type": "bert",
+                    "hidden_size": 48,
+                    "num_hidden_layers": 1,
+                    "num_attention_heads": 2,
+                    "intermediate_size": 96,
+                    "hidden_act": "tanh",
+                }
+            },
+            "text_config.hidden_act",
+        ),
+        ("grounding-dino", {"text_config": None}, "text_config"),
         ("rt_detr", {"num_feature_levels": 4}, "num_feature_levels"),
         ("rt_detr", {"encode_proj_layers": [1, 2]}, "encode_proj_layers"),
         ("rt_detr", {"feat_strides": [8, 12, 32]}, "feat_strides"),

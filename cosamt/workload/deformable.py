@@ -52,6 +52,9 @@ class Deformable(BaseModel):
     bi-directional vision-text attention; ``GroundingDinoTextEnhancerLayer``: self-attention and
     FFN of the text) and cross-attended by every decoder layer (``encoder_attn_text``);
     ``None``: no text."""
+    text_width: PositiveInt | None = None
+    """Grounding DINO's encoder: the text tower's hidden size, projected to ``d_model``
+    (``text_projection``) once before the layers; ``None``: no text tower modelled."""
 
     @property
     def samples(self) -> int:

@@ -63,7 +63,19 @@ def plans(model: ModelConfig, seq_len: int) -> list[BlockPlan]:
     what = "deformable self-attention" if model.encoder.deformable else "attention"
     label = f"encoder ({what} over {seq_len} tokens)"
     encoder = BlockPlan("enc.", label, model.encoder.n_layers, seq_len, seq_len, False, False)
-    return [encoder, decoder]
+    return [*_text_plans(model), encoder, decoder]
+
+
+def _text_plans(model: ModelConfig) -> list[BlockPlan]:
+    """A text tower's layers over the text tokens, then its projection to d_model (once)."""
+    text, spec = model.text_encoder, model.encoder.deformable if model.encoder else None
+    if text is None or spec is None or spec.text_tokens is None:
+        return []
+    t = spec.text_tokens
+    label = f"text encoder ({text.name}, {t} text tokens)"
+    layers = BlockPlan("enc.text.", label, text.n_layers, t, t, False, False)
+    proj = BlockPlan("enc.text_proj.", "text projection to d_model", 1, t, 0, False, False)
+    return [layers, dataclasses.replace(proj, special="text_projection")]
 
 
 def attention_ops(
@@ -207,6 +219,9 @@ def block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     spec = model.deformable
     assert spec is not None
     p, m, c, d, norm = plan.prefix, plan.m, plan.count, model.d_model, model.norm
+    if plan.special == "text_projection":  # GroundingDinoModel.text_projection
+        assert spec.text_width is not None
+        return [_projection(f"{p}text_projection", b, m, spec.text_width, d, c)]
     text = spec.text_tokens
     if plan.cross_n is None:
         ops = [] if text is None else _fusion(model, text, p, b, m, c)
@@ -246,10 +261,18 @@ def assumptions(model: ModelConfig, seq_len: int) -> list[str]:
     if spec.text_tokens is not None:
         text = [
             f"text: {spec.text_tokens} text tokens (max_text_len, the most the model reads: a "
-            "shorter prompt does less work); the text tower (text_config) and its projection to "
-            "d_model are not modelled; the vision-text fusion's global max shift and score "
-            "clamps are not counted"
+            "shorter prompt does less work); the vision-text fusion's global max shift and "
+            "score clamps are not counted"
         ]
+    tower = model.text_encoder
+    if tower is not None:
+        text.append(
+            f"text tower: {tower.n_layers} layers of {tower.name} (text_config, read as a plain "
+            f"encoder: enc.text.) over the {spec.text_tokens} text tokens, then text_projection "
+            "to d_model (enc.text_proj.); its embeddings and the sub-sentence attention masks "
+            "(vector work) are not modelled"
+        )
+        text += [f"text tower: {a}" for a in tower.assumptions]
     return [
         f"deformable attention: {where}",
         *text,

@@ -151,7 +151,11 @@ def _deformable_detr(r: _Reader, model_type: str) -> dict[str, Any]:
     base = _decoder(r, "activation_function")
     if enc_points is None or dec_points is None or r.problems:
         return {}
-    own = Deformable(points=enc_points, text_tokens=text)
+    tower = _text_tower(r) if text is not None else None
+    if r.problems:
+        return {}
+    width = tower.d_model if tower is not None else None
+    own = Deformable(points=enc_points, text_tokens=text, text_width=width)
     encoder = _encoder(r, model_type, d, "activation_function", own)
     if encoder is None:
         return {}
@@ -167,7 +171,30 @@ def _deformable_detr(r: _Reader, model_type: str) -> dict[str, Any]:
         "encoder_layers": encoder.n_layers,
         "encoder": encoder,
         "deformable": Deformable(points=dec_points, text_tokens=text),
+        "text_encoder": tower,
     }
+
+
+def _text_tower(r: _Reader) -> ModelConfig | None:
+    """Grounding DINO's ``text_config`` (a BERT by default), read by the generic reader as an
+    encoder of its own; problems inside it are reported under ``hf_config.text_config``."""
+    from cosamt.errors import InputError
+    from cosamt.workload.hf import config_from_dict  # the reader that called this one
+
+    sub = r.data.get("text_config")
+    if not isinstance(sub, dict):
+        r.refuse("text_config", "the text tower's config is missing")
+        return None
+    try:
+        tower = config_from_dict(sub, str(sub.get("model_type") or "text tower"))
+    except InputError as exc:
+        for problem in exc.problems:
+            r.refuse(problem.path.replace("hf_config", "text_config", 1), problem.message)
+        return None
+    if tower.decoder or tower.encoder_layers is not None or tower.image_tokens is not None:
+        r.refuse("text_config", "the text tower is not a bidirectional text encoder")
+        return None
+    return tower
 
 
 def _value_tokens(r: _Reader) -> int | None:

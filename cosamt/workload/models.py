@@ -282,6 +282,10 @@ class ModelConfig(BaseModel):
     shape (``encoder``) its self-attention, on a detection transformer (``decoder_tokens``) its
     decoder's cross-attention against ``value_tokens`` x ``seq_len`` feature-level tokens;
     ``None``: dense attention."""
+    text_encoder: ModelConfig | None = None
+    """A detector's text tower (Grounding DINO's ``text_config``, a BERT): a plain encoder run
+    once over ``deformable.text_tokens`` tokens, before the encoder's layers (``enc.text.``);
+    ``None``: none modelled."""
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
@@ -426,6 +430,8 @@ class ModelConfig(BaseModel):
     def _check_deformable(self) -> None:
         spec = self.deformable
         if spec is None:
+            if self.text_encoder is not None:
+                raise ValueError("text_encoder needs a deformable detection transformer")
             return
         decoder = self.decoder_tokens is not None  # a detector's decoder, else an encoder stack
         if self.decoder or (self.encoder_layers is not None) != decoder:
@@ -434,6 +440,14 @@ class ModelConfig(BaseModel):
             )
         if not decoder and (spec.gateway or spec.value_tokens != 1):
             raise ValueError("deformable: gateway and value_tokens are a decoder's")
+        text = self.text_encoder
+        enc = self.encoder.deformable if self.encoder is not None else None
+        if text is not None and (
+            enc is None or enc.text_width != text.d_model or text.decoder or text.encoder_layers
+        ):
+            raise ValueError(
+                "text_encoder: a plain encoder whose width is the encoder's deformable.text_width"
+            )
         plain = not (self.moe or self.mla or self.parallel or self.rotary_dim or self.layer_groups)
         if not plain or self.norm_position != "post" or self.head_dim is not None:
             raise ValueError("deformable: post-norm dense blocks of d_model / n_heads heads only")

@@ -961,7 +961,10 @@ def build_workload(
 
 
 def _block_model(model: ModelConfig, plan: BlockPlan) -> ModelConfig:
-    """The shape a block is built from: an encoder block's own (``model.encoder``) when given."""
+    """The shape a block is built from: an encoder block's own (``model.encoder``) when given,
+    a detector's text tower's (``model.text_encoder``)."""
+    if plan.prefix.startswith("enc.text.") and model.text_encoder is not None:
+        return model.text_encoder
     if plan.prefix.startswith("enc.") and model.encoder is not None:
         return model.encoder
     return model
