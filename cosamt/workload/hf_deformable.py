@@ -27,6 +27,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from cosamt.errors import problems_from_pydantic
 from cosamt.workload.deformable import Deformable
 from cosamt.workload.models import ModelConfig
 
@@ -60,7 +63,7 @@ _ACTS = {"relu": "relu", "gelu": "gelu", "silu": "silu", "swish": "silu"}
 
 def _activation(r: _Reader, key: str) -> str | None:
     value = r.data.get(key)
-    if value not in _ACTS:
+    if not isinstance(value, str) or value not in _ACTS:
         r.refuse(key, f"unsupported activation {value!r}; supported: {', '.join(sorted(_ACTS))}")
         return None
     return _ACTS[value]
@@ -70,7 +73,7 @@ def _points(r: _Reader, key: str, levels: int) -> tuple[int, ...] | None:
     """Sampling points per head of each level: one count for all levels, or one per level."""
     value = r.data.get(key)
     if isinstance(value, list):
-        if len(value) != levels or not all(isinstance(v, int) and v > 0 for v in value):
+        if len(value) != levels or not all(type(v) is int and v > 0 for v in value):
             r.refuse(key, f"must be {levels} positive integers, one per level (got {value!r})")
             return None
         return tuple(value)
@@ -84,26 +87,38 @@ def _encoder(
     """The encoder stack's own shape (its heads, FFN and activation are the encoder's)."""
     layers, heads = r.int_("encoder_layers"), r.int_("encoder_attention_heads")
     ffn, act = r.int_("encoder_ffn_dim"), _activation(r, act_key)
+    if heads is not None and d % heads:
+        r.refuse("encoder_attention_heads", f"{heads} heads do not divide d_model {d}")
     if None in (layers, heads, ffn, act) or r.problems:
         return None
     pre = r.data.get("normalize_before") is True  # RTDetrEncoderLayer's normalize_before
-    return ModelConfig.model_validate(
-        {
-            "name": f"{model_type} encoder",
-            "n_layers": layers,
-            "d_model": d,
-            "n_heads": heads,
-            "d_ff": ffn,
-            "activation": act,
-            "norm": "layernorm",
-            "norm_position": "pre" if pre else "post",
-            "decoder": False,
-            "deformable": deformable,
-        }
-    )
+    try:
+        return ModelConfig.model_validate(
+            {
+                "name": f"{model_type} encoder",
+                "n_layers": layers,
+                "d_model": d,
+                "n_heads": heads,
+                "d_ff": ffn,
+                "activation": act,
+                "norm": "layernorm",
+                "norm_position": "pre" if pre else "post",
+                "decoder": False,
+                "deformable": deformable,
+            }
+        )
+    except ValidationError as exc:  # a shape the encoder cannot have: named, not a crash
+        r.problems += problems_from_pydantic(exc, "hf_config")
+        return None
 
 
 def _decoder(r: _Reader, act_key: str) -> dict[str, Any]:
+    heads, d = (
+        r.data.get("decoder_attention_heads"),
+        r.data.get("d_model", r.data.get("hidden_size")),
+    )
+    if isinstance(heads, int) and isinstance(d, int) and heads > 0 and d % heads:
+        r.refuse("decoder_attention_heads", f"{heads} heads do not divide d_model {d}")
     return {
         "n_layers": r.int_("decoder_layers"),
         "n_heads": r.int_("decoder_attention_heads"),
