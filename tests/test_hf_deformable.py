@@ -66,7 +66,7 @@ def test_sampling_operators_by_hand() -> None:
     ops = {op.name: op for _p, block in build_workload(model, Phase.PREFILL, 1, 4).blocks
            for op in block}  # fmt: skip
     assert ops["dec.xvalue_proj"].dims == {"b": 1, "m": 84, "e": 32, "f": 32}
-    assert ops["dec.xsample"].dims == {"b": 1, "m": 8, "h": 2, "s": 6, "j": 4, "d": 16}
+    assert ops["dec.xsample"].dims == {"b": 1, "m": 8, "h": 2, "n": 6, "j": 4, "d": 16}
     assert ops["dec.xsample"].macs == 0 and ops["dec.xsample"].vector_ops == 8 * 2 * 6 * 4 * 16 * 2
     assert ops["dec.xsample_sum"].macs == 8 * 2 * 6 * 16
     assert ops["dec.xsampling_offsets"].dims["f"] == 2 * 6 * 2

@@ -5,14 +5,15 @@ in ``models/deformable_detr/modeling_deformable_detr.py``), RT-DETR and its deri
 ``DFineDecoderLayer``, ``Deimv2DecoderLayer``, the PP-DocLayout ones).
 
 A deformable attention of ``m`` queries against ``v`` value tokens, ``H`` heads of ``dh``
-features, ``S`` sampled locations per query and head (levels x points)::
+features, ``S`` sampled locations per query and head (levels x points: the dimension ``n``,
+a query's keys)::
 
     value_proj         V[b,v,f]      += X[b,v,e] * W[e,f]           (if not D-FINE's)
     sampling_offsets   O[b,m,f]      += Q[b,m,e] * W[e,f]           f = H * S * 2
     attention_weights  A[b,m,f]      += Q[b,m,e] * W[e,f]           f = H * S
     attention_softmax  over each head's S weights                    (vector)
-    sample             T[b,m,h,s,d]   = sum_j w_j G[b,m,h,s,j,d]    (vector: bilinear, 4 taps)
-    sample_sum         Y[b,m,h,d]    += A[b,m,h,s] * T[b,m,h,s,d]   (mac)
+    sample             T[b,m,h,n,d]   = sum_j w_j G[b,m,h,n,j,d]    (vector: bilinear, 4 taps)
+    sample_sum         Y[b,m,h,d]    += P[b,m,h,n] * T[b,m,h,n,d]   (mac)
     output_proj        Z[b,m,f]      += Y[b,m,e] * W[e,f]           (if not D-FINE's)
 
 The sampling (``grid_sample``, bilinear, zero padding) reads four neighbours per sampled
@@ -84,9 +85,10 @@ def attention_ops(
     """Deformable attention of ``m`` queries against ``v`` value tokens (names ``{p}...``)."""
     d, h, s, dh = model.d_model, model.n_heads, spec.samples, model.dh
     ops = [_projection(f"{p}value_proj", b, v, d, d, c)] if spec.value_proj else []
-    heads = {"b": b, "m": m, "h": h, "s": s}
-    weights = ("b", "m", "h", "s")
-    sampled = ("b", "m", "h", "s", "d")
+    # The samples are a query's keys (n): the softmax normalises over them, the sum reduces them.
+    heads = {"b": b, "m": m, "h": h, "n": s}
+    weights = ("b", "m", "h", "n")
+    sampled = ("b", "m", "h", "n", "d")
     ops += [
         _projection(f"{p}sampling_offsets", b, m, d, h * s * 2, c),
         _projection(f"{p}attention_weights", b, m, d, h * s, c),
@@ -103,7 +105,7 @@ def attention_ops(
             name=f"{p}sample",
             dims={**heads, "j": BILINEAR_TAPS, "d": dh},
             tensors=(
-                Tensor("G", ("b", "m", "h", "s", "j", "d"), Role.INPUT),
+                Tensor("G", ("b", "m", "h", "n", "j", "d"), Role.INPUT),
                 Tensor("T", sampled, Role.OUTPUT),
             ),
             kind=OpKind.VECTOR,
