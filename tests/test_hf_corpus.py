@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hf_addon_formulas import ADDON_STACKS, addon_macs
 from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
+from hf_encdec_formulas import CONDITIONAL_DETR, DIA, conditional_detr_macs, dia_macs
 from hf_layer_formulas import (
     GEMMA3N,
     GEMMA4,
@@ -565,6 +566,12 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in BIGBIRD:  # block-sparse (tests/hf_local_formulas.py); full at SEQ tokens
         assert got == bigbird_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in CONDITIONAL_DETR:  # conditional cross-attention (hf_encdec_formulas.py)
+        assert got == conditional_detr_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in DIA:  # cross-attention of its own widths (hf_encdec_formulas.py)
+        assert got == dia_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

@@ -22,6 +22,7 @@ from cosamt.workload import (
     hf_addons,
     hf_composite,
     hf_conformer,
+    hf_encdec,
     hf_hybrid,
     hf_layers,
     hf_local,
@@ -60,6 +61,7 @@ _ACTS = {
     "quick_gelu": "gelu",
     "relu": "relu",
     "relu2": "relu2",
+    "prelu": "prelu",  # nn.PReLU (transformers' ACT2FN): DAB-DETR
     "silu": "silu",
     "swish": "silu",
     "xielu": "xielu",
@@ -663,7 +665,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return hf_vision.pyramid(r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
-    queries = model_type in QUERY_DECODER_TYPES
+    queries = model_type in QUERY_DECODER_TYPES | hf_encdec.CONDITIONAL_TYPES.keys()
     # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
@@ -766,6 +768,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_conformer.fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
+    if model_type in hf_encdec.CONDITIONAL_TYPES:  # Conditional DETR, DAB-DETR
+        return {**base, **hf_encdec.conditional(r, model_type)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
-from cosamt.workload import hf_conformer, hf_local
+from cosamt.workload import hf_conformer, hf_encdec, hf_local
 from cosamt.workload.models import ModelConfig
 
 _PREFIX = "hf_config"
@@ -216,11 +216,25 @@ def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConf
 
 
 def _check_encoder(
-    enc: ModelConfig, dec: ModelConfig, key: str, proj: bool, windowed: bool = False
+    enc: ModelConfig,
+    dec: ModelConfig,
+    key: str,
+    proj: bool,
+    windowed: bool = False,
+    cross_width: int | None = None,
 ) -> list[Problem]:
-    """``windowed``: the encoder's window is a known bidirectional one (:mod:`hf_local`)."""
+    """``windowed``: the encoder's window is a known bidirectional one (:mod:`hf_local`);
+    ``cross_width``: the width the decoder's cross-attention reads (Dia's cross_hidden_size)."""
     problems = []
-    if enc.d_model != dec.d_model and not proj:
+    if cross_width is not None and cross_width != enc.d_model:
+        problems.append(
+            Problem(
+                f"{_PREFIX}.{key}",
+                f"the decoder's cross_hidden_size ({cross_width}) is not the encoder's hidden "
+                f"size ({enc.d_model})",
+            )
+        )
+    elif enc.d_model != dec.d_model and not proj and cross_width is None:
         # transformers then projects the encoder's output (enc_to_dec_proj) or gives the
         # cross-attention its own widths (Dia's cross_hidden_size): neither is modelled.
         problems.append(
@@ -299,7 +313,14 @@ def read_pair(
     windowed = hf_local.bidirectional_encoder(str(data.get("model_type")), enc)
     enc = windowed or enc
     proj = bool(data.get("_encoder_proj"))
-    problems = _check_encoder(enc, dec, enc_key, proj, windowed is not None)
+    # Dia's DiaCrossAttention: K/V from the encoder's width, heads of its own (hf_encdec).
+    cross = hf_encdec.cross_shape(data[dec_key])
+    problems = _check_encoder(
+        enc, dec, enc_key, proj, windowed is not None, cross.kv_width if cross else None
+    )
+    bad_cross = hf_encdec.cross_problem(data[dec_key])
+    if bad_cross is not None:
+        problems.append(Problem(f"{_PREFIX}.{dec_key}.cross_hidden_size", bad_cross))
     if not dec.decoder:
         problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
     if dec.encoder_layers is not None or dec.decoder_tokens is not None:
@@ -338,6 +359,7 @@ def read_pair(
         encoder=enc.model_copy(update={"decoder": False}),
         encoder_tokens=enc.image_tokens,
         encoder_proj=proj,
+        cross_shape=cross,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
         merged_cross_attention=outer in hf_local.MERGED_CROSS_TYPES,
         decoder=True,

@@ -78,6 +78,8 @@ GATED_TYPES = frozenset(
         "chameleon",
         "aria_text",
         "moonshine",
+        "dia_encoder",  # DiaMLP is Phi3MLP: gate_up_proj chunked into gate and up
+        "dia_decoder",
         "mllama_text_model",
         "open-llama",
         "llama4_text",
@@ -207,8 +209,9 @@ EXTRA_TOKENS = {
 HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin"})
 
 # Detection transformers read as an encoder-decoder with a fixed set of decoder queries (plain
-# DETR attention; the CNN backbone is a front-end). Conditional / DAB / deformable variants change
-# the attention and stay refused by num_queries.
+# DETR attention; the CNN backbone is a front-end). Conditional DETR and DAB-DETR: the same with
+# their conditional cross-attention (cosamt.workload.hf_encdec); deformable variants change the
+# attention and stay refused by num_queries.
 QUERY_DECODER_TYPES = frozenset({"detr", "table-transformer"})
 
 # Features that change the operators in ways not modelled: refused by name.
@@ -310,10 +313,6 @@ REFUSED_TYPES = {
     "residual post-norm are not modelled",
     "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
     "MoE are not modelled",
-    "conditional_detr": "Conditional DETR's cross-attention (content and spatial query halves "
-    "concatenated per head) is not modelled",
-    "dab-detr": "DAB-DETR's anchor-box queries and conditional cross-attention (content and "
-    "spatial halves concatenated per head) are not modelled",
     # BERT-shaped configs whose blocks are not BERT's (read as plain BERT they would be wrong).
     "convbert": "ConvBERT's span-based dynamic convolution heads (head_ratio, conv_kernel_size) "
     "are not modelled",

@@ -26,6 +26,7 @@ from cosamt.workload.addon_kinds import (
     WindowKind,
 )
 from cosamt.workload.conformer import Conformer
+from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape
 from cosamt.workload.layer_kinds import (
     AltUp,
     BlockSparse,
@@ -46,6 +47,7 @@ Activation = Literal[
     "gelu",
     "relu",
     "relu2",
+    "prelu",
     "silu",
     "xielu",
     "swiglu",
@@ -176,6 +178,12 @@ class ModelConfig(BaseModel):
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
+    conditional_queries: ConditionalQueries | None = None
+    """With ``decoder_tokens``: Conditional DETR's or DAB-DETR's decoder (and DAB-DETR's encoder
+    position scaling), :mod:`cosamt.workload.encdec_ops`; ``None``: DETR's plain attention."""
+    cross_shape: CrossShape | None = None
+    """Encoder-decoder model whose cross-attention has widths of its own (Dia: K/V from the
+    encoder's ``kv_width``, its own heads and head dim); ``None``: the decoder's."""
     image_tokens: PositiveInt | None = None
     """Vision transformer: tokens per image (patches + class/distillation tokens), fixed by the
     image and patch size; the instance's ``seq_len`` must equal it."""
@@ -325,6 +333,11 @@ class ModelConfig(BaseModel):
             raise ValueError("decoder_tokens needs an encoder-decoder model with decoder false")
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
+        if self.conditional_queries is not None and self.decoder_tokens is None:
+            raise ValueError("conditional_queries needs decoder_tokens (a DETR decoder)")
+        cross = self.cross_shape
+        if cross is not None and (self.encoder is None or cross.n_heads % cross.n_kv_heads):
+            raise ValueError("cross_shape needs an encoder; its KV heads must divide its heads")
         self._check_layer_kinds()
         self._check_addons()
         self._check_conformer()
@@ -691,7 +704,9 @@ class ModelConfig(BaseModel):
                 raise ValueError("encoder_proj needs an encoder of its own shape (encoder)")
             return self
         if self.encoder_layers != enc.n_layers or (
-            enc.d_model != self.d_model and not (self.encoder_proj or self.transducer)
+            enc.d_model != self.d_model
+            and not (self.encoder_proj or self.transducer)
+            and (self.cross_shape is None or self.cross_shape.kv_width != enc.d_model)
         ):
             raise ValueError(
                 "encoder: needs encoder_layers = its n_layers and the same d_model (unless "

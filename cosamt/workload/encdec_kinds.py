@@ -1,0 +1,51 @@
+"""Shapes of encoder-decoder structures beyond the plain cross-attention, held by
+:class:`cosamt.workload.models.ModelConfig`; their operators are built by
+:mod:`cosamt.workload.encdec_ops` (see ``docs/workloads.md``, "Encoder-decoder variants").
+
+* :class:`CrossShape`: cross-attention with widths of its own (Dia's ``DiaCrossAttention``: K and
+  V projected from the encoder's narrower output, its own heads and head dim).
+* :class:`ConditionalQueries`: Conditional DETR's and DAB-DETR's decoder (content and spatial
+  halves of Q and K concatenated per head in cross-attention, ``ConditionalDetrDecoderLayer``,
+  ``DabDetrDecoderLayer``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from cosamt.limits import Heads, Width
+
+QueryVariant = Literal["conditional", "dab"]
+
+
+class CrossShape(BaseModel):
+    """Cross-attention widths that differ from the decoder's self-attention (Dia)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    kv_width: Width
+    """Width of the encoder output K and V are projected from (Dia's ``cross_hidden_size``)."""
+    n_heads: Heads
+    """Query heads of the cross-attention (``cross_num_attention_heads``)."""
+    n_kv_heads: Heads
+    """Key/value heads of the cross-attention (``cross_num_key_value_heads``)."""
+    head_dim: Width
+    """Per-head features of the cross-attention (``cross_head_dim``)."""
+
+
+class ConditionalQueries(BaseModel):
+    """A DETR decoder whose queries carry a spatial part (Meng et al. 2021, Conditional DETR,
+    arXiv:2108.06152; Liu et al. 2022, DAB-DETR, arXiv:2201.12329), as transformers builds it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    variant: QueryVariant
+    """``conditional`` (``ConditionalDetrDecoder``: reference points from the query embeddings
+    once, ``query_scale`` on layers after the first) or ``dab`` (``DabDetrDecoder``: per layer
+    ``ref_point_head`` on the anchors' sine embedding, ``query_scale`` after the first,
+    ``ref_anchor_head``; ``DabDetrEncoder``: ``query_scale`` before every encoder layer)."""
+    keep_query_pos: bool = False
+    """DAB-DETR's ``keep_query_pos``: the cross-attention's query position projection on every
+    layer (else on the first only)."""

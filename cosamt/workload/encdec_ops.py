@@ -1,0 +1,218 @@
+"""Operators of encoder-decoder structures beyond the plain block (shapes in
+:mod:`cosamt.workload.encdec_kinds`), read from transformers' modelling code:
+
+* Dia's cross-attention (``DiaCrossAttention``, modeling_dia.py): ``q_proj`` from the decoder's
+  width, ``k_proj`` / ``v_proj`` from the encoder's ``cross_hidden_size``, its own heads, KV heads
+  and head dim (:func:`cross_model`; the plain cross-attention operators of that shape).
+* Conditional DETR (``ConditionalDetrDecoderLayer``, ``ConditionalDetrDecoder``,
+  modeling_conditional_detr.py) and DAB-DETR (``DabDetrDecoderLayerSelfAttention``,
+  ``DabDetrDecoderLayerCrossAttention``, ``DabDetrDecoder``, ``DabDetrEncoder``,
+  modeling_dab_detr.py): self-attention with separate content and position projections of Q and
+  K; cross-attention whose Q and K are per head the content half concatenated with a spatial
+  half (the sine embedding of the reference point through ``ca_qpos_sine_proj``, the encoder's
+  position embedding through ``ca_kpos_proj``): the scores reduce over 2 x head_dim features, the
+  values keep head_dim. The first decoder layer also projects the query position into the
+  cross-attention's query (``ca_qpos_proj``, ``is_first``) and adds the key position to the key;
+  the decoder-level MLPs (``query_scale`` after the first layer, Conditional DETR's
+  ``ref_point_head`` once, DAB-DETR's ``ref_point_head`` and ``ref_anchor_head`` every layer) are
+  counted in the layers that run them, so the first decoder layer is a block type of its own
+  (``dec.first.``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from cosamt.workload.einsum import Einsum, Role
+from cosamt.workload.models import ModelConfig
+
+if TYPE_CHECKING:
+    from cosamt.workload.transformer import BlockPlan
+
+_BMF = ("b", "m", "f")
+RELU_OPS = 1
+MUL_OPS = 1  # the query-scale transformation and the width/height modulation: one product each
+FIRST = "first_query_layer"  # BlockPlan.special of the first DETR decoder layer
+
+
+def cross_model(model: ModelConfig) -> ModelConfig:
+    """The shape cross-attention is built from: Dia's own heads and head dim when given."""
+    shape = model.cross_shape
+    if shape is None:
+        return model
+    update = {"n_heads": shape.n_heads, "n_kv_heads": shape.n_kv_heads, "head_dim": shape.head_dim}
+    return model.model_copy(update={**update, "v_head_dim": None})
+
+
+def cross_kv_width(model: ModelConfig) -> int:
+    """The width cross-attention's K and V are projected from."""
+    return model.cross_shape.kv_width if model.cross_shape is not None else model.d_model
+
+
+def query_plans(model: ModelConfig, plans: list[BlockPlan]) -> list[BlockPlan]:
+    """A conditional DETR decoder: its first layer (``dec.first.``) apart from the others."""
+    if model.conditional_queries is None:
+        return plans
+    out = []
+    for plan in plans:
+        if not plan.prefix.startswith("dec.") or plan.special:
+            out.append(plan)
+            continue
+        first = dataclasses.replace(
+            plan,
+            prefix=f"{plan.prefix}first.",
+            label=f"{plan.label} (first layer: query position in cross-attention)",
+            count=1,
+            special=FIRST,
+        )
+        rest = dataclasses.replace(plan, count=plan.count - 1)
+        out += [first, rest] if rest.count else [first]
+    return out
+
+
+def handles(model: ModelConfig, plan: BlockPlan) -> bool:
+    """Whether :func:`block` builds this block (a conditional DETR's decoder or DAB encoder)."""
+    cq = model.conditional_queries
+    if cq is None:
+        return False
+    return plan.prefix.startswith("dec.") or cq.variant == "dab"
+
+
+def block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    from cosamt.workload import transformer as t  # it builds on this module
+
+    cq = model.conditional_queries
+    assert cq is not None
+    if not plan.prefix.startswith("dec."):  # DAB-DETR's encoder layer: position scaling first
+        p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+        plain = model.model_copy(update={"conditional_queries": None})
+        scale = [*_mlp(f"{p}pos_scale", b, m, d, d, d, c), _mul(f"{p}pos_scale_mul", b, m, d, c)]
+        return scale + t._block(plain, plan, b)
+    return [*_query_head(model, plan, b), *_decoder_layer(model, plan, b)]
+
+
+def _mlp(p: str, b: int, m: int, e: int, hidden: int, f: int, c: int) -> list[Einsum]:
+    """transformers' two-layer ``MLP`` / ``DabDetrMLP``: Linear, ReLU, Linear."""
+    from cosamt.workload import transformer as t  # it builds on this module
+
+    return [
+        t._projection(f"{p}1", b, m, e, hidden, c),
+        t._elementwise(
+            f"{p}_act",
+            "relu",
+            RELU_OPS,
+            {"b": b, "m": m, "f": hidden},
+            [("X", _BMF, Role.INPUT)],
+            ("Y", _BMF),
+            c,
+        ),
+        t._projection(f"{p}2", b, m, hidden, f, c),
+    ]
+
+
+def _mul(name: str, b: int, m: int, f: int, c: int) -> Einsum:
+    from cosamt.workload import transformer as t  # it builds on this module
+
+    return t._elementwise(
+        name, "mul", MUL_OPS, {"b": b, "m": m, "f": f},
+        [("A", _BMF, Role.INPUT), ("B", _BMF, Role.INPUT)], ("Y", _BMF), c,
+    )  # fmt: skip
+
+
+def _query_head(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """The decoder-level MLPs that run before this layer (``ConditionalDetrDecoder.forward``,
+    ``DabDetrDecoder.forward``)."""
+    cq = model.conditional_queries
+    assert cq is not None
+    p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    first = plan.special == FIRST
+    ops = []
+    if cq.variant == "conditional" and first:  # ref_point_head: MLP(d, d, 2), once
+        ops += _mlp(f"{p}ref_point", b, m, d, d, 2, c)
+    if cq.variant == "dab":  # ref_point_head: MLP(query_dim // 2 * d, d, d) on the anchors' sine
+        ops += _mlp(f"{p}ref_point", b, m, 2 * d, d, d, c)
+    if not first:  # query_scale: MLP(d, d, d), its output scales the sine embedding
+        ops += [*_mlp(f"{p}query_scale", b, m, d, d, d, c), _mul(f"{p}sine_scale", b, m, d, c)]
+    if cq.variant == "dab":  # ref_anchor_head: MLP(d, d, 2), modulating the sine embedding
+        ops += [*_mlp(f"{p}ref_anchor", b, m, d, d, 2, c), _mul(f"{p}anchor_mod", b, m, d, c)]
+    return ops
+
+
+def _decoder_layer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    from cosamt.workload import transformer as t  # it builds on this module
+
+    cq = model.conditional_queries
+    assert cq is not None and plan.cross_n is not None
+    p, m, n, c, d = plan.prefix, plan.m, plan.cross_n, plan.count, model.d_model
+    norm, dh = model.norm, model.dh
+    query_pos = plan.special == FIRST or cq.keep_query_pos
+    # Self-attention: q, k, v of the content; q, k of the query position; q and k their sums.
+    ops = [
+        t._projection(f"{p}sa_content_proj", b, m, d, 3 * d, c),
+        t._projection(f"{p}sa_pos_proj", b, m, d, 2 * d, c),
+        t._residual(f"{p}sa_pos_add", b, m, 2 * d, c),
+        *t._attention_core(model, p, b, m, m, c),
+        t._projection(f"{p}out_proj", b, m, d, d, c),
+        t._residual(f"{p}residual1", b, m, d, c),
+        t._norm(f"{p}norm1", norm, b, m, d, c),
+    ]
+    # Cross-attention: Q = [content (+ query position on the first layer) | sine], K = [content
+    # (+ key position on the first layer) | key position], per head.
+    ops += [
+        t._projection(f"{p}xq_proj", b, m, d, d, c),
+        t._projection(f"{p}xq_sine_proj", b, m, d, d, c),
+    ]
+    if query_pos:
+        ops += [
+            t._projection(f"{p}xq_pos_proj", b, m, d, d, c),
+            t._residual(f"{p}xq_pos_add", b, m, d, c),
+        ]
+    if plan.cross_kv:
+        ops += [
+            t._projection(f"{p}xkv_proj", b, n, d, 2 * d, c),
+            t._projection(f"{p}xk_pos_proj", b, n, d, d, c),
+        ]
+        ops += [t._residual(f"{p}xk_pos_add", b, n, d, c)] if query_pos else []
+    concat = model.model_copy(update={"head_dim": 2 * dh, "v_head_dim": dh, "n_kv_heads": None})
+    ops += [
+        *t._attention_core(concat, f"{p}x", b, m, n, c),
+        t._projection(f"{p}xout_proj", b, m, d, d, c),
+        t._residual(f"{p}xresidual", b, m, d, c),
+        t._norm(f"{p}xnorm", norm, b, m, d, c),
+    ]
+    ops += [
+        *t._dense_ffn(model, p, b, m, model.d_ff, c),
+        t._residual(f"{p}residual2", b, m, d, c),
+        t._norm(f"{p}norm2", norm, b, m, d, c),
+    ]
+    return ops
+
+
+def assumptions(model: ModelConfig) -> list[str]:
+    out = []
+    cq = model.conditional_queries
+    if cq is not None:
+        name = "Conditional DETR" if cq.variant == "conditional" else "DAB-DETR"
+        out.append(
+            f"{name}'s decoder: cross-attention scores over [content | spatial] halves per head "
+            "(2 x head_dim features), values of head_dim; the first layer (dec.first.) adds the "
+            "query position projection"
+            + (" (every layer: keep_query_pos)" if cq.keep_query_pos else "")
+            + "; the reference points' sigmoid and sine embedding "
+            "(gen_sine_position_embeddings) are positional encodings, not counted"
+            + (
+                "; DAB-DETR's iterative box refinement (bbox_embed, the detection head's MLP, set "
+                "only in DabDetrForObjectDetection) is not counted"
+                if cq.variant == "dab"
+                else ""
+            )
+        )
+    shape = model.cross_shape
+    if shape is not None:
+        out.append(
+            f"cross-attention of its own shape: K and V projected from the encoder's "
+            f"{shape.kv_width} features, {shape.n_heads} heads ({shape.n_kv_heads} KV heads) of "
+            f"{shape.head_dim}, no rotary"
+        )
+    return out

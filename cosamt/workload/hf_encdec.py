@@ -1,0 +1,78 @@
+"""Encoder-decoder families beyond the plain cross-attention, read from their modelling code in
+transformers (``src/transformers/models/<type>/modeling_<type>.py``); operators in
+:mod:`cosamt.workload.encdec_ops`:
+
+* ``conditional_detr`` (``ConditionalDetrDecoderLayer``, ``ConditionalDetrDecoder``) and
+  ``dab-detr`` (``DabDetrDecoderLayer``, ``DabDetrDecoder``, ``DabDetrEncoder``): DETR's object
+  queries (``num_queries``) with the conditional cross-attention; DAB-DETR's ``num_patterns``
+  pattern embeddings repeat the queries (``DabDetrModel.forward``), its ``query_dim`` must be 4
+  (the anchors' x, y, w, h: ``ref_point_head`` reads ``query_dim // 2 * hidden_size`` and the
+  width/height modulation reads the anchors' w and h).
+* Dia's decoder sub-config (``DiaCrossAttention``): ``cross_hidden_size``,
+  ``cross_num_attention_heads``, ``cross_num_key_value_heads``, ``cross_head_dim``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape
+
+if TYPE_CHECKING:
+    from cosamt.workload.hf import _Reader
+
+CONDITIONAL_TYPES = {"conditional_detr": "conditional", "dab-detr": "dab"}
+READ_KEYS = {"num_queries", "num_patterns", "query_dim", "keep_query_pos"}
+
+
+def conditional(r: _Reader, model_type: str) -> dict[str, Any]:
+    """Fields of a Conditional DETR / DAB-DETR config (beside DETR's)."""
+    variant = CONDITIONAL_TYPES[model_type]
+    out: dict[str, Any] = {"norm_position": "post"}  # both decoders' layers: add, then LayerNorm
+    if r.data.get("normalize_before") is True:
+        r.assumed.append(
+            "normalize_before only adds a final encoder LayerNorm (DabDetrEncoder.norm, not "
+            "counted); the layers stay post-norm as DabDetrEncoderLayer computes them"
+        )
+    queries = r.int_("num_queries")
+    keep = r.data.get("keep_query_pos") is True
+    if variant == "dab":
+        if r.data.get("query_dim", 4) != 4:
+            r.refuse(
+                "query_dim",
+                f"{r.data.get('query_dim')!r}: DAB-DETR's anchors are (x, y, w, h); other "
+                "reference point sizes are not modelled",
+            )
+        patterns = r.data.get("num_patterns") or 0
+        if not isinstance(patterns, int) or isinstance(patterns, bool) or patterns < 0:
+            r.refuse("num_patterns", f"must be a non-negative integer (got {patterns!r})")
+        elif patterns and queries:
+            queries *= patterns  # DabDetrModel.forward repeats the queries per pattern
+            r.assumed.append(f"num_patterns {patterns}: {queries} decoder queries")
+    out["decoder_tokens"] = queries
+    out["conditional_queries"] = ConditionalQueries(variant=variant, keep_query_pos=keep)
+    return out
+
+
+_CROSS_KEYS = ("cross_hidden_size", "cross_num_attention_heads", "cross_num_key_value_heads",
+               "cross_head_dim")  # fmt: skip
+
+
+def cross_shape(sub: dict[str, Any]) -> CrossShape | None:
+    """Dia's cross-attention widths from its decoder sub-config (all four keys), else None."""
+    values = [sub.get(k) for k in _CROSS_KEYS]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
+        return None
+    width, heads, kv, dim = values
+    return CrossShape(kv_width=width, n_heads=heads, n_kv_heads=kv, head_dim=dim)
+
+
+def cross_problem(sub: dict[str, Any]) -> str | None:
+    """A decoder sub-config with some but not all of the cross-attention keys, or bad values."""
+    present = [k for k in _CROSS_KEYS if sub.get(k) is not None]
+    if present and cross_shape(sub) is None:
+        return (
+            f"cross-attention widths ({', '.join(_CROSS_KEYS)}) must all be positive integers "
+            f"(got {', '.join(f'{k}={sub.get(k)!r}' for k in _CROSS_KEYS)})"
+        )
+    return None

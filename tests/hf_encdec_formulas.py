@@ -1,0 +1,84 @@
+"""MACs of encoder-decoder variants, from transformers' modelling code and the papers (read for
+this test, not from cosamt). Used by tests/test_hf_corpus.py and tests/test_hf_encdec.py.
+
+* Conditional DETR (Meng et al. 2021, arXiv:2108.06152; modeling_conditional_detr.py) and
+  DAB-DETR (Liu et al. 2022, arXiv:2201.12329; modeling_dab_detr.py): DETR's encoder layer
+  (q, k, v, out projections, Q.K^T, P.V, fc1, fc2); per decoder layer the self-attention's five
+  projections (``sa_qcontent_proj``, ``sa_qpos_proj``, ``sa_kcontent_proj``, ``sa_kpos_proj``,
+  ``sa_v_proj``) and ``out_proj``; the cross-attention's ``ca_qcontent_proj``,
+  ``ca_qpos_sine_proj`` on the queries, ``ca_kcontent_proj``, ``ca_kpos_proj`` and ``ca_v_proj`` on
+  the encoder tokens, ``ca_qpos_proj`` on the first layer only (``is_first``; every layer with
+  DAB-DETR's ``keep_query_pos``); Q and K are ``torch.cat([content, spatial], dim=3)`` per head:
+  each head's scores reduce over 2 x d / heads features, P.V over d / heads; fc1, fc2. The
+  decoder's MLPs: ``query_scale`` (d -> d -> d) on every layer but the first; Conditional DETR's
+  ``ref_point_head`` (d -> d -> 2) once; DAB-DETR's ``ref_point_head`` (2d -> d -> d, the sine
+  embedding of 4 anchor coordinates) and ``ref_anchor_head`` (d -> d -> 2) on every layer, and
+  its encoder's ``query_scale`` (d -> d -> d) before every encoder layer.
+* Dia (modeling_dia.py): ``DiaSelfAttention`` (Llama's, grouped-query, rotary) in both halves,
+  ``DiaCrossAttention`` with ``q_proj`` from the decoder's hidden size, ``k_proj`` / ``v_proj``
+  from ``cross_hidden_size`` (the encoder's), ``cross_num_attention_heads`` /
+  ``cross_num_key_value_heads`` of ``cross_head_dim``, ``o_proj`` back; ``DiaMLP`` is Phi-3's
+  (``gate_up_proj`` to twice ``intermediate_size``, ``down_proj``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONDITIONAL_DETR = ("conditional_detr", "dab-detr")
+DIA = ("dia",)
+
+
+def detr_encoder_layer(d: int, ff: int, s: int) -> int:
+    """DetrAttention (q, k, v, out of d x d), Q.K^T and P.V over s tokens, fc1 and fc2."""
+    return 4 * s * d * d + 2 * s * s * d + 2 * s * d * ff
+
+
+def conditional_detr_macs(cfg: dict[str, Any], s: int) -> dict[str, int]:
+    """Encoder layers on ``s`` tokens (the backbone's feature map), decoder layers on the
+    ``num_queries`` object queries (times DAB-DETR's ``num_patterns`` when set)."""
+    dab = cfg["model_type"] == "dab-detr"
+    d = cfg["hidden_size"] if dab else cfg["d_model"]
+    t = cfg["num_queries"] * max(1, cfg.get("num_patterns") or 0)
+    layers = cfg["decoder_layers"]
+    encoder = detr_encoder_layer(d, cfg["encoder_ffn_dim"], s) + (2 * s * d * d if dab else 0)
+    decoder = 0
+    for i in range(layers):
+        self_attn = 5 * t * d * d + 2 * t * t * d + t * d * d
+        query_pos = i == 0 or (dab and cfg.get("keep_query_pos"))
+        cross = 2 * t * d * d + 3 * s * d * d + (t * d * d if query_pos else 0)
+        cross += 2 * t * s * d + t * s * d + t * d * d  # [content | spatial] scores, P.V, out
+        ffn = 2 * t * d * cfg["decoder_ffn_dim"]
+        mlps = 2 * t * d * d if i > 0 else 0  # query_scale
+        if dab:  # ref_point_head (2d -> d -> d), ref_anchor_head (d -> d -> 2)
+            mlps += t * 2 * d * d + t * d * d + t * d * d + t * d * 2
+        elif i == 0:  # ref_point_head (d -> d -> 2), once
+            mlps += t * d * d + t * d * 2
+        decoder += self_attn + cross + ffn + mlps
+    return {"encoder": cfg["encoder_layers"] * encoder, "dense": decoder}
+
+
+def llama_layer(sub: dict[str, Any], m: int, n: int) -> int:
+    """Grouped-query self-attention of m queries over n keys and the gated MLP (3 matrices)."""
+    d, heads, kv = sub["hidden_size"], sub["num_attention_heads"], sub["num_key_value_heads"]
+    dh = sub["head_dim"]
+    attn = m * d * (heads + 2 * kv) * dh + 2 * heads * m * n * dh + m * heads * dh * d
+    return attn + 3 * m * d * sub["intermediate_size"]
+
+
+def dia_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """DiaEncoder on m text tokens, DiaDecoder on m audio frames cross-attending to them."""
+    enc, dec = cfg["encoder_config"], cfg["decoder_config"]
+    d, heads, kv = (
+        dec["hidden_size"],
+        dec["cross_num_attention_heads"],
+        dec["cross_num_key_value_heads"],
+    )
+    dh, width = dec["cross_head_dim"], dec["cross_hidden_size"]
+    cross = (
+        m * d * heads * dh + m * width * 2 * kv * dh + 2 * heads * m * m * dh + m * heads * dh * d
+    )
+    return {
+        "encoder": enc["num_hidden_layers"] * llama_layer(enc, m, m),
+        "dense": dec["num_hidden_layers"] * (llama_layer(dec, m, m) + cross),
+    }

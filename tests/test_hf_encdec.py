@@ -1,0 +1,98 @@
+"""Encoder-decoder variants (cosamt/workload/hf_encdec.py, encdec_ops.py): Conditional DETR's and
+DAB-DETR's conditional cross-attention, Dia's cross-attention of its own widths. MACs against
+tests/hf_encdec_formulas.py (written from transformers' modelling code); small configs solved end
+to end through the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hf_encdec_formulas import conditional_detr_macs, dia_macs
+from support import hf_cli_run, listed_macs, solved_operators
+
+from cosamt.errors import InputError
+from cosamt.workload.hf import config_from_dict
+from cosamt.workload.transformer import build_workload, model_macs
+
+
+def detr(model_type: str, **extra: Any) -> dict[str, Any]:
+    width = "hidden_size" if model_type == "dab-detr" else "d_model"
+    cfg = {
+        "model_type": model_type, width: 16, "encoder_layers": 2, "decoder_layers": 3,
+        "encoder_attention_heads": 2, "decoder_attention_heads": 2, "encoder_ffn_dim": 32,
+        "decoder_ffn_dim": 32, "num_queries": 6, "is_encoder_decoder": True,
+        "activation_function": "prelu" if model_type == "dab-detr" else "relu",
+    }  # fmt: skip
+    return {**cfg, **extra}
+
+
+def dia(**cross: Any) -> dict[str, Any]:
+    enc = {"model_type": "dia_encoder", "hidden_size": 16, "intermediate_size": 32,
+           "num_attention_heads": 2, "num_key_value_heads": 2, "head_dim": 8,
+           "num_hidden_layers": 2, "hidden_act": "silu", "norm_eps": 1e-5,
+           "rope_parameters": {"rope_theta": 10000.0}}  # fmt: skip
+    dec = {**enc, "model_type": "dia_decoder", "hidden_size": 32, "intermediate_size": 64,
+           "num_attention_heads": 4, "num_key_value_heads": 1, "num_hidden_layers": 2,
+           "cross_hidden_size": 16, "cross_num_attention_heads": 2,
+           "cross_num_key_value_heads": 2, "cross_head_dim": 8, **cross}  # fmt: skip
+    return {"model_type": "dia", "is_encoder_decoder": True, "encoder_config": enc,
+            "decoder_config": dec}  # fmt: skip
+
+
+def blocks(cfg: dict[str, Any], seq: int) -> dict[str, int]:
+    model = config_from_dict(cfg, source="test")
+    out: dict[str, int] = {}
+    for plan, ops in build_workload(model, "prefill", 1, seq).blocks:
+        kind = "encoder" if plan.prefix.startswith("enc.") else "dense"
+        out[kind] = out.get(kind, 0) + model_macs(ops)
+    return out
+
+
+def refused(cfg: dict[str, Any]) -> list[str]:
+    with pytest.raises(InputError) as exc:
+        config_from_dict(cfg, source="test")
+    return [p.path for p in exc.value.problems]
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        detr("conditional_detr"),
+        detr("conditional_detr", decoder_layers=1),
+        detr("dab-detr"),
+        detr("dab-detr", keep_query_pos=True),
+        detr("dab-detr", num_patterns=3),
+    ],
+)
+def test_conditional_detr_macs(cfg: dict[str, Any]) -> None:
+    assert blocks(cfg, 10) == conditional_detr_macs(cfg, 10)
+
+
+def test_first_decoder_layer_is_its_own_block() -> None:
+    model = config_from_dict(detr("conditional_detr"), source="test")
+    plans = [(p.prefix, p.count) for p, _ in build_workload(model, "prefill", 1, 10).blocks]
+    assert plans == [("enc.", 2), ("dec.first.", 1), ("dec.", 2)]
+
+
+def test_dia_macs() -> None:
+    assert blocks(dia(), 7) == dia_macs(dia(), 7)
+
+
+def test_refusals() -> None:
+    assert refused(detr("dab-detr", query_dim=2)) == ["hf_config.query_dim"]
+    assert refused(dia(cross_hidden_size=32)) == ["hf_config.encoder_config"]
+    assert refused(dia(cross_head_dim=None)) == [
+        "hf_config.encoder_config",
+        "hf_config.decoder_config.cross_hidden_size",
+    ]
+
+
+@pytest.mark.parametrize("cfg", [detr("dab-detr"), dia()], ids=["dab-detr", "dia"])
+def test_cli_solves(tmp_path: Path, cfg: dict[str, Any]) -> None:
+    operators, report = hf_cli_run(tmp_path, cfg, 4)
+    assert report is not None
+    assert solved_operators(report) == {op["name"] for op in operators}
+    want = (conditional_detr_macs if cfg["model_type"] == "dab-detr" else dia_macs)(cfg, 4)
+    assert listed_macs(operators) == sum(want.values())
