@@ -82,3 +82,36 @@ def dia_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
         "encoder": enc["num_hidden_layers"] * llama_layer(enc, m, m),
         "dense": dec["num_hidden_layers"] * (llama_layer(dec, m, m) + cross),
     }
+
+
+MOONSHINE_STREAMING = ("moonshine_streaming",)
+
+
+def window_keys(left: int, right: int, m: int) -> int:
+    """sliding_window_mask_function (modular_moonshine_streaming.py): key kv is seen by query q
+    when 0 <= q - kv < left or 0 < kv - q < right: left + right - 1 keys (left without a right
+    window), at most the m frames."""
+    return min(m, left + max(right - 1, 0))
+
+
+def moonshine_streaming_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """MoonshineStreamingEncoder: per layer MoonshineStreamingEncoderAttention (q, k, v, o; no
+    rotary) over its (left, right) window, MoonshineEncoderMLP (fc1, act, fc2). The decoder
+    (MoonshineStreamingDecoderLayer): causal self-attention (heads = KV heads), cross-attention
+    over the m encoder frames, the gated MoonshineDecoderMLP (fc1 to 2 x intermediate, fc2);
+    ``proj`` (encoder width -> decoder width) only when the widths differ."""
+    enc = cfg["encoder_config"]
+    d, heads, dh = enc["hidden_size"], enc["num_attention_heads"], enc["head_dim"]
+    kv = enc["num_key_value_heads"]
+    encoder = 0
+    for left, right in enc["sliding_windows"]:
+        n = window_keys(left, right, m)
+        attn = m * d * (heads + 2 * kv) * dh + 2 * heads * m * n * dh + m * heads * dh * d
+        encoder += attn + 2 * m * d * enc["intermediate_size"]
+    dd, dheads = cfg["hidden_size"], cfg["num_attention_heads"]
+    ddh = cfg.get("head_dim") or dd // dheads
+    self_attn = 4 * m * dd * dheads * ddh + 2 * dheads * m * m * ddh
+    cross = 4 * m * dd * dheads * ddh + 2 * dheads * m * m * ddh
+    layer = self_attn + cross + 3 * m * dd * cfg["intermediate_size"]
+    proj = m * d * dd if d != dd else 0
+    return {"encoder": encoder, "dense": cfg["num_hidden_layers"] * layer + proj}

@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 from hf_addon_formulas import ADDON_STACKS, addon_macs
 from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
-from hf_encdec_formulas import CONDITIONAL_DETR, DIA, conditional_detr_macs, dia_macs
+from hf_encdec_formulas import (
+    CONDITIONAL_DETR,
+    DIA,
+    MOONSHINE_STREAMING,
+    conditional_detr_macs,
+    dia_macs,
+    moonshine_streaming_macs,
+)
 from hf_layer_formulas import (
     GEMMA3N,
     GEMMA4,
@@ -572,6 +579,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in DIA:  # cross-attention of its own widths (hf_encdec_formulas.py)
         assert got == dia_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in MOONSHINE_STREAMING:  # per-layer encoder windows (hf_encdec_formulas.py)
+        assert got == moonshine_streaming_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_encdec_formulas import conditional_detr_macs, dia_macs
+from hf_encdec_formulas import conditional_detr_macs, dia_macs, moonshine_streaming_macs
 from support import hf_cli_run, listed_macs, solved_operators
 
 from cosamt.errors import InputError
@@ -89,10 +89,54 @@ def test_refusals() -> None:
     ]
 
 
-@pytest.mark.parametrize("cfg", [detr("dab-detr"), dia()], ids=["dab-detr", "dia"])
-def test_cli_solves(tmp_path: Path, cfg: dict[str, Any]) -> None:
-    operators, report = hf_cli_run(tmp_path, cfg, 4)
+def moonshine_streaming(**enc: Any) -> dict[str, Any]:
+    encoder = {"model_type": "moonshine_streaming_encoder", "hidden_size": 16, "head_dim": 8,
+               "intermediate_size": 32, "num_attention_heads": 2, "num_key_value_heads": 2,
+               "num_hidden_layers": 3, "hidden_act": "gelu",
+               "sliding_windows": [[4, 2], [4, 0], [3, 3]], **enc}  # fmt: skip
+    return {"model_type": "moonshine_streaming", "is_encoder_decoder": True,
+            "encoder_config": encoder, "hidden_size": 16, "intermediate_size": 32,
+            "num_attention_heads": 2, "num_hidden_layers": 2, "hidden_act": "silu",
+            "rope_parameters": {"rope_theta": 10000.0, "partial_rotary_factor": 0.5}}  # fmt: skip
+
+
+@pytest.mark.parametrize("seq", [3, 4, 12])
+def test_moonshine_streaming_windows(seq: int) -> None:
+    cfg = moonshine_streaming()
+    assert blocks(cfg, seq) == moonshine_streaming_macs(cfg, seq)
+
+
+def test_moonshine_streaming_block_types() -> None:
+    model = config_from_dict(moonshine_streaming(), source="test")
+    plans = [(p.prefix, p.count, p.n) for p, _ in build_workload(model, "prefill", 1, 12).blocks]
+    assert plans == [("enc.w4.", 1, 4), ("enc.w5.", 2, 5), ("dec.", 2, 12)]
+
+
+def test_moonshine_streaming_projects_a_narrower_encoder() -> None:
+    cfg = moonshine_streaming(hidden_size=8, head_dim=4)
+    assert blocks(cfg, 12) == moonshine_streaming_macs(cfg, 12)
+
+
+def test_moonshine_streaming_refusals() -> None:
+    bad = moonshine_streaming(sliding_windows=[[4, 2], [4, 0]])  # two pairs for three layers
+    assert refused(bad) == ["hf_config.encoder_config.sliding_windows"]
+    assert refused(moonshine_streaming(sliding_windows=[[0, 1], [4, 0], [3, 3]])) == [
+        "hf_config.encoder_config.sliding_windows"
+    ]
+    assert refused(moonshine_streaming()["encoder_config"]) == ["hf_config.sliding_windows"]
+
+
+FORMULAS = {"dab-detr": conditional_detr_macs, "dia": dia_macs,
+            "moonshine_streaming": moonshine_streaming_macs}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cfg", "seq"),
+    [(detr("dab-detr"), 4), (dia(), 4), (moonshine_streaming(), 6)],
+    ids=["dab-detr", "dia", "moonshine_streaming"],
+)
+def test_cli_solves(tmp_path: Path, cfg: dict[str, Any], seq: int) -> None:
+    operators, report = hf_cli_run(tmp_path, cfg, seq)
     assert report is not None
     assert solved_operators(report) == {op["name"] for op in operators}
-    want = (conditional_detr_macs if cfg["model_type"] == "dab-detr" else dia_macs)(cfg, 4)
-    assert listed_macs(operators) == sum(want.values())
+    assert listed_macs(operators) == sum(FORMULAS[cfg["model_type"]](cfg, seq).values())

@@ -189,8 +189,34 @@ def _decoder_layer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     return ops
 
 
+def window_plans(encoder: ModelConfig, tokens: int) -> list[BlockPlan]:
+    """Moonshine Streaming's encoder: one block type per distinct keys-per-query count (each
+    layer's window capped at the tokens), ``enc.`` when there is one, else ``enc.wN.``."""
+    from cosamt.workload.transformer import BlockPlan  # it builds on this module
+
+    assert encoder.layer_windows is not None
+    counts: dict[int, int] = {}
+    for keys in encoder.layer_windows:
+        counts[min(keys, tokens)] = counts.get(min(keys, tokens), 0) + 1
+    plans = []
+    for keys, layers in sorted(counts.items()):
+        prefix = "enc." if len(counts) == 1 else f"enc.w{keys}."
+        label = f"encoder (window of {keys} keys)" if keys < tokens else "encoder"
+        plans.append(BlockPlan(prefix, label, layers, tokens, keys, False, False))
+    return plans
+
+
 def assumptions(model: ModelConfig) -> list[str]:
     out = []
+    enc = model.encoder
+    if enc is not None and enc.layer_windows is not None:
+        out.append(
+            "encoder: per-layer bidirectional windows (sliding_window_mask_function: left keys "
+            "up to the query, right - 1 after it), keys per query "
+            f"{list(enc.layer_windows)}, each capped at the encoder's tokens; the rows near "
+            "either end counted at full width; the windows as MoonshineStreamingEncoder applies "
+            "them with an attention mask (without one it attends to every frame)"
+        )
     cq = model.conditional_queries
     if cq is not None:
         name = "Conditional DETR" if cq.variant == "conditional" else "DAB-DETR"

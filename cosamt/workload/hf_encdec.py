@@ -76,3 +76,26 @@ def cross_problem(sub: dict[str, Any]) -> str | None:
             f"(got {', '.join(f'{k}={sub.get(k)!r}' for k in _CROSS_KEYS)})"
         )
     return None
+
+
+# Encoders with per-layer (left, right) windows: MoonshineStreamingEncoder's
+# sliding_window_mask_function (dist = q - kv; 0 <= dist < left, or 0 < -dist < right).
+WINDOWED_ENCODERS = frozenset({"moonshine_streaming_encoder"})
+
+
+def layer_windows(sub: dict[str, Any]) -> tuple[int, ...] | str:
+    """Keys per query of each layer's window (left + right - 1, right when > 0), or why not."""
+    pairs = sub.get("sliding_windows")
+    layers = sub.get("num_hidden_layers")
+    ok = isinstance(pairs, list) and all(
+        isinstance(p, list | tuple)
+        and len(p) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in p)
+        for p in pairs
+    )
+    if not ok or not isinstance(pairs, list) or len(pairs) != layers:
+        return f"one (left, right) pair of non-negative integers per layer expected (got {pairs!r})"
+    keys = tuple(left + max(right - 1, 0) for left, right in pairs)
+    if 0 in keys:
+        return f"a window without keys ({pairs!r})"
+    return keys

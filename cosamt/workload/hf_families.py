@@ -80,6 +80,8 @@ GATED_TYPES = frozenset(
         "moonshine",
         "dia_encoder",  # DiaMLP is Phi3MLP: gate_up_proj chunked into gate and up
         "dia_decoder",
+        # MoonshineStreamingDecoder is MoonshineDecoder: MoonshineDecoderMLP's fc1 chunked in two.
+        "moonshine_streaming_decoder",
         "mllama_text_model",
         "open-llama",
         "llama4_text",
@@ -141,8 +143,9 @@ GATED_TYPES = frozenset(
 )
 # Gated-FFN families that normalise with LayerNorm, not RMSNorm (for configs that state neither).
 LAYERNORM_GATED_TYPES = frozenset(
-    {"modernbert", "modernbert-decoder", "dbrx", "olmo", "nomic_bert", "gte", "stablelm", "cohere"}
-)
+    {"modernbert", "modernbert-decoder", "dbrx", "olmo", "nomic_bert", "gte", "stablelm", "cohere",
+     "moonshine_streaming_decoder"}  # MoonshineStreamingDecoderLayer: nn.LayerNorm(bias=False)
+)  # fmt: skip
 POST_NORM_TYPES = frozenset(
     [
         "bert",
@@ -260,6 +263,11 @@ REFUSED_KEYS = (
         "per-language adapters (adapter_reduction_factor) are not modelled",
     ),
     ("attention_chunk_size", "chunked attention (attention_chunk_size) is not modelled"),
+    (
+        "sliding_windows",
+        "per-layer (left, right) windows (sliding_windows) are modelled for Moonshine "
+        "Streaming's encoder inside its encoder-decoder config only (point hf_config at it)",
+    ),
     ("global_attn_indexes", "windowed + global attention (global_attn_indexes) is not modelled"),
     ("window_block_indices", "windowed attention blocks (window_block_indices) are not modelled"),
     # Detection transformers past plain DETR: their attention samples a few points per query.

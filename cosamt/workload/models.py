@@ -181,6 +181,10 @@ class ModelConfig(BaseModel):
     conditional_queries: ConditionalQueries | None = None
     """With ``decoder_tokens``: Conditional DETR's or DAB-DETR's decoder (and DAB-DETR's encoder
     position scaling), :mod:`cosamt.workload.encdec_ops`; ``None``: DETR's plain attention."""
+    layer_windows: tuple[PositiveInt, ...] | None = None
+    """A bidirectional encoder whose every layer has its own window (Moonshine Streaming's
+    ``sliding_windows``): keys per query of each layer (capped at the tokens); ``None``: no
+    per-layer windows."""
     cross_shape: CrossShape | None = None
     """Encoder-decoder model whose cross-attention has widths of its own (Dia: K/V from the
     encoder's ``kv_width``, its own heads and head dim); ``None``: the decoder's."""
@@ -335,6 +339,11 @@ class ModelConfig(BaseModel):
             raise ValueError("MLA with cross-attention is not modelled")
         if self.conditional_queries is not None and self.decoder_tokens is None:
             raise ValueError("conditional_queries needs decoder_tokens (a DETR decoder)")
+        windows = self.layer_windows
+        if windows is not None and (
+            len(windows) != self.n_layers or self.decoder or self.sliding_window is not None
+        ):
+            raise ValueError("layer_windows: one per layer of an encoder without sliding_window")
         cross = self.cross_shape
         if cross is not None and (self.encoder is None or cross.n_heads % cross.n_kv_heads):
             raise ValueError("cross_shape needs an encoder; its KV heads must divide its heads")

@@ -403,6 +403,10 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     assert model.encoder_layers is not None
     if model.encoder is not None and model.encoder.global_local is not None:  # Pegasus-X
         return [*_global_local_plans(model.encoder, tokens), *plans]
+    if model.encoder is not None and model.encoder.layer_windows is not None:
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        return [*encdec_ops.window_plans(model.encoder, tokens), *plans]
     if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
         encoder = [
             BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
@@ -898,7 +902,8 @@ def assumptions(
         out.append(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
         )
-    if model.conditional_queries is not None or model.cross_shape is not None:
+    windowed = model.encoder is not None and model.encoder.layer_windows is not None
+    if model.conditional_queries is not None or model.cross_shape is not None or windowed:
         from cosamt.workload import encdec_ops  # it builds on this module
 
         out += encdec_ops.assumptions(model)
