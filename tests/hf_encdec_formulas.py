@@ -115,3 +115,30 @@ def moonshine_streaming_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     layer = self_attn + cross + 3 * m * dd * cfg["intermediate_size"]
     proj = m * d * dd if d != dd else 0
     return {"encoder": encoder, "dense": cfg["num_hidden_layers"] * layer + proj}
+
+
+PROPHETNET = ("prophetnet", "xlm-prophetnet")
+
+
+def prophetnet_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """ProphetNet (Qi et al. 2020, arXiv:2001.04063, sec. 2.2; modeling_prophetnet.py) on m
+    encoder and m decoder tokens. ProphetNetEncoderLayer: ProphetNetAttention (q, k, v, out),
+    ProphetNetFeedForward (intermediate, output). ProphetNetDecoder concatenates the main stream
+    and ``ngram`` predicting streams, m tokens each, into one (1 + ngram) m sequence, so
+    ProphetNetNgramSelfAttention's query/key/value projections, ``relative_pos_embeddings``
+    (hidden -> num_buckets x heads) and ``out_proj``, the cross-attention's q and out
+    projections and the FFN run on all of them; the main stream's scores are m x m, each
+    predicting stream's m x 2m (``torch.cat([main_key_states, key], 1)``); the cross-attention
+    scores every stream's token against the m encoder tokens."""
+    d, g = cfg["hidden_size"], cfg["ngram"]
+    h = cfg["num_decoder_attention_heads"]
+    every = (1 + g) * m
+    encoder = 4 * m * d * d + 2 * m * m * d + 2 * m * d * cfg["encoder_ffn_dim"]
+    self_attn = 3 * every * d * d + every * d * cfg["num_buckets"] * h + every * d * d
+    self_attn += 2 * m * m * d + g * 2 * m * (2 * m) * d
+    cross = 2 * every * d * d + 2 * m * d * d + 2 * every * m * d
+    ffn = 2 * every * d * cfg["decoder_ffn_dim"]
+    return {
+        "encoder": cfg["num_encoder_layers"] * encoder,
+        "dense": cfg["num_decoder_layers"] * (self_attn + cross + ffn),
+    }

@@ -22,9 +22,11 @@ from hf_encdec_formulas import (
     CONDITIONAL_DETR,
     DIA,
     MOONSHINE_STREAMING,
+    PROPHETNET,
     conditional_detr_macs,
     dia_macs,
     moonshine_streaming_macs,
+    prophetnet_macs,
 )
 from hf_layer_formulas import (
     GEMMA3N,
@@ -582,6 +584,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in MOONSHINE_STREAMING:  # per-layer encoder windows (hf_encdec_formulas.py)
         assert got == moonshine_streaming_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in PROPHETNET:  # n-stream self-attention (hf_encdec_formulas.py)
+        assert got == prophetnet_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

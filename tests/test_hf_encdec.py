@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_encdec_formulas import conditional_detr_macs, dia_macs, moonshine_streaming_macs
+from hf_encdec_formulas import (
+    conditional_detr_macs,
+    dia_macs,
+    moonshine_streaming_macs,
+    prophetnet_macs,
+)
 from support import hf_cli_run, listed_macs, solved_operators
 
 from cosamt.errors import InputError
@@ -126,14 +131,42 @@ def test_moonshine_streaming_refusals() -> None:
     assert refused(moonshine_streaming()["encoder_config"]) == ["hf_config.sliding_windows"]
 
 
+def prophetnet(**extra: Any) -> dict[str, Any]:
+    cfg = {"model_type": "prophetnet", "is_encoder_decoder": True, "add_cross_attention": True,
+           "hidden_size": 16, "num_encoder_attention_heads": 2, "num_decoder_attention_heads": 2,
+           "encoder_ffn_dim": 32, "decoder_ffn_dim": 32, "num_encoder_layers": 2,
+           "num_decoder_layers": 2, "ngram": 2, "num_buckets": 4, "activation_function": "gelu"}  # fmt: skip
+    return {**cfg, **extra}
+
+
+@pytest.mark.parametrize("ngram", [1, 2, 3])
+def test_prophetnet_streams(ngram: int) -> None:
+    cfg = prophetnet(ngram=ngram)
+    assert blocks(cfg, 6) == prophetnet_macs(cfg, 6)
+
+
+def test_prophetnet_decode() -> None:
+    # One new token per stream against 9 cached main-stream keys: the main stream's query over
+    # them, each predicting stream's over them and its own token (10); the cross K/V cached.
+    cfg = prophetnet()
+    model = config_from_dict(cfg, source="test")
+    got = sum(model_macs(ops) for _, ops in build_workload(model, "decode", 1, 9).blocks)
+    d, every, cache = 16, 3, 9
+    layer = 3 * every * d * d + every * d * 4 * 2 + every * d * d  # q, k, v, rel_pos, out
+    layer += 2 * cache * d + 2 * 2 * (cache + 1) * d  # main and predicting scores, P.V
+    layer += 2 * every * d * d + 2 * every * cache * d  # cross q, out, scores, P.V
+    assert got == 2 * (layer + 2 * every * d * 32)
+
+
 FORMULAS = {"dab-detr": conditional_detr_macs, "dia": dia_macs,
-            "moonshine_streaming": moonshine_streaming_macs}  # fmt: skip
+            "moonshine_streaming": moonshine_streaming_macs,
+            "prophetnet": prophetnet_macs}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("cfg", "seq"),
-    [(detr("dab-detr"), 4), (dia(), 4), (moonshine_streaming(), 6)],
-    ids=["dab-detr", "dia", "moonshine_streaming"],
+    [(detr("dab-detr"), 4), (dia(), 4), (moonshine_streaming(), 6), (prophetnet(), 4)],
+    ids=["dab-detr", "dia", "moonshine_streaming", "prophetnet"],
 )
 def test_cli_solves(tmp_path: Path, cfg: dict[str, Any], seq: int) -> None:
     operators, report = hf_cli_run(tmp_path, cfg, seq)

@@ -7,6 +7,7 @@
 * :class:`ConditionalQueries`: Conditional DETR's and DAB-DETR's decoder (content and spatial
   halves of Q and K concatenated per head in cross-attention, ``ConditionalDetrDecoderLayer``,
   ``DabDetrDecoderLayer``).
+* :class:`NgramStreams`: ProphetNet's n-stream self-attention (``ProphetNetNgramSelfAttention``).
 """
 
 from __future__ import annotations
@@ -49,3 +50,17 @@ class ConditionalQueries(BaseModel):
     keep_query_pos: bool = False
     """DAB-DETR's ``keep_query_pos``: the cross-attention's query position projection on every
     layer (else on the first only)."""
+
+
+class NgramStreams(BaseModel):
+    """ProphetNet's decoder (Qi et al. 2020, arXiv:2001.04063; ``ProphetNetNgramSelfAttention``,
+    ``ProphetNetDecoder``): ``ngram`` predicting streams beside the main stream, every stream's
+    tokens through the layer's projections, cross-attention and FFN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    ngram: Heads
+    """Predicting streams (``ngram``): the decoder runs (1 + ngram) x its tokens."""
+    buckets: Width
+    """Relative position buckets (``num_buckets``): ``relative_pos_embeddings`` projects every
+    stream's hidden state to buckets x heads position logits."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from cosamt.workload.einsum import Einsum, Role
+from cosamt.workload.einsum import Einsum, Role, Tensor
 from cosamt.workload.models import ModelConfig
 
 if TYPE_CHECKING:
@@ -72,7 +72,10 @@ def query_plans(model: ModelConfig, plans: list[BlockPlan]) -> list[BlockPlan]:
 
 
 def handles(model: ModelConfig, plan: BlockPlan) -> bool:
-    """Whether :func:`block` builds this block (a conditional DETR's decoder or DAB encoder)."""
+    """Whether :func:`block` builds this block (a conditional DETR's decoder or DAB encoder,
+    ProphetNet's decoder)."""
+    if model.ngram_streams is not None:
+        return plan.prefix.startswith("dec.")
     cq = model.conditional_queries
     if cq is None:
         return False
@@ -82,6 +85,8 @@ def handles(model: ModelConfig, plan: BlockPlan) -> bool:
 def block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     from cosamt.workload import transformer as t  # it builds on this module
 
+    if model.ngram_streams is not None:
+        return ngram_block(model, plan, b)
     cq = model.conditional_queries
     assert cq is not None
     if not plan.prefix.startswith("dec."):  # DAB-DETR's encoder layer: position scaling first
@@ -234,6 +239,15 @@ def assumptions(model: ModelConfig) -> list[str]:
                 else ""
             )
         )
+    streams = model.ngram_streams
+    if streams is not None:
+        out.append(
+            f"ProphetNet's n-stream decoder: the main stream and {streams.ngram} predicting "
+            "streams of the decoder's tokens each through every projection, cross-attention and "
+            "FFN; each predicting stream attends to the main keys and its own (n + m keys); the "
+            "relative position logits (relative_pos_embeddings) are a projection, their gather "
+            "and the add to the scores are not counted"
+        )
     shape = model.cross_shape
     if shape is not None:
         out.append(
@@ -242,3 +256,65 @@ def assumptions(model: ModelConfig) -> list[str]:
             f"{shape.head_dim}, no rotary"
         )
     return out
+
+
+def ngram_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """ProphetNetDecoderLayer: ``ProphetNetNgramSelfAttention`` over the main stream and the
+    ``ngram`` predicting streams (post-norm), cross-attention and FFN of every stream's tokens.
+
+    Every stream has ``m`` tokens; q, k, v, ``relative_pos_embeddings`` and ``out_proj`` run on
+    all (1 + ngram) x m. The main stream attends to its own ``n`` keys; each predicting stream
+    to the main keys followed by its own (``torch.cat([main_key_states, key], 1)``, per stream):
+    n + m keys (2T in prefill)."""
+    from cosamt.workload import transformer as t  # it builds on this module
+
+    streams = model.ngram_streams
+    assert streams is not None
+    p, m, n, c, d = plan.prefix, plan.m, plan.n, plan.count, model.d_model
+    g, h, dh, norm = streams.ngram, model.n_heads, model.dh, model.norm
+    every = (1 + g) * m
+    ops = [
+        t._projection(f"{p}qkv_proj", b, every, d, 3 * h * dh, c),
+        t._projection(f"{p}rel_pos_proj", b, every, d, streams.buckets * h, c),
+        *t._attention_core(model, p, b, m, n, c),
+        *_predict_core(p, b, g, h, m, n + m, dh, c),
+        t._projection(f"{p}out_proj", b, every, h * dh, d, c),
+        t._residual(f"{p}residual1", b, every, d, c),
+        t._norm(f"{p}norm1", norm, b, every, d, c),
+    ]
+    wide = dataclasses.replace(plan, m=every)  # cross-attention and FFN see every stream
+    ops += [
+        *t._cross_attention(model, wide, b),
+        t._residual(f"{p}xresidual", b, every, d, c),
+        t._norm(f"{p}xnorm", norm, b, every, d, c),
+        *t._dense_ffn(model, p, b, every, model.d_ff, c),
+        t._residual(f"{p}residual2", b, every, d, c),
+        t._norm(f"{p}norm2", norm, b, every, d, c),
+    ]
+    return ops
+
+
+def _predict_core(p: str, b: int, g: int, h: int, m: int, n: int, dh: int, c: int) -> list[Einsum]:
+    """The predicting streams' Q.K^T, softmax and P.V: ``nbtc,nbsc->nbts`` and back, one key set
+    (the main keys and the stream's own) per stream ``g``."""
+    from cosamt.workload import transformer as t  # it builds on this module
+
+    q, kv, s = ("b", "g", "h", "m", "d"), ("b", "g", "h", "n", "d"), ("b", "g", "h", "m", "n")
+    dims = {"b": b, "g": g, "h": h, "m": m, "n": n}
+    return [
+        Einsum(
+            f"{p}pqk",
+            {**dims, "d": dh},
+            (Tensor("Q", q, Role.INPUT), Tensor("K", kv, Role.INPUT), Tensor("S", s, Role.OUTPUT)),
+            count=c,
+        ),
+        t._elementwise(
+            f"{p}psoftmax", "softmax", t.SOFTMAX_OPS, dims, [("S", s, Role.INPUT)], ("P", s), c
+        ),
+        Einsum(
+            f"{p}pav",
+            {**dims, "d": dh},
+            (Tensor("P", s, Role.INPUT), Tensor("V", kv, Role.INPUT), Tensor("O", q, Role.OUTPUT)),
+            count=c,
+        ),
+    ]

@@ -770,6 +770,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_addons.fields(r, model_type, base)}
     if model_type in hf_encdec.CONDITIONAL_TYPES:  # Conditional DETR, DAB-DETR
         return {**base, **hf_encdec.conditional(r, model_type)}
+    if model_type in hf_encdec.NGRAM_TYPES:  # ProphetNet's n-stream decoder
+        return {**base, **hf_encdec.ngram(r)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -843,6 +845,7 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
+    data = hf_encdec.normalise(data, model_type)
     reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)

@@ -8,6 +8,11 @@ transformers (``src/transformers/models/<type>/modeling_<type>.py``); operators 
   pattern embeddings repeat the queries (``DabDetrModel.forward``), its ``query_dim`` must be 4
   (the anchors' x, y, w, h: ``ref_point_head`` reads ``query_dim // 2 * hidden_size`` and the
   width/height modulation reads the anchors' w and h).
+* ``prophetnet``, ``xlm-prophetnet`` (``ProphetNetNgramSelfAttention``, ``ProphetNetDecoderLayer``,
+  ``ProphetNetEncoderLayer``; XLM-ProphetNet's classes are copies): the n-stream decoder
+  (``ngram``, ``num_buckets``), heads under ``num_encoder_attention_heads`` /
+  ``num_decoder_attention_heads``, post-norm layers (``LayerNorm(attention_output +
+  hidden_states)``).
 * Dia's decoder sub-config (``DiaCrossAttention``): ``cross_hidden_size``,
   ``cross_num_attention_heads``, ``cross_num_key_value_heads``, ``cross_head_dim``.
 """
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape
+from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape, NgramStreams
 
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
@@ -99,3 +104,28 @@ def layer_windows(sub: dict[str, Any]) -> tuple[int, ...] | str:
     if 0 in keys:
         return f"a window without keys ({pairs!r})"
     return keys
+
+
+NGRAM_TYPES = frozenset({"prophetnet", "xlm-prophetnet"})
+# ProphetNet's own names for the generic fields (ProphetNetConfig).
+_NGRAM_ALIASES = {
+    "num_encoder_attention_heads": "encoder_attention_heads",
+    "num_decoder_attention_heads": "decoder_attention_heads",
+}
+
+
+def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
+    """ProphetNet's head counts under the generic encoder / decoder keys."""
+    if model_type not in NGRAM_TYPES:
+        return data
+    extra = {new: data[old] for old, new in _NGRAM_ALIASES.items() if old in data}
+    return {**data, **extra}
+
+
+def ngram(r: _Reader) -> dict[str, Any]:
+    """Fields of a ProphetNet config: the predicting streams and the post-norm layers."""
+    streams, buckets = r.int_("ngram"), r.int_("num_buckets")
+    out: dict[str, Any] = {"norm_position": "post"}
+    if streams is not None and buckets is not None:
+        out["ngram_streams"] = NgramStreams(ngram=streams, buckets=buckets)
+    return out

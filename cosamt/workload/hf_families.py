@@ -306,8 +306,6 @@ REFUSED_TYPES = {
     "rwkv": "RWKV's recurrent time mixing is not modelled",
     "xlstm": "xLSTM's recurrent blocks are not modelled",
     "xlnet": "XLNet's two-stream relative attention is not modelled",
-    "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
-    "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
     "seamless_m4t": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
     "not modelled as one",
     "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "

@@ -26,7 +26,7 @@ from cosamt.workload.addon_kinds import (
     WindowKind,
 )
 from cosamt.workload.conformer import Conformer
-from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape
+from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape, NgramStreams
 from cosamt.workload.layer_kinds import (
     AltUp,
     BlockSparse,
@@ -181,6 +181,9 @@ class ModelConfig(BaseModel):
     conditional_queries: ConditionalQueries | None = None
     """With ``decoder_tokens``: Conditional DETR's or DAB-DETR's decoder (and DAB-DETR's encoder
     position scaling), :mod:`cosamt.workload.encdec_ops`; ``None``: DETR's plain attention."""
+    ngram_streams: NgramStreams | None = None
+    """ProphetNet's decoder: the main stream and ``ngram`` predicting streams
+    (:mod:`cosamt.workload.encdec_ops`); ``None``: one stream."""
     layer_windows: tuple[PositiveInt, ...] | None = None
     """A bidirectional encoder whose every layer has its own window (Moonshine Streaming's
     ``sliding_windows``): keys per query of each layer (capped at the tokens); ``None``: no
@@ -339,6 +342,10 @@ class ModelConfig(BaseModel):
             raise ValueError("MLA with cross-attention is not modelled")
         if self.conditional_queries is not None and self.decoder_tokens is None:
             raise ValueError("conditional_queries needs decoder_tokens (a DETR decoder)")
+        if self.ngram_streams is not None and (
+            self.encoder_layers is None or self.mla or self.gated or self.moe or self.parallel
+        ):
+            raise ValueError("ngram_streams: an encoder-decoder of plain dense blocks only")
         windows = self.layer_windows
         if windows is not None and (
             len(windows) != self.n_layers or self.decoder or self.sliding_window is not None

@@ -705,7 +705,7 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.squeezebert import squeeze_block  # it builds on this module
 
         return squeeze_block(model, plan, b)
-    if model.conditional_queries is not None:
+    if model.conditional_queries is not None or model.ngram_streams is not None:
         from cosamt.workload import encdec_ops  # it builds on this module
 
         if encdec_ops.handles(model, plan):
@@ -903,7 +903,8 @@ def assumptions(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
         )
     windowed = model.encoder is not None and model.encoder.layer_windows is not None
-    if model.conditional_queries is not None or model.cross_shape is not None or windowed:
+    special = (model.conditional_queries, model.cross_shape, model.ngram_streams)
+    if any(v is not None for v in special) or windowed:
         from cosamt.workload import encdec_ops  # it builds on this module
 
         out += encdec_ops.assumptions(model)
