@@ -23,6 +23,7 @@ this test, not from cosamt). Used by tests/test_hf_corpus.py and tests/test_hf_e
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 CONDITIONAL_DETR = ("conditional_detr", "dab-detr")
@@ -142,3 +143,38 @@ def prophetnet_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
         "encoder": cfg["num_encoder_layers"] * encoder,
         "dense": cfg["num_decoder_layers"] * (self_attn + cross + ffn),
     }
+
+
+def prob_sparse(m: int, n: int, d: int, factor: int) -> int:
+    """InformerProbSparseAttention's score MACs over all heads (head_dim d / heads): every query
+    against ``u_part = min(factor * L_Q * ceil(log1p(L_K)), L_K)`` sampled keys, then the
+    ``u = min(factor * ceil(log1p(L_Q)), L_Q)`` top queries' Q.K^T and P.V over all L_K keys."""
+    u_part = min(factor * m * math.ceil(math.log1p(n)), n)
+    u = min(factor * math.ceil(math.log1p(m)), m)
+    return m * u_part * d + 2 * u * n * d
+
+
+def informer_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """Informer (Zhou et al. 2021, arXiv:2012.07436; modeling_informer.py) with the encoder on m
+    tokens and the decoder on ``prediction_length``: InformerEncoderLayer (q, k, v, out, the
+    attention, fc1, fc2), after each but the last ``InformerConvLayer`` with ``distil``
+    (Conv1d(d, d, 3): 3 d^2 per token; MaxPool1d(3, 2, padding 1): L -> (L - 1) // 2 + 1);
+    InformerDecoderLayer: its self-attention, the full cross-attention (BART's) over the last
+    encoder layer's tokens, fc1, fc2. Attention: ProbSparse with ``attention_type`` prob, else
+    full."""
+    d, t = cfg["d_model"], cfg["prediction_length"]
+    prob = cfg.get("attention_type", "prob") == "prob"
+
+    def attention(q: int, k: int) -> int:
+        return prob_sparse(q, k, d, cfg["sampling_factor"]) if prob else 2 * q * k * d
+
+    encoder, length = 0, m
+    for i in range(cfg["encoder_layers"]):
+        encoder += 4 * length * d * d + attention(length, length)
+        encoder += 2 * length * d * cfg["encoder_ffn_dim"]
+        if cfg.get("distil", True) and i < cfg["encoder_layers"] - 1:
+            encoder += 3 * length * d * d
+            length = (length - 1) // 2 + 1
+    cross = 2 * t * d * d + 2 * length * d * d + 2 * t * length * d
+    layer = 4 * t * d * d + attention(t, t) + cross + 2 * t * d * cfg["decoder_ffn_dim"]
+    return {"encoder": encoder, "dense": cfg["decoder_layers"] * layer}

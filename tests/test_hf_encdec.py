@@ -12,6 +12,7 @@ import pytest
 from hf_encdec_formulas import (
     conditional_detr_macs,
     dia_macs,
+    informer_macs,
     moonshine_streaming_macs,
     prophetnet_macs,
 )
@@ -158,15 +159,59 @@ def test_prophetnet_decode() -> None:
     assert got == 2 * (layer + 2 * every * d * 32)
 
 
+def informer(**extra: Any) -> dict[str, Any]:
+    cfg = {"model_type": "informer", "is_encoder_decoder": True, "d_model": 16,
+           "encoder_attention_heads": 2, "decoder_attention_heads": 2, "encoder_ffn_dim": 32,
+           "decoder_ffn_dim": 32, "encoder_layers": 3, "decoder_layers": 2,
+           "activation_function": "gelu", "attention_type": "prob", "sampling_factor": 1,
+           "distil": True, "prediction_length": 5}  # fmt: skip
+    return {**cfg, **extra}
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        informer(),
+        informer(distil=False),
+        informer(attention_type="full"),
+        informer(sampling_factor=5),
+    ],
+    ids=["prob-distil", "prob", "full-distil", "factor-5"],
+)
+@pytest.mark.parametrize("seq", [7, 48])
+def test_informer_macs(cfg: dict[str, Any], seq: int) -> None:
+    assert blocks(cfg, seq) == informer_macs(cfg, seq)
+
+
+def test_informer_layers_shrink() -> None:
+    model = config_from_dict(informer(), source="test")
+    plans = [(p.prefix, p.m, p.cross_n) for p, _ in build_workload(model, "prefill", 1, 48).blocks]
+    assert plans == [
+        ("enc.l1.", 48, None), ("enc.distil1.", 48, None), ("enc.l2.", 24, None),
+        ("enc.distil2.", 24, None), ("enc.l3.", 12, None), ("dec.", 5, 12),
+    ]  # fmt: skip
+
+
+def test_informer_refusals() -> None:
+    assert refused(informer(prediction_length=None)) == ["hf_config.prediction_length"]
+    assert refused(informer(attention_type="auto")) == ["hf_config.attention_type"]
+
+
 FORMULAS = {"dab-detr": conditional_detr_macs, "dia": dia_macs,
             "moonshine_streaming": moonshine_streaming_macs,
-            "prophetnet": prophetnet_macs}  # fmt: skip
+            "prophetnet": prophetnet_macs, "informer": informer_macs}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("cfg", "seq"),
-    [(detr("dab-detr"), 4), (dia(), 4), (moonshine_streaming(), 6), (prophetnet(), 4)],
-    ids=["dab-detr", "dia", "moonshine_streaming", "prophetnet"],
+    [
+        (detr("dab-detr"), 4),
+        (dia(), 4),
+        (moonshine_streaming(), 6),
+        (prophetnet(), 4),
+        (informer(), 6),
+    ],
+    ids=["dab-detr", "dia", "moonshine_streaming", "prophetnet", "informer"],
 )
 def test_cli_solves(tmp_path: Path, cfg: dict[str, Any], seq: int) -> None:
     operators, report = hf_cli_run(tmp_path, cfg, seq)

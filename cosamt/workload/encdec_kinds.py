@@ -8,6 +8,7 @@
   halves of Q and K concatenated per head in cross-attention, ``ConditionalDetrDecoderLayer``,
   ``DabDetrDecoderLayer``).
 * :class:`NgramStreams`: ProphetNet's n-stream self-attention (``ProphetNetNgramSelfAttention``).
+* :class:`InformerShape`: Informer's ProbSparse attention and distilling convolutions.
 """
 
 from __future__ import annotations
@@ -64,3 +65,17 @@ class NgramStreams(BaseModel):
     buckets: Width
     """Relative position buckets (``num_buckets``): ``relative_pos_embeddings`` projects every
     stream's hidden state to buckets x heads position logits."""
+
+
+class InformerShape(BaseModel):
+    """Informer (Zhou et al. 2021, arXiv:2012.07436) as transformers builds it
+    (``InformerProbSparseAttention``, ``InformerConvLayer``, ``InformerEncoder``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    sampling_factor: Width | None = None
+    """ProbSparse self-attention's ``sampling_factor`` (``attention_type: prob``) in both halves;
+    ``None``: full attention (``attention_type: full``)."""
+    distil: bool = False
+    """``distil``: an ``InformerConvLayer`` (Conv1d k=3, BatchNorm, ELU, MaxPool k=3 s=2) after
+    every encoder layer but the last, halving the tokens (ceil(L / 2))."""

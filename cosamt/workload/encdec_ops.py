@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING
 
 from cosamt.workload.einsum import Einsum, Role, Tensor
@@ -76,6 +77,8 @@ def handles(model: ModelConfig, plan: BlockPlan) -> bool:
     ProphetNet's decoder)."""
     if model.ngram_streams is not None:
         return plan.prefix.startswith("dec.")
+    if plan.special == DISTIL:
+        return True
     cq = model.conditional_queries
     if cq is None:
         return False
@@ -87,6 +90,8 @@ def block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
     if model.ngram_streams is not None:
         return ngram_block(model, plan, b)
+    if plan.special == DISTIL:
+        return distil_ops(model, plan, b)
     cq = model.conditional_queries
     assert cq is not None
     if not plan.prefix.startswith("dec."):  # DAB-DETR's encoder layer: position scaling first
@@ -239,6 +244,29 @@ def assumptions(model: ModelConfig) -> list[str]:
                 else ""
             )
         )
+    inf = model.informer
+    if inf is not None:
+        out.append(
+            f"Informer: {model.decoder_tokens} decoder tokens (prediction_length) in one "
+            "teacher-forced forward (no decode phase), the encoder on the instance's seq_len "
+            "(the context window)"
+            + (
+                "; ProbSparse self-attention in both halves: every query against "
+                "min(factor * L_Q * ceil(ln(1 + L_K)), L_K) sampled keys, the "
+                "min(factor * ceil(ln(1 + L_Q)), L_Q) active queries against every key, the lazy "
+                "queries' context the values' mean (cumsum in the decoder); the causal mask of "
+                "the decoder's active rows is not skipped"
+                if inf.sampling_factor is not None
+                else ""
+            )
+            + (
+                "; distilling convolutions between the encoder layers (Conv1d k=3 as a GEMM over "
+                "3 taps, BatchNorm, ELU, MaxPool to ceil(L / 2)), their edge neighbours not "
+                "traffic"
+                if inf.distil
+                else ""
+            )
+        )
     streams = model.ngram_streams
     if streams is not None:
         out.append(
@@ -316,5 +344,143 @@ def _predict_core(p: str, b: int, g: int, h: int, m: int, n: int, dh: int, c: in
             {**dims, "d": dh},
             (Tensor("P", s, Role.INPUT), Tensor("V", kv, Role.INPUT), Tensor("O", q, Role.OUTPUT)),
             count=c,
+        ),
+    ]
+
+
+# ---- Informer (modeling_informer.py) ------------------------------------------------------------
+
+DISTIL = "distil"  # BlockPlan.special of an InformerConvLayer
+SPARSITY_OPS = 2  # per sampled score: the running max and the running sum (M = max - sum / L_K)
+TOPK_OPS = 1  # per query: its sparsity measure against the running top-u
+CONTEXT_OPS = 1  # per value element: the mean's (encoder) or the cumsum's (decoder) add
+BATCHNORM_OPS = 2  # frozen statistics at inference: x * scale + shift
+ELU_OPS = 4  # x > 0 ? x : alpha * (exp(x) - 1): exp, subtract, multiply, select
+MAXPOOL_OPS = 2  # two compares per output of a 3-wide window
+
+
+def informer_lengths(model: ModelConfig, tokens: int) -> list[int]:
+    """Tokens of each encoder layer: ``InformerConvLayer``'s MaxPool1d(3, stride 2, padding 1)
+    after every layer but the last maps L to (L - 1) // 2 + 1 (= ceil(L / 2))."""
+    assert model.informer is not None and model.encoder_layers is not None
+    lengths = [tokens]
+    for _ in range(model.encoder_layers - 1):
+        last = lengths[-1]
+        lengths.append((last - 1) // 2 + 1 if model.informer.distil else last)
+    return lengths
+
+
+def informer_plans(model: ModelConfig, plans: list[BlockPlan], tokens: int) -> list[BlockPlan]:
+    """The encoder layer by layer (one ``enc.`` block type without distilling), its distilling
+    convolutions between them, the decoder cross-attending to the last layer's tokens."""
+    from cosamt.workload.transformer import BlockPlan  # it builds on this module
+
+    lengths = informer_lengths(model, tokens)
+    if len(set(lengths)) == 1:
+        out = [BlockPlan("enc.", "encoder", len(lengths), tokens, tokens, False, False)]
+    else:
+        out = []
+        for i, length in enumerate(lengths, start=1):
+            out.append(
+                BlockPlan(f"enc.l{i}.", f"encoder layer {i}", 1, length, length, False, False)
+            )
+            if i < len(lengths):
+                conv = BlockPlan(f"enc.distil{i}.", f"distilling {length} -> {lengths[i]}", 1,
+                                 length, lengths[i], False, False)  # fmt: skip
+                out.append(dataclasses.replace(conv, special=DISTIL))
+    return [*out, *(dataclasses.replace(p, cross_n=lengths[-1]) for p in plans)]
+
+
+def prob_counts(m: int, n: int, factor: int) -> tuple[int, int]:
+    """InformerProbSparseAttention: (u_part, u) = (min(factor * L_Q * ceil(ln(1 + L_K)), L_K),
+    min(factor * ceil(ln(1 + L_Q)), L_Q)): sampled keys and active queries."""
+    log_k, log_q = math.ceil(math.log1p(n)), math.ceil(math.log1p(m))
+    return min(factor * m * log_k, n), min(factor * log_q, m)
+
+
+def prob_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """ProbSparse self-attention: q, k, v; every query against the u_part sampled keys
+    (``queries_keys_sample``), the sparsity measure and top-u; the u active queries against all
+    keys (softmax, P.V); the lazy queries' context (the values' mean, or their cumsum in the
+    decoder); the output projection."""
+    from cosamt.workload import transformer as t  # it builds on this module
+
+    assert model.informer is not None and model.informer.sampling_factor is not None
+    p, m, n, c, d = plan.prefix, plan.m, plan.n, plan.count, model.d_model
+    h, dh = model.n_heads, model.dh
+    sampled, active = prob_counts(m, n, model.informer.sampling_factor)
+    q, kv, s = ("b", "h", "m", "d"), ("b", "h", "n", "d"), ("b", "h", "m", "n")
+    sample = {"b": b, "h": h, "m": m, "n": sampled}
+    return [
+        t._projection(f"{p}qkv_proj", b, m, d, 3 * h * dh, c),
+        Einsum(
+            f"{p}qk_sample",
+            {**sample, "d": dh},
+            (Tensor("Q", q, Role.INPUT), Tensor("K", kv, Role.INPUT), Tensor("S", s, Role.OUTPUT)),
+            count=c,
+        ),
+        t._elementwise(
+            f"{p}sparsity",
+            "max-mean",
+            SPARSITY_OPS,
+            sample,
+            [("S", s, Role.INPUT)],
+            ("M", ("b", "h", "m")),
+            c,
+        ),
+        t._elementwise(
+            f"{p}top_u",
+            "topk",
+            TOPK_OPS,
+            {"b": b, "h": h, "m": m},
+            [("M", ("b", "h", "m"), Role.INPUT)],
+            ("I", ("b", "h", "m")),
+            c,
+        ),
+        *t._attention_core(model, p, b, active, n, c),
+        t._elementwise(
+            f"{p}context",
+            "cumsum" if plan.prefix.startswith("dec.") else "mean",
+            CONTEXT_OPS,
+            {"b": b, "h": h, "n": n, "d": dh},
+            [("V", kv, Role.INPUT)],
+            ("C", kv),
+            c,
+        ),
+        t._projection(f"{p}out_proj", b, m, h * dh, d, c),
+    ]
+
+
+def distil_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
+    """InformerConvLayer: Conv1d(d, d, 3, circular padding) as ``Y[b,m,f] += X[b,m+o(j),e] *
+    W[e,f,j]`` (X indexed by the output token: the neighbours at a tile's edge are not traffic),
+    BatchNorm, ELU, MaxPool1d(3, stride 2) to ``plan.n`` tokens."""
+    from cosamt.workload import transformer as t  # it builds on this module
+
+    p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    dims = {"b": b, "m": m, "f": d}
+    return [
+        Einsum(
+            f"{p}conv",
+            {"b": b, "m": m, "e": d, "f": d, "j": 3},
+            (
+                Tensor("X", ("b", "m", "e"), Role.INPUT),
+                Tensor("W", ("e", "f", "j"), Role.WEIGHT),
+                Tensor("Y", _BMF, Role.OUTPUT),
+            ),
+            count=c,
+        ),
+        t._elementwise(
+            f"{p}bn", "batchnorm", BATCHNORM_OPS, dims, [("X", _BMF, Role.INPUT)], ("Y", _BMF), c
+        ),
+        t._elementwise(f"{p}elu", "elu", ELU_OPS, dims, [("X", _BMF, Role.INPUT)], ("Y", _BMF), c),
+        t._elementwise(
+            f"{p}maxpool",
+            "maxpool",
+            MAXPOOL_OPS,
+            {**dims, "m": plan.n},
+            [("X", _BMF, Role.INPUT)],
+            ("Y", _BMF),
+            c,
         ),
     ]

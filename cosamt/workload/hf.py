@@ -681,6 +681,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
             r.refuse(key, message)
     kind = r.data.get("attention_type")
     sparse = kind == "block_sparse" and model_type in hf_local.BLOCK_SPARSE_TYPES
+    sparse = sparse or model_type == "informer"  # ProbSparse: hf_encdec.informer
     if isinstance(kind, str) and kind not in ("original_full", "full", "default") and not sparse:
         r.refuse("attention_type", f"attention type {kind!r} is not modelled")
     if r.data.get("no_rope_layers"):
@@ -772,6 +773,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_encdec.conditional(r, model_type)}
     if model_type in hf_encdec.NGRAM_TYPES:  # ProphetNet's n-stream decoder
         return {**base, **hf_encdec.ngram(r)}
+    if model_type == "informer":  # ProbSparse attention, distilling encoder
+        return {**base, **hf_encdec.informer(r)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

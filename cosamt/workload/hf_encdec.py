@@ -13,6 +13,9 @@ transformers (``src/transformers/models/<type>/modeling_<type>.py``); operators 
   (``ngram``, ``num_buckets``), heads under ``num_encoder_attention_heads`` /
   ``num_decoder_attention_heads``, post-norm layers (``LayerNorm(attention_output +
   hidden_states)``).
+* ``informer`` (``InformerProbSparseAttention``, ``InformerConvLayer``, ``InformerEncoder``,
+  ``InformerDecoder``): ``attention_type`` prob (``sampling_factor``) or full, ``distil``, the
+  decoder's ``prediction_length`` tokens (required: the modelling code raises without it).
 * Dia's decoder sub-config (``DiaCrossAttention``): ``cross_hidden_size``,
   ``cross_num_attention_heads``, ``cross_num_key_value_heads``, ``cross_head_dim``.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape, NgramStreams
+from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape, InformerShape, NgramStreams
 
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
@@ -129,3 +132,36 @@ def ngram(r: _Reader) -> dict[str, Any]:
     if streams is not None and buckets is not None:
         out["ngram_streams"] = NgramStreams(ngram=streams, buckets=buckets)
     return out
+
+
+def informer(r: _Reader) -> dict[str, Any]:
+    """Fields of an Informer config (InformerConfig; modeling_informer.py)."""
+    kind = r.data.get("attention_type", "prob")
+    factor = None
+    if kind == "prob":
+        factor = r.int_("sampling_factor", what="ProbSparse's sampling factor")
+    elif kind != "full":
+        r.refuse("attention_type", f"{kind!r}: Informer's attention is 'prob' or 'full'")
+    distil = r.data.get("distil", True)
+    if not isinstance(distil, bool):
+        r.refuse("distil", f"must be true or false (got {distil!r})")
+    window = r.data.get("prediction_length")
+    if window is None:
+        r.refuse(
+            "prediction_length",
+            "the prediction window (the decoder's tokens) is not stated: InformerEncoder and "
+            "InformerDecoder raise without it",
+        )
+    queries = r.int_("prediction_length") if window is not None else None
+    context = r.data.get("context_length")
+    if isinstance(context, int):
+        r.assumed.append(
+            f"context_length {context}: the encoder runs the instance's seq_len tokens (set it "
+            "to the context length)"
+        )
+    return {
+        "norm_position": "post",  # TimeSeriesTransformerEncoderLayer: add, then LayerNorm
+        "decoder": False,
+        "decoder_tokens": queries,
+        "informer": InformerShape(sampling_factor=factor, distil=distil is True),
+    }

@@ -26,7 +26,12 @@ from cosamt.workload.addon_kinds import (
     WindowKind,
 )
 from cosamt.workload.conformer import Conformer
-from cosamt.workload.encdec_kinds import ConditionalQueries, CrossShape, NgramStreams
+from cosamt.workload.encdec_kinds import (
+    ConditionalQueries,
+    CrossShape,
+    InformerShape,
+    NgramStreams,
+)
 from cosamt.workload.layer_kinds import (
     AltUp,
     BlockSparse,
@@ -181,6 +186,9 @@ class ModelConfig(BaseModel):
     conditional_queries: ConditionalQueries | None = None
     """With ``decoder_tokens``: Conditional DETR's or DAB-DETR's decoder (and DAB-DETR's encoder
     position scaling), :mod:`cosamt.workload.encdec_ops`; ``None``: DETR's plain attention."""
+    informer: InformerShape | None = None
+    """Informer's ProbSparse self-attention and distilling encoder (with ``decoder_tokens``: the
+    prediction window), :mod:`cosamt.workload.encdec_ops`; ``None``: neither."""
     ngram_streams: NgramStreams | None = None
     """ProphetNet's decoder: the main stream and ``ngram`` predicting streams
     (:mod:`cosamt.workload.encdec_ops`); ``None``: one stream."""
@@ -342,6 +350,10 @@ class ModelConfig(BaseModel):
             raise ValueError("MLA with cross-attention is not modelled")
         if self.conditional_queries is not None and self.decoder_tokens is None:
             raise ValueError("conditional_queries needs decoder_tokens (a DETR decoder)")
+        if self.informer is not None and (
+            self.decoder_tokens is None or self.encoder is not None or self.gated or self.moe
+        ):
+            raise ValueError("informer: a flat encoder-decoder with decoder_tokens, plain FFNs")
         if self.ngram_streams is not None and (
             self.encoder_layers is None or self.mla or self.gated or self.moe or self.parallel
         ):

@@ -413,6 +413,10 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
             for p in _decoder_plans(model.encoder, Phase.PREFILL, tokens)
         ]
         return [*_with_frontend(model.encoder, encoder, "enc.", tokens), *plans]
+    if model.informer is not None:  # per-layer lengths after distilling (encdec_ops)
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        return encdec_ops.informer_plans(model, plans, tokens)
     encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
     return [encoder_plan, *plans]
 
@@ -482,6 +486,10 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         return recurrent.gated_deltanet_ops(model, plan, b)
     if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
         return recurrent.mamba_ops(model, plan, b)
+    if model.informer is not None and model.informer.sampling_factor is not None:
+        from cosamt.workload.encdec_ops import prob_attention  # it builds on this module
+
+        return prob_attention(model, plan, b)
     if model.attention_experts:  # JetMoE: routed query projections, dense K and V
         ops = addons.moa_inputs(model, plan, b)
     elif model.mla:
@@ -705,7 +713,7 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.squeezebert import squeeze_block  # it builds on this module
 
         return squeeze_block(model, plan, b)
-    if model.conditional_queries is not None or model.ngram_streams is not None:
+    if any(v is not None for v in (model.conditional_queries, model.ngram_streams, model.informer)):
         from cosamt.workload import encdec_ops  # it builds on this module
 
         if encdec_ops.handles(model, plan):
@@ -903,7 +911,7 @@ def assumptions(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
         )
     windowed = model.encoder is not None and model.encoder.layer_windows is not None
-    special = (model.conditional_queries, model.cross_shape, model.ngram_streams)
+    special = (model.conditional_queries, model.cross_shape, model.ngram_streams, model.informer)
     if any(v is not None for v in special) or windowed:
         from cosamt.workload import encdec_ops  # it builds on this module
 
