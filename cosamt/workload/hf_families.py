@@ -332,6 +332,8 @@ REFUSED_TYPES = {
     "zamba2": "Zamba2's shared attention blocks (num_mem_blocks sets of weights reused across "
     "hybrid_layer_ids, input concatenated with the original embeddings, per-layer LoRA adapters "
     "of adapter_rank) are not modelled",
-    "autoformer": "Autoformer's auto-correlation (FFT period aggregation in place of attention) "
-    "and series decomposition are not modelled",
+    "autoformer": "Autoformer's auto-correlation (AutoformerAttention: torch.fft.rfft / irfft of "
+    "Q and K per channel, not an Einsum; a dense L x L correlation would count L^2 work the code "
+    "does in L log L; V gathered at data-dependent top-k delays) and series decomposition are "
+    "not modelled",
 }
