@@ -106,8 +106,8 @@ class ModelConfig(BaseModel):
     d_ff: Width
     """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
-    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` / ``xielu``
-    (Apertus; one up-projection) or a gated one,
+    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``prelu`` (``nn.PReLU``:
+    DAB-DETR) / ``silu`` / ``xielu`` (Apertus; one up-projection) or a gated one,
     ``swiglu`` / ``geglu`` / ``reglu`` / ``relu2glu`` (BitNet) (gate and up projections,
     act(gate) * up), ``swiglu_clamped`` (GPT-OSS, OpenAI's privacy filter: gate and up clamped at
     the limit, (up + 1) * gate * sigmoid(alpha * gate))."""
