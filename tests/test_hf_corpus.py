@@ -19,6 +19,16 @@ import pytest
 from hf_addon_formulas import ADDON_STACKS, addon_macs
 from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
 from hf_detection_formulas import DETECTION, detection_macs
+from hf_encdec_formulas import (
+    CONDITIONAL_DETR,
+    DIA,
+    MOONSHINE_STREAMING,
+    PROPHETNET,
+    conditional_detr_macs,
+    dia_macs,
+    moonshine_streaming_macs,
+    prophetnet_macs,
+)
 from hf_layer_formulas import (
     GEMMA3N,
     GEMMA4,
@@ -64,12 +74,14 @@ MIN_ACCEPTED = {
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
-    "encoder-decoder": 61,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 66,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
     # (local and sparse attention: tests/hf_local_formulas.py); + deformable_detr, rt_detr,
     # rt_detr_v2, d_fine, deimv2, pp_doclayout_v2/v3/v4, grounding-dino, mm-grounding-dino
-    # (deformable attention: tests/hf_detection_formulas.py)
+    # (deformable attention: tests/hf_detection_formulas.py); + conditional_detr, dab-detr,
+    # dia, moonshine_streaming, prophetnet (tests/hf_encdec_formulas.py; informer refused:
+    # its default config has no prediction_length)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -571,6 +583,18 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in BIGBIRD:  # block-sparse (tests/hf_local_formulas.py); full at SEQ tokens
         assert got == bigbird_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in CONDITIONAL_DETR:  # conditional cross-attention (hf_encdec_formulas.py)
+        assert got == conditional_detr_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in DIA:  # cross-attention of its own widths (hf_encdec_formulas.py)
+        assert got == dia_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in MOONSHINE_STREAMING:  # per-layer encoder windows (hf_encdec_formulas.py)
+        assert got == moonshine_streaming_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in PROPHETNET:  # n-stream self-attention (hf_encdec_formulas.py)
+        assert got == prophetnet_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

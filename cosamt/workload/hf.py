@@ -23,6 +23,7 @@ from cosamt.workload import (
     hf_composite,
     hf_conformer,
     hf_deformable,
+    hf_encdec,
     hf_hybrid,
     hf_layers,
     hf_local,
@@ -61,6 +62,7 @@ _ACTS = {
     "quick_gelu": "gelu",
     "relu": "relu",
     "relu2": "relu2",
+    "prelu": "prelu",  # nn.PReLU (transformers' ACT2FN): DAB-DETR
     "silu": "silu",
     "swish": "silu",
     "xielu": "xielu",
@@ -666,7 +668,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return hf_vision.pyramid(r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
-    queries = model_type in QUERY_DECODER_TYPES
+    queries = model_type in QUERY_DECODER_TYPES | hf_encdec.CONDITIONAL_TYPES.keys()
     # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
@@ -682,6 +684,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
             r.refuse(key, message)
     kind = r.data.get("attention_type")
     sparse = kind == "block_sparse" and model_type in hf_local.BLOCK_SPARSE_TYPES
+    sparse = sparse or model_type == "informer"  # ProbSparse: hf_encdec.informer
     if isinstance(kind, str) and kind not in ("original_full", "full", "default") and not sparse:
         r.refuse("attention_type", f"attention type {kind!r} is not modelled")
     if r.data.get("no_rope_layers"):
@@ -769,6 +772,12 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_conformer.fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
+    if model_type in hf_encdec.CONDITIONAL_TYPES:  # Conditional DETR, DAB-DETR
+        return {**base, **hf_encdec.conditional(r, model_type)}
+    if model_type in hf_encdec.NGRAM_TYPES:  # ProphetNet's n-stream decoder
+        return {**base, **hf_encdec.ngram(r)}
+    if model_type == "informer":  # ProbSparse attention, distilling encoder
+        return {**base, **hf_encdec.informer(r)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -845,6 +854,7 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
+    data = hf_encdec.normalise(data, model_type)
     reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)

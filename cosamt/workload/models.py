@@ -27,6 +27,12 @@ from cosamt.workload.addon_kinds import (
 )
 from cosamt.workload.conformer import Conformer
 from cosamt.workload.deformable import Deformable
+from cosamt.workload.encdec_kinds import (
+    ConditionalQueries,
+    CrossShape,
+    InformerShape,
+    NgramStreams,
+)
 from cosamt.workload.layer_kinds import (
     AltUp,
     BlockSparse,
@@ -47,6 +53,7 @@ Activation = Literal[
     "gelu",
     "relu",
     "relu2",
+    "prelu",
     "silu",
     "xielu",
     "swiglu",
@@ -100,8 +107,8 @@ class ModelConfig(BaseModel):
     d_ff: Width
     """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
-    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` / ``xielu``
-    (Apertus; one up-projection) or a gated one,
+    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``prelu`` (``nn.PReLU``:
+    DAB-DETR) / ``silu`` / ``xielu`` (Apertus; one up-projection) or a gated one,
     ``swiglu`` / ``geglu`` / ``reglu`` / ``relu2glu`` (BitNet) (gate and up projections,
     act(gate) * up), ``swiglu_clamped`` (GPT-OSS, OpenAI's privacy filter: gate and up clamped at
     the limit, (up + 1) * gate * sigmoid(alpha * gate))."""
@@ -177,6 +184,22 @@ class ModelConfig(BaseModel):
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
+    conditional_queries: ConditionalQueries | None = None
+    """With ``decoder_tokens``: Conditional DETR's or DAB-DETR's decoder (and DAB-DETR's encoder
+    position scaling), :mod:`cosamt.workload.encdec_ops`; ``None``: DETR's plain attention."""
+    informer: InformerShape | None = None
+    """Informer's ProbSparse self-attention and distilling encoder (with ``decoder_tokens``: the
+    prediction window), :mod:`cosamt.workload.encdec_ops`; ``None``: neither."""
+    ngram_streams: NgramStreams | None = None
+    """ProphetNet's decoder: the main stream and ``ngram`` predicting streams
+    (:mod:`cosamt.workload.encdec_ops`); ``None``: one stream."""
+    layer_windows: tuple[PositiveInt, ...] | None = None
+    """A bidirectional encoder whose every layer has its own window (Moonshine Streaming's
+    ``sliding_windows``): keys per query of each layer (capped at the tokens); ``None``: no
+    per-layer windows."""
+    cross_shape: CrossShape | None = None
+    """Encoder-decoder model whose cross-attention has widths of its own (Dia: K/V from the
+    encoder's ``kv_width``, its own heads and head dim); ``None``: the decoder's."""
     image_tokens: PositiveInt | None = None
     """Vision transformer: tokens per image (patches + class/distillation tokens), fixed by the
     image and patch size; the instance's ``seq_len`` must equal it."""
@@ -335,6 +358,24 @@ class ModelConfig(BaseModel):
             raise ValueError("decoder_tokens needs an encoder-decoder model with decoder false")
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
+        if self.conditional_queries is not None and self.decoder_tokens is None:
+            raise ValueError("conditional_queries needs decoder_tokens (a DETR decoder)")
+        if self.informer is not None and (
+            self.decoder_tokens is None or self.encoder is not None or self.gated or self.moe
+        ):
+            raise ValueError("informer: a flat encoder-decoder with decoder_tokens, plain FFNs")
+        if self.ngram_streams is not None and (
+            self.encoder_layers is None or self.mla or self.gated or self.moe or self.parallel
+        ):
+            raise ValueError("ngram_streams: an encoder-decoder of plain dense blocks only")
+        windows = self.layer_windows
+        if windows is not None and (
+            len(windows) != self.n_layers or self.decoder or self.sliding_window is not None
+        ):
+            raise ValueError("layer_windows: one per layer of an encoder without sliding_window")
+        cross = self.cross_shape
+        if cross is not None and (self.encoder is None or cross.n_heads % cross.n_kv_heads):
+            raise ValueError("cross_shape needs an encoder; its KV heads must divide its heads")
         self._check_layer_kinds()
         self._check_addons()
         self._check_conformer()
@@ -727,7 +768,9 @@ class ModelConfig(BaseModel):
                 raise ValueError("encoder_proj needs an encoder of its own shape (encoder)")
             return self
         if self.encoder_layers != enc.n_layers or (
-            enc.d_model != self.d_model and not (self.encoder_proj or self.transducer)
+            enc.d_model != self.d_model
+            and not (self.encoder_proj or self.transducer)
+            and (self.cross_shape is None or self.cross_shape.kv_width != enc.d_model)
         ):
             raise ValueError(
                 "encoder: needs encoder_layers = its n_layers and the same d_model (unless "

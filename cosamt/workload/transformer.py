@@ -57,6 +57,7 @@ RMSNORM_OPS = 4
 GELU_OPS = 8
 RELU_OPS = 1  # max(0, x)
 RELU2_OPS = 2  # max(0, x), then square
+PRELU_OPS = 2  # nn.PReLU, one learned slope: x > 0 ? x : a * x (the product and the select)
 SILU_OPS = 4  # x * sigmoid(x): negate, exp, add 1, divide
 # xIELU (Apertus), both branches then a select: x^2, * alpha_p, beta * x, add; min(x, eps), expm1,
 # subtract x, * alpha_n, add beta * x; select -> 10.
@@ -74,6 +75,7 @@ _PLAIN_OPS = {
     "gelu": GELU_OPS,
     "relu": RELU_OPS,
     "relu2": RELU2_OPS,
+    "prelu": PRELU_OPS,
     "silu": SILU_OPS,
     "xielu": XIELU_OPS,
 }
@@ -392,6 +394,10 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         )
         for p in plans
     ]
+    if model.conditional_queries is not None:  # Conditional / DAB-DETR: the first layer apart
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        plans = encdec_ops.query_plans(model, plans)
     tokens = model.encoder_tokens or seq_len
     if model.encoder_proj:  # every decoder forward projects the encoder's output (decode too)
         proj = BlockPlan("dec.xproj.", "encoder output projection", 1, tokens, 0, False, False)
@@ -401,12 +407,20 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     assert model.encoder_layers is not None
     if model.encoder is not None and model.encoder.global_local is not None:  # Pegasus-X
         return [*_global_local_plans(model.encoder, tokens), *plans]
+    if model.encoder is not None and model.encoder.layer_windows is not None:
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        return [*encdec_ops.window_plans(model.encoder, tokens), *plans]
     if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
         encoder = [
             BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
             for p in _decoder_plans(model.encoder, Phase.PREFILL, tokens)
         ]
         return [*_with_frontend(model.encoder, encoder, "enc.", tokens), *plans]
+    if model.informer is not None:  # per-layer lengths after distilling (encdec_ops)
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        return encdec_ops.informer_plans(model, plans, tokens)
     encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
     return [encoder_plan, *plans]
 
@@ -476,6 +490,10 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         return recurrent.gated_deltanet_ops(model, plan, b)
     if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
         return recurrent.mamba_ops(model, plan, b)
+    if model.informer is not None and model.informer.sampling_factor is not None:
+        from cosamt.workload.encdec_ops import prob_attention  # it builds on this module
+
+        return prob_attention(model, plan, b)
     if model.attention_experts:  # JetMoE: routed query projections, dense K and V
         ops = addons.moa_inputs(model, plan, b)
     elif model.mla:
@@ -528,15 +546,21 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
 
 def _cross_kv_proj(model: ModelConfig, plan: BlockPlan, b: int) -> Einsum:
     """K and V of the encoder's output tokens, for cross-attention."""
+    from cosamt.workload.encdec_ops import cross_kv_width, cross_model  # it builds on this module
+
     assert plan.cross_n is not None
+    e, model = cross_kv_width(model), cross_model(model)  # Dia: widths of its own
     width = model.kv_heads * (model.dh + model.vdh)
-    return _projection(f"{plan.prefix}xkv_proj", b, plan.cross_n, model.d_model, width, plan.count)
+    return _projection(f"{plan.prefix}xkv_proj", b, plan.cross_n, e, width, plan.count)
 
 
 def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     """Queries from the decoder, keys and values projected from the encoder's output."""
+    from cosamt.workload.encdec_ops import cross_model  # it builds on this module
+
     p, m, c = plan.prefix, plan.m, plan.count
     assert plan.cross_n is not None
+    model = cross_model(model)  # Dia's cross-attention: heads and head dim of its own
     ops = [_projection(f"{p}xq_proj", b, m, model.d_model, model.n_heads * model.dh, c)]
     if plan.cross_kv:  # in decode the cross K/V of the encoder's output are cached
         ops.append(_cross_kv_proj(model, plan, b))
@@ -697,6 +721,11 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.squeezebert import squeeze_block  # it builds on this module
 
         return squeeze_block(model, plan, b)
+    if any(v is not None for v in (model.conditional_queries, model.ngram_streams, model.informer)):
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        if encdec_ops.handles(model, plan):
+            return encdec_ops.block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -893,6 +922,12 @@ def assumptions(
         from cosamt.workload import deformable_ops  # it builds on this module
 
         out += deformable_ops.assumptions(model, seq_len)
+    windowed = model.encoder is not None and model.encoder.layer_windows is not None
+    special = (model.conditional_queries, model.cross_shape, model.ngram_streams, model.informer)
+    if any(v is not None for v in special) or windowed:
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        out += encdec_ops.assumptions(model)
     if model.decoder_tokens is not None and model.deformable is None:
         out.append(
             f"{model.decoder_tokens} object queries in the decoder, bidirectional; the encoder's "
