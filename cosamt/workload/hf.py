@@ -25,6 +25,7 @@ from cosamt.workload import (
     hf_hybrid,
     hf_layers,
     hf_local,
+    hf_moe_hybrid,
     hf_recurrent,
     hf_transducer,
     hf_vision,
@@ -382,7 +383,9 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     if key is None or not _is_int(experts) or experts <= 1:
         return {}
     k = _top_k(r)
-    expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
+    expert_ff = hf_moe_hybrid.modality_expert_width(r) or r.int_(
+        "moe_intermediate_size", "expert_intermediate_size", required=False
+    )
     gated_shared = r.int_("shared_expert_intermediate_size", required=False)
     # Granite-MoE-shared / -hybrid, MiniMax-M3: one shared MLP of shared_intermediate_size.
     shared = gated_shared or _shared_mlp(r)
@@ -666,6 +669,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     queries = model_type in QUERY_DECODER_TYPES
     # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
+    moe_hybrid = model_type in hf_moe_hybrid.TYPES  # their layers: hf_moe_hybrid.fields
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
     read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
@@ -744,7 +748,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **moe,
         **enc_dec,
         **hf_recurrent.indexer(r),
-        **({} if hybrid else hf_recurrent.linear_attention(r, model_type)),
+        **({} if hybrid or moe_hybrid else hf_recurrent.linear_attention(r, model_type)),
         **hf_recurrent.mamba_hybrid(r, model_type, n_layers),
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
@@ -766,6 +770,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_conformer.fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
+    if moe_hybrid:
+        return {**base, **hf_moe_hybrid.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

@@ -78,6 +78,12 @@ GATED_TYPES = frozenset(
         "chameleon",
         "aria_text",
         "moonshine",
+        # gate_proj, up_proj, down_proj (KimiLinearMLP, BailingHybridMLP, LaraMiniMLP,
+        # Ernie4_5_VLMoeMLP) and experts chunking gate_up_proj.
+        "kimi_linear",
+        "bailing_hybrid",
+        "lara_mini",
+        "ernie4_5_vl_moe_text",
         "mllama_text_model",
         "open-llama",
         "llama4_text",

@@ -142,7 +142,30 @@ class GlobalLocal(BaseModel):
     """Odd layers' blocks staggered by half a block (``stagger_local_blocks``)."""
 
 
-Mixer = Literal["attention", "mamba", "parallel", "conv"]
+class KimiDelta(BaseModel):
+    """Kimi Delta Attention layers (transformers' ``KimiLinearDeltaAttention``,
+    ``BailingHybridDeltaAttention``): Gated DeltaNet with a forget gate per key channel instead
+    of per head. ``heads`` heads of ``head_dim`` features for Q, K and V alike (a ``head_dim``
+    x ``head_dim`` state each), a short causal convolution over Q, K and V, the forget gate and
+    the output gate each a projection of the layer input (low-rank through ``forget_rank`` /
+    ``gate_rank`` features, or full), a sigmoid-gated RMSNorm on the output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    heads: PositiveInt
+    """Heads (``linear_num_heads``), one state each."""
+    head_dim: PositiveInt
+    """Features per head of Q, K and V (``linear_head_dim``)."""
+    conv_kernel: PositiveInt
+    """Taps of the depthwise causal convolution (``linear_conv_kernel_dim``)."""
+    forget_rank: PositiveInt | None = None
+    """The forget gate through this many features (Kimi Linear's ``f_a_proj`` / ``f_b_proj``:
+    ``head_dim``); ``None``: one full projection (Bailing's ``f_proj``)."""
+    gate_rank: PositiveInt | None = None
+    """The output gate likewise (``g_a_proj`` / ``g_b_proj``; ``None``: ``g_proj``)."""
+
+
+Mixer = Literal["attention", "mamba", "parallel", "conv", "deltanet", "kda"]
 FfnKind = Literal["dense", "moe"]
 
 
@@ -160,8 +183,9 @@ class LayerGroup(BaseModel):
     mixer: Mixer | None
     """Token mixer: ``attention``, ``mamba`` (``ModelConfig.ssm``), ``parallel`` (attention and
     Mamba side by side on the same normed input, their outputs summed: Falcon-H1), ``conv`` (LFM2's
-    gated short convolution, ``ModelConfig.short_conv_kernel`` taps); ``None``: none (a Nemotron-H
-    MLP or MoE layer)."""
+    gated short convolution, ``ModelConfig.short_conv_kernel`` taps), ``deltanet`` (Gated DeltaNet,
+    ``ModelConfig.linear_attention``), ``kda`` (Kimi Delta Attention, ``ModelConfig.kda``);
+    ``None``: none (a Nemotron-H MLP or MoE layer)."""
     ffn: FfnKind | None
     """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H
     Mamba or attention layer)."""

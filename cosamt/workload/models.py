@@ -31,6 +31,7 @@ from cosamt.workload.layer_kinds import (
     BlockSparse,
     GlobalLocal,
     Indexer,
+    KimiDelta,
     LayerGroup,
     LinearAttention,
     StateSpace,
@@ -225,6 +226,8 @@ class ModelConfig(BaseModel):
     short_conv_kernel: PositiveInt | None = None
     """LFM2's short-convolution layers (``layer_groups`` with mixer ``conv``): taps of the
     depthwise causal convolution (``conv_L_cache``)."""
+    kda: KimiDelta | None = None
+    """Kimi Delta Attention layers (``layer_groups`` with mixer ``kda``): their shape."""
     conformer: Conformer | None = None
     """A conformer speech encoder (Parakeet's FastConformer): every block FFN/2, relative-position
     attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
@@ -436,19 +439,41 @@ class ModelConfig(BaseModel):
                 "layer_groups: the expert fields are needed exactly when a group has a MoE FFN "
                 "(which layers: the groups, not moe_layers)"
             )
-        others = (self.linear_attention, self.indexer, self.encoder_layers)
+        others = (self.indexer, self.encoder_layers)
         if any(v is not None for v in others) or self.cross_attention or self.parallel:
             raise ValueError(
-                "layer_groups with linear, indexed or cross-attention, an encoder or "
+                "layer_groups with indexed or cross-attention, an encoder or "
                 "parallel blocks is not modelled"
             )
-        if self.mla or self.norm_position != "pre":
-            raise ValueError("layer_groups: pre-norm blocks without MLA only")
+        self._check_linear_groups(groups)
+        if self.norm_position != "pre":
+            raise ValueError("layer_groups: pre-norm blocks only")
+        if self.mla and (
+            any(g.overrides or g.kv_shared for g in groups)
+            or self.per_layer_input is not None
+            or self.altup is not None
+            or self.assistant_target_width is not None
+        ):
+            raise ValueError(
+                "layer_groups with MLA: no head overrides, K/V sharing, per-layer inputs or AltUp"
+            )
         if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
             raise ValueError(
                 "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"
             )
         self._check_group_attention(groups)
+
+    def _check_linear_groups(self, groups: tuple[LayerGroup, ...]) -> None:
+        """Gated DeltaNet and Kimi Delta Attention groups have their shapes, and only they."""
+        deltanet = sum(g.count for g in groups if g.mixer == "deltanet")
+        la = self.linear_attention
+        if (la is None) != (deltanet == 0) or (la is not None and la.layers != deltanet):
+            raise ValueError(
+                "layer_groups: linear_attention is needed exactly when a group's mixer is "
+                "deltanet, its layers those groups' layers"
+            )
+        if any(g.mixer == "kda" for g in groups) != (self.kda is not None):
+            raise ValueError("layer_groups: kda is needed exactly when a group's mixer is kda")
 
     def _check_group_attention(self, groups: tuple[LayerGroup, ...]) -> None:
         """A group's window and head-shape overrides: on attention only, each consistent."""
@@ -496,6 +521,8 @@ class ModelConfig(BaseModel):
                 )
 
     def _check_layer_kinds(self) -> None:
+        if self.kda is not None and self.layer_groups is None:
+            raise ValueError("kda needs layer_groups (the Kimi Delta Attention layers)")
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):

@@ -827,6 +827,10 @@ def assumptions(
         from cosamt.workload import recurrent  # it builds on this module
 
         out += recurrent.assumptions(model, model.indexer, model.linear_attention)
+    if model.kda is not None:
+        from cosamt.workload import kda  # it builds on this module
+
+        out += kda.assumptions(model, model.kda)
     if model.pyramid is not None:
         from cosamt.workload import pyramid_ops
 

@@ -1,0 +1,190 @@
+"""Reading linear-attention MoE hybrids from a Hugging Face config as ``ModelConfig.layer_groups``,
+and ERNIE 4.5 VL's modality-split expert widths.
+
+Each family's layers as transformers' modelling code builds them (``layer_types`` for the token
+mixer, ``mlp_layer_types`` for the FFN where the code reads it):
+
+* ``kimi_linear`` (``KimiLinearDecoderLayer``, ``modeling_kimi_linear.py``): ``linear_attention``
+  layers Kimi Delta Attention (``KimiLinearDeltaAttention``: q, k, v projections of
+  ``linear_num_heads`` x ``linear_head_dim``, a depthwise conv, the forget gate
+  ``f_b_proj(f_a_proj(x))`` and the output gate ``g_b_proj(g_a_proj(x))`` through
+  ``linear_head_dim`` features), ``full_attention`` layers MLA (``KimiLinearAttention``) with no
+  position embedding at all; dense (``KimiLinearMLP``) or MoE (``KimiLinearMoE``: routed experts
+  and ``n_shared_experts`` x ``moe_intermediate_size`` shared) by ``mlp_layer_types``;
+* ``bailing_hybrid`` (``BailingHybridDecoderLayer``): the same, but the KDA gates are full-rank
+  (``BailingHybridForgetGate.f_proj``, ``g_proj``) and the MLA layers (``BailingHybridAttention``)
+  are rotary and gate their output per head (``g_proj``: hidden -> heads, sigmoid);
+* ``lara_mini`` (``LaraMiniDecoderLayer``): ``linear_attention`` layers Qwen3.5's Gated DeltaNet
+  (``LaraMiniGatedDeltaNet``), ``sliding_attention`` layers rotary attention in a
+  ``sliding_window``, ``full_attention`` layers attention without rotary (``LaraMiniAttention``
+  gets no position embeddings there); every layer ``LaraMiniSparseMoeBlock`` (routed experts plus
+  an ungated shared expert of ``shared_expert_intermediate_size``).
+
+The generic reader (:mod:`cosamt.workload.hf`) reads heads, MLA, FFN, activation, norm and
+experts; :func:`fields` adds the layer groups and the linear mixers' shapes. Anything else is
+refused naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cosamt.workload.hf import _Reader
+
+TYPES = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini"})
+_KDA_TYPES = frozenset({"kimi_linear", "bailing_hybrid"})
+
+Layer = tuple[str, str, dict[str, bool]]  # mixer, FFN, the attention group's flags
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def modality_expert_width(r: _Reader) -> int | None:
+    """ERNIE 4.5 VL's text model (``Ernie4_5_VLMoeMoeBlock``): ``moe_intermediate_size`` is
+    ``[text, vision]``; text tokens go to the text experts (``text_moe``) and every token to the
+    shared experts of ``moe_intermediate_size[0]`` x ``moe_num_shared_experts``; the vision
+    experts see vision tokens only, none in a text-only workload."""
+    value = r.data.get("moe_intermediate_size")
+    if r.data.get("model_type") != "ernie4_5_vl_moe_text" or not isinstance(value, list):
+        return None
+    if len(value) != 2 or not all(_is_int(v) and v > 0 for v in value):
+        return None  # the generic reader refuses it, naming the field
+    r.assumed.append(
+        f"ernie4_5_vl_moe_text: text tokens only: the text experts (moe_intermediate_size[0] = "
+        f"{value[0]}) and the shared experts of that width (Ernie4_5_VLMoeMoeBlock); the vision "
+        f"experts ({value[1]} wide) run on vision tokens only, none here"
+    )
+    return int(value[0])
+
+
+def _mixers(model_type: str) -> dict[str, tuple[str, dict[str, bool]]]:
+    """Each layer type's mixer and attention flags, by family."""
+    if model_type == "lara_mini":
+        return {
+            "linear_attention": ("deltanet", {}),
+            "sliding_attention": ("attention", {"window": True}),
+            "full_attention": ("attention", {"no_rope": True}),
+        }
+    # KimiLinearAttention gets no position embeddings; BailingHybridAttention is rotary.
+    full = {"no_rope": True} if model_type == "kimi_linear" else {}
+    return {"linear_attention": ("kda", {}), "full_attention": ("attention", full)}
+
+
+def _layers(r: _Reader, model_type: str, n_layers: int) -> list[Layer]:
+    kinds, allowed = r.data.get("layer_types"), _mixers(model_type)
+    if not isinstance(kinds, list) or len(kinds) != n_layers:
+        r.refuse("layer_types", f"one layer type per layer expected ({n_layers} layers)")
+        return []
+    unknown = sorted({str(k) for k in kinds if k not in allowed})
+    if unknown:
+        r.refuse("layer_types", f"{model_type}: layer types {unknown} are not modelled")
+        return []
+    if model_type == "lara_mini":  # LaraMiniDecoderLayer: the sparse MoE block on every layer
+        ffns = ["moe"] * n_layers
+    else:
+        mlp = r.data.get("mlp_layer_types")
+        if not isinstance(mlp, list) or len(mlp) != n_layers or not set(mlp) <= {"dense", "sparse"}:
+            r.refuse("mlp_layer_types", f"one of dense, sparse per layer expected ({n_layers} layers)")
+            return []
+        ffns = ["moe" if t == "sparse" else "dense" for t in mlp]
+    return [(allowed[k][0], f, allowed[k][1]) for k, f in zip(kinds, ffns, strict=True)]
+
+
+def _groups(layers: list[Layer]) -> list[dict[str, Any]]:
+    """Identical layers merged into groups, in the order they first occur."""
+    counts: dict[tuple[str, str, tuple[tuple[str, bool], ...]], int] = {}
+    for mixer, ffn, flags in layers:
+        key = (mixer, ffn, tuple(sorted(flags.items())))
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        {"count": n, "mixer": mixer, "ffn": ffn, **dict(flags)}
+        for (mixer, ffn, flags), n in counts.items()
+    ]
+
+
+def _kda(r: _Reader, model_type: str) -> dict[str, Any] | None:
+    """Kimi Delta Attention's shape; Kimi Linear's checkpoint sub-dict ``linear_attn_config``
+    overrides the flat fields (as KimiLinearConfig.__post_init__ reads it)."""
+    sub = r.data.get("linear_attn_config") if model_type == "kimi_linear" else None
+    sub = sub if isinstance(sub, dict) else {}
+    values = {
+        "heads": sub.get("num_heads", r.data.get("linear_num_heads")),
+        "head_dim": sub.get("head_dim", r.data.get("linear_head_dim")),
+        "conv_kernel": sub.get("short_conv_kernel_size", r.data.get("linear_conv_kernel_dim")),
+    }
+    keys = {"heads": "linear_num_heads", "head_dim": "linear_head_dim",
+            "conv_kernel": "linear_conv_kernel_dim"}  # fmt: skip
+    for name, value in values.items():
+        if not _is_int(value) or value < 1:
+            r.refuse(keys[name], f"must be a positive integer (got {value!r})")
+            return None
+    if r.data.get("hidden_act", "silu") not in ("silu", "swish"):
+        r.refuse("hidden_act", "a KDA convolution activation other than SiLU is not modelled")
+        return None
+    if model_type == "kimi_linear":  # f_a/f_b and g_a/g_b through linear_head_dim features
+        return {**values, "forget_rank": values["head_dim"], "gate_rank": values["head_dim"]}
+    head_dim = r.data.get("head_dim")
+    if head_dim not in (None, values["head_dim"]):
+        r.assumed.append(
+            f"bailing_hybrid: KDA heads of linear_head_dim = {values['head_dim']} features as "
+            f"stated (what BailingHybridConfig() builds); BailingHybridConfig.__post_init__ "
+            f"would re-derive linear_head_dim from head_dim ({head_dim}) when this file is "
+            "loaded again"
+        )
+    return values
+
+
+def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """``layer_groups``, the linear mixer's shape and a family's corrections to ``base``."""
+    n_layers = base.get("n_layers")
+    if not n_layers:
+        return {}
+    layers = _layers(r, model_type, n_layers)
+    if not layers:
+        return {}
+    extra: dict[str, Any] = {"sliding_layers": None, "sliding_moe_layers": None, "moe_layers": None}
+    if model_type in _KDA_TYPES:
+        kda = _kda(r, model_type)
+        if kda is None:
+            return {}
+        extra["kda"] = kda
+        if model_type == "bailing_hybrid":
+            extra["attention_gate"] = "head"  # BailingHybridAttention.g_proj: one gate per head
+        r.assumed.append(
+            f"{model_type}: linear_attention layers Kimi Delta Attention, full_attention layers "
+            f"MLA{' without rotary (KimiLinearAttention)' if model_type == 'kimi_linear' else ' gated per head (BailingHybridAttention)'}; "
+            "dense or MoE FFN by mlp_layer_types; the router's group-limited top-k counted as "
+            "top-k; multi-token-prediction layers not run"
+        )
+    else:
+        linear = sum(1 for mixer, _, _ in layers if mixer == "deltanet")
+        la = {
+            "layers": linear,
+            "k_heads": r.int_("linear_num_key_heads"),
+            "v_heads": r.int_("linear_num_value_heads"),
+            "k_dim": r.int_("linear_key_head_dim"),
+            "v_dim": r.int_("linear_value_head_dim"),
+            "conv_kernel": r.int_("linear_conv_kernel_dim"),
+        }
+        if None in la.values() or not linear:
+            if not linear:
+                r.refuse("layer_types", "lara_mini without linear_attention layers")
+            return {}
+        extra["linear_attention"] = la
+        # LaraMiniSparseMoeBlock adds its shared expert in full: no gate to leave out.
+        r.assumed[:] = [a for a in r.assumed if not a.startswith("shared-expert gate")]
+        r.assumed.append(
+            "lara_mini: linear_attention layers Gated DeltaNet (LaraMiniGatedDeltaNet), "
+            "sliding_attention layers rotary attention in the window, full_attention layers "
+            "attention without rotary; every layer routed experts plus an ungated shared expert; "
+            "the attention's q_norm and k_norm (RMSNorm per head) not counted"
+        )
+    if not any(ffn == "moe" for _, ffn, _ in layers):
+        extra |= {"n_experts": None, "experts_per_token": None, "shared_d_ff": 0}
+    elif base.get("n_experts") is None:
+        r.refuse("num_experts", "MoE layers need more than one expert (and experts per token)")
+        return {}
+    return {**extra, "layer_groups": _groups(layers)}

@@ -1,0 +1,104 @@
+"""Independent MAC formulas for linear-attention MoE hybrids, written from transformers'
+modelling sources (5.24.0), layer by layer as each ``*DecoderLayer`` builds its sublayers:
+
+* ``kimi_linear`` (modeling_kimi_linear.py): ``KimiLinearDeltaAttention`` on ``linear_attention``
+  layers, ``KimiLinearAttention`` (MLA) on ``full_attention`` ones; ``KimiLinearMoE`` where
+  ``mlp_layer_types`` says ``sparse``, else ``KimiLinearMLP``;
+* ``bailing_hybrid`` (modeling_bailing_hybrid.py): the same with ``BailingHybridDeltaAttention``
+  (full-rank ``f_proj`` and ``g_proj``) and ``BailingHybridAttention`` (MLA plus ``g_proj``, one
+  sigmoid gate per head);
+* ``lara_mini`` (modeling_lara_mini.py): ``LaraMiniGatedDeltaNet`` on ``linear_attention``
+  layers, ``LaraMiniAttention`` on the others (windowed on ``sliding_attention``), every layer
+  ``LaraMiniSparseMoeBlock``.
+
+Every count is m tokens through one layer (batch 1, prefill, full score matrices).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MOE_HYBRIDS = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini"})
+
+
+def kda_macs(cfg: dict[str, Any], m: int) -> int:
+    """Kimi Delta Attention: q_proj, k_proj, v_proj (hidden -> heads x head_dim each), conv1d over
+    the three (depthwise, linear_conv_kernel_dim taps), the forget gate (Kimi: f_a_proj hidden ->
+    head_dim, f_b_proj head_dim -> heads x head_dim; Bailing: f_proj hidden -> heads x
+    head_dim), b_proj (hidden -> heads), the state per head read (S^T k), written (k delta^T) and
+    read out (S^T q), the output gate (Kimi: g_a_proj, g_b_proj; Bailing: g_proj), o_proj."""
+    d, heads, k = cfg["hidden_size"], cfg["linear_num_heads"], cfg["linear_head_dim"]
+    width = heads * k
+    low_rank = cfg["model_type"] == "kimi_linear"
+    gate = m * (d * k + k * width) if low_rank else m * d * width
+    qkv = 3 * m * d * width + 3 * m * width * cfg["linear_conv_kernel_dim"]
+    return qkv + 2 * gate + m * d * heads + 3 * m * heads * k * k + m * width * d
+
+
+def mla_macs(cfg: dict[str, Any], m: int, n: int) -> int:
+    """DeepseekV3-style MLA (KimiLinearAttention, BailingHybridAttention): q_proj (or q_a_proj,
+    q_b_proj), kv_a_proj_with_mqa to kv_lora_rank + qk_rope_head_dim, kv_b_proj to heads x
+    (qk_nope_head_dim + v_head_dim), QK^T over nope + rope features, P.V, o_proj; Bailing's
+    g_proj (hidden -> heads)."""
+    d, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    ql, kvl = cfg.get("q_lora_rank"), cfg["kv_lora_rank"]
+    nope, rope, v = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"]
+    q = m * d * ql + m * ql * heads * (nope + rope) if ql else m * d * heads * (nope + rope)
+    kv = m * d * (kvl + rope) + m * kvl * heads * (nope + v)
+    scores = heads * m * n * (nope + rope) + heads * m * n * v
+    gate = m * d * heads if cfg["model_type"] == "bailing_hybrid" else 0
+    return q + kv + scores + m * heads * v * d + gate
+
+
+def gated_deltanet_macs(cfg: dict[str, Any], m: int) -> int:
+    """LaraMiniGatedDeltaNet (Qwen3.5's): in_proj_qkv (hidden -> 2 key + value widths), in_proj_z
+    (-> value width), in_proj_b and in_proj_a (-> one per value head), conv1d over q, k, v, the
+    d_k x d_v state per value head read, written and read out, out_proj."""
+    d, vh = cfg["hidden_size"], cfg["linear_num_value_heads"]
+    dk, dv = cfg["linear_key_head_dim"], cfg["linear_value_head_dim"]
+    key, value = cfg["linear_num_key_heads"] * dk, vh * dv
+    proj = m * d * (2 * key + value) + m * d * value + 2 * m * d * vh
+    conv = m * (2 * key + value) * cfg["linear_conv_kernel_dim"]
+    return proj + conv + 3 * m * vh * dk * dv + m * value * d
+
+
+def gqa_macs(cfg: dict[str, Any], m: int, n: int) -> int:
+    """LaraMiniAttention: q_proj, k_proj, v_proj, QK^T and P.V over n keys, o_proj."""
+    d, heads, kv, dh = (cfg[k] for k in ("hidden_size", "num_attention_heads",
+                                           "num_key_value_heads", "head_dim"))  # fmt: skip
+    return m * d * (heads + 2 * kv) * dh + 2 * heads * m * n * dh + m * heads * dh * d
+
+
+def moe_macs(cfg: dict[str, Any], m: int, experts: int, k: int, shared: int) -> int:
+    """Router logits (hidden -> experts), the routed gated experts under balanced routing
+    (touched experts each take ceil(m k / touched) tokens), a gated shared MLP of ``shared``."""
+    d, width = cfg["hidden_size"], cfg["moe_intermediate_size"]
+    touched = min(experts, m * k)
+    routed = touched * math.ceil(m * k / touched) * 3 * d * width
+    return m * d * experts + routed + 3 * m * d * shared
+
+
+def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """MACs of the MoE layers and of the dense ones, layer by layer."""
+    t, d = cfg["model_type"], cfg["hidden_size"]
+    out = {"moe": 0, "dense": 0}
+    if t == "lara_mini":
+        ffn = moe_macs(cfg, m, cfg["num_experts"], cfg["num_experts_per_tok"],
+                       cfg["shared_expert_intermediate_size"])  # fmt: skip
+        mixers = {
+            "linear_attention": gated_deltanet_macs(cfg, m),
+            "sliding_attention": gqa_macs(cfg, m, min(m, cfg["sliding_window"])),
+            "full_attention": gqa_macs(cfg, m, m),
+        }
+        out["moe"] = sum(mixers[kind] + ffn for kind in cfg["layer_types"])
+        return out
+    shared = cfg["num_shared_experts"] * cfg["moe_intermediate_size"]
+    ffns = {
+        "sparse": moe_macs(cfg, m, cfg["num_experts"], cfg["num_experts_per_token"], shared),
+        "dense": 3 * m * d * cfg["intermediate_size"],
+    }
+    mixers = {"linear_attention": kda_macs(cfg, m), "full_attention": mla_macs(cfg, m, m)}
+    for kind, mlp in zip(cfg["layer_types"], cfg["mlp_layer_types"], strict=True):
+        out["moe" if mlp == "sparse" else "dense"] += mixers[kind] + ffns[mlp]
+    return out
