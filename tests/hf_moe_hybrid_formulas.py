@@ -82,7 +82,6 @@ def moe_macs(cfg: dict[str, Any], m: int, experts: int, k: int, shared: int) -> 
 def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs of the MoE layers and of the dense ones, layer by layer."""
     t, d = cfg["model_type"], cfg["hidden_size"]
-    out = {"moe": 0, "dense": 0}
     if t == "lara_mini":
         ffn = moe_macs(cfg, m, cfg["num_experts"], cfg["num_experts_per_tok"],
                        cfg["shared_expert_intermediate_size"])  # fmt: skip
@@ -91,14 +90,14 @@ def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
             "sliding_attention": gqa_macs(cfg, m, min(m, cfg["sliding_window"])),
             "full_attention": gqa_macs(cfg, m, m),
         }
-        out["moe"] = sum(mixers[kind] + ffn for kind in cfg["layer_types"])
-        return out
+        return {"moe": sum(mixers[kind] + ffn for kind in cfg["layer_types"])}
     shared = cfg["num_shared_experts"] * cfg["moe_intermediate_size"]
     ffns = {
         "sparse": moe_macs(cfg, m, cfg["num_experts"], cfg["num_experts_per_token"], shared),
         "dense": 3 * m * d * cfg["intermediate_size"],
     }
     mixers = {"linear_attention": kda_macs(cfg, m), "full_attention": mla_macs(cfg, m, m)}
+    out = {"moe": 0, "dense": 0}
     for kind, mlp in zip(cfg["layer_types"], cfg["mlp_layer_types"], strict=True):
         out["moe" if mlp == "sparse" else "dense"] += mixers[kind] + ffns[mlp]
     return out

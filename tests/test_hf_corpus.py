@@ -28,7 +28,6 @@ from hf_layer_formulas import (
     gemma4_macs,
     lfm_macs,
 )
-from hf_moe_hybrid_formulas import MOE_HYBRIDS, moe_hybrid_macs
 from hf_local_formulas import (
     BIGBIRD,
     LONGFORMER,
@@ -40,6 +39,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
+from hf_moe_hybrid_formulas import MOE_HYBRIDS, moe_hybrid_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase

@@ -27,7 +27,7 @@ refused naming the field.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
@@ -38,7 +38,7 @@ _KDA_TYPES = frozenset({"kimi_linear", "bailing_hybrid"})
 Layer = tuple[str, str, dict[str, bool]]  # mixer, FFN, the attention group's flags
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -87,7 +87,9 @@ def _layers(r: _Reader, model_type: str, n_layers: int) -> list[Layer]:
     else:
         mlp = r.data.get("mlp_layer_types")
         if not isinstance(mlp, list) or len(mlp) != n_layers or not set(mlp) <= {"dense", "sparse"}:
-            r.refuse("mlp_layer_types", f"one of dense, sparse per layer expected ({n_layers} layers)")
+            r.refuse(
+                "mlp_layer_types", f"one of dense, sparse per layer expected ({n_layers} layers)"
+            )
             return []
         ffns = ["moe" if t == "sparse" else "dense" for t in mlp]
     return [(allowed[k][0], f, allowed[k][1]) for k, f in zip(kinds, ffns, strict=True)]
@@ -121,9 +123,6 @@ def _kda(r: _Reader, model_type: str) -> dict[str, Any] | None:
         if not _is_int(value) or value < 1:
             r.refuse(keys[name], f"must be a positive integer (got {value!r})")
             return None
-    if r.data.get("hidden_act", "silu") not in ("silu", "swish"):
-        r.refuse("hidden_act", "a KDA convolution activation other than SiLU is not modelled")
-        return None
     if model_type == "kimi_linear":  # f_a/f_b and g_a/g_b through linear_head_dim features
         return {**values, "forget_rank": values["head_dim"], "gate_rank": values["head_dim"]}
     head_dim = r.data.get("head_dim")
@@ -143,6 +142,10 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
     if not n_layers:
         return {}
     layers = _layers(r, model_type, n_layers)
+    if r.data.get("hidden_act", "silu") not in ("silu", "swish"):  # the conv's activation too
+        r.refuse("hidden_act", f"{model_type}: a linear-attention convolution activation other "
+                 "than SiLU is not modelled")  # fmt: skip
+        return {}
     if not layers:
         return {}
     extra: dict[str, Any] = {"sliding_layers": None, "sliding_moe_layers": None, "moe_layers": None}

@@ -25,6 +25,7 @@ from cosamt.types import Phase
 from cosamt.workload.addons import expert_sum, post_norm
 from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
 from cosamt.workload.einsum import Einsum
+from cosamt.workload.kda import kda_ops
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.per_layer import (
@@ -34,7 +35,6 @@ from cosamt.workload.per_layer import (
     per_layer_input_ops,
     shared_kv_attention,
 )
-from cosamt.workload.kda import kda_ops
 from cosamt.workload.recurrent import gated_deltanet_ops, mamba_ops
 from cosamt.workload.short_conv import short_conv_ops
 from cosamt.workload.transformer import BlockPlan, _ffn, _norm, _residual, _self_attention

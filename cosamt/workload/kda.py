@@ -44,7 +44,10 @@ def _gate_projection(
     """A gate's projection of the layer input: through ``rank`` features, or full."""
     if rank is None:
         return [_projection(f"{name}_proj", b, m, d, width, c)]
-    return [_projection(f"{name}_down", b, m, d, rank, c), _projection(f"{name}_up", b, m, rank, width, c)]
+    return [
+        _projection(f"{name}_down", b, m, d, rank, c),
+        _projection(f"{name}_up", b, m, rank, width, c),
+    ]
 
 
 def kda_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
@@ -110,7 +113,9 @@ def kda_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
             Tensor("D", bmhv, Role.INPUT),
             Tensor("S", s_dims, Role.OUTPUT),
         ),
-        state_op("kda_readout", s_in, Tensor("Q", bmhd, Role.INPUT), Tensor("O", bmhv, Role.OUTPUT)),
+        state_op(
+            "kda_readout", s_in, Tensor("Q", bmhd, Role.INPUT), Tensor("O", bmhv, Role.OUTPUT)
+        ),
         *_gate_projection(f"{p}kda_gate", b, m, d, width, kda.gate_rank, c),
         vec("kda_norm", "sigmoid-rmsnorm", SIGMOID_NORM_OPS, width, 2),
         _projection(f"{p}kda_out_proj", b, m, width, d, c),

@@ -881,7 +881,10 @@ def assumptions(
         out.append(
             f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
         )
-    if model.rotary_dim is not None:
+    # Layer groups may rotate on none of their attention layers (Kimi Linear's MLA: NoPE).
+    groups = [g for g in model.layer_groups or () if g.has_attention]
+    rotates = not model.layer_groups or any(not g.no_rope for g in groups)
+    if model.rotary_dim is not None and rotates:
         out.append(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
         )

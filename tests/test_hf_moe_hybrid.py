@@ -1,0 +1,142 @@
+"""Linear-attention MoE hybrids (Kimi Linear, Bailing hybrid, Lara-Mini): tiny configs whose
+MACs are counted by hand here from transformers' modelling code (modeling_kimi_linear.py,
+modeling_bailing_hybrid.py, modeling_lara_mini.py), not from cosamt's code; and the CLI round
+trip through ``cosamt workload`` and ``cosamt solve``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hf_moe_hybrid_formulas import moe_hybrid_macs
+from pydantic import ValidationError
+from support import hf_cli_run, listed_macs, solved_operators
+
+from cosamt.errors import InputError
+from cosamt.types import Phase
+from cosamt.workload.hf import config_from_dict
+from cosamt.workload.models import ModelConfig
+from cosamt.workload.transformer import build_workload, model_macs
+
+M = 3  # prefill tokens of every hand count
+
+KIMI: dict[str, Any] = {
+    "model_type": "kimi_linear", "hidden_size": 4, "num_hidden_layers": 3,
+    "num_attention_heads": 2, "num_key_value_heads": 2, "intermediate_size": 6,
+    "hidden_act": "silu", "rms_norm_eps": 1e-5, "kv_lora_rank": 2, "q_lora_rank": None,
+    "qk_nope_head_dim": 2, "qk_rope_head_dim": 2, "v_head_dim": 2, "qk_head_dim": 4,
+    "head_dim": 2, "linear_num_heads": 2, "linear_head_dim": 2, "linear_conv_kernel_dim": 2,
+    "num_experts": 4, "num_experts_per_token": 2, "moe_intermediate_size": 3,
+    "num_shared_experts": 1, "layer_types": ["linear_attention", "full_attention",
+    "linear_attention"], "mlp_layer_types": ["dense", "sparse", "sparse"],
+}  # fmt: skip
+# KDA at 3 tokens, 2 heads of 2 (width 4): q, k, v 3*4*12; conv 3*12*2; f_a/f_b and g_a/g_b
+# 2 * 3*(4*2 + 2*4); b_proj 3*4*2; state read, write, readout 3 * 3*2*2*2; o_proj 3*4*4.
+KDA = 144 + 72 + 96 + 24 + 72 + 48  # 456
+# MLA, 2 heads: q_proj 3*4*8; kv_a 3*4*4; kv_b 3*2*8; QK^T 2*3*3*4, PV 2*3*3*2; o_proj 3*4*4.
+MLA = 96 + 48 + 48 + 72 + 36 + 48  # 348
+DENSE = 3 * 3 * 4 * 6  # gate, up, down: 216
+# Router 3*4*4; 6 routed picks over 4 experts, 2 tokens each, 3 GEMMs of 4x3; shared 3*3*4*3.
+MOE = 48 + 4 * 2 * 3 * 4 * 3 + 108  # 444
+LARA: dict[str, Any] = {
+    "model_type": "lara_mini", "hidden_size": 4, "num_hidden_layers": 3,
+    "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 2, "hidden_act": "silu",
+    "rms_norm_eps": 1e-6, "rope_parameters": {"rope_theta": 1e4, "rope_type": "default"},
+    "sliding_window": 2, "layer_types": ["linear_attention", "sliding_attention",
+    "full_attention"], "linear_num_key_heads": 1, "linear_num_value_heads": 2,
+    "linear_key_head_dim": 2, "linear_value_head_dim": 2, "linear_conv_kernel_dim": 2,
+    "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 3,
+    "shared_expert_intermediate_size": 3,
+}  # fmt: skip
+
+
+def workload(cfg: dict[str, Any], m: int = M) -> Any:
+    return build_workload(config_from_dict(cfg), Phase.PREFILL, 1, m)
+
+
+def per_kind(cfg: dict[str, Any], m: int = M) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for plan, ops in workload(cfg, m).blocks:
+        kind = "moe" if plan.moe else "dense"
+        out[kind] = out.get(kind, 0) + model_macs(ops)
+    return out
+
+
+def test_kimi_linear_by_hand() -> None:
+    """KDA + dense, MLA + MoE, KDA + MoE: the formula module and cosamt agree with the count."""
+    want = {"dense": KDA + DENSE, "moe": MLA + MOE + KDA + MOE}
+    assert moe_hybrid_macs(KIMI, M) == want
+    assert per_kind(KIMI) == want
+    names = {op.name for op in workload(KIMI).operators}
+    assert {"kda.dense.kda_forget_down", "kda.moe.kda_decay", "attn.moe.kv_up"} <= names
+    assert "attn.moe.rope" not in names  # KimiLinearAttention gets no position embeddings
+
+
+def test_bailing_full_rank_gates_and_head_gate() -> None:
+    """Bailing's KDA gates are full projections (f_proj, g_proj: 3*4*4 each instead of 48) and
+    its MLA gates every head (g_proj 3*4*2)."""
+    cfg = {**KIMI, "model_type": "bailing_hybrid", "rope_parameters": {"rope_theta": 1e4}}
+    kda = KDA - 96 + 2 * 48
+    want = {"dense": kda + DENSE, "moe": MLA + 24 + MOE + kda + MOE}
+    assert moe_hybrid_macs(cfg, M) == want
+    assert per_kind(cfg) == want
+    names = {op.name for op in workload(cfg).operators}
+    assert {"kda.moe.kda_forget_proj", "attn.moe.attn_gate_proj", "attn.moe.rope"} <= names
+
+
+def test_lara_mini_by_hand() -> None:
+    """Gated DeltaNet, windowed and no-rotary attention, every layer MoE with a shared expert.
+    At 3 tokens and a window of 2 the windowed layer's scores cover 2 keys."""
+    # DeltaNet: in_proj_qkv 3*4*8, z 3*4*4, b and a 2 * 3*4*2, conv 3*8*2, state 3 * 3*2*2*2,
+    # out_proj 3*4*4.
+    deltanet = 96 + 48 + 48 + 48 + 72 + 48
+    # Attention: q, k, v 3*4*(2+1+1)*2; QK^T and PV 2 * 2*3*n*2; o_proj 3*4*4.
+    attention = {n: 96 + 2 * 12 * n + 48 for n in (2, 3)}
+    want = {"moe": deltanet + attention[2] + attention[3] + 3 * MOE}
+    assert moe_hybrid_macs(LARA, M) == want
+    assert per_kind(LARA) == want
+    names = {op.name for op in workload(LARA).operators}
+    assert {"linear.la_write", "attn.local.rope", "attn.global.qk"} <= names
+    assert "attn.global.rope" not in names
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"layer_types": ["linear_attention", "mamba", "full_attention"]}, "layer_types"),
+        ({"mlp_layer_types": None}, "mlp_layer_types"),
+        ({"linear_num_heads": 0}, "linear_num_heads"),
+        ({"hidden_act": "gelu"}, "hidden_act"),
+    ],
+)
+def test_refusals_name_the_field(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(InputError) as err:
+        config_from_dict({**KIMI, **change})
+    assert any(p.path == f"hf_config.{field}" for p in err.value.problems)
+
+
+def test_linear_shapes_go_with_their_groups() -> None:
+    """A kda shape needs kda groups; linear_attention's layers are the deltanet groups'."""
+    shape = {"name": "tiny", "n_layers": 2, "d_model": 4, "n_heads": 2, "d_ff": 8,
+             "norm": "rmsnorm", "norm_position": "pre"}  # fmt: skip
+    kda = {"heads": 2, "head_dim": 2, "conv_kernel": 2}
+    groups = [{"count": 2, "mixer": "kda", "ffn": "dense"}]
+    assert ModelConfig.model_validate({**shape, "layer_groups": groups, "kda": kda}).kda
+    with pytest.raises(ValidationError, match="kda"):
+        ModelConfig.model_validate({**shape, "layer_groups": groups})
+    with pytest.raises(ValidationError, match="kda needs layer_groups"):
+        ModelConfig.model_validate({**shape, "kda": kda})
+    la = {"layers": 1, "k_heads": 1, "v_heads": 1, "k_dim": 2, "v_dim": 2, "conv_kernel": 2}
+    deltanet = [{"count": 2, "mixer": "deltanet", "ffn": "dense"}]
+    with pytest.raises(ValidationError, match="deltanet"):
+        ModelConfig.model_validate({**shape, "layer_groups": deltanet, "linear_attention": la})
+
+
+def test_cli_solve_kimi_linear(tmp_path: Path) -> None:
+    """``cosamt workload`` lists the KDA, MLA and MoE operators with the model's MACs, and
+    ``cosamt solve`` schedules them (every group proven optimal, the evaluator agreeing)."""
+    operators, report = hf_cli_run(tmp_path, KIMI, 4)
+    assert listed_macs(operators) == model_macs(workload(KIMI, 4).operators)
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"kda.moe.kda_write", "kda.moe.kda_norm", "attn.moe.qk"} <= solved_operators(report)
