@@ -9,7 +9,9 @@ modelling sources (5.24.0), layer by layer as each ``*DecoderLayer`` builds its 
   sigmoid gate per head);
 * ``lara_mini`` (modeling_lara_mini.py): ``LaraMiniGatedDeltaNet`` on ``linear_attention``
   layers, ``LaraMiniAttention`` on the others (windowed on ``sliding_attention``), every layer
-  ``LaraMiniSparseMoeBlock``.
+  ``LaraMiniSparseMoeBlock``;
+* ``minimax`` (modeling_minimax.py): ``MiniMaxLightningAttention`` on ``linear_attention``
+  layers, ``MiniMaxAttention`` on ``full_attention`` ones, every layer ``MiniMaxSparseMoeBlock``.
 
 Every count is m tokens through one layer (batch 1, prefill, full score matrices).
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-MOE_HYBRIDS = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini"})
+MOE_HYBRIDS = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax"})
 
 
 def kda_macs(cfg: dict[str, Any], m: int) -> int:
@@ -63,17 +65,34 @@ def gated_deltanet_macs(cfg: dict[str, Any], m: int) -> int:
     return proj + conv + 3 * m * vh * dk * dv + m * value * d
 
 
+def lightning_macs(cfg: dict[str, Any], m: int) -> int:
+    """MiniMaxLightningAttention's prefill (no cache): qkv_proj (hidden -> 3 x heads x e); per
+    block of b tokens (block_size, the last one shorter) Q K^T and (. * decay) V within the block
+    (2 h b^2 e), (Q * q_decay) @ S and (K * k_decay)^T V against the e x e state (2 h b e^2);
+    output_gate (hidden -> heads x e), out_proj."""
+    d, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    e = cfg.get("head_dim") or d // heads
+    full, tail = divmod(m, cfg["block_size"])
+    blocks = [cfg["block_size"]] * full + ([tail] if tail else [])
+    mixing = sum(2 * heads * b * b * e + 2 * heads * b * e * e for b in blocks)
+    return m * d * 3 * heads * e + mixing + m * d * heads * e + m * heads * e * d
+
+
 def gqa_macs(cfg: dict[str, Any], m: int, n: int) -> int:
-    """LaraMiniAttention: q_proj, k_proj, v_proj, QK^T and P.V over n keys, o_proj."""
-    d, heads, kv, dh = (cfg[k] for k in ("hidden_size", "num_attention_heads",
-                                           "num_key_value_heads", "head_dim"))  # fmt: skip
+    """LaraMiniAttention, MiniMaxAttention: q_proj, k_proj, v_proj, QK^T and P.V over n keys,
+    o_proj."""
+    d, heads, kv = (cfg[k] for k in ("hidden_size", "num_attention_heads", "num_key_value_heads"))
+    dh = cfg.get("head_dim") or d // heads
     return m * d * (heads + 2 * kv) * dh + 2 * heads * m * n * dh + m * heads * dh * d
 
 
-def moe_macs(cfg: dict[str, Any], m: int, experts: int, k: int, shared: int) -> int:
-    """Router logits (hidden -> experts), the routed gated experts under balanced routing
-    (touched experts each take ceil(m k / touched) tokens), a gated shared MLP of ``shared``."""
-    d, width = cfg["hidden_size"], cfg["moe_intermediate_size"]
+def moe_macs(
+    cfg: dict[str, Any], m: int, experts: int, k: int, shared: int, width: int | None = None
+) -> int:
+    """Router logits (hidden -> experts), the routed gated experts of ``width`` (default
+    moe_intermediate_size) under balanced routing (touched experts each take ceil(m k / touched)
+    tokens), a gated shared MLP of ``shared``."""
+    d, width = cfg["hidden_size"], width or cfg["moe_intermediate_size"]
     touched = min(experts, m * k)
     routed = touched * math.ceil(m * k / touched) * 3 * d * width
     return m * d * experts + routed + 3 * m * d * shared
@@ -90,6 +109,11 @@ def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
             "sliding_attention": gqa_macs(cfg, m, min(m, cfg["sliding_window"])),
             "full_attention": gqa_macs(cfg, m, m),
         }
+        return {"moe": sum(mixers[kind] + ffn for kind in cfg["layer_types"])}
+    if t == "minimax":  # MiniMaxExperts: intermediate_size wide, no shared expert
+        ffn = moe_macs(cfg, m, cfg["num_local_experts"], cfg["num_experts_per_tok"], 0,
+                       cfg["intermediate_size"])  # fmt: skip
+        mixers = {"linear_attention": lightning_macs(cfg, m), "full_attention": gqa_macs(cfg, m, m)}
         return {"moe": sum(mixers[kind] + ffn for kind in cfg["layer_types"])}
     shared = cfg["num_shared_experts"] * cfg["moe_intermediate_size"]
     ffns = {

@@ -50,9 +50,17 @@ LARA: dict[str, Any] = {
     "shared_expert_intermediate_size": 3,
 }  # fmt: skip
 
+MINIMAX: dict[str, Any] = {
+    "model_type": "minimax", "hidden_size": 4, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "num_key_value_heads": 1, "head_dim": 2, "intermediate_size": 3, "hidden_act": "silu",
+    "rms_norm_eps": 1e-5, "rope_parameters": {"rope_theta": 1e6, "rope_type": "default"},
+    "layer_types": ["linear_attention", "full_attention"], "block_size": 2,
+    "num_local_experts": 4, "num_experts_per_tok": 2, "sliding_window": None,
+}  # fmt: skip
 
-def workload(cfg: dict[str, Any], m: int = M) -> Any:
-    return build_workload(config_from_dict(cfg), Phase.PREFILL, 1, m)
+
+def workload(cfg: dict[str, Any], m: int = M, phase: Phase = Phase.PREFILL) -> Any:
+    return build_workload(config_from_dict(cfg), phase, 1, m)
 
 
 def per_kind(cfg: dict[str, Any], m: int = M) -> dict[str, int]:
@@ -101,6 +109,36 @@ def test_lara_mini_by_hand() -> None:
     assert "attn.global.rope" not in names
 
 
+def test_minimax_by_hand() -> None:
+    """Lightning attention at 3 tokens in blocks of 2 (a full block and a 1-token tail), rotary
+    GQA, every layer MoE of intermediate_size experts."""
+    # qkv_proj 3*4*12; block of 2: Q K^T and P V 2 * 2*2*2*2, the state read and write
+    # 2 * 2*2*2*2; tail of 1: 2 * 2*1*1*2 and 2 * 2*1*2*2; output_gate 3*4*4; out_proj 3*4*4.
+    lightning = 144 + (32 + 32) + (8 + 16) + 48 + 48
+    attention = 3 * 4 * 4 * 2 + 2 * (2 * 3 * 3 * 2) + 3 * 4 * 4  # q, k, v; QK^T, PV; o_proj
+    moe = 48 + 4 * 2 * 3 * 4 * 3  # router; 6 picks over 4 experts, 3 GEMMs of 4x3
+    want = {"moe": lightning + attention + 2 * moe}
+    assert moe_hybrid_macs(MINIMAX, M) == want
+    assert per_kind(MINIMAX) == want
+    names = {op.name for op in workload(MINIMAX).operators}
+    assert {"ltn.ltn_intra_qk", "ltn.ltn_tail_av", "ltn.ltn_kv", "attn.rope"} <= names
+
+
+def test_minimax_decode_is_recurrent() -> None:
+    """One new token: q S and k^T v against the 2x2 state of each head, no intra-block work."""
+    ops = [op for op in workload(MINIMAX, 3, Phase.DECODE).operators if op.name.startswith("ltn.")]
+    names = {op.name for op in ops}
+    assert "ltn.ltn_intra_qk" not in names and "ltn.ltn_sum" not in names
+    mixer = [op for op in ops if op.name.split(".")[1].startswith("ltn_")]
+    assert model_macs(mixer) == 4 * 12 + 2 * (2 * 2 * 2) + 4 * 4 + 4 * 4
+
+
+def test_minimax_window_refused() -> None:
+    with pytest.raises(InputError) as err:
+        config_from_dict({**MINIMAX, "sliding_window": 2})
+    assert [p.path for p in err.value.problems] == ["hf_config.sliding_window"]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -140,3 +178,12 @@ def test_cli_solve_kimi_linear(tmp_path: Path) -> None:
     assert listed_macs(operators) == model_macs(workload(KIMI, 4).operators)
     assert report is not None and report["total"]["all_optimal"] is True
     assert {"kda.moe.kda_write", "kda.moe.kda_norm", "attn.moe.qk"} <= solved_operators(report)
+
+
+def test_cli_solve_minimax(tmp_path: Path) -> None:
+    """The lightning-attention block (a full block and a tail at 3 tokens) is scheduled by
+    ``cosamt solve``, every group proven optimal."""
+    operators, report = hf_cli_run(tmp_path, MINIMAX, 3)
+    assert listed_macs(operators) == model_macs(workload(MINIMAX).operators)
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"ltn.ltn_intra_qk", "ltn.ltn_tail_av", "ltn.ltn_kv"} <= solved_operators(report)

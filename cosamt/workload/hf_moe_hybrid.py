@@ -14,6 +14,11 @@ mixer, ``mlp_layer_types`` for the FFN where the code reads it):
 * ``bailing_hybrid`` (``BailingHybridDecoderLayer``): the same, but the KDA gates are full-rank
   (``BailingHybridForgetGate.f_proj``, ``g_proj``) and the MLA layers (``BailingHybridAttention``)
   are rotary and gate their output per head (``g_proj``: hidden -> heads, sigmoid);
+* ``minimax`` (``MiniMaxDecoderLayer``, ``modeling_minimax.py``): ``linear_attention`` layers
+  lightning attention (``MiniMaxLightningAttention``: fused qkv_proj of num_attention_heads x
+  head_dim each, blockwise decayed linear attention, RMSNorm, a sigmoid output gate),
+  ``full_attention`` layers rotary GQA (``MiniMaxAttention``); every layer
+  ``MiniMaxSparseMoeBlock`` (experts of ``intermediate_size``);
 * ``lara_mini`` (``LaraMiniDecoderLayer``): ``linear_attention`` layers Qwen3.5's Gated DeltaNet
   (``LaraMiniGatedDeltaNet``), ``sliding_attention`` layers rotary attention in a
   ``sliding_window``, ``full_attention`` layers attention without rotary (``LaraMiniAttention``
@@ -32,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini"})
+TYPES = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax"})
 _KDA_TYPES = frozenset({"kimi_linear", "bailing_hybrid"})
 
 Layer = tuple[str, str, dict[str, bool]]  # mixer, FFN, the attention group's flags
@@ -68,6 +73,8 @@ def _mixers(model_type: str) -> dict[str, tuple[str, dict[str, bool]]]:
             "sliding_attention": ("attention", {"window": True}),
             "full_attention": ("attention", {"no_rope": True}),
         }
+    if model_type == "minimax":
+        return {"linear_attention": ("lightning", {}), "full_attention": ("attention", {})}
     # KimiLinearAttention gets no position embeddings; BailingHybridAttention is rotary.
     full = {"no_rope": True} if model_type == "kimi_linear" else {}
     return {"linear_attention": ("kda", {}), "full_attention": ("attention", full)}
@@ -82,7 +89,7 @@ def _layers(r: _Reader, model_type: str, n_layers: int) -> list[Layer]:
     if unknown:
         r.refuse("layer_types", f"{model_type}: layer types {unknown} are not modelled")
         return []
-    if model_type == "lara_mini":  # LaraMiniDecoderLayer: the sparse MoE block on every layer
+    if model_type in ("lara_mini", "minimax"):  # their DecoderLayer: a sparse MoE block on each
         ffns = ["moe"] * n_layers
     else:
         mlp = r.data.get("mlp_layer_types")
@@ -136,6 +143,36 @@ def _kda(r: _Reader, model_type: str) -> dict[str, Any] | None:
     return values
 
 
+# MiniMaxDecoderLayer's residual scaling: residual * alpha + sublayer * beta.
+_SCALING = tuple(f"{kind}_{part}_factor" for kind in ("linear_attn", "full_attn", "mlp")
+                 for part in ("alpha", "beta"))  # fmt: skip
+
+
+def _minimax(r: _Reader, base: dict[str, Any]) -> dict[str, Any] | None:
+    """Lightning attention's shape (MiniMaxLightningAttention: num_attention_heads x head_dim,
+    head_dim else hidden / heads, block_size) and what MiniMaxDecoderLayer adds."""
+    block = r.int_("block_size", what="lightning attention's block size")
+    if r.data.get("sliding_window") is not None:
+        r.refuse(
+            "sliding_window",
+            "minimax: MiniMaxAttention windowing every full-attention layer is not modelled",
+        )
+        return None
+    if block is None or not base.get("n_heads") or not base.get("d_model"):
+        return None
+    head_dim = base.get("head_dim") or base["d_model"] // base["n_heads"]
+    scaled = [k for k in _SCALING if r.data.get(k, 1) != 1]
+    scaling = f"; the residual scaling ({', '.join(scaled)}: 2 multiplies per element) not counted"
+    r.assumed.append(
+        "minimax: linear_attention layers lightning attention (MiniMaxLightningAttention), "
+        "full_attention layers rotary attention (MiniMaxAttention), every layer the sparse MoE "
+        "block (MiniMaxSparseMoeBlock); MiniMaxDecoderLayer adds each sublayer to its normed "
+        "input (the residual is taken after the norm): the same norm and add"
+        + (scaling if scaled else "")
+    )
+    return {"heads": base["n_heads"], "head_dim": head_dim, "block_size": block}
+
+
 def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
     """``layer_groups``, the linear mixer's shape and a family's corrections to ``base``."""
     n_layers = base.get("n_layers")
@@ -143,8 +180,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return {}
     layers = _layers(r, model_type, n_layers)
     if r.data.get("hidden_act", "silu") not in ("silu", "swish"):  # the conv's activation too
-        r.refuse("hidden_act", f"{model_type}: a linear-attention convolution activation other "
-                 "than SiLU is not modelled")  # fmt: skip
+        why = "a linear-attention convolution (or QKV) activation other than SiLU is not modelled"
+        r.refuse("hidden_act", f"{model_type}: {why}")
         return {}
     if not layers:
         return {}
@@ -162,6 +199,11 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
             "dense or MoE FFN by mlp_layer_types; the router's group-limited top-k counted as "
             "top-k; multi-token-prediction layers not run"
         )
+    elif model_type == "minimax":
+        spec = _minimax(r, base)
+        if spec is None:
+            return {}
+        extra["lightning"] = spec
     else:
         linear = sum(1 for mixer, _, _ in layers if mixer == "deltanet")
         la = {

@@ -28,11 +28,6 @@ LAYER_KINDS = frozenset({"indexed_attention", "linear_attention"})
 # Linear-attention families read from transformers' modelling code and refused: (the config field
 # carrying the unmodelled structure, why). Each differs from Gated DeltaNet hybrids as stated.
 LINEAR_REFUSED = {
-    "minimax": (
-        "block_size",
-        "lightning attention (MiniMaxLightningAttention: per-head decayed linear attention in "
-        "blocks, an output gate, per-layer residual scaling factors) is not modelled",
-    ),
     "qwen4_exp_text": (
         "hc_count",
         "hyper-connections (Qwen4ExpTextGatedResidual over hc_count streams), n-gram "

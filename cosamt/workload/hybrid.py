@@ -5,7 +5,8 @@ A group's mixer is attention, a Mamba mixer (:func:`cosamt.workload.recurrent.ma
 side by side on the same normed input with one three-input add (Falcon-H1), LFM2's gated short
 convolution (:func:`cosamt.workload.short_conv.short_conv_ops`), Gated DeltaNet
 (:func:`cosamt.workload.recurrent.gated_deltanet_ops`) or Kimi Delta Attention
-(:func:`cosamt.workload.kda.kda_ops`); its FFN dense, MoE or absent
+(:func:`cosamt.workload.kda.kda_ops`) or lightning attention
+(:func:`cosamt.workload.lightning.lightning_ops`); its FFN dense, MoE or absent
 (Nemotron-H's layers are each one of Mamba, attention, MLP, MoE). An attention group may be
 windowed, have its own head dim, KV heads and rotary features (Gemma 4's per-layer overrides) and
 reuse another layer's K and V (``kv_shared``: :func:`cosamt.workload.per_layer.shared_kv_attention`);
@@ -27,6 +28,7 @@ from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
 from cosamt.workload.einsum import Einsum
 from cosamt.workload.kda import kda_ops
 from cosamt.workload.layer_kinds import LayerGroup
+from cosamt.workload.lightning import lightning_ops
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.per_layer import (
     ASSISTANT_IN,
@@ -46,6 +48,7 @@ _MIXER_TAG = {
     "conv": "conv",
     "deltanet": "linear",
     "kda": "kda",
+    "lightning": "ltn",
 }
 _MIXER_LABEL = {
     "attention": "attention",
@@ -54,6 +57,7 @@ _MIXER_LABEL = {
     "conv": "short convolution",
     "deltanet": "Gated DeltaNet",
     "kda": "Kimi Delta Attention",
+    "lightning": "lightning attention",
     None: "no mixer",
 }
 _FFN_TAG = {"dense": "dense", "moe": "moe"}
@@ -167,6 +171,8 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         return gated_deltanet_ops(model, plan, b)
     if group.mixer == "kda":
         return kda_ops(model, plan, b)
+    if group.mixer == "lightning":  # prefill: every query token is also a key
+        return lightning_ops(model, plan, b, prefill=plan.m == plan.n)
     if group.no_rope and model.mla:  # MLA keeps its rotary-sized slices, rotates nothing
         return [op for op in _self_attention(model, plan, b) if op.name != f"{plan.prefix}rope"]
     ops = mamba_ops(model, plan, b) if group.has_mamba else []

@@ -165,7 +165,22 @@ class KimiDelta(BaseModel):
     """The output gate likewise (``g_a_proj`` / ``g_b_proj``; ``None``: ``g_proj``)."""
 
 
-Mixer = Literal["attention", "mamba", "parallel", "conv", "deltanet", "kda"]
+class Lightning(BaseModel):
+    """MiniMax's lightning attention layers (transformers' ``MiniMaxLightningAttention``):
+    per-head decayed linear attention computed in blocks of ``block_size`` tokens, an RMSNorm
+    and a sigmoid output gate (:mod:`cosamt.workload.lightning`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    heads: PositiveInt
+    """Heads (``num_attention_heads``), an ``head_dim`` x ``head_dim`` state each."""
+    head_dim: PositiveInt
+    """Features per head of Q, K and V (``head_dim``, else hidden / heads)."""
+    block_size: PositiveInt
+    """Tokens per block of the prefill computation (``block_size``)."""
+
+
+Mixer = Literal["attention", "mamba", "parallel", "conv", "deltanet", "kda", "lightning"]
 FfnKind = Literal["dense", "moe"]
 
 
@@ -184,7 +199,8 @@ class LayerGroup(BaseModel):
     """Token mixer: ``attention``, ``mamba`` (``ModelConfig.ssm``), ``parallel`` (attention and
     Mamba side by side on the same normed input, their outputs summed: Falcon-H1), ``conv`` (LFM2's
     gated short convolution, ``ModelConfig.short_conv_kernel`` taps), ``deltanet`` (Gated DeltaNet,
-    ``ModelConfig.linear_attention``), ``kda`` (Kimi Delta Attention, ``ModelConfig.kda``);
+    ``ModelConfig.linear_attention``), ``kda`` (Kimi Delta Attention, ``ModelConfig.kda``), ``lightning`` (MiniMax's lightning
+    attention, ``ModelConfig.lightning``);
     ``None``: none (a Nemotron-H MLP or MoE layer)."""
     ffn: FfnKind | None
     """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H

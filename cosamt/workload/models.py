@@ -33,6 +33,7 @@ from cosamt.workload.layer_kinds import (
     Indexer,
     KimiDelta,
     LayerGroup,
+    Lightning,
     LinearAttention,
     StateSpace,
 )
@@ -228,6 +229,8 @@ class ModelConfig(BaseModel):
     depthwise causal convolution (``conv_L_cache``)."""
     kda: KimiDelta | None = None
     """Kimi Delta Attention layers (``layer_groups`` with mixer ``kda``): their shape."""
+    lightning: Lightning | None = None
+    """Lightning attention layers (``layer_groups`` with mixer ``lightning``): their shape."""
     conformer: Conformer | None = None
     """A conformer speech encoder (Parakeet's FastConformer): every block FFN/2, relative-position
     attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
@@ -474,6 +477,10 @@ class ModelConfig(BaseModel):
             )
         if any(g.mixer == "kda" for g in groups) != (self.kda is not None):
             raise ValueError("layer_groups: kda is needed exactly when a group's mixer is kda")
+        if any(g.mixer == "lightning" for g in groups) != (self.lightning is not None):
+            raise ValueError(
+                "layer_groups: lightning is needed exactly when a group's mixer is lightning"
+            )
 
     def _check_group_attention(self, groups: tuple[LayerGroup, ...]) -> None:
         """A group's window and head-shape overrides: on attention only, each consistent."""
@@ -523,6 +530,8 @@ class ModelConfig(BaseModel):
     def _check_layer_kinds(self) -> None:
         if self.kda is not None and self.layer_groups is None:
             raise ValueError("kda needs layer_groups (the Kimi Delta Attention layers)")
+        if self.lightning is not None and self.layer_groups is None:
+            raise ValueError("lightning needs layer_groups (the lightning attention layers)")
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):
