@@ -5,6 +5,7 @@ trip through ``cosamt workload`` and ``cosamt solve``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from cosamt.workload.hf import config_from_dict
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.transformer import build_workload, model_macs
 
+CORPUS = Path(__file__).parent / "data" / "hf_corpus"
 M = 3  # prefill tokens of every hand count
 
 KIMI: dict[str, Any] = {
@@ -187,3 +189,14 @@ def test_cli_solve_minimax(tmp_path: Path) -> None:
     assert listed_macs(operators) == model_macs(workload(MINIMAX).operators)
     assert report is not None and report["total"]["all_optimal"] is True
     assert {"ltn.ltn_intra_qk", "ltn.ltn_tail_av", "ltn.ltn_kv"} <= solved_operators(report)
+
+
+def test_reference_sliding_attention_is_full_in_prefill() -> None:
+    """Unlimited-OCR's R-SWA layers keep every prefill key (create_reference_sliding_window_causal
+    _mask): at 200 tokens, past the 128-token window, each query still reads all 200 keys."""
+    cfg = json.loads((CORPUS / "unlimited_ocr_text.json").read_text())
+    model = config_from_dict(cfg)
+    assert cfg["sliding_window"] == 128 and model.sliding_window is None
+    plans = [plan for plan, _ in build_workload(model, Phase.PREFILL, 1, 200).blocks]
+    assert plans and all(plan.n == 200 for plan in plans)
+    assert any(a.startswith("reference_sliding_attention") for a in model.assumptions)

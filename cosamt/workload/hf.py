@@ -332,6 +332,8 @@ def _rotary(r: _Reader, dh: int | None) -> int | None:
 _LAYER_KINDS = {"sliding_attention": True, "full_attention": False, "local": True, "global": False}
 # Layer kinds read by cosamt.workload.hf_recurrent (never windowed).
 _LAYER_KINDS.update(dict.fromkeys(hf_recurrent.LAYER_KINDS, False))
+# Reference sliding-window attention: every prefill key is kept (hf_moe_hybrid).
+_LAYER_KINDS.update(dict.fromkeys(hf_moe_hybrid.PREFILL_FULL_KINDS, False))
 
 
 def _layer_kinds(r: _Reader) -> tuple[str, list[Any]] | None:
@@ -730,6 +732,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     )
     tokens = _vision(r, model_type)
     window, moe = _window(r), _moe(r, n_layers)
+    hf_moe_hybrid.note_reference_window(r)
     layers = n_layers or 0
     split = [kind.get(k) or layers for kind, k in ((window, "sliding_layers"), (moe, "moe_layers"))]
     if all(count < layers for count in split):

@@ -79,7 +79,8 @@ GATED_TYPES = frozenset(
         "aria_text",
         "moonshine",
         # gate_proj, up_proj, down_proj (KimiLinearMLP, BailingHybridMLP, LaraMiniMLP,
-        # Ernie4_5_VLMoeMLP) and experts chunking gate_up_proj.
+        # Ernie4_5_VLMoeMLP, UnlimitedOcrTextMLP) and experts chunking gate_up_proj.
+        "unlimited_ocr_text",
         "kimi_linear",
         "bailing_hybrid",
         "lara_mini",

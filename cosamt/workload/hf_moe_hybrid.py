@@ -65,6 +65,26 @@ def modality_expert_width(r: _Reader) -> int | None:
     return int(value[0])
 
 
+# Layer kinds that attend like full attention in prefill: Unlimited-OCR's reference
+# sliding-window attention (UnlimitedOcrDynamicReferenceSlidingWindowLayer and
+# create_reference_sliding_window_causal_mask in modeling_unlimited_ocr.py: every prefill key
+# stays in the cache and in the mask; the window evicts only decoded tokens).
+PREFILL_FULL_KINDS = frozenset({"reference_sliding_attention"})
+
+
+def note_reference_window(r: _Reader) -> None:
+    """State how reference sliding-window layers are counted."""
+    kinds = r.data.get("layer_types")
+    if not isinstance(kinds, list) or not PREFILL_FULL_KINDS & set(map(str, kinds)):
+        return
+    r.assumed.append(
+        f"reference_sliding_attention (R-SWA) layers: every prefill token is a key (full causal "
+        f"attention in prefill); the window ({r.data.get('sliding_window')!r}) evicts only "
+        "decoded tokens: a decode step is counted against all seq_len cached tokens, as right "
+        "after a prefill of seq_len"
+    )
+
+
 def _mixers(model_type: str) -> dict[str, tuple[str, dict[str, bool]]]:
     """Each layer type's mixer and attention flags, by family."""
     if model_type == "lara_mini":
