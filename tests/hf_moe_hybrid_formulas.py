@@ -10,6 +10,9 @@ modelling sources (5.24.0), layer by layer as each ``*DecoderLayer`` builds its 
 * ``lara_mini`` (modeling_lara_mini.py): ``LaraMiniGatedDeltaNet`` on ``linear_attention``
   layers, ``LaraMiniAttention`` on the others (windowed on ``sliding_attention``), every layer
   ``LaraMiniSparseMoeBlock``;
+* ``inkling_text`` (modeling_inkling.py): ``InklingDecoderLayer``, attention with relative logits
+  and short convolutions on every layer (windowed with the swa_* heads on ``hybrid_sliding``),
+  ``InklingMoE`` or ``InklingMLP`` by ``mlp_layer_types``, a short convolution after each sublayer;
 * ``minimax`` (modeling_minimax.py): ``MiniMaxLightningAttention`` on ``linear_attention``
   layers, ``MiniMaxAttention`` on ``full_attention`` ones, every layer ``MiniMaxSparseMoeBlock``.
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-MOE_HYBRIDS = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax"})
+MOE_HYBRIDS = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text"})
 
 
 def kda_macs(cfg: dict[str, Any], m: int) -> int:
@@ -98,6 +101,33 @@ def moe_macs(
     return m * d * experts + routed + 3 * m * d * shared
 
 
+def inkling_layer_macs(cfg: dict[str, Any], m: int, sliding: bool, sparse: bool) -> int:
+    """InklingDecoderLayer: InklingAttention's q_proj, k_proj, v_proj, r_proj (hidden -> heads x
+    d_rel), k_sconv and v_sconv (depthwise, conv_kernel_size taps), the relative logits (each
+    head's d_rel states times the d_rel x rel_extent bank; rel_extent is sliding_window_size on
+    sliding layers), QK^T and P.V over n keys, o_proj; attn_sconv; the MLP (gate, up, down) or
+    InklingMoE: the router over routed + shared experts, the routed experts, n_shared_experts
+    shared ones of moe_intermediate_size (gate, up, down); mlp_sconv."""
+    d, k = cfg["hidden_size"], cfg["conv_kernel_size"]
+    pre = "swa_" if sliding else ""
+    heads, kv = cfg[f"{pre}num_attention_heads"], cfg[f"{pre}num_key_value_heads"]
+    dh = cfg["swa_head_dim" if sliding else "head_dim"]
+    window = cfg["sliding_window_size"]
+    n, extent = (min(m, window), window) if sliding else (m, cfg["rel_extent"])
+    attn = m * d * (heads + 2 * kv) * dh + m * d * heads * cfg["d_rel"]
+    attn += m * 2 * kv * dh * k + m * heads * cfg["d_rel"] * extent
+    attn += 2 * heads * m * n * dh + m * heads * dh * d
+    if sparse:
+        experts, shared = cfg["n_routed_experts"], cfg["n_shared_experts"]
+        width, top = cfg["moe_intermediate_size"], cfg["num_experts_per_tok"]
+        touched = min(experts, m * top)
+        ffn = m * d * (experts + shared) + touched * math.ceil(m * top / touched) * 3 * d * width
+        ffn += shared * 3 * m * d * width
+    else:
+        ffn = 3 * m * d * cfg["intermediate_size"]
+    return attn + 2 * m * d * k + ffn
+
+
 def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs of the MoE layers and of the dense ones, layer by layer."""
     t, d = cfg["model_type"], cfg["hidden_size"]
@@ -110,6 +140,12 @@ def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
             "full_attention": gqa_macs(cfg, m, m),
         }
         return {"moe": sum(mixers[kind] + ffn for kind in cfg["layer_types"])}
+    if t == "inkling_text":
+        out = {"moe": 0, "dense": 0}
+        for kind, mlp in zip(cfg["layer_types"], cfg["mlp_layer_types"], strict=True):
+            layer = inkling_layer_macs(cfg, m, kind == "hybrid_sliding", mlp == "sparse")
+            out["moe" if mlp == "sparse" else "dense"] += layer
+        return {k: v for k, v in out.items() if v}
     if t == "minimax":  # MiniMaxExperts: intermediate_size wide, no shared expert
         ffn = moe_macs(cfg, m, cfg["num_local_experts"], cfg["num_experts_per_tok"], 0,
                        cfg["intermediate_size"])  # fmt: skip

@@ -60,6 +60,17 @@ MINIMAX: dict[str, Any] = {
     "num_local_experts": 4, "num_experts_per_tok": 2, "sliding_window": None,
 }  # fmt: skip
 
+INKLING: dict[str, Any] = {
+    "model_type": "inkling_text", "hidden_size": 4, "num_hidden_layers": 2,
+    "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 2,
+    "swa_num_attention_heads": 2, "swa_num_key_value_heads": 2, "swa_head_dim": 2,
+    "intermediate_size": 6, "hidden_act": "silu", "rms_norm_eps": 1e-6, "d_rel": 2,
+    "rel_extent": 4, "sliding_window_size": 2, "conv_kernel_size": 2,
+    "layer_types": ["hybrid_sliding", "hybrid"], "mlp_layer_types": ["dense", "sparse"],
+    "n_routed_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 3,
+    "n_shared_experts": 1, "log_scaling_n_floor": None,
+}  # fmt: skip
+
 
 def workload(cfg: dict[str, Any], m: int = M, phase: Phase = Phase.PREFILL) -> Any:
     return build_workload(config_from_dict(cfg), phase, 1, m)
@@ -135,6 +146,29 @@ def test_minimax_decode_is_recurrent() -> None:
     assert model_macs(mixer) == 4 * 12 + 2 * (2 * 2 * 2) + 4 * 4 + 4 * 4
 
 
+def test_inkling_by_hand() -> None:
+    """A windowed layer (2 KV heads, window and bias bank of 2) with the MLP, a full one (1 KV
+    head, bank of 4) with the MoE; short convolutions of 2 taps on K, V and after each sublayer."""
+    # Windowed: q, k, v 3*4*6*2; r_proj 3*4*4; k/v sconv 3*(2*2*2)*2; rel logits 3*2*2*2; QK^T
+    # and PV over 2 keys 2 * 2*3*2*2; o_proj 3*4*4; attn_sconv and mlp_sconv 2 * 3*4*2; MLP
+    # 3*3*4*6.
+    windowed = 144 + 48 + 48 + 24 + 48 + 48 + 48 + 216
+    # Full: q, k, v 3*4*4*2; r_proj 48; k/v sconv 3*(2*1*2)*2; rel logits 3*2*2*4; QK^T, PV
+    # over 3 keys; o_proj; the two sconvs; router over 4 + 1 experts; routed; the shared expert
+    # 3*3*4*3.
+    full = 96 + 48 + 24 + 48 + 72 + 48 + 48 + 60 + 288 + 108
+    assert moe_hybrid_macs(INKLING, M) == {"dense": windowed, "moe": full}
+    assert per_kind(INKLING) == {"dense": windowed, "moe": full}
+    names = {op.name for op in workload(INKLING).operators}
+    assert {"local.dense.rel_logits", "global.moe.router_shared", "global.moe.ffn_sconv"} <= names
+
+
+def test_inkling_log_scaling_refused() -> None:
+    with pytest.raises(InputError) as err:
+        config_from_dict({**INKLING, "log_scaling_n_floor": 128})
+    assert [p.path for p in err.value.problems] == ["hf_config.log_scaling_n_floor"]
+
+
 def test_minimax_window_refused() -> None:
     with pytest.raises(InputError) as err:
         config_from_dict({**MINIMAX, "sliding_window": 2})
@@ -200,3 +234,12 @@ def test_reference_sliding_attention_is_full_in_prefill() -> None:
     plans = [plan for plan, _ in build_workload(model, Phase.PREFILL, 1, 200).blocks]
     assert plans and all(plan.n == 200 for plan in plans)
     assert any(a.startswith("reference_sliding_attention") for a in model.assumptions)
+
+
+def test_cli_solve_inkling(tmp_path: Path) -> None:
+    """Relative logits, the bias add and the short convolutions are scheduled by ``cosamt
+    solve``, every group proven optimal."""
+    operators, report = hf_cli_run(tmp_path, INKLING, 3)
+    assert listed_macs(operators) == model_macs(workload(INKLING).operators)
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"local.dense.rel_logits", "global.moe.rel_bias"} <= solved_operators(report)

@@ -679,6 +679,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in hf_conformer.CONFORMER_TYPES:
         read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
     read = hf_addons.READ_KEYS.get(model_type, read)
+    read = read | hf_moe_hybrid.READ_KEYS.get(model_type, set())
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
@@ -848,6 +849,7 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
+    data = hf_moe_hybrid.normalise(data, model_type)
     reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)

@@ -81,6 +81,7 @@ GATED_TYPES = frozenset(
         # gate_proj, up_proj, down_proj (KimiLinearMLP, BailingHybridMLP, LaraMiniMLP,
         # Ernie4_5_VLMoeMLP, UnlimitedOcrTextMLP) and experts chunking gate_up_proj.
         "unlimited_ocr_text",
+        "inkling_text",  # InklingMLP, InklingExperts, InklingSharedExperts
         "kimi_linear",
         "bailing_hybrid",
         "lara_mini",

@@ -19,6 +19,10 @@ mixer, ``mlp_layer_types`` for the FFN where the code reads it):
   head_dim each, blockwise decayed linear attention, RMSNorm, a sigmoid output gate),
   ``full_attention`` layers rotary GQA (``MiniMaxAttention``); every layer
   ``MiniMaxSparseMoeBlock`` (experts of ``intermediate_size``);
+* ``inkling_text`` (``InklingDecoderLayer``, ``modeling_inkling.py``): ``hybrid`` layers full
+  attention, ``hybrid_sliding`` windowed (``sliding_window_size``, their ``swa_*`` head shape),
+  each with relative logits and short convolutions (:mod:`cosamt.workload.inkling`); dense or
+  MoE by ``mlp_layer_types``;
 * ``lara_mini`` (``LaraMiniDecoderLayer``): ``linear_attention`` layers Qwen3.5's Gated DeltaNet
   (``LaraMiniGatedDeltaNet``), ``sliding_attention`` layers rotary attention in a
   ``sliding_window``, ``full_attention`` layers attention without rotary (``LaraMiniAttention``
@@ -37,14 +41,27 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax"})
+TYPES = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text"})
+# Config keys the generic reader refuses and these readers read.
+READ_KEYS = {"inkling_text": {"conv_kernel_size"}}
+# InklingTextModel: a "hybrid" layer attends with the full causal mask, "hybrid_sliding" with
+# the sliding-window one.
+_INKLING_KINDS = {"hybrid": "full_attention", "hybrid_sliding": "sliding_attention"}
 _KDA_TYPES = frozenset({"kimi_linear", "bailing_hybrid"})
 
-Layer = tuple[str, str, dict[str, bool]]  # mixer, FFN, the attention group's flags
+Layer = tuple[str, str, dict[str, Any]]  # mixer, FFN, the attention group's fields
 
 
 def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
+    """Inkling's layer kinds under the attention kinds its model maps them to."""
+    kinds = data.get("layer_types")
+    if model_type != "inkling_text" or not isinstance(kinds, list):
+        return data
+    return {**data, "layer_types": [_INKLING_KINDS.get(k, k) for k in kinds]}
 
 
 def modality_expert_width(r: _Reader) -> int | None:
@@ -85,8 +102,13 @@ def note_reference_window(r: _Reader) -> None:
     )
 
 
-def _mixers(model_type: str) -> dict[str, tuple[str, dict[str, bool]]]:
+def _mixers(model_type: str) -> dict[str, tuple[str, dict[str, Any]]]:
     """Each layer type's mixer and attention flags, by family."""
+    if model_type == "inkling_text":
+        return {
+            "full_attention": ("attention", {}),
+            "sliding_attention": ("attention", {"window": True}),
+        }
     if model_type == "lara_mini":
         return {
             "linear_attention": ("deltanet", {}),
@@ -124,7 +146,7 @@ def _layers(r: _Reader, model_type: str, n_layers: int) -> list[Layer]:
 
 def _groups(layers: list[Layer]) -> list[dict[str, Any]]:
     """Identical layers merged into groups, in the order they first occur."""
-    counts: dict[tuple[str, str, tuple[tuple[str, bool], ...]], int] = {}
+    counts: dict[tuple[str, str, tuple[tuple[str, Any], ...]], int] = {}
     for mixer, ffn, flags in layers:
         key = (mixer, ffn, tuple(sorted(flags.items())))
         counts[key] = counts.get(key, 0) + 1
@@ -193,6 +215,46 @@ def _minimax(r: _Reader, base: dict[str, Any]) -> dict[str, Any] | None:
     return {"heads": base["n_heads"], "head_dim": head_dim, "block_size": block}
 
 
+def _inkling(
+    r: _Reader, base: dict[str, Any], layers: list[Layer]
+) -> tuple[dict[str, Any], list[Layer]] | None:
+    """Inkling's shape (InklingAttention, InklingShortConvolution, InklingTopkRouter) and its
+    windowed layers' head shape (swa_*)."""
+    if r.data.get("log_scaling_n_floor") is not None:
+        r.refuse("log_scaling_n_floor", "inkling: log-scaled queries and biases are not modelled")
+        return None
+    heads = r.data.get("swa_num_attention_heads", base.get("n_heads"))
+    if heads != base.get("n_heads"):
+        r.refuse(
+            "swa_num_attention_heads",
+            f"{heads!r} query heads on windowed layers besides {base.get('n_heads')!r}: per-layer "
+            "query head counts are not modelled",
+        )
+        return None
+    spec = {
+        "d_rel": r.int_("d_rel"),
+        "rel_extent": r.int_("rel_extent"),
+        "conv_kernel": r.int_("conv_kernel_size", "sconv_kernel_size"),
+        "shared_experts": r.data.get("n_shared_experts") or 0,
+    }
+    window = {
+        "n_kv_heads": r.int_("swa_num_key_value_heads", required=False),
+        "head_dim": r.int_("swa_head_dim", required=False),
+    }
+    if None in spec.values():
+        return None
+    dh = base.get("head_dim") or base["d_model"] // base["n_heads"]
+    own = {"n_kv_heads": base.get("n_kv_heads") or base["n_heads"], "head_dim": dh}
+    overrides = {k: v for k, v in window.items() if v is not None and v != own[k]}
+    r.assumed.append(
+        "inkling_text: hybrid layers full causal attention, hybrid_sliding layers windowed "
+        "(InklingTextModel's masks) with their swa_* head shape; no rotary (relative logits)"
+    )
+    shaped = [(mix, ffn, {**flags, **overrides}) if flags.get("window") else (mix, ffn, flags)
+              for mix, ffn, flags in layers]  # fmt: skip
+    return spec, shaped
+
+
 def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
     """``layer_groups``, the linear mixer's shape and a family's corrections to ``base``."""
     n_layers = base.get("n_layers")
@@ -219,6 +281,11 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
             "dense or MoE FFN by mlp_layer_types; the router's group-limited top-k counted as "
             "top-k; multi-token-prediction layers not run"
         )
+    elif model_type == "inkling_text":
+        read = _inkling(r, base, layers)
+        if read is None:
+            return {}
+        extra["inkling"], layers = read
     elif model_type == "minimax":
         spec = _minimax(r, base)
         if spec is None:

@@ -26,6 +26,7 @@ from cosamt.types import Phase
 from cosamt.workload.addons import expert_sum, post_norm
 from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
 from cosamt.workload.einsum import Einsum
+from cosamt.workload.inkling import layer_ops as inkling_layer_ops
 from cosamt.workload.kda import kda_ops
 from cosamt.workload.layer_kinds import LayerGroup
 from cosamt.workload.lightning import lightning_ops
@@ -191,6 +192,8 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     assert group is not None
     if model.altup is not None:  # Gemma 3n: AltUp around the layer (cosamt.workload.altup)
         return layer_ops(model, plan, b)
+    if model.inkling is not None:  # short convolutions around the sublayers
+        return inkling_layer_ops(model, plan, b)
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     ops: list[Einsum] = []
     step = 1

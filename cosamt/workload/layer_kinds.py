@@ -180,6 +180,25 @@ class Lightning(BaseModel):
     """Tokens per block of the prefill computation (``block_size``)."""
 
 
+class Inkling(BaseModel):
+    """Inkling's layers (transformers' ``InklingDecoderLayer``; operators:
+    :mod:`cosamt.workload.inkling`): attention with per-token relative logits and short
+    convolutions on K and V, a short convolution after each sublayer, shared experts scored by
+    the router."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    d_rel: PositiveInt
+    """Relative states per query head (``d_rel``)."""
+    rel_extent: PositiveInt
+    """Distances of the bias bank on full-attention layers (``rel_extent``; windowed layers:
+    the window)."""
+    conv_kernel: PositiveInt
+    """Taps of every short convolution (``conv_kernel_size``)."""
+    shared_experts: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Shared experts the router also scores (``n_shared_experts``)."""
+
+
 Mixer = Literal["attention", "mamba", "parallel", "conv", "deltanet", "kda", "lightning"]
 FfnKind = Literal["dense", "moe"]
 

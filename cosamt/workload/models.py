@@ -31,6 +31,7 @@ from cosamt.workload.layer_kinds import (
     BlockSparse,
     GlobalLocal,
     Indexer,
+    Inkling,
     KimiDelta,
     LayerGroup,
     Lightning,
@@ -231,6 +232,9 @@ class ModelConfig(BaseModel):
     """Kimi Delta Attention layers (``layer_groups`` with mixer ``kda``): their shape."""
     lightning: Lightning | None = None
     """Lightning attention layers (``layer_groups`` with mixer ``lightning``): their shape."""
+    inkling: Inkling | None = None
+    """Inkling's layers (``layer_groups`` of attention, no rotary): relative logits, short
+    convolutions, router-scored shared experts."""
     conformer: Conformer | None = None
     """A conformer speech encoder (Parakeet's FastConformer): every block FFN/2, relative-position
     attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
@@ -532,6 +536,19 @@ class ModelConfig(BaseModel):
             raise ValueError("kda needs layer_groups (the Kimi Delta Attention layers)")
         if self.lightning is not None and self.layer_groups is None:
             raise ValueError("lightning needs layer_groups (the lightning attention layers)")
+        if self.inkling is not None and (
+            self.layer_groups is None
+            or any(g.mixer != "attention" or g.ffn is None for g in self.layer_groups)
+            or self.rotary_dim is not None
+            or self.mla
+            or self.altup is not None
+            or self.per_layer_input is not None
+            or self.sandwich_norm
+        ):
+            raise ValueError(
+                "inkling: layer_groups of attention and an FFN, no rotary, MLA, AltUp, per-layer "
+                "inputs or sandwich norms"
+            )
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):

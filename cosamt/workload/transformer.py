@@ -831,6 +831,10 @@ def assumptions(
         from cosamt.workload import kda  # it builds on this module
 
         out += kda.assumptions(model, model.kda)
+    if model.inkling is not None:
+        from cosamt.workload import inkling  # it builds on this module
+
+        out += inkling.assumptions(model)
     if model.lightning is not None:
         from cosamt.workload import lightning  # it builds on this module
 
