@@ -13,6 +13,9 @@ modelling sources (5.24.0), layer by layer as each ``*DecoderLayer`` builds its 
 * ``inkling_text`` (modeling_inkling.py): ``InklingDecoderLayer``, attention with relative logits
   and short convolutions on every layer (windowed with the swa_* heads on ``hybrid_sliding``),
   ``InklingMoE`` or ``InklingMLP`` by ``mlp_layer_types``, a short convolution after each sublayer;
+* ``axk2`` (modeling_axk2.py): ``AXK2DecoderLayer``, ``AXK2GatedRMSNorm`` in and (MoE layers)
+  after attention, ``AXK2Attention`` (MLA, the DSA indexer, ``q_gate_proj``), ``AXK2MoE`` or
+  ``AXK2MLP`` by ``mlp_layer_types``;
 * ``minimax`` (modeling_minimax.py): ``MiniMaxLightningAttention`` on ``linear_attention``
   layers, ``MiniMaxAttention`` on ``full_attention`` ones, every layer ``MiniMaxSparseMoeBlock``.
 
@@ -24,7 +27,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-MOE_HYBRIDS = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text"})
+MOE_HYBRIDS = frozenset(
+    {"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text", "axk2"}
+)
 
 
 def kda_macs(cfg: dict[str, Any], m: int) -> int:
@@ -128,6 +133,33 @@ def inkling_layer_macs(cfg: dict[str, Any], m: int, sliding: bool, sparse: bool)
     return attn + 2 * m * d * k + ffn
 
 
+def axk2_layer_macs(cfg: dict[str, Any], m: int, sparse: bool) -> int:
+    """AXK2DecoderLayer at m tokens (all keys within index_topk or not): AXK2GatedRMSNorm's fc1
+    (hidden -> gated_norm_rank) and fc2 on the input norm, and on the post-attention norm of a
+    MoE layer; AXK2Attention: q_a_proj (hidden -> q_lora_rank), q_gate_proj (2 q_lora_rank ->
+    heads x (qk_head_dim + v_head_dim)), kv_a_proj_with_mqa, kv_b_proj; AXK2Indexer: wq_b
+    (q_lora_rank -> index heads x index_head_dim), wk (hidden -> index_head_dim), weights_proj
+    (hidden -> index heads), the scores of every key and their weighted head sum; QK^T and P.V
+    over min(keys, index_topk); o_proj; the MLP or AXK2MoE (router, routed experts,
+    n_shared_experts x moe_intermediate_size shared)."""
+    d, heads, ql = cfg["hidden_size"], cfg["num_attention_heads"], cfg["q_lora_rank"]
+    kvl, rope = cfg["kv_lora_rank"], cfg["qk_rope_head_dim"]
+    qk, v = cfg["qk_nope_head_dim"] + rope, cfg["v_head_dim"]
+    ih, idim = cfg["index_n_heads"], cfg["index_head_dim"]
+    n = min(m, cfg["index_topk"])
+    norms = (2 if sparse else 1) * 2 * m * d * cfg["gated_norm_rank"]
+    attn = m * d * ql + m * 2 * ql * heads * (qk + v)
+    attn += m * d * (kvl + rope) + m * kvl * heads * (cfg["qk_nope_head_dim"] + v)
+    attn += m * ql * ih * idim + m * d * idim + m * d * ih + ih * m * m * idim + ih * m * m
+    attn += heads * m * n * qk + heads * m * n * v + m * heads * v * d
+    if sparse:
+        shared = cfg["n_shared_experts"] * cfg["moe_intermediate_size"]
+        ffn = moe_macs(cfg, m, cfg["n_routed_experts"], cfg["num_experts_per_tok"], shared)
+    else:
+        ffn = 3 * m * d * cfg["intermediate_size"]
+    return norms + attn + ffn
+
+
 def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs of the MoE layers and of the dense ones, layer by layer."""
     t, d = cfg["model_type"], cfg["hidden_size"]
@@ -140,6 +172,11 @@ def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
             "full_attention": gqa_macs(cfg, m, m),
         }
         return {"moe": sum(mixers[kind] + ffn for kind in cfg["layer_types"])}
+    if t == "axk2":
+        out = {"moe": 0, "dense": 0}
+        for mlp in cfg["mlp_layer_types"]:
+            out["moe" if mlp == "sparse" else "dense"] += axk2_layer_macs(cfg, m, mlp == "sparse")
+        return {k: v for k, v in out.items() if v}
     if t == "inkling_text":
         out = {"moe": 0, "dense": 0}
         for kind, mlp in zip(cfg["layer_types"], cfg["mlp_layer_types"], strict=True):

@@ -71,6 +71,17 @@ INKLING: dict[str, Any] = {
     "n_shared_experts": 1, "log_scaling_n_floor": None,
 }  # fmt: skip
 
+AXK2: dict[str, Any] = {
+    "model_type": "axk2", "hidden_size": 4, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "num_key_value_heads": 2, "hidden_act": "silu", "rms_norm_eps": 1e-6,
+    "rope_parameters": {"rope_theta": 1e4, "rope_type": "default"}, "q_lora_rank": 2,
+    "kv_lora_rank": 2, "qk_nope_head_dim": 2, "qk_rope_head_dim": 2, "qk_head_dim": 4,
+    "v_head_dim": 2, "head_dim": 2, "index_n_heads": 2, "index_head_dim": 2, "index_topk": 2,
+    "gated_norm_rank": 1, "layer_types": ["indexed_attention"] * 2,
+    "mlp_layer_types": ["dense", "sparse"], "intermediate_size": 6, "n_routed_experts": 4,
+    "num_experts_per_tok": 2, "moe_intermediate_size": 3, "n_shared_experts": 1,
+}  # fmt: skip
+
 
 def workload(cfg: dict[str, Any], m: int = M, phase: Phase = Phase.PREFILL) -> Any:
     return build_workload(config_from_dict(cfg), phase, 1, m)
@@ -169,6 +180,22 @@ def test_inkling_log_scaling_refused() -> None:
     assert [p.path for p in err.value.problems] == ["hf_config.log_scaling_n_floor"]
 
 
+def test_axk2_by_hand() -> None:
+    """A.X-K2 at 3 tokens, the indexer keeping 2 keys per query: gated norms of rank 1 (the
+    input norm everywhere, the post-attention norm on the MoE layer), q_gate_proj from the
+    doubled latent in place of q_up."""
+    # q_a 3*4*2; q_gate_proj 3*4*(2*6); kv_a 3*4*4; kv_b 3*2*8; indexer wq_b 3*2*4, wk 3*4*2,
+    # weights 3*4*2, scores 2*3*3*2 and head sum 2*3*3; QK^T 2*3*2*4, PV 2*3*2*2; o_proj 3*4*4.
+    attention = 24 + 144 + 48 + 48 + 24 + 24 + 24 + 36 + 18 + 48 + 24 + 48
+    gated_norm = 2 * 3 * 4 * 1  # fc1 and fc2 of rank 1
+    want = {"dense": gated_norm + attention + DENSE, "moe": 2 * gated_norm + attention + MOE}
+    assert moe_hybrid_macs(AXK2, M) == want
+    assert per_kind(AXK2) == want
+    names = {op.name for op in workload(AXK2).operators}
+    assert {"moe.q_gate_proj", "moe.attn_gate", "moe.norm2_gate_up", "dense.norm1_gate"} <= names
+    assert "moe.q_up" not in names and "dense.norm2_gate_up" not in names
+
+
 def test_minimax_window_refused() -> None:
     with pytest.raises(InputError) as err:
         config_from_dict({**MINIMAX, "sliding_window": 2})
@@ -243,3 +270,13 @@ def test_cli_solve_inkling(tmp_path: Path) -> None:
     assert listed_macs(operators) == model_macs(workload(INKLING).operators)
     assert report is not None and report["total"]["all_optimal"] is True
     assert {"local.dense.rel_logits", "global.moe.rel_bias"} <= solved_operators(report)
+
+
+def test_cli_solve_axk2(tmp_path: Path) -> None:
+    """The gated norms and the fused query/gate projection are scheduled by ``cosamt solve``."""
+    operators, report = hf_cli_run(tmp_path, AXK2, 3)
+    assert listed_macs(operators) == model_macs(workload(AXK2).operators)
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"moe.q_gate_proj", "moe.norm2_gate", "dense.norm1_gate_down"} <= solved_operators(
+        report
+    )

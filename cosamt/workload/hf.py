@@ -776,6 +776,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_addons.fields(r, model_type, base)}
     if moe_hybrid:
         return {**base, **hf_moe_hybrid.fields(r, model_type, base)}
+    if model_type == "axk2":
+        return {**base, **hf_moe_hybrid.axk2(r, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 

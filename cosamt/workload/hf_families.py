@@ -82,6 +82,7 @@ GATED_TYPES = frozenset(
         # Ernie4_5_VLMoeMLP, UnlimitedOcrTextMLP) and experts chunking gate_up_proj.
         "unlimited_ocr_text",
         "inkling_text",  # InklingMLP, InklingExperts, InklingSharedExperts
+        "axk2",  # AXK2MLP, AXK2Experts
         "kimi_linear",
         "bailing_hybrid",
         "lara_mini",

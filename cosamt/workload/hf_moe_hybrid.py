@@ -320,3 +320,18 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         r.refuse("num_experts", "MoE layers need more than one expert (and experts per token)")
         return {}
     return {**extra, "layer_groups": _groups(layers)}
+
+
+def axk2(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """A.X-K2 (AXK2DecoderLayer): the gated RMSNorm's rank and the fused query/gate projection
+    (AXK2Attention always builds q_gate_proj; AXK2Config requires q_lora_rank)."""
+    rank = r.int_("gated_norm_rank", what="the gated norm's rank")
+    if base.get("q_lora_rank") is None or rank is None:
+        if base.get("q_lora_rank") is None:
+            r.refuse("q_lora_rank", "A.X-K2's q_gate_proj needs a positive q_lora_rank")
+        return {}
+    r.assumed.append(
+        "axk2: dense or MoE FFN by mlp_layer_types; the router's optional group-limited top-k "
+        "counted as top-k"
+    )
+    return {"gated_norm_rank": rank, "latent_query_gate": True}

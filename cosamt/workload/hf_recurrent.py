@@ -68,6 +68,8 @@ def indexer(r: _Reader) -> dict[str, Any]:
         value = r.data.get(key)
         if key == "kv_source_layers" and value == list(range(len(kinds))):
             continue  # every layer its own source: no sharing (MistralLarge4TextConfig's default)
+        if key == "gated_norm_rank" and r.data.get("model_type") == "axk2":
+            continue  # A.X-K2's gated norm: read by hf_moe_hybrid.axk2
         if value not in (None, 0, False, []):
             r.refuse(key, message)
     shared = r.data.get("indexer_types")

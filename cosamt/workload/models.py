@@ -289,6 +289,14 @@ class ModelConfig(BaseModel):
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
+    gated_norm_rank: PositiveInt | None = None
+    """A.X-K2's gated RMSNorm (``AXK2GatedRMSNorm``) as each layer's input norm and the
+    post-attention norm of its MoE layers: ``y * sigmoid(fc2(silu(fc1(y))))``, fc1 to this
+    rank; ``None``: plain norms."""
+    latent_query_gate: bool = False
+    """A.X-K2's MLA: ``q_gate_proj`` maps the query latent, normed and raw side by side (2 x
+    ``q_lora_rank``), to every head's query and a sigmoid gate per value feature on the
+    attention output (no ``q_up``)."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -341,6 +349,22 @@ class ModelConfig(BaseModel):
         return self
 
     def _check_addons(self) -> None:
+        axk2 = self.gated_norm_rank is not None or self.latent_query_gate
+        if axk2 and (
+            self.layer_groups is not None
+            or self.norm_position != "pre"
+            or self.parallel
+            or self.sandwich_norm
+            or self.attention_gate is not None
+            or self.attention_output_gate
+            or self.encoder_layers is not None
+        ):
+            raise ValueError(
+                "gated_norm_rank / latent_query_gate: pre-norm decoder blocks without layer "
+                "groups, parallel blocks, sandwich norms or another output gate"
+            )
+        if self.latent_query_gate and (self.q_lora_rank is None or self.kv_lora_rank is None):
+            raise ValueError("latent_query_gate needs MLA with q_lora_rank")
         if self.window_kind != "sliding" and self.sliding_window is None:
             raise ValueError(f"window_kind {self.window_kind!r} needs sliding_window")
         if self.attention_gate is not None and self.attention_output_gate:

@@ -689,6 +689,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.squeezebert import squeeze_block  # it builds on this module
 
         return squeeze_block(model, plan, b)
+    if model.gated_norm_rank is not None or model.latent_query_gate:
+        from cosamt.workload.axk2 import block  # it builds on this module
+
+        return block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -831,6 +835,10 @@ def assumptions(
         from cosamt.workload import kda  # it builds on this module
 
         out += kda.assumptions(model, model.kda)
+    if model.gated_norm_rank is not None or model.latent_query_gate:
+        from cosamt.workload import axk2  # it builds on this module
+
+        out += axk2.assumptions(model)
     if model.inkling is not None:
         from cosamt.workload import inkling  # it builds on this module
 
