@@ -16,6 +16,8 @@ modelling sources (5.24.0), layer by layer as each ``*DecoderLayer`` builds its 
 * ``axk2`` (modeling_axk2.py): ``AXK2DecoderLayer``, ``AXK2GatedRMSNorm`` in and (MoE layers)
   after attention, ``AXK2Attention`` (MLA, the DSA indexer, ``q_gate_proj``), ``AXK2MoE`` or
   ``AXK2MLP`` by ``mlp_layer_types``;
+* ``zaya`` (modeling_zaya.py): ``ZayaDecoderLayer``, ``ZayaAttention`` on the CCA projection,
+  ``ZayaSparseMoeBlock`` with the MLP router (``ZayaRouter``);
 * ``minimax`` (modeling_minimax.py): ``MiniMaxLightningAttention`` on ``linear_attention``
   layers, ``MiniMaxAttention`` on ``full_attention`` ones, every layer ``MiniMaxSparseMoeBlock``.
 
@@ -28,7 +30,7 @@ import math
 from typing import Any
 
 MOE_HYBRIDS = frozenset(
-    {"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text", "axk2"}
+    {"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text", "axk2", "zaya"}
 )
 
 
@@ -160,6 +162,27 @@ def axk2_layer_macs(cfg: dict[str, Any], m: int, sparse: bool) -> int:
     return norms + attn + ffn
 
 
+def zaya_layer_macs(cfg: dict[str, Any], m: int) -> int:
+    """ZayaDecoderLayer on ``hybrid`` (full causal) layers: ZayaCCAProjection's q_proj, k_proj,
+    v_proj_current and v_proj_delayed (half a KV width each), conv_qk_depthwise (cca_time0 taps
+    over the query and key channels), conv_qk_grouped (one group per query and key head of
+    head_dim channels in and out, cca_time1 taps); QK^T and P.V; o_proj; ZayaRouter: down_proj
+    (hidden -> router_hidden_size), router_mlp's fc1 and fc2 (router -> router) and out_proj (->
+    experts + 1 skip); the top-1 expert of every token (a skip pick runs expert 0), balanced."""
+    d, heads, kv, dh = (cfg[k] for k in ("hidden_size", "num_attention_heads",
+                                           "num_key_value_heads", "head_dim"))  # fmt: skip
+    qk = (heads + kv) * dh
+    attn = m * d * qk + m * d * kv * dh + m * qk * cfg["cca_time0"]
+    attn += (
+        m * (heads + kv) * dh * dh * cfg["cca_time1"] + 2 * heads * m * m * dh + m * heads * dh * d
+    )
+    r, experts = cfg["router_hidden_size"], cfg["num_experts"]
+    router = m * d * r + 2 * m * r * r + m * r * (experts + 1)
+    touched = min(experts, m * cfg["num_experts_per_tok"])
+    routed = touched * math.ceil(m * cfg["num_experts_per_tok"] / touched) * 3 * d
+    return attn + router + routed * cfg["moe_intermediate_size"]
+
+
 def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs of the MoE layers and of the dense ones, layer by layer."""
     t, d = cfg["model_type"], cfg["hidden_size"]
@@ -172,6 +195,9 @@ def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
             "full_attention": gqa_macs(cfg, m, m),
         }
         return {"moe": sum(mixers[kind] + ffn for kind in cfg["layer_types"])}
+    if t == "zaya":  # every layer hybrid and MoE in the default config
+        assert set(cfg["layer_types"]) == {"hybrid"}
+        return {"moe": cfg["num_hidden_layers"] * zaya_layer_macs(cfg, m)}
     if t == "axk2":
         out = {"moe": 0, "dense": 0}
         for mlp in cfg["mlp_layer_types"]:

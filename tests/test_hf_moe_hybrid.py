@@ -82,6 +82,15 @@ AXK2: dict[str, Any] = {
     "num_experts_per_tok": 2, "moe_intermediate_size": 3, "n_shared_experts": 1,
 }  # fmt: skip
 
+ZAYA: dict[str, Any] = {
+    "model_type": "zaya", "hidden_size": 4, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "num_key_value_heads": 1, "head_dim": 2, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+    "layer_types": ["hybrid", "hybrid"], "cca_time0": 2, "cca_time1": 2,
+    "router_hidden_size": 2, "num_experts": 4, "num_experts_per_tok": 1,
+    "moe_intermediate_size": 3, "sliding_window": None,
+    "rope_parameters": {"hybrid": {"partial_rotary_factor": 0.5, "rope_theta": 5e6}},
+}  # fmt: skip
+
 
 def workload(cfg: dict[str, Any], m: int = M, phase: Phase = Phase.PREFILL) -> Any:
     return build_workload(config_from_dict(cfg), phase, 1, m)
@@ -196,6 +205,37 @@ def test_axk2_by_hand() -> None:
     assert "moe.q_up" not in names and "dense.norm2_gate_up" not in names
 
 
+def test_zaya_by_hand() -> None:
+    """ZAYA at 3 tokens: the CCA projections and convolutions, attention, the MLP router, one
+    expert per token."""
+    # q_proj + k_proj 3*4*6; v halves 3*4*2; depthwise conv 3*6*2; grouped conv 3 groups of 2x2,
+    # 2 taps: 3*3*2*2*2; QK^T and PV 2 * 2*3*3*2; o_proj 3*4*4.
+    attention = 72 + 24 + 36 + 72 + 72 + 48
+    router = 3 * 4 * 2 + 2 * (3 * 2 * 2) + 3 * 2 * 5  # down_proj; fc1, fc2; out_proj (4 + skip)
+    experts = 3 * 3 * 4 * 3  # 3 picks over 3 touched experts, gate, up, down
+    want = {"moe": 2 * (attention + router + experts)}
+    assert moe_hybrid_macs(ZAYA, M) == want
+    assert per_kind(ZAYA) == want
+    model = config_from_dict(ZAYA)
+    assert model.rotary_dim == 1  # half of the 2 features (rope_parameters["hybrid"])
+    names = {op.name for op in workload(ZAYA).operators}
+    assert {"cca_gconv", "router_fc2", "expert_up"} <= names and "router" not in names
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"num_experts_per_tok": 2}, "num_experts_per_tok"),
+        ({"layer_types": ["hybrid", "hybrid_sliding"]}, "layer_types"),
+        ({"layer_types": ["hybrid", "mamba"]}, "layer_types"),
+    ],
+)
+def test_zaya_refusals(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(InputError) as err:
+        config_from_dict({**ZAYA, **change})
+    assert f"hf_config.{field}" in [p.path for p in err.value.problems]
+
+
 def test_minimax_window_refused() -> None:
     with pytest.raises(InputError) as err:
         config_from_dict({**MINIMAX, "sliding_window": 2})
@@ -280,3 +320,19 @@ def test_cli_solve_axk2(tmp_path: Path) -> None:
     assert {"moe.q_gate_proj", "moe.norm2_gate", "dense.norm1_gate_down"} <= solved_operators(
         report
     )
+
+
+def test_cli_solve_zaya(tmp_path: Path) -> None:
+    """The grouped convolution and the router MLP are scheduled by ``cosamt solve``."""
+    operators, report = hf_cli_run(tmp_path, ZAYA, 3)
+    assert listed_macs(operators) == model_macs(workload(ZAYA).operators)
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"cca_gconv", "cca_dwconv", "router_out"} <= solved_operators(report)
+
+
+def test_zaya_rotary_needs_its_layer_type() -> None:
+    """A flat rope_parameters (no per-type dict) is refused; none at all is ZayaConfig's 0.5."""
+    with pytest.raises(InputError) as err:
+        config_from_dict({**ZAYA, "rope_parameters": {"rope_theta": 1e4}})
+    assert [p.path for p in err.value.problems] == ["hf_config.rope_parameters"]
+    assert config_from_dict({**ZAYA, "rope_parameters": None}).rotary_dim == 1

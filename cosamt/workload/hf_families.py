@@ -83,6 +83,7 @@ GATED_TYPES = frozenset(
         "unlimited_ocr_text",
         "inkling_text",  # InklingMLP, InklingExperts, InklingSharedExperts
         "axk2",  # AXK2MLP, AXK2Experts
+        "zaya",  # ZayaExperts: gate_up_proj chunked
         "kimi_linear",
         "bailing_hybrid",
         "lara_mini",

@@ -57,9 +57,11 @@ def _is_int(v: Any) -> TypeGuard[int]:
 
 
 def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
-    """Inkling's layer kinds under the attention kinds its model maps them to."""
+    """Inkling's and ZAYA's layer kinds under the attention kinds their models map them to
+    (InklingTextModel; ZayaModel: ``hybrid`` the causal mask, ``hybrid_sliding`` the sliding
+    one)."""
     kinds = data.get("layer_types")
-    if model_type != "inkling_text" or not isinstance(kinds, list):
+    if model_type not in ("inkling_text", "zaya") or not isinstance(kinds, list):
         return data
     return {**data, "layer_types": [_INKLING_KINDS.get(k, k) for k in kinds]}
 
@@ -335,3 +337,47 @@ def axk2(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "counted as top-k"
     )
     return {"gated_norm_rank": rank, "latent_query_gate": True}
+
+
+def _zaya_rotary_factor(rope: Any, kind: str) -> float | None:
+    """A layer type's partial_rotary_factor (ZayaConfig's default rope_parameters: 0.5 for both
+    types); ``None`` when its rope_parameters are not a per-type dict with a valid one."""
+    if rope is None:
+        return 0.5
+    sub = (
+        rope.get({"sliding_attention": "hybrid_sliding"}.get(kind, "hybrid"))
+        if isinstance(rope, dict)
+        else None
+    )
+    factor = sub.get("partial_rotary_factor", 1.0) if isinstance(sub, dict) else None
+    if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 < factor <= 1:
+        return None
+    return float(factor)
+
+
+def zaya(r: _Reader, base: dict[str, Any], kinds: list[str]) -> dict[str, Any]:
+    """ZAYA (ZayaDecoderLayer): the CCA kernels, the router width, and the rotary features from
+    the per-layer-type rope_parameters (each type's partial_rotary_factor, equal across them)."""
+    spec = {
+        "time0": r.int_("cca_time0"),
+        "time1": r.int_("cca_time1"),
+        "router_hidden": r.int_("router_hidden_size"),
+    }
+    if r.data.get("num_experts_per_tok") != 1:
+        r.refuse("num_experts_per_tok", "ZAYA supports one expert per token (ZayaConfig)")
+    factors = {_zaya_rotary_factor(r.data.get("rope_parameters"), kind) for kind in kinds}
+    dh = base.get("head_dim")
+    if None in spec.values() or len(factors) != 1 or None in factors or not dh:
+        if len(factors) != 1 or None in factors:
+            r.refuse(
+                "rope_parameters",
+                "one partial_rotary_factor (0 to 1) in each layer type's rope_parameters "
+                f"(hybrid, hybrid_sliding) expected, the same for all (got {r.data.get('rope_parameters')!r})",
+            )
+        return {}
+    (factor,) = factors
+    r.assumed.append(
+        f"zaya: every layer ZayaDecoderLayer; rotary on {int(dh * factor)} of {dh} features "
+        "(rope_parameters' partial_rotary_factor per layer type)"
+    )
+    return {"zaya": spec, "rotary_dim": max(1, int(dh * factor))}

@@ -199,6 +199,20 @@ class Inkling(BaseModel):
     """Shared experts the router also scores (``n_shared_experts``)."""
 
 
+class Zaya(BaseModel):
+    """ZAYA's layers (transformers' ``ZayaDecoderLayer``; operators: :mod:`cosamt.workload.zaya`):
+    compressed convolutional attention and an MLP router carrying its state across layers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    time0: PositiveInt
+    """Taps of the depthwise convolution over the query and key channels (``cca_time0``)."""
+    time1: PositiveInt
+    """Taps of the grouped convolution, one group per query and key head (``cca_time1``)."""
+    router_hidden: PositiveInt
+    """Width of the router's MLP (``router_hidden_size``)."""
+
+
 Mixer = Literal["attention", "mamba", "parallel", "conv", "deltanet", "kda", "lightning"]
 FfnKind = Literal["dense", "moe"]
 

@@ -37,6 +37,7 @@ from cosamt.workload.layer_kinds import (
     Lightning,
     LinearAttention,
     StateSpace,
+    Zaya,
 )
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
@@ -293,6 +294,9 @@ class ModelConfig(BaseModel):
     """A.X-K2's gated RMSNorm (``AXK2GatedRMSNorm``) as each layer's input norm and the
     post-attention norm of its MoE layers: ``y * sigmoid(fc2(silu(fc1(y))))``, fc1 to this
     rank; ``None``: plain norms."""
+    zaya: Zaya | None = None
+    """ZAYA's layers (compressed convolutional attention, the MLP router, scaled residuals);
+    ``None``: plain blocks."""
     latent_query_gate: bool = False
     """A.X-K2's MLA: ``q_gate_proj`` maps the query latent, normed and raw side by side (2 x
     ``q_lora_rank``), to every head's query and a sigmoid gate per value feature on the
@@ -362,6 +366,21 @@ class ModelConfig(BaseModel):
             raise ValueError(
                 "gated_norm_rank / latent_query_gate: pre-norm decoder blocks without layer "
                 "groups, parallel blocks, sandwich norms or another output gate"
+            )
+        if self.zaya is not None and (
+            axk2
+            or self.layer_groups is not None
+            or self.mla
+            or self.parallel
+            or self.norm_position != "pre"
+            or self.encoder_layers is not None
+            or self.attention_gate is not None
+            or self.attention_output_gate
+            or (self.moe and self.shared_d_ff)
+        ):
+            raise ValueError(
+                "zaya: pre-norm decoder blocks without layer groups, MLA, parallel blocks, "
+                "another output gate or shared experts"
             )
         if self.latent_query_gate and (self.q_lora_rank is None or self.kv_lora_rank is None):
             raise ValueError("latent_query_gate needs MLA with q_lora_rank")

@@ -693,6 +693,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.axk2 import block  # it builds on this module
 
         return block(model, plan, b)
+    if model.zaya is not None:
+        from cosamt.workload import zaya  # it builds on this module
+
+        return zaya.block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -839,6 +843,10 @@ def assumptions(
         from cosamt.workload import axk2  # it builds on this module
 
         out += axk2.assumptions(model)
+    if model.zaya is not None:
+        from cosamt.workload import zaya  # it builds on this module
+
+        out += zaya.assumptions(model)
     if model.inkling is not None:
         from cosamt.workload import inkling  # it builds on this module
 
