@@ -18,6 +18,8 @@ modelling sources (5.24.0), layer by layer as each ``*DecoderLayer`` builds its 
   ``AXK2MLP`` by ``mlp_layer_types``;
 * ``zaya`` (modeling_zaya.py): ``ZayaDecoderLayer``, ``ZayaAttention`` on the CCA projection,
   ``ZayaSparseMoeBlock`` with the MLP router (``ZayaRouter``);
+* ``longcat_flash`` (modeling_longcat_flash.py): ``LongcatFlashDecoderLayer``, two
+  ``LongcatFlashMLA`` and two ``LongcatFlashMLP`` sublayers and one shortcut ``LongcatFlashMoE``;
 * ``minimax`` (modeling_minimax.py): ``MiniMaxLightningAttention`` on ``linear_attention``
   layers, ``MiniMaxAttention`` on ``full_attention`` ones, every layer ``MiniMaxSparseMoeBlock``.
 
@@ -31,6 +33,7 @@ from typing import Any
 
 MOE_HYBRIDS = frozenset(
     {"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text", "axk2", "zaya"}
+    | {"longcat_flash"}
 )
 
 
@@ -183,6 +186,27 @@ def zaya_layer_macs(cfg: dict[str, Any], m: int) -> int:
     return attn + router + routed * cfg["moe_intermediate_size"]
 
 
+def longcat_layer_macs(cfg: dict[str, Any], m: int) -> int:
+    """LongcatFlashDecoderLayer: two LongcatFlashMLA (q_a_proj, q_b_proj through q_lora_rank;
+    kv_a_proj_with_mqa, kv_b_proj; QK^T, P.V; o_proj) and two LongcatFlashMLP (gate, up, down of
+    ffn_hidden_size); LongcatFlashMoE: the router over n_routed_experts + zero_expert_num, the
+    routed experts (expert_ffn_hidden_size) on their share of the picks: m x moe_topk picks
+    spread evenly over all the experts, the routed share of the touched ones (rounded up)
+    computing, the identity experts none."""
+    d, heads, ql = cfg["hidden_size"], cfg["num_attention_heads"], cfg["q_lora_rank"]
+    kvl, nope, rope, v = (cfg[k] for k in ("kv_lora_rank", "qk_nope_head_dim",
+                                             "qk_rope_head_dim", "v_head_dim"))  # fmt: skip
+    mla = m * d * ql + m * ql * heads * (nope + rope) + m * d * (kvl + rope)
+    mla += m * kvl * heads * (nope + v) + heads * m * m * (nope + rope + v) + m * heads * v * d
+    routed, zero, k = cfg["n_routed_experts"], cfg["zero_expert_num"], cfg["moe_topk"]
+    picks = m * k
+    touched = min(routed + zero, picks)
+    per = math.ceil(picks / touched)
+    computing = min(routed, math.ceil(touched * routed / (routed + zero)))
+    moe = m * d * (routed + zero) + computing * per * 3 * d * cfg["expert_ffn_hidden_size"]
+    return 2 * mla + 2 * 3 * m * d * cfg["ffn_hidden_size"] + moe
+
+
 def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs of the MoE layers and of the dense ones, layer by layer."""
     t, d = cfg["model_type"], cfg["hidden_size"]
@@ -195,6 +219,8 @@ def moe_hybrid_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
             "full_attention": gqa_macs(cfg, m, m),
         }
         return {"moe": sum(mixers[kind] + ffn for kind in cfg["layer_types"])}
+    if t == "longcat_flash":  # every logical layer has the shortcut MoE
+        return {"moe": cfg["num_layers"] * longcat_layer_macs(cfg, m)}
     if t == "zaya":  # every layer hybrid and MoE in the default config
         assert set(cfg["layer_types"]) == {"hybrid"}
         return {"moe": cfg["num_hidden_layers"] * zaya_layer_macs(cfg, m)}

@@ -62,11 +62,11 @@ MIN_ACCEPTED = {
     # ConvBERT, Nystromformer, YOSO, MRA refused
     "encoder-only": 23,
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
-    "moe": 60,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
+    "moe": 61,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP); + kimi_linear,
     # bailing_hybrid, lara_mini, minimax (tests/hf_moe_hybrid_formulas.py), ernie4_5_vl_moe_text,
     # unlimited_ocr_text (reference sliding-window attention: full in prefill), inkling_text, axk2,
-    # zaya
+    # zaya, longcat_flash
     "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x

@@ -91,6 +91,15 @@ ZAYA: dict[str, Any] = {
     "rope_parameters": {"hybrid": {"partial_rotary_factor": 0.5, "rope_theta": 5e6}},
 }  # fmt: skip
 
+LONGCAT: dict[str, Any] = {
+    "model_type": "longcat_flash", "hidden_size": 4, "num_layers": 1, "num_attention_heads": 2,
+    "num_key_value_heads": 2, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+    "rope_parameters": {"rope_theta": 1e7, "rope_type": "default"}, "q_lora_rank": 2,
+    "kv_lora_rank": 2, "qk_nope_head_dim": 2, "qk_rope_head_dim": 2, "qk_head_dim": 4,
+    "v_head_dim": 2, "head_dim": 2, "ffn_hidden_size": 6, "expert_ffn_hidden_size": 3,
+    "n_routed_experts": 4, "zero_expert_num": 2, "moe_topk": 2,
+}  # fmt: skip
+
 
 def workload(cfg: dict[str, Any], m: int = M, phase: Phase = Phase.PREFILL) -> Any:
     return build_workload(config_from_dict(cfg), phase, 1, m)
@@ -236,6 +245,28 @@ def test_zaya_refusals(change: dict[str, Any], field: str) -> None:
     assert f"hf_config.{field}" in [p.path for p in err.value.problems]
 
 
+def test_longcat_by_hand() -> None:
+    """One logical layer at 3 tokens: two MLA sublayers, two MLPs, the shortcut MoE whose 6
+    picks spread over 4 routed and 2 identity experts (the 4 routed ones 1 token each)."""
+    # q_a 3*4*2; q_b 3*2*8; kv_a 3*4*4; kv_b 3*2*8; QK^T 2*3*3*4, PV 2*3*3*2; o_proj 3*4*4.
+    mla = 24 + 48 + 48 + 48 + 72 + 36 + 48
+    mlp = 3 * 3 * 4 * 6
+    moe = 3 * 4 * 6 + 4 * 1 * 3 * 4 * 3  # router over 6 experts; 4 routed x 1 token, 3 GEMMs
+    want = {"moe": 2 * mla + 2 * mlp + moe}
+    assert moe_hybrid_macs(LONGCAT, M) == want
+    assert per_kind(LONGCAT) == want
+    ops = {op.name: op for op in workload(LONGCAT).operators}
+    assert {"s0.q_up", "s1.kv_up", "s0.ffn2", "s1.ffn2", "expert_up"} <= ops.keys()
+    assert ops["zero_experts"].dims == {"z": 2, "f": 4}  # the 2 picks to identity experts
+    assert ops["s1.residual2"].ops_per_point == 2  # stream + MLP_1 + the shortcut MoE
+
+
+def test_longcat_decode_shares_picks_with_zero_experts() -> None:
+    """One token, top-2 of 4 routed + 2 zero experts: 2 touched, ceil(2 x 4/6) = 2 routed."""
+    ops = {op.name: op for op in workload(LONGCAT, 3, Phase.DECODE).operators}
+    assert ops["expert_up"].dims["x"] == 2 and "zero_experts" not in ops
+
+
 def test_minimax_window_refused() -> None:
     with pytest.raises(InputError) as err:
         config_from_dict({**MINIMAX, "sliding_window": 2})
@@ -336,3 +367,11 @@ def test_zaya_rotary_needs_its_layer_type() -> None:
         config_from_dict({**ZAYA, "rope_parameters": {"rope_theta": 1e4}})
     assert [p.path for p in err.value.problems] == ["hf_config.rope_parameters"]
     assert config_from_dict({**ZAYA, "rope_parameters": None}).rotary_dim == 1
+
+
+def test_cli_solve_longcat(tmp_path: Path) -> None:
+    """Both sublayers and the shortcut MoE are scheduled by ``cosamt solve``."""
+    operators, report = hf_cli_run(tmp_path, LONGCAT, 3)
+    assert listed_macs(operators) == model_macs(workload(LONGCAT).operators)
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"s0.q_up", "s1.av", "expert_down", "zero_experts"} <= solved_operators(report)

@@ -778,6 +778,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_moe_hybrid.fields(r, model_type, base)}
     if model_type == "axk2":
         return {**base, **hf_moe_hybrid.axk2(r, base)}
+    if model_type == "longcat_flash":
+        return {**base, **hf_moe_hybrid.longcat(r, base)}
     if model_type == "zaya":
         return {**base, **hf_moe_hybrid.zaya(r, base, r.data.get("layer_types") or [])}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base

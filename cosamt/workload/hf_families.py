@@ -84,6 +84,7 @@ GATED_TYPES = frozenset(
         "inkling_text",  # InklingMLP, InklingExperts, InklingSharedExperts
         "axk2",  # AXK2MLP, AXK2Experts
         "zaya",  # ZayaExperts: gate_up_proj chunked
+        "longcat_flash",  # LongcatFlashMLP, LongcatFlashExperts
         "kimi_linear",
         "bailing_hybrid",
         "lara_mini",
@@ -318,8 +319,6 @@ REFUSED_TYPES = {
     "d_model MLP per layer) is not modelled",
     "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
     "residual post-norm are not modelled",
-    "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
-    "MoE are not modelled",
     "conditional_detr": "Conditional DETR's cross-attention (content and spatial query halves "
     "concatenated per head) is not modelled",
     "dab-detr": "DAB-DETR's anchor-box queries and conditional cross-attention (content and "

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 TYPES = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text"})
 # Config keys the generic reader refuses and these readers read.
-READ_KEYS = {"inkling_text": {"conv_kernel_size"}}
+READ_KEYS = {"inkling_text": {"conv_kernel_size"}, "longcat_flash": {"zero_expert_num"}}
 # InklingTextModel: a "hybrid" layer attends with the full causal mask, "hybrid_sliding" with
 # the sliding-window one.
 _INKLING_KINDS = {"hybrid": "full_attention", "hybrid_sliding": "sliding_attention"}
@@ -381,3 +381,21 @@ def zaya(r: _Reader, base: dict[str, Any], kinds: list[str]) -> dict[str, Any]:
         "(rope_parameters' partial_rotary_factor per layer type)"
     )
     return {"zaya": spec, "rotary_dim": max(1, int(dh * factor))}
+
+
+def longcat(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """LongCat-Flash (LongcatFlashDecoderLayer): num_layers logical layers, the MLPs of
+    ffn_hidden_size, the experts of expert_ffn_hidden_size, zero_expert_num identity experts."""
+    width = r.int_("expert_ffn_hidden_size", what="the routed experts' width")
+    zero = r.data.get("zero_expert_num") or 0
+    if not _is_int(zero) or zero < 0:
+        r.refuse("zero_expert_num", f"must be a non-negative integer (got {zero!r})")
+        return {}
+    if base.get("n_experts") is None or width is None:
+        if base.get("n_experts") is None:
+            r.refuse("n_routed_experts", "LongCat-Flash's MoE needs more than one routed expert")
+        return {}
+    if base.get("kv_lora_rank") is None or base.get("q_lora_rank") is None:
+        r.refuse("q_lora_rank", "LongcatFlashMLA always projects queries through q_lora_rank")
+        return {}
+    return {"expert_d_ff": width, "longcat": {"zero_experts": zero}, "moe_layers": None}

@@ -213,6 +213,18 @@ class Zaya(BaseModel):
     """Width of the router's MLP (``router_hidden_size``)."""
 
 
+class LongCat(BaseModel):
+    """LongCat-Flash's layers (transformers' ``LongcatFlashDecoderLayer``; operators:
+    :mod:`cosamt.workload.longcat`): two MLA sublayers and two dense MLPs per layer, one
+    shortcut-connected MoE with zero-computation experts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    zero_experts: Annotated[int, Field(ge=0, strict=True)]
+    """Zero-computation (identity) experts the router scores beside the routed ones
+    (``zero_expert_num``)."""
+
+
 Mixer = Literal["attention", "mamba", "parallel", "conv", "deltanet", "kda", "lightning"]
 FfnKind = Literal["dense", "moe"]
 

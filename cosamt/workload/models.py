@@ -36,6 +36,7 @@ from cosamt.workload.layer_kinds import (
     LayerGroup,
     Lightning,
     LinearAttention,
+    LongCat,
     StateSpace,
     Zaya,
 )
@@ -294,6 +295,9 @@ class ModelConfig(BaseModel):
     """A.X-K2's gated RMSNorm (``AXK2GatedRMSNorm``) as each layer's input norm and the
     post-attention norm of its MoE layers: ``y * sigmoid(fc2(silu(fc1(y))))``, fc1 to this
     rank; ``None``: plain norms."""
+    longcat: LongCat | None = None
+    """LongCat-Flash's layers (each two MLA sublayers, two dense MLPs of ``d_ff`` and the
+    shortcut MoE, ``n_layers`` of them); ``None``: plain blocks."""
     zaya: Zaya | None = None
     """ZAYA's layers (compressed convolutional attention, the MLP router, scaled residuals);
     ``None``: plain blocks."""
@@ -366,6 +370,22 @@ class ModelConfig(BaseModel):
             raise ValueError(
                 "gated_norm_rank / latent_query_gate: pre-norm decoder blocks without layer "
                 "groups, parallel blocks, sandwich norms or another output gate"
+            )
+        if self.longcat is not None and (
+            axk2
+            or self.zaya is not None
+            or self.layer_groups is not None
+            or not self.moe
+            or self.moe_layers is not None
+            or self.shared_d_ff
+            or self.parallel
+            or self.norm_position != "pre"
+            or self.encoder_layers is not None
+            or self.sliding_window is not None
+        ):
+            raise ValueError(
+                "longcat: pre-norm decoder layers with experts (every layer, no shared experts), "
+                "no layer groups, windows or parallel blocks"
             )
         if self.zaya is not None and (
             axk2

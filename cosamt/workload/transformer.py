@@ -697,6 +697,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload import zaya  # it builds on this module
 
         return zaya.block(model, plan, b)
+    if model.longcat is not None:
+        from cosamt.workload import longcat  # it builds on this module
+
+        return longcat.block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -818,7 +822,11 @@ def assumptions(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
         )
-    if model.moe:
+    if model.longcat is not None:  # its routing shares picks with the zero experts
+        from cosamt.workload import longcat  # it builds on this module
+
+        out += longcat.assumptions(model, batch * (seq_len if phase is Phase.PREFILL else 1))
+    elif model.moe:
         m = seq_len if phase is Phase.PREFILL else 1
         touched, per = expert_load(model, batch * m)
         out.append(
