@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hf_addon_formulas import ADDON_STACKS, addon_macs
 from hf_conformer_formulas import CONFORMER, TRANSDUCER, conformer_macs, tdt_macs
+from hf_detection_formulas import DETECTION, detection_macs
 from hf_layer_formulas import (
     GEMMA3N,
     GEMMA4,
@@ -67,10 +68,12 @@ MIN_ACCEPTED = {
     # bailing_hybrid, lara_mini, minimax (tests/hf_moe_hybrid_formulas.py), ernie4_5_vl_moe_text,
     # unlimited_ocr_text (reference sliding-window attention: full in prefill), inkling_text, axk2,
     # zaya, longcat_flash
-    "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 61,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
-    # (local and sparse attention: tests/hf_local_formulas.py)
+    # (local and sparse attention: tests/hf_local_formulas.py); + deformable_detr, rt_detr,
+    # rt_detr_v2, d_fine, deimv2, pp_doclayout_v2/v3/v4, grounding-dino, mm-grounding-dino
+    # (deformable attention: tests/hf_detection_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -555,6 +558,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if cfg.get("model_type") in CONFORMER:  # a conformer encoder alone: front-end + blocks
         assert sum(got.values()) == conformer_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in DETECTION:  # deformable attention (tests/hf_detection_formulas.py)
+        assert got == detection_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     if model_type in T5GEMMA:  # windowed encoder, merged attention (tests/hf_local_formulas.py)
         assert got == t5gemma_macs(cfg, SEQ), (model_type, got)

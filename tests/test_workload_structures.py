@@ -368,6 +368,10 @@ def test_composite_config_reads_its_language_model() -> None:
     assert "composite config: the language model (llm_config) only" in model.assumptions[0]
     with pytest.raises(InputError) as exc:  # a detector with a text tower stays a detector
         config_from_dict({"model_type": "omdet-turbo", "num_queries": 900, "text_config": LLAMA})
+    # OmDet-Turbo by the token counts no field gives (hf_deformable.REFUSED); others by queries.
+    assert [p.path for p in exc.value.problems] == ["hf_config.backbone_config"]
+    with pytest.raises(InputError) as exc:
+        config_from_dict({"model_type": "a-detector", "num_queries": 900, "text_config": LLAMA})
     assert [p.path for p in exc.value.problems] == ["hf_config.num_queries"]
 
 

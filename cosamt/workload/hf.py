@@ -22,6 +22,7 @@ from cosamt.workload import (
     hf_addons,
     hf_composite,
     hf_conformer,
+    hf_deformable,
     hf_hybrid,
     hf_layers,
     hf_local,
@@ -662,6 +663,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("model_type", REFUSED_TYPES[model_type])
     if model_type in HIERARCHICAL_TYPES:
         return _swin(r, model_type)
+    if model_type in hf_deformable.TYPES:  # deformable-attention detection transformers
+        return hf_deformable.fields(r, model_type)
     if model_type in hf_local.NEIGHBOURHOOD_TYPES:  # DiNAT's stages
         return {**hf_local.dinat(r, model_type), "activation": _activation(r, model_type)}
     if model_type in hf_vision.PYRAMID_TYPES:
@@ -820,6 +823,9 @@ def config_from_dict(
     wrong = _non_string_model_types(data, _PREFIX)
     if wrong:
         raise InputError(source, wrong)
+    if data.get("model_type") in hf_deformable.REFUSED:
+        field, message = hf_deformable.REFUSED[data["model_type"]]
+        raise InputError(source, [Problem(f"{_PREFIX}.{field}", message)])
     key = next((k for k in _LANGUAGE_KEYS if isinstance(data.get(k), dict)), None)
     if key is not None and not any(data.get(k) is not None for k in _LAYER_KEYS):
         # A composite (vision- or audio-language) config with no layers of its own: its language

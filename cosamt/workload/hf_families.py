@@ -218,8 +218,8 @@ EXTRA_TOKENS = {
 HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin"})
 
 # Detection transformers read as an encoder-decoder with a fixed set of decoder queries (plain
-# DETR attention; the CNN backbone is a front-end). Conditional / DAB / deformable variants change
-# the attention and stay refused by num_queries.
+# DETR attention; the CNN backbone is a front-end). Conditional / DAB variants change the
+# attention and stay refused by num_queries; the deformable ones: hf_deformable.
 QUERY_DECODER_TYPES = frozenset({"detr", "table-transformer"})
 
 # Features that change the operators in ways not modelled: refused by name.

@@ -26,6 +26,7 @@ from cosamt.workload.addon_kinds import (
     WindowKind,
 )
 from cosamt.workload.conformer import Conformer
+from cosamt.workload.deformable import Deformable
 from cosamt.workload.layer_kinds import (
     AltUp,
     BlockSparse,
@@ -288,6 +289,15 @@ class ModelConfig(BaseModel):
     conv_groups: ConvGroups | None = None
     """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
     ``None``: dense projections."""
+    deformable: Deformable | None = None
+    """Multi-scale deformable attention (:mod:`cosamt.workload.deformable`): on an encoder's own
+    shape (``encoder``) its self-attention, on a detection transformer (``decoder_tokens``) its
+    decoder's cross-attention against ``value_tokens`` x ``seq_len`` feature-level tokens;
+    ``None``: dense attention."""
+    text_encoder: ModelConfig | None = None
+    """A detector's text tower (Grounding DINO's ``text_config``, a BERT): a plain encoder run
+    once over ``deformable.text_tokens`` tokens, before the encoder's layers (``enc.text.``);
+    ``None``: none modelled."""
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
@@ -354,6 +364,7 @@ class ModelConfig(BaseModel):
         self._check_layer_kinds()
         self._check_addons()
         self._check_conformer()
+        self._check_deformable()
         return self
 
     def _check_addons(self) -> None:
@@ -488,6 +499,31 @@ class ModelConfig(BaseModel):
                 "conformer: a bidirectional encoder of dense blocks with a plain FFN only (no "
                 "MoE, MLA, rotary, window, layer groups, recurrent layers, stages, encoder)"
             )
+
+    def _check_deformable(self) -> None:
+        spec = self.deformable
+        if spec is None:
+            if self.text_encoder is not None:
+                raise ValueError("text_encoder needs a deformable detection transformer")
+            return
+        decoder = self.decoder_tokens is not None  # a detector's decoder, else an encoder stack
+        if self.decoder or (self.encoder_layers is not None) != decoder:
+            raise ValueError(
+                "deformable: a detection transformer's decoder (decoder_tokens) or an encoder stack"
+            )
+        if not decoder and (spec.gateway or spec.value_tokens != 1):
+            raise ValueError("deformable: gateway and value_tokens are a decoder's")
+        text = self.text_encoder
+        enc = self.encoder.deformable if self.encoder is not None else None
+        if text is not None and (
+            enc is None or enc.text_width != text.d_model or text.decoder or text.encoder_layers
+        ):
+            raise ValueError(
+                "text_encoder: a plain encoder whose width is the encoder's deformable.text_width"
+            )
+        plain = not (self.moe or self.mla or self.parallel or self.rotary_dim or self.layer_groups)
+        if not plain or self.norm_position != "post" or self.head_dim is not None:
+            raise ValueError("deformable: post-norm dense blocks of d_model / n_heads heads only")
 
     def _check_groups(self) -> None:
         groups = self.layer_groups

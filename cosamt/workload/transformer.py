@@ -375,6 +375,10 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         from cosamt.workload import transducer_ops  # it builds on this module
 
         return transducer_ops.plans(model, phase, seq_len)
+    if model.deformable is not None:  # a detector has no decode phase (decoder false)
+        from cosamt.workload import deformable_ops  # it builds on this module
+
+        return deformable_ops.plans(model, seq_len)
     plans = _decoder_plans(model, phase, seq_len)
     if model.indexer is not None or model.linear_attention is not None or model.ssm is not None:
         from cosamt.workload.recurrent import refine_plans  # it builds on this module
@@ -679,6 +683,10 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    if model.deformable is not None:  # a detection transformer's deformable layer
+        from cosamt.workload import deformable_ops  # it builds on this module
+
+        return deformable_ops.block(model, plan, b)
     if model.global_local is not None:  # Pegasus-X's encoder layer
         return global_local.block_ops(model, plan, b, plan.staggered)
     if model.mobile is not None:
@@ -920,7 +928,11 @@ def assumptions(
         out.append(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
         )
-    if model.decoder_tokens is not None:
+    if model.deformable is not None:
+        from cosamt.workload import deformable_ops  # it builds on this module
+
+        out += deformable_ops.assumptions(model, seq_len)
+    if model.decoder_tokens is not None and model.deformable is None:
         out.append(
             f"{model.decoder_tokens} object queries in the decoder, bidirectional; the encoder's "
             f"{seq_len} tokens are the instance's seq_len (the backbone's feature map; the "
@@ -930,7 +942,7 @@ def assumptions(
         from cosamt.workload import transducer_ops  # it builds on this module
 
         out += transducer_ops.assumptions(model, phase, seq_len)
-    elif model.encoder_decoder or model.cross_attention:
+    elif (model.encoder_decoder or model.cross_attention) and model.deformable is None:
         tokens = model.encoder_tokens or seq_len
         out.append(
             f"cross-attention against {tokens} encoder tokens"
@@ -988,7 +1000,10 @@ def build_workload(
 
 
 def _block_model(model: ModelConfig, plan: BlockPlan) -> ModelConfig:
-    """The shape a block is built from: an encoder block's own (``model.encoder``) when given."""
+    """The shape a block is built from: an encoder block's own (``model.encoder``) when given,
+    a detector's text tower's (``model.text_encoder``)."""
+    if plan.prefix.startswith("enc.text.") and model.text_encoder is not None:
+        return model.text_encoder
     if plan.prefix.startswith("enc.") and model.encoder is not None:
         return model.encoder
     return model
