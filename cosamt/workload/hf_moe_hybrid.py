@@ -1,5 +1,8 @@
-"""Reading linear-attention MoE hybrids from a Hugging Face config as ``ModelConfig.layer_groups``,
-and ERNIE 4.5 VL's modality-split expert widths.
+"""Reading MoE families whose layers go beyond the generic reader from a Hugging Face config:
+linear-attention hybrids and Inkling as ``ModelConfig.layer_groups``; A.X-K2, ZAYA and
+LongCat-Flash as their own layer structures (:func:`axk2`, :func:`zaya`, :func:`longcat`;
+operators in :mod:`cosamt.workload.axk2`, ``zaya``, ``longcat``); ERNIE 4.5 VL's modality-split
+expert widths; Unlimited-OCR's reference sliding-window attention.
 
 Each family's layers as transformers' modelling code builds them (``layer_types`` for the token
 mixer, ``mlp_layer_types`` for the FFN where the code reads it):
@@ -44,9 +47,9 @@ if TYPE_CHECKING:
 TYPES = frozenset({"kimi_linear", "bailing_hybrid", "lara_mini", "minimax", "inkling_text"})
 # Config keys the generic reader refuses and these readers read.
 READ_KEYS = {"inkling_text": {"conv_kernel_size"}, "longcat_flash": {"zero_expert_num"}}
-# InklingTextModel: a "hybrid" layer attends with the full causal mask, "hybrid_sliding" with
-# the sliding-window one.
-_INKLING_KINDS = {"hybrid": "full_attention", "hybrid_sliding": "sliding_attention"}
+# InklingTextModel and ZayaModel: a "hybrid" layer attends with the full causal mask,
+# "hybrid_sliding" with the sliding-window one.
+_HYBRID_KINDS = {"hybrid": "full_attention", "hybrid_sliding": "sliding_attention"}
 _KDA_TYPES = frozenset({"kimi_linear", "bailing_hybrid"})
 
 Layer = tuple[str, str, dict[str, Any]]  # mixer, FFN, the attention group's fields
@@ -63,7 +66,7 @@ def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
     kinds = data.get("layer_types")
     if model_type not in ("inkling_text", "zaya") or not isinstance(kinds, list):
         return data
-    return {**data, "layer_types": [_INKLING_KINDS.get(k, k) for k in kinds]}
+    return {**data, "layer_types": [_HYBRID_KINDS.get(k, k) for k in kinds]}
 
 
 def modality_expert_width(r: _Reader) -> int | None:
