@@ -50,6 +50,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
+from hf_moe_hybrid_formulas import MOE_HYBRIDS, moe_hybrid_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -72,8 +73,11 @@ MIN_ACCEPTED = {
     # ConvBERT, Nystromformer, YOSO, MRA refused
     "encoder-only": 23,
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
-    "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
-    # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
+    "moe": 61,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
+    # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP); + kimi_linear,
+    # bailing_hybrid, lara_mini, minimax (tests/hf_moe_hybrid_formulas.py), ernie4_5_vl_moe_text,
+    # unlimited_ocr_text (reference sliding-window attention: full in prefill), inkling_text, axk2,
+    # zaya, longcat_flash
     "encoder-decoder": 66,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
@@ -314,6 +318,8 @@ def expected_macs(
         return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
     if cfg.get("model_type") in HYBRIDS:
         return hybrid_macs(cfg)
+    if cfg.get("model_type") in MOE_HYBRIDS:  # KDA / Gated DeltaNet hybrids
+        return moe_hybrid_macs(cfg, SEQ)
     if isinstance(cfg.get("sr_ratios") or cfg.get("sequence_reduction_ratios"), list):
         return {"dense": pyramid_macs(cfg)}
     if cfg.get("model_type") in GEMMA4:  # per_layer_config (tests/hf_layer_formulas.py)
@@ -402,6 +408,8 @@ def expected_macs(
     if isinstance(experts, int) and experts > 1:
         k = first(cfg, *TOP_K)
         width = first(cfg, "moe_intermediate_size", "expert_intermediate_size") or ff
+        if isinstance(width, list):  # ERNIE 4.5 VL [text, vision]: text tokens, text experts
+            width = width[0]  # (Ernie4_5_VLMoeMoeBlock.text_moe, shared_experts)
         touched = min(experts, tokens * k)
         per = math.ceil(tokens * k / touched)
         # Granite-MoE-shared, MiniMax-M3: one shared MLP of shared_intermediate_size.

@@ -27,6 +27,7 @@ from cosamt.workload import (
     hf_hybrid,
     hf_layers,
     hf_local,
+    hf_moe_hybrid,
     hf_recurrent,
     hf_transducer,
     hf_vision,
@@ -334,6 +335,8 @@ def _rotary(r: _Reader, dh: int | None) -> int | None:
 _LAYER_KINDS = {"sliding_attention": True, "full_attention": False, "local": True, "global": False}
 # Layer kinds read by cosamt.workload.hf_recurrent (never windowed).
 _LAYER_KINDS.update(dict.fromkeys(hf_recurrent.LAYER_KINDS, False))
+# Reference sliding-window attention: every prefill key is kept (hf_moe_hybrid).
+_LAYER_KINDS.update(dict.fromkeys(hf_moe_hybrid.PREFILL_FULL_KINDS, False))
 
 
 def _layer_kinds(r: _Reader) -> tuple[str, list[Any]] | None:
@@ -385,7 +388,9 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     if key is None or not _is_int(experts) or experts <= 1:
         return {}
     k = _top_k(r)
-    expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
+    expert_ff = hf_moe_hybrid.modality_expert_width(r) or r.int_(
+        "moe_intermediate_size", "expert_intermediate_size", required=False
+    )
     gated_shared = r.int_("shared_expert_intermediate_size", required=False)
     # Granite-MoE-shared / -hybrid, MiniMax-M3: one shared MLP of shared_intermediate_size.
     shared = gated_shared or _shared_mlp(r)
@@ -671,6 +676,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     queries = model_type in QUERY_DECODER_TYPES | hf_encdec.CONDITIONAL_TYPES.keys()
     # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
+    moe_hybrid = model_type in hf_moe_hybrid.TYPES  # their layers: hf_moe_hybrid.fields
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
     read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
@@ -678,6 +684,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in hf_conformer.CONFORMER_TYPES:
         read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
     read = hf_addons.READ_KEYS.get(model_type, read)
+    read = read | hf_moe_hybrid.READ_KEYS.get(model_type, set())
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
@@ -732,6 +739,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     )
     tokens = _vision(r, model_type)
     window, moe = _window(r), _moe(r, n_layers)
+    hf_moe_hybrid.note_reference_window(r)
     layers = n_layers or 0
     split = [kind.get(k) or layers for kind, k in ((window, "sliding_layers"), (moe, "moe_layers"))]
     if all(count < layers for count in split):
@@ -750,7 +758,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **moe,
         **enc_dec,
         **hf_recurrent.indexer(r),
-        **({} if hybrid else hf_recurrent.linear_attention(r, model_type)),
+        **({} if hybrid or moe_hybrid else hf_recurrent.linear_attention(r, model_type)),
         **hf_recurrent.mamba_hybrid(r, model_type, n_layers),
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
@@ -778,6 +786,14 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_encdec.ngram(r)}
     if model_type == "informer":  # ProbSparse attention, distilling encoder
         return {**base, **hf_encdec.informer(r)}
+    if moe_hybrid:
+        return {**base, **hf_moe_hybrid.fields(r, model_type, base)}
+    if model_type == "axk2":
+        return {**base, **hf_moe_hybrid.axk2(r, base)}
+    if model_type == "longcat_flash":
+        return {**base, **hf_moe_hybrid.longcat(r, base)}
+    if model_type == "zaya":
+        return {**base, **hf_moe_hybrid.zaya(r, base, r.data.get("layer_types") or [])}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -855,6 +871,7 @@ def config_from_dict(
             data = {**data[nested], **data}
     data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
     data = hf_encdec.normalise(data, model_type)
+    data = hf_moe_hybrid.normalise(data, model_type)
     reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)

@@ -82,6 +82,17 @@ GATED_TYPES = frozenset(
         "dia_decoder",
         # MoonshineStreamingDecoder is MoonshineDecoder: MoonshineDecoderMLP's fc1 chunked in two.
         "moonshine_streaming_decoder",
+        # gate_proj, up_proj, down_proj (KimiLinearMLP, BailingHybridMLP, LaraMiniMLP,
+        # Ernie4_5_VLMoeMLP, UnlimitedOcrTextMLP) and experts chunking gate_up_proj.
+        "unlimited_ocr_text",
+        "inkling_text",  # InklingMLP, InklingExperts, InklingSharedExperts
+        "axk2",  # AXK2MLP, AXK2Experts
+        "zaya",  # ZayaExperts: gate_up_proj chunked
+        "longcat_flash",  # LongcatFlashMLP, LongcatFlashExperts
+        "kimi_linear",
+        "bailing_hybrid",
+        "lara_mini",
+        "ernie4_5_vl_moe_text",
         "mllama_text_model",
         "open-llama",
         "llama4_text",
@@ -317,8 +328,6 @@ REFUSED_TYPES = {
     "d_model MLP per layer) is not modelled",
     "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
     "residual post-norm are not modelled",
-    "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
-    "MoE are not modelled",
     # BERT-shaped configs whose blocks are not BERT's (read as plain BERT they would be wrong).
     "convbert": "ConvBERT's span-based dynamic convolution heads (head_ratio, conv_kernel_size) "
     "are not modelled",

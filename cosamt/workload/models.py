@@ -38,9 +38,14 @@ from cosamt.workload.layer_kinds import (
     BlockSparse,
     GlobalLocal,
     Indexer,
+    Inkling,
+    KimiDelta,
     LayerGroup,
+    Lightning,
     LinearAttention,
+    LongCat,
     StateSpace,
+    Zaya,
 )
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
@@ -249,6 +254,13 @@ class ModelConfig(BaseModel):
     short_conv_kernel: PositiveInt | None = None
     """LFM2's short-convolution layers (``layer_groups`` with mixer ``conv``): taps of the
     depthwise causal convolution (``conv_L_cache``)."""
+    kda: KimiDelta | None = None
+    """Kimi Delta Attention layers (``layer_groups`` with mixer ``kda``): their shape."""
+    lightning: Lightning | None = None
+    """Lightning attention layers (``layer_groups`` with mixer ``lightning``): their shape."""
+    inkling: Inkling | None = None
+    """Inkling's layers (``layer_groups`` of attention, no rotary): relative logits, short
+    convolutions, router-scored shared experts."""
     conformer: Conformer | None = None
     """A conformer speech encoder (Parakeet's FastConformer): every block FFN/2, relative-position
     attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
@@ -312,6 +324,20 @@ class ModelConfig(BaseModel):
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
+    gated_norm_rank: PositiveInt | None = None
+    """A.X-K2's gated RMSNorm (``AXK2GatedRMSNorm``) as each layer's input norm and the
+    post-attention norm of its MoE layers: ``y * sigmoid(fc2(silu(fc1(y))))``, fc1 to this
+    rank; ``None``: plain norms."""
+    longcat: LongCat | None = None
+    """LongCat-Flash's layers (each two MLA sublayers, two dense MLPs of ``d_ff`` and the
+    shortcut MoE, ``n_layers`` of them); ``None``: plain blocks."""
+    zaya: Zaya | None = None
+    """ZAYA's layers (compressed convolutional attention, the MLP router, scaled residuals);
+    ``None``: plain blocks."""
+    latent_query_gate: bool = False
+    """A.X-K2's MLA: ``q_gate_proj`` maps the query latent, normed and raw side by side (2 x
+    ``q_lora_rank``), to every head's query and a sigmoid gate per value feature on the
+    attention output (no ``q_up``)."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -383,6 +409,53 @@ class ModelConfig(BaseModel):
         return self
 
     def _check_addons(self) -> None:
+        axk2 = self.gated_norm_rank is not None or self.latent_query_gate
+        if axk2 and (
+            self.layer_groups is not None
+            or self.norm_position != "pre"
+            or self.parallel
+            or self.sandwich_norm
+            or self.attention_gate is not None
+            or self.attention_output_gate
+            or self.encoder_layers is not None
+        ):
+            raise ValueError(
+                "gated_norm_rank / latent_query_gate: pre-norm decoder blocks without layer "
+                "groups, parallel blocks, sandwich norms or another output gate"
+            )
+        if self.longcat is not None and (
+            axk2
+            or self.zaya is not None
+            or self.layer_groups is not None
+            or not self.moe
+            or self.moe_layers is not None
+            or self.shared_d_ff
+            or self.parallel
+            or self.norm_position != "pre"
+            or self.encoder_layers is not None
+            or self.sliding_window is not None
+        ):
+            raise ValueError(
+                "longcat: pre-norm decoder layers with experts (every layer, no shared experts), "
+                "no layer groups, windows or parallel blocks"
+            )
+        if self.zaya is not None and (
+            axk2
+            or self.layer_groups is not None
+            or self.mla
+            or self.parallel
+            or self.norm_position != "pre"
+            or self.encoder_layers is not None
+            or self.attention_gate is not None
+            or self.attention_output_gate
+            or (self.moe and self.shared_d_ff)
+        ):
+            raise ValueError(
+                "zaya: pre-norm decoder blocks without layer groups, MLA, parallel blocks, "
+                "another output gate or shared experts"
+            )
+        if self.latent_query_gate and (self.q_lora_rank is None or self.kv_lora_rank is None):
+            raise ValueError("latent_query_gate needs MLA with q_lora_rank")
         if self.window_kind != "sliding" and self.sliding_window is None:
             raise ValueError(f"window_kind {self.window_kind!r} needs sliding_window")
         if self.attention_gate is not None and self.attention_output_gate:
@@ -513,19 +586,45 @@ class ModelConfig(BaseModel):
                 "layer_groups: the expert fields are needed exactly when a group has a MoE FFN "
                 "(which layers: the groups, not moe_layers)"
             )
-        others = (self.linear_attention, self.indexer, self.encoder_layers)
+        others = (self.indexer, self.encoder_layers)
         if any(v is not None for v in others) or self.cross_attention or self.parallel:
             raise ValueError(
-                "layer_groups with linear, indexed or cross-attention, an encoder or "
+                "layer_groups with indexed or cross-attention, an encoder or "
                 "parallel blocks is not modelled"
             )
-        if self.mla or self.norm_position != "pre":
-            raise ValueError("layer_groups: pre-norm blocks without MLA only")
+        self._check_linear_groups(groups)
+        if self.norm_position != "pre":
+            raise ValueError("layer_groups: pre-norm blocks only")
+        if self.mla and (
+            any(g.overrides or g.kv_shared for g in groups)
+            or self.per_layer_input is not None
+            or self.altup is not None
+            or self.assistant_target_width is not None
+        ):
+            raise ValueError(
+                "layer_groups with MLA: no head overrides, K/V sharing, per-layer inputs or AltUp"
+            )
         if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
             raise ValueError(
                 "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"
             )
         self._check_group_attention(groups)
+
+    def _check_linear_groups(self, groups: tuple[LayerGroup, ...]) -> None:
+        """Gated DeltaNet and Kimi Delta Attention groups have their shapes, and only they."""
+        deltanet = sum(g.count for g in groups if g.mixer == "deltanet")
+        la = self.linear_attention
+        if (la is None) != (deltanet == 0) or (la is not None and la.layers != deltanet):
+            raise ValueError(
+                "layer_groups: linear_attention is needed exactly when a group's mixer is "
+                "deltanet, its layers those groups' layers"
+            )
+        if any(g.mixer == "kda" for g in groups) != (self.kda is not None):
+            raise ValueError("layer_groups: kda is needed exactly when a group's mixer is kda")
+        if any(g.mixer == "lightning" for g in groups) != (self.lightning is not None):
+            raise ValueError(
+                "layer_groups: lightning is needed exactly when a group's mixer is lightning"
+            )
 
     def _check_group_attention(self, groups: tuple[LayerGroup, ...]) -> None:
         """A group's window and head-shape overrides: on attention only, each consistent."""
@@ -573,6 +672,23 @@ class ModelConfig(BaseModel):
                 )
 
     def _check_layer_kinds(self) -> None:
+        if self.kda is not None and self.layer_groups is None:
+            raise ValueError("kda needs layer_groups (the Kimi Delta Attention layers)")
+        if self.lightning is not None and self.layer_groups is None:
+            raise ValueError("lightning needs layer_groups (the lightning attention layers)")
+        if self.inkling is not None and (
+            self.layer_groups is None
+            or any(g.mixer != "attention" or g.ffn is None for g in self.layer_groups)
+            or self.rotary_dim is not None
+            or self.mla
+            or self.altup is not None
+            or self.per_layer_input is not None
+            or self.sandwich_norm
+        ):
+            raise ValueError(
+                "inkling: layer_groups of attention and an FFN, no rotary, MLA, AltUp, per-layer "
+                "inputs or sandwich norms"
+            )
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):

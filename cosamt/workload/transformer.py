@@ -726,6 +726,18 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
         if encdec_ops.handles(model, plan):
             return encdec_ops.block(model, plan, b)
+    if model.gated_norm_rank is not None or model.latent_query_gate:
+        from cosamt.workload.axk2 import block  # it builds on this module
+
+        return block(model, plan, b)
+    if model.zaya is not None:
+        from cosamt.workload import zaya  # it builds on this module
+
+        return zaya.block(model, plan, b)
+    if model.longcat is not None:
+        from cosamt.workload import longcat  # it builds on this module
+
+        return longcat.block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -847,7 +859,11 @@ def assumptions(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
         )
-    if model.moe:
+    if model.longcat is not None:  # its routing shares picks with the zero experts
+        from cosamt.workload import longcat  # it builds on this module
+
+        out += longcat.assumptions(model, batch * (seq_len if phase is Phase.PREFILL else 1))
+    elif model.moe:
         m = seq_len if phase is Phase.PREFILL else 1
         touched, per = expert_load(model, batch * m)
         out.append(
@@ -864,6 +880,26 @@ def assumptions(
         from cosamt.workload import recurrent  # it builds on this module
 
         out += recurrent.assumptions(model, model.indexer, model.linear_attention)
+    if model.kda is not None:
+        from cosamt.workload import kda  # it builds on this module
+
+        out += kda.assumptions(model, model.kda)
+    if model.gated_norm_rank is not None or model.latent_query_gate:
+        from cosamt.workload import axk2  # it builds on this module
+
+        out += axk2.assumptions(model)
+    if model.zaya is not None:
+        from cosamt.workload import zaya  # it builds on this module
+
+        out += zaya.assumptions(model)
+    if model.inkling is not None:
+        from cosamt.workload import inkling  # it builds on this module
+
+        out += inkling.assumptions(model)
+    if model.lightning is not None:
+        from cosamt.workload import lightning  # it builds on this module
+
+        out += lightning.assumptions(model, model.lightning)
     if model.pyramid is not None:
         from cosamt.workload import pyramid_ops
 
@@ -914,7 +950,10 @@ def assumptions(
         out.append(
             f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
         )
-    if model.rotary_dim is not None:
+    # Layer groups may rotate on none of their attention layers (Kimi Linear's MLA: NoPE).
+    groups = [g for g in model.layer_groups or () if g.has_attention]
+    rotates = not model.layer_groups or any(not g.no_rope for g in groups)
+    if model.rotary_dim is not None and rotates:
         out.append(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
         )
