@@ -218,3 +218,31 @@ def test_cli_solves(tmp_path: Path, cfg: dict[str, Any], seq: int) -> None:
     assert report is not None
     assert solved_operators(report) == {op["name"] for op in operators}
     assert listed_macs(operators) == sum(FORMULAS[cfg["model_type"]](cfg, seq).values())
+
+
+def test_time_series_transformer_decodes_its_prediction_window() -> None:
+    """TimeSeriesTransformerEncoder / Decoder raise without prediction_length (the corpus's
+    default): refused naming it. With it, the decoder runs that many tokens against the encoder's
+    seq_len (BART's layers, counted by hand here), not seq_len tokens of its own."""
+    cfg = {
+        "model_type": "time_series_transformer", "is_encoder_decoder": True, "d_model": 64,
+        "encoder_layers": 2, "decoder_layers": 2, "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2, "encoder_ffn_dim": 32, "decoder_ffn_dim": 32,
+        "activation_function": "gelu", "prediction_length": None,
+    }  # fmt: skip
+    with pytest.raises(InputError) as exc:
+        config_from_dict(cfg)
+    assert [p.path for p in exc.value.problems] == ["hf_config.prediction_length"]
+    model = config_from_dict({**cfg, "prediction_length": 24})
+    m, n, d, f = 24, 64, 64, 32  # decoder tokens, encoder tokens, width, FFN width
+    decoder_layer = (
+        m * d * 3 * d + 2 * m * m * d + m * d * d  # self-attention (2 heads x 32 = d)
+        + m * d * d + n * d * 2 * d + 2 * m * n * d + m * d * d  # cross-attention
+        + 2 * m * d * f  # FFN
+    )  # fmt: skip
+    encoder_layer = n * d * 3 * d + 2 * n * n * d + n * d * d + 2 * n * d * f
+    assert blocks({**cfg, "prediction_length": 24}, n) == {
+        "encoder": 2 * encoder_layer,
+        "dense": 2 * decoder_layer,
+    }
+    assert model.decoder_tokens == m

@@ -247,7 +247,7 @@ def assumptions(model: ModelConfig) -> list[str]:
     inf = model.informer
     if inf is not None:
         out.append(
-            f"Informer: {model.decoder_tokens} decoder tokens (prediction_length) in one "
+            f"{model.decoder_tokens} decoder tokens (prediction_length) in one "
             "teacher-forced forward (no decode phase), the encoder on the instance's seq_len "
             "(the context window)"
             + (

@@ -786,6 +786,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_encdec.ngram(r)}
     if model_type == "informer":  # ProbSparse attention, distilling encoder
         return {**base, **hf_encdec.informer(r)}
+    if model_type == "time_series_transformer":  # Informer's layout, full attention
+        return {**base, **hf_encdec.time_series(r)}
     if moe_hybrid:
         return {**base, **hf_moe_hybrid.fields(r, model_type, base)}
     if model_type == "axk2":

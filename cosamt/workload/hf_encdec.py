@@ -145,12 +145,27 @@ def informer(r: _Reader) -> dict[str, Any]:
     distil = r.data.get("distil", True)
     if not isinstance(distil, bool):
         r.refuse("distil", f"must be true or false (got {distil!r})")
+    return _forecaster(r, "InformerEncoder and InformerDecoder", factor, distil is True)
+
+
+def time_series(r: _Reader) -> dict[str, Any]:
+    """Fields of a TimeSeriesTransformerConfig (modeling_time_series_transformer.py): Informer's
+    layout with full attention and no distilling (``TimeSeriesTransformerEncoderLayer``,
+    ``TimeSeriesTransformerDecoderLayer``: BART's post-norm layers)."""
+    return _forecaster(
+        r, "TimeSeriesTransformerEncoder and TimeSeriesTransformerDecoder", None, False
+    )
+
+
+def _forecaster(r: _Reader, classes: str, factor: int | None, distil: bool) -> dict[str, Any]:
+    """The fields Informer and the Time Series Transformer share: the decoder runs the
+    prediction window's tokens, the encoder the instance's seq_len (the context window)."""
     window = r.data.get("prediction_length")
     if window is None:
         r.refuse(
             "prediction_length",
-            "the prediction window (the decoder's tokens) is not stated: InformerEncoder and "
-            "InformerDecoder raise without it",
+            f"the prediction window (the decoder's tokens) is not stated: {classes} raise "
+            "without it",
         )
     queries = r.int_("prediction_length") if window is not None else None
     context = r.data.get("context_length")
@@ -163,5 +178,5 @@ def informer(r: _Reader) -> dict[str, Any]:
         "norm_position": "post",  # TimeSeriesTransformerEncoderLayer: add, then LayerNorm
         "decoder": False,
         "decoder_tokens": queries,
-        "informer": InformerShape(sampling_factor=factor, distil=distil is True),
+        "informer": InformerShape(sampling_factor=factor, distil=distil),
     }

@@ -967,7 +967,8 @@ def assumptions(
         from cosamt.workload import encdec_ops  # it builds on this module
 
         out += encdec_ops.assumptions(model)
-    if model.decoder_tokens is not None and model.deformable is None:
+    detector = model.deformable is None and model.informer is None  # a forecaster's window
+    if model.decoder_tokens is not None and detector:
         out.append(
             f"{model.decoder_tokens} object queries in the decoder, bidirectional; the encoder's "
             f"{seq_len} tokens are the instance's seq_len (the backbone's feature map; the "
