@@ -45,9 +45,7 @@ def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
     ("model_type", "path"),
     [
         ("dia", "hf_config.encoder_config"),  # encoder 1024 wide, decoder 2048
-        ("parakeet_rnnt", "hf_config.decoder_hidden_size"),  # RNN-T decoder (not read)
         ("fastspeech2_conformer", "hf_config.duration_predictor_layers"),  # text to speech
-        ("nemotron_asr_streaming_encoder", "hf_config.sliding_window"),  # streaming conformer
         ("speech-encoder-decoder", "hf_config.encoder.conv_kernel"),  # wav2vec2 front-end
         ("rag", "hf_config.question_encoder"),
         ("musicgen", "hf_config.audio_encoder"),

@@ -63,10 +63,12 @@ MIN_ACCEPTED = {
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
-    "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 54,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
-    # (local and sparse attention: tests/hf_local_formulas.py)
+    # (local and sparse attention: tests/hf_local_formulas.py); + parakeet_rnnt,
+    # nemotron_asr_streaming, nemotron3_5_asr (RNN-T, streaming conformer:
+    # tests/hf_conformer_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 

@@ -671,7 +671,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
     read = read | hf_local.READ_KEYS.get(model_type, set())  # local attention (hf_local)
     if model_type in hf_conformer.CONFORMER_TYPES:
-        read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
+        read = set(hf_conformer.READ_KEYS)  # the convolution module, the streaming context
     read = hf_addons.READ_KEYS.get(model_type, read)
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
@@ -826,7 +826,7 @@ def config_from_dict(
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
     data = hf_composite.nest_decoder(data) or data
-    if hf_transducer.is_transducer(data):  # Parakeet TDT: LSTM prediction + joint networks
+    if hf_transducer.is_transducer(data):  # RNN-T and TDT: LSTM prediction + joint networks
         return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)
     if keys is not None:  # encoder + decoder sub-configs, each read by this reader

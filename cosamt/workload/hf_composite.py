@@ -45,12 +45,12 @@ _REFUSED_PARTS = (
     ),
 )
 
-# Parakeet RNN-T and NVIDIA's streaming RNN-T (transformers' ParakeetForRNNT and its subclasses):
-# no transformer decoder. (Parakeet TDT is read by cosamt.workload.hf_transducer.)
+# A transducer of a family not read (Parakeet RNN-T / TDT and NVIDIA's streaming RNN-Ts are read
+# by cosamt.workload.hf_transducer): no transformer decoder.
 _TRANSDUCER = (
-    "an RNN-T decoder (ParakeetForRNNT: an LSTM prediction network of decoder_hidden_size and "
-    "num_decoder_layers, a joint network over every encoder frame and emitted token) is not "
-    "modelled: its modelling code was not read for cosamt (the TDT transducer, parakeet_tdt, is)"
+    "a transducer decoder (an LSTM prediction network of decoder_hidden_size, a joint network) "
+    "of a family whose modelling code was not read for cosamt is not modelled (the ones read: "
+    "parakeet_rnnt, parakeet_tdt, nemotron_asr_streaming, nemotron3_5_asr)"
 )
 
 _TEXT_TO_SPEECH = (
