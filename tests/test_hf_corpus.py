@@ -39,6 +39,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
+from hf_speech_formulas import MUSICGEN, musicgen_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -63,12 +64,13 @@ MIN_ACCEPTED = {
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
-    "encoder-decoder": 54,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 55,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
     # (local and sparse attention: tests/hf_local_formulas.py); + parakeet_rnnt,
     # nemotron_asr_streaming, nemotron3_5_asr (RNN-T, streaming conformer:
-    # tests/hf_conformer_formulas.py)
+    # tests/hf_conformer_formulas.py); + musicgen (EnCodec a stated back-end:
+    # tests/hf_speech_formulas.py)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -567,6 +569,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in BIGBIRD:  # block-sparse (tests/hf_local_formulas.py); full at SEQ tokens
         assert got == bigbird_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in MUSICGEN:  # T5 text encoder, codebook decoder (tests/hf_speech_formulas.py)
+        assert got == musicgen_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

@@ -26,6 +26,7 @@ from cosamt.workload import (
     hf_layers,
     hf_local,
     hf_recurrent,
+    hf_speech,
     hf_transducer,
     hf_vision,
 )
@@ -825,7 +826,7 @@ def config_from_dict(
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
-    data = hf_composite.nest_decoder(data) or data
+    data = hf_composite.nest_decoder(data) or hf_speech.nest_musicgen(data) or data
     if hf_transducer.is_transducer(data):  # RNN-T and TDT: LSTM prediction + joint networks
         return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)

@@ -24,8 +24,13 @@ from cosamt.workload.models import ModelConfig
 _PREFIX = "hf_config"
 Reader = Callable[[dict[str, Any], str | None, str], ModelConfig]
 
-# (encoder key, decoder key) pairs composite configs use.
-PAIRS = (("encoder", "decoder"), ("encoder_config", "decoder_config"))
+# (encoder key, decoder key) pairs composite configs use (MusicGen's once its audio codec is set
+# aside: cosamt.workload.hf_speech).
+PAIRS = (
+    ("encoder", "decoder"),
+    ("encoder_config", "decoder_config"),
+    ("text_encoder", "decoder"),
+)
 
 # Composites that are not one encoder + one decoder: refused by the sub-config that shows it.
 _REFUSED_PARTS = (
@@ -320,12 +325,14 @@ def read_pair(
         *(
             [
                 f"the decoder projects the encoder's output {enc.d_model} -> {dec.d_model} "
-                "(CohereAsrDecoder.proj) on every decoder forward, each decode step included, as "
-                "the source computes it (the cross-attention K/V are cached all the same)"
+                f"({data.get('_proj_class', 'CohereAsrDecoder.proj')}) on every decoder "
+                "forward, each decode step included, as the source computes it (the "
+                "cross-attention K/V are cached all the same)"
             ]
             if proj
             else []
         ),
+        *data.get("_notes", ()),  # what a family's nesting states (cosamt.workload.hf_speech)
         *([_DECODER_NOTES[t]] if (t := data[dec_key].get("model_type")) in _DECODER_NOTES else []),
         *([hf_local.MERGED_NOTE] if outer in hf_local.MERGED_CROSS_TYPES else []),
         *(f"{enc_key}: {a}" for a in enc.assumptions),

@@ -1,0 +1,62 @@
+"""Speech and music composites (cosamt/workload/hf_speech.py): the operators against the
+modelling source's shapes, the stated back-ends, and a small instance end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hf_speech_formulas import musicgen_macs
+from typer.testing import CliRunner
+
+from cosamt.cli import app
+from cosamt.types import Phase
+from cosamt.workload.hf import config_from_dict
+from cosamt.workload.transformer import build_workload, model_macs
+
+CORPUS = Path(__file__).parent / "data" / "hf_corpus"
+
+
+def corpus(model_type: str) -> dict[str, Any]:
+    return dict(json.loads((CORPUS / f"{model_type}.json").read_text()))
+
+
+def test_musicgen_text_encoder_projection_and_codebook_heads() -> None:
+    # MusicgenForConditionalGeneration: T5 text encoder (6 x 512), enc_to_dec_proj 512 -> 1024
+    # on the 16 text states, 24 decoder layers cross-attending to them; the 4 lm_heads of 2048.
+    cfg = corpus("musicgen")
+    model = config_from_dict(cfg, source="musicgen")
+    assert model.encoder is not None and (model.encoder.d_model, model.d_model) == (512, 1024)
+    assert model.vocab_size == 4 * 2048
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    ops = {o.name: o for o in wl.operators}
+    assert ops["dec.xproj.enc_proj"].dims == {"b": 1, "m": 16, "e": 512, "f": 1024}
+    assert ops["dec.xkv_proj"].dims["e"] == 1024
+    got = {"encoder": 0, "dense": 0}
+    for plan, block in wl.blocks:
+        got["encoder" if plan.prefix.startswith("enc.") else "dense"] += model_macs(block)
+    assert got == musicgen_macs(cfg, 16)
+    assert any("EnCodec" in a and "back-end" in a for a in wl.assumptions)
+    assert any("classifier-free guidance" in a for a in wl.assumptions)
+    # Every forward re-projects the text states (generation passes encoder_outputs each step).
+    step = {o.name for o in build_workload(model, Phase.DECODE, 1, 16).operators}
+    assert "dec.xproj.enc_proj" in step and "enc.qkv_proj" not in step
+    assert any("EnCodec" in a for a in build_workload(model, Phase.DECODE, 1, 16).assumptions)
+
+
+def test_cli_workload_and_solve_on_a_small_musicgen(tmp_path: Path) -> None:
+    cfg = corpus("musicgen")
+    cfg["text_encoder"].update(d_model=32, d_ff=64, num_heads=2, d_kv=16, num_layers=1)
+    cfg["decoder"].update(hidden_size=64, ffn_dim=128, num_attention_heads=2,
+                          num_hidden_layers=1, vocab_size=32)  # fmt: skip
+    (tmp_path / "musicgen.json").write_text(json.dumps(cfg))
+    inst = {"model": {"hf_config": "musicgen.json"}, "seq_len": 16, "arch": "edge",
+            "options": {"time_limit_s": 30, "threads": 1}}  # fmt: skip
+    (tmp_path / "inst.json").write_text(json.dumps(inst))
+    shown = CliRunner().invoke(app, ["workload", str(tmp_path / "inst.json")])
+    assert shown.exit_code == 0, shown.output
+    assert "dec.xproj.enc_proj" in shown.stdout and "EnCodec" in shown.stdout
+    solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
+    assert solved.exit_code == 0, solved.output
+    assert "dec.xav" in solved.stdout
