@@ -37,3 +37,33 @@ def musicgen_macs(cfg: dict[str, Any], t: int) -> dict[str, int]:
         "encoder": t5_encoder_macs(text, t),
         "dense": proj + dec["num_hidden_layers"] * layer,
     }
+
+
+WAV2VEC2 = ("wav2vec2",)
+
+
+def wav2vec2_macs(cfg: dict[str, Any], t: int) -> int:
+    """Wav2Vec2Model at t encoder frames, from the fewest waveform samples giving them.
+    Wav2Vec2FeatureEncoder: per conv_dim[i] an unpadded nn.Conv1d(in, conv_dim[i],
+    conv_kernel[i], conv_stride[i]) (in: 1, then the previous conv_dim), L_out x out x in x k
+    MACs. Wav2Vec2FeatureProjection: Linear(conv_dim[-1], hidden) per frame.
+    Wav2Vec2PositionalConvEmbedding: Conv1d(hidden, hidden, K, padding=K // 2, groups=G) on t +
+    2 (K // 2) - K + 1 frames (Wav2Vec2SamePadLayer then drops the extra one of an even K), each
+    hidden x (hidden / G) x K MACs. num_hidden_layers Wav2Vec2EncoderLayers: q, k, v, out_proj
+    (hidden x hidden), Q K^T and P V per head, intermediate_dense and output_dense."""
+    kernels, strides, dims = cfg["conv_kernel"], cfg["conv_stride"], cfg["conv_dim"]
+    samples = t
+    for k, s in zip(reversed(kernels), reversed(strides), strict=True):
+        samples = (samples - 1) * s + k
+    total, length, c_in = 0, samples, 1
+    for k, s, c in zip(kernels, strides, dims, strict=True):
+        length = (length - k) // s + 1
+        total += length * c * c_in * k
+        c_in = c
+    assert length == t
+    d, h, ff = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"]
+    taps, groups = cfg["num_conv_pos_embeddings"], cfg["num_conv_pos_embedding_groups"]
+    pos_frames = t + 2 * (taps // 2) - taps + 1
+    front = total + t * dims[-1] * d + pos_frames * d * (d // groups) * taps
+    layer = 4 * t * d * d + 2 * h * t * t * (d // h) + 2 * t * d * ff
+    return front + cfg["num_hidden_layers"] * layer

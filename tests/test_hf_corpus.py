@@ -39,7 +39,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
-from hf_speech_formulas import MUSICGEN, musicgen_macs
+from hf_speech_formulas import MUSICGEN, WAV2VEC2, musicgen_macs, wav2vec2_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -64,13 +64,13 @@ MIN_ACCEPTED = {
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
-    "encoder-decoder": 55,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 56,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
     # (local and sparse attention: tests/hf_local_formulas.py); + parakeet_rnnt,
     # nemotron_asr_streaming, nemotron3_5_asr (RNN-T, streaming conformer:
     # tests/hf_conformer_formulas.py); + musicgen (EnCodec a stated back-end:
-    # tests/hf_speech_formulas.py)
+    # tests/hf_speech_formulas.py); + speech-encoder-decoder (the wav2vec2 feature encoder)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -478,6 +478,8 @@ def composite_macs(enc: dict[str, Any], dec: dict[str, Any]) -> list[dict[str, i
             blocks = expected_macs(dec, gd, src)
             blocks["dense"] = blocks.get("dense", 0) + proj
             encoder = conformer_macs(enc, src) if conformer else expected_macs(enc, ge)["dense"]
+            if enc.get("model_type") in WAV2VEC2:  # its feature encoder and post-norm layers
+                encoder = wav2vec2_macs(enc, src)
             out.append({"encoder": encoder, **blocks})
     return out
 

@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hf_speech_formulas import musicgen_macs
+import pytest
+from hf_speech_formulas import musicgen_macs, wav2vec2_macs
 from typer.testing import CliRunner
 
 from cosamt.cli import app
+from cosamt.errors import InputError
 from cosamt.types import Phase
 from cosamt.workload.hf import config_from_dict
 from cosamt.workload.transformer import build_workload, model_macs
@@ -60,3 +62,64 @@ def test_cli_workload_and_solve_on_a_small_musicgen(tmp_path: Path) -> None:
     solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
     assert solved.exit_code == 0, solved.output
     assert "dec.xav" in solved.stdout
+
+
+def test_wav2vec2_feature_encoder_follows_the_source() -> None:
+    # SpeechEncoderDecoderModel's default wav2vec2 encoder at 16 frames: the fewest samples,
+    # 400 + 15 x 320 = 5200; conv1 Conv1d(1, 512, 10, 5) -> 1039 frames, conv2 (512, 512, 3, 2)
+    # -> 519, ... conv7 (2, 2) -> 16; the grouped position conv (128 taps, 16 groups of 48) on
+    # 17 frames; post-norm Wav2Vec2EncoderLayers.
+    cfg = corpus("speech-encoder-decoder")
+    model = config_from_dict(cfg, source="speech-encoder-decoder")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    plans = {plan.prefix: {o.name: o for o in ops} for plan, ops in wl.blocks}
+    feat = plans["enc.feat."]
+    assert feat["enc.feat.conv1"].dims == {"b": 1, "m": 1039, "e": 10, "f": 512}
+    assert feat["enc.feat.conv2"].dims == {"b": 1, "m": 519, "e": 512 * 3, "f": 512}
+    assert feat["enc.feat.conv7"].dims["m"] == 16
+    assert "enc.feat.norm1" in feat and "enc.feat.norm2" not in feat  # GroupNorm on conv1 only
+    assert feat["enc.feat.proj"].dims == {"b": 1, "m": 16, "e": 512, "f": 768}
+    assert feat["enc.feat.pos_conv"].dims == {"b": 1, "m": 17, "j": 128, "g": 16, "e": 48,
+                                              "f": 48}  # fmt: skip
+    names = [o.name for o in wl.blocks[1][1]]
+    assert names.index("enc.norm1") == names.index("enc.residual1") + 1  # post-norm
+    encoder = sum(model_macs(ops) for plan, ops in wl.blocks if plan.prefix.startswith("enc."))
+    assert encoder == wav2vec2_macs(cfg["encoder"], 16)
+    assert any("5200 waveform samples" in a for a in wl.assumptions)
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"do_stable_layer_norm": True}, "hf_config.encoder.do_stable_layer_norm"),
+        ({"add_adapter": True}, "hf_config.encoder.add_adapter"),
+        ({"feat_extract_norm": "batch"}, "hf_config.encoder.feat_extract_norm"),
+        ({"conv_stride": [5, 2]}, "hf_config.encoder.conv_stride"),
+    ],
+)
+def test_wav2vec2_variants_not_modelled_are_refused(change: dict[str, Any], path: str) -> None:
+    cfg = corpus("speech-encoder-decoder")
+    cfg["encoder"].update(change)
+    with pytest.raises(InputError) as info:
+        config_from_dict(cfg, source="speech-encoder-decoder")
+    assert path in [p.path for p in info.value.problems]
+
+
+def test_cli_workload_and_solve_on_a_small_speech_encoder_decoder(tmp_path: Path) -> None:
+    cfg = corpus("speech-encoder-decoder")
+    cfg["encoder"].update(hidden_size=32, intermediate_size=64, num_attention_heads=2,
+                          num_hidden_layers=1, conv_dim=[8, 8], conv_kernel=[4, 2],
+                          conv_stride=[2, 2], num_feat_extract_layers=2,
+                          num_conv_pos_embeddings=4, num_conv_pos_embedding_groups=2)  # fmt: skip
+    cfg["decoder"].update(hidden_size=32, intermediate_size=64, num_attention_heads=2,
+                          num_hidden_layers=1, vocab_size=50)  # fmt: skip
+    (tmp_path / "sed.json").write_text(json.dumps(cfg))
+    inst = {"model": {"hf_config": "sed.json"}, "seq_len": 16, "arch": "edge",
+            "options": {"time_limit_s": 30, "threads": 1}}  # fmt: skip
+    (tmp_path / "inst.json").write_text(json.dumps(inst))
+    shown = CliRunner().invoke(app, ["workload", str(tmp_path / "inst.json")])
+    assert shown.exit_code == 0, shown.output
+    assert "enc.feat.pos_conv" in shown.stdout and "enc.feat.conv1" in shown.stdout
+    solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
+    assert solved.exit_code == 0, solved.output
+    assert "enc.feat.pos_conv" in solved.stdout and "dec.xav" in solved.stdout

@@ -673,6 +673,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     read = read | hf_local.READ_KEYS.get(model_type, set())  # local attention (hf_local)
     if model_type in hf_conformer.CONFORMER_TYPES:
         read = set(hf_conformer.READ_KEYS)  # the convolution module, the streaming context
+    if model_type in hf_speech.FEATURE_ENCODER_TYPES:
+        read = set(hf_speech.FEATURE_ENCODER_KEYS)  # wav2vec2's convolutions (hf_speech)
     read = hf_addons.READ_KEYS.get(model_type, read)
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
@@ -765,6 +767,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_local.pegasus_x(r, model_type, base)}
     if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
         return {**base, **hf_conformer.fields(r, model_type)}
+    if model_type in hf_speech.FEATURE_ENCODER_TYPES:
+        return {**base, **hf_speech.feature_encoder_fields(r)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base

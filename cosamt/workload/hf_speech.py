@@ -12,11 +12,21 @@ EnCodec runs only outside the decoder's work: ``generate`` decodes the finished 
 waveform once (``audio_encoder.decode``), and ``forward`` encodes an audio prompt only when no
 decoder tokens are given: a back-end, not modelled and stated (as DETR's CNN backbone is a stated
 front-end).
+
+wav2vec2 encoders (``Wav2Vec2Model``, ``models/wav2vec2/modeling_wav2vec2.py``; the default
+encoder of ``SpeechEncoderDecoderModel``, ``speech-encoder-decoder``): the convolutional feature
+encoder, the feature projection and the position convolution
+(:mod:`cosamt.workload.feature_encoder`) before post-norm ``Wav2Vec2EncoderLayer`` blocks.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from cosamt.workload.feature_encoder import FeatureEncoder
+
+if TYPE_CHECKING:
+    from cosamt.workload.hf import _Reader
 
 _PREFIX = "hf_config"
 
@@ -67,3 +77,64 @@ def nest_musicgen(data: dict[str, Any]) -> dict[str, Any] | None:
         "text_encoder": text,
         "decoder": decoder,
     }
+
+
+# model_type -> wav2vec2's convolutional front-end before a post-norm encoder (Wav2Vec2Model).
+FEATURE_ENCODER_TYPES = frozenset({"wav2vec2"})
+# Read here, not refused by the generic reader.
+FEATURE_ENCODER_KEYS = frozenset({"conv_kernel"})
+_FEATURE_NORMS = ("group", "layer")
+_FEATURE_ACTS = ("gelu", "relu", "silu")  # ACT2FN names counted as the FFN's activations
+
+
+def _int_list(r: _Reader, key: str, length: int | None) -> tuple[int, ...] | None:
+    value = r.data.get(key)
+    items = value if isinstance(value, list) else []
+    ok = bool(items) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in items
+    )
+    if not ok or (length is not None and len(items) != length):
+        want = f"{length} positive integers" if length else "a list of positive integers"
+        r.refuse(key, f"expected {want} (got {value!r})")
+        return None
+    return tuple(items)
+
+
+def feature_encoder_fields(r: _Reader) -> dict[str, Any]:
+    """``Wav2Vec2Model``'s front-end and the post-norm encoder layers
+    (``Wav2Vec2EncoderLayer``); the stable-layer-norm variant, adapters and an attention adapter
+    are refused by name."""
+    channels = _int_list(r, "conv_dim", None)
+    n = len(channels) if channels else None
+    kernels, strides = _int_list(r, "conv_kernel", n), _int_list(r, "conv_stride", n)
+    layers = r.data.get("num_feat_extract_layers")
+    if n is not None and layers not in (None, n):
+        r.refuse(
+            "num_feat_extract_layers", f"{layers} differs from the {n} convolutions of conv_dim"
+        )
+    norm = r.data.get("feat_extract_norm")
+    if norm not in _FEATURE_NORMS:
+        r.refuse("feat_extract_norm", f"must be one of {_FEATURE_NORMS} (got {norm!r})")
+    act = r.data.get("feat_extract_activation")
+    if act not in _FEATURE_ACTS:
+        r.refuse("feat_extract_activation", f"activation {act!r} is not modelled")
+    taps = r.int_("num_conv_pos_embeddings", what="position convolution taps")
+    groups = r.int_("num_conv_pos_embedding_groups", what="position convolution groups")
+    if r.data.get("do_stable_layer_norm") is True:
+        r.refuse(
+            "do_stable_layer_norm",
+            "the stable-layer-norm encoder (Wav2Vec2EncoderStableLayerNorm: pre-norm layers, a "
+            "final LayerNorm after them) is not modelled",
+        )
+    if r.data.get("add_adapter") is True:
+        r.refuse("add_adapter", "the convolutional adapter after the encoder is not modelled")
+    if r.data.get("adapter_attn_dim") is not None:
+        r.refuse("adapter_attn_dim", "per-layer attention adapters are not modelled")
+    if channels is None or kernels is None or strides is None or taps is None or groups is None:
+        return {}
+    if r.problems:
+        return {}
+    fe = FeatureEncoder(channels=channels, kernels=kernels, strides=strides, norm=norm,
+                        activation=act, pos_taps=taps, pos_groups=groups)  # fmt: skip
+    return {"feature_encoder": fe, "decoder": False, "vocab_size": None,
+            "norm": "layernorm", "norm_position": "post"}  # fmt: skip

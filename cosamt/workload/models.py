@@ -26,6 +26,7 @@ from cosamt.workload.addon_kinds import (
     WindowKind,
 )
 from cosamt.workload.conformer import Conformer
+from cosamt.workload.feature_encoder import FeatureEncoder
 from cosamt.workload.layer_kinds import (
     AltUp,
     BlockSparse,
@@ -230,6 +231,11 @@ class ModelConfig(BaseModel):
     attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
     (:mod:`cosamt.workload.conformer_ops`); a bidirectional encoder of plain dense blocks only.
     ``None``: Transformer blocks."""
+    feature_encoder: FeatureEncoder | None = None
+    """A wav2vec2-style encoder's convolutional front-end (``Wav2Vec2Model``: the feature
+    encoder on the waveform, the feature projection, the position convolution;
+    :mod:`cosamt.workload.feature_encoder_ops`), one block before a bidirectional encoder's
+    dense post-norm blocks. ``None``: none."""
     per_layer_input: PositiveInt | None = None
     """Per-layer inputs (Gemma 4's ``hidden_size_per_layer_input``, needs ``layer_groups`` and a
     gated activation): once per token a projection of the input to ``n_layers`` x this width,
@@ -328,6 +334,7 @@ class ModelConfig(BaseModel):
         self._check_layer_kinds()
         self._check_addons()
         self._check_conformer()
+        self._check_feature_encoder()
         return self
 
     def _check_addons(self) -> None:
@@ -402,6 +409,21 @@ class ModelConfig(BaseModel):
                 raise ValueError(
                     f"conv_groups.{name}: {groups} groups do not divide {cin} -> {cout}"
                 )
+
+    def _check_feature_encoder(self) -> None:
+        if self.feature_encoder is None:
+            return
+        plain = not (self.decoder or self.moe or self.mla or self.parallel or self.gated)
+        plain = plain and self.norm_position == "post" and self.conformer is None
+        if not plain or self.layer_groups is not None or self.encoder_layers is not None:
+            raise ValueError(
+                "feature_encoder: a bidirectional post-norm encoder of dense blocks with a plain "
+                "FFN only"
+            )
+        if self.d_model % self.feature_encoder.pos_groups:
+            raise ValueError(
+                "feature_encoder: the position convolution's groups must divide d_model"
+            )
 
     def _check_conformer(self) -> None:
         if self.conformer is None:

@@ -424,10 +424,13 @@ def _with_frontend(
     model: ModelConfig, plans: list[BlockPlan], p: str, tokens: int
 ) -> list[BlockPlan]:
     """A conformer encoder's plans: its subsampling front-end (once) before its blocks, which
-    are named ``enc.`` when the encoder stands alone."""
-    if model.conformer is None:
+    are named ``enc.`` when the encoder stands alone; a wav2vec2-style encoder's feature
+    encoder likewise (``feat.``)."""
+    if model.conformer is None and model.feature_encoder is None:
         return plans
     front = BlockPlan(f"{p}sub.", "subsampling front-end", 1, tokens, 0, False, False)
+    if model.feature_encoder is not None:
+        front = BlockPlan(f"{p}feat.", "feature encoder", 1, tokens, 0, False, False)
     front = dataclasses.replace(front, special="frontend")
     if not p:
         plans = [dataclasses.replace(q, prefix=f"enc.{q.prefix}") for q in plans]
@@ -705,6 +708,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     if plan.special == "encoder_proj":
         assert model.encoder is not None
         return [_projection(f"{p}enc_proj", b, m, model.encoder.d_model, d, c)]
+    if model.feature_encoder is not None and plan.special == "frontend":
+        from cosamt.workload import feature_encoder_ops  # it builds on this module
+
+        return feature_encoder_ops.frontend(model, plan, b)
     if model.conformer is not None:
         from cosamt.workload import conformer_ops  # it builds on this module
 
@@ -844,6 +851,10 @@ def assumptions(
         from cosamt.workload import conformer_ops  # it builds on this module
 
         out += conformer_ops.assumptions(conformer, model.encoder_tokens or seq_len)
+    if conformer.feature_encoder is not None and phase is Phase.PREFILL:
+        from cosamt.workload import feature_encoder_ops  # it builds on this module
+
+        out += feature_encoder_ops.assumptions(conformer, model.encoder_tokens or seq_len)
     if model.per_layer_input is not None or any(g.kv_shared for g in model.layer_groups or ()):
         from cosamt.workload import per_layer  # it builds on this module
 
@@ -904,6 +915,8 @@ def assumptions(
     front = "any input front-end (patch embedding, audio convolutions)"
     if conformer.conformer is not None:  # its subsampling convolutions are modelled (enc.sub.)
         front = "any input front-end other than the conformer's subsampling convolutions"
+    if conformer.feature_encoder is not None:  # modelled (enc.feat.)
+        front = "any input front-end other than the wav2vec2 feature encoder"
     out.append(
         f"embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and {front} are not modelled"
     )
