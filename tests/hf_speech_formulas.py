@@ -67,3 +67,32 @@ def wav2vec2_macs(cfg: dict[str, Any], t: int) -> int:
     front = total + t * dims[-1] * d + pos_frames * d * (d // groups) * taps
     layer = 4 * t * d * d + 2 * h * t * t * (d // h) + 2 * t * d * ff
     return front + cfg["num_hidden_layers"] * layer
+
+
+SPEECHT5 = ("speecht5",)
+
+
+def speecht5_macs(cfg: dict[str, Any], t: int) -> dict[str, int]:
+    """SpeechT5ForSpeechToText.forward at t encoder frames and t decoder tokens.
+    SpeechT5SpeechEncoderPrenet: the feature encoder, projection and position convolution of
+    wav2vec2 (SpeechT5FeatureEncoder, SpeechT5FeatureProjection, SpeechT5PositionalConvEmbedding
+    are copies), then encoder_layers SpeechT5EncoderLayers whose SpeechT5Attention adds
+    matmul(q, position_bias^T): per head t x t x head_dim more MACs (position_bias is
+    SpeechT5RelativePositionalEncoding's t x t x head_dim lookup). decoder_layers
+    SpeechT5DecoderLayers: self-attention, encoder_attn over the t frames, the FFN of
+    decoder_ffn_dim."""
+    d = cfg["hidden_size"]
+    enc = {
+        **cfg,
+        "num_attention_heads": cfg["encoder_attention_heads"],
+        "intermediate_size": cfg["encoder_ffn_dim"],
+        "num_hidden_layers": cfg["encoder_layers"],
+    }
+    h_enc = cfg["encoder_attention_heads"]
+    bias = cfg["encoder_layers"] * h_enc * t * t * (d // h_enc)
+    h, ff = cfg["decoder_attention_heads"], cfg["decoder_ffn_dim"]
+    dh = d // h
+    self_attn = 4 * t * d * d + 2 * h * t * t * dh
+    cross = 2 * t * d * d + 2 * t * d * d + 2 * h * t * t * dh
+    layer = self_attn + cross + 2 * t * d * ff
+    return {"encoder": wav2vec2_macs(enc, t) + bias, "dense": cfg["decoder_layers"] * layer}

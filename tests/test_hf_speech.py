@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_speech_formulas import musicgen_macs, wav2vec2_macs
+from hf_speech_formulas import musicgen_macs, speecht5_macs, wav2vec2_macs
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -123,3 +123,47 @@ def test_cli_workload_and_solve_on_a_small_speech_encoder_decoder(tmp_path: Path
     solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
     assert solved.exit_code == 0, solved.output
     assert "enc.feat.pos_conv" in solved.stdout and "dec.xav" in solved.stdout
+
+
+def test_speecht5_relative_bias_and_post_norm_decoder() -> None:
+    # SpeechT5ForSpeechToText: the speech prenet (wav2vec2's convolutions), 12 encoder layers
+    # whose scores get q . position_bias (12 heads x 16 x 16 x 64 more MACs), 6 post-norm
+    # decoder layers with cross-attention over the 16 frames.
+    cfg = corpus("speecht5")
+    model = config_from_dict(cfg, source="speecht5")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    blocks = {plan.prefix: [o.name for o in ops] for plan, ops in wl.blocks}
+    ops = {o.name: o for o in wl.operators}
+    enc, dec = blocks["enc."], blocks["dec."]
+    assert enc.index("enc.qk") < enc.index("enc.pos_qk") < enc.index("enc.pos_add")
+    assert enc.index("enc.pos_add") < enc.index("enc.softmax")
+    assert ops["enc.pos_qk"].dims == {"b": 1, "h": 12, "m": 16, "n": 16, "d": 64}
+    assert ops["enc.pos_qk"].count == 12
+    assert "dec.pos_qk" not in dec  # the decoder's SpeechT5Attention gets no position_bias
+    assert dec.index("dec.xnorm") == dec.index("dec.xresidual") + 1  # post-norm
+    assert ops["enc.feat.conv1"].dims == {"b": 1, "m": 1039, "e": 10, "f": 512}
+    got = {"encoder": 0, "dense": 0}
+    for plan, block in wl.blocks:
+        got["encoder" if plan.prefix.startswith("enc.") else "dense"] += model_macs(block)
+    assert got == speecht5_macs(cfg, 16)
+    assert any("SpeechT5ForSpeechToText" in a for a in wl.assumptions)
+    assert any("relative position bias" in a for a in wl.assumptions)
+
+
+def test_cli_workload_and_solve_on_a_small_speecht5(tmp_path: Path) -> None:
+    cfg = corpus("speecht5")
+    cfg.update(hidden_size=32, encoder_ffn_dim=64, decoder_ffn_dim=64, encoder_layers=1,
+               decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
+               conv_dim=[8, 8], conv_kernel=[4, 2], conv_stride=[2, 2],
+               num_feat_extract_layers=2, num_conv_pos_embeddings=4,
+               num_conv_pos_embedding_groups=2)  # fmt: skip
+    (tmp_path / "t5.json").write_text(json.dumps(cfg))
+    inst = {"model": {"hf_config": "t5.json"}, "seq_len": 16, "arch": "edge",
+            "options": {"time_limit_s": 30, "threads": 1}}  # fmt: skip
+    (tmp_path / "inst.json").write_text(json.dumps(inst))
+    shown = CliRunner().invoke(app, ["workload", str(tmp_path / "inst.json")])
+    assert shown.exit_code == 0, shown.output
+    assert "enc.pos_qk" in shown.stdout
+    solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
+    assert solved.exit_code == 0, solved.output
+    assert "enc.pos_qk" in solved.stdout and "enc.feat.pos_conv" in solved.stdout

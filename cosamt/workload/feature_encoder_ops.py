@@ -99,7 +99,8 @@ def assumptions(model: ModelConfig, tokens: int) -> list[str]:
     assert fe is not None
     samples = fe.input_samples(tokens)
     return [
-        f"wav2vec2 feature encoder (transformers' Wav2Vec2FeatureEncoder): the {tokens} encoder "
+        f"wav2vec2 feature encoder (transformers' Wav2Vec2FeatureEncoder; SpeechT5's is a copy): "
+        f"the {tokens} encoder "
         f"frames are the instance's seq_len; the {len(fe.channels)} convolutions run on "
         f"{samples} waveform samples, the fewest giving {tokens} frames; each convolution a GEMM "
         "over its output frames' patches (exact MACs; the waveform's normalisation by the "

@@ -768,7 +768,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
         return {**base, **hf_conformer.fields(r, model_type)}
     if model_type in hf_speech.FEATURE_ENCODER_TYPES:
-        return {**base, **hf_speech.feature_encoder_fields(r)}
+        return {**base, **hf_speech.feature_encoder_fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
@@ -831,6 +831,7 @@ def config_from_dict(
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
     data = hf_composite.nest_decoder(data) or hf_speech.nest_musicgen(data) or data
+    data = hf_speech.split_speecht5(data) or data
     if hf_transducer.is_transducer(data):  # RNN-T and TDT: LSTM prediction + joint networks
         return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)

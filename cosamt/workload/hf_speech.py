@@ -17,6 +17,14 @@ wav2vec2 encoders (``Wav2Vec2Model``, ``models/wav2vec2/modeling_wav2vec2.py``; 
 encoder of ``SpeechEncoderDecoderModel``, ``speech-encoder-decoder``): the convolutional feature
 encoder, the feature projection and the position convolution
 (:mod:`cosamt.workload.feature_encoder`) before post-norm ``Wav2Vec2EncoderLayer`` blocks.
+
+SpeechT5 (``speecht5``) as ``SpeechT5ForSpeechToText`` (``models/speecht5/modeling_speecht5.py``,
+the speech-to-text model the speech seq2seq mapping names): ``SpeechT5EncoderWithSpeechPrenet``
+(``SpeechT5SpeechEncoderPrenet``: wav2vec2's feature encoder, projection and position
+convolution, a sinusoidal embedding added; ``SpeechT5Encoder``: a LayerNorm, then post-norm
+``SpeechT5EncoderLayer``s whose attention adds a relative position bias,
+:mod:`cosamt.workload.relative_bias`) and ``SpeechT5DecoderWithTextPrenet`` (token embeddings,
+post-norm ``SpeechT5DecoderLayer``s with cross-attention), the flat config split into the two.
 """
 
 from __future__ import annotations
@@ -79,8 +87,10 @@ def nest_musicgen(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-# model_type -> wav2vec2's convolutional front-end before a post-norm encoder (Wav2Vec2Model).
-FEATURE_ENCODER_TYPES = frozenset({"wav2vec2"})
+# model_type -> wav2vec2's convolutional front-end before a post-norm encoder (Wav2Vec2Model);
+# speecht5_encoder: SpeechT5's speech encoder as split_speecht5 writes it (with the bias).
+SPEECHT5_ENCODER = "speecht5_encoder"
+FEATURE_ENCODER_TYPES = frozenset({"wav2vec2", SPEECHT5_ENCODER})
 # Read here, not refused by the generic reader.
 FEATURE_ENCODER_KEYS = frozenset({"conv_kernel"})
 _FEATURE_NORMS = ("group", "layer")
@@ -100,7 +110,7 @@ def _int_list(r: _Reader, key: str, length: int | None) -> tuple[int, ...] | Non
     return tuple(items)
 
 
-def feature_encoder_fields(r: _Reader) -> dict[str, Any]:
+def feature_encoder_fields(r: _Reader, model_type: str) -> dict[str, Any]:
     """``Wav2Vec2Model``'s front-end and the post-norm encoder layers
     (``Wav2Vec2EncoderLayer``); the stable-layer-norm variant, adapters and an attention adapter
     are refused by name."""
@@ -136,5 +146,49 @@ def feature_encoder_fields(r: _Reader) -> dict[str, Any]:
         return {}
     fe = FeatureEncoder(channels=channels, kernels=kernels, strides=strides, norm=norm,
                         activation=act, pos_taps=taps, pos_groups=groups)  # fmt: skip
-    return {"feature_encoder": fe, "decoder": False, "vocab_size": None,
-            "norm": "layernorm", "norm_position": "post"}  # fmt: skip
+    bias = model_type == SPEECHT5_ENCODER
+    return {"feature_encoder": fe, "decoder": False, "vocab_size": None, "norm": "layernorm",
+            "norm_position": "post", "relative_position_bias": bias}  # fmt: skip
+
+
+# SpeechT5Config's fields of the speech encoder prenet (SpeechT5SpeechEncoderPrenet).
+_PRENET_KEYS = ("conv_dim", "conv_kernel", "conv_stride", "num_feat_extract_layers",
+                "feat_extract_norm", "feat_extract_activation", "conv_bias",
+                "num_conv_pos_embeddings", "num_conv_pos_embedding_groups")  # fmt: skip
+# The text-to-speech and voice-conversion heads the same config sizes (SpeechT5ForTextToSpeech,
+# SpeechT5ForSpeechToSpeech: the speech decoder prenet and postnet, a vocoder).
+SPEECHT5_NOTE = (
+    "SpeechT5 read as SpeechT5ForSpeechToText (speech encoder prenet, text decoder prenet and "
+    "postnet); the text-to-speech and speech-to-speech models' speech decoder prenet and postnet "
+    "(speech_decoder_*) and the HiFi-GAN vocoder are not modelled; the sinusoidal positions and "
+    "token embeddings are not counted"
+)
+
+
+def split_speecht5(data: dict[str, Any]) -> dict[str, Any] | None:
+    """SpeechT5's flat config as a composite: the speech encoder (prenet fields, encoder_*
+    sizes) and the text decoder (decoder_* sizes; SpeechT5DecoderLayer is post-norm)."""
+    if data.get("model_type") != "speecht5":
+        return None
+    keys = ("hidden_size", "hidden_act", "layer_norm_eps")
+    common: dict[str, Any] = {k: data[k] for k in keys if k in data}
+    encoder: dict[str, Any] = {
+        **common,
+        **{k: data[k] for k in _PRENET_KEYS if k in data},
+        "model_type": SPEECHT5_ENCODER,
+        "num_hidden_layers": data.get("encoder_layers"),
+        "num_attention_heads": data.get("encoder_attention_heads"),
+        "intermediate_size": data.get("encoder_ffn_dim"),
+    }
+    decoder: dict[str, Any] = {
+        **common,
+        "model_type": "",  # the structure is stated by the fields below
+        "is_decoder": True,
+        "normalize_before": False,  # SpeechT5DecoderLayer: each sublayer's norm after its add
+        "num_hidden_layers": data.get("decoder_layers"),
+        "num_attention_heads": data.get("decoder_attention_heads"),
+        "intermediate_size": data.get("decoder_ffn_dim"),
+        "vocab_size": data.get("vocab_size"),
+    }
+    return {"model_type": "speecht5", "_notes": (SPEECHT5_NOTE,), "encoder": encoder,
+            "decoder": decoder}  # fmt: skip

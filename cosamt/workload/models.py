@@ -236,6 +236,10 @@ class ModelConfig(BaseModel):
     encoder on the waveform, the feature projection, the position convolution;
     :mod:`cosamt.workload.feature_encoder_ops`), one block before a bidirectional encoder's
     dense post-norm blocks. ``None``: none."""
+    relative_position_bias: bool = False
+    """SpeechT5's encoder attention (``SpeechT5RelativePositionalEncoding``): each layer adds
+    the queries times a T x T x ``head_dim`` table of relative position embeddings to the
+    scores (:mod:`cosamt.workload.relative_bias`); a bidirectional stack only."""
     per_layer_input: PositiveInt | None = None
     """Per-layer inputs (Gemma 4's ``hidden_size_per_layer_input``, needs ``layer_groups`` and a
     gated activation): once per token a projection of the input to ``n_layers`` x this width,
@@ -411,6 +415,8 @@ class ModelConfig(BaseModel):
                 )
 
     def _check_feature_encoder(self) -> None:
+        if self.relative_position_bias and (self.decoder or self.mla or self.layer_groups):
+            raise ValueError("relative_position_bias: a bidirectional encoder without MLA only")
         if self.feature_encoder is None:
             return
         plain = not (self.decoder or self.moe or self.mla or self.parallel or self.gated)

@@ -515,7 +515,8 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
     else:
         core = _attention_core(model, p, b, m, n, c)
-        ops += [core[0], *addons.mask_add(model, core[0]), *core[1:]]
+        ops += [core[0], *addons.mask_add(model, core[0]), *_relative_bias(model, core[0])]
+        ops += core[1:]
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops += addons.attention_gate(model, plan, b) + addons.attn_sub_norm(model, plan, b)
@@ -523,6 +524,14 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         return ops + addons.moa_outputs(model, plan, b)
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
+
+
+def _relative_bias(model: ModelConfig, qk: Einsum) -> list[Einsum]:
+    if not model.relative_position_bias:
+        return []
+    from cosamt.workload import relative_bias  # it builds on this module
+
+    return relative_bias.ops(model, qk)
 
 
 def _cross_kv_proj(model: ModelConfig, plan: BlockPlan, b: int) -> Einsum:
@@ -855,6 +864,10 @@ def assumptions(
         from cosamt.workload import feature_encoder_ops  # it builds on this module
 
         out += feature_encoder_ops.assumptions(conformer, model.encoder_tokens or seq_len)
+    if conformer.relative_position_bias and phase is Phase.PREFILL:
+        from cosamt.workload import relative_bias  # it builds on this module
+
+        out.append(relative_bias.assumption(conformer))
     if model.per_layer_input is not None or any(g.kv_shared for g in model.layer_groups or ()):
         from cosamt.workload import per_layer  # it builds on this module
 
