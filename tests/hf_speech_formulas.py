@@ -96,3 +96,26 @@ def speecht5_macs(cfg: dict[str, Any], t: int) -> dict[str, int]:
     cross = 2 * t * d * d + 2 * t * d * d + 2 * h * t * t * dh
     layer = self_attn + cross + 2 * t * d * ff
     return {"encoder": wav2vec2_macs(enc, t) + bias, "dense": cfg["decoder_layers"] * layer}
+
+
+MUSICGEN_MELODY = ("musicgen_melody",)
+
+
+def musicgen_melody_macs(cfg: dict[str, Any], t: int) -> dict[str, int]:
+    """MusicgenMelodyForConditionalGeneration.forward at t text tokens and t decoder steps, the
+    melody's chroma chroma_length frames long: the T5 text encoder; enc_to_dec_proj (text d_model
+    -> decoder hidden_size) on the t text states and audio_enc_to_dec_proj (num_chroma -> hidden)
+    on the chroma frames; MusicgenMelodyDecoder prepends both (torch.cat([encoder_hidden_states,
+    inputs_embeds])) and runs num_hidden_layers MusicgenMelodyDecoderLayers (self-attention and
+    fc1 / fc2 only) over chroma_length + 2t positions."""
+    text, dec = cfg["text_encoder"], cfg["decoder"]
+    d, h, ff = dec["hidden_size"], dec["num_attention_heads"], dec["ffn_dim"]
+    n = cfg["chroma_length"] + t + t
+    proj = (t * text["d_model"] * d if text["d_model"] != d else 0) + (
+        cfg["chroma_length"] * cfg["num_chroma"] * d if cfg["num_chroma"] != d else 0
+    )
+    layer = 4 * n * d * d + 2 * h * n * n * (d // h) + 2 * n * d * ff
+    return {
+        "encoder": t5_encoder_macs(text, t),
+        "dense": proj + dec["num_hidden_layers"] * layer,
+    }

@@ -47,7 +47,6 @@ def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
         ("dia", "hf_config.encoder_config"),  # encoder 1024 wide, decoder 2048
         ("fastspeech2_conformer", "hf_config.duration_predictor_layers"),  # text to speech
         ("rag", "hf_config.question_encoder"),
-        ("musicgen_melody", "hf_config.audio_encoder"),
         ("dia_decoder", "hf_config.is_encoder_decoder"),  # a decoder half on its own
         # conformer-like encoders other than ParakeetEncoder (were read as plain transformers)
         ("lasr_encoder", "hf_config.conv_kernel_size"),

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_speech_formulas import musicgen_macs, speecht5_macs, wav2vec2_macs
+from hf_speech_formulas import (
+    musicgen_macs,
+    musicgen_melody_macs,
+    speecht5_macs,
+    wav2vec2_macs,
+)
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -167,3 +172,55 @@ def test_cli_workload_and_solve_on_a_small_speecht5(tmp_path: Path) -> None:
     solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
     assert solved.exit_code == 0, solved.output
     assert "enc.pos_qk" in solved.stdout and "enc.feat.pos_conv" in solved.stdout
+
+
+def test_musicgen_melody_prepends_its_conditioning() -> None:
+    # MusicgenMelodyForConditionalGeneration: 235 chroma frames (12 -> 1024) and the 16 text
+    # states (512 -> 1024) prepended to the 16 decoder steps: 267 positions of self-attention,
+    # no cross-attention; in decode one step against 267 cached keys.
+    cfg = corpus("musicgen_melody")
+    model = config_from_dict(cfg, source="musicgen_melody")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    ops = {o.name: o for o in wl.operators}
+    assert ops["dec.cond.text_proj"].dims == {"b": 1, "m": 16, "e": 512, "f": 1024}
+    assert ops["dec.cond.chroma_proj"].dims == {"b": 1, "m": 235, "e": 12, "f": 1024}
+    assert ops["dec.qk"].dims["m"] == ops["dec.qk"].dims["n"] == 267
+    assert not any(name.startswith("dec.x") for name in ops)
+    got = {"encoder": 0, "dense": 0}
+    for plan, block in wl.blocks:
+        got["encoder" if plan.prefix.startswith("enc.") else "dense"] += model_macs(block)
+    assert got == musicgen_melody_macs(cfg, 16)
+    assert any("prepended, no cross-attention" in a for a in wl.assumptions)
+    step = build_workload(model, Phase.DECODE, 1, 16)
+    qk = next(o for o in step.operators if o.name == "dec.qk")
+    assert (qk.dims["m"], qk.dims["n"]) == (1, 267)
+    assert not any(o.name.startswith(("enc.", "dec.cond.")) for o in step.operators)
+    # The lm_heads (4 x 2048) on every prefill position, the prefix's included.
+    head = build_workload(model, Phase.PREFILL, 1, 16, lm_head=True).head
+    assert {o.name: o.dims["m"] for o in head} == {"final_norm": 267, "lm_head": 267}
+
+
+def test_musicgen_melody_without_chroma_length_is_refused() -> None:
+    cfg = corpus("musicgen_melody")
+    cfg["chroma_length"] = None
+    with pytest.raises(InputError) as info:
+        config_from_dict(cfg, source="musicgen_melody")
+    assert "hf_config.chroma_length" in [p.path for p in info.value.problems]
+
+
+def test_cli_workload_and_solve_on_a_small_musicgen_melody(tmp_path: Path) -> None:
+    cfg = corpus("musicgen_melody")
+    cfg.update(chroma_length=8, num_chroma=12)
+    cfg["text_encoder"].update(d_model=32, d_ff=64, num_heads=2, d_kv=16, num_layers=1)
+    cfg["decoder"].update(hidden_size=64, ffn_dim=128, num_attention_heads=2,
+                          num_hidden_layers=1, vocab_size=32)  # fmt: skip
+    (tmp_path / "melody.json").write_text(json.dumps(cfg))
+    inst = {"model": {"hf_config": "melody.json"}, "seq_len": 8, "arch": "edge",
+            "options": {"time_limit_s": 30, "threads": 1}}  # fmt: skip
+    (tmp_path / "inst.json").write_text(json.dumps(inst))
+    shown = CliRunner().invoke(app, ["workload", str(tmp_path / "inst.json")])
+    assert shown.exit_code == 0, shown.output
+    assert "dec.cond.chroma_proj" in shown.stdout
+    solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
+    assert solved.exit_code == 0, solved.output
+    assert "dec.cond.text_proj" in solved.stdout and "dec.av" in solved.stdout

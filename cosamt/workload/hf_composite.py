@@ -304,7 +304,9 @@ def read_pair(
     windowed = hf_local.bidirectional_encoder(str(data.get("model_type")), enc)
     enc = windowed or enc
     proj = bool(data.get("_encoder_proj"))
-    problems = _check_encoder(enc, dec, enc_key, proj, windowed is not None)
+    prefix = data.get("_prefix")  # MusicGen Melody (cosamt.workload.hf_speech, prefix)
+    text_proj = prefix is not None and prefix.get("text_proj") is True
+    problems = _check_encoder(enc, dec, enc_key, proj or text_proj, windowed is not None)
     if not dec.decoder:
         problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
     if dec.encoder_layers is not None or dec.decoder_tokens is not None:
@@ -316,10 +318,14 @@ def read_pair(
         f"{enc.image_tokens} image tokens" if enc.image_tokens else "the instance's seq_len tokens"
     )
     shape = ", ".join(f"{f} {getattr(enc, f)}" for f in _SHAPE)
+    uses = (
+        f"every decoder block with cross-attention against the encoder's output ({tokens})"
+        if prefix is None
+        else f"no cross-attention: the encoder's output ({tokens}) is prepended to the decoder's"
+    )
     notes = (
         f"composite config ({enc_key} + {dec_key}): {enc.n_layers} encoder blocks read from "
-        f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, every decoder "
-        f"block with cross-attention against the encoder's output ({tokens})",
+        f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, {uses}",
         *_split_notes(data, enc),
         *_capacity_note(data[dec_key], dec),
         *(
@@ -345,6 +351,7 @@ def read_pair(
         encoder=enc.model_copy(update={"decoder": False}),
         encoder_tokens=enc.image_tokens,
         encoder_proj=proj,
+        prefix_conditioning=prefix,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
         merged_cross_attention=outer in hf_local.MERGED_CROSS_TYPES,
         decoder=True,

@@ -1,6 +1,9 @@
 """Speech and music composites read into the encoder + decoder form of
 :mod:`cosamt.workload.hf_composite`.
 
+MusicGen Melody (``MusicgenMelodyForConditionalGeneration``) has the same towers, its text and
+chroma conditioning prepended to the decoder's tokens instead (:mod:`cosamt.workload.prefix`).
+
 MusicGen (transformers 5.24's ``MusicgenForConditionalGeneration``,
 ``models/musicgen/modeling_musicgen.py``): a T5 ``text_encoder`` (``T5EncoderModel``), a
 ``decoder`` (``MusicgenForCausalLM``: pre-norm ``MusicgenDecoderLayer`` blocks with
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cosamt.errors import InputError, Problem
 from cosamt.workload.feature_encoder import FeatureEncoder
 
 if TYPE_CHECKING:
@@ -38,7 +42,9 @@ if TYPE_CHECKING:
 
 _PREFIX = "hf_config"
 
-MUSICGEN_TYPES = frozenset({"musicgen"})
+MUSICGEN_TYPES = frozenset({"musicgen", "musicgen_melody"})
+# MusicgenMelodyForConditionalGeneration: the conditioning prepended, not cross-attended.
+_PREPENDED = frozenset({"musicgen_melody"})
 
 BACK_END_NOTE = (
     "the audio_encoder (EnCodec, EncodecModel: convolutions and LSTMs) is not modelled: it "
@@ -53,7 +59,7 @@ GUIDANCE_NOTE = (
 )
 
 
-def nest_musicgen(data: dict[str, Any]) -> dict[str, Any] | None:
+def nest_musicgen(data: dict[str, Any], source: str) -> dict[str, Any] | None:
     """MusicGen as a composite without its ``audio_encoder``: ``text_encoder`` as the encoder, ``decoder`` with its LM heads
     as one head of ``num_codebooks`` x ``vocab_size`` logits (the heads read the same hidden
     state: the same MACs), ``enc_to_dec_proj`` as the encoder projection."""
@@ -70,12 +76,20 @@ def nest_musicgen(data: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(books, int) and isinstance(vocab, int) and books > 0 and vocab > 0:
         decoder["vocab_size"] = books * vocab
         notes.append(
-            f"the LM head (when counted) is MusicgenForCausalLM.lm_heads, {books} heads of "
+            f"the LM head (when counted) is the decoder's lm_heads, {books} heads of "
             f"{vocab} logits on the same hidden state, as one head of {books * vocab}; the "
             f"decoder's input embeddings (the {books} codebooks' summed) are not counted; "
             "seq_len is the decoder's steps (codebook frames, the delay pattern's included)"
         )
     widths = (text.get("d_model") or text.get("hidden_size"), dec.get("hidden_size"))
+    if data["model_type"] in _PREPENDED:
+        return {
+            "model_type": data["model_type"],
+            "_prefix": _prefix(data, widths[0] != widths[1], source),
+            "_notes": tuple(notes),
+            "text_encoder": text,
+            "decoder": decoder,
+        }
     proj = widths[0] != widths[1] and dec.get("cross_attention_hidden_size") is None
     return {
         "model_type": data["model_type"],
@@ -84,6 +98,22 @@ def nest_musicgen(data: dict[str, Any]) -> dict[str, Any] | None:
         "_notes": tuple(notes),
         "text_encoder": text,
         "decoder": decoder,
+    }
+
+
+def _prefix(data: dict[str, Any], text_proj: bool, source: str) -> dict[str, Any]:
+    """MusicgenMelodyForConditionalGeneration's chroma_length frames of num_chroma features."""
+    problems = []
+    for key in ("chroma_length", "num_chroma"):
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(Problem(f"{_PREFIX}.{key}", f"must be a positive integer ({value!r})"))
+    if problems:
+        raise InputError(source, problems)
+    return {
+        "chroma_frames": data["chroma_length"],
+        "chroma_width": data["num_chroma"],
+        "text_proj": text_proj,
     }
 
 

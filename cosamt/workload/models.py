@@ -25,6 +25,7 @@ from cosamt.workload.addon_kinds import (
     MobileBottleneck,
     WindowKind,
 )
+from cosamt.workload.conditioning import PrefixConditioning
 from cosamt.workload.conformer import Conformer
 from cosamt.workload.feature_encoder import FeatureEncoder
 from cosamt.workload.layer_kinds import (
@@ -236,6 +237,10 @@ class ModelConfig(BaseModel):
     encoder on the waveform, the feature projection, the position convolution;
     :mod:`cosamt.workload.feature_encoder_ops`), one block before a bidirectional encoder's
     dense post-norm blocks. ``None``: none."""
+    prefix_conditioning: PrefixConditioning | None = None
+    """An encoder-decoder model whose encoder's output (and a melody's chroma) is prepended to
+    the decoder's tokens instead of cross-attended (MusicGen Melody,
+    :mod:`cosamt.workload.prefix`); needs ``encoder``, no cross-attention."""
     relative_position_bias: bool = False
     """SpeechT5's encoder attention (``SpeechT5RelativePositionalEncoding``): each layer adds
     the queries times a T x T x ``head_dim`` table of relative position embeddings to the
@@ -719,12 +724,18 @@ class ModelConfig(BaseModel):
                 raise ValueError("encoder_proj needs an encoder of its own shape (encoder)")
             return self
         if self.encoder_layers != enc.n_layers or (
-            enc.d_model != self.d_model and not (self.encoder_proj or self.transducer)
+            enc.d_model != self.d_model
+            and not (self.encoder_proj or self.transducer)
+            and not (self.prefix_conditioning and self.prefix_conditioning.text_proj)
         ):
             raise ValueError(
                 "encoder: needs encoder_layers = its n_layers and the same d_model (unless "
                 "encoder_proj)"
             )
+        if self.prefix_conditioning is not None and (
+            self.cross_attention or self.encoder_proj or self.merged_cross_attention
+        ):
+            raise ValueError("prefix_conditioning: no cross-attention and no encoder_proj")
         if self.transducer is not None and (enc.conformer is None or self.cross_attention):
             raise ValueError("transducer: a conformer encoder and no cross-attention")
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)

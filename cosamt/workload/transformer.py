@@ -313,6 +313,11 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
     cross_n = None
     if model.encoder_decoder or model.cross_attention:
         cross_n = model.encoder_tokens or seq_len
+    if model.prefix_conditioning is not None:  # MusicGen Melody: prepended, not cross-attended
+        from cosamt.workload import prefix  # it builds on this module
+
+        cross_n = None
+        seq_len += prefix.tokens(model, model.encoder_tokens or seq_len)
     # A fixed set of decoder queries (DETR) attend to each other whatever the encoder's length.
     seq_len = model.decoder_tokens or seq_len
     seq_len += model.prompt_tokens  # CPM-Ant's prompt runs through every block
@@ -394,6 +399,9 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         plans = [dataclasses.replace(proj, special="encoder_proj"), *plans]
     if phase is Phase.DECODE:
         return plans
+    if model.prefix_conditioning is not None:  # the projections of what is prepended, once
+        cond = BlockPlan("dec.cond.", "conditioning projections", 1, tokens, 0, False, False)
+        plans = [dataclasses.replace(cond, special="prefix_cond"), *plans]
     assert model.encoder_layers is not None
     if model.encoder is not None and model.encoder.global_local is not None:  # Pegasus-X
         return [*_global_local_plans(model.encoder, tokens), *plans]
@@ -714,6 +722,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload import transducer_ops  # it builds on this module
 
         return transducer_ops.block(model, plan, b)
+    if plan.special == "prefix_cond":
+        from cosamt.workload import prefix  # it builds on this module
+
+        return prefix.ops(model, plan, b)
     if plan.special == "encoder_proj":
         assert model.encoder is not None
         return [_projection(f"{p}enc_proj", b, m, model.encoder.d_model, d, c)]
@@ -804,6 +816,11 @@ def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Ein
     m = seq_len if phase is Phase.PREFILL else 1
     # CPM-Ant's output norm sees its prompt tokens too (dropped before the head).
     normed = m + model.prompt_tokens if phase is Phase.PREFILL else m
+    if model.prefix_conditioning is not None and phase is Phase.PREFILL:
+        from cosamt.workload import prefix  # it builds on this module
+
+        # MusicGen Melody's lm_heads run on the prefix's positions too.
+        m = normed = m + prefix.tokens(model, model.encoder_tokens or seq_len)
     ops = (
         [_norm("final_norm", model.norm, b, normed, model.d_model, 1)]
         if model.norm_position == "pre"
@@ -915,6 +932,10 @@ def assumptions(
         from cosamt.workload import transducer_ops  # it builds on this module
 
         out += transducer_ops.assumptions(model, phase, seq_len)
+    elif model.prefix_conditioning is not None:
+        from cosamt.workload import prefix  # it builds on this module
+
+        out += prefix.assumptions(model, phase.value, model.encoder_tokens or seq_len)
     elif model.encoder_decoder or model.cross_attention:
         tokens = model.encoder_tokens or seq_len
         out.append(
