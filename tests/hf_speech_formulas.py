@@ -119,3 +119,24 @@ def musicgen_melody_macs(cfg: dict[str, Any], t: int) -> dict[str, int]:
         "encoder": t5_encoder_macs(text, t),
         "dense": proj + dec["num_hidden_layers"] * layer,
     }
+
+
+SEAMLESS = ("seamless_m4t", "seamless_m4t_v2")
+
+
+def seamless_macs(cfg: dict[str, Any], t: int) -> dict[str, int]:
+    """SeamlessM4TForTextToText (SeamlessM4Tv2ForTextToText: the same layers, copied) at t
+    source and t target tokens: encoder_layers SeamlessM4TEncoderLayers (SeamlessM4TAttention's
+    q, k, v, out_proj of hidden x hidden, Q K^T and P V per head of hidden //
+    encoder_attention_heads; SeamlessM4TFeedForwardNetwork's fc1 / fc2 of encoder_ffn_dim) and
+    decoder_layers SeamlessM4TDecoderLayers (self-attention, cross_attention over the t encoder
+    states, the FFN of decoder_ffn_dim)."""
+    d = cfg["hidden_size"]
+
+    def attention(heads: int, m: int, n: int) -> int:
+        return 2 * m * d * d + 2 * n * d * d + 2 * heads * m * n * (d // heads)
+
+    h_enc, h_dec = cfg["encoder_attention_heads"], cfg["decoder_attention_heads"]
+    enc = attention(h_enc, t, t) + 2 * t * d * cfg["encoder_ffn_dim"]
+    dec = 2 * attention(h_dec, t, t) + 2 * t * d * cfg["decoder_ffn_dim"]
+    return {"encoder": cfg["encoder_layers"] * enc, "dense": cfg["decoder_layers"] * dec}

@@ -42,10 +42,12 @@ from hf_local_formulas import (
 from hf_speech_formulas import (
     MUSICGEN,
     MUSICGEN_MELODY,
+    SEAMLESS,
     SPEECHT5,
     WAV2VEC2,
     musicgen_macs,
     musicgen_melody_macs,
+    seamless_macs,
     speecht5_macs,
     wav2vec2_macs,
 )
@@ -73,14 +75,15 @@ MIN_ACCEPTED = {
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
-    "encoder-decoder": 58,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 60,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
     # (local and sparse attention: tests/hf_local_formulas.py); + parakeet_rnnt,
     # nemotron_asr_streaming, nemotron3_5_asr (RNN-T, streaming conformer:
     # tests/hf_conformer_formulas.py); + musicgen (EnCodec a stated back-end:
     # tests/hf_speech_formulas.py); + speech-encoder-decoder (the wav2vec2 feature encoder),
-    # speecht5 (its speech prenet, relative position bias), musicgen_melody (prepended)
+    # speecht5 (its speech prenet, relative position bias), musicgen_melody (prepended),
+    # seamless_m4t(_v2) (their text-to-text model)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -587,6 +590,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in MUSICGEN_MELODY:  # its conditioning prepended (tests/hf_speech_formulas.py)
         assert got == musicgen_melody_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in SEAMLESS:  # its text-to-text model (tests/hf_speech_formulas.py)
+        assert got == seamless_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     if model_type in SPEECHT5:  # speech prenet, relative bias (tests/hf_speech_formulas.py)
         assert got == speecht5_macs(cfg, SEQ), (model_type, got)

@@ -11,6 +11,7 @@ import pytest
 from hf_speech_formulas import (
     musicgen_macs,
     musicgen_melody_macs,
+    seamless_macs,
     speecht5_macs,
     wav2vec2_macs,
 )
@@ -224,3 +225,19 @@ def test_cli_workload_and_solve_on_a_small_musicgen_melody(tmp_path: Path) -> No
     solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
     assert solved.exit_code == 0, solved.output
     assert "dec.cond.text_proj" in solved.stdout and "dec.av" in solved.stdout
+
+
+@pytest.mark.parametrize("model_type", ["seamless_m4t", "seamless_m4t_v2"])
+def test_seamless_is_read_as_its_text_to_text_model(model_type: str) -> None:
+    # SeamlessM4TForTextToText: 24 pre-norm encoder layers, 24 pre-norm decoder layers with
+    # cross-attention (1024 wide, 16 heads, FFN 8192, ReLU); the speech towers stated away.
+    cfg = corpus(model_type)
+    model = config_from_dict(cfg, source=model_type)
+    assert model.encoder is not None and model.encoder.norm_position == "pre"
+    assert (model.encoder_layers, model.n_layers, model.d_ff) == (24, 24, 8192)
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    got = {"encoder": 0, "dense": 0}
+    for plan, block in wl.blocks:
+        got["encoder" if plan.prefix.startswith("enc.") else "dense"] += model_macs(block)
+    assert got == seamless_macs(cfg, 16)
+    assert any("ForTextToText" in a and "speech encoder" in a for a in wl.assumptions)

@@ -831,7 +831,7 @@ def config_from_dict(
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
     data = hf_composite.nest_decoder(data) or hf_speech.nest_musicgen(data, source) or data
-    data = hf_speech.split_speecht5(data) or data
+    data = hf_speech.split_speecht5(data) or hf_speech.split_seamless(data) or data
     if hf_transducer.is_transducer(data):  # RNN-T and TDT: LSTM prediction + joint networks
         return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)

@@ -28,6 +28,13 @@ convolution, a sinusoidal embedding added; ``SpeechT5Encoder``: a LayerNorm, the
 ``SpeechT5EncoderLayer``s whose attention adds a relative position bias,
 :mod:`cosamt.workload.relative_bias`) and ``SpeechT5DecoderWithTextPrenet`` (token embeddings,
 post-norm ``SpeechT5DecoderLayer``s with cross-attention), the flat config split into the two.
+
+SeamlessM4T (``seamless_m4t``, ``seamless_m4t_v2``) as ``SeamlessM4TForTextToText`` /
+``SeamlessM4Tv2ForTextToText`` (the model the seq2seq LM mapping names, which gives the type
+its class): ``text_encoder`` (``SeamlessM4TEncoder``: pre-norm ``SeamlessM4TEncoderLayer``s)
+and ``text_decoder`` (``SeamlessM4TDecoder``: pre-norm ``SeamlessM4TDecoderLayer``s with
+cross-attention), the flat config split into the two; the speech encoder, the text-to-unit
+model and the vocoder of the speech models are not modelled (stated).
 """
 
 from __future__ import annotations
@@ -222,3 +229,34 @@ def split_speecht5(data: dict[str, Any]) -> dict[str, Any] | None:
     }
     return {"model_type": "speecht5", "_notes": (SPEECHT5_NOTE,), "encoder": encoder,
             "decoder": decoder}  # fmt: skip
+
+
+SEAMLESS_TYPES = {"seamless_m4t": "SeamlessM4TForTextToText",
+                  "seamless_m4t_v2": "SeamlessM4Tv2ForTextToText"}  # fmt: skip
+
+
+def split_seamless(data: dict[str, Any]) -> dict[str, Any] | None:
+    """SeamlessM4T's flat config as its text-to-text model: the text encoder (encoder_* sizes)
+    and the text decoder (decoder_* sizes), both pre-norm, of ``activation_function``."""
+    kind = SEAMLESS_TYPES.get(str(data.get("model_type")))
+    if kind is None:
+        return None
+    keys = ("hidden_size", "activation_function", "layer_norm_eps")
+    common: dict[str, Any] = {k: data[k] for k in keys if k in data}
+    common["model_type"] = ""  # the structure is stated by the fields below
+    halves = {}
+    for half in ("encoder", "decoder"):
+        halves[half] = {
+            **common,
+            "num_hidden_layers": data.get(f"{half}_layers"),
+            "num_attention_heads": data.get(f"{half}_attention_heads"),
+            "intermediate_size": data.get(f"{half}_ffn_dim"),
+        }
+    halves["decoder"].update(is_decoder=True, vocab_size=data.get("vocab_size"))
+    note = (
+        f"SeamlessM4T read as {kind} (the model the seq2seq LM mapping names): the text "
+        "encoder and decoder and the LM head; the speech encoder (a conformer with an adapter), "
+        "the text-to-unit model and the HiFi-GAN vocoder of the speech-input and speech-output "
+        "models are not modelled; token embeddings and sinusoidal positions are not counted"
+    )
+    return {"model_type": data["model_type"], "_notes": (note,), **halves}
