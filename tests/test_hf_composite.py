@@ -44,12 +44,8 @@ def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
 @pytest.mark.parametrize(
     ("model_type", "path"),
     [
-        ("parakeet_rnnt", "hf_config.decoder_hidden_size"),  # RNN-T decoder (not read)
         ("fastspeech2_conformer", "hf_config.duration_predictor_layers"),  # text to speech
-        ("nemotron_asr_streaming_encoder", "hf_config.sliding_window"),  # streaming conformer
-        ("speech-encoder-decoder", "hf_config.encoder.conv_kernel"),  # wav2vec2 front-end
         ("rag", "hf_config.question_encoder"),
-        ("musicgen", "hf_config.audio_encoder"),
         ("dia_decoder", "hf_config.is_encoder_decoder"),  # a decoder half on its own
         # conformer-like encoders other than ParakeetEncoder (were read as plain transformers)
         ("lasr_encoder", "hf_config.conv_kernel_size"),

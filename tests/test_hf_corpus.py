@@ -51,6 +51,18 @@ from hf_local_formulas import (
     t5gemma_macs,
 )
 from hf_moe_hybrid_formulas import MOE_HYBRIDS, moe_hybrid_macs
+from hf_speech_formulas import (
+    MUSICGEN,
+    MUSICGEN_MELODY,
+    SEAMLESS,
+    SPEECHT5,
+    WAV2VEC2,
+    musicgen_macs,
+    musicgen_melody_macs,
+    seamless_macs,
+    speecht5_macs,
+    wav2vec2_macs,
+)
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -78,7 +90,7 @@ MIN_ACCEPTED = {
     # bailing_hybrid, lara_mini, minimax (tests/hf_moe_hybrid_formulas.py), ernie4_5_vl_moe_text,
     # unlimited_ocr_text (reference sliding-window attention: full in prefill), inkling_text, axk2,
     # zaya, longcat_flash
-    "encoder-decoder": 65,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
+    "encoder-decoder": 74,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
     # + canary, cohere_asr, parakeet_tdt (conformer encoders, a TDT transducer:
     # tests/hf_conformer_formulas.py); + t5gemma(2), led, bigbird_pegasus, longt5, pegasus_x
     # (local and sparse attention: tests/hf_local_formulas.py); + deformable_detr, rt_detr,
@@ -86,7 +98,12 @@ MIN_ACCEPTED = {
     # (deformable attention: tests/hf_detection_formulas.py); + conditional_detr, dab-detr,
     # dia, moonshine_streaming, prophetnet (tests/hf_encdec_formulas.py; informer and
     # time_series_transformer refused: their default configs have no prediction_length, which
-    # the modelling code needs; time_series_transformer was read, wrongly, as a plain BART)
+    # the modelling code needs; time_series_transformer was read, wrongly, as a plain BART);
+    # + parakeet_rnnt, nemotron_asr_streaming, nemotron3_5_asr (RNN-T, streaming conformer:
+    # tests/hf_conformer_formulas.py); + musicgen (EnCodec a stated back-end:
+    # tests/hf_speech_formulas.py); + speech-encoder-decoder (the wav2vec2 feature encoder),
+    # speecht5 (its speech prenet, relative position bias), musicgen_melody (prepended),
+    # seamless_m4t(_v2) (their text-to-text model)
     "vision-conv": 0,  # convolutional image classifiers: each refused with a named reason
 }
 
@@ -498,6 +515,8 @@ def composite_macs(enc: dict[str, Any], dec: dict[str, Any]) -> list[dict[str, i
             blocks = expected_macs(dec, gd, src)
             blocks["dense"] = blocks.get("dense", 0) + proj
             encoder = conformer_macs(enc, src) if conformer else expected_macs(enc, ge)["dense"]
+            if enc.get("model_type") in WAV2VEC2:  # its feature encoder and post-norm layers
+                encoder = wav2vec2_macs(enc, src)
             out.append({"encoder": encoder, **blocks})
     return out
 
@@ -604,6 +623,18 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in PROPHETNET:  # n-stream self-attention (hf_encdec_formulas.py)
         assert got == prophetnet_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in MUSICGEN:  # T5 text encoder, codebook decoder (tests/hf_speech_formulas.py)
+        assert got == musicgen_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in MUSICGEN_MELODY:  # its conditioning prepended (tests/hf_speech_formulas.py)
+        assert got == musicgen_melody_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in SEAMLESS:  # its text-to-text model (tests/hf_speech_formulas.py)
+        assert got == seamless_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in SPEECHT5:  # speech prenet, relative bias (tests/hf_speech_formulas.py)
+        assert got == speecht5_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

@@ -29,6 +29,7 @@ from cosamt.workload import (
     hf_local,
     hf_moe_hybrid,
     hf_recurrent,
+    hf_speech,
     hf_transducer,
     hf_vision,
 )
@@ -682,7 +683,9 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
     read = read | hf_local.READ_KEYS.get(model_type, set())  # local attention (hf_local)
     if model_type in hf_conformer.CONFORMER_TYPES:
-        read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
+        read = set(hf_conformer.READ_KEYS)  # the convolution module, the streaming context
+    if model_type in hf_speech.FEATURE_ENCODER_TYPES:
+        read = set(hf_speech.FEATURE_ENCODER_KEYS)  # wav2vec2's convolutions (hf_speech)
     read = hf_addons.READ_KEYS.get(model_type, read)
     read = read | hf_moe_hybrid.READ_KEYS.get(model_type, set())
     for key, message in REFUSED_KEYS:
@@ -778,6 +781,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_local.pegasus_x(r, model_type, base)}
     if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
         return {**base, **hf_conformer.fields(r, model_type)}
+    if model_type in hf_speech.FEATURE_ENCODER_TYPES:
+        return {**base, **hf_speech.feature_encoder_fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
     if model_type in hf_encdec.CONDITIONAL_TYPES:  # Conditional DETR, DAB-DETR
@@ -858,8 +863,9 @@ def config_from_dict(
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
-    data = hf_composite.nest_decoder(data) or data
-    if hf_transducer.is_transducer(data):  # Parakeet TDT: LSTM prediction + joint networks
+    data = hf_composite.nest_decoder(data) or hf_speech.nest_musicgen(data, source) or data
+    data = hf_speech.split_speecht5(data) or hf_speech.split_seamless(data) or data
+    if hf_transducer.is_transducer(data):  # RNN-T and TDT: LSTM prediction + joint networks
         return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)
     if keys is not None:  # encoder + decoder sub-configs, each read by this reader

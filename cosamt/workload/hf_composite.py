@@ -24,8 +24,13 @@ from cosamt.workload.models import ModelConfig
 _PREFIX = "hf_config"
 Reader = Callable[[dict[str, Any], str | None, str], ModelConfig]
 
-# (encoder key, decoder key) pairs composite configs use.
-PAIRS = (("encoder", "decoder"), ("encoder_config", "decoder_config"))
+# (encoder key, decoder key) pairs composite configs use (MusicGen's once its audio codec is set
+# aside: cosamt.workload.hf_speech).
+PAIRS = (
+    ("encoder", "decoder"),
+    ("encoder_config", "decoder_config"),
+    ("text_encoder", "decoder"),
+)
 
 # Composites that are not one encoder + one decoder: refused by the sub-config that shows it.
 _REFUSED_PARTS = (
@@ -45,12 +50,12 @@ _REFUSED_PARTS = (
     ),
 )
 
-# Parakeet RNN-T and NVIDIA's streaming RNN-T (transformers' ParakeetForRNNT and its subclasses):
-# no transformer decoder. (Parakeet TDT is read by cosamt.workload.hf_transducer.)
+# A transducer of a family not read (Parakeet RNN-T / TDT and NVIDIA's streaming RNN-Ts are read
+# by cosamt.workload.hf_transducer): no transformer decoder.
 _TRANSDUCER = (
-    "an RNN-T decoder (ParakeetForRNNT: an LSTM prediction network of decoder_hidden_size and "
-    "num_decoder_layers, a joint network over every encoder frame and emitted token) is not "
-    "modelled: its modelling code was not read for cosamt (the TDT transducer, parakeet_tdt, is)"
+    "a transducer decoder (an LSTM prediction network of decoder_hidden_size, a joint network) "
+    "of a family whose modelling code was not read for cosamt is not modelled (the ones read: "
+    "parakeet_rnnt, parakeet_tdt, nemotron_asr_streaming, nemotron3_5_asr)"
 )
 
 _TEXT_TO_SPEECH = (
@@ -341,8 +346,15 @@ def read_pair(
     proj = bool(data.get("_encoder_proj"))
     # Dia's DiaCrossAttention: K/V from the encoder's width, heads of its own (hf_encdec).
     cross = hf_encdec.cross_shape(data[dec_key])
+    prefix = data.get("_prefix")  # MusicGen Melody (cosamt.workload.hf_speech, prefix)
+    text_proj = prefix is not None and prefix.get("text_proj") is True
     problems = _check_encoder(
-        enc, dec, enc_key, proj, windowed is not None, cross.kv_width if cross else None
+        enc,
+        dec,
+        enc_key,
+        proj or text_proj,
+        windowed is not None,
+        cross.kv_width if cross else None,
     )
     bad_cross = hf_encdec.cross_problem(data[dec_key])
     if bad_cross is not None:
@@ -358,21 +370,27 @@ def read_pair(
         f"{enc.image_tokens} image tokens" if enc.image_tokens else "the instance's seq_len tokens"
     )
     shape = ", ".join(f"{f} {getattr(enc, f)}" for f in _SHAPE)
+    uses = (
+        f"every decoder block with cross-attention against the encoder's output ({tokens})"
+        if prefix is None
+        else f"no cross-attention: the encoder's output ({tokens}) is prepended to the decoder's"
+    )
     notes = (
         f"composite config ({enc_key} + {dec_key}): {enc.n_layers} encoder blocks read from "
-        f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, every decoder "
-        f"block with cross-attention against the encoder's output ({tokens})",
+        f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, {uses}",
         *_split_notes(data, enc),
         *_capacity_note(data[dec_key], dec),
         *(
             [
                 f"the decoder projects the encoder's output {enc.d_model} -> {dec.d_model} "
-                "(CohereAsrDecoder.proj) on every decoder forward, each decode step included, as "
-                "the source computes it (the cross-attention K/V are cached all the same)"
+                f"({data.get('_proj_class', 'CohereAsrDecoder.proj')}) on every decoder "
+                "forward, each decode step included, as the source computes it (the "
+                "cross-attention K/V are cached all the same)"
             ]
             if proj
             else []
         ),
+        *data.get("_notes", ()),  # what a family's nesting states (cosamt.workload.hf_speech)
         *([_DECODER_NOTES[t]] if (t := data[dec_key].get("model_type")) in _DECODER_NOTES else []),
         *([hf_local.MERGED_NOTE] if outer in hf_local.MERGED_CROSS_TYPES else []),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
@@ -386,6 +404,7 @@ def read_pair(
         encoder_tokens=enc.image_tokens,
         encoder_proj=proj,
         cross_shape=cross,
+        prefix_conditioning=prefix,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
         merged_cross_attention=outer in hf_local.MERGED_CROSS_TYPES,
         decoder=True,

@@ -317,10 +317,7 @@ REFUSED_TYPES = {
     "rwkv": "RWKV's recurrent time mixing is not modelled",
     "xlstm": "xLSTM's recurrent blocks are not modelled",
     "xlnet": "XLNet's two-stream relative attention is not modelled",
-    "seamless_m4t": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
-    "not modelled as one",
-    "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
-    "not modelled as one",
+    # seamless_m4t(_v2): read as their text-to-text model (cosamt.workload.hf_speech).
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",

@@ -25,6 +25,7 @@ from cosamt.workload.addon_kinds import (
     MobileBottleneck,
     WindowKind,
 )
+from cosamt.workload.conditioning import PrefixConditioning
 from cosamt.workload.conformer import Conformer
 from cosamt.workload.deformable import Deformable
 from cosamt.workload.encdec_kinds import (
@@ -33,6 +34,7 @@ from cosamt.workload.encdec_kinds import (
     InformerShape,
     NgramStreams,
 )
+from cosamt.workload.feature_encoder import FeatureEncoder
 from cosamt.workload.layer_kinds import (
     AltUp,
     BlockSparse,
@@ -266,6 +268,19 @@ class ModelConfig(BaseModel):
     attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
     (:mod:`cosamt.workload.conformer_ops`); a bidirectional encoder of plain dense blocks only.
     ``None``: Transformer blocks."""
+    feature_encoder: FeatureEncoder | None = None
+    """A wav2vec2-style encoder's convolutional front-end (``Wav2Vec2Model``: the feature
+    encoder on the waveform, the feature projection, the position convolution;
+    :mod:`cosamt.workload.feature_encoder_ops`), one block before a bidirectional encoder's
+    dense post-norm blocks. ``None``: none."""
+    prefix_conditioning: PrefixConditioning | None = None
+    """An encoder-decoder model whose encoder's output (and a melody's chroma) is prepended to
+    the decoder's tokens instead of cross-attended (MusicGen Melody,
+    :mod:`cosamt.workload.prefix`); needs ``encoder``, no cross-attention."""
+    relative_position_bias: bool = False
+    """SpeechT5's encoder attention (``SpeechT5RelativePositionalEncoding``): each layer adds
+    the queries times a T x T x ``head_dim`` table of relative position embeddings to the
+    scores (:mod:`cosamt.workload.relative_bias`); a bidirectional stack only."""
     per_layer_input: PositiveInt | None = None
     """Per-layer inputs (Gemma 4's ``hidden_size_per_layer_input``, needs ``layer_groups`` and a
     gated activation): once per token a projection of the input to ``n_layers`` x this width,
@@ -406,6 +421,7 @@ class ModelConfig(BaseModel):
         self._check_addons()
         self._check_conformer()
         self._check_deformable()
+        self._check_feature_encoder()
         return self
 
     def _check_addons(self) -> None:
@@ -527,6 +543,23 @@ class ModelConfig(BaseModel):
                 raise ValueError(
                     f"conv_groups.{name}: {groups} groups do not divide {cin} -> {cout}"
                 )
+
+    def _check_feature_encoder(self) -> None:
+        if self.relative_position_bias and (self.decoder or self.mla or self.layer_groups):
+            raise ValueError("relative_position_bias: a bidirectional encoder without MLA only")
+        if self.feature_encoder is None:
+            return
+        plain = not (self.decoder or self.moe or self.mla or self.parallel or self.gated)
+        plain = plain and self.norm_position == "post" and self.conformer is None
+        if not plain or self.layer_groups is not None or self.encoder_layers is not None:
+            raise ValueError(
+                "feature_encoder: a bidirectional post-norm encoder of dense blocks with a plain "
+                "FFN only"
+            )
+        if self.d_model % self.feature_encoder.pos_groups:
+            raise ValueError(
+                "feature_encoder: the position convolution's groups must divide d_model"
+            )
 
     def _check_conformer(self) -> None:
         if self.conformer is None:
@@ -887,11 +920,16 @@ class ModelConfig(BaseModel):
             enc.d_model != self.d_model
             and not (self.encoder_proj or self.transducer)
             and (self.cross_shape is None or self.cross_shape.kv_width != enc.d_model)
+            and not (self.prefix_conditioning and self.prefix_conditioning.text_proj)
         ):
             raise ValueError(
                 "encoder: needs encoder_layers = its n_layers and the same d_model (unless "
                 "encoder_proj)"
             )
+        if self.prefix_conditioning is not None and (
+            self.cross_attention or self.encoder_proj or self.merged_cross_attention
+        ):
+            raise ValueError("prefix_conditioning: no cross-attention and no encoder_proj")
         if self.transducer is not None and (enc.conformer is None or self.cross_attention):
             raise ValueError("transducer: a conformer encoder and no cross-attention")
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)

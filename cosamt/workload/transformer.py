@@ -315,6 +315,11 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
     cross_n = None
     if model.encoder_decoder or model.cross_attention:
         cross_n = model.encoder_tokens or seq_len
+    if model.prefix_conditioning is not None:  # MusicGen Melody: prepended, not cross-attended
+        from cosamt.workload import prefix  # it builds on this module
+
+        cross_n = None
+        seq_len += prefix.tokens(model, model.encoder_tokens or seq_len)
     # A fixed set of decoder queries (DETR) attend to each other whatever the encoder's length.
     seq_len = model.decoder_tokens or seq_len
     seq_len += model.prompt_tokens  # CPM-Ant's prompt runs through every block
@@ -404,6 +409,9 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         plans = [dataclasses.replace(proj, special="encoder_proj"), *plans]
     if phase is Phase.DECODE:
         return plans
+    if model.prefix_conditioning is not None:  # the projections of what is prepended, once
+        cond = BlockPlan("dec.cond.", "conditioning projections", 1, tokens, 0, False, False)
+        plans = [dataclasses.replace(cond, special="prefix_cond"), *plans]
     assert model.encoder_layers is not None
     if model.encoder is not None and model.encoder.global_local is not None:  # Pegasus-X
         return [*_global_local_plans(model.encoder, tokens), *plans]
@@ -442,10 +450,13 @@ def _with_frontend(
     model: ModelConfig, plans: list[BlockPlan], p: str, tokens: int
 ) -> list[BlockPlan]:
     """A conformer encoder's plans: its subsampling front-end (once) before its blocks, which
-    are named ``enc.`` when the encoder stands alone."""
-    if model.conformer is None:
+    are named ``enc.`` when the encoder stands alone; a wav2vec2-style encoder's feature
+    encoder likewise (``feat.``)."""
+    if model.conformer is None and model.feature_encoder is None:
         return plans
     front = BlockPlan(f"{p}sub.", "subsampling front-end", 1, tokens, 0, False, False)
+    if model.feature_encoder is not None:
+        front = BlockPlan(f"{p}feat.", "feature encoder", 1, tokens, 0, False, False)
     front = dataclasses.replace(front, special="frontend")
     if not p:
         plans = [dataclasses.replace(q, prefix=f"enc.{q.prefix}") for q in plans]
@@ -534,7 +545,8 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
     else:
         core = _attention_core(model, p, b, m, n, c)
-        ops += [core[0], *addons.mask_add(model, core[0]), *core[1:]]
+        ops += [core[0], *addons.mask_add(model, core[0]), *_relative_bias(model, core[0])]
+        ops += core[1:]
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops += addons.attention_gate(model, plan, b) + addons.attn_sub_norm(model, plan, b)
@@ -542,6 +554,14 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         return ops + addons.moa_outputs(model, plan, b)
     ops.append(_projection(f"{p}out_proj", b, m, model.n_heads * model.vdh, model.d_model, c))
     return ops
+
+
+def _relative_bias(model: ModelConfig, qk: Einsum) -> list[Einsum]:
+    if not model.relative_position_bias:
+        return []
+    from cosamt.workload import relative_bias  # it builds on this module
+
+    return relative_bias.ops(model, qk)
 
 
 def _cross_kv_proj(model: ModelConfig, plan: BlockPlan, b: int) -> Einsum:
@@ -751,9 +771,17 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload import transducer_ops  # it builds on this module
 
         return transducer_ops.block(model, plan, b)
+    if plan.special == "prefix_cond":
+        from cosamt.workload import prefix  # it builds on this module
+
+        return prefix.ops(model, plan, b)
     if plan.special == "encoder_proj":
         assert model.encoder is not None
         return [_projection(f"{p}enc_proj", b, m, model.encoder.d_model, d, c)]
+    if model.feature_encoder is not None and plan.special == "frontend":
+        from cosamt.workload import feature_encoder_ops  # it builds on this module
+
+        return feature_encoder_ops.frontend(model, plan, b)
     if model.conformer is not None:
         from cosamt.workload import conformer_ops  # it builds on this module
 
@@ -837,6 +865,11 @@ def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Ein
     m = seq_len if phase is Phase.PREFILL else 1
     # CPM-Ant's output norm sees its prompt tokens too (dropped before the head).
     normed = m + model.prompt_tokens if phase is Phase.PREFILL else m
+    if model.prefix_conditioning is not None and phase is Phase.PREFILL:
+        from cosamt.workload import prefix  # it builds on this module
+
+        # MusicGen Melody's lm_heads run on the prefix's positions too.
+        m = normed = m + prefix.tokens(model, model.encoder_tokens or seq_len)
     ops = (
         [_norm("final_norm", model.norm, b, normed, model.d_model, 1)]
         if model.norm_position == "pre"
@@ -917,6 +950,14 @@ def assumptions(
         from cosamt.workload import conformer_ops  # it builds on this module
 
         out += conformer_ops.assumptions(conformer, model.encoder_tokens or seq_len)
+    if conformer.feature_encoder is not None and phase is Phase.PREFILL:
+        from cosamt.workload import feature_encoder_ops  # it builds on this module
+
+        out += feature_encoder_ops.assumptions(conformer, model.encoder_tokens or seq_len)
+    if conformer.relative_position_bias and phase is Phase.PREFILL:
+        from cosamt.workload import relative_bias  # it builds on this module
+
+        out.append(relative_bias.assumption(conformer))
     if model.per_layer_input is not None or any(g.kv_shared for g in model.layer_groups or ()):
         from cosamt.workload import per_layer  # it builds on this module
 
@@ -978,6 +1019,10 @@ def assumptions(
         from cosamt.workload import transducer_ops  # it builds on this module
 
         out += transducer_ops.assumptions(model, phase, seq_len)
+    elif model.prefix_conditioning is not None:
+        from cosamt.workload import prefix  # it builds on this module
+
+        out += prefix.assumptions(model, phase.value, model.encoder_tokens or seq_len)
     elif (model.encoder_decoder or model.cross_attention) and model.deformable is None:
         tokens = model.encoder_tokens or seq_len
         out.append(
@@ -991,6 +1036,8 @@ def assumptions(
     front = "any input front-end (patch embedding, audio convolutions)"
     if conformer.conformer is not None:  # its subsampling convolutions are modelled (enc.sub.)
         front = "any input front-end other than the conformer's subsampling convolutions"
+    if conformer.feature_encoder is not None:  # modelled (enc.feat.)
+        front = "any input front-end other than the wav2vec2 feature encoder"
     out.append(
         f"embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and {front} are not modelled"
     )
