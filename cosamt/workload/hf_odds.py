@@ -264,7 +264,12 @@ def _mistral_large4(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "decompresses the whole cached latent every step)"
     )
     groups = [
-        {"mixer": "attention", "ffn": "moe" if kind == "sparse" else "dense", "no_rope": not r_}
+        {
+            "mixer": "attention",
+            "ffn": "moe" if kind == "sparse" else "dense",
+            "no_rope": not r_,
+            "no_rope_slices": not r_,
+        }
         for kind, r_ in zip(mlp, rope, strict=True)
     ]
     return {**out, "layer_groups": _groups(groups)}
