@@ -625,7 +625,9 @@ class _Solver:
         solved without it is solved again in full (no budget), as the menu solves its groups."""
         fresh = [g for g in groups if self._key(g) in self.provisional]
         fresh = list({self._key(g): g for g in fresh}.values())
-        outcomes = self._solve_each([(g, self._completion(self._key(g))) for g in fresh])
+        outcomes = self._solve_each(
+            self._widest_first([(g, self._completion(self._key(g))) for g in fresh])
+        )
         for key, outcome in outcomes.items():
             self._complete(key, outcome)
         out: list[Cost | None] = []
@@ -633,6 +635,19 @@ class _Solver:
             cost = self._cost(g)
             out.append(None if isinstance(cost, Beyond) else cost)
         return out
+
+    def _widest_first(
+        self, jobs: list[tuple[Group, SolveSettings]]
+    ) -> list[tuple[Group, SolveSettings]]:
+        """A batch of completions with its largest group given every worker's threads: it is the
+        batch's longest solve, and once the others are done its worker would be the only one
+        busy (HiGHS's parallel tree search; its result does not depend on timing)."""
+        if self.pool is None or not jobs:
+            return jobs
+        k = max(range(len(jobs)), key=lambda i: len(jobs[i][0].ops))
+        g, s = jobs[k]
+        wide = replace(s, threads=s.threads * self.settings.jobs)
+        return [*jobs[:k], (g, wide), *jobs[k + 1 :]]
 
     def _completion(self, key: tuple[object, ...]) -> SolveSettings:
         """The settings that complete a provisional solve with its tie-break: stage 2 alone,
@@ -757,6 +772,8 @@ class _Solver:
             self.provisional.add(key)
         if key in self.provisional:
             completion = self._completion(key)
+            if self.pool is not None:  # one solve at a time here: the workers' cores are idle
+                completion = replace(completion, threads=completion.threads * self.settings.jobs)
             self._complete(key, solve_one(self.solver, g.group, self.arch, completion, self.clock))
             if key in self.provisional:  # e.g. out of time: the first schedule stays, said so
                 first = self.done[key]

@@ -122,6 +122,24 @@ def test_stage_two_alone_finds_the_exhaustive_tiebreak(
         assert abs(mine - best) <= NUMERIC_GAP * best, (dims, objective, got, ex)
 
 
+@pytest.mark.parametrize("objective", [Objective.LATENCY, Objective.ENERGY], ids=str)
+@pytest.mark.parametrize("dims", [(11, 10, 3), (22, 13, 3)], ids=str)
+def test_stage_two_alone_over_padded_sizes(dims: tuple[int, int, int], objective) -> None:
+    """With padded sizes (11 -> 12, 13 -> 14), a size whose own optimum lies above the pinned
+    primary has no stage-2 schedule: that is a proof it cannot win, so the completion is still
+    proven (it was reported FEASIBLE with no bound: found on Llama-2's FFN at 64 x 64K tokens),
+    and it is the full lexicographic solve's schedule."""
+    arch = _two_level(64, 4.0)
+    op = gemm("g", *dims)
+    padded = replace(FAST, objective=objective, padding=True)
+    full = solve_operator(op, arch, padded)
+    first = solve_operator(op, arch, replace(padded, tiebreak=False))
+    assert first.objective is not None and first.bound is not None
+    res = solve_operator(op, arch, replace(padded, known_primary=(first.objective, first.bound)))
+    assert res.proven and full.proven, (res.status, res.tiebreak, res.note)
+    assert (res.latency, res.energy) == (full.latency, full.energy)
+
+
 def test_stage_two_alone_under_a_wrong_pin_claims_nothing() -> None:
     """Pinned below the true optimum, stage 2 has no schedule: the result has none and says so,
     and its status is not INFEASIBLE (the operator has schedules; only the pin is wrong)."""

@@ -17,7 +17,7 @@ from support import ffn_chain_4, make_arch
 from cosamt.api import evaluate_schedule
 from cosamt.fusion.chain import block_chains, candidates
 from cosamt.fusion.explore import Beyond, Cost, Outcome, settle, shortest_partition
-from cosamt.fusion.schemes import Scheme
+from cosamt.fusion.schemes import Group, Scheme
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import (
     Deadline,
@@ -368,3 +368,18 @@ def test_completing_a_provisional_candidate(expired: bool) -> None:
             (full.metrics.latency_cycles, full.metrics.energy_pj), rel=1e-9
         )
         assert cost == group_cost(kept, settings.objective)
+
+
+def test_a_completion_batch_gives_its_largest_group_every_workers_threads() -> None:
+    """In processes, the largest completion of a batch (its longest solve, alone once the others
+    are done) runs HiGHS's parallel tree search on every worker's threads; the others keep theirs.
+    One process: nothing changes."""
+    group = ffn_chain_4()
+    single = Group("ffn1", Scheme.NONE, group.ops[:1])
+    settings = SolveSettings(threads=1, jobs=2)
+    arch = make_arch(3, 2, 2, True)
+    jobs = [(single, settings), (group, settings)]
+    alone = _Solver(arch, settings, solve_group_result, Deadline(None), {})
+    assert alone._widest_first(jobs) == jobs
+    pooled = _Solver(arch, settings, solve_group_result, Deadline(None), {}, pool=object())  # type: ignore[arg-type]
+    assert [s.threads for _g, s in pooled._widest_first(jobs)] == [1, 2]

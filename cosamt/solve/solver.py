@@ -555,10 +555,16 @@ def _second_stage(
     cert = s2.certificate
     seconds = time.perf_counter() - start
     if cert is None or cert.violations:
-        # never INFEASIBLE: that would claim the group has no schedule, and the earlier one stands
+        # never INFEASIBLE: that would claim the group has no schedule, and the earlier one stands;
+        # the tie-break's status says whether the pin was proven out of reach (a padded size)
         why = s2.note or ("rejected" if cert is not None else f"status {s2.status.value}")
         return SolveResult(
-            SolveStatus.NO_SOLUTION, None, None, seconds, note=f"tie-break found nothing ({why})"
+            SolveStatus.NO_SOLUTION,
+            None,
+            None,
+            seconds,
+            tiebreak=s2.status if cert is None else SolveStatus.INVALID,
+            note=f"tie-break found nothing ({why})",
         )
     status, note = SolveStatus.OPTIMAL, ""
     if cert.value(objective) > primary * (1 + TIEBREAK_SLACK):
@@ -826,7 +832,9 @@ def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> S
     if not found:
         invalid = [r for r in results if r.status is SolveStatus.INVALID]
         return replace(invalid[0] if invalid else results[0], seconds=seconds)
-    best = min(found, key=lambda r: r.objective or 0.0)
+    best = min(found, key=lambda r: (r.objective or 0.0, _other_value(r, settings.objective)))
+    if settings.known_primary is not None:
+        return _pinned_best(best, results, seconds)
     proven = all(r.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) for r in results)
     bounds = [r.bound for r in results if r.status is not SolveStatus.INFEASIBLE]
     bound = min(b for b in bounds if b is not None) if all(b is not None for b in bounds) else None
@@ -834,6 +842,30 @@ def solve_operator(op: Einsum, arch: Architecture, settings: SolveSettings) -> S
         best,
         status=best.status if proven else SolveStatus.FEASIBLE,
         bound=bound,
+        seconds=seconds,
+        solves=sum(r.solves for r in results),
+    )
+
+
+def _other_value(r: SolveResult, objective: Objective) -> float:
+    """The tie-break's metric of a result (the least wins among equal primaries)."""
+    value = r.latency if objective is Objective.ENERGY else r.energy
+    return math.inf if value is None else value
+
+
+def _pinned_best(best: SolveResult, results: list[SolveResult], seconds: float) -> SolveResult:
+    """Stage 2 alone over the padded sizes (``known_primary``): the primary's proof is the first
+    solve's, over every size; the tie-break is proven when each size's stage 2 was solved to its
+    optimum or proven unable to reach the pinned primary."""
+    settled = all(
+        r.tiebreak is SolveStatus.OPTIMAL
+        or (r.objective is None and r.tiebreak is SolveStatus.INFEASIBLE)
+        for r in results
+    )
+    return replace(
+        best,
+        tiebreak=best.tiebreak if settled else SolveStatus.FEASIBLE,
+        tiebreak_gap=best.tiebreak_gap if settled else None,
         seconds=seconds,
         solves=sum(r.solves for r in results),
     )
