@@ -181,8 +181,9 @@ def _mla(r: _Reader) -> dict[str, Any]:
             "head (grouped MLA is not modelled)",
         )
     r.assumed.append(
-        "MLA as transformers computes it: K and V decompressed (kv_up) for the new tokens and "
-        "cached per head (no weight absorption)"
+        "MLA with K and V decompressed (kv_up) for the new tokens only and cached per head, no "
+        "weight absorption (in prefill what transformers computes; in decode transformers 5.24 "
+        "caches the latent and decompresses the whole cache every step, which is not modelled)"
     )
     return {
         "kv_lora_rank": kv_rank,
