@@ -635,6 +635,7 @@ def _swin(r: _Reader, model_type: str) -> dict[str, Any]:
         return {}
     assert depths is not None and heads is not None and embed and image and patch
     grid = image // patch
+    v2 = model_type == "swinv2"  # Swinv2Layer: residual post-norm (cosamt.workload.swin_v2)
     return {
         "n_layers": sum(depths),
         "d_model": embed,
@@ -642,7 +643,8 @@ def _swin(r: _Reader, model_type: str) -> dict[str, Any]:
         "d_ff": int(ratio * embed),
         "activation": _activation(r, model_type),
         "norm": "layernorm",
-        "norm_position": "pre",
+        "norm_position": "post" if v2 else "pre",
+        "swin_v2": v2,
         "stage_depths": tuple(depths),
         "stage_heads": tuple(heads),
         "window_size": window,

@@ -204,7 +204,7 @@ EXTRA_TOKENS = {
 }
 
 # Hierarchical vision transformers read by their stages (windowed attention, patch merging).
-HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin"})
+HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin", "swinv2"})  # swinv2: cosamt.workload.swin_v2
 
 # Detection transformers read as an encoder-decoder with a fixed set of decoder queries (plain
 # DETR attention; the CNN backbone is a front-end). Conditional / DAB / deformable variants change
@@ -306,8 +306,6 @@ REFUSED_TYPES = {
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
     "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
     "d_model MLP per layer) is not modelled",
-    "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
-    "residual post-norm are not modelled",
     "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
     "MoE are not modelled",
     "conditional_detr": "Conditional DETR's cross-attention (content and spatial query halves "

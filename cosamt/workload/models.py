@@ -188,6 +188,10 @@ class ModelConfig(BaseModel):
     window_size: PositiveInt | None = None
     """Hierarchical vision transformer: attention within ``window_size`` x ``window_size``
     windows of the token grid (the whole grid once it is no larger)."""
+    swin_v2: bool = False
+    """Swin V2's blocks on the hierarchical stages (``stage_depths``): scaled cosine attention,
+    the continuous position-bias MLP, residual post-norm, patch merging reduced then normed
+    (:mod:`cosamt.workload.swin_v2`)."""
     pyramid: Pyramid | None = None
     """Pyramid vision transformer (PVT v2, SegFormer): its stages of spatial-reduction attention
     and Mix-FFN; ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's
@@ -612,9 +616,13 @@ class ModelConfig(BaseModel):
     def _check_stages(self) -> None:
         stages = (self.stage_depths, self.stage_heads, self.window_size)
         if all(v is None for v in stages):
+            if self.swin_v2:
+                raise ValueError("swin_v2 needs Swin's stages (stage_depths)")
             return
         if self.stage_depths is None or self.stage_heads is None or self.window_size is None:
             raise ValueError("stage_depths, stage_heads and window_size go together")
+        if self.swin_v2 and self.norm_position != "post":
+            raise ValueError("swin_v2: its residual post-norm needs norm_position post")
         if len(self.stage_heads) != len(self.stage_depths):
             raise ValueError("stage_heads must give one head count per stage (stage_depths)")
         if sum(self.stage_depths) != self.n_layers or self.stage_heads[0] != self.n_heads:

@@ -764,7 +764,12 @@ def _stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, .
         windows = (grid // window) ** 2
         label = f"stage {i + 1} ({grid}x{grid} tokens, {windows} windows of {window}x{window})"
         plan = BlockPlan(f"s{i + 1}.", label, depth, tokens, tokens, False, False)
-        out.append((plan, tuple(_block(stage, plan, b * windows))))
+        if model.swin_v2:
+            from cosamt.workload import swin_v2  # it builds on this module
+
+            out.append((plan, tuple(swin_v2.block(stage, plan, b * windows, window))))
+        else:
+            out.append((plan, tuple(_block(stage, plan, b * windows))))
         if i + 1 < len(grids):
             merged = (grid // 2) ** 2
             p = f"merge{i + 1}."
@@ -773,6 +778,8 @@ def _stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, .
                 _norm(f"{p}norm", model.norm, b, merged, 4 * width, 1),
                 _projection(f"{p}reduction", b, merged, 4 * width, 2 * width, 1),
             )
+            if model.swin_v2:
+                ops = swin_v2.merge(model, p, b, merged, width)
             out.append((merge, ops))
     return out
 
@@ -855,6 +862,10 @@ def assumptions(
     from cosamt.workload import addons  # it builds on this module
 
     out += addons.assumptions(model)
+    if model.swin_v2:
+        from cosamt.workload import swin_v2  # it builds on this module
+
+        out += swin_v2.assumptions()
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
