@@ -142,7 +142,8 @@ def pyramid_macs(cfg: dict[str, Any]) -> int:
     modeling_pvt): Conv2d(kernel_size=strides[i], stride=patch_sizes[i]) unpadded, a plain FFN,
     a class token joining the last stage's patches; PVT-Tiny at 224: 1.9 G (their Table 2)."""
     v1 = cfg["model_type"] == "pvt"
-    image = cfg["image_size"]
+    # SegformerConfig has no image size: SegformerImageProcessor's default 512 x 512.
+    image = cfg.get("image_size") or (512 if cfg["model_type"] == "segformer" else None)
     side, cin, total = image[0] if isinstance(image, list) else image, cfg["num_channels"], 0
     sr_key = "sequence_reduction_ratios" if v1 else "sr_ratios"
     keys = ("depths", "hidden_sizes", "patch_sizes", "strides", sr_key, "mlp_ratios")
