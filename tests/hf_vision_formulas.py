@@ -28,3 +28,32 @@ def swinv2_macs(cfg: dict[str, Any]) -> int:
         if i + 1 < len(cfg["depths"]):
             total += (tokens // 4) * 4 * c * 2 * c  # Swinv2PatchMerging.reduction
     return total
+
+
+# CvtConfig has no image size; AutoImageProcessor maps cvt to ConvNextImageProcessor, whose
+# default size {"shortest_edge": 384} warps images to 384 x 384.
+CVT_IMAGE = 384
+
+
+def cvt_macs(cfg: dict[str, Any]) -> int:
+    """CvT (Wu et al. 2021, arXiv:2103.15808, sec. 3; modeling_cvt.py): stage i's token
+    embedding is Conv2d(C_in, C, patch_sizes[i], patch_stride[i], patch_padding[i]) (output side
+    (H + 2p - k) // s + 1); each CvtLayer projects Q, K, V by depthwise k x k convolutions
+    (kernel_qkv; K and V of stride stride_kv, so a (side + 2 padding_kv - k) // stride_kv + 1
+    grid) then Linear(C, C) each, a class token (cls_token) joining queries, keys and values
+    unconvolved; Q.K^T and P.V; the output dense; the MLP of int(C * mlp_ratio). CvT-13 at 224:
+    4.5 G (their Table 2)."""
+    side, cin, total = cfg.get("image_size") or CVT_IMAGE, cfg["num_channels"], 0
+    for i, depth in enumerate(cfg["depth"]):
+        c, k, kq = cfg["embed_dim"][i], cfg["patch_sizes"][i], cfg["kernel_qkv"][i]
+        side = (side + 2 * cfg["patch_padding"][i] - k) // cfg["patch_stride"][i] + 1
+        total += side * side * k * k * cin * c
+        kv = (side + 2 * cfg["padding_kv"][i] - kq) // cfg["stride_kv"][i] + 1
+        cls = 1 if cfg["cls_token"][i] else 0
+        m, n = side * side + cls, kv * kv + cls
+        convs = side * side * kq * kq * c + 2 * kv * kv * kq * kq * c
+        linear = m * c * c + 2 * n * c * c + m * c * c  # q, k, v, output dense
+        mlp = 2 * m * c * int(c * cfg["mlp_ratio"][i])
+        total += depth * (convs + linear + 2 * m * n * c + mlp)
+        cin = c
+    return total

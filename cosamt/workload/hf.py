@@ -28,6 +28,7 @@ from cosamt.workload import (
     hf_recurrent,
     hf_transducer,
     hf_vision,
+    hf_vision_stages,
 )
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
@@ -663,6 +664,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**hf_local.dinat(r, model_type), "activation": _activation(r, model_type)}
     if model_type in hf_vision.PYRAMID_TYPES:
         return hf_vision.pyramid(r, model_type)
+    if model_type in hf_vision_stages.VISION_STAGE_TYPES:  # CvT
+        return hf_vision_stages.cvt(r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
     queries = model_type in QUERY_DECODER_TYPES

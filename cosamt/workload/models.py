@@ -38,6 +38,7 @@ from cosamt.workload.layer_kinds import (
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
 from cosamt.workload.transducer import Transducer
+from cosamt.workload.vision_stages import VisionStages
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -196,6 +197,10 @@ class ModelConfig(BaseModel):
     """Pyramid vision transformer (PVT v2, SegFormer): its stages of spatial-reduction attention
     and Mix-FFN; ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's
     grid, ``n_layers`` the blocks of all stages."""
+    vision_stages: VisionStages | None = None
+    """A convolutional vision transformer's stages (CvT: :mod:`cosamt.workload.vision_stages`);
+    ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's tokens,
+    ``n_layers`` the blocks of all stages."""
     neighbourhood: Neighbourhood | None = None
     """Dilated neighbourhood attention transformer (DiNAT): its stages; ``d_model``, ``n_heads``,
     ``d_ff`` are stage 1's, ``image_tokens`` stage 1's square grid, ``n_layers`` all layers."""
@@ -298,6 +303,7 @@ class ModelConfig(BaseModel):
         self._check_stages()
         self._check_pyramid()
         self._check_neighbourhood()
+        self._check_vision_stages()
         if self.kv_lora_rank is None and self.q_lora_rank is not None:
             raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
         if self.kv_lora_rank is not None and (
@@ -588,6 +594,22 @@ class ModelConfig(BaseModel):
         for i, s in enumerate(spec.stages, start=1):
             if (self.d_model * 2 ** (i - 1)) % s.heads:
                 raise ValueError(f"neighbourhood stage {i}: heads must divide the width")
+
+    def _check_vision_stages(self) -> None:
+        spec = self.vision_stages
+        if spec is None:
+            return
+        others = (self.stage_depths, self.pyramid, self.neighbourhood, self.layer_groups)
+        if self.decoder or any(v is not None for v in others):
+            raise ValueError("vision_stages: an encoder-only model without other stages or groups")
+        spec.check()
+        if spec.layers != self.n_layers or spec.first != (self.d_model, self.n_heads, self.d_ff):
+            raise ValueError(
+                "vision_stages: n_layers must be the blocks of all stages, d_model, n_heads and "
+                "d_ff stage 1's"
+            )
+        if self.image_tokens != spec.first_tokens:
+            raise ValueError(f"vision_stages: image_tokens must be stage 1's {spec.first_tokens}")
 
     def _check_pyramid(self) -> None:
         pyr = self.pyramid

@@ -774,7 +774,7 @@ def _stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, .
             merged = (grid // 2) ** 2
             p = f"merge{i + 1}."
             merge = BlockPlan(p, f"patch merging {i + 1} -> {i + 2}", 1, merged, 0, False, False)
-            ops = (
+            ops: tuple[Einsum, ...] = (
                 _norm(f"{p}norm", model.norm, b, merged, 4 * width, 1),
                 _projection(f"{p}reduction", b, merged, 4 * width, 2 * width, 1),
             )
@@ -842,6 +842,10 @@ def assumptions(
         from cosamt.workload import neighbourhood
 
         out += neighbourhood.assumptions()
+    if model.vision_stages is not None:
+        from cosamt.workload import vision_stage_ops  # it builds on this module
+
+        out += vision_stage_ops.assumptions(model)
     if model.short_conv_kernel is not None:
         from cosamt.workload import short_conv  # it builds on this module
 
@@ -949,6 +953,10 @@ def build_workload(
         from cosamt.workload import neighbourhood  # it builds on this module
 
         blocks = tuple(neighbourhood.stages(model, batch))
+    elif model.vision_stages is not None:
+        from cosamt.workload import vision_stage_ops  # it builds on this module
+
+        blocks = tuple(vision_stage_ops.stages(model, batch))
     else:
         blocks = tuple(
             (plan, tuple(_block(_block_model(model, plan), plan, batch)))
