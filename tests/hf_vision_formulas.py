@@ -57,3 +57,43 @@ def cvt_macs(cfg: dict[str, Any]) -> int:
         total += depth * (convs + linear + 2 * m * n * c + mlp)
         cin = c
     return total
+
+
+def levit_macs(cfg: dict[str, Any]) -> int:
+    """LeViT (Graham et al. 2021, arXiv:2104.01136, sec. 4; modeling_levit.py): the stem
+    (LevitPatchEmbeddings) is four Conv2d(kernel_size, stride, padding) to C/8, C/4, C/2, C;
+    stage i runs depths[i] times LevitAttention (a linear layer to heads x (2 key_dim +
+    attention_ratio key_dim), Q.K^T, P.V, a linear layer back to C) and, with mlp_ratio > 0,
+    LevitMLPLayer (C -> C mlp_ratio -> C); between stages LevitAttentionSubsample (down_ops:
+    keys and values of all r^2 tokens, queries of the ((r - 1) // stride + 1)^2 subsampled ones,
+    projection to the next width) and an MLP of that width. LeViT-128 at 224: 406 M (their
+    Table 3)."""
+    k, s, pad = cfg["kernel_size"], cfg["stride"], cfg["padding"]
+    side, cin, total = cfg["image_size"], cfg["num_channels"], 0
+    c0 = cfg["hidden_sizes"][0]
+    for cout in (c0 // 8, c0 // 4, c0 // 2, c0):
+        side = (side + 2 * pad - k) // s + 1
+        total += side * side * k * k * cin * cout
+        cin = cout
+
+    def attention(
+        m: int, n: int, c_in: int, c_out: int, kd: int, h: int, ar: int, q_in: bool
+    ) -> int:
+        # q_in: queries from the same linear layer as keys and values (LevitAttention).
+        qkv = m * c_in * h * (2 * kd + ar * kd) if q_in else n * c_in * h * (kd + ar * kd)
+        qkv += 0 if q_in else m * c_in * h * kd
+        return qkv + h * m * n * kd + h * m * n * ar * kd + m * h * ar * kd * c_out
+
+    r = side
+    for i, depth in enumerate(cfg["depths"]):
+        c = cfg["hidden_sizes"][i]
+        kd, h, ar = cfg["key_dim"][i], cfg["num_attention_heads"][i], cfg["attention_ratio"][i]
+        mlp = 2 * r * r * c * c * cfg["mlp_ratio"][i]
+        total += depth * (attention(r * r, r * r, c, c, kd, h, ar, True) + mlp)
+        if i + 1 < len(cfg["depths"]):
+            _, kd, h, ar, ratio, stride = cfg["down_ops"][i]
+            nxt, q = cfg["hidden_sizes"][i + 1], (r - 1) // stride + 1
+            total += attention(q * q, r * r, c, nxt, kd, h, ar, False)
+            total += 2 * q * q * nxt * nxt * ratio
+            r = q
+    return total

@@ -2,7 +2,8 @@
 ``cvt`` (transformers' configuration_cvt.py / modeling_cvt.py: per-stage lists ``depth``,
 ``embed_dim``, ``num_heads``, ``mlp_ratio``, ``patch_sizes``, ``patch_stride``,
 ``patch_padding``, ``kernel_qkv``, ``stride_kv``, ``padding_kv``, ``stride_q``, ``padding_q``,
-``cls_token``, ``qkv_projection_method``)."""
+``cls_token``, ``qkv_projection_method``) and ``levit`` (configuration_levit.py /
+modeling_levit.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-VISION_STAGE_TYPES = frozenset({"cvt"})
+VISION_STAGE_TYPES = frozenset({"cvt", "levit"})
 
 # CvtConfig states no image size; AutoImageProcessor gives CvT ConvNextImageProcessor, whose
 # default size {"shortest_edge": 384} resizes (at 384 and above, without cropping) to 384 x 384.
@@ -139,3 +140,110 @@ def cvt(r: _Reader, model_type: str) -> dict[str, Any]:
         "decoder": False,
         "default_seq_len": built.first_tokens,
     }
+
+
+def _down_ops(r: _Reader, stages: int) -> list[dict[str, int]]:
+    """LeViT's ``down_ops``: one ``["Subsample", key_dim, heads, attention_ratio, mlp_ratio,
+    stride]`` per stage but the last."""
+    value = r.data.get("down_ops")
+
+    def ok(op: Any) -> bool:
+        if not isinstance(op, list) or len(op) != 6 or op[0] != "Subsample":
+            return False
+        nums = op[1:]
+        return all(type(v) is int for v in nums) and min(nums[:3] + nums[4:]) > 0 and nums[3] >= 0
+
+    if not isinstance(value, list) or len(value) != stages - 1 or not all(ok(op) for op in value):
+        r.refuse(
+            "down_ops",
+            f"{stages - 1} ['Subsample', key_dim, heads, attention_ratio, mlp_ratio, stride] "
+            f"expected, one between each two stages (got {value!r})",
+        )
+        return []
+    keys = ("key_dim", "heads", "attention_ratio", "mlp_ratio", "stride")
+    return [dict(zip(keys, op[1:], strict=True)) for op in value]
+
+
+def levit(r: _Reader, model_type: str) -> dict[str, Any]:
+    """LeViT (LevitModel): the stem's ``kernel_size`` / ``stride`` / ``padding``, per stage
+    ``depths``, ``hidden_sizes``, ``num_attention_heads``, ``key_dim``, ``attention_ratio``,
+    ``mlp_ratio``, and ``down_ops``."""
+    depths = r.data.get("depths")
+    if (
+        not isinstance(depths, list)
+        or not depths
+        or not all(type(v) is int and v > 0 for v in depths)
+    ):
+        r.refuse("depths", f"must be a non-empty list of positive integers (got {depths!r})")
+        return {}
+    n = len(depths)
+    keys = ("hidden_sizes", "num_attention_heads", "key_dim", "attention_ratio")
+    lists = {k: _per_stage(r, k, n, int, True) for k in keys}
+    mlp = _per_stage(r, "mlp_ratio", n, int, False)
+    downs = _down_ops(r, n)
+    image = _square_int(r, "image_size")
+    patch = r.int_("patch_size")
+    kernel, stride = r.int_("kernel_size"), r.int_("stride")
+    padding = r.data.get("padding")
+    if type(padding) is not int or padding < 0:
+        r.refuse("padding", f"must be a non-negative integer (got {padding!r})")
+    channels = r.int_("num_channels", what="image channels")
+    if r.problems or None in (image, patch, kernel, stride, channels):
+        return {}
+    width = lists["hidden_sizes"]
+    stages = [
+        {
+            "depth": depths[i],
+            "width": width[i],
+            "heads": lists["num_attention_heads"][i],
+            "key_dim": lists["key_dim"][i],
+            "attention_ratio": lists["attention_ratio"][i],
+            "mlp_ratio": mlp[i],
+        }
+        for i in range(n)
+    ]
+    spec = {"kind": "levit", "image_side": image, "channels": channels, "kernel": kernel,
+            "stride": stride, "padding": padding, "stages": stages, "downs": downs}  # fmt: skip
+    from cosamt.workload.vision_stages import Levit  # a pydantic model: shapes checked here
+
+    try:
+        built = Levit.model_validate(spec)
+        built.check()
+    except ValueError as exc:
+        r.refuse("hidden_sizes", f"the stages do not compose: {exc}")
+        return {}
+    assert image is not None and patch is not None
+    if built.grids()[0] != image // patch:
+        # LevitEncoder sizes its attention biases for image_size // patch_size per side.
+        r.refuse(
+            "patch_size",
+            f"the stem's {built.grids()[0]}x{built.grids()[0]} grid differs from image_size // "
+            f"patch_size = {image // patch} (LevitEncoder's resolution)",
+        )
+        return {}
+    r.assumed.append(f"{model_type}: the classifier heads not modelled (stages only)")
+    d, h, ff = built.first
+    return {
+        "n_layers": built.layers,
+        "d_model": d,
+        "n_heads": h,
+        "head_dim": lists["key_dim"][0],
+        "d_ff": ff,
+        "activation": "gelu",  # unused: LeViT's Hardswish is built by vision_stage_ops
+        "norm": "layernorm",  # unused: LeViT has batch norms only
+        "norm_position": "pre",
+        "vision_stages": spec,
+        "image_tokens": built.first_tokens,
+        "decoder": False,
+        "default_seq_len": built.first_tokens,
+    }
+
+
+def _square_int(r: _Reader, key: str) -> int | None:
+    value = r.data.get(key)
+    if isinstance(value, list) and len(value) == 2 and value[0] == value[1]:
+        value = value[0]
+    if type(value) is not int or value < 1:
+        r.refuse(key, f"must be a positive integer or a square [n, n] (got {value!r})")
+        return None
+    return int(value)

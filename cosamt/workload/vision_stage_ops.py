@@ -1,6 +1,15 @@
 """Operators of the vision backbones in :mod:`cosamt.workload.vision_stages`
 (``ModelConfig.vision_stages``).
 
+LeViT (transformers' ``LevitPatchEmbeddings``, ``LevitAttention``, ``LevitMLPLayer``,
+``LevitAttentionSubsample``): ``stem.`` (``conv1`` ... ``conv4``, each with its batch norm,
+Hardswish between); per stage ``sN.`` (``depth`` layers): ``qkv_proj`` (to heads x (2 key_dim +
+ratio key_dim)) and its batch norm, the attention core, ``attn_act`` (Hardswish), ``out_proj``
+and its batch norm, ``residual1``, then the MLP (``ffn1``, batch norm, ``act``, ``ffn2``,
+batch norm, ``residual2``); between stages ``downN.``: ``kv_proj`` over every token,
+``q_proj`` over every stride-th token per side, the attention core of those queries over every
+key, ``attn_act``, ``out_proj`` to the next width (no residual), then the next width's MLP.
+
 CvT (transformers' ``CvtStage``, ``CvtLayer``, ``CvtSelfAttention``), per stage:
 
 * ``embedN.``: ``patch_conv`` (``CvtConvEmbeddings.projection``, a k x k convolution of stride s
@@ -31,7 +40,7 @@ from cosamt.workload.transformer import (
     activation_op,
     depthwise_conv,
 )
-from cosamt.workload.vision_stages import Cvt, CvtStage
+from cosamt.workload.vision_stages import Cvt, CvtStage, Levit
 
 
 def _batch_norm(name: str, b: int, m: int, f: int, c: int) -> Einsum:
@@ -115,16 +124,125 @@ def _cvt(model: ModelConfig, spec: Cvt, b: int) -> list[tuple[BlockPlan, tuple[E
     return out
 
 
+HARDSWISH_OPS = 5  # nn.Hardswish: x * clamp(x + 3, 0, 6) / 6: add, max, min, multiply, divide
+
+
+def _hardswish(name: str, b: int, m: int, f: int, c: int) -> Einsum:
+    dims = {"b": b, "m": m, "f": f}
+    return _elementwise(
+        name, "hardswish", HARDSWISH_OPS, dims, [("X", _BMF, Role.INPUT)], ("Y", _BMF), c
+    )
+
+
+def _linear_bn(name: str, b: int, m: int, e: int, f: int, c: int) -> list[Einsum]:
+    """MLPLayerWithBN: a bias-free linear layer, then BatchNorm1d over its outputs."""
+    return [_projection(name, b, m, e, f, c), _batch_norm(f"{name}_bn", b, m, f, c)]
+
+
+def _levit_mlp(p: str, b: int, m: int, width: int, ratio: int, c: int) -> list[Einsum]:
+    """A residual LevitMLPLayer: linear_up, Hardswish, linear_down (each with its batch norm)."""
+    if ratio == 0:
+        return []
+    hidden = width * ratio
+    return [
+        *_linear_bn(f"{p}ffn1", b, m, width, hidden, c),
+        _hardswish(f"{p}act", b, m, hidden, c),
+        *_linear_bn(f"{p}ffn2", b, m, hidden, width, c),
+        _residual(f"{p}residual2", b, m, width, c),
+    ]
+
+
+def _levit_heads(model: ModelConfig, heads: int, key_dim: int, ratio: int) -> ModelConfig:
+    """The attention core's shape: ``heads`` of ``key_dim`` query/key and ratio x key_dim value
+    features."""
+    update = {
+        "n_heads": heads,
+        "n_kv_heads": None,
+        "head_dim": key_dim,
+        "v_head_dim": ratio * key_dim,
+    }
+    return model.model_copy(update=update)
+
+
+def _levit(model: ModelConfig, spec: Levit, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
+    stem: list[Einsum] = []
+    convs = spec.stem()
+    for j, (side, cin, cout) in enumerate(convs, start=1):
+        stem += [
+            _projection(f"stem.conv{j}", b, side * side, spec.kernel**2 * cin, cout, 1),
+            _batch_norm(f"stem.conv{j}_bn", b, side * side, cout, 1),
+        ]
+        stem += [_hardswish(f"stem.act{j}", b, side * side, cout, 1)] if j < len(convs) else []
+    out = [
+        (
+            BlockPlan(
+                "stem.",
+                "convolutional stem (4 convolutions)",
+                1,
+                convs[-1][0] ** 2,
+                0,
+                False,
+                False,
+            ),
+            tuple(stem),
+        )
+    ]
+    grids = spec.grids()
+    for i, (s, side) in enumerate(zip(spec.stages, grids, strict=True), start=1):
+        p, m, c, w = f"s{i}.", side * side, s.depth, s.width
+        heads = _levit_heads(model, s.heads, s.key_dim, s.attention_ratio)
+        value = s.heads * s.attention_ratio * s.key_dim
+        ops = [
+            *_linear_bn(f"{p}qkv_proj", b, m, w, s.heads * 2 * s.key_dim + value, c),
+            *_attention_core(heads, p, b, m, m, c),
+            _hardswish(f"{p}attn_act", b, m, value, c),
+            *_linear_bn(f"{p}out_proj", b, m, value, w, c),
+            _residual(f"{p}residual1", b, m, w, c),
+            *_levit_mlp(p, b, m, w, s.mlp_ratio, c),
+        ]
+        out.append(
+            (BlockPlan(p, f"stage {i} ({side}x{side} tokens)", c, m, m, False, False), tuple(ops))
+        )
+        if i > len(spec.downs):
+            continue
+        d, nxt = spec.downs[i - 1], spec.stages[i].width
+        p, q = f"down{i}.", grids[i] ** 2
+        heads = _levit_heads(model, d.heads, d.key_dim, d.attention_ratio)
+        value = d.heads * d.attention_ratio * d.key_dim
+        ops = [
+            *_linear_bn(f"{p}kv_proj", b, m, w, d.heads * d.key_dim + value, 1),
+            *_linear_bn(f"{p}q_proj", b, q, w, d.heads * d.key_dim, 1),  # every stride-th token
+            *_attention_core(heads, p, b, q, m, 1),
+            _hardswish(f"{p}attn_act", b, q, value, 1),
+            *_linear_bn(f"{p}out_proj", b, q, value, nxt, 1),
+            *_levit_mlp(p, b, q, nxt, d.mlp_ratio, 1),
+        ]
+        label = f"attention downsampling {i} -> {i + 1} ({side}x{side} -> {grids[i]}x{grids[i]})"
+        out.append((BlockPlan(p, label, 1, q, m, False, False), tuple(ops)))
+    return out
+
+
 def stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
     """Every block type of ``model.vision_stages``, in execution order."""
     spec = model.vision_stages
     assert spec is not None
+    if isinstance(spec, Levit):
+        return _levit(model, spec, b)
     return _cvt(model, spec, b)
 
 
 def assumptions(model: ModelConfig) -> list[str]:
     spec = model.vision_stages
     assert spec is not None
+    if isinstance(spec, Levit):
+        return [
+            "levit: the stem's convolutions counted as GEMMs over their output tokens' im2col "
+            "patches (exact MACs; an overlapping patch's input counted once per output token "
+            f"it feeds); batch norm with running statistics, {BATCHNORM_OPS} vector ops per "
+            f"element; Hardswish {HARDSWISH_OPS}; the attention biases (an add per score, "
+            "gathered from a learned table) not counted; the downsampling's query subsampling "
+            "(a strided selection) costs nothing; the classifier heads not modelled"
+        ]
     return [
         "cvt: each convolution (token embedding; the depthwise Q/K/V projections, k^2 taps per "
         "output element) counted with exact MACs; the embedding and the strided K/V ones over "

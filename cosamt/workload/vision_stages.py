@@ -7,13 +7,16 @@ are built by :mod:`cosamt.workload.vision_stage_ops`, read from Hugging Face con
   a convolutional token embedding (``CvtConvEmbeddings``: a strided, padded convolution, then a
   LayerNorm) and blocks whose Q, K and V come from depthwise convolutions with batch norm
   (``CvtSelfAttentionConvProjection``, K and V strided) before their linear projections.
+* :class:`Levit`: LeViT (Graham et al. 2021, arXiv:2104.01136; modeling_levit.py): a
+  convolutional stem, stages of attention and MLP residual layers whose every linear layer has
+  a batch norm (``MLPLayerWithBN``), attention downsampling between the stages.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 
 def conv_side(side: int, kernel: int, stride: int, padding: int) -> int:
@@ -101,4 +104,99 @@ class Cvt(BaseModel):
         return self.grids()[0][0] ** 2 + (1 if self.stages[0].class_token else 0)
 
 
-VisionStages = Cvt  # one spec per family, told apart by ``kind``
+class LevitStage(BaseModel):
+    """One LeViT stage (``LevitStage``): ``depth`` residual attention layers
+    (``LevitAttention``), each followed by a residual MLP when ``mlp_ratio`` > 0."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    depth: PositiveInt
+    """Attention layers (``depths[i]``)."""
+    width: PositiveInt
+    """Channels (``hidden_sizes[i]``)."""
+    heads: PositiveInt
+    """Attention heads (``num_attention_heads[i]``)."""
+    key_dim: PositiveInt
+    """Query and key features per head (``key_dim[i]``)."""
+    attention_ratio: PositiveInt
+    """Value features per head over ``key_dim`` (``attention_ratio[i]``)."""
+    mlp_ratio: NonNegativeInt
+    """MLP width over ``width`` (``mlp_ratio[i]``; 0: no MLP)."""
+
+
+class LevitDown(BaseModel):
+    """The attention downsampling after a stage (``LevitAttentionSubsample``, from
+    ``down_ops[i]``: ``["Subsample", key_dim, heads, attention_ratio, mlp_ratio, stride]``): keys
+    and values from every token, queries from every ``stride``-th token per side, projected to the
+    next stage's width (no residual), then a residual MLP when ``mlp_ratio`` > 0."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    key_dim: PositiveInt
+    heads: PositiveInt
+    attention_ratio: PositiveInt
+    mlp_ratio: NonNegativeInt
+    stride: PositiveInt
+
+
+class Levit(BaseModel):
+    """LeViT (``LevitModel``): a stem of four ``kernel`` x ``kernel`` convolutions of ``stride``
+    and ``padding`` (``LevitPatchEmbeddings``: channels width/8, /4, /2, width, each with batch
+    norm, Hardswish between them), then the stages with a downsampling between each two."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    kind: Literal["levit"] = "levit"
+    image_side: PositiveInt
+    """Input image side in pixels."""
+    channels: PositiveInt
+    """Input image channels."""
+    kernel: PositiveInt
+    stride: PositiveInt
+    padding: NonNegativeInt
+    stages: tuple[LevitStage, ...]
+    downs: tuple[LevitDown, ...]
+    """One per stage but the last."""
+
+    def stem(self) -> list[tuple[int, int, int]]:
+        """The stem's convolutions: (output side, input channels, output channels)."""
+        side, cin, out = self.image_side, self.channels, []
+        width = self.stages[0].width
+        for cout in (width // 8, width // 4, width // 2, width):
+            side = conv_side(side, self.kernel, self.stride, self.padding)
+            out.append((side, cin, cout))
+            cin = cout
+        return out
+
+    def grids(self) -> list[int]:
+        """Token-grid side of every stage (each downsampling: (side - 1) // stride + 1)."""
+        side, out = self.stem()[-1][0], []
+        for i in range(len(self.stages)):
+            out.append(side)
+            if i < len(self.downs):
+                side = (side - 1) // self.downs[i].stride + 1
+        return out
+
+    def check(self) -> None:
+        if len(self.downs) != len(self.stages) - 1:
+            raise ValueError("levit: one downsampling between each two stages")
+        if self.stages[0].width % 8 or min(s for s, _, _ in self.stem()) < 1:
+            raise ValueError(
+                "levit: the stem needs a width divisible by 8 and a large enough image"
+            )
+
+    @property
+    def layers(self) -> int:
+        return sum(s.depth for s in self.stages)
+
+    @property
+    def first(self) -> tuple[int, int, int]:
+        s = self.stages[0]
+        return s.width, s.heads, s.width * max(s.mlp_ratio, 1)
+
+    @property
+    def first_tokens(self) -> int:
+        return self.grids()[0] ** 2
+
+
+VisionStages = Annotated[Cvt | Levit, Field(discriminator="kind")]
