@@ -97,3 +97,44 @@ def levit_macs(cfg: dict[str, Any]) -> int:
             total += 2 * q * q * nxt * nxt * ratio
             r = q
     return total
+
+
+def hiera_macs(cfg: dict[str, Any]) -> int:
+    """Hiera (Ryali et al. 2023, arXiv:2306.00989, sec. 3; modeling_hiera.py), every token
+    encoded (HieraModel: no masking; mask_ratio is HieraForPreTraining's): the patch embedding
+    Conv2d(patch_size, patch_stride, patch_padding) to embed_dim; HieraEncoder's layer l pools
+    its queries by prod(query_stride) when l is one of the first num_query_pool stage ends
+    (cumulative depths); stage i is int(embed_dim * multiplier^i) wide with mask units of
+    int(prod(masked_unit_size) * prod(query_stride)^-i) tokens, attending within them when
+    masked_unit_attention[i] (or, on its first layer, the previous stage's). HieraLayer: with a
+    new width a proj of the N input tokens; qkv of the N tokens; per window N / windows keys and
+    N / stride / windows queries (HieraMaskUnitAttention); proj and the MLP on N / stride.
+    Hiera-B at 224: 9.4 G (their Table 2)."""
+    image, k = cfg["image_size"][0], cfg["patch_size"][0]
+    side = (image + 2 * cfg["patch_padding"][0] - k) // cfg["patch_stride"][0] + 1
+    n, c_in = side * side, cfg["embed_dim"]
+    total = n * k * k * cfg["num_channels"] * c_in
+    qs = cfg["query_stride"][0] * cfg["query_stride"][1]
+    unit = cfg["masked_unit_size"][0] * cfg["masked_unit_size"][1]
+    ends, depth_so_far = [], 0
+    for d in cfg["depths"]:
+        depth_so_far += d
+        ends.append(depth_so_far)
+    pool_at, layer = ends[: cfg["num_query_pool"]], 0
+    for i, depth in enumerate(cfg["depths"]):
+        c = int(cfg["embed_dim"] * cfg["embed_dim_multiplier"] ** i)
+        window = int(unit * qs**-i)
+        for j in range(depth):
+            stride = qs if layer in pool_at else 1
+            masked = cfg["masked_unit_attention"][i] or (
+                j == 0 and cfg["masked_unit_attention"][max(i - 1, 0)]
+            )
+            windows = n // (stride * window) if masked else 1
+            m = n // stride
+            macs = n * c_in * c if c_in != c else 0  # HieraLayer.proj (the residual)
+            macs += n * c_in * 3 * c  # qkv
+            macs += 2 * windows * (m // windows) * (n // windows) * c  # QK^T, PV (all heads)
+            macs += m * c * c + 2 * m * c * int(c * cfg["mlp_ratio"])
+            total += macs
+            n, c_in, layer = m, c, layer + 1
+    return total

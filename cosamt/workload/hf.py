@@ -664,9 +664,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**hf_local.dinat(r, model_type), "activation": _activation(r, model_type)}
     if model_type in hf_vision.PYRAMID_TYPES:
         return hf_vision.pyramid(r, model_type)
-    if model_type in hf_vision_stages.VISION_STAGE_TYPES:  # CvT, LeViT
-        stages = hf_vision_stages.levit if model_type == "levit" else hf_vision_stages.cvt
-        return stages(r, model_type)
+    if model_type in hf_vision_stages.VISION_STAGE_TYPES:  # CvT, LeViT, Hiera
+        return hf_vision_stages.READERS[model_type](r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
     queries = model_type in QUERY_DECODER_TYPES

@@ -2,8 +2,8 @@
 ``cvt`` (transformers' configuration_cvt.py / modeling_cvt.py: per-stage lists ``depth``,
 ``embed_dim``, ``num_heads``, ``mlp_ratio``, ``patch_sizes``, ``patch_stride``,
 ``patch_padding``, ``kernel_qkv``, ``stride_kv``, ``padding_kv``, ``stride_q``, ``padding_q``,
-``cls_token``, ``qkv_projection_method``) and ``levit`` (configuration_levit.py /
-modeling_levit.py)."""
+``cls_token``, ``qkv_projection_method``), ``levit`` (configuration_levit.py /
+modeling_levit.py) and ``hiera`` (configuration_hiera.py / modeling_hiera.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-VISION_STAGE_TYPES = frozenset({"cvt", "levit"})
+VISION_STAGE_TYPES = frozenset({"cvt", "levit", "hiera"})
 
 # CvtConfig states no image size; AutoImageProcessor gives CvT ConvNextImageProcessor, whose
 # default size {"shortest_edge": 384} resizes (at 384 and above, without cropping) to 384 x 384.
@@ -128,7 +128,7 @@ def cvt(r: _Reader, model_type: str) -> dict[str, Any]:
         f"{model_type}: encoder stages only (the classifier's norm and head not modelled)"
     )
     return {
-        "n_layers": built.layers,
+        "n_layers": built.block_count,
         "d_model": width[0],
         "n_heads": heads[0],
         "d_ff": stages[0]["d_ff"],
@@ -224,7 +224,7 @@ def levit(r: _Reader, model_type: str) -> dict[str, Any]:
     r.assumed.append(f"{model_type}: the classifier heads not modelled (stages only)")
     d, h, ff = built.first
     return {
-        "n_layers": built.layers,
+        "n_layers": built.block_count,
         "d_model": d,
         "n_heads": h,
         "head_dim": lists["key_dim"][0],
@@ -247,3 +247,98 @@ def _square_int(r: _Reader, key: str) -> int | None:
         r.refuse(key, f"must be a positive integer or a square [n, n] (got {value!r})")
         return None
     return int(value)
+
+
+def _square_pair(r: _Reader, key: str, positive: bool = True) -> int | None:
+    """A square [n, n] (Hiera's 2-D sizes) as n."""
+    value = r.data.get(key)
+    low = 1 if positive else 0
+    if isinstance(value, list) and len(value) == 2 and value[0] == value[1]:
+        value = value[0]
+    if type(value) is not int or value < low:
+        r.refuse(
+            key,
+            f"must be a square [n, n] of {'positive' if positive else 'non-negative'} integers (got {value!r})",
+        )
+        return None
+    return int(value)
+
+
+def hiera(r: _Reader, model_type: str) -> dict[str, Any]:
+    """Hiera (HieraModel, configuration_hiera.py): ``image_size``, ``patch_size`` /
+    ``patch_stride`` / ``patch_padding``, ``embed_dim``, ``embed_dim_multiplier``, ``depths``,
+    ``num_heads``, ``mlp_ratio``, ``query_stride``, ``num_query_pool``, ``masked_unit_size``,
+    ``masked_unit_attention``; 2-D sizes must be square."""
+    depths = r.data.get("depths")
+    if (
+        not isinstance(depths, list)
+        or not depths
+        or not all(type(v) is int and v > 0 for v in depths)
+    ):
+        r.refuse("depths", f"must be a non-empty list of positive integers (got {depths!r})")
+        return {}
+    n = len(depths)
+    heads = _per_stage(r, "num_heads", n, int, True)
+    masked = _per_stage(r, "masked_unit_attention", n, bool, True)
+    image, patch = _square_pair(r, "image_size"), _square_pair(r, "patch_size")
+    stride, padding = _square_pair(r, "patch_stride"), _square_pair(r, "patch_padding", False)
+    query, unit = _square_pair(r, "query_stride"), _square_pair(r, "masked_unit_size")
+    embed, channels = r.int_("embed_dim"), r.int_("num_channels", what="image channels")
+    pool = r.data.get("num_query_pool")
+    if type(pool) is not int or pool < 0:
+        r.refuse("num_query_pool", f"must be a non-negative integer (got {pool!r})")
+    floats = {k: r.data.get(k) for k in ("embed_dim_multiplier", "mlp_ratio")}
+    for key, value in floats.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            r.refuse(key, f"must be a positive number (got {value!r})")
+    activation = _activation_of(r, model_type)
+    if r.problems or None in (image, patch, stride, padding, query, unit, embed, channels):
+        return {}
+    assert image is not None and stride is not None and query is not None and unit is not None
+    spec = {"kind": "hiera", "image_side": image, "channels": channels, "patch": patch,
+            "patch_stride": stride, "patch_padding": padding, "embed_dim": embed,
+            "multiplier": floats["embed_dim_multiplier"], "depths": depths, "heads": heads,
+            "mlp_ratio": floats["mlp_ratio"], "query_stride": query * query, "query_pool": pool,
+            "mask_unit": unit * unit, "mask_unit_attention": masked}  # fmt: skip
+    from cosamt.workload.vision_stages import Hiera  # a pydantic model: shapes checked here
+
+    try:
+        built = Hiera.model_validate(spec)
+        built.check()
+    except ValueError as exc:
+        r.refuse("depths", f"the stages do not compose: {exc}")
+        return {}
+    if built.side() != image // stride:
+        # HieraEmbeddings sizes its position embeddings for image_size // patch_stride per side.
+        r.refuse(
+            "patch_padding",
+            f"the patch embedding's {built.side()} tokens per side differ from image_size // patch_stride",
+        )
+        return {}
+    r.assumed.append(
+        f"{model_type}: every token encoded (mask_ratio {r.data.get('mask_ratio')!r} masks "
+        "tokens in HieraForPreTraining only); the pooler and head not modelled"
+    )
+    d, h, ff = built.first
+    return {
+        "n_layers": built.block_count,
+        "d_model": d,
+        "n_heads": h,
+        "d_ff": ff,
+        "activation": activation,
+        "norm": "layernorm",
+        "norm_position": "pre",
+        "vision_stages": spec,
+        "image_tokens": built.first_tokens,
+        "decoder": False,
+        "default_seq_len": built.first_tokens,
+    }
+
+
+def _activation_of(r: _Reader, model_type: str) -> str | None:
+    from cosamt.workload.hf import _activation  # hf imports this module
+
+    return _activation(r, model_type)
+
+
+READERS = {"cvt": cvt, "levit": levit, "hiera": hiera}

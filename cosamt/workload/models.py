@@ -603,7 +603,11 @@ class ModelConfig(BaseModel):
         if self.decoder or any(v is not None for v in others):
             raise ValueError("vision_stages: an encoder-only model without other stages or groups")
         spec.check()
-        if spec.layers != self.n_layers or spec.first != (self.d_model, self.n_heads, self.d_ff):
+        if spec.block_count != self.n_layers or spec.first != (
+            self.d_model,
+            self.n_heads,
+            self.d_ff,
+        ):
             raise ValueError(
                 "vision_stages: n_layers must be the blocks of all stages, d_model, n_heads and "
                 "d_ff stage 1's"

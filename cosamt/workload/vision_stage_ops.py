@@ -10,6 +10,14 @@ batch norm, ``residual2``); between stages ``downN.``: ``kv_proj`` over every to
 ``q_proj`` over every stride-th token per side, the attention core of those queries over every
 key, ``attn_act``, ``out_proj`` to the next width (no residual), then the next width's MLP.
 
+Hiera (transformers' ``HieraPatchEmbeddings``, ``HieraLayer``, ``HieraMaskUnitAttention``):
+``embed.patch_conv``; per stage ``sN.first.`` (its first layer, when it differs: pooling,
+a new width, mask units kept from the stage before) and ``sN.`` (the others): ``norm1``
+(``layernorm_before``), with a new width ``res_proj`` (``HieraLayer.proj``) and ``res_pool``
+(the max over ``query_stride`` tokens), ``qkv_proj``, ``q_pool`` (the queries' max), the
+attention core per mask unit (windows x heads; one window for global attention), ``out_proj``,
+``residual1``, ``norm2``, ``ffn1``, ``act``, ``ffn2``, ``residual2``.
+
 CvT (transformers' ``CvtStage``, ``CvtLayer``, ``CvtSelfAttention``), per stage:
 
 * ``embedN.``: ``patch_conv`` (``CvtConvEmbeddings.projection``, a k x k convolution of stride s
@@ -40,7 +48,7 @@ from cosamt.workload.transformer import (
     activation_op,
     depthwise_conv,
 )
-from cosamt.workload.vision_stages import Cvt, CvtStage, Levit
+from cosamt.workload.vision_stages import Cvt, CvtStage, Hiera, HieraLayer, Levit
 
 
 def _batch_norm(name: str, b: int, m: int, f: int, c: int) -> Einsum:
@@ -222,18 +230,106 @@ def _levit(model: ModelConfig, spec: Levit, b: int) -> list[tuple[BlockPlan, tup
     return out
 
 
+def _max_pool(name: str, b: int, m: int, f: int, stride: int, c: int) -> Einsum:
+    """Hiera's max over ``stride`` tokens (``view(..., stride, -1, ...).max``): stride - 1
+    comparisons per output element."""
+    dims = {"b": b, "m": m, "f": f}
+    return _elementwise(name, "max", stride - 1, dims, [("X", _BMF, Role.INPUT)], ("Y", _BMF), c)
+
+
+def _hiera_layer(
+    model: ModelConfig, spec: Hiera, x: HieraLayer, p: str, b: int, c: int
+) -> list[Einsum]:
+    """One HieraLayer: ``x.tokens`` in, ``x.tokens // x.query_stride`` out."""
+    n, a, w, qs = x.tokens, x.width_in, x.width, x.query_stride
+    m, d_ff = n // qs, int(w * spec.mlp_ratio)
+    stage = model.model_copy(
+        update={"d_model": w, "n_heads": x.heads, "d_ff": d_ff, "head_dim": None}
+    )
+    ops = [_norm(f"{p}norm1", model.norm, b, n, a, c)]
+    if a != w:  # the residual: HieraLayer.proj of the normed input, max-pooled
+        ops.append(_projection(f"{p}res_proj", b, n, a, w, c))
+        ops += [_max_pool(f"{p}res_pool", b, m, w, qs, c)] if qs > 1 else []
+    ops.append(_projection(f"{p}qkv_proj", b, n, a, 3 * w, c))
+    ops += [_max_pool(f"{p}q_pool", b, m, w, qs, c)] if qs > 1 else []
+    return [
+        *ops,
+        *_attention_core(stage, p, b * x.windows, m // x.windows, n // x.windows, c),
+        _projection(f"{p}out_proj", b, m, w, w, c),
+        _residual(f"{p}residual1", b, m, w, c),
+        _norm(f"{p}norm2", model.norm, b, m, w, c),
+        _projection(f"{p}ffn1", b, m, w, d_ff, c),
+        activation_op(model, f"{p}act", b, m, d_ff, c),
+        _projection(f"{p}ffn2", b, m, d_ff, w, c),
+        _residual(f"{p}residual2", b, m, w, c),
+    ]
+
+
+def _hiera(model: ModelConfig, spec: Hiera, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
+    tokens = spec.first_tokens
+    embed = (
+        _projection(
+            "embed.patch_conv", b, tokens, spec.patch**2 * spec.channels, spec.embed_dim, 1
+        ),
+    )
+    label = f"patch embedding ({spec.patch}x{spec.patch} stride {spec.patch_stride})"
+    out: list[tuple[BlockPlan, tuple[Einsum, ...]]] = [
+        (BlockPlan("embed.", label, 1, tokens, 0, False, False), embed)
+    ]
+    layers, start = spec.layers(), 0
+    for i, depth in enumerate(spec.depths, start=1):
+        stage = layers[start : start + depth]
+        start += depth
+        # HieraStage: only its first layer may differ (pooling, a new width, mask units kept).
+        groups = (
+            [(stage[:1], f"s{i}.first."), (stage[1:], f"s{i}.")]
+            if stage[0] != stage[-1]
+            else [(stage, f"s{i}.")]
+        )
+        for group, p in groups:
+            if not group:
+                continue
+            x = group[0]
+            assert all(y == x for y in group)  # one block type: identical layers
+            m = x.tokens // x.query_stride
+            where = f"{x.windows} mask units" if x.windows > 1 else "global attention"
+            pool = f", queries pooled from {x.tokens}" if x.query_stride > 1 else ""
+            plan = BlockPlan(
+                p,
+                f"stage {i} ({m} tokens{pool}, {where})",
+                len(group),
+                m // x.windows,
+                x.tokens // x.windows,
+                False,
+                False,
+            )
+            out.append((plan, tuple(_hiera_layer(model, spec, x, p, b, len(group)))))
+    return out
+
+
 def stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
     """Every block type of ``model.vision_stages``, in execution order."""
     spec = model.vision_stages
     assert spec is not None
     if isinstance(spec, Levit):
         return _levit(model, spec, b)
+    if isinstance(spec, Hiera):
+        return _hiera(model, spec, b)
     return _cvt(model, spec, b)
 
 
 def assumptions(model: ModelConfig) -> list[str]:
     spec = model.vision_stages
     assert spec is not None
+    if isinstance(spec, Hiera):
+        return [
+            "hiera: HieraModel encodes every token (mask_ratio masks tokens for "
+            "HieraForPreTraining only); the patch embedding counted as a GEMM over its output "
+            "tokens' im2col patches (exact MACs; an overlapping patch's input counted once per "
+            "output token it feeds); the max-pooling of queries and residuals as stride - 1 "
+            "comparisons per output element; the unroll / reroll token reordering costs nothing; "
+            "the position embeddings (an add), the pooler's norm and the head not modelled"
+        ]
     if isinstance(spec, Levit):
         return [
             "levit: the stem's convolutions counted as GEMMs over their output tokens' im2col "

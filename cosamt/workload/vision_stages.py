@@ -10,6 +10,9 @@ are built by :mod:`cosamt.workload.vision_stage_ops`, read from Hugging Face con
 * :class:`Levit`: LeViT (Graham et al. 2021, arXiv:2104.01136; modeling_levit.py): a
   convolutional stem, stages of attention and MLP residual layers whose every linear layer has
   a batch norm (``MLPLayerWithBN``), attention downsampling between the stages.
+* :class:`Hiera`: Hiera (Ryali et al. 2023, arXiv:2306.00989; modeling_hiera.py): a patch
+  embedding, stages of ViT layers whose first layer max-pools the queries and the residual,
+  mask-unit (windowed) attention in the early stages.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ class Cvt(BaseModel):
                 raise ValueError(f"cvt stage {i}: the query convolution must keep the grid")
 
     @property
-    def layers(self) -> int:
+    def block_count(self) -> int:
         return sum(s.depth for s in self.stages)
 
     @property
@@ -186,7 +189,7 @@ class Levit(BaseModel):
             )
 
     @property
-    def layers(self) -> int:
+    def block_count(self) -> int:
         return sum(s.depth for s in self.stages)
 
     @property
@@ -199,4 +202,100 @@ class Levit(BaseModel):
         return self.grids()[0] ** 2
 
 
-VisionStages = Annotated[Cvt | Levit, Field(discriminator="kind")]
+class HieraLayer(BaseModel):
+    """One HieraLayer's shape (derived by :meth:`Hiera.layers`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    width_in: int
+    width: int
+    heads: int
+    tokens: int  # input tokens; the layer outputs tokens // query_stride
+    query_stride: int
+    windows: int  # attention windows (mask units; 1: global attention)
+
+
+class Hiera(BaseModel):
+    """Hiera (``HieraModel``): a strided convolution to ``embed_dim`` channels, then stages of
+    ``HieraLayer``: stage i is ``int(embed_dim * multiplier^i)`` wide; the first layer of
+    stages 2 .. ``query_pool`` + 1 max-pools its queries (and residual) by ``query_stride``
+    tokens; a stage with ``mask_unit_attention`` (and the first layer after one) attends within
+    mask units, the others globally."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    kind: Literal["hiera"] = "hiera"
+    image_side: PositiveInt
+    channels: PositiveInt
+    patch: PositiveInt
+    """Patch-embedding convolution side (``patch_size``)."""
+    patch_stride: PositiveInt
+    patch_padding: NonNegativeInt
+    embed_dim: PositiveInt
+    multiplier: float = Field(gt=0)
+    """``embed_dim_multiplier``: the width's growth per stage."""
+    depths: tuple[PositiveInt, ...]
+    heads: tuple[PositiveInt, ...]
+    mlp_ratio: float = Field(gt=0)
+    query_stride: PositiveInt
+    """Tokens max-pooled into one (the product of ``query_stride``)."""
+    query_pool: NonNegativeInt
+    """Stages after which the next one pools (``num_query_pool``)."""
+    mask_unit: PositiveInt
+    """Tokens of a mask unit in stage 1 (the product of ``masked_unit_size``)."""
+    mask_unit_attention: tuple[bool, ...]
+    """Per stage: attention within mask units (``masked_unit_attention``)."""
+
+    def side(self) -> int:
+        """The token grid's side (the patch embedding's output)."""
+        return conv_side(self.image_side, self.patch, self.patch_stride, self.patch_padding)
+
+    def widths(self) -> list[int]:
+        return [int(self.embed_dim * self.multiplier**i) for i in range(len(self.depths))]
+
+    def layers(self) -> list[HieraLayer]:
+        """Every layer's shape, as HieraEncoder and HieraStage build them."""
+        ends = [sum(self.depths[: i + 1]) for i in range(len(self.depths))]
+        pooled = set(ends[: self.query_pool])  # the first layers of stages 2 .. query_pool + 1
+        tokens, width_in, out, index = self.side() ** 2, self.embed_dim, [], 0
+        for i, (depth, width, heads) in enumerate(
+            zip(self.depths, self.widths(), self.heads, strict=True)
+        ):
+            window = int(self.mask_unit * self.query_stride**-i)
+            previous = self.mask_unit_attention[i - 1 if i > 0 else 0]
+            for j in range(depth):
+                stride = self.query_stride if index in pooled else 1
+                masked = self.mask_unit_attention[i] or (previous and j == 0)
+                windows = tokens // (stride * window) if masked else 1
+                out.append(HieraLayer(width_in=width_in, width=width, heads=heads, tokens=tokens,
+                                      query_stride=stride, windows=windows))  # fmt: skip
+                tokens, width_in, index = tokens // stride, width, index + 1
+        return out
+
+    def check(self) -> None:
+        n = len(self.depths)
+        if len(self.heads) != n or len(self.mask_unit_attention) != n or self.query_pool >= n:
+            raise ValueError("hiera: heads and mask_unit_attention per stage, query_pool < stages")
+        for k, layer in enumerate(self.layers(), start=1):
+            if layer.width % layer.heads or layer.windows < 1:
+                raise ValueError(f"hiera layer {k}: heads must divide the width, a window fit")
+            if layer.query_stride > 1 and layer.width == layer.width_in:
+                # HieraLayer pools its residual only through its width-changing proj.
+                raise ValueError(f"hiera layer {k}: pooling without a new width")
+            if layer.tokens % (layer.query_stride * layer.windows):
+                raise ValueError(f"hiera layer {k}: {layer.tokens} tokens do not tile its windows")
+
+    @property
+    def block_count(self) -> int:
+        return sum(self.depths)
+
+    @property
+    def first(self) -> tuple[int, int, int]:
+        return self.embed_dim, self.heads[0], int(self.embed_dim * self.mlp_ratio)
+
+    @property
+    def first_tokens(self) -> int:
+        return self.side() ** 2
+
+
+VisionStages = Annotated[Cvt | Levit | Hiera, Field(discriminator="kind")]
