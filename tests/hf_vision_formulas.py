@@ -138,3 +138,42 @@ def hiera_macs(cfg: dict[str, Any]) -> int:
             total += macs
             n, c_in, layer = m, c, layer + 1
     return total
+
+
+def _divisible8(value: float) -> int:
+    """modeling_mobilevit.make_divisible(value, 8)."""
+    out = max(8, int(value + 4) // 8 * 8)
+    return out + 8 if out < 0.9 * value else out
+
+
+def mobilevit_macs(cfg: dict[str, Any]) -> int:
+    """MobileViT (Mehta and Rastegari 2022, arXiv:2110.02178, sec. 3; modeling_mobilevit.py):
+    MobileViTModel's conv_stem (3x3 stride 2), MobileViTEncoder's layer_1 (one inverted
+    residual), layer_2 (three, the first of stride 2), layer_3 .. layer_5 (MobileViTLayer: a
+    stride-2 inverted residual, conv_kxk, conv_1x1 to hidden_sizes[i], 2 / 4 / 3 transformer
+    layers over patch_area sequences of (side / patch)^2 patches, conv_projection back,
+    fusion (a k x k conv of 2C to C)), then conv_1x1_exp. An inverted residual:
+    expand_1x1 to make_divisible(round(C_in expand_ratio), 8), a 3x3 depthwise conv, reduce_1x1.
+    MobileViT-S at 256: 2.0 G (their Table 1: 2.0 GFLOPs)."""
+    neck, hidden, k2 = cfg["neck_hidden_sizes"], cfg["hidden_sizes"], cfg["conv_kernel_size"] ** 2
+    side = (cfg["image_size"] - 1) // 2 + 1
+    total = side * side * 9 * cfg["num_channels"] * neck[0]
+
+    def inverted(side: int, cin: int, cout: int, stride: int) -> tuple[int, int]:
+        e = _divisible8(round(cin * cfg["expand_ratio"]))
+        out = (side - 1) // stride + 1
+        return side * side * cin * e + out * out * 9 * e + out * out * e * cout, out
+
+    for cin, cout, stride in ((neck[0], neck[1], 1), (neck[1], neck[2], 2), (neck[2], neck[2], 1),
+                              (neck[2], neck[2], 1)):  # fmt: skip
+        macs, side = inverted(side, cin, cout, stride)
+        total += macs
+    for i, layers in enumerate((2, 4, 3)):
+        cin, c, d = neck[i + 2], neck[i + 3], hidden[i]
+        macs, side = inverted(side, cin, c, 2)
+        n, area = side * side, cfg["patch_size"] ** 2
+        tokens = n // area  # per sequence; area sequences
+        ff = int(d * cfg["mlp_ratio"])
+        layer = area * (4 * tokens * d * d + 2 * tokens * tokens * d + 2 * tokens * d * ff)
+        total += macs + n * k2 * c * c + n * c * d + layers * layer + n * d * c + n * k2 * 2 * c * c
+    return total + side * side * neck[5] * neck[6]

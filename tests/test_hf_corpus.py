@@ -39,7 +39,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
-from hf_vision_formulas import cvt_macs, hiera_macs, levit_macs, swinv2_macs
+from hf_vision_formulas import cvt_macs, hiera_macs, levit_macs, mobilevit_macs, swinv2_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -317,6 +317,8 @@ def expected_macs(
         return {"dense": levit_macs(cfg)}
     if cfg.get("model_type") == "hiera":  # tests/hf_vision_formulas.py
         return {"dense": hiera_macs(cfg)}
+    if cfg.get("model_type") == "mobilevit":  # tests/hf_vision_formulas.py
+        return {"dense": mobilevit_macs(cfg)}
     if cfg.get("model_type") == "swinv2":  # tests/hf_vision_formulas.py
         return {"dense": swinv2_macs(cfg)}
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):

@@ -3,7 +3,8 @@
 ``embed_dim``, ``num_heads``, ``mlp_ratio``, ``patch_sizes``, ``patch_stride``,
 ``patch_padding``, ``kernel_qkv``, ``stride_kv``, ``padding_kv``, ``stride_q``, ``padding_q``,
 ``cls_token``, ``qkv_projection_method``), ``levit`` (configuration_levit.py /
-modeling_levit.py) and ``hiera`` (configuration_hiera.py / modeling_hiera.py)."""
+modeling_levit.py), ``hiera`` (configuration_hiera.py / modeling_hiera.py) and ``mobilevit``
+(configuration_mobilevit.py / modeling_mobilevit.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-VISION_STAGE_TYPES = frozenset({"cvt", "levit", "hiera"})
+VISION_STAGE_TYPES = frozenset({"cvt", "levit", "hiera", "mobilevit"})
 
 # CvtConfig states no image size; AutoImageProcessor gives CvT ConvNextImageProcessor, whose
 # default size {"shortest_edge": 384} resizes (at 384 and above, without cropping) to 384 x 384.
@@ -341,4 +342,62 @@ def _activation_of(r: _Reader, model_type: str) -> str | None:
     return _activation(r, model_type)
 
 
-READERS = {"cvt": cvt, "levit": levit, "hiera": hiera}
+def _ints(r: _Reader, key: str, count: int) -> list[int]:
+    value = r.data.get(key)
+    if (
+        not isinstance(value, list)
+        or len(value) != count
+        or not all(type(v) is int and v > 0 for v in value)
+    ):
+        r.refuse(key, f"must be a list of {count} positive integers (got {value!r})")
+        return []
+    return list(value)
+
+
+def mobilevit(r: _Reader, model_type: str) -> dict[str, Any]:
+    """MobileViT (MobileViTModel, configuration_mobilevit.py): ``neck_hidden_sizes`` (7),
+    ``hidden_sizes`` (3), ``num_attention_heads``, ``expand_ratio``, ``conv_kernel_size``,
+    ``patch_size``, ``mlp_ratio``, ``image_size``; the layer counts are MobileViTEncoder's."""
+    neck, hidden = _ints(r, "neck_hidden_sizes", 7), _ints(r, "hidden_sizes", 3)
+    heads, kernel = r.int_("num_attention_heads"), r.int_("conv_kernel_size")
+    patch, image = r.int_("patch_size"), _square_int(r, "image_size")
+    channels = r.int_("num_channels", what="image channels")
+    floats = {k: r.data.get(k) for k in ("expand_ratio", "mlp_ratio")}
+    for key, value in floats.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            r.refuse(key, f"must be a positive number (got {value!r})")
+    if r.data.get("output_stride", 32) != 32:
+        # MobileViTEncoder dilates layer_4 / layer_5 for output_stride 8 or 16 (segmentation).
+        r.refuse("output_stride", "dilated layers (output_stride 8 or 16) are not modelled")
+    activation = _activation_of(r, model_type)
+    if r.problems or None in (heads, kernel, patch, image, channels, activation):
+        return {}
+    spec = {"kind": "mobilevit", "image_side": image, "channels": channels, "neck": neck,
+            "hidden": hidden, "heads": heads, "expand_ratio": floats["expand_ratio"],
+            "kernel": kernel, "patch": patch, "mlp_ratio": floats["mlp_ratio"]}  # fmt: skip
+    from cosamt.workload.vision_stages import MobileVit  # a pydantic model: shapes checked here
+
+    try:
+        built = MobileVit.model_validate(spec)
+        built.check()
+    except ValueError as exc:
+        r.refuse("hidden_sizes", f"the layers do not compose: {exc}")
+        return {}
+    r.assumed.append(f"{model_type}: the classifier / segmentation head not modelled")
+    d, h, ff = built.first
+    return {
+        "n_layers": built.block_count,
+        "d_model": d,
+        "n_heads": h,
+        "d_ff": ff,
+        "activation": activation,
+        "norm": "layernorm",
+        "norm_position": "pre",
+        "vision_stages": spec,
+        "image_tokens": built.first_tokens,
+        "decoder": False,
+        "default_seq_len": built.first_tokens,
+    }
+
+
+READERS = {"cvt": cvt, "levit": levit, "hiera": hiera, "mobilevit": mobilevit}

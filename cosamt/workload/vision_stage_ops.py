@@ -48,7 +48,16 @@ from cosamt.workload.transformer import (
     activation_op,
     depthwise_conv,
 )
-from cosamt.workload.vision_stages import Cvt, CvtStage, Hiera, HieraLayer, Levit
+from cosamt.workload.vision_stages import (
+    MOBILEVIT_MOBILENET_BLOCKS,
+    MOBILEVIT_TRANSFORMER_LAYERS,
+    Cvt,
+    CvtStage,
+    Hiera,
+    HieraLayer,
+    Levit,
+    MobileVit,
+)
 
 
 def _batch_norm(name: str, b: int, m: int, f: int, c: int) -> Einsum:
@@ -307,6 +316,113 @@ def _hiera(model: ModelConfig, spec: Hiera, b: int) -> list[tuple[BlockPlan, tup
     return out
 
 
+Blocks = list[tuple[BlockPlan, tuple[Einsum, ...]]]
+
+
+def _conv_bn_act(
+    model: ModelConfig, p: str, b: int, side: int, e: int, f: int, c: int, act: bool = True
+) -> list[Einsum]:
+    """MobileViTConvLayer: a convolution (a GEMM over each of the side^2 output positions'
+    ``e`` = k^2 x C_in inputs), its batch norm and (``act``) the model's activation."""
+    m = side * side
+    ops = [_projection(f"{p}conv", b, m, e, f, c), _batch_norm(f"{p}bn", b, m, f, c)]
+    return ops + ([activation_op(model, f"{p}act", b, m, f, c)] if act else [])
+
+
+def _inverted_residual(
+    model: ModelConfig,
+    spec: MobileVit,
+    p: str,
+    b: int,
+    side: int,
+    cin: int,
+    cout: int,
+    stride: int,
+    c: int,
+) -> list[Einsum]:
+    """MobileViTInvertedResidual on a grid of ``side`` (its input): expand_1x1, the 3 x 3
+    depthwise conv_3x3 of ``stride``, reduce_1x1 (no activation), the residual add when the
+    stride is 1 and the widths agree."""
+    hidden, out = spec.expanded(cin), (side - 1) // stride + 1
+    conv = depthwise_conv if stride == 1 else strided_depthwise_conv
+    m = out * out
+    ops = [
+        *_conv_bn_act(model, f"{p}expand_", b, side, cin, hidden, c),
+        conv(f"{p}dw_conv", b, m, hidden, 9, c),
+        _batch_norm(f"{p}dw_bn", b, m, hidden, c),
+        activation_op(model, f"{p}dw_act", b, m, hidden, c),
+        *_conv_bn_act(model, f"{p}reduce_", b, out, hidden, cout, c, act=False),
+    ]
+    return ops + ([_residual(f"{p}residual", b, m, cout, c)] if stride == 1 and cin == cout else [])
+
+
+def _mobilevit(model: ModelConfig, spec: MobileVit, b: int) -> Blocks:
+    from cosamt.workload.transformer import _block  # the plain pre-norm ViT block
+
+    sides, k2, neck = spec.sides(), spec.kernel**2, spec.neck
+    out: Blocks = [
+        (BlockPlan("stem.", "3x3 stride-2 stem", 1, sides[0] ** 2, 0, False, False),
+         tuple(_conv_bn_act(model, "stem.", b, sides[0], 9 * spec.channels, neck[0], 1)))
+    ]  # fmt: skip
+
+    def residuals(p: str, label: str, side: int, cin: int, cout: int, stride: int, c: int) -> None:
+        ops = _inverted_residual(model, spec, p, b, side, cin, cout, stride, c)
+        m = ((side - 1) // stride + 1) ** 2
+        out.append((BlockPlan(p, label, c, m, 0, False, False), tuple(ops)))
+
+    for i, blocks in enumerate(MOBILEVIT_MOBILENET_BLOCKS, start=1):
+        stride, side, cin, cout = (1 if i == 1 else 2), sides[i - 1], neck[i - 1], neck[i]
+        residuals(
+            f"mv{i}.first." if blocks > 1 else f"mv{i}.",
+            f"inverted residual {i}",
+            side,
+            cin,
+            cout,
+            stride,
+            1,
+        )
+        if blocks > 1:
+            residuals(f"mv{i}.", f"inverted residuals {i}", sides[i], cout, cout, 1, blocks - 1)
+    for j, layers in enumerate(MOBILEVIT_TRANSFORMER_LAYERS):
+        i, side, cin, cout, width = j + 3, sides[j + 3], neck[j + 2], neck[j + 3], spec.hidden[j]
+        residuals(
+            f"vit{i}.down.", f"MobileViT layer {i}: downsampling", sides[j + 2], cin, cout, 2, 1
+        )
+        p, m = f"vit{i}.local.", side * side
+        local = [
+            *_conv_bn_act(model, p, b, side, k2 * cout, cout, 1),
+            _projection(f"{p}conv_1x1", b, m, cout, width, 1),
+        ]
+        out.append(
+            (
+                BlockPlan(p, f"MobileViT layer {i}: local representation", 1, m, 0, False, False),
+                tuple(local),
+            )
+        )
+        area, patches = spec.patch**2, (side // spec.patch) ** 2
+        stage = model.model_copy(
+            update={"d_model": width, "n_heads": spec.heads, "d_ff": int(width * spec.mlp_ratio)}
+        )
+        label = f"MobileViT layer {i}: {area} x {patches} unfolded patches"
+        plan = BlockPlan(f"vit{i}.", label, layers, patches, patches, False, False)
+        out.append((plan, tuple(_block(stage, plan, b * area))))
+        p = f"vit{i}.fuse."
+        fuse = [
+            _norm(f"{p}norm", model.norm, b, m, width, 1),
+            *_conv_bn_act(model, f"{p}proj_", b, side, width, cout, 1),
+            *_conv_bn_act(model, f"{p}fusion_", b, side, k2 * 2 * cout, cout, 1),
+        ]
+        out.append(
+            (
+                BlockPlan(p, f"MobileViT layer {i}: fold and fuse", 1, m, 0, False, False),
+                tuple(fuse),
+            )
+        )
+    ops = _conv_bn_act(model, "exp.", b, sides[-1], neck[5], neck[6], 1)
+    out.append((BlockPlan("exp.", "1x1 expansion", 1, sides[-1] ** 2, 0, False, False), tuple(ops)))
+    return out
+
+
 def stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
     """Every block type of ``model.vision_stages``, in execution order."""
     spec = model.vision_stages
@@ -315,12 +431,24 @@ def stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ..
         return _levit(model, spec, b)
     if isinstance(spec, Hiera):
         return _hiera(model, spec, b)
+    if isinstance(spec, MobileVit):
+        return _mobilevit(model, spec, b)
     return _cvt(model, spec, b)
 
 
 def assumptions(model: ModelConfig) -> list[str]:
     spec = model.vision_stages
     assert spec is not None
+    if isinstance(spec, MobileVit):
+        return [
+            "mobilevit: every convolution counted with exact MACs, the dense ones as GEMMs over "
+            "their output positions' im2col patches (an input counted once per output it "
+            "feeds), the stride-1 depthwise ones with their input indexed by the output "
+            "position (the halo not counted as traffic), the strided ones over im2col patches; "
+            f"batch norm with running statistics, {BATCHNORM_OPS} vector ops per element; the "
+            "unfolding / folding into patches and the concatenation before the fusion cost "
+            "nothing; the classifier / segmentation head not modelled"
+        ]
     if isinstance(spec, Hiera):
         return [
             "hiera: HieraModel encodes every token (mask_ratio masks tokens for "

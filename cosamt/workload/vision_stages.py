@@ -13,6 +13,9 @@ are built by :mod:`cosamt.workload.vision_stage_ops`, read from Hugging Face con
 * :class:`Hiera`: Hiera (Ryali et al. 2023, arXiv:2306.00989; modeling_hiera.py): a patch
   embedding, stages of ViT layers whose first layer max-pools the queries and the residual,
   mask-unit (windowed) attention in the early stages.
+* :class:`MobileVit`: MobileViT (Mehta and Rastegari 2022, arXiv:2110.02178;
+  modeling_mobilevit.py): MobileNetV2 inverted residuals and transformers over unfolded
+  patches.
 """
 
 from __future__ import annotations
@@ -298,4 +301,81 @@ class Hiera(BaseModel):
         return self.side() ** 2
 
 
-VisionStages = Annotated[Cvt | Levit | Hiera, Field(discriminator="kind")]
+def make_divisible(value: int, divisor: int = 8) -> int:
+    """MobileViT's channel rounding (modeling_mobilevit.make_divisible): to the nearest multiple
+    of ``divisor`` (at least ``divisor``), one more if that lost over 10 %."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+# MobileViTEncoder's fixed layout: inverted residuals per MobileNet layer (layer_1, layer_2),
+# transformer layers per MobileViT layer (layer_3, layer_4, layer_5).
+MOBILEVIT_MOBILENET_BLOCKS = (1, 3)
+MOBILEVIT_TRANSFORMER_LAYERS = (2, 4, 3)
+
+
+class MobileVit(BaseModel):
+    """MobileViT (``MobileViTModel``): a 3 x 3 stride-2 stem to ``neck[0]`` channels, two
+    MobileNet layers of inverted residuals (``neck[1]``, ``neck[2]``; the second strided), three
+    MobileViT layers (each a strided inverted residual to ``neck[3 + i]``, a local k x k
+    convolution, a 1 x 1 convolution to ``hidden[i]``, transformer layers over the unfolded
+    ``patch`` x ``patch`` patches, a 1 x 1 projection back and a k x k fusion of it with the
+    layer's input), then a 1 x 1 expansion to ``neck[6]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    kind: Literal["mobilevit"] = "mobilevit"
+    image_side: PositiveInt
+    channels: PositiveInt
+    neck: tuple[
+        PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt
+    ]
+    """``neck_hidden_sizes``."""
+    hidden: tuple[PositiveInt, PositiveInt, PositiveInt]
+    """The transformers' widths (``hidden_sizes``)."""
+    heads: PositiveInt
+    expand_ratio: float = Field(gt=0)
+    kernel: PositiveInt
+    """``conv_kernel_size`` (odd: padding (k - 1) / 2 keeps the grid)."""
+    patch: PositiveInt
+    mlp_ratio: float = Field(gt=0)
+
+    def expanded(self, channels: int) -> int:
+        """An inverted residual's expanded width (MobileViTInvertedResidual)."""
+        return make_divisible(round(channels * self.expand_ratio), 8)
+
+    def sides(self) -> list[int]:
+        """The grid side after the stem, layer_1, ..., layer_5 (every stride-2 3 x 3 convolution
+        of padding 1: (side - 1) // 2 + 1)."""
+        out, side = [], self.image_side
+        for stride in (2, 1, 2, 2, 2, 2):
+            side = (side - 1) // stride + 1
+            out.append(side)
+        return out
+
+    def check(self) -> None:
+        if self.kernel % 2 == 0:
+            raise ValueError("mobilevit: an even conv_kernel_size changes the grid")
+        for i, side in enumerate(self.sides()[3:]):
+            if side % self.patch:
+                raise ValueError(
+                    f"mobilevit layer {i + 3}: a {side}x{side} grid is not tiled by "
+                    f"{self.patch}x{self.patch} patches (the interpolation is not modelled)"
+                )
+            if self.hidden[i] % self.heads:
+                raise ValueError(f"mobilevit layer {i + 3}: heads must divide {self.hidden[i]}")
+
+    @property
+    def block_count(self) -> int:
+        return sum(MOBILEVIT_TRANSFORMER_LAYERS)
+
+    @property
+    def first(self) -> tuple[int, int, int]:
+        return self.hidden[0], self.heads, int(self.hidden[0] * self.mlp_ratio)
+
+    @property
+    def first_tokens(self) -> int:
+        return self.sides()[0] ** 2
+
+
+VisionStages = Annotated[Cvt | Levit | Hiera | MobileVit, Field(discriminator="kind")]
