@@ -61,7 +61,9 @@ MIN_ACCEPTED = {
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
     # ConvBERT, Nystromformer, YOSO, MRA refused
     "encoder-only": 23,
-    "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
+    # + dinat (neighbourhood attention: tests/hf_local_formulas.py); + swinv2, segformer (at
+    # its image processor's 512), cvt, levit, hiera, mobilevit (tests/hf_vision_formulas.py)
+    "vision": 25,
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
     "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;

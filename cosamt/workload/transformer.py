@@ -919,6 +919,8 @@ def assumptions(
     front = "any input front-end (patch embedding, audio convolutions)"
     if conformer.conformer is not None:  # its subsampling convolutions are modelled (enc.sub.)
         front = "any input front-end other than the conformer's subsampling convolutions"
+    if model.vision_stages is not None or model.pyramid is not None:  # their embeddings are
+        front = "any input front-end other than the patch embeddings or stem listed"
     out.append(
         f"embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and {front} are not modelled"
     )
