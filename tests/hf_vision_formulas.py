@@ -177,3 +177,25 @@ def mobilevit_macs(cfg: dict[str, Any]) -> int:
         layer = area * (4 * tokens * d * d + 2 * tokens * tokens * d + 2 * tokens * d * ff)
         total += macs + n * k2 * c * c + n * c * d + layers * layer + n * d * c + n * k2 * 2 * c * c
     return total + side * side * neck[5] * neck[6]
+
+
+def perceiver_macs(cfg: dict[str, Any], inputs: int) -> int:
+    """The Perceiver IO encoder (Jaegle et al. 2021, arXiv:2107.14795, sec. 2; modeling_perceiver:
+    PerceiverModel without preprocessor, so the inputs are ``inputs`` tokens of d_model
+    channels). PerceiverEncoder.cross_attention: query Linear(d_latents, qk), key and value
+    Linear(d_model, qk / v) of the inputs, qk = qk_channels or the inputs' d_model
+    (cross_attention_shape_for_attention "kv") or d_latents ("q"), v = v_channels or qk;
+    Q.K^T and P.V of the num_latents latents over the inputs; the output dense v -> d_latents;
+    the MLP (d_latents x cross widening). Then num_blocks x num_self_attends_per_block layers:
+    q, k, v of d_latents (or qk_channels / v_channels), latent self-attention, output v -> v,
+    the MLP (self widening)."""
+    n, dl, dm = cfg["num_latents"], cfg["d_latents"], cfg["d_model"]
+    qk_cfg, v_cfg = cfg.get("qk_channels"), cfg.get("v_channels")
+    qk = qk_cfg or (dm if cfg.get("cross_attention_shape_for_attention", "kv") == "kv" else dl)
+    v = v_cfg or qk
+    cross = n * dl * qk + inputs * dm * (qk + v) + n * inputs * (qk + v) + n * v * dl
+    cross += 2 * n * dl * cfg["cross_attention_widening_factor"] * dl
+    qk, v = qk_cfg or dl, v_cfg or (qk_cfg or dl)
+    latent = n * dl * (2 * qk + v) + n * n * (qk + v) + n * v * v
+    latent += 2 * n * dl * cfg["self_attention_widening_factor"] * dl
+    return cross + cfg["num_blocks"] * cfg["num_self_attends_per_block"] * latent

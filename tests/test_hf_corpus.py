@@ -39,7 +39,14 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
-from hf_vision_formulas import cvt_macs, hiera_macs, levit_macs, mobilevit_macs, swinv2_macs
+from hf_vision_formulas import (
+    cvt_macs,
+    hiera_macs,
+    levit_macs,
+    mobilevit_macs,
+    perceiver_macs,
+    swinv2_macs,
+)
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -62,8 +69,9 @@ MIN_ACCEPTED = {
     # ConvBERT, Nystromformer, YOSO, MRA refused
     "encoder-only": 23,
     # + dinat (neighbourhood attention: tests/hf_local_formulas.py); + swinv2, segformer (at
-    # its image processor's 512), cvt, levit, hiera, mobilevit (tests/hf_vision_formulas.py)
-    "vision": 25,
+    # its image processor's 512), cvt, levit, hiera, mobilevit, perceiver (its encoder)
+    # (tests/hf_vision_formulas.py)
+    "vision": 26,
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
     "encoder-decoder": 51,  # autoformer refused (auto-correlation); nemo_speechlm: its text model;
@@ -321,6 +329,8 @@ def expected_macs(
         return {"dense": hiera_macs(cfg)}
     if cfg.get("model_type") == "mobilevit":  # tests/hf_vision_formulas.py
         return {"dense": mobilevit_macs(cfg)}
+    if cfg.get("model_type") == "perceiver":  # its encoder over SEQ inputs
+        return {"dense": perceiver_macs(cfg, SEQ)}
     if cfg.get("model_type") == "swinv2":  # tests/hf_vision_formulas.py
         return {"dense": swinv2_macs(cfg)}
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):

@@ -1,4 +1,4 @@
-"""Swin V2, CvT, LeViT, Hiera and MobileViT from Hugging Face configs: tiny models against the
+"""Swin V2, CvT, LeViT, Hiera, MobileViT and the Perceiver's encoder from Hugging Face configs: tiny models against the
 formulas of tests/hf_vision_formulas.py and a few operators by hand, refusals by field path,
 and the CLI (workload, solve)."""
 
@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_vision_formulas import cvt_macs, hiera_macs, levit_macs, mobilevit_macs, swinv2_macs
+from hf_vision_formulas import (
+    cvt_macs,
+    hiera_macs,
+    levit_macs,
+    mobilevit_macs,
+    perceiver_macs,
+    swinv2_macs,
+)
 from pydantic import ValidationError
 from support import hf_cli_run, listed_macs, solved_operators
 
@@ -57,6 +64,17 @@ MOBILEVIT: dict[str, Any] = {
     "neck_hidden_sizes": [4, 8, 8, 8, 8, 8, 16], "hidden_sizes": [8, 8, 8],
     "num_attention_heads": 2, "expand_ratio": 2.0, "conv_kernel_size": 3, "patch_size": 2,
     "mlp_ratio": 2.0, "hidden_act": "silu", "output_stride": 32,
+}  # fmt: skip
+
+# 4 latents of 8 cross-attending to the inputs (6 channels: Q/K and V 6 wide, 2 heads), then
+# 2 blocks of 1 latent self-attention layer; the MLPs twice as wide.
+PERCEIVER: dict[str, Any] = {
+    "model_type": "perceiver", "num_latents": 4, "d_latents": 8, "d_model": 6,
+    "num_cross_attention_heads": 2, "num_self_attention_heads": 2, "qk_channels": None,
+    "v_channels": None, "cross_attention_shape_for_attention": "kv",
+    "cross_attention_widening_factor": 2, "self_attention_widening_factor": 2,
+    "use_query_residual": True, "num_blocks": 2, "num_self_attends_per_block": 1,
+    "hidden_act": "gelu", "num_frames": 16, "vocab_size": 262,
 }  # fmt: skip
 
 FORMULAS = [
@@ -146,6 +164,9 @@ def test_mobilevit_by_hand() -> None:
     (HIERA, {"masked_unit_size": [32, 32]}, "hf_config.depths"),  # larger than the 256 tokens
     (MOBILEVIT, {"output_stride": 16}, "hf_config.output_stride"),
     (MOBILEVIT, {"image_size": 32}, "hf_config.hidden_sizes"),  # layer_5's 1x1 grid, 2x2 patches
+    (PERCEIVER, {"v_channels": 6}, "hf_config.d_latents"),  # the self-attention's residual
+    (PERCEIVER, {"cross_attention_shape_for_attention": "x"},
+     "hf_config.cross_attention_shape_for_attention"),
 ])  # fmt: skip
 def test_refusals_name_the_field(cfg: dict[str, Any], change: dict[str, Any], path: str) -> None:
     with pytest.raises(InputError) as err:
@@ -157,6 +178,30 @@ def test_hiera_states_that_it_encodes_every_token() -> None:
     model = config_from_dict(HIERA, source="tiny")
     notes = build_workload(model, Phase.PREFILL, 1, 256).assumptions
     assert any("mask_ratio 0.6" in n and "HieraForPreTraining" in n for n in notes)
+
+
+def test_perceiver_encoder_by_hand() -> None:
+    model = config_from_dict(PERCEIVER, source="tiny")
+    w = build_workload(model, Phase.PREFILL, 1, 5)
+    ops = {op.name: op.macs * op.count for op in w.operators}
+    # Cross: q 4 x 8 x 6, k and v 5 x 6 x 12, QK^T and PV 4 x 5 x 6 each, out 4 x 6 x 8, MLP
+    # 2 x 4 x 8 x 16; latent (x 2): qkv 4 x 8 x 24, QK^T and PV 4 x 4 x 8, out 4 x 8 x 8, MLP.
+    cross = 192 + 360 + 120 + 120 + 192 + 1024
+    latent = 768 + 128 + 128 + 256 + 1024
+    assert sum(ops.values()) == cross + 2 * latent == perceiver_macs(PERCEIVER, 5)
+    assert ops["xattn.kv_proj"] == 360 and ops["latent.qkv_proj"] == 2 * 768
+    assert any("num_frames" in n for n in w.assumptions)
+
+
+def test_perceiver_follows_the_cross_attention_shape_rule() -> None:
+    # "q": the cross-attention's Q/K as wide as the latents (PerceiverAttention).
+    cfg = {**PERCEIVER, "cross_attention_shape_for_attention": "q"}
+    ops = {
+        op.name: op
+        for op in build_workload(config_from_dict(cfg, source="t"), Phase.PREFILL, 1, 5).operators
+    }
+    assert ops["xattn.q_proj"].dims["f"] == 8 and ops["xattn.kv_proj"].dims["f"] == 16
+    assert model_macs(ops.values()) == perceiver_macs(cfg, 5)
 
 
 def test_cvt_states_its_image_size() -> None:
@@ -180,6 +225,13 @@ def test_cli_workload_and_solve(tmp_path: Path, cfg: dict[str, Any], new_ops: se
     assert listed_macs(operators) == formula(cfg)
     assert report is not None and report["total"]["all_optimal"] is True
     assert new_ops <= solved_operators(report)
+
+
+def test_cli_perceiver_workload_and_solve(tmp_path: Path) -> None:
+    operators, report = hf_cli_run(tmp_path, PERCEIVER, 5)
+    assert listed_macs(operators) == perceiver_macs(PERCEIVER, 5)
+    assert report is not None and report["total"]["all_optimal"] is True
+    assert {"xattn.kv_proj", "xattn.qk", "latent.qkv_proj"} <= solved_operators(report)
 
 
 def test_model_config_checks_the_stages() -> None:

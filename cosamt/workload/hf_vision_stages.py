@@ -3,8 +3,9 @@
 ``embed_dim``, ``num_heads``, ``mlp_ratio``, ``patch_sizes``, ``patch_stride``,
 ``patch_padding``, ``kernel_qkv``, ``stride_kv``, ``padding_kv``, ``stride_q``, ``padding_q``,
 ``cls_token``, ``qkv_projection_method``), ``levit`` (configuration_levit.py /
-modeling_levit.py), ``hiera`` (configuration_hiera.py / modeling_hiera.py) and ``mobilevit``
-(configuration_mobilevit.py / modeling_mobilevit.py)."""
+modeling_levit.py), ``hiera`` (configuration_hiera.py / modeling_hiera.py), ``mobilevit``
+(configuration_mobilevit.py / modeling_mobilevit.py) and ``perceiver``'s encoder
+(configuration_perceiver.py / modeling_perceiver.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-VISION_STAGE_TYPES = frozenset({"cvt", "levit", "hiera", "mobilevit"})
+VISION_STAGE_TYPES = frozenset({"cvt", "levit", "hiera", "mobilevit", "perceiver"})
 
 # CvtConfig states no image size; AutoImageProcessor gives CvT ConvNextImageProcessor, whose
 # default size {"shortest_edge": 384} resizes (at 384 and above, without cropping) to 384 x 384.
@@ -400,4 +401,85 @@ def mobilevit(r: _Reader, model_type: str) -> dict[str, Any]:
     }
 
 
-READERS = {"cvt": cvt, "levit": levit, "hiera": hiera, "mobilevit": mobilevit}
+# Task-model settings PerceiverModel's encoder does not read (the multimodal autoencoder's video
+# and audio, the image and optical-flow models' preprocessors, the decoders' outputs).
+PERCEIVER_TASK_KEYS = ("num_frames", "audio_samples_per_frame", "samples_per_patch", "image_size",
+                       "train_size", "output_shape", "output_num_channels")  # fmt: skip
+
+
+def perceiver(r: _Reader, model_type: str) -> dict[str, Any]:
+    """The Perceiver encoder (PerceiverModel without preprocessor or decoder, configuration_perceiver.py):
+    ``num_latents``, ``d_latents``, ``d_model`` (the inputs' channels), the heads, ``qk_channels``,
+    ``v_channels``, ``cross_attention_shape_for_attention``, the widening factors,
+    ``use_query_residual``, ``num_blocks``, ``num_self_attends_per_block``."""
+    latents, d_latents = r.int_("num_latents"), r.int_("d_latents")
+    d_input = r.int_("d_model", what="the inputs' channels")
+    heads = {k: r.int_(k) for k in ("num_cross_attention_heads", "num_self_attention_heads")}
+    widen = {
+        k: r.int_(k) for k in ("cross_attention_widening_factor", "self_attention_widening_factor")
+    }
+    blocks, attends = r.int_("num_blocks"), r.int_("num_self_attends_per_block")
+    qk = r.int_("qk_channels", required=False)
+    v = r.int_("v_channels", required=False)
+    shape = r.data.get("cross_attention_shape_for_attention", "kv")
+    if shape not in ("kv", "q"):
+        r.refuse("cross_attention_shape_for_attention", f"must be 'kv' or 'q' (got {shape!r})")
+    residual = r.data.get("use_query_residual", True)
+    if not isinstance(residual, bool):
+        r.refuse("use_query_residual", f"must be true or false (got {residual!r})")
+    activation = _activation_of(r, model_type)
+    values = (
+        latents,
+        d_latents,
+        d_input,
+        blocks,
+        attends,
+        activation,
+        *heads.values(),
+        *widen.values(),
+    )
+    if r.problems or None in values:
+        return {}
+    assert d_latents is not None and d_input is not None
+    # PerceiverAttention: the cross-attention's Q/K width by the shape rule unless qk_channels;
+    # PerceiverSelfAttention: V as wide as Q/K unless v_channels.
+    cross_qk = qk or (d_input if shape == "kv" else d_latents)
+    self_qk = qk or d_latents
+    spec = {"kind": "perceiver", "latents": latents, "d_latents": d_latents, "d_input": d_input,
+            "cross_heads": heads["num_cross_attention_heads"],
+            "self_heads": heads["num_self_attention_heads"], "cross_qk": cross_qk,
+            "cross_v": v or cross_qk, "self_qk": self_qk, "self_v": v or self_qk,
+            "cross_widening": widen["cross_attention_widening_factor"],
+            "self_widening": widen["self_attention_widening_factor"], "query_residual": residual,
+            "blocks": blocks, "self_attends": attends}  # fmt: skip
+    from cosamt.workload.vision_stages import Perceiver  # a pydantic model: shapes checked here
+
+    try:
+        built = Perceiver.model_validate(spec)
+        built.check()
+    except ValueError as exc:
+        r.refuse("d_latents", f"the layers do not compose: {exc}")
+        return {}
+    unread = [k for k in PERCEIVER_TASK_KEYS if r.data.get(k) is not None]
+    r.assumed.append(
+        f"{model_type}: PerceiverModel's encoder only, its inputs the instance's seq_len tokens of "
+        f"d_model {d_input} channels; the task models' settings ({', '.join(unread) or 'none'}: "
+        "the multimodal autoencoder's video and audio, the image and optical-flow "
+        "preprocessors, the decoders) are not read"
+    )
+    d, h, ff = built.first
+    return {
+        "n_layers": built.block_count,
+        "d_model": d,
+        "n_heads": h,
+        "d_ff": ff,
+        "activation": activation,
+        "norm": "layernorm",
+        "norm_position": "pre",
+        "vision_stages": spec,
+        "decoder": False,
+    }
+
+
+READERS = {"cvt": cvt, "levit": levit, "hiera": hiera, "mobilevit": mobilevit,
+           "perceiver": perceiver}  # fmt: skip

@@ -613,6 +613,7 @@ class ModelConfig(BaseModel):
                 "d_ff stage 1's"
             )
         if self.image_tokens != spec.first_tokens:
+            # The Perceiver has none (its inputs are the instance's seq_len).
             raise ValueError(f"vision_stages: image_tokens must be stage 1's {spec.first_tokens}")
 
     def _check_pyramid(self) -> None:

@@ -958,7 +958,7 @@ def build_workload(
     elif model.vision_stages is not None:
         from cosamt.workload import vision_stage_ops  # it builds on this module
 
-        blocks = tuple(vision_stage_ops.stages(model, batch))
+        blocks = tuple(vision_stage_ops.stages(model, batch, seq_len))
     else:
         blocks = tuple(
             (plan, tuple(_block(_block_model(model, plan), plan, batch)))

@@ -10,6 +10,12 @@ batch norm, ``residual2``); between stages ``downN.``: ``kv_proj`` over every to
 ``q_proj`` over every stride-th token per side, the attention core of those queries over every
 key, ``attn_act``, ``out_proj`` to the next width (no residual), then the next width's MLP.
 
+Perceiver (``PerceiverEncoder``, ``PerceiverLayer``, ``PerceiverSelfAttention``): ``xattn.``
+(``norm_latents``, ``norm_inputs``, ``q_proj`` of the latents, ``kv_proj`` of the inputs, the
+core of the latents over the inputs, ``out_proj`` back to d_latents, the query residual, the
+MLP: ``norm2``, ``ffn1``, ``act``, ``ffn2``, ``residual2``), then ``latent.`` (num_blocks x
+num_self_attends_per_block layers of pre-norm self-attention over the latents and the MLP).
+
 Hiera (transformers' ``HieraPatchEmbeddings``, ``HieraLayer``, ``HieraMaskUnitAttention``):
 ``embed.patch_conv``; per stage ``sN.first.`` (its first layer, when it differs: pooling,
 a new width, mask units kept from the stage before) and ``sN.`` (the others): ``norm1``
@@ -57,6 +63,7 @@ from cosamt.workload.vision_stages import (
     HieraLayer,
     Levit,
     MobileVit,
+    Perceiver,
 )
 
 
@@ -423,10 +430,95 @@ def _mobilevit(model: ModelConfig, spec: MobileVit, b: int) -> Blocks:
     return out
 
 
-def stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
-    """Every block type of ``model.vision_stages``, in execution order."""
+def _perceiver_core(
+    model: ModelConfig, spec: Perceiver, p: str, b: int, m: int, n: int, cross: bool, c: int
+) -> list[Einsum]:
+    heads, qk, v = (
+        (spec.cross_heads, spec.cross_qk, spec.cross_v)
+        if cross
+        else (spec.self_heads, spec.self_qk, spec.self_v)
+    )
+    shape = model.model_copy(
+        update={
+            "n_heads": heads,
+            "n_kv_heads": None,
+            "head_dim": qk // heads,
+            "v_head_dim": v // heads,
+        }
+    )
+    return _attention_core(shape, p, b, m, n, c)
+
+
+def _perceiver_mlp(
+    model: ModelConfig, p: str, b: int, m: int, d: int, widening: int, c: int
+) -> list[Einsum]:
+    """PerceiverLayer's feed-forward: layernorm, dense1 (widening x), act, dense2, residual."""
+    return [
+        _norm(f"{p}norm2", model.norm, b, m, d, c),
+        _projection(f"{p}ffn1", b, m, d, widening * d, c),
+        activation_op(model, f"{p}act", b, m, widening * d, c),
+        _projection(f"{p}ffn2", b, m, widening * d, d, c),
+        _residual(f"{p}residual2", b, m, d, c),
+    ]
+
+
+def _perceiver(model: ModelConfig, spec: Perceiver, b: int, inputs: int) -> Blocks:
+    n, dl = spec.latents, spec.d_latents
+    p = "xattn."
+    cross = [
+        _norm(f"{p}norm_latents", model.norm, b, n, dl, 1),
+        _norm(f"{p}norm_inputs", model.norm, b, inputs, spec.d_input, 1),
+        _projection(f"{p}q_proj", b, n, dl, spec.cross_qk, 1),
+        _projection(f"{p}kv_proj", b, inputs, spec.d_input, spec.cross_qk + spec.cross_v, 1),
+        *_perceiver_core(model, spec, p, b, n, inputs, True, 1),
+        _projection(f"{p}out_proj", b, n, spec.cross_v, dl, 1),
+        *([_residual(f"{p}residual1", b, n, dl, 1)] if spec.query_residual else []),
+        *_perceiver_mlp(model, p, b, n, dl, spec.cross_widening, 1),
+    ]
+    c, p = spec.block_count, "latent."
+    latent = [
+        _norm(f"{p}norm1", model.norm, b, n, dl, c),
+        _projection(f"{p}qkv_proj", b, n, dl, 2 * spec.self_qk + spec.self_v, c),
+        *_perceiver_core(model, spec, p, b, n, n, False, c),
+        _projection(f"{p}out_proj", b, n, spec.self_v, spec.self_v, c),
+        _residual(f"{p}residual1", b, n, dl, c),
+        *_perceiver_mlp(model, p, b, n, dl, spec.self_widening, c),
+    ]
+    return [
+        (
+            BlockPlan(
+                "xattn.",
+                f"{n} latents cross-attending to {inputs} inputs",
+                1,
+                n,
+                inputs,
+                False,
+                False,
+            ),
+            tuple(cross),
+        ),
+        (
+            BlockPlan(
+                "latent.",
+                f"latent self-attention ({spec.blocks} x {spec.self_attends})",
+                c,
+                n,
+                n,
+                False,
+                False,
+            ),
+            tuple(latent),
+        ),
+    ]
+
+
+def stages(model: ModelConfig, b: int, seq_len: int) -> list[tuple[BlockPlan, tuple[Einsum, ...]]]:
+    """Every block type of ``model.vision_stages``, in execution order (``seq_len``: the
+    Perceiver's inputs; the others' tokens come from the image)."""
     spec = model.vision_stages
     assert spec is not None
+    if isinstance(spec, Perceiver):
+        return _perceiver(model, spec, b, seq_len)
     if isinstance(spec, Levit):
         return _levit(model, spec, b)
     if isinstance(spec, Hiera):
@@ -439,6 +531,13 @@ def stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, ..
 def assumptions(model: ModelConfig) -> list[str]:
     spec = model.vision_stages
     assert spec is not None
+    if isinstance(spec, Perceiver):
+        return [
+            "perceiver: PerceiverModel's encoder over the instance's seq_len input tokens of "
+            f"{spec.d_input} channels (as without an input preprocessor; a task model's "
+            "preprocessor, its decoder and postprocessor are not modelled); the latent array is "
+            "a parameter (no work); num_blocks repeats one block's weights"
+        ]
     if isinstance(spec, MobileVit):
         return [
             "mobilevit: every convolution counted with exact MACs, the dense ones as GEMMs over "

@@ -16,6 +16,8 @@ are built by :mod:`cosamt.workload.vision_stage_ops`, read from Hugging Face con
 * :class:`MobileVit`: MobileViT (Mehta and Rastegari 2022, arXiv:2110.02178;
   modeling_mobilevit.py): MobileNetV2 inverted residuals and transformers over unfolded
   patches.
+* :class:`Perceiver`: the Perceiver IO encoder (Jaegle et al. 2021, arXiv:2107.14795;
+  modeling_perceiver.py): latents cross-attending to the inputs, then latent self-attention.
 """
 
 from __future__ import annotations
@@ -378,4 +380,58 @@ class MobileVit(BaseModel):
         return self.sides()[0] ** 2
 
 
-VisionStages = Annotated[Cvt | Levit | Hiera | MobileVit, Field(discriminator="kind")]
+class Perceiver(BaseModel):
+    """The Perceiver encoder (``PerceiverModel`` without a decoder, ``PerceiverEncoder``):
+    ``latents`` latents of ``d_latents`` cross-attend once to the input tokens (the instance's
+    ``seq_len``, ``d_model`` channels each), then ``blocks`` x ``self_attends`` latent
+    self-attention layers (one block's weights reused ``blocks`` times)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    kind: Literal["perceiver"] = "perceiver"
+    latents: PositiveInt
+    """``num_latents``."""
+    d_latents: PositiveInt
+    d_input: PositiveInt
+    """The inputs' channels (``d_model``: PerceiverEncoder's kv_dim without a preprocessor)."""
+    cross_heads: PositiveInt
+    self_heads: PositiveInt
+    cross_qk: PositiveInt
+    """Q/K channels of the cross-attention (``qk_channels``, else by
+    ``cross_attention_shape_for_attention``: the inputs' ``kv`` or the latents' ``q``)."""
+    cross_v: PositiveInt
+    self_qk: PositiveInt
+    self_v: PositiveInt
+    cross_widening: PositiveInt
+    self_widening: PositiveInt
+    query_residual: bool
+    """The cross-attention's output added to the latents (``use_query_residual``)."""
+    blocks: PositiveInt
+    self_attends: PositiveInt
+
+    def check(self) -> None:
+        for what, channels, heads in (
+            ("cross-attention", (self.cross_qk, self.cross_v), self.cross_heads),
+            ("self-attention", (self.self_qk, self.self_v), self.self_heads),
+        ):
+            if any(c % heads for c in channels) or self.d_latents % heads:
+                raise ValueError(f"perceiver {what}: {heads} heads must divide its channels")
+        if self.self_v != self.d_latents:
+            # PerceiverSelfOutput maps v_channels to v_channels; the residual needs d_latents.
+            raise ValueError("perceiver: self-attention v_channels must equal d_latents")
+
+    @property
+    def block_count(self) -> int:
+        return self.blocks * self.self_attends
+
+    @property
+    def first(self) -> tuple[int, int, int]:
+        return self.d_latents, self.self_heads, self.self_widening * self.d_latents
+
+    @property
+    def first_tokens(self) -> None:
+        """No fixed token count: the inputs are the instance's ``seq_len``."""
+        return None
+
+
+VisionStages = Annotated[Cvt | Levit | Hiera | MobileVit | Perceiver, Field(discriminator="kind")]
