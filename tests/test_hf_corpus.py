@@ -39,6 +39,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
+from hf_mra_formulas import MRA_SEQ, mra_macs
 from hf_vision_formulas import (
     cvt_macs,
     hiera_macs,
@@ -66,8 +67,8 @@ MIN_ACCEPTED = {
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
     "decoder-only": 111,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
-    # ConvBERT, Nystromformer, YOSO, MRA refused
-    "encoder-only": 23,
+    # ConvBERT, Nystromformer, YOSO refused; + mra (tests/hf_mra_formulas.py)
+    "encoder-only": 24,
     # + dinat (neighbourhood attention: tests/hf_local_formulas.py); + swinv2, segformer (at
     # its image processor's 512), cvt, levit, hiera, mobilevit, perceiver (its encoder)
     # (tests/hf_vision_formulas.py)
@@ -561,6 +562,9 @@ def check(model_type: str) -> str:
         for p in exc.problems:
             assert p.path.startswith("hf_config.") and p.message, (model_type, p)
         return "refused: " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
+    if model_type == "mra":  # whole 32-token blocks (tests/hf_mra_formulas.py)
+        assert block_macs(model, MRA_SEQ) == {"dense": mra_macs(cfg, MRA_SEQ)}, model_type
+        return "accepted"
     got = block_macs(model, model.image_tokens or SEQ)
     if cfg.get("model_type") in TRANSDUCER:  # conformer encoder, LSTM and joint networks
         want = {

@@ -29,6 +29,7 @@ from cosamt.workload import (
     hf_transducer,
     hf_vision,
     hf_vision_stages,
+    mra,
 )
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
@@ -763,6 +764,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_local.longformer(r, model_type, base)}
     if model_type in hf_local.BLOCK_SPARSE_TYPES:
         return {**base, **hf_local.block_sparse(r, model_type, base)}
+    if model_type == "mra":  # multi-resolution attention (cosamt.workload.mra)
+        return {**base, **mra.hf_fields(r)}
     if model_type == "longt5":
         return {**base, **hf_local.longt5(r, model_type, base)}
     if model_type == "pegasus_x":

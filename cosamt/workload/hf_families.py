@@ -318,7 +318,6 @@ REFUSED_TYPES = {
     "nystromformer": "Nystromformer's landmark attention and depthwise convolution over V "
     "(num_landmarks, conv_kernel_size) are not modelled",
     "yoso": "YOSO's LSH-sampled attention (num_hash, hash_code_len) is not modelled",
-    "mra": "MRA's multi-resolution block attention approximation is not modelled",
     "zamba": "Zamba's shared attention block (one set of weights reused on every hybrid layer, "
     "its input the hidden state concatenated with the original embeddings: "
     "attention_hidden_size = 2 x hidden_size) is not modelled",

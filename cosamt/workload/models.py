@@ -35,6 +35,7 @@ from cosamt.workload.layer_kinds import (
     LinearAttention,
     StateSpace,
 )
+from cosamt.workload.mra import Mra
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
 from cosamt.workload.transducer import Transducer
@@ -197,6 +198,9 @@ class ModelConfig(BaseModel):
     """Pyramid vision transformer (PVT v2, SegFormer): its stages of spatial-reduction attention
     and Mix-FFN; ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's
     grid, ``n_layers`` the blocks of all stages."""
+    mra: Mra | None = None
+    """MRA's multi-resolution attention (:mod:`cosamt.workload.mra`) in place of dense
+    attention on every layer of an encoder; ``None``: none."""
     vision_stages: VisionStages | None = None
     """A convolutional vision transformer's stages (CvT: :mod:`cosamt.workload.vision_stages`);
     ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's tokens,
@@ -304,6 +308,14 @@ class ModelConfig(BaseModel):
         self._check_pyramid()
         self._check_neighbourhood()
         self._check_vision_stages()
+        if self.mra is not None and (
+            self.decoder
+            or self.sliding_window
+            or self.block_sparse
+            or self.layer_groups
+            or self.encoder_layers
+        ):
+            raise ValueError("mra: an encoder-only stack of plain attention layers")
         if self.kv_lora_rank is None and self.q_lora_rank is not None:
             raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
         if self.kv_lora_rank is not None and (

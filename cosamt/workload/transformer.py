@@ -508,7 +508,11 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         ops += transient_global.side_ops(model, p, b, m, c)
         n += transient_global.side_keys(model, m)
     spec = model.block_sparse
-    if spec is not None and m == n and block_sparse.is_sparse(spec, m):  # BigBird's prefill
+    if model.mra is not None:  # MRA: low-resolution and top block-pair attention
+        from cosamt.workload import mra  # it builds on this module
+
+        ops += mra.cores(model, p, b, m, c)
+    elif spec is not None and m == n and block_sparse.is_sparse(spec, m):  # BigBird's prefill
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
     else:
         core = _attention_core(model, p, b, m, n, c)
@@ -870,6 +874,10 @@ def assumptions(
         from cosamt.workload import swin_v2  # it builds on this module
 
         out += swin_v2.assumptions()
+    if model.mra is not None:
+        from cosamt.workload import mra  # it builds on this module
+
+        out.append(mra.assumption(model, seq_len))
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
@@ -943,6 +951,10 @@ def build_workload(
     _check(model, phase, batch, seq_len)
     if phase is Phase.PREFILL:
         block_sparse.check_tokens(model, seq_len)
+        if model.mra is not None:
+            from cosamt.workload import mra  # it builds on this module
+
+            mra.check_tokens(model, seq_len)
         if model.encoder is not None:
             block_sparse.check_tokens(model.encoder, model.encoder_tokens or seq_len)
     if model.pyramid is not None:
