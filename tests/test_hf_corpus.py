@@ -48,6 +48,7 @@ from hf_vision_formulas import (
     perceiver_macs,
     swinv2_macs,
 )
+from hf_xlstm_formulas import xlstm_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -64,8 +65,9 @@ MIN_ACCEPTED = {
     # + gemma4, gemma4_text (per-layer inputs), gemma4_unified_assistant (KV from its target),
     # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
     # + big_bird (block-sparse: tests/hf_local_formulas.py);
-    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
-    "decoder-only": 111,
+    # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant;
+    # + xlstm (mLSTM blocks: tests/hf_xlstm_formulas.py)
+    "decoder-only": 112,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
     # ConvBERT, Nystromformer, YOSO refused; + mra (tests/hf_mra_formulas.py)
     "encoder-only": 24,
@@ -308,6 +310,8 @@ def expected_macs(
     if cfg.get("model_type") in GEMMA4_ASSISTANT:  # its projections beside the text model
         return {"dense": gemma4_assistant_macs(cfg, SEQ)}
     cfg = language_model(cfg) or cfg
+    if cfg.get("model_type") == "xlstm":  # mLSTM blocks (tests/hf_xlstm_formulas.py)
+        return {"dense": xlstm_macs(cfg, SEQ)}
     if cfg.get("model_type") in ("mamba", "falcon_mamba", "mamba2"):
         return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
     if cfg.get("model_type") in HYBRIDS:

@@ -30,6 +30,7 @@ from cosamt.workload import (
     hf_vision,
     hf_vision_stages,
     mra,
+    xlstm,
 )
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
@@ -669,6 +670,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return hf_vision_stages.READERS[model_type](r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
+    if model_type == "xlstm":  # mLSTM layers (cosamt.workload.xlstm)
+        return xlstm.hf_fields(r, model_type)
     queries = model_type in QUERY_DECODER_TYPES
     # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
     hybrid = model_type in hf_hybrid.HYBRID_TYPES

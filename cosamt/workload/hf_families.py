@@ -293,7 +293,6 @@ GLOBAL_HEAD_DIM_TYPES = frozenset(
 REFUSED_TYPES = {
     "fnet": "FNet's Fourier token mixing (no attention) is not modelled",
     "rwkv": "RWKV's recurrent time mixing is not modelled",
-    "xlstm": "xLSTM's recurrent blocks are not modelled",
     "xlnet": "XLNet's two-stream relative attention is not modelled",
     "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
     "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",

@@ -40,6 +40,7 @@ from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
 from cosamt.workload.transducer import Transducer
 from cosamt.workload.vision_stages import VisionStages
+from cosamt.workload.xlstm import MLstm
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -198,6 +199,9 @@ class ModelConfig(BaseModel):
     """Pyramid vision transformer (PVT v2, SegFormer): its stages of spatial-reduction attention
     and Mix-FFN; ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's
     grid, ``n_layers`` the blocks of all stages."""
+    mlstm: MLstm | None = None
+    """xLSTM's mLSTM mixer (:mod:`cosamt.workload.xlstm`) in place of attention on every layer
+    of a causal stack (a pre-norm block with its FFN); ``None``: attention."""
     mra: Mra | None = None
     """MRA's multi-resolution attention (:mod:`cosamt.workload.mra`) in place of dense
     attention on every layer of an encoder; ``None``: none."""
@@ -316,6 +320,11 @@ class ModelConfig(BaseModel):
             or self.encoder_layers
         ):
             raise ValueError("mra: an encoder-only stack of plain attention layers")
+        plain = (self.layer_groups, self.ssm, self.linear_attention, self.encoder_layers, self.mra)
+        if self.mlstm is not None and (
+            not self.decoder or self.norm_position != "pre" or any(v is not None for v in plain)
+        ):
+            raise ValueError("mlstm: a causal pre-norm stack of mLSTM layers only")
         if self.kv_lora_rank is None and self.q_lora_rank is not None:
             raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
         if self.kv_lora_rank is not None and (
@@ -728,6 +737,8 @@ class ModelConfig(BaseModel):
         """Some layer has self-attention (not a pure Mamba stack)."""
         if self.layer_groups is not None:
             return any(g.has_attention for g in self.layer_groups)
+        if self.mlstm is not None:  # xLSTM: the mLSTM mixer on every layer
+            return False
         return self.ssm is None or self.mamba_layers < self.n_layers
 
     @model_validator(mode="after")

@@ -464,6 +464,10 @@ def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list
 
 def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c = plan.prefix, plan.m, plan.count
+    if model.mlstm is not None:  # xLSTM: the mLSTM mixer in place of attention
+        from cosamt.workload import xlstm  # it builds on this module
+
+        return xlstm.mlstm_ops(model, plan, b)
     if plan.linear or plan.ssm or model.indexer is not None or model.attention_output_gate:
         from cosamt.workload import recurrent  # it builds on this module
     from cosamt.workload import addons  # it builds on this module
@@ -878,6 +882,10 @@ def assumptions(
         from cosamt.workload import mra  # it builds on this module
 
         out.append(mra.assumption(model, seq_len))
+    if model.mlstm is not None:
+        from cosamt.workload import xlstm  # it builds on this module
+
+        out.append(xlstm.assumption(model))
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
