@@ -533,10 +533,8 @@ def assumptions(model: ModelConfig) -> list[str]:
     assert spec is not None
     if isinstance(spec, Perceiver):
         return [
-            "perceiver: PerceiverModel's encoder over the instance's seq_len input tokens of "
-            f"{spec.d_input} channels (as without an input preprocessor; a task model's "
-            "preprocessor, its decoder and postprocessor are not modelled); the latent array is "
-            "a parameter (no work); num_blocks repeats one block's weights"
+            "perceiver: the latent array is a parameter (no work); num_blocks repeats one "
+            "block's weights (counted per repetition)"
         ]
     if isinstance(spec, MobileVit):
         return [
@@ -546,16 +544,15 @@ def assumptions(model: ModelConfig) -> list[str]:
             "position (the halo not counted as traffic), the strided ones over im2col patches; "
             f"batch norm with running statistics, {BATCHNORM_OPS} vector ops per element; the "
             "unfolding / folding into patches and the concatenation before the fusion cost "
-            "nothing; the classifier / segmentation head not modelled"
+            "nothing"
         ]
     if isinstance(spec, Hiera):
         return [
-            "hiera: HieraModel encodes every token (mask_ratio masks tokens for "
-            "HieraForPreTraining only); the patch embedding counted as a GEMM over its output "
+            "hiera: the patch embedding counted as a GEMM over its output "
             "tokens' im2col patches (exact MACs; an overlapping patch's input counted once per "
             "output token it feeds); the max-pooling of queries and residuals as stride - 1 "
             "comparisons per output element; the unroll / reroll token reordering costs nothing; "
-            "the position embeddings (an add), the pooler's norm and the head not modelled"
+            "the position embeddings (an add) not modelled"
         ]
     if isinstance(spec, Levit):
         return [
@@ -564,7 +561,7 @@ def assumptions(model: ModelConfig) -> list[str]:
             f"it feeds); batch norm with running statistics, {BATCHNORM_OPS} vector ops per "
             f"element; Hardswish {HARDSWISH_OPS}; the attention biases (an add per score, "
             "gathered from a learned table) not counted; the downsampling's query subsampling "
-            "(a strided selection) costs nothing; the classifier heads not modelled"
+            "(a strided selection) costs nothing"
         ]
     return [
         "cvt: each convolution (token embedding; the depthwise Q/K/V projections, k^2 taps per "
@@ -572,6 +569,5 @@ def assumptions(model: ModelConfig) -> list[str]:
         "their output tokens' im2col patches (an overlapping patch's input counted once per "
         "output token it feeds), the unstrided Q one with its input indexed by the output "
         "token (the neighbours' halo not counted as traffic); batch norm with running statistics, "
-        f"{BATCHNORM_OPS} vector ops per element; the classifier's LayerNorm and head not "
-        "modelled"
+        f"{BATCHNORM_OPS} vector ops per element"
     ]

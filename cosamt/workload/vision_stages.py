@@ -71,6 +71,7 @@ class Cvt(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: Literal["cvt"] = "cvt"
+    """The family: ``cvt``."""
     image_side: PositiveInt
     """Input image side in pixels."""
     channels: PositiveInt
@@ -141,10 +142,15 @@ class LevitDown(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     key_dim: PositiveInt
+    """Query and key features per head."""
     heads: PositiveInt
+    """Attention heads."""
     attention_ratio: PositiveInt
+    """Value features per head over ``key_dim``."""
     mlp_ratio: NonNegativeInt
+    """The following MLP's width over the next stage's (0: none)."""
     stride: PositiveInt
+    """Queries from every ``stride``-th token per side."""
 
 
 class Levit(BaseModel):
@@ -155,14 +161,19 @@ class Levit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: Literal["levit"] = "levit"
+    """The family: ``levit``."""
     image_side: PositiveInt
     """Input image side in pixels."""
     channels: PositiveInt
     """Input image channels."""
     kernel: PositiveInt
+    """The stem convolutions' side (``kernel_size``)."""
     stride: PositiveInt
+    """Their stride (``stride``)."""
     padding: NonNegativeInt
+    """Their padding (``padding``)."""
     stages: tuple[LevitStage, ...]
+    """The stages, in order."""
     downs: tuple[LevitDown, ...]
     """One per stage but the last."""
 
@@ -230,18 +241,27 @@ class Hiera(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: Literal["hiera"] = "hiera"
+    """The family: ``hiera``."""
     image_side: PositiveInt
+    """Input image side in pixels."""
     channels: PositiveInt
+    """Input image channels."""
     patch: PositiveInt
     """Patch-embedding convolution side (``patch_size``)."""
     patch_stride: PositiveInt
+    """Its stride (``patch_stride``)."""
     patch_padding: NonNegativeInt
+    """Its padding (``patch_padding``)."""
     embed_dim: PositiveInt
+    """Stage 1's width."""
     multiplier: float = Field(gt=0)
     """``embed_dim_multiplier``: the width's growth per stage."""
     depths: tuple[PositiveInt, ...]
+    """Layers per stage."""
     heads: tuple[PositiveInt, ...]
+    """Attention heads per stage (``num_heads``)."""
     mlp_ratio: float = Field(gt=0)
+    """MLP width over the stage's width."""
     query_stride: PositiveInt
     """Tokens max-pooled into one (the product of ``query_stride``)."""
     query_pool: NonNegativeInt
@@ -327,8 +347,11 @@ class MobileVit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: Literal["mobilevit"] = "mobilevit"
+    """The family: ``mobilevit``."""
     image_side: PositiveInt
+    """Input image side in pixels."""
     channels: PositiveInt
+    """Input image channels."""
     neck: tuple[
         PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt
     ]
@@ -336,11 +359,15 @@ class MobileVit(BaseModel):
     hidden: tuple[PositiveInt, PositiveInt, PositiveInt]
     """The transformers' widths (``hidden_sizes``)."""
     heads: PositiveInt
+    """Attention heads of every transformer."""
     expand_ratio: float = Field(gt=0)
+    """Inverted residuals' expansion (``expand_ratio``)."""
     kernel: PositiveInt
     """``conv_kernel_size`` (odd: padding (k - 1) / 2 keeps the grid)."""
     patch: PositiveInt
+    """Unfolded patch side (``patch_size``)."""
     mlp_ratio: float = Field(gt=0)
+    """Transformer MLP width over its width."""
 
     def expanded(self, channels: int) -> int:
         """An inverted residual's expanded width (MobileViTInvertedResidual)."""
@@ -389,25 +416,36 @@ class Perceiver(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: Literal["perceiver"] = "perceiver"
+    """The family: ``perceiver``."""
     latents: PositiveInt
     """``num_latents``."""
     d_latents: PositiveInt
+    """Latent width (``d_latents``)."""
     d_input: PositiveInt
     """The inputs' channels (``d_model``: PerceiverEncoder's kv_dim without a preprocessor)."""
     cross_heads: PositiveInt
+    """Cross-attention heads (``num_cross_attention_heads``)."""
     self_heads: PositiveInt
+    """Self-attention heads (``num_self_attention_heads``)."""
     cross_qk: PositiveInt
     """Q/K channels of the cross-attention (``qk_channels``, else by
     ``cross_attention_shape_for_attention``: the inputs' ``kv`` or the latents' ``q``)."""
     cross_v: PositiveInt
+    """Value channels of the cross-attention (``v_channels``, else ``cross_qk``)."""
     self_qk: PositiveInt
+    """Q/K channels of the self-attention (``qk_channels``, else ``d_latents``)."""
     self_v: PositiveInt
+    """Its value channels (``v_channels``, else ``self_qk``)."""
     cross_widening: PositiveInt
+    """Cross-attention MLP widening (``cross_attention_widening_factor``)."""
     self_widening: PositiveInt
+    """Self-attention MLP widening (``self_attention_widening_factor``)."""
     query_residual: bool
     """The cross-attention's output added to the latents (``use_query_residual``)."""
     blocks: PositiveInt
+    """Repetitions of the self-attention block (``num_blocks``)."""
     self_attends: PositiveInt
+    """Self-attention layers per block (``num_self_attends_per_block``)."""
 
     def check(self) -> None:
         for what, channels, heads in (

@@ -44,6 +44,7 @@ class MLstm(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     heads: PositiveInt
+    """Heads of the mixer (``num_heads``)."""
     qk_dim: PositiveInt
     """Query and key features of all heads (``hidden_size * qk_dim_factor``)."""
     v_dim: PositiveInt
