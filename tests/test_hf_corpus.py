@@ -40,6 +40,7 @@ from hf_local_formulas import (
     t5gemma_macs,
 )
 from hf_mra_formulas import MRA_SEQ, mra_macs
+from hf_reformer_formulas import reformer_macs
 from hf_vision_formulas import (
     cvt_macs,
     hiera_macs,
@@ -66,8 +67,9 @@ MIN_ACCEPTED = {
     # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
     # + big_bird (block-sparse: tests/hf_local_formulas.py);
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant;
-    # + xlstm (mLSTM blocks: tests/hf_xlstm_formulas.py)
-    "decoder-only": 112,
+    # + xlstm (mLSTM blocks: tests/hf_xlstm_formulas.py), reformer (its bidirectional default:
+    # tests/hf_reformer_formulas.py)
+    "decoder-only": 113,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
     # ConvBERT, Nystromformer, YOSO refused; + mra (tests/hf_mra_formulas.py)
     "encoder-only": 24,
@@ -310,6 +312,8 @@ def expected_macs(
     if cfg.get("model_type") in GEMMA4_ASSISTANT:  # its projections beside the text model
         return {"dense": gemma4_assistant_macs(cfg, SEQ)}
     cfg = language_model(cfg) or cfg
+    if cfg.get("model_type") == "reformer":  # local / LSH layers (tests/hf_reformer_formulas.py)
+        return {"dense": reformer_macs(cfg, SEQ)}
     if cfg.get("model_type") == "xlstm":  # mLSTM blocks (tests/hf_xlstm_formulas.py)
         return {"dense": xlstm_macs(cfg, SEQ)}
     if cfg.get("model_type") in ("mamba", "falcon_mamba", "mamba2"):

@@ -30,6 +30,7 @@ from cosamt.workload import (
     hf_vision,
     hf_vision_stages,
     mra,
+    reformer,
     xlstm,
 )
 from cosamt.workload.hf_families import (
@@ -672,6 +673,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return hf_recurrent.mamba(r, model_type)
     if model_type == "xlstm":  # mLSTM layers (cosamt.workload.xlstm)
         return xlstm.hf_fields(r, model_type)
+    if model_type == "reformer":  # local and LSH attention (cosamt.workload.reformer)
+        return reformer.hf_fields(r)
     queries = model_type in QUERY_DECODER_TYPES
     # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
     hybrid = model_type in hf_hybrid.HYBRID_TYPES

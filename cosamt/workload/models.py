@@ -38,6 +38,7 @@ from cosamt.workload.layer_kinds import (
 from cosamt.workload.mra import Mra
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
+from cosamt.workload.reformer import Reformer
 from cosamt.workload.transducer import Transducer
 from cosamt.workload.vision_stages import VisionStages
 from cosamt.workload.xlstm import MLstm
@@ -202,6 +203,9 @@ class ModelConfig(BaseModel):
     mlstm: MLstm | None = None
     """xLSTM's mLSTM mixer (:mod:`cosamt.workload.xlstm`) in place of attention on every layer
     of a causal stack (a pre-norm block with its FFN); ``None``: attention."""
+    reformer: Reformer | None = None
+    """Reformer's local and LSH attention layers (:mod:`cosamt.workload.reformer`; an encoder
+    stack); ``None``: none."""
     mra: Mra | None = None
     """MRA's multi-resolution attention (:mod:`cosamt.workload.mra`) in place of dense
     attention on every layer of an encoder; ``None``: none."""
@@ -320,6 +324,10 @@ class ModelConfig(BaseModel):
             or self.encoder_layers
         ):
             raise ValueError("mra: an encoder-only stack of plain attention layers")
+        if self.reformer is not None and (
+            self.decoder or len(self.reformer.layers) != self.n_layers or self.mra is not None
+        ):
+            raise ValueError("reformer: an encoder with one attn_layers entry per layer")
         plain = (self.layer_groups, self.ssm, self.linear_attention, self.encoder_layers, self.mra)
         if self.mlstm is not None and (
             not self.decoder or self.norm_position != "pre" or any(v is not None for v in plain)

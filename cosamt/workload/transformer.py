@@ -886,6 +886,10 @@ def assumptions(
         from cosamt.workload import xlstm  # it builds on this module
 
         out.append(xlstm.assumption(model))
+    if model.reformer is not None:
+        from cosamt.workload import reformer  # it builds on this module
+
+        out.append(reformer.assumption(model, seq_len))
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
@@ -975,6 +979,10 @@ def build_workload(
         from cosamt.workload import neighbourhood  # it builds on this module
 
         blocks = tuple(neighbourhood.stages(model, batch))
+    elif model.reformer is not None:
+        from cosamt.workload import reformer  # it builds on this module
+
+        blocks = tuple(reformer.blocks(model, batch, seq_len))
     elif model.vision_stages is not None:
         from cosamt.workload import vision_stage_ops  # it builds on this module
 
