@@ -320,12 +320,14 @@ def solve_instance(
     progress: ProgressFn | None = None,
     fusion: FusionChoice | None = None,
     group_solver: GroupSolver | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> SolveReport:
     """Explore the fusion candidates of every segment of the block; solve each group once (groups
     with identical operators are solved once) and keep the cheapest candidate per segment, with the
     rejected ones for ``--explain``. With objective EDP the choice is per segment (EDP of the parts).
     With ``settings.jobs`` > 1 (and the default group solver) the distinct groups are solved that
-    many at a time in local processes; the report is the same as one after another."""
+    many at a time in local processes (``pool``'s, else processes of its own); the report is the
+    same as one after another."""
     choice = fusion or resolved.instance.options.fusion
     if choice is FusionChoice.EXPLORE:
         return explore_instance(resolved, settings, progress, group_solver)
@@ -336,7 +338,7 @@ def solve_instance(
     done: dict[tuple[object, ...], GroupOutcome] = {}
     parallel = settings.jobs > 1 and group_solver is None
     if parallel:
-        done = solve_in_processes(segs, resolved.arch, settings, clock, progress)
+        done = solve_in_processes(segs, resolved.arch, settings, clock, progress, pool)
     used: set[tuple[object, ...]] = set()
     solved = 0
     out: list[SegmentResult] = []
@@ -390,9 +392,11 @@ def solve_in_processes(
     settings: SolveSettings,
     clock: Deadline,
     progress: ProgressFn | None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> dict[tuple[object, ...], GroupOutcome]:
     """Every distinct group of every candidate, ``settings.jobs`` at a time in spawned processes
-    (no fork of a process that may run solver threads), fused groups (the slowest) first."""
+    (no fork of a process that may run solver threads), fused groups (the slowest) first: in
+    ``pool`` (left running for its owner) or in processes started and ended here."""
     unique: dict[tuple[object, ...], Group] = {}
     for seg in segs:
         for cand in seg.candidates:
@@ -400,14 +404,15 @@ def solve_in_processes(
                 unique.setdefault(group.signature(), group)
     order = sorted(unique, key=lambda key: -len(unique[key].ops))
     out: dict[tuple[object, ...], GroupOutcome] = {}
-    pool = ProcessPoolExecutor(
+    own = pool is None
+    workers = pool or ProcessPoolExecutor(
         max_workers=min(settings.jobs, len(unique)) or 1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=worker_init,  # SIGINT left to the parent; dies with the parent
     )
     try:
         futures = {
-            pool.submit(solve_one, solve_group_result, unique[key], arch, settings, clock): key
+            workers.submit(solve_one, solve_group_result, unique[key], arch, settings, clock): key
             for key in order
         }
         for finished, future in enumerate(as_completed(futures)):
@@ -416,7 +421,8 @@ def solve_in_processes(
                 progress(unique[key].name, finished + 1, len(unique))
             out[key] = future.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            workers.shutdown(wait=True, cancel_futures=True)
     return out
 
 
@@ -617,20 +623,56 @@ class _Solver:
     def exact(self, groups: Sequence[Group]) -> list[Cost | None]:
         """The costs of ``groups`` with their tie-break solved (``explore.settle``): a group
         solved without it is solved again in full (no budget), as the menu solves its groups."""
-        fresh = {self._key(g): (g, None) for g in groups if self._key(g) in self.provisional}
-        full = replace(self.settings, tiebreak=True, cutoff=None)
-        for key, outcome in self._solve(list(fresh.values()), full).items():
-            self.seconds += (
-                outcome.solve.seconds if isinstance(outcome, GroupResult) else outcome.seconds
-            )
-            if _mip_schedule(outcome):  # else (out of time) the first schedule stays, provisional
-                self.done[key] = outcome
-                self.provisional.discard(key)
+        fresh = [g for g in groups if self._key(g) in self.provisional]
+        fresh = list({self._key(g): g for g in fresh}.values())
+        outcomes = self._solve_each([(g, self._completion(self._key(g))) for g in fresh])
+        for key, outcome in outcomes.items():
+            self._complete(key, outcome)
         out: list[Cost | None] = []
         for g in groups:
             cost = self._cost(g)
             out.append(None if isinstance(cost, Beyond) else cost)
         return out
+
+    def _completion(self, key: tuple[object, ...]) -> SolveSettings:
+        """The settings that complete a provisional solve with its tie-break: stage 2 alone,
+        pinned at the primary optimum the first solve proved (``known_primary``); the whole
+        lexicographic solve again when the first one proved nothing."""
+        full = replace(self.settings, tiebreak=True, cutoff=None)
+        first = self.done.get(key)
+        if (
+            isinstance(first, GroupResult)
+            and first.source == "mip"
+            and first.solve.status is SolveStatus.OPTIMAL
+            and first.solve.objective is not None
+            and first.solve.bound is not None
+        ):
+            return replace(full, known_primary=(first.solve.objective, first.solve.bound))
+        return full
+
+    def _complete(self, key: tuple[object, ...], outcome: GroupOutcome) -> None:
+        """Record a completing solve. Its schedule replaces the first one unless it has none of
+        its MIP (out of time) or a worse tie-break (cut short): then the first stays, provisional,
+        its note saying why."""
+        self.seconds += (
+            outcome.solve.seconds if isinstance(outcome, GroupResult) else outcome.seconds
+        )
+        first = self.done[key]
+        objective = self.settings.objective
+        if _mip_schedule(outcome) and (
+            not isinstance(first, GroupResult)
+            or not isinstance(outcome, GroupResult)
+            or group_cost(outcome, objective) <= group_cost(first, objective)
+        ):
+            self.done[key] = outcome
+            self.provisional.discard(key)
+        elif isinstance(first, GroupResult):
+            if self.clock.expired():
+                why = "the whole-solve time limit was reached"
+            else:
+                why = outcome.solve.note if isinstance(outcome, GroupResult) else str(outcome)
+            note = f"tie-break not solved: {why or 'no better schedule found'}"
+            self.done[key] = replace(first, solve=replace(first.solve, note=note))
 
     def _key(self, group: Group) -> tuple[object, ...]:
         """Groups of one key are one MIP on this architecture."""
@@ -653,21 +695,23 @@ class _Solver:
         return replace(settings, cutoff=budget)
 
     def _solve(
-        self, edges: list[tuple[Group, float | None]], settings: SolveSettings | None = None
+        self, edges: list[tuple[Group, float | None]]
     ) -> dict[tuple[object, ...], GroupOutcome]:
-        def pick(g: Group, b: float | None) -> SolveSettings:
-            return self._settings(g, b) if settings is None else settings
+        return self._solve_each([(g, self._settings(g, b)) for g, b in edges])
 
-        if self.pool is None or len(edges) < 2:
+    def _solve_each(
+        self, jobs: list[tuple[Group, SolveSettings]]
+    ) -> dict[tuple[object, ...], GroupOutcome]:
+        """Each group solved with its settings, side by side in the pool when there is one."""
+        if self.pool is None or len(jobs) < 2:
             return {
-                self._key(g): solve_one(self.solver, g, self.arch, pick(g, b), self.clock)
-                for g, b in edges
+                self._key(g): solve_one(self.solver, g, self.arch, s, self.clock) for g, s in jobs
             }
         futures = {  # the largest (slowest) first
             self._key(g): self.pool.submit(
-                solve_one, solve_group_result, g, self.arch, pick(g, b), self.clock
+                solve_one, solve_group_result, g, self.arch, s, self.clock
             )
-            for g, b in sorted(edges, key=lambda e: -len(e[0].ops))
+            for g, s in sorted(jobs, key=lambda e: -len(e[0].ops))
         }
         return {key: f.result() for key, f in futures.items()}
 
@@ -708,19 +752,21 @@ class _Solver:
     def _full(self, g: GroupResult) -> GroupResult:
         """A menu group's result with its tie-break solved (solved again if it was not)."""
         key = self._key(g.group)
-        full = replace(self.settings, tiebreak=True, cutoff=None)
-        if key in self.provisional or not isinstance(self.done.get(key), GroupResult):
-            outcome = solve_one(self.solver, g.group, self.arch, full, self.clock)
-            if not _mip_schedule(outcome):  # e.g. out of time: the first schedule stays
-                return g
-            assert isinstance(outcome, GroupResult)
-            self.seconds += outcome.solve.seconds
-            self.done[key] = outcome
-            self.provisional.discard(key)
+        if not isinstance(self.done.get(key), GroupResult):  # the menu's own first solve
+            self.done[key] = g
+            self.provisional.add(key)
+        if key in self.provisional:
+            completion = self._completion(key)
+            self._complete(key, solve_one(self.solver, g.group, self.arch, completion, self.clock))
+            if key in self.provisional:  # e.g. out of time: the first schedule stays, said so
+                first = self.done[key]
+                assert isinstance(first, GroupResult)
+                return replace(g, solve=replace(g.solve, note=first.solve.note))
         prev = self.done[key]
         assert isinstance(prev, GroupResult)
         result = reuse_shape(prev, g.group, self.arch, self.settings)
         if result is None:
+            full = replace(self.settings, tiebreak=True, cutoff=None)
             outcome = solve_one(self.solver, g.group, self.arch, full, self.clock)
             if not _mip_schedule(outcome):
                 return g
@@ -904,8 +950,9 @@ def _partitions_bound(
 def _explore_pool(
     settings: SolveSettings, group_solver: GroupSolver | None
 ) -> Iterator[ProcessPoolExecutor | None]:
-    """``settings.jobs`` spawned processes for the explorer's batches (the default group solver
-    only, as for the menu), shut down with the exploration; none for one job."""
+    """``settings.jobs`` spawned processes for the menu's groups and the explorer's batches (the
+    default group solver only), started once and shut down with the exploration; none for one
+    job."""
     if settings.jobs < 2 or group_solver is not None:
         yield None
         return
@@ -934,16 +981,16 @@ def explore_instance(
     # with latency or energy, the menu's tie-breaks wait until they decide (settle_menu)
     lazy = settings.objective is not Objective.EDP
     first = replace(settings, tiebreak=False) if lazy else settings
-    menu = solve_instance(resolved, first, progress, FusionChoice.ALL, group_solver)
-    menu = replace(menu, settings=settings)
-    seed: dict[tuple[object, ...], GroupResult] = {  # the menu's groups, fused ones too
-        g.group.shape(resolved.arch.named_tensors).key: g
-        for seg in menu.segments
-        for a in seg.alternatives
-        for g in a.groups
-        if g.same_as is None
-    }
-    with _explore_pool(settings, group_solver) as pool:
+    with _explore_pool(settings, group_solver) as pool:  # one set of processes: menu, explore
+        menu = solve_instance(resolved, first, progress, FusionChoice.ALL, group_solver, pool)
+        menu = replace(menu, settings=settings)
+        seed: dict[tuple[object, ...], GroupResult] = {  # the menu's groups, fused ones too
+            g.group.shape(resolved.arch.named_tensors).key: g
+            for seg in menu.segments
+            for a in seg.alternatives
+            for g in a.groups
+            if g.same_as is None
+        }
         solve = _Solver(
             resolved.arch, settings, group_solver or solve_group_result, clock, seed, pool
         )

@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_conformer_formulas import block_macs, frontend_macs
+from hf_conformer_formulas import (
+    block_macs,
+    frontend_macs,
+    streaming_frontend_macs,
+    tdt_macs,
+)
 from typer.testing import CliRunner
 
 from cosamt.cli import app
@@ -150,3 +155,72 @@ def test_cli_solve_on_a_small_tdt(tmp_path: Path, phase: str) -> None:
     solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
     assert solved.exit_code == 0, solved.output
     assert "dec.joint.joint_head" in solved.stdout and "dec.lstm.lstm_cell" in solved.stdout
+
+
+def test_rnnt_joint_head_has_no_duration_logits() -> None:
+    # ParakeetRNNTJointNetwork.head: Linear(decoder_hidden_size, vocab_size), 8193 outputs
+    # (ParakeetTDTJointNetwork adds len(durations)); the rest is the TDT's.
+    model = config_from_dict(corpus("parakeet_rnnt"), source="parakeet_rnnt")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    ops = {o.name: o for o in wl.operators}
+    assert ops["dec.joint.joint_head"].macs == 16 * 16 * 640 * 8193
+    assert ops["dec.lstm.lstm_ih"].count == 2
+    assert any("ParakeetForRNNT.forward" in a for a in wl.assumptions)
+    assert any("no duration head" in a for a in wl.assumptions)
+
+
+def test_streaming_conformer_front_end_norm_and_mask() -> None:
+    # NemotronAsrStreamingEncoder at 16 frames: causal padding (2 before, 1 after) makes each
+    # convolution L -> L // 2 + 1, so 121 mel frames (the most giving 16) -> 61 -> 31 -> 16, and
+    # 80 bins -> 41 -> 21 -> 11: the linear layer reads 256 x 11 (subsampling_out_hidden_size).
+    model = config_from_dict(corpus("nemotron_asr_streaming"), source="nemotron_asr_streaming")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    plans = {plan.prefix: {o.name: o for o in ops} for plan, ops in wl.blocks}
+    sub, enc = plans["enc.sub."], plans["enc."]
+    assert sub["enc.sub.conv1"].dims == {"b": 1, "m": 61 * 41, "e": 9, "f": 256}
+    assert sub["enc.sub.dw3"].dims == {"b": 1, "m": 16 * 11, "j": 9, "f": 256}
+    assert sub["enc.sub.linear"].dims == {"b": 1, "m": 16, "e": 256 * 11, "f": 1024}
+    enc_cfg = corpus("nemotron_asr_streaming")["encoder_config"]
+    assert model_macs(sub.values()) == streaming_frontend_macs(enc_cfg, 16)
+    assert model_macs(enc.values()) == 24 * block_macs(enc_cfg, 16)
+    # A LayerNorm after the causal depthwise conv, not a batch norm; the scores in full.
+    assert "enc.conv_ln" in enc and "enc.conv_bn" not in enc
+    assert enc["enc.att_qk"].dims["n"] == 16 and enc["enc.pos_qk"].dims["n"] == 31
+    assert model.encoder is not None and model.encoder.sliding_window is None
+    assert any("chunk-limited mask" in a and "84 keys" in a for a in wl.assumptions)
+
+
+def test_nemotron3_5_asr_fuses_the_prompt_before_the_projector() -> None:
+    # Nemotron3_5AsrPromptProjector: Linear(1024 + 128, 2048), ReLU, Linear(2048, 1024) on every
+    # frame, then encoder_projector 1024 -> 640; the RNN-T head to 13088 logits.
+    cfg = corpus("nemotron3_5_asr")
+    model = config_from_dict(cfg, source="nemotron3_5_asr")
+    wl = build_workload(model, Phase.PREFILL, 1, 16)
+    ops = {o.name: o for o in wl.operators}
+    names = [o.name for o in wl.operators if o.name.startswith("dec.enc_proj.")]
+    assert names == ["dec.enc_proj.prompt_up", "dec.enc_proj.prompt_act",
+                     "dec.enc_proj.prompt_down", "dec.enc_proj.proj"]  # fmt: skip
+    assert ops["dec.enc_proj.prompt_up"].dims == {"b": 1, "m": 16, "e": 1152, "f": 2048}
+    decoder = sum(o.macs * o.count for o in wl.operators if o.name.startswith("dec."))
+    assert decoder == tdt_macs(cfg, 16, 16)
+    assert any("Nemotron3_5AsrPromptProjector" in a for a in wl.assumptions)
+    step = {o.name for o in build_workload(model, Phase.DECODE, 1, 16).operators}
+    assert not any(name.startswith("dec.enc_proj.") for name in step)  # ran before decode
+
+
+def test_cli_workload_and_solve_on_a_small_nemotron3_5_asr(tmp_path: Path) -> None:
+    cfg = corpus("nemotron3_5_asr")
+    cfg["encoder_config"].update(hidden_size=64, intermediate_size=256, num_attention_heads=2,
+                                 num_key_value_heads=2, num_hidden_layers=2,
+                                 subsampling_conv_channels=16)  # fmt: skip
+    cfg.update(decoder_hidden_size=32, vocab_size=50, num_prompts=8, prompt_intermediate_size=64)
+    (tmp_path / "asr.json").write_text(json.dumps(cfg))
+    inst = {"model": {"hf_config": "asr.json"}, "seq_len": 16, "arch": "edge",
+            "options": {"time_limit_s": 30, "threads": 1}}  # fmt: skip
+    (tmp_path / "inst.json").write_text(json.dumps(inst))
+    shown = CliRunner().invoke(app, ["workload", str(tmp_path / "inst.json")])
+    assert shown.exit_code == 0, shown.output
+    assert "dec.enc_proj.prompt_up" in shown.stdout and "enc.conv_ln" in shown.stdout
+    solved = CliRunner().invoke(app, ["solve", str(tmp_path / "inst.json"), "--json"])
+    assert solved.exit_code == 0, solved.output
+    assert "dec.enc_proj.prompt_down" in solved.stdout and "enc.conv_ln" in solved.stdout

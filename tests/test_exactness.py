@@ -99,6 +99,41 @@ def test_lexicographic_optimum_equals_exhaustive(dims: tuple[int, int, int], obj
         assert abs(mine - best) <= NUMERIC_GAP * best, (dims, objective, got, ex)
 
 
+@pytest.mark.parametrize("objective", [Objective.LATENCY, Objective.ENERGY], ids=str)
+@pytest.mark.parametrize("dims", [(6, 10, 3), (4, 9, 6)], ids=str)
+def test_stage_two_alone_finds_the_exhaustive_tiebreak(
+    dims: tuple[int, int, int], objective
+) -> None:
+    """The explorer completes a candidate solved without its tie-break by stage 2 alone, pinned
+    at the primary optimum the first solve proved (``known_primary``): the schedule it returns is
+    the exhaustive lexicographic optimum, and it claims the first solve's proof."""
+    arch = _two_level(64, 64.0)
+    op = gemm("g", *dims)
+    ex = exhaustive_search_many(op, arch, [objective])[objective].metrics
+    first = solve_operator(op, arch, replace(FAST, objective=objective, tiebreak=False))
+    assert first.status is SolveStatus.OPTIMAL and first.objective is not None
+    assert first.bound is not None
+    known = (first.objective, first.bound)
+    res = solve_operator(op, arch, replace(FAST, objective=objective, known_primary=known))
+    assert res.proven and (res.objective, res.bound) == known, (res.tiebreak, res.note)
+    got = evaluate(op, arch, res.mapping)
+    assert got.valid and (res.latency, res.energy) == (got.latency_cycles, got.energy_pj)
+    for mine, best in ((got.latency_cycles, ex.latency_cycles), (got.energy_pj, ex.energy_pj)):
+        assert abs(mine - best) <= NUMERIC_GAP * best, (dims, objective, got, ex)
+
+
+def test_stage_two_alone_under_a_wrong_pin_claims_nothing() -> None:
+    """Pinned below the true optimum, stage 2 has no schedule: the result has none and says so,
+    and its status is not INFEASIBLE (the operator has schedules; only the pin is wrong)."""
+    arch = _two_level(64, 64.0)
+    op = gemm("g", 6, 10, 3)
+    first = solve_operator(op, arch, replace(FAST, tiebreak=False))
+    assert first.objective is not None
+    res = solve_operator(op, arch, replace(FAST, known_primary=(first.objective / 2, 0.0)))
+    assert not res.mappings and res.status is SolveStatus.NO_SOLUTION
+    assert "tie-break found nothing" in res.note
+
+
 def test_invalid_schedule_is_never_returned() -> None:
     """A solver answer the evaluator rejects comes back INVALID, with the reason and no schedule;
     the pipeline then falls back to the streaming schedule and says why."""

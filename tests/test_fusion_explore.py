@@ -7,10 +7,12 @@ import io
 import itertools
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from rich.console import Console
+from support import ffn_chain_4, make_arch
 
 from cosamt.api import evaluate_schedule
 from cosamt.fusion.chain import block_chains, candidates
@@ -18,7 +20,11 @@ from cosamt.fusion.explore import Beyond, Cost, Outcome, settle, shortest_partit
 from cosamt.fusion.schemes import Scheme
 from cosamt.io.instance import parse_instance
 from cosamt.pipeline import (
+    Deadline,
+    GroupResult,
     SolveReport,
+    _Solver,
+    group_cost,
     pareto_neighbours,
     resolve,
     settings_for,
@@ -330,3 +336,35 @@ def test_rule_group_with_a_menu_label_reads_back(
     (back,) = evaluate_schedule(resolved, path)  # type: ignore[arg-type]
     assert back.group.on_chip == flat.on_chip
     assert back.metrics.latency_cycles == result.metrics.latency_cycles
+
+
+@pytest.mark.parametrize("expired", [False, True], ids=["in time", "out of time"])
+def test_completing_a_provisional_candidate(expired: bool) -> None:
+    """The explorer's first solve of a candidate skips its tie-break; completing it runs stage 2
+    alone at the proven primary. In time, the result is the full lexicographic solve's figures;
+    once the whole-solve time limit has passed, the first schedule stays, its note says why
+    and it claims no proven tie-break."""
+    group = ffn_chain_4()
+    arch = make_arch(3, 2, 2, True, gb_bytes=64)
+    settings = SolveSettings(time_limit_s=60, threads=1)
+    full = solve_group_result(group, arch, settings)
+    clock = Deadline.after(0.0 if expired else None)
+    solver = _Solver(arch, settings, solve_group_result, clock, {})
+    key = solver._key(group)
+    first = solve_group_result(group, arch, replace(settings, tiebreak=False))
+    solver.done[key] = first
+    solver.provisional.add(key)
+    [cost] = solver.exact([group])
+    kept = solver.done[key]
+    assert isinstance(kept, GroupResult)
+    if expired:
+        assert key in solver.provisional and not kept.solve.proven
+        assert kept.solve.note == "tie-break not solved: the whole-solve time limit was reached"
+        assert cost == group_cost(first, settings.objective)
+    else:
+        assert key not in solver.provisional and kept.solve.proven
+        assert kept.solve.solves == 1  # stage 2 alone
+        assert (kept.metrics.latency_cycles, kept.metrics.energy_pj) == pytest.approx(
+            (full.metrics.latency_cycles, full.metrics.energy_pj), rel=1e-9
+        )
+        assert cost == group_cost(kept, settings.objective)

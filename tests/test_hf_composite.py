@@ -44,13 +44,8 @@ def test_vision_encoder_decoder_keeps_each_halfs_shape() -> None:
 @pytest.mark.parametrize(
     ("model_type", "path"),
     [
-        ("dia", "hf_config.encoder_config"),  # encoder 1024 wide, decoder 2048
-        ("parakeet_rnnt", "hf_config.decoder_hidden_size"),  # RNN-T decoder (not read)
         ("fastspeech2_conformer", "hf_config.duration_predictor_layers"),  # text to speech
-        ("nemotron_asr_streaming_encoder", "hf_config.sliding_window"),  # streaming conformer
-        ("speech-encoder-decoder", "hf_config.encoder.conv_kernel"),  # wav2vec2 front-end
         ("rag", "hf_config.question_encoder"),
-        ("musicgen", "hf_config.audio_encoder"),
         ("dia_decoder", "hf_config.is_encoder_decoder"),  # a decoder half on its own
         # conformer-like encoders other than ParakeetEncoder (were read as plain transformers)
         ("lasr_encoder", "hf_config.conv_kernel_size"),
@@ -62,6 +57,18 @@ def test_composites_not_modelled_are_refused_by_field(model_type: str, path: str
     with pytest.raises(InputError) as info:
         config_from_dict(corpus(model_type), source=model_type)
     assert path in [p.path for p in info.value.problems]
+
+
+def wrong_dia() -> dict[str, Any]:
+    """Dia with a cross-attention width that is not its encoder's (1024): refused."""
+    cfg = corpus("dia")
+    return {**cfg, "decoder_config": {**cfg["decoder_config"], "cross_hidden_size": 2048}}
+
+
+def test_dia_cross_width_must_be_the_encoders() -> None:
+    with pytest.raises(InputError) as info:
+        config_from_dict(wrong_dia(), source="dia")
+    assert [p.path for p in info.value.problems] == ["hf_config.encoder_config"]
 
 
 def test_a_halfs_problem_is_rooted_under_its_key() -> None:
@@ -82,7 +89,8 @@ def test_top_k_from_the_router_class() -> None:
 
 def test_cli_workload_on_composites(tmp_path: Path) -> None:
     for model_type in ("vision-encoder-decoder", "dia"):
-        (tmp_path / f"{model_type}.json").write_text(json.dumps(corpus(model_type)))
+        cfg = wrong_dia() if model_type == "dia" else corpus(model_type)
+        (tmp_path / f"{model_type}.json").write_text(json.dumps(cfg))
         inst = {"model": {"hf_config": f"{model_type}.json"}, "seq_len": 16, "arch": "edge"}
         (tmp_path / f"inst_{model_type}.json").write_text(json.dumps(inst))
     ok = CliRunner().invoke(app, ["workload", str(tmp_path / "inst_vision-encoder-decoder.json")])

@@ -111,7 +111,7 @@ def test_indexed_refusals_name_the_field(change: dict[str, Any], path: str) -> N
 
 def test_other_linear_attention_refused() -> None:
     with pytest.raises(InputError) as err:
-        config_from_dict({**GDN, "model_type": "kimi_linear"}, source="tiny")
+        config_from_dict({**GDN, "model_type": "glm5_next_text"}, source="tiny")
     assert "hf_config.linear_conv_kernel_dim" in [p.path for p in err.value.problems]
 
 

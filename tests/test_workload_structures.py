@@ -368,6 +368,10 @@ def test_composite_config_reads_its_language_model() -> None:
     assert "composite config: the language model (llm_config) only" in model.assumptions[0]
     with pytest.raises(InputError) as exc:  # a detector with a text tower stays a detector
         config_from_dict({"model_type": "omdet-turbo", "num_queries": 900, "text_config": LLAMA})
+    # OmDet-Turbo by the token counts no field gives (hf_deformable.REFUSED); others by queries.
+    assert [p.path for p in exc.value.problems] == ["hf_config.backbone_config"]
+    with pytest.raises(InputError) as exc:
+        config_from_dict({"model_type": "a-detector", "num_queries": 900, "text_config": LLAMA})
     assert [p.path for p in exc.value.problems] == ["hf_config.num_queries"]
 
 
@@ -420,9 +424,14 @@ def test_detr_decoder_runs_its_object_queries() -> None:
     assert not model.decoder  # no decode phase: the queries are decoded at once
     with pytest.raises(InputError):
         build_block(model, Phase.DECODE, 1, 850)
-    with pytest.raises(InputError) as exc:  # Conditional DETR's attention is not plain DETR's
-        config_from_dict({**DETR, "model_type": "conditional_detr"})
-    assert any(p.path == "hf_config.num_queries" for p in exc.value.problems)
+    # Conditional DETR's cross-attention scores [content | spatial] halves: 2 x 32 per head.
+    cond = by_name(build_block(config_from_dict({**DETR, "model_type": "conditional_detr"}),
+                               Phase.PREFILL, 1, 850))  # fmt: skip
+    assert cond["dec.xqk"].dims == {"b": 1, "h": 8, "m": 100, "n": 850, "d": 64}
+    assert cond["dec.xav"].dims == {"b": 1, "h": 8, "m": 100, "n": 850, "d": 32}
+    with pytest.raises(InputError) as exc:  # deformable attention is not plain DETR's
+        config_from_dict({**DETR, "decoder_n_points": 4})
+    assert any(p.path == "hf_config.decoder_n_points" for p in exc.value.problems)
 
 
 def test_window_and_moe_split_four_block_types() -> None:

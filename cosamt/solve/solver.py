@@ -74,6 +74,11 @@ class SolveSettings:
     # False: stage 1 only (the primary optimum; the tie-break is reported as not run). The fusion
     # explorer runs the tie-break only for candidates on a partition of the least primary.
     tiebreak: bool = True
+    # (value, bound) of the primary objective, proven optimal by an earlier stage 1 of this very
+    # model: only stage 2 runs, pinned there (the explorer completing a candidate it solved
+    # without its tie-break). A stage 2 that finds nothing returns no schedule: the caller keeps
+    # the earlier one.
+    known_primary: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -526,6 +531,72 @@ def _lexicographic(
     )
 
 
+def _second_stage(
+    built: BuiltModel,
+    f: Formulated,
+    objective: Objective,
+    settings: SolveSettings,
+    deadline: float,
+) -> SolveResult:
+    """Stage 2 alone, the primary pinned at ``settings.known_primary`` (proven optimal by an
+    earlier stage 1 of the same model, so solving stage 1 again would only find it again). The
+    result claims that proof; its schedule is stage 2's, certified like any other, or none."""
+    assert settings.known_primary is not None
+    start = time.perf_counter()
+    primary = settings.known_primary[0]
+    bound: float | None = settings.known_primary[1]
+    (first, first_scale), (second, second_scale) = _objective_vars(built.costs, objective)
+    other = Objective.LATENCY if objective is Objective.ENERGY else Objective.ENERGY
+    built.model.lexicographic_bound = pyo.Constraint(
+        expr=first <= primary / first_scale * (1 + TIEBREAK_SLACK)
+    )
+    s2 = _solve_stage(built, f, second, second_scale, settings, deadline)
+    built.model.del_component("lexicographic_bound")
+    cert = s2.certificate
+    seconds = time.perf_counter() - start
+    if cert is None or cert.violations:
+        # never INFEASIBLE: that would claim the group has no schedule, and the earlier one stands
+        why = s2.note or ("rejected" if cert is not None else f"status {s2.status.value}")
+        return SolveResult(
+            SolveStatus.NO_SOLUTION, None, None, seconds, note=f"tie-break found nothing ({why})"
+        )
+    status, note = SolveStatus.OPTIMAL, ""
+    if cert.value(objective) > primary * (1 + TIEBREAK_SLACK):
+        return SolveResult(
+            SolveStatus.NO_SOLUTION,
+            None,
+            None,
+            seconds,
+            note="tie-break schedule rejected: its exact primary is worse than stage 1's",
+        )
+    if cert.value(objective) < primary * (1 - NUMERIC_GAP):  # as in _lexicographic
+        primary, bound, status = cert.value(objective), None, SolveStatus.FEASIBLE
+        note = (
+            "the solver's optimality claim was refuted: the tie-break stage found a better "
+            f"{objective.value}; no bound is claimed"
+        )
+    value = cert.value(other)
+    tiebreak_bound = None if s2.bound is None else min(s2.bound, value)
+    return SolveResult(
+        status=status,
+        objective=primary,
+        bound=bound,
+        seconds=seconds,
+        mappings=s2.mappings,
+        latency=cert.latency,
+        energy=cert.energy,
+        solves=1,
+        tiebreak=(
+            SolveStatus.OPTIMAL
+            if _proven(s2.status, value, tiebreak_bound, 0.0)
+            else SolveStatus.FEASIBLE
+        ),
+        tiebreak_gap=relative_gap(value, tiebreak_bound),
+        mip_objective=float(pyo.value(first)) * first_scale,  # the solver's figure, this schedule
+        note=note,
+    )
+
+
 def _judge_tiebreak(
     s1: _Stage, s2: _Stage, objective: Objective, other: Objective
 ) -> tuple[SolveStatus, float | None, str, bool]:
@@ -610,7 +681,9 @@ def solve_formulated(
     over the latency-energy Pareto front (``solve_edp``)."""
     deadline = deadline if deadline is not None else time.perf_counter() + settings.time_limit_s
     if settings.objective is Objective.EDP:  # a latency or energy cutoff means nothing here
-        return solve_edp(f, replace(settings, cutoff=None), deadline)
+        return solve_edp(f, replace(settings, cutoff=None, known_primary=None), deadline)
+    if settings.known_primary is not None:
+        return _second_stage(f.build(), f, settings.objective, settings, deadline)
     return _lexicographic(f.build(), f, settings.objective, settings, deadline)
 
 

@@ -6,11 +6,21 @@ self-attention (``ParakeetEncoderAttention``), a convolution module
 (``ParakeetEncoderConvolutionModule``), a half-step FFN and a closing norm
 (``ParakeetEncoderBlock``). Held by :class:`cosamt.workload.models.ModelConfig` (the encoder's
 own shape); its operators are built by :mod:`cosamt.workload.conformer_ops` (see
-``docs/workloads.md``)."""
+``docs/workloads.md``).
+
+NVIDIA's streaming conformer (``NemotronAsrStreamingEncoder``,
+``models/nemotron_asr_streaming/modeling_nemotron_asr_streaming.py``) is the same block with
+three differences (``causal``): the front-end's convolutions are causal
+(``NemotronAsrStreamingEncoderCausalConv2D``: ``kernel - 1`` frames of padding before and
+``stride - 1`` after, on the time and the frequency axis), the convolution module's depthwise
+convolution is causal and followed by a LayerNorm in place of the batch norm
+(``NemotronAsrStreamingEncoderConvolutionModule``), and attention is masked to chunks
+(``chunked_limited_mask_function``: chunks of ``lookahead + 1`` frames, each query seeing its own
+chunk and ``(sliding_window - 1) // (lookahead + 1)`` chunks before it)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, PositiveInt
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt, model_validator
 
 
 class Conformer(BaseModel):
@@ -33,15 +43,33 @@ class Conformer(BaseModel):
     (``subsampling_conv_stride``)."""
     mel_bins: PositiveInt
     """Mel features per input frame (``num_mel_bins``): the front-end's frequency axis."""
+    causal: bool = False
+    """NVIDIA's streaming conformer: causal front-end and depthwise convolutions, a LayerNorm in
+    the convolution module, attention masked to chunks (``left_context``, ``lookahead``)."""
+    left_context: NonNegativeInt | None = None
+    """Streaming: frames of left attention context (``sliding_window - 1``)."""
+    lookahead: NonNegativeInt | None = None
+    """Streaming: frames of right context (``default_num_lookahead_tokens``); chunks of
+    ``lookahead + 1`` frames."""
+
+    @model_validator(mode="after")
+    def _check_streaming(self) -> Conformer:
+        if self.causal != (self.left_context is not None and self.lookahead is not None):
+            raise ValueError("conformer: causal needs left_context and lookahead, and only it")
+        return self
 
     @property
-    def padding(self) -> int:
-        """Padding per side of every front-end convolution: (kernel - 1) // 2, as the source."""
-        return (self.sub_kernel - 1) // 2
+    def total_padding(self) -> int:
+        """Padding of every front-end convolution along one axis: (kernel - 1) // 2 per side
+        (``ParakeetEncoderSubsamplingConv2D``), or kernel - 1 before and stride - 1 after
+        (``NemotronAsrStreamingEncoderCausalConv2D``)."""
+        if self.causal:
+            return self.sub_kernel - 1 + self.sub_stride - 1
+        return 2 * ((self.sub_kernel - 1) // 2)
 
     def out_length(self, length: int) -> int:
         """A front-end convolution's output length along one axis (PyTorch's Conv2d)."""
-        return (length + 2 * self.padding - self.sub_kernel) // self.sub_stride + 1
+        return (length + self.total_padding - self.sub_kernel) // self.sub_stride + 1
 
     def lengths(self, length: int) -> list[int]:
         """The axis' length after each front-end convolution, from ``length`` at the input."""
@@ -55,3 +83,21 @@ class Conformer(BaseModel):
     def input_frames_per_token(self) -> int:
         """Mel frames per encoder frame: stride ** layers (the subsampling factor)."""
         return int(self.sub_stride**self.sub_layers)
+
+    def input_frames(self, tokens: int) -> int:
+        """Mel frames the front-end runs on for ``tokens`` encoder frames: ``tokens`` x the
+        factor (Parakeet); for the causal front-end, whose padding adds a frame, the most that
+        subsample to ``tokens`` (0 if none)."""
+        if not self.causal:
+            return tokens * self.input_frames_per_token
+        top = (tokens + 1) * self.input_frames_per_token
+        return next((n for n in range(top, 0, -1) if self.lengths(n)[-1] == tokens), 0)
+
+    @property
+    def chunk_keys(self) -> int | None:
+        """Streaming: the most keys a query's chunk-limited mask keeps (its chunk and the
+        chunks of left context)."""
+        if self.left_context is None or self.lookahead is None:
+            return None
+        chunk = self.lookahead + 1
+        return (self.left_context // chunk + 1) * chunk

@@ -29,6 +29,12 @@ scores (``pos_add``); ``att_softmax``; ``att_av``; the output projection. The co
 (``ParakeetEncoderConvolutionModule``): pointwise conv to 2 x hidden (``conv_pw1``), GLU, the
 depthwise conv of ``conv_kernel`` taps (:func:`cosamt.workload.transformer.depthwise_conv`),
 batch norm (inference: running statistics), the activation, pointwise conv (``conv_pw2``).
+
+The streaming conformer (``Conformer.causal``, ``NemotronAsrStreamingEncoder``): the same
+operators, the front-end's sizes from its causal padding, ``conv_ln`` (a LayerNorm) in place of
+``conv_bn``; its chunk-limited attention mask is added to the scores as the source does (every
+score computed, the masked ones set to -inf before the softmax): counted as the full T x T scores
+(stated).
 """
 
 from __future__ import annotations
@@ -140,6 +146,13 @@ def _attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     ]
 
 
+def _conv_norm(conf: Conformer, p: str, b: int, m: int, d: int, c: int) -> Einsum:
+    """The batch norm after the depthwise convolution, or the streaming conformer's LayerNorm."""
+    if conf.causal:
+        return _norm(f"{p}conv_ln", "layernorm", b, m, d, c)
+    return _vector(f"{p}conv_bn", "batchnorm", BATCHNORM_OPS, b, m, d, c)
+
+
 def _convolution(
     model: ModelConfig, conf: Conformer, p: str, b: int, m: int, c: int
 ) -> list[Einsum]:
@@ -149,7 +162,7 @@ def _convolution(
         _projection(f"{p}conv_pw1", b, m, d, 2 * d, c),
         _vector(f"{p}conv_glu", "glu", GLU_OPS, b, m, d, c),
         depthwise_conv(f"{p}conv_dw", b, m, d, conf.conv_kernel, c),
-        _vector(f"{p}conv_bn", "batchnorm", BATCHNORM_OPS, b, m, d, c),
+        _conv_norm(conf, p, b, m, d, c),
         _vector(f"{p}conv_act", model.activation, activation_ops(model.activation), b, m, d, c),
         _projection(f"{p}conv_pw2", b, m, d, d, c),
         _residual(f"{p}conv_residual", b, m, d, c),
@@ -187,17 +200,18 @@ def _strided_depthwise(name: str, b: int, m: int, channels: int, taps: int) -> E
 
 def frontend_frames(conf: Conformer, tokens: int) -> list[tuple[int, int]]:
     """(time, frequency) sizes after each front-end convolution, from ``tokens`` x the
-    subsampling factor mel frames; the last time size must be ``tokens``."""
-    frames = tokens * conf.input_frames_per_token
+    subsampling factor mel frames (:meth:`Conformer.input_frames`); the last time size must be
+    ``tokens``."""
+    frames = conf.input_frames(tokens)
     times, freqs = conf.lengths(frames), conf.lengths(conf.mel_bins)
-    if times[-1] != tokens:
+    if frames == 0 or times[-1] != tokens:
         raise InputError(
             "",
             [
                 Problem(
                     "seq_len",
-                    f"{frames} mel frames ({tokens} x {conf.input_frames_per_token}) do not "
-                    f"subsample to {tokens} encoder frames ({times[-1]})",
+                    f"no number of mel frames (tried {frames}) subsamples to {tokens} "
+                    f"encoder frames",
                 )
             ],
         )
@@ -235,10 +249,13 @@ def assumptions(model: ModelConfig, tokens: int) -> list[str]:
     conf = model.conformer
     assert conf is not None
     factor = conf.input_frames_per_token
-    return [
-        f"conformer encoder (transformers' ParakeetEncoder): its {tokens} tokens are the "
+    kind = "NemotronAsrStreamingEncoder" if conf.causal else "ParakeetEncoder"
+    frames = conf.input_frames(tokens)
+    most = ", the most that subsample to them (causal padding)" if conf.causal else ""
+    out = [
+        f"conformer encoder (transformers' {kind}): its {tokens} tokens are the "
         f"instance's seq_len read as encoder frames after the {factor}x subsampling front-end, "
-        f"which runs on {tokens * factor} frames of {conf.mel_bins} mel bins (the feature "
+        f"which runs on {frames} frames of {conf.mel_bins} mel bins{most} (the feature "
         "extractor itself is not modelled)",
         "conformer front-end convolutions as GEMMs over each output position's kernel patch "
         "(exact MACs; an overlapping patch's inputs counted once per output position reading "
@@ -251,3 +268,16 @@ def assumptions(model: ModelConfig, tokens: int) -> list[str]:
         f"batch norm with running statistics, {BATCHNORM_OPS} vector ops per element; dropout "
         "and layerdrop are training-only (not counted)",
     ]
+    if conf.causal:
+        out[-1] = (
+            "the convolution module's LayerNorm (NemotronAsrStreamingEncoderConvolutionModule); "
+            "dropout and layerdrop are training-only (not counted)"
+        )
+        out.append(
+            f"streaming attention: the chunk-limited mask (chunks of {conf.lookahead} + 1 "
+            f"frames, {conf.left_context} frames of left context: at most {conf.chunk_keys} "
+            "keys per query) is applied as the source applies it, to every score of the "
+            f"{tokens} x {tokens} matrix: counted in full (an upper bound for a kernel that "
+            "skips the masked chunks); offline (no cache), as the forward without use_cache"
+        )
+    return out

@@ -22,10 +22,14 @@ from cosamt.workload import (
     hf_addons,
     hf_composite,
     hf_conformer,
+    hf_deformable,
+    hf_encdec,
     hf_hybrid,
     hf_layers,
     hf_local,
+    hf_moe_hybrid,
     hf_recurrent,
+    hf_speech,
     hf_transducer,
     hf_vision,
     hf_vision_stages,
@@ -64,6 +68,7 @@ _ACTS = {
     "quick_gelu": "gelu",
     "relu": "relu",
     "relu2": "relu2",
+    "prelu": "prelu",  # nn.PReLU (transformers' ACT2FN): DAB-DETR
     "silu": "silu",
     "swish": "silu",
     "xielu": "xielu",
@@ -335,6 +340,8 @@ def _rotary(r: _Reader, dh: int | None) -> int | None:
 _LAYER_KINDS = {"sliding_attention": True, "full_attention": False, "local": True, "global": False}
 # Layer kinds read by cosamt.workload.hf_recurrent (never windowed).
 _LAYER_KINDS.update(dict.fromkeys(hf_recurrent.LAYER_KINDS, False))
+# Reference sliding-window attention: every prefill key is kept (hf_moe_hybrid).
+_LAYER_KINDS.update(dict.fromkeys(hf_moe_hybrid.PREFILL_FULL_KINDS, False))
 
 
 def _layer_kinds(r: _Reader) -> tuple[str, list[Any]] | None:
@@ -386,7 +393,9 @@ def _moe(r: _Reader, n_layers: int | None) -> dict[str, Any]:
     if key is None or not _is_int(experts) or experts <= 1:
         return {}
     k = _top_k(r)
-    expert_ff = r.int_("moe_intermediate_size", "expert_intermediate_size", required=False)
+    expert_ff = hf_moe_hybrid.modality_expert_width(r) or r.int_(
+        "moe_intermediate_size", "expert_intermediate_size", required=False
+    )
     gated_shared = r.int_("shared_expert_intermediate_size", required=False)
     # Granite-MoE-shared / -hybrid, MiniMax-M3: one shared MLP of shared_intermediate_size.
     shared = gated_shared or _shared_mlp(r)
@@ -663,6 +672,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("model_type", REFUSED_TYPES[model_type])
     if model_type in HIERARCHICAL_TYPES:
         return _swin(r, model_type)
+    if model_type in hf_deformable.TYPES:  # deformable-attention detection transformers
+        return hf_deformable.fields(r, model_type)
     if model_type in hf_local.NEIGHBOURHOOD_TYPES:  # DiNAT's stages
         return {**hf_local.dinat(r, model_type), "activation": _activation(r, model_type)}
     if model_type in hf_vision.PYRAMID_TYPES:
@@ -675,22 +686,27 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return xlstm.hf_fields(r, model_type)
     if model_type == "reformer":  # local and LSH attention (cosamt.workload.reformer)
         return reformer.hf_fields(r)
-    queries = model_type in QUERY_DECODER_TYPES
+    queries = model_type in QUERY_DECODER_TYPES | hf_encdec.CONDITIONAL_TYPES.keys()
     # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
+    moe_hybrid = model_type in hf_moe_hybrid.TYPES  # their layers: hf_moe_hybrid.fields
     read = hf_recurrent.HYBRID_KEYS if model_type in hf_recurrent.MAMBA_HYBRID_TYPES else set()
     read = hf_hybrid.READ_KEYS if hybrid else read
     read = hf_layers.READ_KEYS if model_type in hf_layers.PER_LAYER_TYPES else read
     read = read | hf_local.READ_KEYS.get(model_type, set())  # local attention (hf_local)
     if model_type in hf_conformer.CONFORMER_TYPES:
-        read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
+        read = set(hf_conformer.READ_KEYS)  # the convolution module, the streaming context
+    if model_type in hf_speech.FEATURE_ENCODER_TYPES:
+        read = set(hf_speech.FEATURE_ENCODER_KEYS)  # wav2vec2's convolutions (hf_speech)
     read = hf_addons.READ_KEYS.get(model_type, read)
+    read = read | hf_moe_hybrid.READ_KEYS.get(model_type, set())
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
             r.refuse(key, message)
     kind = r.data.get("attention_type")
     sparse = kind == "block_sparse" and model_type in hf_local.BLOCK_SPARSE_TYPES
+    sparse = sparse or model_type == "informer"  # ProbSparse: hf_encdec.informer
     if isinstance(kind, str) and kind not in ("original_full", "full", "default") and not sparse:
         r.refuse("attention_type", f"attention type {kind!r} is not modelled")
     if r.data.get("no_rope_layers"):
@@ -738,6 +754,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     )
     tokens = _vision(r, model_type)
     window, moe = _window(r), _moe(r, n_layers)
+    hf_moe_hybrid.note_reference_window(r)
     layers = n_layers or 0
     split = [kind.get(k) or layers for kind, k in ((window, "sliding_layers"), (moe, "moe_layers"))]
     if all(count < layers for count in split):
@@ -756,7 +773,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         **moe,
         **enc_dec,
         **hf_recurrent.indexer(r),
-        **({} if hybrid else hf_recurrent.linear_attention(r, model_type)),
+        **({} if hybrid or moe_hybrid else hf_recurrent.linear_attention(r, model_type)),
         **hf_recurrent.mamba_hybrid(r, model_type, n_layers),
         "image_tokens": tokens,
         "vocab_size": r.int_("vocab_size", required=False) if tokens is None else None,
@@ -778,8 +795,26 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_local.pegasus_x(r, model_type, base)}
     if model_type in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
         return {**base, **hf_conformer.fields(r, model_type)}
+    if model_type in hf_speech.FEATURE_ENCODER_TYPES:
+        return {**base, **hf_speech.feature_encoder_fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
+    if model_type in hf_encdec.CONDITIONAL_TYPES:  # Conditional DETR, DAB-DETR
+        return {**base, **hf_encdec.conditional(r, model_type)}
+    if model_type in hf_encdec.NGRAM_TYPES:  # ProphetNet's n-stream decoder
+        return {**base, **hf_encdec.ngram(r)}
+    if model_type == "informer":  # ProbSparse attention, distilling encoder
+        return {**base, **hf_encdec.informer(r)}
+    if model_type == "time_series_transformer":  # Informer's layout, full attention
+        return {**base, **hf_encdec.time_series(r)}
+    if moe_hybrid:
+        return {**base, **hf_moe_hybrid.fields(r, model_type, base)}
+    if model_type == "axk2":
+        return {**base, **hf_moe_hybrid.axk2(r, base)}
+    if model_type == "longcat_flash":
+        return {**base, **hf_moe_hybrid.longcat(r, base)}
+    if model_type == "zaya":
+        return {**base, **hf_moe_hybrid.zaya(r, base, r.data.get("layer_types") or [])}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -818,6 +853,9 @@ def config_from_dict(
     wrong = _non_string_model_types(data, _PREFIX)
     if wrong:
         raise InputError(source, wrong)
+    if data.get("model_type") in hf_deformable.REFUSED:
+        field, message = hf_deformable.REFUSED[data["model_type"]]
+        raise InputError(source, [Problem(f"{_PREFIX}.{field}", message)])
     key = next((k for k in _LANGUAGE_KEYS if isinstance(data.get(k), dict)), None)
     if key is not None and not any(data.get(k) is not None for k in _LAYER_KEYS):
         # A composite (vision- or audio-language) config with no layers of its own: its language
@@ -839,8 +877,9 @@ def config_from_dict(
         note = f"composite config: the language model ({key}) only; {', '.join(towers) or 'other towers'} not modelled"
         return inner.model_copy(update={"assumptions": (note, *inner.assumptions)})
     data = hf_composite.split_halves(data) or hf_composite.split_moe_halves(data) or data
-    data = hf_composite.nest_decoder(data) or data
-    if hf_transducer.is_transducer(data):  # Parakeet TDT: LSTM prediction + joint networks
+    data = hf_composite.nest_decoder(data) or hf_speech.nest_musicgen(data, source) or data
+    data = hf_speech.split_speecht5(data) or hf_speech.split_seamless(data) or data
+    if hf_transducer.is_transducer(data):  # RNN-T and TDT: LSTM prediction + joint networks
         return hf_transducer.read(config_from_dict, data, name, source)
     keys = hf_composite.pair(data)
     if keys is not None:  # encoder + decoder sub-configs, each read by this reader
@@ -853,6 +892,8 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
+    data = hf_encdec.normalise(data, model_type)
+    data = hf_moe_hybrid.normalise(data, model_type)
     reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)

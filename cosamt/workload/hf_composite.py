@@ -18,14 +18,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
-from cosamt.workload import hf_conformer, hf_local
+from cosamt.workload import hf_conformer, hf_encdec, hf_local
 from cosamt.workload.models import ModelConfig
 
 _PREFIX = "hf_config"
 Reader = Callable[[dict[str, Any], str | None, str], ModelConfig]
 
-# (encoder key, decoder key) pairs composite configs use.
-PAIRS = (("encoder", "decoder"), ("encoder_config", "decoder_config"))
+# (encoder key, decoder key) pairs composite configs use (MusicGen's once its audio codec is set
+# aside: cosamt.workload.hf_speech).
+PAIRS = (
+    ("encoder", "decoder"),
+    ("encoder_config", "decoder_config"),
+    ("text_encoder", "decoder"),
+)
 
 # Composites that are not one encoder + one decoder: refused by the sub-config that shows it.
 _REFUSED_PARTS = (
@@ -45,12 +50,12 @@ _REFUSED_PARTS = (
     ),
 )
 
-# Parakeet RNN-T and NVIDIA's streaming RNN-T (transformers' ParakeetForRNNT and its subclasses):
-# no transformer decoder. (Parakeet TDT is read by cosamt.workload.hf_transducer.)
+# A transducer of a family not read (Parakeet RNN-T / TDT and NVIDIA's streaming RNN-Ts are read
+# by cosamt.workload.hf_transducer): no transformer decoder.
 _TRANSDUCER = (
-    "an RNN-T decoder (ParakeetForRNNT: an LSTM prediction network of decoder_hidden_size and "
-    "num_decoder_layers, a joint network over every encoder frame and emitted token) is not "
-    "modelled: its modelling code was not read for cosamt (the TDT transducer, parakeet_tdt, is)"
+    "a transducer decoder (an LSTM prediction network of decoder_hidden_size, a joint network) "
+    "of a family whose modelling code was not read for cosamt is not modelled (the ones read: "
+    "parakeet_rnnt, parakeet_tdt, nemotron_asr_streaming, nemotron3_5_asr)"
 )
 
 _TEXT_TO_SPEECH = (
@@ -139,7 +144,10 @@ def split_moe_halves(data: dict[str, Any]) -> dict[str, Any] | None:
 # Families whose top-level fields are the decoder beside an encoder sub-config, the decoder
 # projecting the encoder's output to its width: transformers' CohereAsrDecoder
 # (``proj = nn.Linear(encoder_config.hidden_size, hidden_size)``, modeling_cohere_asr.py).
-_FLAT_DECODER = frozenset({"cohere_asr"})
+_FLAT_DECODER = frozenset({"cohere_asr", "moonshine_streaming"})
+# Of these, the families that project only when the widths differ: MoonshineStreamingDecoder
+# (``proj`` is nn.Identity at equal widths).
+_PROJ_IF_WIDER = frozenset({"moonshine_streaming"})
 
 
 def nest_decoder(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -151,7 +159,10 @@ def nest_decoder(data: dict[str, Any]) -> dict[str, Any] | None:
         return None
     decoder = {k: v for k, v in data.items() if k != "encoder_config"}
     decoder["model_type"] = f"{data['model_type']}_decoder"
-    return {"model_type": data["model_type"], "_encoder_proj": True,
+    proj = data["model_type"] not in _PROJ_IF_WIDER or data["encoder_config"].get(
+        "hidden_size"
+    ) != data.get("hidden_size")
+    return {"model_type": data["model_type"], "_encoder_proj": proj,
             "encoder_config": data["encoder_config"], "decoder_config": decoder}  # fmt: skip
 
 
@@ -188,6 +199,13 @@ def pair(data: dict[str, Any]) -> tuple[str, str] | None:
 def _not_plain(key: str, sub: dict[str, Any]) -> Problem | None:
     if sub.get("model_type") in hf_conformer.CONFORMER_TYPES | hf_conformer.REFUSED.keys():
         return None  # read as a conformer, or refused by name (cosamt.workload.hf_conformer)
+    if sub.get("model_type") in hf_encdec.WINDOWED_ENCODERS:
+        windows = hf_encdec.layer_windows(sub)  # per-layer windows (read_pair)
+        return (
+            Problem(f"{_PREFIX}.{key}.sliding_windows", windows)
+            if isinstance(windows, str)
+            else None
+        )
     for field, what in _NOT_PLAIN:
         if sub.get(field) not in (None, 0, False, []):
             return Problem(f"{_PREFIX}.{key}.{field}", f"{what} not modelled")
@@ -216,11 +234,25 @@ def _part(read: Reader, sub: dict[str, Any], key: str, source: str) -> ModelConf
 
 
 def _check_encoder(
-    enc: ModelConfig, dec: ModelConfig, key: str, proj: bool, windowed: bool = False
+    enc: ModelConfig,
+    dec: ModelConfig,
+    key: str,
+    proj: bool,
+    windowed: bool = False,
+    cross_width: int | None = None,
 ) -> list[Problem]:
-    """``windowed``: the encoder's window is a known bidirectional one (:mod:`hf_local`)."""
+    """``windowed``: the encoder's window is a known bidirectional one (:mod:`hf_local`);
+    ``cross_width``: the width the decoder's cross-attention reads (Dia's cross_hidden_size)."""
     problems = []
-    if enc.d_model != dec.d_model and not proj:
+    if cross_width is not None and cross_width != enc.d_model:
+        problems.append(
+            Problem(
+                f"{_PREFIX}.{key}",
+                f"the decoder's cross_hidden_size ({cross_width}) is not the encoder's hidden "
+                f"size ({enc.d_model})",
+            )
+        )
+    elif enc.d_model != dec.d_model and not proj and cross_width is None:
         # transformers then projects the encoder's output (enc_to_dec_proj) or gives the
         # cross-attention its own widths (Dia's cross_hidden_size): neither is modelled.
         problems.append(
@@ -267,6 +299,10 @@ def _split_notes(data: dict[str, Any], enc: ModelConfig) -> list[str]:
 
 # Decoder families with per-token work the generic reading does not count (vector ops only).
 _DECODER_NOTES = {
+    "moonshine_streaming_decoder": "the decoder's heads: MoonshineStreamingConfig states no "
+    "num_key_value_heads and MoonshineStreamingAttention reshapes its queries by "
+    "num_key_value_heads, so multi-head attention (KV heads = heads); the encoder positions "
+    "(pos_emb, an add) are not counted",
     "cohere_asr_decoder": "the decoder's embedding layernorm (CohereAsrDecoder.embedding_layernorm, "
     "after the token and position embeddings are added) is not counted",
     "canary_decoder": "the decoder's embedding layernorm (CohereAsrDecoder.embedding_layernorm, "
@@ -293,13 +329,36 @@ def read_pair(
     problems = [p for p in (refused_part(data), _not_plain(enc_key, data[enc_key])) if p]
     if problems:
         raise InputError(source, problems)
-    enc = _part(read, data[enc_key], enc_key, source)
+    windowed_sub = data[enc_key].get("model_type") in hf_encdec.WINDOWED_ENCODERS
+    enc_sub = {
+        k: v for k, v in data[enc_key].items() if not (windowed_sub and k == "sliding_windows")
+    }
+    enc = _part(read, enc_sub, enc_key, source)
     dec = _part(read, data[dec_key], dec_key, source)
+    windows = hf_encdec.layer_windows(data[enc_key])
+    if windowed_sub and not isinstance(windows, str):
+        # Moonshine Streaming: each encoder layer its own window (checked by _not_plain above)
+        own = {**enc.model_dump(exclude_unset=True), "layer_windows": windows, "decoder": False}
+        enc = ModelConfig.model_validate(own)
     # A bidirectional window whose keys per query the family's mask fixes (T5Gemma).
     windowed = hf_local.bidirectional_encoder(str(data.get("model_type")), enc)
     enc = windowed or enc
     proj = bool(data.get("_encoder_proj"))
-    problems = _check_encoder(enc, dec, enc_key, proj, windowed is not None)
+    # Dia's DiaCrossAttention: K/V from the encoder's width, heads of its own (hf_encdec).
+    cross = hf_encdec.cross_shape(data[dec_key])
+    prefix = data.get("_prefix")  # MusicGen Melody (cosamt.workload.hf_speech, prefix)
+    text_proj = prefix is not None and prefix.get("text_proj") is True
+    problems = _check_encoder(
+        enc,
+        dec,
+        enc_key,
+        proj or text_proj,
+        windowed is not None,
+        cross.kv_width if cross else None,
+    )
+    bad_cross = hf_encdec.cross_problem(data[dec_key])
+    if bad_cross is not None:
+        problems.append(Problem(f"{_PREFIX}.{dec_key}.cross_hidden_size", bad_cross))
     if not dec.decoder:
         problems.append(Problem(f"{_PREFIX}.{dec_key}", "the decoder is not a causal decoder"))
     if dec.encoder_layers is not None or dec.decoder_tokens is not None:
@@ -311,21 +370,27 @@ def read_pair(
         f"{enc.image_tokens} image tokens" if enc.image_tokens else "the instance's seq_len tokens"
     )
     shape = ", ".join(f"{f} {getattr(enc, f)}" for f in _SHAPE)
+    uses = (
+        f"every decoder block with cross-attention against the encoder's output ({tokens})"
+        if prefix is None
+        else f"no cross-attention: the encoder's output ({tokens}) is prepended to the decoder's"
+    )
     notes = (
         f"composite config ({enc_key} + {dec_key}): {enc.n_layers} encoder blocks read from "
-        f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, every decoder "
-        f"block with cross-attention against the encoder's output ({tokens})",
+        f"{enc_key} ({shape}), {dec.n_layers} decoder blocks from {dec_key}, {uses}",
         *_split_notes(data, enc),
         *_capacity_note(data[dec_key], dec),
         *(
             [
                 f"the decoder projects the encoder's output {enc.d_model} -> {dec.d_model} "
-                "(CohereAsrDecoder.proj) on every decoder forward, each decode step included, as "
-                "the source computes it (the cross-attention K/V are cached all the same)"
+                f"({data.get('_proj_class', 'CohereAsrDecoder.proj')}) on every decoder "
+                "forward, each decode step included, as the source computes it (the "
+                "cross-attention K/V are cached all the same)"
             ]
             if proj
             else []
         ),
+        *data.get("_notes", ()),  # what a family's nesting states (cosamt.workload.hf_speech)
         *([_DECODER_NOTES[t]] if (t := data[dec_key].get("model_type")) in _DECODER_NOTES else []),
         *([hf_local.MERGED_NOTE] if outer in hf_local.MERGED_CROSS_TYPES else []),
         *(f"{enc_key}: {a}" for a in enc.assumptions),
@@ -338,6 +403,8 @@ def read_pair(
         encoder=enc.model_copy(update={"decoder": False}),
         encoder_tokens=enc.image_tokens,
         encoder_proj=proj,
+        cross_shape=cross,
+        prefix_conditioning=prefix,
         cross_attention=False,  # the encoder-decoder plan adds cross-attention to every block
         merged_cross_attention=outer in hf_local.MERGED_CROSS_TYPES,
         decoder=True,

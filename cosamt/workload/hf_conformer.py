@@ -5,11 +5,12 @@ convolution module's kernel and the subsampling front-end, read into
 :class:`cosamt.workload.conformer.Conformer`.
 
 The encoder sub-config of Canary, Cohere ASR and the Parakeet CTC / RNN-T / TDT composites is
-a ``parakeet_encoder``. NVIDIA's streaming encoder (``nemotron_asr_streaming_encoder``, transformers'
-``NemotronAsrStreamingEncoder``) is another structure: causal convolutions in the front-end and
-the convolution module (``VoxtralRealtimeCausalConv1d``), a layer norm in place of the batch norm
-(``FastSpeech2ConformerConvolutionModule``), attention over a left window of ``sliding_window``
-frames and a lookahead of ``default_num_lookahead_tokens``: refused by name.
+a ``parakeet_encoder``. NVIDIA's streaming encoder (``nemotron_asr_streaming_encoder``,
+transformers' ``NemotronAsrStreamingEncoderConfig`` / ``NemotronAsrStreamingEncoder``,
+``models/nemotron_asr_streaming/``; the encoder of ``nemotron_asr_streaming`` and
+``nemotron3_5_asr``) is the same conformer with causal convolutions, a LayerNorm in the
+convolution module and chunk-limited attention (``sliding_window`` - 1 frames of left context,
+chunks of ``default_num_lookahead_tokens`` + 1 frames): ``Conformer.causal``.
 """
 
 from __future__ import annotations
@@ -22,16 +23,12 @@ from cosamt.workload.conformer import Conformer
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-# model_type -> the conformer of transformers' ParakeetEncoder.
-CONFORMER_TYPES = frozenset({"parakeet_encoder"})
-REFUSED = {
-    "nemotron_asr_streaming_encoder": (
-        "sliding_window",
-        "the streaming conformer (NemotronAsrStreamingEncoder: causal front-end and convolution "
-        "module, a layer norm in the convolution module, attention over a left window of "
-        "sliding_window frames plus a lookahead) is not modelled",
-    ),
-}
+# model_type -> the conformer of transformers' ParakeetEncoder, or its streaming variant.
+STREAMING_TYPES = frozenset({"nemotron_asr_streaming_encoder"})
+CONFORMER_TYPES = frozenset({"parakeet_encoder"}) | STREAMING_TYPES
+REFUSED: dict[str, tuple[str, str]] = {}
+# Read here, not by the generic reader: the streaming encoder's attention context.
+READ_KEYS = frozenset({"conv_kernel_size", "sliding_window"})
 
 
 def fields(r: _Reader, model_type: str) -> dict[str, Any]:
@@ -55,9 +52,15 @@ def fields(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("subsampling_factor", f"{factor} is not a power of two (2, 4, 8, ...)")
         return {}
     assert kernel is not None and channels is not None and sub_kernel is not None
+    streaming = _streaming(r) if model_type in STREAMING_TYPES else {}
+    if streaming is None:
+        return {}
     conf = Conformer(conv_kernel=kernel, sub_layers=layers, sub_channels=channels,
-                     sub_kernel=sub_kernel, sub_stride=stride, mel_bins=mel)  # fmt: skip
-    if conf.lengths(mel)[-1] != mel // stride**layers:
+                     sub_kernel=sub_kernel, sub_stride=stride, mel_bins=mel,
+                     **streaming)  # fmt: skip
+    # NemotronAsrStreamingEncoderConfig.subsampling_out_hidden_size sizes its linear layer from
+    # the causal lengths themselves: it always runs.
+    if not conf.causal and conf.lengths(mel)[-1] != mel // stride**layers:
         # ParakeetEncoderSubsamplingConv2D sizes its linear layer from mel // stride**layers.
         r.refuse(
             "num_mel_bins",
@@ -65,4 +68,18 @@ def fields(r: _Reader, model_type: str) -> dict[str, Any]:
             f"linear layer reads {mel // stride**layers} (the model would not run)",
         )
         return {}
-    return {"conformer": conf, "decoder": False, "vocab_size": None}
+    # The streaming encoder's sliding_window is its attention context (in conf), not a window.
+    return {"conformer": conf, "decoder": False, "vocab_size": None, "sliding_window": None}
+
+
+def _streaming(r: _Reader) -> dict[str, Any] | None:
+    """NemotronAsrStreamingEncoder's attention context: ``sliding_window`` - 1 frames of left
+    context (``_resolve_attn_context``), ``default_num_lookahead_tokens`` of lookahead."""
+    window = r.int_("sliding_window", what="streaming attention window")
+    lookahead = r.data.get("default_num_lookahead_tokens")
+    if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 0:
+        r.refuse("default_num_lookahead_tokens", f"must be a non-negative integer ({lookahead!r})")
+        return None
+    if window is None:
+        return None
+    return {"causal": True, "left_context": window - 1, "lookahead": lookahead}

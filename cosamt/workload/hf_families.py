@@ -78,6 +78,21 @@ GATED_TYPES = frozenset(
         "chameleon",
         "aria_text",
         "moonshine",
+        "dia_encoder",  # DiaMLP is Phi3MLP: gate_up_proj chunked into gate and up
+        "dia_decoder",
+        # MoonshineStreamingDecoder is MoonshineDecoder: MoonshineDecoderMLP's fc1 chunked in two.
+        "moonshine_streaming_decoder",
+        # gate_proj, up_proj, down_proj (KimiLinearMLP, BailingHybridMLP, LaraMiniMLP,
+        # Ernie4_5_VLMoeMLP, UnlimitedOcrTextMLP) and experts chunking gate_up_proj.
+        "unlimited_ocr_text",
+        "inkling_text",  # InklingMLP, InklingExperts, InklingSharedExperts
+        "axk2",  # AXK2MLP, AXK2Experts
+        "zaya",  # ZayaExperts: gate_up_proj chunked
+        "longcat_flash",  # LongcatFlashMLP, LongcatFlashExperts
+        "kimi_linear",
+        "bailing_hybrid",
+        "lara_mini",
+        "ernie4_5_vl_moe_text",
         "mllama_text_model",
         "open-llama",
         "llama4_text",
@@ -139,8 +154,9 @@ GATED_TYPES = frozenset(
 )
 # Gated-FFN families that normalise with LayerNorm, not RMSNorm (for configs that state neither).
 LAYERNORM_GATED_TYPES = frozenset(
-    {"modernbert", "modernbert-decoder", "dbrx", "olmo", "nomic_bert", "gte", "stablelm", "cohere"}
-)
+    {"modernbert", "modernbert-decoder", "dbrx", "olmo", "nomic_bert", "gte", "stablelm", "cohere",
+     "moonshine_streaming_decoder"}  # MoonshineStreamingDecoderLayer: nn.LayerNorm(bias=False)
+)  # fmt: skip
 POST_NORM_TYPES = frozenset(
     [
         "bert",
@@ -207,8 +223,9 @@ EXTRA_TOKENS = {
 HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin", "swinv2"})  # swinv2: cosamt.workload.swin_v2
 
 # Detection transformers read as an encoder-decoder with a fixed set of decoder queries (plain
-# DETR attention; the CNN backbone is a front-end). Conditional / DAB / deformable variants change
-# the attention and stay refused by num_queries.
+# DETR attention; the CNN backbone is a front-end). Conditional DETR and DAB-DETR: the same with
+# their conditional cross-attention (cosamt.workload.hf_encdec); the deformable ones:
+# hf_deformable.
 QUERY_DECODER_TYPES = frozenset({"detr", "table-transformer"})
 
 # Features that change the operators in ways not modelled: refused by name.
@@ -257,6 +274,11 @@ REFUSED_KEYS = (
         "per-language adapters (adapter_reduction_factor) are not modelled",
     ),
     ("attention_chunk_size", "chunked attention (attention_chunk_size) is not modelled"),
+    (
+        "sliding_windows",
+        "per-layer (left, right) windows (sliding_windows) are modelled for Moonshine "
+        "Streaming's encoder inside its encoder-decoder config only (point hf_config at it)",
+    ),
     ("global_attn_indexes", "windowed + global attention (global_attn_indexes) is not modelled"),
     ("window_block_indices", "windowed attention blocks (window_block_indices) are not modelled"),
     # Detection transformers past plain DETR: their attention samples a few points per query.
@@ -294,23 +316,12 @@ REFUSED_TYPES = {
     "fnet": "FNet's Fourier token mixing (no attention) is not modelled",
     "rwkv": "RWKV's recurrent time mixing is not modelled",
     "xlnet": "XLNet's two-stream relative attention is not modelled",
-    "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
-    "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
-    "seamless_m4t": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
-    "not modelled as one",
-    "seamless_m4t_v2": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "
-    "not modelled as one",
+    # seamless_m4t(_v2): read as their text-to-text model (cosamt.workload.hf_speech).
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
     "voxtral_realtime_text": "Voxtral Realtime's time-conditioned AdaRMSNorm (a d_model x 32 x "
     "d_model MLP per layer) is not modelled",
-    "longcat_flash": "LongCat-Flash's two attention sublayers per layer and shortcut-connected "
-    "MoE are not modelled",
-    "conditional_detr": "Conditional DETR's cross-attention (content and spatial query halves "
-    "concatenated per head) is not modelled",
-    "dab-detr": "DAB-DETR's anchor-box queries and conditional cross-attention (content and "
-    "spatial halves concatenated per head) are not modelled",
     # BERT-shaped configs whose blocks are not BERT's (read as plain BERT they would be wrong).
     "convbert": "ConvBERT's span-based dynamic convolution heads (head_ratio, conv_kernel_size) "
     "are not modelled",
@@ -323,6 +334,8 @@ REFUSED_TYPES = {
     "zamba2": "Zamba2's shared attention blocks (num_mem_blocks sets of weights reused across "
     "hybrid_layer_ids, input concatenated with the original embeddings, per-layer LoRA adapters "
     "of adapter_rank) are not modelled",
-    "autoformer": "Autoformer's auto-correlation (FFT period aggregation in place of attention) "
-    "and series decomposition are not modelled",
+    "autoformer": "Autoformer's auto-correlation (AutoformerAttention: torch.fft.rfft / irfft of "
+    "Q and K per channel, not an Einsum; a dense L x L correlation would count L^2 work the code "
+    "does in L log L; V gathered at data-dependent top-k delays) and series decomposition are "
+    "not modelled",
 }

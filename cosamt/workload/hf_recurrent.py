@@ -28,26 +28,6 @@ LAYER_KINDS = frozenset({"indexed_attention", "linear_attention"})
 # Linear-attention families read from transformers' modelling code and refused: (the config field
 # carrying the unmodelled structure, why). Each differs from Gated DeltaNet hybrids as stated.
 LINEAR_REFUSED = {
-    "kimi_linear": (
-        "linear_num_heads",
-        "Kimi Delta Attention (KimiLinearDeltaAttention: a per-channel forget gate from a "
-        "low-rank f_a/f_b projection) mixed with MLA layers is not modelled",
-    ),
-    "bailing_hybrid": (
-        "kda_lower_bound",
-        "Kimi Delta Attention (BailingHybridDeltaAttention with a per-channel forget gate) "
-        "mixed with MLA layers is not modelled",
-    ),
-    "minimax": (
-        "block_size",
-        "lightning attention (MiniMaxLightningAttention: per-head decayed linear attention in "
-        "blocks, an output gate, per-layer residual scaling factors) is not modelled",
-    ),
-    "lara_mini": (
-        "layer_types",
-        "Gated DeltaNet with both sliding-window and full (no-rotary) attention layers "
-        "besides is not modelled",
-    ),
     "qwen4_exp_text": (
         "hc_count",
         "hyper-connections (Qwen4ExpTextGatedResidual over hc_count streams), n-gram "
@@ -88,6 +68,8 @@ def indexer(r: _Reader) -> dict[str, Any]:
         value = r.data.get(key)
         if key == "kv_source_layers" and value == list(range(len(kinds))):
             continue  # every layer its own source: no sharing (MistralLarge4TextConfig's default)
+        if key == "gated_norm_rank" and r.data.get("model_type") == "axk2":
+            continue  # A.X-K2's gated norm: read by hf_moe_hybrid.axk2
         if value not in (None, 0, False, []):
             r.refuse(key, message)
     shared = r.data.get("indexer_types")

@@ -1,13 +1,13 @@
-"""Parakeet TDT configs (transformers' ``ParakeetTDTConfig``, ``models/parakeet/
-configuration_parakeet.py``; the model ``ParakeetForTDT`` of ``modeling_parakeet.py``): a
-conformer ``encoder_config`` read by the generic reader (:mod:`cosamt.workload.hf_conformer`),
-the prediction network from ``decoder_hidden_size`` and ``num_decoder_layers``, the joint
-network's head from ``vocab_size`` and ``durations``, its activation ``hidden_act``. See
+"""Transducer configs (transformers 5.24's ``ParakeetTDTConfig`` and ``ParakeetRNNTConfig``,
+``models/parakeet/configuration_parakeet.py``, the models ``ParakeetForTDT`` and
+``ParakeetForRNNT`` of ``modeling_parakeet.py``; ``NemotronAsrStreamingConfig`` /
+``NemotronAsrStreamingForRNNT`` and ``Nemotron3_5AsrConfig`` / ``Nemotron3_5AsrForRNNT``, whose
+decoder and joint network are the Parakeet RNN-T's): a conformer ``encoder_config`` read by the
+generic reader (:mod:`cosamt.workload.hf_conformer`; the streaming conformer for the Nemotron
+types), the prediction network from ``decoder_hidden_size`` and ``num_decoder_layers``, the joint
+network's head from ``vocab_size`` (and ``durations``, TDT only), its activation ``hidden_act``;
+Nemotron 3.5 ASR's prompt fusion from ``num_prompts`` and ``prompt_intermediate_size``. See
 :mod:`cosamt.workload.transducer`.
-
-The RNN-T variants (``parakeet_rnnt``; ``nemotron_asr_streaming`` and ``nemotron3_5_asr`` on a
-streaming encoder) stay refused: their prediction and joint networks (``ParakeetForRNNT``) were
-not read for this model.
 """
 
 from __future__ import annotations
@@ -19,10 +19,18 @@ from pydantic import ValidationError
 
 from cosamt.errors import InputError, Problem, problems_from_pydantic
 from cosamt.workload.models import ModelConfig
-from cosamt.workload.transducer import Transducer
+from cosamt.workload.transducer import PromptProjector, Transducer
 
 _PREFIX = "hf_config"
-TRANSDUCER_TYPES = frozenset({"parakeet_tdt"})
+# model_type -> the modelling class (the joint head has a duration part for TDT only).
+TRANSDUCER_CLASSES = {
+    "parakeet_tdt": "ParakeetForTDT",
+    "parakeet_rnnt": "ParakeetForRNNT",
+    "nemotron_asr_streaming": "NemotronAsrStreamingForRNNT",
+    "nemotron3_5_asr": "Nemotron3_5AsrForRNNT",
+}
+TRANSDUCER_TYPES = frozenset(TRANSDUCER_CLASSES)
+_PROMPTED = frozenset({"nemotron3_5_asr"})  # Nemotron3_5AsrPromptProjector
 Reader = Callable[[dict[str, Any], str | None, str], ModelConfig]
 
 
@@ -53,10 +61,18 @@ def read(read_half: Reader, data: dict[str, Any], name: str | None, source: str)
     hidden = _positive(data, "decoder_hidden_size", problems)
     layers = _positive(data, "num_decoder_layers", problems)
     vocab = _positive(data, "vocab_size", problems)
-    durations = data.get("durations")
+    model_type = str(data.get("model_type"))
+    kind = TRANSDUCER_CLASSES[model_type]
+    durations = data.get("durations") if model_type == "parakeet_tdt" else []
     if not isinstance(durations, list):
         problems.append(Problem(f"{_PREFIX}.durations", "expected a list of durations"))
         durations = []
+    prompt = None
+    if model_type in _PROMPTED:
+        prompt = PromptProjector(
+            prompts=_positive(data, "num_prompts", problems),
+            intermediate=_positive(data, "prompt_intermediate_size", problems),
+        )
     act = data.get("hidden_act", "relu")
     if act not in ("relu", "gelu", "silu"):
         problems.append(
@@ -64,10 +80,13 @@ def read(read_half: Reader, data: dict[str, Any], name: str | None, source: str)
         )
     if problems:
         raise InputError(source, problems)
+    fusion = "prompt_projector, " if prompt is not None else ""
     notes = (
-        f"Parakeet TDT (ParakeetForTDT): {enc.n_layers} conformer encoder blocks from "
-        f"encoder_config, encoder_projector {enc.d_model} -> {hidden}, a {layers}-layer LSTM "
-        f"prediction network and the joint network (no Transformer decoder)",
+        f"{'TDT' if model_type == 'parakeet_tdt' else 'RNN-T'} transducer ({kind}): "
+        f"{enc.n_layers} conformer "
+        f"encoder blocks from encoder_config, {fusion}encoder_projector {enc.d_model} -> "
+        f"{hidden}, a {layers}-layer LSTM prediction network and the joint network (no "
+        "Transformer decoder)",
         *(f"encoder_config: {a}" for a in enc.assumptions),
     )
     fields = {
@@ -79,7 +98,9 @@ def read(read_half: Reader, data: dict[str, Any], name: str | None, source: str)
         "activation": act,
         "encoder_layers": enc.n_layers,
         "encoder": enc.model_copy(update={"decoder": False}),
-        "transducer": Transducer(vocab_size=vocab, durations=len(durations)),
+        "transducer": Transducer(
+            vocab_size=vocab, durations=len(durations), kind=kind, prompt=prompt
+        ),
         "assumptions": notes,
         "source": f"Hugging Face config.json ({data.get('model_type')}) at {source}",
     }

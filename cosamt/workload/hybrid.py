@@ -2,8 +2,11 @@
 group of identical layers, each pre-norm sublayer norm, sublayer, residual add.
 
 A group's mixer is attention, a Mamba mixer (:func:`cosamt.workload.recurrent.mamba_ops`), both
-side by side on the same normed input with one three-input add (Falcon-H1), or LFM2's gated short
-convolution (:func:`cosamt.workload.short_conv.short_conv_ops`); its FFN dense, MoE or absent
+side by side on the same normed input with one three-input add (Falcon-H1), LFM2's gated short
+convolution (:func:`cosamt.workload.short_conv.short_conv_ops`), Gated DeltaNet
+(:func:`cosamt.workload.recurrent.gated_deltanet_ops`) or Kimi Delta Attention
+(:func:`cosamt.workload.kda.kda_ops`) or lightning attention
+(:func:`cosamt.workload.lightning.lightning_ops`); its FFN dense, MoE or absent
 (Nemotron-H's layers are each one of Mamba, attention, MLP, MoE). An attention group may be
 windowed, have its own head dim, KV heads and rotary features (Gemma 4's per-layer overrides) and
 reuse another layer's K and V (``kv_shared``: :func:`cosamt.workload.per_layer.shared_kv_attention`);
@@ -23,7 +26,10 @@ from cosamt.types import Phase
 from cosamt.workload.addons import expert_sum, post_norm
 from cosamt.workload.altup import ALTUP_IN, ALTUP_OUT, layer_ops
 from cosamt.workload.einsum import Einsum
+from cosamt.workload.inkling import layer_ops as inkling_layer_ops
+from cosamt.workload.kda import kda_ops
 from cosamt.workload.layer_kinds import LayerGroup
+from cosamt.workload.lightning import lightning_ops
 from cosamt.workload.models import ModelConfig
 from cosamt.workload.per_layer import (
     ASSISTANT_IN,
@@ -32,16 +38,27 @@ from cosamt.workload.per_layer import (
     per_layer_input_ops,
     shared_kv_attention,
 )
-from cosamt.workload.recurrent import mamba_ops
+from cosamt.workload.recurrent import gated_deltanet_ops, mamba_ops
 from cosamt.workload.short_conv import short_conv_ops
 from cosamt.workload.transformer import BlockPlan, _ffn, _norm, _residual, _self_attention
 
-_MIXER_TAG = {"attention": "attn", "mamba": "mamba", "parallel": "hybrid", "conv": "conv"}
+_MIXER_TAG = {
+    "attention": "attn",
+    "mamba": "mamba",
+    "parallel": "hybrid",
+    "conv": "conv",
+    "deltanet": "linear",
+    "kda": "kda",
+    "lightning": "ltn",
+}
 _MIXER_LABEL = {
     "attention": "attention",
     "mamba": "Mamba",
     "parallel": "attention + Mamba",
     "conv": "short convolution",
+    "deltanet": "Gated DeltaNet",
+    "kda": "Kimi Delta Attention",
+    "lightning": "lightning attention",
     None: "no mixer",
 }
 _FFN_TAG = {"dense": "dense", "moe": "moe"}
@@ -151,6 +168,14 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     assert group is not None
     if group.mixer == "conv":
         return short_conv_ops(model, plan, b)
+    if group.mixer == "deltanet":
+        return gated_deltanet_ops(model, plan, b)
+    if group.mixer == "kda":
+        return kda_ops(model, plan, b)
+    if group.mixer == "lightning":  # prefill: every query token is also a key
+        return lightning_ops(model, plan, b, prefill=plan.m == plan.n)
+    if group.no_rope and model.mla:  # MLA keeps its rotary-sized slices, rotates nothing
+        return [op for op in _self_attention(model, plan, b) if op.name != f"{plan.prefix}rope"]
     ops = mamba_ops(model, plan, b) if group.has_mamba else []
     if group.has_attention:
         update = {**group.overrides, **({"rotary_dim": None} if group.no_rope else {})}
@@ -167,6 +192,8 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     assert group is not None
     if model.altup is not None:  # Gemma 3n: AltUp around the layer (cosamt.workload.altup)
         return layer_ops(model, plan, b)
+    if model.inkling is not None:  # short convolutions around the sublayers
+        return inkling_layer_ops(model, plan, b)
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     ops: list[Einsum] = []
     step = 1

@@ -142,7 +142,90 @@ class GlobalLocal(BaseModel):
     """Odd layers' blocks staggered by half a block (``stagger_local_blocks``)."""
 
 
-Mixer = Literal["attention", "mamba", "parallel", "conv"]
+class KimiDelta(BaseModel):
+    """Kimi Delta Attention layers (transformers' ``KimiLinearDeltaAttention``,
+    ``BailingHybridDeltaAttention``): Gated DeltaNet with a forget gate per key channel instead
+    of per head. ``heads`` heads of ``head_dim`` features for Q, K and V alike (a ``head_dim``
+    x ``head_dim`` state each), a short causal convolution over Q, K and V, the forget gate and
+    the output gate each a projection of the layer input (low-rank through ``forget_rank`` /
+    ``gate_rank`` features, or full), a sigmoid-gated RMSNorm on the output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    heads: PositiveInt
+    """Heads (``linear_num_heads``), one state each."""
+    head_dim: PositiveInt
+    """Features per head of Q, K and V (``linear_head_dim``)."""
+    conv_kernel: PositiveInt
+    """Taps of the depthwise causal convolution (``linear_conv_kernel_dim``)."""
+    forget_rank: PositiveInt | None = None
+    """The forget gate through this many features (Kimi Linear's ``f_a_proj`` / ``f_b_proj``:
+    ``head_dim``); ``None``: one full projection (Bailing's ``f_proj``)."""
+    gate_rank: PositiveInt | None = None
+    """The output gate likewise (``g_a_proj`` / ``g_b_proj``; ``None``: ``g_proj``)."""
+
+
+class Lightning(BaseModel):
+    """MiniMax's lightning attention layers (transformers' ``MiniMaxLightningAttention``):
+    per-head decayed linear attention computed in blocks of ``block_size`` tokens, an RMSNorm
+    and a sigmoid output gate (:mod:`cosamt.workload.lightning`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    heads: PositiveInt
+    """Heads (``num_attention_heads``), an ``head_dim`` x ``head_dim`` state each."""
+    head_dim: PositiveInt
+    """Features per head of Q, K and V (``head_dim``, else hidden / heads)."""
+    block_size: PositiveInt
+    """Tokens per block of the prefill computation (``block_size``)."""
+
+
+class Inkling(BaseModel):
+    """Inkling's layers (transformers' ``InklingDecoderLayer``; operators:
+    :mod:`cosamt.workload.inkling`): attention with per-token relative logits and short
+    convolutions on K and V, a short convolution after each sublayer, shared experts scored by
+    the router."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    d_rel: PositiveInt
+    """Relative states per query head (``d_rel``)."""
+    rel_extent: PositiveInt
+    """Distances of the bias bank on full-attention layers (``rel_extent``; windowed layers:
+    the window)."""
+    conv_kernel: PositiveInt
+    """Taps of every short convolution (``conv_kernel_size``)."""
+    shared_experts: Annotated[int, Field(ge=0, strict=True)] = 0
+    """Shared experts the router also scores (``n_shared_experts``)."""
+
+
+class Zaya(BaseModel):
+    """ZAYA's layers (transformers' ``ZayaDecoderLayer``; operators: :mod:`cosamt.workload.zaya`):
+    compressed convolutional attention and an MLP router carrying its state across layers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    time0: PositiveInt
+    """Taps of the depthwise convolution over the query and key channels (``cca_time0``)."""
+    time1: PositiveInt
+    """Taps of the grouped convolution, one group per query and key head (``cca_time1``)."""
+    router_hidden: PositiveInt
+    """Width of the router's MLP (``router_hidden_size``)."""
+
+
+class LongCat(BaseModel):
+    """LongCat-Flash's layers (transformers' ``LongcatFlashDecoderLayer``; operators:
+    :mod:`cosamt.workload.longcat`): two MLA sublayers and two dense MLPs per layer, one
+    shortcut-connected MoE with zero-computation experts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    zero_experts: Annotated[int, Field(ge=0, strict=True)]
+    """Zero-computation (identity) experts the router scores beside the routed ones
+    (``zero_expert_num``)."""
+
+
+Mixer = Literal["attention", "mamba", "parallel", "conv", "deltanet", "kda", "lightning"]
 FfnKind = Literal["dense", "moe"]
 
 
@@ -160,8 +243,10 @@ class LayerGroup(BaseModel):
     mixer: Mixer | None
     """Token mixer: ``attention``, ``mamba`` (``ModelConfig.ssm``), ``parallel`` (attention and
     Mamba side by side on the same normed input, their outputs summed: Falcon-H1), ``conv`` (LFM2's
-    gated short convolution, ``ModelConfig.short_conv_kernel`` taps); ``None``: none (a Nemotron-H
-    MLP or MoE layer)."""
+    gated short convolution, ``ModelConfig.short_conv_kernel`` taps), ``deltanet`` (Gated DeltaNet,
+    ``ModelConfig.linear_attention``), ``kda`` (Kimi Delta Attention, ``ModelConfig.kda``), ``lightning`` (MiniMax's lightning
+    attention, ``ModelConfig.lightning``);
+    ``None``: none (a Nemotron-H MLP or MoE layer)."""
     ffn: FfnKind | None
     """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H
     Mamba or attention layer)."""

@@ -25,15 +25,29 @@ from cosamt.workload.addon_kinds import (
     MobileBottleneck,
     WindowKind,
 )
+from cosamt.workload.conditioning import PrefixConditioning
 from cosamt.workload.conformer import Conformer
+from cosamt.workload.deformable import Deformable
+from cosamt.workload.encdec_kinds import (
+    ConditionalQueries,
+    CrossShape,
+    InformerShape,
+    NgramStreams,
+)
+from cosamt.workload.feature_encoder import FeatureEncoder
 from cosamt.workload.layer_kinds import (
     AltUp,
     BlockSparse,
     GlobalLocal,
     Indexer,
+    Inkling,
+    KimiDelta,
     LayerGroup,
+    Lightning,
     LinearAttention,
+    LongCat,
     StateSpace,
+    Zaya,
 )
 from cosamt.workload.mra import Mra
 from cosamt.workload.neighbourhood import Neighbourhood
@@ -50,6 +64,7 @@ Activation = Literal[
     "gelu",
     "relu",
     "relu2",
+    "prelu",
     "silu",
     "xielu",
     "swiglu",
@@ -103,8 +118,8 @@ class ModelConfig(BaseModel):
     d_ff: Width
     """Inner width of the feed-forward network (of each of the gate/up GEMMs when gated)."""
     activation: Activation = "gelu"
-    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``silu`` / ``xielu``
-    (Apertus; one up-projection) or a gated one,
+    """FFN activation: ``gelu`` / ``relu`` / ``relu2`` (squared ReLU) / ``prelu`` (``nn.PReLU``:
+    DAB-DETR) / ``silu`` / ``xielu`` (Apertus; one up-projection) or a gated one,
     ``swiglu`` / ``geglu`` / ``reglu`` / ``relu2glu`` (BitNet) (gate and up projections,
     act(gate) * up), ``swiglu_clamped`` (GPT-OSS, OpenAI's privacy filter: gate and up clamped at
     the limit, (up + 1) * gate * sigmoid(alpha * gate))."""
@@ -180,6 +195,22 @@ class ModelConfig(BaseModel):
     decoder_tokens: PositiveInt | None = None
     """Encoder-decoder model whose decoder runs a fixed set of queries (DETR's object queries,
     bidirectional, no decode phase); ``None``: the decoder runs the instance's tokens."""
+    conditional_queries: ConditionalQueries | None = None
+    """With ``decoder_tokens``: Conditional DETR's or DAB-DETR's decoder (and DAB-DETR's encoder
+    position scaling), :mod:`cosamt.workload.encdec_ops`; ``None``: DETR's plain attention."""
+    informer: InformerShape | None = None
+    """Informer's ProbSparse self-attention and distilling encoder (with ``decoder_tokens``: the
+    prediction window), :mod:`cosamt.workload.encdec_ops`; ``None``: neither."""
+    ngram_streams: NgramStreams | None = None
+    """ProphetNet's decoder: the main stream and ``ngram`` predicting streams
+    (:mod:`cosamt.workload.encdec_ops`); ``None``: one stream."""
+    layer_windows: tuple[PositiveInt, ...] | None = None
+    """A bidirectional encoder whose every layer has its own window (Moonshine Streaming's
+    ``sliding_windows``): keys per query of each layer (capped at the tokens); ``None``: no
+    per-layer windows."""
+    cross_shape: CrossShape | None = None
+    """Encoder-decoder model whose cross-attention has widths of its own (Dia: K/V from the
+    encoder's ``kv_width``, its own heads and head dim); ``None``: the decoder's."""
     image_tokens: PositiveInt | None = None
     """Vision transformer: tokens per image (patches + class/distillation tokens), fixed by the
     image and patch size; the instance's ``seq_len`` must equal it."""
@@ -246,11 +277,31 @@ class ModelConfig(BaseModel):
     short_conv_kernel: PositiveInt | None = None
     """LFM2's short-convolution layers (``layer_groups`` with mixer ``conv``): taps of the
     depthwise causal convolution (``conv_L_cache``)."""
+    kda: KimiDelta | None = None
+    """Kimi Delta Attention layers (``layer_groups`` with mixer ``kda``): their shape."""
+    lightning: Lightning | None = None
+    """Lightning attention layers (``layer_groups`` with mixer ``lightning``): their shape."""
+    inkling: Inkling | None = None
+    """Inkling's layers (``layer_groups`` of attention, no rotary): relative logits, short
+    convolutions, router-scored shared experts."""
     conformer: Conformer | None = None
     """A conformer speech encoder (Parakeet's FastConformer): every block FFN/2, relative-position
     attention, a convolution module, FFN/2, a norm, after a convolutional subsampling front-end
     (:mod:`cosamt.workload.conformer_ops`); a bidirectional encoder of plain dense blocks only.
     ``None``: Transformer blocks."""
+    feature_encoder: FeatureEncoder | None = None
+    """A wav2vec2-style encoder's convolutional front-end (``Wav2Vec2Model``: the feature
+    encoder on the waveform, the feature projection, the position convolution;
+    :mod:`cosamt.workload.feature_encoder_ops`), one block before a bidirectional encoder's
+    dense post-norm blocks. ``None``: none."""
+    prefix_conditioning: PrefixConditioning | None = None
+    """An encoder-decoder model whose encoder's output (and a melody's chroma) is prepended to
+    the decoder's tokens instead of cross-attended (MusicGen Melody,
+    :mod:`cosamt.workload.prefix`); needs ``encoder``, no cross-attention."""
+    relative_position_bias: bool = False
+    """SpeechT5's encoder attention (``SpeechT5RelativePositionalEncoding``): each layer adds
+    the queries times a T x T x ``head_dim`` table of relative position embeddings to the
+    scores (:mod:`cosamt.workload.relative_bias`); a bidirectional stack only."""
     per_layer_input: PositiveInt | None = None
     """Per-layer inputs (Gemma 4's ``hidden_size_per_layer_input``, needs ``layer_groups`` and a
     gated activation): once per token a projection of the input to ``n_layers`` x this width,
@@ -297,9 +348,32 @@ class ModelConfig(BaseModel):
     conv_groups: ConvGroups | None = None
     """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
     ``None``: dense projections."""
+    deformable: Deformable | None = None
+    """Multi-scale deformable attention (:mod:`cosamt.workload.deformable`): on an encoder's own
+    shape (``encoder``) its self-attention, on a detection transformer (``decoder_tokens``) its
+    decoder's cross-attention against ``value_tokens`` x ``seq_len`` feature-level tokens;
+    ``None``: dense attention."""
+    text_encoder: ModelConfig | None = None
+    """A detector's text tower (Grounding DINO's ``text_config``, a BERT): a plain encoder run
+    once over ``deformable.text_tokens`` tokens, before the encoder's layers (``enc.text.``);
+    ``None``: none modelled."""
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
+    gated_norm_rank: PositiveInt | None = None
+    """A.X-K2's gated RMSNorm (``AXK2GatedRMSNorm``) as each layer's input norm and the
+    post-attention norm of its MoE layers: ``y * sigmoid(fc2(silu(fc1(y))))``, fc1 to this
+    rank; ``None``: plain norms."""
+    longcat: LongCat | None = None
+    """LongCat-Flash's layers (each two MLA sublayers, two dense MLPs of ``d_ff`` and the
+    shortcut MoE, ``n_layers`` of them); ``None``: plain blocks."""
+    zaya: Zaya | None = None
+    """ZAYA's layers (compressed convolutional attention, the MLP router, scaled residuals);
+    ``None``: plain blocks."""
+    latent_query_gate: bool = False
+    """A.X-K2's MLA: ``q_gate_proj`` maps the query latent, normed and raw side by side (2 x
+    ``q_lora_rank``), to every head's query and a sigmoid gate per value feature on the
+    attention output (no ``q_up``)."""
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -364,12 +438,79 @@ class ModelConfig(BaseModel):
             raise ValueError("decoder_tokens needs an encoder-decoder model with decoder false")
         if self.kv_lora_rank is not None and (self.cross_attention or self.encoder_layers):
             raise ValueError("MLA with cross-attention is not modelled")
+        if self.conditional_queries is not None and self.decoder_tokens is None:
+            raise ValueError("conditional_queries needs decoder_tokens (a DETR decoder)")
+        if self.informer is not None and (
+            self.decoder_tokens is None or self.encoder is not None or self.gated or self.moe
+        ):
+            raise ValueError("informer: a flat encoder-decoder with decoder_tokens, plain FFNs")
+        if self.ngram_streams is not None and (
+            self.encoder_layers is None or self.mla or self.gated or self.moe or self.parallel
+        ):
+            raise ValueError("ngram_streams: an encoder-decoder of plain dense blocks only")
+        windows = self.layer_windows
+        if windows is not None and (
+            len(windows) != self.n_layers or self.decoder or self.sliding_window is not None
+        ):
+            raise ValueError("layer_windows: one per layer of an encoder without sliding_window")
+        cross = self.cross_shape
+        if cross is not None and (self.encoder is None or cross.n_heads % cross.n_kv_heads):
+            raise ValueError("cross_shape needs an encoder; its KV heads must divide its heads")
         self._check_layer_kinds()
         self._check_addons()
         self._check_conformer()
+        self._check_deformable()
+        self._check_feature_encoder()
         return self
 
     def _check_addons(self) -> None:
+        axk2 = self.gated_norm_rank is not None or self.latent_query_gate
+        if axk2 and (
+            self.layer_groups is not None
+            or self.norm_position != "pre"
+            or self.parallel
+            or self.sandwich_norm
+            or self.attention_gate is not None
+            or self.attention_output_gate
+            or self.encoder_layers is not None
+        ):
+            raise ValueError(
+                "gated_norm_rank / latent_query_gate: pre-norm decoder blocks without layer "
+                "groups, parallel blocks, sandwich norms or another output gate"
+            )
+        if self.longcat is not None and (
+            axk2
+            or self.zaya is not None
+            or self.layer_groups is not None
+            or not self.moe
+            or self.moe_layers is not None
+            or self.shared_d_ff
+            or self.parallel
+            or self.norm_position != "pre"
+            or self.encoder_layers is not None
+            or self.sliding_window is not None
+        ):
+            raise ValueError(
+                "longcat: pre-norm decoder layers with experts (every layer, no shared experts), "
+                "no layer groups, windows or parallel blocks"
+            )
+        if self.zaya is not None and (
+            axk2
+            or self.layer_groups is not None
+            or self.mla
+            or self.parallel
+            or self.norm_position != "pre"
+            or self.encoder_layers is not None
+            or self.attention_gate is not None
+            or self.attention_output_gate
+            or (self.moe and self.shared_d_ff)
+        ):
+            raise ValueError(
+                "zaya: pre-norm decoder blocks without layer groups, MLA, parallel blocks, "
+                "another output gate or shared experts"
+            )
+        if self.latent_query_gate and (self.q_lora_rank is None or self.kv_lora_rank is None):
+            raise ValueError("latent_query_gate needs MLA with q_lora_rank")
         if self.window_kind != "sliding" and self.sliding_window is None:
             raise ValueError(f"window_kind {self.window_kind!r} needs sliding_window")
         if self.attention_gate is not None and self.attention_output_gate:
@@ -442,6 +583,23 @@ class ModelConfig(BaseModel):
                     f"conv_groups.{name}: {groups} groups do not divide {cin} -> {cout}"
                 )
 
+    def _check_feature_encoder(self) -> None:
+        if self.relative_position_bias and (self.decoder or self.mla or self.layer_groups):
+            raise ValueError("relative_position_bias: a bidirectional encoder without MLA only")
+        if self.feature_encoder is None:
+            return
+        plain = not (self.decoder or self.moe or self.mla or self.parallel or self.gated)
+        plain = plain and self.norm_position == "post" and self.conformer is None
+        if not plain or self.layer_groups is not None or self.encoder_layers is not None:
+            raise ValueError(
+                "feature_encoder: a bidirectional post-norm encoder of dense blocks with a plain "
+                "FFN only"
+            )
+        if self.d_model % self.feature_encoder.pos_groups:
+            raise ValueError(
+                "feature_encoder: the position convolution's groups must divide d_model"
+            )
+
     def _check_conformer(self) -> None:
         if self.conformer is None:
             return
@@ -454,6 +612,31 @@ class ModelConfig(BaseModel):
                 "conformer: a bidirectional encoder of dense blocks with a plain FFN only (no "
                 "MoE, MLA, rotary, window, layer groups, recurrent layers, stages, encoder)"
             )
+
+    def _check_deformable(self) -> None:
+        spec = self.deformable
+        if spec is None:
+            if self.text_encoder is not None:
+                raise ValueError("text_encoder needs a deformable detection transformer")
+            return
+        decoder = self.decoder_tokens is not None  # a detector's decoder, else an encoder stack
+        if self.decoder or (self.encoder_layers is not None) != decoder:
+            raise ValueError(
+                "deformable: a detection transformer's decoder (decoder_tokens) or an encoder stack"
+            )
+        if not decoder and (spec.gateway or spec.value_tokens != 1):
+            raise ValueError("deformable: gateway and value_tokens are a decoder's")
+        text = self.text_encoder
+        enc = self.encoder.deformable if self.encoder is not None else None
+        if text is not None and (
+            enc is None or enc.text_width != text.d_model or text.decoder or text.encoder_layers
+        ):
+            raise ValueError(
+                "text_encoder: a plain encoder whose width is the encoder's deformable.text_width"
+            )
+        plain = not (self.moe or self.mla or self.parallel or self.rotary_dim or self.layer_groups)
+        if not plain or self.norm_position != "post" or self.head_dim is not None:
+            raise ValueError("deformable: post-norm dense blocks of d_model / n_heads heads only")
 
     def _check_groups(self) -> None:
         groups = self.layer_groups
@@ -475,19 +658,45 @@ class ModelConfig(BaseModel):
                 "layer_groups: the expert fields are needed exactly when a group has a MoE FFN "
                 "(which layers: the groups, not moe_layers)"
             )
-        others = (self.linear_attention, self.indexer, self.encoder_layers)
+        others = (self.indexer, self.encoder_layers)
         if any(v is not None for v in others) or self.cross_attention or self.parallel:
             raise ValueError(
-                "layer_groups with linear, indexed or cross-attention, an encoder or "
+                "layer_groups with indexed or cross-attention, an encoder or "
                 "parallel blocks is not modelled"
             )
-        if self.mla or self.norm_position != "pre":
-            raise ValueError("layer_groups: pre-norm blocks without MLA only")
+        self._check_linear_groups(groups)
+        if self.norm_position != "pre":
+            raise ValueError("layer_groups: pre-norm blocks only")
+        if self.mla and (
+            any(g.overrides or g.kv_shared for g in groups)
+            or self.per_layer_input is not None
+            or self.altup is not None
+            or self.assistant_target_width is not None
+        ):
+            raise ValueError(
+                "layer_groups with MLA: no head overrides, K/V sharing, per-layer inputs or AltUp"
+            )
         if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
             raise ValueError(
                 "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"
             )
         self._check_group_attention(groups)
+
+    def _check_linear_groups(self, groups: tuple[LayerGroup, ...]) -> None:
+        """Gated DeltaNet and Kimi Delta Attention groups have their shapes, and only they."""
+        deltanet = sum(g.count for g in groups if g.mixer == "deltanet")
+        la = self.linear_attention
+        if (la is None) != (deltanet == 0) or (la is not None and la.layers != deltanet):
+            raise ValueError(
+                "layer_groups: linear_attention is needed exactly when a group's mixer is "
+                "deltanet, its layers those groups' layers"
+            )
+        if any(g.mixer == "kda" for g in groups) != (self.kda is not None):
+            raise ValueError("layer_groups: kda is needed exactly when a group's mixer is kda")
+        if any(g.mixer == "lightning" for g in groups) != (self.lightning is not None):
+            raise ValueError(
+                "layer_groups: lightning is needed exactly when a group's mixer is lightning"
+            )
 
     def _check_group_attention(self, groups: tuple[LayerGroup, ...]) -> None:
         """A group's window and head-shape overrides: on attention only, each consistent."""
@@ -535,6 +744,23 @@ class ModelConfig(BaseModel):
                 )
 
     def _check_layer_kinds(self) -> None:
+        if self.kda is not None and self.layer_groups is None:
+            raise ValueError("kda needs layer_groups (the Kimi Delta Attention layers)")
+        if self.lightning is not None and self.layer_groups is None:
+            raise ValueError("lightning needs layer_groups (the lightning attention layers)")
+        if self.inkling is not None and (
+            self.layer_groups is None
+            or any(g.mixer != "attention" or g.ffn is None for g in self.layer_groups)
+            or self.rotary_dim is not None
+            or self.mla
+            or self.altup is not None
+            or self.per_layer_input is not None
+            or self.sandwich_norm
+        ):
+            raise ValueError(
+                "inkling: layer_groups of attention and an FFN, no rotary, MLA, AltUp, per-layer "
+                "inputs or sandwich norms"
+            )
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):
@@ -757,12 +983,19 @@ class ModelConfig(BaseModel):
                 raise ValueError("encoder_proj needs an encoder of its own shape (encoder)")
             return self
         if self.encoder_layers != enc.n_layers or (
-            enc.d_model != self.d_model and not (self.encoder_proj or self.transducer)
+            enc.d_model != self.d_model
+            and not (self.encoder_proj or self.transducer)
+            and (self.cross_shape is None or self.cross_shape.kv_width != enc.d_model)
+            and not (self.prefix_conditioning and self.prefix_conditioning.text_proj)
         ):
             raise ValueError(
                 "encoder: needs encoder_layers = its n_layers and the same d_model (unless "
                 "encoder_proj)"
             )
+        if self.prefix_conditioning is not None and (
+            self.cross_attention or self.encoder_proj or self.merged_cross_attention
+        ):
+            raise ValueError("prefix_conditioning: no cross-attention and no encoder_proj")
         if self.transducer is not None and (enc.conformer is None or self.cross_attention):
             raise ValueError("transducer: a conformer encoder and no cross-attention")
         plain = not (enc.encoder_decoder or enc.cross_attention or enc.parallel)

@@ -1,6 +1,7 @@
-"""Operators of a TDT transducer (``ModelConfig.transducer``; see
+"""Operators of an RNN-T or TDT transducer (``ModelConfig.transducer``; see
 :mod:`cosamt.workload.transducer` for the structure and the phases): block types ``enc.sub.``
 and ``enc.`` (the conformer encoder, prefill only), ``dec.enc_proj.`` (``encoder_projector``,
+after Nemotron 3.5 ASR's prompt fusion ``prompt_up`` / ``prompt_act`` / ``prompt_down``;
 prefill only: ``get_audio_features`` runs it once), ``dec.lstm.`` (one LSTM layer, count
 ``num_decoder_layers``), ``dec.joint.`` (``decoder_projector``, then the joint network)."""
 
@@ -11,7 +12,10 @@ import dataclasses
 from cosamt.types import Phase
 from cosamt.workload.einsum import Einsum, OpKind, Role, Tensor
 from cosamt.workload.models import ModelConfig
+from cosamt.workload.transducer import PromptProjector
 from cosamt.workload.transformer import (
+    _BMF,
+    RELU_OPS,
     BlockPlan,
     _decoder_plans,
     _projection,
@@ -111,11 +115,27 @@ def _joint(model: ModelConfig, p: str, b: int, frames: int, tokens: int) -> list
     ]
 
 
+def _prompt(prompt: PromptProjector | None, p: str, b: int, m: int, d: int) -> list[Einsum]:
+    """Nemotron3_5AsrPromptProjector on every frame: linear_1 over the hidden state and the
+    one-hot prompt (a dense GEMM, as the source computes it), ReLU, linear_2."""
+    if prompt is None:
+        return []
+    f = prompt.intermediate
+    return [
+        _projection(f"{p}prompt_up", b, m, d + prompt.prompts, f, 1),
+        _vector(f"{p}prompt_act", RELU_OPS, {"b": b, "m": m, "f": f}, (_BMF,), _BMF, 1),
+        _projection(f"{p}prompt_down", b, m, f, d, 1),
+    ]
+
+
 def block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p = plan.prefix
     if plan.special == "enc_proj":
-        assert model.encoder is not None
-        return [_projection(f"{p}proj", b, plan.m, model.encoder.d_model, model.d_model, 1)]
+        assert model.encoder is not None and model.transducer is not None
+        return [
+            *_prompt(model.transducer.prompt, p, b, plan.m, model.encoder.d_model),
+            _projection(f"{p}proj", b, plan.m, model.encoder.d_model, model.d_model, 1),
+        ]
     if plan.special == "lstm":
         return _lstm(p, b, plan.m, model.d_model, plan.count)
     return _joint(model, p, b, plan.m, plan.n)
@@ -126,7 +146,7 @@ def assumptions(model: ModelConfig, phase: Phase, seq_len: int) -> list[str]:
     t = model.transducer
     if phase is Phase.PREFILL:
         run = (
-            f"prefill is ParakeetForTDT.forward with {seq_len} decoder tokens against {seq_len} "
+            f"prefill is {t.kind}.forward with {seq_len} decoder tokens against {seq_len} "
             f"encoder frames: the LSTM over the tokens, the joint network over all "
             f"{seq_len} x {seq_len} frame-token pairs"
         )
@@ -135,11 +155,26 @@ def assumptions(model: ModelConfig, phase: Phase, seq_len: int) -> list[str]:
             "decode is one greedy step: the LSTM on one token (its state cached), the joint "
             "network on one frame; the steps per utterance are data-dependent (not modelled)"
         )
+    heads = (
+        f"{t.vocab_size} token + {t.durations} duration logits"
+        if t.durations
+        else (f"{t.vocab_size} token logits (an RNN-T: no duration head)")
+    )
+    prompt = (
+        []
+        if t.prompt is None
+        else [
+            f"language prompt: the one-hot of {t.prompt.prompts} slots concatenated to every "
+            f"encoder frame and fused by Nemotron3_5AsrPromptProjector (counted as the dense GEMM "
+            f"the source runs, {t.prompt.prompts} more input features)"
+        ]
+    )
     return [
         run,
+        *prompt,
         f"transducer: a {model.n_layers}-layer LSTM of {model.d_model} (gate GEMMs of the input "
         f"and of the previous hidden state per token, counted token by token; "
         f"{4 * LSTM_OPS_PER_GATE} vector ops per hidden unit for the gates and the cell), joint "
-        f"head to {t.vocab_size} token + {t.durations} duration logits; the token embedding is "
+        f"head to {heads}; the token embedding is "
         "not counted",
     ]

@@ -57,6 +57,7 @@ RMSNORM_OPS = 4
 GELU_OPS = 8
 RELU_OPS = 1  # max(0, x)
 RELU2_OPS = 2  # max(0, x), then square
+PRELU_OPS = 2  # nn.PReLU, one learned slope: x > 0 ? x : a * x (the product and the select)
 SILU_OPS = 4  # x * sigmoid(x): negate, exp, add 1, divide
 # xIELU (Apertus), both branches then a select: x^2, * alpha_p, beta * x, add; min(x, eps), expm1,
 # subtract x, * alpha_n, add beta * x; select -> 10.
@@ -74,6 +75,7 @@ _PLAIN_OPS = {
     "gelu": GELU_OPS,
     "relu": RELU_OPS,
     "relu2": RELU2_OPS,
+    "prelu": PRELU_OPS,
     "silu": SILU_OPS,
     "xielu": XIELU_OPS,
 }
@@ -313,6 +315,11 @@ def _decoder_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[Block
     cross_n = None
     if model.encoder_decoder or model.cross_attention:
         cross_n = model.encoder_tokens or seq_len
+    if model.prefix_conditioning is not None:  # MusicGen Melody: prepended, not cross-attended
+        from cosamt.workload import prefix  # it builds on this module
+
+        cross_n = None
+        seq_len += prefix.tokens(model, model.encoder_tokens or seq_len)
     # A fixed set of decoder queries (DETR) attend to each other whatever the encoder's length.
     seq_len = model.decoder_tokens or seq_len
     seq_len += model.prompt_tokens  # CPM-Ant's prompt runs through every block
@@ -375,6 +382,10 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         from cosamt.workload import transducer_ops  # it builds on this module
 
         return transducer_ops.plans(model, phase, seq_len)
+    if model.deformable is not None:  # a detector has no decode phase (decoder false)
+        from cosamt.workload import deformable_ops  # it builds on this module
+
+        return deformable_ops.plans(model, seq_len)
     plans = _decoder_plans(model, phase, seq_len)
     if model.indexer is not None or model.linear_attention is not None or model.ssm is not None:
         from cosamt.workload.recurrent import refine_plans  # it builds on this module
@@ -388,21 +399,36 @@ def plan_blocks(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
         )
         for p in plans
     ]
+    if model.conditional_queries is not None:  # Conditional / DAB-DETR: the first layer apart
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        plans = encdec_ops.query_plans(model, plans)
     tokens = model.encoder_tokens or seq_len
     if model.encoder_proj:  # every decoder forward projects the encoder's output (decode too)
         proj = BlockPlan("dec.xproj.", "encoder output projection", 1, tokens, 0, False, False)
         plans = [dataclasses.replace(proj, special="encoder_proj"), *plans]
     if phase is Phase.DECODE:
         return plans
+    if model.prefix_conditioning is not None:  # the projections of what is prepended, once
+        cond = BlockPlan("dec.cond.", "conditioning projections", 1, tokens, 0, False, False)
+        plans = [dataclasses.replace(cond, special="prefix_cond"), *plans]
     assert model.encoder_layers is not None
     if model.encoder is not None and model.encoder.global_local is not None:  # Pegasus-X
         return [*_global_local_plans(model.encoder, tokens), *plans]
+    if model.encoder is not None and model.encoder.layer_windows is not None:
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        return [*encdec_ops.window_plans(model.encoder, tokens), *plans]
     if model.encoder is not None:  # its own stack, split by MoE placement like a decoder's
         encoder = [
             BlockPlan(f"enc.{p.prefix}", p.label, p.count, p.m, p.n, False, p.moe)
             for p in _decoder_plans(model.encoder, Phase.PREFILL, tokens)
         ]
         return [*_with_frontend(model.encoder, encoder, "enc.", tokens), *plans]
+    if model.informer is not None:  # per-layer lengths after distilling (encdec_ops)
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        return encdec_ops.informer_plans(model, plans, tokens)
     encoder_plan = BlockPlan("enc.", "encoder", model.encoder_layers, tokens, tokens, False, False)
     return [encoder_plan, *plans]
 
@@ -424,10 +450,13 @@ def _with_frontend(
     model: ModelConfig, plans: list[BlockPlan], p: str, tokens: int
 ) -> list[BlockPlan]:
     """A conformer encoder's plans: its subsampling front-end (once) before its blocks, which
-    are named ``enc.`` when the encoder stands alone."""
-    if model.conformer is None:
+    are named ``enc.`` when the encoder stands alone; a wav2vec2-style encoder's feature
+    encoder likewise (``feat.``)."""
+    if model.conformer is None and model.feature_encoder is None:
         return plans
     front = BlockPlan(f"{p}sub.", "subsampling front-end", 1, tokens, 0, False, False)
+    if model.feature_encoder is not None:
+        front = BlockPlan(f"{p}feat.", "feature encoder", 1, tokens, 0, False, False)
     front = dataclasses.replace(front, special="frontend")
     if not p:
         plans = [dataclasses.replace(q, prefix=f"enc.{q.prefix}") for q in plans]
@@ -476,6 +505,10 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         return recurrent.gated_deltanet_ops(model, plan, b)
     if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
         return recurrent.mamba_ops(model, plan, b)
+    if model.informer is not None and model.informer.sampling_factor is not None:
+        from cosamt.workload.encdec_ops import prob_attention  # it builds on this module
+
+        return prob_attention(model, plan, b)
     if model.attention_experts:  # JetMoE: routed query projections, dense K and V
         ops = addons.moa_inputs(model, plan, b)
     elif model.mla:
@@ -520,7 +553,8 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
     else:
         core = _attention_core(model, p, b, m, n, c)
-        ops += [core[0], *addons.mask_add(model, core[0]), *core[1:]]
+        ops += [core[0], *addons.mask_add(model, core[0]), *_relative_bias(model, core[0])]
+        ops += core[1:]
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops += addons.attention_gate(model, plan, b) + addons.attn_sub_norm(model, plan, b)
@@ -530,17 +564,31 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
     return ops
 
 
+def _relative_bias(model: ModelConfig, qk: Einsum) -> list[Einsum]:
+    if not model.relative_position_bias:
+        return []
+    from cosamt.workload import relative_bias  # it builds on this module
+
+    return relative_bias.ops(model, qk)
+
+
 def _cross_kv_proj(model: ModelConfig, plan: BlockPlan, b: int) -> Einsum:
     """K and V of the encoder's output tokens, for cross-attention."""
+    from cosamt.workload.encdec_ops import cross_kv_width, cross_model  # it builds on this module
+
     assert plan.cross_n is not None
+    e, model = cross_kv_width(model), cross_model(model)  # Dia: widths of its own
     width = model.kv_heads * (model.dh + model.vdh)
-    return _projection(f"{plan.prefix}xkv_proj", b, plan.cross_n, model.d_model, width, plan.count)
+    return _projection(f"{plan.prefix}xkv_proj", b, plan.cross_n, e, width, plan.count)
 
 
 def _cross_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     """Queries from the decoder, keys and values projected from the encoder's output."""
+    from cosamt.workload.encdec_ops import cross_model  # it builds on this module
+
     p, m, c = plan.prefix, plan.m, plan.count
     assert plan.cross_n is not None
+    model = cross_model(model)  # Dia's cross-attention: heads and head dim of its own
     ops = [_projection(f"{p}xq_proj", b, m, model.d_model, model.n_heads * model.dh, c)]
     if plan.cross_kv:  # in decode the cross K/V of the encoder's output are cached
         ops.append(_cross_kv_proj(model, plan, b))
@@ -687,6 +735,10 @@ def _ffn(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
 
 def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
+    if model.deformable is not None:  # a detection transformer's deformable layer
+        from cosamt.workload import deformable_ops  # it builds on this module
+
+        return deformable_ops.block(model, plan, b)
     if model.global_local is not None:  # Pegasus-X's encoder layer
         return global_local.block_ops(model, plan, b, plan.staggered)
     if model.mobile is not None:
@@ -697,6 +749,23 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload.squeezebert import squeeze_block  # it builds on this module
 
         return squeeze_block(model, plan, b)
+    if any(v is not None for v in (model.conditional_queries, model.ngram_streams, model.informer)):
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        if encdec_ops.handles(model, plan):
+            return encdec_ops.block(model, plan, b)
+    if model.gated_norm_rank is not None or model.latent_query_gate:
+        from cosamt.workload.axk2 import block  # it builds on this module
+
+        return block(model, plan, b)
+    if model.zaya is not None:
+        from cosamt.workload import zaya  # it builds on this module
+
+        return zaya.block(model, plan, b)
+    if model.longcat is not None:
+        from cosamt.workload import longcat  # it builds on this module
+
+        return longcat.block(model, plan, b)
     if plan.group is not None:
         from cosamt.workload.hybrid import group_block  # it builds on this module
 
@@ -710,9 +779,17 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         from cosamt.workload import transducer_ops  # it builds on this module
 
         return transducer_ops.block(model, plan, b)
+    if plan.special == "prefix_cond":
+        from cosamt.workload import prefix  # it builds on this module
+
+        return prefix.ops(model, plan, b)
     if plan.special == "encoder_proj":
         assert model.encoder is not None
         return [_projection(f"{p}enc_proj", b, m, model.encoder.d_model, d, c)]
+    if model.feature_encoder is not None and plan.special == "frontend":
+        from cosamt.workload import feature_encoder_ops  # it builds on this module
+
+        return feature_encoder_ops.frontend(model, plan, b)
     if model.conformer is not None:
         from cosamt.workload import conformer_ops  # it builds on this module
 
@@ -803,6 +880,11 @@ def _lm_head(model: ModelConfig, phase: Phase, b: int, seq_len: int) -> list[Ein
     m = seq_len if phase is Phase.PREFILL else 1
     # CPM-Ant's output norm sees its prompt tokens too (dropped before the head).
     normed = m + model.prompt_tokens if phase is Phase.PREFILL else m
+    if model.prefix_conditioning is not None and phase is Phase.PREFILL:
+        from cosamt.workload import prefix  # it builds on this module
+
+        # MusicGen Melody's lm_heads run on the prefix's positions too.
+        m = normed = m + prefix.tokens(model, model.encoder_tokens or seq_len)
     ops = (
         [_norm("final_norm", model.norm, b, normed, model.d_model, 1)]
         if model.norm_position == "pre"
@@ -825,7 +907,11 @@ def assumptions(
             "causal self-attention counted as the full m x n score matrix (no masked tiles skipped: "
             "a causal kernel does about half the QK^T and P.V work of a long prefill)"
         )
-    if model.moe:
+    if model.longcat is not None:  # its routing shares picks with the zero experts
+        from cosamt.workload import longcat  # it builds on this module
+
+        out += longcat.assumptions(model, batch * (seq_len if phase is Phase.PREFILL else 1))
+    elif model.moe:
         m = seq_len if phase is Phase.PREFILL else 1
         touched, per = expert_load(model, batch * m)
         out.append(
@@ -842,6 +928,26 @@ def assumptions(
         from cosamt.workload import recurrent  # it builds on this module
 
         out += recurrent.assumptions(model, model.indexer, model.linear_attention)
+    if model.kda is not None:
+        from cosamt.workload import kda  # it builds on this module
+
+        out += kda.assumptions(model, model.kda)
+    if model.gated_norm_rank is not None or model.latent_query_gate:
+        from cosamt.workload import axk2  # it builds on this module
+
+        out += axk2.assumptions(model)
+    if model.zaya is not None:
+        from cosamt.workload import zaya  # it builds on this module
+
+        out += zaya.assumptions(model)
+    if model.inkling is not None:
+        from cosamt.workload import inkling  # it builds on this module
+
+        out += inkling.assumptions(model)
+    if model.lightning is not None:
+        from cosamt.workload import lightning  # it builds on this module
+
+        out += lightning.assumptions(model, model.lightning)
     if model.pyramid is not None:
         from cosamt.workload import pyramid_ops
 
@@ -863,6 +969,14 @@ def assumptions(
         from cosamt.workload import conformer_ops  # it builds on this module
 
         out += conformer_ops.assumptions(conformer, model.encoder_tokens or seq_len)
+    if conformer.feature_encoder is not None and phase is Phase.PREFILL:
+        from cosamt.workload import feature_encoder_ops  # it builds on this module
+
+        out += feature_encoder_ops.assumptions(conformer, model.encoder_tokens or seq_len)
+    if conformer.relative_position_bias and phase is Phase.PREFILL:
+        from cosamt.workload import relative_bias  # it builds on this module
+
+        out.append(relative_bias.assumption(conformer))
     if model.per_layer_input is not None or any(g.kv_shared for g in model.layer_groups or ()):
         from cosamt.workload import per_layer  # it builds on this module
 
@@ -912,11 +1026,25 @@ def assumptions(
         out.append(
             f"sliding window: keys per query capped at {model.sliding_window} (banded scores counted as m x window)"
         )
-    if model.rotary_dim is not None:
+    # Layer groups may rotate on none of their attention layers (Kimi Linear's MLA: NoPE).
+    groups = [g for g in model.layer_groups or () if g.has_attention]
+    rotates = not model.layer_groups or any(not g.no_rope for g in groups)
+    if model.rotary_dim is not None and rotates:
         out.append(
             f"rotary embedding: {ROPE_OPS} vector ops per rotated element of Q and K ({model.rotary_dim} of {model.dh} features per head); cos/sin tables not counted as traffic"
         )
-    if model.decoder_tokens is not None:
+    if model.deformable is not None:
+        from cosamt.workload import deformable_ops  # it builds on this module
+
+        out += deformable_ops.assumptions(model, seq_len)
+    windowed = model.encoder is not None and model.encoder.layer_windows is not None
+    special = (model.conditional_queries, model.cross_shape, model.ngram_streams, model.informer)
+    if any(v is not None for v in special) or windowed:
+        from cosamt.workload import encdec_ops  # it builds on this module
+
+        out += encdec_ops.assumptions(model)
+    detector = model.deformable is None and model.informer is None  # a forecaster's window
+    if model.decoder_tokens is not None and detector:
         out.append(
             f"{model.decoder_tokens} object queries in the decoder, bidirectional; the encoder's "
             f"{seq_len} tokens are the instance's seq_len (the backbone's feature map; the "
@@ -926,7 +1054,11 @@ def assumptions(
         from cosamt.workload import transducer_ops  # it builds on this module
 
         out += transducer_ops.assumptions(model, phase, seq_len)
-    elif model.encoder_decoder or model.cross_attention:
+    elif model.prefix_conditioning is not None:
+        from cosamt.workload import prefix  # it builds on this module
+
+        out += prefix.assumptions(model, phase.value, model.encoder_tokens or seq_len)
+    elif (model.encoder_decoder or model.cross_attention) and model.deformable is None:
         tokens = model.encoder_tokens or seq_len
         out.append(
             f"cross-attention against {tokens} encoder tokens"
@@ -939,6 +1071,8 @@ def assumptions(
     front = "any input front-end (patch embedding, audio convolutions)"
     if conformer.conformer is not None:  # its subsampling convolutions are modelled (enc.sub.)
         front = "any input front-end other than the conformer's subsampling convolutions"
+    if conformer.feature_encoder is not None:  # modelled (enc.feat.)
+        front = "any input front-end other than the wav2vec2 feature encoder"
     if model.vision_stages is not None or model.pyramid is not None:  # their embeddings are
         front = "any input front-end other than the patch embeddings or stem listed"
     out.append(
@@ -998,7 +1132,10 @@ def build_workload(
 
 
 def _block_model(model: ModelConfig, plan: BlockPlan) -> ModelConfig:
-    """The shape a block is built from: an encoder block's own (``model.encoder``) when given."""
+    """The shape a block is built from: an encoder block's own (``model.encoder``) when given,
+    a detector's text tower's (``model.text_encoder``)."""
+    if plan.prefix.startswith("enc.text.") and model.text_encoder is not None:
+        return model.text_encoder
     if plan.prefix.startswith("enc.") and model.encoder is not None:
         return model.encoder
     return model
