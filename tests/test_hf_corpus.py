@@ -51,7 +51,9 @@ from hf_local_formulas import (
     t5gemma_macs,
 )
 from hf_moe_hybrid_formulas import MOE_HYBRIDS, moe_hybrid_macs
+from hf_mra_formulas import MRA_SEQ, mra_macs
 from hf_odds_formulas import ODDS, odds_macs
+from hf_reformer_formulas import reformer_macs
 from hf_speech_formulas import (
     MUSICGEN,
     MUSICGEN_MELODY,
@@ -64,6 +66,15 @@ from hf_speech_formulas import (
     speecht5_macs,
     wav2vec2_macs,
 )
+from hf_vision_formulas import (
+    cvt_macs,
+    hiera_macs,
+    levit_macs,
+    mobilevit_macs,
+    perceiver_macs,
+    swinv2_macs,
+)
+from hf_xlstm_formulas import xlstm_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -81,12 +92,17 @@ MIN_ACCEPTED = {
     # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
     # + big_bird (block-sparse: tests/hf_local_formulas.py);
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant;
-    # + dots3_note (its text model: tests/hf_odds_formulas.py)
-    "decoder-only": 112,
+    # + dots3_note (its text model: tests/hf_odds_formulas.py); + xlstm (mLSTM blocks:
+    # tests/hf_xlstm_formulas.py), reformer (its bidirectional default:
+    # tests/hf_reformer_formulas.py)
+    "decoder-only": 114,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
-    # ConvBERT, Nystromformer, YOSO, MRA refused
-    "encoder-only": 23,
-    "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
+    # ConvBERT, Nystromformer, YOSO refused; + mra (tests/hf_mra_formulas.py)
+    "encoder-only": 24,
+    # + dinat (neighbourhood attention: tests/hf_local_formulas.py); + swinv2, segformer (at
+    # its image processor's 512), cvt, levit, hiera, mobilevit, perceiver (its encoder)
+    # (tests/hf_vision_formulas.py)
+    "vision": 26,
     "moe": 65,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP); + kimi_linear,
     # bailing_hybrid, lara_mini, minimax (tests/hf_moe_hybrid_formulas.py), ernie4_5_vl_moe_text,
@@ -183,7 +199,8 @@ def pyramid_macs(cfg: dict[str, Any]) -> int:
     modeling_pvt): Conv2d(kernel_size=strides[i], stride=patch_sizes[i]) unpadded, a plain FFN,
     a class token joining the last stage's patches; PVT-Tiny at 224: 1.9 G (their Table 2)."""
     v1 = cfg["model_type"] == "pvt"
-    image = cfg["image_size"]
+    # SegformerConfig has no image size: SegformerImageProcessor's default 512 x 512.
+    image = cfg.get("image_size") or (512 if cfg["model_type"] == "segformer" else None)
     side, cin, total = image[0] if isinstance(image, list) else image, cfg["num_channels"], 0
     sr_key = "sequence_reduction_ratios" if v1 else "sr_ratios"
     keys = ("depths", "hidden_sizes", "patch_sizes", "strides", sr_key, "mlp_ratios")
@@ -337,6 +354,10 @@ def expected_macs(
     if cfg.get("model_type") in GEMMA4_ASSISTANT:  # its projections beside the text model
         return {"dense": gemma4_assistant_macs(cfg, SEQ)}
     cfg = language_model(cfg) or cfg
+    if cfg.get("model_type") == "reformer":  # local / LSH layers (tests/hf_reformer_formulas.py)
+        return {"dense": reformer_macs(cfg, SEQ)}
+    if cfg.get("model_type") == "xlstm":  # mLSTM blocks (tests/hf_xlstm_formulas.py)
+        return {"dense": xlstm_macs(cfg, SEQ)}
     if cfg.get("model_type") in ("mamba", "falcon_mamba", "mamba2"):
         return {"dense": cfg["num_hidden_layers"] * mamba_macs(cfg, SEQ)}
     if cfg.get("model_type") in HYBRIDS:
@@ -353,6 +374,18 @@ def expected_macs(
         return lfm_macs(cfg, SEQ)
     if cfg.get("model_type") in ADDON_STACKS:  # tests/hf_addon_formulas.py
         return addon_macs(cfg, SEQ)
+    if cfg.get("model_type") == "cvt":  # tests/hf_vision_formulas.py
+        return {"dense": cvt_macs(cfg)}
+    if cfg.get("model_type") == "levit":  # tests/hf_vision_formulas.py
+        return {"dense": levit_macs(cfg)}
+    if cfg.get("model_type") == "hiera":  # tests/hf_vision_formulas.py
+        return {"dense": hiera_macs(cfg)}
+    if cfg.get("model_type") == "mobilevit":  # tests/hf_vision_formulas.py
+        return {"dense": mobilevit_macs(cfg)}
+    if cfg.get("model_type") == "perceiver":  # its encoder over SEQ inputs
+        return {"dense": perceiver_macs(cfg, SEQ)}
+    if cfg.get("model_type") == "swinv2":  # tests/hf_vision_formulas.py
+        return {"dense": swinv2_macs(cfg)}
     if isinstance(cfg.get("depths"), list) and isinstance(cfg.get("window_size"), int):
         return {"dense": swin_macs(cfg)}
     for nested in ("attn_config", "ffn_config"):
@@ -585,6 +618,9 @@ def check(model_type: str) -> str:
         for p in exc.problems:
             assert p.path.startswith("hf_config.") and p.message, (model_type, p)
         return "refused: " + "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
+    if model_type == "mra":  # whole 32-token blocks (tests/hf_mra_formulas.py)
+        assert block_macs(model, MRA_SEQ) == {"dense": mra_macs(cfg, MRA_SEQ)}, model_type
+        return "accepted"
     got = block_macs(model, model.image_tokens or SEQ)
     if cfg.get("model_type") in TRANSDUCER:  # conformer encoder, LSTM and joint networks
         want = {

@@ -33,6 +33,10 @@ from cosamt.workload import (
     hf_speech,
     hf_transducer,
     hf_vision,
+    hf_vision_stages,
+    mra,
+    reformer,
+    xlstm,
 )
 from cosamt.workload.hf_families import (
     ENCODER_TYPES,
@@ -646,6 +650,7 @@ def _swin(r: _Reader, model_type: str) -> dict[str, Any]:
         return {}
     assert depths is not None and heads is not None and embed and image and patch
     grid = image // patch
+    v2 = model_type == "swinv2"  # Swinv2Layer: residual post-norm (cosamt.workload.swin_v2)
     return {
         "n_layers": sum(depths),
         "d_model": embed,
@@ -653,7 +658,8 @@ def _swin(r: _Reader, model_type: str) -> dict[str, Any]:
         "d_ff": int(ratio * embed),
         "activation": _activation(r, model_type),
         "norm": "layernorm",
-        "norm_position": "pre",
+        "norm_position": "post" if v2 else "pre",
+        "swin_v2": v2,
         "stage_depths": tuple(depths),
         "stage_heads": tuple(heads),
         "window_size": window,
@@ -674,8 +680,14 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**hf_local.dinat(r, model_type), "activation": _activation(r, model_type)}
     if model_type in hf_vision.PYRAMID_TYPES:
         return hf_vision.pyramid(r, model_type)
+    if model_type in hf_vision_stages.VISION_STAGE_TYPES:  # CvT, LeViT, Hiera
+        return hf_vision_stages.READERS[model_type](r, model_type)
     if model_type in hf_recurrent.MAMBA_TYPES:
         return hf_recurrent.mamba(r, model_type)
+    if model_type == "xlstm":  # mLSTM layers (cosamt.workload.xlstm)
+        return xlstm.hf_fields(r, model_type)
+    if model_type == "reformer":  # local and LSH attention (cosamt.workload.reformer)
+        return reformer.hf_fields(r)
     queries = model_type in QUERY_DECODER_TYPES | hf_encdec.CONDITIONAL_TYPES.keys()
     # A hybrid's Mamba fields are read below (hf_recurrent.mamba_hybrid, hf_hybrid.fields).
     hybrid = model_type in hf_hybrid.HYBRID_TYPES
@@ -777,6 +789,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_local.longformer(r, model_type, base)}
     if model_type in hf_local.BLOCK_SPARSE_TYPES:
         return {**base, **hf_local.block_sparse(r, model_type, base)}
+    if model_type == "mra":  # multi-resolution attention (cosamt.workload.mra)
+        return {**base, **mra.hf_fields(r)}
     if model_type == "longt5":
         return {**base, **hf_local.longt5(r, model_type, base)}
     if model_type == "pegasus_x":

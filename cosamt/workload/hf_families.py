@@ -225,7 +225,7 @@ EXTRA_TOKENS = {
 }
 
 # Hierarchical vision transformers read by their stages (windowed attention, patch merging).
-HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin"})
+HIERARCHICAL_TYPES = frozenset({"swin", "donut-swin", "swinv2"})  # swinv2: cosamt.workload.swin_v2
 
 # Detection transformers read as an encoder-decoder with a fixed set of decoder queries (plain
 # DETR attention; the CNN backbone is a front-end). Conditional DETR and DAB-DETR: the same with
@@ -320,21 +320,17 @@ GLOBAL_HEAD_DIM_TYPES = frozenset(
 REFUSED_TYPES = {
     "fnet": "FNet's Fourier token mixing (no attention) is not modelled",
     "rwkv": "RWKV's recurrent time mixing is not modelled",
-    "xlstm": "xLSTM's recurrent blocks are not modelled",
     "xlnet": "XLNet's two-stream relative attention is not modelled",
     # seamless_m4t(_v2): read as their text-to-text model (cosamt.workload.hf_speech).
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
     "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
-    "swinv2": "Swin V2's scaled cosine attention with a continuous position-bias MLP and "
-    "residual post-norm are not modelled",
     # BERT-shaped configs whose blocks are not BERT's (read as plain BERT they would be wrong).
     "convbert": "ConvBERT's span-based dynamic convolution heads (head_ratio, conv_kernel_size) "
     "are not modelled",
     "nystromformer": "Nystromformer's landmark attention and depthwise convolution over V "
     "(num_landmarks, conv_kernel_size) are not modelled",
     "yoso": "YOSO's LSH-sampled attention (num_hash, hash_code_len) is not modelled",
-    "mra": "MRA's multi-resolution block attention approximation is not modelled",
     "zamba": "Zamba's shared attention block (one set of weights reused on every hybrid layer, "
     "its input the hidden state concatenated with the original embeddings: "
     "attention_hidden_size = 2 x hidden_size) is not modelled",

@@ -1,5 +1,5 @@
 """Hugging Face reader for pyramid vision transformers (``pvt``, ``pvt_v2``; ``segformer``'s MiT
-encoder, given an ``image_size``): per-stage lists read into :class:`cosamt.workload.pyramid.Pyramid`.
+encoder, at ``image_size`` or else its image processor's 512 x 512): per-stage lists read into :class:`cosamt.workload.pyramid.Pyramid`.
 Shapes from transformers' PvtV2OverlapPatchEmbeddings / PvtV2SelfAttention /
 PvtV2ConvFeedForwardNetwork (SegFormer's modules are the same) and PvtPatchEmbeddings, PvtLayer,
 PvtEncoder (v1: plain FFN, a class token in the last stage, one norm after it)."""
@@ -40,8 +40,20 @@ def _ratios(r: _Reader) -> list[float] | None:
     return [float(v) for v in value]
 
 
+# SegformerConfig states no image size; SegformerImageProcessor resizes every image to its
+# default size {"height": 512, "width": 512} (image_processing_segformer.py).
+SEGFORMER_PROCESSOR_SIDE = 512
+
+
 def _image_side(r: _Reader, model_type: str) -> int | None:
     value = r.data.get("image_size")
+    if value is None and model_type == "segformer":
+        r.assumed.append(
+            f"segformer: {SEGFORMER_PROCESSOR_SIDE} x {SEGFORMER_PROCESSOR_SIDE} images (the "
+            "config states no image size; SegformerImageProcessor's default size; an "
+            "image_size key overrides it)"
+        )
+        return SEGFORMER_PROCESSOR_SIDE
     if value is None:
         r.refuse(
             "image_size",

@@ -49,9 +49,13 @@ from cosamt.workload.layer_kinds import (
     StateSpace,
     Zaya,
 )
+from cosamt.workload.mra import Mra
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
+from cosamt.workload.reformer import Reformer
 from cosamt.workload.transducer import Transducer
+from cosamt.workload.vision_stages import VisionStages
+from cosamt.workload.xlstm import MLstm
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
@@ -219,10 +223,27 @@ class ModelConfig(BaseModel):
     window_size: PositiveInt | None = None
     """Hierarchical vision transformer: attention within ``window_size`` x ``window_size``
     windows of the token grid (the whole grid once it is no larger)."""
+    swin_v2: bool = False
+    """Swin V2's blocks on the hierarchical stages (``stage_depths``): scaled cosine attention,
+    the continuous position-bias MLP, residual post-norm, patch merging reduced then normed
+    (:mod:`cosamt.workload.swin_v2`)."""
     pyramid: Pyramid | None = None
     """Pyramid vision transformer (PVT v2, SegFormer): its stages of spatial-reduction attention
     and Mix-FFN; ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's
     grid, ``n_layers`` the blocks of all stages."""
+    mlstm: MLstm | None = None
+    """xLSTM's mLSTM mixer (:mod:`cosamt.workload.xlstm`) in place of attention on every layer
+    of a causal stack (a pre-norm block with its FFN); ``None``: attention."""
+    reformer: Reformer | None = None
+    """Reformer's local and LSH attention layers (:mod:`cosamt.workload.reformer`; an encoder
+    stack); ``None``: none."""
+    mra: Mra | None = None
+    """MRA's multi-resolution attention (:mod:`cosamt.workload.mra`) in place of dense
+    attention on every layer of an encoder; ``None``: none."""
+    vision_stages: VisionStages | None = None
+    """A convolutional vision transformer's stages (CvT: :mod:`cosamt.workload.vision_stages`);
+    ``d_model``, ``n_heads``, ``d_ff`` are stage 1's, ``image_tokens`` stage 1's tokens,
+    ``n_layers`` the blocks of all stages."""
     neighbourhood: Neighbourhood | None = None
     """Dilated neighbourhood attention transformer (DiNAT): its stages; ``d_model``, ``n_heads``,
     ``d_ff`` are stage 1's, ``image_tokens`` stage 1's square grid, ``n_layers`` all layers."""
@@ -378,6 +399,24 @@ class ModelConfig(BaseModel):
         self._check_stages()
         self._check_pyramid()
         self._check_neighbourhood()
+        self._check_vision_stages()
+        if self.mra is not None and (
+            self.decoder
+            or self.sliding_window
+            or self.block_sparse
+            or self.layer_groups
+            or self.encoder_layers
+        ):
+            raise ValueError("mra: an encoder-only stack of plain attention layers")
+        if self.reformer is not None and (
+            self.decoder or len(self.reformer.layers) != self.n_layers or self.mra is not None
+        ):
+            raise ValueError("reformer: an encoder with one attn_layers entry per layer")
+        plain = (self.layer_groups, self.ssm, self.linear_attention, self.encoder_layers, self.mra)
+        if self.mlstm is not None and (
+            not self.decoder or self.norm_position != "pre" or any(v is not None for v in plain)
+        ):
+            raise ValueError("mlstm: a causal pre-norm stack of mLSTM layers only")
         if self.kv_lora_rank is None and self.q_lora_rank is not None:
             raise ValueError("q_lora_rank needs kv_lora_rank (multi-head latent attention)")
         if self.kv_lora_rank is not None and (
@@ -854,6 +893,27 @@ class ModelConfig(BaseModel):
             if (self.d_model * 2 ** (i - 1)) % s.heads:
                 raise ValueError(f"neighbourhood stage {i}: heads must divide the width")
 
+    def _check_vision_stages(self) -> None:
+        spec = self.vision_stages
+        if spec is None:
+            return
+        others = (self.stage_depths, self.pyramid, self.neighbourhood, self.layer_groups)
+        if self.decoder or any(v is not None for v in others):
+            raise ValueError("vision_stages: an encoder-only model without other stages or groups")
+        spec.check()
+        if spec.block_count != self.n_layers or spec.first != (
+            self.d_model,
+            self.n_heads,
+            self.d_ff,
+        ):
+            raise ValueError(
+                "vision_stages: n_layers must be the blocks of all stages, d_model, n_heads and "
+                "d_ff stage 1's"
+            )
+        if self.image_tokens != spec.first_tokens:
+            # The Perceiver has none (its inputs are the instance's seq_len).
+            raise ValueError(f"vision_stages: image_tokens must be stage 1's {spec.first_tokens}")
+
     def _check_pyramid(self) -> None:
         pyr = self.pyramid
         if pyr is None:
@@ -881,9 +941,13 @@ class ModelConfig(BaseModel):
     def _check_stages(self) -> None:
         stages = (self.stage_depths, self.stage_heads, self.window_size)
         if all(v is None for v in stages):
+            if self.swin_v2:
+                raise ValueError("swin_v2 needs Swin's stages (stage_depths)")
             return
         if self.stage_depths is None or self.stage_heads is None or self.window_size is None:
             raise ValueError("stage_depths, stage_heads and window_size go together")
+        if self.swin_v2 and self.norm_position != "post":
+            raise ValueError("swin_v2: its residual post-norm needs norm_position post")
         if len(self.stage_heads) != len(self.stage_depths):
             raise ValueError("stage_heads must give one head count per stage (stage_depths)")
         if sum(self.stage_depths) != self.n_layers or self.stage_heads[0] != self.n_heads:
@@ -950,6 +1014,8 @@ class ModelConfig(BaseModel):
         """Some layer has self-attention (not a pure Mamba stack)."""
         if self.layer_groups is not None:
             return any(g.has_attention for g in self.layer_groups)
+        if self.mlstm is not None:  # xLSTM: the mLSTM mixer on every layer
+            return False
         return self.ssm is None or self.mamba_layers < self.n_layers
 
     @model_validator(mode="after")

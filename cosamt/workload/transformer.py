@@ -496,6 +496,10 @@ def _mla_projections(model: ModelConfig, p: str, b: int, m: int, c: int) -> list
 
 def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c = plan.prefix, plan.m, plan.count
+    if model.mlstm is not None:  # xLSTM: the mLSTM mixer in place of attention
+        from cosamt.workload import xlstm  # it builds on this module
+
+        return xlstm.mlstm_ops(model, plan, b)
     if plan.linear or plan.ssm or model.indexer is not None or model.attention_output_gate:
         from cosamt.workload import recurrent  # it builds on this module
     from cosamt.workload import addons  # it builds on this module
@@ -544,7 +548,11 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         ops += transient_global.side_ops(model, p, b, m, c)
         n += transient_global.side_keys(model, m)
     spec = model.block_sparse
-    if spec is not None and m == n and block_sparse.is_sparse(spec, m):  # BigBird's prefill
+    if model.mra is not None:  # MRA: low-resolution and top block-pair attention
+        from cosamt.workload import mra  # it builds on this module
+
+        ops += mra.cores(model, p, b, m, c)
+    elif spec is not None and m == n and block_sparse.is_sparse(spec, m):  # BigBird's prefill
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
     else:
         core = _attention_core(model, p, b, m, n, c)
@@ -852,15 +860,22 @@ def _stages(model: ModelConfig, b: int) -> list[tuple[BlockPlan, tuple[Einsum, .
         windows = (grid // window) ** 2
         label = f"stage {i + 1} ({grid}x{grid} tokens, {windows} windows of {window}x{window})"
         plan = BlockPlan(f"s{i + 1}.", label, depth, tokens, tokens, False, False)
-        out.append((plan, tuple(_block(stage, plan, b * windows))))
+        if model.swin_v2:
+            from cosamt.workload import swin_v2  # it builds on this module
+
+            out.append((plan, tuple(swin_v2.block(stage, plan, b * windows, window))))
+        else:
+            out.append((plan, tuple(_block(stage, plan, b * windows))))
         if i + 1 < len(grids):
             merged = (grid // 2) ** 2
             p = f"merge{i + 1}."
             merge = BlockPlan(p, f"patch merging {i + 1} -> {i + 2}", 1, merged, 0, False, False)
-            ops = (
+            ops: tuple[Einsum, ...] = (
                 _norm(f"{p}norm", model.norm, b, merged, 4 * width, 1),
                 _projection(f"{p}reduction", b, merged, 4 * width, 2 * width, 1),
             )
+            if model.swin_v2:
+                ops = swin_v2.merge(model, p, b, merged, width)
             out.append((merge, ops))
     return out
 
@@ -952,6 +967,10 @@ def assumptions(
         from cosamt.workload import neighbourhood
 
         out += neighbourhood.assumptions()
+    if model.vision_stages is not None:
+        from cosamt.workload import vision_stage_ops  # it builds on this module
+
+        out += vision_stage_ops.assumptions(model)
     if model.short_conv_kernel is not None:
         from cosamt.workload import short_conv  # it builds on this module
 
@@ -983,6 +1002,22 @@ def assumptions(
     from cosamt.workload import odds  # it builds on this module
 
     out += odds.assumptions(model)
+    if model.swin_v2:
+        from cosamt.workload import swin_v2  # it builds on this module
+
+        out += swin_v2.assumptions()
+    if model.mra is not None:
+        from cosamt.workload import mra  # it builds on this module
+
+        out.append(mra.assumption(model, seq_len))
+    if model.mlstm is not None:
+        from cosamt.workload import xlstm  # it builds on this module
+
+        out.append(xlstm.assumption(model))
+    if model.reformer is not None:
+        from cosamt.workload import reformer  # it builds on this module
+
+        out.append(reformer.assumption(model, seq_len))
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
@@ -1052,6 +1087,8 @@ def assumptions(
         front = "any input front-end other than the conformer's subsampling convolutions"
     if conformer.feature_encoder is not None:  # modelled (enc.feat.)
         front = "any input front-end other than the wav2vec2 feature encoder"
+    if model.vision_stages is not None or model.pyramid is not None:  # their embeddings are
+        front = "any input front-end other than the patch embeddings or stem listed"
     out.append(
         f"embeddings, positional encodings, biases, per-head Q/K norms (Qwen3, OLMo 2, ...: vector work on Q and K) and {front} are not modelled"
     )
@@ -1074,6 +1111,10 @@ def build_workload(
     _check(model, phase, batch, seq_len)
     if phase is Phase.PREFILL:
         block_sparse.check_tokens(model, seq_len)
+        if model.mra is not None:
+            from cosamt.workload import mra  # it builds on this module
+
+            mra.check_tokens(model, seq_len)
         if model.encoder is not None:
             block_sparse.check_tokens(model.encoder, model.encoder_tokens or seq_len)
     if model.pyramid is not None:
@@ -1086,6 +1127,14 @@ def build_workload(
         from cosamt.workload import neighbourhood  # it builds on this module
 
         blocks = tuple(neighbourhood.stages(model, batch))
+    elif model.reformer is not None:
+        from cosamt.workload import reformer  # it builds on this module
+
+        blocks = tuple(reformer.blocks(model, batch, seq_len))
+    elif model.vision_stages is not None:
+        from cosamt.workload import vision_stage_ops  # it builds on this module
+
+        blocks = tuple(vision_stage_ops.stages(model, batch, seq_len))
     else:
         blocks = tuple(
             (plan, tuple(_block(_block_model(model, plan), plan, batch)))
