@@ -39,6 +39,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
+from hf_misc_formulas import MISC, misc_macs
 
 from cosamt.errors import InputError
 from cosamt.types import Phase
@@ -56,10 +57,12 @@ MIN_ACCEPTED = {
     # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
     # + big_bird (block-sparse: tests/hf_local_formulas.py);
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
-    "decoder-only": 111,
+    # + dory (looped layers: tests/hf_misc_formulas.py)
+    "decoder-only": 112,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
-    # ConvBERT, Nystromformer, YOSO, MRA refused
-    "encoder-only": 23,
+    # ConvBERT, Nystromformer, YOSO, MRA refused; + neomme (per-layer windows, gated output),
+    # fnet (Fourier mixing as DFT GEMMs: tests/hf_misc_formulas.py)
+    "encoder-only": 25,
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)
@@ -565,6 +568,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in BIGBIRD:  # block-sparse (tests/hf_local_formulas.py); full at SEQ tokens
         assert got == bigbird_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in MISC:  # looped, gated and Fourier stacks (tests/hf_misc_formulas.py)
+        assert got == misc_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

@@ -25,6 +25,7 @@ from cosamt.workload import (
     hf_hybrid,
     hf_layers,
     hf_local,
+    hf_misc,
     hf_recurrent,
     hf_transducer,
     hf_vision,
@@ -673,6 +674,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in hf_conformer.CONFORMER_TYPES:
         read = {"conv_kernel_size"}  # the conformer's convolution module (hf_conformer.fields)
     read = hf_addons.READ_KEYS.get(model_type, read)
+    read = hf_misc.READ_KEYS.get(model_type, read)
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
         if r.data.get(key) not in (None, 0, False, []) and not skip:
@@ -766,6 +768,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_conformer.fields(r, model_type)}
     if model_type in hf_addons.TYPES:
         return {**base, **hf_addons.fields(r, model_type, base)}
+    if model_type in hf_misc.TYPES:  # looped, gated and Fourier stacks
+        return {**base, **hf_misc.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -839,6 +843,7 @@ def config_from_dict(
         if isinstance(data.get(nested), dict):
             data = {**data[nested], **data}
     data = hf_addons.normalise(hf_hybrid.normalise(data, model_type), model_type)
+    data = hf_misc.normalise(data, model_type)
     reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)

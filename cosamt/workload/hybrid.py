@@ -65,6 +65,8 @@ def _prefix(group: LayerGroup, groups: tuple[LayerGroup, ...]) -> str:
         parts.append(_MIXER_TAG[group.mixer])
     if len({g.window for g in groups if g.has_attention}) > 1 and group.has_attention:
         parts.append("local" if group.window else "global")
+    if len({g.window_size for g in groups if g.window}) > 1 and group.window_size:
+        parts.append(f"w{group.window_size}")  # a window of its own beside the model's
     if len({g.kv_shared for g in groups if g.has_attention}) > 1 and group.kv_shared:
         parts.append("kvshared")
     if len({g.sparse_gate for g in groups}) > 1 and group.sparse_gate:
@@ -84,13 +86,14 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     assert groups is not None
     m = seq_len if phase is Phase.PREFILL else 1
     window = model.sliding_window or seq_len
+    stack = "decoder" if model.decoder else "encoder"  # a bidirectional stack (NeoMME)
     layers = [
         BlockPlan(
             prefix=prefix,
-            label=f"decoder ({_mixer_label(model, g)}, {_FFN_LABEL[g.ffn]})",
+            label=f"{stack} ({_mixer_label(model, g)}, {_FFN_LABEL[g.ffn]})",
             count=g.count,
             m=m,
-            n=min(seq_len, window) if g.window else seq_len,
+            n=min(seq_len, g.window_size or window) if g.window else seq_len,
             causal=model.decoder,
             moe=g.ffn == "moe",
             group=g,
@@ -132,7 +135,8 @@ def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
     label = _MIXER_LABEL[group.mixer]
     if group.window:
         kind = {"sliding": "sliding window", "chunked": "chunks of"}.get(model.window_kind)
-        label += f", {kind or model.window_kind + ' window'} {model.sliding_window}"
+        size = group.window_size or model.sliding_window
+        label += f", {kind or model.window_kind + ' window'} {size}"
     if group.no_rope:
         label += ", no rotary"
     if group.head_dim is not None:

@@ -167,6 +167,9 @@ class LayerGroup(BaseModel):
     Mamba or attention layer)."""
     window: bool = False
     """Attention: keys per query capped at ``ModelConfig.sliding_window`` on these layers."""
+    window_size: PositiveInt | None = None
+    """Attention with ``window``: these layers' own cap on keys per query, in place of
+    ``ModelConfig.sliding_window`` (NeoMME's per-layer windows); ``None``: the model's."""
     head_dim: Width | None = None
     """Attention: these layers' head dim (``None``: the model's)."""
     n_kv_heads: Heads | None = None
@@ -207,6 +210,7 @@ class LayerGroup(BaseModel):
             self.mixer,
             self.ffn,
             self.window,
+            self.window_size,
             self.head_dim,
             self.n_kv_heads,
             self.rotary_dim,

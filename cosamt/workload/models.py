@@ -276,6 +276,10 @@ class ModelConfig(BaseModel):
     conv_groups: ConvGroups | None = None
     """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
     ``None``: dense projections."""
+    fourier_mixing: bool = False
+    """FNet: the real part of a 2D discrete Fourier transform over the hidden and sequence axes
+    in place of self-attention (:mod:`cosamt.workload.fourier`; ``n_heads`` and the head shape
+    unused); a bidirectional encoder of plain dense blocks only."""
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
@@ -328,7 +332,22 @@ class ModelConfig(BaseModel):
         self._check_layer_kinds()
         self._check_addons()
         self._check_conformer()
+        self._check_fourier()
         return self
+
+    def _check_fourier(self) -> None:
+        if not self.fourier_mixing:
+            return
+        others: tuple[object, ...] = (self.layer_groups, self.ssm, self.linear_attention)
+        others += (self.sliding_window, self.encoder_layers, self.image_tokens, self.conformer)
+        others += (self.stage_depths, self.pyramid, self.neighbourhood, self.mobile)
+        others += (self.conv_groups, self.adapter, self.attention_gate, self.block_sparse)
+        plain = not (self.decoder or self.moe or self.mla or self.parallel or self.rotary_dim)
+        if not plain or self.gated or any(v is not None for v in others):
+            raise ValueError(
+                "fourier_mixing: a bidirectional encoder of dense blocks with a plain FFN only "
+                "(no MoE, MLA, rotary, window, layer groups or other block structure)"
+            )
 
     def _check_addons(self) -> None:
         if self.window_kind != "sliding" and self.sliding_window is None:
@@ -459,6 +478,8 @@ class ModelConfig(BaseModel):
         if self.sliding_layers is not None:
             raise ValueError("layer_groups: which layers are windowed is the groups' window")
         for g in groups:
+            if g.window_size is not None and not g.window:
+                raise ValueError("layer_groups: window_size on windowed groups only")
             if (g.window or g.overrides or g.kv_shared or g.no_rope) and g.mixer != "attention":
                 raise ValueError(
                     "layer_groups: window, head overrides, kv_shared and no_rope on attention "

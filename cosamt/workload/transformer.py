@@ -468,6 +468,10 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         from cosamt.workload import recurrent  # it builds on this module
     from cosamt.workload import addons  # it builds on this module
 
+    if model.fourier_mixing:  # FNet: a 2D DFT in place of attention
+        from cosamt.workload.fourier import fourier_ops  # it builds on this module
+
+        return fourier_ops(model, plan, b)
     if plan.linear:
         return recurrent.gated_deltanet_ops(model, plan, b)
     if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
@@ -852,9 +856,9 @@ def assumptions(
         from cosamt.workload import altup  # it builds on this module
 
         out += altup.assumptions(model)
-    from cosamt.workload import addons  # it builds on this module
+    from cosamt.workload import addons, fourier  # they build on this module
 
-    out += addons.assumptions(model)
+    out += addons.assumptions(model) + fourier.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "

@@ -1,0 +1,309 @@
+"""Decoder-only and encoder-only families read from their modelling code in transformers 5.24
+(``src/transformers/models/<type>/modeling_<type>.py``, ``configuration_<type>.py``), each into
+structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Fourier stacks"):
+
+* ``dory`` (``DoryModel``, ``DoryDecoderLayer``, ``DoryAttention``, ``DoryMLP``): layer groups
+  over the layers as they *run*: ``n_input_layers``, then the ``n_recurrent_layers`` looped
+  ``n_recurrent_loops`` times, then ``n_output_layers``; each layer sliding-window or full
+  attention (``layer_types``) with a sigmoid gate per output feature (``gate_proj``), an
+  ``attn_sub_norm`` before ``o_proj``, sandwich norms, the gated MLP with ``ffn_sub_norm``.
+* ``neomme`` (``NeoMMEEncoderLayer``, ``NeoMMEAttention``, ``NeoMMESigmoidGatedProjection``):
+  a bidirectional pre-norm encoder, each ``sliding_attention`` layer windowed by its own
+  ``per_layer_config`` window (else the config's ``sliding_window``), the sigmoid-gated output
+  projection, rotary on ``partial_rotary_factor`` of each layer type's head, the plain MLP.
+* ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
+  post-norm block with the real part of a 2D DFT in place of self-attention
+  (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
+
+Anything these readers cannot model is refused naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cosamt.workload.hf_layers import _groups
+
+if TYPE_CHECKING:
+    from cosamt.workload.hf import _Reader
+
+TYPES = frozenset({"dory", "neomme", "fnet"})
+# Config keys the generic reader refuses (or reads wrongly) that these readers take.
+READ_KEYS: dict[str, frozenset[str]] = {"neomme": frozenset({"per_layer_config"})}
+# act(gate) * up of a plain activation (DoryMLP).
+_GATED = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu", "relu2": "relu2glu"}
+_ATTENTION_KINDS = frozenset({"sliding_attention", "full_attention"})
+# DoryConfig's fields that count layers (halved with num_hidden_layers by its __post_init__).
+_DORY_COUNTS = ("num_hidden_layers", "n_input_layers", "n_output_layers", "n_recurrent_layers")
+
+
+def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
+    """A family's fields as its configuration class leaves them, for the generic reader."""
+    if model_type == "dory":
+        return _dory_normalise(data)
+    if model_type == "fnet":  # no attention heads: a placeholder the Fourier mixing ignores
+        return {"num_attention_heads": 1, **data}
+    if model_type == "neomme":  # per_layer_config is read here (layer groups), not generically
+        return {k: v for k, v in data.items() if k != "per_layer_config"} | {
+            "_per_layer_config": data.get("per_layer_config")
+        }
+    return data
+
+
+def _dory_normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """DoryConfig.__post_init__: a released config lists attention and mlp as separate blocks
+    (``layer_types`` alternating, every count doubled); each (attention, mlp) pair is one layer,
+    so the list keeps its even entries and the counts are halved."""
+    kinds = data.get("layer_types")
+    if not isinstance(kinds, list) or "mlp" not in kinds:
+        return data
+    out = dict(data)
+    out["_dory_blocks"] = kinds
+    out["layer_types"] = kinds[::2]
+    for key in _DORY_COUNTS:
+        value = data.get(key, 8 if key in ("n_input_layers", "n_output_layers") else None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = value // 2
+    return out
+
+
+def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """A family's structure and corrections to the generic fields ``base``."""
+    if not base.get("n_layers") or r.problems:
+        return {}
+    if model_type == "dory":
+        return _dory(r, base)
+    if model_type == "fnet":
+        return _fnet(r, base)
+    return _neomme(r, base)
+
+
+def _count(r: _Reader, key: str, default: int, minimum: int = 0) -> int | None:
+    value = r.data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        r.refuse(key, f"must be an integer of at least {minimum} (got {value!r})")
+        return None
+    return value
+
+
+def _attention_kinds(r: _Reader, layers: int) -> list[str] | None:
+    kinds = r.data.get("layer_types")
+    if not isinstance(kinds, list) or len(kinds) != layers or not set(kinds) <= _ATTENTION_KINDS:
+        r.refuse(
+            "layer_types",
+            f"one of {', '.join(sorted(_ATTENTION_KINDS))} per layer expected ({layers} layers)",
+        )
+        return None
+    return kinds
+
+
+def _default_rope(r: _Reader, kinds: list[str]) -> bool:
+    """Every layer type's rope parameters of the default rope type (else refused)."""
+    rope = r.data.get("rope_parameters")
+    for kind in sorted(set(kinds)):
+        params = rope.get(kind) if isinstance(rope, dict) else None
+        if not isinstance(params, dict) or params.get("rope_type", "default") != "default":
+            r.refuse(f"rope_parameters.{kind}", "the default rope type per layer type is needed")
+            return False
+    return True
+
+
+def _dory(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """DoryModel.forward: layers[:n_input_layers] once, layers[n_input_layers:][:n_recurrent]
+    n_recurrent_loops times (per_loop: each loop its own KV cache; last_loop: earlier loops read
+    the last loop's, attending to as many keys), then the last n_output_layers once."""
+    blocks = r.data.get("_dory_blocks")
+    if isinstance(blocks, list) and blocks[1::2] != ["mlp"] * (len(blocks) // 2):
+        r.refuse("layer_types", "attention and mlp blocks alternating (as released) expected")
+        return {}
+    layers = base["n_layers"]
+    kinds = _attention_kinds(r, layers)
+    n_in, n_out = _count(r, "n_input_layers", 8), _count(r, "n_output_layers", 8)
+    loops = _count(r, "n_recurrent_loops", 2, minimum=1)
+    if kinds is None or n_in is None or n_out is None or loops is None:
+        return {}
+    n_rec = r.data.get("n_recurrent_layers")
+    n_rec = layers - n_in - n_out if n_rec is None else n_rec
+    if not isinstance(n_rec, int) or n_rec < 0 or n_in + n_rec + n_out != layers:
+        r.refuse(
+            "n_recurrent_layers",
+            f"n_input_layers + n_recurrent_layers + n_output_layers must be {layers} (got "
+            f"{n_in} + {n_rec!r} + {n_out}; DoryConfig.validate_architecture)",
+        )
+        return {}
+    mode = r.data.get("recurrent_kv_cache_mode", "per_loop")
+    if mode not in ("per_loop", "last_loop"):
+        r.refuse("recurrent_kv_cache_mode", f"per_loop or last_loop expected (got {mode!r})")
+    if r.data.get("mlp_bias") or not _default_rope(r, kinds) or r.problems:
+        if r.data.get("mlp_bias"):
+            r.refuse("mlp_bias", "biases are not modelled")
+        return {}
+    run = kinds[:n_in] + kinds[n_in : n_in + n_rec] * loops + kinds[layers - n_out :]
+    out = [
+        {"mixer": "attention", "ffn": "dense", "window": kind == "sliding_attention"}
+        for kind in run
+    ]
+    r.assumed.append(
+        f"dory: {n_rec} recurrent layers run {loops} times (n_recurrent_loops) between "
+        f"{n_in} input and {n_out} output layers: counted as the {len(run)} layers that run "
+        f"({mode} KV cache: each run attends to the same keys); DoryL2Norm (no weight) counted "
+        "as an RMSNorm; the interpolating residual h + r * (o - h) counted as one add per "
+        "element (the code: subtract, multiply, add); the per-loop norm(h) + input mix and the "
+        "learned scales (sqk on Q, s_gate, suv_gate, suv_up: one multiply per element) are not "
+        "counted"
+    )
+    act = base.get("activation")
+    if act not in _GATED:
+        r.refuse("hidden_act", f"DoryMLP's act(gate) * up with {act!r} is not modelled")
+        return {}
+    extra: dict[str, Any] = {
+        "n_layers": len(run),
+        "activation": _GATED[act],
+        "norm": "rmsnorm",
+        "norm_position": "pre",
+        "attention_gate": "element",
+        "sub_norms": True,
+        "sandwich_norm": True,
+        "moe_layers": None,
+        "sliding_layers": None,
+        "sliding_moe_layers": None,
+        "layer_groups": _groups(out),
+    }
+    if not any(layer["window"] for layer in out):
+        extra["sliding_window"] = None
+    return extra
+
+
+# NeoMMEConfig's per-layer-type rotary fractions when rope_parameters leave them out.
+_NEOMME_ROTARY = {"full_attention": 0.25, "sliding_attention": 1.0}
+
+
+def _neomme_windows(r: _Reader, kinds: list[str]) -> list[int | None] | None:
+    """Each layer's window: its per_layer_config entry's sliding_window (the config class's
+    sparse overrides), else the config's sliding_window; full-attention layers have none."""
+    overrides = r.data.get("_per_layer_config") or {}
+    flat = r.data.get("sliding_window", 256)
+    if not isinstance(overrides, dict):
+        r.refuse("per_layer_config", f"expected an object of layer overrides (got {overrides!r})")
+        return None
+    stray = [k for k in overrides if not (str(k).isdigit() and int(k) < len(kinds))]
+    if stray:
+        r.refuse(f"per_layer_config.{stray[0]}", f"not a layer index below {len(kinds)}")
+        return None
+    out: list[int | None] = []
+    for i, kind in enumerate(kinds):
+        entry = overrides.get(f"{i:02d}", overrides.get(str(i), {}))
+        if not isinstance(entry, dict) or set(entry) - {"sliding_window"}:
+            r.refuse(
+                f"per_layer_config.{i:02d}",
+                f"only a per-layer sliding_window is modelled ({entry!r})",
+            )
+            return None
+        window = entry.get("sliding_window", flat if kind == "sliding_attention" else None)
+        if (kind == "sliding_attention") != (window is not None) or not (
+            window is None
+            or (isinstance(window, int) and not isinstance(window, bool) and window > 0)
+        ):
+            r.refuse(
+                f"per_layer_config.{i:02d}.sliding_window",
+                f"a positive window on sliding_attention layers and none on full_attention ones "
+                f"expected (layer {i}: {kind}, window {window!r})",
+            )
+            return None
+        out.append(window)
+    return out
+
+
+def _neomme_rotary(r: _Reader, kinds: list[str], head_dim: int) -> dict[str, int] | None:
+    """NeoMMEConfig.convert_rope_params_to_dict: int(head_dim x partial_rotary_factor) per
+    layer type (0.25 on full_attention, 1.0 on sliding_attention when not stated)."""
+    if not _default_rope(r, kinds):
+        return None
+    rope = r.data["rope_parameters"]
+    out = {}
+    for kind in sorted(set(kinds)):
+        factor = rope[kind].get("partial_rotary_factor", _NEOMME_ROTARY[kind])
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 < factor <= 1:
+            r.refuse(f"rope_parameters.{kind}.partial_rotary_factor", f"in (0, 1] ({factor!r})")
+            return None
+        out[kind] = max(1, int(head_dim * factor))
+    return out
+
+
+def _neomme(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """NeoMMEModel: bidirectional layers (NeoMMEAttention.is_causal False) masked by
+    create_bidirectional_sliding_window_mask (|q - k| <= window: 2 w + 1 keys) where the layer's
+    per_layer_config window is set, create_bidirectional_mask elsewhere; NeoMMEAttention:
+    q, k, v, rotary, o_proj(attention * sigmoid(gate_proj(x))); NeoMMEMLP: down(act(up(x)))."""
+    layers, dh = base["n_layers"], base.get("head_dim")
+    kinds = _attention_kinds(r, layers)
+    if kinds is None or not dh:
+        if not dh:
+            r.refuse("head_dim", "NeoMME's head_dim is needed")
+        return {}
+    windows, rotary = _neomme_windows(r, kinds), _neomme_rotary(r, kinds, dh)
+    if windows is None or rotary is None or r.problems:
+        return {}
+    if r.data.get("mlp_bias") or r.data.get("attention_bias"):
+        r.refuse(
+            "mlp_bias" if r.data.get("mlp_bias") else "attention_bias", "biases are not modelled"
+        )
+        return {}
+    keys = [None if w is None else 2 * w + 1 for w in windows]
+    common = max(set(k for k in keys if k), key=keys.count, default=None)
+    main = rotary.get("sliding_attention") or rotary["full_attention"]
+    out = []
+    for kind, k in zip(kinds, keys, strict=True):
+        layer: dict[str, Any] = {"mixer": "attention", "ffn": "dense", "window": k is not None}
+        layer |= {"window_size": k} if k is not None and k != common else {}
+        layer |= {"rotary_dim": rotary[kind]} if rotary[kind] != main else {}
+        out.append(layer)
+    r.assumed.append(
+        "neomme: windows per layer from per_layer_config (else sliding_window), bidirectional "
+        "(2 w + 1 keys); not counted: the exclusive self-attention on each head's output "
+        "(its projection on the unit value removed: about 6 ops per element), the value "
+        "embeddings added to V on the first and last full-attention layers, the initial-state "
+        "mix (lambdas) before each layer, the residual_multiplier scale, and the input "
+        "embedding's projection from embedding_rank (embeddings are not modelled)"
+    )
+    return {
+        "decoder": False,
+        "norm": "rmsnorm",
+        "norm_position": "pre",
+        "activation": base.get("activation"),
+        "rotary_dim": main,
+        "sliding_window": common,
+        "window_kind": "bidirectional",
+        "attention_gate": "element",
+        "sliding_layers": None,
+        "layer_groups": _groups(out),
+    }
+
+
+def _fnet(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """FNetLayer: LayerNorm(x + Re(fftn(x))) (FNetFourierTransform), then BERT's
+    intermediate and output (FNetIntermediate, FNetOutput: LayerNorm(ffn + input)). The
+    TPU path's DFT matrices are sliced to the input's length (_two_dim_matmul) or must equal
+    tpu_short_seq_length (FNetModel.forward); either way the transform of the sequence."""
+    if base.get("activation") not in ("gelu", "relu", "silu"):
+        r.refuse("hidden_act", f"{base.get('activation')!r} is not modelled for FNet")
+        return {}
+    r.assumed.append(
+        "fnet: no attention heads (num_attention_heads is a placeholder, unused); "
+        + (
+            "the DFT-matrix path (use_tpu_fourier_optimizations)"
+            if r.data.get("use_tpu_fourier_optimizations")
+            else "torch.fft.fftn"
+        )
+        + " counted as the DFT's GEMMs"
+    )
+    return {
+        "n_heads": 1,
+        "n_kv_heads": None,
+        "head_dim": None,
+        "decoder": False,
+        "norm": "layernorm",
+        "norm_position": "post",
+        "rotary_dim": None,
+        "fourier_mixing": True,
+    }

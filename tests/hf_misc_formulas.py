@@ -1,0 +1,70 @@
+"""MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
+(read for this test, not from cosamt): Dory, NeoMME, FNet. Used by tests/test_hf_corpus.py and
+tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MISC = ("dory", "neomme", "fnet")
+
+
+def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
+    """q, k, v projections, QK^T and PV over n keys, a sigmoid gate's projection hidden ->
+    heads x head_dim, the output projection."""
+    proj = m * d * (heads + 2 * kv) * dh
+    return proj + 2 * heads * m * n * dh + m * d * heads * dh + m * heads * dh * d
+
+
+def dory_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """DoryConfig.__post_init__ pairs the released (attention, mlp) blocks into layers and halves
+    the counts; DoryModel.forward runs layers[:n_in], then layers[n_in:n_in + n_rec]
+    n_recurrent_loops times, then the last n_out. Each DoryDecoderLayer: DoryAttention (q, k,
+    v, gate_proj, o_proj; sliding_window keys on sliding_attention layers) and DoryMLP
+    (gate_proj, up_proj, down_proj of intermediate_size)."""
+    kinds = cfg["layer_types"]
+    halve = "mlp" in kinds
+    kinds = kinds[::2] if halve else kinds
+    n_in = cfg["n_input_layers"] // (2 if halve else 1)
+    n_out = cfg["n_output_layers"] // (2 if halve else 1)
+    n_rec = len(kinds) - n_in - n_out
+    ran = kinds[:n_in] + kinds[n_in : n_in + n_rec] * cfg["n_recurrent_loops"] + kinds[-n_out:]
+    d, heads, kv, dh = (cfg[k] for k in ("hidden_size", "num_attention_heads",
+                                          "num_key_value_heads", "head_dim"))  # fmt: skip
+    total = 0
+    for kind in ran:
+        n = min(m, cfg["sliding_window"]) if kind == "sliding_attention" else m
+        total += gated_attention(m, n, d, heads, kv, dh) + 3 * m * d * cfg["intermediate_size"]
+    return {"dense": total}
+
+
+def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """MACs per kind of block of one of MISC's types."""
+    formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs}
+    return formulas[cfg["model_type"]](cfg, m)
+
+
+def neomme_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """NeoMMEEncoderLayer i: NeoMMEAttention (q, k, v; the bidirectional band |q - k| <= w of
+    its per_layer_config window w, the config's sliding_window where per_layer_config leaves
+    a sliding layer out, all keys on full layers; NeoMMESigmoidGatedProjection: gate_proj
+    hidden -> heads x head_dim and o_proj), then NeoMMEMLP (up_proj, down_proj)."""
+    d, heads, kv, dh = (cfg[k] for k in ("hidden_size", "num_attention_heads",
+                                          "num_key_value_heads", "head_dim"))  # fmt: skip
+    per_layer = cfg.get("per_layer_config") or {}
+    total = 0
+    for i, kind in enumerate(cfg["layer_types"]):
+        w = per_layer.get(f"{i:02d}", {}).get("sliding_window", cfg["sliding_window"])
+        n = min(m, 2 * w + 1) if kind == "sliding_attention" else m
+        total += gated_attention(m, n, d, heads, kv, dh) + 2 * m * d * cfg["intermediate_size"]
+    return {"dense": total}
+
+
+def fnet_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """FNetLayer: y = Re(F_m X F_d) (FNetBasicFourierTransform; Lee-Thorp et al. 2021, eq. 3)
+    with the DFT matrices F = C - iS and X real: X C_d and X S_d (m d^2 real MACs each), then
+    Re(F_m (X C_d - i X S_d)) = C_m (X C_d) - S_m (X S_d) (m^2 d each); then the intermediate
+    and output denses (hidden <-> intermediate_size)."""
+    d, ff = cfg["hidden_size"], cfg["intermediate_size"]
+    layer = 2 * m * d * d + 2 * m * m * d + 2 * m * d * ff
+    return {"dense": cfg["num_hidden_layers"] * layer}

@@ -1,0 +1,145 @@
+"""Dory's looped layers, NeoMME's per-layer windows and gated output, FNet's Fourier mixing
+(cosamt/workload/hf_misc.py, cosamt/workload/fourier.py): MACs against the formulas of
+tests/hf_misc_formulas.py (written from transformers 5.24's modelling code) where the windows
+matter, the refusals, and the CLI round trip."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hf_misc_formulas import dory_macs, fnet_macs, neomme_macs
+from support import hf_cli_run, solved_operators
+
+from cosamt.errors import InputError
+from cosamt.types import Phase
+from cosamt.workload.hf import config_from_dict
+from cosamt.workload.transformer import build_workload, model_macs
+
+CORPUS = Path(__file__).parent / "data" / "hf_corpus"
+
+
+def corpus(model_type: str) -> dict[str, Any]:
+    return dict(json.loads((CORPUS / f"{model_type}.json").read_text()))
+
+
+def macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    model = config_from_dict(cfg, source="test")
+    out: dict[str, int] = {}
+    for plan, ops in build_workload(model, Phase.PREFILL, 1, m).blocks:
+        kind = "moe" if plan.moe else "dense"
+        out[kind] = out.get(kind, 0) + model_macs(ops)
+    return out
+
+
+def refused(cfg: dict[str, Any]) -> list[str]:
+    with pytest.raises(InputError) as exc:
+        config_from_dict(cfg, source="test")
+    return [p.path for p in exc.value.problems]
+
+
+def test_dory_counts_the_layers_as_they_run() -> None:
+    """2048 tokens: the sliding layers see 1024 keys, the full ones 2048; 20 recurrent layers
+    run twice between 8 input and 8 output layers (DoryConfig halves the released counts)."""
+    cfg = corpus("dory")
+    model = config_from_dict(cfg, source="test")
+    assert model.n_layers == 8 + 2 * 20 + 8
+    assert {g.window: g.count for g in model.layer_groups or ()} == {True: 42, False: 14}
+    assert macs(cfg, 2048) == dory_macs(cfg, 2048)
+    # Three loops: the recurrent layers once more.
+    assert macs({**cfg, "n_recurrent_loops": 3}, 2048) == dory_macs(
+        {**cfg, "n_recurrent_loops": 3}, 2048
+    )
+    names = {op.name for op in build_workload(model, Phase.DECODE, 1, 4096).operators}
+    assert {"local.attn_gate_proj", "global.attn_sub_norm", "local.ffn_sub_norm"} <= names
+
+
+def test_dory_refusals_name_the_field() -> None:
+    cfg = corpus("dory")
+    assert "hf_config.n_recurrent_layers" in refused({**cfg, "n_recurrent_layers": 30})
+    assert "hf_config.recurrent_kv_cache_mode" in refused(
+        {**cfg, "recurrent_kv_cache_mode": "shared"}
+    )
+    blocks = ["sliding_attention"] * len(cfg["layer_types"])
+    blocks[-1] = "mlp"
+    assert "hf_config.layer_types" in refused({**cfg, "layer_types": blocks})
+
+
+def test_neomme_windows_per_layer() -> None:
+    """3000 tokens: the per_layer_config windows of 1024 (2049 keys), the config's 256 where
+    per_layer_config leaves a sliding layer out (513 keys), all 3000 on the full layers."""
+    cfg = corpus("neomme")
+    model = config_from_dict(cfg, source="test")
+    keys = sorted(plan.n for plan, _ in build_workload(model, Phase.PREFILL, 1, 3000).blocks)
+    assert keys == [513, 2049, 3000]
+    assert macs(cfg, 3000) == neomme_macs(cfg, 3000)
+    assert macs(cfg, 700) == neomme_macs(cfg, 700)  # the long windows span every token
+    assert not model.decoder  # a bidirectional encoder: no decode phase
+    with pytest.raises(InputError):
+        build_workload(model, Phase.DECODE, 1, 64)
+
+
+def test_neomme_refusals_name_the_field() -> None:
+    cfg = corpus("neomme")
+    full_windowed = copy.deepcopy(cfg)
+    full_windowed["per_layer_config"]["05"] = {"sliding_window": 64}
+    assert "hf_config.per_layer_config.05.sliding_window" in refused(full_windowed)
+    other = copy.deepcopy(cfg)
+    other["per_layer_config"]["01"] = {"head_dim": 32}
+    assert "hf_config.per_layer_config.01" in refused(other)
+
+
+def test_fnet_fourier_mixing() -> None:
+    cfg = corpus("fnet")
+    for m in (16, 512):
+        assert macs(cfg, m) == fnet_macs(cfg, m)
+    model = config_from_dict(cfg, source="test")
+    ops = {op.name: op for op in build_workload(model, Phase.PREFILL, 1, 128).operators}
+    assert "qk" not in ops and ops["fourier_seq"].dims == {"b": 1, "m": 128, "n": 128, "c": 2,
+                                                            "f": 768}  # fmt: skip
+    assert "hf_config.hidden_act" in refused({**cfg, "hidden_act": "tanh"})
+
+
+TINY = {
+    "dory": {
+        "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu",
+        "num_hidden_layers": 12, "n_input_layers": 4, "n_output_layers": 4,
+        "n_recurrent_layers": 4, "n_recurrent_loops": 2, "sliding_window": 4,
+        "layer_types": ["sliding_attention", "mlp", "full_attention", "mlp"] * 3,
+        "rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 1e7},
+                            "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}},
+    },
+    "neomme": {
+        "model_type": "neomme", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "relu2",
+        "num_hidden_layers": 3, "sliding_window": 1, "norm_eps": 1e-6,
+        "layer_types": ["sliding_attention", "sliding_attention", "full_attention"],
+        "per_layer_config": {"01": {"sliding_window": 2}, "02": {"sliding_window": None}},
+        "rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 1e6,
+                                               "partial_rotary_factor": 0.5},
+                            "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}},
+    },
+    "fnet": {
+        "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
+        "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model_type", sorted(TINY))
+def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
+    """A tiny config of each goes through ``cosamt workload`` (its MACs the formula's) and
+    ``cosamt solve`` (every group proven optimal), FNet's DFT GEMMs included."""
+    cfg = TINY[model_type]
+    seq = 8
+    operators, report = hf_cli_run(tmp_path, cfg, seq)
+    formula = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs}[model_type]
+    listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
+    assert listed == formula(cfg, seq)["dense"]
+    assert report is not None and report["total"]["all_optimal"] is True
+    if model_type == "fnet":
+        assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
