@@ -1,12 +1,12 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
-(read for this test, not from cosamt): Dory, NeoMME, FNet. Used by tests/test_hf_corpus.py and
+(read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
 
 from typing import Any
 
-MISC = ("dory", "neomme", "fnet")
+MISC = ("dory", "neomme", "fnet", "mllama")
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -40,7 +40,7 @@ def dory_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
 
 def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs per kind of block of one of MISC's types."""
-    formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs}
+    formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs, "mllama": mllama_macs}
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -68,3 +68,22 @@ def fnet_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     d, ff = cfg["hidden_size"], cfg["intermediate_size"]
     layer = 2 * m * d * d + 2 * m * m * d + 2 * m * d * ff
     return {"dense": cfg["num_hidden_layers"] * layer}
+
+
+def mllama_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """MllamaModel: the vision tower's output for one image, max_num_tiles tiles of
+    (image_size // patch_size)^2 + 1 patches (MllamaVisionModel.num_patches), projected to
+    hidden_size (multi_modal_projector, not counted: the vision side). MllamaTextModel: at
+    cross_attention_layers MllamaTextCrossAttention (q_proj of the m text tokens, k_proj and
+    v_proj of the v vision tokens, QK^T and PV over them, o_proj) and the MLP; elsewhere
+    Llama's self-attention layer (MllamaTextSelfAttention) and the MLP. head_dim = hidden /
+    heads in both."""
+    text, vision = cfg["text_config"], cfg["vision_config"]
+    v = vision["max_num_tiles"] * ((vision["image_size"] // vision["patch_size"]) ** 2 + 1)
+    d, heads, kv = text["hidden_size"], text["num_attention_heads"], text["num_key_value_heads"]
+    dh, mlp = d // heads, 3 * m * d * text["intermediate_size"]
+    cross = m * d * heads * dh + v * d * 2 * kv * dh + 2 * heads * m * v * dh + m * heads * dh * d
+    self_attn = m * d * (heads + 2 * kv) * dh + 2 * heads * m * m * dh + m * heads * dh * d
+    n_cross = len(set(text["cross_attention_layers"]))
+    n_self = text["num_hidden_layers"] - n_cross
+    return {"dense": n_cross * (cross + mlp) + n_self * (self_attn + mlp)}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_misc_formulas import dory_macs, fnet_macs, neomme_macs
+from hf_misc_formulas import dory_macs, fnet_macs, mllama_macs, neomme_macs
 from support import hf_cli_run, solved_operators
 
 from cosamt.errors import InputError
@@ -103,6 +103,23 @@ def test_fnet_fourier_mixing() -> None:
     assert "hf_config.hidden_act" in refused({**cfg, "hidden_act": "tanh"})
 
 
+def test_mllama_cross_attention_layers() -> None:
+    """The 8 cross-attention layers read 4 tiles x (32^2 + 1) = 4100 vision tokens: their K/V
+    projected in prefill only; in decode each new token's query attends to all of them."""
+    cfg = corpus("mllama")
+    model = config_from_dict(cfg, source="test")
+    assert model.cross_tokens == 4100
+    assert macs(cfg, 300) == mllama_macs(cfg, 300)
+    ops = {op.name: op for op in build_workload(model, Phase.DECODE, 1, 512).operators}
+    assert "cross.xkv_proj" not in ops and "cross.rope" not in ops
+    assert ops["cross.xqk"].dims["n"] == 4100 and ops["attn.qk"].dims["n"] == 512
+    assert ops["cross.xqk"].count == 8 and ops["attn.qk"].count == 32
+    # The text model alone does not state the vision tokens.
+    assert "hf_config.cross_attention_layers" in refused(cfg["text_config"])
+    text = {**cfg["text_config"], "cross_attention_layers": [3, 40]}  # 40 layers: 0 to 39
+    assert refused({**cfg, "text_config": text}) == ["hf_config.cross_attention_layers"]
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -123,6 +140,17 @@ TINY = {
                                                "partial_rotary_factor": 0.5},
                             "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}},
     },
+    "mllama": {
+        "model_type": "mllama",
+        "text_config": {
+            "model_type": "mllama_text_model", "hidden_size": 32, "intermediate_size": 48,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu",
+            "num_hidden_layers": 3, "cross_attention_layers": [1], "rms_norm_eps": 1e-5,
+            "rope_parameters": {"rope_theta": 5e5, "rope_type": "default"}, "vocab_size": 64,
+        },
+        "vision_config": {"model_type": "mllama_vision_model", "image_size": 28, "patch_size": 14,
+                          "max_num_tiles": 2, "hidden_size": 16, "attention_heads": 2},
+    },
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -137,9 +165,12 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
     cfg = TINY[model_type]
     seq = 8
     operators, report = hf_cli_run(tmp_path, cfg, seq)
-    formula = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs}[model_type]
+    formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs, "mllama": mllama_macs}
+    formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
     assert report is not None and report["total"]["all_optimal"] is True
     if model_type == "fnet":
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
+    if model_type == "mllama":  # 2 tiles x (2^2 + 1) vision tokens
+        assert {"cross.xkv_proj", "cross.xqk", "cross.xav"} <= solved_operators(report)

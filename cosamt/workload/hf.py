@@ -821,7 +821,12 @@ def config_from_dict(
         if outer.problems:
             raise InputError(source, outer.problems)
         inner = config_from_dict(
-            {"model_type": "", **data[key], **hf_layers.assistant_marker(data)},
+            {
+                "model_type": "",
+                **data[key],
+                **hf_layers.assistant_marker(data),
+                **hf_misc.vision_marker(data),
+            },
             name or str(data.get("model_type")),
             source,
         )

@@ -11,6 +11,10 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
   a bidirectional pre-norm encoder, each ``sliding_attention`` layer windowed by its own
   ``per_layer_config`` window (else the config's ``sliding_window``), the sigmoid-gated output
   projection, rotary on ``partial_rotary_factor`` of each layer type's head, the plain MLP.
+* ``mllama_text_model`` (``MllamaTextModel``, ``MllamaCrossAttentionDecoderLayer``,
+  ``MllamaTextCrossAttention``; the language model of ``mllama``): the layers at
+  ``cross_attention_layers`` are cross-attention alone (a ``cross`` layer group) to the vision
+  tokens, the others Llama's self-attention layers; every layer the gated MLP.
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -27,9 +31,14 @@ from cosamt.workload.hf_layers import _groups
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"dory", "neomme", "fnet"})
+TYPES = frozenset({"dory", "neomme", "fnet", "mllama_text_model"})
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
-READ_KEYS: dict[str, frozenset[str]] = {"neomme": frozenset({"per_layer_config"})}
+READ_KEYS: dict[str, frozenset[str]] = {
+    "neomme": frozenset({"per_layer_config"}),
+    "mllama_text_model": frozenset({"cross_attention_layers"}),
+}
+# Mllama's vision tokens, carried from the composite config to its text config.
+VISION_TOKENS_KEY = "_mllama_vision_tokens"
 # act(gate) * up of a plain activation (DoryMLP).
 _GATED = {"silu": "swiglu", "gelu": "geglu", "relu": "reglu", "relu2": "relu2glu"}
 _ATTENTION_KINDS = frozenset({"sliding_attention", "full_attention"})
@@ -75,6 +84,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _dory(r, base)
     if model_type == "fnet":
         return _fnet(r, base)
+    if model_type == "mllama_text_model":
+        return _mllama(r, base)
     return _neomme(r, base)
 
 
@@ -307,3 +318,58 @@ def _fnet(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "rotary_dim": None,
         "fourier_mixing": True,
     }
+
+
+def vision_marker(data: dict[str, Any]) -> dict[str, Any]:
+    """For Mllama's composite config: the vision tokens every cross-attention layer reads,
+    carried to its text config. MllamaModel.forward: the vision tower's output (per image,
+    max_num_tiles tiles of (image_size // patch_size)^2 + 1 patches: MllamaVisionModel's
+    num_patches, the tiles the image processor pads to max_num_tiles) through
+    multi_modal_projector, reshaped to one sequence of tiles x patches per image."""
+    vision = data.get("vision_config")
+    if data.get("model_type") != "mllama" or not isinstance(vision, dict):
+        return {}
+    sizes = [vision.get(k) for k in ("image_size", "patch_size", "max_num_tiles")]
+    image, patch, tiles = (
+        v if isinstance(v, int) and not isinstance(v, bool) else 0 for v in sizes
+    )
+    if min(image, patch, tiles) <= 0:
+        return {VISION_TOKENS_KEY: None}
+    return {VISION_TOKENS_KEY: tiles * ((image // patch) ** 2 + 1)}
+
+
+def _mllama(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """MllamaTextModel: MllamaCrossAttentionDecoderLayer at cross_attention_layers (q_proj of
+    the text, k_proj / v_proj of the vision tokens, no rotary, o_proj; the MLP; each sublayer's
+    output times tanh of a scalar gate), MllamaSelfAttentionDecoderLayer elsewhere."""
+    layers = base["n_layers"]
+    cross = r.data.get("cross_attention_layers") or []
+    if not isinstance(cross, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < layers for i in cross
+    ):
+        r.refuse("cross_attention_layers", f"expected layer indices below {layers} ({cross!r})")
+        return {}
+    if not cross:
+        return {}
+    tokens = r.data.get(VISION_TOKENS_KEY)
+    if not isinstance(tokens, int):
+        r.refuse(
+            "cross_attention_layers",
+            "the cross-attention layers read the vision tower's tokens, which only the "
+            "composite mllama config states (vision_config: image_size, patch_size, "
+            "max_num_tiles): point hf_config at it",
+        )
+        return {}
+    out = [
+        {"mixer": "cross" if i in set(cross) else "attention", "ffn": "dense"}
+        for i in range(layers)
+    ]
+    r.assumed.append(
+        f"mllama: {len(set(cross))} cross-attention layers (cross_attention_layers) attend to "
+        f"{tokens} vision tokens: one image of max_num_tiles tiles (the processor pads every "
+        "image to them; padded tiles are masked, not skipped), each (image_size // "
+        "patch_size)^2 + 1 patches; their K/V computed in prefill, cached in decode; the vision "
+        "tower and multi_modal_projector are not counted; the tanh gates (a scalar multiply "
+        "per element) are not counted"
+    )
+    return {"layer_groups": _groups(out), "cross_tokens": tokens, "norm_position": "pre"}

@@ -34,14 +34,28 @@ from cosamt.workload.per_layer import (
 )
 from cosamt.workload.recurrent import mamba_ops
 from cosamt.workload.short_conv import short_conv_ops
-from cosamt.workload.transformer import BlockPlan, _ffn, _norm, _residual, _self_attention
+from cosamt.workload.transformer import (
+    BlockPlan,
+    _cross_attention,
+    _ffn,
+    _norm,
+    _residual,
+    _self_attention,
+)
 
-_MIXER_TAG = {"attention": "attn", "mamba": "mamba", "parallel": "hybrid", "conv": "conv"}
+_MIXER_TAG = {
+    "attention": "attn",
+    "mamba": "mamba",
+    "parallel": "hybrid",
+    "conv": "conv",
+    "cross": "cross",
+}
 _MIXER_LABEL = {
     "attention": "attention",
     "mamba": "Mamba",
     "parallel": "attention + Mamba",
     "conv": "short convolution",
+    "cross": "cross-attention",
     None: "no mixer",
 }
 _FFN_TAG = {"dense": "dense", "moe": "moe"}
@@ -93,9 +107,16 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
             label=f"{stack} ({_mixer_label(model, g)}, {_FFN_LABEL[g.ffn]})",
             count=g.count,
             m=m,
-            n=min(seq_len, g.window_size or window) if g.window else seq_len,
+            n=0
+            if g.mixer == "cross"
+            else min(seq_len, g.window_size or window)
+            if g.window
+            else seq_len,
             causal=model.decoder,
             moe=g.ffn == "moe",
+            # Mllama's cross-attention layers: K/V of the vision tokens in prefill, cached after.
+            cross_n=model.cross_tokens if g.mixer == "cross" else None,
+            cross_kv=g.mixer == "cross" and phase is Phase.PREFILL,
             group=g,
         )
         for g, prefix in zip(groups, _prefixes(groups), strict=True)
@@ -155,6 +176,8 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     assert group is not None
     if group.mixer == "conv":
         return short_conv_ops(model, plan, b)
+    if group.mixer == "cross":  # cross-attention alone (Mllama), no rotary
+        return _cross_attention(model, plan, b)
     ops = mamba_ops(model, plan, b) if group.has_mamba else []
     if group.has_attention:
         update = {**group.overrides, **({"rotary_dim": None} if group.no_rope else {})}

@@ -142,7 +142,7 @@ class GlobalLocal(BaseModel):
     """Odd layers' blocks staggered by half a block (``stagger_local_blocks``)."""
 
 
-Mixer = Literal["attention", "mamba", "parallel", "conv"]
+Mixer = Literal["attention", "mamba", "parallel", "conv", "cross"]
 FfnKind = Literal["dense", "moe"]
 
 
@@ -160,8 +160,9 @@ class LayerGroup(BaseModel):
     mixer: Mixer | None
     """Token mixer: ``attention``, ``mamba`` (``ModelConfig.ssm``), ``parallel`` (attention and
     Mamba side by side on the same normed input, their outputs summed: Falcon-H1), ``conv`` (LFM2's
-    gated short convolution, ``ModelConfig.short_conv_kernel`` taps); ``None``: none (a Nemotron-H
-    MLP or MoE layer)."""
+    gated short convolution, ``ModelConfig.short_conv_kernel`` taps), ``cross`` (cross-attention
+    alone, to ``ModelConfig.cross_tokens`` tokens: Mllama's cross-attention layers); ``None``: none
+    (a Nemotron-H MLP or MoE layer)."""
     ffn: FfnKind | None
     """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H
     Mamba or attention layer)."""

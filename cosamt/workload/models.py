@@ -276,6 +276,10 @@ class ModelConfig(BaseModel):
     conv_groups: ConvGroups | None = None
     """SqueezeBERT: every projection a grouped 1x1 convolution (block-diagonal GEMMs);
     ``None``: dense projections."""
+    cross_tokens: PositiveInt | None = None
+    """Tokens the ``cross`` layer groups attend to (Mllama's vision tokens: the projected output
+    of its vision tower, computed once in prefill, their K/V cached in decode); ``None``: no
+    such groups."""
     fourier_mixing: bool = False
     """FNet: the real part of a 2D discrete Fourier transform over the hidden and sequence axes
     in place of self-attention (:mod:`cosamt.workload.fourier`; ``n_heads`` and the head shape
@@ -463,6 +467,10 @@ class ModelConfig(BaseModel):
             )
         if self.mla or self.norm_position != "pre":
             raise ValueError("layer_groups: pre-norm blocks without MLA only")
+        if any(g.mixer == "cross" for g in groups) != (self.cross_tokens is not None):
+            raise ValueError(
+                "layer_groups: cross_tokens is needed exactly when a group's mixer is cross"
+            )
         if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
             raise ValueError(
                 "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"
@@ -517,6 +525,8 @@ class ModelConfig(BaseModel):
                 )
 
     def _check_layer_kinds(self) -> None:
+        if self.cross_tokens is not None and self.layer_groups is None:
+            raise ValueError("cross_tokens needs layer_groups (the cross-attention layers)")
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):
