@@ -1,12 +1,12 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
-(read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model. Used by tests/test_hf_corpus.py and
+(read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model, RWKV. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
 
 from typing import Any
 
-MISC = ("dory", "neomme", "fnet", "mllama")
+MISC = ("dory", "neomme", "fnet", "mllama", "rwkv")
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -40,7 +40,8 @@ def dory_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
 
 def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs per kind of block of one of MISC's types."""
-    formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs, "mllama": mllama_macs}
+    formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
+                "mllama": mllama_macs, "rwkv": rwkv_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -87,3 +88,15 @@ def mllama_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     n_cross = len(set(text["cross_attention_layers"]))
     n_self = text["num_hidden_layers"] - n_cross
     return {"dense": n_cross * (cross + mlp) + n_self * (self_attn + mlp)}
+
+
+def rwkv_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """RwkvBlock (RWKV-4, Peng et al. 2023, sec. 4): RwkvSelfAttention's key, value and
+    receptance (hidden -> attention_hidden_size) and output (back) projections, the WKV
+    recurrence elementwise (no MACs); RwkvFeedForward's key (hidden -> intermediate_size, 4 x
+    hidden when None), value (back) and receptance (hidden -> hidden)."""
+    d = cfg["hidden_size"]
+    att = cfg.get("attention_hidden_size") or d
+    ff = cfg.get("intermediate_size") or 4 * d
+    layer = 3 * m * d * att + m * att * d + 2 * m * d * ff + m * d * d
+    return {"dense": cfg["num_hidden_layers"] * layer}

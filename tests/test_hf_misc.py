@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_misc_formulas import dory_macs, fnet_macs, mllama_macs, neomme_macs
+from hf_misc_formulas import dory_macs, fnet_macs, mllama_macs, neomme_macs, rwkv_macs
 from support import hf_cli_run, solved_operators
 
 from cosamt.errors import InputError
@@ -120,6 +120,27 @@ def test_mllama_cross_attention_layers() -> None:
     assert refused({**cfg, "text_config": text}) == ["hf_config.cross_attention_layers"]
 
 
+def test_rwkv_time_and_channel_mixing() -> None:
+    """No attention: the WKV recurrence is vector work per channel and token, the same per
+    token in decode (no KV cache grows); attention_hidden_size and intermediate_size default
+    to hidden and 4 x hidden (RwkvSelfAttention, RwkvFeedForward)."""
+    cfg = corpus("rwkv")
+    assert macs(cfg, 64) == rwkv_macs(cfg, 64)
+    bare = {k: v for k, v in cfg.items() if k not in ("attention_hidden_size", "intermediate_size")}
+    bare["hidden_size"] = 512
+    assert macs(bare, 8) == rwkv_macs(bare, 8)
+    model = config_from_dict(cfg, source="test")
+    short, long = (
+        {op.name: op for op in build_workload(model, Phase.DECODE, 1, n).operators}
+        for n in (16, 4096)
+    )
+    assert "qk" not in short and short["wkv"].vector_ops == 23 * 4096
+    assert {k: v.vector_ops + v.macs for k, v in short.items()} == {
+        k: v.vector_ops + v.macs for k, v in long.items()
+    }
+    assert "hf_config.attention_hidden_size" in refused({**cfg, "attention_hidden_size": -1})
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -151,6 +172,8 @@ TINY = {
         "vision_config": {"model_type": "mllama_vision_model", "image_size": 28, "patch_size": 14,
                           "max_num_tiles": 2, "hidden_size": 16, "attention_heads": 2},
     },
+    "rwkv": {"model_type": "rwkv", "hidden_size": 32, "attention_hidden_size": 16,
+             "intermediate_size": 48, "num_hidden_layers": 2, "vocab_size": 64},
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -165,12 +188,15 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
     cfg = TINY[model_type]
     seq = 8
     operators, report = hf_cli_run(tmp_path, cfg, seq)
-    formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs, "mllama": mllama_macs}
+    formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
+                "mllama": mllama_macs, "rwkv": rwkv_macs}  # fmt: skip
     formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
     assert report is not None and report["total"]["all_optimal"] is True
     if model_type == "fnet":
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
+    if model_type == "rwkv":
+        assert {"wkv", "tm_key", "cm_value"} <= solved_operators(report)
     if model_type == "mllama":  # 2 tiles x (2^2 + 1) vision tokens
         assert {"cross.xkv_proj", "cross.xqk", "cross.xav"} <= solved_operators(report)

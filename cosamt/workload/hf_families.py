@@ -291,7 +291,6 @@ GLOBAL_HEAD_DIM_TYPES = frozenset(
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
-    "rwkv": "RWKV's recurrent time mixing is not modelled",
     "xlstm": "xLSTM's recurrent blocks are not modelled",
     "xlnet": "XLNet's two-stream relative attention is not modelled",
     "prophetnet": "ProphetNet's n-stream self-attention is not modelled",

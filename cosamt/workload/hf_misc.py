@@ -15,6 +15,8 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
   ``MllamaTextCrossAttention``; the language model of ``mllama``): the layers at
   ``cross_attention_layers`` are cross-attention alone (a ``cross`` layer group) to the vision
   tokens, the others Llama's self-attention layers; every layer the gated MLP.
+* ``rwkv`` (``RwkvBlock``, ``RwkvSelfAttention``, ``RwkvFeedForward``): RWKV-4's time and
+  channel mixing (``ModelConfig.rwkv``: :mod:`cosamt.workload.rwkv_ops`).
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -31,7 +33,7 @@ from cosamt.workload.hf_layers import _groups
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"dory", "neomme", "fnet", "mllama_text_model"})
+TYPES = frozenset({"dory", "neomme", "fnet", "mllama_text_model", "rwkv"})
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
 READ_KEYS: dict[str, frozenset[str]] = {
     "neomme": frozenset({"per_layer_config"}),
@@ -52,6 +54,12 @@ def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
         return _dory_normalise(data)
     if model_type == "fnet":  # no attention heads: a placeholder the Fourier mixing ignores
         return {"num_attention_heads": 1, **data}
+    if model_type == "rwkv":  # RwkvFeedForward: 4 x hidden when intermediate_size is None
+        d = data.get("hidden_size", 4096)
+        ff = data.get("intermediate_size")
+        width = 4 * d if ff is None and isinstance(d, int) else ff
+        # RwkvFeedForward's activation: torch.square(torch.relu(key)), no config field.
+        return {**data, "num_attention_heads": 1, "intermediate_size": width, "hidden_act": "relu2"}
     if model_type == "neomme":  # per_layer_config is read here (layer groups), not generically
         return {k: v for k, v in data.items() if k != "per_layer_config"} | {
             "_per_layer_config": data.get("per_layer_config")
@@ -86,6 +94,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _fnet(r, base)
     if model_type == "mllama_text_model":
         return _mllama(r, base)
+    if model_type == "rwkv":
+        return _rwkv(r, base)
     return _neomme(r, base)
 
 
@@ -373,3 +383,29 @@ def _mllama(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "per element) are not counted"
     )
     return {"layer_groups": _groups(out), "cross_tokens": tokens, "norm_position": "pre"}
+
+
+def _rwkv(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """RwkvSelfAttention: key, value, receptance (hidden -> attention_hidden_size, the hidden
+    size when None) and output projections around the WKV recurrence; RwkvFeedForward: key
+    (hidden -> intermediate_size), squared ReLU, value, receptance (hidden -> hidden)."""
+    width = r.data.get("attention_hidden_size") or base.get("d_model")
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        r.refuse("attention_hidden_size", f"a positive integer expected (got {width!r})")
+        return {}
+    r.assumed.append(
+        "rwkv: no attention heads (num_attention_heads is a placeholder, unused); LayerNorms "
+        "(RwkvBlock's ln1, ln2)"
+    )
+    return {
+        "rwkv": {"attention_width": width},
+        "n_heads": 1,
+        "n_kv_heads": None,
+        "head_dim": None,
+        "rotary_dim": None,
+        "sliding_window": None,
+        "activation": "relu2",
+        "norm": "layernorm",
+        "norm_position": "pre",
+        "decoder": True,
+    }

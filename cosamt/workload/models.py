@@ -37,6 +37,7 @@ from cosamt.workload.layer_kinds import (
 )
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
+from cosamt.workload.rwkv import Rwkv
 from cosamt.workload.transducer import Transducer
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
@@ -280,6 +281,11 @@ class ModelConfig(BaseModel):
     """Tokens the ``cross`` layer groups attend to (Mllama's vision tokens: the projected output
     of its vision tower, computed once in prefill, their K/V cached in decode); ``None``: no
     such groups."""
+    rwkv: Rwkv | None = None
+    """RWKV-4 blocks (:mod:`cosamt.workload.rwkv_ops`): time mixing (the WKV recurrence) and
+    channel mixing in place of attention and FFN (``d_ff``: the channel mix's key width;
+    ``n_heads`` and the head shape unused); a causal stack of those blocks only. ``None``:
+    Transformer blocks."""
     fourier_mixing: bool = False
     """FNet: the real part of a 2D discrete Fourier transform over the hidden and sequence axes
     in place of self-attention (:mod:`cosamt.workload.fourier`; ``n_heads`` and the head shape
@@ -337,7 +343,21 @@ class ModelConfig(BaseModel):
         self._check_addons()
         self._check_conformer()
         self._check_fourier()
+        self._check_rwkv()
         return self
+
+    def _check_rwkv(self) -> None:
+        if self.rwkv is None:
+            return
+        others: tuple[object, ...] = (self.layer_groups, self.ssm, self.linear_attention)
+        others += (self.sliding_window, self.encoder_layers, self.image_tokens, self.conformer)
+        others += (self.indexer, self.mobile, self.conv_groups, self.adapter, self.attention_gate)
+        plain = self.decoder and not (self.moe or self.mla or self.parallel or self.rotary_dim)
+        if not plain or self.fourier_mixing or any(v is not None for v in others):
+            raise ValueError(
+                "rwkv: a causal stack of RWKV blocks only (no MoE, MLA, rotary, window, layer "
+                "groups or other block structure)"
+            )
 
     def _check_fourier(self) -> None:
         if not self.fourier_mixing:
@@ -709,7 +729,9 @@ class ModelConfig(BaseModel):
 
     @property
     def attends(self) -> bool:
-        """Some layer has self-attention (not a pure Mamba stack)."""
+        """Some layer has self-attention (not a pure Mamba stack, not RWKV)."""
+        if self.rwkv is not None:
+            return False
         if self.layer_groups is not None:
             return any(g.has_attention for g in self.layer_groups)
         return self.ssm is None or self.mamba_layers < self.n_layers

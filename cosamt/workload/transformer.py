@@ -685,6 +685,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     if model.global_local is not None:  # Pegasus-X's encoder layer
         return global_local.block_ops(model, plan, b, plan.staggered)
+    if model.rwkv is not None:
+        from cosamt.workload import rwkv_ops  # it builds on this module
+
+        return rwkv_ops.block(model, plan, b)
     if model.mobile is not None:
         from cosamt.workload.mobilebert import mobile_block  # it builds on this module
 
@@ -856,9 +860,9 @@ def assumptions(
         from cosamt.workload import altup  # it builds on this module
 
         out += altup.assumptions(model)
-    from cosamt.workload import addons, fourier  # they build on this module
+    from cosamt.workload import addons, fourier, rwkv_ops  # they build on this module
 
-    out += addons.assumptions(model) + fourier.assumptions(model)
+    out += addons.assumptions(model) + fourier.assumptions(model) + rwkv_ops.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
