@@ -1,12 +1,13 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
-(read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model, RWKV. Used by tests/test_hf_corpus.py and
+(read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model,
+RWKV, Recurrent Gemma. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
 
 from typing import Any
 
-MISC = ("dory", "neomme", "fnet", "mllama", "rwkv")
+MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma")
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -41,7 +42,8 @@ def dory_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
 def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs per kind of block of one of MISC's types."""
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
-                "mllama": mllama_macs, "rwkv": rwkv_macs}  # fmt: skip
+                "mllama": mllama_macs, "rwkv": rwkv_macs,
+                "recurrent_gemma": recurrent_gemma_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -100,3 +102,23 @@ def rwkv_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     ff = cfg.get("intermediate_size") or 4 * d
     layer = 3 * m * d * att + m * att * d + 2 * m * d * ff + m * d * d
     return {"dense": cfg["num_hidden_layers"] * layer}
+
+
+def recurrent_gemma_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """RecurrentGemmaModel (Griffin, De et al. 2024): layer i is block_types[i % len] (the
+    config's layers_block_type). RecurrentGemmaRecurrentBlock: linear_y and linear_x (hidden ->
+    lru_width), a depthwise conv1d of conv1d_width taps, RecurrentGemmaRglru's two gates
+    (torch.baddbmm with num_attention_heads blocks of (lru_width / heads)^2), linear_out.
+    RecurrentGemmaAttention: q, k, v, o, causal keys within attention_window_size.
+    RecurrentGemmaMlp on every layer: gate, up, down of intermediate_size // 2."""
+    d, heads, kv, dh = (cfg[k] for k in ("hidden_size", "num_attention_heads",
+                                          "num_key_value_heads", "head_dim"))  # fmt: skip
+    w, block = cfg["lru_width"], cfg["lru_width"] // heads
+    recurrent = 2 * m * d * w + m * w * cfg["conv1d_width"] + 2 * m * heads * block * block
+    recurrent += m * w * d
+    n = min(m, cfg["attention_window_size"])
+    attention = m * d * (heads + 2 * kv) * dh + 2 * heads * m * n * dh + m * heads * dh * d
+    mlp = 3 * m * d * (cfg["intermediate_size"] // 2)
+    kinds = cfg["block_types"]
+    layers = [kinds[i % len(kinds)] for i in range(cfg["num_hidden_layers"])]
+    return {"dense": sum((recurrent if k == "recurrent" else attention) + mlp for k in layers)}

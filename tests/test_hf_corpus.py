@@ -57,9 +57,9 @@ MIN_ACCEPTED = {
     # gemma3n, gemma3n_text (AltUp, LAuReL, activation sparsity: tests/hf_layer_formulas.py);
     # + big_bird (block-sparse: tests/hf_local_formulas.py);
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
-    # + dory (looped layers), mllama (cross-attention layers), rwkv (time and channel mixing:
-    # tests/hf_misc_formulas.py)
-    "decoder-only": 114,
+    # + dory (looped layers), mllama (cross-attention layers), rwkv (time and channel mixing),
+    # recurrent_gemma (RG-LRU blocks: tests/hf_misc_formulas.py)
+    "decoder-only": 115,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
     # ConvBERT, Nystromformer, YOSO, MRA refused; + neomme (per-layer windows, gated output),
     # fnet (Fourier mixing as DFT GEMMs: tests/hf_misc_formulas.py)

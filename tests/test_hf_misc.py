@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_misc_formulas import dory_macs, fnet_macs, mllama_macs, neomme_macs, rwkv_macs
+from hf_misc_formulas import (
+    dory_macs,
+    fnet_macs,
+    mllama_macs,
+    neomme_macs,
+    recurrent_gemma_macs,
+    rwkv_macs,
+)
 from support import hf_cli_run, solved_operators
 
 from cosamt.errors import InputError
@@ -141,6 +148,20 @@ def test_rwkv_time_and_channel_mixing() -> None:
     assert "hf_config.attention_hidden_size" in refused({**cfg, "attention_hidden_size": -1})
 
 
+def test_recurrent_gemma_blocks() -> None:
+    """26 layers of (recurrent, recurrent, attention): 18 RG-LRU blocks, 8 local-attention
+    layers whose keys stop at the 2048-token window (4096 tokens here)."""
+    cfg = corpus("recurrent_gemma")
+    model = config_from_dict(cfg, source="test")
+    assert {g.mixer: g.count for g in model.layer_groups or ()} == {"rglru": 18, "attention": 8}
+    for m in (16, 4096):
+        assert macs(cfg, m) == recurrent_gemma_macs(cfg, m)
+    ops = {op.name: op for op in build_workload(model, Phase.DECODE, 1, 8192).operators}
+    assert ops["attn.qk"].dims["n"] == 2048 and "rec.qk" not in ops
+    assert ops["rec.rg_gates"].macs == 2 * 10 * 256 * 256
+    assert "hf_config.block_types" in refused({**cfg, "block_types": ["recurrent", "mlp"]})
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -174,6 +195,14 @@ TINY = {
     },
     "rwkv": {"model_type": "rwkv", "hidden_size": 32, "attention_hidden_size": 16,
              "intermediate_size": 48, "num_hidden_layers": 2, "vocab_size": 64},
+    "recurrent_gemma": {
+        "model_type": "recurrent_gemma", "hidden_size": 32, "intermediate_size": 96,
+        "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 8, "lru_width": 32,
+        "num_hidden_layers": 3, "attention_window_size": 4, "conv1d_width": 4,
+        "hidden_activation": "gelu_pytorch_tanh", "rms_norm_eps": 1e-6,
+        "block_types": ["recurrent", "attention"],
+        "rope_parameters": {"partial_rotary_factor": 0.5, "rope_theta": 1e4, "rope_type": "default"},
+    },
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -189,13 +218,16 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
     seq = 8
     operators, report = hf_cli_run(tmp_path, cfg, seq)
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
-                "mllama": mllama_macs, "rwkv": rwkv_macs}  # fmt: skip
+                "mllama": mllama_macs, "rwkv": rwkv_macs,
+                "recurrent_gemma": recurrent_gemma_macs}  # fmt: skip
     formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
     assert report is not None and report["total"]["all_optimal"] is True
     if model_type == "fnet":
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
+    if model_type == "recurrent_gemma":
+        assert {"rec.rg_gates", "rec.rg_lru", "attn.qk"} <= solved_operators(report)
     if model_type == "rwkv":
         assert {"wkv", "tm_key", "cm_value"} <= solved_operators(report)
     if model_type == "mllama":  # 2 tiles x (2^2 + 1) vision tokens

@@ -17,6 +17,11 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
   tokens, the others Llama's self-attention layers; every layer the gated MLP.
 * ``rwkv`` (``RwkvBlock``, ``RwkvSelfAttention``, ``RwkvFeedForward``): RWKV-4's time and
   channel mixing (``ModelConfig.rwkv``: :mod:`cosamt.workload.rwkv_ops`).
+* ``recurrent_gemma`` (``RecurrentGemmaDecoderLayer``, ``RecurrentGemmaRecurrentBlock``,
+  ``RecurrentGemmaAttention``, ``RecurrentGemmaMlp``): ``block_types`` repeated over the
+  layers, Griffin's recurrent block (a layer group of mixer ``rglru``:
+  :mod:`cosamt.workload.rglru`) or local attention (``attention_window_size``), every layer the
+  gated MLP of ``intermediate_size // 2``.
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -33,11 +38,12 @@ from cosamt.workload.hf_layers import _groups
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"dory", "neomme", "fnet", "mllama_text_model", "rwkv"})
+TYPES = frozenset({"dory", "neomme", "fnet", "mllama_text_model", "rwkv", "recurrent_gemma"})
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
 READ_KEYS: dict[str, frozenset[str]] = {
     "neomme": frozenset({"per_layer_config"}),
     "mllama_text_model": frozenset({"cross_attention_layers"}),
+    "recurrent_gemma": frozenset({"block_types"}),
 }
 # Mllama's vision tokens, carried from the composite config to its text config.
 VISION_TOKENS_KEY = "_mllama_vision_tokens"
@@ -96,6 +102,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _mllama(r, base)
     if model_type == "rwkv":
         return _rwkv(r, base)
+    if model_type == "recurrent_gemma":
+        return _recurrent_gemma(r, base)
     return _neomme(r, base)
 
 
@@ -408,4 +416,48 @@ def _rwkv(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "norm": "layernorm",
         "norm_position": "pre",
         "decoder": True,
+    }
+
+
+_GRIFFIN_BLOCKS = {"recurrent": "rglru", "attention": "attention"}
+
+
+def _recurrent_gemma(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """RecurrentGemmaConfig.layers_block_type: (block_types x 100)[:num_hidden_layers],
+    recurrent -> RecurrentGemmaRecurrentBlock, attention -> RecurrentGemmaAttention (causal,
+    create_sliding_window_causal_mask of attention_window_size); RecurrentGemmaMlp:
+    down(act(gate(x)) * up(x)) of intermediate_size // 2; RMSNorms before both sublayers."""
+    layers = base["n_layers"]
+    kinds = r.data.get("block_types", ["recurrent", "recurrent", "attention"])
+    if not isinstance(kinds, list) or not kinds or not set(kinds) <= set(_GRIFFIN_BLOCKS):
+        r.refuse("block_types", f"a list of recurrent / attention expected (got {kinds!r})")
+        return {}
+    ff, act = base.get("d_ff"), base.get("activation")
+    window = _count(r, "attention_window_size", 2048, minimum=1)
+    width = _count(r, "lru_width", base.get("d_model") or 0, minimum=1)
+    taps = _count(r, "conv1d_width", 4, minimum=1)
+    heads = base.get("n_heads")
+    if None in (window, width, taps) or not ff or act not in _GATED or not heads:
+        if act not in _GATED:
+            r.refuse("hidden_activation", f"the MLP's act(gate) * up with {act!r} not modelled")
+        return {}
+    assert width is not None
+    if width % heads:
+        r.refuse("lru_width", f"{width} is not a multiple of num_attention_heads {heads}")
+        return {}
+    run = (kinds * (layers // len(kinds) + 1))[:layers]
+    out = [{"mixer": _GRIFFIN_BLOCKS[k], "ffn": "dense", "window": k == "attention"} for k in run]
+    r.assumed.append(
+        "recurrent_gemma: the MLP of intermediate_size // 2 (RecurrentGemmaMlp); the "
+        "embedding's sqrt(hidden) normaliser, the biases and the logits soft cap are not counted"
+    )
+    return {
+        "d_ff": ff // 2,
+        "activation": _GATED[act],
+        "norm": "rmsnorm",
+        "norm_position": "pre",
+        "sliding_window": window,
+        "sliding_layers": None,
+        "rglru": {"width": width, "blocks": heads, "conv_kernel": taps},
+        "layer_groups": _groups(out),
     }

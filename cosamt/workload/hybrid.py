@@ -33,6 +33,7 @@ from cosamt.workload.per_layer import (
     shared_kv_attention,
 )
 from cosamt.workload.recurrent import mamba_ops
+from cosamt.workload.rglru import rglru_ops
 from cosamt.workload.short_conv import short_conv_ops
 from cosamt.workload.transformer import (
     BlockPlan,
@@ -49,6 +50,7 @@ _MIXER_TAG = {
     "parallel": "hybrid",
     "conv": "conv",
     "cross": "cross",
+    "rglru": "rec",
 }
 _MIXER_LABEL = {
     "attention": "attention",
@@ -56,6 +58,7 @@ _MIXER_LABEL = {
     "parallel": "attention + Mamba",
     "conv": "short convolution",
     "cross": "cross-attention",
+    "rglru": "RG-LRU recurrent block",
     None: "no mixer",
 }
 _FFN_TAG = {"dense": "dense", "moe": "moe"}
@@ -178,6 +181,8 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         return short_conv_ops(model, plan, b)
     if group.mixer == "cross":  # cross-attention alone (Mllama), no rotary
         return _cross_attention(model, plan, b)
+    if group.mixer == "rglru":  # Griffin's recurrent block (Recurrent Gemma)
+        return rglru_ops(model, plan, b)
     ops = mamba_ops(model, plan, b) if group.has_mamba else []
     if group.has_attention:
         update = {**group.overrides, **({"rotary_dim": None} if group.no_rope else {})}

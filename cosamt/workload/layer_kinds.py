@@ -142,7 +142,25 @@ class GlobalLocal(BaseModel):
     """Odd layers' blocks staggered by half a block (``stagger_local_blocks``)."""
 
 
-Mixer = Literal["attention", "mamba", "parallel", "conv", "cross"]
+class Rglru(BaseModel):
+    """Griffin's recurrent block (De et al. 2024, arXiv:2402.19427; transformers'
+    ``RecurrentGemmaRecurrentBlock``, ``RecurrentGemmaRglru``): two branches of ``width``
+    channels, a depthwise causal convolution and the Real-Gated Linear Recurrent Unit (input and
+    recurrence gates from block-diagonal projections of ``blocks`` blocks) on one, GELU on the
+    other, their product projected back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    width: PositiveInt
+    """Channels of the recurrence (``lru_width``)."""
+    blocks: PositiveInt
+    """Diagonal blocks of the two gates' projections (``num_attention_heads``): each
+    ``width / blocks`` square."""
+    conv_kernel: PositiveInt
+    """Taps of the depthwise causal convolution (``conv1d_width``)."""
+
+
+Mixer = Literal["attention", "mamba", "parallel", "conv", "cross", "rglru"]
 FfnKind = Literal["dense", "moe"]
 
 
@@ -161,7 +179,8 @@ class LayerGroup(BaseModel):
     """Token mixer: ``attention``, ``mamba`` (``ModelConfig.ssm``), ``parallel`` (attention and
     Mamba side by side on the same normed input, their outputs summed: Falcon-H1), ``conv`` (LFM2's
     gated short convolution, ``ModelConfig.short_conv_kernel`` taps), ``cross`` (cross-attention
-    alone, to ``ModelConfig.cross_tokens`` tokens: Mllama's cross-attention layers); ``None``: none
+    alone, to ``ModelConfig.cross_tokens`` tokens: Mllama's cross-attention layers), ``rglru``
+    (Griffin's recurrent block, ``ModelConfig.rglru``: Recurrent Gemma); ``None``: none
     (a Nemotron-H MLP or MoE layer)."""
     ffn: FfnKind | None
     """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H

@@ -33,6 +33,7 @@ from cosamt.workload.layer_kinds import (
     Indexer,
     LayerGroup,
     LinearAttention,
+    Rglru,
     StateSpace,
 )
 from cosamt.workload.neighbourhood import Neighbourhood
@@ -281,6 +282,9 @@ class ModelConfig(BaseModel):
     """Tokens the ``cross`` layer groups attend to (Mllama's vision tokens: the projected output
     of its vision tower, computed once in prefill, their K/V cached in decode); ``None``: no
     such groups."""
+    rglru: Rglru | None = None
+    """Griffin's recurrent blocks on the ``layer_groups`` of mixer ``rglru`` (Recurrent Gemma:
+    :mod:`cosamt.workload.rglru`); ``None``: no such groups."""
     rwkv: Rwkv | None = None
     """RWKV-4 blocks (:mod:`cosamt.workload.rwkv_ops`): time mixing (the WKV recurrence) and
     channel mixing in place of attention and FFN (``d_ff``: the channel mix's key width;
@@ -487,6 +491,10 @@ class ModelConfig(BaseModel):
             )
         if self.mla or self.norm_position != "pre":
             raise ValueError("layer_groups: pre-norm blocks without MLA only")
+        if any(g.mixer == "rglru" for g in groups) != (self.rglru is not None):
+            raise ValueError("layer_groups: rglru is needed exactly when a group's mixer is rglru")
+        if self.rglru is not None and self.rglru.width % self.rglru.blocks:
+            raise ValueError("rglru: blocks must divide width")
         if any(g.mixer == "cross" for g in groups) != (self.cross_tokens is not None):
             raise ValueError(
                 "layer_groups: cross_tokens is needed exactly when a group's mixer is cross"
@@ -545,6 +553,8 @@ class ModelConfig(BaseModel):
                 )
 
     def _check_layer_kinds(self) -> None:
+        if self.rglru is not None and self.layer_groups is None:
+            raise ValueError("rglru needs layer_groups (the recurrent layers)")
         if self.cross_tokens is not None and self.layer_groups is None:
             raise ValueError("cross_tokens needs layer_groups (the cross-attention layers)")
         if self.short_conv_kernel is not None and self.layer_groups is None:

@@ -860,9 +860,10 @@ def assumptions(
         from cosamt.workload import altup  # it builds on this module
 
         out += altup.assumptions(model)
-    from cosamt.workload import addons, fourier, rwkv_ops  # they build on this module
+    from cosamt.workload import addons, fourier, rglru, rwkv_ops  # they build on this module
 
     out += addons.assumptions(model) + fourier.assumptions(model) + rwkv_ops.assumptions(model)
+    out += rglru.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
