@@ -1,13 +1,13 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
 (read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model,
-RWKV, Recurrent Gemma. Used by tests/test_hf_corpus.py and
+RWKV, Recurrent Gemma, ConvBERT. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
 
 from typing import Any
 
-MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma")
+MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma", "convbert")
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -43,7 +43,7 @@ def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs per kind of block of one of MISC's types."""
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
-                "recurrent_gemma": recurrent_gemma_macs}  # fmt: skip
+                "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -122,3 +122,19 @@ def recurrent_gemma_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     kinds = cfg["block_types"]
     layers = [kinds[i % len(kinds)] for i in range(cfg["num_hidden_layers"])]
     return {"dense": sum((recurrent if k == "recurrent" else attention) + mlp for k in layers)}
+
+
+def convbert_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """ConvBertLayer (Jiang et al. 2020, sec. 3): ConvBertSelfAttention with h =
+    num_attention_heads // head_ratio heads of a = (hidden // h) // 2 features, A = h a:
+    query, key, value (hidden -> A); key_conv_attn_layer, a SeparableConv1D (depthwise k taps
+    over hidden, pointwise hidden -> A); conv_kernel_layer (A -> h k); conv_out_layer (hidden ->
+    A); the unfolded span times its kernel (a x k per head and token); QK^T and PV over m keys;
+    ConvBertSelfOutput's dense (2 A = hidden -> hidden); the intermediate and output denses."""
+    d, ff, k = cfg["hidden_size"], cfg["intermediate_size"], cfg["conv_kernel_size"]
+    h = max(1, cfg["num_attention_heads"] // cfg["head_ratio"])
+    a = (d // h) // 2
+    width = h * a
+    span = m * d * k + m * d * width + m * width * h * k + m * d * width + m * h * a * k
+    attention = 3 * m * d * width + 2 * h * m * m * a + m * 2 * width * d
+    return {"dense": cfg["num_hidden_layers"] * (span + attention + 2 * m * d * ff)}

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from hf_misc_formulas import (
+    convbert_macs,
     dory_macs,
     fnet_macs,
     mllama_macs,
@@ -162,6 +163,21 @@ def test_recurrent_gemma_blocks() -> None:
     assert "hf_config.block_types" in refused({**cfg, "block_types": ["recurrent", "mlp"]})
 
 
+def test_convbert_mixed_attention() -> None:
+    """6 attention heads and 6 span-convolution heads of 64 features (12 // head_ratio 2);
+    every span operator per token, so it grows linearly with the tokens, attention's scores
+    quadratically."""
+    cfg = corpus("convbert")
+    for m in (16, 512):
+        assert macs(cfg, m) == convbert_macs(cfg, m)
+    model = config_from_dict(cfg, source="test")
+    ops = {op.name: op for op in build_workload(model, Phase.PREFILL, 1, 64).operators}
+    assert ops["span_conv"].macs == 64 * 6 * 64 * 9 and ops["qk"].macs == 6 * 64 * 64 * 64
+    assert ops["out_proj"].dims["e"] == 768
+    assert "hf_config.num_groups" in refused({**cfg, "num_groups": 2})
+    assert "hf_config.conv_kernel_size" in refused({**cfg, "conv_kernel_size": 8})
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -203,6 +219,11 @@ TINY = {
         "block_types": ["recurrent", "attention"],
         "rope_parameters": {"partial_rotary_factor": 0.5, "rope_theta": 1e4, "rope_type": "default"},
     },
+    "convbert": {
+        "model_type": "convbert", "hidden_size": 32, "intermediate_size": 48,
+        "num_attention_heads": 4, "head_ratio": 2, "conv_kernel_size": 3, "num_groups": 1,
+        "num_hidden_layers": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
+    },
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -219,7 +240,7 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
     operators, report = hf_cli_run(tmp_path, cfg, seq)
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
-                "recurrent_gemma": recurrent_gemma_macs}  # fmt: skip
+                "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs}  # fmt: skip
     formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
@@ -228,6 +249,8 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
     if model_type == "recurrent_gemma":
         assert {"rec.rg_gates", "rec.rg_lru", "attn.qk"} <= solved_operators(report)
+    if model_type == "convbert":
+        assert {"span_conv", "span_kernel", "qk"} <= solved_operators(report)
     if model_type == "rwkv":
         assert {"wkv", "tm_key", "cm_value"} <= solved_operators(report)
     if model_type == "mllama":  # 2 tiles x (2^2 + 1) vision tokens

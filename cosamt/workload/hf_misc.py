@@ -22,6 +22,10 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
   layers, Griffin's recurrent block (a layer group of mixer ``rglru``:
   :mod:`cosamt.workload.rglru`) or local attention (``attention_window_size``), every layer the
   gated MLP of ``intermediate_size // 2``.
+* ``convbert`` (``ConvBertSelfAttention``, ``SeparableConv1D``, ``ConvBertSelfOutput``): BERT's
+  post-norm block with mixed attention, ``num_attention_heads // head_ratio`` attention heads
+  beside as many span-based dynamic convolution heads (``span_kernel``:
+  :mod:`cosamt.workload.convbert`).
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -38,12 +42,15 @@ from cosamt.workload.hf_layers import _groups
 if TYPE_CHECKING:
     from cosamt.workload.hf import _Reader
 
-TYPES = frozenset({"dory", "neomme", "fnet", "mllama_text_model", "rwkv", "recurrent_gemma"})
+TYPES = frozenset(
+    {"dory", "neomme", "fnet", "mllama_text_model", "rwkv", "recurrent_gemma", "convbert"}
+)
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
 READ_KEYS: dict[str, frozenset[str]] = {
     "neomme": frozenset({"per_layer_config"}),
     "mllama_text_model": frozenset({"cross_attention_layers"}),
     "recurrent_gemma": frozenset({"block_types"}),
+    "convbert": frozenset({"conv_kernel_size"}),
 }
 # Mllama's vision tokens, carried from the composite config to its text config.
 VISION_TOKENS_KEY = "_mllama_vision_tokens"
@@ -104,6 +111,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _rwkv(r, base)
     if model_type == "recurrent_gemma":
         return _recurrent_gemma(r, base)
+    if model_type == "convbert":
+        return _convbert(r, base)
     return _neomme(r, base)
 
 
@@ -460,4 +469,45 @@ def _recurrent_gemma(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "sliding_layers": None,
         "rglru": {"width": width, "blocks": heads, "conv_kernel": taps},
         "layer_groups": _groups(out),
+    }
+
+
+def _convbert(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """ConvBertSelfAttention: num_attention_heads // head_ratio heads (1 when that is 0) of
+    (hidden // heads) // 2 features for attention and as many for the convolution;
+    ConvBertSelfOutput: dense(hidden -> hidden) on their concatenation, so 2 x heads x head
+    size must be the hidden size; ConvBertIntermediate / ConvBertOutput: nn.Linear when
+    num_groups is 1 (GroupedLinearLayer otherwise)."""
+    heads, d = base.get("n_heads"), base.get("d_model")
+    ratio = _count(r, "head_ratio", 2, minimum=1)
+    taps = _count(r, "conv_kernel_size", 9, minimum=1)
+    groups = r.data.get("num_groups", 1)
+    if groups != 1:
+        r.refuse(
+            "num_groups",
+            f"grouped FFN projections (GroupedLinearLayer, {groups!r}) are not modelled",
+        )
+    if ratio is None or taps is None or not heads or not d or r.problems:
+        return {}
+    h = max(1, heads // ratio)
+    size = (d // h) // 2
+    if 2 * h * size != d or taps % 2 == 0:
+        r.refuse(
+            "head_ratio" if taps % 2 else "conv_kernel_size",
+            f"{h} heads of {size} features twice must be the hidden size {d}, with an odd kernel "
+            f"({taps}) (ConvBertSelfOutput's dense and the unfold's padding)",
+        )
+        return {}
+    r.assumed.append(
+        f"convbert: {h} attention heads (num_attention_heads // head_ratio) and {h} convolution "
+        f"heads of {size} features; the embeddings' projection (embedding_size) is not modelled"
+    )
+    return {
+        "n_heads": h,
+        "n_kv_heads": None,
+        "head_dim": size,
+        "span_kernel": taps,
+        "decoder": False,
+        "norm": "layernorm",
+        "norm_position": "post",
     }

@@ -282,6 +282,12 @@ class ModelConfig(BaseModel):
     """Tokens the ``cross`` layer groups attend to (Mllama's vision tokens: the projected output
     of its vision tower, computed once in prefill, their K/V cached in decode); ``None``: no
     such groups."""
+    span_kernel: PositiveInt | None = None
+    """ConvBERT's mixed attention (:mod:`cosamt.workload.convbert`): beside the ``n_heads``
+    attention heads of ``head_dim``, as many span-based dynamic convolution heads of this many
+    taps (``conv_kernel_size``), their outputs concatenated (2 x ``n_heads`` x ``head_dim``
+    features) into the output projection; a bidirectional encoder of plain dense blocks only.
+    ``None``: plain attention."""
     rglru: Rglru | None = None
     """Griffin's recurrent blocks on the ``layer_groups`` of mixer ``rglru`` (Recurrent Gemma:
     :mod:`cosamt.workload.rglru`); ``None``: no such groups."""
@@ -348,6 +354,25 @@ class ModelConfig(BaseModel):
         self._check_conformer()
         self._check_fourier()
         self._check_rwkv()
+        if self.span_kernel is not None and (
+            self.decoder
+            or self.moe
+            or self.mla
+            or self.parallel
+            or self.rotary_dim is not None
+            or self.gated
+            or self.fourier_mixing
+            or self.encoder_layers is not None
+            or self.sliding_window is not None
+            or self.layer_groups is not None
+            or self.mobile is not None
+            or self.conv_groups is not None
+            or self.adapter is not None
+            or self.attention_gate is not None
+        ):
+            raise ValueError(
+                "span_kernel: a bidirectional encoder of dense blocks with a plain FFN only"
+            )
         return self
 
     def _check_rwkv(self) -> None:

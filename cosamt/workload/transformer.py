@@ -468,6 +468,10 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         from cosamt.workload import recurrent  # it builds on this module
     from cosamt.workload import addons  # it builds on this module
 
+    if model.span_kernel is not None:  # ConvBERT: attention beside span-based convolutions
+        from cosamt.workload.convbert import mixed_attention  # it builds on this module
+
+        return mixed_attention(model, plan, b)
     if model.fourier_mixing:  # FNet: a 2D DFT in place of attention
         from cosamt.workload.fourier import fourier_ops  # it builds on this module
 
@@ -860,10 +864,10 @@ def assumptions(
         from cosamt.workload import altup  # it builds on this module
 
         out += altup.assumptions(model)
-    from cosamt.workload import addons, fourier, rglru, rwkv_ops  # they build on this module
+    from cosamt.workload import addons, convbert, fourier, rglru, rwkv_ops  # they build on it
 
     out += addons.assumptions(model) + fourier.assumptions(model) + rwkv_ops.assumptions(model)
-    out += rglru.assumptions(model)
+    out += rglru.assumptions(model) + convbert.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
