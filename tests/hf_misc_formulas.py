@@ -1,13 +1,13 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
 (read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model,
-RWKV, Recurrent Gemma, ConvBERT. Used by tests/test_hf_corpus.py and
+RWKV, Recurrent Gemma, ConvBERT, Nystromformer. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
 
 from typing import Any
 
-MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma", "convbert")
+MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma", "convbert", "nystromformer")
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -43,7 +43,8 @@ def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     """MACs per kind of block of one of MISC's types."""
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
-                "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs}  # fmt: skip
+                "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
+                "nystromformer": nystromformer_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -138,3 +139,15 @@ def convbert_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     span = m * d * k + m * d * width + m * width * h * k + m * d * width + m * h * a * k
     attention = 3 * m * d * width + 2 * h * m * m * a + m * 2 * width * d
     return {"dense": cfg["num_hidden_layers"] * (span + attention + 2 * m * d * ff)}
+
+
+def nystromformer_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """NystromformerLayer with num_landmarks == segment_means_seq_len: BERT's layer (query,
+    key, value, softmax(Q K^T) V over m keys, the output dense, the intermediate and output
+    denses) plus NystromformerSelfAttention.conv, a Conv2d of kernel (conv_kernel_size, 1)
+    with groups = heads: conv_kernel_size MACs per value element."""
+    d, ff, heads = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_attention_heads"]
+    dh = d // heads
+    layer = 4 * m * d * d + 2 * heads * m * m * dh + 2 * m * d * ff
+    layer += m * d * (cfg["conv_kernel_size"] or 0)
+    return {"dense": cfg["num_hidden_layers"] * layer}

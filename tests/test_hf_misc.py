@@ -17,6 +17,7 @@ from hf_misc_formulas import (
     fnet_macs,
     mllama_macs,
     neomme_macs,
+    nystromformer_macs,
     recurrent_gemma_macs,
     rwkv_macs,
 )
@@ -178,6 +179,23 @@ def test_convbert_mixed_attention() -> None:
     assert "hf_config.conv_kernel_size" in refused({**cfg, "conv_kernel_size": 8})
 
 
+def test_nystromformer_default_is_exact_attention_with_a_value_conv() -> None:
+    """num_landmarks == segment_means_seq_len (64): the code's exact softmax branch at any
+    length, plus the 65-tap per-head convolution over V; other landmark counts refused."""
+    cfg = corpus("nystromformer")
+    for m in (16, 256):
+        assert macs(cfg, m) == nystromformer_macs(cfg, m)
+    ops = {
+        op.name: op
+        for op in build_workload(config_from_dict(cfg, source="t"), Phase.PREFILL, 1, 256).operators
+    }
+    assert ops["qk"].dims["n"] == 256 and ops["value_conv"].macs == 256 * 768 * 65
+    assert "hf_config.num_landmarks" in refused({**cfg, "num_landmarks": 32})
+    assert macs({**cfg, "conv_kernel_size": None}, 32) == nystromformer_macs(
+        {**cfg, "conv_kernel_size": None}, 32
+    )
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -224,6 +242,12 @@ TINY = {
         "num_attention_heads": 4, "head_ratio": 2, "conv_kernel_size": 3, "num_groups": 1,
         "num_hidden_layers": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
     },
+    "nystromformer": {
+        "model_type": "nystromformer", "hidden_size": 32, "intermediate_size": 48,
+        "num_attention_heads": 4, "num_hidden_layers": 2, "hidden_act": "gelu_new",
+        "num_landmarks": 8, "segment_means_seq_len": 8, "conv_kernel_size": 5,
+        "layer_norm_eps": 1e-5,
+    },
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -240,7 +264,8 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
     operators, report = hf_cli_run(tmp_path, cfg, seq)
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
-                "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs}  # fmt: skip
+                "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
+                "nystromformer": nystromformer_macs}  # fmt: skip
     formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
@@ -249,6 +274,8 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
     if model_type == "recurrent_gemma":
         assert {"rec.rg_gates", "rec.rg_lru", "attn.qk"} <= solved_operators(report)
+    if model_type == "nystromformer":
+        assert {"value_conv", "qk"} <= solved_operators(report)
     if model_type == "convbert":
         assert {"span_conv", "span_kernel", "qk"} <= solved_operators(report)
     if model_type == "rwkv":

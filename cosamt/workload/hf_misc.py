@@ -26,6 +26,10 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
   post-norm block with mixed attention, ``num_attention_heads // head_ratio`` attention heads
   beside as many span-based dynamic convolution heads (``span_kernel``:
   :mod:`cosamt.workload.convbert`).
+* ``nystromformer`` (``NystromformerSelfAttention``): with ``num_landmarks`` equal to
+  ``segment_means_seq_len`` (the default) the code's exact softmax attention, plus the
+  depthwise convolution over V (``value_conv``: :mod:`cosamt.workload.value_conv`); the
+  landmark path is refused.
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 
 TYPES = frozenset(
     {"dory", "neomme", "fnet", "mllama_text_model", "rwkv", "recurrent_gemma", "convbert"}
+    | {"nystromformer"}
 )
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
 READ_KEYS: dict[str, frozenset[str]] = {
@@ -51,6 +56,7 @@ READ_KEYS: dict[str, frozenset[str]] = {
     "mllama_text_model": frozenset({"cross_attention_layers"}),
     "recurrent_gemma": frozenset({"block_types"}),
     "convbert": frozenset({"conv_kernel_size"}),
+    "nystromformer": frozenset({"conv_kernel_size"}),
 }
 # Mllama's vision tokens, carried from the composite config to its text config.
 VISION_TOKENS_KEY = "_mllama_vision_tokens"
@@ -113,6 +119,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _recurrent_gemma(r, base)
     if model_type == "convbert":
         return _convbert(r, base)
+    if model_type == "nystromformer":
+        return _nystromformer(r, base)
     return _neomme(r, base)
 
 
@@ -511,3 +519,30 @@ def _convbert(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "norm": "layernorm",
         "norm_position": "post",
     }
+
+
+def _nystromformer(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """NystromformerSelfAttention.forward: when num_landmarks == segment_means_seq_len (both
+    config constants, 64 by default) softmax(Q K^T) V, the ordinary attention, whatever the
+    input's length; otherwise the landmark approximation (segment means of Q and K over
+    segment_means_seq_len // num_landmarks tokens, three softmax kernels, iterative_inv's six
+    Newton-Schulz steps). Then context += conv(V) when conv_kernel_size is set."""
+    landmarks = r.data.get("num_landmarks", 64)
+    segment = r.data.get("segment_means_seq_len", 64)
+    if landmarks != segment:
+        r.refuse(
+            "num_landmarks",
+            f"the Nystrom landmark approximation ({landmarks} landmarks of segment means over "
+            f"segment_means_seq_len {segment}, the Moore-Penrose iteration) is not modelled",
+        )
+        return {}
+    taps = r.data.get("conv_kernel_size", 65)
+    if taps is not None and (not isinstance(taps, int) or isinstance(taps, bool) or taps < 1):
+        r.refuse("conv_kernel_size", f"a positive integer or null expected (got {taps!r})")
+        return {}
+    r.assumed.append(
+        f"nystromformer: num_landmarks = segment_means_seq_len ({landmarks}), so the code runs "
+        "exact softmax attention (the landmark path is not taken)"
+        + (f"; a {taps}-tap depthwise convolution over each head's values" if taps else "")
+    )
+    return {"value_conv": taps, "decoder": False}

@@ -288,6 +288,11 @@ class ModelConfig(BaseModel):
     taps (``conv_kernel_size``), their outputs concatenated (2 x ``n_heads`` x ``head_dim``
     features) into the output projection; a bidirectional encoder of plain dense blocks only.
     ``None``: plain attention."""
+    value_conv: PositiveInt | None = None
+    """Nystromformer: a depthwise convolution of this many taps along the sequence over each
+    head's values (one filter per head), added to the attention output before ``out_proj``
+    (:mod:`cosamt.workload.value_conv`); multi-head attention of a bidirectional encoder only.
+    ``None``: none."""
     rglru: Rglru | None = None
     """Griffin's recurrent blocks on the ``layer_groups`` of mixer ``rglru`` (Recurrent Gemma:
     :mod:`cosamt.workload.rglru`); ``None``: no such groups."""
@@ -354,6 +359,19 @@ class ModelConfig(BaseModel):
         self._check_conformer()
         self._check_fourier()
         self._check_rwkv()
+        if self.value_conv is not None and (
+            self.decoder
+            or self.n_kv_heads not in (None, self.n_heads)
+            or self.mla
+            or self.span_kernel is not None
+            or self.fourier_mixing
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+        ):
+            raise ValueError(
+                "value_conv: multi-head attention of a bidirectional encoder only (no MLA, "
+                "layer groups, encoder-decoder or other mixer)"
+            )
         if self.span_kernel is not None and (
             self.decoder
             or self.moe

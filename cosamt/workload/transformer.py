@@ -521,6 +521,10 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
     else:
         core = _attention_core(model, p, b, m, n, c)
         ops += [core[0], *addons.mask_add(model, core[0]), *core[1:]]
+        if model.value_conv is not None:  # Nystromformer: a convolution over V, added
+            from cosamt.workload.value_conv import value_conv_ops  # it builds on this module
+
+            ops += value_conv_ops(model, plan, b)
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops += addons.attention_gate(model, plan, b) + addons.attn_sub_norm(model, plan, b)
