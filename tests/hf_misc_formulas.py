@@ -1,13 +1,14 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
 (read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model,
-RWKV, Recurrent Gemma, ConvBERT, Nystromformer. Used by tests/test_hf_corpus.py and
+RWKV, Recurrent Gemma, ConvBERT, Nystromformer, YOSO. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
 
 from typing import Any
 
-MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma", "convbert", "nystromformer")
+MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma", "convbert", "nystromformer",
+        "yoso")  # fmt: skip
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -44,7 +45,7 @@ def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
                 "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
-                "nystromformer": nystromformer_macs}  # fmt: skip
+                "nystromformer": nystromformer_macs, "yoso": yoso_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -150,4 +151,15 @@ def nystromformer_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     dh = d // heads
     layer = 4 * m * d * d + 2 * heads * m * m * dh + 2 * m * d * ff
     layer += m * d * (cfg["conv_kernel_size"] or 0)
+    return {"dense": cfg["num_hidden_layers"] * layer}
+
+
+def yoso_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """YosoLayer with use_expectation: query, key, value; YosoCumulation's q k^T and E v over
+    all m keys (E elementwise: no MACs); YosoSelfOutput's dense; the intermediate and output
+    denses; with conv_window, the Conv2d of kernel (conv_window, 1), groups = heads, over V
+    (conv_window MACs per value element)."""
+    d, ff, heads = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_attention_heads"]
+    layer = 4 * m * d * d + 2 * heads * m * m * (d // heads) + 2 * m * d * ff
+    layer += m * d * (cfg.get("conv_window") or 0)
     return {"dense": cfg["num_hidden_layers"] * layer}

@@ -61,10 +61,11 @@ MIN_ACCEPTED = {
     # recurrent_gemma (RG-LRU blocks: tests/hf_misc_formulas.py)
     "decoder-only": 115,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
-    # YOSO, MRA refused; + neomme (per-layer windows, gated output),
+    # MRA refused; + neomme (per-layer windows, gated output),
     # fnet (Fourier mixing as DFT GEMMs), convbert (span-based convolution heads),
-    # nystromformer (its default's exact attention and the value conv: hf_misc_formulas.py)
-    "encoder-only": 27,
+    # nystromformer (its default's exact attention and the value conv), yoso (the expectation
+    # kernel: tests/hf_misc_formulas.py)
+    "encoder-only": 28,
     "vision": 19,  # + dinat (neighbourhood attention: tests/hf_local_formulas.py)
     "moe": 51,  # add-ons (tests/test_hf_addons.py): + openai_privacy_filter, afmoe, mimo_v2_flash,
     # llama4_text, jetmoe, doge (its default is_moe false: a dense MLP)

@@ -20,6 +20,7 @@ from hf_misc_formulas import (
     nystromformer_macs,
     recurrent_gemma_macs,
     rwkv_macs,
+    yoso_macs,
 )
 from support import hf_cli_run, solved_operators
 
@@ -196,6 +197,19 @@ def test_nystromformer_default_is_exact_attention_with_a_value_conv() -> None:
     )
 
 
+def test_yoso_expectation_kernel() -> None:
+    """use_expectation: the collision kernel on every score (8 ops, no softmax), the MACs
+    BERT's; conv_window adds the per-head convolution over V; the LSH path is refused."""
+    cfg = corpus("yoso")
+    windowed = {**cfg, "conv_window": 5}
+    for c in (cfg, windowed):
+        assert macs(c, 128) == yoso_macs(c, 128)
+    model = config_from_dict(cfg, source="t")
+    ops = {op.name: op for op in build_workload(model, Phase.PREFILL, 1, 128).operators}
+    assert "softmax" not in ops and ops["score_kernel"].vector_ops == 8 * 12 * 128 * 128
+    assert "hf_config.use_expectation" in refused({**cfg, "use_expectation": False})
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -248,6 +262,11 @@ TINY = {
         "num_landmarks": 8, "segment_means_seq_len": 8, "conv_kernel_size": 5,
         "layer_norm_eps": 1e-5,
     },
+    "yoso": {
+        "model_type": "yoso", "hidden_size": 32, "intermediate_size": 48,
+        "num_attention_heads": 4, "num_hidden_layers": 2, "hidden_act": "gelu",
+        "use_expectation": True, "hash_code_len": 9, "conv_window": 3, "layer_norm_eps": 1e-5,
+    },
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -265,7 +284,7 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
                 "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
-                "nystromformer": nystromformer_macs}  # fmt: skip
+                "nystromformer": nystromformer_macs, "yoso": yoso_macs}  # fmt: skip
     formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
@@ -274,6 +293,8 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
     if model_type == "recurrent_gemma":
         assert {"rec.rg_gates", "rec.rg_lru", "attn.qk"} <= solved_operators(report)
+    if model_type == "yoso":
+        assert {"score_kernel", "value_conv", "qk"} <= solved_operators(report)
     if model_type == "nystromformer":
         assert {"value_conv", "qk"} <= solved_operators(report)
     if model_type == "convbert":

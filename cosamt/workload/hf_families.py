@@ -312,7 +312,6 @@ REFUSED_TYPES = {
     "dab-detr": "DAB-DETR's anchor-box queries and conditional cross-attention (content and "
     "spatial halves concatenated per head) are not modelled",
     # BERT-shaped configs whose blocks are not BERT's (read as plain BERT they would be wrong).
-    "yoso": "YOSO's LSH-sampled attention (num_hash, hash_code_len) is not modelled",
     "mra": "MRA's multi-resolution block attention approximation is not modelled",
     "zamba": "Zamba's shared attention block (one set of weights reused on every hybrid layer, "
     "its input the hidden state concatenated with the original embeddings: "

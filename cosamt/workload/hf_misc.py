@@ -30,6 +30,9 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
   ``segment_means_seq_len`` (the default) the code's exact softmax attention, plus the
   depthwise convolution over V (``value_conv``: :mod:`cosamt.workload.value_conv`); the
   landmark path is refused.
+* ``yoso`` (``YosoSelfAttention``, ``YosoCumulation``): with ``use_expectation`` (the default)
+  the exact expected collision kernel in place of softmax (``yoso_hash_bits``:
+  :mod:`cosamt.workload.yoso`), and ``conv_window``'s convolution over V (``value_conv``).
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 
 TYPES = frozenset(
     {"dory", "neomme", "fnet", "mllama_text_model", "rwkv", "recurrent_gemma", "convbert"}
-    | {"nystromformer"}
+    | {"nystromformer", "yoso"}
 )
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
 READ_KEYS: dict[str, frozenset[str]] = {
@@ -121,6 +124,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _convbert(r, base)
     if model_type == "nystromformer":
         return _nystromformer(r, base)
+    if model_type == "yoso":
+        return _yoso(r, base)
     return _neomme(r, base)
 
 
@@ -546,3 +551,31 @@ def _nystromformer(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         + (f"; a {taps}-tap depthwise convolution over each head's values" if taps else "")
     )
     return {"value_conv": taps, "decoder": False}
+
+
+def _yoso(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """YosoSelfAttention.forward: with use_expectation, YosoCumulation (queries and keys
+    L2-normalised, (1 - acos(q k^T) / pi) ** hash_code_len, times V), the context
+    L2-normalised, plus conv(V) (a Conv2d of kernel (conv_window, 1), groups = heads) when
+    conv_window is set; without it, YosoLSHCumulation (num_hash random hashes, CUDA kernels)."""
+    if r.data.get("use_expectation", True) is not True:
+        r.refuse(
+            "use_expectation",
+            "YOSO's LSH-sampled attention (YosoLSHCumulation: num_hash hashes of hash_code_len "
+            "bits, bucket cumulation) is not modelled",
+        )
+        return {}
+    bits = _count(r, "hash_code_len", 9, minimum=1)
+    window = r.data.get("conv_window")
+    if window is not None and (
+        not isinstance(window, int) or isinstance(window, bool) or window < 1
+    ):
+        r.refuse("conv_window", f"a positive integer or null expected (got {window!r})")
+        return {}
+    if bits is None:
+        return {}
+    r.assumed.append(
+        "yoso: use_expectation, so the expected collision probability of every query and key "
+        "is computed exactly (YosoCumulation); num_hash is unused on that path"
+    )
+    return {"yoso_hash_bits": bits, "value_conv": window, "decoder": False}

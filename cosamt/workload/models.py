@@ -288,6 +288,11 @@ class ModelConfig(BaseModel):
     taps (``conv_kernel_size``), their outputs concatenated (2 x ``n_heads`` x ``head_dim``
     features) into the output projection; a bidirectional encoder of plain dense blocks only.
     ``None``: plain attention."""
+    yoso_hash_bits: PositiveInt | None = None
+    """YOSO by expectation (:mod:`cosamt.workload.yoso`): the collision probability of this
+    many hash bits, (1 - acos(q.k) / pi)^bits, in place of softmax over unit queries and keys,
+    the output unit-normalised; a bidirectional encoder of multi-head attention only. ``None``:
+    softmax."""
     value_conv: PositiveInt | None = None
     """Nystromformer: a depthwise convolution of this many taps along the sequence over each
     head's values (one filter per head), added to the attention output before ``out_proj``
@@ -359,6 +364,20 @@ class ModelConfig(BaseModel):
         self._check_conformer()
         self._check_fourier()
         self._check_rwkv()
+        if self.yoso_hash_bits is not None and (
+            self.decoder
+            or self.n_kv_heads not in (None, self.n_heads)
+            or self.mla
+            or self.span_kernel is not None
+            or self.fourier_mixing
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+            or self.attention_gate is not None
+        ):
+            raise ValueError(
+                "yoso_hash_bits: multi-head attention of a bidirectional encoder only (no MLA, "
+                "layer groups, encoder-decoder or other mixer)"
+            )
         if self.value_conv is not None and (
             self.decoder
             or self.n_kv_heads not in (None, self.n_heads)

@@ -520,6 +520,10 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
     else:
         core = _attention_core(model, p, b, m, n, c)
+        if model.yoso_hash_bits is not None:  # YOSO: its collision kernel in place of softmax
+            from cosamt.workload.yoso import yoso_core  # it builds on this module
+
+            core = yoso_core(model, plan, b, core)
         ops += [core[0], *addons.mask_add(model, core[0]), *core[1:]]
         if model.value_conv is not None:  # Nystromformer: a convolution over V, added
             from cosamt.workload.value_conv import value_conv_ops  # it builds on this module
@@ -868,10 +872,10 @@ def assumptions(
         from cosamt.workload import altup  # it builds on this module
 
         out += altup.assumptions(model)
-    from cosamt.workload import addons, convbert, fourier, rglru, rwkv_ops  # they build on it
+    from cosamt.workload import addons, convbert, fourier, rglru, rwkv_ops, yoso  # build on it
 
     out += addons.assumptions(model) + fourier.assumptions(model) + rwkv_ops.assumptions(model)
-    out += rglru.assumptions(model) + convbert.assumptions(model)
+    out += rglru.assumptions(model) + convbert.assumptions(model) + yoso.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
