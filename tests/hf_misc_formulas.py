@@ -1,6 +1,6 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
 (read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model,
-RWKV, Recurrent Gemma, ConvBERT, Nystromformer, YOSO. Used by tests/test_hf_corpus.py and
+RWKV, Recurrent Gemma, ConvBERT, Nystromformer, YOSO, Zamba. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma", "convbert", "nystromformer",
-        "yoso")  # fmt: skip
+        "yoso", "zamba")  # fmt: skip
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -45,7 +45,7 @@ def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
                 "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
-                "nystromformer": nystromformer_macs, "yoso": yoso_macs}  # fmt: skip
+                "nystromformer": nystromformer_macs, "yoso": yoso_macs, "zamba": zamba_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -163,3 +163,22 @@ def yoso_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     layer = 4 * m * d * d + 2 * heads * m * m * (d // heads) + 2 * m * d * ff
     layer += m * d * (cfg.get("conv_window") or 0)
     return {"dense": cfg["num_hidden_layers"] * layer}
+
+
+def zamba_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """ZambaModel (Glorioso et al. 2024): every layer a ZambaMambaDecoderLayer's
+    ZambaMambaMixer (in_proj hidden -> 2 E, the depthwise conv of mamba_d_conv taps, per Mamba
+    head x_proj (E / heads -> dt_rank + 2 N) and dt_proj (dt_rank -> E / heads), the readout
+    C . h over N states per channel, out_proj E -> hidden; E = mamba_expand x hidden); on the
+    hybrid layers first the shared ZambaAttentionDecoderLayer (q, k, v from the 2 x hidden
+    concatenation, QK^T and PV over m keys, o_proj to hidden, ZambaMLP's gate, up, down) and
+    the layer's linear (hidden -> hidden)."""
+    d, heads, kv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    e, n, r = cfg["mamba_expand"] * d, cfg["mamba_d_state"], cfg["mamba_dt_rank"]
+    dh = cfg.get("attention_head_dim") or 2 * d // heads  # ZambaConfig.__post_init__
+    mamba = m * d * 2 * e + m * e * cfg["mamba_d_conv"] + m * e * (r + 2 * n) + m * r * e
+    mamba += m * e * n + m * e * d
+    shared = m * 2 * d * (heads + 2 * kv) * dh + 2 * heads * m * m * dh + m * heads * dh * d
+    shared += 3 * m * d * cfg["intermediate_size"] + m * d * d
+    hybrid = cfg["layers_block_type"].count("hybrid")
+    return {"dense": cfg["num_hidden_layers"] * mamba + hybrid * shared}

@@ -58,8 +58,8 @@ MIN_ACCEPTED = {
     # + big_bird (block-sparse: tests/hf_local_formulas.py);
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
     # + dory (looped layers), mllama (cross-attention layers), rwkv (time and channel mixing),
-    # recurrent_gemma (RG-LRU blocks: tests/hf_misc_formulas.py)
-    "decoder-only": 115,
+    # recurrent_gemma (RG-LRU blocks), zamba (the shared block: tests/hf_misc_formulas.py)
+    "decoder-only": 116,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
     # MRA refused; + neomme (per-layer windows, gated output),
     # fnet (Fourier mixing as DFT GEMMs), convbert (span-based convolution heads),

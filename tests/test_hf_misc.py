@@ -21,6 +21,7 @@ from hf_misc_formulas import (
     recurrent_gemma_macs,
     rwkv_macs,
     yoso_macs,
+    zamba_macs,
 )
 from support import hf_cli_run, solved_operators
 
@@ -210,6 +211,24 @@ def test_yoso_expectation_kernel() -> None:
     assert "hf_config.use_expectation" in refused({**cfg, "use_expectation": False})
 
 
+def test_zamba_shared_block_and_mamba_layers() -> None:
+    """13 hybrid layers (the shared block over the 2 x 3712 concatenation, its linear, Mamba)
+    and 63 Mamba-only layers; the configuration class's default layers_block_type when absent;
+    decode: the hybrid layers attend to their cache, the Mamba layers have none."""
+    cfg = corpus("zamba")
+    for m in (16, 300):
+        assert macs(cfg, m) == zamba_macs(cfg, m)
+    bare = {k: v for k, v in cfg.items() if k != "layers_block_type"}
+    assert macs(bare, 16) == zamba_macs(cfg, 16)  # attn_layer_period 6, offset 4: the same list
+    model = config_from_dict(cfg, source="t")
+    ops = {op.name: op for op in build_workload(model, Phase.DECODE, 1, 1024).operators}
+    assert ops["shared.dense.qk"].dims["n"] == 1024 and ops["shared.dense.qk"].count == 13
+    assert ops["shared.dense.shared_qkv_proj"].dims["e"] == 2 * 3712
+    assert "mamba.qk" not in ops and ops["mamba.ssm_in_proj"].count == 63
+    assert "hf_config.attention_hidden_size" in refused({**cfg, "attention_hidden_size": 3712})
+    assert "hf_config.hidden_mamba_act" in refused({**cfg, "hidden_mamba_act": "gelu"})
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -267,6 +286,13 @@ TINY = {
         "num_attention_heads": 4, "num_hidden_layers": 2, "hidden_act": "gelu",
         "use_expectation": True, "hash_code_len": 9, "conv_window": 3, "layer_norm_eps": 1e-5,
     },
+    "zamba": {
+        "model_type": "zamba", "hidden_size": 16, "intermediate_size": 48,
+        "num_attention_heads": 4, "num_key_value_heads": 4, "num_hidden_layers": 3,
+        "hidden_act": "gelu", "hidden_mamba_act": "silu", "mamba_d_state": 4, "mamba_d_conv": 4,
+        "mamba_expand": 2, "mamba_dt_rank": 2, "n_mamba_heads": 2, "rms_norm_eps": 1e-5,
+        "layers_block_type": ["mamba", "hybrid", "mamba"],
+    },
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -284,7 +310,7 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
                 "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
-                "nystromformer": nystromformer_macs, "yoso": yoso_macs}  # fmt: skip
+                "nystromformer": nystromformer_macs, "yoso": yoso_macs, "zamba": zamba_macs}  # fmt: skip
     formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
@@ -293,6 +319,8 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
     if model_type == "recurrent_gemma":
         assert {"rec.rg_gates", "rec.rg_lru", "attn.qk"} <= solved_operators(report)
+    if model_type == "zamba":
+        assert {"shared.dense.shared_qkv_proj", "mamba.ssm_scan"} <= solved_operators(report)
     if model_type == "yoso":
         assert {"score_kernel", "value_conv", "qk"} <= solved_operators(report)
     if model_type == "nystromformer":

@@ -33,6 +33,9 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
 * ``yoso`` (``YosoSelfAttention``, ``YosoCumulation``): with ``use_expectation`` (the default)
   the exact expected collision kernel in place of softmax (``yoso_hash_bits``:
   :mod:`cosamt.workload.yoso`), and ``conv_window``'s convolution over V (``value_conv``).
+* ``zamba`` (``ZambaModel``, ``ZambaHybridLayer``, ``ZambaMambaDecoderLayer``): per
+  ``layers_block_type`` a Mamba layer (a ``mamba`` group without FFN) or a hybrid layer (a
+  ``zamba`` group: :mod:`cosamt.workload.zamba`).
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -51,7 +54,7 @@ if TYPE_CHECKING:
 
 TYPES = frozenset(
     {"dory", "neomme", "fnet", "mllama_text_model", "rwkv", "recurrent_gemma", "convbert"}
-    | {"nystromformer", "yoso"}
+    | {"nystromformer", "yoso", "zamba"}
 )
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
 READ_KEYS: dict[str, frozenset[str]] = {
@@ -60,6 +63,7 @@ READ_KEYS: dict[str, frozenset[str]] = {
     "recurrent_gemma": frozenset({"block_types"}),
     "convbert": frozenset({"conv_kernel_size"}),
     "nystromformer": frozenset({"conv_kernel_size"}),
+    "zamba": frozenset({"mamba_d_state", "mamba_expand", "layers_block_type"}),
 }
 # Mllama's vision tokens, carried from the composite config to its text config.
 VISION_TOKENS_KEY = "_mllama_vision_tokens"
@@ -126,6 +130,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _nystromformer(r, base)
     if model_type == "yoso":
         return _yoso(r, base)
+    if model_type == "zamba":
+        return _zamba(r, base)
     return _neomme(r, base)
 
 
@@ -579,3 +585,80 @@ def _yoso(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         "is computed exactly (YosoCumulation); num_hash is unused on that path"
     )
     return {"yoso_hash_bits": bits, "value_conv": window, "decoder": False}
+
+
+_ZAMBA_KINDS = {"linear_attention": "mamba", "mamba": "mamba", "hybrid": "zamba"}
+
+
+def _zamba(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """ZambaConfig.__post_init__ (attention_hidden_size 2 x hidden, attention_head_dim
+    2 x hidden // heads, mamba_dt_rank auto: ceil(hidden / 16), the default
+    layers_block_type), ZambaModel: ZambaHybridLayer on hybrid layers, ZambaMambaDecoderLayer
+    on the others; ZambaMambaMixer of mamba_expand x hidden channels in n_mamba_heads heads."""
+    layers, d, heads = base["n_layers"], base.get("d_model"), base.get("n_heads")
+    if not d or not heads:
+        return {}
+    kinds = r.data.get("layers_block_type")
+    if kinds is None:
+        period, offset = r.data.get("attn_layer_period", 6), r.data.get("attn_layer_offset", 4)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (period, offset)):
+            r.refuse("attn_layer_period", "integers attn_layer_period, attn_layer_offset needed")
+            return {}
+        kinds = ["linear_attention", "linear_attention", "hybrid"] + [
+            "hybrid" if i % period == offset else "linear_attention" for i in range(layers - 3)
+        ]
+    if not isinstance(kinds, list) or len(kinds) != layers or not set(kinds) <= set(_ZAMBA_KINDS):
+        r.refuse("layers_block_type", f"hybrid / linear_attention per layer expected ({layers})")
+        return {}
+    width = r.data.get("attention_hidden_size") or 2 * d
+    dh = r.data.get("attention_head_dim") or 2 * d // heads
+    if width != 2 * d:
+        r.refuse(
+            "attention_hidden_size", f"{width}: the concatenation is 2 x hidden_size ({2 * d})"
+        )
+    if r.data.get("hidden_mamba_act", "silu") != "silu":
+        r.refuse("hidden_mamba_act", "a Mamba activation other than SiLU is not modelled")
+    expand = _count(r, "mamba_expand", 2, minimum=1)
+    state = _count(r, "mamba_d_state", 16, minimum=1)
+    taps = _count(r, "mamba_d_conv", 4, minimum=1)
+    mamba_heads = _count(r, "n_mamba_heads", 2, minimum=1)
+    rank = r.data.get("mamba_dt_rank", "auto")
+    rank = -(-d // 16) if rank == "auto" else rank
+    act = base.get("activation")
+    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
+        r.refuse("mamba_dt_rank", f"a positive integer or auto expected (got {rank!r})")
+    if act not in _GATED:
+        r.refuse("hidden_act", f"ZambaMLP's act(gate) * up with {act!r} is not modelled")
+    if r.problems or None in (expand, state, taps, mamba_heads) or not isinstance(dh, int):
+        return {}
+    assert expand is not None and mamba_heads is not None and isinstance(act, str)
+    if (expand * d) % mamba_heads:
+        r.refuse("n_mamba_heads", f"{mamba_heads} does not divide {expand * d} Mamba channels")
+        return {}
+    out = [
+        {"mixer": _ZAMBA_KINDS[k], "ffn": "dense" if _ZAMBA_KINDS[k] == "zamba" else None}
+        for k in kinds
+    ]
+    r.assumed.append(
+        "zamba: one shared attention block (ZambaAttentionDecoderLayer) reused by every hybrid "
+        f"layer on the hidden state beside the input embeddings ({width} features), no "
+        "residual inside it, a per-layer linear, then the Mamba sublayer; Mamba layers have no "
+        f"MLP; the {mamba_heads} Mamba heads (each its own x_proj, dt_proj, B and C) counted as "
+        "one Mamba-1 mixer over all channels: the same MACs and weights, the per-head B, C and "
+        "dt counted once (their words, not their work)"
+    )
+    return {
+        "head_dim": dh,
+        "activation": _GATED[act],
+        "norm": "rmsnorm",
+        "norm_position": "pre",
+        "rotary_dim": None,
+        "ssm": {
+            "version": 1,
+            "d_inner": expand * d,
+            "d_state": state,
+            "conv_kernel": taps,
+            "dt_rank": rank,
+        },
+        "layer_groups": _groups(out),
+    }

@@ -43,6 +43,7 @@ from cosamt.workload.transformer import (
     _residual,
     _self_attention,
 )
+from cosamt.workload.zamba import hybrid_layer
 
 _MIXER_TAG = {
     "attention": "attn",
@@ -51,6 +52,7 @@ _MIXER_TAG = {
     "conv": "conv",
     "cross": "cross",
     "rglru": "rec",
+    "zamba": "shared",
 }
 _MIXER_LABEL = {
     "attention": "attention",
@@ -59,6 +61,7 @@ _MIXER_LABEL = {
     "conv": "short convolution",
     "cross": "cross-attention",
     "rglru": "RG-LRU recurrent block",
+    "zamba": "shared attention block + Mamba",
     None: "no mixer",
 }
 _FFN_TAG = {"dense": "dense", "moe": "moe"}
@@ -199,6 +202,8 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     assert group is not None
     if model.altup is not None:  # Gemma 3n: AltUp around the layer (cosamt.workload.altup)
         return layer_ops(model, plan, b)
+    if group.mixer == "zamba":  # Zamba's hybrid layer: its own order of sublayers
+        return hybrid_layer(model, plan, b)
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     ops: list[Einsum] = []
     step = 1

@@ -160,7 +160,7 @@ class Rglru(BaseModel):
     """Taps of the depthwise causal convolution (``conv1d_width``)."""
 
 
-Mixer = Literal["attention", "mamba", "parallel", "conv", "cross", "rglru"]
+Mixer = Literal["attention", "mamba", "parallel", "conv", "cross", "rglru", "zamba"]
 FfnKind = Literal["dense", "moe"]
 
 
@@ -180,7 +180,9 @@ class LayerGroup(BaseModel):
     Mamba side by side on the same normed input, their outputs summed: Falcon-H1), ``conv`` (LFM2's
     gated short convolution, ``ModelConfig.short_conv_kernel`` taps), ``cross`` (cross-attention
     alone, to ``ModelConfig.cross_tokens`` tokens: Mllama's cross-attention layers), ``rglru``
-    (Griffin's recurrent block, ``ModelConfig.rglru``: Recurrent Gemma); ``None``: none
+    (Griffin's recurrent block, ``ModelConfig.rglru``: Recurrent Gemma), ``zamba`` (Zamba's hybrid
+    layer: the shared attention block over the hidden state beside the input embeddings, its
+    linear, then the Mamba sublayer: :mod:`cosamt.workload.zamba`); ``None``: none
     (a Nemotron-H MLP or MoE layer)."""
     ffn: FfnKind | None
     """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H
@@ -217,11 +219,11 @@ class LayerGroup(BaseModel):
 
     @property
     def has_mamba(self) -> bool:
-        return self.mixer in ("mamba", "parallel")
+        return self.mixer in ("mamba", "parallel", "zamba")
 
     @property
     def has_attention(self) -> bool:
-        return self.mixer in ("attention", "parallel")
+        return self.mixer in ("attention", "parallel", "zamba")
 
     @property
     def shape(self) -> tuple[object, ...]:

@@ -553,6 +553,17 @@ class ModelConfig(BaseModel):
             )
         if self.mla or self.norm_position != "pre":
             raise ValueError("layer_groups: pre-norm blocks without MLA only")
+        if any(g.mixer == "zamba" for g in groups) and (
+            self.ssm is None
+            or self.ssm.version != 1
+            or self.rotary_dim is not None
+            or not self.gated
+            or any(g.mixer == "zamba" and g.ffn != "dense" for g in groups)
+        ):
+            raise ValueError(
+                "layer_groups: a zamba group needs Mamba-1 (ssm), no rotary, a gated dense FFN "
+                "(the shared block's MLP)"
+            )
         if any(g.mixer == "rglru" for g in groups) != (self.rglru is not None):
             raise ValueError("layer_groups: rglru is needed exactly when a group's mixer is rglru")
         if self.rglru is not None and self.rglru.width % self.rglru.blocks:
