@@ -1,6 +1,6 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
 (read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model,
-RWKV, Recurrent Gemma, ConvBERT, Nystromformer, YOSO, Zamba. Used by tests/test_hf_corpus.py and
+RWKV, Recurrent Gemma, ConvBERT, Nystromformer, YOSO, Zamba, Zamba2. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma", "convbert", "nystromformer",
-        "yoso", "zamba")  # fmt: skip
+        "yoso", "zamba", "zamba2")  # fmt: skip
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -45,7 +45,8 @@ def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
                 "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
-                "nystromformer": nystromformer_macs, "yoso": yoso_macs, "zamba": zamba_macs}  # fmt: skip
+                "nystromformer": nystromformer_macs, "yoso": yoso_macs, "zamba": zamba_macs,
+                "zamba2": zamba2_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -180,5 +181,25 @@ def zamba_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     mamba += m * e * n + m * e * d
     shared = m * 2 * d * (heads + 2 * kv) * dh + 2 * heads * m * m * dh + m * heads * dh * d
     shared += 3 * m * d * cfg["intermediate_size"] + m * d * d
+    hybrid = cfg["layers_block_type"].count("hybrid")
+    return {"dense": cfg["num_hidden_layers"] * mamba + hybrid * shared}
+
+
+def zamba2_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """Zamba2Model: every layer a Zamba2MambaDecoderLayer's Zamba2MambaMixer (Mamba-2: in_proj
+    hidden -> E + conv_dim + heads with conv_dim = E + 2 groups N, the depthwise conv over
+    conv_dim, per head the head_dim x N state written (x B^T) and read out (h C), out_proj; E =
+    mamba_expand x hidden); on the hybrid layers first the shared Zamba2AttentionDecoderLayer
+    (Zamba2Config.__post_init__: 2 x hidden in, head_dim 2 x hidden // heads; q, k, v, QK^T and
+    PV over m keys, o_proj to hidden; Zamba2MLP: gate_up_proj hidden -> 2 x intermediate, its
+    adapter hidden -> adapter_rank -> 2 x intermediate, down_proj) and the layer's linear."""
+    d, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    kv, ff = cfg.get("num_key_value_heads") or heads, cfg.get("intermediate_size") or 4 * d
+    e, n, g = cfg["mamba_expand"] * d, cfg["mamba_d_state"], cfg["mamba_ngroups"]
+    conv_dim, dh, rank = e + 2 * g * n, 2 * d // heads, cfg["adapter_rank"]
+    mamba = m * d * (e + conv_dim + cfg["n_mamba_heads"]) + m * conv_dim * cfg["mamba_d_conv"]
+    mamba += 2 * m * e * n + m * e * d
+    shared = m * 2 * d * (heads + 2 * kv) * dh + 2 * heads * m * m * dh + m * heads * dh * d
+    shared += m * d * 2 * ff + m * d * rank + m * rank * 2 * ff + m * ff * d + m * d * d
     hybrid = cfg["layers_block_type"].count("hybrid")
     return {"dense": cfg["num_hidden_layers"] * mamba + hybrid * shared}

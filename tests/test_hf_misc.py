@@ -21,6 +21,7 @@ from hf_misc_formulas import (
     recurrent_gemma_macs,
     rwkv_macs,
     yoso_macs,
+    zamba2_macs,
     zamba_macs,
 )
 from support import hf_cli_run, solved_operators
@@ -229,6 +230,23 @@ def test_zamba_shared_block_and_mamba_layers() -> None:
     assert "hf_config.hidden_mamba_act" in refused({**cfg, "hidden_mamba_act": "gelu"})
 
 
+def test_zamba2_adapters_and_mamba2() -> None:
+    """9 hybrid layers of 54, each with its adapter of rank 128 on the shared MLP's gate and
+    up projection; Mamba-2 mixers; rotary and q/k/v adapters refused by name."""
+    cfg = corpus("zamba2")
+    for m in (16, 300):
+        assert macs(cfg, m) == zamba2_macs(cfg, m)
+    ops = {
+        op.name: op
+        for op in build_workload(config_from_dict(cfg, source="t"), Phase.PREFILL, 1, 16).operators
+    }
+    assert ops["shared.dense.mlp_adapter_up"].macs == 16 * 128 * 2 * 10240
+    assert ops["shared.dense.mlp_adapter_up"].count == 9 and ops["mamba.ssm_write"].count == 45
+    assert "hf_config.use_mem_rope" in refused({**cfg, "use_mem_rope": True})
+    flag = "use_shared_attention_adapter"
+    assert f"hf_config.{flag}" in refused({**cfg, flag: True})
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -293,6 +311,13 @@ TINY = {
         "mamba_expand": 2, "mamba_dt_rank": 2, "n_mamba_heads": 2, "rms_norm_eps": 1e-5,
         "layers_block_type": ["mamba", "hybrid", "mamba"],
     },
+    "zamba2": {
+        "model_type": "zamba2", "hidden_size": 16, "intermediate_size": 48,
+        "num_attention_heads": 4, "num_key_value_heads": 4, "num_hidden_layers": 3,
+        "hidden_act": "gelu", "mamba_d_state": 4, "mamba_d_conv": 4, "mamba_expand": 2,
+        "n_mamba_heads": 4, "mamba_ngroups": 1, "adapter_rank": 4, "num_mem_blocks": 1,
+        "rms_norm_eps": 1e-5, "layers_block_type": ["mamba", "hybrid", "mamba"],
+    },
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -310,7 +335,8 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
     formulas = {"dory": dory_macs, "neomme": neomme_macs, "fnet": fnet_macs,
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
                 "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
-                "nystromformer": nystromformer_macs, "yoso": yoso_macs, "zamba": zamba_macs}  # fmt: skip
+                "nystromformer": nystromformer_macs, "yoso": yoso_macs, "zamba": zamba_macs,
+                "zamba2": zamba2_macs}  # fmt: skip
     formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
@@ -319,6 +345,8 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
     if model_type == "recurrent_gemma":
         assert {"rec.rg_gates", "rec.rg_lru", "attn.qk"} <= solved_operators(report)
+    if model_type == "zamba2":
+        assert {"shared.dense.mlp_adapter_up", "mamba.ssm_write"} <= solved_operators(report)
     if model_type == "zamba":
         assert {"shared.dense.shared_qkv_proj", "mamba.ssm_scan"} <= solved_operators(report)
     if model_type == "yoso":

@@ -313,9 +313,6 @@ REFUSED_TYPES = {
     "spatial halves concatenated per head) are not modelled",
     # BERT-shaped configs whose blocks are not BERT's (read as plain BERT they would be wrong).
     "mra": "MRA's multi-resolution block attention approximation is not modelled",
-    "zamba2": "Zamba2's shared attention blocks (num_mem_blocks sets of weights reused across "
-    "hybrid_layer_ids, input concatenated with the original embeddings, per-layer LoRA adapters "
-    "of adapter_rank) are not modelled",
     "autoformer": "Autoformer's auto-correlation (FFT period aggregation in place of attention) "
     "and series decomposition are not modelled",
 }

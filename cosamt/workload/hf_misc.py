@@ -36,6 +36,9 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
 * ``zamba`` (``ZambaModel``, ``ZambaHybridLayer``, ``ZambaMambaDecoderLayer``): per
   ``layers_block_type`` a Mamba layer (a ``mamba`` group without FFN) or a hybrid layer (a
   ``zamba`` group: :mod:`cosamt.workload.zamba`).
+* ``zamba2`` (``Zamba2Model``, ``Zamba2HybridLayer``, ``Zamba2MLP``, ``Zamba2MambaMixer``):
+  Zamba's layers with Mamba-2 mixers and each hybrid layer's adapter on the shared MLP
+  (``shared_adapter_rank``).
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -54,7 +57,7 @@ if TYPE_CHECKING:
 
 TYPES = frozenset(
     {"dory", "neomme", "fnet", "mllama_text_model", "rwkv", "recurrent_gemma", "convbert"}
-    | {"nystromformer", "yoso", "zamba"}
+    | {"nystromformer", "yoso", "zamba", "zamba2"}
 )
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
 READ_KEYS: dict[str, frozenset[str]] = {
@@ -64,6 +67,7 @@ READ_KEYS: dict[str, frozenset[str]] = {
     "convbert": frozenset({"conv_kernel_size"}),
     "nystromformer": frozenset({"conv_kernel_size"}),
     "zamba": frozenset({"mamba_d_state", "mamba_expand", "layers_block_type"}),
+    "zamba2": frozenset({"mamba_d_state", "mamba_expand", "layers_block_type"}),
 }
 # Mllama's vision tokens, carried from the composite config to its text config.
 VISION_TOKENS_KEY = "_mllama_vision_tokens"
@@ -132,6 +136,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _yoso(r, base)
     if model_type == "zamba":
         return _zamba(r, base)
+    if model_type == "zamba2":
+        return _zamba2(r, base)
     return _neomme(r, base)
 
 
@@ -660,5 +666,85 @@ def _zamba(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
             "conv_kernel": taps,
             "dt_rank": rank,
         },
+        "layer_groups": _groups(out),
+    }
+
+
+# Zamba2Config.__post_init__'s default layers_block_type.
+_ZAMBA2_DEFAULT = (
+    ["linear_attention"]
+    + (["linear_attention"] * 5 + ["hybrid"]) * 7
+    + ["linear_attention"] * 4
+    + ["hybrid"]
+    + ["linear_attention"] * 3
+    + ["hybrid"]
+    + ["linear_attention"] * 2
+)
+
+
+def _zamba2(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """Zamba2Config.__post_init__ sets attention_hidden_size = 2 x hidden, attention_head_dim =
+    2 x hidden // heads and mamba_headdim = mamba_expand x hidden // n_mamba_heads whatever the
+    config says; Zamba2Model: Zamba2HybridLayer on the hybrid layers (the shared block of
+    num_mem_blocks sets of weights used in turn, Zamba2MLP's fused gate_up_proj plus the
+    layer's adapter of adapter_rank, the layer's linear, then the Mamba-2 layer),
+    Zamba2MambaDecoderLayer elsewhere."""
+    layers, d, heads = base["n_layers"], base.get("d_model"), base.get("n_heads")
+    if not d or not heads:
+        return {}
+    kinds = r.data.get("layers_block_type") or _ZAMBA2_DEFAULT
+    if not isinstance(kinds, list) or len(kinds) != layers or not set(kinds) <= set(_ZAMBA_KINDS):
+        r.refuse("layers_block_type", f"hybrid / linear_attention per layer expected ({layers})")
+        return {}
+    for key in ("use_shared_attention_adapter", "use_mem_rope"):
+        if r.data.get(key):
+            what = "adapters on q, k, v" if "adapter" in key else "rotary in the shared block"
+            r.refuse(key, f"Zamba2's {what} ({key}) is not modelled")
+    expand = _count(r, "mamba_expand", 2, minimum=1)
+    state = _count(r, "mamba_d_state", 64, minimum=1)
+    taps = _count(r, "mamba_d_conv", 4, minimum=1)
+    mamba_heads = _count(r, "n_mamba_heads", 8, minimum=1)
+    groups = _count(r, "mamba_ngroups", 1, minimum=1)
+    rank = _count(r, "adapter_rank", 128, minimum=1)
+    blocks = _count(r, "num_mem_blocks", 1, minimum=1)
+    act = base.get("activation")
+    if act not in _GATED:
+        r.refuse("hidden_act", f"Zamba2MLP's act(gate) * up with {act!r} is not modelled")
+    if r.problems or None in (expand, state, taps, mamba_heads, groups, rank, blocks):
+        return {}
+    assert expand is not None and mamba_heads is not None and isinstance(act, str)
+    if (expand * d) % mamba_heads or 2 * d % heads:
+        r.refuse("n_mamba_heads", f"{mamba_heads} Mamba heads of {expand * d} channels, {heads} "
+                 f"attention heads of {2 * d}: each must divide its width")  # fmt: skip
+        return {}
+    out = [
+        {"mixer": _ZAMBA_KINDS[k], "ffn": "dense" if _ZAMBA_KINDS[k] == "zamba" else None}
+        for k in kinds
+    ]
+    r.assumed.append(
+        f"zamba2: {blocks} set(s) of the shared attention block's weights (num_mem_blocks) used "
+        "in turn by the hybrid layers (the same operators), on the hidden state beside the "
+        f"input embeddings ({2 * d} features, attention_head_dim {2 * d // heads} as "
+        "Zamba2Config derives them), each hybrid layer's adapter of adapter_rank on the MLP's "
+        "gate and up projection, its linear, then the Mamba-2 layer; Mamba layers have no MLP; "
+        "no rotary (use_mem_rope false)"
+    )
+    return {
+        "head_dim": 2 * d // heads,
+        "n_kv_heads": r.data.get("num_key_value_heads") or heads,
+        "d_ff": r.data.get("intermediate_size") or 4 * d,
+        "activation": _GATED[act],
+        "norm": "rmsnorm",
+        "norm_position": "pre",
+        "rotary_dim": None,
+        "ssm": {
+            "version": 2,
+            "d_inner": expand * d,
+            "d_state": state,
+            "conv_kernel": taps,
+            "heads": mamba_heads,
+            "groups": groups,
+        },
+        "shared_adapter_rank": rank,
         "layer_groups": _groups(out),
     }

@@ -298,6 +298,10 @@ class ModelConfig(BaseModel):
     head's values (one filter per head), added to the attention output before ``out_proj``
     (:mod:`cosamt.workload.value_conv`); multi-head attention of a bidirectional encoder only.
     ``None``: none."""
+    shared_adapter_rank: PositiveInt | None = None
+    """Zamba2: each hybrid layer's own adapter on the shared MLP's gate and up projection
+    (hidden -> this rank -> 2 x ``d_ff``, added before the activation:
+    :mod:`cosamt.workload.zamba`); ``None``: none (Zamba)."""
     rglru: Rglru | None = None
     """Griffin's recurrent blocks on the ``layer_groups`` of mixer ``rglru`` (Recurrent Gemma:
     :mod:`cosamt.workload.rglru`); ``None``: no such groups."""
@@ -555,15 +559,16 @@ class ModelConfig(BaseModel):
             raise ValueError("layer_groups: pre-norm blocks without MLA only")
         if any(g.mixer == "zamba" for g in groups) and (
             self.ssm is None
-            or self.ssm.version != 1
             or self.rotary_dim is not None
             or not self.gated
             or any(g.mixer == "zamba" and g.ffn != "dense" for g in groups)
         ):
             raise ValueError(
-                "layer_groups: a zamba group needs Mamba-1 (ssm), no rotary, a gated dense FFN "
+                "layer_groups: a zamba group needs Mamba (ssm), no rotary, a gated dense FFN "
                 "(the shared block's MLP)"
             )
+        if self.shared_adapter_rank is not None and not any(g.mixer == "zamba" for g in groups):
+            raise ValueError("shared_adapter_rank needs a zamba layer group")
         if any(g.mixer == "rglru" for g in groups) != (self.rglru is not None):
             raise ValueError("layer_groups: rglru is needed exactly when a group's mixer is rglru")
         if self.rglru is not None and self.rglru.width % self.rglru.blocks:
@@ -626,6 +631,8 @@ class ModelConfig(BaseModel):
                 )
 
     def _check_layer_kinds(self) -> None:
+        if self.shared_adapter_rank is not None and self.layer_groups is None:
+            raise ValueError("shared_adapter_rank needs layer_groups (a zamba group)")
         if self.rglru is not None and self.layer_groups is None:
             raise ValueError("rglru needs layer_groups (the recurrent layers)")
         if self.cross_tokens is not None and self.layer_groups is None:
