@@ -1,6 +1,6 @@
 """MACs of the looped, gated and Fourier stacks, written from transformers 5.24's modelling code
 (read for this test, not from cosamt): Dory, NeoMME, FNet, Mllama's text model,
-RWKV, Recurrent Gemma, ConvBERT, Nystromformer, YOSO, Zamba, Zamba2. Used by tests/test_hf_corpus.py and
+RWKV, Recurrent Gemma, ConvBERT, Nystromformer, YOSO, Zamba, Zamba2, XLNet. Used by tests/test_hf_corpus.py and
 tests/test_hf_misc.py. Prefill, batch 1, ``m`` tokens, full-matrix attention."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 MISC = ("dory", "neomme", "fnet", "mllama", "rwkv", "recurrent_gemma", "convbert", "nystromformer",
-        "yoso", "zamba", "zamba2")  # fmt: skip
+        "yoso", "zamba", "zamba2", "xlnet")  # fmt: skip
 
 
 def gated_attention(m: int, n: int, d: int, heads: int, kv: int, dh: int) -> int:
@@ -46,7 +46,7 @@ def misc_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
                 "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
                 "nystromformer": nystromformer_macs, "yoso": yoso_macs, "zamba": zamba_macs,
-                "zamba2": zamba2_macs}  # fmt: skip
+                "zamba2": zamba2_macs, "xlnet": xlnet_macs}  # fmt: skip
     return formulas[cfg["model_type"]](cfg, m)
 
 
@@ -203,3 +203,17 @@ def zamba2_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
     shared += m * d * 2 * ff + m * d * rank + m * rank * 2 * ff + m * ff * d + m * d * d
     hybrid = cfg["layers_block_type"].count("hybrid")
     return {"dense": cfg["num_hidden_layers"] * mamba + hybrid * shared}
+
+
+def xlnet_macs(cfg: dict[str, Any], m: int) -> dict[str, int]:
+    """XLNetLayer on the content stream of a first segment (XLNetModel.forward without
+    target_mapping or mems: klen = qlen = m): XLNetRelativeAttention's q, k, v (d_model ->
+    n_head x d_head), r over the klen + qlen relative positions of attn_type bi
+    (relative_positional_encoding), ac = (q + r_w_bias) k^T over m keys, bd = (q + r_r_bias)
+    k_r^T over 2 m positions, P.V, o back to d_model; XLNetFeedForward's layer_1 and layer_2
+    (d_inner)."""
+    d, heads, dh, ff = cfg["d_model"], cfg["n_head"], cfg["d_head"], cfg["d_inner"]
+    width, pos = heads * dh, 2 * m
+    attention = 3 * m * d * width + pos * d * width + heads * m * m * dh
+    attention += heads * m * pos * dh + heads * m * m * dh + m * width * d
+    return {"dense": cfg["n_layer"] * (attention + 2 * m * d * ff)}

@@ -58,8 +58,9 @@ MIN_ACCEPTED = {
     # + big_bird (block-sparse: tests/hf_local_formulas.py);
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant
     # + dory (looped layers), mllama (cross-attention layers), rwkv (time and channel mixing),
-    # recurrent_gemma (RG-LRU blocks), zamba, zamba2 (the shared block: hf_misc_formulas.py)
-    "decoder-only": 117,
+    # recurrent_gemma (RG-LRU blocks), zamba, zamba2 (the shared block), xlnet (its content
+    # stream, prefill only: tests/hf_misc_formulas.py)
+    "decoder-only": 118,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
     # MRA refused; + neomme (per-layer windows, gated output),
     # fnet (Fourier mixing as DFT GEMMs), convbert (span-based convolution heads),

@@ -20,6 +20,7 @@ from hf_misc_formulas import (
     nystromformer_macs,
     recurrent_gemma_macs,
     rwkv_macs,
+    xlnet_macs,
     yoso_macs,
     zamba2_macs,
     zamba_macs,
@@ -247,6 +248,24 @@ def test_zamba2_adapters_and_mamba2() -> None:
     assert f"hf_config.{flag}" in refused({**cfg, flag: True})
 
 
+def test_xlnet_content_stream() -> None:
+    """The relative positions (klen + qlen = 2 m) give a second score per query and position,
+    added to QK^T before softmax; no decode phase (generation's query stream not modelled);
+    uni-directional attention and bi_data refused by name."""
+    cfg = corpus("xlnet")
+    for m in (16, 200):
+        assert macs(cfg, m) == xlnet_macs(cfg, m)
+    model = config_from_dict(cfg, source="t")
+    ops = {op.name: op for op in build_workload(model, Phase.PREFILL, 1, 100).operators}
+    assert ops["rel_qk"].dims["p"] == 200 and ops["rel_k_proj"].dims["m"] == 200
+    names = [op.name for op in build_workload(model, Phase.PREFILL, 1, 8).operators]
+    assert names.index("qk") < names.index("rel_shift_add") < names.index("softmax")
+    with pytest.raises(InputError):
+        build_workload(model, Phase.DECODE, 1, 64)
+    assert "hf_config.attn_type" in refused({**cfg, "attn_type": "uni"})
+    assert "hf_config.bi_data" in refused({**cfg, "bi_data": True})
+
+
 TINY = {
     "dory": {
         "model_type": "dory", "hidden_size": 32, "intermediate_size": 48, "head_dim": 8,
@@ -318,6 +337,11 @@ TINY = {
         "n_mamba_heads": 4, "mamba_ngroups": 1, "adapter_rank": 4, "num_mem_blocks": 1,
         "rms_norm_eps": 1e-5, "layers_block_type": ["mamba", "hybrid", "mamba"],
     },
+    "xlnet": {
+        "model_type": "xlnet", "d_model": 32, "n_head": 4, "d_head": 8, "d_inner": 48,
+        "n_layer": 2, "ff_activation": "gelu", "attn_type": "bi", "bi_data": False,
+        "layer_norm_eps": 1e-12, "vocab_size": 64,
+    },
     "fnet": {
         "model_type": "fnet", "hidden_size": 32, "intermediate_size": 48, "hidden_act": "gelu_new",
         "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "use_tpu_fourier_optimizations": False,
@@ -336,7 +360,7 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
                 "mllama": mllama_macs, "rwkv": rwkv_macs,
                 "recurrent_gemma": recurrent_gemma_macs, "convbert": convbert_macs,
                 "nystromformer": nystromformer_macs, "yoso": yoso_macs, "zamba": zamba_macs,
-                "zamba2": zamba2_macs}  # fmt: skip
+                "zamba2": zamba2_macs, "xlnet": xlnet_macs}  # fmt: skip
     formula = formulas[model_type]
     listed = sum(op["macs"] * op["count"] for op in operators if op["kind"] == "mac")
     assert listed == formula(cfg, seq)["dense"]
@@ -345,6 +369,8 @@ def test_cli_round_trip(tmp_path: Path, model_type: str) -> None:
         assert {"fourier_hidden", "fourier_seq"} <= solved_operators(report)
     if model_type == "recurrent_gemma":
         assert {"rec.rg_gates", "rec.rg_lru", "attn.qk"} <= solved_operators(report)
+    if model_type == "xlnet":
+        assert {"rel_qk", "rel_k_proj", "qk"} <= solved_operators(report)
     if model_type == "zamba2":
         assert {"shared.dense.mlp_adapter_up", "mamba.ssm_write"} <= solved_operators(report)
     if model_type == "zamba":

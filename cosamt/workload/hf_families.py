@@ -292,7 +292,6 @@ GLOBAL_HEAD_DIM_TYPES = frozenset(
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
     "xlstm": "xLSTM's recurrent blocks are not modelled",
-    "xlnet": "XLNet's two-stream relative attention is not modelled",
     "prophetnet": "ProphetNet's n-stream self-attention is not modelled",
     "xlm-prophetnet": "ProphetNet's n-stream self-attention is not modelled",
     "seamless_m4t": "SeamlessM4T's several towers (speech encoder, text model, unit decoder) are "

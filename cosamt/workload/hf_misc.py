@@ -39,6 +39,9 @@ structures cosamt already builds (``docs/workloads.md``, "Looped, gated and Four
 * ``zamba2`` (``Zamba2Model``, ``Zamba2HybridLayer``, ``Zamba2MLP``, ``Zamba2MambaMixer``):
   Zamba's layers with Mamba-2 mixers and each hybrid layer's adapter on the shared MLP
   (``shared_adapter_rank``).
+* ``xlnet`` (``XLNetModel``, ``XLNetLayer``, ``XLNetRelativeAttention``, ``XLNetFeedForward``):
+  the content stream a forward over a sequence runs, relative positional attention
+  (``relative_attention``: :mod:`cosamt.workload.xlnet`), post-norm sublayers; prefill only.
 * ``fnet`` (``FNetLayer``, ``FNetBasicFourierTransform``, ``FNetBasicOutput``): BERT's
   post-norm block with the real part of a 2D DFT in place of self-attention
   (``fourier_mixing``: :mod:`cosamt.workload.fourier`, the DFT as GEMMs).
@@ -57,7 +60,7 @@ if TYPE_CHECKING:
 
 TYPES = frozenset(
     {"dory", "neomme", "fnet", "mllama_text_model", "rwkv", "recurrent_gemma", "convbert"}
-    | {"nystromformer", "yoso", "zamba", "zamba2"}
+    | {"nystromformer", "yoso", "zamba", "zamba2", "xlnet"}
 )
 # Config keys the generic reader refuses (or reads wrongly) that these readers take.
 READ_KEYS: dict[str, frozenset[str]] = {
@@ -82,6 +85,8 @@ def normalise(data: dict[str, Any], model_type: str) -> dict[str, Any]:
     """A family's fields as its configuration class leaves them, for the generic reader."""
     if model_type == "dory":
         return _dory_normalise(data)
+    if model_type == "xlnet":  # XLNetFeedForward's activation: ff_activation
+        return {"hidden_act": data.get("ff_activation", "gelu"), **data}
     if model_type == "fnet":  # no attention heads: a placeholder the Fourier mixing ignores
         return {"num_attention_heads": 1, **data}
     if model_type == "rwkv":  # RwkvFeedForward: 4 x hidden when intermediate_size is None
@@ -138,6 +143,8 @@ def fields(r: _Reader, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
         return _zamba(r, base)
     if model_type == "zamba2":
         return _zamba2(r, base)
+    if model_type == "xlnet":
+        return _xlnet(r, base)
     return _neomme(r, base)
 
 
@@ -747,4 +754,36 @@ def _zamba2(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
         },
         "shared_adapter_rank": rank,
         "layer_groups": _groups(out),
+    }
+
+
+def _xlnet(r: _Reader, base: dict[str, Any]) -> dict[str, Any]:
+    """XLNetModel.forward on input_ids alone: no target_mapping, so no query stream (output_g
+    None); attn_type bi with no perm_mask or input_mask: no attention mask (bidirectional);
+    mems of earlier segments absent on a first forward (klen = qlen); XLNetRelativeAttention:
+    q, k, v, r projections of d_model -> n_head x d_head, ac + rel_shift(bd), softmax, P.V,
+    o back, LayerNorm(out + h); XLNetFeedForward: layer_1, ff_activation, layer_2,
+    LayerNorm(out + inp)."""
+    if r.data.get("attn_type", "bi") != "bi":
+        r.refuse("attn_type", "XLNet's uni-directional attention (attn_type uni) is not modelled")
+    if r.data.get("bi_data"):
+        r.refuse("bi_data", "bidirectional data (forward and backward position streams over a "
+                 "doubled batch) is not modelled")  # fmt: skip
+    heads, d = base.get("n_heads"), base.get("d_model")
+    dh = r.data.get("d_head") or (d // heads if d and heads else None)
+    if r.problems or not isinstance(dh, int):
+        return {}
+    r.assumed.append(
+        "xlnet: read as a bidirectional stack of its content stream (XLNetModel.forward over a "
+        "sequence); generation's query stream with target_mapping and perm_mask and the mems "
+        "cache are not modelled, so there is no decode phase"
+    )
+    return {
+        "head_dim": dh,
+        "n_kv_heads": None,
+        "rotary_dim": None,
+        "decoder": False,
+        "norm": "layernorm",
+        "norm_position": "post",
+        "relative_attention": True,
     }

@@ -298,6 +298,10 @@ class ModelConfig(BaseModel):
     head's values (one filter per head), added to the attention output before ``out_proj``
     (:mod:`cosamt.workload.value_conv`); multi-head attention of a bidirectional encoder only.
     ``None``: none."""
+    relative_attention: bool = False
+    """XLNet's relative positional attention on the content stream (:mod:`cosamt.workload.xlnet`):
+    position keys of the klen + qlen relative positions, a second score per query and position,
+    added to QK^T before softmax; multi-head attention of a bidirectional encoder stack only."""
     shared_adapter_rank: PositiveInt | None = None
     """Zamba2: each hybrid layer's own adapter on the shared MLP's gate and up projection
     (hidden -> this rank -> 2 x ``d_ff``, added before the activation:
@@ -368,6 +372,21 @@ class ModelConfig(BaseModel):
         self._check_conformer()
         self._check_fourier()
         self._check_rwkv()
+        if self.relative_attention and (
+            self.decoder
+            or self.n_kv_heads not in (None, self.n_heads)
+            or self.mla
+            or self.rotary_dim is not None
+            or self.span_kernel is not None
+            or self.fourier_mixing
+            or self.yoso_hash_bits is not None
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+            or self.sliding_window is not None
+        ):
+            raise ValueError(
+                "relative_attention: multi-head attention of a bidirectional encoder stack only"
+            )
         if self.yoso_hash_bits is not None and (
             self.decoder
             or self.n_kv_heads not in (None, self.n_heads)

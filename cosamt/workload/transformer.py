@@ -524,6 +524,12 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
             from cosamt.workload.yoso import yoso_core  # it builds on this module
 
             core = yoso_core(model, plan, b, core)
+        if model.relative_attention:  # XLNet: position scores added between QK^T and softmax
+            from cosamt.workload.xlnet import relative_ops  # it builds on this module
+
+            before, after = relative_ops(model, plan, b, core[0])
+            ops += before
+            core = [core[0], *after, *core[1:]]
         ops += [core[0], *addons.mask_add(model, core[0]), *core[1:]]
         if model.value_conv is not None:  # Nystromformer: a convolution over V, added
             from cosamt.workload.value_conv import value_conv_ops  # it builds on this module
@@ -872,10 +878,19 @@ def assumptions(
         from cosamt.workload import altup  # it builds on this module
 
         out += altup.assumptions(model)
-    from cosamt.workload import addons, convbert, fourier, rglru, rwkv_ops, yoso  # build on it
+    from cosamt.workload import (  # they build on this module
+        addons,
+        convbert,
+        fourier,
+        rglru,
+        rwkv_ops,
+        xlnet,
+        yoso,
+    )
 
     out += addons.assumptions(model) + fourier.assumptions(model) + rwkv_ops.assumptions(model)
     out += rglru.assumptions(model) + convbert.assumptions(model) + yoso.assumptions(model)
+    out += xlnet.assumptions(model)
     if model.stage_depths is not None:
         out.append(
             "windowed attention: each stage's tokens attend within their window (shifted windows "
