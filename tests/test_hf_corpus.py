@@ -50,6 +50,7 @@ from hf_local_formulas import (
     pegasus_x_macs,
     t5gemma_macs,
 )
+from hf_misc_formulas import MISC, misc_macs
 from hf_moe_hybrid_formulas import MOE_HYBRIDS, moe_hybrid_macs
 from hf_mra_formulas import MRA_SEQ, mra_macs
 from hf_odds_formulas import ODDS, odds_macs
@@ -94,11 +95,16 @@ MIN_ACCEPTED = {
     # add-ons (tests/test_hf_addons.py): + bitnet, xmod, lfm3, llama4 (its text model), cpmant;
     # + dots3_note (its text model: tests/hf_odds_formulas.py); + xlstm (mLSTM blocks:
     # tests/hf_xlstm_formulas.py), reformer (its bidirectional default:
-    # tests/hf_reformer_formulas.py)
-    "decoder-only": 114,
+    # tests/hf_reformer_formulas.py); + dory (looped layers), mllama (cross-attention layers),
+    # rwkv (time and channel mixing), recurrent_gemma (RG-LRU blocks), zamba, zamba2 (the shared
+    # block), xlnet (its content stream, prefill only: tests/hf_misc_formulas.py)
+    "decoder-only": 121,
     # + longformer (tests/hf_local_formulas.py); + mobilebert, squeezebert (add-ons);
-    # ConvBERT, Nystromformer, YOSO refused; + mra (tests/hf_mra_formulas.py)
-    "encoder-only": 24,
+    # + mra (tests/hf_mra_formulas.py); + neomme (per-layer windows, gated output),
+    # fnet (Fourier mixing as DFT GEMMs), convbert (span-based convolution heads),
+    # nystromformer (its default's exact attention and the value conv), yoso (the expectation
+    # kernel: tests/hf_misc_formulas.py)
+    "encoder-only": 29,
     # + dinat (neighbourhood attention: tests/hf_local_formulas.py); + swinv2, segformer (at
     # its image processor's 512), cvt, levit, hiera, mobilevit, perceiver (its encoder)
     # (tests/hf_vision_formulas.py)
@@ -679,6 +685,9 @@ def check(model_type: str) -> str:
         return "accepted"
     if model_type in SPEECHT5:  # speech prenet, relative bias (tests/hf_speech_formulas.py)
         assert got == speecht5_macs(cfg, SEQ), (model_type, got)
+        return "accepted"
+    if model_type in MISC:  # looped, gated and Fourier stacks (tests/hf_misc_formulas.py)
+        assert got == misc_macs(cfg, SEQ), (model_type, got)
         return "accepted"
     parts = halves(cfg)
     if parts is not None:

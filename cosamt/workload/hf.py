@@ -27,6 +27,7 @@ from cosamt.workload import (
     hf_hybrid,
     hf_layers,
     hf_local,
+    hf_misc,
     hf_moe_hybrid,
     hf_odds,
     hf_recurrent,
@@ -701,6 +702,7 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
     if model_type in hf_speech.FEATURE_ENCODER_TYPES:
         read = set(hf_speech.FEATURE_ENCODER_KEYS)  # wav2vec2's convolutions (hf_speech)
     read = hf_addons.READ_KEYS.get(model_type, read)
+    read = hf_misc.READ_KEYS.get(model_type, read)
     read = read | hf_moe_hybrid.READ_KEYS.get(model_type, set())
     for key, message in REFUSED_KEYS:
         skip = key in read or (queries and key == "num_queries")
@@ -819,6 +821,8 @@ def _fields(r: _Reader, model_type: str) -> dict[str, Any]:
         return {**base, **hf_moe_hybrid.zaya(r, base, r.data.get("layer_types") or [])}
     if model_type in hf_odds.TYPES:
         return {**base, **hf_odds.fields(r, model_type, base)}
+    if model_type in hf_misc.TYPES:  # looped, gated and Fourier stacks
+        return {**base, **hf_misc.fields(r, model_type, base)}
     return {**base, **hf_hybrid.fields(r, model_type, base)} if hybrid else base
 
 
@@ -873,7 +877,12 @@ def config_from_dict(
         if outer.problems:
             raise InputError(source, outer.problems)
         inner = config_from_dict(
-            {"model_type": "", **data[key], **hf_layers.assistant_marker(data)},
+            {
+                "model_type": "",
+                **data[key],
+                **hf_layers.assistant_marker(data),
+                **hf_misc.vision_marker(data),
+            },
             name or str(data.get("model_type")),
             source,
         )
@@ -899,6 +908,7 @@ def config_from_dict(
     data = hf_encdec.normalise(data, model_type)
     data = hf_moe_hybrid.normalise(data, model_type)
     data = hf_odds.normalise(data, model_type)
+    data = hf_misc.normalise(data, model_type)
     reader = _Reader(hf_layers.normalise(data, model_type))
     _per_layer_overrides(reader, model_type)
     fields = _fields(reader, model_type)

@@ -318,25 +318,10 @@ GLOBAL_HEAD_DIM_TYPES = frozenset(
 )
 # Families whose structure no field states and that are not modelled.
 REFUSED_TYPES = {
-    "fnet": "FNet's Fourier token mixing (no attention) is not modelled",
-    "rwkv": "RWKV's recurrent time mixing is not modelled",
-    "xlnet": "XLNet's two-stream relative attention is not modelled",
     # seamless_m4t(_v2): read as their text-to-text model (cosamt.workload.hf_speech).
     "pixtral": "Pixtral's variable-resolution images (row-break tokens, 2D rotary) are not modelled",
-    "neomme": "NeoMME's gated attention output (a sigmoid gate projection) is not modelled",
     "hrm_text": "hierarchical recurrent reasoning loops are not modelled",
     # BERT-shaped configs whose blocks are not BERT's (read as plain BERT they would be wrong).
-    "convbert": "ConvBERT's span-based dynamic convolution heads (head_ratio, conv_kernel_size) "
-    "are not modelled",
-    "nystromformer": "Nystromformer's landmark attention and depthwise convolution over V "
-    "(num_landmarks, conv_kernel_size) are not modelled",
-    "yoso": "YOSO's LSH-sampled attention (num_hash, hash_code_len) is not modelled",
-    "zamba": "Zamba's shared attention block (one set of weights reused on every hybrid layer, "
-    "its input the hidden state concatenated with the original embeddings: "
-    "attention_hidden_size = 2 x hidden_size) is not modelled",
-    "zamba2": "Zamba2's shared attention blocks (num_mem_blocks sets of weights reused across "
-    "hybrid_layer_ids, input concatenated with the original embeddings, per-layer LoRA adapters "
-    "of adapter_rank) are not modelled",
     "autoformer": "Autoformer's auto-correlation (AutoformerAttention: torch.fft.rfft / irfft of "
     "Q and K per channel, not an Einsum; a dense L x L correlation would count L^2 work the code "
     "does in L log L; V gathered at data-dependent top-k delays) and series decomposition are "

@@ -42,8 +42,17 @@ from cosamt.workload.per_layer import (
     shared_kv_attention,
 )
 from cosamt.workload.recurrent import gated_deltanet_ops, mamba_ops
+from cosamt.workload.rglru import rglru_ops
 from cosamt.workload.short_conv import short_conv_ops
-from cosamt.workload.transformer import BlockPlan, _ffn, _norm, _residual, _self_attention
+from cosamt.workload.transformer import (
+    BlockPlan,
+    _cross_attention,
+    _ffn,
+    _norm,
+    _residual,
+    _self_attention,
+)
+from cosamt.workload.zamba import hybrid_layer
 
 _MIXER_TAG = {
     "attention": "attn",
@@ -53,6 +62,9 @@ _MIXER_TAG = {
     "deltanet": "linear",
     "kda": "kda",
     "lightning": "ltn",
+    "cross": "cross",
+    "rglru": "rec",
+    "zamba": "shared",
 }
 _MIXER_LABEL = {
     "attention": "attention",
@@ -62,6 +74,9 @@ _MIXER_LABEL = {
     "deltanet": "Gated DeltaNet",
     "kda": "Kimi Delta Attention",
     "lightning": "lightning attention",
+    "cross": "cross-attention",
+    "rglru": "RG-LRU recurrent block",
+    "zamba": "shared attention block + Mamba",
     None: "no mixer",
 }
 _FFN_TAG = {"dense": "dense", "moe": "moe"}
@@ -85,6 +100,8 @@ def _prefix(group: LayerGroup, groups: tuple[LayerGroup, ...]) -> str:
         parts.append(_MIXER_TAG[group.mixer])
     if len({g.window for g in groups if g.has_attention}) > 1 and group.has_attention:
         parts.append("local" if group.window else "global")
+    if len({g.window_size for g in groups if g.window}) > 1 and group.window_size:
+        parts.append(f"w{group.window_size}")  # a window of its own beside the model's
     if len({g.kv_shared for g in groups if g.has_attention}) > 1 and group.kv_shared:
         parts.append("kvshared")
     if len({g.sparse_gate for g in groups}) > 1 and group.sparse_gate:
@@ -104,15 +121,23 @@ def group_plans(model: ModelConfig, phase: Phase, seq_len: int) -> list[BlockPla
     assert groups is not None
     m = seq_len if phase is Phase.PREFILL else 1
     window = model.sliding_window or seq_len
+    stack = "decoder" if model.decoder else "encoder"  # a bidirectional stack (NeoMME)
     layers = [
         BlockPlan(
             prefix=prefix,
-            label=f"decoder ({_mixer_label(model, g)}, {_FFN_LABEL[g.ffn]})",
+            label=f"{stack} ({_mixer_label(model, g)}, {_FFN_LABEL[g.ffn]})",
             count=g.count,
             m=m,
-            n=min(seq_len, window) if g.window else seq_len,
+            n=0
+            if g.mixer == "cross"
+            else min(seq_len, g.window_size or window)
+            if g.window
+            else seq_len,
             causal=model.decoder,
             moe=g.ffn == "moe",
+            # Mllama's cross-attention layers: K/V of the vision tokens in prefill, cached after.
+            cross_n=model.cross_tokens if g.mixer == "cross" else None,
+            cross_kv=g.mixer == "cross" and phase is Phase.PREFILL,
             group=g,
         )
         for g, prefix in zip(groups, _prefixes(groups), strict=True)
@@ -162,7 +187,8 @@ def _mixer_label(model: ModelConfig, group: LayerGroup) -> str:
     label = _MIXER_LABEL[group.mixer]
     if group.window:
         kind = {"sliding": "sliding window", "chunked": "chunks of"}.get(model.window_kind)
-        label += f", {kind or model.window_kind + ' window'} {model.sliding_window}"
+        size = group.window_size or model.sliding_window
+        label += f", {kind or model.window_kind + ' window'} {size}"
     if group.no_rope:
         label += ", no rotary"
     if group.head_dim is not None:
@@ -196,6 +222,10 @@ def _mixer(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     if group.no_rope and model.mla and not group.no_rope_slices:
         # MLA keeps its rotary-sized slices, rotates nothing
         return [op for op in _self_attention(model, plan, b) if op.name != f"{plan.prefix}rope"]
+    if group.mixer == "cross":  # cross-attention alone (Mllama), no rotary
+        return _cross_attention(model, plan, b)
+    if group.mixer == "rglru":  # Griffin's recurrent block (Recurrent Gemma)
+        return rglru_ops(model, plan, b)
     ops = mamba_ops(model, plan, b) if group.has_mamba else []
     if group.has_attention:
         update: dict[str, object] = {**group.overrides}
@@ -221,6 +251,8 @@ def group_block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         return hc_layer_ops(model, plan, b, _mixer(model, plan, b))
     if model.inkling is not None:  # short convolutions around the sublayers
         return inkling_layer_ops(model, plan, b)
+    if group.mixer == "zamba":  # Zamba's hybrid layer: its own order of sublayers
+        return hybrid_layer(model, plan, b)
     p, m, c, d = plan.prefix, plan.m, plan.count, model.d_model
     ops: list[Einsum] = []
     step = 1

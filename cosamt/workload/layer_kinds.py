@@ -229,7 +229,36 @@ class LongCat(BaseModel):
     (``zero_expert_num``)."""
 
 
-Mixer = Literal["attention", "mamba", "parallel", "conv", "deltanet", "kda", "lightning"]
+class Rglru(BaseModel):
+    """Griffin's recurrent block (De et al. 2024, arXiv:2402.19427; transformers'
+    ``RecurrentGemmaRecurrentBlock``, ``RecurrentGemmaRglru``): two branches of ``width``
+    channels, a depthwise causal convolution and the Real-Gated Linear Recurrent Unit (input and
+    recurrence gates from block-diagonal projections of ``blocks`` blocks) on one, GELU on the
+    other, their product projected back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    width: PositiveInt
+    """Channels of the recurrence (``lru_width``)."""
+    blocks: PositiveInt
+    """Diagonal blocks of the two gates' projections (``num_attention_heads``): each
+    ``width / blocks`` square."""
+    conv_kernel: PositiveInt
+    """Taps of the depthwise causal convolution (``conv1d_width``)."""
+
+
+Mixer = Literal[
+    "attention",
+    "mamba",
+    "parallel",
+    "conv",
+    "deltanet",
+    "kda",
+    "lightning",
+    "cross",
+    "rglru",
+    "zamba",
+]
 FfnKind = Literal["dense", "moe"]
 
 
@@ -249,13 +278,21 @@ class LayerGroup(BaseModel):
     Mamba side by side on the same normed input, their outputs summed: Falcon-H1), ``conv`` (LFM2's
     gated short convolution, ``ModelConfig.short_conv_kernel`` taps), ``deltanet`` (Gated DeltaNet,
     ``ModelConfig.linear_attention``), ``kda`` (Kimi Delta Attention, ``ModelConfig.kda``), ``lightning`` (MiniMax's lightning
-    attention, ``ModelConfig.lightning``);
-    ``None``: none (a Nemotron-H MLP or MoE layer)."""
+    attention, ``ModelConfig.lightning``),
+    ``cross`` (cross-attention
+    alone, to ``ModelConfig.cross_tokens`` tokens: Mllama's cross-attention layers), ``rglru``
+    (Griffin's recurrent block, ``ModelConfig.rglru``: Recurrent Gemma), ``zamba`` (Zamba's hybrid
+    layer: the shared attention block over the hidden state beside the input embeddings, its
+    linear, then the Mamba sublayer: :mod:`cosamt.workload.zamba`); ``None``: none
+    (a Nemotron-H MLP or MoE layer)."""
     ffn: FfnKind | None
     """FFN: ``dense`` (``d_ff``), ``moe`` (the expert fields); ``None``: none (a Nemotron-H
     Mamba or attention layer)."""
     window: bool = False
     """Attention: keys per query capped at ``ModelConfig.sliding_window`` on these layers."""
+    window_size: PositiveInt | None = None
+    """Attention with ``window``: these layers' own cap on keys per query, in place of
+    ``ModelConfig.sliding_window`` (NeoMME's per-layer windows); ``None``: the model's."""
     head_dim: Width | None = None
     """Attention: these layers' head dim (``None``: the model's)."""
     n_kv_heads: Heads | None = None
@@ -301,11 +338,11 @@ class LayerGroup(BaseModel):
 
     @property
     def has_mamba(self) -> bool:
-        return self.mixer in ("mamba", "parallel")
+        return self.mixer in ("mamba", "parallel", "zamba")
 
     @property
     def has_attention(self) -> bool:
-        return self.mixer in ("attention", "parallel")
+        return self.mixer in ("attention", "parallel", "zamba")
 
     @property
     def shape(self) -> tuple[object, ...]:
@@ -314,6 +351,7 @@ class LayerGroup(BaseModel):
             self.mixer,
             self.ffn,
             self.window,
+            self.window_size,
             self.head_dim,
             self.n_kv_heads,
             self.rotary_dim,

@@ -46,6 +46,7 @@ from cosamt.workload.layer_kinds import (
     Lightning,
     LinearAttention,
     LongCat,
+    Rglru,
     StateSpace,
     Zaya,
 )
@@ -53,6 +54,7 @@ from cosamt.workload.mra import Mra
 from cosamt.workload.neighbourhood import Neighbourhood
 from cosamt.workload.pyramid import Pyramid
 from cosamt.workload.reformer import Reformer
+from cosamt.workload.rwkv import Rwkv
 from cosamt.workload.transducer import Transducer
 from cosamt.workload.vision_stages import VisionStages
 from cosamt.workload.xlstm import MLstm
@@ -367,6 +369,46 @@ class ModelConfig(BaseModel):
     """A detector's text tower (Grounding DINO's ``text_config``, a BERT): a plain encoder run
     once over ``deformable.text_tokens`` tokens, before the encoder's layers (``enc.text.``);
     ``None``: none modelled."""
+    cross_tokens: PositiveInt | None = None
+    """Tokens the ``cross`` layer groups attend to (Mllama's vision tokens: the projected output
+    of its vision tower, computed once in prefill, their K/V cached in decode); ``None``: no
+    such groups."""
+    span_kernel: PositiveInt | None = None
+    """ConvBERT's mixed attention (:mod:`cosamt.workload.convbert`): beside the ``n_heads``
+    attention heads of ``head_dim``, as many span-based dynamic convolution heads of this many
+    taps (``conv_kernel_size``), their outputs concatenated (2 x ``n_heads`` x ``head_dim``
+    features) into the output projection; a bidirectional encoder of plain dense blocks only.
+    ``None``: plain attention."""
+    yoso_hash_bits: PositiveInt | None = None
+    """YOSO by expectation (:mod:`cosamt.workload.yoso`): the collision probability of this
+    many hash bits, (1 - acos(q.k) / pi)^bits, in place of softmax over unit queries and keys,
+    the output unit-normalised; a bidirectional encoder of multi-head attention only. ``None``:
+    softmax."""
+    value_conv: PositiveInt | None = None
+    """Nystromformer: a depthwise convolution of this many taps along the sequence over each
+    head's values (one filter per head), added to the attention output before ``out_proj``
+    (:mod:`cosamt.workload.value_conv`); multi-head attention of a bidirectional encoder only.
+    ``None``: none."""
+    relative_attention: bool = False
+    """XLNet's relative positional attention on the content stream (:mod:`cosamt.workload.xlnet`):
+    position keys of the klen + qlen relative positions, a second score per query and position,
+    added to QK^T before softmax; multi-head attention of a bidirectional encoder stack only."""
+    shared_adapter_rank: PositiveInt | None = None
+    """Zamba2: each hybrid layer's own adapter on the shared MLP's gate and up projection
+    (hidden -> this rank -> 2 x ``d_ff``, added before the activation:
+    :mod:`cosamt.workload.zamba`); ``None``: none (Zamba)."""
+    rglru: Rglru | None = None
+    """Griffin's recurrent blocks on the ``layer_groups`` of mixer ``rglru`` (Recurrent Gemma:
+    :mod:`cosamt.workload.rglru`); ``None``: no such groups."""
+    rwkv: Rwkv | None = None
+    """RWKV-4 blocks (:mod:`cosamt.workload.rwkv_ops`): time mixing (the WKV recurrence) and
+    channel mixing in place of attention and FFN (``d_ff``: the channel mix's key width;
+    ``n_heads`` and the head shape unused); a causal stack of those blocks only. ``None``:
+    Transformer blocks."""
+    fourier_mixing: bool = False
+    """FNet: the real part of a 2D discrete Fourier transform over the hidden and sequence axes
+    in place of self-attention (:mod:`cosamt.workload.fourier`; ``n_heads`` and the head shape
+    unused); a bidirectional encoder of plain dense blocks only."""
     prompt_tokens: Annotated[int, Field(ge=0, strict=True)] = 0
     """Tokens the model prepends to every input (CPM-Ant's ``prompt_length``): the blocks run on
     ``seq_len`` + these (prefill), the KV cache holds them too (decode)."""
@@ -471,7 +513,97 @@ class ModelConfig(BaseModel):
         self._check_conformer()
         self._check_deformable()
         self._check_feature_encoder()
+        self._check_fourier()
+        self._check_rwkv()
+        if self.relative_attention and (
+            self.decoder
+            or self.n_kv_heads not in (None, self.n_heads)
+            or self.mla
+            or self.rotary_dim is not None
+            or self.span_kernel is not None
+            or self.fourier_mixing
+            or self.yoso_hash_bits is not None
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+            or self.sliding_window is not None
+        ):
+            raise ValueError(
+                "relative_attention: multi-head attention of a bidirectional encoder stack only"
+            )
+        if self.yoso_hash_bits is not None and (
+            self.decoder
+            or self.n_kv_heads not in (None, self.n_heads)
+            or self.mla
+            or self.span_kernel is not None
+            or self.fourier_mixing
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+            or self.attention_gate is not None
+        ):
+            raise ValueError(
+                "yoso_hash_bits: multi-head attention of a bidirectional encoder only (no MLA, "
+                "layer groups, encoder-decoder or other mixer)"
+            )
+        if self.value_conv is not None and (
+            self.decoder
+            or self.n_kv_heads not in (None, self.n_heads)
+            or self.mla
+            or self.span_kernel is not None
+            or self.fourier_mixing
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+        ):
+            raise ValueError(
+                "value_conv: multi-head attention of a bidirectional encoder only (no MLA, "
+                "layer groups, encoder-decoder or other mixer)"
+            )
+        if self.span_kernel is not None and (
+            self.decoder
+            or self.moe
+            or self.mla
+            or self.parallel
+            or self.rotary_dim is not None
+            or self.gated
+            or self.fourier_mixing
+            or self.encoder_layers is not None
+            or self.sliding_window is not None
+            or self.layer_groups is not None
+            or self.mobile is not None
+            or self.conv_groups is not None
+            or self.adapter is not None
+            or self.attention_gate is not None
+        ):
+            raise ValueError(
+                "span_kernel: a bidirectional encoder of dense blocks with a plain FFN only"
+            )
         return self
+
+    def _check_rwkv(self) -> None:
+        if self.rwkv is None:
+            return
+        others: tuple[object, ...] = (self.layer_groups, self.ssm, self.linear_attention)
+        others += (self.sliding_window, self.encoder_layers, self.image_tokens, self.conformer)
+        others += (self.indexer, self.mobile, self.conv_groups, self.adapter, self.attention_gate)
+        plain = self.decoder and not (self.moe or self.mla or self.parallel or self.rotary_dim)
+        if not plain or self.fourier_mixing or any(v is not None for v in others):
+            raise ValueError(
+                "rwkv: a causal stack of RWKV blocks only (no MoE, MLA, rotary, window, layer "
+                "groups or other block structure)"
+            )
+
+    def _check_fourier(self) -> None:
+        if not self.fourier_mixing:
+            return
+        others: tuple[object, ...] = (self.layer_groups, self.ssm, self.linear_attention)
+        others += (self.sliding_window, self.encoder_layers, self.image_tokens, self.conformer)
+        others += (self.stage_depths, self.pyramid, self.neighbourhood, self.mobile)
+        others += (self.conv_groups, self.adapter, self.attention_gate, self.block_sparse)
+        plain = not (self.decoder or self.moe or self.mla or self.parallel or self.rotary_dim)
+        if not plain or self.gated or any(v is not None for v in others):
+            raise ValueError(
+                "fourier_mixing: a bidirectional encoder of dense blocks with a plain FFN only "
+                "(no MoE, MLA, rotary, window, layer groups or other block structure)"
+            )
 
     def _check_addons(self) -> None:
         axk2 = self.gated_norm_rank is not None or self.latent_query_gate
@@ -713,6 +845,26 @@ class ModelConfig(BaseModel):
             raise ValueError("layer_groups: no_rope_slices is for MLA groups without rotary")
         if any(g.no_indexer and g.shared_indexer for g in groups):
             raise ValueError("layer_groups: a group without an indexer shares none")
+        if any(g.mixer == "zamba" for g in groups) and (
+            self.ssm is None
+            or self.rotary_dim is not None
+            or not self.gated
+            or any(g.mixer == "zamba" and g.ffn != "dense" for g in groups)
+        ):
+            raise ValueError(
+                "layer_groups: a zamba group needs Mamba (ssm), no rotary, a gated dense FFN "
+                "(the shared block's MLP)"
+            )
+        if self.shared_adapter_rank is not None and not any(g.mixer == "zamba" for g in groups):
+            raise ValueError("shared_adapter_rank needs a zamba layer group")
+        if any(g.mixer == "rglru" for g in groups) != (self.rglru is not None):
+            raise ValueError("layer_groups: rglru is needed exactly when a group's mixer is rglru")
+        if self.rglru is not None and self.rglru.width % self.rglru.blocks:
+            raise ValueError("rglru: blocks must divide width")
+        if any(g.mixer == "cross" for g in groups) != (self.cross_tokens is not None):
+            raise ValueError(
+                "layer_groups: cross_tokens is needed exactly when a group's mixer is cross"
+            )
         if any(g.mixer == "conv" for g in groups) != (self.short_conv_kernel is not None):
             raise ValueError(
                 "layer_groups: short_conv_kernel is needed exactly when a group's mixer is conv"
@@ -744,6 +896,8 @@ class ModelConfig(BaseModel):
         if self.sliding_layers is not None:
             raise ValueError("layer_groups: which layers are windowed is the groups' window")
         for g in groups:
+            if g.window_size is not None and not g.window:
+                raise ValueError("layer_groups: window_size on windowed groups only")
             if (g.window or g.overrides or g.kv_shared or g.no_rope) and g.mixer != "attention":
                 raise ValueError(
                     "layer_groups: window, head overrides, kv_shared and no_rope on attention "
@@ -798,6 +952,12 @@ class ModelConfig(BaseModel):
                 "inkling: layer_groups of attention and an FFN, no rotary, MLA, AltUp, per-layer "
                 "inputs or sandwich norms"
             )
+        if self.shared_adapter_rank is not None and self.layer_groups is None:
+            raise ValueError("shared_adapter_rank needs layer_groups (a zamba group)")
+        if self.rglru is not None and self.layer_groups is None:
+            raise ValueError("rglru needs layer_groups (the recurrent layers)")
+        if self.cross_tokens is not None and self.layer_groups is None:
+            raise ValueError("cross_tokens needs layer_groups (the cross-attention layers)")
         if self.short_conv_kernel is not None and self.layer_groups is None:
             raise ValueError("short_conv_kernel needs layer_groups (the conv layers)")
         if self.per_layer_input is not None and (self.layer_groups is None or not self.gated):
@@ -1011,7 +1171,9 @@ class ModelConfig(BaseModel):
 
     @property
     def attends(self) -> bool:
-        """Some layer has self-attention (not a pure Mamba stack)."""
+        """Some layer has self-attention (not a pure Mamba stack, not RWKV)."""
+        if self.rwkv is not None:
+            return False
         if self.layer_groups is not None:
             return any(g.has_attention for g in self.layer_groups)
         if self.mlstm is not None:  # xLSTM: the mLSTM mixer on every layer

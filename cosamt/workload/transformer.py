@@ -504,6 +504,14 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         from cosamt.workload import recurrent  # it builds on this module
     from cosamt.workload import addons  # it builds on this module
 
+    if model.span_kernel is not None:  # ConvBERT: attention beside span-based convolutions
+        from cosamt.workload.convbert import mixed_attention  # it builds on this module
+
+        return mixed_attention(model, plan, b)
+    if model.fourier_mixing:  # FNet: a 2D DFT in place of attention
+        from cosamt.workload.fourier import fourier_ops  # it builds on this module
+
+        return fourier_ops(model, plan, b)
     if plan.linear:
         return recurrent.gated_deltanet_ops(model, plan, b)
     if plan.ssm:  # a hybrid's Mamba layer: the mixer in place of attention
@@ -556,8 +564,22 @@ def _self_attention(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]
         ops += block_sparse.cores(model, p, b, m, c, _attention_core)
     else:
         core = _attention_core(model, p, b, m, n, c)
+        if model.yoso_hash_bits is not None:  # YOSO: its collision kernel in place of softmax
+            from cosamt.workload.yoso import yoso_core  # it builds on this module
+
+            core = yoso_core(model, plan, b, core)
+        if model.relative_attention:  # XLNet: position scores added between QK^T and softmax
+            from cosamt.workload.xlnet import relative_ops  # it builds on this module
+
+            before, after = relative_ops(model, plan, b, core[0])
+            ops += before
+            core = [core[0], *after, *core[1:]]
         ops += [core[0], *addons.mask_add(model, core[0]), *_relative_bias(model, core[0])]
         ops += core[1:]
+        if model.value_conv is not None:  # Nystromformer: a convolution over V, added
+            from cosamt.workload.value_conv import value_conv_ops  # it builds on this module
+
+            ops += value_conv_ops(model, plan, b)
     if model.attention_output_gate:
         ops.append(recurrent.output_gate_op(model, plan, b))
     ops += addons.attention_gate(model, plan, b) + addons.attn_sub_norm(model, plan, b)
@@ -744,6 +766,10 @@ def _block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
         return deformable_ops.block(model, plan, b)
     if model.global_local is not None:  # Pegasus-X's encoder layer
         return global_local.block_ops(model, plan, b, plan.staggered)
+    if model.rwkv is not None:
+        from cosamt.workload import rwkv_ops  # it builds on this module
+
+        return rwkv_ops.block(model, plan, b)
     if model.mobile is not None:
         from cosamt.workload.mobilebert import mobile_block  # it builds on this module
 
@@ -996,9 +1022,19 @@ def assumptions(
         from cosamt.workload import altup  # it builds on this module
 
         out += altup.assumptions(model)
-    from cosamt.workload import addons  # it builds on this module
+    from cosamt.workload import (  # they build on this module
+        addons,
+        convbert,
+        fourier,
+        rglru,
+        rwkv_ops,
+        xlnet,
+        yoso,
+    )
 
-    out += addons.assumptions(model)
+    out += addons.assumptions(model) + fourier.assumptions(model) + rwkv_ops.assumptions(model)
+    out += rglru.assumptions(model) + convbert.assumptions(model) + yoso.assumptions(model)
+    out += xlnet.assumptions(model)
     from cosamt.workload import odds  # it builds on this module
 
     out += odds.assumptions(model)
