@@ -21,9 +21,8 @@ from __future__ import annotations
 from cosamt.workload.einsum import Einsum, Role, Tensor
 from cosamt.workload.layer_kinds import KimiDelta
 from cosamt.workload.models import ModelConfig
-from cosamt.workload.recurrent import DELTA_OPS, L2NORM_OPS, SIGMOID_OPS
+from cosamt.workload.recurrent import DELTA_OPS, L2NORM_OPS, SIGMOID_OPS, token_vector
 from cosamt.workload.transformer import (
-    _BMF,
     RMSNORM_OPS,
     SILU_OPS,
     BlockPlan,
@@ -65,16 +64,7 @@ def kda_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     bmhd, bmhv = ("b", "m", "h", "d"), ("b", "m", "h", "v")
 
     def vec(name: str, op: str, ops: int, f: int, inputs: int = 1) -> Einsum:
-        names = ("X", "Z")[:inputs]
-        return _elementwise(
-            f"{p}{name}",
-            op,
-            ops,
-            {"b": b, "m": m, "f": f},
-            [(t, _BMF, Role.INPUT) for t in names],
-            ("Y", _BMF),
-            c,
-        )
+        return token_vector(f"{p}{name}", op, ops, b, m, f, c, inputs)
 
     def state_op(name: str, a: Tensor, b_: Tensor, out: Tensor) -> Einsum:
         return Einsum(name=f"{p}{name}", dims=state, tensors=(a, b_, out), count=c)

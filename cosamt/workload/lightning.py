@@ -22,9 +22,8 @@ from __future__ import annotations
 from cosamt.workload.einsum import Einsum, Role, Tensor
 from cosamt.workload.layer_kinds import Lightning
 from cosamt.workload.models import ModelConfig
-from cosamt.workload.recurrent import OUTPUT_GATE_OPS
+from cosamt.workload.recurrent import OUTPUT_GATE_OPS, token_vector
 from cosamt.workload.transformer import (
-    _BMF,
     RMSNORM_OPS,
     SILU_OPS,
     BlockPlan,
@@ -77,16 +76,7 @@ def lightning_ops(model: ModelConfig, plan: BlockPlan, b: int, prefill: bool) ->
     blocks = full + bool(tail) if prefill else m  # decode: one state decay per token
 
     def vec(name: str, op: str, ops: int, f: int, inputs: int = 1) -> Einsum:
-        names = ("X", "Z")[:inputs]
-        return _elementwise(
-            f"{p}{name}",
-            op,
-            ops,
-            {"b": b, "m": m, "f": f},
-            [(t, _BMF, Role.INPUT) for t in names],
-            ("Y", _BMF),
-            c,
-        )
+        return token_vector(f"{p}{name}", op, ops, b, m, f, c, inputs)
 
     ops = [
         _projection(f"{p}ltn_qkv_proj", b, m, d, 3 * width, c),

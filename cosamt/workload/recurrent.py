@@ -36,6 +36,19 @@ from cosamt.workload.transformer import (
     depthwise_conv,
 )
 
+
+def token_vector(
+    name: str, op: str, ops: int, b: int, m: int, f: int, count: int, inputs: int = 1
+) -> Einsum:
+    """A vector operator on every token's ``f`` features (X, or X and Z, to Y): the gates,
+    activations and norms of the recurrent and linear-attention mixers."""
+    names = ("X", "Z")[:inputs]
+    return _elementwise(
+        name, op, ops, {"b": b, "m": m, "f": f}, [(t, _BMF, Role.INPUT) for t in names],
+        ("Y", _BMF), count,
+    )  # fmt: skip
+
+
 SIGMOID_OPS = 4  # negate, exp, add 1, divide
 # beta = sigmoid(b); g = -exp(A_log) * softplus(a + dt_bias) (add, exp, add 1, log, scale); exp(g)
 GATES_OPS = SIGMOID_OPS + 5 + 1
@@ -196,16 +209,7 @@ def gated_deltanet_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Eins
     bmhv = ("b", "m", "h", "v")
 
     def vec(name: str, op: str, ops: int, f: int, inputs: int = 1) -> Einsum:
-        names = ("X", "Z")[:inputs]
-        return _elementwise(
-            f"{p}{name}",
-            op,
-            ops,
-            {"b": b, "m": m, "f": f},
-            [(t, _BMF, Role.INPUT) for t in names],
-            ("Y", _BMF),
-            c,
-        )
+        return token_vector(f"{p}{name}", op, ops, b, m, f, c, inputs)
 
     return [
         _projection(f"{p}la_in_proj", b, m, d, 2 * key + 2 * value + 2 * la.v_heads, c),
@@ -271,16 +275,7 @@ def mamba_ops(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     di, n, k = ssm.d_inner, ssm.d_state, ssm.conv_kernel
 
     def vec(name: str, op: str, ops: int, f: int, inputs: int = 1) -> Einsum:
-        names = ("X", "Z")[:inputs]
-        return _elementwise(
-            f"{p}{name}",
-            op,
-            ops,
-            {"b": b, "m": m, "f": f},
-            [(t, _BMF, Role.INPUT) for t in names],
-            ("Y", _BMF),
-            c,
-        )
+        return token_vector(f"{p}{name}", op, ops, b, m, f, c, inputs)
 
     def conv(width: int) -> list[Einsum]:
         return [

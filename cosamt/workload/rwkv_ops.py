@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from cosamt.workload.einsum import Einsum, Role
 from cosamt.workload.models import ModelConfig
-from cosamt.workload.recurrent import SIGMOID_OPS
+from cosamt.workload.recurrent import SIGMOID_OPS, token_vector
 from cosamt.workload.transformer import (
     _BMF,
     GATE_OPS,
@@ -54,16 +54,7 @@ def block(model: ModelConfig, plan: BlockPlan, b: int) -> list[Einsum]:
     )
 
     def vec(name: str, op: str, ops: int, f: int, inputs: int = 1) -> Einsum:
-        names = ("X", "Z")[:inputs]
-        return _elementwise(
-            f"{p}{name}",
-            op,
-            ops,
-            {"b": b, "m": m, "f": f},
-            [(t, _BMF, Role.INPUT) for t in names],
-            ("Y", _BMF),
-            c,
-        )
+        return token_vector(f"{p}{name}", op, ops, b, m, f, c, inputs)
 
     wkv = _elementwise(
         f"{p}wkv",

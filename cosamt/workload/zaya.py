@@ -20,15 +20,13 @@ from __future__ import annotations
 
 from cosamt.workload.einsum import Einsum, Role, Tensor
 from cosamt.workload.models import ModelConfig
-from cosamt.workload.recurrent import L2NORM_OPS
+from cosamt.workload.recurrent import L2NORM_OPS, token_vector
 from cosamt.workload.transformer import (
-    _BMF,
     GELU_OPS,
     RMSNORM_OPS,
     ROPE_OPS,
     BlockPlan,
     _attention_core,
-    _elementwise,
     _ffn,
     _norm,
     _projection,
@@ -43,16 +41,7 @@ MIX_OPS = 3  # (q + k) / 2, then the mean over the KV group (amortised)
 def _vec(
     p: str, name: str, op: str, ops: int, b: int, m: int, f: int, c: int, inputs: int = 1
 ) -> Einsum:
-    names = ("X", "Z")[:inputs]
-    return _elementwise(
-        f"{p}{name}",
-        op,
-        ops,
-        {"b": b, "m": m, "f": f},
-        [(t, _BMF, Role.INPUT) for t in names],
-        ("Y", _BMF),
-        c,
-    )
+    return token_vector(f"{p}{name}", op, ops, b, m, f, c, inputs)
 
 
 def _grouped_conv(name: str, b: int, m: int, groups: int, width: int, taps: int, c: int) -> Einsum:
