@@ -129,19 +129,7 @@ def cvt(r: _Reader, model_type: str) -> dict[str, Any]:
     r.assumed.append(
         f"{model_type}: encoder stages only (the classifier's norm and head not modelled)"
     )
-    return {
-        "n_layers": built.block_count,
-        "d_model": width[0],
-        "n_heads": heads[0],
-        "d_ff": stages[0]["d_ff"],
-        "activation": "gelu",  # CvtIntermediate: nn.GELU()
-        "norm": "layernorm",
-        "norm_position": "pre",
-        "vision_stages": spec,
-        "image_tokens": built.first_tokens,
-        "decoder": False,
-        "default_seq_len": built.first_tokens,
-    }
+    return _fields(built, spec, "gelu")  # CvtIntermediate: nn.GELU()
 
 
 def _down_ops(r: _Reader, stages: int) -> list[dict[str, int]]:
@@ -224,21 +212,8 @@ def levit(r: _Reader, model_type: str) -> dict[str, Any]:
         )
         return {}
     r.assumed.append(f"{model_type}: the classifier heads not modelled (stages only)")
-    d, h, ff = built.first
-    return {
-        "n_layers": built.block_count,
-        "d_model": d,
-        "n_heads": h,
-        "head_dim": lists["key_dim"][0],
-        "d_ff": ff,
-        "activation": "gelu",  # unused: LeViT's Hardswish is built by vision_stage_ops
-        "norm": "layernorm",  # unused: LeViT has batch norms only
-        "norm_position": "pre",
-        "vision_stages": spec,
-        "image_tokens": built.first_tokens,
-        "decoder": False,
-        "default_seq_len": built.first_tokens,
-    }
+    # activation and norm unused: LeViT's Hardswish and batch norms are built by vision_stage_ops
+    return _fields(built, spec, "gelu") | {"head_dim": lists["key_dim"][0]}
 
 
 def _square_int(r: _Reader, key: str) -> int | None:
@@ -321,20 +296,7 @@ def hiera(r: _Reader, model_type: str) -> dict[str, Any]:
         f"{model_type}: every token encoded (mask_ratio {r.data.get('mask_ratio')!r} masks "
         "tokens in HieraForPreTraining only); the pooler and head not modelled"
     )
-    d, h, ff = built.first
-    return {
-        "n_layers": built.block_count,
-        "d_model": d,
-        "n_heads": h,
-        "d_ff": ff,
-        "activation": activation,
-        "norm": "layernorm",
-        "norm_position": "pre",
-        "vision_stages": spec,
-        "image_tokens": built.first_tokens,
-        "decoder": False,
-        "default_seq_len": built.first_tokens,
-    }
+    return _fields(built, spec, activation)
 
 
 def _activation_of(r: _Reader, model_type: str) -> str | None:
@@ -385,20 +347,7 @@ def mobilevit(r: _Reader, model_type: str) -> dict[str, Any]:
         r.refuse("hidden_sizes", f"the layers do not compose: {exc}")
         return {}
     r.assumed.append(f"{model_type}: the classifier / segmentation head not modelled")
-    d, h, ff = built.first
-    return {
-        "n_layers": built.block_count,
-        "d_model": d,
-        "n_heads": h,
-        "d_ff": ff,
-        "activation": activation,
-        "norm": "layernorm",
-        "norm_position": "pre",
-        "vision_stages": spec,
-        "image_tokens": built.first_tokens,
-        "decoder": False,
-        "default_seq_len": built.first_tokens,
-    }
+    return _fields(built, spec, activation)
 
 
 # Task-model settings PerceiverModel's encoder does not read (the multimodal autoencoder's video
@@ -467,18 +416,23 @@ def perceiver(r: _Reader, model_type: str) -> dict[str, Any]:
         "the multimodal autoencoder's video and audio, the image and optical-flow "
         "preprocessors, the decoders) are not read"
     )
+    return _fields(built, spec, activation, image=False)  # its inputs: the instance's seq_len
+
+
+def _fields(
+    built: Any, spec: dict[str, Any], activation: str | None, image: bool = True
+) -> dict[str, Any]:
+    """The ModelConfig fields every staged model shares: its first block's width, heads and MLP
+    width, its layer count, the stages, and (an image model) the first stage's tokens."""
     d, h, ff = built.first
-    return {
-        "n_layers": built.block_count,
-        "d_model": d,
-        "n_heads": h,
-        "d_ff": ff,
-        "activation": activation,
-        "norm": "layernorm",
-        "norm_position": "pre",
-        "vision_stages": spec,
-        "decoder": False,
-    }
+    out: dict[str, Any] = {
+        "n_layers": built.block_count, "d_model": d, "n_heads": h, "d_ff": ff,
+        "activation": activation, "norm": "layernorm", "norm_position": "pre",
+        "vision_stages": spec, "decoder": False,
+    }  # fmt: skip
+    if image:
+        out |= {"image_tokens": built.first_tokens, "default_seq_len": built.first_tokens}
+    return out
 
 
 READERS = {"cvt": cvt, "levit": levit, "hiera": hiera, "mobilevit": mobilevit,
