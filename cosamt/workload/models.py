@@ -531,28 +531,13 @@ class ModelConfig(BaseModel):
                 "relative_attention: multi-head attention of a bidirectional encoder stack only"
             )
         if self.yoso_hash_bits is not None and (
-            self.decoder
-            or self.n_kv_heads not in (None, self.n_heads)
-            or self.mla
-            or self.span_kernel is not None
-            or self.fourier_mixing
-            or self.layer_groups is not None
-            or self.encoder_layers is not None
-            or self.attention_gate is not None
+            not self._plain_encoder_attention or self.attention_gate is not None
         ):
             raise ValueError(
                 "yoso_hash_bits: multi-head attention of a bidirectional encoder only (no MLA, "
                 "layer groups, encoder-decoder or other mixer)"
             )
-        if self.value_conv is not None and (
-            self.decoder
-            or self.n_kv_heads not in (None, self.n_heads)
-            or self.mla
-            or self.span_kernel is not None
-            or self.fourier_mixing
-            or self.layer_groups is not None
-            or self.encoder_layers is not None
-        ):
+        if self.value_conv is not None and not self._plain_encoder_attention:
             raise ValueError(
                 "value_conv: multi-head attention of a bidirectional encoder only (no MLA, "
                 "layer groups, encoder-decoder or other mixer)"
@@ -1179,6 +1164,20 @@ class ModelConfig(BaseModel):
         if self.mlstm is not None:  # xLSTM: the mLSTM mixer on every layer
             return False
         return self.ssm is None or self.mamba_layers < self.n_layers
+
+    @property
+    def _plain_encoder_attention(self) -> bool:
+        """Multi-head attention of one bidirectional stack, no MLA, layer groups or other mixer
+        (what YOSO's kernel and Nystromformer's value convolution are modelled on)."""
+        return not (
+            self.decoder
+            or self.n_kv_heads not in (None, self.n_heads)
+            or self.mla
+            or self.span_kernel is not None
+            or self.fourier_mixing
+            or self.layer_groups is not None
+            or self.encoder_layers is not None
+        )
 
     @model_validator(mode="after")
     def _check_encoder(self) -> ModelConfig:
